@@ -1,0 +1,1 @@
+//! Criterion benches for decode and AMM math; `cargo bench -p kestrel-benches`.

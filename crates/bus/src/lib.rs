@@ -1,0 +1,32 @@
+//! kestrel-bus: how the hot lane and the slow lane talk without locks.
+//!
+//! Data flows in three directions, each through one type:
+//!
+//! - **Hot → slow (events):** [`spsc::channel`] gives a bounded single-producer /
+//!   single-consumer ring. The hot lane pushes and never blocks: when the ring is full a
+//!   [`DropPolicy`] decides which event is lost, and every loss is counted.
+//! - **Slow → hot (state):** [`SnapshotCell`] holds the latest pool snapshot, pre-signed
+//!   ladder or parameter set. The slow lane publishes a whole new `Arc`; the hot lane loads it
+//!   lock-free and checks a version counter to see cheaply whether anything changed.
+//! - **Control plane → hot (commands):** [`CommandSlot`] carries [`LaneCommand`]s (pause,
+//!   resume, stop, parameter changes); the hot lane polls it once per loop.
+//!
+//! Around them: [`pin_current_thread`] pins a lane to a core, [`WaitStrategy`] decides how an
+//! idle lane waits (spin, yield or park), and [`ShutdownFlag`] tells every lane to stop.
+//!
+//! **Invariant:** nothing here blocks, allocates or takes a lock on the hot lane's side.
+//! The crate may hold `unsafe` (DESIGN.md allows it here only) but needs none: the rings wrap
+//! `crossbeam`'s lock-free `ArrayQueue`, so it forbids `unsafe` outright.
+#![forbid(unsafe_code)]
+
+pub mod command;
+pub mod pin;
+pub mod snapshot;
+pub mod spsc;
+pub mod wait;
+
+pub use command::{COMMAND_SLOT_CAPACITY, CommandSlot, LaneCommand, ShutdownFlag};
+pub use pin::{PinOutcome, pin_current_thread};
+pub use snapshot::SnapshotCell;
+pub use spsc::{Consumer, DropPolicy, Producer, PushOutcome};
+pub use wait::{UnknownWaitStrategy, WaitStrategy};

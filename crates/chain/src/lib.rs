@@ -1,0 +1,279 @@
+//! kestrel-chain: everything Kestrel reads from an Ethereum node over JSON-RPC (alloy), on the
+//! slow lane only.
+//!
+//! Data flow: at start, [`Chain::discover_v2_pools`] walks each configured V2 factory and loads
+//! every pair's tokens and reserves at one block, giving a [`PoolSnapshot`]. On every new head,
+//! [`Chain::sync_reserves`] reads the pairs' `Sync` events for the new blocks and returns the exact
+//! new reserves, from which the caller publishes the next immutable snapshot to the hot lane.
+//! [`Chain::head`], [`Chain::nonce`] and [`Chain::erc20_balance`] give what the pre-signed ladder
+//! needs (next base fee, our nonce, the executor's capital). The hot lane never calls this crate.
+
+#![forbid(unsafe_code)]
+
+use alloy::eips::BlockId;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{BlockNumberOrTag, Filter};
+use alloy::sol;
+use alloy::sol_types::SolEvent;
+use kestrel_dex::pool::{FactoryInfo, PoolSnapshot, V2Pool};
+use kestrel_types::{FactoryId, PoolId};
+
+sol! {
+    #[sol(rpc)]
+    interface IUniswapV2Factory {
+        function allPairsLength() external view returns (uint256);
+        function allPairs(uint256 index) external view returns (address);
+    }
+    #[sol(rpc)]
+    interface IUniswapV2Pair {
+        function token0() external view returns (address);
+        function token1() external view returns (address);
+        function getReserves() external view returns (uint112 reserve0, uint112 reserve1, uint32 blockTimestampLast);
+        event Sync(uint112 reserve0, uint112 reserve1);
+    }
+    #[sol(rpc)]
+    interface IERC20 {
+        function balanceOf(address owner) external view returns (uint256);
+    }
+}
+
+/// What went wrong talking to the node.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The node could not be reached or answered with an error: worth retrying.
+    #[error("node request failed ({what}): {detail}")]
+    Transport {
+        /// Which request.
+        what: &'static str,
+        /// The transport's message.
+        detail: String,
+    },
+    /// The node answered something that cannot be right (a missing block, a bad URL).
+    #[error("invalid node data ({what}): {detail}")]
+    Invalid {
+        /// Which request.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+}
+
+impl ChainError {
+    /// Whether retrying the same request may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ChainError::Transport { .. })
+    }
+}
+
+fn transport(what: &'static str) -> impl FnOnce(alloy::transports::TransportError) -> ChainError {
+    move |e| ChainError::Transport {
+        what,
+        detail: e.to_string(),
+    }
+}
+
+fn contract(what: &'static str) -> impl FnOnce(alloy::contract::Error) -> ChainError {
+    move |e| ChainError::Transport {
+        what,
+        detail: e.to_string(),
+    }
+}
+
+/// A block header reduced to what the engine needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadInfo {
+    /// Block number.
+    pub number: u64,
+    /// Block timestamp (unix seconds).
+    pub timestamp: u64,
+    /// This block's base fee (0 before London).
+    pub base_fee: u128,
+    /// The base fee the next block will have (EIP-1559 update rule).
+    pub next_base_fee: u128,
+}
+
+/// A JSON-RPC connection to one node.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    provider: DynProvider,
+}
+
+/// How many requests discovery keeps in flight at once.
+const DISCOVERY_CONCURRENCY: usize = 32;
+
+impl Chain {
+    /// Connects over HTTP. Nothing is sent until the first request.
+    pub fn connect_http(url: &str) -> Result<Chain, ChainError> {
+        let url = url.parse().map_err(|e| ChainError::Invalid {
+            what: "http_url",
+            detail: format!("{url}: {e}"),
+        })?;
+        Ok(Chain {
+            provider: ProviderBuilder::new().connect_http(url).erased(),
+        })
+    }
+
+    /// The underlying provider, for callers that need a request this type does not wrap.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// The latest block's header facts.
+    pub async fn head(&self) -> Result<HeadInfo, ChainError> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await
+            .map_err(transport("eth_getBlockByNumber"))?
+            .ok_or(ChainError::Invalid {
+                what: "eth_getBlockByNumber",
+                detail: "no latest block".into(),
+            })?;
+        let h = &block.header;
+        let base_fee = u128::from(h.base_fee_per_gas.unwrap_or(0));
+        let next = h
+            .next_block_base_fee(alloy::eips::eip1559::BaseFeeParams::ethereum())
+            .map_or(0, u128::from);
+        Ok(HeadInfo {
+            number: h.number,
+            timestamp: h.timestamp,
+            base_fee,
+            next_base_fee: next,
+        })
+    }
+
+    /// Loads every pair of every factory (at most `max_pairs` per factory, lowest indexes first)
+    /// with tokens and reserves read at `block`.
+    pub async fn discover_v2_pools(
+        &self,
+        factories: &[FactoryInfo],
+        max_pairs: usize,
+        block: u64,
+    ) -> Result<Vec<V2Pool>, ChainError> {
+        let mut pools = Vec::new();
+        for (i, f) in factories.iter().enumerate() {
+            let id = FactoryId(u8::try_from(i).map_err(|_| ChainError::Invalid {
+                what: "factories",
+                detail: "more than 255 factories".into(),
+            })?);
+            let factory = IUniswapV2Factory::new(f.address, &self.provider);
+            let len = factory
+                .allPairsLength()
+                .block(BlockId::number(block))
+                .call()
+                .await
+                .map_err(contract("allPairsLength"))?;
+            let len = usize::try_from(len).unwrap_or(usize::MAX).min(max_pairs);
+            let indexes: Vec<usize> = (0..len).collect();
+            for chunk in indexes.chunks(DISCOVERY_CONCURRENCY) {
+                let loads = chunk
+                    .iter()
+                    .map(|&j| self.load_pair(f.address, j, id, block));
+                pools.extend(futures_util::future::try_join_all(loads).await?);
+            }
+        }
+        Ok(pools)
+    }
+
+    async fn load_pair(
+        &self,
+        factory: Address,
+        index: usize,
+        id: FactoryId,
+        block: u64,
+    ) -> Result<V2Pool, ChainError> {
+        let at = BlockId::number(block);
+        let address = IUniswapV2Factory::new(factory, &self.provider)
+            .allPairs(U256::from(index))
+            .block(at)
+            .call()
+            .await
+            .map_err(contract("allPairs"))?;
+        let pair = IUniswapV2Pair::new(address, &self.provider);
+        let token0 = pair
+            .token0()
+            .block(at)
+            .call()
+            .await
+            .map_err(contract("token0"))?;
+        let token1 = pair
+            .token1()
+            .block(at)
+            .call()
+            .await
+            .map_err(contract("token1"))?;
+        let r = pair
+            .getReserves()
+            .block(at)
+            .call()
+            .await
+            .map_err(contract("getReserves"))?;
+        Ok(V2Pool {
+            address,
+            token0,
+            token1,
+            reserve0: U256::from(r.reserve0),
+            reserve1: U256::from(r.reserve1),
+            factory: id,
+        })
+    }
+
+    /// Exact reserves after blocks `from..=to` for every pool of `snap` that emitted `Sync` in that
+    /// range: the last `Sync` of each pool wins (logs come in block and log-index order).
+    pub async fn sync_reserves(
+        &self,
+        snap: &PoolSnapshot,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(PoolId, U256, U256)>, ChainError> {
+        let filter = Filter::new()
+            .from_block(from)
+            .to_block(to)
+            .event_signature(IUniswapV2Pair::Sync::SIGNATURE_HASH);
+        let logs = self
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(transport("eth_getLogs"))?;
+        let mut updates: Vec<(PoolId, U256, U256)> = Vec::new();
+        for log in logs {
+            let Some(id) = snap.pool_by_address(log.address()) else {
+                continue;
+            };
+            let Ok(ev) = IUniswapV2Pair::Sync::decode_log_data(log.data()) else {
+                continue;
+            };
+            let entry = (id, U256::from(ev.reserve0), U256::from(ev.reserve1));
+            match updates.iter_mut().find(|u| u.0 == id) {
+                Some(u) => *u = entry,
+                None => updates.push(entry),
+            }
+        }
+        Ok(updates)
+    }
+
+    /// The account's nonce after block `block`.
+    pub async fn nonce(&self, account: Address, block: u64) -> Result<u64, ChainError> {
+        self.provider
+            .get_transaction_count(account)
+            .block_id(BlockId::number(block))
+            .await
+            .map_err(transport("eth_getTransactionCount"))
+    }
+
+    /// An ERC-20 balance at `block`.
+    pub async fn erc20_balance(
+        &self,
+        token: Address,
+        owner: Address,
+        block: u64,
+    ) -> Result<U256, ChainError> {
+        IERC20::new(token, &self.provider)
+            .balanceOf(owner)
+            .block(BlockId::number(block))
+            .call()
+            .await
+            .map_err(contract("balanceOf"))
+    }
+}

@@ -1,0 +1,208 @@
+//! The typed config: plain data, built only by the validator (or by the sandbox, which writes
+//! it back with [`crate::to_toml_string`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use kestrel_types::{Address, B256, ChainId, U256};
+
+use crate::Secret;
+
+/// A whole, validated Kestrel config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `mode`: default [`ModeSetting::DryRun`].
+    pub mode: ModeSetting,
+    /// `[chain]`: required.
+    pub chain: ChainConfig,
+    /// `[dex]`: required, with at least one `[[dex.v2_factories]]`.
+    pub dex: DexConfig,
+    /// `[backrun]`: required.
+    pub backrun: BackrunConfig,
+    /// `[signer]`: required; the funds key that signs backrun transactions.
+    pub signer: SignerConfig,
+    /// `[relay_auth]`: required; the Flashbots identity key that signs relay requests. It must
+    /// name a different variable than `signer.key`.
+    pub relay_auth: SignerConfig,
+    /// `[[relays]]`: zero or more (default none). Names are unique.
+    pub relays: Vec<RelayConfig>,
+    /// `[hot]`: optional; see [`HotConfig`] for the defaults.
+    pub hot: HotConfig,
+    /// `[journal]`: optional; see [`JournalConfig`] for the default.
+    pub journal: JournalConfig,
+    /// `[telemetry]`: optional; see [`TelemetryConfig`] for the defaults.
+    pub telemetry: TelemetryConfig,
+}
+
+/// What the config asks for. Live trading also needs `--live` on the command line
+/// (`kestrel_types::Mode::resolve`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ModeSetting {
+    /// `"dry-run"` (the default): bundles go to the journal and simulation endpoints only.
+    #[default]
+    DryRun,
+    /// `"live"`: needs an `execution` relay and `backrun.executor`.
+    Live,
+}
+
+/// `[chain]`: which chain and how to reach its node. At least one of `ws_url` and `ipc_path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainConfig {
+    /// `chain_id`: required, > 0.
+    pub chain_id: ChainId,
+    /// `ws_url`: `ws://` or `wss://`, for pending txs and new heads. Required unless
+    /// `ipc_path` is given.
+    pub ws_url: Option<String>,
+    /// `http_url`: required, `http://` or `https://`, for state reads.
+    pub http_url: String,
+    /// `ipc_path`: optional, non-empty; a node IPC socket, the lower-latency alternative to
+    /// `ws_url` for the pending-tx stream.
+    pub ipc_path: Option<PathBuf>,
+}
+
+/// `[dex]`: the exchanges the backrun lane trades on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DexConfig {
+    /// `[[dex.v2_factories]]`: one to 256 (a [`kestrel_types::FactoryId`] is a `u8`); names
+    /// unique.
+    pub v2_factories: Vec<V2FactoryConfig>,
+}
+
+/// One Uniswap-V2-style factory and its router. All keys are required.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct V2FactoryConfig {
+    /// `name`: non-empty, unique among factories.
+    pub name: String,
+    /// `factory`: the factory address.
+    pub factory: Address,
+    /// `router`: the router address.
+    pub router: Address,
+    /// `init_code_hash`: keccak256 of the pair creation code, for CREATE2 pair addresses.
+    pub init_code_hash: B256,
+    /// `fee_numerator`: input kept after the fee, over 1000 (Uniswap V2: 997), in `900..=1000`.
+    pub fee_numerator: u16,
+}
+
+/// `[backrun]`: sizing, profit floors and the pre-signed ladder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackrunConfig {
+    /// `weth`: required; the wrapped native token, also the capital token.
+    pub weth: Address,
+    /// `executor`: our executor contract. Optional in dry-run (sandbox-generated configs may
+    /// omit it); required when `mode = "live"`.
+    pub executor: Option<Address>,
+    /// `min_profit_wei`: required, decimal string.
+    pub min_profit_wei: U256,
+    /// `gas_estimate`: default 150000, in `1..=30_000_000`.
+    pub gas_estimate: u64,
+    /// `priority_fee_wei`: decimal string, default `"1000000000"` (1 gwei).
+    pub priority_fee_wei: U256,
+    /// `builder_payment_bps`: share of profit paid to the builder, default 1000, in `0..=9999`.
+    pub builder_payment_bps: u16,
+    /// `max_hops`: default 3, in `2..=3`.
+    pub max_hops: u8,
+    /// `ladder_levels`: pre-signed minimum-profit floors per cycle, default 32, in `1..=64`.
+    pub ladder_levels: u8,
+    /// `ladder_step_bps`: geometric step between floors, default 1250, in `1..=10000`.
+    pub ladder_step_bps: u16,
+    /// `fee_on_transfer_tokens`: tokens never routed through, default empty.
+    pub fee_on_transfer_tokens: Vec<Address>,
+    /// `max_calldata_bytes`: default 4096, in `256..=131072`.
+    pub max_calldata_bytes: u32,
+}
+
+/// `[signer]` and `[relay_auth]`: a key held in an environment variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignerConfig {
+    /// `key`: required, `env:VAR`. A literal key is an error.
+    pub key: Secret,
+}
+
+/// What a relay endpoint is used for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RelayKind {
+    /// `"execution"`: submits bundles for inclusion (live mode only).
+    Execution,
+    /// `"simulation"`: `eth_callBundle`-style checks; safe in dry-run.
+    Simulation,
+    /// `"local"`: a fake relay on this host (sandbox, tests); its URL must be loopback.
+    Local,
+}
+
+/// One `[[relays]]` entry. All keys are required.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayConfig {
+    /// `name`: non-empty, unique among relays.
+    pub name: String,
+    /// `url`: `http://` or `https://`; loopback host for `local` relays.
+    pub url: String,
+    /// `kind`: `"execution"`, `"simulation"` or `"local"`.
+    pub kind: RelayKind,
+}
+
+/// How the hot thread waits for the next frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WaitSetting {
+    /// `"spin"`: busy-poll; for an isolated core on a colocated host.
+    Spin,
+    /// `"yield"`: poll and yield the core between polls.
+    Yield,
+    /// `"park"` (the default): block; for a shared laptop or CI machine.
+    #[default]
+    Park,
+}
+
+/// `[hot]`: the pinned hot thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HotConfig {
+    /// `core`: pin the hot thread to this core, in `0..=4095`; default unpinned.
+    pub core: Option<usize>,
+    /// `wait`: default [`WaitSetting::Park`].
+    pub wait: WaitSetting,
+    /// `ring_capacity`: hot → slow event ring slots, a power of two in `1024..=1048576`;
+    /// default 65536.
+    pub ring_capacity: usize,
+}
+
+impl Default for HotConfig {
+    fn default() -> Self {
+        Self {
+            core: None,
+            wait: WaitSetting::Park,
+            ring_capacity: 65_536,
+        }
+    }
+}
+
+/// `[journal]`: where the SQLite journal lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalConfig {
+    /// `path`: non-empty; default `kestrel.sqlite` (relative to the working directory).
+    pub path: PathBuf,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("kestrel.sqlite"),
+        }
+    }
+}
+
+/// `[telemetry]`: metrics and logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// `metrics_addr`: Prometheus listen address such as `127.0.0.1:9464`; default off.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `log`: a non-empty tracing filter string; default `"info"`.
+    pub log: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            metrics_addr: None,
+            log: "info".to_owned(),
+        }
+    }
+}

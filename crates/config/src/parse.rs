@@ -1,0 +1,333 @@
+//! The schema: walks the parsed TOML section by section, then runs the cross-field checks.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use kestrel_types::{ChainId, U256};
+
+use crate::model::{
+    BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, JournalConfig, ModeSetting,
+    RelayConfig, RelayKind, SignerConfig, TelemetryConfig, V2FactoryConfig, WaitSetting,
+};
+use crate::read::{self, Errors, Section};
+use crate::value::{Scheme, is_loopback_host};
+
+/// `FactoryId` is a `u8`, so at most 256 factories can be addressed.
+const MAX_V2_FACTORIES: usize = 256;
+
+pub(crate) const MODES: &[(&str, ModeSetting)] = &[
+    ("dry-run", ModeSetting::DryRun),
+    ("live", ModeSetting::Live),
+];
+pub(crate) const RELAY_KINDS: &[(&str, RelayKind)] = &[
+    ("execution", RelayKind::Execution),
+    ("simulation", RelayKind::Simulation),
+    ("local", RelayKind::Local),
+];
+pub(crate) const WAITS: &[(&str, WaitSetting)] = &[
+    ("spin", WaitSetting::Spin),
+    ("yield", WaitSetting::Yield),
+    ("park", WaitSetting::Park),
+];
+
+/// Validates a whole parsed document; every violation ends up in the returned `Errors`.
+pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> {
+    let mut root = Section::root(table);
+    let mode = root.or(errors, "mode", ModeSetting::DryRun, read::choice(MODES));
+    let chain = root
+        .required_section(errors, "chain")
+        .and_then(|s| chain(errors, s));
+    let dex = root
+        .required_section(errors, "dex")
+        .and_then(|s| dex(errors, s));
+    let backrun = root
+        .required_section(errors, "backrun")
+        .and_then(|s| backrun(errors, s, mode));
+    let signer = root
+        .required_section(errors, "signer")
+        .and_then(|s| key_holder(errors, s));
+    let relay_auth = root
+        .required_section(errors, "relay_auth")
+        .and_then(|s| key_holder(errors, s));
+    let relays = root
+        .optional(errors, "relays", read::tables)
+        .unwrap_or_default();
+    let relays = relays_with_checks(errors, relays, mode);
+    let hot = optional_section(&mut root, errors, "hot", hot);
+    let journal = optional_section(&mut root, errors, "journal", journal);
+    let telemetry = optional_section(&mut root, errors, "telemetry", telemetry);
+    root.finish(errors);
+    if let (Some(signer), Some(relay_auth)) = (&signer, &relay_auth)
+        && signer.key == relay_auth.key
+    {
+        errors.push(
+            "relay_auth.key",
+            "must name a different variable than signer.key: the relay identity key must \
+                 not be the funds key",
+        );
+    }
+    Some(Config {
+        mode,
+        chain: chain?,
+        dex: dex?,
+        backrun: backrun?,
+        signer: signer?,
+        relay_auth: relay_auth?,
+        relays: relays?,
+        hot: hot?,
+        journal: journal?,
+        telemetry: telemetry?,
+    })
+}
+
+/// A section that may be absent (then `T::default()`); `None` only if it was invalid.
+fn optional_section<T: Default>(
+    root: &mut Section,
+    errors: &mut Errors,
+    key: &str,
+    read: fn(&mut Errors, Section) -> Option<T>,
+) -> Option<T> {
+    match root.take(key) {
+        Some(field) => Section::from_field(errors, field).and_then(|s| read(errors, s)),
+        None => Some(T::default()),
+    }
+}
+
+fn chain(errors: &mut Errors, mut s: Section) -> Option<ChainConfig> {
+    let chain_id = s.required(errors, "chain_id", read::int_in::<u64>(1..=i64::MAX));
+    let ws_field = s.take("ws_url");
+    let ws_present = ws_field.is_some();
+    let ws_url = ws_field
+        .and_then(|f| read::url(errors, f, Scheme::Ws))
+        .map(|(url, _)| url);
+    let http_url = s.required(errors, "http_url", |e, f| read::url(e, f, Scheme::Http));
+    let ipc_path = s
+        .optional(errors, "ipc_path", read::non_empty)
+        .map(PathBuf::from);
+    let ipc_present = ipc_path.is_some();
+    if !ws_present && !ipc_present {
+        let path = read::join(s.path(), "ws_url");
+        errors.push(
+            &path,
+            "missing required key (or set ipc_path for an IPC pending-tx stream)",
+        );
+    }
+    s.finish(errors);
+    // An invalid ws_url was reported; only a valid config is built.
+    if ws_present && ws_url.is_none() {
+        return None;
+    }
+    Some(ChainConfig {
+        chain_id: ChainId(chain_id?),
+        ws_url,
+        http_url: http_url?.0,
+        ipc_path,
+    })
+}
+
+fn dex(errors: &mut Errors, mut s: Section) -> Option<DexConfig> {
+    let key_path = read::join(s.path(), "v2_factories");
+    let sections = s.required(errors, "v2_factories", read::tables);
+    s.finish(errors);
+    let sections = sections?;
+    if sections.is_empty() || sections.len() > MAX_V2_FACTORIES {
+        let n = sections.len();
+        errors.push(
+            &key_path,
+            format!("needs 1..={MAX_V2_FACTORIES} [[{key_path}]] tables, got {n}"),
+        );
+        return None;
+    }
+    let count = sections.len();
+    let mut names = UniqueNames::default();
+    let factories: Vec<_> = sections
+        .into_iter()
+        .filter_map(|mut f| {
+            let name = f.required(errors, "name", read::non_empty);
+            if let Some(name) = &name {
+                names.check(errors, &read::join(f.path(), "name"), name);
+            }
+            let factory = f.required(errors, "factory", read::address);
+            let router = f.required(errors, "router", read::address);
+            let init_code_hash = f.required(errors, "init_code_hash", read::b256);
+            let fee_numerator = f.required(errors, "fee_numerator", read::int_in(900..=1000));
+            f.finish(errors);
+            Some(V2FactoryConfig {
+                name: name?,
+                factory: factory?,
+                router: router?,
+                init_code_hash: init_code_hash?,
+                fee_numerator: fee_numerator?,
+            })
+        })
+        .collect();
+    (factories.len() == count).then_some(DexConfig {
+        v2_factories: factories,
+    })
+}
+
+fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<BackrunConfig> {
+    let e = errors;
+    let weth = s.required(e, "weth", read::address);
+    let executor_field = s.take("executor");
+    let executor_present = executor_field.is_some();
+    let executor = executor_field.and_then(|f| read::address(e, f));
+    if mode == ModeSetting::Live && !executor_present {
+        e.push(
+            &read::join(s.path(), "executor"),
+            "required when mode = \"live\"",
+        );
+    }
+    let min_profit_wei = s.required(e, "min_profit_wei", read::wei);
+    let gas_estimate = s.or(e, "gas_estimate", 150_000, read::int_in(1..=30_000_000));
+    let priority_fee_wei = s.or(
+        e,
+        "priority_fee_wei",
+        U256::from(1_000_000_000u64),
+        read::wei,
+    );
+    let builder_payment_bps = s.or(e, "builder_payment_bps", 1000, read::int_in(0..=9999));
+    let max_hops = s.or(e, "max_hops", 3, read::int_in(2..=3));
+    let ladder_levels = s.or(e, "ladder_levels", 32, read::int_in(1..=64));
+    let ladder_step_bps = s.or(e, "ladder_step_bps", 1250, read::int_in(1..=10_000));
+    let fee_on_transfer_tokens = s.or(e, "fee_on_transfer_tokens", Vec::new(), |e, f| {
+        read::array(e, f, read::address)
+    });
+    let max_calldata_bytes = s.or(e, "max_calldata_bytes", 4096, read::int_in(256..=131_072));
+    s.finish(e);
+    // Every key is read before the first `?`, so one missing key does not hide the others.
+    if executor_present && executor.is_none() {
+        return None;
+    }
+    Some(BackrunConfig {
+        weth: weth?,
+        executor,
+        min_profit_wei: min_profit_wei?,
+        gas_estimate,
+        priority_fee_wei,
+        builder_payment_bps,
+        max_hops,
+        ladder_levels,
+        ladder_step_bps,
+        fee_on_transfer_tokens,
+        max_calldata_bytes,
+    })
+}
+
+fn key_holder(errors: &mut Errors, mut s: Section) -> Option<SignerConfig> {
+    let key = s.required(errors, "key", read::secret);
+    s.finish(errors);
+    Some(SignerConfig { key: key? })
+}
+
+/// Reads every `[[relays]]`, then checks names and the live-mode rule. The rule looks at the
+/// `kind` of every relay, even one invalid elsewhere, so a bad URL does not also report a
+/// missing execution relay.
+fn relays_with_checks(
+    errors: &mut Errors,
+    sections: Vec<Section>,
+    mode: ModeSetting,
+) -> Option<Vec<RelayConfig>> {
+    let count = sections.len();
+    let mut names = UniqueNames::default();
+    let mut any_execution = false;
+    let mut relays = Vec::with_capacity(count);
+    for mut r in sections {
+        let name = r.required(errors, "name", read::non_empty);
+        if let Some(name) = &name {
+            names.check(errors, &read::join(r.path(), "name"), name);
+        }
+        let kind = r.required(errors, "kind", read::choice(RELAY_KINDS));
+        any_execution |= kind == Some(RelayKind::Execution);
+        let url_path = read::join(r.path(), "url");
+        let url = r.required(errors, "url", |e, f| read::url(e, f, Scheme::Http));
+        if let (Some((_, host)), Some(RelayKind::Local)) = (&url, kind)
+            && !is_loopback_host(host)
+        {
+            let message = "a \"local\" relay needs a loopback host (127.0.0.0/8, localhost, [::1])";
+            errors.push(&url_path, format!("{message}, got {host:?}"));
+        }
+        r.finish(errors);
+        if let (Some(name), Some((url, _)), Some(kind)) = (name, url, kind) {
+            relays.push(RelayConfig { name, url, kind });
+        }
+    }
+    if mode == ModeSetting::Live && !any_execution {
+        errors.push(
+            "relays",
+            "mode = \"live\" needs at least one relay with kind = \"execution\"",
+        );
+    }
+    (relays.len() == count).then_some(relays)
+}
+
+fn hot(errors: &mut Errors, mut s: Section) -> Option<HotConfig> {
+    let default = HotConfig::default();
+    let ring_path = read::join(s.path(), "ring_capacity");
+    let config = HotConfig {
+        core: s.optional(errors, "core", read::int_in(0..=4095)),
+        wait: s.or(errors, "wait", default.wait, read::choice(WAITS)),
+        ring_capacity: s.or(
+            errors,
+            "ring_capacity",
+            default.ring_capacity,
+            read::int_in(1024..=1_048_576),
+        ),
+    };
+    if !config.ring_capacity.is_power_of_two() {
+        errors.push(
+            &ring_path,
+            format!("must be a power of two, got {}", config.ring_capacity),
+        );
+    }
+    s.finish(errors);
+    Some(config)
+}
+
+fn journal(errors: &mut Errors, mut s: Section) -> Option<JournalConfig> {
+    let path = s
+        .optional(errors, "path", read::non_empty)
+        .map(PathBuf::from);
+    s.finish(errors);
+    Some(JournalConfig {
+        path: path.unwrap_or_else(|| JournalConfig::default().path),
+    })
+}
+
+fn telemetry(errors: &mut Errors, mut s: Section) -> Option<TelemetryConfig> {
+    let metrics_addr = s.optional(errors, "metrics_addr", |e, f| {
+        let path = f.path.clone();
+        let text = read::string(e, f)?;
+        let parsed = text.parse().ok();
+        if parsed.is_none() {
+            e.push(
+                &path,
+                format!("expected a socket address such as \"127.0.0.1:9464\", got {text:?}"),
+            );
+        }
+        parsed
+    });
+    let log = s.or(
+        errors,
+        "log",
+        TelemetryConfig::default().log,
+        read::non_empty,
+    );
+    s.finish(errors);
+    Some(TelemetryConfig { metrics_addr, log })
+}
+
+/// Reports a name seen before in the same list, pointing at the first one.
+#[derive(Debug, Default)]
+struct UniqueNames(HashMap<String, String>);
+
+impl UniqueNames {
+    fn check(&mut self, errors: &mut Errors, path: &str, name: &str) {
+        match self.0.get(name) {
+            Some(first) => errors.push(path, format!("duplicate name {name:?} (first at {first})")),
+            None => {
+                self.0.insert(name.to_owned(), path.to_owned());
+            }
+        }
+    }
+}

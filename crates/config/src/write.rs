@@ -1,0 +1,132 @@
+//! Writes a [`Config`] back as TOML that [`crate::parse_str`] reads to an equal `Config`.
+
+use toml::{Table, Value};
+
+use crate::Secret;
+use crate::model::{
+    BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, RelayConfig, TelemetryConfig,
+};
+use crate::parse::{MODES, RELAY_KINDS, WAITS};
+
+/// The inverse of the `choice` tables in `parse`, so both directions share one spelling.
+fn name_of<T: PartialEq + Copy>(options: &[(&'static str, T)], value: T) -> &'static str {
+    options
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or("", |(name, _)| name)
+}
+
+fn s(text: impl Into<String>) -> Value {
+    Value::String(text.into())
+}
+
+fn int(n: impl Into<i64>) -> Value {
+    Value::Integer(n.into())
+}
+
+/// Integers wider than `i64` in the model (`u64`, `usize`) were validated into ranges that fit,
+/// so the saturation here never triggers for a config that came from `parse_str`.
+fn wide(n: impl TryInto<i64>) -> Value {
+    Value::Integer(n.try_into().unwrap_or(i64::MAX))
+}
+
+fn table<const N: usize>(entries: [(&str, Option<Value>); N]) -> Value {
+    let table: Table = entries
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+        .collect();
+    Value::Table(table)
+}
+
+pub(crate) fn to_table(cfg: &Config) -> Table {
+    let key = |secret: &Secret| table([("key", Some(s(format!("env:{}", secret.name()))))]);
+    let journal = s(cfg.journal.path.to_string_lossy());
+    let entries = [
+        ("mode", s(name_of(MODES, cfg.mode))),
+        ("chain", chain(&cfg.chain)),
+        ("dex", dex(&cfg.dex)),
+        ("backrun", backrun(&cfg.backrun)),
+        ("signer", key(&cfg.signer.key)),
+        ("relay_auth", key(&cfg.relay_auth.key)),
+        ("relays", relays(&cfg.relays)),
+        ("hot", hot(&cfg.hot)),
+        ("journal", table([("path", Some(journal))])),
+        ("telemetry", telemetry(&cfg.telemetry)),
+    ];
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+}
+
+fn chain(c: &ChainConfig) -> Value {
+    table([
+        ("chain_id", Some(wide(c.chain_id.0))),
+        ("ws_url", c.ws_url.clone().map(s)),
+        ("http_url", Some(s(c.http_url.clone()))),
+        (
+            "ipc_path",
+            c.ipc_path.as_ref().map(|p| s(p.to_string_lossy())),
+        ),
+    ])
+}
+
+fn dex(d: &DexConfig) -> Value {
+    let factories = d.v2_factories.iter().map(|f| {
+        table([
+            ("name", Some(s(f.name.clone()))),
+            ("factory", Some(s(f.factory.to_checksum(None)))),
+            ("router", Some(s(f.router.to_checksum(None)))),
+            ("init_code_hash", Some(s(f.init_code_hash.to_string()))),
+            ("fee_numerator", Some(int(f.fee_numerator))),
+        ])
+    });
+    table([("v2_factories", Some(Value::Array(factories.collect())))])
+}
+
+fn relays(relays: &[RelayConfig]) -> Value {
+    let relays = relays.iter().map(|r| {
+        table([
+            ("name", Some(s(r.name.clone()))),
+            ("url", Some(s(r.url.clone()))),
+            ("kind", Some(s(name_of(RELAY_KINDS, r.kind)))),
+        ])
+    });
+    Value::Array(relays.collect())
+}
+
+fn hot(h: &HotConfig) -> Value {
+    table([
+        ("core", h.core.map(wide)),
+        ("wait", Some(s(name_of(WAITS, h.wait)))),
+        ("ring_capacity", Some(wide(h.ring_capacity))),
+    ])
+}
+
+fn telemetry(t: &TelemetryConfig) -> Value {
+    table([
+        ("metrics_addr", t.metrics_addr.map(|a| s(a.to_string()))),
+        ("log", Some(s(t.log.clone()))),
+    ])
+}
+
+fn backrun(b: &BackrunConfig) -> Value {
+    let tokens = b
+        .fee_on_transfer_tokens
+        .iter()
+        .map(|a| s(a.to_checksum(None)))
+        .collect();
+    table([
+        ("weth", Some(s(b.weth.to_checksum(None)))),
+        ("executor", b.executor.map(|a| s(a.to_checksum(None)))),
+        ("min_profit_wei", Some(s(b.min_profit_wei.to_string()))),
+        ("gas_estimate", Some(wide(b.gas_estimate))),
+        ("priority_fee_wei", Some(s(b.priority_fee_wei.to_string()))),
+        ("builder_payment_bps", Some(int(b.builder_payment_bps))),
+        ("max_hops", Some(int(b.max_hops))),
+        ("ladder_levels", Some(int(b.ladder_levels))),
+        ("ladder_step_bps", Some(int(b.ladder_step_bps))),
+        ("fee_on_transfer_tokens", Some(Value::Array(tokens))),
+        ("max_calldata_bytes", Some(int(b.max_calldata_bytes))),
+    ])
+}

@@ -1,0 +1,112 @@
+//! `to_toml_string` → `parse_str` gives back an equal config.
+
+use kestrel_config::{
+    BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, JournalConfig, ModeSetting,
+    RelayConfig, RelayKind, Secret, SignerConfig, TelemetryConfig, V2FactoryConfig, WaitSetting,
+    parse_str, to_toml_string,
+};
+use kestrel_types::{Address, B256, ChainId, U256};
+use proptest::prelude::*;
+
+fn round_trip(cfg: &Config) {
+    let text = to_toml_string(cfg);
+    let back = parse_str(&text).unwrap_or_else(|e| panic!("{e}\n---\n{text}"));
+    assert_eq!(&back, cfg, "\n---\n{text}");
+}
+
+#[test]
+fn the_test_config_and_the_examples_round_trip() {
+    round_trip(&parse_str(crate::VALID).unwrap());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    for name in ["anvil-local.toml", "sepolia-dry-run.toml"] {
+        round_trip(&kestrel_config::load_file(&dir.join(name)).unwrap());
+    }
+}
+
+fn relay(i: usize, kind: RelayKind) -> RelayConfig {
+    let url = match kind {
+        RelayKind::Local => format!("http://127.0.0.1:{}", 18_000 + i),
+        _ => format!("https://relay-{i}.example/path?x=1"),
+    };
+    RelayConfig {
+        name: format!("relay \"{i}\""),
+        url,
+        kind,
+    }
+}
+
+prop_compose! {
+    fn backrun_config()(
+        weth in any::<[u8; 20]>(),
+        executor in proptest::option::of(any::<[u8; 20]>()),
+        min_profit in any::<[u64; 4]>(),
+        gas_estimate in 1u64..=30_000_000,
+        priority_fee in any::<u128>(),
+        builder_payment_bps in 0u16..=9999,
+        max_hops in 2u8..=3,
+        ladder_levels in 1u8..=64,
+        ladder_step_bps in 1u16..=10_000,
+        tokens in proptest::collection::vec(any::<[u8; 20]>(), 0..4),
+        max_calldata_bytes in 256u32..=131_072,
+    ) -> BackrunConfig {
+        BackrunConfig {
+            weth: Address::from(weth),
+            executor: executor.map(Address::from),
+            min_profit_wei: U256::from_limbs(min_profit),
+            gas_estimate,
+            priority_fee_wei: U256::from(priority_fee),
+            builder_payment_bps,
+            max_hops,
+            ladder_levels,
+            ladder_step_bps,
+            fee_on_transfer_tokens: tokens.into_iter().map(Address::from).collect(),
+            max_calldata_bytes,
+        }
+    }
+}
+
+prop_compose! {
+    fn config()(
+        chain_id in 1u64..=i64::MAX as u64,
+        use_ws in any::<bool>(),
+        ipc in proptest::option::of("/[a-z]{1,8}\\.ipc"),
+        factories in proptest::collection::vec((any::<[u8; 20]>(), any::<[u8; 20]>(), any::<[u8; 32]>(), 900u16..=1000), 1..4),
+        backrun in backrun_config(),
+        kinds in proptest::collection::vec(prop_oneof![Just(RelayKind::Execution), Just(RelayKind::Simulation), Just(RelayKind::Local)], 0..4),
+        hot in (proptest::option::of(0usize..=4095), prop_oneof![Just(WaitSetting::Spin), Just(WaitSetting::Yield), Just(WaitSetting::Park)], 10u32..=20),
+        metrics_port in proptest::option::of(1u16..),
+        log in "[a-z_=,]{1,20}",
+    ) -> Config {
+        // ws_url or ipc_path must be present.
+        let ws_url = (use_ws || ipc.is_none()).then(|| "wss://node.example:8546".to_owned());
+        let live = backrun.executor.is_some() && kinds.contains(&RelayKind::Execution);
+        Config {
+            mode: if live { ModeSetting::Live } else { ModeSetting::DryRun },
+            chain: ChainConfig { chain_id: ChainId(chain_id), ws_url, http_url: "http://[::1]:8545/".into(), ipc_path: ipc.map(Into::into) },
+            dex: DexConfig { v2_factories: factories.into_iter().enumerate().map(|(i, (f, r, h, fee))| V2FactoryConfig {
+                name: format!("dex.{i}"), factory: Address::from(f), router: Address::from(r), init_code_hash: B256::from(h), fee_numerator: fee,
+            }).collect() },
+            backrun,
+            signer: SignerConfig { key: Secret::env("KESTREL_SEARCHER_KEY").unwrap() },
+            relay_auth: SignerConfig { key: Secret::env("KESTREL_RELAY_AUTH_KEY").unwrap() },
+            relays: kinds.into_iter().enumerate().map(|(i, k)| relay(i, k)).collect(),
+            hot: HotConfig { core: hot.0, wait: hot.1, ring_capacity: 1usize << hot.2 },
+            journal: JournalConfig { path: "journal dir/k.sqlite".into() },
+            telemetry: TelemetryConfig { metrics_addr: metrics_port.map(|p| ([127, 0, 0, 1], p).into()), log },
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn generated_configs_round_trip(cfg in config()) {
+        let text = to_toml_string(&cfg);
+        let back = parse_str(&text);
+        prop_assert_eq!(back.as_ref(), Ok(&cfg), "{}", text);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        let _ = parse_str(&text);
+    }
+}

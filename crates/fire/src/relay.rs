@@ -1,0 +1,577 @@
+//! Warm keep-alive HTTP/1.1 connections to relays.
+//!
+//! The hot thread owns one [`RelayConn`] per relay and writes each request with a pre-built
+//! head prefix; nothing on the write path parses, formats with `format!`, or allocates. Replies
+//! are read by one reader thread per connection and handed back as [`RelayReply`] on a bounded
+//! `std::sync::mpsc::sync_channel`; when it is full the reply is dropped and counted
+//! ([`RelayConn::dropped_replies`]) rather than stalling the reader.
+
+use std::{
+    fmt,
+    io::{self, IoSlice, Read, Write},
+    net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        mpsc::{SyncSender, TrySendError},
+    },
+    thread,
+    time::Duration,
+};
+
+use crate::{FireError, hexfmt::push_u64_dec};
+
+/// How long a (re)connect may block.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Largest response head the reader accepts before calling the stream broken.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Largest response body the reader accepts.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// One HTTP response from a relay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayReply {
+    /// The `index` the connection was opened with.
+    pub relay: usize,
+    /// HTTP status code.
+    pub status: u16,
+    /// The response body (UTF-8, lossily decoded).
+    pub body: String,
+}
+
+/// A warm connection to one relay, owned by the hot thread.
+pub struct RelayConn {
+    index: usize,
+    addr: SocketAddr,
+    stream: TcpStream,
+    /// The request head: the fixed prefix, then per request the auth value and Content-Length.
+    head: Vec<u8>,
+    prefix_len: usize,
+    /// Cleared by the reader thread when the peer closes or the stream breaks.
+    open: Arc<AtomicBool>,
+    reconnects: u64,
+    replies: SyncSender<RelayReply>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for RelayConn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RelayConn")
+            .field("index", &self.index)
+            .field("addr", &self.addr)
+            .field("open", &self.is_open())
+            .field("reconnects", &self.reconnects)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RelayConn {
+    /// Connects to an `http://host[:port][/path]` relay with `TCP_NODELAY`, pre-builds the
+    /// request head prefix, and starts the reader thread that sends replies on `replies`.
+    ///
+    /// `https://` is refused with [`FireError::Unsupported`]: TLS does not belong on the hot
+    /// path (terminate it in a local proxy instead). The host is resolved once, here.
+    pub fn connect(
+        index: usize,
+        url: &str,
+        replies: SyncSender<RelayReply>,
+    ) -> Result<RelayConn, FireError> {
+        let target = parse_url(url)?;
+        let addr = (target.host.as_str(), target.port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or(FireError::BadUrl("host does not resolve"))?;
+        let prefix = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nX-Flashbots-Signature: ",
+            target.path, target.authority
+        );
+        // Room for the auth value and the Content-Length line, so `send` never grows it.
+        let mut head = Vec::with_capacity(prefix.len() + 256);
+        head.extend_from_slice(prefix.as_bytes());
+        let dropped = Arc::new(AtomicU64::new(0));
+        let (stream, open) = open_stream(index, addr, &replies, &dropped)?;
+        Ok(RelayConn {
+            index,
+            addr,
+            stream,
+            prefix_len: prefix.len(),
+            head,
+            open,
+            reconnects: 0,
+            replies,
+            dropped,
+        })
+    }
+
+    /// Writes the request head prefix, `auth_header`, `Content-Length`, and `body`.
+    ///
+    /// If the reader has seen the connection close, or the write fails, reconnects once and
+    /// writes again; a second failure is returned. No allocation unless reconnecting.
+    pub fn send(&mut self, auth_header: &str, body: &[u8]) -> Result<(), FireError> {
+        let mut reconnected = false;
+        if !self.is_open() {
+            self.reconnect()?;
+            reconnected = true;
+        }
+        match self.write_request(auth_header, body) {
+            Ok(()) => Ok(()),
+            Err(e) if reconnected => Err(e.into()),
+            Err(_) => {
+                self.reconnect()?;
+                self.write_request(auth_header, body)
+                    .map_err(FireError::from)
+            }
+        }
+    }
+
+    /// Successful reconnects since `connect`.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects
+    }
+
+    /// Whether the connection is believed usable (the reader has not seen it close or break).
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// Replies dropped because the reply channel was full.
+    pub fn dropped_replies(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The resolved relay address.
+    pub fn peer(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn write_request(&mut self, auth_header: &str, body: &[u8]) -> io::Result<()> {
+        self.head.truncate(self.prefix_len);
+        self.head.extend_from_slice(auth_header.as_bytes());
+        self.head.extend_from_slice(b"\r\nContent-Length: ");
+        push_u64_dec(&mut self.head, body.len() as u64);
+        self.head.extend_from_slice(b"\r\n\r\n");
+        let mut bufs = [IoSlice::new(&self.head), IoSlice::new(body)];
+        let mut pending: &mut [IoSlice<'_>] = &mut bufs;
+        while !pending.is_empty() {
+            match self.stream.write_vectored(pending) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut pending, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn reconnect(&mut self) -> Result<(), FireError> {
+        // Shutting the old socket down ends its reader thread (its read returns 0).
+        let _ = self.stream.shutdown(Shutdown::Both);
+        let (stream, open) = open_stream(self.index, self.addr, &self.replies, &self.dropped)?;
+        self.stream = stream;
+        self.open = open;
+        self.reconnects += 1;
+        Ok(())
+    }
+}
+
+impl Drop for RelayConn {
+    fn drop(&mut self) {
+        // Ends the reader thread; errors mean the socket is already gone.
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// Connects, sets `TCP_NODELAY`, and starts the reader thread for the new stream.
+fn open_stream(
+    index: usize,
+    addr: SocketAddr,
+    replies: &SyncSender<RelayReply>,
+    dropped: &Arc<AtomicU64>,
+) -> Result<(TcpStream, Arc<AtomicBool>), FireError> {
+    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
+    stream.set_nodelay(true)?;
+    let reader = stream.try_clone()?;
+    let open = Arc::new(AtomicBool::new(true));
+    let ctx = ReaderCtx {
+        index,
+        replies: replies.clone(),
+        open: Arc::clone(&open),
+        dropped: Arc::clone(dropped),
+    };
+    thread::Builder::new()
+        .name(format!("relay-{index}-reader"))
+        .spawn(move || ctx.run(reader))?;
+    Ok((stream, open))
+}
+
+/// What a reader thread needs besides its socket.
+struct ReaderCtx {
+    index: usize,
+    replies: SyncSender<RelayReply>,
+    open: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl ReaderCtx {
+    /// Reads responses until the peer closes or the stream breaks, then marks it closed.
+    fn run(self, mut stream: TcpStream) {
+        let mut buf = Vec::with_capacity(8 * 1024);
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            if !self.drain(&mut buf) {
+                // A response we cannot frame leaves the stream unusable: drop it.
+                let _ = stream.shutdown(Shutdown::Both);
+                break;
+            }
+        }
+        self.open.store(false, Ordering::Release);
+    }
+
+    /// Delivers every complete response in `buf`; false if the stream is not valid HTTP.
+    fn drain(&self, buf: &mut Vec<u8>) -> bool {
+        loop {
+            match parse_response(buf) {
+                Parsed::Incomplete => return true,
+                Parsed::Invalid => return false,
+                Parsed::Interim { consumed } => {
+                    buf.drain(..consumed.min(buf.len()));
+                }
+                Parsed::Done {
+                    status,
+                    body,
+                    consumed,
+                } => {
+                    let reply = RelayReply {
+                        relay: self.index,
+                        status,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    };
+                    if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+                        self.replies.try_send(reply)
+                    {
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    buf.drain(..consumed.min(buf.len()));
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of trying to frame one HTTP/1.1 response at the start of a buffer.
+#[derive(Debug, PartialEq, Eq)]
+enum Parsed {
+    /// More bytes are needed.
+    Incomplete,
+    /// Not a response we can frame (bad status line, no length, too large).
+    Invalid,
+    /// A 1xx interim response head to skip.
+    Interim { consumed: usize },
+    /// A full response.
+    Done {
+        status: u16,
+        body: Vec<u8>,
+        consumed: usize,
+    },
+}
+
+/// How the response body is delimited.
+enum Framing {
+    Length(usize),
+    Chunked,
+}
+
+/// Frames one response: status line, headers, and a body by `Content-Length` or chunked.
+fn parse_response(buf: &[u8]) -> Parsed {
+    let Some(head_end) = find(buf, b"\r\n\r\n") else {
+        return if buf.len() > MAX_HEAD_BYTES {
+            Parsed::Invalid
+        } else {
+            Parsed::Incomplete
+        };
+    };
+    let body_start = head_end + 4;
+    let Some((status, framing)) = buf.get(..head_end).and_then(parse_head) else {
+        return Parsed::Invalid;
+    };
+    if (100..200).contains(&status) {
+        return Parsed::Interim {
+            consumed: body_start,
+        };
+    }
+    let framing = if status == 204 || status == 304 {
+        Some(Framing::Length(0))
+    } else {
+        framing
+    };
+    let rest = buf.get(body_start..).unwrap_or_default();
+    let (body, used) = match framing {
+        Some(Framing::Length(len)) if len > MAX_BODY_BYTES => return Parsed::Invalid,
+        Some(Framing::Length(len)) => match rest.get(..len) {
+            Some(body) => (body.to_vec(), len),
+            None => return Parsed::Incomplete,
+        },
+        Some(Framing::Chunked) => match parse_chunked(rest) {
+            Parsed::Done { body, consumed, .. } => (body, consumed),
+            other => return other,
+        },
+        None => return Parsed::Invalid,
+    };
+    Parsed::Done {
+        status,
+        body,
+        consumed: body_start + used,
+    }
+}
+
+/// Status code and body framing from a response head (without the final blank line).
+fn parse_head(head: &[u8]) -> Option<(u16, Option<Framing>)> {
+    let text = std::str::from_utf8(head).ok()?;
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next()?;
+    let mut parts = status_line.split(' ');
+    if !parts.next()?.starts_with("HTTP/1.") {
+        return None;
+    }
+    let status: u16 = parts.next()?.parse().ok()?;
+    let mut framing = None;
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        let (name, value) = (name.trim(), value.trim());
+        if name.eq_ignore_ascii_case("transfer-encoding")
+            && value.to_ascii_lowercase().contains("chunked")
+        {
+            framing = Some(Framing::Chunked);
+        } else if name.eq_ignore_ascii_case("content-length") && framing.is_none() {
+            framing = Some(Framing::Length(value.parse().ok()?));
+        }
+    }
+    Some((status, framing))
+}
+
+/// Decodes a chunked body at the start of `buf` (status in the result is unused).
+fn parse_chunked(buf: &[u8]) -> Parsed {
+    let mut body = Vec::new();
+    let mut pos = 0;
+    loop {
+        let rest = buf.get(pos..).unwrap_or_default();
+        let Some(line_end) = find(rest, b"\r\n") else {
+            return Parsed::Incomplete;
+        };
+        let line = rest.get(..line_end).unwrap_or_default();
+        // Chunk extensions (`;name=value`) are allowed and ignored.
+        let size_hex = line.split(|&b| b == b';').next().unwrap_or_default();
+        let Some(size) = std::str::from_utf8(size_hex)
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
+        else {
+            return Parsed::Invalid;
+        };
+        pos += line_end + 2;
+        if size == 0 {
+            return finish_trailers(buf, pos, body);
+        }
+        if body.len() + size > MAX_BODY_BYTES {
+            return Parsed::Invalid;
+        }
+        let Some(chunk) = buf.get(pos..pos + size) else {
+            return Parsed::Incomplete;
+        };
+        match buf.get(pos + size..pos + size + 2) {
+            None => return Parsed::Incomplete,
+            Some(b"\r\n") => {}
+            Some(_) => return Parsed::Invalid,
+        }
+        body.extend_from_slice(chunk);
+        pos += size + 2;
+    }
+}
+
+/// Skips the trailer section after the last chunk: header lines up to an empty line.
+fn finish_trailers(buf: &[u8], mut pos: usize, body: Vec<u8>) -> Parsed {
+    loop {
+        let rest = buf.get(pos..).unwrap_or_default();
+        let Some(line_end) = find(rest, b"\r\n") else {
+            return Parsed::Incomplete;
+        };
+        pos += line_end + 2;
+        if line_end == 0 {
+            return Parsed::Done {
+                status: 0,
+                body,
+                consumed: pos,
+            };
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The parts of a relay URL we use.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    /// `host[:port]` as written, for the `Host` header.
+    authority: String,
+    host: String,
+    port: u16,
+    path: String,
+}
+
+fn parse_url(url: &str) -> Result<Target, FireError> {
+    if url.len() >= 8
+        && url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        return Err(FireError::Unsupported("https relay on the hot path"));
+    }
+    let rest = match url.get(..7) {
+        Some(s) if s.eq_ignore_ascii_case("http://") => url.get(7..).unwrap_or_default(),
+        _ => return Err(FireError::BadUrl("the scheme must be http://")),
+    };
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, format!("/{p}")),
+        None => (rest, "/".to_owned()),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().map_err(|_| FireError::BadUrl("bad port"))?),
+        None => (authority, 80),
+    };
+    if host.is_empty() {
+        return Err(FireError::BadUrl("missing host"));
+    }
+    Ok(Target {
+        authority: authority.to_owned(),
+        host: host.to_owned(),
+        port,
+        path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CL: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}";
+    const CHUNKED: &[u8] =
+        b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n";
+
+    #[test]
+    fn frames_content_length_and_chunked() {
+        assert_eq!(
+            parse_response(CL),
+            Parsed::Done {
+                status: 200,
+                body: b"{\"ok\":true}".to_vec(),
+                consumed: CL.len()
+            }
+        );
+        assert_eq!(
+            parse_response(CHUNKED),
+            Parsed::Done {
+                status: 403,
+                body: b"hello world".to_vec(),
+                consumed: CHUNKED.len()
+            }
+        );
+    }
+
+    #[test]
+    fn every_strict_prefix_is_incomplete() {
+        for whole in [CL, CHUNKED] {
+            for cut in 0..whole.len() {
+                assert_eq!(
+                    parse_response(&whole[..cut]),
+                    Parsed::Incomplete,
+                    "cut at {cut}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pipelined_responses_are_framed_one_by_one() {
+        let mut buf = [CHUNKED, CL].concat();
+        let Parsed::Done {
+            status, consumed, ..
+        } = parse_response(&buf)
+        else {
+            panic!("first not framed")
+        };
+        assert_eq!((status, consumed), (403, CHUNKED.len()));
+        buf.drain(..consumed);
+        assert!(matches!(
+            parse_response(&buf),
+            Parsed::Done { status: 200, .. }
+        ));
+    }
+
+    #[test]
+    fn interim_and_broken_responses() {
+        let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
+        assert_eq!(
+            parse_response(cont),
+            Parsed::Interim {
+                consumed: cont.len()
+            }
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\n\r\n"),
+            Parsed::Invalid,
+            "no length on keep-alive"
+        );
+        assert_eq!(parse_response(b"SSH-2.0 hi\r\n\r\n"), Parsed::Invalid);
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+            Parsed::Invalid
+        );
+        let no_content = b"HTTP/1.1 204 No Content\r\n\r\n";
+        assert_eq!(
+            parse_response(no_content),
+            Parsed::Done {
+                status: 204,
+                body: vec![],
+                consumed: no_content.len()
+            }
+        );
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("https://relay.flashbots.net"),
+            Err(FireError::Unsupported("https relay on the hot path"))
+        );
+        assert_eq!(
+            parse_url("ws://x"),
+            Err(FireError::BadUrl("the scheme must be http://"))
+        );
+        assert_eq!(
+            parse_url("http://:80/"),
+            Err(FireError::BadUrl("missing host"))
+        );
+        assert_eq!(
+            parse_url("http://127.0.0.1:8545/relay?x=1").unwrap(),
+            Target {
+                authority: "127.0.0.1:8545".into(),
+                host: "127.0.0.1".into(),
+                port: 8545,
+                path: "/relay?x=1".into()
+            }
+        );
+        let t = parse_url("http://localhost").unwrap();
+        assert_eq!(
+            (t.port, t.path.as_str(), t.authority.as_str()),
+            (80, "/", "localhost")
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! kestrel-hot: the hot lane. One pinned thread runs each pending transaction to completion:
+//! socket read → [`kestrel_wire::parse_frame`] → router filter and calldata decode →
+//! [`kestrel_dex::backrun`] on the latest immutable [`HotState`] → pick a pre-signed backrun from
+//! the ladder → assemble the bundle body, sign its relay auth header → write it to every relay.
+//!
+//! **Invariant:** inside [`decide`] and [`Pipeline::on_frame`] nothing awaits, locks or logs, and
+//! nothing allocates except inside the WebSocket library's frame read (see ARCHITECTURE.md).
+//! State comes in through a [`SnapshotCell`] published by the slow lane; events go out through a
+//! bounded SPSC ring with counted drops.
+
+#![forbid(unsafe_code)]
+
+mod decide;
+mod pipeline;
+mod ws;
+
+pub use decide::{Decision, HotState, decide};
+pub use pipeline::{Pipeline, PipelineConfig, RelayTarget};
+pub use ws::{HotThreadConfig, HotThreadReport, NodeStream, NodeStreamConfig, run_hot_thread};

@@ -1,0 +1,227 @@
+//! One frame through the whole hot pipeline, with stage stamps.
+
+use std::sync::Arc;
+
+use kestrel_bus::SnapshotCell;
+use kestrel_bus::spsc::Producer;
+use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
+use kestrel_fire::relay::RelayConn;
+use kestrel_stdx::mono_ns;
+use kestrel_telemetry::{Counters, StageRecorder};
+use kestrel_types::{
+    B256, BundleEvent, CandidateEvent, HotEvent, SkipEvent, SkipReason, Stage, Stamps,
+};
+use kestrel_wire::{Frame, TxView, decode_hex_into, encode_signed_tx, parse_frame};
+
+use crate::decide::{Decision, HotState, decide};
+
+/// Which request a relay gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelayTarget {
+    /// `eth_sendBundle`: a builder that may include it (execution relays in live mode, the
+    /// sandbox's local builder in any mode).
+    SendBundle,
+    /// `eth_callBundle`: a relay's simulation endpoint (dry-run).
+    CallBundle,
+}
+
+/// What the pipeline is built from. Everything is allocated here, once.
+#[derive(Debug)]
+pub struct PipelineConfig {
+    /// Longest calldata decoded; longer is a counted skip.
+    pub max_calldata_bytes: usize,
+    /// Warm relay connections and what each gets.
+    pub relays: Vec<(RelayConn, RelayTarget)>,
+    /// The relay identity key (not the funds key).
+    pub auth: FlashbotsAuth,
+}
+
+/// The hot pipeline's state: preallocated buffers, connections and recorders.
+#[derive(Debug)]
+pub struct Pipeline {
+    state: Arc<SnapshotCell<HotState>>,
+    events: Producer<HotEvent>,
+    counters: Arc<Counters>,
+    recorder: StageRecorder,
+    calldata: Vec<u8>,
+    victim_raw: Vec<u8>,
+    send_writer: BundleWriter,
+    call_writer: BundleWriter,
+    auth_buf: [u8; 200],
+    relays: Vec<(RelayConn, RelayTarget)>,
+    auth: FlashbotsAuth,
+}
+
+impl Pipeline {
+    /// Allocates every buffer the loop will use.
+    pub fn new(
+        cfg: PipelineConfig,
+        state: Arc<SnapshotCell<HotState>>,
+        events: Producer<HotEvent>,
+        counters: Arc<Counters>,
+    ) -> Pipeline {
+        let body_capacity = 4 * cfg.max_calldata_bytes + 8192;
+        Pipeline {
+            state,
+            events,
+            counters,
+            recorder: StageRecorder::new(),
+            calldata: vec![0; cfg.max_calldata_bytes],
+            victim_raw: Vec::with_capacity(cfg.max_calldata_bytes + 1024),
+            send_writer: BundleWriter::with_capacity(body_capacity),
+            call_writer: BundleWriter::with_capacity(body_capacity),
+            auth_buf: [0; 200],
+            relays: cfg.relays,
+            auth: cfg.auth,
+        }
+    }
+
+    /// The latency recorder (read at the end of a run).
+    pub fn recorder(&self) -> &StageRecorder {
+        &self.recorder
+    }
+
+    /// Pushes an event; a full ring is a counted drop, never a wait.
+    pub fn emit(&mut self, ev: HotEvent) {
+        let _ = self.events.push(ev);
+    }
+
+    /// Runs one frame, read at `recv_ns`, to completion.
+    pub fn on_frame(&mut self, frame: &[u8], recv_ns: u64) {
+        let mut stamps = Stamps {
+            recv_ns,
+            ..Stamps::default()
+        };
+        match parse_frame(frame) {
+            Ok(Frame::PendingTx { tx, .. }) => {
+                stamps.stage_end_ns[Stage::Decode as usize] = mono_ns();
+                self.counters.add_pending_seen(1);
+                self.on_pending(&tx, &mut stamps);
+                self.recorder.record(&stamps);
+            }
+            Ok(Frame::NewHead { head, .. }) => self.emit(HotEvent::NewHead {
+                number: head.number,
+            }),
+            Ok(Frame::Reply { .. }) => {}
+            Err(_) => self.skip(B256::ZERO, SkipReason::MalformedFrame, stamps),
+        }
+    }
+
+    fn skip(&mut self, tx_hash: B256, reason: SkipReason, stamps: Stamps) {
+        self.counters.add_skip(reason);
+        self.emit(HotEvent::Skip(SkipEvent {
+            tx_hash,
+            reason,
+            stamps,
+        }));
+    }
+
+    fn on_pending(&mut self, tx: &TxView<'_>, stamps: &mut Stamps) {
+        let state = self.state.load();
+        if tx
+            .to
+            .is_none_or(|to| state.snapshot.factory_of_router(to).is_none())
+        {
+            stamps.stage_end_ns[Stage::Filter as usize] = mono_ns();
+            return self.skip(tx.hash, SkipReason::NotRouter, *stamps);
+        }
+        let len = match decode_hex_into(tx.input_hex, &mut self.calldata) {
+            Ok(n) => n,
+            Err(kestrel_wire::WireError::TooLong) => {
+                return self.skip(tx.hash, SkipReason::CalldataTooLarge, *stamps);
+            }
+            Err(_) => return self.skip(tx.hash, SkipReason::MalformedFrame, *stamps),
+        };
+        stamps.stage_end_ns[Stage::Filter as usize] = mono_ns();
+        let decision = decide(&state, tx.to, tx.value, &self.calldata[..len]);
+        stamps.stage_end_ns[Stage::Decide as usize] = mono_ns();
+        match decision {
+            Ok(d) => {
+                let candidate = candidate_event(&state, tx.hash, &d.plan);
+                self.counters.add_candidate();
+                self.emit(HotEvent::Candidate(candidate));
+                self.fire(tx, &state, &d, candidate, stamps);
+            }
+            Err((reason, plan)) => {
+                if let Some(plan) = plan {
+                    self.counters.add_candidate();
+                    self.emit(HotEvent::Candidate(candidate_event(&state, tx.hash, &plan)));
+                }
+                self.skip(tx.hash, reason, *stamps);
+            }
+        }
+    }
+
+    fn fire(
+        &mut self,
+        tx: &TxView<'_>,
+        state: &HotState,
+        d: &Decision<'_>,
+        candidate: CandidateEvent,
+        stamps: &mut Stamps,
+    ) {
+        self.victim_raw.clear();
+        match encode_signed_tx(tx, &mut self.victim_raw) {
+            Ok(h) if h == tx.hash => {}
+            // A victim we cannot re-encode to its own hash cannot be bundled.
+            _ => return self.skip(tx.hash, SkipReason::MalformedFrame, *stamps),
+        }
+        let target = state.block + 1;
+        let txs: [&[u8]; 2] = [&self.victim_raw, &d.backrun.raw];
+        let send_body = self.send_writer.send_bundle(&txs, target);
+        let send_auth_len = {
+            let h = self.auth.sign_header(send_body, &mut self.auth_buf);
+            h.len()
+        };
+        let mut written = 0u8;
+        let mut call_auth = [0u8; 200];
+        let mut call_len = 0;
+        let mut call_body: &[u8] = &[];
+        if self
+            .relays
+            .iter()
+            .any(|(_, t)| *t == RelayTarget::CallBundle)
+        {
+            call_body = self.call_writer.call_bundle(&txs, target);
+            call_len = self.auth.sign_header(call_body, &mut call_auth).len();
+        }
+        stamps.stage_end_ns[Stage::Build as usize] = mono_ns();
+        let send_auth = std::str::from_utf8(&self.auth_buf[..send_auth_len]).unwrap_or("");
+        let call_auth = std::str::from_utf8(&call_auth[..call_len]).unwrap_or("");
+        for (conn, target_kind) in &mut self.relays {
+            let ok = match target_kind {
+                RelayTarget::SendBundle => conn.send(send_auth, send_body).is_ok(),
+                RelayTarget::CallBundle => conn.send(call_auth, call_body).is_ok(),
+            };
+            written += u8::from(ok);
+        }
+        stamps.stage_end_ns[Stage::Write as usize] = mono_ns();
+        self.counters.add_bundle();
+        let ev = BundleEvent {
+            candidate,
+            backrun_hash: d.backrun.hash,
+            floor: d.floor,
+            nonce: state.ladder.as_ref().map_or(0, |l| l.nonce()),
+            relays_written: written,
+            stamps: *stamps,
+        };
+        self.emit(HotEvent::Bundle(ev));
+    }
+}
+
+fn candidate_event(
+    state: &HotState,
+    tx_hash: B256,
+    plan: &kestrel_dex::backrun::BackrunPlan,
+) -> CandidateEvent {
+    CandidateEvent {
+        tx_hash,
+        block: state.block,
+        pool_buy: state.snapshot.pool(plan.pool_buy).address,
+        pool_sell: state.snapshot.pool(plan.pool_sell).address,
+        amount_in: plan.amount_in,
+        profit_gross: plan.profit_gross,
+        profit_net: plan.profit_net,
+        gas_cost_wei: state.params.gas_cost_wei,
+    }
+}

@@ -1,0 +1,590 @@
+//! `kestrel bench hotpath`: the replay latency benchmark.
+//!
+//! A loopback WebSocket "node" sends pre-generated, really signed pending-transaction frames at
+//! a fixed rate (9 in 10 plain transfers, 1 in 10 a Router02 swap on a synthetic pool set that
+//! gives a profitable backrun). The real hot pipeline (decode, filter, decide, pre-signed ladder,
+//! bundle body, auth signature, write) runs in dry-run against a loopback relay sink. The same
+//! feed then goes through a do-nothing forwarder that writes a fixed request to the same sink:
+//! the floor. All stamps come from `kestrel_stdx::mono_ns` on the receiving thread.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use alloy::consensus::{SignableTransaction, TxEip1559};
+use alloy::network::TxSignerSync;
+use alloy::primitives::{Address, Bytes, TxKind, U256};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol;
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use kestrel_bus::spsc::{self, DropPolicy};
+use kestrel_bus::{ShutdownFlag, SnapshotCell, WaitStrategy};
+use kestrel_dex::backrun::BackrunParams;
+use kestrel_dex::math::get_amount_out;
+use kestrel_dex::pool::{FactoryInfo, PoolSnapshot, V2Pool, pair_address};
+use kestrel_fire::bundle::FlashbotsAuth;
+use kestrel_fire::ladder::{Ladder, LadderParams, LocalSigner};
+use kestrel_fire::relay::RelayConn;
+use kestrel_hot::{
+    HotState, HotThreadConfig, NodeStreamConfig, Pipeline, PipelineConfig, RelayTarget,
+};
+use kestrel_stdx::{Rng, mono_ns};
+use kestrel_telemetry::{Counters, Percentiles, StageRecorder};
+use kestrel_types::{B256, FactoryId, HotEvent};
+use serde::Serialize;
+use tungstenite::Message;
+
+use crate::sandbox::Pct;
+
+sol! {
+    function swapExactETHForTokens(uint256 amountOutMin, address[] path, address to, uint256 deadline);
+}
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+const FRAMES: usize = 4096;
+
+/// The benchmark's result. Keys are stable.
+#[derive(Clone, Debug, Serialize)]
+pub struct HotpathBench {
+    /// Frames per second offered.
+    pub rate_target: u64,
+    /// Frames per second the engine processed.
+    pub rate_sustained: f64,
+    /// Frames sent / processed by the engine.
+    pub frames_sent: u64,
+    /// Frames the engine decoded.
+    pub frames_processed: u64,
+    /// Bundles written.
+    pub bundles: u64,
+    /// Frames lost plus events dropped at the ring.
+    pub drops: u64,
+    /// Frame read → decision made.
+    pub decision_ns: Pct,
+    /// Frame read → bundle written to the relay (bundles only).
+    pub end_to_end_ns: Pct,
+    /// Frame read → fixed request written, through the do-nothing forwarder.
+    pub floor_end_to_end_ns: Pct,
+    /// Frames per second the forwarder processed.
+    pub floor_rate_sustained: f64,
+    /// Per-stage percentiles of the engine.
+    pub stages_ns: BTreeMap<String, Pct>,
+    /// Seconds per run.
+    pub duration_s: u64,
+    /// Cores available.
+    pub cores: usize,
+}
+
+fn pct(p: &Percentiles) -> Pct {
+    Pct {
+        p50: p.p50,
+        p99: p.p99,
+        p999: p.p999,
+        max: p.max,
+    }
+}
+
+fn pct_of(h: &Histogram<u64>) -> Pct {
+    pct(&Percentiles::from_histogram(h))
+}
+
+/// Stage and total percentiles of a recorder, keyed by stable names.
+pub fn latency_map(rec: &StageRecorder) -> BTreeMap<String, Pct> {
+    let s = rec.summary();
+    let mut m = BTreeMap::new();
+    for stage in kestrel_types::Stage::ALL {
+        m.insert(stage.as_str().to_string(), pct(s.stage(stage)));
+    }
+    m.insert("decision".into(), pct(&s.decision));
+    m.insert("end_to_end".into(), pct(&s.end_to_end));
+    m
+}
+
+/// A readable table of a result.
+pub fn table(b: &HotpathBench) -> String {
+    let row = |name: &str, p: &Pct| {
+        format!(
+            "{name:<22}{:>10}{:>10}{:>10}{:>12}\n",
+            p.p50, p.p99, p.p999, p.max
+        )
+    };
+    let mut s = format!(
+        "rate target {} /s, sustained {:.0} /s (floor {:.0} /s), frames {} sent / {} processed, bundles {}, drops {}\n\n",
+        b.rate_target,
+        b.rate_sustained,
+        b.floor_rate_sustained,
+        b.frames_sent,
+        b.frames_processed,
+        b.bundles,
+        b.drops
+    );
+    s += &format!(
+        "{:<22}{:>10}{:>10}{:>10}{:>12}\n",
+        "ns", "p50", "p99", "p99.9", "max"
+    );
+    for (k, v) in &b.stages_ns {
+        s += &row(k, v);
+    }
+    s += &row("decision (total)", &b.decision_ns);
+    s += &row("end_to_end", &b.end_to_end_ns);
+    s += &row("floor end_to_end", &b.floor_end_to_end_ns);
+    s
+}
+
+/// A synthetic two-factory world with one WETH pair per factory, priced 0.3 % apart.
+struct World {
+    state: HotState,
+    weth: Address,
+    token: Address,
+    router: Address,
+    reserve_weth: U256,
+    reserve_token: U256,
+}
+
+fn addr(rng: &mut Rng) -> Address {
+    let mut b = [0u8; 20];
+    rng.fill_bytes(&mut b);
+    Address::from(b)
+}
+
+fn world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
+    let (weth, token) = (addr(rng), addr(rng));
+    let init = B256::from([0x96; 32]);
+    let factories: Vec<FactoryInfo> = (0..2)
+        .map(|_| FactoryInfo {
+            address: addr(rng),
+            router: addr(rng),
+            init_code_hash: init,
+            fee_num: 997,
+        })
+        .collect();
+    let (t0, t1) = if weth < token {
+        (weth, token)
+    } else {
+        (token, weth)
+    };
+    let reserve_weth = U256::from(100 * ETH);
+    let reserve_token = U256::from(200_000 * ETH);
+    let pools: Vec<V2Pool> = factories
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let rt = reserve_token
+                + U256::from(i as u64) * reserve_token * U256::from(3) / U256::from(1000);
+            let (r0, r1) = if t0 == weth {
+                (reserve_weth, rt)
+            } else {
+                (rt, reserve_weth)
+            };
+            V2Pool {
+                address: pair_address(f.address, init, weth, token),
+                token0: t0,
+                token1: t1,
+                reserve0: r0,
+                reserve1: r1,
+                factory: FactoryId(i as u8),
+            }
+        })
+        .collect();
+    let router = factories[0].router;
+    let snap = Arc::new(PoolSnapshot::new(1, factories, pools));
+    let cycles = crate::engine::weth_cycles(&snap, weth);
+    let lp = LadderParams {
+        chain_id: 11_155_111,
+        nonce: 0,
+        block: 1,
+        max_fee_per_gas: 4_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        gas_limit: 275_000,
+        executor: addr(rng),
+        payment_bps: 1000,
+        min_profit: U256::from(1_000_000_000_000u64),
+        levels: 48,
+        step_bps: 1000,
+    };
+    let ladder = Ladder::build(searcher, &lp, &cycles)?;
+    let params = BackrunParams {
+        capital_token: weth,
+        capital: U256::from(50 * ETH),
+        min_profit_wei: lp.min_profit,
+        gas_cost_wei: U256::from(150_000u64 * 2_000_000_000),
+        payment_bps: 1000,
+    };
+    let now = kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new()) / 1000;
+    let state = HotState {
+        block: 1,
+        timestamp: now,
+        snapshot: snap,
+        ladder: Some(Arc::new(ladder)),
+        params,
+        weth,
+        fee_on_transfer: Vec::new(),
+    };
+    Ok(World {
+        state,
+        weth,
+        token,
+        router,
+        reserve_weth,
+        reserve_token,
+    })
+}
+
+fn hex_q(v: impl std::fmt::LowerHex) -> String {
+    format!("0x{v:x}")
+}
+
+/// One signed type-2 transaction as the node's `newPendingTransactions` notification.
+fn frame(signer: &PrivateKeySigner, mut tx: TxEip1559) -> anyhow::Result<String> {
+    let sig = signer.sign_transaction_sync(&mut tx)?;
+    let signed = tx.into_signed(sig);
+    let (t, s) = (signed.tx(), signed.signature());
+    let to = match t.to {
+        TxKind::Call(a) => format!("\"{a}\""),
+        TxKind::Create => "null".into(),
+    };
+    let parity = u8::from(s.v());
+    Ok(format!(
+        r#"{{"jsonrpc":"2.0","method":"eth_subscription","params":{{"subscription":"0x1","result":{{"hash":"{}","type":"0x2","chainId":"{}","nonce":"{}","from":"{}","to":{to},"value":"{}","gas":"{}","maxFeePerGas":"{}","maxPriorityFeePerGas":"{}","gasPrice":"{}","input":"0x{}","accessList":[],"v":"{}","yParity":"{}","r":"{}","s":"{}","blockHash":null,"blockNumber":null,"transactionIndex":null}}}}}}"#,
+        signed.hash(),
+        hex_q(t.chain_id),
+        hex_q(t.nonce),
+        signer.address(),
+        hex_q(t.value),
+        hex_q(t.gas_limit),
+        hex_q(t.max_fee_per_gas),
+        hex_q(t.max_priority_fee_per_gas),
+        hex_q(t.max_fee_per_gas),
+        hex::encode(&t.input),
+        hex_q(parity),
+        hex_q(parity),
+        hex_q(s.r()),
+        hex_q(s.s()),
+    ))
+}
+
+/// `FRAMES` frames: 9 in 10 transfers, 1 in 10 a victim swap of 1–20 ETH on pool 0.
+fn frames(rng: &mut Rng, w: &World) -> anyhow::Result<Vec<String>> {
+    let users: Vec<PrivateKeySigner> = (0..64).map(|_| PrivateKeySigner::random()).collect();
+    let mut out = Vec::with_capacity(FRAMES);
+    for i in 0..FRAMES {
+        let user = &users[i % users.len()];
+        let mut tx = TxEip1559 {
+            chain_id: 11_155_111,
+            nonce: i as u64,
+            gas_limit: 21_000,
+            max_fee_per_gas: 3_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(addr(rng)),
+            value: U256::from(rng.gen_range(1..1_000_000_000)),
+            access_list: Default::default(),
+            input: Bytes::new(),
+        };
+        if i % 10 == 0 {
+            let size = U256::from(rng.log_uniform_u128(ETH, 20 * ETH));
+            let out_q =
+                get_amount_out(size, w.reserve_weth, w.reserve_token, 997).context("quote")?;
+            let call = swapExactETHForTokensCall {
+                amountOutMin: out_q * U256::from(99) / U256::from(100),
+                path: vec![w.weth, w.token],
+                to: user.address(),
+                deadline: U256::from(w.state.timestamp + 3600),
+            };
+            tx.to = TxKind::Call(w.router);
+            tx.value = size;
+            tx.gas_limit = 200_000;
+            tx.input = Bytes::from(alloy::sol_types::SolCall::abi_encode(&call));
+        }
+        out.push(frame(user, tx)?);
+    }
+    Ok(out)
+}
+
+/// A loopback WebSocket "node": accepts one client, answers its two subscriptions, then sends
+/// `count` frames paced at `rate` per second. Returns the port and the sender thread.
+fn feeder(
+    frames: Arc<Vec<String>>,
+    rate: u64,
+    count: u64,
+) -> anyhow::Result<(u16, std::thread::JoinHandle<anyhow::Result<Duration>>)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let h = std::thread::Builder::new()
+        .name("bench-feeder".into())
+        .spawn(move || {
+            let (stream, _) = listener.accept()?;
+            stream.set_nodelay(true)?;
+            let mut ws =
+                tungstenite::accept(stream).map_err(|e| anyhow::anyhow!("ws accept: {e}"))?;
+            for id in 1..=2 {
+                let _ = ws.read()?;
+                ws.send(Message::text(format!(
+                    r#"{{"jsonrpc":"2.0","id":{id},"result":"0x{id}"}}"#
+                )))?;
+            }
+            let start = Instant::now();
+            let interval_ns = 1_000_000_000 / rate.max(1);
+            for i in 0..count {
+                let due = start + Duration::from_nanos(i * interval_ns);
+                pace_until(due);
+                ws.send(Message::text(frames[(i as usize) % frames.len()].clone()))?;
+            }
+            let elapsed = start.elapsed();
+            // Let the reader finish before closing.
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = ws.close(None);
+            Ok(elapsed)
+        })?;
+    Ok((port, h))
+}
+
+fn pace_until(due: Instant) {
+    loop {
+        let now = Instant::now();
+        if now >= due {
+            return;
+        }
+        let left = due - now;
+        if left > Duration::from_micros(300) {
+            std::thread::sleep(left - Duration::from_micros(200));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// A loopback HTTP relay sink: reads requests, answers 200 `{}`. Counts requests.
+fn sink(stop: Arc<AtomicBool>, requests: Arc<AtomicU64>) -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    listener.set_nonblocking(true)?;
+    std::thread::Builder::new()
+        .name("bench-sink".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        let (stop, requests) = (Arc::clone(&stop), Arc::clone(&requests));
+                        let _ = std::thread::Builder::new()
+                            .name("bench-sink-conn".into())
+                            .spawn(move || serve_sink(s, &stop, &requests));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        })?;
+    Ok(port)
+}
+
+fn serve_sink(mut s: TcpStream, stop: &AtomicBool, requests: &AtomicU64) {
+    let _ = s.set_nonblocking(false);
+    let _ = s.set_read_timeout(Some(Duration::from_millis(100)));
+    let mut buf = Vec::with_capacity(1 << 16);
+    let mut chunk = [0u8; 16 * 1024];
+    while !stop.load(Ordering::Relaxed) {
+        match s.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => continue,
+        }
+        while let Some(len) = complete_request_len(&buf) {
+            buf.drain(..len);
+            requests.fetch_add(1, Ordering::Relaxed);
+            if s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+            )
+            .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// Length of the first complete HTTP request in `buf` (head + Content-Length body), if any.
+fn complete_request_len(buf: &[u8]) -> Option<usize> {
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let len = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>())
+        })?
+        .ok()?;
+    (buf.len() >= head_end + len).then_some(head_end + len)
+}
+
+struct EngineRun {
+    recorder: StageRecorder,
+    processed: u64,
+    bundles: u64,
+    ring_drops: u64,
+    elapsed: Duration,
+}
+
+fn run_engine(
+    w: World,
+    frames: Arc<Vec<String>>,
+    rate: u64,
+    count: u64,
+    sink_port: u16,
+) -> anyhow::Result<EngineRun> {
+    let (port, feeder) = feeder(frames, rate, count)?;
+    let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(4096);
+    std::thread::spawn(move || for _ in reply_rx {});
+    let relay = RelayConn::connect(0, &format!("http://127.0.0.1:{sink_port}/"), reply_tx)?;
+    let auth = FlashbotsAuth::from_hex(&format!("0x{}", hex::encode([0x42u8; 32])))?;
+    let counters = Arc::new(Counters::new());
+    let (producer, mut consumer) = spsc::channel::<HotEvent>(65_536, DropPolicy::DropNewest);
+    let state = Arc::new(SnapshotCell::new(w.state));
+    let pipeline = Pipeline::new(
+        PipelineConfig {
+            max_calldata_bytes: 4096,
+            relays: vec![(relay, RelayTarget::SendBundle)],
+            auth,
+        },
+        state,
+        producer,
+        Arc::clone(&counters),
+    );
+    let shutdown = ShutdownFlag::new();
+    let drain_stop = ShutdownFlag::new();
+    let drain = {
+        let stop = drain_stop.clone();
+        std::thread::spawn(move || {
+            let mut batch = Vec::with_capacity(1024);
+            while !stop.is_set() || !consumer.is_empty() {
+                batch.clear();
+                if consumer.pop_batch(&mut batch, 1024) == 0 {
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+            }
+            consumer.drops()
+        })
+    };
+    let cfg = HotThreadConfig {
+        node: NodeStreamConfig {
+            url: format!("ws://127.0.0.1:{port}"),
+            wait: WaitStrategy::Park(Duration::from_micros(100)),
+        },
+        core: None,
+    };
+    let hot = kestrel_hot::run_hot_thread(cfg, pipeline, shutdown.clone())?;
+    let elapsed = feeder
+        .join()
+        .map_err(|_| anyhow::anyhow!("feeder panicked"))??;
+    // Wait until the engine has read everything it was sent (bounded).
+    let t0 = Instant::now();
+    while counters.snapshot().pending_seen < count && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    shutdown.trigger();
+    let report = hot
+        .join()
+        .map_err(|_| anyhow::anyhow!("hot thread panicked"))?;
+    drain_stop.trigger();
+    let ring_drops = drain
+        .join()
+        .map_err(|_| anyhow::anyhow!("drain panicked"))?;
+    let c = counters.snapshot();
+    Ok(EngineRun {
+        recorder: report.recorder,
+        processed: c.pending_seen,
+        bundles: c.bundles,
+        ring_drops,
+        elapsed,
+    })
+}
+
+/// The floor: read each frame and write one fixed request to the sink, nothing else.
+fn run_floor(
+    frames: Arc<Vec<String>>,
+    rate: u64,
+    count: u64,
+    sink_port: u16,
+) -> anyhow::Result<(Histogram<u64>, u64, Duration)> {
+    let (port, feeder) = feeder(frames, rate, count)?;
+    let (mut ws, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}"))?;
+    if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_mut() {
+        s.set_nodelay(true)?;
+    }
+    ws.send(Message::text(kestrel_wire::subscribe_request(1, true)))?;
+    ws.send(Message::text(kestrel_wire::subscribe_heads_request(2)))?;
+    let mut relay = TcpStream::connect(("127.0.0.1", sink_port))?;
+    relay.set_nodelay(true)?;
+    let mut reader = relay.try_clone()?;
+    std::thread::spawn(move || {
+        let mut b = [0u8; 4096];
+        while matches!(reader.read(&mut b), Ok(n) if n > 0) {}
+    });
+    let body = br#"{"jsonrpc":"2.0","id":1,"method":"eth_sendBundle","params":[]}"#;
+    let mut request = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nX-Flashbots-Signature: 0x0:0x0\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
+    let mut seen = 0u64;
+    while let Ok(msg) = ws.read() {
+        if !msg.is_text() {
+            continue;
+        }
+        let recv = mono_ns();
+        if msg.to_text().is_ok_and(|t| t.contains("eth_subscription")) {
+            relay.write_all(&request)?;
+            hist.saturating_record(mono_ns() - recv);
+            seen += 1;
+            if seen == count {
+                break;
+            }
+        }
+    }
+    let elapsed = feeder
+        .join()
+        .map_err(|_| anyhow::anyhow!("feeder panicked"))??;
+    Ok((hist, seen, elapsed))
+}
+
+/// Runs the engine pass and the floor pass and puts the figures together.
+pub fn hotpath(rate: u64, duration_s: u64) -> anyhow::Result<HotpathBench> {
+    anyhow::ensure!(
+        rate > 0 && duration_s > 0,
+        "--rate and --duration must be positive"
+    );
+    let mut rng = Rng::from_seed(7);
+    let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
+    let w = world(&mut rng, &searcher)?;
+    let frames = Arc::new(frames(&mut rng, &w)?);
+    let count = rate * duration_s;
+    let stop = Arc::new(AtomicBool::new(false));
+    let requests = Arc::new(AtomicU64::new(0));
+    let sink_port = sink(Arc::clone(&stop), requests)?;
+    let e = run_engine(w, Arc::clone(&frames), rate, count, sink_port)?;
+    let (floor, floor_seen, floor_elapsed) = run_floor(frames, rate, count, sink_port)?;
+    stop.store(true, Ordering::Relaxed);
+    let summary = e.recorder.summary();
+    let mut stages = latency_map(&e.recorder);
+    stages.remove("decision");
+    stages.remove("end_to_end");
+    Ok(HotpathBench {
+        rate_target: rate,
+        rate_sustained: e.processed as f64 / e.elapsed.as_secs_f64(),
+        frames_sent: count,
+        frames_processed: e.processed,
+        bundles: e.bundles,
+        drops: count.saturating_sub(e.processed) + e.ring_drops,
+        decision_ns: pct(&summary.decision),
+        end_to_end_ns: pct(&summary.end_to_end),
+        floor_end_to_end_ns: pct_of(&floor),
+        floor_rate_sustained: floor_seen as f64 / floor_elapsed.as_secs_f64(),
+        stages_ns: stages,
+        duration_s,
+        cores: std::thread::available_parallelism().map_or(1, usize::from),
+    })
+}

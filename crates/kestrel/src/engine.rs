@@ -1,0 +1,487 @@
+//! A running engine: slow-lane state sync, the hot thread, the event drain and the journal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use kestrel_bus::spsc::{self, Consumer, DropPolicy};
+use kestrel_bus::{ShutdownFlag, SnapshotCell, WaitStrategy};
+use kestrel_chain::{Chain, HeadInfo};
+use kestrel_config::{Config, RelayKind, WaitSetting};
+use kestrel_dex::backrun::BackrunParams;
+use kestrel_dex::pool::{FactoryInfo, PoolSnapshot};
+use kestrel_fire::bundle::FlashbotsAuth;
+use kestrel_fire::ladder::{Cycle, Ladder, LadderParams, LocalSigner};
+use kestrel_fire::relay::RelayConn;
+use kestrel_hot::{
+    HotState, HotThreadConfig, HotThreadReport, NodeStreamConfig, Pipeline, PipelineConfig,
+    RelayTarget,
+};
+use kestrel_store::{Journal, JournalHandle, Record};
+use kestrel_telemetry::Counters;
+use kestrel_types::{Address, HotEvent, Mode, U256};
+use tokio::sync::Notify;
+
+/// Most pairs discovered per factory at start.
+const MAX_PAIRS_PER_FACTORY: usize = 5_000;
+/// How often the slow lane polls the head when no `newHeads` notification came.
+const HEAD_POLL: Duration = Duration::from_millis(250);
+
+/// The secrets the engine runs with, already resolved from `env:VAR` references.
+pub struct EngineKeys {
+    /// The funds key: signs our backrun transactions.
+    pub searcher_hex: String,
+    /// The relay identity key: signs `X-Flashbots-Signature` headers.
+    pub relay_auth_hex: String,
+}
+
+impl std::fmt::Debug for EngineKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineKeys(<redacted>)")
+    }
+}
+
+/// A started engine.
+#[derive(Debug)]
+pub struct Engine {
+    run_id: String,
+    state: Arc<SnapshotCell<HotState>>,
+    counters: Arc<Counters>,
+    shutdown: ShutdownFlag,
+    hot: std::thread::JoinHandle<HotThreadReport>,
+    drain: std::thread::JoinHandle<()>,
+    sync: tokio::task::JoinHandle<()>,
+    journal: Journal,
+    journal_path: std::path::PathBuf,
+}
+
+/// What a run produced, for reports.
+#[derive(Debug)]
+pub struct EngineReport {
+    /// The run's id in the journal.
+    pub run_id: String,
+    /// Counters at stop.
+    pub counters: kestrel_telemetry::CountersSnapshot,
+    /// Hot-thread latencies.
+    pub hot: HotThreadReport,
+    /// Path of the journal.
+    pub journal_path: std::path::PathBuf,
+}
+
+fn factories(cfg: &Config) -> Vec<FactoryInfo> {
+    cfg.dex
+        .v2_factories
+        .iter()
+        .map(|f| FactoryInfo {
+            address: f.factory,
+            router: f.router,
+            init_code_hash: f.init_code_hash,
+            fee_num: u32::from(f.fee_numerator),
+        })
+        .collect()
+}
+
+/// Every ordered pair of pools of the same WETH pair on different factories: the cycles a
+/// backrun can take. Cycles through non-WETH pairs need capital we do not hold.
+pub fn weth_cycles(snap: &PoolSnapshot, weth: Address) -> Vec<Cycle> {
+    let mut cycles = Vec::new();
+    for p in snap.pools() {
+        let other = if p.token0 == weth {
+            p.token1
+        } else if p.token1 == weth {
+            p.token0
+        } else {
+            continue;
+        };
+        for q in snap.pools_for_pair(weth, other) {
+            let q = snap.pool(q);
+            if q.address == p.address {
+                continue;
+            }
+            let fee = |f: kestrel_types::FactoryId| snap.factories()[usize::from(f.0)].fee_num;
+            cycles.push(Cycle {
+                pool_buy: p.address,
+                pool_sell: q.address,
+                fee_buy: fee(p.factory),
+                fee_sell: fee(q.factory),
+            });
+        }
+    }
+    cycles
+}
+
+/// What the slow lane needs to rebuild the hot state each block.
+struct SyncCtx {
+    chain: Chain,
+    cfg: Arc<Config>,
+    signer: Arc<LocalSigner>,
+    executor: Address,
+    state: Arc<SnapshotCell<HotState>>,
+}
+
+impl SyncCtx {
+    async fn build_state(
+        &self,
+        head: HeadInfo,
+        snapshot: Arc<PoolSnapshot>,
+    ) -> anyhow::Result<HotState> {
+        let b = &self.cfg.backrun;
+        let nonce = self.chain.nonce(self.signer.address(), head.number).await?;
+        let capital = self
+            .chain
+            .erc20_balance(b.weth, self.executor, head.number)
+            .await?;
+        let tip =
+            u128::try_from(b.priority_fee_wei).context("priority_fee_wei does not fit u128")?;
+        let gas_price = head.next_base_fee.saturating_add(tip);
+        let gas_cost_wei = U256::from(b.gas_estimate) * U256::from(gas_price);
+        let params = BackrunParams {
+            capital_token: b.weth,
+            capital,
+            min_profit_wei: b.min_profit_wei,
+            gas_cost_wei,
+            payment_bps: u32::from(b.builder_payment_bps),
+        };
+        let ladder_params = LadderParams {
+            chain_id: self.cfg.chain.chain_id.0,
+            nonce,
+            block: head.number,
+            // Two base-fee doublings of headroom, as wallets do.
+            max_fee_per_gas: head.next_base_fee.saturating_mul(2).saturating_add(tip),
+            max_priority_fee_per_gas: tip,
+            gas_limit: b.gas_estimate.saturating_mul(3) / 2 + 50_000,
+            executor: self.executor,
+            payment_bps: u32::from(b.builder_payment_bps),
+            min_profit: b.min_profit_wei,
+            levels: u32::from(b.ladder_levels),
+            step_bps: u32::from(b.ladder_step_bps),
+        };
+        let cycles = weth_cycles(&snapshot, b.weth);
+        let signer = Arc::clone(&self.signer);
+        let ladder =
+            tokio::task::spawn_blocking(move || Ladder::build(&signer, &ladder_params, &cycles))
+                .await
+                .context("ladder signing task")??;
+        Ok(HotState {
+            block: head.number,
+            timestamp: head.timestamp,
+            snapshot,
+            ladder: Some(Arc::new(ladder)),
+            params,
+            weth: b.weth,
+            fee_on_transfer: b.fee_on_transfer_tokens.clone(),
+        })
+    }
+
+    /// Follows the head: on each new block, exact reserves from `Sync` logs, then a new state.
+    async fn follow(
+        self,
+        mut head: HeadInfo,
+        mut snap: Arc<PoolSnapshot>,
+        notify: Arc<Notify>,
+        shutdown: ShutdownFlag,
+    ) {
+        while !shutdown.is_set() {
+            tokio::select! {
+                _ = notify.notified() => {}
+                _ = tokio::time::sleep(HEAD_POLL) => {}
+            }
+            match self.step(head, &snap).await {
+                Ok(Some((h, s))) => {
+                    head = h;
+                    snap = s;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "state sync failed; retrying on the next head")
+                }
+            }
+        }
+    }
+
+    async fn step(
+        &self,
+        head: HeadInfo,
+        snap: &Arc<PoolSnapshot>,
+    ) -> anyhow::Result<Option<(HeadInfo, Arc<PoolSnapshot>)>> {
+        let new_head = self.chain.head().await?;
+        if new_head.number <= head.number {
+            return Ok(None);
+        }
+        let updates = self
+            .chain
+            .sync_reserves(snap, head.number + 1, new_head.number)
+            .await?;
+        let next = Arc::new(snap.with_reserves(new_head.number, &updates));
+        let state = self.build_state(new_head, Arc::clone(&next)).await?;
+        self.state.publish(Arc::new(state));
+        Ok(Some((new_head, next)))
+    }
+}
+
+fn wait_strategy(w: WaitSetting) -> WaitStrategy {
+    match w {
+        WaitSetting::Spin => WaitStrategy::Spin,
+        WaitSetting::Yield => WaitStrategy::Yield,
+        WaitSetting::Park => WaitStrategy::Park(Duration::from_micros(200)),
+    }
+}
+
+/// Opens warm connections to the relays this mode may reach. Execution endpoints only in live
+/// mode; https relays cannot be written from the hot thread yet and are reported.
+fn connect_relays(cfg: &Config, mode: Mode) -> anyhow::Result<Vec<(RelayConn, RelayTarget)>> {
+    let mut out = Vec::new();
+    let replies = spawn_reply_logger(cfg)?;
+    for (i, r) in cfg.relays.iter().enumerate() {
+        let target = match (r.kind, mode) {
+            (RelayKind::Local, _) => RelayTarget::SendBundle,
+            (RelayKind::Simulation, _) => RelayTarget::CallBundle,
+            (RelayKind::Execution, Mode::Live) => RelayTarget::SendBundle,
+            (RelayKind::Execution, Mode::DryRun) => continue,
+        };
+        match RelayConn::connect(i, &r.url, replies.clone()) {
+            Ok(c) => out.push((c, target)),
+            Err(e) => {
+                tracing::warn!(relay = %r.name, error = %e, "relay not connected; bundles for it are journaled only")
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Engine {
+    /// Discovers pools, signs the first ladder, opens the journal and relays, and starts the
+    /// hot thread and the slow-lane tasks. Must be called inside a tokio runtime.
+    pub async fn start(
+        cfg: Config,
+        mode: Mode,
+        keys: EngineKeys,
+        run_id: String,
+    ) -> anyhow::Result<Engine> {
+        let cfg = Arc::new(cfg);
+        let executor = cfg
+            .backrun
+            .executor
+            .context("backrun.executor is required to run the engine")?;
+        let chain = Chain::connect_http(&cfg.chain.http_url)?;
+        let head = chain.head().await.context("reading the head block")?;
+        let facts = factories(&cfg);
+        let pools = chain
+            .discover_v2_pools(&facts, MAX_PAIRS_PER_FACTORY, head.number)
+            .await?;
+        if pools.is_empty() {
+            bail!(
+                "no V2 pools found on the configured factories at block {}",
+                head.number
+            );
+        }
+        let snap = Arc::new(PoolSnapshot::new(head.number, facts, pools));
+        let signer = Arc::new(LocalSigner::from_hex(&keys.searcher_hex).context("signer.key")?);
+        let auth = FlashbotsAuth::from_hex(&keys.relay_auth_hex).context("relay_auth.key")?;
+        let placeholder = Arc::new(SnapshotCell::new(HotState {
+            block: 0,
+            timestamp: 0,
+            snapshot: Arc::clone(&snap),
+            ladder: None,
+            params: BackrunParams {
+                capital_token: cfg.backrun.weth,
+                capital: U256::ZERO,
+                min_profit_wei: cfg.backrun.min_profit_wei,
+                gas_cost_wei: U256::MAX,
+                payment_bps: u32::from(cfg.backrun.builder_payment_bps),
+            },
+            weth: cfg.backrun.weth,
+            fee_on_transfer: Vec::new(),
+        }));
+        let ctx = SyncCtx {
+            chain,
+            cfg: Arc::clone(&cfg),
+            signer,
+            executor,
+            state: Arc::clone(&placeholder),
+        };
+        let first = ctx.build_state(head, Arc::clone(&snap)).await?;
+        placeholder.publish(Arc::new(first));
+
+        let journal_path = std::path::PathBuf::from(&cfg.journal.path);
+        let journal = Journal::open(&journal_path, 65_536)?;
+        let handle = journal.handle();
+        handle.append(Record::RunStarted {
+            run_id: run_id.clone(),
+            mode: format!("{mode:?}"),
+            config_toml: kestrel_config::to_toml_string(&cfg),
+            started_unix_ms: kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new()),
+        })?;
+        let counters = Arc::new(Counters::default());
+        let (producer, consumer) =
+            spsc::channel::<HotEvent>(cfg.hot.ring_capacity, DropPolicy::DropNewest);
+        let relays = connect_relays(&cfg, mode)?;
+        let pipeline = Pipeline::new(
+            PipelineConfig {
+                max_calldata_bytes: cfg.backrun.max_calldata_bytes as usize,
+                relays,
+                auth,
+            },
+            Arc::clone(&placeholder),
+            producer,
+            Arc::clone(&counters),
+        );
+        let shutdown = ShutdownFlag::default();
+        let ws_url = cfg.chain.ws_url.clone().context(
+            "chain.ws_url is required: the IPC pending-tx stream is not implemented yet",
+        )?;
+        let hot_cfg = HotThreadConfig {
+            node: NodeStreamConfig {
+                url: ws_url,
+                wait: wait_strategy(cfg.hot.wait),
+            },
+            core: cfg.hot.core,
+        };
+        let hot = kestrel_hot::run_hot_thread(hot_cfg, pipeline, shutdown.clone())?;
+        let notify = Arc::new(Notify::new());
+        let drain = spawn_drain(
+            consumer,
+            handle,
+            run_id.clone(),
+            Arc::clone(&notify),
+            shutdown.clone(),
+        )?;
+        let sync = tokio::spawn(ctx.follow(head, snap, notify, shutdown.clone()));
+        Ok(Engine {
+            run_id,
+            state: placeholder,
+            counters,
+            shutdown,
+            hot,
+            drain,
+            sync,
+            journal,
+            journal_path,
+        })
+    }
+
+    /// The head block the hot lane currently decides on.
+    pub fn state_block(&self) -> u64 {
+        self.state.load().block
+    }
+
+    /// Live counters.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// The run id used in the journal.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Stops every lane, drains the event ring into the journal and closes it.
+    pub async fn stop(self) -> anyhow::Result<EngineReport> {
+        self.shutdown.trigger();
+        self.sync.abort();
+        let hot = tokio::task::spawn_blocking(move || self.hot.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("hot thread panicked"))?;
+        let drain = self.drain;
+        tokio::task::spawn_blocking(move || drain.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("drain thread panicked"))?;
+        let journal_path = self.journal_path;
+        self.journal.close()?;
+        Ok(EngineReport {
+            run_id: self.run_id,
+            counters: self.counters.snapshot(),
+            hot,
+            journal_path,
+        })
+    }
+}
+
+/// Relay answers arrive on the connections' reader threads; a rejected bundle is worth a
+/// warning (a bad auth key, a malformed body), an accepted one is not.
+fn spawn_reply_logger(
+    cfg: &Config,
+) -> std::io::Result<std::sync::mpsc::SyncSender<kestrel_fire::relay::RelayReply>> {
+    let names: Vec<String> = cfg.relays.iter().map(|r| r.name.clone()).collect();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<kestrel_fire::relay::RelayReply>(1024);
+    std::thread::Builder::new()
+        .name("kestrel-relay-replies".into())
+        .spawn(move || {
+            for reply in rx {
+                if reply.status != 200 {
+                    let name = names.get(reply.relay).map_or("?", String::as_str);
+                    tracing::warn!(
+                        relay = name,
+                        status = reply.status,
+                        "relay rejected a bundle"
+                    );
+                }
+            }
+        })?;
+    Ok(tx)
+}
+
+/// Moves hot events into the journal (blocking appends: the journal loses nothing) and wakes
+/// the state sync on new heads.
+fn spawn_drain(
+    mut consumer: Consumer<HotEvent>,
+    journal: JournalHandle,
+    run_id: String,
+    notify: Arc<Notify>,
+    shutdown: ShutdownFlag,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("kestrel-drain".into())
+        .spawn(move || {
+            let mut batch = Vec::with_capacity(1024);
+            loop {
+                batch.clear();
+                if consumer.pop_batch(&mut batch, 1024) == 0 {
+                    if shutdown.is_set() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                for ev in batch.drain(..) {
+                    if let Some(rec) = to_record(&run_id, ev, &notify) {
+                        if let Err(e) = journal.append(rec) {
+                            tracing::error!(error = %e, "journal append failed");
+                        }
+                    }
+                }
+            }
+        })
+}
+
+fn to_record(run_id: &str, ev: HotEvent, notify: &Notify) -> Option<Record> {
+    let run_id = run_id.to_string();
+    match ev {
+        HotEvent::NewHead { .. } => {
+            notify.notify_one();
+            None
+        }
+        HotEvent::Skip(s) => Some(Record::Skip {
+            run_id,
+            tx_hash: s.tx_hash,
+            reason: s.reason,
+            recv_ns: s.stamps.recv_ns,
+            decode_ns: s.stamps.stage_ns(kestrel_types::Stage::Decode),
+            filter_ns: s.stamps.stage_ns(kestrel_types::Stage::Filter),
+            decide_ns: s.stamps.stage_ns(kestrel_types::Stage::Decide),
+        }),
+        HotEvent::Candidate(ev) => Some(Record::Candidate { run_id, ev }),
+        HotEvent::Bundle(ev) => Some(Record::Bundle {
+            run_id,
+            ev,
+            body: None,
+        }),
+        HotEvent::Reconnected { gap } => {
+            tracing::warn!(
+                reconnects = gap,
+                "node stream reconnected; pending transactions may have been missed"
+            );
+            None
+        }
+    }
+}

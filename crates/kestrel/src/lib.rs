@@ -1,0 +1,15 @@
+//! The `kestrel` binary's library half: wiring of the lanes into a running engine, the
+//! sandbox orchestration and the hot-path benchmark. `main.rs` is only the CLI on top.
+//!
+//! Data flow of [`engine::Engine`]: the slow lane (tokio) reads the chain through
+//! `kestrel-chain`, builds an immutable [`kestrel_hot::HotState`] per block (pool snapshot,
+//! pre-signed ladder, thresholds) and publishes it through a snapshot cell; the pinned hot
+//! thread (`kestrel-hot`) reads pending transactions from the node and fires bundles; its
+//! events come back over a bounded ring to a drain thread that journals them.
+
+#![forbid(unsafe_code)]
+
+pub mod bench;
+pub mod cli;
+pub mod engine;
+pub mod sandbox;

@@ -1,0 +1,110 @@
+//! `kestrel`: the command line. Every subcommand has `--help`; every failure exits non-zero with
+//! one clear line on stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Kestrel: a low-latency Ethereum backrun engine. It reacts to large pending Uniswap V2 swaps by
+/// placing its own arbitrage right AFTER them in a bundle. It never front-runs or sandwiches.
+#[derive(Debug, Parser)]
+#[command(name = "kestrel", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run the engine against a node. Dry-run (bundles go to the journal and to simulation or
+    /// local endpoints only) unless the config says mode = "live" AND --live is given.
+    Run {
+        /// The TOML config (see configs/ for commented examples).
+        #[arg(long)]
+        config: PathBuf,
+        /// Allow live mode; has effect only together with mode = "live" in the config.
+        #[arg(long)]
+        live: bool,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+    },
+    /// The embedded default: start anvil with the real Uniswap V2 contracts, seeded simulated
+    /// users and a local builder, run the whole engine against it in dry-run, and write a JSON
+    /// report (stdout, or --report FILE). Installs anvil from npm into tools/ if missing.
+    Sandbox {
+        /// How long the simulated users trade, in seconds.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// Seed for users, sizes and keys (default: random, printed in the report).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the report here instead of stdout.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// Validate a config file and list every problem with its key path.
+    CheckConfig {
+        /// The TOML config to check.
+        file: PathBuf,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCmd {
+    /// Replay generated pending-tx frames over a loopback WebSocket at a fixed rate into the hot
+    /// pipeline (dry-run, loopback relay), and the same path through a do-nothing forwarder
+    /// (the floor). Reports per-stage and end-to-end percentiles, rate sustained and drops.
+    Hotpath {
+        /// Frames per second to offer.
+        #[arg(long, default_value_t = 10_000)]
+        rate: u64,
+        /// Seconds per measured run (engine and floor each).
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::CheckConfig { file } => kestrel::cli::check_config(&file),
+        Cmd::Run {
+            config,
+            live,
+            duration,
+        } => kestrel::cli::run(&config, live, duration),
+        Cmd::Sandbox {
+            duration,
+            seed,
+            report,
+        } => kestrel::cli::sandbox(duration, seed, report.as_deref()),
+        Cmd::Bench {
+            which:
+                BenchCmd::Hotpath {
+                    rate,
+                    duration,
+                    json,
+                },
+        } => kestrel::cli::bench_hotpath(rate, duration, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! One anvil + real Uniswap V2 world + local builder + engine per test.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol;
+use kestrel::engine::{Engine, EngineKeys, EngineReport};
+use kestrel_sandbox::anvil::Anvil;
+use kestrel_sandbox::builder::{BuilderConfig, BundleOutcome, LocalBuilder, flashbots_verifier};
+use kestrel_sandbox::deploy::{World, WorldSpec, deploy_world};
+use kestrel_telemetry::CountersSnapshot;
+use kestrel_types::Mode;
+
+use crate::proxy::Proxy;
+
+sol! {
+    #[sol(rpc)]
+    interface IRouter {
+        function getAmountsOut(uint256 amountIn, address[] calldata path) external view returns (uint256[] memory amounts);
+        function swapExactETHForTokens(uint256 amountOutMin, address[] calldata path, address to, uint256 deadline) external payable returns (uint256[] memory amounts);
+    }
+    #[sol(rpc)]
+    interface IErc20 {
+        function balanceOf(address owner) external view returns (uint256);
+    }
+}
+
+pub const ETH: u128 = 1_000_000_000_000_000_000;
+pub const SEARCHER_KEY: &str = "0x5151515151515151515151515151515151515151515151515151515151515151";
+const RELAY_KEY: &str = "0x7272727272727272727272727272727272727272727272727272727272727272";
+
+pub struct Harness {
+    pub anvil: Anvil,
+    pub world: World,
+    pub builder: LocalBuilder,
+    pub engine: Engine,
+    pub provider: DynProvider,
+    pub proxy: Option<Proxy>,
+    user: PrivateKeySigner,
+    nonce: u64,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        Self::start_inner(false).await
+    }
+
+    /// The engine's node stream goes through a proxy the test can cut.
+    pub async fn start_behind_proxy() -> Harness {
+        Self::start_inner(true).await
+    }
+
+    async fn start_inner(proxied: bool) -> Harness {
+        kestrel_sandbox::tools::ensure_installed().expect("tools");
+        let anvil = Anvil::start().expect("anvil");
+        let searcher: PrivateKeySigner = SEARCHER_KEY.parse().unwrap();
+        let spec = WorldSpec {
+            tokens: 1,
+            factories: 2,
+            liquidity_weth: U256::from(100 * ETH),
+            price_skew_bps: 30,
+            executor_capital_weth: U256::from(50 * ETH),
+            searcher: searcher.address(),
+            searcher_key: SEARCHER_KEY.to_string(),
+        };
+        let world = deploy_world(&anvil.http_url(), &Anvil::dev_key(0), &spec)
+            .await
+            .expect("deploy");
+        let builder = LocalBuilder::start(BuilderConfig {
+            anvil_http: anvil.http_url(),
+            verify: flashbots_verifier(),
+        })
+        .await
+        .expect("builder");
+        let proxy = proxied.then(|| Proxy::start(anvil.port()).expect("proxy"));
+        let ws = match &proxy {
+            Some(p) => format!("ws://127.0.0.1:{}", p.port()),
+            None => anvil.ws_url(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("journal.sqlite");
+        let toml = kestrel::sandbox::engine_config(
+            &ws,
+            &anvil.http_url(),
+            &world,
+            &builder.url(),
+            &journal,
+        );
+        let cfg = kestrel_config::parse_str(&toml).expect("config");
+        let keys = EngineKeys {
+            searcher_hex: SEARCHER_KEY.into(),
+            relay_auth_hex: RELAY_KEY.into(),
+        };
+        let engine = Engine::start(cfg, Mode::DryRun, keys, "it".into())
+            .await
+            .expect("engine");
+        let provider = kestrel_chain::Chain::connect_http(&anvil.http_url())
+            .unwrap()
+            .provider()
+            .clone();
+        let user = PrivateKeySigner::random();
+        kestrel_sandbox::anvil::set_balance(&provider, user.address(), U256::from(1000 * ETH))
+            .await
+            .unwrap();
+        // Let the hot thread connect and subscribe before any swap is sent.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Harness {
+            anvil,
+            world,
+            builder,
+            engine,
+            provider,
+            proxy,
+            user,
+            nonce: 0,
+            _dir: dir,
+        }
+    }
+
+    /// What router `r` quotes for `value` ETH of `token`.
+    pub async fn quote(&self, r: usize, token: Address, value: U256) -> U256 {
+        let router = IRouter::new(self.world.routers[r], &self.provider);
+        router
+            .getAmountsOut(value, vec![self.world.weth, token])
+            .call()
+            .await
+            .unwrap()[1]
+    }
+
+    /// Sends `swapExactETHForTokens(min_out, [WETH, token])` through router `r`; returns its hash.
+    pub async fn swap(&mut self, r: usize, token: Address, value: U256, min_out: U256) -> B256 {
+        let head = self
+            .provider
+            .get_block_by_number(Default::default())
+            .await
+            .unwrap()
+            .unwrap();
+        let call = IRouter::swapExactETHForTokensCall {
+            amountOutMin: min_out,
+            path: vec![self.world.weth, token],
+            to: self.user.address(),
+            deadline: U256::from(head.header.timestamp + 600),
+        };
+        let input = Bytes::from(alloy::sol_types::SolCall::abi_encode(&call));
+        let base_fee = u128::from(head.header.base_fee_per_gas.unwrap_or(1_000_000_000));
+        let raw = kestrel::sandbox::sign_user_tx(
+            &self.user,
+            self.nonce,
+            self.world.routers[r],
+            input,
+            value,
+            base_fee,
+        )
+        .unwrap();
+        self.nonce += 1;
+        self.builder.submit_user_tx(raw).await.unwrap()
+    }
+
+    /// Polls the engine's counters until `f` holds (true) or 15 s pass (false).
+    pub async fn wait_for(&self, f: impl Fn(&CountersSnapshot) -> bool) -> bool {
+        for _ in 0..1500 {
+            if f(&self.engine.counters().snapshot()) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
+    /// Stops the engine; returns its report and the builder's outcomes.
+    pub async fn finish(self) -> (EngineReport, Vec<BundleOutcome>, Harness2) {
+        let report = self.engine.stop().await.expect("engine stop");
+        let outcomes = self.builder.results();
+        (
+            report,
+            outcomes,
+            Harness2 {
+                provider: self.provider,
+                world: self.world,
+                _anvil: self.anvil,
+                _dir: self._dir,
+            },
+        )
+    }
+}
+
+/// What stays alive after the engine stopped: the chain, for checking what it did.
+pub struct Harness2 {
+    pub provider: DynProvider,
+    pub world: World,
+    _anvil: Anvil,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness2 {
+    pub async fn weth_of(&self, who: Address, block: u64) -> U256 {
+        IErc20::new(self.world.weth, &self.provider)
+            .balanceOf(who)
+            .block(block.into())
+            .call()
+            .await
+            .unwrap()
+    }
+}

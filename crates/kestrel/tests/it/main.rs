@@ -1,0 +1,6 @@
+//! Integration tests of the whole engine against anvil running the real Uniswap V2 bytecode,
+//! with the sandbox's local builder applying bundles to the chain.
+
+mod engine;
+mod harness;
+mod proxy;

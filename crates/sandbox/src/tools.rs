@@ -1,0 +1,112 @@
+//! Where the real external components live (anvil, the Uniswap V2 build artifacts, solc-js) and
+//! the one-time npm install that puts them there.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use anyhow::{Context, bail};
+
+/// Files whose presence means `tools/node_modules` is usable, relative to `node_modules`.
+const REQUIRED: [&str; 3] = [
+    "@foundry-rs/anvil-linux-amd64/bin/anvil",
+    "@uniswap/v2-core/build/UniswapV2Factory.json",
+    "@uniswap/v2-periphery/build/UniswapV2Router02.json",
+];
+
+/// Serialises installs within one process: parallel tests must not run npm side by side.
+static INSTALL_LOCK: Mutex<()> = Mutex::new(());
+
+/// The tools folder: `$KESTREL_TOOLS_DIR`, or `tools/` at the workspace root.
+pub fn tools_dir() -> PathBuf {
+    match std::env::var_os("KESTREL_TOOLS_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools"),
+    }
+}
+
+/// `tools/node_modules`, where npm puts the packages pinned by `tools/package.json`.
+pub fn node_modules() -> PathBuf {
+    tools_dir().join("node_modules")
+}
+
+/// The anvil binary shipped in `@foundry-rs/anvil-linux-amd64`.
+pub fn anvil_bin() -> PathBuf {
+    node_modules().join(REQUIRED[0])
+}
+
+/// Whether anvil and the Uniswap artifacts are already installed.
+pub fn is_installed() -> bool {
+    let nm = node_modules();
+    REQUIRED.iter().all(|rel| nm.join(rel).is_file())
+}
+
+/// Installs anvil and the Uniswap artifacts with `npm install --ignore-scripts` in the tools
+/// folder when they are missing; a no-op when they are present.
+pub fn ensure_installed() -> anyhow::Result<()> {
+    if is_installed() {
+        return Ok(());
+    }
+    // A poisoned lock only means another install panicked; the file check below still decides.
+    let _guard = INSTALL_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if is_installed() {
+        return Ok(());
+    }
+    let dir = tools_dir();
+    if !dir.join("package.json").is_file() {
+        bail!(
+            "no package.json in {}: cannot install anvil and the Uniswap artifacts",
+            dir.display()
+        );
+    }
+    let npm_found = Command::new("npm")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !npm_found {
+        bail!(
+            "npm not found: install Node.js (with npm) so anvil and the Uniswap artifacts can be fetched"
+        );
+    }
+    eprintln!("installing anvil and Uniswap artifacts from npm into tools/ (one time)…");
+    let status = Command::new("npm")
+        .args(["install", "--ignore-scripts", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        // npm's progress goes to stderr so stdout stays clean for callers that print reports.
+        .stdout(Stdio::from(std::io::stderr()))
+        .stderr(Stdio::inherit())
+        .status()
+        .with_context(|| format!("running npm install in {}", dir.display()))?;
+    if !status.success() {
+        bail!("npm install in {} failed ({status})", dir.display());
+    }
+    if !is_installed() {
+        bail!(
+            "npm install in {} finished but anvil or the Uniswap artifacts are still missing",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_tools_dir_is_the_workspace_tools_folder() {
+        if std::env::var_os("KESTREL_TOOLS_DIR").is_some() {
+            return;
+        }
+        // The workspace's tools/package.json is committed, so it must be found from here.
+        assert!(
+            tools_dir().join("package.json").is_file(),
+            "{}",
+            tools_dir().display()
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests for kestrel-sandbox.
+mod builder;
+mod deploy;

@@ -1,0 +1,163 @@
+//! One `INSERT` per record kind, run by the writer inside its batch transaction.
+
+use kestrel_types::{BundleEvent, CandidateEvent, Stage};
+use rusqlite::{Connection, params};
+
+use crate::codec::{address_text, amount_text, hash_text};
+use crate::record::Record;
+
+// Runs are upserts, so a run's row is whole whichever of start and end is written first.
+const RUN_STARTED_SQL: &str =
+    "INSERT INTO runs (run_id, mode, config_toml, started_unix_ms) VALUES (?1, ?2, ?3, ?4)
+    ON CONFLICT(run_id) DO UPDATE SET mode = excluded.mode,
+    config_toml = excluded.config_toml, started_unix_ms = excluded.started_unix_ms";
+const RUN_ENDED_SQL: &str =
+    "INSERT INTO runs (run_id, ended_unix_ms, summary_json) VALUES (?1, ?2, ?3)
+    ON CONFLICT(run_id) DO UPDATE SET ended_unix_ms = excluded.ended_unix_ms,
+    summary_json = excluded.summary_json";
+const SKIP_SQL: &str =
+    "INSERT INTO skips (run_id, tx_hash, reason, recv_ns, decode_ns, filter_ns, decide_ns)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const OUTCOME_SQL: &str =
+    "INSERT INTO outcomes (run_id, backrun_hash, block, landed, realized_profit_wei,
+    predicted_profit_wei, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Writes one record. Statements are cached on the connection, so a batch parses each once.
+pub(crate) fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
+    match rec {
+        Record::RunStarted {
+            run_id,
+            mode,
+            config_toml,
+            started_unix_ms,
+        } => {
+            conn.prepare_cached(RUN_STARTED_SQL)?.execute(params![
+                run_id,
+                mode,
+                config_toml,
+                started_unix_ms
+            ])?;
+        }
+        Record::RunEnded {
+            run_id,
+            ended_unix_ms,
+            summary_json,
+        } => {
+            conn.prepare_cached(RUN_ENDED_SQL)?.execute(params![
+                run_id,
+                ended_unix_ms,
+                summary_json
+            ])?;
+        }
+        Record::Skip {
+            run_id,
+            tx_hash,
+            reason,
+            recv_ns,
+            decode_ns,
+            filter_ns,
+            decide_ns,
+        } => {
+            conn.prepare_cached(SKIP_SQL)?.execute(params![
+                run_id,
+                hash_text(tx_hash),
+                reason.as_str(),
+                recv_ns,
+                decode_ns,
+                filter_ns,
+                decide_ns
+            ])?;
+        }
+        Record::Candidate { run_id, ev } => insert_candidate(conn, run_id, ev)?,
+        Record::Bundle { run_id, ev, body } => insert_bundle(conn, run_id, ev, body.as_deref())?,
+        Record::Outcome {
+            run_id,
+            backrun_hash,
+            block,
+            landed,
+            realized_profit_wei,
+            predicted_profit_wei,
+            note,
+        } => {
+            conn.prepare_cached(OUTCOME_SQL)?.execute(params![
+                run_id,
+                hash_text(backrun_hash),
+                block,
+                landed,
+                realized_profit_wei.as_ref().map(amount_text),
+                amount_text(predicted_profit_wei),
+                note
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn insert_candidate(conn: &Connection, run_id: &str, ev: &CandidateEvent) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO candidates (run_id, tx_hash, block, pool_buy, pool_sell, amount_in,
+             profit_gross, profit_net, gas_cost_wei) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        run_id,
+        hash_text(&ev.tx_hash),
+        ev.block,
+        address_text(&ev.pool_buy),
+        address_text(&ev.pool_sell),
+        amount_text(&ev.amount_in),
+        amount_text(&ev.profit_gross),
+        amount_text(&ev.profit_net),
+        amount_text(&ev.gas_cost_wei)
+    ])?;
+    Ok(())
+}
+
+fn insert_bundle(
+    conn: &Connection,
+    run_id: &str,
+    ev: &BundleEvent,
+    body: Option<&str>,
+) -> rusqlite::Result<()> {
+    let c = &ev.candidate;
+    let s = &ev.stamps;
+    let [decode_end, filter_end, decide_end, build_end, write_end] = s.stage_end_ns;
+    // Raw stamps keep the event exact; the derived durations are for SQL reports.
+    conn.prepare_cached(
+        "INSERT INTO bundles (run_id, tx_hash, block, pool_buy, pool_sell, amount_in, profit_gross,
+             profit_net, gas_cost_wei, backrun_hash, floor, nonce, relays_written, recv_ns,
+             decode_end_ns, filter_end_ns, decide_end_ns, build_end_ns, write_end_ns,
+             decode_ns, filter_ns, decide_ns, build_ns, write_ns, decision_ns, end_to_end_ns, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+    )?
+    .execute(params![
+        run_id,
+        hash_text(&c.tx_hash),
+        c.block,
+        address_text(&c.pool_buy),
+        address_text(&c.pool_sell),
+        amount_text(&c.amount_in),
+        amount_text(&c.profit_gross),
+        amount_text(&c.profit_net),
+        amount_text(&c.gas_cost_wei),
+        hash_text(&ev.backrun_hash),
+        amount_text(&ev.floor),
+        ev.nonce,
+        ev.relays_written,
+        s.recv_ns,
+        decode_end,
+        filter_end,
+        decide_end,
+        build_end,
+        write_end,
+        s.stage_ns(Stage::Decode),
+        s.stage_ns(Stage::Filter),
+        s.stage_ns(Stage::Decide),
+        s.stage_ns(Stage::Build),
+        s.stage_ns(Stage::Write),
+        s.decision_ns(),
+        s.end_to_end_ns(),
+        body
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! The read side, for reports and tests: a read-only connection and typed rows.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use kestrel_types::{B256, BundleEvent, CandidateEvent, Stamps, U256};
+use rusqlite::{Connection, OpenFlags, Row};
+
+use crate::codec::{parse_address, parse_amount, parse_hash};
+use crate::{SCHEMA_VERSION, StoreError, schema};
+
+/// A read-only view of a journal. Safe to use while a [`crate::Journal`] writes (WAL mode).
+#[derive(Debug)]
+pub struct Reader {
+    conn: Connection,
+}
+
+/// A run's start and end, as far as they were journaled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRow {
+    /// Run id.
+    pub run_id: String,
+    /// Mode, if the start was journaled.
+    pub mode: Option<String>,
+    /// Redacted config, if the start was journaled.
+    pub config_toml: Option<String>,
+    /// Start, Unix ms.
+    pub started_unix_ms: Option<u64>,
+    /// End, Unix ms, if the run ended cleanly.
+    pub ended_unix_ms: Option<u64>,
+    /// The end summary JSON.
+    pub summary_json: Option<String>,
+}
+
+/// A journaled candidate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CandidateRow {
+    /// Run id.
+    pub run_id: String,
+    /// The candidate, exactly as appended.
+    pub ev: CandidateEvent,
+}
+
+/// A journaled bundle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleRow {
+    /// Run id.
+    pub run_id: String,
+    /// The bundle with its stamps, exactly as appended.
+    pub ev: BundleEvent,
+    /// The JSON-RPC body, when one was journaled (dry-run).
+    pub body: Option<String>,
+}
+
+/// A journaled outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutcomeRow {
+    /// Run id.
+    pub run_id: String,
+    /// Our backrun transaction.
+    pub backrun_hash: B256,
+    /// Block targeted.
+    pub block: u64,
+    /// Whether it landed.
+    pub landed: bool,
+    /// Realized profit, when known.
+    pub realized_profit_wei: Option<U256>,
+    /// Predicted profit.
+    pub predicted_profit_wei: U256,
+    /// Note.
+    pub note: String,
+}
+
+/// Opens the journal at `path` read-only. Refuses a schema other than [`SCHEMA_VERSION`].
+pub fn open_readonly(path: &Path) -> Result<Reader, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let found = schema::current_version(&conn)?;
+    if found != SCHEMA_VERSION {
+        return Err(StoreError::SchemaMismatch {
+            found,
+            expected: SCHEMA_VERSION,
+        });
+    }
+    Ok(Reader { conn })
+}
+
+const CANDIDATE_COLUMNS: &str = "run_id, tx_hash, block, pool_buy, pool_sell, amount_in, profit_gross, profit_net, gas_cost_wei";
+
+impl Reader {
+    /// Skips of `run_id`, counted by reason key (`SkipReason::as_str`).
+    pub fn count_skips_by_reason(&self, run_id: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT reason, COUNT(*) FROM skips WHERE run_id = ?1 GROUP BY reason")?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Candidates of `run_id`, in the order they were written.
+    pub fn candidates(&self, run_id: &str) -> Result<Vec<CandidateRow>, StoreError> {
+        let sql =
+            format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE run_id = ?1 ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_and_then([run_id], |r| {
+            Ok(CandidateRow {
+                run_id: r.get(0)?,
+                ev: candidate_at(r, "candidates")?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Bundles of `run_id`, in the order they were written.
+    pub fn bundles(&self, run_id: &str) -> Result<Vec<BundleRow>, StoreError> {
+        let sql = format!(
+            "SELECT {CANDIDATE_COLUMNS}, backrun_hash, floor, nonce, relays_written, recv_ns,
+                 decode_end_ns, filter_end_ns, decide_end_ns, build_end_ns, write_end_ns, body
+             FROM bundles WHERE run_id = ?1 ORDER BY id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_and_then([run_id], bundle_row)?;
+        rows.collect()
+    }
+
+    /// Outcomes of `run_id`, in the order they were written.
+    pub fn outcomes(&self, run_id: &str) -> Result<Vec<OutcomeRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, backrun_hash, block, landed, realized_profit_wei, predicted_profit_wei, note
+             FROM outcomes WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_and_then([run_id], |r| {
+            let t = "outcomes";
+            Ok(OutcomeRow {
+                run_id: r.get(0)?,
+                backrun_hash: parse_hash(t, "backrun_hash", r.get(1)?)?,
+                block: r.get(2)?,
+                landed: r.get(3)?,
+                realized_profit_wei: r
+                    .get::<_, Option<String>>(4)?
+                    .map(|s| parse_amount(t, "realized_profit_wei", s))
+                    .transpose()?,
+                predicted_profit_wei: parse_amount(t, "predicted_profit_wei", r.get(5)?)?,
+                note: r.get(6)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// The run's start and end row, if either was journaled.
+    pub fn run(&self, run_id: &str) -> Result<Option<RunRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, mode, config_toml, started_unix_ms, ended_unix_ms, summary_json
+             FROM runs WHERE run_id = ?1",
+        )?;
+        let mut rows = stmt.query_map([run_id], |r| {
+            Ok(RunRow {
+                run_id: r.get(0)?,
+                mode: r.get(1)?,
+                config_toml: r.get(2)?,
+                started_unix_ms: r.get(3)?,
+                ended_unix_ms: r.get(4)?,
+                summary_json: r.get(5)?,
+            })
+        })?;
+        Ok(rows.next().transpose()?)
+    }
+}
+
+/// Reads the candidate columns, which sit at indexes 1..=8 of both candidate and bundle queries.
+fn candidate_at(r: &Row<'_>, t: &'static str) -> Result<CandidateEvent, StoreError> {
+    Ok(CandidateEvent {
+        tx_hash: parse_hash(t, "tx_hash", r.get(1)?)?,
+        block: r.get(2)?,
+        pool_buy: parse_address(t, "pool_buy", r.get(3)?)?,
+        pool_sell: parse_address(t, "pool_sell", r.get(4)?)?,
+        amount_in: parse_amount(t, "amount_in", r.get(5)?)?,
+        profit_gross: parse_amount(t, "profit_gross", r.get(6)?)?,
+        profit_net: parse_amount(t, "profit_net", r.get(7)?)?,
+        gas_cost_wei: parse_amount(t, "gas_cost_wei", r.get(8)?)?,
+    })
+}
+
+fn bundle_row(r: &Row<'_>) -> Result<BundleRow, StoreError> {
+    let t = "bundles";
+    let stamps = Stamps {
+        recv_ns: r.get(13)?,
+        stage_end_ns: [r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?],
+    };
+    let ev = BundleEvent {
+        candidate: candidate_at(r, t)?,
+        backrun_hash: parse_hash(t, "backrun_hash", r.get(9)?)?,
+        floor: parse_amount(t, "floor", r.get(10)?)?,
+        nonce: r.get(11)?,
+        relays_written: r.get(12)?,
+        stamps,
+    };
+    Ok(BundleRow {
+        run_id: r.get(0)?,
+        ev,
+        body: r.get(19)?,
+    })
+}

@@ -1,0 +1,218 @@
+//! The journal's schema as an ordered list of migrations.
+//!
+//! **Invariant:** migrations are append-only. Version `n` is `MIGRATIONS[n - 1]`; a shipped
+//! migration is never edited, a change is a new one at the end.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use crate::StoreError;
+
+/// Tables. Amounts are decimal TEXT and hashes `0x` hex TEXT so nothing is rounded.
+const V1_TABLES: &str = "
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY,
+    mode TEXT,
+    config_toml TEXT,
+    started_unix_ms INTEGER,
+    ended_unix_ms INTEGER,
+    summary_json TEXT
+);
+CREATE TABLE skips (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    tx_hash TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    recv_ns INTEGER NOT NULL,
+    decode_ns INTEGER,
+    filter_ns INTEGER,
+    decide_ns INTEGER
+);
+CREATE TABLE candidates (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    tx_hash TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    pool_buy TEXT NOT NULL,
+    pool_sell TEXT NOT NULL,
+    amount_in TEXT NOT NULL,
+    profit_gross TEXT NOT NULL,
+    profit_net TEXT NOT NULL,
+    gas_cost_wei TEXT NOT NULL
+);
+CREATE TABLE bundles (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    tx_hash TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    pool_buy TEXT NOT NULL,
+    pool_sell TEXT NOT NULL,
+    amount_in TEXT NOT NULL,
+    profit_gross TEXT NOT NULL,
+    profit_net TEXT NOT NULL,
+    gas_cost_wei TEXT NOT NULL,
+    backrun_hash TEXT NOT NULL,
+    floor TEXT NOT NULL,
+    nonce INTEGER NOT NULL,
+    relays_written INTEGER NOT NULL,
+    recv_ns INTEGER NOT NULL,
+    decode_end_ns INTEGER NOT NULL,
+    filter_end_ns INTEGER NOT NULL,
+    decide_end_ns INTEGER NOT NULL,
+    build_end_ns INTEGER NOT NULL,
+    write_end_ns INTEGER NOT NULL,
+    decode_ns INTEGER,
+    filter_ns INTEGER,
+    decide_ns INTEGER,
+    build_ns INTEGER,
+    write_ns INTEGER,
+    decision_ns INTEGER,
+    end_to_end_ns INTEGER,
+    body TEXT
+);
+CREATE TABLE outcomes (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    backrun_hash TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    landed INTEGER NOT NULL,
+    realized_profit_wei TEXT,
+    predicted_profit_wei TEXT NOT NULL,
+    note TEXT NOT NULL
+);
+";
+
+/// Indexes for the per-run report queries.
+const V2_INDEXES: &str = "
+CREATE INDEX skips_by_run_reason ON skips(run_id, reason);
+CREATE INDEX candidates_by_run ON candidates(run_id);
+CREATE INDEX bundles_by_run ON bundles(run_id);
+CREATE INDEX outcomes_by_run ON outcomes(run_id);
+";
+
+/// Every migration, in order.
+pub(crate) const MIGRATIONS: &[&str] = &[V1_TABLES, V2_INDEXES];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings `conn` up to `migrations.len()`, applying only the missing ones, all in one
+/// transaction so a failure leaves the database as it was.
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StoreError> {
+    let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // `applied_at` comes from SQLite's clock: only stdx may read the wall clock in Rust, and this
+    // is metadata that replay never looks at.
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            applied_at INTEGER NOT NULL
+        );",
+    )?;
+    let found: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    if found > known {
+        return Err(StoreError::NewerSchema { found, known });
+    }
+    for (version, sql) in (1..)
+        .zip(migrations.iter())
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        tx.execute_batch(sql)
+            .map_err(|source| StoreError::Migration { version, source })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
+            [version],
+        )
+        .map_err(|source| StoreError::Migration { version, source })?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Highest applied version, 0 when the database has no migrations table.
+pub(crate) fn current_version(conn: &Connection) -> Result<i64, StoreError> {
+    let has_table: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if has_table.is_none() {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(conn: &Connection) -> Vec<i64> {
+        let mut stmt = conn
+            .prepare("SELECT version FROM schema_migrations ORDER BY version")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn reopening_applies_only_the_missing_migrations() {
+        // Each migration creates a table, so running one twice would fail with "already exists".
+        let first = "CREATE TABLE a (x INTEGER);";
+        let second = "CREATE TABLE b (y INTEGER);";
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &[first]).unwrap();
+        assert_eq!(versions(&conn), vec![1]);
+        migrate(&mut conn, &[first, second]).unwrap();
+        assert_eq!(versions(&conn), vec![1, 2]);
+        migrate(&mut conn, &[first, second]).unwrap();
+        assert_eq!(versions(&conn), vec![1, 2]);
+        assert_eq!(current_version(&conn).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_database_unchanged() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let err = migrate(&mut conn, &["CREATE TABLE a (x INTEGER);", "NOT SQL"]).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Migration { version: 2, .. }),
+            "{err:?}"
+        );
+        assert_eq!(current_version(&conn).unwrap(), 0);
+        // Table `a` was rolled back with the rest, so applying the good one works again.
+        migrate(&mut conn, &["CREATE TABLE a (x INTEGER);"]).unwrap();
+        assert_eq!(current_version(&conn).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(
+            &mut conn,
+            &["CREATE TABLE a (x INTEGER);", "CREATE TABLE b (x INTEGER);"],
+        )
+        .unwrap();
+        let err = migrate(&mut conn, &["CREATE TABLE a (x INTEGER);"]).unwrap_err();
+        assert!(
+            matches!(err, StoreError::NewerSchema { found: 2, known: 1 }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn the_shipped_migrations_apply_cleanly() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        assert_eq!(current_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+}

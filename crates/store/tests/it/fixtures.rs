@@ -1,0 +1,97 @@
+//! Deterministic test records. Expected values are the inputs themselves: the journal must
+//! hand back exactly what it was given.
+
+use kestrel_store::Record;
+use kestrel_types::{Address, B256, BundleEvent, CandidateEvent, SkipReason, Stamps, U256};
+
+pub const RUN: &str = "run-1";
+
+/// Amounts that stress the decimal encoding: both ends of the range and values above 2^128.
+pub fn amount(i: u64) -> U256 {
+    match i % 5 {
+        0 => U256::MAX,
+        1 => U256::ZERO,
+        2 => U256::from(i),
+        3 => U256::MAX - U256::from(i),
+        _ => U256::from(i) << 128,
+    }
+}
+
+/// A hash unique to (producer, index).
+pub fn hash(producer: u64, i: u64) -> B256 {
+    B256::from(U256::from(producer * 1_000_000 + i))
+}
+
+pub fn candidate(producer: u64, i: u64) -> CandidateEvent {
+    CandidateEvent {
+        tx_hash: hash(producer, i),
+        block: 7_000_000 + i,
+        pool_buy: Address::left_padding_from(&i.to_be_bytes()),
+        pool_sell: Address::repeat_byte(0xab),
+        amount_in: amount(i),
+        profit_gross: amount(i + 1),
+        profit_net: amount(i + 2),
+        gas_cost_wei: amount(i + 3),
+    }
+}
+
+pub fn bundle(producer: u64, i: u64) -> BundleEvent {
+    let base = 1_000_000 + i * 10;
+    // Every other bundle stops after Decide, so unreached stages (0 stamps) round-trip too.
+    let tail = if i.is_multiple_of(2) {
+        [base + 7, base + 9]
+    } else {
+        [0, 0]
+    };
+    BundleEvent {
+        candidate: candidate(producer, i),
+        backrun_hash: B256::repeat_byte(0x11) ^ hash(producer, i),
+        floor: amount(i + 4),
+        nonce: i,
+        relays_written: u8::try_from(i % 4).unwrap(),
+        stamps: Stamps {
+            recv_ns: base,
+            stage_end_ns: [base + 1, base + 2, base + 5, tail[0], tail[1]],
+        },
+    }
+}
+
+pub fn skip_reason(i: u64) -> SkipReason {
+    SkipReason::ALL[usize::try_from(i).unwrap() % SkipReason::ALL.len()]
+}
+
+/// The `i`-th record of a producer: skips, candidates, bundles and outcomes in turn.
+pub fn record(producer: u64, i: u64) -> Record {
+    let run_id = RUN.to_owned();
+    match i % 4 {
+        0 => Record::Skip {
+            run_id,
+            tx_hash: hash(producer, i),
+            reason: skip_reason(i / 4),
+            recv_ns: i,
+            decode_ns: Some(i % 3),
+            filter_ns: i.is_multiple_of(2).then_some(5),
+            decide_ns: None,
+        },
+        1 => Record::Candidate {
+            run_id,
+            ev: candidate(producer, i),
+        },
+        2 => Record::Bundle {
+            run_id,
+            ev: bundle(producer, i),
+            body: i
+                .is_multiple_of(3)
+                .then(|| format!("{{\"jsonrpc\":\"2.0\",\"id\":{i}}}")),
+        },
+        _ => Record::Outcome {
+            run_id,
+            backrun_hash: hash(producer, i),
+            block: i,
+            landed: i.is_multiple_of(3),
+            realized_profit_wei: i.is_multiple_of(3).then(|| amount(i + 5)),
+            predicted_profit_wei: amount(i + 6),
+            note: format!("note {producer}/{i}"),
+        },
+    }
+}

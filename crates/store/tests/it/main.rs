@@ -1,0 +1,7 @@
+//! Integration tests for kestrel-store: a real SQLite file in a temp dir, written through the
+//! public handle and read back through the public reader.
+
+mod backpressure;
+mod fixtures;
+mod roundtrip;
+mod schema;

@@ -1,0 +1,177 @@
+//! Engine counters, shared by `Arc` between the lanes and read by the metrics endpoint.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kestrel_types::{HotEvent, SkipReason};
+
+/// Number of skip reasons, one counter each.
+const REASONS: usize = SkipReason::ALL.len();
+
+/// A fixed set of monotonically increasing counters. Each is independent, so `Relaxed` is enough:
+/// a snapshot is a set of recent values, not a consistent cut.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pending_seen: AtomicU64,
+    candidates: AtomicU64,
+    bundles: AtomicU64,
+    drops: AtomicU64,
+    reconnects: AtomicU64,
+    skips: [AtomicU64; REASONS],
+}
+
+/// Counter values read at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CountersSnapshot {
+    /// Pending transactions seen, before any filter.
+    pub pending_seen: u64,
+    /// Profitable backrun cycles found.
+    pub candidates: u64,
+    /// Bundles built and written (or journaled in dry-run).
+    pub bundles: u64,
+    /// Events dropped at a full ring between the lanes.
+    pub drops: u64,
+    /// Node reconnects.
+    pub reconnects: u64,
+    /// Skips, indexed by [`SkipReason::index`].
+    pub skips: [u64; REASONS],
+}
+
+impl Counters {
+    /// All counters at zero.
+    pub fn new() -> Counters {
+        Counters::default()
+    }
+
+    /// Counts one event from the hot lane.
+    pub fn observe(&self, ev: &HotEvent) {
+        match ev {
+            // Heads are the slow lane's business; pending txs seen are counted at the feed
+            // with `add_pending_seen`, since most of them never become an event.
+            HotEvent::NewHead { .. } => {}
+            HotEvent::Skip(s) => self.add_skip(s.reason),
+            HotEvent::Candidate(_) => bump(&self.candidates, 1),
+            HotEvent::Bundle(_) => bump(&self.bundles, 1),
+            HotEvent::Reconnected { .. } => bump(&self.reconnects, 1),
+        }
+    }
+
+    /// Adds `n` pending transactions seen.
+    pub fn add_pending_seen(&self, n: u64) {
+        bump(&self.pending_seen, n);
+    }
+
+    /// Counts one skip for `reason`.
+    pub fn add_skip(&self, reason: SkipReason) {
+        if let Some(c) = self.skips.get(reason.index()) {
+            bump(c, 1);
+        }
+    }
+
+    /// Counts one candidate.
+    pub fn add_candidate(&self) {
+        bump(&self.candidates, 1);
+    }
+
+    /// Counts one bundle.
+    pub fn add_bundle(&self) {
+        bump(&self.bundles, 1);
+    }
+
+    /// Adds `n` events dropped at a full ring.
+    pub fn add_drops(&self, n: u64) {
+        bump(&self.drops, n);
+    }
+
+    /// Counts one reconnect.
+    pub fn add_reconnect(&self) {
+        bump(&self.reconnects, 1);
+    }
+
+    /// Reads every counter.
+    pub fn snapshot(&self) -> CountersSnapshot {
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CountersSnapshot {
+            pending_seen: read(&self.pending_seen),
+            candidates: read(&self.candidates),
+            bundles: read(&self.bundles),
+            drops: read(&self.drops),
+            reconnects: read(&self.reconnects),
+            skips: std::array::from_fn(|i| self.skips.get(i).map_or(0, read)),
+        }
+    }
+}
+
+impl CountersSnapshot {
+    /// Skips counted for `reason`.
+    pub fn skip(&self, reason: SkipReason) -> u64 {
+        self.skips.get(reason.index()).copied().unwrap_or(0)
+    }
+
+    /// Skips of every reason together.
+    pub fn skips_total(&self) -> u64 {
+        self.skips.iter().sum()
+    }
+}
+
+fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kestrel_types::{B256, SkipEvent, Stamps};
+
+    #[test]
+    fn events_land_in_their_own_counters() {
+        let c = Counters::new();
+        let skip = |reason| {
+            HotEvent::Skip(SkipEvent {
+                tx_hash: B256::ZERO,
+                reason,
+                stamps: Stamps::default(),
+            })
+        };
+        for ev in [
+            HotEvent::NewHead { number: 1 },
+            skip(SkipReason::UnknownPool),
+            skip(SkipReason::UnknownPool),
+            skip(SkipReason::NoState),
+            HotEvent::Reconnected { gap: 1 },
+        ] {
+            c.observe(&ev);
+        }
+        c.add_pending_seen(2);
+        c.add_drops(7);
+        let s = c.snapshot();
+        assert_eq!(
+            (
+                s.pending_seen,
+                s.candidates,
+                s.bundles,
+                s.drops,
+                s.reconnects
+            ),
+            (2, 0, 0, 7, 1)
+        );
+        assert_eq!(s.skip(SkipReason::UnknownPool), 2);
+        assert_eq!(s.skip(SkipReason::NoState), 1);
+        assert_eq!(s.skip(SkipReason::MalformedFrame), 0);
+        assert_eq!(s.skips_total(), 3);
+    }
+
+    #[test]
+    fn counting_from_threads_loses_nothing() {
+        let c = std::sync::Arc::new(Counters::new());
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let c = std::sync::Arc::clone(&c);
+                std::thread::spawn(move || {
+                    (0..10_000).for_each(|_| c.add_skip(SkipReason::NotSwap))
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(c.snapshot().skip(SkipReason::NotSwap), 40_000);
+    }
+}

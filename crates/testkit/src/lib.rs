@@ -1,0 +1,25 @@
+//! `kestrel-testkit`: real-wire-format stand-ins that tests (and the sandbox) run Kestrel
+//! against, so nothing needs the network to be tested. A dev-dependency only; it never reaches
+//! the release binary.
+//!
+//! - [`fake_relay`]: an HTTP JSON-RPC relay speaking `eth_sendBundle` / `eth_callBundle` that
+//!   checks the `X-Flashbots-Signature` header exactly as Flashbots does, records what it accepts,
+//!   and counts connections so tests can prove keep-alive.
+//! - [`free_port`]: a loopback port that was free a moment ago.
+
+#![forbid(unsafe_code)]
+
+pub mod fake_relay;
+
+pub use fake_relay::{FakeRelay, ReceivedBundle};
+
+/// A TCP port on 127.0.0.1 that was free when checked (bind to port 0, read it, release it).
+///
+/// Another process may take it in between; tests that need a fixed port should retry or, better,
+/// bind port 0 themselves.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}

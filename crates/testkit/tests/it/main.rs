@@ -1,0 +1,3 @@
+//! Integration tests for kestrel-testkit: `kestrel_fire::RelayConn` against the fake relay.
+
+mod relay;

@@ -1,0 +1,204 @@
+//! `RelayConn` writes signed bundles over one warm connection to `FakeRelay`, survives a relay
+//! restart, and the relay refuses what is not signed.
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    sync::mpsc::{Receiver, sync_channel},
+    time::{Duration, Instant},
+};
+
+use kestrel_fire::{BundleWriter, FireError, FlashbotsAuth, RelayConn, RelayReply};
+use kestrel_testkit::{FakeRelay, free_port};
+use kestrel_types::{B256, keccak256};
+use serde_json::Value;
+
+const IDENTITY_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const WAIT: Duration = Duration::from_secs(5);
+
+/// A real mainnet pending swap (mempool-dumpster), as the victim, with its recorded hash; or a
+/// stand-in when the recorded data is absent.
+fn victim() -> (Vec<u8>, B256) {
+    let Some(path) = kestrel_stdx::testdata::data_file(
+        "testkit relay victim",
+        "eth/mempool/mempool-dumpster-example-tx-summary.json",
+    ) else {
+        let raw = vec![0x02, 0xc0];
+        let hash = keccak256(&raw);
+        return (raw, hash);
+    };
+    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let network = hex::decode(v["rawTx"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    // Network form: an RLP string header `b9 <2-byte length>` around the EIP-2718 envelope.
+    assert_eq!(network[0], 0xb9);
+    let raw = network[3..].to_vec();
+    assert_eq!(
+        raw.len(),
+        usize::from(u16::from_be_bytes([network[1], network[2]]))
+    );
+    let hash: B256 = v["hash"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        keccak256(&raw),
+        hash,
+        "recorded hash is keccak of the envelope"
+    );
+    (raw, hash)
+}
+
+fn recv(rx: &Receiver<RelayReply>) -> RelayReply {
+    rx.recv_timeout(WAIT).expect("a reply from the relay")
+}
+
+fn send(conn: &mut RelayConn, auth: &FlashbotsAuth, body: &[u8]) -> Result<(), FireError> {
+    let mut header = [0u8; 200];
+    let header = auth.sign_header(body, &mut header);
+    conn.send(header, body)
+}
+
+#[test]
+fn three_bundles_on_one_keep_alive_connection() {
+    let relay = FakeRelay::start().unwrap();
+    let (tx, rx) = sync_channel(16);
+    let mut conn = RelayConn::connect(0, &relay.url(), tx).unwrap();
+    let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
+    let mut writer = BundleWriter::with_capacity(4096);
+    let (victim, victim_hash) = victim();
+    for i in 0..3u8 {
+        let ours = vec![0x02, 0xc1, i];
+        let body = writer.send_bundle(&[&victim, &ours], 100 + u64::from(i));
+        send(&mut conn, &auth, body).unwrap();
+        let reply = recv(&rx);
+        assert_eq!((reply.relay, reply.status), (0, 200), "{}", reply.body);
+        let json: Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(json["id"], u64::from(i) + 1);
+        // Independent bundle hash: keccak of the recorded victim hash and our tx's hash.
+        let expected = keccak256([victim_hash.0, keccak256(&ours).0].concat());
+        assert_eq!(json["result"]["bundleHash"], expected.to_string());
+    }
+    let bundles = relay.bundles();
+    assert_eq!(bundles.len(), 3);
+    for (i, b) in bundles.iter().enumerate() {
+        assert_eq!(
+            (b.method.as_str(), b.block, b.signer),
+            ("eth_sendBundle", 100 + i as u64, auth.address())
+        );
+        assert_eq!(b.txs, vec![victim.clone(), vec![0x02, 0xc1, i as u8]]);
+    }
+    assert_eq!(
+        relay.connections_accepted(),
+        1,
+        "all three requests used one connection"
+    );
+    assert_eq!(
+        (conn.reconnects(), relay.rejected(), conn.dropped_replies()),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn call_bundle_reaches_the_simulation_method() {
+    let relay = FakeRelay::start().unwrap();
+    let (tx, rx) = sync_channel(4);
+    let mut conn = RelayConn::connect(3, &relay.url(), tx).unwrap();
+    let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
+    let mut writer = BundleWriter::with_capacity(1024);
+    send(&mut conn, &auth, writer.call_bundle(&[&[0x02, 0x01]], 7)).unwrap();
+    let reply = recv(&rx);
+    assert_eq!((reply.relay, reply.status), (3, 200));
+    let json: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(
+        json["result"]["results"][0]["txHash"],
+        keccak256([0x02, 0x01]).to_string()
+    );
+    assert_eq!(relay.bundles()[0].method, "eth_callBundle");
+}
+
+#[test]
+fn bad_or_missing_signatures_get_403() {
+    let relay = FakeRelay::start().unwrap();
+    let (tx, rx) = sync_channel(4);
+    let mut conn = RelayConn::connect(0, &relay.url(), tx).unwrap();
+    let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
+    let mut writer = BundleWriter::with_capacity(1024);
+    let signed_for = writer.send_bundle(&[&[0x02, 0x01]], 1).to_vec();
+    let mut header = [0u8; 200];
+    let header = auth.sign_header(&signed_for, &mut header).to_owned();
+    let other = writer.send_bundle(&[&[0x02, 0x02]], 1);
+    conn.send(&header, other).unwrap();
+    let reply = recv(&rx);
+    assert_eq!(reply.status, 403);
+    let json: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(json["error"]["code"], -32600);
+    assert_eq!(json["id"], 2);
+
+    // No header at all, over a plain socket.
+    let mut raw = TcpStream::connect(("127.0.0.1", relay.port())).unwrap();
+    let body = br#"{"jsonrpc":"2.0","id":9,"method":"eth_sendBundle","params":[{"txs":[],"blockNumber":"0x1"}]}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    raw.write_all(&[request.as_bytes(), body].concat()).unwrap();
+    let mut response = String::new();
+    raw.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    assert_eq!((relay.rejected(), relay.bundles().len()), (2, 0));
+}
+
+#[test]
+fn relay_restart_is_survived_by_one_reconnect() {
+    let relay = FakeRelay::start().unwrap();
+    let port = relay.port();
+    let (tx, rx) = sync_channel(16);
+    let mut conn = RelayConn::connect(1, &relay.url(), tx).unwrap();
+    let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
+    let mut writer = BundleWriter::with_capacity(1024);
+    send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x01]], 1)).unwrap();
+    assert_eq!(recv(&rx).status, 200);
+
+    relay.stop();
+    // The reader thread notices the close; the next send must reconnect instead of writing
+    // into a dead socket.
+    let deadline = Instant::now() + WAIT;
+    while conn.is_open() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!conn.is_open());
+
+    let relay = FakeRelay::start_on(port).unwrap();
+    send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x02]], 2)).unwrap();
+    assert_eq!(recv(&rx).status, 200);
+    assert_eq!(conn.reconnects(), 1);
+    assert_eq!(relay.connections_accepted(), 1);
+    assert_eq!(relay.bundles()[0].txs, vec![vec![0x02, 0x02]]);
+
+    // With nothing listening, the one reconnect fails and the error comes back.
+    relay.stop();
+    while conn.is_open() && Instant::now() < deadline + WAIT {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let err = send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x03]], 3)).unwrap_err();
+    assert_eq!(err, FireError::Io(std::io::ErrorKind::ConnectionRefused));
+}
+
+#[test]
+fn https_and_bad_urls_are_refused() {
+    let (tx, _rx) = sync_channel(1);
+    let err = RelayConn::connect(0, "https://relay.flashbots.net", tx.clone()).unwrap_err();
+    assert_eq!(err, FireError::Unsupported("https relay on the hot path"));
+    assert!(matches!(
+        RelayConn::connect(0, "relay:80", tx.clone()),
+        Err(FireError::BadUrl(_))
+    ));
+    // A port nobody listens on.
+    let port = free_port();
+    let err = RelayConn::connect(0, &format!("http://127.0.0.1:{port}/"), tx).unwrap_err();
+    assert_eq!(err, FireError::Io(std::io::ErrorKind::ConnectionRefused));
+}
+
+#[test]
+fn free_port_is_bindable() {
+    let port = free_port();
+    assert_ne!(port, 0);
+    std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+}

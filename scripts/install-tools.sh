@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the real components Kestrel's tests and sandbox run against (anvil, the Uniswap V2
+# artifacts, solc-js) from npm into tools/node_modules, as pinned by tools/package.json.
+# Skips the install when everything is already there; npm's install scripts are never run.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="${KESTREL_TOOLS_DIR:-$root/tools}"
+nm="$tools/node_modules"
+
+if [ -x "$nm/@foundry-rs/anvil-linux-amd64/bin/anvil" ] \
+  && [ -f "$nm/@uniswap/v2-core/build/UniswapV2Factory.json" ] \
+  && [ -f "$nm/@uniswap/v2-periphery/build/UniswapV2Router02.json" ] \
+  && [ -f "$nm/solc/package.json" ]; then
+  exit 0
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "error: npm not found; install Node.js (with npm) to fetch anvil and the Uniswap artifacts" >&2
+  exit 1
+fi
+
+echo "installing anvil and Uniswap artifacts from npm into tools/ (one time)…" >&2
+cd "$tools"
+npm install --ignore-scripts --no-audit --no-fund >&2
