@@ -1,1 +1,59 @@
-fn main() {}
+//! Decode-side costs of the hot path: frame parse, hex calldata, Router02 decode, raw-tx
+//! re-encode, and the bundle's relay auth signature.
+
+use std::hint::black_box;
+
+use alloy_primitives::{Address, U256};
+use criterion::{Criterion, criterion_group, criterion_main};
+use kestrel_benches::pending_swap_frame;
+use kestrel_dex::router::decode_router02;
+use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
+use kestrel_wire::{Frame, decode_hex_into, encode_signed_tx, parse_frame};
+
+fn decode(c: &mut Criterion) {
+    let (router, weth, token) = (
+        Address::repeat_byte(0xaa),
+        Address::repeat_byte(0xbb),
+        Address::repeat_byte(0xcc),
+    );
+    let frame = pending_swap_frame(router, weth, token);
+    let bytes = frame.as_bytes();
+    c.bench_function("wire/parse_frame (pending swap)", |b| {
+        b.iter(|| parse_frame(black_box(bytes)).is_ok())
+    });
+    let Ok(Frame::PendingTx { tx, .. }) = parse_frame(bytes) else {
+        panic!("fixture frame must parse")
+    };
+    let mut calldata = vec![0u8; 4096];
+    c.bench_function("wire/decode_hex_into (calldata)", |b| {
+        b.iter(|| decode_hex_into(black_box(tx.input_hex), &mut calldata).ok())
+    });
+    let n = decode_hex_into(tx.input_hex, &mut calldata).expect("hex");
+    c.bench_function("dex/decode_router02 (swapExactETHForTokens)", |b| {
+        b.iter(|| decode_router02(black_box(&calldata[..n]), U256::from(1)).is_ok())
+    });
+    let mut raw = Vec::with_capacity(8192);
+    c.bench_function("wire/encode_signed_tx (type 2)", |b| {
+        b.iter(|| {
+            raw.clear();
+            encode_signed_tx(black_box(&tx), &mut raw).ok()
+        })
+    });
+    let auth = FlashbotsAuth::from_hex(
+        "0x4242424242424242424242424242424242424242424242424242424242424242",
+    )
+    .expect("key");
+    let mut writer = BundleWriter::with_capacity(16 * 1024);
+    let backrun = vec![0x02u8; 300];
+    c.bench_function("fire/send_bundle body (2 txs)", |b| {
+        b.iter(|| writer.send_bundle(black_box(&[&raw, &backrun]), 100).len())
+    });
+    let body = writer.send_bundle(&[&raw, &backrun], 100).to_vec();
+    let mut out = [0u8; 200];
+    c.bench_function("fire/sign_header (X-Flashbots-Signature)", |b| {
+        b.iter(|| auth.sign_header(black_box(&body), &mut out).len())
+    });
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);

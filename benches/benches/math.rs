@@ -1,1 +1,83 @@
-fn main() {}
+//! AMM math and sizing: exact V2 quotes, the closed-form cycle optimum, and the whole
+//! victim-apply + cycle search on a two-factory snapshot.
+
+use std::hint::black_box;
+
+use alloy_primitives::{Address, B256, U256};
+use criterion::{Criterion, criterion_group, criterion_main};
+use kestrel_benches::swap_exact_eth_for_tokens;
+use kestrel_dex::backrun::{BackrunParams, apply_victim, find_backrun};
+use kestrel_dex::math::{get_amount_out, optimal_cycle_input};
+use kestrel_dex::pool::{FactoryInfo, PoolSnapshot, V2Pool, pair_address, sort_tokens};
+use kestrel_dex::router::decode_router02;
+use kestrel_types::FactoryId;
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+fn math(c: &mut Criterion) {
+    let (x1, y1) = (U256::from(105 * ETH), U256::from(190_000 * ETH));
+    let (y2, x2) = (U256::from(200_000 * ETH), U256::from(100 * ETH));
+    c.bench_function("dex/get_amount_out", |b| {
+        b.iter(|| get_amount_out(black_box(U256::from(ETH)), x1, y1, 997))
+    });
+    c.bench_function("dex/optimal_cycle_input", |b| {
+        b.iter(|| optimal_cycle_input(black_box(x1), y1, y2, x2, 997, 997))
+    });
+
+    let (weth, token) = (Address::repeat_byte(0x01), Address::repeat_byte(0x02));
+    let init = B256::repeat_byte(0x96);
+    let factories: Vec<FactoryInfo> = (0..2u8)
+        .map(|i| FactoryInfo {
+            address: Address::repeat_byte(0x10 + i),
+            router: Address::repeat_byte(0x20 + i),
+            init_code_hash: init,
+            fee_num: 997,
+        })
+        .collect();
+    let (t0, t1) = sort_tokens(weth, token);
+    let pools = factories
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let rt = U256::from(200_000 * ETH + i as u128 * 600 * ETH);
+            let (r0, r1) = if t0 == weth {
+                (U256::from(100 * ETH), rt)
+            } else {
+                (rt, U256::from(100 * ETH))
+            };
+            V2Pool {
+                address: pair_address(f.address, init, weth, token),
+                token0: t0,
+                token1: t1,
+                reserve0: r0,
+                reserve1: r1,
+                factory: FactoryId(i as u8),
+            }
+        })
+        .collect();
+    let snap = PoolSnapshot::new(1, factories, pools);
+    let calldata = swap_exact_eth_for_tokens(
+        U256::from(1u64),
+        &[weth, token],
+        Address::repeat_byte(0x11),
+        U256::from(u64::MAX),
+    );
+    let value = U256::from(5 * ETH);
+    let params = BackrunParams {
+        capital_token: weth,
+        capital: U256::from(50 * ETH),
+        min_profit_wei: U256::from(1_000_000_000_000u64),
+        gas_cost_wei: U256::from(300_000_000_000_000u64),
+        payment_bps: 1000,
+    };
+    c.bench_function("dex/apply_victim + find_backrun (V2, 2 factories)", |b| {
+        b.iter(|| {
+            let intent = decode_router02(black_box(&calldata), value).expect("decode");
+            let overlay = apply_victim(&snap, FactoryId(0), weth, &intent, 1, &[]).expect("victim");
+            find_backrun(&snap, &overlay, &params).is_ok()
+        })
+    });
+}
+
+criterion_group!(benches, math);
+criterion_main!(benches);

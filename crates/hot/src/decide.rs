@@ -38,6 +38,17 @@ pub struct Decision<'s> {
     pub floor: U256,
 }
 
+/// The outcome of [`decide`].
+#[derive(Debug)]
+pub enum Verdict<'s> {
+    /// Fire this backrun.
+    Fire(Decision<'s>),
+    /// A profitable plan exists but cannot be fired (no pre-signed transaction for it).
+    Unfired(BackrunPlan, SkipReason),
+    /// No plan: why.
+    Skip(SkipReason),
+}
+
 /// Decide on one victim: `to` and `calldata` of the pending tx, its `value`.
 ///
 /// Pure function over plain data: no I/O, no allocation.
@@ -46,38 +57,51 @@ pub fn decide<'s>(
     to: Option<Address>,
     value: U256,
     calldata: &[u8],
-) -> Result<Decision<'s>, (SkipReason, Option<BackrunPlan>)> {
+) -> Verdict<'s> {
+    match plan(state, to, value, calldata) {
+        Ok(plan) => pick(state, plan),
+        Err(reason) => Verdict::Skip(reason),
+    }
+}
+
+fn plan(
+    state: &HotState,
+    to: Option<Address>,
+    value: U256,
+    calldata: &[u8],
+) -> Result<BackrunPlan, SkipReason> {
     let snap = &*state.snapshot;
-    let to = to.ok_or((SkipReason::NotRouter, None))?;
-    let factory = snap
-        .factory_of_router(to)
-        .ok_or((SkipReason::NotRouter, None))?;
-    let intent = decode_router02(calldata, value).map_err(|r| (r, None))?;
+    let factory = to
+        .and_then(|to| snap.factory_of_router(to))
+        .ok_or(SkipReason::NotRouter)?;
+    let intent = decode_router02(calldata, value)?;
+    let now = state.timestamp.saturating_add(1);
     let overlay = apply_victim(
         snap,
         factory,
         state.weth,
         &intent,
-        state.timestamp.saturating_add(1),
+        now,
         &state.fee_on_transfer,
-    )
-    .map_err(|r| (r, None))?;
-    let plan = find_backrun(snap, &overlay, &state.params).map_err(|r| (r, None))?;
-    let ladder = state
-        .ladder
-        .as_deref()
-        .ok_or((SkipReason::NoLadder, Some(plan)))?;
-    let buy = snap.pool(plan.pool_buy).address;
-    let sell = snap.pool(plan.pool_sell).address;
-    let cycle = ladder
-        .cycle_index(buy, sell)
-        .ok_or((SkipReason::NoLadder, Some(plan)))?;
-    let (backrun, floor) = ladder
-        .pick(cycle, plan.profit_net)
-        .ok_or((SkipReason::NoLadder, Some(plan)))?;
-    Ok(Decision {
-        plan,
-        backrun,
-        floor,
-    })
+    )?;
+    find_backrun(snap, &overlay, &state.params)
+}
+
+fn pick(state: &HotState, plan: BackrunPlan) -> Verdict<'_> {
+    let Some(ladder) = state.ladder.as_deref() else {
+        return Verdict::Unfired(plan, SkipReason::NoLadder);
+    };
+    let snap = &*state.snapshot;
+    let cycle = ladder.cycle_index(
+        snap.pool(plan.pool_buy).address,
+        snap.pool(plan.pool_sell).address,
+    );
+    match cycle.and_then(|c| ladder.pick(c, plan.profit_net)) {
+        Some((backrun, floor)) => Verdict::Fire(Decision {
+            plan,
+            backrun,
+            floor,
+        }),
+        None => Verdict::Unfired(plan, SkipReason::NoLadder),
+    }
 }

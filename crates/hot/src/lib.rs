@@ -14,6 +14,6 @@ mod decide;
 mod pipeline;
 mod ws;
 
-pub use decide::{Decision, HotState, decide};
+pub use decide::{Decision, HotState, Verdict, decide};
 pub use pipeline::{Pipeline, PipelineConfig, RelayTarget};
 pub use ws::{HotThreadConfig, HotThreadReport, NodeStream, NodeStreamConfig, run_hot_thread};

@@ -6,14 +6,14 @@ use kestrel_bus::SnapshotCell;
 use kestrel_bus::spsc::Producer;
 use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
 use kestrel_fire::relay::RelayConn;
-use kestrel_stdx::mono_ns;
+use kestrel_stdx::{RecentSet, mono_ns};
 use kestrel_telemetry::{Counters, StageRecorder};
 use kestrel_types::{
     B256, BundleEvent, CandidateEvent, HotEvent, SkipEvent, SkipReason, Stage, Stamps,
 };
 use kestrel_wire::{Frame, TxView, decode_hex_into, encode_signed_tx, parse_frame};
 
-use crate::decide::{Decision, HotState, decide};
+use crate::decide::{Decision, HotState, Verdict, decide};
 
 /// Which request a relay gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +50,11 @@ pub struct Pipeline {
     auth_buf: [u8; 200],
     relays: Vec<(RelayConn, RelayTarget)>,
     auth: FlashbotsAuth,
+    seen: RecentSet,
 }
+
+/// How many recent transaction hashes are remembered for duplicate detection.
+const RECENT_TXS: usize = 1 << 16;
 
 impl Pipeline {
     /// Allocates every buffer the loop will use.
@@ -73,6 +77,7 @@ impl Pipeline {
             auth_buf: [0; 200],
             relays: cfg.relays,
             auth: cfg.auth,
+            seen: RecentSet::with_capacity(RECENT_TXS),
         }
     }
 
@@ -117,6 +122,11 @@ impl Pipeline {
     }
 
     fn on_pending(&mut self, tx: &TxView<'_>, stamps: &mut Stamps) {
+        let key = u64::from_le_bytes(tx.hash.0[..8].try_into().unwrap_or([0; 8]));
+        if self.seen.insert(key) {
+            stamps.stage_end_ns[Stage::Filter as usize] = mono_ns();
+            return self.skip(tx.hash, SkipReason::Duplicate, *stamps);
+        }
         let state = self.state.load();
         if tx
             .to
@@ -136,19 +146,18 @@ impl Pipeline {
         let decision = decide(&state, tx.to, tx.value, &self.calldata[..len]);
         stamps.stage_end_ns[Stage::Decide as usize] = mono_ns();
         match decision {
-            Ok(d) => {
+            Verdict::Fire(d) => {
                 let candidate = candidate_event(&state, tx.hash, &d.plan);
                 self.counters.add_candidate();
                 self.emit(HotEvent::Candidate(candidate));
                 self.fire(tx, &state, &d, candidate, stamps);
             }
-            Err((reason, plan)) => {
-                if let Some(plan) = plan {
-                    self.counters.add_candidate();
-                    self.emit(HotEvent::Candidate(candidate_event(&state, tx.hash, &plan)));
-                }
+            Verdict::Unfired(plan, reason) => {
+                self.counters.add_candidate();
+                self.emit(HotEvent::Candidate(candidate_event(&state, tx.hash, &plan)));
                 self.skip(tx.hash, reason, *stamps);
             }
+            Verdict::Skip(reason) => self.skip(tx.hash, reason, *stamps),
         }
     }
 

@@ -444,10 +444,11 @@ fn spawn_drain(
                     continue;
                 }
                 for ev in batch.drain(..) {
-                    if let Some(rec) = to_record(&run_id, ev, &notify) {
-                        if let Err(e) = journal.append(rec) {
-                            tracing::error!(error = %e, "journal append failed");
-                        }
+                    let Some(rec) = to_record(&run_id, ev, &notify) else {
+                        continue;
+                    };
+                    if let Err(e) = journal.append(rec) {
+                        tracing::error!(error = %e, "journal append failed");
                     }
                 }
             }

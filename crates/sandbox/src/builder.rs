@@ -207,6 +207,8 @@ struct Book {
     bundles: Vec<QueuedBundle>,
     outcomes: Vec<BundleOutcome>,
     next_arrival: u64,
+    /// Bundles with a valid signature and shape, accepted so far (queued or already late).
+    accepted: u64,
 }
 
 struct Shared {
@@ -328,6 +330,11 @@ impl LocalBuilder {
         let (bundles, mempool) = self.take_for_block(number);
         let mined = mine_with_exclusions(&self.shared.anvil, number, &bundles, &mempool).await?;
         Ok(self.settle(number, &bundles, &mined))
+    }
+
+    /// How many well-formed, correctly signed bundles the builder has accepted so far.
+    pub fn accepted_bundles(&self) -> u64 {
+        self.shared.book().accepted
     }
 
     /// Every bundle outcome so far, in the order they were decided.
@@ -674,6 +681,7 @@ async fn accept_bundle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Res
         .await
         .map_err(|err| Reject::Upstream(err.to_string()))?;
     let mut book = shared.book();
+    book.accepted += 1;
     if bundle.target_block <= head {
         // Real relays accept such a bundle and simply never include it; record why.
         let outcome = bundle.outcome(Exclusion::Late);

@@ -19,11 +19,13 @@
 
 pub mod bounded;
 pub mod clock;
+pub mod recent;
 pub mod rng;
 pub mod testdata;
 
 pub use bounded::BoundedVec;
 pub use clock::{Clock, LiveClock, SimClock, mono_ns};
+pub use recent::RecentSet;
 pub use rng::Rng;
 
 /// Checks an invariant in debug and test builds; compiles to nothing in release.

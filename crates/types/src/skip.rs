@@ -35,11 +35,13 @@ pub enum SkipReason {
     NoLadder,
     /// The state snapshot is not ready yet (start-up) or is for an old block.
     NoState,
+    /// The node announced this transaction before (re-broadcasts, re-orgs of the pool).
+    Duplicate,
 }
 
 impl SkipReason {
     /// Every reason, in report order.
-    pub const ALL: [SkipReason; 15] = [
+    pub const ALL: [SkipReason; 16] = [
         SkipReason::MalformedFrame,
         SkipReason::NotRouter,
         SkipReason::NotSwap,
@@ -55,6 +57,7 @@ impl SkipReason {
         SkipReason::BelowMinProfit,
         SkipReason::NoLadder,
         SkipReason::NoState,
+        SkipReason::Duplicate,
     ];
 
     /// Stable snake-case key used in reports, the journal and metrics.
@@ -75,6 +78,7 @@ impl SkipReason {
             SkipReason::BelowMinProfit => "below_min_profit",
             SkipReason::NoLadder => "no_ladder",
             SkipReason::NoState => "no_state",
+            SkipReason::Duplicate => "duplicate",
         }
     }
 

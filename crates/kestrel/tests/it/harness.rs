@@ -170,6 +170,18 @@ impl Harness {
         false
     }
 
+    /// Polls until the builder has accepted `n` bundles (true) or 15 s pass (false): a written
+    /// request is not yet a handled one.
+    pub async fn builder_received(&self, n: u64) -> bool {
+        for _ in 0..1500 {
+            if self.builder.accepted_bundles() >= n {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+
     /// Stops the engine; returns its report and the builder's outcomes.
     pub async fn finish(self) -> (EngineReport, Vec<BundleOutcome>, Harness2) {
         let report = self.engine.stop().await.expect("engine stop");
