@@ -20,6 +20,10 @@ async fn large_victim_gets_a_backrun_whose_profit_the_chain_pays_to_the_wei() {
         h.wait_for(|c| c.bundles >= 1).await,
         "no bundle for a 5 ETH swap on a 100 ETH pool"
     );
+    assert!(
+        h.builder_received(1).await,
+        "the builder never accepted the bundle"
+    );
     let block = h.builder.build_block().await.unwrap();
     assert_eq!(
         block.included_bundles,

@@ -2,6 +2,8 @@
 //! with the sandbox's local builder applying bundles to the chain.
 
 mod bench;
+mod cli;
 mod engine;
 mod harness;
 mod proxy;
+mod sandbox;

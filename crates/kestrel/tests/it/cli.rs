@@ -1,0 +1,91 @@
+//! The binary's contract: `--help` everywhere, `check-config` on the shipped configs, and one
+//! clear line on stderr with a non-zero exit for every failure.
+
+use std::process::Command;
+
+fn kestrel() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kestrel"))
+}
+
+fn configs() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["sandbox", "--help"],
+        &["check-config", "--help"],
+        &["bench", "hotpath", "--help"],
+    ] {
+        let out = kestrel().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage"), "{args:?}: {text}");
+    }
+}
+
+#[test]
+fn shipped_configs_pass_check_config() {
+    for name in ["anvil-local.toml", "sepolia-dry-run.toml"] {
+        let out = kestrel()
+            .arg("check-config")
+            .arg(configs().join(name))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_broken_config_lists_every_problem_with_its_key_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(configs().join("sepolia-dry-run.toml")).unwrap();
+    let bad = good
+        .replace("chain_id = 11155111", "chain_id = 0")
+        .replace("fee_numerator = 997", "fee_numerator = 5000")
+        .replace("[journal]", "[journal]\nbogus = 1");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, bad).unwrap();
+    let out = kestrel().arg("check-config").arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "chain.chain_id",
+        "dex.v2_factories[0].fee_numerator",
+        "journal.bogus",
+    ] {
+        assert!(err.contains(key), "stderr lacks {key}: {err}");
+    }
+}
+
+#[test]
+fn run_with_a_missing_config_fails_with_one_line() {
+    let out = kestrel()
+        .args(["run", "--config", "/nonexistent/kestrel.toml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+}
+
+#[test]
+fn run_without_its_secret_env_var_fails_naming_the_variable() {
+    let out = kestrel()
+        .args(["run", "--config"])
+        .arg(configs().join("sepolia-dry-run.toml"))
+        .env_remove("KESTREL_SEARCHER_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("KESTREL_SEARCHER_KEY"), "{err}");
+}

@@ -1,0 +1,54 @@
+//! `kestrel sandbox`, short runs: with any seed, bundles land and not one differs from its
+//! prediction by a wei.
+
+use kestrel::sandbox::{SandboxOpts, run};
+
+async fn check_seed(seed: u64) {
+    let report = run(SandboxOpts::new(4, seed)).await.expect("sandbox run");
+    assert_eq!(report.seed, seed);
+    assert!(report.blocks >= 2, "{report:?}");
+    assert!(
+        report.pending_seen >= report.user_txs,
+        "every user swap is seen: {report:?}"
+    );
+    assert!(
+        report.landed > 0,
+        "no bundle landed with seed {seed}: {report:?}"
+    );
+    assert_eq!(
+        report.mismatches, 0,
+        "predicted and realized profit differ: {report:?}"
+    );
+    assert_eq!(report.predicted_profit_wei, report.realized_profit_wei);
+    let landed_by_builder = report.bundle_outcomes.get("landed").copied().unwrap_or(0);
+    assert_eq!(
+        landed_by_builder, report.landed,
+        "every landed bundle is matched to its journal row"
+    );
+    for key in [
+        "decode",
+        "filter",
+        "decide",
+        "build",
+        "write",
+        "decision",
+        "end_to_end",
+    ] {
+        assert!(report.latency_ns.contains_key(key), "latency lacks {key}");
+    }
+    let json = serde_json::to_value(&report).unwrap();
+    assert!(
+        json["predicted_profit_wei"].is_string(),
+        "amounts are decimal strings"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_seed_1_lands_bundles_with_exact_profit() {
+    check_seed(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_seed_20261123_lands_bundles_with_exact_profit() {
+    check_seed(20_261_123).await;
+}
