@@ -8,6 +8,7 @@ use std::{fmt, str::FromStr};
 
 use alloy_primitives::{Address, keccak256};
 
+use crate::presign::PresigPool;
 use crate::{
     FireError,
     hexfmt::{push_hex, push_quantity, push_u64_dec, write_hex},
@@ -144,13 +145,40 @@ impl FlashbotsAuth {
     /// and `v` is 27 or 28. One ECDSA, no allocation; the result borrows `out`.
     pub fn sign_header<'a>(&self, body: &[u8], out: &'a mut [u8; 200]) -> &'a str {
         let (rs, parity) = self.signer.sign_digest(personal_digest(body));
+        self.write_header(&rs, parity, out)
+    }
+
+    /// Like [`FlashbotsAuth::sign_header`], finishing a precomputed nonce from `pool` (two modular
+    /// products instead of a scalar multiplication). An empty pool falls back to the full
+    /// signature and is counted in [`PresigPool::fallbacks`]. Either way the header verifies.
+    pub fn sign_header_presigned<'a>(
+        &self,
+        body: &[u8],
+        pool: &PresigPool,
+        out: &'a mut [u8; 200],
+    ) -> &'a str {
+        let digest = personal_digest(body);
+        let fast = pool
+            .take()
+            .and_then(|p| p.sign(self.signer.scalar(), digest));
+        let (rs, parity) = match fast {
+            Some(sig) => sig,
+            None => {
+                pool.count_fallback();
+                self.signer.sign_digest(digest)
+            }
+        };
+        self.write_header(&rs, parity, out)
+    }
+
+    fn write_header<'a>(&self, rs: &[u8; 64], parity: u8, out: &'a mut [u8; 200]) -> &'a str {
         let mut w = Cursor {
             buf: out.as_mut_slice(),
             len: 0,
         };
         w.put(&self.prefix);
         w.put(b"0x");
-        w.put_hex(&rs);
+        w.put_hex(rs);
         w.put_hex(&[27 + parity]);
         let len = w.len;
         debug_assert_eq!(

@@ -121,6 +121,11 @@ impl LocalSigner {
         })
     }
 
+    /// The private scalar, for finishing presigned signatures.
+    pub(crate) fn scalar(&self) -> alloy_primitives::U256 {
+        alloy_primitives::U256::from_be_bytes(self.key.secret_bytes())
+    }
+
     /// Signs a 32-byte digest: `r || s` and the y-parity (0 or 1). No allocation.
     pub(crate) fn sign_digest(&self, digest: [u8; 32]) -> ([u8; 64], u8) {
         sign::sign_digest(&self.key, digest)

@@ -25,6 +25,7 @@ mod error;
 pub mod executor;
 mod hexfmt;
 pub mod ladder;
+pub mod presign;
 pub mod relay;
 mod sign;
 
@@ -32,4 +33,5 @@ pub use bundle::{BundleWriter, FlashbotsAuth, verify_flashbots_signature};
 pub use error::FireError;
 pub use executor::backrun_calldata;
 pub use ladder::{Cycle, Ladder, LadderParams, LocalSigner, SignedTx};
+pub use presign::{Presig, PresigPool, spawn_refill_thread};
 pub use relay::{RelayConn, RelayReply};

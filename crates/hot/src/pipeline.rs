@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use kestrel_bus::SnapshotCell;
 use kestrel_bus::spsc::Producer;
+use kestrel_fire::PresigPool;
 use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
 use kestrel_fire::relay::RelayConn;
 use kestrel_stdx::{RecentSet, mono_ns};
@@ -34,6 +35,8 @@ pub struct PipelineConfig {
     pub relays: Vec<(RelayConn, RelayTarget)>,
     /// The relay identity key (not the funds key).
     pub auth: FlashbotsAuth,
+    /// Precomputed ECDSA nonces for the auth header, refilled by the slow lane.
+    pub presigs: Arc<PresigPool>,
 }
 
 /// The hot pipeline's state: preallocated buffers, connections and recorders.
@@ -50,6 +53,7 @@ pub struct Pipeline {
     auth_buf: [u8; 200],
     relays: Vec<(RelayConn, RelayTarget)>,
     auth: FlashbotsAuth,
+    presigs: Arc<PresigPool>,
     seen: RecentSet,
 }
 
@@ -77,6 +81,7 @@ impl Pipeline {
             auth_buf: [0; 200],
             relays: cfg.relays,
             auth: cfg.auth,
+            presigs: cfg.presigs,
             seen: RecentSet::with_capacity(RECENT_TXS),
         }
     }
@@ -179,7 +184,9 @@ impl Pipeline {
         let txs: [&[u8]; 2] = [&self.victim_raw, &d.backrun.raw];
         let send_body = self.send_writer.send_bundle(&txs, target);
         let send_auth_len = {
-            let h = self.auth.sign_header(send_body, &mut self.auth_buf);
+            let h = self
+                .auth
+                .sign_header_presigned(send_body, &self.presigs, &mut self.auth_buf);
             h.len()
         };
         let mut written = 0u8;
@@ -192,7 +199,10 @@ impl Pipeline {
             .any(|(_, t)| *t == RelayTarget::CallBundle)
         {
             call_body = self.call_writer.call_bundle(&txs, target);
-            call_len = self.auth.sign_header(call_body, &mut call_auth).len();
+            call_len = self
+                .auth
+                .sign_header_presigned(call_body, &self.presigs, &mut call_auth)
+                .len();
         }
         stamps.stage_end_ns[Stage::Build as usize] = mono_ns();
         let send_auth = std::str::from_utf8(&self.auth_buf[..send_auth_len]).unwrap_or("");

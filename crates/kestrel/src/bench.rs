@@ -80,6 +80,8 @@ pub struct HotpathBench {
     pub duration_s: u64,
     /// Cores available.
     pub cores: usize,
+    /// How the engine and the floor wait for frames (spin, yield, park).
+    pub wait: String,
 }
 
 impl HotpathBench {
@@ -386,18 +388,13 @@ fn feeder(
     Ok((port, h))
 }
 
+/// Waits for `due` by sleeping only: a spinning feeder would take one of the machine's two
+/// cores away from the engine it measures. Frames that fall due during a sleep's overshoot go
+/// out back to back, as a real node's bursts do.
 fn pace_until(due: Instant) {
-    loop {
-        let now = Instant::now();
-        if now >= due {
-            return;
-        }
-        let left = due - now;
-        if left > Duration::from_micros(300) {
-            std::thread::sleep(left - Duration::from_micros(200));
-        } else {
-            std::hint::spin_loop();
-        }
+    let now = Instant::now();
+    if due > now + Duration::from_micros(50) {
+        std::thread::sleep(due - now);
     }
 }
 
@@ -478,12 +475,15 @@ fn run_engine(
     rate: u64,
     count: u64,
     sink_port: u16,
+    wait: WaitStrategy,
 ) -> anyhow::Result<EngineRun> {
     let (port, feeder) = feeder(frames, rate, count)?;
     let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(4096);
     std::thread::spawn(move || for _ in reply_rx {});
     let relay = RelayConn::connect(0, &format!("http://127.0.0.1:{sink_port}/"), reply_tx)?;
     let auth = FlashbotsAuth::from_hex(&format!("0x{}", hex::encode([0x42u8; 32])))?;
+    let presigs = Arc::new(kestrel_fire::PresigPool::with_capacity(4096));
+    presigs.refill()?;
     let counters = Arc::new(Counters::new());
     let (producer, mut consumer) = spsc::channel::<HotEvent>(65_536, DropPolicy::DropNewest);
     let state = Arc::new(SnapshotCell::new(w.state));
@@ -492,12 +492,16 @@ fn run_engine(
             max_calldata_bytes: 4096,
             relays: vec![(relay, RelayTarget::SendBundle)],
             auth,
+            presigs: Arc::clone(&presigs),
         },
         state,
         producer,
         Arc::clone(&counters),
     );
     let shutdown = ShutdownFlag::new();
+    let refill_stop = shutdown.clone();
+    let refill =
+        kestrel_fire::spawn_refill_thread(Arc::clone(&presigs), move || refill_stop.is_set())?;
     let drain_stop = ShutdownFlag::new();
     let drain = {
         let stop = drain_stop.clone();
@@ -515,7 +519,7 @@ fn run_engine(
     let cfg = HotThreadConfig {
         node: NodeStreamConfig {
             url: format!("ws://127.0.0.1:{port}"),
-            wait: WaitStrategy::Park(Duration::from_micros(100)),
+            wait,
         },
         core: None,
     };
@@ -532,6 +536,7 @@ fn run_engine(
     let report = hot
         .join()
         .map_err(|_| anyhow::anyhow!("hot thread panicked"))?;
+    let _ = refill.join();
     drain_stop.trigger();
     let ring_drops = drain
         .join()
@@ -546,20 +551,21 @@ fn run_engine(
     })
 }
 
-/// The floor: read each frame and write one fixed request to the sink, nothing else.
+/// The floor: the same node stream and wait strategy as the engine, reading each frame and
+/// writing one fixed request to the sink, nothing else.
 fn run_floor(
     frames: Arc<Vec<String>>,
     rate: u64,
     count: u64,
     sink_port: u16,
+    wait: WaitStrategy,
 ) -> anyhow::Result<(Histogram<u64>, u64, Duration)> {
     let (port, feeder) = feeder(frames, rate, count)?;
-    let (mut ws, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}"))?;
-    if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_mut() {
-        s.set_nodelay(true)?;
-    }
-    ws.send(Message::text(kestrel_wire::subscribe_request(1, true)))?;
-    ws.send(Message::text(kestrel_wire::subscribe_heads_request(2)))?;
+    let node = NodeStreamConfig {
+        url: format!("ws://127.0.0.1:{port}"),
+        wait,
+    };
+    let mut stream = kestrel_hot::NodeStream::connect(&node)?;
     let mut relay = TcpStream::connect(("127.0.0.1", sink_port))?;
     relay.set_nodelay(true)?;
     let mut reader = relay.try_clone()?;
@@ -575,19 +581,25 @@ fn run_floor(
     .into_bytes();
     request.extend_from_slice(body);
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
-    let mut seen = 0u64;
-    while let Ok(msg) = ws.read() {
-        if !msg.is_text() {
-            continue;
-        }
+    let (mut seen, mut spins) = (0u64, 0u32);
+    let t0 = Instant::now();
+    while seen < count && t0.elapsed() < Duration::from_secs(count / rate.max(1) + 30) {
+        let msg = match stream.next_frame() {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                if !matches!(wait, WaitStrategy::Park(_)) {
+                    wait.idle(&mut spins);
+                }
+                continue;
+            }
+            Err(_) => break,
+        };
         let recv = mono_ns();
+        spins = 0;
         if msg.to_text().is_ok_and(|t| t.contains("eth_subscription")) {
             relay.write_all(&request)?;
             hist.saturating_record(mono_ns() - recv);
             seen += 1;
-            if seen == count {
-                break;
-            }
         }
     }
     let elapsed = feeder
@@ -597,7 +609,7 @@ fn run_floor(
 }
 
 /// Runs the engine pass and the floor pass and puts the figures together.
-pub fn hotpath(rate: u64, duration_s: u64) -> anyhow::Result<HotpathBench> {
+pub fn hotpath(rate: u64, duration_s: u64, wait: WaitStrategy) -> anyhow::Result<HotpathBench> {
     anyhow::ensure!(
         rate > 0 && duration_s > 0,
         "--rate and --duration must be positive"
@@ -610,8 +622,8 @@ pub fn hotpath(rate: u64, duration_s: u64) -> anyhow::Result<HotpathBench> {
     let stop = Arc::new(AtomicBool::new(false));
     let requests = Arc::new(AtomicU64::new(0));
     let sink_port = sink(Arc::clone(&stop), requests)?;
-    let e = run_engine(w, Arc::clone(&frames), rate, count, sink_port)?;
-    let (floor, floor_seen, floor_elapsed) = run_floor(frames, rate, count, sink_port)?;
+    let e = run_engine(w, Arc::clone(&frames), rate, count, sink_port, wait)?;
+    let (floor, floor_seen, floor_elapsed) = run_floor(frames, rate, count, sink_port, wait)?;
     stop.store(true, Ordering::Relaxed);
     let summary = e.recorder.summary();
     let mut stages = latency_map(&e.recorder);
@@ -632,5 +644,6 @@ pub fn hotpath(rate: u64, duration_s: u64) -> anyhow::Result<HotpathBench> {
         stages_ns: stages,
         duration_s,
         cores: std::thread::available_parallelism().map_or(1, usize::from),
+        wait: wait.name().to_string(),
     })
 }

@@ -146,8 +146,10 @@ pub fn sandbox(
 }
 
 /// `kestrel bench hotpath`.
-pub fn bench_hotpath(rate: u64, duration: u64, json: bool) -> anyhow::Result<ExitCode> {
-    let out = crate::bench::hotpath(rate, duration)?;
+pub fn bench_hotpath(rate: u64, duration: u64, wait: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let wait: kestrel_bus::WaitStrategy =
+        wait.parse().map_err(|e| anyhow::anyhow!("--wait: {e}"))?;
+    let out = crate::bench::hotpath(rate, duration, wait)?;
     if json {
         println!("{}", serde_json::to_string(&out)?);
     } else {

@@ -10,6 +10,7 @@ use kestrel_chain::{Chain, HeadInfo};
 use kestrel_config::{Config, RelayKind, WaitSetting};
 use kestrel_dex::backrun::BackrunParams;
 use kestrel_dex::pool::{FactoryInfo, PoolSnapshot};
+use kestrel_fire::PresigPool;
 use kestrel_fire::bundle::FlashbotsAuth;
 use kestrel_fire::ladder::{Cycle, Ladder, LadderParams, LocalSigner};
 use kestrel_fire::relay::RelayConn;
@@ -24,6 +25,8 @@ use tokio::sync::Notify;
 
 /// Most pairs discovered per factory at start.
 const MAX_PAIRS_PER_FACTORY: usize = 5_000;
+/// Precomputed auth-signature nonces kept ready (each bundle uses one per relay request kind).
+const PRESIGS: usize = 4096;
 /// How often the slow lane polls the head when no `newHeads` notification came.
 const HEAD_POLL: Duration = Duration::from_millis(250);
 
@@ -316,17 +319,24 @@ impl Engine {
         let (producer, consumer) =
             spsc::channel::<HotEvent>(cfg.hot.ring_capacity, DropPolicy::DropNewest);
         let relays = connect_relays(&cfg, mode)?;
+        let presigs = Arc::new(PresigPool::with_capacity(PRESIGS));
+        presigs
+            .refill()
+            .context("precomputing auth-signature nonces")?;
         let pipeline = Pipeline::new(
             PipelineConfig {
                 max_calldata_bytes: cfg.backrun.max_calldata_bytes as usize,
                 relays,
                 auth,
+                presigs: Arc::clone(&presigs),
             },
             Arc::clone(&placeholder),
             producer,
             Arc::clone(&counters),
         );
         let shutdown = ShutdownFlag::default();
+        let stop = shutdown.clone();
+        kestrel_fire::spawn_refill_thread(presigs, move || stop.is_set())?;
         let ws_url = cfg.chain.ws_url.clone().context(
             "chain.ws_url is required: the IPC pending-tx stream is not implemented yet",
         )?;

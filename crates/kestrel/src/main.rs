@@ -71,6 +71,10 @@ enum BenchCmd {
         /// Seconds per measured run (engine and floor each).
         #[arg(long, default_value_t = 10)]
         duration: u64,
+        /// How the hot thread and the floor wait for frames: spin (one core each, lowest
+        /// latency on an isolated core), yield, or park (blocking reads; best on 2 cores).
+        #[arg(long, default_value = "park")]
+        wait: String,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -96,9 +100,10 @@ fn main() -> ExitCode {
                 BenchCmd::Hotpath {
                     rate,
                     duration,
+                    wait,
                     json,
                 },
-        } => kestrel::cli::bench_hotpath(rate, duration, json),
+        } => kestrel::cli::bench_hotpath(rate, duration, &wait, json),
     };
     match result {
         Ok(code) => code,

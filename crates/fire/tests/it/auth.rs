@@ -113,3 +113,32 @@ proptest! {
         prop_assert_eq!(verify_flashbots_signature(header, &body), Ok(auth.address()));
     }
 }
+
+#[test]
+fn presigned_headers_verify_and_an_empty_pool_falls_back() {
+    use kestrel_fire::{FlashbotsAuth, PresigPool, verify_flashbots_signature};
+    let auth = FlashbotsAuth::from_hex(
+        "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    )
+    .unwrap();
+    let pool = PresigPool::with_capacity(64);
+    pool.refill().unwrap();
+    let mut out = [0u8; 200];
+    for i in 0..100u32 {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"eth_sendBundle","params":[]}}"#);
+        let header = auth
+            .sign_header_presigned(body.as_bytes(), &pool, &mut out)
+            .to_string();
+        assert_eq!(
+            verify_flashbots_signature(&header, body.as_bytes()).unwrap(),
+            auth.address(),
+            "body {i}"
+        );
+        let mut tampered = body.clone().into_bytes();
+        tampered[10] ^= 1;
+        assert!(verify_flashbots_signature(&header, &tampered).is_err());
+    }
+    // 64 nonces for 100 signatures: 36 full signatures, each counted.
+    assert_eq!(pool.fallbacks(), 36);
+    assert!(pool.is_empty());
+}

@@ -49,6 +49,7 @@ fn pipeline() -> (Pipeline, Arc<Counters>, kestrel_bus::Consumer<HotEvent>) {
             max_calldata_bytes: 1024,
             relays: Vec::new(),
             auth,
+            presigs: Arc::new(kestrel_fire::PresigPool::with_capacity(1)),
         },
         Arc::new(SnapshotCell::new(state)),
         producer,

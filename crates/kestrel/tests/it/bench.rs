@@ -4,7 +4,12 @@
 
 #[test]
 fn hotpath_bench_reads_every_frame_and_fires_on_victims() {
-    let out = kestrel::bench::hotpath(500, 2).expect("bench");
+    let out = kestrel::bench::hotpath(
+        500,
+        2,
+        kestrel_bus::WaitStrategy::Park(std::time::Duration::from_micros(100)),
+    )
+    .expect("bench");
     assert_eq!(out.frames_sent, 1000);
     assert_eq!(
         out.frames_processed, out.frames_sent,
