@@ -19,7 +19,9 @@ use kestrel_hot::{
     RelayTarget,
 };
 use kestrel_store::{Journal, JournalHandle, Record};
-use kestrel_telemetry::Counters;
+use std::sync::Mutex;
+
+use kestrel_telemetry::{Counters, MetricsServer, StageRecorder, prometheus_text};
 use kestrel_types::{Address, HotEvent, Mode, U256};
 use tokio::sync::Notify;
 
@@ -56,6 +58,7 @@ pub struct Engine {
     sync: tokio::task::JoinHandle<()>,
     journal: Journal,
     journal_path: std::path::PathBuf,
+    metrics: Option<MetricsServer>,
 }
 
 /// What a run produced, for reports.
@@ -349,13 +352,16 @@ impl Engine {
         };
         let hot = kestrel_hot::run_hot_thread(hot_cfg, pipeline, shutdown.clone())?;
         let notify = Arc::new(Notify::new());
+        let latency = Arc::new(Mutex::new(StageRecorder::new()));
         let drain = spawn_drain(
             consumer,
             handle,
             run_id.clone(),
             Arc::clone(&notify),
             shutdown.clone(),
+            Arc::clone(&latency),
         )?;
+        let metrics = serve_metrics(&cfg, &counters, &latency)?;
         let sync = tokio::spawn(ctx.follow(head, snap, notify, shutdown.clone()));
         Ok(Engine {
             run_id,
@@ -367,6 +373,7 @@ impl Engine {
             sync,
             journal,
             journal_path,
+            metrics,
         })
     }
 
@@ -389,6 +396,9 @@ impl Engine {
     pub async fn stop(self) -> anyhow::Result<EngineReport> {
         self.shutdown.trigger();
         self.sync.abort();
+        if let Some(m) = self.metrics {
+            m.shutdown();
+        }
         let hot = tokio::task::spawn_blocking(move || self.hot.join())
             .await?
             .map_err(|_| anyhow::anyhow!("hot thread panicked"))?;
@@ -439,6 +449,7 @@ fn spawn_drain(
     run_id: String,
     notify: Arc<Notify>,
     shutdown: ShutdownFlag,
+    latency: Arc<Mutex<StageRecorder>>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("kestrel-drain".into())
@@ -453,6 +464,7 @@ fn spawn_drain(
                     std::thread::sleep(Duration::from_millis(1));
                     continue;
                 }
+                record_latency(&latency, &batch);
                 for ev in batch.drain(..) {
                     let Some(rec) = to_record(&run_id, ev, &notify) else {
                         continue;
@@ -463,6 +475,43 @@ fn spawn_drain(
                 }
             }
         })
+}
+
+/// Stage latencies as the slow lane sees them (from event stamps), for the metrics endpoint. The
+/// hot thread keeps its own exact recorder; this one may miss events the ring dropped.
+fn record_latency(latency: &Mutex<StageRecorder>, batch: &[HotEvent]) {
+    let mut rec = latency
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for ev in batch {
+        match ev {
+            HotEvent::Skip(s) => rec.record(&s.stamps),
+            HotEvent::Bundle(b) => rec.record(&b.stamps),
+            _ => {}
+        }
+    }
+}
+
+/// Starts the Prometheus text endpoint if `telemetry.metrics_addr` is set.
+fn serve_metrics(
+    cfg: &Config,
+    counters: &Arc<Counters>,
+    latency: &Arc<Mutex<StageRecorder>>,
+) -> std::io::Result<Option<MetricsServer>> {
+    let Some(addr) = cfg.telemetry.metrics_addr else {
+        return Ok(None);
+    };
+    let (counters, latency) = (Arc::clone(counters), Arc::clone(latency));
+    let render = move || {
+        let summary = latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .summary();
+        prometheus_text(&counters.snapshot(), &summary)
+    };
+    let server = kestrel_telemetry::serve_metrics(addr, Arc::new(render))?;
+    tracing::info!(addr = %server.local_addr(), "metrics at /metrics");
+    Ok(Some(server))
 }
 
 fn to_record(run_id: &str, ev: HotEvent, notify: &Notify) -> Option<Record> {

@@ -16,6 +16,7 @@ use kestrel_sandbox::anvil::Anvil;
 use kestrel_sandbox::builder::{BuilderConfig, LocalBuilder};
 use kestrel_sandbox::deploy::{World, WorldSpec, deploy_world};
 use kestrel_stdx::Rng;
+use kestrel_store::Record;
 use kestrel_types::Mode;
 use serde::Serialize;
 
@@ -217,12 +218,13 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     }
     let report = engine.stop().await?;
     let outcomes = builder.results();
-    let summary = reconcile(&provider, &world, &report, &outcomes).await?;
+    let mut summary = reconcile(&provider, &world, &report, &outcomes).await?;
+    let records = std::mem::take(&mut summary.records);
     builder.stop().await;
     drop(anvil);
-    Ok(make_report(
-        opts.seed, blocks, user_txs, &report, summary, &journal,
-    ))
+    let out = make_report(opts.seed, blocks, user_txs, &report, summary, &journal);
+    journal_outcomes(&report.journal_path, &report.run_id, records, &out)?;
+    Ok(out)
 }
 
 async fn wait_for_state(engine: &Engine, block: u64) {
@@ -385,6 +387,7 @@ struct Reconciled {
     realized: U256,
     mismatches: u64,
     outcomes: BTreeMap<String, u64>,
+    records: Vec<Record>,
 }
 
 async fn reconcile(
@@ -399,9 +402,6 @@ async fn reconcile(
     let mut r = Reconciled::default();
     for o in outcomes {
         *r.outcomes.entry(o.reason.clone()).or_default() += 1;
-        let (true, Some(block)) = (o.landed, o.block) else {
-            continue;
-        };
         let matches = |b: &&kestrel_store::BundleRow| {
             o.tx_hashes.first() == Some(&b.ev.candidate.tx_hash)
                 && o.tx_hashes.get(1) == Some(&b.ev.backrun_hash)
@@ -410,25 +410,65 @@ async fn reconcile(
             continue;
         };
         let predicted = row.ev.candidate.profit_net;
-        r.landed += 1;
-        let before = weth
-            .balanceOf(world.executor)
-            .block((block - 1).into())
-            .call()
-            .await?;
-        let after = weth
-            .balanceOf(world.executor)
-            .block(block.into())
-            .call()
-            .await?;
-        let realized = after.saturating_sub(before);
-        r.predicted += predicted;
-        r.realized += realized;
-        if after < before || realized != predicted {
-            r.mismatches += 1;
+        let mut outcome = Record::Outcome {
+            run_id: report.run_id.clone(),
+            backrun_hash: row.ev.backrun_hash,
+            block: o.block.unwrap_or(o.target_block),
+            landed: o.landed,
+            realized_profit_wei: None,
+            predicted_profit_wei: predicted,
+            note: o.reason.clone(),
+        };
+        if let (true, Some(block)) = (o.landed, o.block) {
+            let before = weth
+                .balanceOf(world.executor)
+                .block((block - 1).into())
+                .call()
+                .await?;
+            let after = weth
+                .balanceOf(world.executor)
+                .block(block.into())
+                .call()
+                .await?;
+            let realized = after.saturating_sub(before);
+            r.landed += 1;
+            r.predicted += predicted;
+            r.realized += realized;
+            if after < before || realized != predicted {
+                r.mismatches += 1;
+            }
+            if let Record::Outcome {
+                realized_profit_wei,
+                ..
+            } = &mut outcome
+            {
+                *realized_profit_wei = Some(realized);
+            }
         }
+        r.records.push(outcome);
     }
     Ok(r)
+}
+
+/// Appends the outcomes and the run's end (with the report as its summary) to the journal.
+fn journal_outcomes(
+    path: &std::path::Path,
+    run_id: &str,
+    records: Vec<Record>,
+    report: &SandboxReport,
+) -> anyhow::Result<()> {
+    let journal = kestrel_store::Journal::open(path, 1024)?;
+    let h = journal.handle();
+    for rec in records {
+        h.append(rec)?;
+    }
+    h.append(Record::RunEnded {
+        run_id: run_id.to_string(),
+        ended_unix_ms: kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new()),
+        summary_json: serde_json::to_string(report)?,
+    })?;
+    journal.close()?;
+    Ok(())
 }
 
 fn make_report(

@@ -24,6 +24,12 @@ async fn large_victim_gets_a_backrun_whose_profit_the_chain_pays_to_the_wei() {
         h.builder_received(1).await,
         "the builder never accepted the bundle"
     );
+    let metrics = crate::harness::scrape(h.metrics_port);
+    assert!(metrics.contains("kestrel_bundles_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("kestrel_pending_seen_total 1"),
+        "{metrics}"
+    );
     let block = h.builder.build_block().await.unwrap();
     assert_eq!(
         block.included_bundles,

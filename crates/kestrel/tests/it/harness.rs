@@ -38,6 +38,7 @@ pub struct Harness {
     pub engine: Engine,
     pub provider: DynProvider,
     pub proxy: Option<Proxy>,
+    pub metrics_port: u16,
     user: PrivateKeySigner,
     nonce: u64,
     _dir: tempfile::TempDir,
@@ -82,12 +83,17 @@ impl Harness {
         };
         let dir = tempfile::tempdir().unwrap();
         let journal = dir.path().join("journal.sqlite");
+        let metrics_port = kestrel_testkit::free_port();
         let toml = kestrel::sandbox::engine_config(
             &ws,
             &anvil.http_url(),
             &world,
             &builder.url(),
             &journal,
+        );
+        let toml = toml.replace(
+            "[telemetry]\n",
+            &format!("[telemetry]\nmetrics_addr = \"127.0.0.1:{metrics_port}\"\n"),
         );
         let cfg = kestrel_config::parse_str(&toml).expect("config");
         let keys = EngineKeys {
@@ -114,6 +120,7 @@ impl Harness {
             engine,
             provider,
             proxy,
+            metrics_port,
             user,
             nonce: 0,
             _dir: dir,
@@ -216,4 +223,15 @@ impl Harness2 {
             .await
             .unwrap()
     }
+}
+
+/// GET /metrics from the engine's Prometheus endpoint.
+pub fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics endpoint");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }

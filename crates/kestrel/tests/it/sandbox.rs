@@ -36,6 +36,27 @@ async fn check_seed(seed: u64) {
     ] {
         assert!(report.latency_ns.contains_key(key), "latency lacks {key}");
     }
+    // The journal holds every outcome, and the landed ones carry the chain's own number.
+    let reader = kestrel_store::open_readonly(std::path::Path::new(&report.journal)).unwrap();
+    let run_id = format!("sandbox-{seed}");
+    let outcomes = reader.outcomes(&run_id).unwrap();
+    let landed: Vec<_> = outcomes.iter().filter(|o| o.landed).collect();
+    assert_eq!(landed.len() as u64, report.landed);
+    for o in &landed {
+        assert_eq!(
+            o.realized_profit_wei,
+            Some(o.predicted_profit_wei),
+            "journaled outcome {o:?}"
+        );
+    }
+    assert!(
+        reader
+            .run(&run_id)
+            .unwrap()
+            .and_then(|r| r.summary_json)
+            .is_some(),
+        "run end journaled"
+    );
     let json = serde_json::to_value(&report).unwrap();
     assert!(
         json["predicted_profit_wei"].is_string(),
