@@ -85,6 +85,10 @@ fn contract(what: &'static str) -> impl FnOnce(alloy::contract::Error) -> ChainE
 pub struct HeadInfo {
     /// Block number.
     pub number: u64,
+    /// Block hash: a head with a known number but another hash is a reorg.
+    pub hash: alloy::primitives::B256,
+    /// Parent hash: links consecutive heads.
+    pub parent_hash: alloy::primitives::B256,
     /// Block timestamp (unix seconds).
     pub timestamp: u64,
     /// This block's base fee (0 before London).
@@ -137,6 +141,8 @@ impl Chain {
             .map_or(0, u128::from);
         Ok(HeadInfo {
             number: h.number,
+            hash: block.header.hash,
+            parent_hash: h.parent_hash,
             timestamp: h.timestamp,
             base_fee,
             next_base_fee: next,
@@ -251,6 +257,32 @@ impl Chain {
             }
         }
         Ok(updates)
+    }
+
+    /// Every pool's reserves read again at `block` (after a reorg, when `Sync` logs of the old
+    /// branch cannot be trusted).
+    pub async fn reload_reserves(
+        &self,
+        snap: &PoolSnapshot,
+        block: u64,
+    ) -> Result<Vec<(PoolId, U256, U256)>, ChainError> {
+        let mut out = Vec::with_capacity(snap.pools().len());
+        let ids: Vec<usize> = (0..snap.pools().len()).collect();
+        for chunk in ids.chunks(DISCOVERY_CONCURRENCY) {
+            let reads = chunk.iter().map(|&i| async move {
+                let pair = IUniswapV2Pair::new(snap.pools()[i].address, &self.provider);
+                let r = pair
+                    .getReserves()
+                    .block(BlockId::number(block))
+                    .call()
+                    .await
+                    .map_err(contract("getReserves"))?;
+                let id = PoolId(u32::try_from(i).unwrap_or(u32::MAX));
+                Ok::<_, ChainError>((id, U256::from(r.reserve0), U256::from(r.reserve1)))
+            });
+            out.extend(futures_util::future::try_join_all(reads).await?);
+        }
+        Ok(out)
     }
 
     /// The account's nonce after block `block`.

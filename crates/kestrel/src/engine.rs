@@ -211,13 +211,25 @@ impl SyncCtx {
         snap: &Arc<PoolSnapshot>,
     ) -> anyhow::Result<Option<(HeadInfo, Arc<PoolSnapshot>)>> {
         let new_head = self.chain.head().await?;
-        if new_head.number <= head.number {
+        if new_head.hash == head.hash {
             return Ok(None);
         }
-        let updates = self
-            .chain
-            .sync_reserves(snap, head.number + 1, new_head.number)
-            .await?;
+        // One block on top of ours: its Sync logs are the exact change. Anything else (a
+        // replaced block at our height, a parent we did not see, several blocks at once) may
+        // be a reorg: read every pool again at the new head.
+        let extends = new_head.number == head.number + 1 && new_head.parent_hash == head.hash;
+        let updates = if extends {
+            self.chain
+                .sync_reserves(snap, new_head.number, new_head.number)
+                .await?
+        } else {
+            tracing::info!(
+                from = head.number,
+                to = new_head.number,
+                "head is not a child of ours: reloading reserves"
+            );
+            self.chain.reload_reserves(snap, new_head.number).await?
+        };
         let next = Arc::new(snap.with_reserves(new_head.number, &updates));
         let state = self.build_state(new_head, Arc::clone(&next)).await?;
         self.state.publish(Arc::new(state));

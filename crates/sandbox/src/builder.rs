@@ -539,6 +539,15 @@ async fn mine_plan(
         .await?
         .with_context(|| format!("mined block {number} not found"))?;
     let block_txs: HashSet<B256> = block.transactions.hashes().collect();
+    if let Some(bundle) = first_out_of_order(plan, &block.transactions.hashes().collect::<Vec<_>>())
+    {
+        // anvil reorders what cannot run as sent (a victim whose sender has an earlier nonce
+        // still pending): the bundle did not execute as one ordered unit, so it is excluded.
+        return Ok(Attempt::BundleFailed {
+            bundle,
+            why: Exclusion::Invalid,
+        });
+    }
     let mut bundle_gas = vec![Vec::new(); bundle_count];
     for planned in plan {
         let Some(bundle) = planned.bundle else {
@@ -558,6 +567,26 @@ async fn mine_plan(
         block_txs,
         refused,
     }))
+}
+
+/// The first bundle whose transactions were not mined back to back in their bundle order.
+/// Transactions missing from the block are left to the receipt check.
+fn first_out_of_order(plan: &[PlannedTx], mined: &[B256]) -> Option<usize> {
+    let position = |h: &B256| mined.iter().position(|m| m == h);
+    let mut previous: Option<(usize, usize)> = None;
+    for planned in plan {
+        let Some(bundle) = planned.bundle else {
+            continue;
+        };
+        let Some(pos) = position(&planned.tx.hash) else {
+            continue;
+        };
+        if previous.is_some_and(|(b, p)| b == bundle && pos != p + 1) {
+            return Some(bundle);
+        }
+        previous = Some((bundle, pos));
+    }
+    None
 }
 
 /// Gas used by a bundle tx, or why it does not count as landed.
@@ -723,6 +752,34 @@ fn parse_bundle(body: &[u8], signer: Address) -> Result<QueuedBundle, Reject> {
         signer,
         txs,
     })
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    fn planned(byte: u8, bundle: Option<usize>) -> PlannedTx {
+        let tx = RawTx {
+            hash: B256::repeat_byte(byte),
+            raw: Bytes::new(),
+            sender: Address::ZERO,
+            nonce: 0,
+        };
+        PlannedTx { tx, bundle }
+    }
+
+    #[test]
+    fn a_bundle_mined_out_of_its_order_is_found() {
+        let plan = [planned(1, Some(0)), planned(2, Some(0)), planned(3, None)];
+        let h = |b: u8| B256::repeat_byte(b);
+        assert_eq!(first_out_of_order(&plan, &[h(1), h(2), h(3)]), None);
+        // anvil held the victim (1) back behind its sender's earlier tx (3): backrun ran first.
+        assert_eq!(first_out_of_order(&plan, &[h(2), h(3), h(1)]), Some(0));
+        // Back to back but swapped is out of order too.
+        assert_eq!(first_out_of_order(&plan, &[h(2), h(1), h(3)]), Some(0));
+        // A gap between the two bundle txs breaks the bundle.
+        assert_eq!(first_out_of_order(&plan, &[h(1), h(3), h(2)]), Some(0));
+    }
 }
 
 #[cfg(test)]

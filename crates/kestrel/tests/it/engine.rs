@@ -200,3 +200,35 @@ async fn new_pool_after_start(h: &Harness) -> alloy::primitives::Address {
     .unwrap();
     token
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exact_out_eth_victims_on_either_router_land_with_exact_profit() {
+    for r in [0usize, 1] {
+        let mut h = Harness::start().await;
+        let token = h.world.tokens[0];
+        let want = h.quote(r, token, U256::from(10 * ETH)).await;
+        let need = h.quote_in(r, token, want).await;
+        // Overpay by 3 %: the router refunds the rest.
+        let victim = h
+            .swap_exact_out(r, token, want, need * U256::from(103) / U256::from(100))
+            .await;
+        assert!(
+            h.wait_for(|c| c.bundles >= 1).await,
+            "router {r}: no bundle"
+        );
+        assert!(h.builder_received(1).await);
+        h.builder.build_block().await.unwrap();
+        let (report, outcomes, chain) = h.finish().await;
+        let landed: Vec<_> = outcomes.iter().filter(|o| o.landed).collect();
+        assert_eq!(landed.len(), 1, "router {r}: {outcomes:?}");
+        assert_eq!(landed[0].tx_hashes[0], victim);
+        let rows = kestrel_store::open_readonly(&report.journal_path)
+            .unwrap()
+            .bundles(&report.run_id)
+            .unwrap();
+        let at = landed[0].block.unwrap();
+        let realized = chain.weth_of(chain.world.executor, at).await
+            - chain.weth_of(chain.world.executor, at - 1).await;
+        assert_eq!(realized, rows[0].ev.candidate.profit_net, "router {r}");
+    }
+}

@@ -20,6 +20,8 @@ sol! {
     interface IRouter {
         function getAmountsOut(uint256 amountIn, address[] calldata path) external view returns (uint256[] memory amounts);
         function swapExactETHForTokens(uint256 amountOutMin, address[] calldata path, address to, uint256 deadline) external payable returns (uint256[] memory amounts);
+        function swapETHForExactTokens(uint256 amountOut, address[] calldata path, address to, uint256 deadline) external payable returns (uint256[] memory amounts);
+        function getAmountsIn(uint256 amountOut, address[] calldata path) external view returns (uint256[] memory amounts);
     }
     #[sol(rpc)]
     interface IErc20 {
@@ -164,6 +166,51 @@ impl Harness {
         .unwrap();
         self.nonce += 1;
         self.builder.submit_user_tx(raw).await.unwrap()
+    }
+
+    /// Sends `swapETHForExactTokens(amount_out, [WETH, token])` through router `r` with `value`.
+    pub async fn swap_exact_out(
+        &mut self,
+        r: usize,
+        token: Address,
+        amount_out: U256,
+        value: U256,
+    ) -> B256 {
+        let head = self
+            .provider
+            .get_block_by_number(Default::default())
+            .await
+            .unwrap()
+            .unwrap();
+        let call = IRouter::swapETHForExactTokensCall {
+            amountOut: amount_out,
+            path: vec![self.world.weth, token],
+            to: self.user.address(),
+            deadline: U256::from(head.header.timestamp + 600),
+        };
+        let input = Bytes::from(alloy::sol_types::SolCall::abi_encode(&call));
+        let base_fee = u128::from(head.header.base_fee_per_gas.unwrap_or(1_000_000_000));
+        let raw = kestrel::sandbox::sign_user_tx(
+            &self.user,
+            self.nonce,
+            self.world.routers[r],
+            input,
+            value,
+            base_fee,
+        )
+        .unwrap();
+        self.nonce += 1;
+        self.builder.submit_user_tx(raw).await.unwrap()
+    }
+
+    /// What router `r` asks for `amount_out` of `token`.
+    pub async fn quote_in(&self, r: usize, token: Address, amount_out: U256) -> U256 {
+        let router = IRouter::new(self.world.routers[r], &self.provider);
+        router
+            .getAmountsIn(amount_out, vec![self.world.weth, token])
+            .call()
+            .await
+            .unwrap()[0]
     }
 
     /// Polls the engine's counters until `f` holds (true) or 15 s pass (false).
