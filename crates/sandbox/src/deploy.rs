@@ -215,13 +215,30 @@ pub async fn send_and_mine<P: Provider>(
         .await
         .with_context(|| format!("fetching the receipt of {hash}"))?
         .ok_or_else(|| anyhow!("tx {hash} was not included in the block just mined"))?;
-    ensure!(
-        receipt.status(),
-        "tx {hash} reverted in block {:?} (gas used {})",
-        receipt.block_number,
-        receipt.gas_used
-    );
+    if !receipt.status() {
+        let why = revert_trace(provider, hash).await;
+        anyhow::bail!(
+            "tx {hash} reverted in block {:?} (gas used {}): {why}",
+            receipt.block_number,
+            receipt.gas_used
+        );
+    }
     Ok(receipt)
+}
+
+/// What anvil's call tracer says about a failed transaction: its error, revert reason and gas.
+async fn revert_trace<P: Provider>(provider: &P, hash: B256) -> String {
+    let opts = serde_json::json!({ "tracer": "callTracer" });
+    let trace: Result<serde_json::Value, _> = provider
+        .raw_request("debug_traceTransaction".into(), (hash, opts))
+        .await;
+    match trace {
+        Ok(t) => format!(
+            "error {}, reason {}, gas limit {}, gas used {}",
+            t["error"], t["revertReason"], t["gas"], t["gasUsed"]
+        ),
+        Err(e) => format!("no trace: {e}"),
+    }
 }
 
 /// Deploys `artifact` with ABI-encoded constructor `args` and returns its address.
