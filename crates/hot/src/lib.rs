@@ -11,9 +11,13 @@
 #![forbid(unsafe_code)]
 
 mod decide;
+pub mod ipc;
 mod pipeline;
 mod ws;
 
 pub use decide::{Decision, HotState, Verdict, decide};
 pub use pipeline::{Pipeline, PipelineConfig, RelayTarget};
-pub use ws::{HotThreadConfig, HotThreadReport, NodeStream, NodeStreamConfig, run_hot_thread};
+pub use ws::{
+    HotThreadConfig, HotThreadReport, NodeEndpoint, NodeError, NodeStream, NodeStreamConfig,
+    run_hot_thread,
+};

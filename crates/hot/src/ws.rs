@@ -13,21 +13,48 @@ use kestrel_types::HotEvent;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
+use crate::ipc::{IpcError, IpcStream};
 use crate::pipeline::Pipeline;
+
+/// Where the node's pending-transaction stream is.
+#[derive(Clone, Debug)]
+pub enum NodeEndpoint {
+    /// `ws://host:port[/path]`.
+    Ws(String),
+    /// A Unix socket path (geth/reth/anvil `--ipc`): preferred to WebSocket on the same host.
+    Ipc(std::path::PathBuf),
+}
 
 /// How to reach the node.
 #[derive(Clone, Debug)]
 pub struct NodeStreamConfig {
-    /// `ws://host:port[/path]`.
-    pub url: String,
+    /// WebSocket URL or IPC path.
+    pub endpoint: NodeEndpoint,
     /// How the thread waits for the next frame.
     pub wait: WaitStrategy,
 }
 
-/// A subscribed WebSocket to the node.
+/// A subscribed connection to the node.
 #[derive(Debug)]
-pub struct NodeStream {
-    ws: WebSocket<MaybeTlsStream<TcpStream>>,
+pub enum NodeStream {
+    /// Over WebSocket.
+    Ws(Box<WebSocket<MaybeTlsStream<TcpStream>>>),
+    /// Over IPC.
+    Ipc(IpcStream),
+}
+
+/// Why the node stream stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// WebSocket failure or close.
+    #[error("websocket: {0}")]
+    Ws(#[from] tungstenite::Error),
+    /// IPC failure or close.
+    #[error(transparent)]
+    Ipc(#[from] IpcError),
+    /// Socket setup failed.
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// How long a blocking read waits before the loop checks for shutdown.
@@ -35,32 +62,57 @@ const PARK_READ_TIMEOUT: Duration = Duration::from_millis(50);
 
 impl NodeStream {
     /// Connects and subscribes to `newPendingTransactions` (full bodies) and `newHeads`.
-    pub fn connect(cfg: &NodeStreamConfig) -> Result<NodeStream, tungstenite::Error> {
-        let (mut ws, _) = tungstenite::connect(cfg.url.as_str())?;
-        if let MaybeTlsStream::Plain(s) = ws.get_mut() {
-            s.set_nodelay(true)?;
-            match cfg.wait {
-                WaitStrategy::Park(_) => s.set_read_timeout(Some(PARK_READ_TIMEOUT))?,
-                WaitStrategy::Spin | WaitStrategy::Yield => s.set_nonblocking(true)?,
+    pub fn connect(cfg: &NodeStreamConfig) -> Result<NodeStream, NodeError> {
+        let subs = [
+            kestrel_wire::subscribe_request(1, true),
+            kestrel_wire::subscribe_heads_request(2),
+        ];
+        let blocking = matches!(cfg.wait, WaitStrategy::Park(_));
+        match &cfg.endpoint {
+            NodeEndpoint::Ipc(path) => {
+                let timeout = blocking.then_some(PARK_READ_TIMEOUT);
+                Ok(NodeStream::Ipc(IpcStream::connect(path, &subs, timeout)?))
+            }
+            NodeEndpoint::Ws(url) => {
+                let (mut ws, _) = tungstenite::connect(url.as_str())?;
+                if let MaybeTlsStream::Plain(s) = ws.get_mut() {
+                    s.set_nodelay(true)?;
+                    if blocking {
+                        s.set_read_timeout(Some(PARK_READ_TIMEOUT))?;
+                    } else {
+                        s.set_nonblocking(true)?;
+                    }
+                }
+                for sub in subs {
+                    ws.send(Message::text(sub))?;
+                }
+                Ok(NodeStream::Ws(Box::new(ws)))
             }
         }
-        ws.send(Message::text(kestrel_wire::subscribe_request(1, true)))?;
-        ws.send(Message::text(kestrel_wire::subscribe_heads_request(2)))?;
-        Ok(NodeStream { ws })
     }
 
-    /// The next data frame, `Ok(None)` when none is ready yet.
-    pub fn next_frame(&mut self) -> Result<Option<Message>, tungstenite::Error> {
-        match self.ws.read() {
-            Ok(m @ (Message::Text(_) | Message::Binary(_))) => Ok(Some(m)),
-            Ok(Message::Close(_)) => Err(tungstenite::Error::ConnectionClosed),
-            Ok(_) => Ok(None),
-            Err(tungstenite::Error::Io(e))
-                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
+    /// Hands every frame ready now to `on_frame`; returns how many (0: nothing ready yet).
+    pub fn poll(&mut self, on_frame: &mut dyn FnMut(&[u8])) -> Result<usize, NodeError> {
+        match self {
+            NodeStream::Ipc(ipc) => Ok(ipc.poll(on_frame)?),
+            NodeStream::Ws(ws) => match ws.read() {
+                Ok(Message::Text(t)) => {
+                    on_frame(t.as_bytes());
+                    Ok(1)
+                }
+                Ok(Message::Binary(b)) => {
+                    on_frame(&b);
+                    Ok(1)
+                }
+                Ok(Message::Close(_)) => Err(tungstenite::Error::ConnectionClosed.into()),
+                Ok(_) => Ok(0),
+                Err(tungstenite::Error::Io(e))
+                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
+                    Ok(0)
+                }
+                Err(e) => Err(e.into()),
+            },
         }
     }
 }
@@ -129,24 +181,13 @@ fn read_until_error(
 ) {
     let mut spins = 0u32;
     while !shutdown.is_set() {
-        match stream.next_frame() {
-            Ok(Some(msg)) => {
-                let recv_ns = mono_ns();
-                spins = 0;
-                pipeline.on_frame(msg_bytes(&msg), recv_ns);
-            }
+        let mut on_frame = |frame: &[u8]| pipeline.on_frame(frame, mono_ns());
+        match stream.poll(&mut on_frame) {
+            Ok(0) if matches!(wait, WaitStrategy::Park(_)) => {}
             // A parked stream already waited inside the blocking read.
-            Ok(None) if matches!(wait, WaitStrategy::Park(_)) => {}
-            Ok(None) => wait.idle(&mut spins),
+            Ok(0) => wait.idle(&mut spins),
+            Ok(_) => spins = 0,
             Err(_) => return,
         }
-    }
-}
-
-fn msg_bytes(msg: &Message) -> &[u8] {
-    match msg {
-        Message::Text(t) => t.as_bytes(),
-        Message::Binary(b) => b,
-        _ => &[],
     }
 }

@@ -518,7 +518,7 @@ fn run_engine(
     };
     let cfg = HotThreadConfig {
         node: NodeStreamConfig {
-            url: format!("ws://127.0.0.1:{port}"),
+            endpoint: kestrel_hot::NodeEndpoint::Ws(format!("ws://127.0.0.1:{port}")),
             wait,
         },
         core: None,
@@ -562,7 +562,7 @@ fn run_floor(
 ) -> anyhow::Result<(Histogram<u64>, u64, Duration)> {
     let (port, feeder) = feeder(frames, rate, count)?;
     let node = NodeStreamConfig {
-        url: format!("ws://127.0.0.1:{port}"),
+        endpoint: kestrel_hot::NodeEndpoint::Ws(format!("ws://127.0.0.1:{port}")),
         wait,
     };
     let mut stream = kestrel_hot::NodeStream::connect(&node)?;
@@ -578,23 +578,21 @@ fn run_floor(
     let (mut seen, mut spins) = (0u64, 0u32);
     let t0 = Instant::now();
     while seen < count && t0.elapsed() < Duration::from_secs(count / rate.max(1) + 30) {
-        let msg = match stream.next_frame() {
-            Ok(Some(m)) => m,
-            Ok(None) => {
-                if !matches!(wait, WaitStrategy::Park(_)) {
-                    wait.idle(&mut spins);
-                }
-                continue;
+        let mut result = Ok(());
+        let mut on_frame = |frame: &[u8]| {
+            let recv = mono_ns();
+            if seen < count && result.is_ok() && contains(frame, b"eth_subscription") {
+                result = forward(&mut relay, &mut head, frame);
+                hist.saturating_record(mono_ns() - recv);
+                seen += 1;
             }
-            Err(_) => break,
         };
-        let recv = mono_ns();
-        spins = 0;
-        if msg.to_text().is_ok_and(|t| t.contains("eth_subscription")) {
-            forward(&mut relay, &mut head, msg_payload(&msg))?;
-            hist.saturating_record(mono_ns() - recv);
-            seen += 1;
+        match stream.poll(&mut on_frame) {
+            Ok(0) if !matches!(wait, WaitStrategy::Park(_)) => wait.idle(&mut spins),
+            Ok(_) => spins = 0,
+            Err(_) => break,
         }
+        result?;
     }
     let elapsed = feeder
         .join()
@@ -602,12 +600,8 @@ fn run_floor(
     Ok((hist, seen, elapsed))
 }
 
-fn msg_payload(msg: &Message) -> &[u8] {
-    match msg {
-        Message::Text(t) => t.as_bytes(),
-        Message::Binary(b) => b,
-        _ => &[],
-    }
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The floor's only work: forward the frame as the body of an HTTP request, written the way

@@ -15,8 +15,8 @@ use kestrel_fire::bundle::FlashbotsAuth;
 use kestrel_fire::ladder::{Cycle, Ladder, LadderParams, LocalSigner};
 use kestrel_fire::relay::RelayConn;
 use kestrel_hot::{
-    HotState, HotThreadConfig, HotThreadReport, NodeStreamConfig, Pipeline, PipelineConfig,
-    RelayTarget,
+    HotState, HotThreadConfig, HotThreadReport, NodeEndpoint, NodeStreamConfig, Pipeline,
+    PipelineConfig, RelayTarget,
 };
 use kestrel_store::{Journal, JournalHandle, Record};
 use std::sync::Mutex;
@@ -352,12 +352,17 @@ impl Engine {
         let shutdown = ShutdownFlag::default();
         let stop = shutdown.clone();
         kestrel_fire::spawn_refill_thread(presigs, move || stop.is_set())?;
-        let ws_url = cfg.chain.ws_url.clone().context(
-            "chain.ws_url is required: the IPC pending-tx stream is not implemented yet",
-        )?;
+        // IPC when configured (no TCP or WebSocket framing on the same host), else WebSocket.
+        let endpoint = match (&cfg.chain.ipc_path, &cfg.chain.ws_url) {
+            (Some(path), _) => NodeEndpoint::Ipc(path.clone()),
+            (None, Some(url)) => NodeEndpoint::Ws(url.clone()),
+            (None, None) => {
+                bail!("chain.ws_url or chain.ipc_path is required for the pending stream")
+            }
+        };
         let hot_cfg = HotThreadConfig {
             node: NodeStreamConfig {
-                url: ws_url,
+                endpoint,
                 wait: wait_strategy(cfg.hot.wait),
             },
             core: cfg.hot.core,

@@ -42,6 +42,7 @@ const DEV_KEYS: [&str; 10] = [
 pub struct Anvil {
     child: Child,
     port: u16,
+    ipc: Option<std::path::PathBuf>,
 }
 
 impl Anvil {
@@ -51,11 +52,26 @@ impl Anvil {
     /// Starts anvil (installing it first if needed) with `--no-mining` and FIFO ordering on a
     /// free loopback port, and waits until it answers `eth_chainId`. Blocks for about 0.1 s.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_inner(None)
+    }
+
+    /// Like [`Anvil::start`], also serving JSON-RPC on a Unix socket at `ipc` (see
+    /// [`Anvil::ipc_path`]).
+    pub fn start_with_ipc(ipc: &std::path::Path) -> anyhow::Result<Self> {
+        Self::start_inner(Some(ipc))
+    }
+
+    /// The IPC socket path, when started with one.
+    pub fn ipc_path(&self) -> Option<&std::path::Path> {
+        self.ipc.as_deref()
+    }
+
+    fn start_inner(ipc: Option<&std::path::Path>) -> anyhow::Result<Self> {
         tools::ensure_installed()?;
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
             let port = free_port()?;
-            match Self::spawn(port) {
+            match Self::spawn(port, ipc) {
                 Ok(anvil) => return Ok(anvil),
                 Err(e) => last_error = Some(e),
             }
@@ -63,19 +79,27 @@ impl Anvil {
         Err(last_error.unwrap_or_else(|| anyhow::anyhow!("anvil did not start")))
     }
 
-    fn spawn(port: u16) -> anyhow::Result<Self> {
+    fn spawn(port: u16, ipc: Option<&std::path::Path>) -> anyhow::Result<Self> {
         let bin = tools::anvil_bin();
-        let child = Command::new(&bin)
-            .args(["--chain-id", &CHAIN_ID.to_string()])
+        let mut cmd = Command::new(&bin);
+        cmd.args(["--chain-id", &CHAIN_ID.to_string()])
             .args(["--no-mining", "--hardfork", "prague", "--host", "127.0.0.1"])
-            .args(["--port", &port.to_string(), "--quiet", "--order", "fifo"])
+            .args(["--port", &port.to_string(), "--quiet", "--order", "fifo"]);
+        if let Some(path) = ipc {
+            cmd.arg("--ipc").arg(path);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("spawning {}", bin.display()))?;
         // Owned from here on, so an early return below still kills the child.
-        let mut anvil = Self { child, port };
+        let mut anvil = Self {
+            child,
+            port,
+            ipc: ipc.map(std::path::Path::to_path_buf),
+        };
         anvil.wait_ready()?;
         Ok(anvil)
     }

@@ -232,3 +232,29 @@ async fn exact_out_eth_victims_on_either_router_land_with_exact_profit() {
         assert_eq!(realized, rows[0].ev.candidate.profit_net, "router {r}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_stream_over_ipc_fires_a_bundle_that_lands_exactly() {
+    let mut h = Harness::start_over_ipc().await;
+    let token = h.world.tokens[0];
+    let value = U256::from(5 * ETH);
+    let quote = h.quote(1, token, value).await;
+    let victim = h
+        .swap(1, token, value, quote * U256::from(99) / U256::from(100))
+        .await;
+    assert!(h.wait_for(|c| c.bundles >= 1).await, "no bundle over IPC");
+    assert!(h.builder_received(1).await);
+    h.builder.build_block().await.unwrap();
+    let (report, outcomes, chain) = h.finish().await;
+    let landed: Vec<_> = outcomes.iter().filter(|o| o.landed).collect();
+    assert_eq!(landed.len(), 1, "{outcomes:?}");
+    assert_eq!(landed[0].tx_hashes[0], victim);
+    let rows = kestrel_store::open_readonly(&report.journal_path)
+        .unwrap()
+        .bundles(&report.run_id)
+        .unwrap();
+    let at = landed[0].block.unwrap();
+    let realized = chain.weth_of(chain.world.executor, at).await
+        - chain.weth_of(chain.world.executor, at - 1).await;
+    assert_eq!(realized, rows[0].ev.candidate.profit_net);
+}

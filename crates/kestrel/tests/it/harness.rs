@@ -29,6 +29,13 @@ sol! {
     }
 }
 
+#[derive(Clone, Copy)]
+enum Transport {
+    Direct,
+    Proxied,
+    Ipc,
+}
+
 pub const ETH: u128 = 1_000_000_000_000_000_000;
 pub const SEARCHER_KEY: &str = "0x5151515151515151515151515151515151515151515151515151515151515151";
 const RELAY_KEY: &str = "0x7272727272727272727272727272727272727272727272727272727272727272";
@@ -48,17 +55,28 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
-        Self::start_inner(false).await
+        Self::start_inner(Transport::Direct).await
     }
 
     /// The engine's node stream goes through a proxy the test can cut.
     pub async fn start_behind_proxy() -> Harness {
-        Self::start_inner(true).await
+        Self::start_inner(Transport::Proxied).await
     }
 
-    async fn start_inner(proxied: bool) -> Harness {
+    /// The engine's pending stream comes over anvil's IPC socket instead of WebSocket.
+    pub async fn start_over_ipc() -> Harness {
+        Self::start_inner(Transport::Ipc).await
+    }
+
+    async fn start_inner(transport: Transport) -> Harness {
         kestrel_sandbox::tools::ensure_installed().expect("tools");
-        let anvil = Anvil::start().expect("anvil");
+        let dir = tempfile::tempdir().unwrap();
+        let ipc_path = dir.path().join("anvil.ipc");
+        let anvil = match transport {
+            Transport::Ipc => Anvil::start_with_ipc(&ipc_path).expect("anvil"),
+            _ => Anvil::start().expect("anvil"),
+        };
+        let proxied = matches!(transport, Transport::Proxied);
         let searcher: PrivateKeySigner = SEARCHER_KEY.parse().unwrap();
         let spec = WorldSpec {
             tokens: 1,
@@ -83,7 +101,6 @@ impl Harness {
             Some(p) => format!("ws://127.0.0.1:{}", p.port()),
             None => anvil.ws_url(),
         };
-        let dir = tempfile::tempdir().unwrap();
         let journal = dir.path().join("journal.sqlite");
         let metrics_port = kestrel_testkit::free_port();
         let toml = kestrel::sandbox::engine_config(
@@ -97,6 +114,13 @@ impl Harness {
             "[telemetry]\n",
             &format!("[telemetry]\nmetrics_addr = \"127.0.0.1:{metrics_port}\"\n"),
         );
+        let toml = match transport {
+            Transport::Ipc => toml.replace(
+                "[chain]\n",
+                &format!("[chain]\nipc_path = \"{}\"\n", ipc_path.display()),
+            ),
+            _ => toml,
+        };
         let cfg = kestrel_config::parse_str(&toml).expect("config");
         let keys = EngineKeys {
             searcher_hex: SEARCHER_KEY.into(),
