@@ -23,6 +23,7 @@
 pub mod bundle;
 mod error;
 pub mod executor;
+pub mod handoff;
 mod hexfmt;
 pub mod ladder;
 pub mod presign;
@@ -32,6 +33,7 @@ mod sign;
 pub use bundle::{BundleWriter, FlashbotsAuth, verify_flashbots_signature};
 pub use error::FireError;
 pub use executor::backrun_calldata;
+pub use handoff::{Handoff, Parcel, ParcelKind};
 pub use ladder::{Cycle, Ladder, LadderParams, LocalSigner, SignedTx};
 pub use presign::{Presig, PresigPool, spawn_refill_thread};
 pub use relay::{RelayConn, RelayReply};

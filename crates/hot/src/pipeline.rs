@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use kestrel_bus::SnapshotCell;
 use kestrel_bus::spsc::Producer;
-use kestrel_fire::PresigPool;
 use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
 use kestrel_fire::relay::RelayConn;
+use kestrel_fire::{Handoff, ParcelKind, PresigPool};
 use kestrel_stdx::{RecentSet, mono_ns};
 use kestrel_telemetry::{Counters, StageRecorder};
 use kestrel_types::{
@@ -37,6 +37,10 @@ pub struct PipelineConfig {
     pub auth: FlashbotsAuth,
     /// Precomputed ECDSA nonces for the auth header, refilled by the slow lane.
     pub presigs: Arc<PresigPool>,
+    /// Where bundle bodies go for the slow lane (journal, https relays), if anywhere.
+    pub handoff: Option<Arc<Handoff>>,
+    /// Whether the slow lane also needs `eth_callBundle` bodies (https simulation relays).
+    pub handoff_calls: bool,
 }
 
 /// The hot pipeline's state: preallocated buffers, connections and recorders.
@@ -54,6 +58,8 @@ pub struct Pipeline {
     relays: Vec<(RelayConn, RelayTarget)>,
     auth: FlashbotsAuth,
     presigs: Arc<PresigPool>,
+    handoff: Option<Arc<Handoff>>,
+    handoff_calls: bool,
     seen: RecentSet,
 }
 
@@ -82,6 +88,8 @@ impl Pipeline {
             relays: cfg.relays,
             auth: cfg.auth,
             presigs: cfg.presigs,
+            handoff: cfg.handoff,
+            handoff_calls: cfg.handoff_calls,
             seen: RecentSet::with_capacity(RECENT_TXS),
         }
     }
@@ -193,10 +201,11 @@ impl Pipeline {
         let mut call_auth = [0u8; 200];
         let mut call_len = 0;
         let mut call_body: &[u8] = &[];
-        if self
-            .relays
-            .iter()
-            .any(|(_, t)| *t == RelayTarget::CallBundle)
+        if self.handoff_calls
+            || self
+                .relays
+                .iter()
+                .any(|(_, t)| *t == RelayTarget::CallBundle)
         {
             call_body = self.call_writer.call_bundle(&txs, target);
             call_len = self
@@ -215,6 +224,14 @@ impl Pipeline {
             written += u8::from(ok);
         }
         stamps.stage_end_ns[Stage::Write as usize] = mono_ns();
+        // After the timed path: the slow lane journals the body and posts it where the hot
+        // thread cannot (https relays).
+        if let Some(h) = &self.handoff {
+            h.send(tx.hash, ParcelKind::SendBundle, send_body, send_auth);
+            if self.handoff_calls {
+                h.send(tx.hash, ParcelKind::CallBundle, call_body, call_auth);
+            }
+        }
         self.counters.add_bundle();
         let ev = BundleEvent {
             candidate,

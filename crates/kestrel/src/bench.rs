@@ -493,6 +493,8 @@ fn run_engine(
             relays: vec![(relay, RelayTarget::SendBundle)],
             auth,
             presigs: Arc::clone(&presigs),
+            handoff: None,
+            handoff_calls: false,
         },
         state,
         producer,

@@ -10,10 +10,10 @@ use kestrel_chain::{Chain, HeadInfo};
 use kestrel_config::{Config, RelayKind, WaitSetting};
 use kestrel_dex::backrun::BackrunParams;
 use kestrel_dex::pool::{FactoryInfo, PoolSnapshot};
-use kestrel_fire::PresigPool;
 use kestrel_fire::bundle::FlashbotsAuth;
 use kestrel_fire::ladder::{Cycle, Ladder, LadderParams, LocalSigner};
 use kestrel_fire::relay::RelayConn;
+use kestrel_fire::{Handoff, ParcelKind, PresigPool};
 use kestrel_hot::{
     HotState, HotThreadConfig, HotThreadReport, NodeEndpoint, NodeStreamConfig, Pipeline,
     PipelineConfig, RelayTarget,
@@ -245,26 +245,77 @@ fn wait_strategy(w: WaitSetting) -> WaitStrategy {
     }
 }
 
-/// Opens warm connections to the relays this mode may reach. Execution endpoints only in live
-/// mode; https relays cannot be written from the hot thread yet and are reported.
-fn connect_relays(cfg: &Config, mode: Mode) -> anyhow::Result<Vec<(RelayConn, RelayTarget)>> {
-    let mut out = Vec::new();
+/// Warm connections the hot thread writes to, and what each gets.
+type HotRelays = Vec<(RelayConn, RelayTarget)>;
+
+/// A relay the slow lane posts to (simulation endpoints; https execution endpoints).
+#[derive(Clone, Debug)]
+pub struct SlowRelay {
+    /// Config name, for logs.
+    pub name: String,
+    /// Full URL.
+    pub url: String,
+    /// Which body it gets.
+    pub kind: ParcelKind,
+}
+
+/// The relays this mode may reach, split by lane. Execution endpoints only in live mode: over
+/// plain http they get warm connections on the hot thread; over https (which the hot thread
+/// cannot write) the slow lane posts to them. Simulation endpoints need no microseconds and are
+/// always the slow lane's. Local builders (loopback, checked by the config) are the hot thread's.
+fn connect_relays(cfg: &Config, mode: Mode) -> anyhow::Result<(HotRelays, Vec<SlowRelay>)> {
+    let (mut hot, mut slow) = (Vec::new(), Vec::new());
     let replies = spawn_reply_logger(cfg)?;
     for (i, r) in cfg.relays.iter().enumerate() {
-        let target = match (r.kind, mode) {
-            (RelayKind::Local, _) => RelayTarget::SendBundle,
-            (RelayKind::Simulation, _) => RelayTarget::CallBundle,
-            (RelayKind::Execution, Mode::Live) => RelayTarget::SendBundle,
-            (RelayKind::Execution, Mode::DryRun) => continue,
+        let slow_relay = |kind| SlowRelay {
+            name: r.name.clone(),
+            url: r.url.clone(),
+            kind,
         };
-        match RelayConn::connect(i, &r.url, replies.clone()) {
-            Ok(c) => out.push((c, target)),
-            Err(e) => {
-                tracing::warn!(relay = %r.name, error = %e, "relay not connected; bundles for it are journaled only")
+        match (r.kind, mode) {
+            (RelayKind::Execution, Mode::DryRun) => continue,
+            (RelayKind::Simulation, _) => slow.push(slow_relay(ParcelKind::CallBundle)),
+            (RelayKind::Execution, Mode::Live) if r.url.starts_with("https://") => {
+                slow.push(slow_relay(ParcelKind::SendBundle));
+            }
+            (RelayKind::Local | RelayKind::Execution, _) => {
+                match RelayConn::connect(i, &r.url, replies.clone()) {
+                    Ok(c) => hot.push((c, RelayTarget::SendBundle)),
+                    Err(e) => tracing::warn!(relay = %r.name, error = %e, "relay not connected"),
+                }
             }
         }
     }
-    Ok(out)
+    Ok((hot, slow))
+}
+
+/// Posts parcels to the slow relays from the tokio runtime; answers other than 200 are logged.
+#[derive(Clone, Debug)]
+struct SlowPoster {
+    relays: Vec<SlowRelay>,
+    client: alloy::transports::http::reqwest::Client,
+    runtime: tokio::runtime::Handle,
+}
+
+impl SlowPoster {
+    fn post(&self, parcel: &kestrel_fire::Parcel) {
+        for r in self.relays.iter().filter(|r| r.kind == parcel.kind) {
+            let request = self
+                .client
+                .post(&r.url)
+                .header("Content-Type", "application/json")
+                .header("X-Flashbots-Signature", parcel.auth.clone())
+                .body(parcel.body.clone());
+            let name = r.name.clone();
+            self.runtime.spawn(async move {
+                match request.send().await {
+                    Ok(resp) if resp.status().is_success() => {}
+                    Ok(resp) => tracing::warn!(relay = name, status = %resp.status(), "relay rejected a bundle"),
+                    Err(e) => tracing::warn!(relay = name, error = %e, "relay post failed"),
+                }
+            });
+        }
+    }
 }
 
 impl Engine {
@@ -333,7 +384,15 @@ impl Engine {
         let counters = Arc::new(Counters::default());
         let (producer, consumer) =
             spsc::channel::<HotEvent>(cfg.hot.ring_capacity, DropPolicy::DropNewest);
-        let relays = connect_relays(&cfg, mode)?;
+        let (relays, slow_relays) = connect_relays(&cfg, mode)?;
+        let body_capacity = 4 * cfg.backrun.max_calldata_bytes as usize + 8192;
+        let handoff = Arc::new(Handoff::new(HANDOFF_PARCELS, body_capacity));
+        let handoff_calls = slow_relays.iter().any(|r| r.kind == ParcelKind::CallBundle);
+        let poster = SlowPoster {
+            relays: slow_relays,
+            client: alloy::transports::http::reqwest::Client::new(),
+            runtime: tokio::runtime::Handle::current(),
+        };
         let presigs = Arc::new(PresigPool::with_capacity(PRESIGS));
         presigs
             .refill()
@@ -344,6 +403,8 @@ impl Engine {
                 relays,
                 auth,
                 presigs: Arc::clone(&presigs),
+                handoff: Some(Arc::clone(&handoff)),
+                handoff_calls,
             },
             Arc::clone(&placeholder),
             producer,
@@ -370,14 +431,16 @@ impl Engine {
         let hot = kestrel_hot::run_hot_thread(hot_cfg, pipeline, shutdown.clone())?;
         let notify = Arc::new(Notify::new());
         let latency = Arc::new(Mutex::new(StageRecorder::new()));
-        let drain = spawn_drain(
+        let drain = spawn_drain(Drain {
             consumer,
-            handle,
-            run_id.clone(),
-            Arc::clone(&notify),
-            shutdown.clone(),
-            Arc::clone(&latency),
-        )?;
+            journal: handle,
+            run_id: run_id.clone(),
+            notify: Arc::clone(&notify),
+            shutdown: shutdown.clone(),
+            latency: Arc::clone(&latency),
+            handoff,
+            poster,
+        })?;
         let metrics = serve_metrics(&cfg, &counters, &latency)?;
         let sync = tokio::spawn(ctx.follow(head, snap, notify, shutdown.clone()));
         Ok(Engine {
@@ -460,38 +523,92 @@ fn spawn_reply_logger(
 
 /// Moves hot events into the journal (blocking appends: the journal loses nothing) and wakes
 /// the state sync on new heads.
-fn spawn_drain(
-    mut consumer: Consumer<HotEvent>,
+/// What the drain thread owns.
+struct Drain {
+    consumer: Consumer<HotEvent>,
     journal: JournalHandle,
     run_id: String,
     notify: Arc<Notify>,
     shutdown: ShutdownFlag,
     latency: Arc<Mutex<StageRecorder>>,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
+    handoff: Arc<Handoff>,
+    poster: SlowPoster,
+}
+
+/// Most bundle bodies in flight between the lanes.
+const HANDOFF_PARCELS: usize = 1024;
+
+fn spawn_drain(mut d: Drain) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("kestrel-drain".into())
         .spawn(move || {
             let mut batch = Vec::with_capacity(1024);
+            let mut bodies: std::collections::VecDeque<Box<kestrel_fire::Parcel>> =
+                std::collections::VecDeque::new();
             loop {
                 batch.clear();
-                if consumer.pop_batch(&mut batch, 1024) == 0 {
-                    if shutdown.is_set() {
+                if d.consumer.pop_batch(&mut batch, 1024) == 0 {
+                    if d.shutdown.is_set() {
                         break;
                     }
                     std::thread::sleep(Duration::from_millis(1));
                     continue;
                 }
-                record_latency(&latency, &batch);
+                record_latency(&d.latency, &batch);
+                // Parcels are queued before their bundle event, so every body is here already.
+                while let Some(p) = d.handoff.recv() {
+                    d.poster.post(&p);
+                    bodies.push_back(p);
+                }
                 for ev in batch.drain(..) {
-                    let Some(rec) = to_record(&run_id, ev, &notify) else {
+                    let body = match &ev {
+                        HotEvent::Bundle(b) => {
+                            take_body(&mut bodies, &d.handoff, b.candidate.tx_hash)
+                        }
+                        _ => None,
+                    };
+                    let Some(mut rec) = to_record(&d.run_id, ev, &d.notify) else {
                         continue;
                     };
-                    if let Err(e) = journal.append(rec) {
+                    if let Record::Bundle { body: slot, .. } = &mut rec {
+                        *slot = body;
+                    }
+                    if let Err(e) = d.journal.append(rec) {
                         tracing::error!(error = %e, "journal append failed");
+                    }
+                }
+                // Bodies whose events the ring dropped: give the buffers back.
+                while bodies.len() > HANDOFF_PARCELS / 2 {
+                    if let Some(p) = bodies.pop_front() {
+                        d.handoff.recycle(p);
                     }
                 }
             }
         })
+}
+
+/// The `eth_sendBundle` body fired for `victim`, as text; every parcel of that victim goes
+/// back to the pool.
+fn take_body(
+    bodies: &mut std::collections::VecDeque<Box<kestrel_fire::Parcel>>,
+    handoff: &Handoff,
+    victim: kestrel_types::B256,
+) -> Option<String> {
+    let mut found = None;
+    let mut i = 0;
+    while i < bodies.len() {
+        if bodies[i].victim != victim {
+            i += 1;
+            continue;
+        }
+        if let Some(p) = bodies.remove(i) {
+            if found.is_none() && p.kind == ParcelKind::SendBundle {
+                found = Some(String::from_utf8_lossy(&p.body).into_owned());
+            }
+            handoff.recycle(p);
+        }
+    }
+    found
 }
 
 /// Stage latencies as the slow lane sees them (from event stamps), for the metrics endpoint. The

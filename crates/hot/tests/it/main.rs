@@ -50,6 +50,8 @@ fn pipeline() -> (Pipeline, Arc<Counters>, kestrel_bus::Consumer<HotEvent>) {
             relays: Vec::new(),
             auth,
             presigs: Arc::new(kestrel_fire::PresigPool::with_capacity(1)),
+            handoff: None,
+            handoff_calls: false,
         },
         Arc::new(SnapshotCell::new(state)),
         producer,

@@ -258,3 +258,40 @@ async fn pending_stream_over_ipc_fires_a_bundle_that_lands_exactly() {
         - chain.weth_of(chain.world.executor, at - 1).await;
     assert_eq!(realized, rows[0].ev.candidate.profit_net);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
+    let relay = kestrel_testkit::FakeRelay::start().unwrap();
+    let mut h = Harness::start_with_simulation_relay(&relay.url()).await;
+    let token = h.world.tokens[0];
+    let value = U256::from(5 * ETH);
+    let quote = h.quote(0, token, value).await;
+    let victim = h
+        .swap(0, token, value, quote * U256::from(99) / U256::from(100))
+        .await;
+    assert!(h.wait_for(|c| c.bundles >= 1).await);
+    let mut got = Vec::new();
+    for _ in 0..500 {
+        got = relay.bundles();
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(got.len(), 1, "the simulation relay got no bundle");
+    assert_eq!(got[0].method, "eth_callBundle");
+    assert_eq!(
+        alloy::primitives::keccak256(&got[0].txs[0]),
+        victim,
+        "victim first"
+    );
+    let auth = kestrel_fire::FlashbotsAuth::from_hex(crate::harness::RELAY_KEY).unwrap();
+    assert_eq!(
+        got[0].signer,
+        auth.address(),
+        "signed by the relay identity key"
+    );
+    assert_eq!(relay.rejected(), 0);
+    h.finish().await;
+    relay.stop();
+}

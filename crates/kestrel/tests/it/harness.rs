@@ -29,16 +29,17 @@ sol! {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Transport {
     Direct,
     Proxied,
     Ipc,
+    WithSimulationRelay(String),
 }
 
 pub const ETH: u128 = 1_000_000_000_000_000_000;
 pub const SEARCHER_KEY: &str = "0x5151515151515151515151515151515151515151515151515151515151515151";
-const RELAY_KEY: &str = "0x7272727272727272727272727272727272727272727272727272727272727272";
+pub const RELAY_KEY: &str = "0x7272727272727272727272727272727272727272727272727272727272727272";
 
 pub struct Harness {
     pub anvil: Anvil,
@@ -68,7 +69,18 @@ impl Harness {
         Self::start_inner(Transport::Ipc).await
     }
 
+    /// Also configures a simulation relay at `url` (served by the slow lane).
+    pub async fn start_with_simulation_relay(url: &str) -> Harness {
+        Self::start_inner(Transport::WithSimulationRelay(url.to_string())).await
+    }
+
     async fn start_inner(transport: Transport) -> Harness {
+        let extra_relay = match &transport {
+            Transport::WithSimulationRelay(url) => {
+                format!("[[relays]]\nname = \"sim\"\nurl = \"{url}\"\nkind = \"simulation\"\n")
+            }
+            _ => String::new(),
+        };
         kestrel_sandbox::tools::ensure_installed().expect("tools");
         let dir = tempfile::tempdir().unwrap();
         let ipc_path = dir.path().join("anvil.ipc");
@@ -114,6 +126,7 @@ impl Harness {
             "[telemetry]\n",
             &format!("[telemetry]\nmetrics_addr = \"127.0.0.1:{metrics_port}\"\n"),
         );
+        let toml = toml.replace("[hot]\n", &format!("{extra_relay}[hot]\n"));
         let toml = match transport {
             Transport::Ipc => toml.replace(
                 "[chain]\n",
