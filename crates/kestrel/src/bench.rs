@@ -482,6 +482,7 @@ fn run_engine(
     std::thread::spawn(move || for _ in reply_rx {});
     let relay = RelayConn::connect(0, &format!("http://127.0.0.1:{sink_port}/"), reply_tx)?;
     let auth = FlashbotsAuth::from_hex(&format!("0x{}", hex::encode([0x42u8; 32])))?;
+    let handoff = Arc::new(kestrel_fire::Handoff::new(1024, 4 * 4096 + 8192));
     let presigs = Arc::new(kestrel_fire::PresigPool::with_capacity(4096));
     presigs.refill()?;
     let counters = Arc::new(Counters::new());
@@ -493,7 +494,7 @@ fn run_engine(
             relays: vec![(relay, RelayTarget::SendBundle)],
             auth,
             presigs: Arc::clone(&presigs),
-            handoff: None,
+            handoff: Some(Arc::clone(&handoff)),
             handoff_calls: false,
         },
         state,
@@ -507,10 +508,15 @@ fn run_engine(
     let drain_stop = ShutdownFlag::new();
     let drain = {
         let stop = drain_stop.clone();
+        let handoff = Arc::clone(&handoff);
         std::thread::spawn(move || {
             let mut batch = Vec::with_capacity(1024);
             while !stop.is_set() || !consumer.is_empty() {
                 batch.clear();
+                // As the engine's drain thread does: take the bundle bodies and recycle them.
+                while let Some(p) = handoff.recv() {
+                    handoff.recycle(p);
+                }
                 if consumer.pop_batch(&mut batch, 1024) == 0 {
                     std::thread::sleep(Duration::from_micros(500));
                 }
