@@ -20,58 +20,43 @@ async fn large_victim_gets_a_backrun_whose_profit_the_chain_pays_to_the_wei() {
         h.wait_for(|c| c.bundles >= 1).await,
         "no bundle for a 5 ETH swap on a 100 ETH pool"
     );
-    assert!(
-        h.builder_received(1).await,
-        "the builder never accepted the bundle"
-    );
     let metrics = crate::harness::scrape(h.metrics_port);
     assert!(metrics.contains("kestrel_bundles_total 1"), "{metrics}");
     assert!(
         metrics.contains("kestrel_pending_seen_total 1"),
         "{metrics}"
     );
-    let block = h.builder.build_block().await.unwrap();
-    assert_eq!(
-        block.included_bundles,
-        1,
-        "builder outcomes: {:?}",
-        h.builder.results()
-    );
-    let (report, outcomes, chain) = h.finish().await;
-    let landed: Vec<_> = outcomes.iter().filter(|o| o.landed).collect();
-    assert_eq!(landed.len(), 1, "outcomes: {outcomes:?}");
-    assert_eq!(
-        landed[0].tx_hashes[0], victim,
-        "the victim goes first: backrun, never front-run"
-    );
-    let rows = kestrel_store::open_readonly(&report.journal_path)
-        .unwrap()
-        .bundles(&report.run_id)
-        .unwrap();
-    let row = rows
-        .iter()
-        .find(|r| r.ev.backrun_hash == landed[0].tx_hashes[1])
-        .expect("journaled bundle");
-    assert_eq!(row.ev.candidate.tx_hash, victim);
-    let at = landed[0].block.unwrap();
-    let realized = chain.weth_of(chain.world.executor, at).await
-        - chain.weth_of(chain.world.executor, at - 1).await;
-    assert!(realized > U256::ZERO);
-    assert_eq!(
-        realized, row.ev.candidate.profit_net,
-        "predicted and realized profit differ"
-    );
+    let landed = h.land_one(victim).await;
+    let row = &landed.row;
     assert!(
         row.ev.floor <= row.ev.candidate.profit_net,
         "the on-chain floor never exceeds the prediction"
     );
-    let receipt = chain
+    let receipt = landed
+        .chain
         .provider
-        .get_transaction_receipt(landed[0].tx_hashes[1])
+        .get_transaction_receipt(row.ev.backrun_hash)
         .await
         .unwrap()
         .unwrap();
     assert!(receipt.status());
+    // Dry-run journals what was fired: the exact eth_sendBundle body.
+    let body: serde_json::Value =
+        serde_json::from_str(row.body.as_deref().expect("journaled body")).unwrap();
+    assert_eq!(body["method"], "eth_sendBundle");
+    let txs: Vec<Vec<u8>> = body["params"][0]["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| alloy::primitives::hex::decode(t.as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(txs.len(), 2);
+    assert_eq!(alloy::primitives::keccak256(&txs[0]), victim);
+    assert_eq!(alloy::primitives::keccak256(&txs[1]), row.ev.backrun_hash);
+    assert_eq!(
+        body["params"][0]["blockNumber"],
+        format!("{:#x}", row.ev.candidate.block + 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,24 +197,7 @@ async fn exact_out_eth_victims_on_either_router_land_with_exact_profit() {
         let victim = h
             .swap_exact_out(r, token, want, need * U256::from(103) / U256::from(100))
             .await;
-        assert!(
-            h.wait_for(|c| c.bundles >= 1).await,
-            "router {r}: no bundle"
-        );
-        assert!(h.builder_received(1).await);
-        h.builder.build_block().await.unwrap();
-        let (report, outcomes, chain) = h.finish().await;
-        let landed: Vec<_> = outcomes.iter().filter(|o| o.landed).collect();
-        assert_eq!(landed.len(), 1, "router {r}: {outcomes:?}");
-        assert_eq!(landed[0].tx_hashes[0], victim);
-        let rows = kestrel_store::open_readonly(&report.journal_path)
-            .unwrap()
-            .bundles(&report.run_id)
-            .unwrap();
-        let at = landed[0].block.unwrap();
-        let realized = chain.weth_of(chain.world.executor, at).await
-            - chain.weth_of(chain.world.executor, at - 1).await;
-        assert_eq!(realized, rows[0].ev.candidate.profit_net, "router {r}");
+        h.land_one(victim).await;
     }
 }
 
@@ -242,21 +210,7 @@ async fn pending_stream_over_ipc_fires_a_bundle_that_lands_exactly() {
     let victim = h
         .swap(1, token, value, quote * U256::from(99) / U256::from(100))
         .await;
-    assert!(h.wait_for(|c| c.bundles >= 1).await, "no bundle over IPC");
-    assert!(h.builder_received(1).await);
-    h.builder.build_block().await.unwrap();
-    let (report, outcomes, chain) = h.finish().await;
-    let landed: Vec<_> = outcomes.iter().filter(|o| o.landed).collect();
-    assert_eq!(landed.len(), 1, "{outcomes:?}");
-    assert_eq!(landed[0].tx_hashes[0], victim);
-    let rows = kestrel_store::open_readonly(&report.journal_path)
-        .unwrap()
-        .bundles(&report.run_id)
-        .unwrap();
-    let at = landed[0].block.unwrap();
-    let realized = chain.weth_of(chain.world.executor, at).await
-        - chain.weth_of(chain.world.executor, at - 1).await;
-    assert_eq!(realized, rows[0].ev.candidate.profit_net);
+    h.land_one(victim).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -178,31 +178,17 @@ impl Harness {
 
     /// Sends `swapExactETHForTokens(min_out, [WETH, token])` through router `r`; returns its hash.
     pub async fn swap(&mut self, r: usize, token: Address, value: U256, min_out: U256) -> B256 {
-        let head = self
-            .provider
-            .get_block_by_number(Default::default())
-            .await
-            .unwrap()
-            .unwrap();
-        let call = IRouter::swapExactETHForTokensCall {
-            amountOutMin: min_out,
-            path: vec![self.world.weth, token],
-            to: self.user.address(),
-            deadline: U256::from(head.header.timestamp + 600),
-        };
-        let input = Bytes::from(alloy::sol_types::SolCall::abi_encode(&call));
-        let base_fee = u128::from(head.header.base_fee_per_gas.unwrap_or(1_000_000_000));
-        let raw = kestrel::sandbox::sign_user_tx(
-            &self.user,
-            self.nonce,
-            self.world.routers[r],
-            input,
-            value,
-            base_fee,
-        )
-        .unwrap();
-        self.nonce += 1;
-        self.builder.submit_user_tx(raw).await.unwrap()
+        let (to, path) = (self.user.address(), vec![self.world.weth, token]);
+        self.send_swap(r, value, |deadline| {
+            let call = IRouter::swapExactETHForTokensCall {
+                amountOutMin: min_out,
+                path,
+                to,
+                deadline,
+            };
+            alloy::sol_types::SolCall::abi_encode(&call)
+        })
+        .await
     }
 
     /// Sends `swapETHForExactTokens(amount_out, [WETH, token])` through router `r` with `value`.
@@ -213,29 +199,39 @@ impl Harness {
         amount_out: U256,
         value: U256,
     ) -> B256 {
+        let (to, path) = (self.user.address(), vec![self.world.weth, token]);
+        self.send_swap(r, value, |deadline| {
+            let call = IRouter::swapETHForExactTokensCall {
+                amountOut: amount_out,
+                path,
+                to,
+                deadline,
+            };
+            alloy::sol_types::SolCall::abi_encode(&call)
+        })
+        .await
+    }
+
+    /// Signs the user's call to router `r` (calldata built from a deadline 10 minutes after the
+    /// head) and sends it through the builder's mempool; returns its hash.
+    async fn send_swap(
+        &mut self,
+        r: usize,
+        value: U256,
+        calldata: impl FnOnce(U256) -> Vec<u8>,
+    ) -> B256 {
         let head = self
             .provider
             .get_block_by_number(Default::default())
             .await
             .unwrap()
             .unwrap();
-        let call = IRouter::swapETHForExactTokensCall {
-            amountOut: amount_out,
-            path: vec![self.world.weth, token],
-            to: self.user.address(),
-            deadline: U256::from(head.header.timestamp + 600),
-        };
-        let input = Bytes::from(alloy::sol_types::SolCall::abi_encode(&call));
+        let input = Bytes::from(calldata(U256::from(head.header.timestamp + 600)));
         let base_fee = u128::from(head.header.base_fee_per_gas.unwrap_or(1_000_000_000));
-        let raw = kestrel::sandbox::sign_user_tx(
-            &self.user,
-            self.nonce,
-            self.world.routers[r],
-            input,
-            value,
-            base_fee,
-        )
-        .unwrap();
+        let router = self.world.routers[r];
+        let raw =
+            kestrel::sandbox::sign_user_tx(&self.user, self.nonce, router, input, value, base_fee)
+                .unwrap();
         self.nonce += 1;
         self.builder.submit_user_tx(raw).await.unwrap()
     }
@@ -273,6 +269,53 @@ impl Harness {
         false
     }
 
+    /// The whole landing check: waits for the engine's bundle and the builder's acceptance,
+    /// builds the next block, stops the engine, and asserts that exactly one bundle landed, with
+    /// `victim` first, and that the executor's WETH grew by exactly the journaled prediction.
+    pub async fn land_one(self, victim: B256) -> Landed {
+        assert!(
+            self.wait_for(|c| c.bundles >= 1).await,
+            "no bundle for the victim"
+        );
+        assert!(
+            self.builder_received(1).await,
+            "the builder never accepted the bundle"
+        );
+        let block = self.builder.build_block().await.unwrap();
+        assert_eq!(
+            block.included_bundles,
+            1,
+            "builder outcomes: {:?}",
+            self.builder.results()
+        );
+        let (report, outcomes, chain) = self.finish().await;
+        let landed: Vec<_> = outcomes.iter().filter(|o| o.landed).cloned().collect();
+        assert_eq!(landed.len(), 1, "outcomes: {outcomes:?}");
+        let outcome = landed.into_iter().next().unwrap();
+        assert_eq!(
+            outcome.tx_hashes[0], victim,
+            "the victim goes first: backrun, never front-run"
+        );
+        let rows = kestrel_store::open_readonly(&report.journal_path)
+            .unwrap()
+            .bundles(&report.run_id)
+            .unwrap();
+        let row = rows
+            .into_iter()
+            .find(|r| r.ev.backrun_hash == outcome.tx_hashes[1])
+            .expect("journaled bundle");
+        assert_eq!(row.ev.candidate.tx_hash, victim);
+        let at = outcome.block.unwrap();
+        let realized = chain.weth_of(chain.world.executor, at).await
+            - chain.weth_of(chain.world.executor, at - 1).await;
+        assert!(realized > U256::ZERO);
+        assert_eq!(
+            realized, row.ev.candidate.profit_net,
+            "predicted and realized profit differ"
+        );
+        Landed { row, chain }
+    }
+
     /// Stops the engine; returns its report and the builder's outcomes.
     pub async fn finish(self) -> (EngineReport, Vec<BundleOutcome>, Harness2) {
         let report = self.engine.stop().await.expect("engine stop");
@@ -288,6 +331,12 @@ impl Harness {
             },
         )
     }
+}
+
+/// A bundle that landed, with everything a test may check further.
+pub struct Landed {
+    pub row: kestrel_store::BundleRow,
+    pub chain: Harness2,
 }
 
 /// What stays alive after the engine stopped: the chain, for checking what it did.
