@@ -20,7 +20,13 @@ fn math(c: &mut Criterion) {
     c.bench_function("dex/get_amount_out", |b| {
         b.iter(|| get_amount_out(black_box(U256::from(ETH)), x1, y1, 997))
     });
-    c.bench_function("dex/optimal_cycle_input", |b| {
+    // Profitable orientation (buy where the token is cheap): the full closed form.
+    c.bench_function(
+        "dex/optimal_cycle_input (profitable: full closed form)",
+        |b| b.iter(|| optimal_cycle_input(black_box(x2), y2, y1, x1, 997, 997)),
+    );
+    // The other orientation of the same pools: the square-root-free early exit.
+    c.bench_function("dex/optimal_cycle_input (unprofitable: early exit)", |b| {
         b.iter(|| optimal_cycle_input(black_box(x1), y1, y2, x2, 997, 997))
     });
 

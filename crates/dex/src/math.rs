@@ -119,10 +119,16 @@ pub fn optimal_cycle_input(x1: U256, y1: U256, y2: U256, x2: U256, n1: u32, n2: 
     // k <= 10^9 < 2^30, rhs < 2^20 * 2^224), so wrapping operators cannot wrap here.
     let (n1, n2) = (U256::from(n1), U256::from(n2));
     let n1n2 = n1 * n2;
+    let rhs = U256::from(1_000_000u64) * x1 * y2;
+    // The exact, square-root-free form of `lhs <= rhs` (square both sides): when it holds the
+    // floored formula below returns 0 too (flooring only lowers lhs), so this skips the three
+    // square roots for an unprofitable direction without changing any result.
+    if n1n2 * y1 * x2 <= rhs {
+        return U256::ZERO;
+    }
     let k = isqrt(n1n2 * U256::from(1_000_000_000_000u64));
     let s = isqrt(x1 * y1) * isqrt(x2 * y2);
     let lhs = s * k / U256::from(FEE_DEN);
-    let rhs = U256::from(1_000_000u64) * x1 * y2;
     if lhs <= rhs {
         return U256::ZERO;
     }
@@ -232,5 +238,41 @@ mod tests {
             optimal_cycle_input(k(0), k(2000), k(1000), k(1000), 997, 997),
             U256::ZERO
         );
+    }
+}
+
+#[cfg(test)]
+mod early_exit {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The formula exactly as the executor contract computes it, with no early exit: the
+    /// reference the shortcut must agree with everywhere.
+    fn contract_formula(x1: U256, y1: U256, y2: U256, x2: U256, n1: u32, n2: u32) -> U256 {
+        let (n1, n2) = (U256::from(n1), U256::from(n2));
+        let k = isqrt(n1 * n2 * U256::from(1_000_000_000_000u64));
+        let s = isqrt(x1 * y1) * isqrt(x2 * y2);
+        let lhs = s * k / U256::from(1000);
+        let rhs = U256::from(1_000_000u64) * x1 * y2;
+        if lhs <= rhs {
+            U256::ZERO
+        } else {
+            (lhs - rhs) / (U256::from(1000) * n1 * y2 + n1 * n2 * y1)
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn shortcut_never_changes_the_result(
+            x1 in 1u128..(1u128 << 100), y1 in 1u128..(1u128 << 100),
+            skew_bps in 0u32..400, n1 in 990u32..=1000, n2 in 990u32..=1000,
+        ) {
+            // Near-balanced pools, where the boundary between profitable and not is crossed.
+            let (x1, y1) = (U256::from(x1), U256::from(y1));
+            let x2 = x1 * U256::from(10_000 + skew_bps) / U256::from(10_000) + U256::from(1);
+            let y2 = y1;
+            prop_assert_eq!(optimal_cycle_input(x1, y1, y2, x2, n1, n2), contract_formula(x1, y1, y2, x2, n1, n2));
+            prop_assert_eq!(optimal_cycle_input(x2, y2, y1, x1, n1, n2), contract_formula(x2, y2, y1, x1, n1, n2));
+        }
     }
 }
