@@ -101,7 +101,15 @@ impl Pipeline {
 
     /// Pushes an event; a full ring is a counted drop, never a wait.
     pub fn emit(&mut self, ev: HotEvent) {
-        let _ = self.events.push(ev);
+        if self.events.push(ev).dropped() {
+            self.counters.add_drops(1);
+        }
+    }
+
+    /// Counts a reconnect of the node stream (a possible gap) and reports it to the slow lane.
+    pub fn note_reconnect(&mut self, gap: u64) {
+        self.counters.add_reconnect();
+        self.emit(HotEvent::Reconnected { gap });
     }
 
     /// Runs one frame, read at `recv_ns`, to completion.

@@ -9,7 +9,6 @@ use std::time::Duration;
 use kestrel_bus::{PinOutcome, ShutdownFlag, WaitStrategy, pin_current_thread};
 use kestrel_stdx::mono_ns;
 use kestrel_telemetry::StageRecorder;
-use kestrel_types::HotEvent;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
@@ -162,7 +161,7 @@ pub fn run_hot_thread(
                 read_until_error(&mut stream, &mut pipeline, &shutdown, cfg.node.wait);
                 if !shutdown.is_set() {
                     reconnects += 1;
-                    pipeline.emit(HotEvent::Reconnected { gap: reconnects });
+                    pipeline.note_reconnect(reconnects);
                 }
             }
             HotThreadReport {

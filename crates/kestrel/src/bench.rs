@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use alloy::consensus::{SignableTransaction, TxEip1559};
@@ -398,8 +398,8 @@ fn pace_until(due: Instant) {
     }
 }
 
-/// A loopback HTTP relay sink: reads requests, answers 200 `{}`. Counts requests.
-fn sink(stop: Arc<AtomicBool>, requests: Arc<AtomicU64>) -> anyhow::Result<u16> {
+/// A loopback HTTP relay sink: reads requests, answers 200 `{}`.
+fn sink(stop: Arc<AtomicBool>) -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     listener.set_nonblocking(true)?;
@@ -409,10 +409,10 @@ fn sink(stop: Arc<AtomicBool>, requests: Arc<AtomicU64>) -> anyhow::Result<u16> 
             while !stop.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((s, _)) => {
-                        let (stop, requests) = (Arc::clone(&stop), Arc::clone(&requests));
+                        let stop = Arc::clone(&stop);
                         let _ = std::thread::Builder::new()
                             .name("bench-sink-conn".into())
-                            .spawn(move || serve_sink(s, &stop, &requests));
+                            .spawn(move || serve_sink(s, &stop));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -421,7 +421,7 @@ fn sink(stop: Arc<AtomicBool>, requests: Arc<AtomicU64>) -> anyhow::Result<u16> 
     Ok(port)
 }
 
-fn serve_sink(mut s: TcpStream, stop: &AtomicBool, requests: &AtomicU64) {
+fn serve_sink(mut s: TcpStream, stop: &AtomicBool) {
     let _ = s.set_nonblocking(false);
     let _ = s.set_read_timeout(Some(Duration::from_millis(100)));
     let mut buf = Vec::with_capacity(1 << 16);
@@ -434,7 +434,6 @@ fn serve_sink(mut s: TcpStream, stop: &AtomicBool, requests: &AtomicU64) {
         }
         while let Some(len) = complete_request_len(&buf) {
             buf.drain(..len);
-            requests.fetch_add(1, Ordering::Relaxed);
             if s.write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
             )
@@ -644,8 +643,7 @@ pub fn hotpath(rate: u64, duration_s: u64, wait: WaitStrategy) -> anyhow::Result
     let count = rate * duration_s;
     let frames = Arc::new(frames(&mut rng, &w, count)?);
     let stop = Arc::new(AtomicBool::new(false));
-    let requests = Arc::new(AtomicU64::new(0));
-    let sink_port = sink(Arc::clone(&stop), requests)?;
+    let sink_port = sink(Arc::clone(&stop))?;
     let e = run_engine(w, Arc::clone(&frames), rate, count, sink_port, wait)?;
     let (floor, floor_seen, floor_elapsed) = run_floor(frames, rate, count, sink_port, wait)?;
     stop.store(true, Ordering::Relaxed);

@@ -122,7 +122,6 @@ struct SyncCtx {
     cfg: Arc<Config>,
     signer: Arc<LocalSigner>,
     executor: Address,
-    state: Arc<SnapshotCell<HotState>>,
 }
 
 impl SyncCtx {
@@ -179,9 +178,11 @@ impl SyncCtx {
         })
     }
 
-    /// Follows the head: on each new block, exact reserves from `Sync` logs, then a new state.
+    /// Follows the head: on each new block, exact reserves from `Sync` logs, then a new state
+    /// published to the hot lane through `state`.
     async fn follow(
         self,
+        state: Arc<SnapshotCell<HotState>>,
         mut head: HeadInfo,
         mut snap: Arc<PoolSnapshot>,
         notify: Arc<Notify>,
@@ -193,7 +194,8 @@ impl SyncCtx {
                 _ = tokio::time::sleep(HEAD_POLL) => {}
             }
             match self.step(head, &snap).await {
-                Ok(Some((h, s))) => {
+                Ok(Some((h, s, next))) => {
+                    state.publish(Arc::new(next));
                     head = h;
                     snap = s;
                 }
@@ -209,7 +211,7 @@ impl SyncCtx {
         &self,
         head: HeadInfo,
         snap: &Arc<PoolSnapshot>,
-    ) -> anyhow::Result<Option<(HeadInfo, Arc<PoolSnapshot>)>> {
+    ) -> anyhow::Result<Option<(HeadInfo, Arc<PoolSnapshot>, HotState)>> {
         let new_head = self.chain.head().await?;
         if new_head.hash == head.hash {
             return Ok(None);
@@ -232,8 +234,7 @@ impl SyncCtx {
         };
         let next = Arc::new(snap.with_reserves(new_head.number, &updates));
         let state = self.build_state(new_head, Arc::clone(&next)).await?;
-        self.state.publish(Arc::new(state));
-        Ok(Some((new_head, next)))
+        Ok(Some((new_head, next, state)))
     }
 }
 
@@ -347,30 +348,16 @@ impl Engine {
         let snap = Arc::new(PoolSnapshot::new(head.number, facts, pools));
         let signer = Arc::new(LocalSigner::from_hex(&keys.searcher_hex).context("signer.key")?);
         let auth = FlashbotsAuth::from_hex(&keys.relay_auth_hex).context("relay_auth.key")?;
-        let placeholder = Arc::new(SnapshotCell::new(HotState {
-            block: 0,
-            timestamp: 0,
-            snapshot: Arc::clone(&snap),
-            ladder: None,
-            params: BackrunParams {
-                capital_token: cfg.backrun.weth,
-                capital: U256::ZERO,
-                min_profit_wei: cfg.backrun.min_profit_wei,
-                gas_cost_wei: U256::MAX,
-                payment_bps: u32::from(cfg.backrun.builder_payment_bps),
-            },
-            weth: cfg.backrun.weth,
-            fee_on_transfer: Vec::new(),
-        }));
         let ctx = SyncCtx {
             chain,
             cfg: Arc::clone(&cfg),
             signer,
             executor,
-            state: Arc::clone(&placeholder),
         };
+        // The hot lane starts only once the first real state (snapshot, ladder, thresholds) is
+        // built: there is no placeholder state to decide on.
         let first = ctx.build_state(head, Arc::clone(&snap)).await?;
-        placeholder.publish(Arc::new(first));
+        let state = Arc::new(SnapshotCell::new(first));
 
         let journal_path = std::path::PathBuf::from(&cfg.journal.path);
         let journal = Journal::open(&journal_path, 65_536)?;
@@ -406,7 +393,7 @@ impl Engine {
                 handoff: Some(Arc::clone(&handoff)),
                 handoff_calls,
             },
-            Arc::clone(&placeholder),
+            Arc::clone(&state),
             producer,
             Arc::clone(&counters),
         );
@@ -442,10 +429,11 @@ impl Engine {
             poster,
         })?;
         let metrics = serve_metrics(&cfg, &counters, &latency)?;
-        let sync = tokio::spawn(ctx.follow(head, snap, notify, shutdown.clone()));
+        let sync =
+            tokio::spawn(ctx.follow(Arc::clone(&state), head, snap, notify, shutdown.clone()));
         Ok(Engine {
             run_id,
-            state: placeholder,
+            state,
             counters,
             shutdown,
             hot,

@@ -203,9 +203,8 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
         let n = rng.gen_range(1..4) as usize;
         for _ in 0..n {
             let u = rng.gen_range(0..users.len() as u64) as usize;
-            if flow.user_swap(&mut users[u], &mut rng).await? {
-                user_txs += 1;
-            }
+            flow.user_swap(&mut users[u], &mut rng).await?;
+            user_txs += 1;
         }
         tokio::time::sleep(opts.block_time).await;
         let built = builder.build_block().await?;
@@ -281,7 +280,7 @@ struct Flow<'a> {
 impl Flow<'_> {
     /// One simulated user swap through a random router: ETH in, exact-in or exact-out, sized
     /// log-uniformly, with a slippage bound; one in ten has a bound that makes it revert.
-    async fn user_swap(&self, u: &mut User, rng: &mut Rng) -> anyhow::Result<bool> {
+    async fn user_swap(&self, u: &mut User, rng: &mut Rng) -> anyhow::Result<()> {
         let w = self.world;
         let router = w.routers[rng.gen_range(0..w.routers.len() as u64) as usize];
         let token = w.tokens[rng.gen_range(0..w.tokens.len() as u64) as usize];
@@ -349,7 +348,7 @@ impl Flow<'_> {
         )?;
         self.builder.submit_user_tx(raw).await?;
         u.nonce += 1;
-        Ok(true)
+        Ok(())
     }
 }
 

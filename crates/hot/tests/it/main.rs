@@ -15,6 +15,10 @@ use kestrel_types::{Address, B256, HotEvent, SkipReason, U256};
 const ROUTER: &str = "0x7a250d5630b4cf539739df2c5dacb4c659f2488d";
 
 fn pipeline() -> (Pipeline, Arc<Counters>, kestrel_bus::Consumer<HotEvent>) {
+    pipeline_with_ring(1024)
+}
+
+fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Consumer<HotEvent>) {
     let router: Address = ROUTER.parse().unwrap();
     let factory = FactoryInfo {
         address: Address::repeat_byte(1),
@@ -39,7 +43,7 @@ fn pipeline() -> (Pipeline, Arc<Counters>, kestrel_bus::Consumer<HotEvent>) {
         fee_on_transfer: Vec::new(),
     };
     let counters = Arc::new(Counters::new());
-    let (producer, consumer) = spsc::channel(1024, DropPolicy::DropNewest);
+    let (producer, consumer) = spsc::channel(ring, DropPolicy::DropNewest);
     let auth = FlashbotsAuth::from_hex(
         "0x4242424242424242424242424242424242424242424242424242424242424242",
     )
@@ -127,4 +131,23 @@ proptest::proptest! {
         let (mut p, _, _) = pipeline();
         p.on_frame(&bytes, 0);
     }
+}
+
+#[test]
+fn a_full_event_ring_is_counted_as_drops_and_reconnects_are_counted() {
+    let (mut p, counters, _events) = pipeline_with_ring(2);
+    for b in 1..=5u8 {
+        let frame = tx_frame(b, "0x2222222222222222222222222222222222222222", "0x");
+        p.on_frame(frame.as_bytes(), kestrel_stdx::mono_ns());
+    }
+    // Five skip events into a ring of two that nobody drains: three are dropped, and counted.
+    let c = counters.snapshot();
+    assert_eq!(
+        c.skips[SkipReason::NotRouter.index()],
+        5,
+        "counters see every frame"
+    );
+    assert_eq!(c.drops, 3);
+    p.note_reconnect(1);
+    assert_eq!(counters.snapshot().reconnects, 1);
 }

@@ -10,12 +10,7 @@ use crate::harness::{ETH, Harness};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_victim_gets_a_backrun_whose_profit_the_chain_pays_to_the_wei() {
     let mut h = Harness::start().await;
-    let token = h.world.tokens[0];
-    let value = U256::from(5 * ETH);
-    let quote = h.quote(0, token, value).await;
-    let victim = h
-        .swap(0, token, value, quote * U256::from(99) / U256::from(100))
-        .await;
+    let victim = h.large_victim(0).await;
     assert!(
         h.wait_for(|c| c.bundles >= 1).await,
         "no bundle for a 5 ETH swap on a 100 ETH pool"
@@ -117,17 +112,17 @@ async fn dropped_node_connection_is_recovered() {
     h.proxy.as_ref().unwrap().cut();
     // The hot thread notices, reconnects through the proxy and resubscribes.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let token = h.world.tokens[0];
-    let value = U256::from(5 * ETH);
-    let quote = h.quote(0, token, value).await;
-    h.swap(0, token, value, quote * U256::from(99) / U256::from(100))
-        .await;
+    h.large_victim(0).await;
     assert!(
         h.wait_for(|c| c.bundles >= 1).await,
         "no bundle after the node connection was cut"
     );
     let (report, _, _) = h.finish().await;
     assert!(report.hot.reconnects >= 1, "the cut was not noticed");
+    assert_eq!(
+        report.counters.reconnects, report.hot.reconnects,
+        "the metric counts every reconnect"
+    );
 }
 
 /// Deploys a fresh token, creates and seeds its WETH pair on factory 0, after the engine started.
@@ -204,12 +199,7 @@ async fn exact_out_eth_victims_on_either_router_land_with_exact_profit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_stream_over_ipc_fires_a_bundle_that_lands_exactly() {
     let mut h = Harness::start_over_ipc().await;
-    let token = h.world.tokens[0];
-    let value = U256::from(5 * ETH);
-    let quote = h.quote(1, token, value).await;
-    let victim = h
-        .swap(1, token, value, quote * U256::from(99) / U256::from(100))
-        .await;
+    let victim = h.large_victim(1).await;
     h.land_one(victim).await;
 }
 
@@ -217,12 +207,7 @@ async fn pending_stream_over_ipc_fires_a_bundle_that_lands_exactly() {
 async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
     let relay = kestrel_testkit::FakeRelay::start().unwrap();
     let mut h = Harness::start_with_simulation_relay(&relay.url()).await;
-    let token = h.world.tokens[0];
-    let value = U256::from(5 * ETH);
-    let quote = h.quote(0, token, value).await;
-    let victim = h
-        .swap(0, token, value, quote * U256::from(99) / U256::from(100))
-        .await;
+    let victim = h.large_victim(0).await;
     assert!(h.wait_for(|c| c.bundles >= 1).await);
     let mut got = Vec::new();
     for _ in 0..500 {

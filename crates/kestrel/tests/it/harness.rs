@@ -176,6 +176,16 @@ impl Harness {
             .unwrap()[1]
     }
 
+    /// A 5 ETH `swapExactETHForTokens` of the first token through router `r` with 1 % slippage:
+    /// on the 100 ETH sandbox pools, a victim worth backrunning. Returns its hash.
+    pub async fn large_victim(&mut self, r: usize) -> B256 {
+        let token = self.world.tokens[0];
+        let value = U256::from(5 * ETH);
+        let quote = self.quote(r, token, value).await;
+        self.swap(r, token, value, quote * U256::from(99) / U256::from(100))
+            .await
+    }
+
     /// Sends `swapExactETHForTokens(min_out, [WETH, token])` through router `r`; returns its hash.
     pub async fn swap(&mut self, r: usize, token: Address, value: U256, min_out: U256) -> B256 {
         let (to, path) = (self.user.address(), vec![self.world.weth, token]);
