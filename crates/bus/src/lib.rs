@@ -14,19 +14,27 @@
 //! Around them: [`pin_current_thread`] pins a lane to a core, [`WaitStrategy`] decides how an
 //! idle lane waits (spin, yield or park), and [`ShutdownFlag`] tells every lane to stop.
 //!
+//! For tests, [`CountingAlloc`] is a counting global allocator that proves a path allocates
+//! nothing.
+//!
 //! **Invariant:** nothing here blocks, allocates or takes a lock on the hot lane's side.
-//! The crate may hold `unsafe` (DESIGN.md allows it here only) but needs none: the rings wrap
-//! `crossbeam`'s lock-free `ArrayQueue`, so it forbids `unsafe` outright.
-#![forbid(unsafe_code)]
+//! The crate may hold `unsafe` (DESIGN.md allows it here only). The rings need none (they wrap
+//! `crossbeam`'s lock-free `ArrayQueue`); the one `unsafe` item is the allocator in
+//! [`alloc_count`], whose every method forwards to `System`.
+#![deny(unsafe_code)]
 
+pub mod alloc_count;
 pub mod command;
 pub mod pin;
 pub mod snapshot;
 pub mod spsc;
 pub mod wait;
 
+pub use alloc_count::{CountingAlloc, thread_allocations};
 pub use command::{COMMAND_SLOT_CAPACITY, CommandSlot, LaneCommand, ShutdownFlag};
-pub use pin::{PinOutcome, pin_current_thread};
+pub use pin::{
+    IsolateOutcome, PinOutcome, allowed_cores, keep_current_thread_off, pin_current_thread,
+};
 pub use snapshot::SnapshotCell;
 pub use spsc::{Consumer, DropPolicy, Producer, PushOutcome};
 pub use wait::{UnknownWaitStrategy, WaitStrategy};

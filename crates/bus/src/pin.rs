@@ -35,3 +35,83 @@ pub fn pin_current_thread(core: Option<usize>) -> PinOutcome {
         PinOutcome::Unsupported
     }
 }
+
+/// What [`keep_current_thread_off`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolateOutcome {
+    /// The thread (and every thread it spawns from now on) may run on this many cores, none of
+    /// them the reserved one.
+    Moved {
+        /// How many cores remain allowed.
+        allowed: usize,
+    },
+    /// The reserved core is the only one allowed: nothing was changed.
+    NoOtherCore,
+    /// The reserved core is not in this thread's allowed set: nothing needed changing.
+    NotInSet(usize),
+    /// The OS cannot read or set affinity masks.
+    Unsupported,
+}
+
+/// Removes `core` from the calling thread's allowed cores.
+///
+/// Call it on the thread that will spawn the slow lane's threads (before it spawns them: a
+/// new thread inherits its parent's mask), and pin the hot thread to `core` with
+/// [`pin_current_thread`]. On a host without `isolcpus` this is what keeps the scheduler from
+/// waking a slow-lane thread (a socket reader, the journal writer) on the hot core, where it
+/// would preempt the hot thread in the middle of a write. Never panics.
+pub fn keep_current_thread_off(core: usize) -> IsolateOutcome {
+    os::keep_current_thread_off(core)
+}
+
+/// The cores the calling thread may run on, in increasing order (empty if the OS cannot say).
+pub fn allowed_cores() -> Vec<usize> {
+    os::allowed_cores()
+}
+
+#[cfg(target_os = "linux")]
+mod os {
+    use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
+
+    use super::IsolateOutcome;
+
+    pub(super) fn keep_current_thread_off(core: usize) -> IsolateOutcome {
+        // `None` is the calling thread, not the whole process.
+        let Ok(mut set) = sched_getaffinity(None) else {
+            return IsolateOutcome::Unsupported;
+        };
+        if core >= CpuSet::MAX_CPU || !set.is_set(core) {
+            return IsolateOutcome::NotInSet(core);
+        }
+        if set.count() <= 1 {
+            return IsolateOutcome::NoOtherCore;
+        }
+        set.unset(core);
+        match sched_setaffinity(None, &set) {
+            Ok(()) => IsolateOutcome::Moved {
+                allowed: set.count() as usize,
+            },
+            Err(_) => IsolateOutcome::Unsupported,
+        }
+    }
+
+    pub(super) fn allowed_cores() -> Vec<usize> {
+        sched_getaffinity(None).map_or_else(
+            |_| Vec::new(),
+            |set| (0..CpuSet::MAX_CPU).filter(|&c| set.is_set(c)).collect(),
+        )
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod os {
+    use super::IsolateOutcome;
+
+    pub(super) fn keep_current_thread_off(_core: usize) -> IsolateOutcome {
+        IsolateOutcome::Unsupported
+    }
+
+    pub(super) fn allowed_cores() -> Vec<usize> {
+        Vec::new()
+    }
+}

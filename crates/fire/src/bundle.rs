@@ -160,7 +160,7 @@ impl FlashbotsAuth {
         let digest = personal_digest(body);
         let fast = pool
             .take()
-            .and_then(|p| p.sign(self.signer.scalar(), digest));
+            .and_then(|p| p.sign(self.signer.secret(), digest));
         let (rs, parity) = match fast {
             Some(sig) => sig,
             None => {

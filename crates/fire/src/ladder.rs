@@ -121,9 +121,9 @@ impl LocalSigner {
         })
     }
 
-    /// The private scalar, for finishing presigned signatures.
-    pub(crate) fn scalar(&self) -> alloy_primitives::U256 {
-        alloy_primitives::U256::from_be_bytes(self.key.secret_bytes())
+    /// The private key, for finishing presigned signatures.
+    pub(crate) fn secret(&self) -> &secp256k1::SecretKey {
+        &self.key
     }
 
     /// Signs a 32-byte digest: `r || s` and the y-parity (0 or 1). No allocation.

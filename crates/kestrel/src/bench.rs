@@ -82,6 +82,11 @@ pub struct HotpathBench {
     pub cores: usize,
     /// How the engine and the floor wait for frames (spin, yield, park).
     pub wait: String,
+    /// How the loopback relay sink waited for requests (poll or block).
+    pub sink: String,
+    /// The core the hot thread and the floor were pinned to (every other bench thread kept
+    /// off it), or null when unpinned.
+    pub hot_core: Option<usize>,
 }
 
 impl HotpathBench {
@@ -134,6 +139,16 @@ pub fn table(b: &HotpathBench) -> String {
         b.bundles,
         b.drops
     );
+    s += &match b.hot_core {
+        Some(c) => format!(
+            "wait {}, sink {}, hot thread and floor pinned to core {c} (other threads kept off it), {} cores\n\n",
+            b.wait, b.sink, b.cores
+        ),
+        None => format!(
+            "wait {}, sink {}, unpinned, {} cores\n\n",
+            b.wait, b.sink, b.cores
+        ),
+    };
     s += &format!(
         "{:<22}{:>10}{:>10}{:>10}{:>12}\n",
         "ns", "p50", "p99", "p99.9", "max"
@@ -398,8 +413,41 @@ fn pace_until(due: Instant) {
     }
 }
 
+/// How the loopback relay sink waits for requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkMode {
+    /// Non-blocking reads, yielding the core between them. A write to it then costs what a
+    /// write to a network peer costs: the TCP stack, with no local thread to wake.
+    Poll,
+    /// Blocking reads. Every write that finds it asleep also pays a cross-core wake-up of the
+    /// sink thread, which a relay across a network never costs the sender.
+    Block,
+}
+
+impl SinkMode {
+    /// The name `--sink` takes and the report shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            SinkMode::Poll => "poll",
+            SinkMode::Block => "block",
+        }
+    }
+}
+
+impl std::str::FromStr for SinkMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SinkMode, String> {
+        match s {
+            "poll" => Ok(SinkMode::Poll),
+            "block" => Ok(SinkMode::Block),
+            other => Err(format!("expected poll or block, got {other:?}")),
+        }
+    }
+}
+
 /// A loopback HTTP relay sink: reads requests, answers 200 `{}`.
-fn sink(stop: Arc<AtomicBool>) -> anyhow::Result<u16> {
+fn sink(stop: Arc<AtomicBool>, mode: SinkMode) -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     listener.set_nonblocking(true)?;
@@ -412,7 +460,7 @@ fn sink(stop: Arc<AtomicBool>) -> anyhow::Result<u16> {
                         let stop = Arc::clone(&stop);
                         let _ = std::thread::Builder::new()
                             .name("bench-sink-conn".into())
-                            .spawn(move || serve_sink(s, &stop));
+                            .spawn(move || serve_sink(s, &stop, mode));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -421,8 +469,8 @@ fn sink(stop: Arc<AtomicBool>) -> anyhow::Result<u16> {
     Ok(port)
 }
 
-fn serve_sink(mut s: TcpStream, stop: &AtomicBool) {
-    let _ = s.set_nonblocking(false);
+fn serve_sink(mut s: TcpStream, stop: &AtomicBool, mode: SinkMode) {
+    let _ = s.set_nonblocking(mode == SinkMode::Poll);
     let _ = s.set_read_timeout(Some(Duration::from_millis(100)));
     let mut buf = Vec::with_capacity(1 << 16);
     let mut chunk = [0u8; 16 * 1024];
@@ -430,11 +478,16 @@ fn serve_sink(mut s: TcpStream, stop: &AtomicBool) {
         match s.read(&mut chunk) {
             Ok(0) => return,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::yield_now();
+                continue;
+            }
             Err(_) => continue,
         }
         while let Some(len) = complete_request_len(&buf) {
             buf.drain(..len);
-            if s.write_all(
+            if write_fully(
+                &mut s,
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
             )
             .is_err()
@@ -443,6 +496,20 @@ fn serve_sink(mut s: TcpStream, stop: &AtomicBool) {
             }
         }
     }
+}
+
+/// `write_all` that also works on a non-blocking socket (yields while its buffer is full).
+fn write_fully(s: &mut TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        match s.write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Length of the first complete HTTP request in `buf` (head + Content-Length body), if any.
@@ -475,6 +542,7 @@ fn run_engine(
     count: u64,
     sink_port: u16,
     wait: WaitStrategy,
+    hot_core: Option<usize>,
 ) -> anyhow::Result<EngineRun> {
     let (port, feeder) = feeder(frames, rate, count)?;
     let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(4096);
@@ -528,7 +596,7 @@ fn run_engine(
             endpoint: kestrel_hot::NodeEndpoint::Ws(format!("ws://127.0.0.1:{port}")),
             wait,
         },
-        core: None,
+        core: hot_core,
     };
     let hot = kestrel_hot::run_hot_thread(cfg, pipeline, shutdown.clone())?;
     let elapsed = feeder
@@ -558,28 +626,54 @@ fn run_engine(
     })
 }
 
-/// The floor: the same node stream and wait strategy as the engine, forwarding each frame it
-/// reads to the sink as an HTTP request body, nothing else.
+/// The floor: the same node stream and wait strategy as the engine, on the same core,
+/// forwarding each frame it reads to the sink as an HTTP request body, nothing else.
 fn run_floor(
     frames: Arc<Vec<String>>,
     rate: u64,
     count: u64,
     sink_port: u16,
     wait: WaitStrategy,
+    hot_core: Option<usize>,
 ) -> anyhow::Result<(Histogram<u64>, u64, Duration)> {
     let (port, feeder) = feeder(frames, rate, count)?;
     let node = NodeStreamConfig {
         endpoint: kestrel_hot::NodeEndpoint::Ws(format!("ws://127.0.0.1:{port}")),
         wait,
     };
-    let mut stream = kestrel_hot::NodeStream::connect(&node)?;
-    let mut relay = TcpStream::connect(("127.0.0.1", sink_port))?;
+    // The relay socket and its reply reader are set up here, off the hot core, as
+    // `RelayConn::connect` does for the engine.
+    let relay = TcpStream::connect(("127.0.0.1", sink_port))?;
     relay.set_nodelay(true)?;
     let mut reader = relay.try_clone()?;
     std::thread::spawn(move || {
         let mut b = [0u8; 4096];
         while matches!(reader.read(&mut b), Ok(n) if n > 0) {}
     });
+    let floor = std::thread::Builder::new()
+        .name("bench-floor".into())
+        .spawn(move || {
+            kestrel_bus::pin_current_thread(hot_core);
+            forward_all(&node, relay, rate, count)
+        })?;
+    let (hist, seen) = floor
+        .join()
+        .map_err(|_| anyhow::anyhow!("floor panicked"))??;
+    let elapsed = feeder
+        .join()
+        .map_err(|_| anyhow::anyhow!("feeder panicked"))??;
+    Ok((hist, seen, elapsed))
+}
+
+/// The floor's loop: read frames, forward each, stamp from read to written.
+fn forward_all(
+    node: &NodeStreamConfig,
+    mut relay: TcpStream,
+    rate: u64,
+    count: u64,
+) -> anyhow::Result<(Histogram<u64>, u64)> {
+    let wait = node.wait;
+    let mut stream = kestrel_hot::NodeStream::connect(node)?;
     let mut head = Vec::with_capacity(256);
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
     let (mut seen, mut spins) = (0u64, 0u32);
@@ -601,10 +695,7 @@ fn run_floor(
         }
         result?;
     }
-    let elapsed = feeder
-        .join()
-        .map_err(|_| anyhow::anyhow!("feeder panicked"))??;
-    Ok((hist, seen, elapsed))
+    Ok((hist, seen))
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -631,21 +722,120 @@ fn forward(relay: &mut TcpStream, head: &mut Vec<u8>, body: &[u8]) -> std::io::R
     Ok(())
 }
 
+/// What `kestrel bench hotpath` runs.
+#[derive(Clone, Copy, Debug)]
+pub struct HotpathOpts {
+    /// Frames per second offered.
+    pub rate: u64,
+    /// Seconds per measured run (engine and floor each).
+    pub duration_s: u64,
+    /// How the hot thread and the floor wait for frames.
+    pub wait: WaitStrategy,
+    /// Which core they run on.
+    pub core: CoreChoice,
+    /// How the relay sink waits for requests.
+    pub sink: SinkMode,
+}
+
+/// Which core the bench reserves for the hot thread and the floor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoreChoice {
+    /// The last allowed core, when at least two are allowed; else unpinned.
+    Auto,
+    /// Unpinned: the OS places every thread.
+    Unpinned,
+    /// This core id.
+    Core(usize),
+}
+
+/// Parses `--core`: a core id, `auto` or `none`.
+pub fn parse_core(s: &str) -> anyhow::Result<CoreChoice> {
+    match s {
+        "auto" => Ok(CoreChoice::Auto),
+        "none" => Ok(CoreChoice::Unpinned),
+        n => n.parse().map(CoreChoice::Core).map_err(|_| {
+            anyhow::anyhow!("--core: expected a core id, \"auto\" or \"none\", got {n:?}")
+        }),
+    }
+}
+
 /// Runs the engine pass and the floor pass and puts the figures together.
-pub fn hotpath(rate: u64, duration_s: u64, wait: WaitStrategy) -> anyhow::Result<HotpathBench> {
+///
+/// With a hot core, the bench runs on a thread kept off that core (so the feeder, the relay
+/// sink, socket readers and the journal drain it spawns are too), while the hot thread and the
+/// floor are pinned to it: the layout of a colocated host with the hot core isolated. The
+/// calling thread's own affinity is left as it was.
+pub fn hotpath(opts: HotpathOpts) -> anyhow::Result<HotpathBench> {
+    let HotpathOpts {
+        rate,
+        duration_s,
+        wait,
+        core,
+        sink,
+    } = opts;
     anyhow::ensure!(
         rate > 0 && duration_s > 0,
         "--rate and --duration must be positive"
     );
+    let allowed = kestrel_bus::allowed_cores();
+    let hot_core = match core {
+        CoreChoice::Unpinned => None,
+        CoreChoice::Auto => allowed.last().copied().filter(|_| allowed.len() >= 2),
+        CoreChoice::Core(c) => {
+            anyhow::ensure!(
+                allowed.is_empty() || allowed.contains(&c),
+                "--core {c}: not one of this process's cores {allowed:?}"
+            );
+            Some(c)
+        }
+    };
+    std::thread::Builder::new()
+        .name("bench-main".into())
+        .spawn(move || {
+            if let Some(c) = hot_core {
+                kestrel_bus::keep_current_thread_off(c);
+            }
+            hotpath_on(
+                HotpathOpts {
+                    rate,
+                    duration_s,
+                    wait,
+                    core,
+                    sink,
+                },
+                hot_core,
+            )
+        })?
+        .join()
+        .map_err(|_| anyhow::anyhow!("bench panicked"))?
+}
+
+fn hotpath_on(opts: HotpathOpts, hot_core: Option<usize>) -> anyhow::Result<HotpathBench> {
+    let HotpathOpts {
+        rate,
+        duration_s,
+        wait,
+        sink: sink_mode,
+        ..
+    } = opts;
     let mut rng = Rng::from_seed(7);
     let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
     let w = world(&mut rng, &searcher)?;
     let count = rate * duration_s;
     let frames = Arc::new(frames(&mut rng, &w, count)?);
     let stop = Arc::new(AtomicBool::new(false));
-    let sink_port = sink(Arc::clone(&stop))?;
-    let e = run_engine(w, Arc::clone(&frames), rate, count, sink_port, wait)?;
-    let (floor, floor_seen, floor_elapsed) = run_floor(frames, rate, count, sink_port, wait)?;
+    let sink_port = sink(Arc::clone(&stop), sink_mode)?;
+    let e = run_engine(
+        w,
+        Arc::clone(&frames),
+        rate,
+        count,
+        sink_port,
+        wait,
+        hot_core,
+    )?;
+    let (floor, floor_seen, floor_elapsed) =
+        run_floor(frames, rate, count, sink_port, wait, hot_core)?;
     stop.store(true, Ordering::Relaxed);
     let summary = e.recorder.summary();
     let mut stages = latency_map(&e.recorder);
@@ -667,5 +857,7 @@ pub fn hotpath(rate: u64, duration_s: u64, wait: WaitStrategy) -> anyhow::Result
         duration_s,
         cores: std::thread::available_parallelism().map_or(1, usize::from),
         wait: wait.name().to_string(),
+        hot_core,
+        sink: sink_mode.name().to_string(),
     })
 }

@@ -146,10 +146,22 @@ pub fn sandbox(
 }
 
 /// `kestrel bench hotpath`.
-pub fn bench_hotpath(rate: u64, duration: u64, wait: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let wait: kestrel_bus::WaitStrategy =
-        wait.parse().map_err(|e| anyhow::anyhow!("--wait: {e}"))?;
-    let out = crate::bench::hotpath(rate, duration, wait)?;
+pub fn bench_hotpath(
+    rate: u64,
+    duration: u64,
+    wait: &str,
+    core: &str,
+    sink: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let opts = crate::bench::HotpathOpts {
+        rate,
+        duration_s: duration,
+        wait: wait.parse().map_err(|e| anyhow::anyhow!("--wait: {e}"))?,
+        core: crate::bench::parse_core(core)?,
+        sink: sink.parse().map_err(|e| anyhow::anyhow!("--sink: {e}"))?,
+    };
+    let out = crate::bench::hotpath(opts)?;
     if json {
         println!("{}", serde_json::to_string(&out)?);
     } else {

@@ -75,6 +75,16 @@ enum BenchCmd {
         /// latency on an isolated core), yield, or park (blocking reads; best on 2 cores).
         #[arg(long, default_value = "park")]
         wait: String,
+        /// The core for the hot thread and the floor: a core id, "auto" (the last allowed
+        /// core when there are at least two), or "none" (unpinned). Every other bench thread
+        /// (feeder, relay sink, socket readers, journal drain) is kept off that core.
+        #[arg(long, default_value = "auto")]
+        core: String,
+        /// How the loopback relay sink reads: poll (non-blocking, so a write costs what a
+        /// write to a network peer costs) or block (each write that finds the sink asleep also
+        /// pays a cross-core wake-up, on the engine's clock).
+        #[arg(long, default_value = "poll")]
+        sink: String,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -101,9 +111,11 @@ fn main() -> ExitCode {
                     rate,
                     duration,
                     wait,
+                    core,
+                    sink,
                     json,
                 },
-        } => kestrel::cli::bench_hotpath(rate, duration, &wait, json),
+        } => kestrel::cli::bench_hotpath(rate, duration, &wait, &core, &sink, json),
     };
     match result {
         Ok(code) => code,

@@ -4,11 +4,13 @@
 
 #[test]
 fn hotpath_bench_reads_every_frame_and_fires_on_victims() {
-    let out = kestrel::bench::hotpath(
-        500,
-        2,
-        kestrel_bus::WaitStrategy::Park(std::time::Duration::from_micros(100)),
-    )
+    let out = kestrel::bench::hotpath(kestrel::bench::HotpathOpts {
+        rate: 500,
+        duration_s: 2,
+        wait: kestrel_bus::WaitStrategy::Park(std::time::Duration::from_micros(100)),
+        core: kestrel::bench::CoreChoice::Auto,
+        sink: kestrel::bench::SinkMode::Poll,
+    })
     .expect("bench");
     assert_eq!(out.frames_sent, 1000);
     assert_eq!(
