@@ -1,5 +1,6 @@
-//! Uniswap V2 knowledge for the hot lane: Router02 calldata decode, exact pair math, the pool
-//! snapshot, and backrun sizing.
+//! Uniswap knowledge for the hot lane: calldata decode for Router02, the V3 SwapRouter and
+//! SwapRouter02 and the Universal Router; exact V2 pair math, the pool snapshot and backrun
+//! sizing; bit-exact V3 math and pool snapshots.
 //!
 //! Data flows through the modules in this order, once per pending transaction:
 //!
@@ -19,11 +20,23 @@
 //! Solidity), allocation-free and panic-free on any calldata. Failures are
 //! [`kestrel_types::SkipReason`]s.
 //!
-//! Deliberately absent: I/O, async, V3 pools, and any trade placed *before* the victim.
+//! V3 and the other routers: [`router_v3::decode_swap_router`] and
+//! [`universal::decode_universal`] fill a fixed-capacity [`route::DecodedSwaps`] (V2 and V3
+//! legs borrowing their paths from the calldata). [`v3::V3Pool`] is an immutable V3 pool
+//! snapshot (ticks, bitmap words, slot0, liquidity) whose [`v3::V3Pool::quote`] replays the
+//! pool's own swap loop step for step, word boundaries included, so quotes equal QuoterV2's to
+//! the wei; the slow lane keeps it current with [`v3::V3Pool::apply`] on Swap/Mint/Burn logs.
+//! The engine does not act on V3 legs yet.
+//!
+//! Deliberately absent: I/O, async, and any trade placed *before* the victim.
 
 #![forbid(unsafe_code)]
 
 pub mod backrun;
 pub mod math;
 pub mod pool;
+pub mod route;
 pub mod router;
+pub mod router_v3;
+pub mod universal;
+pub mod v3;

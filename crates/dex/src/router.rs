@@ -228,7 +228,7 @@ fn offset_at(args: &[u8], index: usize) -> Result<usize, SkipReason> {
 }
 
 /// The `address[]` whose length word sits at byte `offset` of the arguments.
-fn path_at(args: &[u8], offset: usize) -> Result<PathView<'_>, SkipReason> {
+pub(crate) fn path_at(args: &[u8], offset: usize) -> Result<PathView<'_>, SkipReason> {
     let len = small_at_byte(args, offset)?;
     let start = offset + WORD;
     // `len` < 2^32, so this cannot overflow on 64-bit targets; checked anyway for 32-bit ones.

@@ -1,6 +1,11 @@
-//! Contract build artifacts: the Uniswap V2 bytecode and ABIs from npm (read from
+//! Contract build artifacts: the Uniswap V2 and V3 bytecode and ABIs from npm (read from
 //! `tools/node_modules` at run time) and our own executor (compiled by
 //! `scripts/build-contracts.sh`, committed, and embedded in the binary).
+//!
+//! V2's packages ship Waffle artifacts (`build/Name.json`); V3's ship Hardhat artifacts
+//! (`artifacts/contracts/<Source>.sol/Name.json`, 0x-prefixed `bytecode`). Both carry `abi` and
+//! `bytecode`, which is all [`load`] reads. SwapRouter02 is not among them: it lives in
+//! `@uniswap/swap-router-contracts`, which the tools do not install.
 
 use alloy::json_abi::JsonAbi;
 use alloy_primitives::{B256, Bytes, keccak256};
@@ -12,9 +17,9 @@ use crate::tools;
 /// The executor artifact written by `scripts/build-contracts.sh`.
 const EXECUTOR_JSON: &str = include_str!("../../../contracts/out/KestrelExecutor.json");
 
-/// The Uniswap V2 artifacts this crate knows, by contract name, with their path under
+/// The Uniswap artifacts this crate knows, by contract name, with their path under
 /// `tools/node_modules`.
-const NPM_ARTIFACTS: [(&str, &str); 6] = [
+const NPM_ARTIFACTS: [(&str, &str); 12] = [
     (
         "UniswapV2Factory",
         "@uniswap/v2-core/build/UniswapV2Factory.json",
@@ -29,6 +34,30 @@ const NPM_ARTIFACTS: [(&str, &str); 6] = [
     (
         "DeflatingERC20",
         "@uniswap/v2-periphery/build/DeflatingERC20.json",
+    ),
+    (
+        "UniswapV3Factory",
+        "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",
+    ),
+    (
+        "UniswapV3Pool",
+        "@uniswap/v3-core/artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json",
+    ),
+    (
+        "SwapRouter",
+        "@uniswap/v3-periphery/artifacts/contracts/SwapRouter.sol/SwapRouter.json",
+    ),
+    (
+        "QuoterV2",
+        "@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json",
+    ),
+    (
+        "NonfungiblePositionManager",
+        "@uniswap/v3-periphery/artifacts/contracts/NonfungiblePositionManager.sol/NonfungiblePositionManager.json",
+    ),
+    (
+        "UniswapInterfaceMulticall",
+        "@uniswap/v3-periphery/artifacts/contracts/lens/UniswapInterfaceMulticall.sol/UniswapInterfaceMulticall.json",
     ),
 ];
 
@@ -56,8 +85,10 @@ struct RawArtifact {
     bytecode: String,
 }
 
-/// Loads a Uniswap V2 artifact by name: "UniswapV2Factory", "UniswapV2Pair", "ERC20",
-/// "UniswapV2Router02", "WETH9" or "DeflatingERC20". Installs the npm packages if missing.
+/// Loads a Uniswap artifact by name. V2: "UniswapV2Factory", "UniswapV2Pair", "ERC20",
+/// "UniswapV2Router02", "WETH9", "DeflatingERC20". V3: "UniswapV3Factory", "UniswapV3Pool",
+/// "SwapRouter", "QuoterV2", "NonfungiblePositionManager", "UniswapInterfaceMulticall".
+/// Installs the npm packages if missing.
 pub fn load(name: &str) -> anyhow::Result<Artifact> {
     let rel = NPM_ARTIFACTS
         .iter()
@@ -66,8 +97,13 @@ pub fn load(name: &str) -> anyhow::Result<Artifact> {
         .ok_or_else(|| anyhow!("unknown artifact {name:?}"))?;
     tools::ensure_installed()?;
     let path = tools::node_modules().join(rel);
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    // A tools folder installed before the V3 packages were pinned has V2 only: say how to fix.
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading {} (run scripts/install-tools.sh to install missing npm packages)",
+            path.display()
+        )
+    })?;
     parse(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -130,7 +166,34 @@ mod tests {
 
     #[test]
     fn unknown_artifact_is_an_error() {
-        assert!(load("UniswapV3Factory").is_err());
+        // SwapRouter02 ships in @uniswap/swap-router-contracts, which the tools do not install.
+        assert!(load("SwapRouter02").is_err());
+    }
+
+    #[test]
+    fn v3_pool_bytecode_matches_the_periphery_init_code_hash() {
+        // PoolAddress.POOL_INIT_CODE_HASH, hard-coded in v3-periphery 1.4.4: SwapRouter,
+        // QuoterV2 and the position manager find pools (and check callbacks) with it.
+        let expected: B256 = "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54"
+            .parse()
+            .unwrap();
+        assert_eq!(load("UniswapV3Pool").unwrap().init_code_hash(), expected);
+        for name in [
+            "UniswapV3Factory",
+            "SwapRouter",
+            "QuoterV2",
+            "NonfungiblePositionManager",
+            "UniswapInterfaceMulticall",
+        ] {
+            let artifact = load(name).unwrap();
+            assert!(
+                !artifact.abi.functions.is_empty(),
+                "{name} has no functions"
+            );
+        }
+        let quoter = load("QuoterV2").unwrap();
+        assert!(quoter.abi.function("quoteExactInputSingle").is_some());
+        assert!(quoter.abi.function("quoteExactOutputSingle").is_some());
     }
 
     #[test]

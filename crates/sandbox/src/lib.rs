@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod builder;
 pub mod deploy;
 pub mod tools;
+pub mod v3;
 
 pub use anvil::Anvil;
 pub use artifacts::Artifact;

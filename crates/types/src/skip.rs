@@ -37,11 +37,18 @@ pub enum SkipReason {
     NoState,
     /// The node announced this transaction before (re-broadcasts, re-orgs of the pool).
     Duplicate,
+    /// A router call or Universal Router command the decoders do not know, where it may move a
+    /// pool the engine would trade against.
+    UnknownCommand,
+    /// A Uniswap V4 swap (Universal Router `V4_SWAP`): counted until V4 pools are supported.
+    UnsupportedV4,
+    /// More swap legs in one transaction than the fixed-capacity decode holds.
+    TooManyLegs,
 }
 
 impl SkipReason {
     /// Every reason, in report order.
-    pub const ALL: [SkipReason; 16] = [
+    pub const ALL: [SkipReason; 19] = [
         SkipReason::MalformedFrame,
         SkipReason::NotRouter,
         SkipReason::NotSwap,
@@ -58,6 +65,9 @@ impl SkipReason {
         SkipReason::NoLadder,
         SkipReason::NoState,
         SkipReason::Duplicate,
+        SkipReason::UnknownCommand,
+        SkipReason::UnsupportedV4,
+        SkipReason::TooManyLegs,
     ];
 
     /// Stable snake-case key used in reports, the journal and metrics.
@@ -79,6 +89,9 @@ impl SkipReason {
             SkipReason::NoLadder => "no_ladder",
             SkipReason::NoState => "no_state",
             SkipReason::Duplicate => "duplicate",
+            SkipReason::UnknownCommand => "unknown_command",
+            SkipReason::UnsupportedV4 => "unsupported_v4",
+            SkipReason::TooManyLegs => "too_many_legs",
         }
     }
 
