@@ -778,6 +778,12 @@ pub fn hotpath(opts: HotpathOpts) -> anyhow::Result<HotpathBench> {
         "--rate and --duration must be positive"
     );
     let allowed = kestrel_bus::allowed_cores();
+    // Counted here, before this bench's threads give the hot core up.
+    let cores = if allowed.is_empty() {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        allowed.len()
+    };
     let hot_core = match core {
         CoreChoice::Unpinned => None,
         CoreChoice::Auto => allowed.last().copied().filter(|_| allowed.len() >= 2),
@@ -804,13 +810,18 @@ pub fn hotpath(opts: HotpathOpts) -> anyhow::Result<HotpathBench> {
                     sink,
                 },
                 hot_core,
+                cores,
             )
         })?
         .join()
         .map_err(|_| anyhow::anyhow!("bench panicked"))?
 }
 
-fn hotpath_on(opts: HotpathOpts, hot_core: Option<usize>) -> anyhow::Result<HotpathBench> {
+fn hotpath_on(
+    opts: HotpathOpts,
+    hot_core: Option<usize>,
+    cores: usize,
+) -> anyhow::Result<HotpathBench> {
     let HotpathOpts {
         rate,
         duration_s,
@@ -855,7 +866,7 @@ fn hotpath_on(opts: HotpathOpts, hot_core: Option<usize>) -> anyhow::Result<Hotp
         floor_rate_sustained: floor_seen as f64 / floor_elapsed.as_secs_f64(),
         stages_ns: stages,
         duration_s,
-        cores: std::thread::available_parallelism().map_or(1, usize::from),
+        cores,
         wait: wait.name().to_string(),
         hot_core,
         sink: sink_mode.name().to_string(),

@@ -76,14 +76,16 @@ enum BenchCmd {
         #[arg(long, default_value = "park")]
         wait: String,
         /// The core for the hot thread and the floor: a core id, "auto" (the last allowed
-        /// core when there are at least two), or "none" (unpinned). Every other bench thread
-        /// (feeder, relay sink, socket readers, journal drain) is kept off that core.
-        #[arg(long, default_value = "auto")]
+        /// core when there are at least two), or "none" (unpinned, the default). Every other
+        /// bench thread (feeder, relay sink, socket readers, journal drain) is then kept off
+        /// that core, as on a host with the hot core isolated.
+        #[arg(long, default_value = "none")]
         core: String,
-        /// How the loopback relay sink reads: poll (non-blocking, so a write costs what a
-        /// write to a network peer costs) or block (each write that finds the sink asleep also
-        /// pays a cross-core wake-up, on the engine's clock).
-        #[arg(long, default_value = "poll")]
+        /// How the loopback relay sink reads: block (the default; each write that finds the
+        /// sink asleep also pays a cross-core wake-up, on the engine's clock) or poll
+        /// (non-blocking, so a write costs what a write to a network peer costs; it takes a
+        /// core, so use it with --core on a host with cores to spare).
+        #[arg(long, default_value = "block")]
         sink: String,
         /// Print one JSON object instead of a table.
         #[arg(long)]
