@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real components Kestrel's tests and sandbox run against (anvil, the Uniswap V2
-# and V3 artifacts, solc-js) from npm into tools/node_modules, as pinned by tools/package.json.
+# and V3 artifacts, SwapRouter02, the Universal Router, solc-js) from npm into tools/node_modules, as pinned by tools/package.json.
 # Skips the install when everything is already there; npm's install scripts are never run.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ if [ -x "$nm/@foundry-rs/anvil-linux-amd64/bin/anvil" ] \
   && [ -f "$nm/@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json" ] \
   && [ -f "$nm/@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json" ] \
   && [ -f "$nm/@uniswap/v3-periphery/artifacts/contracts/NonfungiblePositionManager.sol/NonfungiblePositionManager.json" ] \
+  && [ -f "$nm/@uniswap/swap-router-contracts/artifacts/contracts/SwapRouter02.sol/SwapRouter02.json" ] \
+  && [ -f "$nm/@uniswap/universal-router/artifacts/contracts/UniversalRouter.sol/UniversalRouter.json" ] \
   && [ -f "$nm/solc/package.json" ]; then
   exit 0
 fi

@@ -19,7 +19,7 @@ const EXECUTOR_JSON: &str = include_str!("../../../contracts/out/KestrelExecutor
 
 /// The Uniswap artifacts this crate knows, by contract name, with their path under
 /// `tools/node_modules`.
-const NPM_ARTIFACTS: [(&str, &str); 12] = [
+const NPM_ARTIFACTS: [(&str, &str); 14] = [
     (
         "UniswapV2Factory",
         "@uniswap/v2-core/build/UniswapV2Factory.json",
@@ -56,6 +56,14 @@ const NPM_ARTIFACTS: [(&str, &str); 12] = [
         "@uniswap/v3-periphery/artifacts/contracts/NonfungiblePositionManager.sol/NonfungiblePositionManager.json",
     ),
     (
+        "SwapRouter02",
+        "@uniswap/swap-router-contracts/artifacts/contracts/SwapRouter02.sol/SwapRouter02.json",
+    ),
+    (
+        "UniversalRouter",
+        "@uniswap/universal-router/artifacts/contracts/UniversalRouter.sol/UniversalRouter.json",
+    ),
+    (
         "UniswapInterfaceMulticall",
         "@uniswap/v3-periphery/artifacts/contracts/lens/UniswapInterfaceMulticall.sol/UniswapInterfaceMulticall.json",
     ),
@@ -88,6 +96,7 @@ struct RawArtifact {
 /// Loads a Uniswap artifact by name. V2: "UniswapV2Factory", "UniswapV2Pair", "ERC20",
 /// "UniswapV2Router02", "WETH9", "DeflatingERC20". V3: "UniswapV3Factory", "UniswapV3Pool",
 /// "SwapRouter", "QuoterV2", "NonfungiblePositionManager", "UniswapInterfaceMulticall".
+/// Routers: "SwapRouter02" (@uniswap/swap-router-contracts), "UniversalRouter" (2.0.0).
 /// Installs the npm packages if missing.
 pub fn load(name: &str) -> anyhow::Result<Artifact> {
     let rel = NPM_ARTIFACTS
@@ -166,8 +175,24 @@ mod tests {
 
     #[test]
     fn unknown_artifact_is_an_error() {
-        // SwapRouter02 ships in @uniswap/swap-router-contracts, which the tools do not install.
-        assert!(load("SwapRouter02").is_err());
+        let err = load("SwapRouter03").unwrap_err().to_string();
+        assert!(err.contains("unknown artifact"), "{err}");
+    }
+
+    #[test]
+    fn router_artifacts_are_deployable_bytecode() {
+        // Both packages also ship interface artifacts with empty bytecode: these are the real
+        // contracts, with constructors that take the factories and WETH.
+        for (name, arg) in [("SwapRouter02", "_WETH9"), ("UniversalRouter", "params")] {
+            let a = load(name).unwrap();
+            assert!(
+                a.bytecode.len() > 10_000,
+                "{name}: {} bytes",
+                a.bytecode.len()
+            );
+            let ctor = a.abi.constructor.as_ref().expect("constructor");
+            assert!(ctor.inputs.iter().any(|i| i.name == arg), "{name}");
+        }
     }
 
     #[test]

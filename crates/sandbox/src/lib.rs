@@ -5,6 +5,7 @@ pub mod anvil;
 pub mod artifacts;
 pub mod builder;
 pub mod deploy;
+pub mod routers;
 pub mod tools;
 pub mod v3;
 

@@ -8,10 +8,14 @@ use std::sync::Mutex;
 use anyhow::{Context, bail};
 
 /// Files whose presence means `tools/node_modules` is usable, relative to `node_modules`.
-const REQUIRED: [&str; 3] = [
+const REQUIRED: [&str; 7] = [
     "@foundry-rs/anvil-linux-amd64/bin/anvil",
     "@uniswap/v2-core/build/UniswapV2Factory.json",
     "@uniswap/v2-periphery/build/UniswapV2Router02.json",
+    "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",
+    "@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json",
+    "@uniswap/swap-router-contracts/artifacts/contracts/SwapRouter02.sol/SwapRouter02.json",
+    "@uniswap/universal-router/artifacts/contracts/UniversalRouter.sol/UniversalRouter.json",
 ];
 
 /// Serialises installs within one process: parallel tests must not run npm side by side.

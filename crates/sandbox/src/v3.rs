@@ -138,6 +138,15 @@ pub struct Position {
 /// Deploys WETH9, the V3 factory and the periphery contracts from the npm artifacts.
 pub async fn deploy_v3(provider: &DynProvider) -> anyhow::Result<V3Contracts> {
     let weth = deploy(provider, &artifacts::load("WETH9")?, &[]).await?;
+    deploy_v3_with_weth(provider, weth).await
+}
+
+/// Deploys the V3 factory and the periphery contracts around an existing WETH9 (the one the
+/// V2 world uses, so that routers spanning V2 and V3 see one WETH).
+pub async fn deploy_v3_with_weth(
+    provider: &DynProvider,
+    weth: Address,
+) -> anyhow::Result<V3Contracts> {
     let factory = deploy(provider, &artifacts::load("UniswapV3Factory")?, &[]).await?;
     let args = (factory, weth).abi_encode_params();
     let router = deploy(provider, &artifacts::load("SwapRouter")?, &args).await?;

@@ -1,4 +1,5 @@
 //! Integration tests for kestrel-sandbox.
 mod builder;
 mod deploy;
+mod routers;
 mod v3_quoter;
