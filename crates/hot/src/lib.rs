@@ -4,7 +4,8 @@
 //! the ladder → assemble the bundle body, sign its relay auth header → write it to every relay.
 //!
 //! **Invariant:** inside [`decide`] and [`Pipeline::on_frame`] nothing awaits, locks or logs, and
-//! nothing allocates except inside the WebSocket library's frame read (see ARCHITECTURE.md).
+//! nothing allocates: WebSocket messages arrive as slices of [`wsclient::WsClient`]'s fixed
+//! read buffer (see ARCHITECTURE.md for what remains).
 //! State comes in through a [`SnapshotCell`] published by the slow lane; events go out through a
 //! bounded SPSC ring with counted drops.
 
@@ -14,6 +15,7 @@ mod decide;
 pub mod ipc;
 mod pipeline;
 mod ws;
+pub mod wsclient;
 
 pub use decide::{Decision, HotState, Verdict, decide};
 pub use pipeline::{Pipeline, PipelineConfig, RelayTarget};

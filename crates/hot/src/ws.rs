@@ -1,19 +1,15 @@
 //! The node connection of the hot thread: a blocking WebSocket subscribed to full pending
 //! transactions and new heads, with reconnect and resubscribe, and the thread loop around it.
 
-use std::io::ErrorKind;
-use std::net::TcpStream;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::ipc::{IpcError, IpcStream};
+use crate::pipeline::Pipeline;
+use crate::wsclient::{WsClient, WsError};
 use kestrel_bus::{PinOutcome, ShutdownFlag, WaitStrategy, pin_current_thread};
 use kestrel_stdx::mono_ns;
 use kestrel_telemetry::StageRecorder;
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message, WebSocket};
-
-use crate::ipc::{IpcError, IpcStream};
-use crate::pipeline::Pipeline;
 
 /// Where the node's pending-transaction stream is.
 #[derive(Clone, Debug)]
@@ -37,7 +33,7 @@ pub struct NodeStreamConfig {
 #[derive(Debug)]
 pub enum NodeStream {
     /// Over WebSocket.
-    Ws(Box<WebSocket<MaybeTlsStream<TcpStream>>>),
+    Ws(Box<WsClient>),
     /// Over IPC.
     Ipc(IpcStream),
 }
@@ -47,7 +43,7 @@ pub enum NodeStream {
 pub enum NodeError {
     /// WebSocket failure or close.
     #[error("websocket: {0}")]
-    Ws(#[from] tungstenite::Error),
+    Ws(#[from] WsError),
     /// IPC failure or close.
     #[error(transparent)]
     Ipc(#[from] IpcError),
@@ -73,17 +69,9 @@ impl NodeStream {
                 Ok(NodeStream::Ipc(IpcStream::connect(path, &subs, timeout)?))
             }
             NodeEndpoint::Ws(url) => {
-                let (mut ws, _) = tungstenite::connect(url.as_str())?;
-                if let MaybeTlsStream::Plain(s) = ws.get_mut() {
-                    s.set_nodelay(true)?;
-                    if blocking {
-                        s.set_read_timeout(Some(PARK_READ_TIMEOUT))?;
-                    } else {
-                        s.set_nonblocking(true)?;
-                    }
-                }
+                let mut ws = WsClient::connect(url, blocking.then_some(PARK_READ_TIMEOUT))?;
                 for sub in subs {
-                    ws.send(Message::text(sub))?;
+                    ws.send_text(sub.as_bytes())?;
                 }
                 Ok(NodeStream::Ws(Box::new(ws)))
             }
@@ -94,24 +82,7 @@ impl NodeStream {
     pub fn poll(&mut self, on_frame: &mut dyn FnMut(&[u8])) -> Result<usize, NodeError> {
         match self {
             NodeStream::Ipc(ipc) => Ok(ipc.poll(on_frame)?),
-            NodeStream::Ws(ws) => match ws.read() {
-                Ok(Message::Text(t)) => {
-                    on_frame(t.as_bytes());
-                    Ok(1)
-                }
-                Ok(Message::Binary(b)) => {
-                    on_frame(&b);
-                    Ok(1)
-                }
-                Ok(Message::Close(_)) => Err(tungstenite::Error::ConnectionClosed.into()),
-                Ok(_) => Ok(0),
-                Err(tungstenite::Error::Io(e))
-                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-                {
-                    Ok(0)
-                }
-                Err(e) => Err(e.into()),
-            },
+            NodeStream::Ws(ws) => Ok(ws.poll(on_frame)?),
         }
     }
 }

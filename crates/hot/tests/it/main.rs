@@ -1,5 +1,11 @@
 //! The hot pipeline driven frame by frame, without a node: skip classification, duplicate
-//! detection and robustness to arbitrary bytes.
+//! detection and robustness to arbitrary bytes. `ws`: the zero-copy WebSocket client.
+
+mod ws;
+
+/// Counts allocations per thread, for the no-allocation tests.
+#[global_allocator]
+static GLOBAL: kestrel_bus::CountingAlloc = kestrel_bus::CountingAlloc;
 
 use std::sync::Arc;
 
