@@ -527,6 +527,64 @@ fn complete_request_len(buf: &[u8]) -> Option<usize> {
     (buf.len() >= head_end + len).then_some(head_end + len)
 }
 
+/// The hot pipeline as the bench (and the engine) wires it, around a relay at `relay_url`.
+pub struct HotParts {
+    /// The pipeline: feed it frames with `on_frame`.
+    pub pipeline: Pipeline,
+    /// Its events (candidates, bundles, skips).
+    pub events: kestrel_bus::Consumer<HotEvent>,
+    /// Where fired bundle bodies go for the slow lane; recycle what you take.
+    pub handoff: Arc<kestrel_fire::Handoff>,
+    /// Its presigned nonces (filled once; nothing refills them).
+    pub presigs: Arc<kestrel_fire::PresigPool>,
+    /// Its counters.
+    pub counters: Arc<Counters>,
+}
+
+fn hot_parts(state: HotState, relay_url: &str) -> anyhow::Result<HotParts> {
+    let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(4096);
+    std::thread::spawn(move || for _ in reply_rx {});
+    let relay = RelayConn::connect(0, relay_url, reply_tx)?;
+    let auth = FlashbotsAuth::from_hex(&format!("0x{}", hex::encode([0x42u8; 32])))?;
+    let handoff = Arc::new(kestrel_fire::Handoff::new(1024, 4 * 4096 + 8192));
+    let presigs = Arc::new(kestrel_fire::PresigPool::with_capacity(4096));
+    presigs.refill()?;
+    let counters = Arc::new(Counters::new());
+    let (producer, events) = spsc::channel::<HotEvent>(65_536, DropPolicy::DropNewest);
+    let state = Arc::new(SnapshotCell::new(state));
+    let pipeline = Pipeline::new(
+        PipelineConfig {
+            max_calldata_bytes: 4096,
+            relays: vec![(relay, RelayTarget::SendBundle)],
+            auth,
+            presigs: Arc::clone(&presigs),
+            handoff: Some(Arc::clone(&handoff)),
+            handoff_calls: false,
+        },
+        state,
+        producer,
+        Arc::clone(&counters),
+    );
+    Ok(HotParts {
+        pipeline,
+        events,
+        handoff,
+        presigs,
+        counters,
+    })
+}
+
+/// The bench's synthetic world and `count` of its frames (1 in 10 a profitable victim), with
+/// the pipeline wired to a relay at `relay_url`: for tests that drive
+/// `Pipeline::on_frame` directly, such as the counting-allocator proof.
+pub fn hot_fixture(count: u64, relay_url: &str) -> anyhow::Result<(HotParts, Vec<String>)> {
+    let mut rng = Rng::from_seed(7);
+    let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
+    let w = world(&mut rng, &searcher)?;
+    let frames = frames(&mut rng, &w, count)?;
+    Ok((hot_parts(w.state, relay_url)?, frames))
+}
+
 struct EngineRun {
     recorder: StageRecorder,
     processed: u64,
@@ -545,29 +603,13 @@ fn run_engine(
     hot_core: Option<usize>,
 ) -> anyhow::Result<EngineRun> {
     let (port, feeder) = feeder(frames, rate, count)?;
-    let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(4096);
-    std::thread::spawn(move || for _ in reply_rx {});
-    let relay = RelayConn::connect(0, &format!("http://127.0.0.1:{sink_port}/"), reply_tx)?;
-    let auth = FlashbotsAuth::from_hex(&format!("0x{}", hex::encode([0x42u8; 32])))?;
-    let handoff = Arc::new(kestrel_fire::Handoff::new(1024, 4 * 4096 + 8192));
-    let presigs = Arc::new(kestrel_fire::PresigPool::with_capacity(4096));
-    presigs.refill()?;
-    let counters = Arc::new(Counters::new());
-    let (producer, mut consumer) = spsc::channel::<HotEvent>(65_536, DropPolicy::DropNewest);
-    let state = Arc::new(SnapshotCell::new(w.state));
-    let pipeline = Pipeline::new(
-        PipelineConfig {
-            max_calldata_bytes: 4096,
-            relays: vec![(relay, RelayTarget::SendBundle)],
-            auth,
-            presigs: Arc::clone(&presigs),
-            handoff: Some(Arc::clone(&handoff)),
-            handoff_calls: false,
-        },
-        state,
-        producer,
-        Arc::clone(&counters),
-    );
+    let HotParts {
+        pipeline,
+        events: mut consumer,
+        handoff,
+        presigs,
+        counters,
+    } = hot_parts(w.state, &format!("http://127.0.0.1:{sink_port}/"))?;
     let shutdown = ShutdownFlag::new();
     let refill_stop = shutdown.clone();
     let refill =
