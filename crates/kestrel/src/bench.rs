@@ -541,6 +541,15 @@ pub struct HotParts {
     pub counters: Arc<Counters>,
 }
 
+impl std::fmt::Debug for HotParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotParts")
+            .field("counters", &self.counters.snapshot())
+            .field("presigs", &self.presigs)
+            .finish_non_exhaustive()
+    }
+}
+
 fn hot_parts(state: HotState, relay_url: &str) -> anyhow::Result<HotParts> {
     let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(4096);
     std::thread::spawn(move || for _ in reply_rx {});
