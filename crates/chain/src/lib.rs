@@ -10,6 +10,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod v3;
+
 use alloy::eips::BlockId;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};

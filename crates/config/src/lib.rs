@@ -27,7 +27,8 @@ use std::path::Path;
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
     BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, JournalConfig, ModeSetting,
-    RelayConfig, RelayKind, SignerConfig, TelemetryConfig, V2FactoryConfig, WaitSetting,
+    RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig, TelemetryConfig,
+    UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting,
 };
 pub use secret::{Secret, SecretValue};
 

@@ -60,12 +60,19 @@ pub struct ChainConfig {
     pub ipc_path: Option<PathBuf>,
 }
 
-/// `[dex]`: the exchanges the backrun lane trades on.
+/// `[dex]`: the exchanges the backrun lane trades on, and the routers whose pending
+/// transactions it decodes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DexConfig {
     /// `[[dex.v2_factories]]`: one to 256 (a [`kestrel_types::FactoryId`] is a `u8`); names
-    /// unique.
+    /// unique across V2 and V3 factories.
     pub v2_factories: Vec<V2FactoryConfig>,
+    /// `[[dex.v3_factories]]`: zero to 256 (default none); names unique across V2 and V3
+    /// factories.
+    pub v3_factories: Vec<V3FactoryConfig>,
+    /// `[[dex.routers]]`: zero to 256 (default none); names unique among routers, addresses
+    /// unique among routers. A V2 factory's `router` needs no entry here.
+    pub routers: Vec<RouterConfig>,
 }
 
 /// One Uniswap-V2-style factory and its router. All keys are required.
@@ -81,6 +88,71 @@ pub struct V2FactoryConfig {
     pub init_code_hash: B256,
     /// `fee_numerator`: input kept after the fee, over 1000 (Uniswap V2: 997), in `900..=1000`.
     pub fee_numerator: u16,
+}
+
+/// One Uniswap-V3-style factory and the fee tiers whose pools the engine loads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct V3FactoryConfig {
+    /// `name`: non-empty, unique among V2 and V3 factories.
+    pub name: String,
+    /// `factory`: the factory address. Required.
+    pub factory: Address,
+    /// `fee_tiers`: the fee tiers in pips (hundredths of a basis point), each one the factory
+    /// has enabled; each in `0..=999999` (the factory's `fee < 1000000`), no duplicates, 1 to
+    /// 16 of them. Default [`V3FactoryConfig::DEFAULT_FEE_TIERS`].
+    pub fee_tiers: Vec<u32>,
+    /// `pool_init_code_hash`: keccak256 of the pool creation code, for CREATE2 pool addresses
+    /// (Uniswap V3: [`V3FactoryConfig::UNISWAP_POOL_INIT_CODE_HASH`]). Required.
+    pub pool_init_code_hash: B256,
+}
+
+impl V3FactoryConfig {
+    /// Uniswap V3's fee tiers: 0.01%, 0.05%, 0.3% and 1%.
+    pub const DEFAULT_FEE_TIERS: [u32; 4] = [100, 500, 3000, 10_000];
+
+    /// keccak256 of `@uniswap/v3-core` 1.0.1's `UniswapV3Pool` creation bytecode, the hash the
+    /// v3-periphery contracts hard-code (`PoolAddress.POOL_INIT_CODE_HASH`).
+    pub const UNISWAP_POOL_INIT_CODE_HASH: B256 =
+        kestrel_types::b256!("0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54");
+}
+
+/// The Universal Router release a `universal_router` entry runs: the releases mask command
+/// bytes differently and give some commands other meanings (`kestrel_dex::universal::UrVersion`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UniversalRouterVersion {
+    /// `"v1"`: v1.0 to v1.2.
+    V1,
+    /// `"v2"`: 2.0.
+    V2,
+    /// `"v2.1"`: 2.1 and later.
+    V2_1,
+}
+
+/// Which router ABI a `[[dex.routers]]` entry speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RouterKind {
+    /// `"v2_router02"`: UniswapV2Router02.
+    V2Router02,
+    /// `"swap_router"`: the V3 periphery's SwapRouter.
+    SwapRouter,
+    /// `"swap_router02"`: SwapRouter02 (V2 and V3 swaps).
+    SwapRouter02,
+    /// `"universal_router"` with its `version`.
+    UniversalRouter(UniversalRouterVersion),
+}
+
+/// One `[[dex.routers]]` entry: a router contract whose pending transactions the engine
+/// decodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouterConfig {
+    /// `name`: non-empty, unique among routers.
+    pub name: String,
+    /// `address`: the router contract, unique among routers.
+    pub address: Address,
+    /// `kind`: `"v2_router02"`, `"swap_router"`, `"swap_router02"` or `"universal_router"`;
+    /// a universal router also needs `version` (`"v1"`, `"v2"` or `"v2.1"`), which no other
+    /// kind may have.
+    pub kind: RouterKind,
 }
 
 /// `[backrun]`: sizing, profit floors and the pre-signed ladder.

@@ -5,15 +5,24 @@ use std::path::PathBuf;
 
 use kestrel_types::{ChainId, U256};
 
+use toml::Value;
+
 use crate::model::{
     BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, JournalConfig, ModeSetting,
-    RelayConfig, RelayKind, SignerConfig, TelemetryConfig, V2FactoryConfig, WaitSetting,
+    RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig, TelemetryConfig,
+    UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting,
 };
-use crate::read::{self, Errors, Section};
+use crate::read::{self, Errors, Field, Section};
 use crate::value::{Scheme, is_loopback_host};
 
 /// `FactoryId` is a `u8`, so at most 256 factories can be addressed.
 const MAX_V2_FACTORIES: usize = 256;
+/// Limits on the other `[dex]` lists: each entry costs start-up reads or a table slot.
+const MAX_V3_FACTORIES: usize = 256;
+const MAX_ROUTERS: usize = 256;
+const MAX_FEE_TIERS: usize = 16;
+/// The V3 factory's `require(fee < 1000000)`.
+const MAX_FEE_PIPS: i64 = 999_999;
 
 pub(crate) const MODES: &[(&str, ModeSetting)] = &[
     ("dry-run", ModeSetting::DryRun),
@@ -29,6 +38,49 @@ pub(crate) const WAITS: &[(&str, WaitSetting)] = &[
     ("yield", WaitSetting::Yield),
     ("park", WaitSetting::Park),
 ];
+pub(crate) const ROUTER_KINDS: &[(&str, KindName)] = &[
+    ("v2_router02", KindName::V2Router02),
+    ("swap_router", KindName::SwapRouter),
+    ("swap_router02", KindName::SwapRouter02),
+    ("universal_router", KindName::UniversalRouter),
+];
+pub(crate) const UR_VERSIONS: &[(&str, UniversalRouterVersion)] = &[
+    ("v1", UniversalRouterVersion::V1),
+    ("v2", UniversalRouterVersion::V2),
+    ("v2.1", UniversalRouterVersion::V2_1),
+];
+
+/// A router `kind` as the file spells it, before its `version` is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KindName {
+    V2Router02,
+    SwapRouter,
+    SwapRouter02,
+    UniversalRouter,
+}
+
+impl KindName {
+    /// The spelling of `kind`: its name and, for a universal router, its version.
+    pub(crate) fn of(kind: RouterKind) -> (KindName, Option<UniversalRouterVersion>) {
+        match kind {
+            RouterKind::V2Router02 => (KindName::V2Router02, None),
+            RouterKind::SwapRouter => (KindName::SwapRouter, None),
+            RouterKind::SwapRouter02 => (KindName::SwapRouter02, None),
+            RouterKind::UniversalRouter(v) => (KindName::UniversalRouter, Some(v)),
+        }
+    }
+}
+
+/// The inverse of the `choice` tables, so reading and writing share one spelling.
+pub(crate) fn name_of<T: PartialEq + Copy>(
+    options: &[(&'static str, T)],
+    value: T,
+) -> &'static str {
+    options
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or("", |(name, _)| name)
+}
 
 /// Validates a whole parsed document; every violation ends up in the returned `Errors`.
 pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> {
@@ -127,43 +179,204 @@ fn chain(errors: &mut Errors, mut s: Section) -> Option<ChainConfig> {
 
 fn dex(errors: &mut Errors, mut s: Section) -> Option<DexConfig> {
     let key_path = read::join(s.path(), "v2_factories");
-    let sections = s.required(errors, "v2_factories", read::tables);
+    let v2_sections = s.required(errors, "v2_factories", read::tables);
+    let v3_path = read::join(s.path(), "v3_factories");
+    let v3_sections = s.optional(errors, "v3_factories", read::tables);
+    let routers_path = read::join(s.path(), "routers");
+    let router_sections = s.optional(errors, "routers", read::tables);
     s.finish(errors);
-    let sections = sections?;
-    if sections.is_empty() || sections.len() > MAX_V2_FACTORIES {
-        let n = sections.len();
+    // Factory names share one namespace: logs and the journal name a pool's factory by it.
+    let mut names = UniqueNames::default();
+    let v2_factories = v2_sections.and_then(|sections| {
+        if sections.is_empty() || sections.len() > MAX_V2_FACTORIES {
+            let n = sections.len();
+            errors.push(
+                &key_path,
+                format!("needs 1..={MAX_V2_FACTORIES} [[{key_path}]] tables, got {n}"),
+            );
+            return None;
+        }
+        all_or_none(sections, |f| v2_factory(errors, &mut names, f))
+    });
+    let v3_factories = match v3_sections {
+        Some(sections) if sections.len() > MAX_V3_FACTORIES => {
+            let n = sections.len();
+            errors.push(
+                &v3_path,
+                format!("at most {MAX_V3_FACTORIES} [[{v3_path}]] tables, got {n}"),
+            );
+            None
+        }
+        Some(sections) => all_or_none(sections, |f| v3_factory(errors, &mut names, f)),
+        None => Some(Vec::new()),
+    };
+    let routers = match router_sections {
+        Some(sections) if sections.len() > MAX_ROUTERS => {
+            let n = sections.len();
+            errors.push(
+                &routers_path,
+                format!("at most {MAX_ROUTERS} [[{routers_path}]] tables, got {n}"),
+            );
+            None
+        }
+        Some(sections) => routers(errors, sections),
+        None => Some(Vec::new()),
+    };
+    Some(DexConfig {
+        v2_factories: v2_factories?,
+        v3_factories: v3_factories?,
+        routers: routers?,
+    })
+}
+
+/// Reads every section with `read` (so each one's problems are reported) and returns them all,
+/// or `None` if any was invalid.
+fn all_or_none<T>(
+    sections: Vec<Section>,
+    mut read: impl FnMut(Section) -> Option<T>,
+) -> Option<Vec<T>> {
+    let count = sections.len();
+    let items: Vec<T> = sections.into_iter().filter_map(&mut read).collect();
+    (items.len() == count).then_some(items)
+}
+
+fn v2_factory(
+    errors: &mut Errors,
+    names: &mut UniqueNames,
+    mut f: Section,
+) -> Option<V2FactoryConfig> {
+    let name = f.required(errors, "name", read::non_empty);
+    if let Some(name) = &name {
+        names.check(errors, &read::join(f.path(), "name"), name);
+    }
+    let factory = f.required(errors, "factory", read::address);
+    let router = f.required(errors, "router", read::address);
+    let init_code_hash = f.required(errors, "init_code_hash", read::b256);
+    let fee_numerator = f.required(errors, "fee_numerator", read::int_in(900..=1000));
+    f.finish(errors);
+    Some(V2FactoryConfig {
+        name: name?,
+        factory: factory?,
+        router: router?,
+        init_code_hash: init_code_hash?,
+        fee_numerator: fee_numerator?,
+    })
+}
+
+fn v3_factory(
+    errors: &mut Errors,
+    names: &mut UniqueNames,
+    mut f: Section,
+) -> Option<V3FactoryConfig> {
+    let name = f.required(errors, "name", read::non_empty);
+    if let Some(name) = &name {
+        names.check(errors, &read::join(f.path(), "name"), name);
+    }
+    let factory = f.required(errors, "factory", read::address);
+    let fee_tiers = match f.take("fee_tiers") {
+        Some(field) => fee_tiers(errors, field),
+        None => Some(V3FactoryConfig::DEFAULT_FEE_TIERS.to_vec()),
+    };
+    let pool_init_code_hash = f.required(errors, "pool_init_code_hash", read::b256);
+    f.finish(errors);
+    Some(V3FactoryConfig {
+        name: name?,
+        factory: factory?,
+        fee_tiers: fee_tiers?,
+        pool_init_code_hash: pool_init_code_hash?,
+    })
+}
+
+/// `fee_tiers`: 1..=[`MAX_FEE_TIERS`] distinct pips below the factory's bound of 1000000.
+fn fee_tiers(errors: &mut Errors, field: Field) -> Option<Vec<u32>> {
+    let path = field.path.clone();
+    let count = match &field.value {
+        Value::Array(items) => items.len(),
+        _ => 0,
+    };
+    // Reports a value that is not an array, and every item out of range.
+    let tiers = read::array(errors, field, |e, f| {
+        read::int_in::<u32>(0..=MAX_FEE_PIPS)(e, f)
+    })?;
+    if tiers.len() != count {
+        return None;
+    }
+    if count == 0 || count > MAX_FEE_TIERS {
         errors.push(
-            &key_path,
-            format!("needs 1..={MAX_V2_FACTORIES} [[{key_path}]] tables, got {n}"),
+            &path,
+            format!("needs 1..={MAX_FEE_TIERS} fee tiers, got {count}"),
         );
         return None;
     }
-    let count = sections.len();
+    for (i, tier) in tiers.iter().enumerate() {
+        if let Some(first) = tiers.iter().position(|t| t == tier)
+            && first < i
+        {
+            errors.push(
+                &format!("{path}[{i}]"),
+                format!("duplicate fee tier {tier} (first at {path}[{first}])"),
+            );
+            return None;
+        }
+    }
+    Some(tiers)
+}
+
+/// Reads every `[[dex.routers]]` and checks that names and addresses are unique.
+fn routers(errors: &mut Errors, sections: Vec<Section>) -> Option<Vec<RouterConfig>> {
     let mut names = UniqueNames::default();
-    let factories: Vec<_> = sections
-        .into_iter()
-        .filter_map(|mut f| {
-            let name = f.required(errors, "name", read::non_empty);
-            if let Some(name) = &name {
-                names.check(errors, &read::join(f.path(), "name"), name);
-            }
-            let factory = f.required(errors, "factory", read::address);
-            let router = f.required(errors, "router", read::address);
-            let init_code_hash = f.required(errors, "init_code_hash", read::b256);
-            let fee_numerator = f.required(errors, "fee_numerator", read::int_in(900..=1000));
-            f.finish(errors);
-            Some(V2FactoryConfig {
-                name: name?,
-                factory: factory?,
-                router: router?,
-                init_code_hash: init_code_hash?,
-                fee_numerator: fee_numerator?,
-            })
+    let mut addresses = UniqueNames::default();
+    all_or_none(sections, |mut r| {
+        let name = r.required(errors, "name", read::non_empty);
+        if let Some(name) = &name {
+            names.check(errors, &read::join(r.path(), "name"), name);
+        }
+        let address_path = read::join(r.path(), "address");
+        let address = r.required(errors, "address", read::address);
+        if let Some(address) = &address {
+            addresses.check_address(errors, &address_path, &address.to_checksum(None));
+        }
+        let kind = router_kind(errors, &mut r);
+        r.finish(errors);
+        Some(RouterConfig {
+            name: name?,
+            address: address?,
+            kind: kind?,
         })
-        .collect();
-    (factories.len() == count).then_some(DexConfig {
-        v2_factories: factories,
     })
+}
+
+/// `kind`, and `version` exactly when the kind is `"universal_router"`. With an invalid kind, a
+/// `version` is still checked but neither required nor refused.
+fn router_kind(errors: &mut Errors, r: &mut Section) -> Option<RouterKind> {
+    let kind = r.required(errors, "kind", read::choice(ROUTER_KINDS));
+    let version_path = read::join(r.path(), "version");
+    let version_field = r.take("version");
+    let version_present = version_field.is_some();
+    let version = version_field.and_then(|f| read::choice(UR_VERSIONS)(errors, f));
+    let kind = kind?;
+    match (kind, version_present) {
+        (KindName::UniversalRouter, true) => version.map(RouterKind::UniversalRouter),
+        (KindName::UniversalRouter, false) => {
+            errors.push(
+                &version_path,
+                "missing required key: a \"universal_router\" needs its version (\"v1\", \
+                 \"v2\" or \"v2.1\")",
+            );
+            None
+        }
+        (KindName::V2Router02, false) => Some(RouterKind::V2Router02),
+        (KindName::SwapRouter, false) => Some(RouterKind::SwapRouter),
+        (KindName::SwapRouter02, false) => Some(RouterKind::SwapRouter02),
+        (other, true) => {
+            let name = name_of(ROUTER_KINDS, other);
+            errors.push(
+                &version_path,
+                format!("only a \"universal_router\" has a version, not a {name:?}"),
+            );
+            None
+        }
+    }
 }
 
 fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<BackrunConfig> {
@@ -317,16 +530,26 @@ fn telemetry(errors: &mut Errors, mut s: Section) -> Option<TelemetryConfig> {
     Some(TelemetryConfig { metrics_addr, log })
 }
 
-/// Reports a name seen before in the same list, pointing at the first one.
+/// Reports a name (or address) seen before in the same list, pointing at the first one.
 #[derive(Debug, Default)]
 struct UniqueNames(HashMap<String, String>);
 
 impl UniqueNames {
     fn check(&mut self, errors: &mut Errors, path: &str, name: &str) {
-        match self.0.get(name) {
-            Some(first) => errors.push(path, format!("duplicate name {name:?} (first at {first})")),
+        self.check_as(errors, path, "name", &format!("{name:?}"));
+    }
+
+    fn check_address(&mut self, errors: &mut Errors, path: &str, address: &str) {
+        self.check_as(errors, path, "address", address);
+    }
+
+    fn check_as(&mut self, errors: &mut Errors, path: &str, what: &str, shown: &str) {
+        match self.0.get(shown) {
+            Some(first) => {
+                errors.push(path, format!("duplicate {what} {shown} (first at {first})"))
+            }
             None => {
-                self.0.insert(name.to_owned(), path.to_owned());
+                self.0.insert(shown.to_owned(), path.to_owned());
             }
         }
     }

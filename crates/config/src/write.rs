@@ -4,17 +4,10 @@ use toml::{Table, Value};
 
 use crate::Secret;
 use crate::model::{
-    BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, RelayConfig, TelemetryConfig,
+    BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, RelayConfig, RouterConfig,
+    TelemetryConfig, V2FactoryConfig, V3FactoryConfig,
 };
-use crate::parse::{MODES, RELAY_KINDS, WAITS};
-
-/// The inverse of the `choice` tables in `parse`, so both directions share one spelling.
-fn name_of<T: PartialEq + Copy>(options: &[(&'static str, T)], value: T) -> &'static str {
-    options
-        .iter()
-        .find(|(_, v)| *v == value)
-        .map_or("", |(name, _)| name)
-}
+use crate::parse::{KindName, MODES, RELAY_KINDS, ROUTER_KINDS, UR_VERSIONS, WAITS, name_of};
 
 fn s(text: impl Into<String>) -> Value {
     Value::String(text.into())
@@ -72,16 +65,51 @@ fn chain(c: &ChainConfig) -> Value {
 }
 
 fn dex(d: &DexConfig) -> Value {
-    let factories = d.v2_factories.iter().map(|f| {
-        table([
-            ("name", Some(s(f.name.clone()))),
-            ("factory", Some(s(f.factory.to_checksum(None)))),
-            ("router", Some(s(f.router.to_checksum(None)))),
-            ("init_code_hash", Some(s(f.init_code_hash.to_string()))),
-            ("fee_numerator", Some(int(f.fee_numerator))),
-        ])
-    });
-    table([("v2_factories", Some(Value::Array(factories.collect())))])
+    let tables = |values: Vec<Value>| Some(Value::Array(values));
+    table([
+        (
+            "v2_factories",
+            tables(d.v2_factories.iter().map(v2_factory).collect()),
+        ),
+        (
+            "v3_factories",
+            tables(d.v3_factories.iter().map(v3_factory).collect()),
+        ),
+        ("routers", tables(d.routers.iter().map(router).collect())),
+    ])
+}
+
+fn v2_factory(f: &V2FactoryConfig) -> Value {
+    table([
+        ("name", Some(s(f.name.clone()))),
+        ("factory", Some(s(f.factory.to_checksum(None)))),
+        ("router", Some(s(f.router.to_checksum(None)))),
+        ("init_code_hash", Some(s(f.init_code_hash.to_string()))),
+        ("fee_numerator", Some(int(f.fee_numerator))),
+    ])
+}
+
+fn v3_factory(f: &V3FactoryConfig) -> Value {
+    let tiers = f.fee_tiers.iter().map(|&t| int(t)).collect();
+    table([
+        ("name", Some(s(f.name.clone()))),
+        ("factory", Some(s(f.factory.to_checksum(None)))),
+        ("fee_tiers", Some(Value::Array(tiers))),
+        (
+            "pool_init_code_hash",
+            Some(s(f.pool_init_code_hash.to_string())),
+        ),
+    ])
+}
+
+fn router(r: &RouterConfig) -> Value {
+    let (kind, version) = KindName::of(r.kind);
+    table([
+        ("name", Some(s(r.name.clone()))),
+        ("address", Some(s(r.address.to_checksum(None)))),
+        ("kind", Some(s(name_of(ROUTER_KINDS, kind)))),
+        ("version", version.map(|v| s(name_of(UR_VERSIONS, v)))),
+    ])
 }
 
 fn relays(relays: &[RelayConfig]) -> Value {

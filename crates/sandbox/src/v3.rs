@@ -10,12 +10,13 @@
 use alloy::eips::BlockId;
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionReceipt;
-use alloy::sol_types::{SolCall, SolEvent, SolValue};
+use alloy::sol_types::{SolCall, SolValue};
 use alloy_primitives::aliases::{I24, U24, U160};
 use alloy_primitives::{Address, Bytes, U256};
 use anyhow::{Context, anyhow, ensure};
+pub use kestrel_chain::v3::decode_event;
+use kestrel_chain::v3::{bitmap_word_range, initialized_ticks};
 use kestrel_dex::v3::tick_bitmap::BitmapWord;
-use kestrel_dex::v3::tick_math::{MAX_TICK, MIN_TICK};
 use kestrel_dex::v3::{QuoteV2, Slot0, TickInfo, V3Event, V3Pool, V3PoolKey};
 
 use crate::artifacts;
@@ -402,35 +403,12 @@ pub fn pool_events(receipt: &TransactionReceipt, pool: Address) -> Vec<V3Event> 
         .collect()
 }
 
-/// One pool log as a snapshot update; `None` for other logs.
-pub fn decode_event(log: &alloy_primitives::Log) -> Option<V3Event> {
-    if let Ok(swap) = IUniswapV3Pool::Swap::decode_log(log) {
-        return Some(V3Event::Swap {
-            sqrt_price_x96: U256::from(swap.sqrtPriceX96),
-            liquidity: swap.liquidity,
-            tick: swap.tick.as_i32(),
-        });
-    }
-    if let Ok(mint) = IUniswapV3Pool::Mint::decode_log(log) {
-        return Some(V3Event::Mint {
-            tick_lower: mint.tickLower.as_i32(),
-            tick_upper: mint.tickUpper.as_i32(),
-            amount: mint.amount,
-        });
-    }
-    if let Ok(burn) = IUniswapV3Pool::Burn::decode_log(log) {
-        return Some(V3Event::Burn {
-            tick_lower: burn.tickLower.as_i32(),
-            tick_upper: burn.tickUpper.as_i32(),
-            amount: burn.amount,
-        });
-    }
-    None
-}
-
 /// Reads a pool's whole state at the latest block: immutables, slot0, liquidity, every
 /// non-zero tick bitmap word and every initialized tick, then builds the snapshot and checks
 /// that the bitmap it derives is the chain's.
+///
+/// The engine's reader is `kestrel_chain::Chain::load_v3_pool` (plain `eth_call`s). This one
+/// batches through the periphery's multicall contract instead, so tests can compare the two.
 pub async fn read_pool(
     provider: &DynProvider,
     multicall: Address,
@@ -480,9 +458,9 @@ async fn read_bitmap(
     tick_spacing: i32,
     at: BlockId,
 ) -> anyhow::Result<Vec<BitmapWord>> {
-    let first = i16::try_from(MIN_TICK.div_euclid(tick_spacing) >> 8)?;
-    let last = i16::try_from(MAX_TICK.div_euclid(tick_spacing) >> 8)?;
-    let positions: Vec<i16> = (first..=last).collect();
+    let positions: Vec<i16> = bitmap_word_range(tick_spacing)
+        .ok_or_else(|| anyhow!("pool {pool} has tick spacing {tick_spacing}"))?
+        .collect();
     let calls = positions.iter().map(|&word| {
         let data = IUniswapV3Pool::tickBitmapCall { wordPosition: word }.abi_encode();
         (pool, Bytes::from(data))
@@ -507,15 +485,7 @@ async fn read_ticks(
     words: &[BitmapWord],
     at: BlockId,
 ) -> anyhow::Result<Vec<TickInfo>> {
-    let mut ticks: Vec<i32> = Vec::new();
-    for (word, bits) in words {
-        for bit in 0..256usize {
-            if bits.bit(bit) {
-                let compressed = i32::from(*word) * 256 + i32::try_from(bit)?;
-                ticks.push(compressed * tick_spacing);
-            }
-        }
-    }
+    let ticks = initialized_ticks(words, tick_spacing);
     let mut calls = Vec::with_capacity(ticks.len());
     for &tick in &ticks {
         let data = IUniswapV3Pool::ticksCall {

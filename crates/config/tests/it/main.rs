@@ -28,6 +28,23 @@ router = "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D"
 init_code_hash = "0xe18a34eb0e04b04f7a0ac29a6e80748dca96319b42c54d679cb821dca90c6303"
 fee_numerator = 997
 
+[[dex.v3_factories]]
+name = "uniswap-v3"
+factory = "0x0227628f3F023bb0B980b67D528571c95c6DaC1c"
+fee_tiers = [100, 500, 3000, 10000]
+pool_init_code_hash = "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54"
+
+[[dex.routers]]
+name = "swap-router-02"
+address = "0x3bFA4769FB09eefC5a80d6E87c3B9C650f7Ae48E"
+kind = "swap_router02"
+
+[[dex.routers]]
+name = "universal-router"
+address = "0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD"
+kind = "universal_router"
+version = "v1"
+
 [backrun]
 weth = "0xfFf9976782d46CC05630D1f6eBAb18b2324d6B14"
 min_profit_wei = "1000000000000000"

@@ -2,8 +2,9 @@
 
 use kestrel_config::{
     BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, JournalConfig, ModeSetting,
-    RelayConfig, RelayKind, Secret, SignerConfig, TelemetryConfig, V2FactoryConfig, WaitSetting,
-    parse_str, to_toml_string,
+    RelayConfig, RelayKind, RouterConfig, RouterKind, Secret, SignerConfig, TelemetryConfig,
+    UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting, parse_str,
+    to_toml_string,
 };
 use kestrel_types::{Address, B256, ChainId, U256};
 use proptest::prelude::*;
@@ -65,12 +66,54 @@ prop_compose! {
     }
 }
 
+fn router_kind() -> impl Strategy<Value = RouterKind> {
+    use UniversalRouterVersion::{V1, V2, V2_1};
+    prop_oneof![
+        Just(RouterKind::V2Router02),
+        Just(RouterKind::SwapRouter),
+        Just(RouterKind::SwapRouter02),
+        prop_oneof![Just(V1), Just(V2), Just(V2_1)].prop_map(RouterKind::UniversalRouter),
+    ]
+}
+
+prop_compose! {
+    fn v3_factories()(
+        factories in proptest::collection::vec(
+            (any::<[u8; 20]>(), proptest::collection::hash_set(0u32..=999_999, 1..=16), any::<[u8; 32]>()),
+            0..4,
+        ),
+    ) -> Vec<V3FactoryConfig> {
+        factories.into_iter().enumerate().map(|(i, (f, tiers, h))| V3FactoryConfig {
+            // Unique across V2 and V3: the V2 names are `dex.{i}`.
+            name: format!("v3 \"{i}\""),
+            factory: Address::from(f),
+            fee_tiers: tiers.into_iter().collect(),
+            pool_init_code_hash: B256::from(h),
+        }).collect()
+    }
+}
+
+prop_compose! {
+    fn routers()(
+        routers in proptest::collection::vec((any::<[u8; 20]>(), router_kind()), 0..5),
+    ) -> Vec<RouterConfig> {
+        let mut seen = std::collections::HashSet::new();
+        routers.into_iter()
+            .filter(|(a, _)| seen.insert(*a))
+            .enumerate()
+            .map(|(i, (a, kind))| RouterConfig { name: format!("router-{i}"), address: Address::from(a), kind })
+            .collect()
+    }
+}
+
 prop_compose! {
     fn config()(
         chain_id in 1u64..=i64::MAX as u64,
         use_ws in any::<bool>(),
         ipc in proptest::option::of("/[a-z]{1,8}\\.ipc"),
         factories in proptest::collection::vec((any::<[u8; 20]>(), any::<[u8; 20]>(), any::<[u8; 32]>(), 900u16..=1000), 1..4),
+        v3_factories in v3_factories(),
+        routers in routers(),
         backrun in backrun_config(),
         kinds in proptest::collection::vec(prop_oneof![Just(RelayKind::Execution), Just(RelayKind::Simulation), Just(RelayKind::Local)], 0..4),
         hot in (proptest::option::of(0usize..=4095), prop_oneof![Just(WaitSetting::Spin), Just(WaitSetting::Yield), Just(WaitSetting::Park)], 10u32..=20),
@@ -85,7 +128,7 @@ prop_compose! {
             chain: ChainConfig { chain_id: ChainId(chain_id), ws_url, http_url: "http://[::1]:8545/".into(), ipc_path: ipc.map(Into::into) },
             dex: DexConfig { v2_factories: factories.into_iter().enumerate().map(|(i, (f, r, h, fee))| V2FactoryConfig {
                 name: format!("dex.{i}"), factory: Address::from(f), router: Address::from(r), init_code_hash: B256::from(h), fee_numerator: fee,
-            }).collect() },
+            }).collect(), v3_factories, routers },
             backrun,
             signer: SignerConfig { key: Secret::env("KESTREL_SEARCHER_KEY").unwrap() },
             relay_auth: SignerConfig { key: Secret::env("KESTREL_RELAY_AUTH_KEY").unwrap() },

@@ -1,7 +1,10 @@
 //! Each kind of violation is reported at the right key path, and all of them together.
 
-use kestrel_config::{ModeSetting, RelayKind, WaitSetting, parse_str};
-use kestrel_types::{U256, address};
+use kestrel_config::{
+    ModeSetting, RelayKind, RouterKind, UniversalRouterVersion, V3FactoryConfig, WaitSetting,
+    parse_str,
+};
+use kestrel_types::{Address, U256, address, b256};
 
 use crate::{VALID, edit, errors_of};
 
@@ -89,6 +92,169 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "name = \"sushi\"",
         "name = \"sushi\"\nfee = 3",
         "dex.v2_factories[1].fee",
+        "unknown key",
+    ),
+    (
+        "name = \"uniswap-v3\"",
+        "",
+        "dex.v3_factories[0].name",
+        "missing required key",
+    ),
+    (
+        "name = \"uniswap-v3\"",
+        "name = \"sushi\"",
+        "dex.v3_factories[0].name",
+        "duplicate name \"sushi\" (first at dex.v2_factories[1].name)",
+    ),
+    (
+        "factory = \"0x0227628f3F023bb0B980b67D528571c95c6DaC1c\"",
+        "factory = \"0x0227628f3F023bb0B980b67D528571c95c6DaC1C\"",
+        "dex.v3_factories[0].factory",
+        "checksum",
+    ),
+    (
+        "factory = \"0x0227628f3F023bb0B980b67D528571c95c6DaC1c\"",
+        "",
+        "dex.v3_factories[0].factory",
+        "missing required key",
+    ),
+    (
+        "pool_init_code_hash = \"0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54\"",
+        "",
+        "dex.v3_factories[0].pool_init_code_hash",
+        "missing required key",
+    ),
+    (
+        "pool_init_code_hash = \"0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54\"",
+        "pool_init_code_hash = \"e34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54\"",
+        "dex.v3_factories[0].pool_init_code_hash",
+        "32-byte hex hash",
+    ),
+    (
+        "fee_tiers = [100, 500, 3000, 10000]",
+        "fee_tiers = []",
+        "dex.v3_factories[0].fee_tiers",
+        "needs 1..=16 fee tiers, got 0",
+    ),
+    (
+        "fee_tiers = [100, 500, 3000, 10000]",
+        "fee_tiers = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]",
+        "dex.v3_factories[0].fee_tiers",
+        "needs 1..=16 fee tiers, got 17",
+    ),
+    (
+        "fee_tiers = [100, 500, 3000, 10000]",
+        "fee_tiers = [500, 3000, 500]",
+        "dex.v3_factories[0].fee_tiers[2]",
+        "duplicate fee tier 500 (first at dex.v3_factories[0].fee_tiers[0])",
+    ),
+    (
+        "fee_tiers = [100, 500, 3000, 10000]",
+        "fee_tiers = [100, 1000000]",
+        "dex.v3_factories[0].fee_tiers[1]",
+        "must be in 0..=999999, got 1000000",
+    ),
+    (
+        "fee_tiers = [100, 500, 3000, 10000]",
+        "fee_tiers = [-1]",
+        "dex.v3_factories[0].fee_tiers[0]",
+        "must be in 0..=999999, got -1",
+    ),
+    (
+        "fee_tiers = [100, 500, 3000, 10000]",
+        "fee_tiers = [500, \"3000\"]",
+        "dex.v3_factories[0].fee_tiers[1]",
+        "expected an integer, got string",
+    ),
+    (
+        "fee_tiers = [100, 500, 3000, 10000]",
+        "fee_tiers = 3000",
+        "dex.v3_factories[0].fee_tiers",
+        "expected an array, got integer",
+    ),
+    (
+        "fee_tiers = [100, 500, 3000, 10000]",
+        "fee_tiers = [100, 500, 3000, 10000]\nrouter = \"0x3bFA4769FB09eefC5a80d6E87c3B9C650f7Ae48E\"",
+        "dex.v3_factories[0].router",
+        "unknown key",
+    ),
+    (
+        "name = \"swap-router-02\"",
+        "",
+        "dex.routers[0].name",
+        "missing required key",
+    ),
+    (
+        "name = \"universal-router\"",
+        "name = \"swap-router-02\"",
+        "dex.routers[1].name",
+        "duplicate name \"swap-router-02\" (first at dex.routers[0].name)",
+    ),
+    (
+        "address = \"0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD\"",
+        "address = \"0x3bfa4769fb09eefc5a80d6e87c3b9c650f7ae48e\"",
+        "dex.routers[1].address",
+        "duplicate address 0x3bFA4769FB09eefC5a80d6E87c3B9C650f7Ae48E (first at dex.routers[0].address)",
+    ),
+    (
+        "address = \"0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD\"",
+        "address = \"0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAd\"",
+        "dex.routers[1].address",
+        "checksum",
+    ),
+    (
+        "address = \"0x3bFA4769FB09eefC5a80d6E87c3B9C650f7Ae48E\"",
+        "",
+        "dex.routers[0].address",
+        "missing required key",
+    ),
+    (
+        "kind = \"swap_router02\"",
+        "kind = \"swap_router03\"",
+        "dex.routers[0].kind",
+        "expected one of \"v2_router02\", \"swap_router\", \"swap_router02\", \"universal_router\"",
+    ),
+    (
+        "kind = \"swap_router02\"",
+        "",
+        "dex.routers[0].kind",
+        "missing required key",
+    ),
+    (
+        "kind = \"swap_router02\"",
+        "kind = \"swap_router02\"\nversion = \"v2\"",
+        "dex.routers[0].version",
+        "only a \"universal_router\" has a version, not a \"swap_router02\"",
+    ),
+    (
+        "version = \"v1\"",
+        "",
+        "dex.routers[1].version",
+        "missing required key: a \"universal_router\" needs its version",
+    ),
+    (
+        "version = \"v1\"",
+        "version = \"v3\"",
+        "dex.routers[1].version",
+        "expected one of \"v1\", \"v2\", \"v2.1\", got \"v3\"",
+    ),
+    (
+        "version = \"v1\"",
+        "version = 1",
+        "dex.routers[1].version",
+        "expected a string, got integer",
+    ),
+    // A bad kind is the one error: its version is neither required nor refused.
+    (
+        "kind = \"universal_router\"",
+        "kind = \"universal\"",
+        "dex.routers[1].kind",
+        "expected one of",
+    ),
+    (
+        "version = \"v1\"",
+        "version = \"v1\"\nfee = 1",
+        "dex.routers[1].fee",
         "unknown key",
     ),
     (
@@ -508,4 +674,137 @@ fn local_relays_accept_every_loopback_form() {
         let text = edit("http://127.0.0.1:18545", &format!("http://{host}:18545"));
         assert!(parse_str(&text).is_ok(), "{host}");
     }
+}
+
+#[test]
+fn v3_factories_and_routers_are_read() {
+    let cfg = parse_str(VALID).unwrap();
+    let [v3] = cfg.dex.v3_factories.as_slice() else {
+        panic!("one V3 factory expected: {:?}", cfg.dex.v3_factories)
+    };
+    assert_eq!(v3.name, "uniswap-v3");
+    assert_eq!(
+        v3.factory,
+        address!("0x0227628f3F023bb0B980b67D528571c95c6DaC1c")
+    );
+    assert_eq!(v3.fee_tiers, [100, 500, 3000, 10_000]);
+    assert_eq!(
+        v3.pool_init_code_hash,
+        b256!("0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54")
+    );
+    let routers: Vec<(&str, Address, RouterKind)> = cfg
+        .dex
+        .routers
+        .iter()
+        .map(|r| (r.name.as_str(), r.address, r.kind))
+        .collect();
+    assert_eq!(
+        routers,
+        [
+            (
+                "swap-router-02",
+                address!("0x3bFA4769FB09eefC5a80d6E87c3B9C650f7Ae48E"),
+                RouterKind::SwapRouter02
+            ),
+            (
+                "universal-router",
+                address!("0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD"),
+                RouterKind::UniversalRouter(UniversalRouterVersion::V1)
+            ),
+        ]
+    );
+}
+
+#[test]
+fn every_router_kind_and_version_is_spelled_as_documented() {
+    let cases = [
+        ("kind = \"v2_router02\"", RouterKind::V2Router02),
+        ("kind = \"swap_router\"", RouterKind::SwapRouter),
+        ("kind = \"swap_router02\"", RouterKind::SwapRouter02),
+        (
+            "kind = \"universal_router\"\nversion = \"v1\"",
+            RouterKind::UniversalRouter(UniversalRouterVersion::V1),
+        ),
+        (
+            "kind = \"universal_router\"\nversion = \"v2\"",
+            RouterKind::UniversalRouter(UniversalRouterVersion::V2),
+        ),
+        (
+            "kind = \"universal_router\"\nversion = \"v2.1\"",
+            RouterKind::UniversalRouter(UniversalRouterVersion::V2_1),
+        ),
+    ];
+    for (text, kind) in cases {
+        let cfg = parse_str(&edit("kind = \"swap_router02\"", text)).unwrap();
+        assert_eq!(cfg.dex.routers[0].kind, kind, "{text}");
+    }
+}
+
+#[test]
+fn fee_tiers_default_to_uniswaps_four() {
+    let cfg = parse_str(&edit("fee_tiers = [100, 500, 3000, 10000]\n", "")).unwrap();
+    assert_eq!(
+        cfg.dex.v3_factories[0].fee_tiers,
+        V3FactoryConfig::DEFAULT_FEE_TIERS
+    );
+    assert_eq!(V3FactoryConfig::DEFAULT_FEE_TIERS, [100, 500, 3000, 10_000]);
+    // Any subset in any order, 0 and the largest fee the factory allows included.
+    let cfg = parse_str(&edit(
+        "fee_tiers = [100, 500, 3000, 10000]",
+        "fee_tiers = [999999, 0, 3000]",
+    ))
+    .unwrap();
+    assert_eq!(cfg.dex.v3_factories[0].fee_tiers, [999_999, 0, 3000]);
+}
+
+/// Configs written before V3 (the shipped ones until now, and the sandbox's) have neither
+/// `[[dex.v3_factories]]` nor `[[dex.routers]]`: both default to none.
+#[test]
+fn configs_without_v3_keys_still_parse() {
+    let start = VALID.find("[[dex.v3_factories]]").unwrap();
+    let end = VALID.find("[backrun]").unwrap();
+    let v2_only = format!("{}{}", &VALID[..start], &VALID[end..]);
+    assert!(!v2_only.contains("v3_factories") && !v2_only.contains("dex.routers"));
+    let cfg = parse_str(&v2_only).unwrap();
+    assert_eq!(cfg.dex.v2_factories.len(), 2);
+    assert!(cfg.dex.v3_factories.is_empty());
+    assert!(cfg.dex.routers.is_empty());
+    assert_eq!(
+        cfg.dex.v2_factories[0].router,
+        address!("0xeE567Fe1712Faf6149d80dA1E6934E354124CfE3")
+    );
+}
+
+#[test]
+fn v3_and_router_lists_must_be_arrays_of_tables_within_bounds() {
+    let as_table = VALID.replace("[[dex.routers]]", "[dex.routers]");
+    // Two `[dex.routers]` headers are a TOML error; keep only the first entry.
+    let first_only = {
+        let start = as_table
+            .find("[dex.routers]\nname = \"universal-router\"")
+            .unwrap();
+        let end = as_table.find("[backrun]").unwrap();
+        format!("{}{}", &as_table[..start], &as_table[end..])
+    };
+    assert_eq!(
+        errors_of(&first_only),
+        [(
+            "dex.routers".to_owned(),
+            "expected an array of tables ([[dex.routers]]), got table".to_owned()
+        )]
+    );
+
+    let entry = "[[dex.v3_factories]]\nname = \"f{i}\"\nfactory = \"0x0227628f3F023bb0B980b67D528571c95c6DaC1c\"\npool_init_code_hash = \"0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54\"\n";
+    let many: String = (0..257)
+        .map(|i| entry.replace("{i}", &i.to_string()))
+        .collect();
+    let at = VALID.find("[backrun]").unwrap();
+    let text = format!("{}{many}{}", &VALID[..at], &VALID[at..]);
+    assert_eq!(
+        errors_of(&text),
+        [(
+            "dex.v3_factories".to_owned(),
+            "at most 256 [[dex.v3_factories]] tables, got 258".to_owned()
+        )]
+    );
 }

@@ -2,4 +2,5 @@
 mod builder;
 mod deploy;
 mod routers;
+mod v3_chain;
 mod v3_quoter;
