@@ -50,7 +50,8 @@ pub enum ModeSetting {
 pub struct ChainConfig {
     /// `chain_id`: required, > 0.
     pub chain_id: ChainId,
-    /// `ws_url`: `ws://` or `wss://`, for pending txs and new heads. Required unless
+    /// `ws_url`: `ws://` (not `wss://`: the hot thread does no TLS), for pending txs and new
+    /// heads. Required unless
     /// `ipc_path` is given.
     pub ws_url: Option<String>,
     /// `http_url`: required, `http://` or `https://`, for state reads.

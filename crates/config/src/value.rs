@@ -67,23 +67,26 @@ pub(crate) fn decimal_u256(s: &str) -> Result<U256, String> {
 /// The URL schemes a key accepts, with the words used in messages.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Scheme {
-    /// `ws://` or `wss://`.
+    /// `ws://` only: the pending stream is read by the hot thread, which does no TLS.
     Ws,
     /// `http://` or `https://`.
     Http,
 }
 
 impl Scheme {
-    fn prefixes(self) -> [&'static str; 2] {
+    fn prefixes(self) -> &'static [&'static str] {
         match self {
-            Scheme::Ws => ["ws://", "wss://"],
-            Scheme::Http => ["http://", "https://"],
+            Scheme::Ws => &["ws://"],
+            Scheme::Http => &["http://", "https://"],
         }
     }
 
     fn expected(self) -> &'static str {
         match self {
-            Scheme::Ws => "a ws:// or wss:// URL",
+            Scheme::Ws => {
+                "a ws:// URL (wss:// is refused: the hot thread does no TLS; run the node on \
+                 this host or use chain.ipc_path)"
+            }
             Scheme::Http => "an http:// or https:// URL",
         }
     }
@@ -93,7 +96,7 @@ impl Scheme {
 pub(crate) fn url_host(s: &str, scheme: Scheme) -> Result<&str, String> {
     let rest = scheme
         .prefixes()
-        .into_iter()
+        .iter()
         .find_map(|prefix| strip_prefix_ignore_case(s, prefix))
         .ok_or_else(|| format!("expected {}, got {s:?}", scheme.expected()))?;
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -201,9 +204,11 @@ mod tests {
         );
         assert_eq!(url_host("ws://[::1]:8546/", Scheme::Ws), Ok("[::1]"));
         assert_eq!(
-            url_host("wss://u:p@node.example", Scheme::Ws),
+            url_host("ws://u:p@node.example", Scheme::Ws),
             Ok("node.example")
         );
+        let err = url_host("wss://node.example", Scheme::Ws).unwrap_err();
+        assert!(err.contains("wss:// is refused"), "{err}");
         assert_eq!(
             url_host("ftp://x", Scheme::Http),
             Err("expected an http:// or https:// URL, got \"ftp://x\"".to_owned())

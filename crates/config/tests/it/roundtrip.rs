@@ -121,7 +121,7 @@ prop_compose! {
         log in "[a-z_=,]{1,20}",
     ) -> Config {
         // ws_url or ipc_path must be present.
-        let ws_url = (use_ws || ipc.is_none()).then(|| "wss://node.example:8546".to_owned());
+        let ws_url = (use_ws || ipc.is_none()).then(|| "ws://node.example:8546".to_owned());
         let live = backrun.executor.is_some() && kinds.contains(&RelayKind::Execution);
         Config {
             mode: if live { ModeSetting::Live } else { ModeSetting::DryRun },

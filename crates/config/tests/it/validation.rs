@@ -32,7 +32,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "ws_url = \"ws://127.0.0.1:8545\"",
         "ws_url = \"http://x\"",
         "chain.ws_url",
-        "ws:// or wss://",
+        "expected a ws:// URL",
     ),
     (
         "ws_url = \"ws://127.0.0.1:8545\"",
