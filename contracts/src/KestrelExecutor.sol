@@ -20,12 +20,27 @@ interface IUniswapV2Pair {
     function swap(uint256 amount0Out, uint256 amount1Out, address to, bytes calldata data) external;
 }
 
+/// Minimal Uniswap V3 pool surface.
+interface IUniswapV3Pool {
+    function token0() external view returns (address);
+    function token1() external view returns (address);
+    function swap(address recipient, bool zeroForOne, int256 amountSpecified, uint160 sqrtPriceLimitX96, bytes calldata data)
+        external
+        returns (int256 amount0, int256 amount1);
+}
+
 /// @title KestrelExecutor
 /// @notice Backrun executor for Kestrel: after a user's trade has moved one Uniswap V2 pool away
 /// from another, it buys token T with WETH on the cheap pool and sells T for WETH on the dear
 /// pool, in one transaction, sized with a closed-form optimum that Kestrel's Rust engine computes
 /// identically (to the wei). It only ever trades on pool state as it is when it runs, i.e. AFTER
 /// the user's trade: there is no way to place anything ahead of another transaction.
+///
+/// Two entry points:
+/// - `backrun`: a V2/V2 cycle sized ON CHAIN with the closed form.
+/// - `backrunRoute`: a 2- or 3-hop cycle through Uniswap V2 pairs and V3 pools, sized OFF CHAIN
+///   (V3 has no cheap closed form): Kestrel computes the input with its bit-exact V2/V3 math and
+///   puts it in the calldata; the contract executes exactly that and checks the profit.
 contract KestrelExecutor {
     /// The only account allowed to trade or withdraw.
     address public immutable owner;
@@ -36,6 +51,29 @@ contract KestrelExecutor {
     event Backrun(
         address indexed poolBuy, address indexed poolSell, uint256 amountIn, uint256 profitGross, uint256 payment
     );
+
+    /// Emitted once per successful `backrunRoute`; amounts are in WETH wei.
+    event BackrunRoute(
+        address indexed firstPool, uint256 hops, uint256 amountIn, uint256 profitGross, uint256 payment
+    );
+
+    /// Route hop word layout (see `backrunRoute`): flag bits start at bit 176, the V2 fee
+    /// numerator sits in bits 160..175, the pool in bits 0..159.
+    uint256 private constant HOP_FLAGS_SHIFT = 176;
+    uint256 private constant HOP_FEE_SHIFT = 160;
+    /// Flag: the hop is a Uniswap V3 pool (else a V2 pair).
+    uint256 private constant HOP_V3 = 1;
+    /// Flag: the hop's input is the pool's token0 (V3 `zeroForOne`).
+    uint256 private constant HOP_ZERO_FOR_ONE = 2;
+    /// TickMath.MIN_SQRT_RATIO + 1 and MAX_SQRT_RATIO - 1: V3 swaps run with no price limit.
+    uint160 private constant MIN_SQRT_RATIO_PLUS_ONE = 4295128740;
+    uint160 private constant MAX_SQRT_RATIO_MINUS_ONE = 1461446703485210103287273052203988822378723970341;
+
+    /// The V3 pool this contract is calling `swap` on right now, and the most it may ask for.
+    /// Set just before the call, cleared by the one callback it permits: any other caller of
+    /// `uniswapV3SwapCallback` finds a different (or no) pool here and is rejected.
+    address private transient _callbackPool;
+    uint256 private transient _callbackMax;
 
     /// Reserves of the two pools, oriented so that x is WETH and y is T.
     struct Route {
@@ -92,7 +130,80 @@ contract KestrelExecutor {
         } else {
             IUniswapV2Pair(poolSell).swap(0, out, address(this), "");
         }
-        _settle(poolBuy, poolSell, bal0, amountIn, minProfit, paymentBps);
+        (uint256 gross, uint256 pay) = _settle(bal0, minProfit, paymentBps);
+        emit Backrun(poolBuy, poolSell, amountIn, gross, pay);
+    }
+
+    /// Spends exactly `amountIn` WETH along `route` (2 or 3 hops, WETH back at the end), requires
+    /// the WETH balance to grow by at least `minProfit` plus the builder's payment, pays
+    /// `paymentBps` of the gross profit to block.coinbase in ETH and keeps the rest.
+    ///
+    /// Each hop is one word: `pool | feeNum << 160 | flags << 176`, nothing above bit 177.
+    /// - `pool` (bits 0..159): a Uniswap V2 pair or V3 pool.
+    /// - `feeNum` (bits 160..175): a V2 pair's fee numerator over 1000 (997 for Uniswap V2), in
+    ///   1..=1000; zero for a V3 pool, whose fee the pool applies itself.
+    /// - `flags` (bits 176..177): `HOP_V3` (1) for a V3 pool, `HOP_ZERO_FOR_ONE` (2) when the hop's
+    ///   input is the pool's token0.
+    /// A V2 hop's output is `getAmountOut` on the pair's reserves as they are when the hop runs;
+    /// a V3 hop is `pool.swap(exact input, no price limit)`, paid in `uniswapV3SwapCallback`.
+    /// Tokens go straight to the next hop's pair when it is a V2 pair, otherwise here.
+    ///
+    /// `amountIn` is not capped by the balance (unlike `backrun`): the engine sized it, and its
+    /// prediction is only exact for exactly that input; too little WETH reverts.
+    /// `paymentBps` is a share of the realized gross profit, like `backrun`'s, rather than a fixed
+    /// wei amount: both entry points then share one builder-payment rule (the config's
+    /// `builder_payment_bps`, `dex::backrun`'s accounting), and the payment can never exceed
+    /// what the trade actually made, whatever the state it lands on.
+    function backrunRoute(uint256[] calldata route, uint256 amountIn, uint256 minProfit, uint256 paymentBps)
+        external
+        onlyOwner
+    {
+        require(paymentBps <= 10000, "bps");
+        uint256 hops = route.length;
+        require(hops >= 2 && hops <= 3, "hops");
+        require(amountIn > 0 && amountIn <= uint256(type(int256).max), "amount");
+        uint256 bal0 = weth.balanceOf(address(this));
+        uint256 amount = amountIn;
+        for (uint256 i = 0; i < hops; ++i) {
+            uint256 hop = route[i];
+            require(hop >> (HOP_FLAGS_SHIFT + 2) == 0, "hop");
+            // Straight to the next pair when it is V2: it reads its input from its balance.
+            address to = address(this);
+            if (i + 1 < hops && (route[i + 1] >> HOP_FLAGS_SHIFT) & HOP_V3 == 0) {
+                to = address(uint160(route[i + 1]));
+            }
+            if ((hop >> HOP_FLAGS_SHIFT) & HOP_V3 == 0) {
+                // Later V2 hops were paid by the previous hop's transfer to them.
+                if (i == 0) require(weth.transfer(address(uint160(hop)), amount), "transfer");
+                amount = _swapV2(hop, amount, to);
+            } else {
+                amount = _swapV3(hop, amount, to);
+            }
+        }
+        (uint256 gross, uint256 pay) = _settle(bal0, minProfit, paymentBps);
+        emit BackrunRoute(address(uint160(route[0])), hops, amountIn, gross, pay);
+    }
+
+    /// Pays a V3 pool what it is owed for the swap this contract is making on it right now:
+    /// only the pool named in `_callbackPool`, only once, only the positive delta, and never
+    /// more than that hop's input.
+    function uniswapV3SwapCallback(int256 amount0Delta, int256 amount1Delta, bytes calldata) external {
+        address pool = _callbackPool;
+        require(pool != address(0) && msg.sender == pool, "callback");
+        _callbackPool = address(0);
+        uint256 owed;
+        address token;
+        if (amount0Delta > 0) {
+            owed = uint256(amount0Delta);
+            token = IUniswapV3Pool(pool).token0();
+        } else if (amount1Delta > 0) {
+            owed = uint256(amount1Delta);
+            token = IUniswapV3Pool(pool).token1();
+        } else {
+            return;
+        }
+        require(owed <= _callbackMax, "owed");
+        require(IERC20(token).transfer(pool, owed), "transfer");
     }
 
     /// Moves `amount` of `token` (or ETH when `token` is the zero address) to `to`.
@@ -154,6 +265,40 @@ contract KestrelExecutor {
         return (lhs - rhs) / den;
     }
 
+    /// One V2 hop whose input already sits in the pair: the exact `getAmountOut` on the pair's
+    /// current reserves, sent to `to`.
+    function _swapV2(uint256 hop, uint256 amountIn, address to) internal returns (uint256 out) {
+        IUniswapV2Pair pair = IUniswapV2Pair(address(uint160(hop)));
+        uint256 feeNum = (hop >> HOP_FEE_SHIFT) & 0xffff;
+        require(feeNum > 0 && feeNum <= 1000, "fee");
+        (uint112 r0, uint112 r1,) = pair.getReserves();
+        if ((hop >> HOP_FLAGS_SHIFT) & HOP_ZERO_FOR_ONE != 0) {
+            out = _getAmountOut(amountIn, r0, r1, feeNum);
+            pair.swap(0, out, to, "");
+        } else {
+            out = _getAmountOut(amountIn, r1, r0, feeNum);
+            pair.swap(out, 0, to, "");
+        }
+    }
+
+    /// One V3 hop: an exact-input swap with no price limit, output to `to`; the pool is paid in
+    /// `uniswapV3SwapCallback`. Returns what the pool sent.
+    function _swapV3(uint256 hop, uint256 amountIn, address to) internal returns (uint256 out) {
+        address pool = address(uint160(hop));
+        require((hop >> HOP_FEE_SHIFT) & 0xffff == 0, "fee");
+        bool zeroForOne = (hop >> HOP_FLAGS_SHIFT) & HOP_ZERO_FOR_ONE != 0;
+        require(amountIn <= uint256(type(int256).max), "amount");
+        _callbackPool = pool;
+        _callbackMax = amountIn;
+        uint160 limit = zeroForOne ? MIN_SQRT_RATIO_PLUS_ONE : MAX_SQRT_RATIO_MINUS_ONE;
+        (int256 amount0, int256 amount1) = IUniswapV3Pool(pool).swap(to, zeroForOne, int256(amountIn), limit, "");
+        // The pool must have collected through the one callback it was allowed.
+        require(_callbackPool == address(0), "callback");
+        int256 received = zeroForOne ? amount1 : amount0;
+        require(received < 0, "output");
+        out = uint256(-received);
+    }
+
     /// UniswapV2Library.getAmountOut with the fee numerator 997 generalised to `n`.
     function _getAmountOut(uint256 a, uint256 rIn, uint256 rOut, uint256 n) internal pure returns (uint256) {
         uint256 aWithFee = a * n;
@@ -182,25 +327,20 @@ contract KestrelExecutor {
         return z;
     }
 
-    /// Checks the profit, pays the builder its share in ETH and reports the trade.
-    function _settle(
-        address poolBuy,
-        address poolSell,
-        uint256 bal0,
-        uint256 amountIn,
-        uint256 minProfit,
-        uint256 paymentBps
-    ) internal {
+    /// Checks the profit and pays the builder its share in ETH; returns (gross profit, payment).
+    function _settle(uint256 bal0, uint256 minProfit, uint256 paymentBps)
+        internal
+        returns (uint256 gross, uint256 pay)
+    {
         uint256 bal1 = weth.balanceOf(address(this));
         require(bal1 > bal0, "loss");
-        uint256 gross = bal1 - bal0;
-        uint256 pay = gross * paymentBps / 10000;
+        gross = bal1 - bal0;
+        pay = gross * paymentBps / 10000;
         require(gross - pay >= minProfit, "profit");
         if (pay > 0) {
             weth.withdraw(pay);
             (bool ok,) = block.coinbase.call{value: pay}("");
             require(ok, "coinbase");
         }
-        emit Backrun(poolBuy, poolSell, amountIn, gross, pay);
     }
 }

@@ -77,9 +77,12 @@ pub mod bindings {
         #[sol(rpc, all_derives)]
         interface IKestrelExecutor {
             event Backrun(address indexed poolBuy, address indexed poolSell, uint256 amountIn, uint256 profitGross, uint256 payment);
+            event BackrunRoute(address indexed firstPool, uint256 hops, uint256 amountIn, uint256 profitGross, uint256 payment);
             function owner() external view returns (address);
             function weth() external view returns (address);
             function backrun(address poolBuy, address poolSell, uint256 feeNumBuy, uint256 feeNumSell, uint256 minProfit, uint256 paymentBps) external;
+            function backrunRoute(uint256[] calldata route, uint256 amountIn, uint256 minProfit, uint256 paymentBps) external;
+            function uniswapV3SwapCallback(int256 amount0Delta, int256 amount1Delta, bytes calldata data) external;
             function withdraw(address token, address to, uint256 amount) external;
             function optimalAmountIn(uint256 x1, uint256 y1, uint256 y2, uint256 x2, uint256 feeNumBuy, uint256 feeNumSell) external pure returns (uint256);
             function isqrt(uint256 x) external pure returns (uint256);
