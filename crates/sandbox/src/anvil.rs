@@ -120,6 +120,17 @@ impl Anvil {
                         self.port
                     );
                 }
+                // Another test process may have probed the same free port and started its own
+                // anvil there first: then ours fails to bind and exits, while the port answers
+                // for the other one. Make sure the anvil answering is still ours.
+                std::thread::sleep(BIND_SETTLE);
+                if let Some(status) = self.child.try_wait()? {
+                    bail!(
+                        "anvil exited after port {} answered ({status}): another process \
+                         holds the port",
+                        self.port
+                    );
+                }
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -204,6 +215,10 @@ pub async fn set_coinbase<P: Provider>(provider: &P, address: Address) -> anyhow
 }
 
 /// A loopback port that was free a moment ago (the OS picks it for a throwaway listener).
+/// How long after the port first answers an anvil that lost the port to another would have
+/// exited.
+const BIND_SETTLE: Duration = Duration::from_millis(60);
+
 fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding a probe port")?;
     Ok(listener.local_addr()?.port())

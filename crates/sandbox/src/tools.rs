@@ -47,18 +47,35 @@ pub fn is_installed() -> bool {
 
 /// Installs anvil and the Uniswap artifacts with `npm install --ignore-scripts` in the tools
 /// folder when they are missing; a no-op when they are present.
+///
+/// Serialised across processes (test binaries run in parallel) with a lock file in the tools
+/// folder, taken before the check: a process that saw the files while another was still
+/// writing them could start a half-written anvil ("Text file busy").
 pub fn ensure_installed() -> anyhow::Result<()> {
-    if is_installed() {
-        return Ok(());
-    }
     // A poisoned lock only means another install panicked; the file check below still decides.
     let _guard = INSTALL_LOCK
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let dir = tools_dir();
+    let lock = match std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".install.lock"))
+    {
+        Ok(lock) => lock,
+        // A read-only tools folder that is complete needs no lock.
+        Err(_) if is_installed() => return Ok(()),
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("opening the install lock in {}", dir.display()));
+        }
+    };
+    lock.lock()
+        .with_context(|| format!("locking {}", dir.join(".install.lock").display()))?;
     if is_installed() {
         return Ok(());
     }
-    let dir = tools_dir();
     if !dir.join("package.json").is_file() {
         bail!(
             "no package.json in {}: cannot install anvil and the Uniswap artifacts",
