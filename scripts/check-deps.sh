@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
-for crate in kestrel-wire kestrel-dex kestrel-types kestrel-stdx kestrel-bus kestrel-fire kestrel-hot; do
+for crate in kestrel-wire kestrel-dex kestrel-sim kestrel-types kestrel-stdx kestrel-bus kestrel-fire kestrel-hot; do
   if cargo tree -p "$crate" -e normal --prefix none 2>/dev/null | grep -qE '^tokio v'; then
     echo "rule broken: $crate depends on tokio"; fail=1
   else

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod prefetch;
 pub mod v3;
 
 use alloy::eips::BlockId;

@@ -1,0 +1,284 @@
+//! [`Simulator`]: executes an ordered sequence of transactions (the victim, then our backrun) on
+//! a [`StateSnapshot`] for the next block, each seeing the previous one's writes.
+//!
+//! The overlay is revm's own journal: transactions run one after another without finalising,
+//! so their writes pile up in the journal over the untouched snapshot, and the state after the
+//! sequence can be read back ([`Simulator::storage`], [`Simulator::balance`],
+//! [`Simulator::view_call`]) until the next run clears it. The EVM, its journal and its frame
+//! stack are kept from one run to the next, so the buffers they grew are reused.
+
+use std::sync::Arc;
+
+use alloy_primitives::{Address, B256, Bytes, Log, U256};
+use revm::context::result::{
+    EVMError, ExecutionResult, HaltReason, InvalidHeader, InvalidTransaction, Output,
+};
+use revm::context::{BlockEnv, CfgEnv, Context, Journal, TxEnv};
+use revm::database_interface::WrapDatabaseRef;
+use revm::handler::system_call::SYSTEM_ADDRESS;
+use revm::{ExecuteEvm, MainBuilder, MainnetEvm, SystemCallEvm};
+
+use crate::env::{ChainRules, NextBlock};
+use crate::misses::MissLog;
+use crate::snapshot::{Miss, StateSnapshot};
+use crate::tx::SimTx;
+
+/// The database revm reads: the shared snapshot.
+type SnapshotDb = WrapDatabaseRef<Arc<StateSnapshot>>;
+/// revm's mainnet context over the snapshot.
+type SimContext = Context<BlockEnv, TxEnv, CfgEnv, SnapshotDb, Journal<SnapshotDb>, ()>;
+
+/// How a transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Receipt status 1.
+    Success,
+    /// `REVERT`: receipt status 0; the outcome's `output` holds the revert data.
+    Revert,
+    /// Exceptional halt (out of gas, invalid opcode, ...): receipt status 0, all gas spent.
+    Halt(HaltReason),
+}
+
+/// One executed transaction, as its receipt would show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxOutcome {
+    /// The transaction's hash (zero for view calls).
+    pub hash: B256,
+    /// Success, revert or halt.
+    pub status: TxStatus,
+    /// Gas used after refunds: the receipt's `gasUsed`.
+    pub gas_used: u64,
+    /// Logs emitted (empty unless it succeeded).
+    pub logs: Vec<Log>,
+    /// Return data, or the revert data of a revert.
+    pub output: Bytes,
+}
+
+impl TxOutcome {
+    pub(crate) fn from_result(hash: B256, result: ExecutionResult) -> TxOutcome {
+        let gas_used = result.tx_gas_used();
+        match result {
+            ExecutionResult::Success { logs, output, .. } => {
+                let output = match output {
+                    Output::Call(bytes) | Output::Create(bytes, _) => bytes,
+                };
+                TxOutcome {
+                    hash,
+                    status: TxStatus::Success,
+                    gas_used,
+                    logs,
+                    output,
+                }
+            }
+            ExecutionResult::Revert { logs, output, .. } => TxOutcome {
+                hash,
+                status: TxStatus::Revert,
+                gas_used,
+                logs,
+                output,
+            },
+            ExecutionResult::Halt { reason, logs, .. } => TxOutcome {
+                hash,
+                status: TxStatus::Halt(reason),
+                gas_used,
+                logs,
+                output: Bytes::new(),
+            },
+        }
+    }
+
+    /// Receipt status 1.
+    pub fn is_success(&self) -> bool {
+        self.status == TxStatus::Success
+    }
+}
+
+/// Why a sequence could not be simulated to the end.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// Transaction `index` needed state the snapshot does not have (recorded in the miss log).
+    #[error("tx {index}: {miss}")]
+    Miss {
+        /// Position in the sequence.
+        index: usize,
+        /// What was missing.
+        miss: Miss,
+    },
+    /// Transaction `index` is not valid in this block (nonce, balance, fee cap, chain id...):
+    /// a block builder would drop it, and the bundle with it.
+    #[error("tx {index} is invalid: {reason}")]
+    Invalid {
+        /// Position in the sequence.
+        index: usize,
+        /// revm's reason.
+        reason: InvalidTransaction,
+    },
+    /// The block environment is incomplete.
+    #[error("invalid block environment: {0}")]
+    Header(InvalidHeader),
+    /// Anything else revm reports (a fatal precompile error).
+    #[error("tx {index}: evm error: {detail}")]
+    Evm {
+        /// Position in the sequence.
+        index: usize,
+        /// revm's message.
+        detail: String,
+    },
+}
+
+/// The position reported for errors of a view call, which is not part of the sequence.
+pub const VIEW_CALL_INDEX: usize = usize::MAX;
+
+/// Executes transaction sequences on a snapshot; one per thread, reused across runs.
+#[derive(Debug)]
+pub struct Simulator {
+    evm: MainnetEvm<SimContext>,
+    outcomes: Vec<TxOutcome>,
+    misses: MissLog,
+}
+
+impl Simulator {
+    /// A simulator over `snapshot` with the chain's rules.
+    pub fn new(snapshot: Arc<StateSnapshot>, rules: ChainRules) -> Simulator {
+        let ctx = SimContext::new(WrapDatabaseRef(snapshot), rules.spec)
+            .modify_cfg_chained(|cfg| cfg.chain_id = rules.chain_id);
+        Simulator {
+            evm: ctx.build_mainnet(),
+            outcomes: Vec::with_capacity(4),
+            misses: MissLog::default(),
+        }
+    }
+
+    /// Switches to another snapshot (the next block's), keeping the EVM's buffers.
+    pub fn set_snapshot(&mut self, snapshot: Arc<StateSnapshot>) {
+        self.reset();
+        self.evm.ctx.journaled_state.database = WrapDatabaseRef(snapshot);
+    }
+
+    /// The snapshot simulations run on.
+    pub fn snapshot(&self) -> &Arc<StateSnapshot> {
+        &self.evm.ctx.journaled_state.database.0
+    }
+
+    /// Misses seen so far, for the slow lane to fetch.
+    pub fn misses(&self) -> &MissLog {
+        &self.misses
+    }
+
+    /// Mutable access to the miss log (to drain it).
+    pub fn misses_mut(&mut self) -> &mut MissLog {
+        &mut self.misses
+    }
+
+    /// Executes `txs` in order in `block`, each on the state the previous one left. Reverts and
+    /// halts are outcomes, not errors: an error means the sequence could not be simulated (a
+    /// snapshot miss, an invalid transaction), and then the overlay is cleared.
+    pub fn run(&mut self, block: &NextBlock, txs: &[SimTx]) -> Result<&[TxOutcome], SimError> {
+        self.reset();
+        self.evm.set_block(block.to_block_env());
+        for (index, tx) in txs.iter().enumerate() {
+            match self.evm.transact_one(tx.env().clone()) {
+                Ok(result) => self
+                    .outcomes
+                    .push(TxOutcome::from_result(tx.hash(), result)),
+                Err(e) => {
+                    let error = self.classify(index, e);
+                    self.reset();
+                    return Err(error);
+                }
+            }
+        }
+        Ok(&self.outcomes)
+    }
+
+    /// The outcomes of the last successful [`Simulator::run`].
+    pub fn outcomes(&self) -> &[TxOutcome] {
+        &self.outcomes
+    }
+
+    /// A storage slot after the last run: the overlay's value, else the snapshot's.
+    pub fn storage(&self, address: Address, slot: U256) -> Result<U256, Miss> {
+        let journal = &self.evm.ctx.journaled_state;
+        if let Some(account) = journal.inner.state.get(&address) {
+            if let Some(value) = account.storage.get(&slot) {
+                return Ok(value.present_value);
+            }
+            if account.is_created() {
+                return Ok(U256::ZERO);
+            }
+        }
+        journal.database.0.storage(address, slot)
+    }
+
+    /// An account's ETH balance after the last run.
+    pub fn balance(&self, address: Address) -> Result<U256, Miss> {
+        let journal = &self.evm.ctx.journaled_state;
+        if let Some(account) = journal.inner.state.get(&address) {
+            return Ok(account.info.balance);
+        }
+        Ok(journal
+            .database
+            .0
+            .account(address)?
+            .map_or(U256::ZERO, |(balance, ..)| balance))
+    }
+
+    /// A read-only call on the state after the last run, like `eth_call` at the end of the
+    /// sequence (no fee, no nonce; the caller is the system address). Its own writes, if any,
+    /// stay in the overlay until the next run.
+    pub fn view_call(&mut self, to: Address, data: Bytes) -> Result<TxOutcome, SimError> {
+        match self
+            .evm
+            .system_call_one_with_caller(SYSTEM_ADDRESS, to, data)
+        {
+            Ok(result) => Ok(TxOutcome::from_result(B256::ZERO, result)),
+            Err(e) => Err(self.classify(VIEW_CALL_INDEX, e)),
+        }
+    }
+
+    /// `token.balanceOf(owner)` after the last run, through a [`Simulator::view_call`].
+    pub fn erc20_balance(&mut self, token: Address, owner: Address) -> Result<U256, SimError> {
+        let outcome = self.view_call(token, balance_of_calldata(owner))?;
+        match (&outcome.status, outcome.output.len()) {
+            (TxStatus::Success, 32) => Ok(U256::from_be_slice(&outcome.output)),
+            _ => Err(SimError::Evm {
+                index: VIEW_CALL_INDEX,
+                detail: format!("balanceOf on {token} did not return one word: {outcome:?}"),
+            }),
+        }
+    }
+
+    /// Drops the overlay (keeping its table's capacity) and the outcomes.
+    fn reset(&mut self) {
+        let mut state = self.evm.finalize();
+        state.clear();
+        self.evm.ctx.journaled_state.inner.state = state;
+        self.outcomes.clear();
+    }
+
+    fn classify(&mut self, index: usize, e: EVMError<Miss, InvalidTransaction>) -> SimError {
+        match e {
+            EVMError::Database(miss) => {
+                self.misses.record(miss);
+                SimError::Miss { index, miss }
+            }
+            EVMError::Transaction(reason) => SimError::Invalid { index, reason },
+            EVMError::Header(h) => SimError::Header(h),
+            EVMError::Custom(detail) => SimError::Evm { index, detail },
+            EVMError::CustomAny(any) => SimError::Evm {
+                index,
+                detail: any.to_string(),
+            },
+        }
+    }
+}
+
+/// ABI calldata of `balanceOf(address)`.
+pub fn balance_of_calldata(owner: Address) -> Bytes {
+    // keccak256("balanceOf(address)")[..4]
+    const SELECTOR: [u8; 4] = [0x70, 0xa0, 0x82, 0x31];
+    let mut data = [0u8; 36];
+    data[..4].copy_from_slice(&SELECTOR);
+    data[16..].copy_from_slice(owner.as_slice());
+    Bytes::copy_from_slice(&data)
+}

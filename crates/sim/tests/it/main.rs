@@ -1,0 +1,6 @@
+//! Integration tests for kestrel-sim: one binary, one module per area.
+mod alloc;
+mod anvil;
+mod snapshot;
+mod support;
+mod world;
