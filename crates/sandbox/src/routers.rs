@@ -257,16 +257,15 @@ pub fn ur_wrap_v3_exact_in(
     routers: &Routers,
     path: Bytes,
     recipient: Address,
-    (amount_in, min_out): (U256, U256),
+    amounts: (U256, U256),
     deadline: Option<U256>,
 ) -> UserCall {
-    let wrap = (ADDRESS_THIS, amount_in).abi_encode_params();
-    let swap = (recipient, CONTRACT_BALANCE, min_out, path, false).abi_encode_params();
-    ur_execute(
+    ur_wrap_then_swap(
         routers,
-        &[command::WRAP_ETH, command::V3_SWAP_EXACT_IN],
-        vec![Bytes::from(wrap), Bytes::from(swap)],
-        amount_in,
+        command::V3_SWAP_EXACT_IN,
+        path,
+        recipient,
+        amounts,
         deadline,
     )
 }
@@ -277,6 +276,27 @@ pub fn ur_wrap_v2_exact_in(
     routers: &Routers,
     path: Vec<Address>,
     recipient: Address,
+    amounts: (U256, U256),
+    deadline: Option<U256>,
+) -> UserCall {
+    ur_wrap_then_swap(
+        routers,
+        command::V2_SWAP_EXACT_IN,
+        path,
+        recipient,
+        amounts,
+        deadline,
+    )
+}
+
+/// `WRAP_ETH` of `amount_in` to the router, then an exact-in swap command spending the
+/// router's whole balance (`payerIsUser = false`): V2 and V3 swap inputs share the layout
+/// `(recipient, amountIn, amountOutMin, path, payerIsUser)` and differ in the path's type.
+fn ur_wrap_then_swap<P: SolValue>(
+    routers: &Routers,
+    swap_command: u8,
+    path: P,
+    recipient: Address,
     (amount_in, min_out): (U256, U256),
     deadline: Option<U256>,
 ) -> UserCall {
@@ -284,7 +304,7 @@ pub fn ur_wrap_v2_exact_in(
     let swap = (recipient, CONTRACT_BALANCE, min_out, path, false).abi_encode_params();
     ur_execute(
         routers,
-        &[command::WRAP_ETH, command::V2_SWAP_EXACT_IN],
+        &[command::WRAP_ETH, swap_command],
         vec![Bytes::from(wrap), Bytes::from(swap)],
         amount_in,
         deadline,
