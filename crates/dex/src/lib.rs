@@ -26,13 +26,18 @@
 //! snapshot (ticks, bitmap words, slot0, liquidity) whose [`v3::V3Pool::quote`] replays the
 //! pool's own swap loop step for step, word boundaries included, so quotes equal QuoterV2's to
 //! the wei; the slow lane keeps it current with [`v3::V3Pool::apply`] on Swap/Mint/Burn logs.
-//! The engine does not act on V3 legs yet.
+//! [`victim::apply_swaps`] replays any decoded victim (V2 and V3 legs, exact in and out, the
+//! routers' balance sentinels) on a [`cycle::PoolRegistry`] into a fixed-capacity
+//! [`victim::StateOverlay`]; [`cycle::find_cycle_backrun`] then searches 2- and 3-hop cycles
+//! through the touched pools over any mix of V2 and V3, sized by the closed form (V2-V2) or a
+//! bounded, counted search over exact quotes. The engine does not call these yet.
 //!
 //! Deliberately absent: I/O, async, and any trade placed *before* the victim.
 
 #![forbid(unsafe_code)]
 
 pub mod backrun;
+pub mod cycle;
 pub mod math;
 pub mod pool;
 pub mod route;
@@ -40,3 +45,4 @@ pub mod router;
 pub mod router_v3;
 pub mod universal;
 pub mod v3;
+pub mod victim;

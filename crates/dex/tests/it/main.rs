@@ -7,6 +7,7 @@
 //! real QuoterV2 on anvil is in kestrel-sandbox's tests (`v3_quoter`).
 
 mod backrun;
+mod cycle;
 mod math;
 mod pool;
 mod router;
@@ -17,3 +18,4 @@ mod v3_alloc;
 mod v3_math;
 mod v3_pool;
 mod v3_support;
+mod victim;

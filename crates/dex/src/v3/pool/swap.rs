@@ -36,10 +36,66 @@ impl V3Pool {
         amount_specified: I256,
         sqrt_price_limit_x96: U256,
     ) -> Result<SwapResult, V3Error> {
+        self.swap_from(
+            self.slot0.sqrt_price_x96,
+            self.slot0.tick,
+            self.liquidity,
+            zero_for_one,
+            amount_specified,
+            sqrt_price_limit_x96,
+        )
+    }
+
+    /// [`V3Pool::quote`] from another price, tick and active liquidity over this snapshot's
+    /// ticks, bitmap and fees: the pool as an earlier simulated swap left it (the
+    /// `sqrt_price_x96`, `tick` and `liquidity` of its [`SwapResult`]). This is how the hot
+    /// lane chains swaps on one pool without building a new snapshot.
+    ///
+    /// A price outside the valid range, or a tick that is not the price's, is
+    /// [`V3Error::InvalidSnapshot`]; a liquidity that does not match the ticks gives a
+    /// meaningless quote (or a liquidity error), never a panic.
+    pub fn quote_from(
+        &self,
+        sqrt_price_x96: U256,
+        tick: i32,
+        liquidity: u128,
+        zero_for_one: bool,
+        amount_specified: I256,
+        sqrt_price_limit_x96: U256,
+    ) -> Result<SwapResult, V3Error> {
+        let price_tick = get_tick_at_sqrt_ratio(sqrt_price_x96).ok_or(V3Error::InvalidSnapshot)?;
+        // As `V3Pool::new` accepts: the price's tick, or one below when the price sits exactly
+        // on a tick that a downward swap stopped at.
+        let tick_ok = tick == price_tick
+            || (tick == price_tick - 1
+                && get_sqrt_ratio_at_tick(price_tick) == Some(sqrt_price_x96));
+        if !tick_ok {
+            return Err(V3Error::InvalidSnapshot);
+        }
+        self.swap_from(
+            sqrt_price_x96,
+            tick,
+            liquidity,
+            zero_for_one,
+            amount_specified,
+            sqrt_price_limit_x96,
+        )
+    }
+
+    /// The swap loop from a price, tick and liquidity known to be consistent.
+    fn swap_from(
+        &self,
+        sqrt_price_x96: U256,
+        tick: i32,
+        liquidity: u128,
+        zero_for_one: bool,
+        amount_specified: I256,
+        sqrt_price_limit_x96: U256,
+    ) -> Result<SwapResult, V3Error> {
         if amount_specified.is_zero() {
             return Err(V3Error::ZeroAmount);
         }
-        let start = self.slot0.sqrt_price_x96;
+        let start = sqrt_price_x96;
         let limit = sqrt_price_limit_x96;
         let limit_ok = if zero_for_one {
             limit < start && limit > MIN_SQRT_RATIO
@@ -54,8 +110,8 @@ impl V3Pool {
             remaining: amount_specified,
             calculated: I256::ZERO,
             sqrt_price_x96: start,
-            tick: self.slot0.tick,
-            liquidity: self.liquidity,
+            tick,
+            liquidity,
         };
         let mut steps = 0u32;
         while !state.remaining.is_zero() && state.sqrt_price_x96 != limit {
@@ -77,8 +133,7 @@ impl V3Pool {
             sqrt_price_x96: state.sqrt_price_x96,
             tick: state.tick,
             liquidity: state.liquidity,
-            initialized_ticks_crossed: self
-                .count_initialized_ticks_crossed(self.slot0.tick, state.tick),
+            initialized_ticks_crossed: self.count_initialized_ticks_crossed(tick, state.tick),
             steps,
         })
     }
