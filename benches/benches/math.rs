@@ -3,13 +3,15 @@
 
 use std::hint::black_box;
 
-use alloy_primitives::{Address, B256, U256};
+use alloy_primitives::{Address, B256, I256, U256};
 use criterion::{Criterion, criterion_group, criterion_main};
 use kestrel_benches::swap_exact_eth_for_tokens;
 use kestrel_dex::backrun::{BackrunParams, apply_victim, find_backrun};
 use kestrel_dex::math::{get_amount_out, optimal_cycle_input};
 use kestrel_dex::pool::{FactoryInfo, PoolSnapshot, V2Pool, pair_address, sort_tokens};
 use kestrel_dex::router::decode_router02;
+use kestrel_dex::v3::tick_math::get_sqrt_ratio_at_tick;
+use kestrel_dex::v3::{Slot0, V3Pool, V3PoolKey, default_price_limit};
 use kestrel_types::FactoryId;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -85,5 +87,54 @@ fn math(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, math);
+/// A 0.3 % pool at tick 0 with 40 overlapping positions every 300 ticks: a swap of `x` crosses
+/// ticks (and bitmap words) in proportion to its size.
+fn v3_pool() -> V3Pool {
+    let key = V3PoolKey {
+        address: Address::repeat_byte(3),
+        token0: Address::repeat_byte(1),
+        token1: Address::repeat_byte(2),
+        fee_pips: 3000,
+        tick_spacing: 60,
+    };
+    let slot0 = Slot0 {
+        sqrt_price_x96: get_sqrt_ratio_at_tick(0).expect("tick 0"),
+        tick: 0,
+        fee_protocol: 0,
+    };
+    let mut pool = V3Pool::new(key, slot0, 0, Vec::new()).expect("empty pool");
+    for i in 0..40i32 {
+        let (lower, upper) = (-12_000 + i * 300, 600 + i * 300);
+        pool = pool
+            .with_position_change(lower, upper, 10i128.pow(21))
+            .expect("position");
+    }
+    pool
+}
+
+fn v3(c: &mut Criterion) {
+    let pool = v3_pool();
+    for (name, amount) in [
+        ("dex/v3 quote_exact_in (within one tick range)", ETH),
+        ("dex/v3 quote_exact_in (multi-tick)", 1_000 * ETH),
+        (
+            "dex/v3 quote_exact_in (deep: many ticks and words)",
+            20_000 * ETH,
+        ),
+    ] {
+        let r = pool
+            .quote(
+                true,
+                I256::try_from(amount).expect("fits"),
+                default_price_limit(true),
+            )
+            .expect("quote");
+        let label = format!("{name}, {} steps", r.steps);
+        c.bench_function(&label, |b| {
+            b.iter(|| pool.quote_exact_in(black_box(true), U256::from(amount)))
+        });
+    }
+}
+
+criterion_group!(benches, math, v3);
 criterion_main!(benches);
