@@ -7,6 +7,13 @@
 //! new reserves, from which the caller publishes the next immutable snapshot to the hot lane.
 //! [`Chain::head`], [`Chain::nonce`] and [`Chain::erc20_balance`] give what the pre-signed ladder
 //! needs (next base fee, our nonce, the executor's capital). The hot lane never calls this crate.
+//!
+//! V3 (`v3`): pools of the configured V3 factories and fee tiers are discovered, loaded whole at
+//! one block (slot0, liquidity, every bitmap word and initialized tick) and kept exact from
+//! their Swap/Mint/Burn logs, with a full reload on a reorg. Simulation state (`prefetch`): the
+//! accounts and slots that representative calls touch (`eth_createAccessList`) are fetched at
+//! one block into an immutable `kestrel_sim::StateSnapshot`; misses the simulator reports are
+//! fetched for the next block.
 
 #![forbid(unsafe_code)]
 

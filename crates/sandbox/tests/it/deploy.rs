@@ -116,6 +116,9 @@ async fn user_buys(s: &Setup, router: Address, token: Address, wei: U256) -> Tra
     let swap = IUniswapV2Router02::new(router, &s.user)
         .swapExactETHForTokens(U256::ZERO, vec![s.world.weth, token], user, U256::MAX)
         .value(wei)
+        // An explicit limit: anvil's estimate once came out below what the swap used (the
+        // user's first token balance write), and the swap ran out of gas.
+        .gas(300_000)
         .into_transaction_request();
     deploy::send_and_mine(&s.user, swap).await.unwrap()
 }
