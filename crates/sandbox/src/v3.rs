@@ -172,16 +172,42 @@ pub async fn deploy_v3_with_weth(
     })
 }
 
-/// Creates the `fee` pool of two tokens and initializes it at `sqrt_price_x96`.
+/// Deploys `count` test ERC-20s (v2-core's `ERC20`) with `supply` each, minted to the caller,
+/// approved for the position manager and the SwapRouter; returns them sorted by address, so
+/// index order is token0/token1 order.
+pub async fn deploy_approved_tokens(
+    provider: &DynProvider,
+    contracts: &V3Contracts,
+    count: usize,
+    supply: U256,
+) -> anyhow::Result<Vec<Address>> {
+    let erc20 = artifacts::load("ERC20")?;
+    let mut tokens = Vec::with_capacity(count);
+    for _ in 0..count {
+        let token = deploy(provider, &erc20, &supply.abi_encode()).await?;
+        for spender in [contracts.position_manager, contracts.router] {
+            let approve = crate::deploy::bindings::IERC20::new(token, provider)
+                .approve(spender, U256::MAX)
+                .into_transaction_request();
+            send_and_mine(provider, approve).await?;
+        }
+        tokens.push(token);
+    }
+    tokens.sort();
+    Ok(tokens)
+}
+
+/// Creates the `fee` pool of two tokens (in either order), initializes it at
+/// `sqrt_price_x96`, and returns its key (tokens sorted, the tick spacing as the pool reports it).
 pub async fn create_pool(
     provider: &DynProvider,
     contracts: &V3Contracts,
     (token_a, token_b): (Address, Address),
-    fee: u32,
+    fee_pips: u32,
     sqrt_price_x96: U256,
-) -> anyhow::Result<Address> {
+) -> anyhow::Result<V3PoolKey> {
     let factory = IUniswapV3Factory::new(contracts.factory, provider);
-    let fee = U24::from(fee);
+    let fee = U24::from(fee_pips);
     let create = factory.createPool(token_a, token_b, fee);
     send_and_mine(provider, create.into_transaction_request()).await?;
     let pool = factory.getPool(token_a, token_b, fee).call().await?;
@@ -193,7 +219,19 @@ pub async fn create_pool(
     let contract = IUniswapV3Pool::new(pool, provider);
     let init = contract.initialize(price).into_transaction_request();
     send_and_mine(provider, init).await?;
-    Ok(pool)
+    let tick_spacing = contract.tickSpacing().call().await?.as_i32();
+    let (token0, token1) = if token_a < token_b {
+        (token_a, token_b)
+    } else {
+        (token_b, token_a)
+    };
+    Ok(V3PoolKey {
+        address: pool,
+        token0,
+        token1,
+        fee_pips,
+        tick_spacing,
+    })
 }
 
 /// Mints a position through the position manager with up to `amounts` of (token0, token1),

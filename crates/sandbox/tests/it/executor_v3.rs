@@ -16,8 +16,8 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{Revert, SolCall, SolEvent};
 use alloy_primitives::{Address, Bytes, I256, U256, address, uint};
 use kestrel_dex::math::get_amount_out;
+use kestrel_dex::v3::default_price_limit;
 use kestrel_dex::v3::tick_math::{MAX_TICK, MIN_TICK, get_tick_at_sqrt_ratio};
-use kestrel_dex::v3::{V3PoolKey, default_price_limit};
 use kestrel_fire::executor::{
     BACKRUN_ROUTE_CALLDATA_MAX_LEN, HopKind, RouteHop, encode_backrun_route,
 };
@@ -159,14 +159,6 @@ async fn setup() -> Env {
     env
 }
 
-fn tick_spacing(fee: u32) -> i32 {
-    match fee {
-        500 => 10,
-        3000 => 60,
-        _ => 200,
-    }
-}
-
 /// A V3 pool of `(base, quote)` priced at `num / den` quote per base, with a full-range
 /// position of 100 base and a narrow one around the price (so larger trades cross ticks).
 async fn v3_pool(
@@ -189,17 +181,10 @@ async fn v3_pool(
         (den << 192usize) / num
     };
     let sqrt_price = ratio_x192.root(2);
-    let pool = v3::create_pool(&env.deployer, &env.v3, (token0, token1), fee, sqrt_price)
+    let key = v3::create_pool(&env.deployer, &env.v3, (token0, token1), fee, sqrt_price)
         .await
         .unwrap();
-    let spacing = tick_spacing(fee);
-    let key = V3PoolKey {
-        address: pool,
-        token0,
-        token1,
-        fee_pips: fee,
-        tick_spacing: spacing,
-    };
+    let spacing = key.tick_spacing;
     let tick = get_tick_at_sqrt_ratio(sqrt_price).unwrap();
     let centre = tick.div_euclid(spacing) * spacing;
     let full = (
@@ -220,7 +205,7 @@ async fn v3_pool(
             .await
             .unwrap();
     }
-    pool
+    key.address
 }
 
 // ---- routes and their prediction ----------------------------------------------------------------

@@ -109,30 +109,22 @@ async fn v3_pool(
     fee: u32,
     owner: Address,
 ) -> V3PoolKey {
-    let (token0, token1) = if a < b { (a, b) } else { (b, a) };
-    let spacing = if fee == 500 { 10 } else { 60 };
     // ln(1000) / ln(1.0001) ≈ 69,081: token1 per token0 is 1000 when WETH is token0.
-    let tick = match (fee, token0 == a) {
+    let tick = match (fee, a < b) {
         (500, _) => 0,
         (_, true) => 69_081,
         (_, false) => -69_081,
     };
-    let pool = v3::create_pool(
+    let key = v3::create_pool(
         provider,
         v3,
-        (token0, token1),
+        (a, b),
         fee,
         get_sqrt_ratio_at_tick(tick).unwrap(),
     )
     .await
     .unwrap();
-    let key = V3PoolKey {
-        address: pool,
-        token0,
-        token1,
-        fee_pips: fee,
-        tick_spacing: spacing,
-    };
+    let spacing = key.tick_spacing;
     let base = tick.div_euclid(spacing) * spacing;
     for (lower, upper) in [
         (base - 400 * spacing, base + 400 * spacing),

@@ -9,14 +9,12 @@ use std::collections::BTreeMap;
 use alloy::primitives::aliases::{I24, U24};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
-use alloy::sol_types::SolValue;
 use alloy_primitives::{Address, B256, U256};
 use kestrel_chain::v3::{self as chain_v3, V3FactoryInfo, V3Snapshot, pool_address};
 use kestrel_chain::{Chain, ChainError, HeadInfo};
 use kestrel_dex::v3::tick_math::{MAX_TICK, MIN_TICK, get_sqrt_ratio_at_tick};
 use kestrel_dex::v3::{V3Event, V3Pool, V3PoolKey};
 use kestrel_sandbox::anvil::{self, Anvil};
-use kestrel_sandbox::deploy::bindings::IERC20;
 use kestrel_sandbox::deploy::{self, send_and_mine};
 use kestrel_sandbox::v3::bindings::{INonfungiblePositionManager, ISwapRouter, IUniswapV3Factory};
 use kestrel_sandbox::v3::{self, Position, V3Contracts};
@@ -71,21 +69,9 @@ async fn setup(token_count: usize) -> Env {
         .enableFeeAmount(U24::from(100), I24::try_from(1).unwrap())
         .into_transaction_request();
     send_and_mine(&provider, enable).await.unwrap();
-    let erc20 = kestrel_sandbox::artifacts::load("ERC20").unwrap();
-    let mut tokens = Vec::with_capacity(token_count);
-    for _ in 0..token_count {
-        let token = deploy::deploy(&provider, &erc20, &TOKEN_SUPPLY.abi_encode())
-            .await
-            .unwrap();
-        for spender in [contracts.position_manager, contracts.router] {
-            let approve = IERC20::new(token, &provider)
-                .approve(spender, U256::MAX)
-                .into_transaction_request();
-            send_and_mine(&provider, approve).await.unwrap();
-        }
-        tokens.push(token);
-    }
-    tokens.sort();
+    let tokens = v3::deploy_approved_tokens(&provider, &contracts, token_count, TOKEN_SUPPLY)
+        .await
+        .unwrap();
     Env {
         _anvil: anvil,
         provider,
@@ -93,15 +79,6 @@ async fn setup(token_count: usize) -> Env {
         contracts,
         me,
         tokens,
-    }
-}
-
-fn spacing_of(fee: u32) -> i32 {
-    match fee {
-        100 => 1,
-        500 => 10,
-        3000 => 60,
-        _ => 200,
     }
 }
 
@@ -163,17 +140,10 @@ async fn make_pool(
     let low = get_sqrt_ratio_at_tick(start_tick).unwrap();
     let high = get_sqrt_ratio_at_tick(start_tick + 1).unwrap();
     let price = low + (high - low) / U256::from(2u64);
-    let pool = v3::create_pool(&env.provider, &env.contracts, (token0, token1), fee, price)
+    let key = v3::create_pool(&env.provider, &env.contracts, (token0, token1), fee, price)
         .await
         .unwrap();
-    let spacing = spacing_of(fee);
-    let key = V3PoolKey {
-        address: pool,
-        token0,
-        token1,
-        fee_pips: fee,
-        tick_spacing: spacing,
-    };
+    let spacing = key.tick_spacing;
     let full = (
         (MIN_TICK / spacing) * spacing,
         (MAX_TICK / spacing) * spacing,

@@ -7,13 +7,11 @@
 
 use alloy::providers::DynProvider;
 use alloy::rpc::types::TransactionReceipt;
-use alloy::sol_types::SolValue;
 use alloy_primitives::{Address, I256, U256};
 use kestrel_dex::v3::tick_math::{MAX_TICK, MIN_TICK, get_sqrt_ratio_at_tick};
 use kestrel_dex::v3::{QuoteV2, V3Error, V3Event, V3Pool, V3PoolKey, default_price_limit};
 use kestrel_sandbox::anvil::Anvil;
-use kestrel_sandbox::deploy::bindings::IERC20;
-use kestrel_sandbox::deploy::{self, send_and_mine};
+use kestrel_sandbox::deploy;
 use kestrel_sandbox::v3::bindings::IUniswapV3Pool;
 use kestrel_sandbox::v3::{self, Position, V3Contracts};
 use kestrel_stdx::Rng;
@@ -41,21 +39,9 @@ async fn setup(token_count: usize) -> Env {
     let provider = deploy::connect(&anvil.http_url(), &key).unwrap();
     let me = deploy::key_address(&key).unwrap();
     let contracts = v3::deploy_v3(&provider).await.unwrap();
-    let erc20 = kestrel_sandbox::artifacts::load("ERC20").unwrap();
-    let mut tokens = Vec::with_capacity(token_count);
-    for _ in 0..token_count {
-        let token = deploy::deploy(&provider, &erc20, &TOKEN_SUPPLY.abi_encode())
-            .await
-            .unwrap();
-        for spender in [contracts.position_manager, contracts.router] {
-            let approve = IERC20::new(token, &provider)
-                .approve(spender, U256::MAX)
-                .into_transaction_request();
-            send_and_mine(&provider, approve).await.unwrap();
-        }
-        tokens.push(token);
-    }
-    tokens.sort();
+    let tokens = v3::deploy_approved_tokens(&provider, &contracts, token_count, TOKEN_SUPPLY)
+        .await
+        .unwrap();
     Env {
         _anvil: anvil,
         provider,
@@ -137,7 +123,7 @@ async fn build_pool(env: &Env, rng: &mut Rng, spec: &PoolSpec) -> (V3PoolKey, Ve
     let (a, b) = spec.tokens;
     let (token0, token1) = (env.tokens[a], env.tokens[b]);
     let price = price_in_tick(rng, spec.start_tick);
-    let pool = v3::create_pool(
+    let key = v3::create_pool(
         &env.provider,
         &env.contracts,
         (token0, token1),
@@ -146,18 +132,7 @@ async fn build_pool(env: &Env, rng: &mut Rng, spec: &PoolSpec) -> (V3PoolKey, Ve
     )
     .await
     .unwrap();
-    let spacing = match spec.fee {
-        500 => 10,
-        3000 => 60,
-        _ => 200,
-    };
-    let key = V3PoolKey {
-        address: pool,
-        token0,
-        token1,
-        fee_pips: spec.fee,
-        tick_spacing: spacing,
-    };
+    let spacing = key.tick_spacing;
     let mut positions = Vec::with_capacity(spec.positions);
     for _ in 0..spec.positions {
         let range = random_range(rng, spec, spacing);

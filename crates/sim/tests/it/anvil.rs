@@ -390,7 +390,7 @@ async fn v3_pool(env: &Env) -> (V3Contracts, kestrel_dex::v3::V3PoolKey) {
             send_and_mine(&env.provider, approve).await.unwrap();
         }
     }
-    let pool = v3::create_pool(
+    let key = v3::create_pool(
         &env.provider,
         &contracts,
         (a, b),
@@ -399,13 +399,6 @@ async fn v3_pool(env: &Env) -> (V3Contracts, kestrel_dex::v3::V3PoolKey) {
     )
     .await
     .unwrap();
-    let key = kestrel_dex::v3::V3PoolKey {
-        address: pool,
-        token0: a,
-        token1: b,
-        fee_pips: 3000,
-        tick_spacing: 60,
-    };
     let depth = U256::from(1_000 * ETHER);
     v3::mint_position(
         &env.provider,
