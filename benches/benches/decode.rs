@@ -1,5 +1,5 @@
 //! Decode-side costs of the hot path: frame parse, hex calldata, Router02 decode, raw-tx
-//! re-encode, and the bundle's relay auth signature.
+//! re-encode, the bundle's relay auth signature, and the hot-signed `backrunRoute` transaction.
 
 use std::hint::black_box;
 
@@ -7,8 +7,9 @@ use alloy_primitives::{Address, U256};
 use criterion::{Criterion, criterion_group, criterion_main};
 use kestrel_benches::pending_swap_frame;
 use kestrel_dex::router::decode_router02;
-use kestrel_fire::PresigPool;
 use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
+use kestrel_fire::executor::{HopKind, RouteHop};
+use kestrel_fire::{LocalSigner, PresigPool, RouteCall, RouteTxBuilder, RouteTxParams};
 use kestrel_wire::{Frame, decode_hex_into, encode_signed_tx, parse_frame};
 
 fn decode(c: &mut Criterion) {
@@ -82,5 +83,65 @@ fn decode(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decode);
+/// A V2/V3/V2 `backrunRoute` transaction signed on the hot thread (`RouteTxBuilder::build`):
+/// calldata, RLP, two keccak256 and the signature, with a presigned nonce and without one.
+fn route_tx(c: &mut Criterion) {
+    let signer =
+        LocalSigner::from_hex("0x4343434343434343434343434343434343434343434343434343434343434343")
+            .expect("key");
+    let p = RouteTxParams {
+        chain_id: 1,
+        nonce: 1_234,
+        max_fee_per_gas: 40_000_000_000,
+        max_priority_fee_per_gas: 1_500_000_000,
+        gas_limit: 420_000,
+        executor: Address::repeat_byte(0xee),
+    };
+    let hop = |byte, kind, zero_for_one| RouteHop {
+        pool: Address::repeat_byte(byte),
+        kind,
+        zero_for_one,
+    };
+    let route = [
+        hop(0x11, HopKind::V2 { fee_num: 997 }, true),
+        hop(0x22, HopKind::V3, false),
+        hop(0x33, HopKind::V2 { fee_num: 997 }, false),
+    ];
+    let call = RouteCall {
+        route: &route,
+        amount_in: U256::from(3_000_000_000_000_000_000u128),
+        min_profit: U256::from(10_000_000_000_000u64),
+        payment_bps: 9_000,
+    };
+    let mut builder = RouteTxBuilder::new();
+    c.bench_function("fire/route_tx build (3 hops, presigned)", |b| {
+        b.iter_custom(|iters| {
+            // Untimed: one fresh nonce per iteration, as the refill thread provides them.
+            let pool = PresigPool::with_capacity(usize::try_from(iters).unwrap_or(1));
+            pool.refill().expect("os randomness");
+            let start = std::time::Instant::now();
+            for _ in 0..iters {
+                let tx = builder.build(&p, black_box(&call), &signer, &pool);
+                black_box(tx.map(|tx| tx.hash)).expect("route tx");
+            }
+            let elapsed = start.elapsed();
+            assert_eq!(
+                pool.fallbacks(),
+                0,
+                "ran out of nonces: a full signature was timed"
+            );
+            elapsed
+        })
+    });
+    // The empty-pool fallback: a full RFC 6979 signature on the hot thread.
+    let empty = PresigPool::with_capacity(1);
+    c.bench_function("fire/route_tx build (3 hops, full signature)", |b| {
+        b.iter(|| {
+            let tx = builder.build(&p, black_box(&call), &signer, &empty);
+            black_box(tx.map(|tx| tx.hash)).expect("route tx")
+        })
+    });
+}
+
+criterion_group!(benches, decode, route_tx);
 criterion_main!(benches);

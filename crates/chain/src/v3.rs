@@ -466,8 +466,10 @@ impl Chain {
     }
 
     async fn load_all(&self, keys: &[V3PoolKey], at: BlockId) -> Result<Vec<V3Pool>, ChainError> {
-        let loaded: Vec<Option<V3Pool>> = futures_util::stream::iter(keys)
-            .map(|key| self.load_at(key, at))
+        // Owned keys: a closure over `&V3PoolKey` makes the future's `Send` bound
+        // higher-ranked, which `tokio::spawn` of a caller cannot prove.
+        let loaded: Vec<Option<V3Pool>> = futures_util::stream::iter(keys.iter().copied())
+            .map(|key| async move { self.load_at(&key, at).await })
             .buffered(POOL_CONCURRENCY)
             .try_collect()
             .await?;
@@ -551,8 +553,8 @@ impl Chain {
         ticks: &[i32],
         at: BlockId,
     ) -> Result<Vec<TickInfo>, ChainError> {
-        futures_util::stream::iter(ticks)
-            .map(|&tick| async move {
+        futures_util::stream::iter(ticks.iter().copied())
+            .map(|tick| async move {
                 let i24 = I24::try_from(tick)
                     .map_err(|_| invalid("ticks", format!("{pool}: tick {tick} out of range")))?;
                 let info = self

@@ -154,6 +154,26 @@ pub struct RouterConfig {
     /// a universal router also needs `version` (`"v1"`, `"v2"` or `"v2.1"`), which no other
     /// kind may have.
     pub kind: RouterKind,
+    /// `v2_factory`: the name of the `[[dex.v2_factories]]` entry whose pairs the router's V2
+    /// swaps go through. Not allowed for a `"swap_router"` (V3 only). Optional when exactly one
+    /// V2 factory is configured (that one is meant) or none (`None`: V2 legs through this
+    /// router are counted skips); required when several are.
+    pub v2_factory: Option<String>,
+    /// `v3_factory`: the same for `[[dex.v3_factories]]` and the router's V3 swaps. Not allowed
+    /// for a `"v2_router02"`.
+    pub v3_factory: Option<String>,
+}
+
+impl RouterKind {
+    /// Whether routers of this kind swap through V2 pairs.
+    pub const fn swaps_v2(self) -> bool {
+        !matches!(self, RouterKind::SwapRouter)
+    }
+
+    /// Whether routers of this kind swap through V3 pools.
+    pub const fn swaps_v3(self) -> bool {
+        !matches!(self, RouterKind::V2Router02)
+    }
 }
 
 /// `[backrun]`: sizing, profit floors and the pre-signed ladder.

@@ -222,10 +222,14 @@ fn dex(errors: &mut Errors, mut s: Section) -> Option<DexConfig> {
         Some(sections) => routers(errors, sections),
         None => Some(Vec::new()),
     };
+    let (v2_factories, v3_factories, mut routers) = (v2_factories?, v3_factories?, routers?);
+    let v2_names: Vec<&str> = v2_factories.iter().map(|f| f.name.as_str()).collect();
+    let v3_names: Vec<&str> = v3_factories.iter().map(|f| f.name.as_str()).collect();
+    bind_router_factories(errors, &routers_path, &mut routers, &v2_names, &v3_names);
     Some(DexConfig {
-        v2_factories: v2_factories?,
-        v3_factories: v3_factories?,
-        routers: routers?,
+        v2_factories,
+        v3_factories,
+        routers,
     })
 }
 
@@ -337,13 +341,70 @@ fn routers(errors: &mut Errors, sections: Vec<Section>) -> Option<Vec<RouterConf
             addresses.check_address(errors, &address_path, &address.to_checksum(None));
         }
         let kind = router_kind(errors, &mut r);
+        let v2_factory = r.optional(errors, "v2_factory", read::non_empty);
+        let v3_factory = r.optional(errors, "v3_factory", read::non_empty);
         r.finish(errors);
         Some(RouterConfig {
             name: name?,
             address: address?,
             kind: kind?,
+            v2_factory,
+            v3_factory,
         })
     })
+}
+
+/// Which pools a router's swaps go through: each router's `v2_factory` and `v3_factory` must
+/// name a configured factory of that kind, may be left out when there is only one (or none),
+/// and must be left out when the router kind cannot swap through that kind of pool.
+fn bind_router_factories(
+    errors: &mut Errors,
+    routers_path: &str,
+    routers: &mut [RouterConfig],
+    v2_names: &[&str],
+    v3_names: &[&str],
+) {
+    for (i, r) in routers.iter_mut().enumerate() {
+        let at = format!("{routers_path}[{i}]");
+        let kind = name_of(ROUTER_KINDS, KindName::of(r.kind).0);
+        for (key, swaps, names, table, slot) in [
+            (
+                "v2_factory",
+                r.kind.swaps_v2(),
+                v2_names,
+                "v2_factories",
+                &mut r.v2_factory,
+            ),
+            (
+                "v3_factory",
+                r.kind.swaps_v3(),
+                v3_names,
+                "v3_factories",
+                &mut r.v3_factory,
+            ),
+        ] {
+            let path = read::join(&at, key);
+            match (slot.as_deref(), swaps, names) {
+                (Some(_), false, _) => errors.push(
+                    &path,
+                    format!("a {kind:?} does not swap through [[dex.{table}]] pools: remove it"),
+                ),
+                (Some(name), true, _) if !names.contains(&name) => {
+                    errors.push(&path, format!("no [[dex.{table}]] is named {name:?}"))
+                }
+                (Some(_), true, _) | (None, false, _) | (None, true, []) => {}
+                (None, true, [only]) => *slot = Some((*only).to_owned()),
+                (None, true, several) => errors.push(
+                    &path,
+                    format!(
+                        "missing required key: {} [[dex.{table}]] are configured; name the one \
+                         this router swaps through",
+                        several.len()
+                    ),
+                ),
+            }
+        }
+    }
 }
 
 /// `kind`, and `version` exactly when the kind is `"universal_router"`. With an invalid kind, a

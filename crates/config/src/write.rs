@@ -109,6 +109,8 @@ fn router(r: &RouterConfig) -> Value {
         ("address", Some(s(r.address.to_checksum(None)))),
         ("kind", Some(s(name_of(ROUTER_KINDS, kind)))),
         ("version", version.map(|v| s(name_of(UR_VERSIONS, v)))),
+        ("v2_factory", r.v2_factory.clone().map(s)),
+        ("v3_factory", r.v3_factory.clone().map(s)),
     ])
 }
 

@@ -13,7 +13,11 @@
 //!    JSON body into a reserved buffer, [`bundle::FlashbotsAuth::sign_header`] signs it (the one
 //!    ECDSA left, libsecp256k1, no allocation), and [`relay::RelayConn::send`] writes the
 //!    pre-built request head and the body to each warm connection.
-//! 3. Reader threads, one per connection, parse relay replies and hand them back on a bounded
+//! 3. V3 and mixed V2/V3 cycles carry the exact `amountIn`, so they cannot be pre-signed:
+//!    [`route_tx::RouteTxBuilder::build`] encodes the `backrunRoute` call, RLP-encodes the
+//!    EIP-1559 transaction and signs it on the hot thread with a precomputed nonce from
+//!    [`presign::PresigPool`], into buffers it owns (no allocation).
+//! 4. Reader threads, one per connection, parse relay replies and hand them back on a bounded
 //!    channel.
 //!
 //! Signing and recovery use libsecp256k1 (the `secp256k1` crate), never k256.
@@ -28,6 +32,7 @@ mod hexfmt;
 pub mod ladder;
 pub mod presign;
 pub mod relay;
+pub mod route_tx;
 mod sign;
 
 pub use bundle::{BundleWriter, FlashbotsAuth, verify_flashbots_signature};
@@ -37,3 +42,4 @@ pub use handoff::{Handoff, Parcel, ParcelKind};
 pub use ladder::{Cycle, Ladder, LadderParams, LocalSigner, SignedTx};
 pub use presign::{Presig, PresigPool, spawn_refill_thread};
 pub use relay::{RelayConn, RelayReply};
+pub use route_tx::{RouteCall, RouteTx, RouteTxBuilder, RouteTxError, RouteTxParams};

@@ -3,10 +3,17 @@
 use std::sync::Arc;
 
 use kestrel_dex::backrun::{BackrunParams, BackrunPlan, apply_victim, find_backrun};
+use kestrel_dex::cycle::{CycleLimits, CyclePlan, CycleStats, PoolRegistry, find_cycle_backrun};
 use kestrel_dex::pool::PoolSnapshot;
 use kestrel_dex::router::decode_router02;
+use kestrel_dex::router_v3::decode_swap_router;
+use kestrel_dex::universal::decode_universal;
+use kestrel_dex::victim::{VictimEnv, apply_swaps};
+use kestrel_fire::RouteTxParams;
 use kestrel_fire::ladder::{Ladder, SignedTx};
-use kestrel_types::{Address, SkipReason, U256};
+use kestrel_types::{Address, B256, DecodePath, SkipReason, U256};
+
+use crate::routers::{Decoder, RouterEntry, RouterTable};
 
 /// Everything the hot lane decides on, published whole by the slow lane once per block.
 #[derive(Debug)]
@@ -15,8 +22,21 @@ pub struct HotState {
     pub block: u64,
     /// Head block timestamp; a victim whose deadline is before `timestamp + 1` would revert.
     pub timestamp: u64,
+    /// Head block hash: the parent of the block a bundle targets (SwapRouter02's
+    /// `multicall(previousBlockhash, ...)` checks it).
+    pub parent_hash: B256,
     /// Pools with exact reserves at `block`.
     pub snapshot: Arc<PoolSnapshot>,
+    /// Every V2 and V3 pool at `block`, for victims of the V3 and universal routers and their
+    /// cycles over any mix of pools (`None`: only the V2 lane runs).
+    pub registry: Option<Arc<PoolRegistry>>,
+    /// Decoded routers besides the V2 factories' own (which [`PoolSnapshot`] knows).
+    pub routers: Arc<RouterTable>,
+    /// Bounds on the cycle search per victim.
+    pub cycle_limits: CycleLimits,
+    /// What this block's hot-signed route backruns share (nonce, fees, gas, executor);
+    /// `None` leaves route plans unfired.
+    pub route_tx: Option<RouteTxParams>,
     /// Pre-signed backruns for block `block + 1` (None until signed).
     pub ladder: Option<Arc<Ladder>>,
     /// Sizing and profit thresholds for this block (capital, gas cost, minimum profit).
@@ -27,7 +47,25 @@ pub struct HotState {
     pub fee_on_transfer: Vec<Address>,
 }
 
-/// What to fire.
+impl HotState {
+    /// The router `to` is, if its transactions are decoded: a `[[dex.routers]]` entry, or a V2
+    /// factory's own router (the V2 lane).
+    pub fn router(&self, to: Address) -> Option<RouterEntry> {
+        if let Some(e) = self.routers.get(to) {
+            return Some(*e);
+        }
+        self.snapshot
+            .factory_of_router(to)
+            .map(|factory| RouterEntry {
+                address: to,
+                decoder: Decoder::V2Router02,
+                v2_factory: Some(factory),
+                v3_factory: None,
+            })
+    }
+}
+
+/// What to fire from the V2 lane's ladder.
 #[derive(Debug)]
 pub struct Decision<'s> {
     /// The sized cycle.
@@ -38,12 +76,26 @@ pub struct Decision<'s> {
     pub floor: U256,
 }
 
+/// A cycle over any mix of V2 and V3 pools, to be signed on the hot thread and fired through
+/// the executor's `backrunRoute`.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteDecision {
+    /// The sized cycle.
+    pub plan: CyclePlan,
+    /// The decoder that read the victim.
+    pub path: DecodePath,
+    /// Cycles sized and quotes taken.
+    pub stats: CycleStats,
+}
+
 /// The outcome of [`decide`].
 #[derive(Debug)]
 pub enum Verdict<'s> {
-    /// Fire this backrun.
+    /// Fire this pre-signed V2 backrun.
     Fire(Decision<'s>),
-    /// A profitable plan exists but cannot be fired (no pre-signed transaction for it).
+    /// Sign and fire this cycle.
+    Route(RouteDecision),
+    /// A profitable V2 plan exists but cannot be fired (no pre-signed transaction for it).
     Unfired(BackrunPlan, SkipReason),
     /// No plan: why.
     Skip(SkipReason),
@@ -58,22 +110,31 @@ pub fn decide<'s>(
     value: U256,
     calldata: &[u8],
 ) -> Verdict<'s> {
-    match plan(state, to, value, calldata) {
-        Ok(plan) => pick(state, plan),
-        Err(reason) => Verdict::Skip(reason),
+    let Some(router) = to.and_then(|to| state.router(to)) else {
+        return Verdict::Skip(SkipReason::NotRouter);
+    };
+    match router.decoder {
+        Decoder::V2Router02 => match plan_v2(state, &router, value, calldata) {
+            Ok(plan) => pick(state, plan),
+            Err(reason) => Verdict::Skip(reason),
+        },
+        Decoder::SwapRouter { .. } | Decoder::Universal(_) => {
+            match plan_route(state, &router, value, calldata) {
+                Ok(d) => Verdict::Route(d),
+                Err(reason) => Verdict::Skip(reason),
+            }
+        }
     }
 }
 
-fn plan(
+fn plan_v2(
     state: &HotState,
-    to: Option<Address>,
+    router: &RouterEntry,
     value: U256,
     calldata: &[u8],
 ) -> Result<BackrunPlan, SkipReason> {
     let snap = &*state.snapshot;
-    let factory = to
-        .and_then(|to| snap.factory_of_router(to))
-        .ok_or(SkipReason::NotRouter)?;
+    let factory = router.v2_factory.ok_or(SkipReason::UnknownPool)?;
     let intent = decode_router02(calldata, value)?;
     let now = state.timestamp.saturating_add(1);
     let overlay = apply_victim(
@@ -85,6 +146,37 @@ fn plan(
         &state.fee_on_transfer,
     )?;
     find_backrun(snap, &overlay, &state.params)
+}
+
+/// A V3 or universal router victim: decode every leg, replay them on the registry, then search
+/// the cycles through every pool they touched.
+fn plan_route(
+    state: &HotState,
+    router: &RouterEntry,
+    value: U256,
+    calldata: &[u8],
+) -> Result<RouteDecision, SkipReason> {
+    let reg = state.registry.as_deref().ok_or(SkipReason::UnknownPool)?;
+    let swaps = match router.decoder {
+        Decoder::Universal(version) => decode_universal(calldata, value, version)?,
+        Decoder::SwapRouter { .. } | Decoder::V2Router02 => decode_swap_router(calldata, value)?,
+    };
+    let env = VictimEnv {
+        weth: state.weth,
+        now_unix: state.timestamp.saturating_add(1),
+        parent_hash: Some(state.parent_hash),
+        v2_factory: router.v2_factory,
+        v3_factory: router.v3_factory,
+        fee_on_transfer: &state.fee_on_transfer,
+    };
+    let outcome = apply_swaps(reg, &env, &swaps)?;
+    let (plan, stats) =
+        find_cycle_backrun(reg, &outcome.overlay, &state.params, &state.cycle_limits);
+    Ok(RouteDecision {
+        plan: plan?,
+        path: router.decoder.path(),
+        stats,
+    })
 }
 
 fn pick(state: &HotState, plan: BackrunPlan) -> Verdict<'_> {

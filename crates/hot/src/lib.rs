@@ -14,10 +14,11 @@
 mod decide;
 pub mod ipc;
 mod pipeline;
+pub mod routers;
 mod ws;
 pub mod wsclient;
 
-pub use decide::{Decision, HotState, Verdict, decide};
+pub use decide::{Decision, HotState, RouteDecision, Verdict, decide};
 pub use pipeline::{Pipeline, PipelineConfig, RelayTarget};
 pub use ws::{
     HotThreadConfig, HotThreadReport, NodeEndpoint, NodeError, NodeStream, NodeStreamConfig,

@@ -4,17 +4,22 @@ use std::sync::Arc;
 
 use kestrel_bus::SnapshotCell;
 use kestrel_bus::spsc::Producer;
+use kestrel_dex::cycle::{CyclePlan, PoolRef, PoolRegistry};
 use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
+use kestrel_fire::executor::{HopKind, RouteHop};
+use kestrel_fire::ladder::LocalSigner;
 use kestrel_fire::relay::RelayConn;
-use kestrel_fire::{Handoff, ParcelKind, PresigPool};
+use kestrel_fire::route_tx::ROUTE_TX_MAX_LEN;
+use kestrel_fire::{Handoff, ParcelKind, PresigPool, RouteCall, RouteTxBuilder};
 use kestrel_stdx::{RecentSet, mono_ns};
 use kestrel_telemetry::{Counters, StageRecorder};
 use kestrel_types::{
-    B256, BundleEvent, CandidateEvent, HotEvent, SkipEvent, SkipReason, Stage, Stamps,
+    Address, B256, BundleEvent, CandidateEvent, DecodePath, HotEvent, RouteKind, SkipEvent,
+    SkipReason, Stage, Stamps, U256,
 };
 use kestrel_wire::{Frame, TxView, decode_hex_into, encode_signed_tx, parse_frame};
 
-use crate::decide::{Decision, HotState, Verdict, decide};
+use crate::decide::{HotState, RouteDecision, Verdict, decide};
 
 /// Which request a relay gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +46,9 @@ pub struct PipelineConfig {
     pub handoff: Option<Arc<Handoff>>,
     /// Whether the slow lane also needs `eth_callBundle` bodies (https simulation relays).
     pub handoff_calls: bool,
+    /// The funds key, for the route backruns signed on the hot thread (V3 and mixed cycles);
+    /// `None` leaves them unfired (`no_ladder`).
+    pub searcher: Option<Arc<LocalSigner>>,
 }
 
 /// The hot pipeline's state: preallocated buffers, connections and recorders.
@@ -61,6 +69,17 @@ pub struct Pipeline {
     handoff: Option<Arc<Handoff>>,
     handoff_calls: bool,
     seen: RecentSet,
+    searcher: Option<Arc<LocalSigner>>,
+    route_builder: RouteTxBuilder,
+    /// The last signed route backrun (taken out while a bundle is built around it).
+    route_raw: Vec<u8>,
+}
+
+/// The backrun a bundle carries.
+struct Backrun<'a> {
+    raw: &'a [u8],
+    hash: B256,
+    floor: U256,
 }
 
 /// How many recent transaction hashes are remembered for duplicate detection.
@@ -91,6 +110,9 @@ impl Pipeline {
             handoff: cfg.handoff,
             handoff_calls: cfg.handoff_calls,
             seen: RecentSet::with_capacity(RECENT_TXS),
+            searcher: cfg.searcher,
+            route_builder: RouteTxBuilder::new(),
+            route_raw: Vec::with_capacity(ROUTE_TX_MAX_LEN),
         }
     }
 
@@ -149,13 +171,11 @@ impl Pipeline {
             return self.skip(tx.hash, SkipReason::Duplicate, *stamps);
         }
         let state = self.state.load();
-        if tx
-            .to
-            .is_none_or(|to| state.snapshot.factory_of_router(to).is_none())
-        {
+        let Some(router) = tx.to.and_then(|to| state.router(to)) else {
             stamps.stage_end_ns[Stage::Filter as usize] = mono_ns();
             return self.skip(tx.hash, SkipReason::NotRouter, *stamps);
-        }
+        };
+        self.counters.add_routed(router.decoder.path());
         let len = match decode_hex_into(tx.input_hex, &mut self.calldata) {
             Ok(n) => n,
             Err(kestrel_wire::WireError::TooLong) => {
@@ -171,8 +191,14 @@ impl Pipeline {
                 let candidate = candidate_event(&state, tx.hash, &d.plan);
                 self.counters.add_candidate();
                 self.emit(HotEvent::Candidate(candidate));
-                self.fire(tx, &state, &d, candidate, stamps);
+                let backrun = Backrun {
+                    raw: &d.backrun.raw,
+                    hash: d.backrun.hash,
+                    floor: d.floor,
+                };
+                self.fire(tx, &state, &backrun, candidate, stamps);
             }
+            Verdict::Route(d) => self.fire_route(tx, &state, &d, stamps),
             Verdict::Unfired(plan, reason) => {
                 self.counters.add_candidate();
                 self.emit(HotEvent::Candidate(candidate_event(&state, tx.hash, &plan)));
@@ -182,11 +208,63 @@ impl Pipeline {
         }
     }
 
+    /// Signs the cycle's `backrunRoute` transaction (a precomputed nonce finished on this
+    /// thread) and fires it. Its `minProfit` is the predicted net profit: the executor reverts
+    /// unless the chain does at least what was predicted.
+    fn fire_route(
+        &mut self,
+        tx: &TxView<'_>,
+        state: &HotState,
+        d: &RouteDecision,
+        stamps: &mut Stamps,
+    ) {
+        let Some(reg) = state.registry.as_deref() else {
+            return self.skip(tx.hash, SkipReason::UnknownPool, *stamps);
+        };
+        let candidate = route_candidate(state, reg, tx.hash, d);
+        self.counters.add_candidate();
+        self.emit(HotEvent::Candidate(candidate));
+        let (Some(params), Some(signer)) = (state.route_tx.as_ref(), self.searcher.as_deref())
+        else {
+            return self.skip(tx.hash, SkipReason::NoLadder, *stamps);
+        };
+        let mut hops = [PLACEHOLDER_HOP; kestrel_dex::cycle::MAX_CYCLE_HOPS];
+        let Some(n) = route_hops(reg, &d.plan, &mut hops) else {
+            return self.skip(tx.hash, SkipReason::UnknownPool, *stamps);
+        };
+        let call = RouteCall {
+            route: hops.get(..n).unwrap_or(&[]),
+            amount_in: d.plan.quote.amount_in,
+            min_profit: d.plan.profit_net,
+            payment_bps: state.params.payment_bps,
+        };
+        let hash = match self
+            .route_builder
+            .build(params, &call, signer, &self.presigs)
+        {
+            Ok(signed) => {
+                self.route_raw.clear();
+                self.route_raw.extend_from_slice(signed.raw);
+                signed.hash
+            }
+            // A route the executor would refuse (e.g. an amount past int256): nothing to fire.
+            Err(_) => return self.skip(tx.hash, SkipReason::NoLadder, *stamps),
+        };
+        let raw = std::mem::take(&mut self.route_raw);
+        let backrun = Backrun {
+            raw: &raw,
+            hash,
+            floor: d.plan.profit_net,
+        };
+        self.fire(tx, state, &backrun, candidate, stamps);
+        self.route_raw = raw;
+    }
+
     fn fire(
         &mut self,
         tx: &TxView<'_>,
         state: &HotState,
-        d: &Decision<'_>,
+        backrun: &Backrun<'_>,
         candidate: CandidateEvent,
         stamps: &mut Stamps,
     ) {
@@ -197,7 +275,7 @@ impl Pipeline {
             _ => return self.skip(tx.hash, SkipReason::MalformedFrame, *stamps),
         }
         let target = state.block + 1;
-        let txs: [&[u8]; 2] = [&self.victim_raw, &d.backrun.raw];
+        let txs: [&[u8]; 2] = [&self.victim_raw, backrun.raw];
         let send_body = self.send_writer.send_bundle(&txs, target);
         let send_auth_len = {
             let h = self
@@ -243,9 +321,15 @@ impl Pipeline {
         self.counters.add_bundle();
         let ev = BundleEvent {
             candidate,
-            backrun_hash: d.backrun.hash,
-            floor: d.floor,
-            nonce: state.ladder.as_ref().map_or(0, |l| l.nonce()),
+            backrun_hash: backrun.hash,
+            floor: backrun.floor,
+            nonce: match (candidate.route_kind, state.route_tx.as_ref()) {
+                (RouteKind::V2, _) if candidate.decode_path == DecodePath::V2Router02 => {
+                    state.ladder.as_ref().map_or(0, |l| l.nonce())
+                }
+                (_, Some(p)) => p.nonce,
+                (_, None) => 0,
+            },
             relays_written: written,
             stamps: *stamps,
         };
@@ -267,5 +351,79 @@ fn candidate_event(
         profit_gross: plan.profit_gross,
         profit_net: plan.profit_net,
         gas_cost_wei: state.params.gas_cost_wei,
+        route_kind: RouteKind::V2,
+        decode_path: DecodePath::V2Router02,
+        hops: 2,
+        pool_mid: Address::ZERO,
+    }
+}
+
+/// An unused slot of a route's fixed hop array.
+const PLACEHOLDER_HOP: RouteHop = RouteHop {
+    pool: Address::ZERO,
+    kind: HopKind::V3,
+    zero_for_one: false,
+};
+
+/// Fills `out` with the cycle's hops as the executor reads them; `None` for a pool the registry
+/// does not know (never, for a plan it produced).
+fn route_hops(
+    reg: &PoolRegistry,
+    plan: &CyclePlan,
+    out: &mut [RouteHop; kestrel_dex::cycle::MAX_CYCLE_HOPS],
+) -> Option<usize> {
+    let hops = plan.cycle.hops();
+    for (slot, hop) in out.iter_mut().zip(hops) {
+        let kind = match hop.pool {
+            PoolRef::V2(id) => {
+                let v2 = reg.v2();
+                let factory = v2.get(id)?.factory;
+                let fee = v2.factories().get(usize::from(factory.0))?.fee_num;
+                HopKind::V2 {
+                    fee_num: u16::try_from(fee).ok()?,
+                }
+            }
+            PoolRef::V3(_) => HopKind::V3,
+        };
+        *slot = RouteHop {
+            pool: reg.address(hop.pool)?,
+            kind,
+            zero_for_one: hop.zero_for_one(),
+        };
+    }
+    Some(hops.len())
+}
+
+fn route_candidate(
+    state: &HotState,
+    reg: &PoolRegistry,
+    tx_hash: B256,
+    d: &RouteDecision,
+) -> CandidateEvent {
+    let hops = d.plan.cycle.hops();
+    let address = |i: usize| {
+        hops.get(i)
+            .and_then(|h| reg.address(h.pool))
+            .unwrap_or(Address::ZERO)
+    };
+    let has_v2 = hops.iter().any(|h| matches!(h.pool, PoolRef::V2(_)));
+    let has_v3 = hops.iter().any(|h| matches!(h.pool, PoolRef::V3(_)));
+    CandidateEvent {
+        tx_hash,
+        block: state.block,
+        pool_buy: address(0),
+        pool_sell: address(hops.len().saturating_sub(1)),
+        amount_in: d.plan.quote.amount_in,
+        profit_gross: d.plan.profit_gross,
+        profit_net: d.plan.profit_net,
+        gas_cost_wei: state.params.gas_cost_wei,
+        route_kind: RouteKind::of(has_v2, has_v3).unwrap_or_default(),
+        decode_path: d.path,
+        hops: u8::try_from(hops.len()).unwrap_or(u8::MAX),
+        pool_mid: if hops.len() == 3 {
+            address(1)
+        } else {
+            Address::ZERO
+        },
     }
 }

@@ -6,14 +6,19 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use kestrel_bus::spsc::{self, Consumer, DropPolicy};
 use kestrel_bus::{ShutdownFlag, SnapshotCell, WaitStrategy};
+use kestrel_chain::v3::{V3FactoryInfo, V3Snapshot, pool_address};
 use kestrel_chain::{Chain, HeadInfo};
-use kestrel_config::{Config, RelayKind, WaitSetting};
+use kestrel_config::{Config, RelayKind, RouterKind, UniversalRouterVersion, WaitSetting};
 use kestrel_dex::backrun::BackrunParams;
+use kestrel_dex::cycle::{CycleLimits, PoolRegistry, V3FactoryId};
 use kestrel_dex::pool::{FactoryInfo, PoolSnapshot};
+use kestrel_dex::universal::UrVersion;
+use kestrel_dex::v3::V3Pool;
 use kestrel_fire::bundle::FlashbotsAuth;
 use kestrel_fire::ladder::{Cycle, Ladder, LadderParams, LocalSigner};
 use kestrel_fire::relay::RelayConn;
-use kestrel_fire::{Handoff, ParcelKind, PresigPool};
+use kestrel_fire::{Handoff, ParcelKind, PresigPool, RouteTxParams};
+use kestrel_hot::routers::{Decoder, RouterEntry, RouterTable};
 use kestrel_hot::{
     HotState, HotThreadConfig, HotThreadReport, NodeEndpoint, NodeStreamConfig, Pipeline,
     PipelineConfig, RelayTarget,
@@ -22,11 +27,13 @@ use kestrel_store::{Journal, JournalHandle, Record};
 use std::sync::Mutex;
 
 use kestrel_telemetry::{Counters, MetricsServer, StageRecorder, prometheus_text};
-use kestrel_types::{Address, HotEvent, Mode, U256};
+use kestrel_types::{Address, FactoryId, HotEvent, Mode, U256};
 use tokio::sync::Notify;
 
 /// Most pairs discovered per factory at start.
 const MAX_PAIRS_PER_FACTORY: usize = 5_000;
+/// Most V3 pools loaded per factory at start.
+const MAX_V3_POOLS_PER_FACTORY: usize = 2_000;
 /// Precomputed auth-signature nonces kept ready (each bundle uses one per relay request kind).
 const PRESIGS: usize = 4096;
 /// How often the slow lane polls the head when no `newHeads` notification came.
@@ -87,6 +94,108 @@ fn factories(cfg: &Config) -> Vec<FactoryInfo> {
         .collect()
 }
 
+fn v3_factories(cfg: &Config) -> Vec<V3FactoryInfo> {
+    cfg.dex
+        .v3_factories
+        .iter()
+        .map(|f| V3FactoryInfo {
+            address: f.factory,
+            pool_init_code_hash: f.pool_init_code_hash,
+            fee_tiers: f.fee_tiers.clone(),
+        })
+        .collect()
+}
+
+/// The `[[dex.routers]]` entries as the hot lane reads them (V2 factories' own routers are
+/// known to the pool snapshot). Factory names were checked by the config.
+pub fn router_table(cfg: &Config) -> anyhow::Result<RouterTable> {
+    let dex = &cfg.dex;
+    let mut entries = Vec::with_capacity(dex.routers.len());
+    for r in &dex.routers {
+        let decoder = match r.kind {
+            RouterKind::V2Router02 => Decoder::V2Router02,
+            RouterKind::SwapRouter => Decoder::SwapRouter { v02: false },
+            RouterKind::SwapRouter02 => Decoder::SwapRouter { v02: true },
+            RouterKind::UniversalRouter(v) => Decoder::Universal(match v {
+                UniversalRouterVersion::V1 => UrVersion::V1,
+                UniversalRouterVersion::V2 => UrVersion::V2,
+                UniversalRouterVersion::V2_1 => UrVersion::V2_1,
+            }),
+        };
+        let v2_factory = r.v2_factory.as_ref().and_then(|n| {
+            let i = dex.v2_factories.iter().position(|f| &f.name == n)?;
+            u8::try_from(i).ok().map(FactoryId)
+        });
+        let v3_factory = r.v3_factory.as_ref().and_then(|n| {
+            let i = dex.v3_factories.iter().position(|f| &f.name == n)?;
+            u8::try_from(i).ok().map(V3FactoryId)
+        });
+        entries.push(RouterEntry {
+            address: r.address,
+            decoder,
+            v2_factory,
+            v3_factory,
+        });
+    }
+    Ok(RouterTable::new(entries)?)
+}
+
+/// The tokens whose V3 pools are watched: WETH and every token a V2 pool pairs with WETH (at
+/// most [`kestrel_chain::v3::MAX_FIND_TOKENS`]), since a backrun cycle starts and ends in WETH
+/// and runs between pools of one pair (or through one bridge token).
+fn v3_tokens(snap: &PoolSnapshot, weth: Address) -> Vec<Address> {
+    let mut tokens = vec![weth];
+    for p in snap.pools() {
+        let other = if p.token0 == weth {
+            p.token1
+        } else if p.token1 == weth {
+            p.token0
+        } else {
+            continue;
+        };
+        if !tokens.contains(&other) {
+            tokens.push(other);
+        }
+        if tokens.len() == kestrel_chain::v3::MAX_FIND_TOKENS {
+            break;
+        }
+    }
+    tokens
+}
+
+/// Every V2 and V3 pool at one block, each V3 pool under the configured factory that deployed
+/// it (its CREATE2 address says which).
+fn registry(
+    weth: Address,
+    v2: &PoolSnapshot,
+    v3: &V3Snapshot,
+    factories: &[V3FactoryInfo],
+) -> anyhow::Result<PoolRegistry> {
+    let factory_of = |p: &V3Pool| {
+        factories.iter().position(|f| {
+            pool_address(
+                f.address,
+                (p.token0(), p.token1()),
+                p.fee_pips(),
+                f.pool_init_code_hash,
+            ) == p.address()
+        })
+    };
+    let mut pools = Vec::with_capacity(v3.pools().len());
+    for p in v3.pools() {
+        let id = factory_of(p)
+            .and_then(|i| u8::try_from(i).ok())
+            .with_context(|| {
+                format!(
+                    "V3 pool {} is not at any configured factory's address",
+                    p.address()
+                )
+            })?;
+        pools.push((V3FactoryId(id), p.clone()));
+    }
+    Ok(PoolRegistry::new(weth, v2.clone(), pools)?)
+}
+
 /// Every ordered pair of pools of the same WETH pair on different factories: the cycles a
 /// backrun can take. Cycles through non-WETH pairs need capital we do not hold.
 pub fn weth_cycles(snap: &PoolSnapshot, weth: Address) -> Vec<Cycle> {
@@ -122,14 +231,21 @@ struct SyncCtx {
     cfg: Arc<Config>,
     signer: Arc<LocalSigner>,
     executor: Address,
+    v3_factories: Vec<V3FactoryInfo>,
+    routers: Arc<RouterTable>,
+}
+
+/// The pool state the slow lane keeps between blocks.
+#[derive(Clone)]
+struct Pools {
+    v2: Arc<PoolSnapshot>,
+    /// `None` when no V3 factory is configured.
+    v3: Option<V3Snapshot>,
 }
 
 impl SyncCtx {
-    async fn build_state(
-        &self,
-        head: HeadInfo,
-        snapshot: Arc<PoolSnapshot>,
-    ) -> anyhow::Result<HotState> {
+    async fn build_state(&self, head: HeadInfo, pools: &Pools) -> anyhow::Result<HotState> {
+        let snapshot = Arc::clone(&pools.v2);
         let b = &self.cfg.backrun;
         let nonce = self.chain.nonce(self.signer.address(), head.number).await?;
         let capital = self
@@ -147,12 +263,13 @@ impl SyncCtx {
             gas_cost_wei,
             payment_bps: u32::from(b.builder_payment_bps),
         };
+        // Two base-fee doublings of headroom, as wallets do.
+        let max_fee_per_gas = head.next_base_fee.saturating_mul(2).saturating_add(tip);
         let ladder_params = LadderParams {
             chain_id: self.cfg.chain.chain_id.0,
             nonce,
             block: head.number,
-            // Two base-fee doublings of headroom, as wallets do.
-            max_fee_per_gas: head.next_base_fee.saturating_mul(2).saturating_add(tip),
+            max_fee_per_gas,
             max_priority_fee_per_gas: tip,
             gas_limit: b.gas_estimate.saturating_mul(3) / 2 + 50_000,
             executor: self.executor,
@@ -167,10 +284,33 @@ impl SyncCtx {
             tokio::task::spawn_blocking(move || Ladder::build(&signer, &ladder_params, &cycles))
                 .await
                 .context("ladder signing task")??;
+        let registry = match &pools.v3 {
+            Some(v3) => Some(Arc::new(registry(
+                b.weth,
+                &snapshot,
+                v3,
+                &self.v3_factories,
+            )?)),
+            None => None,
+        };
+        let route_tx = RouteTxParams {
+            chain_id: self.cfg.chain.chain_id.0,
+            nonce,
+            max_fee_per_gas,
+            max_priority_fee_per_gas: tip,
+            // A 3-hop route through V3 pools costs about twice a V2 backrun.
+            gas_limit: b.gas_estimate.saturating_mul(3).saturating_add(50_000),
+            executor: self.executor,
+        };
         Ok(HotState {
             block: head.number,
             timestamp: head.timestamp,
+            parent_hash: head.hash,
             snapshot,
+            registry,
+            routers: Arc::clone(&self.routers),
+            cycle_limits: CycleLimits::default(),
+            route_tx: Some(route_tx),
             ladder: Some(Arc::new(ladder)),
             params,
             weth: b.weth,
@@ -184,7 +324,7 @@ impl SyncCtx {
         self,
         state: Arc<SnapshotCell<HotState>>,
         mut head: HeadInfo,
-        mut snap: Arc<PoolSnapshot>,
+        mut pools: Pools,
         notify: Arc<Notify>,
         shutdown: ShutdownFlag,
     ) {
@@ -193,11 +333,11 @@ impl SyncCtx {
                 _ = notify.notified() => {}
                 _ = tokio::time::sleep(HEAD_POLL) => {}
             }
-            match self.step(head, &snap).await {
-                Ok(Some((h, s, next))) => {
+            match self.step(head, &pools).await {
+                Ok(Some((h, p, next))) => {
                     state.publish(Arc::new(next));
                     head = h;
-                    snap = s;
+                    pools = p;
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -210,8 +350,9 @@ impl SyncCtx {
     async fn step(
         &self,
         head: HeadInfo,
-        snap: &Arc<PoolSnapshot>,
-    ) -> anyhow::Result<Option<(HeadInfo, Arc<PoolSnapshot>, HotState)>> {
+        pools: &Pools,
+    ) -> anyhow::Result<Option<(HeadInfo, Pools, HotState)>> {
+        let snap = &pools.v2;
         let new_head = self.chain.head().await?;
         if new_head.hash == head.hash {
             return Ok(None);
@@ -232,8 +373,15 @@ impl SyncCtx {
             );
             self.chain.reload_reserves(snap, new_head.number).await?
         };
-        let next = Arc::new(snap.with_reserves(new_head.number, &updates));
-        let state = self.build_state(new_head, Arc::clone(&next)).await?;
+        let v3 = match &pools.v3 {
+            Some(v3) => Some(self.chain.advance_v3(v3, &head, &new_head).await?.snapshot),
+            None => None,
+        };
+        let next = Pools {
+            v2: Arc::new(snap.with_reserves(new_head.number, &updates)),
+            v3,
+        };
+        let state = self.build_state(new_head, &next).await?;
         Ok(Some((new_head, next, state)))
     }
 }
@@ -346,17 +494,40 @@ impl Engine {
             );
         }
         let snap = Arc::new(PoolSnapshot::new(head.number, facts, pools));
+        let v3_facts = v3_factories(&cfg);
+        let v3 = if v3_facts.is_empty() {
+            None
+        } else {
+            let tokens = v3_tokens(&snap, cfg.backrun.weth);
+            let keys = chain
+                .find_v3_pools(&v3_facts, &tokens, head.number, MAX_V3_POOLS_PER_FACTORY)
+                .await
+                .context("finding the V3 pools of the watched tokens")?;
+            let loaded = chain
+                .load_v3_pools(&keys, head.number)
+                .await
+                .context("loading V3 pools")?;
+            tracing::info!(
+                pools = loaded.pools().len(),
+                tokens = tokens.len(),
+                "V3 pools loaded"
+            );
+            Some(loaded)
+        };
+        let pools = Pools { v2: snap, v3 };
         let signer = Arc::new(LocalSigner::from_hex(&keys.searcher_hex).context("signer.key")?);
         let auth = FlashbotsAuth::from_hex(&keys.relay_auth_hex).context("relay_auth.key")?;
         let ctx = SyncCtx {
             chain,
             cfg: Arc::clone(&cfg),
-            signer,
+            signer: Arc::clone(&signer),
             executor,
+            v3_factories: v3_facts,
+            routers: Arc::new(router_table(&cfg)?),
         };
         // The hot lane starts only once the first real state (snapshot, ladder, thresholds) is
         // built: there is no placeholder state to decide on.
-        let first = ctx.build_state(head, Arc::clone(&snap)).await?;
+        let first = ctx.build_state(head, &pools).await?;
         let state = Arc::new(SnapshotCell::new(first));
 
         let journal_path = std::path::PathBuf::from(&cfg.journal.path);
@@ -392,6 +563,7 @@ impl Engine {
                 presigs: Arc::clone(&presigs),
                 handoff: Some(Arc::clone(&handoff)),
                 handoff_calls,
+                searcher: Some(signer),
             },
             Arc::clone(&state),
             producer,
@@ -430,7 +602,7 @@ impl Engine {
         })?;
         let metrics = serve_metrics(&cfg, &counters, &latency)?;
         let sync =
-            tokio::spawn(ctx.follow(Arc::clone(&state), head, snap, notify, shutdown.clone()));
+            tokio::spawn(ctx.follow(Arc::clone(&state), head, pools, notify, shutdown.clone()));
         Ok(Engine {
             run_id,
             state,

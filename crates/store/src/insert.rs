@@ -96,7 +96,8 @@ pub(crate) fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
 fn insert_candidate(conn: &Connection, run_id: &str, ev: &CandidateEvent) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO candidates (run_id, tx_hash, block, pool_buy, pool_sell, amount_in,
-             profit_gross, profit_net, gas_cost_wei) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             profit_gross, profit_net, gas_cost_wei, route_kind, decode_path, hops, pool_mid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         run_id,
@@ -107,7 +108,11 @@ fn insert_candidate(conn: &Connection, run_id: &str, ev: &CandidateEvent) -> rus
         amount_text(&ev.amount_in),
         amount_text(&ev.profit_gross),
         amount_text(&ev.profit_net),
-        amount_text(&ev.gas_cost_wei)
+        amount_text(&ev.gas_cost_wei),
+        ev.route_kind.as_str(),
+        ev.decode_path.as_str(),
+        ev.hops,
+        address_text(&ev.pool_mid)
     ])?;
     Ok(())
 }
@@ -126,9 +131,10 @@ fn insert_bundle(
         "INSERT INTO bundles (run_id, tx_hash, block, pool_buy, pool_sell, amount_in, profit_gross,
              profit_net, gas_cost_wei, backrun_hash, floor, nonce, relays_written, recv_ns,
              decode_end_ns, filter_end_ns, decide_end_ns, build_end_ns, write_end_ns,
-             decode_ns, filter_ns, decide_ns, build_ns, write_ns, decision_ns, end_to_end_ns, body)
+             decode_ns, filter_ns, decide_ns, build_ns, write_ns, decision_ns, end_to_end_ns, body,
+             route_kind, decode_path, hops, pool_mid)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     )?
     .execute(params![
         run_id,
@@ -157,7 +163,11 @@ fn insert_bundle(
         s.stage_ns(Stage::Write),
         s.decision_ns(),
         s.end_to_end_ns(),
-        body
+        body,
+        c.route_kind.as_str(),
+        c.decode_path.as_str(),
+        c.hops,
+        address_text(&c.pool_mid)
     ])?;
     Ok(())
 }

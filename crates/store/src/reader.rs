@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use kestrel_types::{B256, BundleEvent, CandidateEvent, Stamps, U256};
+use kestrel_types::{B256, BundleEvent, CandidateEvent, DecodePath, RouteKind, Stamps, U256};
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::codec::{parse_address, parse_amount, parse_hash};
@@ -89,6 +89,8 @@ pub fn open_readonly(path: &Path) -> Result<Reader, StoreError> {
 }
 
 const CANDIDATE_COLUMNS: &str = "run_id, tx_hash, block, pool_buy, pool_sell, amount_in, profit_gross, profit_net, gas_cost_wei";
+/// The route columns, read after everything else in both candidate and bundle queries.
+const ROUTE_COLUMNS: &str = "route_kind, decode_path, hops, pool_mid";
 
 impl Reader {
     /// Skips of `run_id`, counted by reason key (`SkipReason::as_str`).
@@ -104,13 +106,14 @@ impl Reader {
 
     /// Candidates of `run_id`, in the order they were written.
     pub fn candidates(&self, run_id: &str) -> Result<Vec<CandidateRow>, StoreError> {
-        let sql =
-            format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE run_id = ?1 ORDER BY id");
+        let sql = format!(
+            "SELECT {CANDIDATE_COLUMNS}, {ROUTE_COLUMNS} FROM candidates WHERE run_id = ?1 ORDER BY id"
+        );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_and_then([run_id], |r| {
             Ok(CandidateRow {
                 run_id: r.get(0)?,
-                ev: candidate_at(r, "candidates")?,
+                ev: candidate_at(r, "candidates", 9)?,
             })
         })?;
         rows.collect()
@@ -120,7 +123,8 @@ impl Reader {
     pub fn bundles(&self, run_id: &str) -> Result<Vec<BundleRow>, StoreError> {
         let sql = format!(
             "SELECT {CANDIDATE_COLUMNS}, backrun_hash, floor, nonce, relays_written, recv_ns,
-                 decode_end_ns, filter_end_ns, decide_end_ns, build_end_ns, write_end_ns, body
+                 decode_end_ns, filter_end_ns, decide_end_ns, build_end_ns, write_end_ns, body,
+                 {ROUTE_COLUMNS}
              FROM bundles WHERE run_id = ?1 ORDER BY id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -172,8 +176,11 @@ impl Reader {
     }
 }
 
-/// Reads the candidate columns, which sit at indexes 1..=8 of both candidate and bundle queries.
-fn candidate_at(r: &Row<'_>, t: &'static str) -> Result<CandidateEvent, StoreError> {
+/// Reads the candidate columns, which sit at indexes 1..=8 of both candidate and bundle queries,
+/// and the route columns from index `route`.
+fn candidate_at(r: &Row<'_>, t: &'static str, route: usize) -> Result<CandidateEvent, StoreError> {
+    let route_kind: String = r.get(route)?;
+    let decode_path: String = r.get(route + 1)?;
     Ok(CandidateEvent {
         tx_hash: parse_hash(t, "tx_hash", r.get(1)?)?,
         block: r.get(2)?,
@@ -183,6 +190,18 @@ fn candidate_at(r: &Row<'_>, t: &'static str) -> Result<CandidateEvent, StoreErr
         profit_gross: parse_amount(t, "profit_gross", r.get(6)?)?,
         profit_net: parse_amount(t, "profit_net", r.get(7)?)?,
         gas_cost_wei: parse_amount(t, "gas_cost_wei", r.get(8)?)?,
+        route_kind: RouteKind::parse(&route_kind).ok_or_else(|| StoreError::Corrupt {
+            table: t,
+            column: "route_kind",
+            value: route_kind.clone(),
+        })?,
+        decode_path: DecodePath::parse(&decode_path).ok_or_else(|| StoreError::Corrupt {
+            table: t,
+            column: "decode_path",
+            value: decode_path.clone(),
+        })?,
+        hops: r.get(route + 2)?,
+        pool_mid: parse_address(t, "pool_mid", r.get(route + 3)?)?,
     })
 }
 
@@ -193,7 +212,7 @@ fn bundle_row(r: &Row<'_>) -> Result<BundleRow, StoreError> {
         stage_end_ns: [r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?],
     };
     let ev = BundleEvent {
-        candidate: candidate_at(r, t)?,
+        candidate: candidate_at(r, t, 20)?,
         backrun_hash: parse_hash(t, "backrun_hash", r.get(9)?)?,
         floor: parse_amount(t, "floor", r.get(10)?)?,
         nonce: r.get(11)?,

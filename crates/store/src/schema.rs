@@ -89,8 +89,24 @@ CREATE INDEX bundles_by_run ON bundles(run_id);
 CREATE INDEX outcomes_by_run ON outcomes(run_id);
 ";
 
+/// The route a candidate's cycle takes: pool kinds, the decoder that read the victim, the hop
+/// count and a 3-hop cycle's middle pool. Rows from before it read as the V2 lane's 2-hop
+/// `v2_router02` cycles, which is all that lane could produce.
+const V3_ROUTES: &str = "
+ALTER TABLE candidates ADD COLUMN route_kind TEXT NOT NULL DEFAULT 'v2';
+ALTER TABLE candidates ADD COLUMN decode_path TEXT NOT NULL DEFAULT 'v2_router02';
+ALTER TABLE candidates ADD COLUMN hops INTEGER NOT NULL DEFAULT 2;
+ALTER TABLE candidates ADD COLUMN pool_mid TEXT NOT NULL
+    DEFAULT '0x0000000000000000000000000000000000000000';
+ALTER TABLE bundles ADD COLUMN route_kind TEXT NOT NULL DEFAULT 'v2';
+ALTER TABLE bundles ADD COLUMN decode_path TEXT NOT NULL DEFAULT 'v2_router02';
+ALTER TABLE bundles ADD COLUMN hops INTEGER NOT NULL DEFAULT 2;
+ALTER TABLE bundles ADD COLUMN pool_mid TEXT NOT NULL
+    DEFAULT '0x0000000000000000000000000000000000000000';
+";
+
 /// Every migration, in order.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_TABLES, V2_INDEXES];
+pub(crate) const MIGRATIONS: &[&str] = &[V1_TABLES, V2_INDEXES, V3_ROUTES];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -207,6 +223,32 @@ mod tests {
             matches!(err, StoreError::NewerSchema { found: 2, known: 1 }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn rows_from_before_routes_read_as_two_hop_v2_router02_cycles() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS.get(..2).unwrap();
+        migrate(&mut conn, before).unwrap();
+        conn.execute(
+            "INSERT INTO candidates (run_id, tx_hash, block, pool_buy, pool_sell, amount_in,
+                 profit_gross, profit_net, gas_cost_wei) VALUES ('r', '0x', 1, 'a', 'b', '1', '2',
+                 '1', '0')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        let row: (String, String, i64, String) = conn
+            .query_row(
+                "SELECT route_kind, decode_path, hops, pool_mid FROM candidates",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(row.0, kestrel_types::RouteKind::V2.as_str());
+        assert_eq!(row.1, kestrel_types::DecodePath::V2Router02.as_str());
+        assert_eq!(row.2, 2);
+        assert_eq!(row.3, format!("{:#x}", kestrel_types::Address::ZERO));
     }
 
     #[test]

@@ -2,10 +2,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kestrel_types::{HotEvent, SkipReason};
+use kestrel_types::{DecodePath, HotEvent, SkipReason};
 
 /// Number of skip reasons, one counter each.
 const REASONS: usize = SkipReason::ALL.len();
+/// Number of decode paths, one counter each.
+const PATHS: usize = DecodePath::ALL.len();
 
 /// A fixed set of monotonically increasing counters. Each is independent, so `Relaxed` is enough:
 /// a snapshot is a set of recent values, not a consistent cut.
@@ -17,6 +19,7 @@ pub struct Counters {
     drops: AtomicU64,
     reconnects: AtomicU64,
     skips: [AtomicU64; REASONS],
+    routed: [AtomicU64; PATHS],
 }
 
 /// Counter values read at one moment.
@@ -34,6 +37,8 @@ pub struct CountersSnapshot {
     pub reconnects: u64,
     /// Skips, indexed by [`SkipReason::index`].
     pub skips: [u64; REASONS],
+    /// Pending transactions to a decoded router, indexed by [`DecodePath::index`].
+    pub routed: [u64; PATHS],
 }
 
 impl Counters {
@@ -63,6 +68,13 @@ impl Counters {
     /// Counts one skip for `reason`.
     pub fn add_skip(&self, reason: SkipReason) {
         if let Some(c) = self.skips.get(reason.index()) {
+            bump(c, 1);
+        }
+    }
+
+    /// Counts one pending transaction sent to a router that `path` decodes.
+    pub fn add_routed(&self, path: DecodePath) {
+        if let Some(c) = self.routed.get(path.index()) {
             bump(c, 1);
         }
     }
@@ -97,6 +109,7 @@ impl Counters {
             drops: read(&self.drops),
             reconnects: read(&self.reconnects),
             skips: std::array::from_fn(|i| self.skips.get(i).map_or(0, read)),
+            routed: std::array::from_fn(|i| self.routed.get(i).map_or(0, read)),
         }
     }
 }
@@ -105,6 +118,11 @@ impl CountersSnapshot {
     /// Skips counted for `reason`.
     pub fn skip(&self, reason: SkipReason) -> u64 {
         self.skips.get(reason.index()).copied().unwrap_or(0)
+    }
+
+    /// Pending transactions counted for decode path `path`.
+    pub fn routed(&self, path: DecodePath) -> u64 {
+        self.routed.get(path.index()).copied().unwrap_or(0)
     }
 
     /// Skips of every reason together.

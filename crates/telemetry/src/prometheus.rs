@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Write};
 
-use kestrel_types::{SkipReason, Stage};
+use kestrel_types::{DecodePath, SkipReason, Stage};
 
 use crate::{CountersSnapshot, LatencySummary, Percentiles};
 
@@ -64,6 +64,22 @@ fn write_all(out: &mut String, c: &CountersSnapshot, l: &LatencySummary) -> fmt:
             "{name}{{reason=\"{}\"}} {}",
             reason.as_str(),
             c.skip(reason)
+        )?;
+    }
+
+    let name = "kestrel_routed_total";
+    header(
+        out,
+        name,
+        "Pending transactions to a decoded router, by decoder.",
+        "counter",
+    )?;
+    for path in DecodePath::ALL {
+        writeln!(
+            out,
+            "{name}{{decoder=\"{}\"}} {}",
+            path.as_str(),
+            c.routed(path)
         )?;
     }
 

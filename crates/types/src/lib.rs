@@ -13,7 +13,7 @@ mod event;
 mod skip;
 mod stage;
 
-pub use event::{BundleEvent, CandidateEvent, HotEvent, SkipEvent};
+pub use event::{BundleEvent, CandidateEvent, DecodePath, HotEvent, RouteKind, SkipEvent};
 pub use skip::SkipReason;
 pub use stage::{STAGE_COUNT, Stage, Stamps};
 

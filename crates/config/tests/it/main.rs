@@ -38,12 +38,14 @@ pool_init_code_hash = "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f84
 name = "swap-router-02"
 address = "0x3bFA4769FB09eefC5a80d6E87c3B9C650f7Ae48E"
 kind = "swap_router02"
+v2_factory = "uniswap"
 
 [[dex.routers]]
 name = "universal-router"
 address = "0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD"
 kind = "universal_router"
 version = "v1"
+v2_factory = "uniswap"
 
 [backrun]
 weth = "0xfFf9976782d46CC05630D1f6eBAb18b2324d6B14"

@@ -101,7 +101,14 @@ prop_compose! {
         routers.into_iter()
             .filter(|(a, _)| seen.insert(*a))
             .enumerate()
-            .map(|(i, (a, kind))| RouterConfig { name: format!("router-{i}"), address: Address::from(a), kind })
+            .map(|(i, (a, kind))| RouterConfig {
+                name: format!("router-{i}"),
+                address: Address::from(a),
+                kind,
+                // Named explicitly: the generated configs may have several factories of a kind.
+                v2_factory: kind.swaps_v2().then(|| "dex.0".to_owned()),
+                v3_factory: None,
+            })
             .collect()
     }
 }
@@ -123,6 +130,11 @@ prop_compose! {
         // ws_url or ipc_path must be present.
         let ws_url = (use_ws || ipc.is_none()).then(|| "ws://node.example:8546".to_owned());
         let live = backrun.executor.is_some() && kinds.contains(&RelayKind::Execution);
+        let v3_name = v3_factories.first().map(|f| f.name.clone());
+        let routers: Vec<RouterConfig> = routers.into_iter().map(|r| RouterConfig {
+            v3_factory: v3_name.clone().filter(|_| r.kind.swaps_v3()),
+            ..r
+        }).collect();
         Config {
             mode: if live { ModeSetting::Live } else { ModeSetting::DryRun },
             chain: ChainConfig { chain_id: ChainId(chain_id), ws_url, http_url: "http://[::1]:8545/".into(), ipc_path: ipc.map(Into::into) },

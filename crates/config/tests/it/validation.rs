@@ -227,6 +227,36 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "only a \"universal_router\" has a version, not a \"swap_router02\"",
     ),
     (
+        "kind = \"swap_router02\"\nv2_factory = \"uniswap\"",
+        "kind = \"swap_router02\"",
+        "dex.routers[0].v2_factory",
+        "missing required key: 2 [[dex.v2_factories]] are configured",
+    ),
+    (
+        "kind = \"swap_router02\"\nv2_factory = \"uniswap\"",
+        "kind = \"swap_router02\"\nv2_factory = \"pancake\"",
+        "dex.routers[0].v2_factory",
+        "no [[dex.v2_factories]] is named \"pancake\"",
+    ),
+    (
+        "kind = \"swap_router02\"",
+        "kind = \"swap_router\"",
+        "dex.routers[0].v2_factory",
+        "a \"swap_router\" does not swap through [[dex.v2_factories]] pools",
+    ),
+    (
+        "kind = \"swap_router02\"",
+        "kind = \"v2_router02\"\nv3_factory = \"uniswap-v3\"",
+        "dex.routers[0].v3_factory",
+        "a \"v2_router02\" does not swap through [[dex.v3_factories]] pools",
+    ),
+    (
+        "kind = \"swap_router02\"",
+        "kind = \"swap_router02\"\nv3_factory = \"uniswap\"",
+        "dex.routers[0].v3_factory",
+        "no [[dex.v3_factories]] is named \"uniswap\"",
+    ),
+    (
         "version = \"v1\"",
         "",
         "dex.routers[1].version",
@@ -735,7 +765,14 @@ fn every_router_kind_and_version_is_spelled_as_documented() {
         ),
     ];
     for (text, kind) in cases {
-        let cfg = parse_str(&edit("kind = \"swap_router02\"", text)).unwrap();
+        // VALID has two V2 factories: a router that swaps through V2 pairs names its own.
+        let text = if kind.swaps_v2() {
+            format!("{text}\nv2_factory = \"uniswap\"")
+        } else {
+            text.to_owned()
+        };
+        let find = "kind = \"swap_router02\"\nv2_factory = \"uniswap\"";
+        let cfg = parse_str(&edit(find, &text)).unwrap();
         assert_eq!(cfg.dex.routers[0].kind, kind, "{text}");
     }
 }
@@ -807,4 +844,14 @@ fn v3_and_router_lists_must_be_arrays_of_tables_within_bounds() {
             "at most 256 [[dex.v3_factories]] tables, got 258".to_owned()
         )]
     );
+}
+
+#[test]
+fn a_router_left_without_factories_takes_the_only_one_of_each_kind() {
+    // VALID has two V2 factories (so routers name theirs) and one V3 factory (so they need not).
+    let cfg = kestrel_config::parse_str(crate::VALID).unwrap();
+    for r in &cfg.dex.routers {
+        assert_eq!(r.v2_factory.as_deref(), Some("uniswap"), "{}", r.name);
+        assert_eq!(r.v3_factory.as_deref(), Some("uniswap-v3"), "{}", r.name);
+    }
 }

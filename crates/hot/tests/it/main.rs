@@ -36,7 +36,12 @@ fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Con
     let state = HotState {
         block: 1,
         timestamp: 1,
+        parent_hash: B256::ZERO,
         snapshot,
+        registry: None,
+        routers: Arc::default(),
+        cycle_limits: Default::default(),
+        route_tx: None,
         ladder: None,
         params: BackrunParams {
             capital_token: Address::repeat_byte(9),
@@ -62,6 +67,7 @@ fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Con
             presigs: Arc::new(kestrel_fire::PresigPool::with_capacity(1)),
             handoff: None,
             handoff_calls: false,
+            searcher: None,
         },
         Arc::new(SnapshotCell::new(state)),
         producer,

@@ -12,16 +12,30 @@ use crate::fixtures::{RUN, record};
 
 const CAPACITY: usize = 8;
 
-/// Appends with `try_append` until it reports `Full`; returns how many were accepted.
+/// Appends with `try_append` until it reports `Full`, and again after a pause until a pause
+/// finds the queue still full: on a loaded machine the writer may take its first batch only
+/// after the first fill. Returns how many were accepted.
 fn fill(handle: &kestrel_store::JournalHandle) -> u64 {
-    for i in 0..10_000u64 {
-        match handle.try_append(record(0, i * 4 + 1)) {
-            Ok(()) => {}
-            Err(StoreError::Full) => return i,
-            Err(e) => panic!("unexpected error {e:?}"),
+    let mut accepted = 0u64;
+    for _ in 0..50 {
+        let before = accepted;
+        loop {
+            match handle.try_append(record(0, accepted * 4 + 1)) {
+                Ok(()) => accepted += 1,
+                Err(StoreError::Full) => break,
+                Err(e) => panic!("unexpected error {e:?}"),
+            }
+            assert!(
+                accepted < 10_000,
+                "the queue never filled while the writer was blocked"
+            );
         }
+        if accepted == before && before > 0 {
+            return accepted;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("the queue never filled while the writer was blocked");
+    panic!("the writer kept taking records while SQLite was locked");
 }
 
 fn blocker(path: &std::path::Path) -> Connection {

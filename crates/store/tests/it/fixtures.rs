@@ -2,7 +2,9 @@
 //! hand back exactly what it was given.
 
 use kestrel_store::Record;
-use kestrel_types::{Address, B256, BundleEvent, CandidateEvent, SkipReason, Stamps, U256};
+use kestrel_types::{
+    Address, B256, BundleEvent, CandidateEvent, DecodePath, RouteKind, SkipReason, Stamps, U256,
+};
 
 pub const RUN: &str = "run-1";
 
@@ -32,6 +34,14 @@ pub fn candidate(producer: u64, i: u64) -> CandidateEvent {
         profit_gross: amount(i + 1),
         profit_net: amount(i + 2),
         gas_cost_wei: amount(i + 3),
+        route_kind: RouteKind::ALL[(i % 3) as usize],
+        decode_path: DecodePath::ALL[(i % 4) as usize],
+        hops: 2 + (i % 2) as u8,
+        pool_mid: if i % 2 == 1 {
+            Address::repeat_byte(0xcd)
+        } else {
+            Address::ZERO
+        },
     }
 }
 
