@@ -3,9 +3,13 @@
 //! A loopback WebSocket "node" sends pre-generated, really signed pending-transaction frames at
 //! a fixed rate (9 in 10 plain transfers, 1 in 10 a Router02 swap on a synthetic pool set that
 //! gives a profitable backrun). The real hot pipeline (decode, filter, decide, pre-signed ladder,
-//! bundle body, auth signature, write) runs in dry-run against a loopback relay sink. The same
-//! feed then goes through a do-nothing forwarder that writes a fixed request to the same sink:
-//! the floor. All stamps come from `kestrel_stdx::mono_ns` on the receiving thread.
+//! bundle body, auth signature, write) runs in dry-run against a loopback relay sink. With
+//! `--victims routers` the swaps are SwapRouter02 and Universal Router victims over an
+//! in-memory set of V2 and V3 pools ([`RouteWorld`]): decide then replays them exactly and
+//! sizes V3 and mixed cycles with multi-tick quotes, and build signs each `backrunRoute`
+//! transaction on the hot thread. The same feed then goes through a do-nothing forwarder that
+//! writes a fixed request to the same sink: the floor. All stamps come from
+//! `kestrel_stdx::mono_ns` on the receiving thread.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -24,17 +28,27 @@ use hdrhistogram::Histogram;
 use kestrel_bus::spsc::{self, DropPolicy};
 use kestrel_bus::{ShutdownFlag, SnapshotCell, WaitStrategy};
 use kestrel_dex::backrun::BackrunParams;
+use kestrel_dex::cycle::{CycleLimits, PoolRegistry, V3FactoryId};
 use kestrel_dex::math::get_amount_out;
 use kestrel_dex::pool::{FactoryInfo, PoolSnapshot, V2Pool, pair_address};
+use kestrel_dex::router_v3::decode_swap_router;
+use kestrel_dex::universal::{UrVersion, decode_universal};
+use kestrel_dex::v3::full_math::mul_div;
+use kestrel_dex::v3::tick_math::get_sqrt_ratio_at_tick;
+use kestrel_dex::v3::{Slot0, V3Pool, V3PoolKey};
+use kestrel_dex::victim::{VictimEnv, apply_swaps};
+use kestrel_fire::RouteTxParams;
 use kestrel_fire::bundle::FlashbotsAuth;
 use kestrel_fire::ladder::{Ladder, LadderParams, LocalSigner};
 use kestrel_fire::relay::RelayConn;
+use kestrel_hot::routers::{Decoder, RouterEntry, RouterTable};
 use kestrel_hot::{
     HotState, HotThreadConfig, NodeStreamConfig, Pipeline, PipelineConfig, RelayTarget,
 };
+use kestrel_sandbox::routers::{self as user_calls, Routers, UserCall};
 use kestrel_stdx::{Rng, mono_ns};
 use kestrel_telemetry::{Counters, Percentiles, StageRecorder};
-use kestrel_types::{B256, FactoryId, HotEvent};
+use kestrel_types::{B256, FactoryId, HotEvent, RouteKind, SkipReason};
 use serde::Serialize;
 use tungstenite::Message;
 
@@ -87,6 +101,13 @@ pub struct HotpathBench {
     /// The core the hot thread and the floor were pinned to (every other bench thread kept
     /// off it), or null when unpinned.
     pub hot_core: Option<usize>,
+    /// Which victims the swap frames carry: `v2` (Router02) or `routers` (SwapRouter02 and
+    /// the Universal Router over V2 and V3 pools).
+    pub victims: String,
+    /// Bundles written, by the pool kinds of their cycle (`v2`, `v3`, `mixed`).
+    pub bundles_by_route: BTreeMap<String, u64>,
+    /// Pending transactions the engine skipped, by reason (only reasons that occurred).
+    pub skips: BTreeMap<String, u64>,
 }
 
 impl HotpathBench {
@@ -139,6 +160,15 @@ pub fn table(b: &HotpathBench) -> String {
         b.bundles,
         b.drops
     );
+    s += &format!("victims {}, bundles by route:", b.victims);
+    for (kind, n) in &b.bundles_by_route {
+        s += &format!(" {kind} {n}");
+    }
+    s += "\nskips:";
+    for (reason, n) in &b.skips {
+        s += &format!(" {reason} {n}");
+    }
+    s += "\n";
     s += &match b.hot_core {
         Some(c) => format!(
             "wait {}, sink {}, hot thread and floor pinned to core {c} (other threads kept off it), {} cores\n\n",
@@ -324,10 +354,38 @@ const MAX_FRAMES: u64 = 300_000;
 
 /// `count` distinct frames: 9 in 10 transfers, 1 in 10 a victim swap of 1–20 ETH on pool 0.
 fn frames(rng: &mut Rng, w: &World, count: u64) -> anyhow::Result<Vec<String>> {
+    frames_with(rng, count, |rng, _, user, transfer| {
+        let size = U256::from(rng.log_uniform_u128(ETH, 20 * ETH));
+        let out_q = get_amount_out(size, w.reserve_weth, w.reserve_token, 997).context("quote")?;
+        let call = swapExactETHForTokensCall {
+            amountOutMin: out_q * U256::from(99) / U256::from(100),
+            path: vec![w.weth, w.token],
+            to: user.address(),
+            deadline: U256::from(w.state.timestamp + 3600),
+        };
+        Ok(TxEip1559 {
+            to: TxKind::Call(w.router),
+            value: size,
+            gas_limit: 200_000,
+            input: Bytes::from(alloy::sol_types::SolCall::abi_encode(&call)),
+            ..transfer.clone()
+        })
+    })
+}
+
+type TxResult = anyhow::Result<TxEip1559>;
+
+/// `count` distinct frames from [`TEMPLATES`] users: 9 in 10 a user's plain transfer, 1 in 10
+/// the swap `victim` makes for user `k` from that transfer (same sender, fees and chain).
+fn frames_with(
+    rng: &mut Rng,
+    count: u64,
+    mut victim: impl FnMut(&mut Rng, usize, &PrivateKeySigner, &TxEip1559) -> TxResult,
+) -> anyhow::Result<Vec<String>> {
     let users: Vec<PrivateKeySigner> = (0..TEMPLATES).map(|_| PrivateKeySigner::random()).collect();
     let mut transfers = Vec::with_capacity(TEMPLATES);
     let mut victims = Vec::with_capacity(TEMPLATES);
-    for user in &users {
+    for (k, user) in users.iter().enumerate() {
         let tx = TxEip1559 {
             chain_id: 11_155_111,
             nonce: 0,
@@ -340,21 +398,7 @@ fn frames(rng: &mut Rng, w: &World, count: u64) -> anyhow::Result<Vec<String>> {
             input: Bytes::new(),
         };
         transfers.push(template(user, tx.clone())?);
-        let size = U256::from(rng.log_uniform_u128(ETH, 20 * ETH));
-        let out_q = get_amount_out(size, w.reserve_weth, w.reserve_token, 997).context("quote")?;
-        let call = swapExactETHForTokensCall {
-            amountOutMin: out_q * U256::from(99) / U256::from(100),
-            path: vec![w.weth, w.token],
-            to: user.address(),
-            deadline: U256::from(w.state.timestamp + 3600),
-        };
-        let swap = TxEip1559 {
-            to: TxKind::Call(w.router),
-            value: size,
-            gas_limit: 200_000,
-            input: Bytes::from(alloy::sol_types::SolCall::abi_encode(&call)),
-            ..tx
-        };
+        let swap = victim(rng, k, user, &tx)?;
         victims.push(template(user, swap)?);
     }
     let n = count.min(MAX_FRAMES);
@@ -474,6 +518,37 @@ fn sink(stop: Arc<AtomicBool>, mode: SinkMode) -> anyhow::Result<u16> {
     Ok(port)
 }
 
+/// The bench's loopback relay sink on its own, for tests that drive the pipeline directly:
+/// reads every request and answers `200 {}`, until dropped.
+#[derive(Debug)]
+pub struct RelaySink {
+    url: String,
+    stop: Arc<AtomicBool>,
+}
+
+impl RelaySink {
+    /// Starts a sink on a free loopback port.
+    pub fn start(mode: SinkMode) -> anyhow::Result<RelaySink> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let port = sink(Arc::clone(&stop), mode)?;
+        Ok(RelaySink {
+            url: format!("http://127.0.0.1:{port}/"),
+            stop,
+        })
+    }
+
+    /// The URL a relay connection takes.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for RelaySink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 fn serve_sink(mut s: TcpStream, stop: &AtomicBool, mode: SinkMode) {
     let _ = s.set_nonblocking(mode == SinkMode::Poll);
     let _ = s.set_read_timeout(Some(Duration::from_millis(100)));
@@ -555,7 +630,13 @@ impl std::fmt::Debug for HotParts {
     }
 }
 
-fn hot_parts(state: HotState, relay_url: &str) -> anyhow::Result<HotParts> {
+/// The pipeline around `state`, writing to a relay at `relay_url`; `searcher` signs route
+/// backruns on the hot thread (`None` leaves them unfired).
+fn hot_parts(
+    state: HotState,
+    relay_url: &str,
+    searcher: Option<Arc<LocalSigner>>,
+) -> anyhow::Result<HotParts> {
     let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(4096);
     std::thread::spawn(move || for _ in reply_rx {});
     let relay = RelayConn::connect(0, relay_url, reply_tx)?;
@@ -574,7 +655,7 @@ fn hot_parts(state: HotState, relay_url: &str) -> anyhow::Result<HotParts> {
             presigs: Arc::clone(&presigs),
             handoff: Some(Arc::clone(&handoff)),
             handoff_calls: false,
-            searcher: None,
+            searcher,
         },
         state,
         producer,
@@ -597,19 +678,445 @@ pub fn hot_fixture(count: u64, relay_url: &str) -> anyhow::Result<(HotParts, Vec
     let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
     let w = world(&mut rng, &searcher)?;
     let frames = frames(&mut rng, &w, count)?;
-    Ok((hot_parts(w.state, relay_url)?, frames))
+    Ok((hot_parts(w.state, relay_url, None)?, frames))
+}
+
+/// The router victims' world (see [`RouteWorld`]) and `count` of its frames (1 in 10 a router
+/// victim, the four kinds in turn), with the pipeline wired to a relay at `relay_url` and
+/// signing route backruns with the world's searcher key: for tests that drive
+/// `Pipeline::on_frame` over V3 and mixed cycles.
+pub fn route_fixture(
+    count: u64,
+    relay_url: &str,
+) -> anyhow::Result<(HotParts, Vec<String>, RouteWorld)> {
+    let mut rng = Rng::from_seed(7);
+    let w = RouteWorld::new(&mut rng)?;
+    let frames = route_frames(&mut rng, &w, count)?;
+    let parts = hot_parts(w.hot_state(), relay_url, Some(Arc::clone(&w.searcher)))?;
+    Ok((parts, frames, w))
+}
+
+/// A pending-transaction frame for `call` sent by `user` with `nonce`, signed as the bench's
+/// frames are (so the engine can re-encode it to its own hash).
+pub fn user_frame(user: &PrivateKeySigner, call: &UserCall, nonce: u64) -> anyhow::Result<String> {
+    let tx = TxEip1559 {
+        chain_id: 11_155_111,
+        nonce,
+        gas_limit: 400_000,
+        max_fee_per_gas: 3_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(call.to),
+        value: call.value,
+        access_list: Default::default(),
+        input: call.input.clone(),
+    };
+    Ok(frame(&template(user, tx)?, nonce))
+}
+
+// --- Router victims over V2 and V3 pools ------------------------------------------------------
+
+/// The kinds of router victim the `routers` frames cycle through, each paid in ETH.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteVictim {
+    /// SwapRouter02 `multicall(deadline, [exactInputSingle])`: WETH → A on the 0.05 % pool.
+    Sr02ExactInputSingle,
+    /// SwapRouter02 `exactInput`: WETH → A (0.05 %) → B (the A/B 0.3 % pool).
+    Sr02MultiHop,
+    /// SwapRouter02 `swapExactTokensForTokens`: WETH → A on the V2 pair.
+    Sr02V2,
+    /// Universal Router `WRAP_ETH` then `V3_SWAP_EXACT_IN` of the whole balance: WETH → B on
+    /// the 0.3 % pool.
+    UrWrapV3,
+}
+
+impl RouteVictim {
+    /// Every kind, in the order the frames use them.
+    pub const ALL: [RouteVictim; 4] = [
+        RouteVictim::Sr02ExactInputSingle,
+        RouteVictim::Sr02MultiHop,
+        RouteVictim::Sr02V2,
+        RouteVictim::UrWrapV3,
+    ];
+}
+
+/// Unix time of the router world's head block (fixed, so its frames are reproducible).
+const ROUTE_WORLD_TIMESTAMP: u64 = 1_767_225_600;
+
+/// Fee tiers of the router world's V3 pools and their tick spacings.
+const FEE_LOW: (u32, i32) = (500, 10);
+const FEE_MID: (u32, i32) = (3000, 60);
+
+/// Token values, so every pool tick, are multiples of this: pool prices are then exactly
+/// consistent around each triangle.
+const TICK_GRID: i32 = 600;
+
+/// Width step of the nested V3 positions (a multiple of every spacing used): nested position
+/// `k` spans `k` steps either side of the price, so a swap crosses an initialized tick every
+/// 120 ticks (about 1.2 % of price) for ±2,400 ticks, and liquidity thins out away from the
+/// price.
+const POSITION_STEP: i32 = 120;
+
+/// Nested positions per V3 pool; they hold half the liquidity at the price.
+const V3_POSITIONS: i32 = 20;
+
+/// Half-width of the wide position holding the other half (±60,000 ticks, price ×/÷ 400):
+/// the real reserves behind the concentrated part, so no victim or backrun runs a pool dry.
+const WIDE_POSITION: i32 = 500 * POSITION_STEP;
+
+/// An in-memory world for router victims (no chain): WETH and two tokens, A worth
+/// 1.0001^-76200 WETH (≈ 1/2039) and B 1.0001^-69000 (≈ 1/992); one V2 factory with the
+/// WETH/A and WETH/B pairs (100 WETH a side); one V3 factory with WETH/A at 0.05 % and 0.3 %,
+/// WETH/B and A/B at 0.3 %, each with 200 or 150 WETH of virtual depth at the price: half in
+/// one wide position, half in 20 nested ones that put an initialized tick every 120 ticks.
+/// Every pool starts at the same prices, so only a victim opens a gap. There is no V2 A/B
+/// pair and no second V2 factory: every cycle has a V3 hop, so every backrun is a V3 or mixed
+/// route signed on the hot thread.
+#[derive(Debug)]
+pub struct RouteWorld {
+    /// The capital token.
+    pub weth: Address,
+    /// Token A.
+    pub token_a: Address,
+    /// Token B.
+    pub token_b: Address,
+    /// SwapRouter02 and the Universal Router (2.0) addresses.
+    pub routers: Routers,
+    /// Every pool.
+    pub registry: Arc<PoolRegistry>,
+    /// What the hot-signed backruns share.
+    pub route_tx: RouteTxParams,
+    /// Capital, gas cost, minimum profit, builder payment.
+    pub params: BackrunParams,
+    /// The funds key that signs the backruns.
+    pub searcher: Arc<LocalSigner>,
+    /// The head block's timestamp.
+    pub timestamp: u64,
+    snapshot: Arc<PoolSnapshot>,
+    table: Arc<RouterTable>,
+}
+
+/// A token's value in WETH is `1.0001^tick`: the log-price ticks of the world's tokens.
+struct Values {
+    weth: Address,
+    a: Address,
+    b: Address,
+}
+
+impl Values {
+    const A: i32 = -127 * TICK_GRID;
+    const B: i32 = -115 * TICK_GRID;
+
+    fn of(&self, t: Address) -> i32 {
+        if t == self.a {
+            Self::A
+        } else if t == self.b {
+            Self::B
+        } else {
+            debug_assert_eq!(t, self.weth, "Invariant: a token of the world");
+            0
+        }
+    }
+
+    /// The pool tick of a pair: token1 per token0 is `value(token0) / value(token1)`.
+    fn pair(&self, x: Address, y: Address) -> (Address, Address, i32) {
+        let (t0, t1) = if x < y { (x, y) } else { (y, x) };
+        (t0, t1, self.of(t0) - self.of(t1))
+    }
+
+    /// How much of `token` is worth `weth_wei`.
+    fn amount_worth(&self, token: Address, weth_wei: U256) -> anyhow::Result<U256> {
+        let s = get_sqrt_ratio_at_tick(-self.of(token)).context("tick")?;
+        mul_div(mul_div(weth_wei, s, Q96).context("value")?, s, Q96).context("value")
+    }
+}
+
+const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
+
+/// The price a pool at `tick` starts at: a quarter of the way into the tick, as the dex
+/// tests build them.
+fn start_price(tick: i32) -> anyhow::Result<U256> {
+    let low = get_sqrt_ratio_at_tick(tick).context("tick")?;
+    let high = get_sqrt_ratio_at_tick(tick + 1).context("tick")?;
+    Ok(low + (high - low) / U256::from(4))
+}
+
+/// Reserves `(token0, token1)` of a pool of `x`/`y` worth `depth` WETH on each side, at the
+/// pair's start price.
+fn virtual_reserves(
+    v: &Values,
+    x: Address,
+    y: Address,
+    depth: U256,
+) -> anyhow::Result<(U256, U256)> {
+    let (t0, _, tick) = v.pair(x, y);
+    let r0 = v.amount_worth(t0, depth)?;
+    let s = start_price(tick)?;
+    let r1 = mul_div(mul_div(r0, s, Q96).context("reserve")?, s, Q96).context("reserve")?;
+    Ok((r0, r1))
+}
+
+fn route_v2_pair(v: &Values, f: &FactoryInfo, x: Address, y: Address) -> anyhow::Result<V2Pool> {
+    let (token0, token1, _) = v.pair(x, y);
+    let (reserve0, reserve1) = virtual_reserves(v, x, y, U256::from(100 * ETH))?;
+    Ok(V2Pool {
+        address: pair_address(f.address, f.init_code_hash, x, y),
+        token0,
+        token1,
+        reserve0,
+        reserve1,
+        factory: FactoryId(0),
+    })
+}
+
+/// A V3 pool of `x`/`y` whose active liquidity at the price holds `depth` WETH of value a
+/// side (virtual reserves): half in one wide position, half over [`V3_POSITIONS`] nested ones.
+fn route_v3_pool(
+    v: &Values,
+    address: Address,
+    (x, y): (Address, Address),
+    (fee_pips, tick_spacing): (u32, i32),
+    depth: U256,
+) -> anyhow::Result<V3Pool> {
+    let (token0, token1, tick) = v.pair(x, y);
+    let price = start_price(tick)?;
+    let (r0, _) = virtual_reserves(v, x, y, depth)?;
+    // Virtual token0 reserve = L·2^96 / √P.
+    let liquidity = u128::try_from(mul_div(r0, price, Q96).context("liquidity")?)?;
+    let key = V3PoolKey {
+        address,
+        token0,
+        token1,
+        fee_pips,
+        tick_spacing,
+    };
+    let slot0 = Slot0 {
+        sqrt_price_x96: price,
+        tick,
+        fee_protocol: 0,
+    };
+    let mut pool = V3Pool::new(key, slot0, 0, Vec::new())?;
+    let wide = i128::try_from(liquidity / 2)?;
+    pool = pool.with_position_change(tick - WIDE_POSITION, tick + WIDE_POSITION, wide)?;
+    let each = i128::try_from(liquidity / 2 / V3_POSITIONS as u128)?;
+    for k in 1..=V3_POSITIONS {
+        let width = k * POSITION_STEP;
+        pool = pool.with_position_change(tick - width, tick + width, each)?;
+    }
+    Ok(pool)
+}
+
+impl RouteWorld {
+    /// Builds the world; addresses come from `rng`.
+    pub fn new(rng: &mut Rng) -> anyhow::Result<RouteWorld> {
+        let v = Values {
+            weth: addr(rng),
+            a: addr(rng),
+            b: addr(rng),
+        };
+        let factory = FactoryInfo {
+            address: addr(rng),
+            router: addr(rng),
+            init_code_hash: B256::from([0x96; 32]),
+            fee_num: 997,
+        };
+        let pairs = vec![
+            route_v2_pair(&v, &factory, v.weth, v.a)?,
+            route_v2_pair(&v, &factory, v.weth, v.b)?,
+        ];
+        let snapshot = PoolSnapshot::new(1, vec![factory], pairs);
+        let (deep, mid) = (U256::from(200 * ETH), U256::from(150 * ETH));
+        let mut v3 = Vec::new();
+        for (pair, tier, depth) in [
+            ((v.weth, v.a), FEE_LOW, deep),
+            ((v.weth, v.a), FEE_MID, mid),
+            ((v.weth, v.b), FEE_MID, mid),
+            ((v.a, v.b), FEE_MID, mid),
+        ] {
+            v3.push((
+                V3FactoryId(0),
+                route_v3_pool(&v, addr(rng), pair, tier, depth)?,
+            ));
+        }
+        let registry = PoolRegistry::new(v.weth, snapshot.clone(), v3)?;
+        let routers = Routers {
+            swap_router02: addr(rng),
+            universal_router: addr(rng),
+        };
+        let entry = |address, decoder| RouterEntry {
+            address,
+            decoder,
+            v2_factory: Some(FactoryId(0)),
+            v3_factory: Some(V3FactoryId(0)),
+        };
+        let table = RouterTable::new(vec![
+            entry(routers.swap_router02, Decoder::SwapRouter { v02: true }),
+            entry(routers.universal_router, Decoder::Universal(UrVersion::V2)),
+        ])?;
+        let route_tx = RouteTxParams {
+            chain_id: 11_155_111,
+            nonce: 7,
+            max_fee_per_gas: 4_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            gas_limit: 400_000,
+            executor: addr(rng),
+        };
+        let params = BackrunParams {
+            capital_token: v.weth,
+            capital: U256::from(50 * ETH),
+            min_profit_wei: U256::from(1_000_000_000_000u64),
+            // A V3 or 3-hop route costs 150–300k gas (BENCHMARKS.md, executor gas).
+            gas_cost_wei: U256::from(250_000u64 * 2_000_000_000),
+            payment_bps: 1000,
+        };
+        Ok(RouteWorld {
+            weth: v.weth,
+            token_a: v.a,
+            token_b: v.b,
+            routers,
+            registry: Arc::new(registry),
+            route_tx,
+            params,
+            searcher: Arc::new(LocalSigner::from_hex(&format!(
+                "0x{}",
+                hex::encode([0x11u8; 32])
+            ))?),
+            timestamp: ROUTE_WORLD_TIMESTAMP,
+            snapshot: Arc::new(snapshot),
+            table: Arc::new(table),
+        })
+    }
+
+    /// The hot lane's state for the world's head block (no V2 ladder: every victim here is a
+    /// router victim).
+    pub fn hot_state(&self) -> HotState {
+        HotState {
+            block: 1,
+            timestamp: self.timestamp,
+            parent_hash: B256::ZERO,
+            snapshot: Arc::clone(&self.snapshot),
+            registry: Some(Arc::clone(&self.registry)),
+            routers: Arc::clone(&self.table),
+            cycle_limits: CycleLimits::default(),
+            route_tx: Some(self.route_tx),
+            ladder: None,
+            params: self.params,
+            weth: self.weth,
+            fee_on_transfer: Vec::new(),
+        }
+    }
+
+    /// The router victim `kind` paying `amount_in` ETH, its output to `recipient`, reverting
+    /// below `min_out`.
+    pub fn victim_call(
+        &self,
+        kind: RouteVictim,
+        recipient: Address,
+        amount_in: U256,
+        min_out: U256,
+    ) -> UserCall {
+        let r = &self.routers;
+        let (weth, a, b) = (self.weth, self.token_a, self.token_b);
+        let amounts = (amount_in, min_out);
+        let deadline = U256::from(self.timestamp + 3600);
+        match kind {
+            RouteVictim::Sr02ExactInputSingle => user_calls::sr02_exact_input_single_eth(
+                r,
+                (weth, a, FEE_LOW.0),
+                recipient,
+                amounts,
+                deadline,
+            ),
+            RouteVictim::Sr02MultiHop => {
+                let path = user_calls::v3_path(&[weth, a, b], &[FEE_LOW.0, FEE_MID.0]);
+                user_calls::sr02_exact_input_eth(r, path, recipient, amounts)
+            }
+            RouteVictim::Sr02V2 => {
+                user_calls::sr02_v2_exact_in_eth(r, vec![weth, a], recipient, amounts)
+            }
+            RouteVictim::UrWrapV3 => {
+                let path = user_calls::v3_path(&[weth, b], &[FEE_MID.0]);
+                user_calls::ur_wrap_v3_exact_in(r, path, recipient, amounts, Some(deadline))
+            }
+        }
+    }
+
+    /// What victim `kind` of `amount_in` ETH receives, by the engine's exact replay on the
+    /// world's pools (the fixture's minimums are set from it).
+    pub fn victim_quote(
+        &self,
+        kind: RouteVictim,
+        recipient: Address,
+        amount_in: U256,
+    ) -> anyhow::Result<U256> {
+        let call = self.victim_call(kind, recipient, amount_in, U256::ZERO);
+        let entry = self.table.get(call.to).context("router")?;
+        let swaps = match entry.decoder {
+            Decoder::Universal(version) => decode_universal(&call.input, call.value, version),
+            Decoder::SwapRouter { .. } | Decoder::V2Router02 => {
+                decode_swap_router(&call.input, call.value)
+            }
+        }
+        .map_err(|r| anyhow::anyhow!("victim decode: {}", r.as_str()))?;
+        let env = VictimEnv {
+            weth: self.weth,
+            now_unix: self.timestamp + 1,
+            parent_hash: None,
+            v2_factory: entry.v2_factory,
+            v3_factory: entry.v3_factory,
+            fee_on_transfer: &[],
+        };
+        let outcome = apply_swaps(&self.registry, &env, &swaps)
+            .map_err(|r| anyhow::anyhow!("victim replay: {}", r.as_str()))?;
+        outcome
+            .legs()
+            .last()
+            .map(|l| l.amount_out)
+            .context("no leg")
+    }
+}
+
+/// `count` frames over the router world: 9 in 10 transfers, 1 in 10 a router victim of 1–20
+/// ETH (the kinds in turn) with a minimum out 1 % under its exact quote.
+fn route_frames(rng: &mut Rng, w: &RouteWorld, count: u64) -> anyhow::Result<Vec<String>> {
+    frames_with(rng, count, |rng, k, user, transfer| {
+        let kind = RouteVictim::ALL[k % RouteVictim::ALL.len()];
+        let size = U256::from(rng.log_uniform_u128(ETH, 20 * ETH));
+        let quote = w.victim_quote(kind, user.address(), size)?;
+        let call = w.victim_call(
+            kind,
+            user.address(),
+            size,
+            quote * U256::from(99) / U256::from(100),
+        );
+        Ok(TxEip1559 {
+            to: TxKind::Call(call.to),
+            value: call.value,
+            gas_limit: 400_000,
+            input: call.input,
+            ..transfer.clone()
+        })
+    })
 }
 
 struct EngineRun {
     recorder: StageRecorder,
     processed: u64,
     bundles: u64,
+    /// Bundles by [`RouteKind`], in [`RouteKind::ALL`] order.
+    bundles_by_route: [u64; 3],
+    skips: BTreeMap<String, u64>,
     ring_drops: u64,
     elapsed: Duration,
 }
 
+/// The engine's side of a run: the state it decides on and the key that signs route backruns.
+struct EngineWorld {
+    state: HotState,
+    searcher: Option<Arc<LocalSigner>>,
+}
+
 fn run_engine(
-    w: World,
+    world: EngineWorld,
     frames: Arc<Vec<String>>,
     rate: u64,
     count: u64,
@@ -624,7 +1131,11 @@ fn run_engine(
         handoff,
         presigs,
         counters,
-    } = hot_parts(w.state, &format!("http://127.0.0.1:{sink_port}/"))?;
+    } = hot_parts(
+        world.state,
+        &format!("http://127.0.0.1:{sink_port}/"),
+        world.searcher,
+    )?;
     let shutdown = ShutdownFlag::new();
     let refill_stop = shutdown.clone();
     let refill =
@@ -635,6 +1146,7 @@ fn run_engine(
         let handoff = Arc::clone(&handoff);
         std::thread::spawn(move || {
             let mut batch = Vec::with_capacity(1024);
+            let mut by_route = [0u64; 3];
             while !stop.is_set() || !consumer.is_empty() {
                 batch.clear();
                 // As the engine's drain thread does: take the bundle bodies and recycle them.
@@ -644,8 +1156,18 @@ fn run_engine(
                 if consumer.pop_batch(&mut batch, 1024) == 0 {
                     std::thread::sleep(Duration::from_micros(500));
                 }
+                for ev in &batch {
+                    if let HotEvent::Bundle(b) = ev {
+                        let kind = RouteKind::ALL
+                            .iter()
+                            .position(|k| *k == b.candidate.route_kind);
+                        if let Some(n) = kind.and_then(|i| by_route.get_mut(i)) {
+                            *n += 1;
+                        }
+                    }
+                }
             }
-            consumer.drops()
+            (consumer.drops(), by_route)
         })
     };
     let cfg = HotThreadConfig {
@@ -670,14 +1192,23 @@ fn run_engine(
         .map_err(|_| anyhow::anyhow!("hot thread panicked"))?;
     let _ = refill.join();
     drain_stop.trigger();
-    let ring_drops = drain
+    let (ring_drops, bundles_by_route) = drain
         .join()
         .map_err(|_| anyhow::anyhow!("drain panicked"))?;
     let c = counters.snapshot();
+    let skips = SkipReason::ALL
+        .iter()
+        .filter_map(|r| {
+            let n = c.skips.get(r.index()).copied().unwrap_or(0);
+            (n > 0).then(|| (r.as_str().to_string(), n))
+        })
+        .collect();
     Ok(EngineRun {
         recorder: report.recorder,
         processed: c.pending_seen,
         bundles: c.bundles,
+        bundles_by_route,
+        skips,
         ring_drops,
         elapsed,
     })
@@ -792,6 +1323,42 @@ pub struct HotpathOpts {
     pub core: CoreChoice,
     /// How the relay sink waits for requests.
     pub sink: SinkMode,
+    /// Which victims the swap frames carry.
+    pub victims: VictimSet,
+}
+
+/// Which victims the one frame in ten that is a swap carries (`--victims`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VictimSet {
+    /// Router02 `swapExactETHForTokens` on a V2 pair, fired from the pre-signed ladder: the
+    /// figures in BENCHMARKS.md up to the router lanes (the default).
+    V2,
+    /// SwapRouter02 and Universal Router victims over V2 and V3 pools ([`RouteVictim`], in
+    /// turn): decoded, replayed, cycles over V3 and mixed pools sized by exact quotes, the
+    /// backrun signed on the hot thread.
+    Routers,
+}
+
+impl VictimSet {
+    /// The name `--victims` takes and the report shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            VictimSet::V2 => "v2",
+            VictimSet::Routers => "routers",
+        }
+    }
+}
+
+impl std::str::FromStr for VictimSet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<VictimSet, String> {
+        match s {
+            "v2" => Ok(VictimSet::V2),
+            "routers" => Ok(VictimSet::Routers),
+            other => Err(format!("expected v2 or routers, got {other:?}")),
+        }
+    }
 }
 
 /// Which core the bench reserves for the hot thread and the floor.
@@ -829,6 +1396,7 @@ pub fn hotpath(opts: HotpathOpts) -> anyhow::Result<HotpathBench> {
         wait,
         core,
         sink,
+        victims,
     } = opts;
     anyhow::ensure!(
         rate > 0 && duration_s > 0,
@@ -865,6 +1433,7 @@ pub fn hotpath(opts: HotpathOpts) -> anyhow::Result<HotpathBench> {
                     wait,
                     core,
                     sink,
+                    victims,
                 },
                 hot_core,
                 cores,
@@ -884,17 +1453,16 @@ fn hotpath_on(
         duration_s,
         wait,
         sink: sink_mode,
+        victims,
         ..
     } = opts;
-    let mut rng = Rng::from_seed(7);
-    let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
-    let w = world(&mut rng, &searcher)?;
     let count = rate * duration_s;
-    let frames = Arc::new(frames(&mut rng, &w, count)?);
+    let (world, frames) = bench_world(victims, count)?;
+    let frames = Arc::new(frames);
     let stop = Arc::new(AtomicBool::new(false));
     let sink_port = sink(Arc::clone(&stop), sink_mode)?;
     let e = run_engine(
-        w,
+        world,
         Arc::clone(&frames),
         rate,
         count,
@@ -927,5 +1495,43 @@ fn hotpath_on(
         wait: wait.name().to_string(),
         hot_core,
         sink: sink_mode.name().to_string(),
+        victims: victims.name().to_string(),
+        bundles_by_route: RouteKind::ALL
+            .iter()
+            .zip(e.bundles_by_route)
+            .map(|(k, n)| (k.as_str().to_string(), n))
+            .collect(),
+        skips: e.skips,
     })
+}
+
+/// The engine's state and `count` frames for a victim set.
+fn bench_world(victims: VictimSet, count: u64) -> anyhow::Result<(EngineWorld, Vec<String>)> {
+    let mut rng = Rng::from_seed(7);
+    match victims {
+        VictimSet::V2 => {
+            let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
+            let w = world(&mut rng, &searcher)?;
+            let frames = frames(&mut rng, &w, count)?;
+            let state = w.state;
+            Ok((
+                EngineWorld {
+                    state,
+                    searcher: None,
+                },
+                frames,
+            ))
+        }
+        VictimSet::Routers => {
+            let w = RouteWorld::new(&mut rng)?;
+            let frames = route_frames(&mut rng, &w, count)?;
+            Ok((
+                EngineWorld {
+                    state: w.hot_state(),
+                    searcher: Some(Arc::clone(&w.searcher)),
+                },
+                frames,
+            ))
+        }
+    }
 }

@@ -152,6 +152,7 @@ pub fn bench_hotpath(
     wait: &str,
     core: &str,
     sink: &str,
+    victims: &str,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let opts = crate::bench::HotpathOpts {
@@ -160,6 +161,9 @@ pub fn bench_hotpath(
         wait: wait.parse().map_err(|e| anyhow::anyhow!("--wait: {e}"))?,
         core: crate::bench::parse_core(core)?,
         sink: sink.parse().map_err(|e| anyhow::anyhow!("--sink: {e}"))?,
+        victims: victims
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--victims: {e}"))?,
     };
     let out = crate::bench::hotpath(opts)?;
     if json {

@@ -87,6 +87,11 @@ enum BenchCmd {
         /// core, so use it with --core on a host with cores to spare).
         #[arg(long, default_value = "block")]
         sink: String,
+        /// Which victims the one frame in ten that is a swap carries: v2 (the default; Router02
+        /// on a V2 pair, fired from the pre-signed ladder) or routers (SwapRouter02 and
+        /// Universal Router swaps over V2 and V3 pools, backruns signed on the hot thread).
+        #[arg(long, default_value = "v2")]
+        victims: String,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -115,9 +120,10 @@ fn main() -> ExitCode {
                     wait,
                     core,
                     sink,
+                    victims,
                     json,
                 },
-        } => kestrel::cli::bench_hotpath(rate, duration, &wait, &core, &sink, json),
+        } => kestrel::cli::bench_hotpath(rate, duration, &wait, &core, &sink, &victims, json),
     };
     match result {
         Ok(code) => code,

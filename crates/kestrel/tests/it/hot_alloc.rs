@@ -2,11 +2,16 @@
 //! frames (transfers skipped, victims decoded, applied, sized, and fired: the victim
 //! re-encoded, the bundle body written, the auth header signed, the request written to a
 //! relay socket, the body handed to the slow lane, the event pushed), counted by the test
-//! binary's global allocator (`kestrel_bus::CountingAlloc`, per thread).
+//! binary's global allocator (`kestrel_bus::CountingAlloc`, per thread). Both lanes: Router02
+//! victims fired from the pre-signed ladder, and SwapRouter02 / Universal Router victims over
+//! V2 and V3 pools, fired as routes signed on the hot thread.
 
 use std::io::Read;
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use kestrel::bench::HotParts;
 use kestrel_stdx::mono_ns;
 
 /// A relay socket that reads and discards everything (replies are not needed here).
@@ -25,23 +30,27 @@ fn discard_sink() -> String {
     url
 }
 
-#[test]
-fn the_hot_pipeline_allocates_nothing_per_frame() {
-    let (mut parts, frames) = kestrel::bench::hot_fixture(3_000, &discard_sink()).unwrap();
-    // The slow lane's side of the handoff, on its own thread (its allocations are its own).
-    let handoff = std::sync::Arc::clone(&parts.handoff);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stop2 = std::sync::Arc::clone(&stop);
+/// What one measured pass did.
+struct Measured {
+    allocations: u64,
+    /// Bundles fired during the measured frames.
+    fired: u64,
+}
+
+/// Runs `warm` frames, then counts this thread's allocations over `measured`, with the slow
+/// lane's side of the handoff drained on its own thread (its allocations are its own).
+fn measure(parts: &mut HotParts, warm: &[String], measured: &[String]) -> Measured {
+    let handoff = Arc::clone(&parts.handoff);
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = Arc::clone(&stop);
     let drain = std::thread::spawn(move || {
-        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+        while !stop2.load(Ordering::Relaxed) {
             while let Some(p) = handoff.recv() {
                 handoff.recycle(p);
             }
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
     });
-    // Warm-up: the first frames of each kind touch every lazily initialised path once.
-    let (warm, measured) = frames.split_at(200);
     for f in warm {
         parts.pipeline.on_frame(f.as_bytes(), mono_ns());
     }
@@ -50,27 +59,65 @@ fn the_hot_pipeline_allocates_nothing_per_frame() {
     for f in measured {
         parts.pipeline.on_frame(f.as_bytes(), mono_ns());
     }
-    let allocated = kestrel_bus::thread_allocations() - before;
+    let allocations = kestrel_bus::thread_allocations() - before;
     // The counter is live in this binary: one allocation shows.
     let probe = kestrel_bus::thread_allocations();
     std::hint::black_box(Vec::<u8>::with_capacity(64));
     assert!(kestrel_bus::thread_allocations() > probe);
-    let c = parts.counters.snapshot();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
     drain.join().unwrap();
-    // The path was really taken: every frame seen, one in ten fired.
-    assert_eq!(c.pending_seen, frames.len() as u64);
-    let fired = c.bundles - bundles_before;
-    assert_eq!(fired, measured.len() as u64 / 10, "{c:?}");
+    let c = parts.counters.snapshot();
+    assert_eq!(c.pending_seen, (warm.len() + measured.len()) as u64);
     assert_eq!(
         parts.presigs.fallbacks(),
         0,
         "a full ECDSA ran instead of a presigned one"
     );
+    Measured {
+        allocations,
+        fired: c.bundles - bundles_before,
+    }
+}
+
+#[test]
+fn the_hot_pipeline_allocates_nothing_per_frame() {
+    let (mut parts, frames) = kestrel::bench::hot_fixture(3_000, &discard_sink()).unwrap();
+    // Warm-up: the first frames of each kind touch every lazily initialised path once.
+    let (warm, measured) = frames.split_at(200);
+    let m = measure(&mut parts, warm, measured);
+    // The path was really taken: one in ten fired.
+    assert_eq!(m.fired, measured.len() as u64 / 10);
     assert_eq!(
-        allocated,
+        m.allocations,
         0,
-        "{allocated} allocations over {} frames and {fired} bundles",
-        measured.len()
+        "{} allocations over {} frames and {} bundles",
+        m.allocations,
+        measured.len(),
+        m.fired
+    );
+}
+
+#[test]
+fn the_route_path_allocates_nothing_per_frame() {
+    // Router victims: decode (SwapRouter02, Universal Router), exact replay over V2 and V3
+    // pools, cycle search with exact multi-tick quotes, the backrunRoute transaction signed on
+    // the hot thread, the bundle built and written.
+    let (mut parts, frames, _) = kestrel::bench::route_fixture(3_000, &discard_sink()).unwrap();
+    // Warm-up: 40 victims, ten of each kind.
+    let (warm, measured) = frames.split_at(400);
+    let m = measure(&mut parts, warm, measured);
+    let victims = measured.len() as u64 / 10;
+    assert!(
+        m.fired > 0 && m.fired * 4 >= victims * 3,
+        "{} of {victims} victims fired",
+        m.fired
+    );
+    assert_eq!(
+        m.allocations,
+        0,
+        "{} allocations over {} frames and {} route bundles",
+        m.allocations,
+        measured.len(),
+        m.fired
     );
 }

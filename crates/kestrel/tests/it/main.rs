@@ -11,5 +11,6 @@ mod cli;
 mod engine;
 mod harness;
 mod hot_alloc;
+mod hot_route;
 mod proxy;
 mod sandbox;
