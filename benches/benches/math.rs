@@ -10,6 +10,7 @@ use kestrel_dex::backrun::{BackrunParams, apply_victim, find_backrun};
 use kestrel_dex::math::{get_amount_out, optimal_cycle_input};
 use kestrel_dex::pool::{FactoryInfo, PoolSnapshot, V2Pool, pair_address, sort_tokens};
 use kestrel_dex::router::decode_router02;
+use kestrel_dex::v3::full_math::mul_div;
 use kestrel_dex::v3::tick_math::get_sqrt_ratio_at_tick;
 use kestrel_dex::v3::{Slot0, V3Pool, V3PoolKey, default_price_limit};
 use kestrel_types::FactoryId;
@@ -136,5 +137,44 @@ fn v3(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, math, v3);
+/// `FullMath.mulDiv` on operands shaped like the V3 step math's: the fee scaling (128-bit
+/// operands), `amount * Q96 / liquidity` (a 256-bit product), `get_amount0_delta`'s
+/// `(liquidity << 96) * (sqrt_b - sqrt_a) / sqrt_b` (a product past 256 bits over a two-limb
+/// divisor) and the cycle search's `Q192 * Q128 / price` (a three-limb divisor).
+fn v3_mul_div(c: &mut Criterion) {
+    let q96 = U256::from(1u8) << 96;
+    let liquidity = U256::from(10u128.pow(21));
+    let sqrt_a = get_sqrt_ratio_at_tick(0).expect("tick 0");
+    let sqrt_b = get_sqrt_ratio_at_tick(600).expect("tick 600");
+    let price = (U256::from(1u8) << 150) + U256::from(123_456_789u64);
+    let cases = [
+        (
+            "128-bit operands",
+            U256::from(1_000 * ETH),
+            U256::from(997_000u32),
+            U256::from(1_000_000u32),
+        ),
+        ("256-bit product", U256::from(1_000 * ETH), q96, liquidity),
+        (
+            "512-bit product, 2-limb divisor",
+            liquidity << 96,
+            sqrt_b - sqrt_a,
+            sqrt_b,
+        ),
+        (
+            "512-bit product, 3-limb divisor",
+            U256::from(1u8) << 192,
+            U256::from(1u8) << 128,
+            price,
+        ),
+    ];
+    for (name, a, b, d) in cases {
+        assert!(mul_div(a, b, d).is_some(), "{name}");
+        c.bench_function(&format!("dex/v3 mul_div ({name})"), |bench| {
+            bench.iter(|| mul_div(black_box(a), black_box(b), black_box(d)))
+        });
+    }
+}
+
+criterion_group!(benches, math, v3, v3_mul_div);
 criterion_main!(benches);
