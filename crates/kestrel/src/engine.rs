@@ -32,6 +32,8 @@ use tokio::sync::Notify;
 
 /// Most pairs discovered per factory at start.
 const MAX_PAIRS_PER_FACTORY: usize = 5_000;
+/// Least gas limit of a `backrunRoute` transaction.
+const ROUTE_GAS_LIMIT: u64 = 1_000_000;
 /// Most V3 pools loaded per factory at start.
 const MAX_V3_POOLS_PER_FACTORY: usize = 2_000;
 /// Precomputed auth-signature nonces kept ready (each bundle uses one per relay request kind).
@@ -298,8 +300,9 @@ impl SyncCtx {
             nonce,
             max_fee_per_gas,
             max_priority_fee_per_gas: tip,
-            // A 3-hop route through V3 pools costs about twice a V2 backrun.
-            gas_limit: b.gas_estimate.saturating_mul(3).saturating_add(50_000),
+            // Only the gas used is paid; the limit must cover a 3-hop V3 route crossing ticks
+            // (468k-491k measured in the sandbox, where a 500k limit ran out of gas).
+            gas_limit: b.gas_estimate.saturating_mul(3).max(ROUTE_GAS_LIMIT),
             executor: self.executor,
         };
         Ok(HotState {

@@ -33,9 +33,13 @@ enum Cmd {
         #[arg(long)]
         duration: Option<u64>,
     },
-    /// The embedded default: start anvil with the real Uniswap V2 contracts, seeded simulated
-    /// users and a local builder, run the whole engine against it in dry-run, and write a JSON
-    /// report (stdout, or --report FILE). Installs anvil from npm into tools/ if missing.
+    /// The embedded default: start anvil with the real Uniswap V2 and V3 contracts (two V2
+    /// factories, V3 pools in the 0.05 % and 0.3 % tiers, SwapRouter02 and Universal Router
+    /// 2.0), seeded simulated users trading through Router02, SwapRouter02 and the Universal
+    /// Router, and a local builder; run the whole engine against it in dry-run and write a JSON
+    /// report (stdout, or --report FILE) with landed bundles by route kind (v2/v3/mixed) and per
+    /// decoder, and predicted against realized profit. Installs anvil from npm into tools/ if
+    /// missing.
     Sandbox {
         /// How long the simulated users trade, in seconds.
         #[arg(long, default_value_t = 30)]

@@ -1,5 +1,8 @@
-//! `kestrel sandbox`: the whole engine against a local chain with the real Uniswap V2 bytecode,
-//! seeded simulated users and a local builder; ends with a JSON report.
+//! `kestrel sandbox`: the whole engine against a local chain with the real Uniswap V2 and V3
+//! bytecode (V2 pairs on two factories, V3 pools in two fee tiers, SwapRouter02 and the
+//! Universal Router), seeded simulated users trading through every router the engine decodes,
+//! and a local builder; ends with a JSON report that checks every landed bundle's profit
+//! against the chain.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -7,7 +10,7 @@ use std::time::Duration;
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Encodable2718;
 use alloy::network::TxSignerSync;
-use alloy::primitives::{Bytes, TxKind, U256};
+use alloy::primitives::{Address, Bytes, TxKind, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
@@ -15,9 +18,12 @@ use anyhow::Context;
 use kestrel_sandbox::anvil::Anvil;
 use kestrel_sandbox::builder::{BuilderConfig, LocalBuilder};
 use kestrel_sandbox::deploy::{World, WorldSpec, deploy_world};
+use kestrel_sandbox::routers::{self, UserCall};
+use kestrel_sandbox::v3 as sandbox_v3;
+use kestrel_sandbox::world_v3::{V3World, V3WorldSpec, deploy_v3_world, quote_exact_input};
 use kestrel_stdx::Rng;
 use kestrel_store::Record;
-use kestrel_types::Mode;
+use kestrel_types::{DecodePath, Mode, RouteKind};
 use serde::Serialize;
 
 use crate::engine::{Engine, EngineKeys};
@@ -37,6 +43,16 @@ sol! {
 }
 
 const ETH: u128 = 1_000_000_000_000_000_000;
+
+/// Gas limit of a user's Router02 swap.
+const USER_GAS_V2: u64 = 300_000;
+
+/// Gas limit of a user's SwapRouter02 or Universal Router swap: two V3 hops that cross several
+/// initialized ticks each.
+const USER_GAS_ROUTER: u64 = 1_000_000;
+
+/// The name the generated config gives the V3 factory.
+const V3_FACTORY_NAME: &str = "uniswap_v3";
 
 /// Sandbox knobs (the CLI sets duration and seed; the rest are fixed defaults).
 #[derive(Clone, Debug)]
@@ -104,6 +120,13 @@ pub struct SandboxReport {
     pub realized_profit_wei: String,
     /// Landed bundles whose realized profit differs from the prediction by even one wei.
     pub mismatches: u64,
+    /// Landed bundles by the pools their cycle ran through: keys `v2`, `v3`, `mixed`, always
+    /// all three.
+    pub landed_by_kind: BTreeMap<String, u64>,
+    /// Per decoder (`v2_router02`, `swap_router`, `swap_router02`, `universal_router`, always
+    /// all four): pending transactions routed to it, and the candidates, bundles and landed
+    /// bundles of the victims it read.
+    pub decode_paths: BTreeMap<String, PathCounts>,
     /// Skips by reason.
     pub skips: BTreeMap<String, u64>,
     /// Hot-lane latency per stage and totals, ns.
@@ -112,6 +135,19 @@ pub struct SandboxReport {
     pub reconnects: u64,
     /// Where the journal is.
     pub journal: String,
+}
+
+/// What one decoder's victims came to over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PathCounts {
+    /// Pending transactions sent to a router of this kind (the engine's counter).
+    pub routed: u64,
+    /// Profitable cycles found (journal).
+    pub candidates: u64,
+    /// Bundles fired (journal).
+    pub bundles: u64,
+    /// Bundles the builder included.
+    pub landed: u64,
 }
 
 /// A simulated user: a key and its next nonce.
@@ -153,6 +189,14 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     let world = deploy_world(&anvil.http_url(), &Anvil::dev_key(0), &spec)
         .await
         .context("deploying the sandbox world")?;
+    let layer = deploy_v3_world(
+        &anvil.http_url(),
+        &Anvil::dev_key(0),
+        &world,
+        &V3WorldSpec::sandbox(opts.seed),
+    )
+    .await
+    .context("deploying the sandbox's V3 pools and routers")?;
     let verify = kestrel_sandbox::builder::flashbots_verifier();
     let builder = LocalBuilder::start(BuilderConfig {
         anvil_http: anvil.http_url(),
@@ -164,10 +208,10 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
         opts.seed,
         std::process::id()
     ));
-    let cfg = kestrel_config::parse_str(&engine_config(
+    let cfg = kestrel_config::parse_str(&engine_config_v3(
         &anvil.ws_url(),
         &anvil.http_url(),
-        &world,
+        (&world, &layer),
         &builder.url(),
         &journal,
     ))
@@ -195,21 +239,35 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     let flow = Flow {
         provider: provider.clone(),
         world: &world,
+        layer: &layer,
         builder: &builder,
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(opts.duration_s);
     let (mut blocks, mut user_txs) = (0u64, 0u64);
+    let mut deck = PathDeck::default();
     while std::time::Instant::now() < deadline {
         let n = rng.gen_range(1..4) as usize;
         for _ in 0..n {
             let u = rng.gen_range(0..users.len() as u64) as usize;
-            flow.user_swap(&mut users[u], &mut rng).await?;
+            let path = deck.draw(&mut rng);
+            flow.user_swap(&mut users[u], path, &mut rng).await?;
             user_txs += 1;
         }
         tokio::time::sleep(opts.block_time).await;
         let built = builder.build_block().await?;
         blocks += 1;
         wait_for_state(&engine, built.number).await;
+        if was_rebuilt(&builder, built.number) {
+            // The builder mined this block once with a bundle that then failed and mined it
+            // again without: the engine may have published its state for the first version
+            // and reloads every pool when it sees the second, which takes a while. One more
+            // (empty) block on top can only be published after that, so waiting for it keeps
+            // the next users from being decided on a block that no longer exists (e.g. with
+            // the nonce the failed backrun took there).
+            let settled = builder.build_block().await?;
+            blocks += 1;
+            wait_for_state(&engine, settled.number).await;
+        }
         // Users whose tx was dropped reuse the nonce: resync from the chain.
         for u in &mut users {
             u.nonce = provider.get_transaction_count(u.signer.address()).await?;
@@ -226,6 +284,15 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     Ok(out)
 }
 
+/// Whether the builder mined block `number` more than once (a bundle in it reverted or could
+/// not run, so it was rebuilt from a snapshot without that bundle).
+fn was_rebuilt(builder: &LocalBuilder, number: u64) -> bool {
+    builder
+        .results()
+        .iter()
+        .any(|o| o.target_block == number && matches!(o.reason.as_str(), "reverted" | "invalid"))
+}
+
 async fn wait_for_state(engine: &Engine, block: u64) {
     for _ in 0..300 {
         if engine.state_block() >= block {
@@ -235,12 +302,58 @@ async fn wait_for_state(engine: &Engine, block: u64) {
     }
 }
 
-/// The engine config the sandbox runs with: dry-run, the deployed factories, the local builder
-/// as the only relay. Also used by the integration tests.
+/// The engine config the sandbox runs with: dry-run, the deployed V2 factories, the local
+/// builder as the only relay. Also used by the integration tests.
 pub fn engine_config(
     ws_url: &str,
     http_url: &str,
     world: &World,
+    builder_url: &str,
+    journal: &std::path::Path,
+) -> String {
+    config_with_dex(ws_url, http_url, world, "", builder_url, journal)
+}
+
+/// [`engine_config`] plus the V3 layer: its factory (every tier it has pools in), and
+/// SwapRouter02 and the Universal Router as decoded routers over V2 factory
+/// `layer.v2_factory_index` and that factory.
+pub fn engine_config_v3(
+    ws_url: &str,
+    http_url: &str,
+    (world, layer): (&World, &V3World),
+    builder_url: &str,
+    journal: &std::path::Path,
+) -> String {
+    let tiers: Vec<String> = layer.fee_tiers.iter().map(u32::to_string).collect();
+    let mut dex = format!(
+        "[[dex.v3_factories]]\nname = \"{V3_FACTORY_NAME}\"\nfactory = \"{}\"\nfee_tiers = [{}]\n\
+         pool_init_code_hash = \"{}\"\n",
+        layer.contracts.factory,
+        tiers.join(", "),
+        layer.pool_init_code_hash
+    );
+    let factories = format!(
+        "v2_factory = \"factory{}\"\nv3_factory = \"{V3_FACTORY_NAME}\"\n",
+        layer.v2_factory_index
+    );
+    dex += &format!(
+        "[[dex.routers]]\nname = \"swap_router02\"\naddress = \"{}\"\nkind = \"swap_router02\"\n{factories}",
+        layer.routers.swap_router02
+    );
+    dex += &format!(
+        "[[dex.routers]]\nname = \"universal_router\"\naddress = \"{}\"\nkind = \"universal_router\"\n\
+         version = \"v2\"\n{factories}",
+        layer.routers.universal_router
+    );
+    config_with_dex(ws_url, http_url, world, &dex, builder_url, journal)
+}
+
+/// The config with `extra_dex` (more `[[dex.*]]` tables) after the V2 factories.
+fn config_with_dex(
+    ws_url: &str,
+    http_url: &str,
+    world: &World,
+    extra_dex: &str,
     builder_url: &str,
     journal: &std::path::Path,
 ) -> String {
@@ -253,6 +366,7 @@ pub fn engine_config(
             world.init_code_hash
         );
     }
+    s += extra_dex;
     s += &format!(
         "[backrun]\nweth = \"{}\"\nexecutor = \"{}\"\nmin_profit_wei = \"1000000000000\"\ngas_estimate = 150000\n\
          priority_fee_wei = \"1000000000\"\nbuilder_payment_bps = 1000\nmax_hops = 3\nladder_levels = 48\nladder_step_bps = 1000\n\
@@ -271,84 +385,358 @@ pub fn engine_config(
     s
 }
 
+/// The ways a simulated user trades (dealt by [`PathDeck`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UserPath {
+    /// UniswapV2Router02 of either factory: `swapExactETHForTokens` (7 in 10) or
+    /// `swapETHForExactTokens`.
+    V2Router02,
+    /// SwapRouter02.
+    SwapRouter02(Sr02Swap),
+    /// The Universal Router: `WRAP_ETH`, then a swap of the router's whole WETH.
+    Universal(UrSwap),
+}
+
+/// A SwapRouter02 function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sr02Swap {
+    /// `multicall(deadline, [exactInputSingle])`.
+    ExactInputSingle,
+    /// `exactInput` over two V3 hops, WETH → token → its token/token partner.
+    ExactInput,
+    /// `multicall(deadline, [exactOutputSingle, refundETH])`.
+    ExactOutputSingle,
+    /// The V2 `swapExactTokensForTokens`.
+    V2ExactIn,
+}
+
+/// A Universal Router swap command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UrSwap {
+    /// `V3_SWAP_EXACT_IN`, one or two hops.
+    V3ExactIn,
+    /// `V2_SWAP_EXACT_IN`.
+    V2ExactIn,
+}
+
+impl UserPath {
+    const ALL: [UserPath; 7] = [
+        UserPath::V2Router02,
+        UserPath::SwapRouter02(Sr02Swap::ExactInputSingle),
+        UserPath::SwapRouter02(Sr02Swap::ExactInput),
+        UserPath::SwapRouter02(Sr02Swap::ExactOutputSingle),
+        UserPath::SwapRouter02(Sr02Swap::V2ExactIn),
+        UserPath::Universal(UrSwap::V3ExactIn),
+        UserPath::Universal(UrSwap::V2ExactIn),
+    ];
+
+    const fn gas_limit(self) -> u64 {
+        match self {
+            UserPath::V2Router02 => USER_GAS_V2,
+            UserPath::SwapRouter02(_) | UserPath::Universal(_) => USER_GAS_ROUTER,
+        }
+    }
+}
+
+/// The paths users take, dealt like cards: every path once per [`UserPath::ALL`]-sized round,
+/// in a seeded random order, so that even a short run trades through each of them.
+#[derive(Debug)]
+struct PathDeck {
+    order: [UserPath; UserPath::ALL.len()],
+    next: usize,
+}
+
+impl Default for PathDeck {
+    fn default() -> PathDeck {
+        PathDeck {
+            order: UserPath::ALL,
+            next: 0,
+        }
+    }
+}
+
+impl PathDeck {
+    fn draw(&mut self, rng: &mut Rng) -> UserPath {
+        if self.next == 0 {
+            // Fisher-Yates.
+            for i in (1..self.order.len()).rev() {
+                let j = rng.gen_range(0..i as u64 + 1) as usize;
+                self.order.swap(i, j);
+            }
+        }
+        let path = self.order[self.next];
+        self.next = (self.next + 1) % self.order.len();
+        path
+    }
+}
+
+/// One user's swap before it is routed: WETH (paid in ETH) for `token`.
+struct Order {
+    token: Address,
+    size: U256,
+    /// Whether the bound is set so that the swap reverts (one in ten).
+    revert: bool,
+    slip_per_mille: U256,
+    deadline: U256,
+    recipient: Address,
+}
+
+impl Order {
+    /// The least output an exact-in swap accepts, given the quoted output.
+    fn min_out(&self, quoted: U256) -> U256 {
+        let thousand = U256::from(1000);
+        if self.revert {
+            quoted * U256::from(1020) / thousand
+        } else {
+            quoted * (thousand - self.slip_per_mille) / thousand
+        }
+    }
+
+    /// The most input an exact-out swap accepts, given the quoted input.
+    fn max_in(&self, needed: U256) -> U256 {
+        let thousand = U256::from(1000);
+        if self.revert {
+            needed - U256::from(1)
+        } else {
+            needed * (thousand + self.slip_per_mille) / thousand
+        }
+    }
+
+    /// Exactly-out target: 95 % of what the size would buy.
+    fn exact_out_target(quoted: U256) -> U256 {
+        quoted * U256::from(95) / U256::from(100)
+    }
+}
+
 struct Flow<'a> {
     provider: alloy::providers::DynProvider,
     world: &'a World,
+    layer: &'a V3World,
     builder: &'a LocalBuilder,
 }
 
 impl Flow<'_> {
-    /// One simulated user swap through a random router: ETH in, exact-in or exact-out, sized
-    /// log-uniformly, with a slippage bound; one in ten has a bound that makes it revert.
-    async fn user_swap(&self, u: &mut User, rng: &mut Rng) -> anyhow::Result<()> {
+    /// One simulated user swap through `path` (router and function), ETH in, sized
+    /// log-uniformly, with a slippage bound quoted on the head state; one in ten has a bound
+    /// that makes it revert.
+    async fn user_swap(&self, u: &mut User, path: UserPath, rng: &mut Rng) -> anyhow::Result<()> {
         let w = self.world;
-        let router = w.routers[rng.gen_range(0..w.routers.len() as u64) as usize];
-        let token = w.tokens[rng.gen_range(0..w.tokens.len() as u64) as usize];
-        let path = vec![w.weth, token];
-        let size = U256::from(rng.log_uniform_u128(ETH / 20, 20 * ETH));
-        let rc = ISandboxRouter::new(router, &self.provider);
-        let revert = rng.gen_bool(0.1);
-        let slip = U256::from(rng.gen_range(5..30));
-        let thousand = U256::from(1000);
         let head = self
             .provider
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await?
             .context("no latest block")?;
-        let deadline = U256::from(head.header.timestamp + 600);
-        let to = u.signer.address();
-        let quoted_out = *rc
-            .getAmountsOut(size, path.clone())
-            .call()
-            .await?
-            .get(1)
-            .context("quote")?;
-        let (input, value) = if rng.gen_bool(0.7) {
-            let min = if revert {
-                quoted_out * U256::from(1020) / thousand
-            } else {
-                quoted_out * (thousand - slip) / thousand
-            };
-            let call = ISandboxRouter::swapExactETHForTokensCall {
-                amountOutMin: min,
-                path,
-                to,
-                deadline,
-            };
-            (alloy::sol_types::SolCall::abi_encode(&call), size)
-        } else {
-            let want = quoted_out * U256::from(95) / U256::from(100);
-            let need = *rc
-                .getAmountsIn(want, path.clone())
-                .call()
-                .await?
-                .first()
-                .context("quote")?;
-            let value = if revert {
-                need - U256::from(1)
-            } else {
-                need * (thousand + slip) / thousand
-            };
-            let call = ISandboxRouter::swapETHForExactTokensCall {
-                amountOut: want,
-                path,
-                to,
-                deadline,
-            };
-            (alloy::sol_types::SolCall::abi_encode(&call), value)
+        let order = Order {
+            token: w.tokens[rng.gen_range(0..w.tokens.len() as u64) as usize],
+            size: U256::from(rng.log_uniform_u128(ETH / 20, 20 * ETH)),
+            revert: rng.gen_bool(0.1),
+            slip_per_mille: U256::from(rng.gen_range(5..30)),
+            deadline: U256::from(head.header.timestamp + 600),
+            recipient: u.signer.address(),
         };
+        let call = self
+            .route(path, &order, rng)
+            .await
+            .with_context(|| format!("building a {path:?} swap"))?;
         let base_fee = u128::from(head.header.base_fee_per_gas.unwrap_or(1_000_000_000));
-        let raw = sign_user_tx(
-            &u.signer,
-            u.nonce,
-            router,
-            Bytes::from(input),
-            value,
-            base_fee,
-        )?;
+        let raw = sign_user_call(&u.signer, u.nonce, &call, base_fee, path.gas_limit())?;
         self.builder.submit_user_tx(raw).await?;
         u.nonce += 1;
         Ok(())
+    }
+
+    /// The user's call for `path`, its bound quoted on the head state. V3 swaps go through a
+    /// random fee tier.
+    async fn route(&self, path: UserPath, o: &Order, rng: &mut Rng) -> anyhow::Result<UserCall> {
+        let pools = &self.layer.weth_pools;
+        let fee = pools[rng.gen_range(0..pools.len() as u64) as usize].fee_pips;
+        match path {
+            UserPath::V2Router02 => self.v2_router02(o, rng).await,
+            UserPath::SwapRouter02(swap) => self.swap_router02(swap, o, fee).await,
+            UserPath::Universal(swap) => self.universal_router(swap, o, fee, rng).await,
+        }
+    }
+
+    async fn swap_router02(&self, swap: Sr02Swap, o: &Order, fee: u32) -> anyhow::Result<UserCall> {
+        let (weth, routers) = (self.world.weth, &self.layer.routers);
+        let single = (weth, o.token, fee);
+        Ok(match swap {
+            Sr02Swap::ExactInputSingle => {
+                let quoted = self.quote_v3(&[weth, o.token], &[fee], o.size).await?;
+                let amounts = (o.size, o.min_out(quoted));
+                routers::sr02_exact_input_single_eth(
+                    routers,
+                    single,
+                    o.recipient,
+                    amounts,
+                    o.deadline,
+                )
+            }
+            Sr02Swap::ExactInput => {
+                let (tokens, fees) = self.two_hops(o.token, fee);
+                let quoted = self.quote_v3(&tokens, &fees, o.size).await?;
+                let amounts = (o.size, o.min_out(quoted));
+                let path = routers::v3_path(&tokens, &fees);
+                routers::sr02_exact_input_eth(routers, path, o.recipient, amounts)
+            }
+            Sr02Swap::ExactOutputSingle => {
+                let quoted = self.quote_v3(&[weth, o.token], &[fee], o.size).await?;
+                let want = Order::exact_out_target(quoted);
+                let needed = self.quote_v3_exact_out(o.token, fee, want).await?;
+                let amounts = (want, o.max_in(needed));
+                routers::sr02_exact_output_single_eth(
+                    routers,
+                    single,
+                    o.recipient,
+                    amounts,
+                    o.deadline,
+                )
+            }
+            Sr02Swap::V2ExactIn => {
+                let quoted = self
+                    .quote_v2(self.layer.v2_factory_index, o.token, o.size)
+                    .await?;
+                let amounts = (o.size, o.min_out(quoted));
+                routers::sr02_v2_exact_in_eth(routers, vec![weth, o.token], o.recipient, amounts)
+            }
+        })
+    }
+
+    /// A Universal Router swap, with a deadline or without (one in two).
+    async fn universal_router(
+        &self,
+        swap: UrSwap,
+        o: &Order,
+        fee: u32,
+        rng: &mut Rng,
+    ) -> anyhow::Result<UserCall> {
+        let (weth, routers) = (self.world.weth, &self.layer.routers);
+        let deadline = rng.gen_bool(0.5).then_some(o.deadline);
+        Ok(match swap {
+            UrSwap::V3ExactIn => {
+                let (tokens, fees) = if rng.gen_bool(0.5) {
+                    self.two_hops(o.token, fee)
+                } else {
+                    (vec![weth, o.token], vec![fee])
+                };
+                let quoted = self.quote_v3(&tokens, &fees, o.size).await?;
+                let amounts = (o.size, o.min_out(quoted));
+                let path = routers::v3_path(&tokens, &fees);
+                routers::ur_wrap_v3_exact_in(routers, path, o.recipient, amounts, deadline)
+            }
+            UrSwap::V2ExactIn => {
+                let quoted = self
+                    .quote_v2(self.layer.v2_factory_index, o.token, o.size)
+                    .await?;
+                let amounts = (o.size, o.min_out(quoted));
+                let path = vec![weth, o.token];
+                routers::ur_wrap_v2_exact_in(routers, path, o.recipient, amounts, deadline)
+            }
+        })
+    }
+
+    /// WETH → `token` in the `fee` pool → its token/token partner; one hop when the token has
+    /// no partner.
+    fn two_hops(&self, token: Address, fee: u32) -> (Vec<Address>, Vec<u32>) {
+        match self.layer.cross_pool_of(token) {
+            Some((cross, other)) => (
+                vec![self.world.weth, token, other],
+                vec![fee, cross.fee_pips],
+            ),
+            None => (vec![self.world.weth, token], vec![fee]),
+        }
+    }
+
+    /// QuoterV2's exact-in quote along a V3 path.
+    async fn quote_v3(
+        &self,
+        tokens: &[Address],
+        fees: &[u32],
+        amount_in: U256,
+    ) -> anyhow::Result<U256> {
+        let path = routers::v3_path(tokens, fees);
+        quote_exact_input(&self.provider, &self.layer.contracts, path, amount_in).await
+    }
+
+    /// QuoterV2's exact-out quote: the WETH that buys `amount_out` of `token` in the `fee` pool.
+    async fn quote_v3_exact_out(
+        &self,
+        token: Address,
+        fee: u32,
+        amount_out: U256,
+    ) -> anyhow::Result<U256> {
+        let key = self
+            .layer
+            .weth_pool(self.world.weth, token, fee)
+            .context("no such V3 pool")?;
+        let zero_for_one = key.token0 == self.world.weth;
+        let quote = sandbox_v3::quote_exact_output_single(
+            &self.provider,
+            &self.layer.contracts,
+            key,
+            zero_for_one,
+            amount_out,
+            U256::ZERO,
+        )
+        .await?
+        .context("QuoterV2 reverted on an exact-out quote")?;
+        Ok(quote.amount)
+    }
+
+    /// `getAmountsOut` of V2 factory `factory`'s router for WETH → `token`.
+    async fn quote_v2(
+        &self,
+        factory: usize,
+        token: Address,
+        amount_in: U256,
+    ) -> anyhow::Result<U256> {
+        let rc = ISandboxRouter::new(self.world.routers[factory], &self.provider);
+        let amounts = rc
+            .getAmountsOut(amount_in, vec![self.world.weth, token])
+            .call()
+            .await?;
+        amounts.get(1).copied().context("quote")
+    }
+
+    /// A Router02 swap on a random factory: exact-in (7 in 10) or exact-out.
+    async fn v2_router02(&self, o: &Order, rng: &mut Rng) -> anyhow::Result<UserCall> {
+        let w = self.world;
+        let factory = rng.gen_range(0..w.routers.len() as u64) as usize;
+        let router = w.routers[factory];
+        let path = vec![w.weth, o.token];
+        let quoted = self.quote_v2(factory, o.token, o.size).await?;
+        if rng.gen_bool(0.7) {
+            let call = ISandboxRouter::swapExactETHForTokensCall {
+                amountOutMin: o.min_out(quoted),
+                path,
+                to: o.recipient,
+                deadline: o.deadline,
+            };
+            return Ok(UserCall {
+                to: router,
+                input: Bytes::from(alloy::sol_types::SolCall::abi_encode(&call)),
+                value: o.size,
+            });
+        }
+        let want = Order::exact_out_target(quoted);
+        let rc = ISandboxRouter::new(router, &self.provider);
+        let need = *rc
+            .getAmountsIn(want, path.clone())
+            .call()
+            .await?
+            .first()
+            .context("quote")?;
+        let call = ISandboxRouter::swapETHForExactTokensCall {
+            amountOut: want,
+            path,
+            to: o.recipient,
+            deadline: o.deadline,
+        };
+        Ok(UserCall {
+            to: router,
+            input: Bytes::from(alloy::sol_types::SolCall::abi_encode(&call)),
+            value: o.max_in(need),
+        })
     }
 }
 
@@ -361,16 +749,28 @@ pub fn sign_user_tx(
     value: U256,
     base_fee: u128,
 ) -> anyhow::Result<Bytes> {
+    let call = UserCall { to, input, value };
+    sign_user_call(signer, nonce, &call, base_fee, USER_GAS_V2)
+}
+
+/// A user's signed EIP-1559 `call` (Sepolia chain id, tip 1 gwei), as raw bytes.
+pub fn sign_user_call(
+    signer: &PrivateKeySigner,
+    nonce: u64,
+    call: &UserCall,
+    base_fee: u128,
+    gas_limit: u64,
+) -> anyhow::Result<Bytes> {
     let mut tx = TxEip1559 {
         chain_id: 11_155_111,
         nonce,
-        gas_limit: 300_000,
+        gas_limit,
         max_fee_per_gas: base_fee * 2 + 2_000_000_000,
         max_priority_fee_per_gas: 1_000_000_000,
-        to: TxKind::Call(to),
-        value,
+        to: TxKind::Call(call.to),
+        value: call.value,
         access_list: Default::default(),
-        input,
+        input: call.input.clone(),
     };
     let sig = signer.sign_transaction_sync(&mut tx)?;
     Ok(Bytes::from(
@@ -386,6 +786,8 @@ struct Reconciled {
     realized: U256,
     mismatches: u64,
     outcomes: BTreeMap<String, u64>,
+    landed_by_kind: BTreeMap<String, u64>,
+    decode_paths: BTreeMap<String, PathCounts>,
     records: Vec<Record>,
 }
 
@@ -397,8 +799,16 @@ async fn reconcile(
 ) -> anyhow::Result<Reconciled> {
     let reader = kestrel_store::open_readonly(&report.journal_path)?;
     let bundles = reader.bundles(&report.run_id)?;
+    let candidates = reader.candidates(&report.run_id)?;
     let weth = ISandboxErc20::new(world.weth, provider);
-    let mut r = Reconciled::default();
+    let mut r = Reconciled {
+        landed_by_kind: RouteKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), 0))
+            .collect(),
+        decode_paths: journal_paths(&report.counters, &candidates, &bundles),
+        ..Reconciled::default()
+    };
     for o in outcomes {
         *r.outcomes.entry(o.reason.clone()).or_default() += 1;
         let matches = |b: &&kestrel_store::BundleRow| {
@@ -431,6 +841,14 @@ async fn reconcile(
                 .await?;
             let realized = after.saturating_sub(before);
             r.landed += 1;
+            let c = &row.ev.candidate;
+            *r.landed_by_kind
+                .entry(c.route_kind.as_str().to_string())
+                .or_default() += 1;
+            r.decode_paths
+                .entry(c.decode_path.as_str().to_string())
+                .or_default()
+                .landed += 1;
             r.predicted += predicted;
             r.realized += realized;
             if after < before || realized != predicted {
@@ -447,6 +865,35 @@ async fn reconcile(
         r.records.push(outcome);
     }
     Ok(r)
+}
+
+/// Per decode path, every one present: routed from the engine's counters, candidates and
+/// bundles from the journal (landed is counted by the caller).
+fn journal_paths(
+    counters: &kestrel_telemetry::CountersSnapshot,
+    candidates: &[kestrel_store::CandidateRow],
+    bundles: &[kestrel_store::BundleRow],
+) -> BTreeMap<String, PathCounts> {
+    let mut paths: BTreeMap<DecodePath, PathCounts> = DecodePath::ALL
+        .iter()
+        .map(|&p| {
+            let counts = PathCounts {
+                routed: counters.routed(p),
+                ..PathCounts::default()
+            };
+            (p, counts)
+        })
+        .collect();
+    for c in candidates {
+        paths.entry(c.ev.decode_path).or_default().candidates += 1;
+    }
+    for b in bundles {
+        paths.entry(b.ev.candidate.decode_path).or_default().bundles += 1;
+    }
+    paths
+        .into_iter()
+        .map(|(p, counts)| (p.as_str().to_string(), counts))
+        .collect()
 }
 
 /// Appends the outcomes and the run's end (with the report as its summary) to the journal.
@@ -496,9 +943,35 @@ fn make_report(
         predicted_profit_wei: r.predicted.to_string(),
         realized_profit_wei: r.realized.to_string(),
         mismatches: r.mismatches,
+        landed_by_kind: r.landed_by_kind,
+        decode_paths: r.decode_paths,
         skips,
         latency_ns: crate::bench::latency_map(&report.hot.recorder),
         reconnects: report.hot.reconnects,
         journal: journal.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_round_of_the_deck_deals_each_path_once() {
+        let mut rng = Rng::from_seed(3);
+        let mut deck = PathDeck::default();
+        let mut orders = Vec::new();
+        for _ in 0..4 {
+            let mut round: Vec<UserPath> = (0..UserPath::ALL.len())
+                .map(|_| deck.draw(&mut rng))
+                .collect();
+            orders.push(round.clone());
+            round.sort_by_key(|p| UserPath::ALL.iter().position(|q| q == p));
+            assert_eq!(round, UserPath::ALL);
+        }
+        assert!(
+            orders.windows(2).any(|w| w[0] != w[1]),
+            "rounds are shuffled"
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod routers;
 pub mod tools;
 pub mod v3;
+pub mod world_v3;
 
 pub use anvil::Anvil;
 pub use artifacts::Artifact;

@@ -1,10 +1,11 @@
-//! `kestrel sandbox`, short runs: with any seed, bundles land and not one differs from its
-//! prediction by a wei.
+//! `kestrel sandbox`, short runs: with any seed, users trade through Router02, SwapRouter02 and
+//! the Universal Router, bundles land (V3 and mixed cycles among them) and not one differs from
+//! its prediction by a wei.
 
 use kestrel::sandbox::{SandboxOpts, run};
 
 async fn check_seed(seed: u64) {
-    let report = run(SandboxOpts::new(4, seed)).await.expect("sandbox run");
+    let report = run(SandboxOpts::new(5, seed)).await.expect("sandbox run");
     assert_eq!(report.seed, seed);
     assert!(report.blocks >= 2, "{report:?}");
     assert!(
@@ -20,6 +21,40 @@ async fn check_seed(seed: u64) {
         "predicted and realized profit differ: {report:?}"
     );
     assert_eq!(report.predicted_profit_wei, report.realized_profit_wei);
+    let kinds: Vec<&str> = report.landed_by_kind.keys().map(String::as_str).collect();
+    assert_eq!(kinds, ["mixed", "v2", "v3"], "{report:?}");
+    assert_eq!(
+        report.landed_by_kind.values().sum::<u64>(),
+        report.landed,
+        "every landed bundle has a kind"
+    );
+    assert!(
+        report.landed_by_kind["v3"] + report.landed_by_kind["mixed"] > 0,
+        "no V3 or mixed cycle landed with seed {seed}: {report:?}"
+    );
+    let paths: Vec<&str> = report.decode_paths.keys().map(String::as_str).collect();
+    assert_eq!(
+        paths,
+        [
+            "swap_router",
+            "swap_router02",
+            "universal_router",
+            "v2_router02"
+        ],
+        "{report:?}"
+    );
+    for path in ["swap_router02", "universal_router", "v2_router02"] {
+        assert!(
+            report.decode_paths[path].routed > 0,
+            "no user swap went through {path}: {report:?}"
+        );
+    }
+    let per_path = |f: fn(&kestrel::sandbox::PathCounts) -> u64| -> u64 {
+        report.decode_paths.values().map(f).sum()
+    };
+    assert_eq!(per_path(|p| p.candidates), report.candidates);
+    assert_eq!(per_path(|p| p.bundles), report.bundles);
+    assert_eq!(per_path(|p| p.landed), report.landed);
     let landed_by_builder = report.bundle_outcomes.get("landed").copied().unwrap_or(0);
     assert_eq!(
         landed_by_builder, report.landed,
