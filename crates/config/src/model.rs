@@ -186,8 +186,13 @@ pub struct BackrunConfig {
     pub executor: Option<Address>,
     /// `min_profit_wei`: required, decimal string.
     pub min_profit_wei: U256,
-    /// `gas_estimate`: default 150000, in `1..=30_000_000`.
+    /// `gas_estimate`: gas of a V2 backrun (two V2 pairs), default 150000, in
+    /// `1..=30_000_000`.
     pub gas_estimate: u64,
+    /// `route_gas_estimate`: gas budgeted for a `backrunRoute` (V3 and mixed cycles, 2 or 3
+    /// hops), default 500000, in `1..=30_000_000`. A 3-hop V3 route crossing ticks uses up to
+    /// ~490k; the profit threshold of route cycles prices this much gas.
+    pub route_gas_estimate: u64,
     /// `priority_fee_wei`: decimal string, default `"1000000000"` (1 gwei).
     pub priority_fee_wei: U256,
     /// `builder_payment_bps`: share of profit paid to the builder, default 1000, in `0..=9999`.

@@ -454,6 +454,12 @@ fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<Bac
     }
     let min_profit_wei = s.required(e, "min_profit_wei", read::wei);
     let gas_estimate = s.or(e, "gas_estimate", 150_000, read::int_in(1..=30_000_000));
+    let route_gas_estimate = s.or(
+        e,
+        "route_gas_estimate",
+        500_000,
+        read::int_in(1..=30_000_000),
+    );
     let priority_fee_wei = s.or(
         e,
         "priority_fee_wei",
@@ -478,6 +484,7 @@ fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<Bac
         executor,
         min_profit_wei: min_profit_wei?,
         gas_estimate,
+        route_gas_estimate,
         priority_fee_wei,
         builder_payment_bps,
         max_hops,

@@ -37,6 +37,9 @@ pub struct HotState {
     /// What this block's hot-signed route backruns share (nonce, fees, gas, executor);
     /// `None` leaves route plans unfired.
     pub route_tx: Option<RouteTxParams>,
+    /// Gas cost in wei a route cycle (V3 or mixed, `backrunRoute`) must clear, in place of
+    /// `params.gas_cost_wei` (a V2 backrun's).
+    pub route_gas_cost_wei: U256,
     /// Pre-signed backruns for block `block + 1` (None until signed).
     pub ladder: Option<Arc<Ladder>>,
     /// Sizing and profit thresholds for this block (capital, gas cost, minimum profit).
@@ -170,8 +173,11 @@ fn plan_route(
         fee_on_transfer: &state.fee_on_transfer,
     };
     let outcome = apply_swaps(reg, &env, &swaps)?;
-    let (plan, stats) =
-        find_cycle_backrun(reg, &outcome.overlay, &state.params, &state.cycle_limits);
+    let params = BackrunParams {
+        gas_cost_wei: state.route_gas_cost_wei,
+        ..state.params
+    };
+    let (plan, stats) = find_cycle_backrun(reg, &outcome.overlay, &params, &state.cycle_limits);
     Ok(RouteDecision {
         plan: plan?,
         path: router.decoder.path(),

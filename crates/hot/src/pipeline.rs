@@ -416,7 +416,7 @@ fn route_candidate(
         amount_in: d.plan.quote.amount_in,
         profit_gross: d.plan.profit_gross,
         profit_net: d.plan.profit_net,
-        gas_cost_wei: state.params.gas_cost_wei,
+        gas_cost_wei: state.route_gas_cost_wei,
         route_kind: RouteKind::of(has_v2, has_v3).unwrap_or_default(),
         decode_path: d.path,
         hops: u8::try_from(hops.len()).unwrap_or(u8::MAX),

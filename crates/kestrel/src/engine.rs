@@ -258,6 +258,7 @@ impl SyncCtx {
             u128::try_from(b.priority_fee_wei).context("priority_fee_wei does not fit u128")?;
         let gas_price = head.next_base_fee.saturating_add(tip);
         let gas_cost_wei = U256::from(b.gas_estimate) * U256::from(gas_price);
+        let route_gas_cost_wei = U256::from(b.route_gas_estimate) * U256::from(gas_price);
         let params = BackrunParams {
             capital_token: b.weth,
             capital,
@@ -302,7 +303,7 @@ impl SyncCtx {
             max_priority_fee_per_gas: tip,
             // Only the gas used is paid; the limit must cover a 3-hop V3 route crossing ticks
             // (468k-491k measured in the sandbox, where a 500k limit ran out of gas).
-            gas_limit: b.gas_estimate.saturating_mul(3).max(ROUTE_GAS_LIMIT),
+            gas_limit: b.route_gas_estimate.saturating_mul(2).max(ROUTE_GAS_LIMIT),
             executor: self.executor,
         };
         Ok(HotState {
@@ -314,6 +315,7 @@ impl SyncCtx {
             routers: Arc::clone(&self.routers),
             cycle_limits: CycleLimits::default(),
             route_tx: Some(route_tx),
+            route_gas_cost_wei,
             ladder: Some(Arc::new(ladder)),
             params,
             weth: b.weth,

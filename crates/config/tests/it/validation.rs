@@ -342,6 +342,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "must be in 1..=30000000",
     ),
     (
+        "gas_estimate = 150000",
+        "gas_estimate = 150000\nroute_gas_estimate = 0",
+        "backrun.route_gas_estimate",
+        "must be in 1..=30000000",
+    ),
+    (
         "builder_payment_bps = 1000",
         "builder_payment_bps = 10000",
         "backrun.builder_payment_bps",
@@ -597,10 +603,8 @@ fn valid_config_has_the_written_values_and_defaults() {
     assert_eq!(cfg.mode, ModeSetting::DryRun);
     assert!(cfg.relays.is_empty());
     let b = &cfg.backrun;
-    assert_eq!(
-        (b.gas_estimate, b.builder_payment_bps, b.max_hops),
-        (150_000, 1000, 3)
-    );
+    assert_eq!((b.gas_estimate, b.route_gas_estimate), (150_000, 500_000));
+    assert_eq!((b.builder_payment_bps, b.max_hops), (1000, 3));
     assert_eq!(
         (b.ladder_levels, b.ladder_step_bps, b.max_calldata_bytes),
         (32, 1250, 4096)

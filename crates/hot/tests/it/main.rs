@@ -42,6 +42,7 @@ fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Con
         routers: Arc::default(),
         cycle_limits: Default::default(),
         route_tx: None,
+        route_gas_cost_wei: U256::ZERO,
         ladder: None,
         params: BackrunParams {
             capital_token: Address::repeat_byte(9),

@@ -456,3 +456,48 @@ fn a_victim_that_would_revert_and_a_v4_swap_are_counted_skips() {
     assert_eq!(c.routed[DecodePath::UniversalRouter.index()], 3);
     assert_eq!(c.routed[DecodePath::SwapRouter02.index()], 6);
 }
+
+/// Route cycles clear the route gas budget, not the V2 one: a victim whose best route nets less
+/// than the route gas cost is skipped, and the same victim fires when the budget is below it.
+#[test]
+fn route_cycles_must_clear_the_route_gas_cost() {
+    let sink = RelaySink::start(SinkMode::Block).unwrap();
+    let (_, _, w) = route_fixture(10, sink.url()).unwrap();
+    let user = PrivateKeySigner::random();
+    let size = U256::from(5u64) * U256::from(10u64).pow(U256::from(18));
+    for (i, kind) in RouteVictim::ALL.into_iter().enumerate() {
+        let quote = w.victim_quote(kind, user.address(), size).unwrap();
+        let call = w.victim_call(kind, user.address(), size, quote);
+        let (_, tx) = pending_of(&user_frame(&user, &call, i as u64).unwrap());
+        let mut state = w.hot_state();
+        let net = match kestrel_hot::decide(&state, Some(tx.to), tx.value, &tx.input) {
+            kestrel_hot::Verdict::Route(d) => d.plan.profit_net,
+            other => panic!("{kind:?} did not fire a route: {other:?}"),
+        };
+        // Exactly enough gas budget left: still fires.
+        state.route_gas_cost_wei = net - state.params.min_profit_wei;
+        assert!(
+            matches!(
+                kestrel_hot::decide(&state, Some(tx.to), tx.value, &tx.input),
+                kestrel_hot::Verdict::Route(_)
+            ),
+            "{kind:?}"
+        );
+        // One wei more: below the minimum profit.
+        state.route_gas_cost_wei += U256::ONE;
+        match kestrel_hot::decide(&state, Some(tx.to), tx.value, &tx.input) {
+            kestrel_hot::Verdict::Skip(SkipReason::BelowMinProfit) => {}
+            other => panic!("{kind:?} with a route gas cost above its profit: {other:?}"),
+        }
+        // The V2 lane's gas cost does not apply to routes.
+        state.params.gas_cost_wei = U256::MAX / U256::from(4u8);
+        state.route_gas_cost_wei = U256::ZERO;
+        assert!(
+            matches!(
+                kestrel_hot::decide(&state, Some(tx.to), tx.value, &tx.input),
+                kestrel_hot::Verdict::Route(_)
+            ),
+            "{kind:?}"
+        );
+    }
+}
