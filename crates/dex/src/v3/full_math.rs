@@ -67,6 +67,19 @@ pub fn mul_div_rounding_up(a: U256, b: U256, denominator: U256) -> Option<U256> 
     }
 }
 
+/// `floor(x / y)`, `None` when `y == 0` (where the Solidity's `/` reverts): `U256::checked_div`
+/// through the limb division above, which is faster than ruint's generic one.
+#[inline]
+pub fn div(x: U256, y: U256) -> Option<U256> {
+    let (x, y) = (x.as_limbs(), y.as_limbs());
+    if (x[2] | x[3] | y[2] | y[3]) == 0 {
+        // Both fit in 128 bits: one native division.
+        let q = join(x[1], x[0]).checked_div(join(y[1], y[0]))?;
+        return Some(U256::from(q));
+    }
+    div_rem_256(x, y).map(|(q, _)| U256::from_limbs(q))
+}
+
 /// `UnsafeMath.divRoundingUp`: `ceil(x / y)`, with the EVM's `div(x, 0) == 0` and
 /// `mod(x, 0) == 0`, so a zero divisor gives 0 instead of reverting.
 #[inline]
@@ -416,6 +429,8 @@ mod tests {
         };
         let ceil = if r.is_zero() { q } else { q + U256::ONE };
         prop_assert_eq!(div_rounding_up(a, d), ceil, "ceil({} / {})", a, d);
+        prop_assert_eq!(div(a, d), a.checked_div(d), "{} / {}", a, d);
+        prop_assert_eq!(div(b, d), b.checked_div(d), "{} / {}", b, d);
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 
 use alloy_primitives::{I256, U256};
 
-use super::full_math::{div_rounding_up, mul_div, mul_div_rounding_up};
+use super::full_math::{div, div_rounding_up, mul_div, mul_div_rounding_up};
 
 /// Prices are Q64.96.
 const RESOLUTION: usize = 96;
@@ -50,7 +50,7 @@ pub fn get_next_sqrt_price_from_amount0_rounding_up(
             }
         }
         // Checked division: the Solidity's `/` reverts on a zero price.
-        let base = numerator1.checked_div(sqrt_p)?;
+        let base = div(numerator1, sqrt_p)?;
         Some(div_rounding_up(numerator1, base.checked_add(amount)?) & U160_MAX)
     } else {
         // If the product overflows, the denominator would underflow too.
@@ -76,7 +76,7 @@ pub fn get_next_sqrt_price_from_amount1_rounding_down(
     let liquidity = U256::from(liquidity);
     if add {
         let quotient = if amount <= U160_MAX {
-            (amount << RESOLUTION).checked_div(liquidity)?
+            div(amount << RESOLUTION, liquidity)?
         } else {
             mul_div(amount, Q96, liquidity)?
         };
@@ -157,7 +157,7 @@ pub fn get_amount0_delta(
             a,
         ))
     } else {
-        Some(mul_div(numerator1, numerator2, b)? / a)
+        div(mul_div(numerator1, numerator2, b)?, a)
     }
 }
 

@@ -71,7 +71,7 @@ pub fn get_sqrt_ratio_at_tick(tick: i32) -> Option<U256> {
     if tick > 0 {
         // Invert for positive ticks. The ratio stays far above zero for every valid tick, so
         // the checked division never fails.
-        ratio = U256::MAX.checked_div(ratio)?;
+        ratio = super::full_math::div(U256::MAX, ratio)?;
     }
     // Q128.128 to Q128.96, rounding up so that get_tick_at_sqrt_ratio of the result is the tick.
     let round = !(ratio & U256::from(u32::MAX)).is_zero();
