@@ -157,17 +157,9 @@ impl FlashbotsAuth {
         pool: &PresigPool,
         out: &'a mut [u8; 200],
     ) -> &'a str {
-        let digest = personal_digest(body);
-        let fast = pool
-            .take()
-            .and_then(|p| p.sign(self.signer.secret(), digest));
-        let (rs, parity) = match fast {
-            Some(sig) => sig,
-            None => {
-                pool.count_fallback();
-                self.signer.sign_digest(digest)
-            }
-        };
+        let (rs, parity) = self
+            .signer
+            .sign_digest_presigned(pool, personal_digest(body));
         self.write_header(&rs, parity, out)
     }
 

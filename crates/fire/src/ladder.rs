@@ -121,14 +121,24 @@ impl LocalSigner {
         })
     }
 
-    /// The private key, for finishing presigned signatures.
-    pub(crate) fn secret(&self) -> &secp256k1::SecretKey {
-        &self.key
-    }
-
     /// Signs a 32-byte digest: `r || s` and the y-parity (0 or 1). No allocation.
     pub(crate) fn sign_digest(&self, digest: [u8; 32]) -> ([u8; 64], u8) {
         sign::sign_digest(&self.key, digest)
+    }
+
+    /// `r || s` and the y-parity of `digest`, finishing a precomputed nonce from `pool` (two
+    /// modular products instead of a scalar multiplication). An empty pool falls back to the
+    /// full signature, counted in [`PresigPool::fallbacks`]; either way the signature verifies.
+    pub(crate) fn sign_digest_presigned(
+        &self,
+        pool: &crate::PresigPool,
+        digest: [u8; 32],
+    ) -> ([u8; 64], u8) {
+        let fast = pool.take().and_then(|p| p.sign(&self.key, digest));
+        fast.unwrap_or_else(|| {
+            pool.count_fallback();
+            self.sign_digest(digest)
+        })
     }
 }
 

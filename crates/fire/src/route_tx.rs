@@ -182,7 +182,7 @@ impl RouteTxBuilder {
         };
         write_unsigned_fields(&mut w, p, calldata)?;
         let digest = keccak256(w.framed()?).0;
-        let (rs, parity) = sign(signer, presigs, digest);
+        let (rs, parity) = signer.sign_digest_presigned(presigs, digest);
         w.uint(&[parity])?;
         // `r` then `s`, each a big-endian integer.
         for word in rs.chunks_exact(32) {
@@ -213,21 +213,6 @@ fn write_unsigned_fields(
     w.string(calldata)?;
     // Access list: empty.
     w.put(&[RLP_LIST])
-}
-
-/// `r || s` and the y-parity: a presigned nonce when the pool has one, else a full signature,
-/// counted (as [`crate::FlashbotsAuth::sign_header_presigned`] does).
-fn sign(signer: &LocalSigner, presigs: &PresigPool, digest: [u8; 32]) -> ([u8; 64], u8) {
-    let fast = presigs
-        .take()
-        .and_then(|nonce| nonce.sign(signer.secret(), digest));
-    match fast {
-        Some(sig) => sig,
-        None => {
-            presigs.count_fallback();
-            signer.sign_digest(digest)
-        }
-    }
 }
 
 /// An RLP writer over a fixed buffer whose first [`HEAD_LEN`] bytes are left for the type byte

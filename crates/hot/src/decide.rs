@@ -5,6 +5,7 @@ use std::sync::Arc;
 use kestrel_dex::backrun::{BackrunParams, BackrunPlan, apply_victim, find_backrun};
 use kestrel_dex::cycle::{CycleLimits, CyclePlan, CycleStats, PoolRegistry, find_cycle_backrun};
 use kestrel_dex::pool::PoolSnapshot;
+use kestrel_dex::route::DecodedSwaps;
 use kestrel_dex::router::decode_router02;
 use kestrel_dex::router_v3::decode_swap_router;
 use kestrel_dex::universal::decode_universal;
@@ -121,12 +122,21 @@ pub fn decide<'s>(
             Ok(plan) => pick(state, plan),
             Err(reason) => Verdict::Skip(reason),
         },
-        Decoder::SwapRouter { .. } | Decoder::Universal(_) => {
-            match plan_route(state, &router, value, calldata) {
-                Ok(d) => Verdict::Route(d),
-                Err(reason) => Verdict::Skip(reason),
-            }
+        Decoder::SwapRouter { .. } => route(state, &router, decode_swap_router(calldata, value)),
+        Decoder::Universal(version) => {
+            route(state, &router, decode_universal(calldata, value, version))
         }
+    }
+}
+
+fn route(
+    state: &HotState,
+    router: &RouterEntry,
+    swaps: Result<DecodedSwaps<'_>, SkipReason>,
+) -> Verdict<'static> {
+    match swaps.and_then(|swaps| plan_route(state, router, &swaps)) {
+        Ok(d) => Verdict::Route(d),
+        Err(reason) => Verdict::Skip(reason),
     }
 }
 
@@ -151,19 +161,14 @@ fn plan_v2(
     find_backrun(snap, &overlay, &state.params)
 }
 
-/// A V3 or universal router victim: decode every leg, replay them on the registry, then search
+/// A V3 or universal router victim's decoded legs: replay them on the registry, then search
 /// the cycles through every pool they touched.
 fn plan_route(
     state: &HotState,
     router: &RouterEntry,
-    value: U256,
-    calldata: &[u8],
+    swaps: &DecodedSwaps<'_>,
 ) -> Result<RouteDecision, SkipReason> {
     let reg = state.registry.as_deref().ok_or(SkipReason::UnknownPool)?;
-    let swaps = match router.decoder {
-        Decoder::Universal(version) => decode_universal(calldata, value, version)?,
-        Decoder::SwapRouter { .. } | Decoder::V2Router02 => decode_swap_router(calldata, value)?,
-    };
     let env = VictimEnv {
         weth: state.weth,
         now_unix: state.timestamp.saturating_add(1),
@@ -172,7 +177,7 @@ fn plan_route(
         v3_factory: router.v3_factory,
         fee_on_transfer: &state.fee_on_transfer,
     };
-    let outcome = apply_swaps(reg, &env, &swaps)?;
+    let outcome = apply_swaps(reg, &env, swaps)?;
     let params = BackrunParams {
         gas_cost_wei: state.route_gas_cost_wei,
         ..state.params

@@ -80,6 +80,7 @@ struct Backrun<'a> {
     raw: &'a [u8],
     hash: B256,
     floor: U256,
+    nonce: u64,
 }
 
 /// How many recent transaction hashes are remembered for duplicate detection.
@@ -195,6 +196,7 @@ impl Pipeline {
                     raw: &d.backrun.raw,
                     hash: d.backrun.hash,
                     floor: d.floor,
+                    nonce: state.ladder.as_ref().map_or(0, |l| l.nonce()),
                 };
                 self.fire(tx, &state, &backrun, candidate, stamps);
             }
@@ -255,6 +257,7 @@ impl Pipeline {
             raw: &raw,
             hash,
             floor: d.plan.profit_net,
+            nonce: params.nonce,
         };
         self.fire(tx, state, &backrun, candidate, stamps);
         self.route_raw = raw;
@@ -323,13 +326,7 @@ impl Pipeline {
             candidate,
             backrun_hash: backrun.hash,
             floor: backrun.floor,
-            nonce: match (candidate.route_kind, state.route_tx.as_ref()) {
-                (RouteKind::V2, _) if candidate.decode_path == DecodePath::V2Router02 => {
-                    state.ladder.as_ref().map_or(0, |l| l.nonce())
-                }
-                (_, Some(p)) => p.nonce,
-                (_, None) => 0,
-            },
+            nonce: backrun.nonce,
             relays_written: written,
             stamps: *stamps,
         };
