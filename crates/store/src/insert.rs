@@ -1,6 +1,6 @@
 //! One `INSERT` per record kind, run by the writer inside its batch transaction.
 
-use kestrel_types::{BundleEvent, CandidateEvent, Stage};
+use kestrel_types::{BundleEvent, CandidateEvent, DisagreementEvent, Stage};
 use rusqlite::{Connection, params};
 
 use crate::codec::{address_text, amount_text, hash_text};
@@ -70,6 +70,7 @@ pub(crate) fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
         }
         Record::Candidate { run_id, ev } => insert_candidate(conn, run_id, ev)?,
         Record::Bundle { run_id, ev, body } => insert_bundle(conn, run_id, ev, body.as_deref())?,
+        Record::Disagreement { run_id, ev } => insert_disagreement(conn, run_id, ev)?,
         Record::Outcome {
             run_id,
             backrun_hash,
@@ -113,6 +114,30 @@ fn insert_candidate(conn: &Connection, run_id: &str, ev: &CandidateEvent) -> rus
         ev.decode_path.as_str(),
         ev.hops,
         address_text(&ev.pool_mid)
+    ])?;
+    Ok(())
+}
+
+fn insert_disagreement(
+    conn: &Connection,
+    run_id: &str,
+    ev: &DisagreementEvent,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sim_disagreements (run_id, tx_hash, block, route_kind, decode_path,
+             predicted_gross_wei, simulated_gross_wei, outcome, gas_used)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        run_id,
+        hash_text(&ev.tx_hash),
+        ev.block,
+        ev.route_kind.as_str(),
+        ev.decode_path.as_str(),
+        amount_text(&ev.predicted_gross),
+        amount_text(&ev.simulated_gross),
+        ev.outcome.as_str(),
+        ev.gas_used
     ])?;
     Ok(())
 }

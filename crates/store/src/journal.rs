@@ -28,6 +28,8 @@ pub struct JournalStats {
     pub candidates: u64,
     /// `Bundle` rows written.
     pub bundles: u64,
+    /// `Disagreement` rows written.
+    pub disagreements: u64,
     /// `Outcome` rows written.
     pub outcomes: u64,
     /// `RunEnded` rows written.
@@ -45,6 +47,7 @@ impl JournalStats {
             + self.skips
             + self.candidates
             + self.bundles
+            + self.disagreements
             + self.outcomes
             + self.runs_ended
     }
@@ -55,6 +58,7 @@ impl JournalStats {
             RecordKind::Skip => &mut self.skips,
             RecordKind::Candidate => &mut self.candidates,
             RecordKind::Bundle => &mut self.bundles,
+            RecordKind::Disagreement => &mut self.disagreements,
             RecordKind::Outcome => &mut self.outcomes,
             RecordKind::RunEnded => &mut self.runs_ended,
         };
@@ -66,6 +70,7 @@ impl JournalStats {
         self.skips += other.skips;
         self.candidates += other.candidates;
         self.bundles += other.bundles;
+        self.disagreements += other.disagreements;
         self.outcomes += other.outcomes;
         self.runs_ended += other.runs_ended;
         self.failed += other.failed;

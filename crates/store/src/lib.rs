@@ -3,7 +3,9 @@
 //! Everything the engine decides is written down here so a run can be reported, audited and
 //! replayed: the run's start (mode and redacted config), every skipped pending transaction with
 //! its reason and stage timings, every profitable candidate, every bundle built (with its
-//! JSON-RPC body in dry-run), every outcome seen on chain, and the run's end with its summary.
+//! JSON-RPC body in dry-run), every backrun whose revm confirmation disagreed with the analytic
+//! prediction (both profits and how revm ended), every outcome seen on chain, and the run's end
+//! with its summary.
 //!
 //! Data flow:
 //!
@@ -34,6 +36,8 @@ mod schema;
 
 pub use error::StoreError;
 pub use journal::{Journal, JournalHandle, JournalStats};
-pub use reader::{BundleRow, CandidateRow, OutcomeRow, Reader, RunRow, open_readonly};
+pub use reader::{
+    BundleRow, CandidateRow, DisagreementRow, OutcomeRow, Reader, RunRow, open_readonly,
+};
 pub use record::{Record, RecordKind};
 pub use schema::SCHEMA_VERSION;

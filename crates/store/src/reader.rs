@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use kestrel_types::{B256, BundleEvent, CandidateEvent, DecodePath, RouteKind, Stamps, U256};
+use kestrel_types::{
+    B256, BundleEvent, CandidateEvent, DecodePath, DisagreementEvent, RouteKind, SimOutcome,
+    Stamps, U256,
+};
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::codec::{parse_address, parse_amount, parse_hash};
@@ -50,6 +53,15 @@ pub struct BundleRow {
     pub ev: BundleEvent,
     /// The JSON-RPC body, when one was journaled (dry-run).
     pub body: Option<String>,
+}
+
+/// A journaled revm disagreement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisagreementRow {
+    /// Run id.
+    pub run_id: String,
+    /// The disagreement, exactly as appended.
+    pub ev: DisagreementEvent,
 }
 
 /// A journaled outcome.
@@ -156,6 +168,17 @@ impl Reader {
         rows.collect()
     }
 
+    /// revm disagreements of `run_id`, in the order they were written.
+    pub fn disagreements(&self, run_id: &str) -> Result<Vec<DisagreementRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, tx_hash, block, route_kind, decode_path, predicted_gross_wei,
+                 simulated_gross_wei, outcome, gas_used
+             FROM sim_disagreements WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_and_then([run_id], disagreement_row)?;
+        rows.collect()
+    }
+
     /// The run's start and end row, if either was journaled.
     pub fn run(&self, run_id: &str) -> Result<Option<RunRow>, StoreError> {
         let mut stmt = self.conn.prepare(
@@ -179,8 +202,6 @@ impl Reader {
 /// Reads the candidate columns, which sit at indexes 1..=8 of both candidate and bundle queries,
 /// and the route columns from index `route`.
 fn candidate_at(r: &Row<'_>, t: &'static str, route: usize) -> Result<CandidateEvent, StoreError> {
-    let route_kind: String = r.get(route)?;
-    let decode_path: String = r.get(route + 1)?;
     Ok(CandidateEvent {
         tx_hash: parse_hash(t, "tx_hash", r.get(1)?)?,
         block: r.get(2)?,
@@ -190,18 +211,42 @@ fn candidate_at(r: &Row<'_>, t: &'static str, route: usize) -> Result<CandidateE
         profit_gross: parse_amount(t, "profit_gross", r.get(6)?)?,
         profit_net: parse_amount(t, "profit_net", r.get(7)?)?,
         gas_cost_wei: parse_amount(t, "gas_cost_wei", r.get(8)?)?,
-        route_kind: RouteKind::parse(&route_kind).ok_or_else(|| StoreError::Corrupt {
-            table: t,
-            column: "route_kind",
-            value: route_kind.clone(),
-        })?,
-        decode_path: DecodePath::parse(&decode_path).ok_or_else(|| StoreError::Corrupt {
-            table: t,
-            column: "decode_path",
-            value: decode_path.clone(),
-        })?,
+        route_kind: parse_key(t, "route_kind", r.get(route)?, RouteKind::parse)?,
+        decode_path: parse_key(t, "decode_path", r.get(route + 1)?, DecodePath::parse)?,
         hops: r.get(route + 2)?,
         pool_mid: parse_address(t, "pool_mid", r.get(route + 3)?)?,
+    })
+}
+
+/// Parses a column written by an enum's `as_str`, with that enum's `parse`.
+fn parse_key<T>(
+    table: &'static str,
+    column: &'static str,
+    s: String,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    parse(&s).ok_or(StoreError::Corrupt {
+        table,
+        column,
+        value: s,
+    })
+}
+
+fn disagreement_row(r: &Row<'_>) -> Result<DisagreementRow, StoreError> {
+    let t = "sim_disagreements";
+    let ev = DisagreementEvent {
+        tx_hash: parse_hash(t, "tx_hash", r.get(1)?)?,
+        block: r.get(2)?,
+        route_kind: parse_key(t, "route_kind", r.get(3)?, RouteKind::parse)?,
+        decode_path: parse_key(t, "decode_path", r.get(4)?, DecodePath::parse)?,
+        predicted_gross: parse_amount(t, "predicted_gross_wei", r.get(5)?)?,
+        simulated_gross: parse_amount(t, "simulated_gross_wei", r.get(6)?)?,
+        outcome: parse_key(t, "outcome", r.get(7)?, SimOutcome::parse)?,
+        gas_used: r.get(8)?,
+    };
+    Ok(DisagreementRow {
+        run_id: r.get(0)?,
+        ev,
     })
 }
 

@@ -1,6 +1,6 @@
 //! What producers send to the journal.
 
-use kestrel_types::{B256, BundleEvent, CandidateEvent, SkipReason, U256};
+use kestrel_types::{B256, BundleEvent, CandidateEvent, DisagreementEvent, SkipReason, U256};
 
 /// One journal entry. Every variant carries the run it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +49,13 @@ pub enum Record {
         /// The JSON-RPC request body (dry-run only).
         body: Option<String>,
     },
+    /// revm confirmation disagreed with the analytic prediction; the backrun was not fired.
+    Disagreement {
+        /// Run id.
+        run_id: String,
+        /// The disagreement, all fields stored.
+        ev: DisagreementEvent,
+    },
     /// What became of a bundle on chain.
     Outcome {
         /// Run id.
@@ -88,6 +95,8 @@ pub enum RecordKind {
     Candidate,
     /// [`Record::Bundle`].
     Bundle,
+    /// [`Record::Disagreement`].
+    Disagreement,
     /// [`Record::Outcome`].
     Outcome,
     /// [`Record::RunEnded`].
@@ -102,6 +111,7 @@ impl Record {
             Record::Skip { .. } => RecordKind::Skip,
             Record::Candidate { .. } => RecordKind::Candidate,
             Record::Bundle { .. } => RecordKind::Bundle,
+            Record::Disagreement { .. } => RecordKind::Disagreement,
             Record::Outcome { .. } => RecordKind::Outcome,
             Record::RunEnded { .. } => RecordKind::RunEnded,
         }
@@ -114,6 +124,7 @@ impl Record {
             | Record::Skip { run_id, .. }
             | Record::Candidate { run_id, .. }
             | Record::Bundle { run_id, .. }
+            | Record::Disagreement { run_id, .. }
             | Record::Outcome { run_id, .. }
             | Record::RunEnded { run_id, .. } => run_id,
         }

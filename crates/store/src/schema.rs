@@ -105,8 +105,26 @@ ALTER TABLE bundles ADD COLUMN pool_mid TEXT NOT NULL
     DEFAULT '0x0000000000000000000000000000000000000000';
 ";
 
+/// Backruns whose revm confirmation disagreed with the analytic prediction, with both gross
+/// profits (decimal TEXT, capital-token base units) and how the revm run ended.
+const V4_SIM_DISAGREEMENTS: &str = "
+CREATE TABLE sim_disagreements (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    tx_hash TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    route_kind TEXT NOT NULL,
+    decode_path TEXT NOT NULL,
+    predicted_gross_wei TEXT NOT NULL,
+    simulated_gross_wei TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    gas_used INTEGER NOT NULL
+);
+CREATE INDEX sim_disagreements_by_run ON sim_disagreements(run_id);
+";
+
 /// Every migration, in order.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_TABLES, V2_INDEXES, V3_ROUTES];
+pub(crate) const MIGRATIONS: &[&str] = &[V1_TABLES, V2_INDEXES, V3_ROUTES, V4_SIM_DISAGREEMENTS];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -249,6 +267,54 @@ mod tests {
         assert_eq!(row.1, kestrel_types::DecodePath::V2Router02.as_str());
         assert_eq!(row.2, 2);
         assert_eq!(row.3, format!("{:#x}", kestrel_types::Address::ZERO));
+    }
+
+    #[test]
+    fn a_v3_journal_upgrades_to_v4_and_keeps_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let v3 = MIGRATIONS.get(..3).unwrap();
+        migrate(&mut conn, v3).unwrap();
+        assert_eq!(current_version(&conn).unwrap(), 3);
+        conn.execute(
+            "INSERT INTO candidates (run_id, tx_hash, block, pool_buy, pool_sell, amount_in,
+                 profit_gross, profit_net, gas_cost_wei, route_kind, decode_path, hops, pool_mid)
+                 VALUES ('r', '0x', 1, 'a', 'b', '1', '2', '1', '0', 'v3', 'swap_router', 3, 'c')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        assert_eq!(current_version(&conn).unwrap(), 4);
+        assert_eq!(versions(&conn), vec![1, 2, 3, 4]);
+        let kept: (String, i64) = conn
+            .query_row("SELECT route_kind, hops FROM candidates", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(kept, ("v3".to_owned(), 3));
+        conn.execute(
+            "INSERT INTO sim_disagreements (run_id, tx_hash, block, route_kind, decode_path,
+                 predicted_gross_wei, simulated_gross_wei, outcome, gas_used)
+                 VALUES ('r', '0x', 1, 'v2', 'v2_router02', '5', '0', 'backrun_reverted', 0)",
+            [],
+        )
+        .unwrap();
+        let index: String = conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'index'
+                     AND tbl_name = 'sim_disagreements'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(index, "sim_disagreements_by_run");
+        // Every column is NOT NULL: a row missing one is refused, not stored half-empty.
+        let err = conn.execute(
+            "INSERT INTO sim_disagreements (run_id, tx_hash, block, route_kind, decode_path,
+                 predicted_gross_wei, simulated_gross_wei, outcome) VALUES
+                 ('r', '0x', 1, 'v2', 'v2_router02', '5', '0', 'agreed')",
+            [],
+        );
+        assert!(err.is_err(), "gas_used must be required");
     }
 
     #[test]

@@ -2,12 +2,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kestrel_types::{DecodePath, HotEvent, SkipReason};
+use kestrel_types::{DecodePath, HotEvent, SimMissKind, SkipReason};
 
 /// Number of skip reasons, one counter each.
 const REASONS: usize = SkipReason::ALL.len();
 /// Number of decode paths, one counter each.
 const PATHS: usize = DecodePath::ALL.len();
+/// Number of kinds of revm confirmation miss, one counter each.
+const MISS_KINDS: usize = SimMissKind::ALL.len();
 
 /// A fixed set of monotonically increasing counters. Each is independent, so `Relaxed` is enough:
 /// a snapshot is a set of recent values, not a consistent cut.
@@ -20,6 +22,9 @@ pub struct Counters {
     reconnects: AtomicU64,
     skips: [AtomicU64; REASONS],
     routed: [AtomicU64; PATHS],
+    confirmed: AtomicU64,
+    disagreements: AtomicU64,
+    sim_misses: [AtomicU64; MISS_KINDS],
 }
 
 /// Counter values read at one moment.
@@ -39,6 +44,13 @@ pub struct CountersSnapshot {
     pub skips: [u64; REASONS],
     /// Pending transactions to a decoded router, indexed by [`DecodePath::index`].
     pub routed: [u64; PATHS],
+    /// Backruns revm confirmed before they were fired.
+    pub confirmed: u64,
+    /// revm confirmations that disagreed with the analytic prediction.
+    pub disagreements: u64,
+    /// revm confirmations that needed state the snapshot lacked, indexed by
+    /// [`SimMissKind::index`].
+    pub sim_misses: [u64; MISS_KINDS],
 }
 
 impl Counters {
@@ -57,6 +69,10 @@ impl Counters {
             HotEvent::Candidate(_) => bump(&self.candidates, 1),
             HotEvent::Bundle(_) => bump(&self.bundles, 1),
             HotEvent::Reconnected { .. } => bump(&self.reconnects, 1),
+            // The skip that goes with a disagreement or a miss arrives as its own `Skip` event.
+            HotEvent::Confirmed { .. } => bump(&self.confirmed, 1),
+            HotEvent::Disagreement(_) => bump(&self.disagreements, 1),
+            HotEvent::SimMiss(m) => self.add_sim_miss(m.kind),
         }
     }
 
@@ -75,6 +91,13 @@ impl Counters {
     /// Counts one pending transaction sent to a router that `path` decodes.
     pub fn add_routed(&self, path: DecodePath) {
         if let Some(c) = self.routed.get(path.index()) {
+            bump(c, 1);
+        }
+    }
+
+    /// Counts one revm confirmation miss of `kind`.
+    pub fn add_sim_miss(&self, kind: SimMissKind) {
+        if let Some(c) = self.sim_misses.get(kind.index()) {
             bump(c, 1);
         }
     }
@@ -110,6 +133,9 @@ impl Counters {
             reconnects: read(&self.reconnects),
             skips: std::array::from_fn(|i| self.skips.get(i).map_or(0, read)),
             routed: std::array::from_fn(|i| self.routed.get(i).map_or(0, read)),
+            confirmed: read(&self.confirmed),
+            disagreements: read(&self.disagreements),
+            sim_misses: std::array::from_fn(|i| self.sim_misses.get(i).map_or(0, read)),
         }
     }
 }
@@ -125,6 +151,11 @@ impl CountersSnapshot {
         self.routed.get(path.index()).copied().unwrap_or(0)
     }
 
+    /// revm confirmation misses counted for `kind`.
+    pub fn sim_miss(&self, kind: SimMissKind) -> u64 {
+        self.sim_misses.get(kind.index()).copied().unwrap_or(0)
+    }
+
     /// Skips of every reason together.
     pub fn skips_total(&self) -> u64 {
         self.skips.iter().sum()
@@ -138,7 +169,10 @@ fn bump(c: &AtomicU64, n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kestrel_types::{B256, SkipEvent, Stamps};
+    use kestrel_types::{
+        Address, B256, DisagreementEvent, RouteKind, SimMissEvent, SimOutcome, SkipEvent, Stamps,
+        U256,
+    };
 
     #[test]
     fn events_land_in_their_own_counters() {
@@ -176,6 +210,54 @@ mod tests {
         assert_eq!(s.skip(SkipReason::NoState), 1);
         assert_eq!(s.skip(SkipReason::MalformedFrame), 0);
         assert_eq!(s.skips_total(), 3);
+    }
+
+    #[test]
+    fn confirmation_events_land_in_their_own_counters() {
+        let c = Counters::new();
+        let miss = |kind| {
+            HotEvent::SimMiss(SimMissEvent {
+                tx_hash: B256::ZERO,
+                block: 9,
+                kind,
+                address: Address::ZERO,
+                slot: U256::from(3),
+                number: 0,
+            })
+        };
+        let disagreement = HotEvent::Disagreement(DisagreementEvent {
+            tx_hash: B256::ZERO,
+            block: 9,
+            route_kind: RouteKind::V3,
+            decode_path: DecodePath::SwapRouter,
+            predicted_gross: U256::from(100),
+            simulated_gross: U256::from(90),
+            outcome: SimOutcome::ProfitDiffers,
+            gas_used: 150_000,
+        });
+        let confirmed = HotEvent::Confirmed {
+            tx_hash: B256::ZERO,
+            gas_used: 140_000,
+        };
+        for ev in [
+            confirmed,
+            confirmed,
+            confirmed,
+            disagreement,
+            miss(SimMissKind::Storage),
+            miss(SimMissKind::Storage),
+            miss(SimMissKind::BlockHash),
+        ] {
+            c.observe(&ev);
+        }
+        let s = c.snapshot();
+        assert_eq!((s.confirmed, s.disagreements), (3, 1));
+        assert_eq!(s.sim_misses, [0, 0, 2, 1]);
+        assert_eq!(s.sim_miss(SimMissKind::Storage), 2);
+        assert_eq!(s.sim_miss(SimMissKind::BlockHash), 1);
+        assert_eq!(s.sim_miss(SimMissKind::Account), 0);
+        // The skips that go with them come as their own events, so none are counted here.
+        assert_eq!((s.skips_total(), s.candidates, s.bundles), (0, 0, 0));
     }
 
     #[test]

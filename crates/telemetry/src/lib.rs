@@ -6,7 +6,8 @@
 //!   and end to end, allocated up front so the hot thread records without allocating. Several
 //!   recorders merge into one, whose [`LatencySummary`] goes into reports.
 //! - [`Counters`]: atomic counters shared by `Arc` (pending seen, candidates, bundles, drops,
-//!   reconnects, skips by reason), read as a [`CountersSnapshot`].
+//!   reconnects, skips by reason, revm confirmations, disagreements and misses by kind), read as
+//!   a [`CountersSnapshot`].
 //! - [`prometheus_text`] and [`serve_metrics`]: the Prometheus text exposition (format 0.0.4)
 //!   and a tiny blocking HTTP server that answers `GET /metrics`.
 //! - [`init_tracing`]: the process's `tracing` subscriber (fmt to stderr, `EnvFilter`).

@@ -2,16 +2,17 @@
 
 use std::fmt::{self, Write};
 
-use kestrel_types::{DecodePath, SkipReason, Stage};
+use kestrel_types::{DecodePath, SimMissKind, SkipReason, Stage};
 
 use crate::{CountersSnapshot, LatencySummary, Percentiles};
 
 /// Renders counters and latency percentiles as Prometheus text (format 0.0.4).
 ///
 /// Counters are `counter`s named `kestrel_*_total`; skips carry a `reason` label
-/// (`SkipReason::as_str`). Latencies are `summary`s in seconds with quantiles 0.5, 0.99 and
-/// 0.999 and a `_count` (no `_sum`: the histograms keep no exact sum), plus a `gauge` for the
-/// max. Stages carry a `stage` label; the decision and end-to-end spans a `span` label.
+/// (`SkipReason::as_str`) and revm confirmation misses a `kind` label (`SimMissKind::as_str`).
+/// Latencies are `summary`s in seconds with quantiles 0.5, 0.99 and 0.999 and a `_count` (no
+/// `_sum`: the histograms keep no exact sum), plus a `gauge` for the max. Stages carry a `stage`
+/// label; the decision and end-to-end spans a `span` label.
 pub fn prometheus_text(counters: &CountersSnapshot, latency: &LatencySummary) -> String {
     let mut out = String::with_capacity(8 * 1024);
     // Writing into a `String` cannot fail.
@@ -80,6 +81,34 @@ fn write_all(out: &mut String, c: &CountersSnapshot, l: &LatencySummary) -> fmt:
             "{name}{{decoder=\"{}\"}} {}",
             path.as_str(),
             c.routed(path)
+        )?;
+    }
+
+    counter(
+        out,
+        "kestrel_sim_confirmed_total",
+        "Backruns revm confirmed before they were fired.",
+        c.confirmed,
+    )?;
+    counter(
+        out,
+        "kestrel_sim_disagreements_total",
+        "revm confirmations that disagreed with the analytic prediction.",
+        c.disagreements,
+    )?;
+    let name = "kestrel_sim_misses_total";
+    header(
+        out,
+        name,
+        "revm confirmations that needed state the snapshot lacked, by kind.",
+        "counter",
+    )?;
+    for kind in SimMissKind::ALL {
+        writeln!(
+            out,
+            "{name}{{kind=\"{}\"}} {}",
+            kind.as_str(),
+            c.sim_miss(kind)
         )?;
     }
 

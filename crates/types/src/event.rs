@@ -144,6 +144,140 @@ pub struct BundleEvent {
     pub stamps: Stamps,
 }
 
+/// A backrun whose revm confirmation did not agree with the analytic prediction, with both
+/// numbers, so the journal can show which side was wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisagreementEvent {
+    /// The victim's hash.
+    pub tx_hash: B256,
+    /// Head block the decision was made on.
+    pub block: u64,
+    /// Which pool kinds the cycle runs through.
+    pub route_kind: RouteKind,
+    /// Which decoder read the victim.
+    pub decode_path: DecodePath,
+    /// Analytic gross profit, capital-token base units.
+    pub predicted_gross: U256,
+    /// Gross profit the backrun's `BackrunRoute` log reported in revm (zero if none).
+    pub simulated_gross: U256,
+    /// How the revm run ended.
+    pub outcome: SimOutcome,
+    /// Gas the backrun used in revm (0 if it did not run).
+    pub gas_used: u64,
+}
+
+/// How a revm confirmation run of victim + backrun ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SimOutcome {
+    /// The backrun succeeded and its logged profit matches the prediction.
+    Agreed,
+    /// The backrun succeeded but its logged profit differs from the prediction.
+    ProfitDiffers,
+    /// The backrun reverted.
+    BackrunReverted,
+    /// The backrun halted (out of gas, invalid opcode, stack errors).
+    BackrunHalted,
+    /// The victim itself reverted, so the backrun was not worth running.
+    VictimReverted,
+    /// The backrun succeeded without emitting its `BackrunRoute` log.
+    NoBackrunLog,
+}
+
+impl SimOutcome {
+    /// Every outcome, in report order.
+    pub const ALL: [SimOutcome; 6] = [
+        SimOutcome::Agreed,
+        SimOutcome::ProfitDiffers,
+        SimOutcome::BackrunReverted,
+        SimOutcome::BackrunHalted,
+        SimOutcome::VictimReverted,
+        SimOutcome::NoBackrunLog,
+    ];
+
+    /// Position in [`SimOutcome::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Stable name for the journal and reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SimOutcome::Agreed => "agreed",
+            SimOutcome::ProfitDiffers => "profit_differs",
+            SimOutcome::BackrunReverted => "backrun_reverted",
+            SimOutcome::BackrunHalted => "backrun_halted",
+            SimOutcome::VictimReverted => "victim_reverted",
+            SimOutcome::NoBackrunLog => "no_backrun_log",
+        }
+    }
+
+    /// Parses [`SimOutcome::as_str`].
+    pub fn parse(s: &str) -> Option<SimOutcome> {
+        SimOutcome::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// State a revm confirmation needed that the prefetched snapshot did not hold. The slow lane
+/// fetches it so the next confirmation touching it can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimMissEvent {
+    /// The victim whose confirmation missed.
+    pub tx_hash: B256,
+    /// Head block the decision was made on.
+    pub block: u64,
+    /// What kind of item was missing.
+    pub kind: SimMissKind,
+    /// The account (for `Account` and `Storage`; zero otherwise).
+    pub address: Address,
+    /// The storage slot for `Storage`; the code hash, as a number, for `Code`; zero otherwise.
+    pub slot: U256,
+    /// The block number for `BlockHash`; zero otherwise.
+    pub number: u64,
+}
+
+/// The kind of state item a revm confirmation missed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SimMissKind {
+    /// An account's balance, nonce and code hash.
+    Account,
+    /// Contract code, by hash.
+    Code,
+    /// A storage slot of an account.
+    Storage,
+    /// The hash of a past block (`BLOCKHASH`).
+    BlockHash,
+}
+
+impl SimMissKind {
+    /// Every kind, in report order.
+    pub const ALL: [SimMissKind; 4] = [
+        SimMissKind::Account,
+        SimMissKind::Code,
+        SimMissKind::Storage,
+        SimMissKind::BlockHash,
+    ];
+
+    /// Position in [`SimMissKind::ALL`]: a dense index into per-kind counter arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Stable name for the journal, reports and metric labels.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SimMissKind::Account => "account",
+            SimMissKind::Code => "code",
+            SimMissKind::Storage => "storage",
+            SimMissKind::BlockHash => "block_hash",
+        }
+    }
+
+    /// Parses [`SimMissKind::as_str`].
+    pub fn parse(s: &str) -> Option<SimMissKind> {
+        SimMissKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// What the hot lane reports to the slow lane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HotEvent {
@@ -163,4 +297,48 @@ pub enum HotEvent {
         /// Reconnects since start.
         gap: u64,
     },
+    /// revm confirmation disagreed with the analytic prediction; the backrun was not fired.
+    Disagreement(DisagreementEvent),
+    /// revm confirmation needed state the snapshot lacks; the slow lane fetches it.
+    SimMiss(SimMissEvent),
+    /// revm confirmed a backrun before it was fired.
+    Confirmed {
+        /// The victim's hash.
+        tx_hash: B256,
+        /// Gas the backrun used in revm.
+        gas_used: u64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_and_miss_keys_round_trip_and_are_dense() {
+        for (i, o) in SimOutcome::ALL.into_iter().enumerate() {
+            assert_eq!(o.index(), i, "ALL must be in discriminant order");
+            assert_eq!(SimOutcome::parse(o.as_str()), Some(o));
+        }
+        for (i, k) in SimMissKind::ALL.into_iter().enumerate() {
+            assert_eq!(k.index(), i, "ALL must be in discriminant order");
+            assert_eq!(SimMissKind::parse(k.as_str()), Some(k));
+        }
+        let outcomes: Vec<_> = SimOutcome::ALL.map(SimOutcome::as_str).into();
+        assert_eq!(
+            outcomes,
+            [
+                "agreed",
+                "profit_differs",
+                "backrun_reverted",
+                "backrun_halted",
+                "victim_reverted",
+                "no_backrun_log"
+            ]
+        );
+        let kinds: Vec<_> = SimMissKind::ALL.map(SimMissKind::as_str).into();
+        assert_eq!(kinds, ["account", "code", "storage", "block_hash"]);
+        assert_eq!(SimOutcome::parse("Agreed"), None);
+        assert_eq!(SimMissKind::parse(""), None);
+    }
 }

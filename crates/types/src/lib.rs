@@ -13,7 +13,10 @@ mod event;
 mod skip;
 mod stage;
 
-pub use event::{BundleEvent, CandidateEvent, DecodePath, HotEvent, RouteKind, SkipEvent};
+pub use event::{
+    BundleEvent, CandidateEvent, DecodePath, DisagreementEvent, HotEvent, RouteKind, SimMissEvent,
+    SimMissKind, SimOutcome, SkipEvent,
+};
 pub use skip::SkipReason;
 pub use stage::{STAGE_COUNT, Stage, Stamps};
 

@@ -44,11 +44,22 @@ pub enum SkipReason {
     UnsupportedV4,
     /// More swap legs in one transaction than the fixed-capacity decode holds.
     TooManyLegs,
+    /// revm confirmation needed state the prefetched snapshot lacks; the missing item is fetched
+    /// for next time and the backrun is not fired.
+    SimMiss,
+    /// revm's result for victim + backrun differs from the analytic prediction (journaled with
+    /// both numbers); the backrun is not fired.
+    SimDisagree,
+    /// Confirmation is on but no revm snapshot for this block is ready yet.
+    SimUnavailable,
+    /// revm says the victim is not valid in the next block (nonce gap, balance short of its gas
+    /// and value, fee cap under the base fee).
+    VictimInvalid,
 }
 
 impl SkipReason {
     /// Every reason, in report order.
-    pub const ALL: [SkipReason; 19] = [
+    pub const ALL: [SkipReason; 23] = [
         SkipReason::MalformedFrame,
         SkipReason::NotRouter,
         SkipReason::NotSwap,
@@ -68,6 +79,10 @@ impl SkipReason {
         SkipReason::UnknownCommand,
         SkipReason::UnsupportedV4,
         SkipReason::TooManyLegs,
+        SkipReason::SimMiss,
+        SkipReason::SimDisagree,
+        SkipReason::SimUnavailable,
+        SkipReason::VictimInvalid,
     ];
 
     /// Stable snake-case key used in reports, the journal and metrics.
@@ -92,6 +107,10 @@ impl SkipReason {
             SkipReason::UnknownCommand => "unknown_command",
             SkipReason::UnsupportedV4 => "unsupported_v4",
             SkipReason::TooManyLegs => "too_many_legs",
+            SkipReason::SimMiss => "sim_miss",
+            SkipReason::SimDisagree => "sim_disagree",
+            SkipReason::SimUnavailable => "sim_unavailable",
+            SkipReason::VictimInvalid => "victim_invalid",
         }
     }
 
@@ -114,5 +133,22 @@ mod tests {
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), SkipReason::ALL.len());
+    }
+
+    #[test]
+    fn confirmation_reasons_come_last_with_their_journal_keys() {
+        // Appended, so the earlier reasons keep their counter indexes.
+        let tail = SkipReason::ALL.get(SkipReason::ALL.len() - 4..).unwrap();
+        let keys: Vec<_> = tail.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "sim_miss",
+                "sim_disagree",
+                "sim_unavailable",
+                "victim_invalid"
+            ]
+        );
+        assert_eq!(SkipReason::TooManyLegs.index(), 18);
     }
 }

@@ -3,7 +3,8 @@
 
 use kestrel_store::Record;
 use kestrel_types::{
-    Address, B256, BundleEvent, CandidateEvent, DecodePath, RouteKind, SkipReason, Stamps, U256,
+    Address, B256, BundleEvent, CandidateEvent, DecodePath, DisagreementEvent, RouteKind,
+    SimOutcome, SkipReason, Stamps, U256,
 };
 
 pub const RUN: &str = "run-1";
@@ -63,6 +64,22 @@ pub fn bundle(producer: u64, i: u64) -> BundleEvent {
             recv_ns: base,
             stage_end_ns: [base + 1, base + 2, base + 5, tail[0], tail[1]],
         },
+    }
+}
+
+/// A disagreement that cycles through every route kind, decode path and outcome, with amounts
+/// at both ends of the range.
+pub fn disagreement(producer: u64, i: u64) -> DisagreementEvent {
+    let pick = |n: u64| usize::try_from(i % n).unwrap();
+    DisagreementEvent {
+        tx_hash: hash(producer, i),
+        block: 7_000_000 + i,
+        route_kind: RouteKind::ALL[pick(3)],
+        decode_path: DecodePath::ALL[pick(4)],
+        predicted_gross: amount(i),
+        simulated_gross: amount(i + 1),
+        outcome: SimOutcome::ALL[pick(6)],
+        gas_used: if i.is_multiple_of(7) { 0 } else { 21_000 + i },
     }
 }
 

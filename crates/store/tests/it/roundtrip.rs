@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use kestrel_store::{Journal, Record, RecordKind, StoreError, open_readonly};
 use kestrel_types::{B256, SkipReason, U256};
 
-use crate::fixtures::{RUN, bundle, candidate, record, skip_reason};
+use crate::fixtures::{RUN, bundle, candidate, disagreement, record, skip_reason};
 
 const PER_PRODUCER: u64 = 5_000;
 const PRODUCERS: u64 = 2;
@@ -235,4 +235,89 @@ fn a_record_that_cannot_be_stored_is_reported_by_close() {
         4
     );
     assert_eq!(reader.candidates(RUN).unwrap().len(), 4);
+}
+
+#[test]
+fn disagreements_round_trip_exactly_and_stay_in_their_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let journal = Journal::open(&path, 8).unwrap();
+    let handle = journal.handle();
+    let n = 60u64;
+    for i in 0..n {
+        let run_id = if i % 5 == 4 { "other-run" } else { RUN }.to_owned();
+        handle
+            .append(Record::Disagreement {
+                run_id,
+                ev: disagreement(0, i),
+            })
+            .unwrap();
+    }
+    // Mixed with the other kinds, which must not leak into the disagreement query.
+    (0..8).for_each(|i| handle.append(record(0, i)).unwrap());
+    let stats = journal.close().unwrap();
+    assert_eq!(stats.disagreements, n);
+    assert_eq!(stats.written(), n + 8);
+
+    let reader = open_readonly(&path).unwrap();
+    let rows = reader.disagreements(RUN).unwrap();
+    let want: Vec<_> = (0..n).filter(|i| i % 5 != 4).collect();
+    assert_eq!(rows.len(), want.len());
+    for (row, i) in rows.iter().zip(want) {
+        assert_eq!(row.run_id, RUN);
+        assert_eq!(row.ev, disagreement(0, i));
+    }
+    let outcomes: std::collections::BTreeSet<_> =
+        rows.iter().map(|r| r.ev.outcome.as_str()).collect();
+    assert_eq!(outcomes.len(), kestrel_types::SimOutcome::ALL.len());
+    assert!(rows.iter().any(|r| r.ev.predicted_gross == U256::MAX));
+    assert_eq!(reader.disagreements("other-run").unwrap().len(), 12);
+    assert!(reader.disagreements("no-such-run").unwrap().is_empty());
+}
+
+#[test]
+fn a_damaged_disagreement_row_is_reported_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let journal = Journal::open(&path, 8).unwrap();
+    let rec = |i| Record::Disagreement {
+        run_id: RUN.to_owned(),
+        ev: disagreement(0, i),
+    };
+    journal.handle().append(rec(1)).unwrap();
+    journal.close().unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for (column, bad) in [
+        ("outcome", "Agreed"),
+        ("simulated_gross_wei", "1e18"),
+        ("route_kind", "v4"),
+    ] {
+        let good: String = conn
+            .query_row(
+                &format!("SELECT {column} FROM sim_disagreements"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let set = |value: &str| {
+            conn.execute(
+                &format!("UPDATE sim_disagreements SET {column} = ?1"),
+                [value],
+            )
+            .unwrap();
+        };
+        set(bad);
+        let err = open_readonly(&path)
+            .unwrap()
+            .disagreements(RUN)
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Corrupt { table: "sim_disagreements", column: c, value }
+                if *c == column && value == bad),
+            "{column}: {err:?}"
+        );
+        set(&good);
+    }
+    let rows = open_readonly(&path).unwrap().disagreements(RUN).unwrap();
+    assert_eq!(rows.first().map(|r| r.ev), Some(disagreement(0, 1)));
 }

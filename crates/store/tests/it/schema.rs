@@ -1,9 +1,9 @@
 //! Migrations on a real file: re-opening is a no-op, a newer schema is refused.
 
-use kestrel_store::{Journal, SCHEMA_VERSION, StoreError, open_readonly};
+use kestrel_store::{Journal, Record, SCHEMA_VERSION, StoreError, open_readonly};
 use rusqlite::Connection;
 
-use crate::fixtures::{RUN, record};
+use crate::fixtures::{RUN, disagreement, record};
 
 fn applied_versions(path: &std::path::Path) -> Vec<i64> {
     let conn = Connection::open(path).unwrap();
@@ -94,4 +94,49 @@ fn a_file_that_is_not_a_journal_is_refused_by_the_reader() {
         open_readonly(&dir.path().join("missing.sqlite")),
         Err(StoreError::Open { .. })
     ));
+}
+
+/// Turns a current journal file back into the version-3 layout: migration 4 only adds the
+/// `sim_disagreements` table and its index, so dropping them and its version row is exact.
+fn downgrade_to_v3(path: &std::path::Path) {
+    Connection::open(path)
+        .unwrap()
+        .execute_batch(
+            "DROP TABLE sim_disagreements;
+             DELETE FROM schema_migrations WHERE version = 4;",
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_v3_journal_file_upgrades_to_v4_and_keeps_its_rows() {
+    assert_eq!(SCHEMA_VERSION, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let journal = Journal::open(&path, 8).unwrap();
+    (0..8).for_each(|i| journal.handle().append(record(0, i)).unwrap());
+    journal.close().unwrap();
+    downgrade_to_v3(&path);
+    assert_eq!(applied_versions(&path), vec![1, 2, 3]);
+    // This build reads only v4, so the old file is refused until a writer upgrades it.
+    assert!(matches!(
+        open_readonly(&path),
+        Err(StoreError::SchemaMismatch { found: 3, .. })
+    ));
+
+    let journal = Journal::open(&path, 8).unwrap();
+    let rec = Record::Disagreement {
+        run_id: RUN.to_owned(),
+        ev: disagreement(0, 5),
+    };
+    journal.handle().append(rec).unwrap();
+    assert_eq!(journal.close().unwrap().disagreements, 1);
+    assert_eq!(applied_versions(&path), vec![1, 2, 3, 4]);
+
+    let reader = open_readonly(&path).unwrap();
+    assert_eq!(reader.candidates(RUN).unwrap().len(), 2);
+    assert_eq!(reader.bundles(RUN).unwrap().len(), 2);
+    let rows = reader.disagreements(RUN).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].ev, disagreement(0, 5));
 }

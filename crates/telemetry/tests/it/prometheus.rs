@@ -3,7 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kestrel_telemetry::{Counters, StageRecorder, prometheus_text};
-use kestrel_types::{SkipReason, Stamps};
+use kestrel_types::{
+    Address, B256, DecodePath, DisagreementEvent, HotEvent, RouteKind, SimMissEvent, SimMissKind,
+    SimOutcome, SkipEvent, SkipReason, Stamps, U256,
+};
 
 /// One sample line: `name{k="v",...} value`.
 #[derive(Debug)]
@@ -179,4 +182,97 @@ fn text_parses_and_carries_the_numbers() {
         &[("span", "decision")],
     );
     assert!((decision.value - 3.0e-6).abs() < 3.0e-9, "{decision:?}");
+}
+
+fn sim_miss(kind: SimMissKind) -> HotEvent {
+    HotEvent::SimMiss(SimMissEvent {
+        tx_hash: B256::repeat_byte(1),
+        block: 100,
+        kind,
+        address: Address::repeat_byte(2),
+        slot: U256::from(8),
+        number: 0,
+    })
+}
+
+fn sim_skip(reason: SkipReason) -> HotEvent {
+    HotEvent::Skip(SkipEvent {
+        tx_hash: B256::repeat_byte(1),
+        reason,
+        stamps: Stamps::default(),
+    })
+}
+
+#[test]
+fn revm_confirmation_events_are_exposed() {
+    let counters = Counters::new();
+    let disagreement = HotEvent::Disagreement(DisagreementEvent {
+        tx_hash: B256::repeat_byte(3),
+        block: 100,
+        route_kind: RouteKind::Mixed,
+        decode_path: DecodePath::UniversalRouter,
+        predicted_gross: U256::from(10).pow(U256::from(18)),
+        simulated_gross: U256::ZERO,
+        outcome: SimOutcome::BackrunReverted,
+        gas_used: 91_000,
+    });
+    let confirmed = HotEvent::Confirmed {
+        tx_hash: B256::repeat_byte(4),
+        gas_used: 120_000,
+    };
+    let events = [
+        confirmed,
+        confirmed,
+        disagreement,
+        sim_skip(SkipReason::SimDisagree),
+        sim_miss(SimMissKind::Code),
+        sim_miss(SimMissKind::Storage),
+        sim_miss(SimMissKind::Storage),
+        sim_miss(SimMissKind::Storage),
+        sim_skip(SkipReason::SimMiss),
+        sim_skip(SkipReason::SimMiss),
+        sim_skip(SkipReason::VictimInvalid),
+    ];
+    events.iter().for_each(|ev| counters.observe(ev));
+
+    let text = prometheus_text(&counters.snapshot(), &StageRecorder::new().summary());
+    let samples = parse(&text);
+    assert_eq!(
+        find(&samples, "kestrel_sim_confirmed_total", &[]).value,
+        2.0
+    );
+    assert_eq!(
+        find(&samples, "kestrel_sim_disagreements_total", &[]).value,
+        1.0
+    );
+    for (kind, want) in [
+        ("account", 0.0),
+        ("code", 1.0),
+        ("storage", 3.0),
+        ("block_hash", 0.0),
+    ] {
+        let s = find(&samples, "kestrel_sim_misses_total", &[("kind", kind)]);
+        assert_eq!(s.value, want, "{kind}");
+    }
+    let miss_lines = samples
+        .iter()
+        .filter(|s| s.name == "kestrel_sim_misses_total")
+        .count();
+    assert_eq!(miss_lines, SimMissKind::ALL.len());
+    assert!(
+        text.contains("# TYPE kestrel_sim_misses_total counter\n"),
+        "{text}"
+    );
+    for (reason, want) in [
+        ("sim_miss", 2.0),
+        ("sim_disagree", 1.0),
+        ("sim_unavailable", 0.0),
+        ("victim_invalid", 1.0),
+    ] {
+        let s = find(&samples, "kestrel_skips_total", &[("reason", reason)]);
+        assert_eq!(s.value, want, "{reason}");
+    }
+    // Nothing else moved: confirmations are not candidates or bundles.
+    assert_eq!(find(&samples, "kestrel_candidates_total", &[]).value, 0.0);
+    assert_eq!(find(&samples, "kestrel_bundles_total", &[]).value, 0.0);
 }
