@@ -105,6 +105,12 @@ pub struct HeadInfo {
     pub base_fee: u128,
     /// The base fee the next block will have (EIP-1559 update rule).
     pub next_base_fee: u128,
+    /// Block gas limit.
+    pub gas_limit: u64,
+    /// Fee recipient (`COINBASE`) of this block: the best guess for the next one's.
+    pub beneficiary: alloy::primitives::Address,
+    /// `PREVRANDAO` (`mixHash`).
+    pub prev_randao: alloy::primitives::B256,
 }
 
 /// A JSON-RPC connection to one node.
@@ -156,6 +162,9 @@ impl Chain {
             timestamp: h.timestamp,
             base_fee,
             next_base_fee: next,
+            gas_limit: h.gas_limit,
+            beneficiary: h.beneficiary,
+            prev_randao: h.mix_hash,
         })
     }
 

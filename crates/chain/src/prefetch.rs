@@ -80,14 +80,33 @@ impl Chain {
         extra: &[Address],
         previous: Option<&StateSnapshot>,
     ) -> Result<(StateSnapshot, PrefetchReport), ChainError> {
+        self.prefetch_with_slots(block, calls, extra, &[], previous)
+            .await
+    }
+
+    /// [`Chain::prefetch`], plus `slots` known in advance (a V3 pool's ticks around its price,
+    /// computed from its storage layout).
+    pub async fn prefetch_with_slots(
+        &self,
+        block: u64,
+        calls: &[PrefetchCall],
+        extra: &[Address],
+        extra_slots: &[(Address, U256)],
+        previous: Option<&StateSnapshot>,
+    ) -> Result<(StateSnapshot, PrefetchReport), ChainError> {
         let at = BlockId::number(block);
-        let lists = stream::iter(calls.iter().map(|c| self.access_list(c, at)))
+        // Owned items (not `&PrefetchCall`): the future stays `Send` inside `tokio::spawn`.
+        let lists = stream::iter(calls.to_vec())
+            .map(|c| async move { self.access_list(&c, at).await })
             .buffered(PREFETCH_CONCURRENCY)
             .collect::<Vec<_>>()
             .await;
         let mut report = PrefetchReport::default();
         let mut accounts: BTreeSet<Address> = extra.iter().copied().chain(precompiles()).collect();
-        let mut slots: BTreeSet<(Address, U256)> = BTreeSet::new();
+        let mut slots: BTreeSet<(Address, U256)> = extra_slots.iter().copied().collect();
+        for (a, _) in extra_slots {
+            accounts.insert(*a);
+        }
         if let Some(previous) = previous {
             accounts.extend(previous.addresses());
             slots.extend(previous.slots());
@@ -167,23 +186,26 @@ impl Chain {
         slots: &BTreeSet<(Address, U256)>,
     ) -> Result<(), ChainError> {
         let fetched: Vec<FetchedAccount> =
-            stream::iter(accounts.iter().map(|&a| self.fetch_account(a, at)))
+            stream::iter(accounts.iter().copied().collect::<Vec<_>>())
+                .map(|a| self.fetch_account(a, at))
                 .buffer_unordered(PREFETCH_CONCURRENCY)
                 .try_collect()
                 .await?;
         for a in fetched {
             builder.account(a.address, a.balance, a.nonce, a.code);
         }
-        let values: Vec<(Address, U256, U256)> = stream::iter(slots.iter().map(|&(a, s)| {
-            let request = self.provider.get_storage_at(a, s).block_id(at);
-            async move {
-                let value = request.await.map_err(transport("eth_getStorageAt"))?;
-                Ok::<_, ChainError>((a, s, value))
-            }
-        }))
-        .buffer_unordered(PREFETCH_CONCURRENCY)
-        .try_collect()
-        .await?;
+        let values: Vec<(Address, U256, U256)> =
+            stream::iter(slots.iter().copied().collect::<Vec<_>>())
+                .map(|(a, s)| {
+                    let request = self.provider.get_storage_at(a, s).block_id(at);
+                    async move {
+                        let value = request.await.map_err(transport("eth_getStorageAt"))?;
+                        Ok::<_, ChainError>((a, s, value))
+                    }
+                })
+                .buffer_unordered(PREFETCH_CONCURRENCY)
+                .try_collect()
+                .await?;
         for (a, s, value) in values {
             builder.storage(a, s, value);
         }

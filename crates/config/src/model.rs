@@ -193,6 +193,10 @@ pub struct BackrunConfig {
     /// hops), default 500000, in `1..=30_000_000`. A 3-hop V3 route crossing ticks uses up to
     /// ~490k; the profit threshold of route cycles prices this much gas.
     pub route_gas_estimate: u64,
+    /// `confirm_routes`: before a route backrun (V3 and mixed cycles) is fired, run the victim
+    /// and the backrun in revm on the head's prefetched state and fire only if the backrun's
+    /// profit equals the prediction; default `true`.
+    pub confirm_routes: bool,
     /// `priority_fee_wei`: decimal string, default `"1000000000"` (1 gwei).
     pub priority_fee_wei: U256,
     /// `builder_payment_bps`: share of profit paid to the builder, default 1000, in `0..=9999`.

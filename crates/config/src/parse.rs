@@ -460,6 +460,7 @@ fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<Bac
         500_000,
         read::int_in(1..=30_000_000),
     );
+    let confirm_routes = s.or(e, "confirm_routes", true, read::boolean);
     let priority_fee_wei = s.or(
         e,
         "priority_fee_wei",
@@ -485,6 +486,7 @@ fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<Bac
         min_profit_wei: min_profit_wei?,
         gas_estimate,
         route_gas_estimate,
+        confirm_routes,
         priority_fee_wei,
         builder_payment_bps,
         max_hops,

@@ -163,6 +163,16 @@ pub(crate) fn string(errors: &mut Errors, field: Field) -> Option<String> {
     }
 }
 
+pub(crate) fn boolean(errors: &mut Errors, field: Field) -> Option<bool> {
+    match field.value {
+        Value::Boolean(b) => Some(b),
+        other => {
+            errors.push(&field.path, type_error("true or false", &other));
+            None
+        }
+    }
+}
+
 /// A string with something other than whitespace in it.
 pub(crate) fn non_empty(errors: &mut Errors, field: Field) -> Option<String> {
     let path = field.path.clone();

@@ -152,6 +152,7 @@ fn backrun(b: &BackrunConfig) -> Value {
         ("min_profit_wei", Some(s(b.min_profit_wei.to_string()))),
         ("gas_estimate", Some(wide(b.gas_estimate))),
         ("route_gas_estimate", Some(wide(b.route_gas_estimate))),
+        ("confirm_routes", Some(Value::Boolean(b.confirm_routes))),
         ("priority_fee_wei", Some(s(b.priority_fee_wei.to_string()))),
         ("builder_payment_bps", Some(int(b.builder_payment_bps))),
         ("max_hops", Some(int(b.max_hops))),

@@ -12,12 +12,13 @@ use kestrel_dex::universal::decode_universal;
 use kestrel_dex::victim::{VictimEnv, apply_swaps};
 use kestrel_fire::RouteTxParams;
 use kestrel_fire::ladder::{Ladder, SignedTx};
+use kestrel_sim::{ChainRules, NextBlock, StateSnapshot};
 use kestrel_types::{Address, B256, DecodePath, SkipReason, U256};
 
 use crate::routers::{Decoder, RouterEntry, RouterTable};
 
 /// Everything the hot lane decides on, published whole by the slow lane once per block.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct HotState {
     /// Head block the snapshot reflects; bundles target `block + 1`.
     pub block: u64,
@@ -49,6 +50,20 @@ pub struct HotState {
     pub weth: Address,
     /// Tokens whose transfers take a fee: exact math cannot predict them.
     pub fee_on_transfer: Vec<Address>,
+    /// The head's prefetched state, on which route backruns are confirmed in revm before they
+    /// are fired (`None`: not prefetched, or confirmation is off).
+    pub sim: Option<SimState>,
+}
+
+/// What revm confirmation runs on: the head's state and the next block's environment.
+#[derive(Debug, Clone)]
+pub struct SimState {
+    /// Accounts and slots prefetched at the head (grown by what earlier runs missed).
+    pub snapshot: Arc<StateSnapshot>,
+    /// The block the bundle targets.
+    pub next: NextBlock,
+    /// Chain id and hardfork.
+    pub rules: ChainRules,
 }
 
 impl HotState {

@@ -18,8 +18,8 @@ pub mod routers;
 mod ws;
 pub mod wsclient;
 
-pub use decide::{Decision, HotState, RouteDecision, Verdict, decide};
-pub use pipeline::{Pipeline, PipelineConfig, RelayTarget};
+pub use decide::{Decision, HotState, RouteDecision, SimState, Verdict, decide};
+pub use pipeline::{Pipeline, PipelineConfig, RelayTarget, cycle_route};
 pub use ws::{
     HotThreadConfig, HotThreadReport, NodeEndpoint, NodeError, NodeStream, NodeStreamConfig,
     run_hot_thread,

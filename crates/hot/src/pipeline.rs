@@ -4,18 +4,19 @@ use std::sync::Arc;
 
 use kestrel_bus::SnapshotCell;
 use kestrel_bus::spsc::Producer;
-use kestrel_dex::cycle::{CyclePlan, PoolRef, PoolRegistry};
+use kestrel_dex::cycle::{Cycle, CyclePlan, PoolRef, PoolRegistry};
 use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
 use kestrel_fire::executor::{HopKind, RouteHop};
 use kestrel_fire::ladder::LocalSigner;
 use kestrel_fire::relay::RelayConn;
 use kestrel_fire::route_tx::ROUTE_TX_MAX_LEN;
 use kestrel_fire::{Handoff, ParcelKind, PresigPool, RouteCall, RouteTxBuilder};
+use kestrel_sim::{ConfirmError, Confirmer, Miss, RouteExpectation, RouteVerdict, SimError};
 use kestrel_stdx::{RecentSet, mono_ns};
 use kestrel_telemetry::{Counters, StageRecorder};
 use kestrel_types::{
-    Address, B256, BundleEvent, CandidateEvent, DecodePath, HotEvent, RouteKind, SkipEvent,
-    SkipReason, Stage, Stamps, U256,
+    Address, B256, BundleEvent, CandidateEvent, DecodePath, DisagreementEvent, HotEvent, RouteKind,
+    SimMissEvent, SimMissKind, SimOutcome, SkipEvent, SkipReason, Stage, Stamps, U256,
 };
 use kestrel_wire::{Frame, TxView, decode_hex_into, encode_signed_tx, parse_frame};
 
@@ -49,6 +50,8 @@ pub struct PipelineConfig {
     /// The funds key, for the route backruns signed on the hot thread (V3 and mixed cycles);
     /// `None` leaves them unfired (`no_ladder`).
     pub searcher: Option<Arc<LocalSigner>>,
+    /// Confirm route backruns in revm before firing them (`backrun.confirm_routes`).
+    pub confirm_routes: bool,
 }
 
 /// The hot pipeline's state: preallocated buffers, connections and recorders.
@@ -73,6 +76,9 @@ pub struct Pipeline {
     route_builder: RouteTxBuilder,
     /// The last signed route backrun (taken out while a bundle is built around it).
     route_raw: Vec<u8>,
+    confirm_routes: bool,
+    /// The transaction `victim_raw` holds (zero: none).
+    victim_for: B256,
 }
 
 /// The backrun a bundle carries.
@@ -81,6 +87,13 @@ struct Backrun<'a> {
     hash: B256,
     floor: U256,
     nonce: u64,
+}
+
+thread_local! {
+    /// revm over the head's snapshot, made on the hot thread's first confirmation. revm's
+    /// interpreter is not `Send`, and the pipeline moves to its thread after it is built, so
+    /// the confirmer lives with the thread rather than in the pipeline.
+    static CONFIRMER: std::cell::RefCell<Option<Confirmer>> = const { std::cell::RefCell::new(None) };
 }
 
 /// How many recent transaction hashes are remembered for duplicate detection.
@@ -114,6 +127,8 @@ impl Pipeline {
             searcher: cfg.searcher,
             route_builder: RouteTxBuilder::new(),
             route_raw: Vec::with_capacity(ROUTE_TX_MAX_LEN),
+            confirm_routes: cfg.confirm_routes,
+            victim_for: B256::ZERO,
         }
     }
 
@@ -253,6 +268,10 @@ impl Pipeline {
             Err(_) => return self.skip(tx.hash, SkipReason::NoLadder, *stamps),
         };
         let raw = std::mem::take(&mut self.route_raw);
+        if self.confirm_routes && !self.confirm(tx, state, d, &raw, stamps) {
+            self.route_raw = raw;
+            return;
+        }
         let backrun = Backrun {
             raw: &raw,
             hash,
@@ -263,6 +282,137 @@ impl Pipeline {
         self.route_raw = raw;
     }
 
+    /// The victim's signed bytes into `victim_raw` (once per transaction); false when they do
+    /// not hash to the transaction's own hash.
+    fn encode_victim(&mut self, tx: &TxView<'_>) -> bool {
+        if self.victim_for == tx.hash && tx.hash != B256::ZERO {
+            return true;
+        }
+        self.victim_for = B256::ZERO;
+        self.victim_raw.clear();
+        match encode_signed_tx(tx, &mut self.victim_raw) {
+            Ok(h) if h == tx.hash => {
+                self.victim_for = h;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Runs the victim and then the signed backrun `raw` in revm on the head's snapshot; true
+    /// when the backrun's `BackrunRoute` log reports exactly the predicted amount and gross
+    /// profit. Otherwise the reason is counted (and a disagreement or a miss reported to the
+    /// slow lane) and nothing is fired.
+    fn confirm(
+        &mut self,
+        tx: &TxView<'_>,
+        state: &HotState,
+        d: &RouteDecision,
+        raw: &[u8],
+        stamps: &Stamps,
+    ) -> bool {
+        let ready = match (&state.sim, tx.from, &state.route_tx, &self.searcher) {
+            (Some(sim), Some(from), Some(params), Some(searcher))
+                if sim.snapshot.block() == state.block =>
+            {
+                Some((sim, from, params.executor, searcher.address()))
+            }
+            _ => None,
+        };
+        let Some((sim, from, executor, searcher)) = ready else {
+            self.skip(tx.hash, SkipReason::SimUnavailable, *stamps);
+            return false;
+        };
+        if !self.encode_victim(tx) {
+            self.skip(tx.hash, SkipReason::MalformedFrame, *stamps);
+            return false;
+        }
+        let expect = RouteExpectation {
+            executor,
+            amount_in: d.plan.quote.amount_in,
+            profit_gross: d.plan.profit_gross,
+        };
+        let victim_raw = &self.victim_raw;
+        let verdict = CONFIRMER.with_borrow_mut(|slot| {
+            let confirmer =
+                slot.get_or_insert_with(|| Confirmer::new(Arc::clone(&sim.snapshot), sim.rules));
+            confirmer.set_snapshot(&sim.snapshot);
+            confirmer.confirm_route(&sim.next, (victim_raw, from), (raw, searcher), &expect)
+        });
+        let disagreement = |outcome, simulated_gross, gas_used| {
+            HotEvent::Disagreement(DisagreementEvent {
+                tx_hash: tx.hash,
+                block: state.block,
+                route_kind: route_kind(&d.plan),
+                decode_path: d.path,
+                predicted_gross: d.plan.profit_gross,
+                simulated_gross,
+                outcome,
+                gas_used,
+            })
+        };
+        let (event, reason) = match verdict {
+            Ok(RouteVerdict::Agreed { gas_used, .. }) => {
+                let event = HotEvent::Confirmed {
+                    tx_hash: tx.hash,
+                    gas_used,
+                };
+                self.counters.observe(&event);
+                self.emit(event);
+                return true;
+            }
+            Ok(RouteVerdict::ProfitDiffers {
+                simulated_gross,
+                gas_used,
+            }) => (
+                Some(disagreement(
+                    SimOutcome::ProfitDiffers,
+                    simulated_gross,
+                    gas_used,
+                )),
+                SkipReason::SimDisagree,
+            ),
+            Ok(RouteVerdict::BackrunReverted { gas_used }) => (
+                Some(disagreement(
+                    SimOutcome::BackrunReverted,
+                    U256::ZERO,
+                    gas_used,
+                )),
+                SkipReason::SimDisagree,
+            ),
+            Ok(RouteVerdict::BackrunHalted { gas_used }) => (
+                Some(disagreement(
+                    SimOutcome::BackrunHalted,
+                    U256::ZERO,
+                    gas_used,
+                )),
+                SkipReason::SimDisagree,
+            ),
+            Ok(RouteVerdict::VictimReverted { .. }) => (
+                Some(disagreement(SimOutcome::VictimReverted, U256::ZERO, 0)),
+                SkipReason::SimDisagree,
+            ),
+            Ok(RouteVerdict::NoBackrunLog { gas_used }) => (
+                Some(disagreement(SimOutcome::NoBackrunLog, U256::ZERO, gas_used)),
+                SkipReason::SimDisagree,
+            ),
+            Err(ConfirmError::Sim(SimError::Miss { miss, .. })) => (
+                Some(HotEvent::SimMiss(miss_event(tx.hash, state.block, miss))),
+                SkipReason::SimMiss,
+            ),
+            Err(ConfirmError::Sim(SimError::Invalid { index: 0, .. })) => {
+                (None, SkipReason::VictimInvalid)
+            }
+            Err(_) => (None, SkipReason::SimUnavailable),
+        };
+        if let Some(event) = event {
+            self.counters.observe(&event);
+            self.emit(event);
+        }
+        self.skip(tx.hash, reason, *stamps);
+        false
+    }
+
     fn fire(
         &mut self,
         tx: &TxView<'_>,
@@ -271,11 +421,9 @@ impl Pipeline {
         candidate: CandidateEvent,
         stamps: &mut Stamps,
     ) {
-        self.victim_raw.clear();
-        match encode_signed_tx(tx, &mut self.victim_raw) {
-            Ok(h) if h == tx.hash => {}
+        if !self.encode_victim(tx) {
             // A victim we cannot re-encode to its own hash cannot be bundled.
-            _ => return self.skip(tx.hash, SkipReason::MalformedFrame, *stamps),
+            return self.skip(tx.hash, SkipReason::MalformedFrame, *stamps);
         }
         let target = state.block + 1;
         let txs: [&[u8]; 2] = [&self.victim_raw, backrun.raw];
@@ -369,7 +517,17 @@ fn route_hops(
     plan: &CyclePlan,
     out: &mut [RouteHop; kestrel_dex::cycle::MAX_CYCLE_HOPS],
 ) -> Option<usize> {
-    let hops = plan.cycle.hops();
+    cycle_route(reg, &plan.cycle, out)
+}
+
+/// The executor's `backrunRoute` hops for `cycle` into `out`; how many, or `None` for a pool
+/// the registry cannot name or a V2 fee that does not fit.
+pub fn cycle_route(
+    reg: &PoolRegistry,
+    cycle: &Cycle,
+    out: &mut [RouteHop; kestrel_dex::cycle::MAX_CYCLE_HOPS],
+) -> Option<usize> {
+    let hops = cycle.hops();
     for (slot, hop) in out.iter_mut().zip(hops) {
         let kind = match hop.pool {
             PoolRef::V2(id) => {
@@ -391,6 +549,37 @@ fn route_hops(
     Some(hops.len())
 }
 
+/// Which pool kinds a plan's cycle runs through.
+fn route_kind(plan: &CyclePlan) -> RouteKind {
+    let hops = plan.cycle.hops();
+    let has_v2 = hops.iter().any(|h| matches!(h.pool, PoolRef::V2(_)));
+    let has_v3 = hops.iter().any(|h| matches!(h.pool, PoolRef::V3(_)));
+    RouteKind::of(has_v2, has_v3).unwrap_or_default()
+}
+
+/// A snapshot miss as the slow lane receives it.
+fn miss_event(tx_hash: B256, block: u64, miss: Miss) -> SimMissEvent {
+    let (kind, address, slot, number) = match miss {
+        Miss::Account(a) => (SimMissKind::Account, a, U256::ZERO, 0),
+        Miss::Code(h) => (
+            SimMissKind::Code,
+            Address::ZERO,
+            U256::from_be_bytes(h.0),
+            0,
+        ),
+        Miss::Storage(a, s) => (SimMissKind::Storage, a, s, 0),
+        Miss::BlockHash(n) => (SimMissKind::BlockHash, Address::ZERO, U256::ZERO, n),
+    };
+    SimMissEvent {
+        tx_hash,
+        block,
+        kind,
+        address,
+        slot,
+        number,
+    }
+}
+
 fn route_candidate(
     state: &HotState,
     reg: &PoolRegistry,
@@ -403,8 +592,6 @@ fn route_candidate(
             .and_then(|h| reg.address(h.pool))
             .unwrap_or(Address::ZERO)
     };
-    let has_v2 = hops.iter().any(|h| matches!(h.pool, PoolRef::V2(_)));
-    let has_v3 = hops.iter().any(|h| matches!(h.pool, PoolRef::V3(_)));
     CandidateEvent {
         tx_hash,
         block: state.block,
@@ -414,7 +601,7 @@ fn route_candidate(
         profit_gross: d.plan.profit_gross,
         profit_net: d.plan.profit_net,
         gas_cost_wei: state.route_gas_cost_wei,
-        route_kind: RouteKind::of(has_v2, has_v3).unwrap_or_default(),
+        route_kind: route_kind(&d.plan),
         decode_path: d.path,
         hops: u8::try_from(hops.len()).unwrap_or(u8::MAX),
         pool_mid: if hops.len() == 3 {

@@ -286,6 +286,7 @@ fn world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
         params,
         weth,
         fee_on_transfer: Vec::new(),
+        sim: None,
     };
     Ok(World {
         state,
@@ -657,6 +658,8 @@ fn hot_parts(
             handoff: Some(Arc::clone(&handoff)),
             handoff_calls: false,
             searcher,
+            // The in-memory worlds have no EVM state: their victims are not confirmed.
+            confirm_routes: false,
         },
         state,
         producer,
@@ -1004,6 +1007,7 @@ impl RouteWorld {
             params: self.params,
             weth: self.weth,
             fee_on_transfer: Vec::new(),
+            sim: None,
         }
     }
 

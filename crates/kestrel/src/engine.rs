@@ -21,13 +21,16 @@ use kestrel_fire::{Handoff, ParcelKind, PresigPool, RouteTxParams};
 use kestrel_hot::routers::{Decoder, RouterEntry, RouterTable};
 use kestrel_hot::{
     HotState, HotThreadConfig, HotThreadReport, NodeEndpoint, NodeStreamConfig, Pipeline,
-    PipelineConfig, RelayTarget,
+    PipelineConfig, RelayTarget, SimState,
 };
+use kestrel_sim::{ChainRules, Miss, StateSnapshot};
+
+use crate::simprep::{MissInbox, SimPrep, next_block};
 use kestrel_store::{Journal, JournalHandle, Record};
 use std::sync::Mutex;
 
 use kestrel_telemetry::{Counters, MetricsServer, StageRecorder, prometheus_text};
-use kestrel_types::{Address, FactoryId, HotEvent, Mode, U256};
+use kestrel_types::{Address, FactoryId, HotEvent, Mode, SimMissKind, U256};
 use tokio::sync::Notify;
 
 /// Most pairs discovered per factory at start.
@@ -81,6 +84,13 @@ pub struct EngineReport {
     pub hot: HotThreadReport,
     /// Path of the journal.
     pub journal_path: std::path::PathBuf,
+}
+
+/// Every router whose victims the engine decodes (their code and storage run in revm).
+fn router_addresses(cfg: &Config) -> Vec<Address> {
+    let v2 = cfg.dex.v2_factories.iter().map(|f| f.router);
+    let rest = cfg.dex.routers.iter().map(|r| r.address);
+    v2.chain(rest).collect()
 }
 
 fn factories(cfg: &Config) -> Vec<FactoryInfo> {
@@ -235,6 +245,8 @@ struct SyncCtx {
     executor: Address,
     v3_factories: Vec<V3FactoryInfo>,
     routers: Arc<RouterTable>,
+    /// revm confirmation's prefetch (`None`: `confirm_routes` is off or no V3 factory).
+    sim: Option<SimPrep>,
 }
 
 /// The pool state the slow lane keeps between blocks.
@@ -243,6 +255,8 @@ struct Pools {
     v2: Arc<PoolSnapshot>,
     /// `None` when no V3 factory is configured.
     v3: Option<V3Snapshot>,
+    /// The last revm snapshot (its accounts and slots are read again at the next head).
+    sim: Option<Arc<StateSnapshot>>,
 }
 
 impl SyncCtx {
@@ -284,9 +298,7 @@ impl SyncCtx {
         let cycles = weth_cycles(&snapshot, b.weth);
         let signer = Arc::clone(&self.signer);
         let ladder =
-            tokio::task::spawn_blocking(move || Ladder::build(&signer, &ladder_params, &cycles))
-                .await
-                .context("ladder signing task")??;
+            tokio::task::spawn_blocking(move || Ladder::build(&signer, &ladder_params, &cycles));
         let registry = match &pools.v3 {
             Some(v3) => Some(Arc::new(registry(
                 b.weth,
@@ -296,6 +308,42 @@ impl SyncCtx {
             )?)),
             None => None,
         };
+        let sim = match (&self.sim, &registry) {
+            (Some(prep), Some(reg)) => {
+                let previous = pools.sim.as_deref();
+                match prep
+                    .snapshot(&self.chain, &head, reg, previous, (nonce, capital))
+                    .await
+                {
+                    Ok((snap, report)) => {
+                        tracing::debug!(
+                            block = head.number,
+                            accounts = report.accounts,
+                            slots = report.slots,
+                            warm_rounds = report.warm_rounds,
+                            reported = report.reported,
+                            "revm snapshot ready"
+                        );
+                        Some(SimState {
+                            snapshot: Arc::new(snap),
+                            next: next_block(&head),
+                            rules: prep.rules,
+                        })
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            block = head.number,
+                            error = %e,
+                            "no revm snapshot for this block: route backruns are not confirmed, \
+                             so not fired"
+                        );
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let ladder = ladder.await.context("ladder signing task")??;
         let route_tx = RouteTxParams {
             chain_id: self.cfg.chain.chain_id.0,
             nonce,
@@ -320,7 +368,36 @@ impl SyncCtx {
             params,
             weth: b.weth,
             fee_on_transfer: b.fee_on_transfer_tokens.clone(),
+            sim,
         })
+    }
+
+    /// Fetches what the hot lane reported missing into the current state's revm snapshot and
+    /// publishes the state again with it.
+    async fn grow_snapshot(&self, state: &SnapshotCell<HotState>, pools: &mut Pools) {
+        let Some(prep) = &self.sim else { return };
+        let current = state.load();
+        let Some(sim) = &current.sim else {
+            // Nothing to grow: the misses wait for the next head's snapshot.
+            return;
+        };
+        match prep.grow(&self.chain, &sim.snapshot).await {
+            Ok(Some(grown)) => {
+                let grown = Arc::new(grown);
+                let mut next = HotState::clone(&current);
+                next.sim = Some(SimState {
+                    snapshot: Arc::clone(&grown),
+                    ..sim.clone()
+                });
+                // A new head may have been published meanwhile: only replace this block's.
+                if state.load().block == next.block {
+                    state.publish(Arc::new(next));
+                    pools.sim = Some(grown);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "fetching revm misses failed"),
+        }
     }
 
     /// Follows the head: on each new block, exact reserves from `Sync` logs, then a new state
@@ -344,7 +421,7 @@ impl SyncCtx {
                     head = h;
                     pools = p;
                 }
-                Ok(None) => {}
+                Ok(None) => self.grow_snapshot(&state, &mut pools).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "state sync failed; retrying on the next head")
                 }
@@ -382,11 +459,15 @@ impl SyncCtx {
             Some(v3) => Some(self.chain.advance_v3(v3, &head, &new_head).await?.snapshot),
             None => None,
         };
-        let next = Pools {
+        let mut next = Pools {
             v2: Arc::new(snap.with_reserves(new_head.number, &updates)),
             v3,
+            sim: pools.sim.clone(),
         };
         let state = self.build_state(new_head, &next).await?;
+        if let Some(sim) = &state.sim {
+            next.sim = Some(Arc::clone(&sim.snapshot));
+        }
         Ok(Some((new_head, next, state)))
     }
 }
@@ -519,20 +600,37 @@ impl Engine {
             );
             Some(loaded)
         };
-        let pools = Pools { v2: snap, v3 };
+        let mut pools = Pools {
+            v2: snap,
+            v3,
+            sim: None,
+        };
         let signer = Arc::new(LocalSigner::from_hex(&keys.searcher_hex).context("signer.key")?);
         let auth = FlashbotsAuth::from_hex(&keys.relay_auth_hex).context("relay_auth.key")?;
+        let inbox = Arc::new(MissInbox::default());
         let ctx = SyncCtx {
             chain,
             cfg: Arc::clone(&cfg),
             signer: Arc::clone(&signer),
             executor,
-            v3_factories: v3_facts,
             routers: Arc::new(router_table(&cfg)?),
+            sim: (cfg.backrun.confirm_routes && !v3_facts.is_empty()).then(|| SimPrep {
+                rules: ChainRules {
+                    chain_id: cfg.chain.chain_id.0,
+                    spec: kestrel_sim::revm::primitives::hardfork::SpecId::PRAGUE,
+                },
+                executor,
+                searcher: signer.address(),
+                weth: cfg.backrun.weth,
+                routers: router_addresses(&cfg),
+                inbox: Arc::clone(&inbox),
+            }),
+            v3_factories: v3_facts,
         };
         // The hot lane starts only once the first real state (snapshot, ladder, thresholds) is
         // built: there is no placeholder state to decide on.
         let first = ctx.build_state(head, &pools).await?;
+        pools.sim = first.sim.as_ref().map(|s| Arc::clone(&s.snapshot));
         let state = Arc::new(SnapshotCell::new(first));
 
         let journal_path = std::path::PathBuf::from(&cfg.journal.path);
@@ -569,6 +667,7 @@ impl Engine {
                 handoff: Some(Arc::clone(&handoff)),
                 handoff_calls,
                 searcher: Some(signer),
+                confirm_routes: cfg.backrun.confirm_routes,
             },
             Arc::clone(&state),
             producer,
@@ -604,6 +703,7 @@ impl Engine {
             latency: Arc::clone(&latency),
             handoff,
             poster,
+            inbox,
         })?;
         let metrics = serve_metrics(&cfg, &counters, &latency)?;
         let sync =
@@ -698,6 +798,8 @@ struct Drain {
     latency: Arc<Mutex<StageRecorder>>,
     handoff: Arc<Handoff>,
     poster: SlowPoster,
+    /// Where revm misses go for the slow lane to fetch.
+    inbox: Arc<MissInbox>,
 }
 
 /// Most bundle bodies in flight between the lanes.
@@ -732,7 +834,7 @@ fn spawn_drain(mut d: Drain) -> std::io::Result<std::thread::JoinHandle<()>> {
                         }
                         _ => None,
                     };
-                    let Some(mut rec) = to_record(&d.run_id, ev, &d.notify) else {
+                    let Some(mut rec) = to_record(&d.run_id, ev, &d.notify, &d.inbox) else {
                         continue;
                     };
                     if let Record::Bundle { body: slot, .. } = &mut rec {
@@ -813,7 +915,7 @@ fn serve_metrics(
     Ok(Some(server))
 }
 
-fn to_record(run_id: &str, ev: HotEvent, notify: &Notify) -> Option<Record> {
+fn to_record(run_id: &str, ev: HotEvent, notify: &Notify, inbox: &MissInbox) -> Option<Record> {
     let run_id = run_id.to_string();
     match ev {
         HotEvent::NewHead { .. } => {
@@ -835,6 +937,29 @@ fn to_record(run_id: &str, ev: HotEvent, notify: &Notify) -> Option<Record> {
             ev,
             body: None,
         }),
+        HotEvent::Disagreement(ev) => {
+            tracing::warn!(
+                victim = %ev.tx_hash,
+                predicted = %ev.predicted_gross,
+                simulated = %ev.simulated_gross,
+                outcome = ev.outcome.as_str(),
+                "revm disagrees with the predicted backrun; not fired"
+            );
+            Some(Record::Disagreement { run_id, ev })
+        }
+        HotEvent::SimMiss(m) => {
+            let miss = match m.kind {
+                SimMissKind::Account => Miss::Account(m.address),
+                SimMissKind::Code => Miss::Code(kestrel_types::B256::from(m.slot.to_be_bytes())),
+                SimMissKind::Storage => Miss::Storage(m.address, m.slot),
+                SimMissKind::BlockHash => Miss::BlockHash(m.number),
+            };
+            tracing::debug!(victim = %m.tx_hash, %miss, "revm confirmation missed state");
+            inbox.push(miss);
+            notify.notify_one();
+            None
+        }
+        HotEvent::Confirmed { .. } => None,
         HotEvent::Reconnected { gap } => {
             tracing::warn!(
                 reconnects = gap,

@@ -13,3 +13,4 @@ pub mod bench;
 pub mod cli;
 pub mod engine;
 pub mod sandbox;
+pub mod simprep;

@@ -104,6 +104,14 @@ enum BenchCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr, filtered by RUST_LOG (default: warnings and errors, so a report on
+    // stdout stays clean). Example: RUST_LOG=kestrel=debug.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.cmd {
         Cmd::CheckConfig { file } => kestrel::cli::check_config(&file),
         Cmd::Run {

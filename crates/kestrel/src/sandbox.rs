@@ -127,6 +127,10 @@ pub struct SandboxReport {
     /// all four): pending transactions routed to it, and the candidates, bundles and landed
     /// bundles of the victims it read.
     pub decode_paths: BTreeMap<String, PathCounts>,
+    /// revm confirmation of route backruns before firing: `confirmed` (fired because revm
+    /// agreed to the wei), `disagreements` (journaled, not fired) and `misses` (state the
+    /// snapshot lacked, by kind: fetched for next time, not fired).
+    pub confirm: ConfirmCounts,
     /// Skips by reason.
     pub skips: BTreeMap<String, u64>,
     /// Hot-lane latency per stage and totals, ns.
@@ -135,6 +139,18 @@ pub struct SandboxReport {
     pub reconnects: u64,
     /// Where the journal is.
     pub journal: String,
+}
+
+/// What revm confirmation did over a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ConfirmCounts {
+    /// Route backruns revm confirmed (and that were then fired).
+    pub confirmed: u64,
+    /// Route backruns where revm disagreed with the prediction.
+    pub disagreements: u64,
+    /// Confirmations stopped by a snapshot miss, by kind (`account`, `code`, `storage`,
+    /// `block_hash`, always all four).
+    pub misses: BTreeMap<String, u64>,
 }
 
 /// What one decoder's victims came to over a run.
@@ -945,6 +961,14 @@ fn make_report(
         mismatches: r.mismatches,
         landed_by_kind: r.landed_by_kind,
         decode_paths: r.decode_paths,
+        confirm: ConfirmCounts {
+            confirmed: c.confirmed,
+            disagreements: c.disagreements,
+            misses: kestrel_types::SimMissKind::ALL
+                .iter()
+                .map(|k| (k.as_str().to_string(), c.sim_miss(*k)))
+                .collect(),
+        },
         skips,
         latency_ns: crate::bench::latency_map(&report.hot.recorder),
         reconnects: report.hot.reconnects,

@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod confirm;
 pub mod devnet;
 pub mod env;
 pub mod misses;
@@ -21,9 +22,12 @@ pub mod simulator;
 pub mod snapshot;
 pub mod tx;
 
+pub use confirm::{ConfirmError, Confirmer, RouteExpectation, RouteVerdict};
 pub use env::{ChainRules, NextBlock, SEPOLIA_CHAIN_ID};
 pub use misses::MissLog;
-pub use simulator::{SimError, Simulator, TxOutcome, TxStatus, balance_of_calldata};
+pub use simulator::{
+    PresumedSender, SimDb, SimError, Simulator, TxOutcome, TxStatus, balance_of_calldata,
+};
 pub use snapshot::{Miss, MissKind, SnapshotBuilder, StateSnapshot};
 pub use tx::{SimTx, TxDecodeError};
 

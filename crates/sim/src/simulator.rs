@@ -7,15 +7,19 @@
 //! [`Simulator::view_call`]) until the next run clears it. The EVM, its journal and its frame
 //! stack are kept from one run to the next, so the buffers they grew are reused.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
-use alloy_primitives::{Address, B256, Bytes, Log, U256};
+use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
+use revm::DatabaseRef;
+use revm::bytecode::Bytecode;
 use revm::context::result::{
     EVMError, ExecutionResult, HaltReason, InvalidHeader, InvalidTransaction, Output,
 };
 use revm::context::{BlockEnv, CfgEnv, Context, Journal, TxEnv};
 use revm::database_interface::WrapDatabaseRef;
 use revm::handler::system_call::SYSTEM_ADDRESS;
+use revm::state::AccountInfo;
 use revm::{ExecuteEvm, MainBuilder, MainnetEvm, SystemCallEvm};
 
 use crate::env::{ChainRules, NextBlock};
@@ -23,8 +27,118 @@ use crate::misses::MissLog;
 use crate::snapshot::{Miss, StateSnapshot};
 use crate::tx::SimTx;
 
-/// The database revm reads: the shared snapshot.
-type SnapshotDb = WrapDatabaseRef<Arc<StateSnapshot>>;
+/// The sender of a pending transaction that the snapshot has never seen, as the node's mempool
+/// vouches for it: a node admits a transaction only if its sender's nonce is next and its
+/// balance covers the gas at the fee cap plus the value. A run that presumes one gives that
+/// sender exactly this nonce and balance and no code; an account the snapshot does hold is read
+/// from the snapshot instead (the snapshot knows better).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresumedSender {
+    /// The sender.
+    pub address: Address,
+    /// The transaction's nonce.
+    pub nonce: u64,
+    /// The least balance the transaction needs: `gas_limit * max_fee_per_gas + value`.
+    pub balance: U256,
+}
+
+/// Mapping slots `0..SENDER_MAPPING_SLOTS` whose entry for a presumed sender reads as zero when
+/// the snapshot lacks it (see [`SimDb`]).
+pub const SENDER_MAPPING_SLOTS: usize = 10;
+
+/// The database revm reads: the shared snapshot, and for one run a presumed sender.
+///
+/// A presumed sender's own entries in contracts' mappings (`balanceOf[sender]` of the token it
+/// receives) were never prefetched either. A slot of a contract the snapshot holds, missing from
+/// it, and equal to `keccak256(sender . p)` for a mapping at position `p <
+/// SENDER_MAPPING_SLOTS` (Solidity's layout) reads as zero: what the sender held before does
+/// not change what the pools do. The first such read is remembered
+/// ([`Simulator::presumed_slot`]): when the sender's transaction then fails, the presumption is
+/// the likely cause (a token it spends), and the caller reports a miss for that slot instead of
+/// a disagreement.
+#[derive(Debug, Clone)]
+pub struct SimDb {
+    snapshot: Arc<StateSnapshot>,
+    presumed: Option<PresumedSender>,
+    sender_slots: [U256; SENDER_MAPPING_SLOTS],
+    presumed_read: Cell<Option<(Address, U256)>>,
+}
+
+impl SimDb {
+    fn new(snapshot: Arc<StateSnapshot>) -> SimDb {
+        SimDb {
+            snapshot,
+            presumed: None,
+            sender_slots: [U256::ZERO; SENDER_MAPPING_SLOTS],
+            presumed_read: Cell::new(None),
+        }
+    }
+
+    /// Presumes `presumed` (or nothing) for the next run.
+    fn presume(&mut self, presumed: Option<PresumedSender>) {
+        self.presumed = presumed;
+        self.presumed_read.set(None);
+        if let Some(p) = presumed {
+            let mut key = [0u8; 64];
+            key[12..32].copy_from_slice(p.address.as_slice());
+            for (position, slot) in self.sender_slots.iter_mut().enumerate() {
+                key[63] = position as u8;
+                *slot = U256::from_be_bytes(keccak256(key).0);
+            }
+        }
+    }
+
+    /// The presumed sender, when the snapshot does not know the account.
+    fn presumed(&self, address: Address) -> Option<&PresumedSender> {
+        self.presumed
+            .as_ref()
+            .filter(|p| p.address == address && !self.snapshot.contains_account(address))
+    }
+}
+
+impl DatabaseRef for SimDb {
+    type Error = Miss;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Miss> {
+        match self.presumed(address) {
+            Some(p) => Ok(Some(
+                AccountInfo::default()
+                    .with_balance(p.balance)
+                    .with_nonce(p.nonce),
+            )),
+            None => self.snapshot.basic_ref(address),
+        }
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Miss> {
+        self.snapshot.code_by_hash_ref(code_hash)
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Miss> {
+        // An account without code has no storage.
+        if self.presumed(address).is_some() {
+            return Ok(U256::ZERO);
+        }
+        match self.snapshot.storage_ref(address, index) {
+            Err(Miss::Storage(..))
+                if self.presumed.is_some() && self.sender_slots.contains(&index) =>
+            {
+                if self.presumed_read.get().is_none() {
+                    self.presumed_read.set(Some((address, index)));
+                }
+                Ok(U256::ZERO)
+            }
+            other => other,
+        }
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Miss> {
+        self.snapshot.block_hash_ref(number)
+    }
+}
+
+/// The database as revm's context holds it.
+type SnapshotDb = WrapDatabaseRef<SimDb>;
 /// revm's mainnet context over the snapshot.
 type SimContext = Context<BlockEnv, TxEnv, CfgEnv, SnapshotDb, Journal<SnapshotDb>, ()>;
 
@@ -140,7 +254,8 @@ pub struct Simulator {
 impl Simulator {
     /// A simulator over `snapshot` with the chain's rules.
     pub fn new(snapshot: Arc<StateSnapshot>, rules: ChainRules) -> Simulator {
-        let ctx = SimContext::new(WrapDatabaseRef(snapshot), rules.spec)
+        let db = SimDb::new(snapshot);
+        let ctx = SimContext::new(WrapDatabaseRef(db), rules.spec)
             .modify_cfg_chained(|cfg| cfg.chain_id = rules.chain_id);
         Simulator {
             evm: ctx.build_mainnet(),
@@ -152,12 +267,18 @@ impl Simulator {
     /// Switches to another snapshot (the next block's), keeping the EVM's buffers.
     pub fn set_snapshot(&mut self, snapshot: Arc<StateSnapshot>) {
         self.reset();
-        self.evm.ctx.journaled_state.database = WrapDatabaseRef(snapshot);
+        self.evm.ctx.journaled_state.database.0.snapshot = snapshot;
     }
 
     /// The snapshot simulations run on.
     pub fn snapshot(&self) -> &Arc<StateSnapshot> {
-        &self.evm.ctx.journaled_state.database.0
+        &self.evm.ctx.journaled_state.database.0.snapshot
+    }
+
+    /// The first slot the last run read as a presumed sender's zero mapping entry (see
+    /// [`SimDb`]), if any.
+    pub fn presumed_slot(&self) -> Option<(Address, U256)> {
+        self.evm.ctx.journaled_state.database.0.presumed_read.get()
     }
 
     /// Misses seen so far, for the slow lane to fetch.
@@ -174,7 +295,20 @@ impl Simulator {
     /// halts are outcomes, not errors: an error means the sequence could not be simulated (a
     /// snapshot miss, an invalid transaction), and then the overlay is cleared.
     pub fn run(&mut self, block: &NextBlock, txs: &[SimTx]) -> Result<&[TxOutcome], SimError> {
+        self.run_presuming(block, txs, None)
+    }
+
+    /// [`Simulator::run`], with `presumed` standing in for a sender the snapshot has never seen
+    /// (a pending transaction's, see [`PresumedSender`]). The presumption holds for this run
+    /// and the reads after it, until the next run.
+    pub fn run_presuming(
+        &mut self,
+        block: &NextBlock,
+        txs: &[SimTx],
+        presumed: Option<PresumedSender>,
+    ) -> Result<&[TxOutcome], SimError> {
         self.reset();
+        self.evm.ctx.journaled_state.database.0.presume(presumed);
         self.evm.set_block(block.to_block_env());
         for (index, tx) in txs.iter().enumerate() {
             match self.evm.transact_one(tx.env().clone()) {
@@ -207,7 +341,7 @@ impl Simulator {
                 return Ok(U256::ZERO);
             }
         }
-        journal.database.0.storage(address, slot)
+        journal.database.0.storage_ref(address, slot)
     }
 
     /// An account's ETH balance after the last run.
@@ -219,8 +353,8 @@ impl Simulator {
         Ok(journal
             .database
             .0
-            .account(address)?
-            .map_or(U256::ZERO, |(balance, ..)| balance))
+            .basic_ref(address)?
+            .map_or(U256::ZERO, |info| info.balance))
     }
 
     /// A read-only call on the state after the last run, like `eth_call` at the end of the

@@ -348,6 +348,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "must be in 1..=30000000",
     ),
     (
+        "gas_estimate = 150000",
+        "gas_estimate = 150000\nconfirm_routes = \"yes\"",
+        "backrun.confirm_routes",
+        "expected true or false, got string",
+    ),
+    (
         "builder_payment_bps = 1000",
         "builder_payment_bps = 10000",
         "backrun.builder_payment_bps",
@@ -604,6 +610,10 @@ fn valid_config_has_the_written_values_and_defaults() {
     assert!(cfg.relays.is_empty());
     let b = &cfg.backrun;
     assert_eq!((b.gas_estimate, b.route_gas_estimate), (150_000, 500_000));
+    assert!(
+        b.confirm_routes,
+        "revm confirmation of route backruns is on by default"
+    );
     assert_eq!((b.builder_payment_bps, b.max_hops), (1000, 3));
     assert_eq!(
         (b.ladder_levels, b.ladder_step_bps, b.max_calldata_bytes),

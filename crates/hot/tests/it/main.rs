@@ -53,6 +53,7 @@ fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Con
         },
         weth: Address::repeat_byte(9),
         fee_on_transfer: Vec::new(),
+        sim: None,
     };
     let counters = Arc::new(Counters::new());
     let (producer, consumer) = spsc::channel(ring, DropPolicy::DropNewest);
@@ -69,6 +70,7 @@ fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Con
             handoff: None,
             handoff_calls: false,
             searcher: None,
+            confirm_routes: false,
         },
         Arc::new(SnapshotCell::new(state)),
         producer,

@@ -1,6 +1,7 @@
 //! `kestrel sandbox`, short runs: with any seed, users trade through Router02, SwapRouter02 and
 //! the Universal Router, bundles land (V3 and mixed cycles among them) and not one differs from
-//! its prediction by a wei.
+//! its prediction by a wei. Every route backrun is confirmed in revm before it is fired, and revm
+//! never disagrees.
 
 use kestrel::sandbox::{SandboxOpts, run};
 
@@ -55,6 +56,28 @@ async fn check_seed(seed: u64) {
     assert_eq!(per_path(|p| p.candidates), report.candidates);
     assert_eq!(per_path(|p| p.bundles), report.bundles);
     assert_eq!(per_path(|p| p.landed), report.landed);
+    // revm confirmation (on by default): every route backrun fired was confirmed first, to
+    // the wei, and revm never disagreed with the analytic prediction.
+    let route_bundles: u64 = ["swap_router", "swap_router02", "universal_router"]
+        .iter()
+        .map(|p| report.decode_paths[*p].bundles)
+        .sum();
+    assert_eq!(
+        report.confirm.confirmed, route_bundles,
+        "every route bundle fired was confirmed in revm first: {report:?}"
+    );
+    assert!(route_bundles > 0, "no route bundle fired: {report:?}");
+    assert_eq!(
+        report.confirm.disagreements, 0,
+        "revm disagreed with a prediction: {report:?}"
+    );
+    let miss_kinds: Vec<&str> = report.confirm.misses.keys().map(String::as_str).collect();
+    assert_eq!(miss_kinds, ["account", "block_hash", "code", "storage"]);
+    assert_eq!(
+        report.confirm.misses.values().sum::<u64>(),
+        report.skips.get("sim_miss").copied().unwrap_or(0),
+        "each miss is one counted skip"
+    );
     let landed_by_builder = report.bundle_outcomes.get("landed").copied().unwrap_or(0);
     assert_eq!(
         landed_by_builder, report.landed,
@@ -84,6 +107,10 @@ async fn check_seed(seed: u64) {
             "journaled outcome {o:?}"
         );
     }
+    assert!(
+        reader.disagreements(&run_id).unwrap().is_empty(),
+        "no disagreement journaled"
+    );
     assert!(
         reader
             .run(&run_id)

@@ -1,0 +1,222 @@
+//! [`Confirmer`]: the EVM's word on a route backrun before it is fired. The victim, then our
+//! `backrunRoute`, run in revm on the head's [`StateSnapshot`] for the next block, and the
+//! executor's `BackrunRoute` log must report the gross profit the analytic math predicted, to
+//! the wei. Anything else (a different profit, a revert, a victim that fails on its own) is a
+//! disagreement the caller journals with both numbers and does not fire.
+//!
+//! The victim's sender is usually unknown to the snapshot (it was prefetched before the victim
+//! existed); it is then presumed as the mempool vouches for it ([`PresumedSender`]). A slot the
+//! run needs beyond that is a [`SimError::Miss`]: recorded for the slow lane to fetch, and the
+//! backrun is not confirmed.
+
+use std::sync::Arc;
+
+use alloy_consensus::{Transaction, TxEnvelope};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{Address, B256, U256, keccak256};
+
+use crate::env::{ChainRules, NextBlock};
+use crate::simulator::{PresumedSender, SimError, Simulator, TxOutcome, TxStatus};
+use crate::snapshot::{Miss, StateSnapshot};
+use crate::tx::{SimTx, TxDecodeError};
+
+/// The event the executor emits once per successful `backrunRoute`.
+pub const BACKRUN_ROUTE_EVENT: &str = "BackrunRoute(address,uint256,uint256,uint256,uint256)";
+
+/// What the analytic decision predicts the backrun does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteExpectation {
+    /// Our executor contract (the log's emitter).
+    pub executor: Address,
+    /// WETH the route spends.
+    pub amount_in: U256,
+    /// Gross profit in WETH wei, before the builder payment.
+    pub profit_gross: U256,
+}
+
+/// What revm says about victim + backrun.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteVerdict {
+    /// The backrun succeeded with exactly the predicted amount in and gross profit.
+    Agreed {
+        /// Gas the victim used.
+        victim_gas: u64,
+        /// Gas the backrun used.
+        gas_used: u64,
+    },
+    /// The backrun succeeded with another gross profit (or amount in).
+    ProfitDiffers {
+        /// The gross profit its log reported.
+        simulated_gross: U256,
+        /// Gas the backrun used.
+        gas_used: u64,
+    },
+    /// The backrun reverted (the executor's `minProfit` check, a pool's own check).
+    BackrunReverted {
+        /// Gas the backrun used.
+        gas_used: u64,
+    },
+    /// The backrun halted (out of gas, invalid opcode).
+    BackrunHalted {
+        /// Gas the backrun used (all of its limit).
+        gas_used: u64,
+    },
+    /// The victim itself reverted or halted: the prediction assumed it succeeds.
+    VictimReverted {
+        /// Gas the victim used.
+        victim_gas: u64,
+    },
+    /// The backrun succeeded but emitted no `BackrunRoute` log from the executor.
+    NoBackrunLog {
+        /// Gas the backrun used.
+        gas_used: u64,
+    },
+}
+
+/// Why a confirmation could not be run to a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfirmError {
+    /// A transaction's bytes did not decode.
+    #[error("transaction {index} does not decode: {error}")]
+    Decode {
+        /// 0: the victim, 1: the backrun.
+        index: usize,
+        /// The decoder's reason.
+        error: TxDecodeError,
+    },
+    /// The simulation stopped: a snapshot miss, an invalid transaction, an EVM error.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+}
+
+/// Confirms route backruns on one thread; the simulator's buffers are kept between calls.
+#[derive(Debug)]
+pub struct Confirmer {
+    sim: Simulator,
+    txs: Vec<SimTx>,
+    topic: B256,
+}
+
+impl Confirmer {
+    /// A confirmer over `snapshot` with the chain's rules.
+    pub fn new(snapshot: Arc<StateSnapshot>, rules: ChainRules) -> Confirmer {
+        Confirmer {
+            sim: Simulator::new(snapshot, rules),
+            txs: Vec::with_capacity(2),
+            topic: keccak256(BACKRUN_ROUTE_EVENT),
+        }
+    }
+
+    /// Moves to another snapshot (a new head's); a no-op when it is the same one.
+    pub fn set_snapshot(&mut self, snapshot: &Arc<StateSnapshot>) {
+        if !Arc::ptr_eq(self.sim.snapshot(), snapshot) {
+            self.sim.set_snapshot(Arc::clone(snapshot));
+        }
+    }
+
+    /// The simulator (its miss log, the state after the last run).
+    pub fn simulator(&mut self) -> &mut Simulator {
+        &mut self.sim
+    }
+
+    /// Runs the victim (`victim_raw`, signed, from `victim_sender` as the node reported it)
+    /// and then our backrun (`backrun_raw`, from `searcher`) in `block`, and compares the
+    /// backrun's `BackrunRoute` log with `expect`.
+    pub fn confirm_route(
+        &mut self,
+        block: &NextBlock,
+        (victim_raw, victim_sender): (&[u8], Address),
+        (backrun_raw, searcher): (&[u8], Address),
+        expect: &RouteExpectation,
+    ) -> Result<RouteVerdict, ConfirmError> {
+        let victim =
+            decode(victim_raw).map_err(|error| ConfirmError::Decode { index: 0, error })?;
+        let backrun =
+            decode(backrun_raw).map_err(|error| ConfirmError::Decode { index: 1, error })?;
+        let presumed = presumed_sender(&victim, victim_sender);
+        self.txs.clear();
+        self.txs.push(SimTx::from_recovered(&victim, victim_sender));
+        self.txs.push(SimTx::from_recovered(&backrun, searcher));
+        let outcomes = self.sim.run_presuming(block, &self.txs, Some(presumed))?;
+        let (Some(victim_out), Some(backrun_out)) = (outcomes.first(), outcomes.get(1)) else {
+            return Err(ConfirmError::Sim(SimError::Evm {
+                index: 1,
+                detail: "the run ended without an outcome per transaction".into(),
+            }));
+        };
+        let verdict = verdict(self.topic, victim_out, backrun_out, expect);
+        // A victim that failed after reading a presumed zero entry of its own (a token it
+        // spends) failed on what the snapshot does not know: a miss, not a disagreement.
+        if let (RouteVerdict::VictimReverted { .. }, Some((address, slot))) =
+            (verdict, self.sim.presumed_slot())
+        {
+            let miss = Miss::Storage(address, slot);
+            self.sim.misses_mut().record(miss);
+            return Err(ConfirmError::Sim(SimError::Miss { index: 0, miss }));
+        }
+        Ok(verdict)
+    }
+}
+
+/// Decodes signed EIP-2718 bytes (no signature recovery: the sender is known).
+fn decode(raw: &[u8]) -> Result<TxEnvelope, TxDecodeError> {
+    let mut buf = raw;
+    let envelope =
+        TxEnvelope::decode_2718(&mut buf).map_err(|e| TxDecodeError::Decode(e.to_string()))?;
+    match buf.len() {
+        0 => Ok(envelope),
+        n => Err(TxDecodeError::Trailing(n)),
+    }
+}
+
+/// What the mempool vouches for about a pending transaction's sender.
+fn presumed_sender(tx: &TxEnvelope, sender: Address) -> PresumedSender {
+    let gas = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas());
+    PresumedSender {
+        address: sender,
+        nonce: tx.nonce(),
+        balance: gas.saturating_add(tx.value()),
+    }
+}
+
+/// Reads the verdict off the two outcomes.
+fn verdict(
+    topic: B256,
+    victim: &TxOutcome,
+    backrun: &TxOutcome,
+    expect: &RouteExpectation,
+) -> RouteVerdict {
+    if !victim.is_success() {
+        return RouteVerdict::VictimReverted {
+            victim_gas: victim.gas_used,
+        };
+    }
+    let gas_used = backrun.gas_used;
+    match backrun.status {
+        TxStatus::Success => {}
+        TxStatus::Revert => return RouteVerdict::BackrunReverted { gas_used },
+        TxStatus::Halt(_) => return RouteVerdict::BackrunHalted { gas_used },
+    }
+    // data: hops, amountIn, profitGross, payment (firstPool is indexed).
+    let log = backrun.logs.iter().find(|l| {
+        l.address == expect.executor
+            && l.data.topics().first() == Some(&topic)
+            && l.data.data.len() == 128
+    });
+    let Some(log) = log else {
+        return RouteVerdict::NoBackrunLog { gas_used };
+    };
+    let word = |i: usize| U256::from_be_slice(&log.data.data[32 * i..32 * (i + 1)]);
+    let (amount_in, gross) = (word(1), word(2));
+    if amount_in == expect.amount_in && gross == expect.profit_gross {
+        RouteVerdict::Agreed {
+            victim_gas: victim.gas_used,
+            gas_used,
+        }
+    } else {
+        RouteVerdict::ProfitDiffers {
+            simulated_gross: gross,
+            gas_used,
+        }
+    }
+}
