@@ -1,6 +1,7 @@
 //! Integration tests for kestrel-sim: one binary, one module per area.
 mod alloc;
 mod anvil;
+mod confirm;
 mod snapshot;
 mod support;
 mod world;

@@ -14,7 +14,8 @@ use kestrel_sandbox::artifacts;
 use kestrel_sandbox::deploy::bindings::IUniswapV2Router02;
 use kestrel_sim::devnet::LocalChain;
 use kestrel_sim::devnet::v2::{V2Bytecode, V2World, V2WorldSpec, deploy_v2_world};
-use kestrel_sim::{ChainRules, Miss, NextBlock, SimTx, StateSnapshot};
+use kestrel_sim::revm::DatabaseRef;
+use kestrel_sim::{ChainRules, Miss, NextBlock, SimTx, SnapshotBuilder, StateSnapshot};
 
 pub const ETHER: u128 = 1_000_000_000_000_000_000;
 pub const GWEI: u128 = 1_000_000_000;
@@ -193,4 +194,29 @@ pub fn world_with_sequence() -> (RevmWorld, [SimTx; 2]) {
     let (snapshot, _) = complete_for(&w.chain, Arc::clone(&w.snapshot), &next_block(2), &txs);
     w.snapshot = snapshot;
     (w, txs)
+}
+
+/// `snapshot` without what `leave_out` names: a [`Miss::Account`] leaves out that account and
+/// its slots, a [`Miss::Storage`] one slot; the next run misses on exactly those. Block hashes
+/// are not carried over (the V2 world's snapshots hold none), and every slot's account must be
+/// in the snapshot.
+pub fn snapshot_without(snapshot: &StateSnapshot, leave_out: &[Miss]) -> StateSnapshot {
+    let kept_account = |address: Address| !leave_out.contains(&Miss::Account(address));
+    let mut builder = SnapshotBuilder::new(snapshot.block());
+    for address in snapshot.addresses().filter(|a| kept_account(*a)) {
+        match snapshot.basic_ref(address).unwrap() {
+            Some(info) => {
+                let code = info.code.map(|c| c.original_bytes()).unwrap_or_default();
+                builder.account(address, info.balance, info.nonce, code)
+            }
+            None => builder.absent(address),
+        };
+    }
+    for (address, slot) in snapshot.slots() {
+        if kept_account(address) && !leave_out.contains(&Miss::Storage(address, slot)) {
+            let value = snapshot.storage(address, slot).unwrap();
+            builder.storage(address, slot, value);
+        }
+    }
+    builder.build()
 }
