@@ -172,10 +172,13 @@ fn decode(raw: &[u8]) -> Result<TxEnvelope, TxDecodeError> {
 /// What the mempool vouches for about a pending transaction's sender.
 fn presumed_sender(tx: &TxEnvelope, sender: Address) -> PresumedSender {
     let gas = U256::from(tx.gas_limit()) * U256::from(tx.max_fee_per_gas());
+    // An EIP-4844 sender also pays for its blobs at their fee cap.
+    let blobs = U256::from(tx.blob_gas_used().unwrap_or(0))
+        * U256::from(tx.max_fee_per_blob_gas().unwrap_or(0));
     PresumedSender {
         address: sender,
         nonce: tx.nonce(),
-        balance: gas.saturating_add(tx.value()),
+        balance: gas.saturating_add(blobs).saturating_add(tx.value()),
     }
 }
 
@@ -218,5 +221,43 @@ fn verdict(
             simulated_gross: gross,
             gas_used,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_consensus::{Signed, TxEip4844, TxEip4844Variant};
+    use alloy_primitives::Signature;
+
+    use super::*;
+
+    #[test]
+    fn a_presumed_blob_sender_holds_its_gas_its_blob_gas_and_its_value() {
+        let tx = TxEip4844 {
+            chain_id: 1,
+            nonce: 5,
+            gas_limit: 100_000,
+            max_fee_per_gas: 30,
+            max_priority_fee_per_gas: 2,
+            to: Address::repeat_byte(2),
+            value: U256::from(1_000u64),
+            blob_versioned_hashes: vec![B256::repeat_byte(1), B256::repeat_byte(3)],
+            max_fee_per_blob_gas: 7,
+            ..TxEip4844::default()
+        };
+        let signed = Signed::new_unchecked(
+            TxEip4844Variant::TxEip4844(tx),
+            Signature::test_signature(),
+            B256::ZERO,
+        );
+        let envelope = TxEnvelope::Eip4844(signed);
+        let sender = Address::repeat_byte(9);
+        let p = presumed_sender(&envelope, sender);
+        assert_eq!((p.address, p.nonce), (sender, 5));
+        // 100k gas at 30, two blobs of 131072 blob gas at 7, and the value.
+        assert_eq!(
+            p.balance,
+            U256::from(100_000u64 * 30 + 2 * 131_072 * 7 + 1_000)
+        );
     }
 }

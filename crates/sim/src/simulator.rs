@@ -38,7 +38,8 @@ pub struct PresumedSender {
     pub address: Address,
     /// The transaction's nonce.
     pub nonce: u64,
-    /// The least balance the transaction needs: `gas_limit * max_fee_per_gas + value`.
+    /// The least balance the transaction needs: `gas_limit * max_fee_per_gas + value`, plus its
+    /// blob gas at `max_fee_per_blob_gas` for an EIP-4844 transaction.
     pub balance: U256,
 }
 
