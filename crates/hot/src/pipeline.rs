@@ -4,19 +4,19 @@ use std::sync::Arc;
 
 use kestrel_bus::SnapshotCell;
 use kestrel_bus::spsc::Producer;
-use kestrel_dex::cycle::{Cycle, CyclePlan, PoolRef, PoolRegistry};
+use kestrel_dex::cycle::{Cycle, CyclePlan, MAX_CYCLE_HOPS, PoolRef, PoolRegistry};
 use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
 use kestrel_fire::executor::{HopKind, RouteHop};
 use kestrel_fire::ladder::LocalSigner;
 use kestrel_fire::relay::RelayConn;
 use kestrel_fire::route_tx::ROUTE_TX_MAX_LEN;
 use kestrel_fire::{Handoff, ParcelKind, PresigPool, RouteCall, RouteTxBuilder};
-use kestrel_sim::{ConfirmError, Confirmer, Miss, RouteExpectation, RouteVerdict, SimError};
+use kestrel_sim::{ConfirmError, Confirmer, RouteExpectation, RouteVerdict, SimError};
 use kestrel_stdx::{RecentSet, mono_ns};
 use kestrel_telemetry::{Counters, StageRecorder};
 use kestrel_types::{
     Address, B256, BundleEvent, CandidateEvent, DecodePath, DisagreementEvent, HotEvent, RouteKind,
-    SimMissEvent, SimMissKind, SimOutcome, SkipEvent, SkipReason, Stage, Stamps, U256,
+    SkipEvent, SkipReason, Stage, Stamps, U256,
 };
 use kestrel_wire::{Frame, TxView, decode_hex_into, encode_signed_tx, parse_frame};
 
@@ -245,8 +245,7 @@ impl Pipeline {
         else {
             return self.skip(tx.hash, SkipReason::NoLadder, *stamps);
         };
-        let mut hops = [PLACEHOLDER_HOP; kestrel_dex::cycle::MAX_CYCLE_HOPS];
-        let Some(n) = route_hops(reg, &d.plan, &mut hops) else {
+        let Some((hops, n)) = cycle_route(reg, &d.plan.cycle) else {
             return self.skip(tx.hash, SkipReason::UnknownPool, *stamps);
         };
         let call = RouteCall {
@@ -339,18 +338,6 @@ impl Pipeline {
             confirmer.set_snapshot(&sim.snapshot);
             confirmer.confirm_route(&sim.next, (victim_raw, from), (raw, searcher), &expect)
         });
-        let disagreement = |outcome, simulated_gross, gas_used| {
-            HotEvent::Disagreement(DisagreementEvent {
-                tx_hash: tx.hash,
-                block: state.block,
-                route_kind: route_kind(&d.plan),
-                decode_path: d.path,
-                predicted_gross: d.plan.profit_gross,
-                simulated_gross,
-                outcome,
-                gas_used,
-            })
-        };
         let (event, reason) = match verdict {
             Ok(RouteVerdict::Agreed { gas_used, .. }) => {
                 let event = HotEvent::Confirmed {
@@ -361,43 +348,21 @@ impl Pipeline {
                 self.emit(event);
                 return true;
             }
-            Ok(RouteVerdict::ProfitDiffers {
-                simulated_gross,
-                gas_used,
-            }) => (
-                Some(disagreement(
-                    SimOutcome::ProfitDiffers,
-                    simulated_gross,
-                    gas_used,
-                )),
-                SkipReason::SimDisagree,
-            ),
-            Ok(RouteVerdict::BackrunReverted { gas_used }) => (
-                Some(disagreement(
-                    SimOutcome::BackrunReverted,
-                    U256::ZERO,
-                    gas_used,
-                )),
-                SkipReason::SimDisagree,
-            ),
-            Ok(RouteVerdict::BackrunHalted { gas_used }) => (
-                Some(disagreement(
-                    SimOutcome::BackrunHalted,
-                    U256::ZERO,
-                    gas_used,
-                )),
-                SkipReason::SimDisagree,
-            ),
-            Ok(RouteVerdict::VictimReverted { .. }) => (
-                Some(disagreement(SimOutcome::VictimReverted, U256::ZERO, 0)),
-                SkipReason::SimDisagree,
-            ),
-            Ok(RouteVerdict::NoBackrunLog { gas_used }) => (
-                Some(disagreement(SimOutcome::NoBackrunLog, U256::ZERO, gas_used)),
+            Ok(v) => (
+                Some(HotEvent::Disagreement(DisagreementEvent {
+                    tx_hash: tx.hash,
+                    block: state.block,
+                    route_kind: route_kind(&d.plan),
+                    decode_path: d.path,
+                    predicted_gross: d.plan.profit_gross,
+                    simulated_gross: v.simulated_gross(),
+                    outcome: v.outcome(),
+                    gas_used: v.gas_used(),
+                })),
                 SkipReason::SimDisagree,
             ),
             Err(ConfirmError::Sim(SimError::Miss { miss, .. })) => (
-                Some(HotEvent::SimMiss(miss_event(tx.hash, state.block, miss))),
+                Some(HotEvent::SimMiss(miss.to_event(tx.hash, state.block))),
                 SkipReason::SimMiss,
             ),
             Err(ConfirmError::Sim(SimError::Invalid { index: 0, .. })) => {
@@ -510,23 +475,14 @@ const PLACEHOLDER_HOP: RouteHop = RouteHop {
     zero_for_one: false,
 };
 
-/// Fills `out` with the cycle's hops as the executor reads them; `None` for a pool the registry
-/// does not know (never, for a plan it produced).
-fn route_hops(
-    reg: &PoolRegistry,
-    plan: &CyclePlan,
-    out: &mut [RouteHop; kestrel_dex::cycle::MAX_CYCLE_HOPS],
-) -> Option<usize> {
-    cycle_route(reg, &plan.cycle, out)
-}
-
-/// The executor's `backrunRoute` hops for `cycle` into `out`; how many, or `None` for a pool
-/// the registry cannot name or a V2 fee that does not fit.
+/// The executor's `backrunRoute` hops for `cycle` (the first `n` of a fixed array, no
+/// allocation) and `n`; `None` for a pool the registry cannot name (never, for a cycle it
+/// produced) or a V2 fee that does not fit.
 pub fn cycle_route(
     reg: &PoolRegistry,
     cycle: &Cycle,
-    out: &mut [RouteHop; kestrel_dex::cycle::MAX_CYCLE_HOPS],
-) -> Option<usize> {
+) -> Option<([RouteHop; MAX_CYCLE_HOPS], usize)> {
+    let mut out = [PLACEHOLDER_HOP; MAX_CYCLE_HOPS];
     let hops = cycle.hops();
     for (slot, hop) in out.iter_mut().zip(hops) {
         let kind = match hop.pool {
@@ -546,7 +502,7 @@ pub fn cycle_route(
             zero_for_one: hop.zero_for_one(),
         };
     }
-    Some(hops.len())
+    Some((out, hops.len()))
 }
 
 /// Which pool kinds a plan's cycle runs through.
@@ -555,29 +511,6 @@ fn route_kind(plan: &CyclePlan) -> RouteKind {
     let has_v2 = hops.iter().any(|h| matches!(h.pool, PoolRef::V2(_)));
     let has_v3 = hops.iter().any(|h| matches!(h.pool, PoolRef::V3(_)));
     RouteKind::of(has_v2, has_v3).unwrap_or_default()
-}
-
-/// A snapshot miss as the slow lane receives it.
-fn miss_event(tx_hash: B256, block: u64, miss: Miss) -> SimMissEvent {
-    let (kind, address, slot, number) = match miss {
-        Miss::Account(a) => (SimMissKind::Account, a, U256::ZERO, 0),
-        Miss::Code(h) => (
-            SimMissKind::Code,
-            Address::ZERO,
-            U256::from_be_bytes(h.0),
-            0,
-        ),
-        Miss::Storage(a, s) => (SimMissKind::Storage, a, s, 0),
-        Miss::BlockHash(n) => (SimMissKind::BlockHash, Address::ZERO, U256::ZERO, n),
-    };
-    SimMissEvent {
-        tx_hash,
-        block,
-        kind,
-        address,
-        slot,
-        number,
-    }
 }
 
 fn route_candidate(

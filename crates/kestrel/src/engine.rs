@@ -30,7 +30,7 @@ use kestrel_store::{Journal, JournalHandle, Record};
 use std::sync::Mutex;
 
 use kestrel_telemetry::{Counters, MetricsServer, StageRecorder, prometheus_text};
-use kestrel_types::{Address, FactoryId, HotEvent, Mode, SimMissKind, U256};
+use kestrel_types::{Address, FactoryId, HotEvent, Mode, U256};
 use tokio::sync::Notify;
 
 /// Most pairs discovered per factory at start.
@@ -255,12 +255,17 @@ struct Pools {
     v2: Arc<PoolSnapshot>,
     /// `None` when no V3 factory is configured.
     v3: Option<V3Snapshot>,
-    /// The last revm snapshot (its accounts and slots are read again at the next head).
-    sim: Option<Arc<StateSnapshot>>,
 }
 
 impl SyncCtx {
-    async fn build_state(&self, head: HeadInfo, pools: &Pools) -> anyhow::Result<HotState> {
+    /// The hot state at `head`. `previous` is the last published revm snapshot: its accounts and
+    /// slots are read again at `head`.
+    async fn build_state(
+        &self,
+        head: HeadInfo,
+        pools: &Pools,
+        previous: Option<&StateSnapshot>,
+    ) -> anyhow::Result<HotState> {
         let snapshot = Arc::clone(&pools.v2);
         let b = &self.cfg.backrun;
         let nonce = self.chain.nonce(self.signer.address(), head.number).await?;
@@ -310,7 +315,6 @@ impl SyncCtx {
         };
         let sim = match (&self.sim, &registry) {
             (Some(prep), Some(reg)) => {
-                let previous = pools.sim.as_deref();
                 match prep
                     .snapshot(&self.chain, &head, reg, previous, (nonce, capital))
                     .await
@@ -374,7 +378,7 @@ impl SyncCtx {
 
     /// Fetches what the hot lane reported missing into the current state's revm snapshot and
     /// publishes the state again with it.
-    async fn grow_snapshot(&self, state: &SnapshotCell<HotState>, pools: &mut Pools) {
+    async fn grow_snapshot(&self, state: &SnapshotCell<HotState>) {
         let Some(prep) = &self.sim else { return };
         let current = state.load();
         let Some(sim) = &current.sim else {
@@ -383,17 +387,13 @@ impl SyncCtx {
         };
         match prep.grow(&self.chain, &sim.snapshot).await {
             Ok(Some(grown)) => {
-                let grown = Arc::new(grown);
+                // This task is the only publisher, so `current` is still the published state.
                 let mut next = HotState::clone(&current);
                 next.sim = Some(SimState {
-                    snapshot: Arc::clone(&grown),
+                    snapshot: Arc::new(grown),
                     ..sim.clone()
                 });
-                // A new head may have been published meanwhile: only replace this block's.
-                if state.load().block == next.block {
-                    state.publish(Arc::new(next));
-                    pools.sim = Some(grown);
-                }
+                state.publish(Arc::new(next));
             }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "fetching revm misses failed"),
@@ -415,13 +415,14 @@ impl SyncCtx {
                 _ = notify.notified() => {}
                 _ = tokio::time::sleep(HEAD_POLL) => {}
             }
-            match self.step(head, &pools).await {
+            let previous = state.load().sim.as_ref().map(|s| Arc::clone(&s.snapshot));
+            match self.step(head, &pools, previous.as_deref()).await {
                 Ok(Some((h, p, next))) => {
                     state.publish(Arc::new(next));
                     head = h;
                     pools = p;
                 }
-                Ok(None) => self.grow_snapshot(&state, &mut pools).await,
+                Ok(None) => self.grow_snapshot(&state).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "state sync failed; retrying on the next head")
                 }
@@ -433,6 +434,7 @@ impl SyncCtx {
         &self,
         head: HeadInfo,
         pools: &Pools,
+        previous: Option<&StateSnapshot>,
     ) -> anyhow::Result<Option<(HeadInfo, Pools, HotState)>> {
         let snap = &pools.v2;
         let new_head = self.chain.head().await?;
@@ -459,15 +461,11 @@ impl SyncCtx {
             Some(v3) => Some(self.chain.advance_v3(v3, &head, &new_head).await?.snapshot),
             None => None,
         };
-        let mut next = Pools {
+        let next = Pools {
             v2: Arc::new(snap.with_reserves(new_head.number, &updates)),
             v3,
-            sim: pools.sim.clone(),
         };
-        let state = self.build_state(new_head, &next).await?;
-        if let Some(sim) = &state.sim {
-            next.sim = Some(Arc::clone(&sim.snapshot));
-        }
+        let state = self.build_state(new_head, &next, previous).await?;
         Ok(Some((new_head, next, state)))
     }
 }
@@ -600,11 +598,7 @@ impl Engine {
             );
             Some(loaded)
         };
-        let mut pools = Pools {
-            v2: snap,
-            v3,
-            sim: None,
-        };
+        let pools = Pools { v2: snap, v3 };
         let signer = Arc::new(LocalSigner::from_hex(&keys.searcher_hex).context("signer.key")?);
         let auth = FlashbotsAuth::from_hex(&keys.relay_auth_hex).context("relay_auth.key")?;
         let inbox = Arc::new(MissInbox::default());
@@ -629,8 +623,7 @@ impl Engine {
         };
         // The hot lane starts only once the first real state (snapshot, ladder, thresholds) is
         // built: there is no placeholder state to decide on.
-        let first = ctx.build_state(head, &pools).await?;
-        pools.sim = first.sim.as_ref().map(|s| Arc::clone(&s.snapshot));
+        let first = ctx.build_state(head, &pools, None).await?;
         let state = Arc::new(SnapshotCell::new(first));
 
         let journal_path = std::path::PathBuf::from(&cfg.journal.path);
@@ -948,12 +941,7 @@ fn to_record(run_id: &str, ev: HotEvent, notify: &Notify, inbox: &MissInbox) -> 
             Some(Record::Disagreement { run_id, ev })
         }
         HotEvent::SimMiss(m) => {
-            let miss = match m.kind {
-                SimMissKind::Account => Miss::Account(m.address),
-                SimMissKind::Code => Miss::Code(kestrel_types::B256::from(m.slot.to_be_bytes())),
-                SimMissKind::Storage => Miss::Storage(m.address, m.slot),
-                SimMissKind::BlockHash => Miss::BlockHash(m.number),
-            };
+            let miss = Miss::from_event(&m);
             tracing::debug!(victim = %m.tx_hash, %miss, "revm confirmation missed state");
             inbox.push(miss);
             notify.notify_one();

@@ -18,15 +18,17 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use alloy::primitives::{Address, B256, Bytes, U256};
-use alloy::sol_types::SolCall;
 use anyhow::Context;
 use kestrel_chain::prefetch::PrefetchCall;
 use kestrel_chain::{Chain, HeadInfo};
-use kestrel_dex::cycle::{MAX_CYCLE_HOPS, PoolRef, PoolRegistry, V3Id};
-use kestrel_fire::executor::{HopKind, RouteHop, backrun_route_calldata_len, encode_backrun_route};
+use kestrel_dex::cycle::{PoolRef, PoolRegistry, V3Id};
+use kestrel_fire::executor::{backrun_route_calldata_len, encode_backrun_route};
 use kestrel_sim::revm::context::TxEnv;
 use kestrel_sim::revm::primitives::TxKind;
-use kestrel_sim::{ChainRules, Miss, NextBlock, SimTx, Simulator, StateSnapshot};
+use kestrel_sim::{
+    ChainRules, Miss, NextBlock, SimTx, Simulator, StateSnapshot, balance_of_calldata, int_key,
+    mapping_slot,
+};
 use kestrel_types::PoolId;
 
 /// Warm-up rounds at most (each fetches what the previous round's runs missed).
@@ -196,38 +198,21 @@ impl SimPrep {
         set.into_iter().collect()
     }
 
-    /// View calls whose access lists name the slots swaps read first: the pools' token
-    /// balances and their price state.
+    /// View calls whose access lists name the slots swaps read first: each pool's balance of
+    /// both its tokens, and the executor's WETH. (V3 price state comes from the pools' layout,
+    /// V2 reserves from the warm-up.)
     fn view_calls(&self, reg: &PoolRegistry) -> Vec<PrefetchCall> {
-        let call = |to: Address, data: Vec<u8>| PrefetchCall {
+        let balance_of = |token: Address, owner: Address| PrefetchCall {
             from: self.searcher,
-            to,
-            data: Bytes::from(data),
+            to: token,
+            data: balance_of_calldata(owner),
             value: U256::ZERO,
         };
-        let mut calls = vec![call(
-            self.weth,
-            views::balanceOfCall {
-                owner: self.executor,
-            }
-            .abi_encode(),
-        )];
+        let mut calls = vec![balance_of(self.weth, self.executor)];
         for pool in pools(reg) {
-            let (Some(address), Some((t0, t1))) = (reg.address(pool), reg.tokens(pool)) else {
-                continue;
-            };
-            for token in [t0, t1] {
-                calls.push(call(
-                    token,
-                    views::balanceOfCall { owner: address }.abi_encode(),
-                ));
-            }
-            match pool {
-                PoolRef::V2(_) => calls.push(call(address, views::getReservesCall {}.abi_encode())),
-                PoolRef::V3(_) => {
-                    calls.push(call(address, views::slot0Call {}.abi_encode()));
-                    calls.push(call(address, views::liquidityCall {}.abi_encode()));
-                }
+            if let (Some(address), Some((t0, t1))) = (reg.address(pool), reg.tokens(pool)) {
+                calls.push(balance_of(t0, address));
+                calls.push(balance_of(t1, address));
             }
         }
         calls
@@ -295,12 +280,12 @@ impl SimPrep {
             }
             let mut route = None;
             let _ = reg.for_each_cycle(pool, |cycle| {
-                let mut hops = [placeholder(); MAX_CYCLE_HOPS];
-                if let Some(n) = kestrel_hot::cycle_route(reg, cycle, &mut hops) {
-                    route = Some((hops, n));
-                    return ControlFlow::Break(());
+                route = kestrel_hot::cycle_route(reg, cycle);
+                if route.is_some() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
                 }
-                ControlFlow::Continue(())
             });
             let Some((hops, n)) = route else { continue };
             let route = &hops[..n];
@@ -352,14 +337,14 @@ fn v3_slots(reg: &PoolRegistry, previous: Option<&StateSnapshot>) -> Vec<(Addres
         let spacing = pool.tick_spacing().max(1);
         let mut words = BTreeSet::new();
         for t in ticks.get(lo..hi).unwrap_or(&[]) {
-            let base = mapping_slot(int_word(i64::from(t.tick)), 5);
+            let base = mapping_slot(int_key(i64::from(t.tick)), 5);
             out.extend((0u64..4).map(|i| (a, base.wrapping_add(U256::from(i)))));
             words.insert(t.tick.div_euclid(spacing) >> 8);
         }
         // The current tick's own word, even with no initialized tick in it.
         words.insert(pool.tick().div_euclid(spacing) >> 8);
         for w in words {
-            out.push((a, mapping_slot(int_word(i64::from(w)), 6)));
+            out.push((a, mapping_slot(int_key(i64::from(w)), 6)));
         }
         // slot0: observationIndex at bits 184..200, observationCardinalityNext at 216..232.
         if let Some(slot0) = previous.and_then(|p| p.storage(a, U256::ZERO).ok()) {
@@ -374,42 +359,9 @@ fn v3_slots(reg: &PoolRegistry, previous: Option<&StateSnapshot>) -> Vec<(Addres
     out
 }
 
-/// A signed integer as its 32-byte two's-complement ABI word.
-fn int_word(v: i64) -> [u8; 32] {
-    let fill = if v < 0 { 0xff } else { 0 };
-    let mut word = [fill; 32];
-    word[24..].copy_from_slice(&v.to_be_bytes());
-    word
-}
-
-/// The slot of `mapping[key]` for a mapping at position `position`: keccak256(key . position).
-fn mapping_slot(key: [u8; 32], position: u64) -> U256 {
-    let mut buf = [0u8; 64];
-    buf[..32].copy_from_slice(&key);
-    buf[56..].copy_from_slice(&position.to_be_bytes());
-    U256::from_be_bytes(alloy::primitives::keccak256(buf).0)
-}
-
-fn placeholder() -> RouteHop {
-    RouteHop {
-        pool: Address::ZERO,
-        kind: HopKind::V3,
-        zero_for_one: false,
-    }
-}
-
 /// Every pool of the registry.
 fn pools(reg: &PoolRegistry) -> impl Iterator<Item = PoolRef> + '_ {
     let v2 = (0..reg.v2().pools().len()).map(|i| PoolRef::V2(PoolId(i as u32)));
     let v3 = (0..reg.v3_pools().len()).map(|i| PoolRef::V3(V3Id(i as u32)));
     v2.chain(v3)
-}
-
-mod views {
-    alloy::sol! {
-        function balanceOf(address owner) external view returns (uint256);
-        function getReserves() external view returns (uint112, uint112, uint32);
-        function slot0() external view returns (uint160, int24, uint16, uint16, uint16, uint8, bool);
-        function liquidity() external view returns (uint128);
-    }
 }

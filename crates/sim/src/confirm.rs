@@ -14,6 +14,7 @@ use std::sync::Arc;
 use alloy_consensus::{Transaction, TxEnvelope};
 use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::{Address, B256, U256, keccak256};
+use kestrel_types::SimOutcome;
 
 use crate::env::{ChainRules, NextBlock};
 use crate::simulator::{PresumedSender, SimError, Simulator, TxOutcome, TxStatus};
@@ -71,6 +72,43 @@ pub enum RouteVerdict {
         /// Gas the backrun used.
         gas_used: u64,
     },
+}
+
+impl RouteVerdict {
+    /// How the run ended, as the journal names it.
+    pub const fn outcome(&self) -> SimOutcome {
+        match self {
+            RouteVerdict::Agreed { .. } => SimOutcome::Agreed,
+            RouteVerdict::ProfitDiffers { .. } => SimOutcome::ProfitDiffers,
+            RouteVerdict::BackrunReverted { .. } => SimOutcome::BackrunReverted,
+            RouteVerdict::BackrunHalted { .. } => SimOutcome::BackrunHalted,
+            RouteVerdict::VictimReverted { .. } => SimOutcome::VictimReverted,
+            RouteVerdict::NoBackrunLog { .. } => SimOutcome::NoBackrunLog,
+        }
+    }
+
+    /// Gas the backrun used (0 when the victim failed and the backrun's result is moot).
+    pub const fn gas_used(&self) -> u64 {
+        match *self {
+            RouteVerdict::Agreed { gas_used, .. }
+            | RouteVerdict::ProfitDiffers { gas_used, .. }
+            | RouteVerdict::BackrunReverted { gas_used }
+            | RouteVerdict::BackrunHalted { gas_used }
+            | RouteVerdict::NoBackrunLog { gas_used } => gas_used,
+            RouteVerdict::VictimReverted { .. } => 0,
+        }
+    }
+
+    /// The gross profit the backrun's log reported, when it differs from the prediction (zero
+    /// for every other verdict).
+    pub const fn simulated_gross(&self) -> U256 {
+        match *self {
+            RouteVerdict::ProfitDiffers {
+                simulated_gross, ..
+            } => simulated_gross,
+            _ => U256::ZERO,
+        }
+    }
 }
 
 /// Why a confirmation could not be run to a verdict.

@@ -28,7 +28,9 @@ pub use misses::MissLog;
 pub use simulator::{
     PresumedSender, SimDb, SimError, Simulator, TxOutcome, TxStatus, balance_of_calldata,
 };
-pub use snapshot::{Miss, MissKind, SnapshotBuilder, StateSnapshot};
+pub use snapshot::{
+    Miss, MissKind, SnapshotBuilder, StateSnapshot, address_key, int_key, mapping_slot,
+};
 pub use tx::{SimTx, TxDecodeError};
 
 /// revm, re-exported so callers name the same version's types (`SpecId`, `TxEnv`, ...).

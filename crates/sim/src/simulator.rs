@@ -10,7 +10,7 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use alloy_primitives::{Address, B256, Bytes, Log, U256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, Log, U256};
 use revm::DatabaseRef;
 use revm::bytecode::Bytecode;
 use revm::context::result::{
@@ -24,7 +24,7 @@ use revm::{ExecuteEvm, MainBuilder, MainnetEvm, SystemCallEvm};
 
 use crate::env::{ChainRules, NextBlock};
 use crate::misses::MissLog;
-use crate::snapshot::{Miss, StateSnapshot};
+use crate::snapshot::{Miss, StateSnapshot, address_key, mapping_slot};
 use crate::tx::SimTx;
 
 /// The sender of a pending transaction that the snapshot has never seen, as the node's mempool
@@ -80,11 +80,9 @@ impl SimDb {
         self.presumed = presumed;
         self.presumed_read.set(None);
         if let Some(p) = presumed {
-            let mut key = [0u8; 64];
-            key[12..32].copy_from_slice(p.address.as_slice());
-            for (position, slot) in self.sender_slots.iter_mut().enumerate() {
-                key[63] = position as u8;
-                *slot = U256::from_be_bytes(keccak256(key).0);
+            let key = address_key(p.address);
+            for (position, slot) in (0u64..).zip(self.sender_slots.iter_mut()) {
+                *slot = mapping_slot(key, position);
             }
         }
     }

@@ -18,6 +18,7 @@ use std::fmt;
 
 use alloy_primitives::map::{AddressMap, B256Map, HashMap};
 use alloy_primitives::{Address, B256, Bytes, KECCAK256_EMPTY, U256, keccak256};
+use kestrel_types::SimMissEvent;
 use revm::DatabaseRef;
 use revm::bytecode::Bytecode;
 use revm::database_interface::DBErrorMarker;
@@ -36,38 +37,9 @@ pub enum Miss {
     BlockHash(u64),
 }
 
-/// The kind of a [`Miss`], for counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MissKind {
-    /// [`Miss::Account`].
-    Account,
-    /// [`Miss::Code`].
-    Code,
-    /// [`Miss::Storage`].
-    Storage,
-    /// [`Miss::BlockHash`].
-    BlockHash,
-}
-
-impl MissKind {
-    /// Every kind, in counter order.
-    pub const ALL: [MissKind; 4] = [
-        MissKind::Account,
-        MissKind::Code,
-        MissKind::Storage,
-        MissKind::BlockHash,
-    ];
-
-    /// Index into per-kind counter arrays.
-    pub const fn index(self) -> usize {
-        match self {
-            MissKind::Account => 0,
-            MissKind::Code => 1,
-            MissKind::Storage => 2,
-            MissKind::BlockHash => 3,
-        }
-    }
-}
+/// The kind of a [`Miss`], for counters: the engine's [`SimMissKind`] (one enum for the
+/// simulator's counters, the hot lane's events and the metrics' labels).
+pub use kestrel_types::SimMissKind as MissKind;
 
 impl Miss {
     /// Which kind of lookup missed.
@@ -78,6 +50,100 @@ impl Miss {
             Miss::Storage(..) => MissKind::Storage,
             Miss::BlockHash(_) => MissKind::BlockHash,
         }
+    }
+
+    /// The miss as the hot lane reports it to the slow lane (`victim`'s confirmation at head
+    /// `block`); [`Miss::from_event`] is the inverse.
+    pub fn to_event(self, victim: B256, block: u64) -> SimMissEvent {
+        let (address, slot, number) = match self {
+            Miss::Account(a) => (a, U256::ZERO, 0),
+            Miss::Code(h) => (Address::ZERO, U256::from_be_bytes(h.0), 0),
+            Miss::Storage(a, s) => (a, s, 0),
+            Miss::BlockHash(n) => (Address::ZERO, U256::ZERO, n),
+        };
+        SimMissEvent {
+            tx_hash: victim,
+            block,
+            kind: self.kind(),
+            address,
+            slot,
+            number,
+        }
+    }
+
+    /// The miss a [`SimMissEvent`] reports.
+    pub fn from_event(ev: &SimMissEvent) -> Miss {
+        match ev.kind {
+            MissKind::Account => Miss::Account(ev.address),
+            MissKind::Code => Miss::Code(B256::from(ev.slot.to_be_bytes())),
+            MissKind::Storage => Miss::Storage(ev.address, ev.slot),
+            MissKind::BlockHash => Miss::BlockHash(ev.number),
+        }
+    }
+}
+
+/// The slot of `mapping[key]` for a Solidity mapping declared at slot `position`:
+/// `keccak256(key . position)`, `key` as its 32-byte ABI word.
+pub fn mapping_slot(key: B256, position: u64) -> U256 {
+    let mut buf = [0u8; 64];
+    buf[..32].copy_from_slice(key.as_slice());
+    buf[56..].copy_from_slice(&position.to_be_bytes());
+    U256::from_be_bytes(keccak256(buf).0)
+}
+
+/// An address as a mapping key's ABI word.
+pub fn address_key(a: Address) -> B256 {
+    a.into_word()
+}
+
+/// A signed integer (`int24` tick, `int16` word position) as a mapping key's ABI word: two's
+/// complement, sign-extended to 256 bits.
+pub fn int_key(v: i64) -> B256 {
+    B256::from(
+        alloy_primitives::I256::try_from(v)
+            .unwrap_or_default()
+            .to_be_bytes::<32>(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_miss_survives_the_trip_through_its_event() {
+        let misses = [
+            Miss::Account(Address::repeat_byte(1)),
+            Miss::Code(B256::repeat_byte(0xfe)),
+            Miss::Storage(Address::repeat_byte(2), U256::MAX - U256::from(5)),
+            Miss::BlockHash(u64::MAX),
+        ];
+        for miss in misses {
+            let ev = miss.to_event(B256::repeat_byte(7), 9);
+            assert_eq!(
+                (ev.kind, ev.tx_hash, ev.block),
+                (miss.kind(), B256::repeat_byte(7), 9)
+            );
+            assert_eq!(Miss::from_event(&ev), miss);
+        }
+    }
+
+    #[test]
+    fn mapping_slots_are_solidity_s_keccak_of_key_and_position() {
+        use alloy_sol_types::SolValue;
+        let owner = Address::repeat_byte(0xab);
+        let solidity = keccak256((owner, U256::from(3)).abi_encode_params());
+        assert_eq!(
+            mapping_slot(address_key(owner), 3),
+            U256::from_be_bytes(solidity.0)
+        );
+        // A negative key is sign-extended, as Solidity encodes int24 and int16.
+        let tick = alloy_primitives::I256::try_from(-887_220i64).unwrap();
+        let solidity = keccak256((tick, U256::from(5)).abi_encode_params());
+        assert_eq!(
+            mapping_slot(int_key(-887_220), 5),
+            U256::from_be_bytes(solidity.0)
+        );
     }
 }
 

@@ -6,7 +6,7 @@
 //! The bytecode comes in as [`V2Bytecode`] (the sandbox loads it from npm and the committed
 //! executor artifact), so this crate stays free of file and network access.
 
-use alloy_primitives::{Address, Bytes, U256, keccak256};
+use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::{SolCall, SolValue, sol};
 
 use super::{DevnetError, LocalChain};
@@ -182,6 +182,5 @@ pub fn deploy_v2_world(
 /// The storage slot of `balanceOf[owner]` for a Solidity `mapping(address => uint256)` declared
 /// at slot `mapping_slot` (WETH9: 3; v2-core's ERC20: 1).
 pub fn mapping_slot(owner: Address, mapping_slot: u64) -> U256 {
-    let key = (owner, U256::from(mapping_slot)).abi_encode_params();
-    U256::from_be_bytes(keccak256(key).0)
+    crate::snapshot::mapping_slot(crate::snapshot::address_key(owner), mapping_slot)
 }
