@@ -296,6 +296,20 @@ pub struct BackrunParams {
     pub payment_bps: u32,
 }
 
+impl BackrunParams {
+    /// The builder's share of `profit_gross`. The `min` keeps a misconfigured bps above
+    /// 10 000 from paying out more than the profit.
+    pub fn payment(&self, profit_gross: U256) -> U256 {
+        (profit_gross.saturating_mul(U256::from(self.payment_bps)) / U256::from(BPS_DEN))
+            .min(profit_gross)
+    }
+
+    /// Whether a profit net of the builder's payment clears gas and the minimum profit.
+    pub fn clears(&self, profit_net: U256) -> bool {
+        profit_net >= self.gas_cost_wei.saturating_add(self.min_profit_wei)
+    }
+}
+
 /// The chosen backrun: pay `amount_in` capital into `pool_buy`, pay the `amount_mid` out of it
 /// into `pool_sell`, receive `amount_out` capital.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -359,7 +373,7 @@ pub fn find_backrun(
         return Err(SkipReason::NoCycle);
     }
     let best = best.ok_or(SkipReason::Unprofitable)?;
-    if best.profit_net < p.gas_cost_wei.saturating_add(p.min_profit_wei) {
+    if !p.clears(best.profit_net) {
         return Err(SkipReason::BelowMinProfit);
     }
     Ok(best)
@@ -384,9 +398,7 @@ fn price_cycle(
     let amount_mid = get_amount_out(amount_in, x1, y1, n1)?;
     let amount_out = get_amount_out(amount_mid, y2, x2, n2)?;
     let profit_gross = amount_out.checked_sub(amount_in).filter(|g| !g.is_zero())?;
-    // The `min` keeps a misconfigured bps above 10 000 from paying out more than the profit.
-    let payment = (profit_gross.saturating_mul(U256::from(p.payment_bps)) / U256::from(BPS_DEN))
-        .min(profit_gross);
+    let payment = p.payment(profit_gross);
     Some(BackrunPlan {
         pool_buy: buy,
         pool_sell: sell,

@@ -52,7 +52,7 @@ use crate::backrun::BackrunParams;
 use crate::math::{FEE_DEN, RESERVE_LIMIT, get_amount_out, isqrt, optimal_cycle_input};
 use crate::pool::{PoolSnapshot, sort_tokens};
 use crate::v3::full_math::mul_div;
-use crate::v3::sqrt_price_math::to_i256;
+use crate::v3::sqrt_price_math::{Q96, to_i256};
 use crate::v3::swap_math::FEE_DENOMINATOR_PIPS;
 use crate::v3::tick_math::{MAX_SQRT_RATIO, MIN_SQRT_RATIO};
 use crate::v3::{V3Error, V3Pool, default_price_limit};
@@ -67,14 +67,10 @@ pub const MAX_CYCLE_HOPS: usize = 3;
 /// Most exact quotes [`search_cycle`] takes for one cycle.
 pub const MAX_EVALS: u32 = 32;
 
-/// Basis-point denominator for the builder payment.
-const BPS_DEN: u32 = 10_000;
-
 /// `1.0` in the Q128 fixed point of marginal rates.
 const Q128: U256 = U256::from_limbs([0, 0, 1, 0]);
 /// `1.0` in Q64 (square roots of Q128 values).
 const Q64: U256 = U256::from_limbs([0, 1, 0, 0]);
-const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
 
 /// Index of a V3 pool in a [`PoolRegistry`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1274,11 +1270,9 @@ fn plan_of(
     }
     let (cycle, sized, profit_gross) = best.ok_or(SkipReason::Unprofitable)?;
     let quote = sized.best.ok_or(SkipReason::Unprofitable)?;
-    // The `min` keeps a misconfigured bps above 10 000 from paying out more than the profit.
-    let payment = (profit_gross.saturating_mul(U256::from(p.payment_bps)) / U256::from(BPS_DEN))
-        .min(profit_gross);
+    let payment = p.payment(profit_gross);
     let profit_net = profit_gross - payment;
-    if profit_net < p.gas_cost_wei.saturating_add(p.min_profit_wei) {
+    if !p.clears(profit_net) {
         return Err(SkipReason::BelowMinProfit);
     }
     Ok(CyclePlan {

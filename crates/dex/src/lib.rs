@@ -30,7 +30,8 @@
 //! routers' balance sentinels) on a [`cycle::PoolRegistry`] into a fixed-capacity
 //! [`victim::StateOverlay`]; [`cycle::find_cycle_backrun`] then searches 2- and 3-hop cycles
 //! through the touched pools over any mix of V2 and V3, sized by the closed form (V2-V2) or a
-//! bounded, counted search over exact quotes. The engine does not call these yet.
+//! bounded, counted search over exact quotes. The hot lane's `decide` calls both for victims of
+//! the V3 and universal routers.
 //!
 //! Deliberately absent: I/O, async, and any trade placed *before* the victim.
 

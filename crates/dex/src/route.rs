@@ -514,8 +514,8 @@ pub(crate) mod abi {
         Ok(!narrow(data, index, 1)?.is_zero())
     }
 
-    /// A word holding an offset or a length: it must fit in 32 bits.
-    fn small_at_byte(data: &[u8], at: usize) -> Result<usize, SkipReason> {
+    /// A word holding an offset or a length, at byte `at`: it must fit in 32 bits.
+    pub(crate) fn small_at_byte(data: &[u8], at: usize) -> Result<usize, SkipReason> {
         let w = word_at_byte(data, at)?;
         let (upper, low) = w.split_at(WORD - 4);
         if upper.iter().any(|&b| b != 0) {

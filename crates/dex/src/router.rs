@@ -6,11 +6,10 @@
 
 use kestrel_types::{Address, SkipReason, U256};
 
+use crate::route::abi::{self, WORD};
+
 /// The longest path the engine evaluates (3 hops). Longer paths are `PathTooLong`.
 pub const MAX_PATH: usize = 4;
-
-/// ABI word size in bytes.
-const WORD: usize = 32;
 
 /// `swapExactTokensForTokens(uint256,uint256,address[],address,uint256)`
 pub const SWAP_EXACT_TOKENS_FOR_TOKENS: [u8; 4] = [0x38, 0xed, 0x17, 0x39];
@@ -156,13 +155,13 @@ pub fn decode_router02(calldata: &[u8], value: U256) -> Result<SwapIntent<'_>, S
     let layout = layout_of(*selector).ok_or(SkipReason::NotSwap)?;
     // ETH-in functions drop the input amount from the head, shifting the rest by one word.
     let (amount_a, amount_b, rest) = if layout.eth_in {
-        (value, uint_at(args, 0)?, 1)
+        (value, abi::uint(args, 0)?, 1)
     } else {
-        (uint_at(args, 0)?, uint_at(args, 1)?, 2)
+        (abi::uint(args, 0)?, abi::uint(args, 1)?, 2)
     };
-    let path = path_at(args, offset_at(args, rest)?)?;
-    let recipient = address_at(args, rest + 1)?;
-    let deadline = uint_at(args, rest + 2)?;
+    let path = path_at(args, abi::offset(args, rest)?)?;
+    let recipient = abi::address(args, rest + 1)?;
+    let deadline = abi::uint(args, rest + 2)?;
     // The head's amount order differs: exact-in is (amountIn, amountOutMin), exact-out is
     // (amountOut, amountInMax); for ETH-in the tx value plays the input's role in both.
     let (amount_in, amount_out) = match (layout.kind, layout.eth_in) {
@@ -182,54 +181,9 @@ pub fn decode_router02(calldata: &[u8], value: U256) -> Result<SwapIntent<'_>, S
     })
 }
 
-/// The 32-byte word at byte offset `at`, if fully inside `data`.
-fn word_at_byte(data: &[u8], at: usize) -> Result<&[u8; WORD], SkipReason> {
-    let end = at.checked_add(WORD).ok_or(SkipReason::MalformedCalldata)?;
-    data.get(at..end)
-        .and_then(|w| w.first_chunk::<WORD>())
-        .ok_or(SkipReason::MalformedCalldata)
-}
-
-/// The `index`-th head word.
-fn word(args: &[u8], index: usize) -> Result<&[u8; WORD], SkipReason> {
-    word_at_byte(args, index * WORD)
-}
-
-fn uint_at(args: &[u8], index: usize) -> Result<U256, SkipReason> {
-    word(args, index).map(|w| U256::from_be_bytes(*w))
-}
-
-fn address_at(args: &[u8], index: usize) -> Result<Address, SkipReason> {
-    as_address(word(args, index)?)
-}
-
-fn as_address(w: &[u8; WORD]) -> Result<Address, SkipReason> {
-    let (upper, low) = w.split_at(12);
-    if upper.iter().any(|&b| b != 0) {
-        return Err(SkipReason::MalformedCalldata);
-    }
-    Ok(Address::from_slice(low))
-}
-
-/// A head word that holds a byte offset or a length: it must fit comfortably in `usize`.
-fn small_at_byte(args: &[u8], at: usize) -> Result<usize, SkipReason> {
-    let w = word_at_byte(args, at)?;
-    let (upper, low) = w.split_at(WORD - 4);
-    if upper.iter().any(|&b| b != 0) {
-        return Err(SkipReason::MalformedCalldata);
-    }
-    let mut be = [0u8; 4];
-    be.copy_from_slice(low);
-    usize::try_from(u32::from_be_bytes(be)).map_err(|_| SkipReason::MalformedCalldata)
-}
-
-fn offset_at(args: &[u8], index: usize) -> Result<usize, SkipReason> {
-    small_at_byte(args, index * WORD)
-}
-
 /// The `address[]` whose length word sits at byte `offset` of the arguments.
 pub(crate) fn path_at(args: &[u8], offset: usize) -> Result<PathView<'_>, SkipReason> {
-    let len = small_at_byte(args, offset)?;
+    let len = abi::small_at_byte(args, offset)?;
     let start = offset + WORD;
     // `len` < 2^32, so this cannot overflow on 64-bit targets; checked anyway for 32-bit ones.
     let end = len

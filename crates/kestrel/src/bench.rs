@@ -34,6 +34,7 @@ use kestrel_dex::pool::{FactoryInfo, PoolSnapshot, V2Pool, pair_address};
 use kestrel_dex::router_v3::decode_swap_router;
 use kestrel_dex::universal::{UrVersion, decode_universal};
 use kestrel_dex::v3::full_math::mul_div;
+use kestrel_dex::v3::sqrt_price_math::Q96;
 use kestrel_dex::v3::tick_math::get_sqrt_ratio_at_tick;
 use kestrel_dex::v3::{Slot0, V3Pool, V3PoolKey};
 use kestrel_dex::victim::{VictimEnv, apply_swaps};
@@ -833,8 +834,6 @@ impl Values {
         mul_div(mul_div(weth_wei, s, Q96).context("value")?, s, Q96).context("value")
     }
 }
-
-const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
 
 /// The price a pool at `tick` starts at: a quarter of the way into the tick, as the dex
 /// tests build them.

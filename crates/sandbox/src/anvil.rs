@@ -214,11 +214,11 @@ pub async fn set_coinbase<P: Provider>(provider: &P, address: Address) -> anyhow
     Ok(())
 }
 
-/// A loopback port that was free a moment ago (the OS picks it for a throwaway listener).
 /// How long after the port first answers an anvil that lost the port to another would have
 /// exited.
 const BIND_SETTLE: Duration = Duration::from_millis(60);
 
+/// A loopback port that was free a moment ago (the OS picks it for a throwaway listener).
 fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding a probe port")?;
     Ok(listener.local_addr()?.port())

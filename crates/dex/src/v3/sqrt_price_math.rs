@@ -11,8 +11,8 @@ use super::full_math::{div, div_rounding_up, mul_div, mul_div_rounding_up};
 
 /// Prices are Q64.96.
 const RESOLUTION: usize = 96;
-/// `2^96`.
-const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
+/// `2^96`: the fixed-point one of `sqrtPriceX96`.
+pub const Q96: U256 = U256::from_limbs([0, 1 << 32, 0, 0]);
 /// `type(uint160).max`.
 const U160_MAX: U256 = U256::from_limbs([u64::MAX, u64::MAX, u32::MAX as u64, 0]);
 
