@@ -2,9 +2,9 @@
 //! watched pool, token, router and our executor, and grown by what simulations missed.
 //!
 //! - **First snapshot.** Accounts: our executor and searcher, WETH, the head's coinbase, every
-//!   decoded router, every pool and token. Slots: those that a few view calls touch
-//!   (`balanceOf(pool)` of both tokens, `getReserves`, `slot0`, `liquidity`), learned from the
-//!   node's access lists. Then a warm-up: our executor's `backrunRoute` is simulated in revm
+//!   decoded router, every pool and token. Slots: the V3 pools' price state, ticks near the
+//!   price and oracle slots, from `UniswapV3Pool`'s storage layout; the pools' token balances,
+//!   from the node's access lists of `balanceOf(pool)` calls. Then a warm-up: our executor's `backrunRoute` is simulated in revm
 //!   over one cycle through each pool (a small amount; it reverts on the profit check after
 //!   every swap ran), and what it misses is fetched, round after round, until nothing misses.
 //! - **Each new head.** Every account and slot of the last snapshot is read again at the new
