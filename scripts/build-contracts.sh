@@ -17,7 +17,7 @@ NODE_PATH="$tools/node_modules" node - <<'JS'
 const fs = require("fs");
 const solc = require("solc");
 
-const contracts = ["KestrelExecutor"];
+const contracts = ["KestrelExecutor", "SandboxAggregator"];
 const settings = {
   optimizer: { enabled: true, runs: 200 },
   evmVersion: "cancun",

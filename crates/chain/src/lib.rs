@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod effects;
 pub mod prefetch;
 pub mod v3;
 

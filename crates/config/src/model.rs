@@ -197,6 +197,11 @@ pub struct BackrunConfig {
     /// and the backrun in revm on the head's prefetched state and fire only if the backrun's
     /// profit equals the prediction; default `true`.
     pub confirm_routes: bool,
+    /// `simulate_undecoded`: pending calls to contracts no decoder reads (aggregators, custom
+    /// routers) are run in revm by the slow lane, and backrun through the watched pools their
+    /// logs show they move, confirmed in revm first; default `true`. Needs V3 factories (the
+    /// revm state is prefetched only with them).
+    pub simulate_undecoded: bool,
     /// `priority_fee_wei`: decimal string, default `"1000000000"` (1 gwei).
     pub priority_fee_wei: U256,
     /// `builder_payment_bps`: share of profit paid to the builder, default 1000, in `0..=9999`.

@@ -461,6 +461,7 @@ fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<Bac
         read::int_in(1..=30_000_000),
     );
     let confirm_routes = s.or(e, "confirm_routes", true, read::boolean);
+    let simulate_undecoded = s.or(e, "simulate_undecoded", true, read::boolean);
     let priority_fee_wei = s.or(
         e,
         "priority_fee_wei",
@@ -487,6 +488,7 @@ fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<Bac
         gas_estimate,
         route_gas_estimate,
         confirm_routes,
+        simulate_undecoded,
         priority_fee_wei,
         builder_payment_bps,
         max_hops,

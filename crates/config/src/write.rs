@@ -153,6 +153,10 @@ fn backrun(b: &BackrunConfig) -> Value {
         ("gas_estimate", Some(wide(b.gas_estimate))),
         ("route_gas_estimate", Some(wide(b.route_gas_estimate))),
         ("confirm_routes", Some(Value::Boolean(b.confirm_routes))),
+        (
+            "simulate_undecoded",
+            Some(Value::Boolean(b.simulate_undecoded)),
+        ),
         ("priority_fee_wei", Some(s(b.priority_fee_wei.to_string()))),
         ("builder_payment_bps", Some(int(b.builder_payment_bps))),
         ("max_hops", Some(int(b.max_hops))),

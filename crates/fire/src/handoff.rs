@@ -16,6 +16,9 @@ pub enum ParcelKind {
     SendBundle,
     /// `eth_callBundle`.
     CallBundle,
+    /// Not a bundle: a pending-transaction frame, as the node sent it, for the slow lane to
+    /// simulate (a call to a contract no decoder reads).
+    PendingTx,
 }
 
 /// One bundle body and its auth header, in a reused buffer.

@@ -19,7 +19,9 @@ mod ws;
 pub mod wsclient;
 
 pub use decide::{Decision, HotState, RouteDecision, SimState, Verdict, decide};
-pub use pipeline::{Pipeline, PipelineConfig, RelayTarget, cycle_route};
+pub use pipeline::{
+    Pipeline, PipelineConfig, RelayTarget, cycle_route, route_candidate, route_kind,
+};
 pub use ws::{
     HotThreadConfig, HotThreadReport, NodeEndpoint, NodeError, NodeStream, NodeStreamConfig,
     run_hot_thread,

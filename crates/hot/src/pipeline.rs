@@ -52,6 +52,9 @@ pub struct PipelineConfig {
     pub searcher: Option<Arc<LocalSigner>>,
     /// Confirm route backruns in revm before firing them (`backrun.confirm_routes`).
     pub confirm_routes: bool,
+    /// Where pending calls to contracts no decoder reads go, as frames, for the slow lane to
+    /// simulate in revm (`None`: they are `not_router` skips).
+    pub undecoded: Option<Arc<Handoff>>,
 }
 
 /// The hot pipeline's state: preallocated buffers, connections and recorders.
@@ -79,6 +82,7 @@ pub struct Pipeline {
     confirm_routes: bool,
     /// The transaction `victim_raw` holds (zero: none).
     victim_for: B256,
+    undecoded: Option<Arc<Handoff>>,
 }
 
 /// The backrun a bundle carries.
@@ -129,6 +133,7 @@ impl Pipeline {
             route_raw: Vec::with_capacity(ROUTE_TX_MAX_LEN),
             confirm_routes: cfg.confirm_routes,
             victim_for: B256::ZERO,
+            undecoded: cfg.undecoded,
         }
     }
 
@@ -160,7 +165,7 @@ impl Pipeline {
             Ok(Frame::PendingTx { tx, .. }) => {
                 stamps.stage_end_ns[Stage::Decode as usize] = mono_ns();
                 self.counters.add_pending_seen(1);
-                self.on_pending(&tx, &mut stamps);
+                self.on_pending(&tx, frame, &mut stamps);
                 self.recorder.record(&stamps);
             }
             Ok(Frame::NewHead { head, .. }) => self.emit(HotEvent::NewHead {
@@ -180,7 +185,7 @@ impl Pipeline {
         }));
     }
 
-    fn on_pending(&mut self, tx: &TxView<'_>, stamps: &mut Stamps) {
+    fn on_pending(&mut self, tx: &TxView<'_>, frame: &[u8], stamps: &mut Stamps) {
         let key = u64::from_le_bytes(tx.hash.0[..8].try_into().unwrap_or([0; 8]));
         if self.seen.insert(key) {
             stamps.stage_end_ns[Stage::Filter as usize] = mono_ns();
@@ -188,8 +193,13 @@ impl Pipeline {
         }
         let state = self.state.load();
         let Some(router) = tx.to.and_then(|to| state.router(to)) else {
+            let reason = if self.hand_to_sim(tx, &state, frame) {
+                SkipReason::HandedToSim
+            } else {
+                SkipReason::NotRouter
+            };
             stamps.stage_end_ns[Stage::Filter as usize] = mono_ns();
-            return self.skip(tx.hash, SkipReason::NotRouter, *stamps);
+            return self.skip(tx.hash, reason, *stamps);
         };
         self.counters.add_routed(router.decoder.path());
         let len = match decode_hex_into(tx.input_hex, &mut self.calldata) {
@@ -222,6 +232,23 @@ impl Pipeline {
                 self.skip(tx.hash, reason, *stamps);
             }
             Verdict::Skip(reason) => self.skip(tx.hash, reason, *stamps),
+        }
+    }
+
+    /// Hands a call to a contract no decoder reads (calldata, a sender, a revm state to run it
+    /// on) to the slow lane as its frame: a copy into a preallocated buffer, or a counted drop
+    /// when none is free.
+    fn hand_to_sim(&self, tx: &TxView<'_>, state: &HotState, frame: &[u8]) -> bool {
+        // A 4-byte selector at least (8 hex digits after the `0x`): a plain transfer runs no
+        // pool. Our own transactions (a bundle's backrun a builder made public) are no victims.
+        let ours = match &self.searcher {
+            Some(s) => tx.from == Some(s.address()),
+            None => false,
+        };
+        let is_call = tx.to.is_some() && tx.from.is_some() && tx.input_hex.len() >= 8 && !ours;
+        match (&self.undecoded, &state.sim) {
+            (Some(h), Some(_)) if is_call => h.send(tx.hash, ParcelKind::PendingTx, frame, ""),
+            _ => false,
         }
     }
 
@@ -506,14 +533,15 @@ pub fn cycle_route(
 }
 
 /// Which pool kinds a plan's cycle runs through.
-fn route_kind(plan: &CyclePlan) -> RouteKind {
+pub fn route_kind(plan: &CyclePlan) -> RouteKind {
     let hops = plan.cycle.hops();
     let has_v2 = hops.iter().any(|h| matches!(h.pool, PoolRef::V2(_)));
     let has_v3 = hops.iter().any(|h| matches!(h.pool, PoolRef::V3(_)));
     RouteKind::of(has_v2, has_v3).unwrap_or_default()
 }
 
-fn route_candidate(
+/// The candidate event of a route decision on `state` for victim `tx_hash`.
+pub fn route_candidate(
     state: &HotState,
     reg: &PoolRegistry,
     tx_hash: B256,

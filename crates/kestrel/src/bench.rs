@@ -661,6 +661,7 @@ fn hot_parts(
             searcher,
             // The in-memory worlds have no EVM state: their victims are not confirmed.
             confirm_routes: false,
+            undecoded: None,
         },
         state,
         producer,
@@ -944,6 +945,7 @@ impl RouteWorld {
         let routers = Routers {
             swap_router02: addr(rng),
             universal_router: addr(rng),
+            aggregator: addr(rng),
         };
         let entry = |address, decoder| RouterEntry {
             address,

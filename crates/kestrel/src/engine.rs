@@ -68,6 +68,7 @@ pub struct Engine {
     hot: std::thread::JoinHandle<HotThreadReport>,
     drain: std::thread::JoinHandle<()>,
     sync: tokio::task::JoinHandle<()>,
+    undecoded: Option<(std::thread::JoinHandle<()>, ShutdownFlag)>,
     journal: Journal,
     journal_path: std::path::PathBuf,
     metrics: Option<MetricsServer>,
@@ -522,17 +523,39 @@ fn connect_relays(cfg: &Config, mode: Mode) -> anyhow::Result<(HotRelays, Vec<Sl
     Ok((hot, slow))
 }
 
+/// Every relay a bundle of the slow lane's undecoded-call lane goes to, over http(s) from
+/// the slow lane: `eth_sendBundle` to local builders (and execution relays in live mode),
+/// `eth_callBundle` to simulation relays.
+fn lane_relays(cfg: &Config, mode: Mode) -> Vec<SlowRelay> {
+    let relay = |r: &kestrel_config::RelayConfig, kind| SlowRelay {
+        name: r.name.clone(),
+        url: r.url.clone(),
+        kind,
+    };
+    cfg.relays
+        .iter()
+        .filter_map(|r| match (r.kind, mode) {
+            (RelayKind::Execution, Mode::DryRun) => None,
+            (RelayKind::Simulation, _) => Some(relay(r, ParcelKind::CallBundle)),
+            (RelayKind::Local | RelayKind::Execution, _) => Some(relay(r, ParcelKind::SendBundle)),
+        })
+        .collect()
+}
+
 /// Posts parcels to the slow relays from the tokio runtime; answers other than 200 are logged.
 #[derive(Clone, Debug)]
-struct SlowPoster {
+pub(crate) struct SlowPoster {
     relays: Vec<SlowRelay>,
     client: alloy::transports::http::reqwest::Client,
     runtime: tokio::runtime::Handle,
 }
 
 impl SlowPoster {
-    fn post(&self, parcel: &kestrel_fire::Parcel) {
+    /// Posts `parcel` to every relay of its kind; how many those are.
+    pub(crate) fn post(&self, parcel: &kestrel_fire::Parcel) -> usize {
+        let mut posted = 0;
         for r in self.relays.iter().filter(|r| r.kind == parcel.kind) {
+            posted += 1;
             let request = self
                 .client
                 .post(&r.url)
@@ -548,6 +571,7 @@ impl SlowPoster {
                 }
             });
         }
+        posted
     }
 }
 
@@ -647,6 +671,9 @@ impl Engine {
             client: alloy::transports::http::reqwest::Client::new(),
             runtime: tokio::runtime::Handle::current(),
         };
+        // Calls no decoder reads go to the slow lane for revm, when there is revm state.
+        let undecoded = (cfg.backrun.simulate_undecoded && ctx.sim.is_some())
+            .then(|| Arc::new(Handoff::new(UNDECODED_PARCELS, body_capacity)));
         let presigs = Arc::new(PresigPool::with_capacity(PRESIGS));
         presigs
             .refill()
@@ -659,8 +686,9 @@ impl Engine {
                 presigs: Arc::clone(&presigs),
                 handoff: Some(Arc::clone(&handoff)),
                 handoff_calls,
-                searcher: Some(signer),
+                searcher: Some(Arc::clone(&signer)),
                 confirm_routes: cfg.backrun.confirm_routes,
+                undecoded: undecoded.clone(),
             },
             Arc::clone(&state),
             producer,
@@ -687,6 +715,28 @@ impl Engine {
         let hot = kestrel_hot::run_hot_thread(hot_cfg, pipeline, shutdown.clone())?;
         let notify = Arc::new(Notify::new());
         let latency = Arc::new(Mutex::new(StageRecorder::new()));
+        let undecoded_stop = ShutdownFlag::default();
+        let undecoded = match undecoded {
+            Some(handoff) => Some(crate::undecoded::spawn(crate::undecoded::UndecodedLane {
+                handoff,
+                state: Arc::clone(&state),
+                counters: Arc::clone(&counters),
+                journal: handle.clone(),
+                run_id: run_id.clone(),
+                inbox: Arc::clone(&inbox),
+                notify: Arc::clone(&notify),
+                signer,
+                auth: FlashbotsAuth::from_hex(&keys.relay_auth_hex).context("relay_auth.key")?,
+                poster: SlowPoster {
+                    relays: lane_relays(&cfg, mode),
+                    client: alloy::transports::http::reqwest::Client::new(),
+                    runtime: tokio::runtime::Handle::current(),
+                },
+                shutdown: undecoded_stop.clone(),
+            })?),
+            None => None,
+        }
+        .map(|lane| (lane, undecoded_stop));
         let drain = spawn_drain(Drain {
             consumer,
             journal: handle,
@@ -709,6 +759,7 @@ impl Engine {
             hot,
             drain,
             sync,
+            undecoded,
             journal,
             journal_path,
             metrics,
@@ -740,6 +791,12 @@ impl Engine {
         let hot = tokio::task::spawn_blocking(move || self.hot.join())
             .await?
             .map_err(|_| anyhow::anyhow!("hot thread panicked"))?;
+        if let Some((lane, stop)) = self.undecoded {
+            stop.trigger();
+            tokio::task::spawn_blocking(move || lane.join())
+                .await?
+                .map_err(|_| anyhow::anyhow!("undecoded-call lane panicked"))?;
+        }
         let drain = self.drain;
         tokio::task::spawn_blocking(move || drain.join())
             .await?
@@ -797,6 +854,8 @@ struct Drain {
 
 /// Most bundle bodies in flight between the lanes.
 const HANDOFF_PARCELS: usize = 1024;
+/// Most undecoded pending calls waiting for the slow lane's revm; more are dropped (counted).
+const UNDECODED_PARCELS: usize = 512;
 
 fn spawn_drain(mut d: Drain) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
@@ -817,7 +876,7 @@ fn spawn_drain(mut d: Drain) -> std::io::Result<std::thread::JoinHandle<()>> {
                 record_latency(&d.latency, &batch);
                 // Parcels are queued before their bundle event, so every body is here already.
                 while let Some(p) = d.handoff.recv() {
-                    d.poster.post(&p);
+                    let _ = d.poster.post(&p);
                     bodies.push_back(p);
                 }
                 for ev in batch.drain(..) {

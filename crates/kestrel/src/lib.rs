@@ -14,3 +14,4 @@ pub mod cli;
 pub mod engine;
 pub mod sandbox;
 pub mod simprep;
+pub mod undecoded;

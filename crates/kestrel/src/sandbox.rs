@@ -123,14 +123,19 @@ pub struct SandboxReport {
     /// Landed bundles by the pools their cycle ran through: keys `v2`, `v3`, `mixed`, always
     /// all three.
     pub landed_by_kind: BTreeMap<String, u64>,
-    /// Per decoder (`v2_router02`, `swap_router`, `swap_router02`, `universal_router`, always
-    /// all four): pending transactions routed to it, and the candidates, bundles and landed
-    /// bundles of the victims it read.
+    /// Per decoder (`v2_router02`, `swap_router`, `swap_router02`, `universal_router`, and
+    /// `simulated` for calls no decoder reads, which the slow lane runs in revm; always all
+    /// five): pending transactions routed to it, and the candidates, bundles and landed bundles
+    /// of its victims.
     pub decode_paths: BTreeMap<String, PathCounts>,
     /// revm confirmation of route backruns before firing: `confirmed` (fired because revm
     /// agreed to the wei), `disagreements` (journaled, not fired) and `misses` (state the
     /// snapshot lacked, by kind: fetched for next time, not fired).
     pub confirm: ConfirmCounts,
+    /// Pending calls no decoder reads (the stand-in aggregator's), simulated in revm by the
+    /// slow lane, by how each ended (`fired`, `no_pool`, `no_backrun`, `victim_failed`, ...,
+    /// always all of them).
+    pub simulated: BTreeMap<String, u64>,
     /// Skips by reason.
     pub skips: BTreeMap<String, u64>,
     /// Hot-lane latency per stage and totals, ns.
@@ -411,6 +416,17 @@ enum UserPath {
     SwapRouter02(Sr02Swap),
     /// The Universal Router: `WRAP_ETH`, then a swap of the router's whole WETH.
     Universal(UrSwap),
+    /// The stand-in aggregator, which no decoder reads: the engine must simulate it.
+    Aggregator(AggSwap),
+}
+
+/// A swap through the stand-in aggregator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AggSwap {
+    /// SwapRouter02's `multicall(deadline, [exactInputSingle])`, wrapped in `forward`.
+    ForwardSr02,
+    /// The aggregator's own V2 swap, straight from the pair.
+    V2Direct,
 }
 
 /// A SwapRouter02 function.
@@ -436,7 +452,7 @@ enum UrSwap {
 }
 
 impl UserPath {
-    const ALL: [UserPath; 7] = [
+    const ALL: [UserPath; 9] = [
         UserPath::V2Router02,
         UserPath::SwapRouter02(Sr02Swap::ExactInputSingle),
         UserPath::SwapRouter02(Sr02Swap::ExactInput),
@@ -444,12 +460,16 @@ impl UserPath {
         UserPath::SwapRouter02(Sr02Swap::V2ExactIn),
         UserPath::Universal(UrSwap::V3ExactIn),
         UserPath::Universal(UrSwap::V2ExactIn),
+        UserPath::Aggregator(AggSwap::ForwardSr02),
+        UserPath::Aggregator(AggSwap::V2Direct),
     ];
 
     const fn gas_limit(self) -> u64 {
         match self {
             UserPath::V2Router02 => USER_GAS_V2,
-            UserPath::SwapRouter02(_) | UserPath::Universal(_) => USER_GAS_ROUTER,
+            UserPath::SwapRouter02(_) | UserPath::Universal(_) | UserPath::Aggregator(_) => {
+                USER_GAS_ROUTER
+            }
         }
     }
 }
@@ -570,7 +590,32 @@ impl Flow<'_> {
             UserPath::V2Router02 => self.v2_router02(o, rng).await,
             UserPath::SwapRouter02(swap) => self.swap_router02(swap, o, fee).await,
             UserPath::Universal(swap) => self.universal_router(swap, o, fee, rng).await,
+            UserPath::Aggregator(AggSwap::ForwardSr02) => {
+                let call = self
+                    .swap_router02(Sr02Swap::ExactInputSingle, o, fee)
+                    .await?;
+                Ok(routers::via_aggregator(&self.layer.routers, call))
+            }
+            UserPath::Aggregator(AggSwap::V2Direct) => self.aggregator_v2(o).await,
         }
+    }
+
+    /// The aggregator's own swap of ETH for `o.token` in the V2 pair of the layer's factory.
+    async fn aggregator_v2(&self, o: &Order) -> anyhow::Result<UserCall> {
+        let factory = self.layer.v2_factory_index;
+        let pair = self
+            .world
+            .pairs_of(o.token)
+            .find(|p| p.factory_index == factory)
+            .context("no V2 pair of the token on the layer's factory")?;
+        let quoted = self.quote_v2(factory, o.token, o.size).await?;
+        let amounts = (o.size, o.min_out(quoted));
+        Ok(routers::aggregator_v2_eth(
+            &self.layer.routers,
+            pair.address,
+            o.recipient,
+            amounts,
+        ))
     }
 
     async fn swap_router02(&self, swap: Sr02Swap, o: &Order, fee: u32) -> anyhow::Result<UserCall> {
@@ -969,6 +1014,10 @@ fn make_report(
                 .map(|k| (k.as_str().to_string(), c.sim_miss(*k)))
                 .collect(),
         },
+        simulated: kestrel_types::SimulatedOutcome::ALL
+            .iter()
+            .map(|o| (o.as_str().to_string(), c.simulated(*o)))
+            .collect(),
         skips,
         latency_ns: crate::bench::latency_map(&report.hot.recorder),
         reconnects: report.hot.reconnects,

@@ -16,6 +16,8 @@ use crate::tools;
 
 /// The executor artifact written by `scripts/build-contracts.sh`.
 const EXECUTOR_JSON: &str = include_str!("../../../contracts/out/KestrelExecutor.json");
+/// The sandbox's stand-in aggregator, written by `scripts/build-contracts.sh`.
+const AGGREGATOR_JSON: &str = include_str!("../../../contracts/out/SandboxAggregator.json");
 
 /// The Uniswap artifacts this crate knows, by contract name, with their path under
 /// `tools/node_modules`.
@@ -119,6 +121,12 @@ pub fn load(name: &str) -> anyhow::Result<Artifact> {
 /// Our backrun executor, from the committed `contracts/out/KestrelExecutor.json`.
 pub fn executor() -> anyhow::Result<Artifact> {
     parse(EXECUTOR_JSON).context("parsing the embedded contracts/out/KestrelExecutor.json")
+}
+
+/// The sandbox's stand-in aggregator (a router no decoder reads), from the committed
+/// `contracts/out/SandboxAggregator.json`.
+pub fn aggregator() -> anyhow::Result<Artifact> {
+    parse(AGGREGATOR_JSON).context("parsing the embedded contracts/out/SandboxAggregator.json")
 }
 
 fn parse(text: &str) -> anyhow::Result<Artifact> {

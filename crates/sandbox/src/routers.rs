@@ -41,10 +41,17 @@ pub mod bindings {
             function execute(bytes calldata commands, bytes[] calldata inputs, uint256 deadline) external payable;
             function execute(bytes calldata commands, bytes[] calldata inputs) external payable;
         }
+
+        /// Kestrel's `contracts/src/SandboxAggregator.sol`: a router no decoder reads.
+        #[sol(all_derives)]
+        interface ISandboxAggregator {
+            function forward(address target, bytes calldata data) external payable returns (bytes memory ret);
+            function swapEthForTokensV2(address pair, uint256 minOut, address to) external payable returns (uint256 out);
+        }
     }
 }
 
-use bindings::{ISwapRouter02, IUniversalRouter};
+use bindings::{ISandboxAggregator, ISwapRouter02, IUniversalRouter};
 
 /// Universal Router command ids used here (`Commands.sol`, 2.0.0).
 pub mod command {
@@ -86,6 +93,9 @@ pub struct Routers {
     pub swap_router02: Address,
     /// Universal Router 2.0.0.
     pub universal_router: Address,
+    /// The stand-in aggregator (`contracts/src/SandboxAggregator.sol`), which no decoder
+    /// reads: the engine learns what its calls do only by running them.
+    pub aggregator: Address,
 }
 
 /// Deploys SwapRouter02 and the Universal Router over existing V2 and V3 deployments.
@@ -111,10 +121,53 @@ pub async fn deploy_routers(provider: &DynProvider, d: RouterDeps) -> anyhow::Re
         &(params,).abi_encode_params(),
     )
     .await?;
+    let aggregator = deploy(
+        provider,
+        &artifacts::aggregator()?,
+        &(d.weth,).abi_encode_params(),
+    )
+    .await?;
     Ok(Routers {
         swap_router02,
         universal_router,
+        aggregator,
     })
+}
+
+/// `call` sent through the aggregator's `forward` instead of straight to its router: the
+/// same swap, behind a contract no decoder reads.
+pub fn via_aggregator(routers: &Routers, call: UserCall) -> UserCall {
+    let input = ISandboxAggregator::forwardCall {
+        target: call.to,
+        data: call.input,
+    }
+    .abi_encode();
+    UserCall {
+        to: routers.aggregator,
+        input: Bytes::from(input),
+        value: call.value,
+    }
+}
+
+/// The aggregator's own V2 swap: `amount_in` ETH for the other token of the WETH `pair`,
+/// straight from the pair (no router), at least `min_out` to `recipient`.
+pub fn aggregator_v2_eth(
+    routers: &Routers,
+    pair: Address,
+    recipient: Address,
+    (amount_in, min_out): (U256, U256),
+) -> UserCall {
+    let input = ISandboxAggregator::swapEthForTokensV2Call {
+        pair,
+        minOut: min_out,
+        to: recipient,
+    }
+    .abi_encode();
+    UserCall {
+        to: routers.aggregator,
+        input: Bytes::from(input),
+        value: amount_in,
+    }
 }
 
 /// A V3 packed path: `token (20) | fee (3) | token (20) | ...`, in trade order.

@@ -196,6 +196,36 @@ impl Confirmer {
     }
 }
 
+impl Confirmer {
+    /// Runs a pending transaction alone (`raw`, signed, from `sender` as the node reported
+    /// it) in `block`, an unseen sender presumed as the mempool vouches for it; the outcome
+    /// carries its logs, from which the slow lane reads which pools it moves. A failure after
+    /// reading a presumed zero entry is a miss on that slot, as in [`Confirmer::confirm_route`].
+    pub fn run_pending(
+        &mut self,
+        block: &NextBlock,
+        (raw, sender): (&[u8], Address),
+    ) -> Result<&TxOutcome, ConfirmError> {
+        let tx = decode(raw).map_err(|error| ConfirmError::Decode { index: 0, error })?;
+        let presumed = presumed_sender(&tx, sender);
+        self.txs.clear();
+        self.txs.push(SimTx::from_recovered(&tx, sender));
+        self.sim.run_presuming(block, &self.txs, Some(presumed))?;
+        let failed = self.sim.outcomes().first().is_some_and(|o| !o.is_success());
+        if let (true, Some((address, slot))) = (failed, self.sim.presumed_slot()) {
+            let miss = Miss::Storage(address, slot);
+            self.sim.misses_mut().record(miss);
+            return Err(ConfirmError::Sim(SimError::Miss { index: 0, miss }));
+        }
+        self.sim.outcomes().first().ok_or_else(|| {
+            ConfirmError::Sim(SimError::Evm {
+                index: 0,
+                detail: "the run ended without an outcome".into(),
+            })
+        })
+    }
+}
+
 /// Decodes signed EIP-2718 bytes (no signature recovery: the sender is known).
 fn decode(raw: &[u8]) -> Result<TxEnvelope, TxDecodeError> {
     let mut buf = raw;

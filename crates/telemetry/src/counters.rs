@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kestrel_types::{DecodePath, HotEvent, SimMissKind, SkipReason};
+use kestrel_types::{DecodePath, HotEvent, SimMissKind, SimulatedOutcome, SkipReason};
 
 /// Number of skip reasons, one counter each.
 const REASONS: usize = SkipReason::ALL.len();
@@ -10,6 +10,8 @@ const REASONS: usize = SkipReason::ALL.len();
 const PATHS: usize = DecodePath::ALL.len();
 /// Number of kinds of revm confirmation miss, one counter each.
 const MISS_KINDS: usize = SimMissKind::ALL.len();
+/// Number of ways a slow-lane simulation of an undecoded transaction ends.
+const SIMULATED: usize = SimulatedOutcome::ALL.len();
 
 /// A fixed set of monotonically increasing counters. Each is independent, so `Relaxed` is enough:
 /// a snapshot is a set of recent values, not a consistent cut.
@@ -25,6 +27,7 @@ pub struct Counters {
     confirmed: AtomicU64,
     disagreements: AtomicU64,
     sim_misses: [AtomicU64; MISS_KINDS],
+    simulated: [AtomicU64; SIMULATED],
 }
 
 /// Counter values read at one moment.
@@ -51,6 +54,9 @@ pub struct CountersSnapshot {
     /// revm confirmations that needed state the snapshot lacked, indexed by
     /// [`SimMissKind::index`].
     pub sim_misses: [u64; MISS_KINDS],
+    /// Undecoded transactions the slow lane simulated, by how it ended, indexed by
+    /// [`SimulatedOutcome::index`].
+    pub simulated: [u64; SIMULATED],
 }
 
 impl Counters {
@@ -102,6 +108,13 @@ impl Counters {
         }
     }
 
+    /// Counts one undecoded transaction the slow lane simulated, by how it ended.
+    pub fn add_simulated(&self, outcome: SimulatedOutcome) {
+        if let Some(c) = self.simulated.get(outcome.index()) {
+            bump(c, 1);
+        }
+    }
+
     /// Counts one candidate.
     pub fn add_candidate(&self) {
         bump(&self.candidates, 1);
@@ -136,6 +149,7 @@ impl Counters {
             confirmed: read(&self.confirmed),
             disagreements: read(&self.disagreements),
             sim_misses: std::array::from_fn(|i| self.sim_misses.get(i).map_or(0, read)),
+            simulated: std::array::from_fn(|i| self.simulated.get(i).map_or(0, read)),
         }
     }
 }
@@ -154,6 +168,11 @@ impl CountersSnapshot {
     /// revm confirmation misses counted for `kind`.
     pub fn sim_miss(&self, kind: SimMissKind) -> u64 {
         self.sim_misses.get(kind.index()).copied().unwrap_or(0)
+    }
+
+    /// Undecoded transactions whose simulation ended with `outcome`.
+    pub fn simulated(&self, outcome: SimulatedOutcome) -> u64 {
+        self.simulated.get(outcome.index()).copied().unwrap_or(0)
     }
 
     /// Skips of every reason together.

@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Write};
 
-use kestrel_types::{DecodePath, SimMissKind, SkipReason, Stage};
+use kestrel_types::{DecodePath, SimMissKind, SimulatedOutcome, SkipReason, Stage};
 
 use crate::{CountersSnapshot, LatencySummary, Percentiles};
 
@@ -72,7 +72,7 @@ fn write_all(out: &mut String, c: &CountersSnapshot, l: &LatencySummary) -> fmt:
     header(
         out,
         name,
-        "Pending transactions to a decoded router, by decoder.",
+        "Pending transactions to a decoded router by decoder; `simulated`: undecoded ones the slow lane ran in revm.",
         "counter",
     )?;
     for path in DecodePath::ALL {
@@ -109,6 +109,21 @@ fn write_all(out: &mut String, c: &CountersSnapshot, l: &LatencySummary) -> fmt:
             "{name}{{kind=\"{}\"}} {}",
             kind.as_str(),
             c.sim_miss(kind)
+        )?;
+    }
+    let name = "kestrel_simulated_total";
+    header(
+        out,
+        name,
+        "Undecoded pending transactions the slow lane simulated in revm, by outcome.",
+        "counter",
+    )?;
+    for outcome in SimulatedOutcome::ALL {
+        writeln!(
+            out,
+            "{name}{{outcome=\"{}\"}} {}",
+            outcome.as_str(),
+            c.simulated(outcome)
         )?;
     }
 

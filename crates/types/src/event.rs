@@ -95,15 +95,19 @@ pub enum DecodePath {
     SwapRouter02,
     /// The Universal Router (any version).
     UniversalRouter,
+    /// Not decoded: a call to a contract Kestrel has no decoder for (an aggregator, a custom
+    /// router), simulated in revm by the slow lane to find which known pools it moves.
+    Simulated,
 }
 
 impl DecodePath {
     /// Every path, in report order.
-    pub const ALL: [DecodePath; 4] = [
+    pub const ALL: [DecodePath; 5] = [
         DecodePath::V2Router02,
         DecodePath::SwapRouter,
         DecodePath::SwapRouter02,
         DecodePath::UniversalRouter,
+        DecodePath::Simulated,
     ];
 
     /// Position in [`DecodePath::ALL`].
@@ -118,6 +122,7 @@ impl DecodePath {
             DecodePath::SwapRouter => "swap_router",
             DecodePath::SwapRouter02 => "swap_router02",
             DecodePath::UniversalRouter => "universal_router",
+            DecodePath::Simulated => "simulated",
         }
     }
 
@@ -275,6 +280,68 @@ impl SimMissKind {
     /// Parses [`SimMissKind::as_str`].
     pub fn parse(s: &str) -> Option<SimMissKind> {
         SimMissKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// How the slow lane's simulation of one undecoded pending transaction ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SimulatedOutcome {
+    /// A backrun was confirmed in revm and fired.
+    Fired,
+    /// The transaction moved none of the watched pools.
+    NoPool,
+    /// It touched watched pools, but no cycle through them clears the thresholds.
+    NoBackrun,
+    /// On its own it reverts or halts in the next block: nothing to backrun.
+    VictimFailed,
+    /// revm says it is not valid in the next block (nonce, balance, fee cap).
+    Invalid,
+    /// It needed state the snapshot still lacked after the allowed refetch rounds.
+    Miss,
+    /// victim + backrun in revm disagreed with the analytic prediction (journaled).
+    Disagree,
+    /// No simulation state for the head yet, or the head moved on while it waited.
+    Unavailable,
+    /// The frame could not be read back, or its pools overflow the fixed overlay.
+    Unreadable,
+    /// The engine stopped before it ran, or while it waited for its misses.
+    Stopped,
+}
+
+impl SimulatedOutcome {
+    /// Every outcome, in report order.
+    pub const ALL: [SimulatedOutcome; 10] = [
+        SimulatedOutcome::Fired,
+        SimulatedOutcome::NoPool,
+        SimulatedOutcome::NoBackrun,
+        SimulatedOutcome::VictimFailed,
+        SimulatedOutcome::Invalid,
+        SimulatedOutcome::Miss,
+        SimulatedOutcome::Disagree,
+        SimulatedOutcome::Unavailable,
+        SimulatedOutcome::Unreadable,
+        SimulatedOutcome::Stopped,
+    ];
+
+    /// Position in [`SimulatedOutcome::ALL`]: a dense index into counter arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Stable name for reports and metric labels.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SimulatedOutcome::Fired => "fired",
+            SimulatedOutcome::NoPool => "no_pool",
+            SimulatedOutcome::NoBackrun => "no_backrun",
+            SimulatedOutcome::VictimFailed => "victim_failed",
+            SimulatedOutcome::Invalid => "invalid",
+            SimulatedOutcome::Miss => "miss",
+            SimulatedOutcome::Disagree => "disagree",
+            SimulatedOutcome::Unavailable => "unavailable",
+            SimulatedOutcome::Unreadable => "unreadable",
+            SimulatedOutcome::Stopped => "stopped",
+        }
     }
 }
 

@@ -15,7 +15,7 @@ mod stage;
 
 pub use event::{
     BundleEvent, CandidateEvent, DecodePath, DisagreementEvent, HotEvent, RouteKind, SimMissEvent,
-    SimMissKind, SimOutcome, SkipEvent,
+    SimMissKind, SimOutcome, SimulatedOutcome, SkipEvent,
 };
 pub use skip::SkipReason;
 pub use stage::{STAGE_COUNT, Stage, Stamps};

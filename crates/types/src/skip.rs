@@ -55,11 +55,14 @@ pub enum SkipReason {
     /// revm says the victim is not valid in the next block (nonce gap, balance short of its gas
     /// and value, fee cap under the base fee).
     VictimInvalid,
+    /// A call to a contract no decoder reads (an aggregator, a custom router): handed to the
+    /// slow lane, which simulates it in revm to find the pools it moves.
+    HandedToSim,
 }
 
 impl SkipReason {
     /// Every reason, in report order.
-    pub const ALL: [SkipReason; 23] = [
+    pub const ALL: [SkipReason; 24] = [
         SkipReason::MalformedFrame,
         SkipReason::NotRouter,
         SkipReason::NotSwap,
@@ -83,6 +86,7 @@ impl SkipReason {
         SkipReason::SimDisagree,
         SkipReason::SimUnavailable,
         SkipReason::VictimInvalid,
+        SkipReason::HandedToSim,
     ];
 
     /// Stable snake-case key used in reports, the journal and metrics.
@@ -111,6 +115,7 @@ impl SkipReason {
             SkipReason::SimDisagree => "sim_disagree",
             SkipReason::SimUnavailable => "sim_unavailable",
             SkipReason::VictimInvalid => "victim_invalid",
+            SkipReason::HandedToSim => "handed_to_sim",
         }
     }
 
@@ -138,7 +143,7 @@ mod tests {
     #[test]
     fn confirmation_reasons_come_last_with_their_journal_keys() {
         // Appended, so the earlier reasons keep their counter indexes.
-        let tail = SkipReason::ALL.get(SkipReason::ALL.len() - 4..).unwrap();
+        let tail = SkipReason::ALL.get(19..23).unwrap();
         let keys: Vec<_> = tail.iter().map(|r| r.as_str()).collect();
         assert_eq!(
             keys,
@@ -150,5 +155,6 @@ mod tests {
             ]
         );
         assert_eq!(SkipReason::TooManyLegs.index(), 18);
+        assert_eq!(SkipReason::ALL.last(), Some(&SkipReason::HandedToSim));
     }
 }

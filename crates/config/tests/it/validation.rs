@@ -354,6 +354,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "expected true or false, got string",
     ),
     (
+        "gas_estimate = 150000",
+        "gas_estimate = 150000\nsimulate_undecoded = 1",
+        "backrun.simulate_undecoded",
+        "expected true or false, got integer",
+    ),
+    (
         "builder_payment_bps = 1000",
         "builder_payment_bps = 10000",
         "backrun.builder_payment_bps",
@@ -613,6 +619,10 @@ fn valid_config_has_the_written_values_and_defaults() {
     assert!(
         b.confirm_routes,
         "revm confirmation of route backruns is on by default"
+    );
+    assert!(
+        b.simulate_undecoded,
+        "undecoded calls are simulated by default"
     );
     assert_eq!((b.builder_payment_bps, b.max_hops), (1000, 3));
     assert_eq!(

@@ -71,6 +71,7 @@ fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Con
             handoff_calls: false,
             searcher: None,
             confirm_routes: false,
+            undecoded: None,
         },
         Arc::new(SnapshotCell::new(state)),
         producer,

@@ -1,7 +1,8 @@
 //! `kestrel sandbox`, short runs: with any seed, users trade through Router02, SwapRouter02 and
 //! the Universal Router, bundles land (V3 and mixed cycles among them) and not one differs from
 //! its prediction by a wei. Every route backrun is confirmed in revm before it is fired, and revm
-//! never disagrees.
+//! never disagrees. Users also trade through a stand-in aggregator no decoder reads: the slow
+//! lane simulates those calls in revm and backruns the pools they move, just as exactly.
 
 use kestrel::sandbox::{SandboxOpts, run};
 
@@ -37,6 +38,7 @@ async fn check_seed(seed: u64) {
     assert_eq!(
         paths,
         [
+            "simulated",
             "swap_router",
             "swap_router02",
             "universal_router",
@@ -44,7 +46,12 @@ async fn check_seed(seed: u64) {
         ],
         "{report:?}"
     );
-    for path in ["swap_router02", "universal_router", "v2_router02"] {
+    for path in [
+        "simulated",
+        "swap_router02",
+        "universal_router",
+        "v2_router02",
+    ] {
         assert!(
             report.decode_paths[path].routed > 0,
             "no user swap went through {path}: {report:?}"
@@ -58,10 +65,15 @@ async fn check_seed(seed: u64) {
     assert_eq!(per_path(|p| p.landed), report.landed);
     // revm confirmation (on by default): every route backrun fired was confirmed first, to
     // the wei, and revm never disagreed with the analytic prediction.
-    let route_bundles: u64 = ["swap_router", "swap_router02", "universal_router"]
-        .iter()
-        .map(|p| report.decode_paths[*p].bundles)
-        .sum();
+    let route_bundles: u64 = [
+        "simulated",
+        "swap_router",
+        "swap_router02",
+        "universal_router",
+    ]
+    .iter()
+    .map(|p| report.decode_paths[*p].bundles)
+    .sum();
     assert_eq!(
         report.confirm.confirmed, route_bundles,
         "every route bundle fired was confirmed in revm first: {report:?}"
@@ -78,6 +90,26 @@ async fn check_seed(seed: u64) {
         report.skips.get("sim_miss").copied().unwrap_or(0),
         "each miss is one counted skip"
     );
+    // Every aggregator call handed to the slow lane ended one way, each fired one is a bundle
+    // in the journal, and the aggregator's swaps are backrun (profitably: they are users' trades
+    // of the same sizes as the routers').
+    let simulated = &report.decode_paths["simulated"];
+    assert_eq!(
+        report.simulated.values().sum::<u64>(),
+        simulated.routed,
+        "{report:?}"
+    );
+    assert_eq!(
+        report.skips.get("handed_to_sim").copied(),
+        Some(simulated.routed),
+        "{report:?}"
+    );
+    assert_eq!(report.simulated["fired"], simulated.bundles, "{report:?}");
+    assert!(
+        simulated.bundles > 0,
+        "no aggregator call was backrun: {report:?}"
+    );
+    assert_eq!(report.simulated["disagree"], 0, "{report:?}");
     let landed_by_builder = report.bundle_outcomes.get("landed").copied().unwrap_or(0);
     assert_eq!(
         landed_by_builder, report.landed,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kestrel_telemetry::{Counters, StageRecorder, prometheus_text};
 use kestrel_types::{
     Address, B256, DecodePath, DisagreementEvent, HotEvent, RouteKind, SimMissEvent, SimMissKind,
-    SimOutcome, SkipEvent, SkipReason, Stamps, U256,
+    SimOutcome, SimulatedOutcome, SkipEvent, SkipReason, Stamps, U256,
 };
 
 /// One sample line: `name{k="v",...} value`.
@@ -275,4 +275,40 @@ fn revm_confirmation_events_are_exposed() {
     // Nothing else moved: confirmations are not candidates or bundles.
     assert_eq!(find(&samples, "kestrel_candidates_total", &[]).value, 0.0);
     assert_eq!(find(&samples, "kestrel_bundles_total", &[]).value, 0.0);
+}
+
+#[test]
+fn simulated_outcomes_are_exposed_one_line_each() {
+    let counters = Counters::new();
+    for outcome in [
+        SimulatedOutcome::Fired,
+        SimulatedOutcome::NoPool,
+        SimulatedOutcome::NoPool,
+        SimulatedOutcome::Miss,
+    ] {
+        counters.add_simulated(outcome);
+    }
+    counters.add_routed(DecodePath::Simulated);
+    let text = prometheus_text(&counters.snapshot(), &StageRecorder::new().summary());
+    let samples = parse(&text);
+    let lines: Vec<_> = samples
+        .iter()
+        .filter(|s| s.name == "kestrel_simulated_total")
+        .collect();
+    assert_eq!(lines.len(), SimulatedOutcome::ALL.len());
+    for (outcome, want) in [
+        ("fired", 1.0),
+        ("no_pool", 2.0),
+        ("miss", 1.0),
+        ("disagree", 0.0),
+    ] {
+        let s = find(&samples, "kestrel_simulated_total", &[("outcome", outcome)]);
+        assert_eq!(s.value, want, "{outcome}");
+    }
+    let routed = find(
+        &samples,
+        "kestrel_routed_total",
+        &[("decoder", "simulated")],
+    );
+    assert_eq!(routed.value, 1.0);
 }
