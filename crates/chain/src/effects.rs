@@ -76,3 +76,151 @@ fn pool_state(reg: &PoolRegistry, log: &Log) -> Result<Option<(PoolRef, PoolStat
         None => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::aliases::{I24, U112, U160};
+    use alloy::primitives::{Address, B256, I256, LogData};
+    use kestrel_dex::cycle::V3FactoryId;
+    use kestrel_dex::pool::{FactoryInfo, PoolSnapshot, V2Pool};
+    use kestrel_dex::v3::{Slot0, V3Pool, V3PoolKey};
+    use kestrel_types::{FactoryId, PoolId};
+
+    use super::*;
+    use crate::v3::IUniswapV3Pool;
+
+    const WETH: Address = Address::repeat_byte(0xee);
+    const TOKEN: Address = Address::repeat_byte(0x11);
+    const PAIR: Address = Address::repeat_byte(0x22);
+    const POOL: Address = Address::repeat_byte(0x33);
+
+    fn registry() -> PoolRegistry {
+        let factory = FactoryInfo {
+            address: Address::repeat_byte(0xf0),
+            router: Address::repeat_byte(0xf1),
+            init_code_hash: B256::ZERO,
+            fee_num: 997,
+        };
+        let pair = V2Pool {
+            address: PAIR,
+            token0: TOKEN,
+            token1: WETH,
+            reserve0: U256::from(1_000u64),
+            reserve1: U256::from(2_000u64),
+            factory: FactoryId(0),
+        };
+        let key = V3PoolKey {
+            address: POOL,
+            token0: TOKEN,
+            token1: WETH,
+            fee_pips: 3000,
+            tick_spacing: 60,
+        };
+        let slot0 = Slot0 {
+            sqrt_price_x96: U256::from(1u64) << 96,
+            tick: 0,
+            fee_protocol: 0,
+        };
+        let pool = V3Pool::new(key, slot0, 0, Vec::new()).unwrap();
+        let v2 = PoolSnapshot::new(1, vec![factory], vec![pair]);
+        PoolRegistry::new(WETH, v2, vec![(V3FactoryId(0), pool)]).unwrap()
+    }
+
+    fn log(address: Address, data: LogData) -> Log {
+        Log { address, data }
+    }
+
+    fn sync(address: Address, r0: u64, r1: u64) -> Log {
+        let ev = IUniswapV2Pair::Sync {
+            reserve0: U112::from(r0),
+            reserve1: U112::from(r1),
+        };
+        log(address, ev.encode_log_data())
+    }
+
+    fn swap(address: Address, sqrt_price: U256, liquidity: u128, tick: i32) -> Log {
+        let ev = IUniswapV3Pool::Swap {
+            sender: Address::repeat_byte(1),
+            recipient: Address::repeat_byte(2),
+            amount0: I256::try_from(-5i64).unwrap(),
+            amount1: I256::try_from(7i64).unwrap(),
+            sqrtPriceX96: U160::from(sqrt_price),
+            liquidity,
+            tick: I24::try_from(tick).unwrap(),
+        };
+        log(address, ev.encode_log_data())
+    }
+
+    #[test]
+    fn sync_and_swap_of_watched_pools_become_their_post_states_the_last_one_winning() {
+        let reg = registry();
+        let price = (U256::from(3u64) << 96) / U256::from(2u64);
+        let logs = [
+            sync(PAIR, 1, 2),
+            // Another contract's Sync and a watched pool's unrelated log are passed over.
+            sync(Address::repeat_byte(0x99), 5, 5),
+            log(
+                POOL,
+                LogData::new_unchecked(vec![B256::repeat_byte(7)], Default::default()),
+            ),
+            swap(POOL, price, 123_456, -887),
+            sync(PAIR, 1_100, 1_819),
+        ];
+        let overlay = overlay_from_logs(&reg, &logs).unwrap();
+        assert_eq!(overlay.len(), 2);
+        assert_eq!(
+            overlay.get(PoolRef::V2(PoolId(0))),
+            Some(PoolState::V2 {
+                reserve0: U256::from(1_100u64),
+                reserve1: U256::from(1_819u64),
+            })
+        );
+        let v3 = reg.v3_by_address(POOL).unwrap();
+        assert_eq!(
+            overlay.get(PoolRef::V3(v3)),
+            Some(PoolState::V3(V3State {
+                sqrt_price_x96: price,
+                tick: -887,
+                liquidity: 123_456,
+            }))
+        );
+        // Touched in the order first seen.
+        let touched: Vec<_> = overlay.touched().collect();
+        assert_eq!(touched, [PoolRef::V2(PoolId(0)), PoolRef::V3(v3)]);
+    }
+
+    #[test]
+    fn logs_of_no_watched_pool_give_an_empty_overlay() {
+        let reg = registry();
+        let logs = [
+            sync(Address::repeat_byte(0x98), 1, 1),
+            swap(Address::repeat_byte(0x97), U256::from(1u64) << 96, 1, 0),
+        ];
+        assert!(overlay_from_logs(&reg, &logs).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_position_change_on_a_watched_v3_pool_is_refused() {
+        let reg = registry();
+        let mint = IUniswapV3Pool::Mint {
+            sender: Address::repeat_byte(1),
+            owner: Address::repeat_byte(2),
+            tickLower: I24::try_from(-60).unwrap(),
+            tickUpper: I24::try_from(60).unwrap(),
+            amount: 10,
+            amount0: U256::from(1u64),
+            amount1: U256::from(1u64),
+        };
+        let logs = [
+            swap(POOL, U256::from(1u64) << 96, 1, 0),
+            log(POOL, mint.encode_log_data()),
+        ];
+        assert_eq!(
+            overlay_from_logs(&reg, &logs),
+            Err(EffectsError::PositionsChanged)
+        );
+        // The same Mint from a pool nobody watches changes nothing.
+        let elsewhere = [log(Address::repeat_byte(0x96), mint.encode_log_data())];
+        assert!(overlay_from_logs(&reg, &elsewhere).unwrap().is_empty());
+    }
+}

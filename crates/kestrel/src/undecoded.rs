@@ -180,7 +180,10 @@ impl Worker {
     }
 
     fn attempt(&mut self, frame: Vec<u8>, rounds: u32) {
-        match self.simulate(&frame) {
+        let started = std::time::Instant::now();
+        let run = self.simulate(&frame);
+        let elapsed_us = started.elapsed().as_micros();
+        match run {
             Run::Done(outcome) => {
                 if let Ok(Frame::PendingTx { tx, .. }) = parse_frame(&frame) {
                     tracing::debug!(
@@ -189,6 +192,7 @@ impl Worker {
                         from = ?tx.from,
                         nonce = tx.nonce,
                         rounds,
+                        elapsed_us,
                         outcome = outcome.as_str(),
                         "undecoded call simulated"
                     );

@@ -1,6 +1,8 @@
 //! The hot pipeline driven frame by frame, without a node: skip classification, duplicate
-//! detection and robustness to arbitrary bytes. `ws`: the zero-copy WebSocket client.
+//! detection and robustness to arbitrary bytes. `handoff`: undecoded calls handed to the slow
+//! lane. `ws`: the zero-copy WebSocket client.
 
+mod handoff;
 mod ws;
 
 /// Counts allocations per thread, for the no-allocation tests.
@@ -25,6 +27,14 @@ fn pipeline() -> (Pipeline, Arc<Counters>, kestrel_bus::Consumer<HotEvent>) {
 }
 
 fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Consumer<HotEvent>) {
+    pipeline_with(ring, |_, _| {})
+}
+
+/// The harness's pipeline, with `adjust` changing its config and published state first.
+fn pipeline_with(
+    ring: usize,
+    adjust: impl FnOnce(&mut PipelineConfig, &mut HotState),
+) -> (Pipeline, Arc<Counters>, kestrel_bus::Consumer<HotEvent>) {
     let router: Address = ROUTER.parse().unwrap();
     let factory = FactoryInfo {
         address: Address::repeat_byte(1),
@@ -33,7 +43,7 @@ fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Con
         fee_num: 997,
     };
     let snapshot = Arc::new(PoolSnapshot::new(1, vec![factory], Vec::new()));
-    let state = HotState {
+    let mut state = HotState {
         block: 1,
         timestamp: 1,
         parent_hash: B256::ZERO,
@@ -61,18 +71,20 @@ fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Con
         "0x4242424242424242424242424242424242424242424242424242424242424242",
     )
     .unwrap();
+    let mut cfg = PipelineConfig {
+        max_calldata_bytes: 1024,
+        relays: Vec::new(),
+        auth,
+        presigs: Arc::new(kestrel_fire::PresigPool::with_capacity(1)),
+        handoff: None,
+        handoff_calls: false,
+        searcher: None,
+        confirm_routes: false,
+        undecoded: None,
+    };
+    adjust(&mut cfg, &mut state);
     let p = Pipeline::new(
-        PipelineConfig {
-            max_calldata_bytes: 1024,
-            relays: Vec::new(),
-            auth,
-            presigs: Arc::new(kestrel_fire::PresigPool::with_capacity(1)),
-            handoff: None,
-            handoff_calls: false,
-            searcher: None,
-            confirm_routes: false,
-            undecoded: None,
-        },
+        cfg,
         Arc::new(SnapshotCell::new(state)),
         producer,
         Arc::clone(&counters),
@@ -81,8 +93,17 @@ fn pipeline_with_ring(ring: usize) -> (Pipeline, Arc<Counters>, kestrel_bus::Con
 }
 
 fn tx_frame(hash_byte: u8, to: &str, input: &str) -> String {
+    tx_frame_from(
+        hash_byte,
+        "0x1111111111111111111111111111111111111111",
+        to,
+        input,
+    )
+}
+
+fn tx_frame_from(hash_byte: u8, from: &str, to: &str, input: &str) -> String {
     format!(
-        r#"{{"jsonrpc":"2.0","method":"eth_subscription","params":{{"subscription":"0x1","result":{{"hash":"0x{}","type":"0x2","chainId":"0xaa36a7","nonce":"0x1","from":"0x1111111111111111111111111111111111111111","to":"{to}","value":"0x0","gas":"0x5208","maxFeePerGas":"0x1","maxPriorityFeePerGas":"0x1","input":"{input}","accessList":[],"v":"0x0","yParity":"0x0","r":"0x1","s":"0x1"}}}}}}"#,
+        r#"{{"jsonrpc":"2.0","method":"eth_subscription","params":{{"subscription":"0x1","result":{{"hash":"0x{}","type":"0x2","chainId":"0xaa36a7","nonce":"0x1","from":"{from}","to":"{to}","value":"0x0","gas":"0x5208","maxFeePerGas":"0x1","maxPriorityFeePerGas":"0x1","input":"{input}","accessList":[],"v":"0x0","yParity":"0x0","r":"0x1","s":"0x1"}}}}}}"#,
         hex_byte(hash_byte)
     )
 }

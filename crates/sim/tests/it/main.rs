@@ -2,6 +2,7 @@
 mod alloc;
 mod anvil;
 mod confirm;
+mod pending;
 mod snapshot;
 mod support;
 mod world;
