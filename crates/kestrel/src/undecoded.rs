@@ -281,6 +281,16 @@ impl Worker {
             path: DecodePath::Simulated,
             stats,
         };
+        // A candidate as the hot lane counts one: before revm has its say.
+        let candidate = route_candidate(&state, reg, tx.hash, &decision);
+        self.lane.counters.add_candidate();
+        append(
+            &self.lane,
+            Record::Candidate {
+                run_id: self.lane.run_id.clone(),
+                ev: candidate,
+            },
+        );
         let expect = RouteExpectation {
             executor: route_tx.executor,
             amount_in: plan.quote.amount_in,
@@ -319,35 +329,35 @@ impl Worker {
                     outcome = ev.outcome.as_str(),
                     "revm disagrees with the backrun of a simulated victim; not fired"
                 );
-                self.append(Record::Disagreement {
-                    run_id: self.lane.run_id.clone(),
-                    ev,
-                });
+                append(
+                    &self.lane,
+                    Record::Disagreement {
+                        run_id: self.lane.run_id.clone(),
+                        ev,
+                    },
+                );
                 return Run::Done(SimulatedOutcome::Disagree);
             }
             Err(e) => return self.failed(e, &sim.snapshot),
         }
-        let candidate = route_candidate(&state, reg, tx.hash, &decision);
-        self.lane.counters.add_candidate();
-        self.append(Record::Candidate {
-            run_id: self.lane.run_id.clone(),
-            ev: candidate,
-        });
         let written = self.fire(tx.hash, state.block + 1, &backrun_raw);
         self.lane.counters.add_bundle();
         let send_body = String::from_utf8_lossy(self.send_writer.body()).into_owned();
-        self.append(Record::Bundle {
-            run_id: self.lane.run_id.clone(),
-            ev: BundleEvent {
-                candidate,
-                backrun_hash,
-                floor: plan.profit_net,
-                nonce: route_tx.nonce,
-                relays_written: written,
-                stamps: Stamps::default(),
+        append(
+            &self.lane,
+            Record::Bundle {
+                run_id: self.lane.run_id.clone(),
+                ev: BundleEvent {
+                    candidate,
+                    backrun_hash,
+                    floor: plan.profit_net,
+                    nonce: route_tx.nonce,
+                    relays_written: written,
+                    stamps: Stamps::default(),
+                },
+                body: Some(send_body),
             },
-            body: Some(send_body),
-        });
+        );
         Run::Done(SimulatedOutcome::Fired)
     }
 
@@ -396,10 +406,10 @@ impl Worker {
         });
         u8::try_from(posted).unwrap_or(u8::MAX)
     }
+}
 
-    fn append(&self, record: Record) {
-        if let Err(e) = self.lane.journal.append(record) {
-            tracing::error!(error = %e, "journal append failed");
-        }
+fn append(lane: &UndecodedLane, record: Record) {
+    if let Err(e) = lane.journal.append(record) {
+        tracing::error!(error = %e, "journal append failed");
     }
 }
