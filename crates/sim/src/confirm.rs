@@ -194,9 +194,7 @@ impl Confirmer {
         }
         Ok(verdict)
     }
-}
 
-impl Confirmer {
     /// Runs a pending transaction alone (`raw`, signed, from `sender` as the node reported
     /// it) in `block`, an unseen sender presumed as the mempool vouches for it; the outcome
     /// carries its logs, from which the slow lane reads which pools it moves. A failure after
