@@ -24,7 +24,7 @@
 use std::sync::Arc;
 
 use alloy::primitives::{Address, Bytes, U256, keccak256};
-use alloy::sol_types::{Revert, SolCall, SolError, SolValue, sol};
+use alloy::sol_types::{Revert, SolCall, SolError, SolValue};
 use kestrel_dex::math::{get_amount_out, optimal_cycle_input};
 use kestrel_fire::executor::{
     BACKRUN_ROUTE_CALLDATA_MAX_LEN, HopKind, RouteHop, encode_backrun_route,
@@ -33,26 +33,15 @@ use kestrel_sandbox::deploy::bindings::IUniswapV2Router02;
 use kestrel_sim::devnet::v2::mapping_slot;
 use kestrel_sim::revm::context::result::InvalidTransaction;
 use kestrel_sim::{
-    ChainRules, ConfirmError, Confirmer, Miss, MissKind, RouteExpectation, RouteVerdict, SimError,
-    SimTx, Simulator, SnapshotBuilder, StateSnapshot, TxDecodeError,
+    ConfirmError, Confirmer, Miss, MissKind, RouteExpectation, RouteVerdict, SimError, SimTx,
+    Simulator, SnapshotBuilder, StateSnapshot, TxDecodeError,
 };
 
 use crate::support::{
-    BASE_FEE, COINBASE, Call, ETHER, GWEI, RevmWorld, complete_for, dev_signer, next_block,
-    revm_world, sign, snapshot_without, victim_swap,
+    BASE_FEE, COINBASE, Call, ETHER, GWEI, RULES, RevmWorld, TOKEN_BALANCES_SLOT,
+    WETH_BALANCES_SLOT, complete_for, dev_signer, next_block, revm_world, sign, snapshot_without,
+    swapExactTokensForTokensCall, victim_swap,
 };
-
-sol! {
-    function swapExactTokensForTokens(
-        uint256 amountIn,
-        uint256 amountOutMin,
-        address[] path,
-        address to,
-        uint256 deadline
-    ) external returns (uint256[] amounts);
-}
-
-const RULES: ChainRules = ChainRules::SEPOLIA_PRAGUE;
 
 /// WETH the victim spends on pool 0.
 const VICTIM_IN_WEI: u128 = 5 * ETHER;
@@ -71,9 +60,7 @@ const V2_FEE_NUM: u16 = 997;
 /// A V2 pair's slot of the packed `reserve0`, `reserve1` and `blockTimestampLast`.
 const PAIR_RESERVES_SLOT: u64 = 8;
 
-/// WETH9 keeps `balanceOf` at slot 3; v2-core's ERC20 `balanceOf` at 1, `allowance` at 2.
-const WETH_BALANCES_SLOT: u64 = 3;
-const TOKEN_BALANCES_SLOT: u64 = 1;
+/// v2-core's ERC20 keeps `allowance` at slot 2.
 const TOKEN_ALLOWANCES_SLOT: u64 = 2;
 
 /// What the integer AMM math says the victim and our backrun do.

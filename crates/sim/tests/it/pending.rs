@@ -19,33 +19,22 @@
 use std::sync::Arc;
 
 use alloy::primitives::{Address, Bytes, U256};
-use alloy::sol_types::{Revert, SolCall, SolError, SolEvent, sol};
+use alloy::sol_types::{Revert, SolCall, SolError, SolEvent};
 use kestrel_dex::math::get_amount_out;
 use kestrel_sandbox::deploy::bindings::IUniswapV2Pair;
 use kestrel_sim::devnet::LocalChain;
 use kestrel_sim::devnet::v2::mapping_slot;
 use kestrel_sim::revm::context::result::InvalidTransaction;
 use kestrel_sim::{
-    ChainRules, ConfirmError, Confirmer, Miss, SimError, SimTx, Simulator, SnapshotBuilder,
-    StateSnapshot, TxDecodeError, TxOutcome, TxStatus,
+    ConfirmError, Confirmer, Miss, SimError, SimTx, Simulator, SnapshotBuilder, StateSnapshot,
+    TxDecodeError, TxOutcome, TxStatus,
 };
 
 use crate::support::{
-    Call, ETHER, GWEI, RevmWorld, complete_for, dev_signer, next_block, revm_world, sign,
-    snapshot_without, victim_swap,
+    Call, ETHER, GWEI, RULES, RevmWorld, TOKEN_BALANCES_SLOT, WETH_BALANCES_SLOT, complete_for,
+    dev_signer, next_block, revm_world, sign, snapshot_without, swapExactTokensForTokensCall,
+    victim_swap,
 };
-
-sol! {
-    function swapExactTokensForTokens(
-        uint256 amountIn,
-        uint256 amountOutMin,
-        address[] path,
-        address to,
-        uint256 deadline
-    ) external returns (uint256[] amounts);
-}
-
-const RULES: ChainRules = ChainRules::SEPOLIA_PRAGUE;
 
 /// WETH the pending swap spends on pool 0.
 const SWAP_IN_WEI: u128 = 5 * ETHER;
@@ -55,10 +44,6 @@ const UNSEEN_NONCE: u64 = 7;
 
 /// Uniswap V2's fee numerator over 1000.
 const V2_FEE_NUM: u32 = 997;
-
-/// WETH9 keeps `balanceOf` at slot 3; v2-core's ERC20 `balanceOf` at 1.
-const WETH_BALANCES_SLOT: u64 = 3;
-const TOKEN_BALANCES_SLOT: u64 = 1;
 
 /// The victim (dev 2), the sender of every pending transaction here.
 fn victim() -> Address {

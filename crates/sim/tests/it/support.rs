@@ -18,6 +18,24 @@ use kestrel_sim::revm::DatabaseRef;
 use kestrel_sim::{ChainRules, Miss, NextBlock, SimTx, SnapshotBuilder, StateSnapshot};
 
 pub const ETHER: u128 = 1_000_000_000_000_000_000;
+
+/// The chain rules every test here runs with.
+pub const RULES: ChainRules = ChainRules::SEPOLIA_PRAGUE;
+
+/// WETH9 keeps `balanceOf` at slot 3; v2-core's ERC20 `balanceOf` at 1.
+pub const WETH_BALANCES_SLOT: u64 = 3;
+pub const TOKEN_BALANCES_SLOT: u64 = 1;
+
+alloy::sol_types::sol! {
+    /// Router02's token-in swap, for victims that spend a token.
+    function swapExactTokensForTokens(
+        uint256 amountIn,
+        uint256 amountOutMin,
+        address[] path,
+        address to,
+        uint256 deadline
+    ) external returns (uint256[] amounts);
+}
 pub const GWEI: u128 = 1_000_000_000;
 
 /// Fee recipient of simulated blocks in these tests.
