@@ -500,46 +500,40 @@ pub struct SlowRelay {
 fn connect_relays(cfg: &Config, mode: Mode) -> anyhow::Result<(HotRelays, Vec<SlowRelay>)> {
     let (mut hot, mut slow) = (Vec::new(), Vec::new());
     let replies = spawn_reply_logger(cfg)?;
-    for (i, r) in cfg.relays.iter().enumerate() {
-        let slow_relay = |kind| SlowRelay {
-            name: r.name.clone(),
-            url: r.url.clone(),
-            kind,
-        };
-        match (r.kind, mode) {
-            (RelayKind::Execution, Mode::DryRun) => continue,
-            (RelayKind::Simulation, _) => slow.push(slow_relay(ParcelKind::CallBundle)),
-            (RelayKind::Execution, Mode::Live) if r.url.starts_with("https://") => {
-                slow.push(slow_relay(ParcelKind::SendBundle));
-            }
-            (RelayKind::Local | RelayKind::Execution, _) => {
-                match RelayConn::connect(i, &r.url, replies.clone()) {
+    for (i, relay) in reachable_relays(cfg, mode) {
+        let over_https = relay.url.starts_with("https://");
+        match relay.kind {
+            ParcelKind::SendBundle if !over_https => {
+                match RelayConn::connect(i, &relay.url, replies.clone()) {
                     Ok(c) => hot.push((c, RelayTarget::SendBundle)),
-                    Err(e) => tracing::warn!(relay = %r.name, error = %e, "relay not connected"),
+                    Err(e) => {
+                        tracing::warn!(relay = %relay.name, error = %e, "relay not connected")
+                    }
                 }
             }
+            _ => slow.push(relay),
         }
     }
     Ok((hot, slow))
 }
 
-/// Every relay a bundle of the slow lane's undecoded-call lane goes to, over http(s) from
-/// the slow lane: `eth_sendBundle` to local builders (and execution relays in live mode),
-/// `eth_callBundle` to simulation relays.
-fn lane_relays(cfg: &Config, mode: Mode) -> Vec<SlowRelay> {
-    let relay = |r: &kestrel_config::RelayConfig, kind| SlowRelay {
-        name: r.name.clone(),
-        url: r.url.clone(),
-        kind,
-    };
-    cfg.relays
-        .iter()
-        .filter_map(|r| match (r.kind, mode) {
-            (RelayKind::Execution, Mode::DryRun) => None,
-            (RelayKind::Simulation, _) => Some(relay(r, ParcelKind::CallBundle)),
-            (RelayKind::Local | RelayKind::Execution, _) => Some(relay(r, ParcelKind::SendBundle)),
-        })
-        .collect()
+/// Every relay this mode may reach (with its index in the config) and the request it gets:
+/// `eth_callBundle` for simulation relays, `eth_sendBundle` for local builders and, in live
+/// mode only, execution relays. Local builders are on loopback (checked by the config).
+fn reachable_relays(cfg: &Config, mode: Mode) -> impl Iterator<Item = (usize, SlowRelay)> + '_ {
+    cfg.relays.iter().enumerate().filter_map(move |(i, r)| {
+        let kind = match (r.kind, mode) {
+            (RelayKind::Execution, Mode::DryRun) => return None,
+            (RelayKind::Simulation, _) => ParcelKind::CallBundle,
+            (RelayKind::Local | RelayKind::Execution, _) => ParcelKind::SendBundle,
+        };
+        let relay = SlowRelay {
+            name: r.name.clone(),
+            url: r.url.clone(),
+            kind,
+        };
+        Some((i, relay))
+    })
 }
 
 /// Posts parcels to the slow relays from the tokio runtime; answers other than 200 are logged.
@@ -551,6 +545,11 @@ pub(crate) struct SlowPoster {
 }
 
 impl SlowPoster {
+    /// Whether any relay takes requests of `kind`.
+    pub(crate) fn reaches(&self, kind: ParcelKind) -> bool {
+        self.relays.iter().any(|r| r.kind == kind)
+    }
+
     /// Posts `parcel` to every relay of its kind; how many those are.
     pub(crate) fn post(&self, parcel: &kestrel_fire::Parcel) -> usize {
         let mut posted = 0;
@@ -665,12 +664,12 @@ impl Engine {
         let (relays, slow_relays) = connect_relays(&cfg, mode)?;
         let body_capacity = 4 * cfg.backrun.max_calldata_bytes as usize + 8192;
         let handoff = Arc::new(Handoff::new(HANDOFF_PARCELS, body_capacity));
-        let handoff_calls = slow_relays.iter().any(|r| r.kind == ParcelKind::CallBundle);
         let poster = SlowPoster {
             relays: slow_relays,
             client: alloy::transports::http::reqwest::Client::new(),
             runtime: tokio::runtime::Handle::current(),
         };
+        let handoff_calls = poster.reaches(ParcelKind::CallBundle);
         // Calls no decoder reads go to the slow lane for revm, when there is revm state.
         let undecoded = (cfg.backrun.simulate_undecoded && ctx.sim.is_some())
             .then(|| Arc::new(Handoff::new(UNDECODED_PARCELS, body_capacity)));
@@ -727,10 +726,10 @@ impl Engine {
                 notify: Arc::clone(&notify),
                 signer,
                 auth: FlashbotsAuth::from_hex(&keys.relay_auth_hex).context("relay_auth.key")?,
+                // Every reachable relay, over http(s) from the slow lane.
                 poster: SlowPoster {
-                    relays: lane_relays(&cfg, mode),
-                    client: alloy::transports::http::reqwest::Client::new(),
-                    runtime: tokio::runtime::Handle::current(),
+                    relays: reachable_relays(&cfg, mode).map(|(_, r)| r).collect(),
+                    ..poster.clone()
                 },
                 shutdown: undecoded_stop.clone(),
             })?),

@@ -396,14 +396,16 @@ impl Worker {
             body: send.to_vec(),
             auth,
         });
-        let call = self.call_writer.call_bundle(&txs, target);
-        let auth = self.lane.auth.sign_header(call, &mut header).to_string();
-        posted += self.lane.poster.post(&Parcel {
-            victim,
-            kind: ParcelKind::CallBundle,
-            body: call.to_vec(),
-            auth,
-        });
+        if self.lane.poster.reaches(ParcelKind::CallBundle) {
+            let call = self.call_writer.call_bundle(&txs, target);
+            let auth = self.lane.auth.sign_header(call, &mut header).to_string();
+            posted += self.lane.poster.post(&Parcel {
+                victim,
+                kind: ParcelKind::CallBundle,
+                body: call.to_vec(),
+                auth,
+            });
+        }
         u8::try_from(posted).unwrap_or(u8::MAX)
     }
 }

@@ -163,36 +163,19 @@ impl Confirmer {
     pub fn confirm_route(
         &mut self,
         block: &NextBlock,
-        (victim_raw, victim_sender): (&[u8], Address),
-        (backrun_raw, searcher): (&[u8], Address),
+        victim: (&[u8], Address),
+        backrun: (&[u8], Address),
         expect: &RouteExpectation,
     ) -> Result<RouteVerdict, ConfirmError> {
-        let victim =
-            decode(victim_raw).map_err(|error| ConfirmError::Decode { index: 0, error })?;
-        let backrun =
-            decode(backrun_raw).map_err(|error| ConfirmError::Decode { index: 1, error })?;
-        let presumed = presumed_sender(&victim, victim_sender);
-        self.txs.clear();
-        self.txs.push(SimTx::from_recovered(&victim, victim_sender));
-        self.txs.push(SimTx::from_recovered(&backrun, searcher));
-        let outcomes = self.sim.run_presuming(block, &self.txs, Some(presumed))?;
+        let topic = self.topic;
+        let outcomes = self.run_victim_first(block, victim, Some(backrun))?;
         let (Some(victim_out), Some(backrun_out)) = (outcomes.first(), outcomes.get(1)) else {
             return Err(ConfirmError::Sim(SimError::Evm {
                 index: 1,
                 detail: "the run ended without an outcome per transaction".into(),
             }));
         };
-        let verdict = verdict(self.topic, victim_out, backrun_out, expect);
-        // A victim that failed after reading a presumed zero entry of its own (a token it
-        // spends) failed on what the snapshot does not know: a miss, not a disagreement.
-        if let (RouteVerdict::VictimReverted { .. }, Some((address, slot))) =
-            (verdict, self.sim.presumed_slot())
-        {
-            let miss = Miss::Storage(address, slot);
-            self.sim.misses_mut().record(miss);
-            return Err(ConfirmError::Sim(SimError::Miss { index: 0, miss }));
-        }
-        Ok(verdict)
+        Ok(verdict(topic, victim_out, backrun_out, expect))
     }
 
     /// Runs a pending transaction alone (`raw`, signed, from `sender` as the node reported
@@ -202,25 +185,44 @@ impl Confirmer {
     pub fn run_pending(
         &mut self,
         block: &NextBlock,
-        (raw, sender): (&[u8], Address),
+        pending: (&[u8], Address),
     ) -> Result<&TxOutcome, ConfirmError> {
-        let tx = decode(raw).map_err(|error| ConfirmError::Decode { index: 0, error })?;
-        let presumed = presumed_sender(&tx, sender);
-        self.txs.clear();
-        self.txs.push(SimTx::from_recovered(&tx, sender));
-        self.sim.run_presuming(block, &self.txs, Some(presumed))?;
-        let failed = self.sim.outcomes().first().is_some_and(|o| !o.is_success());
-        if let (true, Some((address, slot))) = (failed, self.sim.presumed_slot()) {
-            let miss = Miss::Storage(address, slot);
-            self.sim.misses_mut().record(miss);
-            return Err(ConfirmError::Sim(SimError::Miss { index: 0, miss }));
-        }
-        self.sim.outcomes().first().ok_or_else(|| {
+        let outcomes = self.run_victim_first(block, pending, None)?;
+        outcomes.first().ok_or_else(|| {
             ConfirmError::Sim(SimError::Evm {
                 index: 0,
                 detail: "the run ended without an outcome".into(),
             })
         })
+    }
+
+    /// Runs the pending `victim` (its sender presumed if the snapshot has never seen it), then
+    /// `backrun` if any. A victim that failed after reading a presumed zero entry of its own (a
+    /// token it spends) failed on what the snapshot does not know: a miss on that slot, not an
+    /// outcome.
+    fn run_victim_first(
+        &mut self,
+        block: &NextBlock,
+        (victim_raw, victim_sender): (&[u8], Address),
+        backrun: Option<(&[u8], Address)>,
+    ) -> Result<&[TxOutcome], ConfirmError> {
+        let victim =
+            decode(victim_raw).map_err(|error| ConfirmError::Decode { index: 0, error })?;
+        self.txs.clear();
+        self.txs.push(SimTx::from_recovered(&victim, victim_sender));
+        if let Some((raw, sender)) = backrun {
+            let tx = decode(raw).map_err(|error| ConfirmError::Decode { index: 1, error })?;
+            self.txs.push(SimTx::from_recovered(&tx, sender));
+        }
+        let presumed = presumed_sender(&victim, victim_sender);
+        self.sim.run_presuming(block, &self.txs, Some(presumed))?;
+        let victim_failed = self.sim.outcomes().first().is_some_and(|o| !o.is_success());
+        if let (true, Some((address, slot))) = (victim_failed, self.sim.presumed_slot()) {
+            let miss = Miss::Storage(address, slot);
+            self.sim.misses_mut().record(miss);
+            return Err(ConfirmError::Sim(SimError::Miss { index: 0, miss }));
+        }
+        Ok(self.sim.outcomes())
     }
 }
 

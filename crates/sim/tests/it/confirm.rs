@@ -39,8 +39,8 @@ use kestrel_sim::{
 
 use crate::support::{
     BASE_FEE, COINBASE, Call, ETHER, GWEI, RULES, RevmWorld, TOKEN_BALANCES_SLOT,
-    WETH_BALANCES_SLOT, complete_for, dev_signer, next_block, revm_world, sign, snapshot_without,
-    swapExactTokensForTokensCall, victim_swap,
+    WETH_BALANCES_SLOT, complete_for, dev_signer, next_block, plain_transfer, revm_world, sign,
+    snapshot_without, swapExactTokensForTokensCall, victim_swap,
 };
 
 /// WETH the victim spends on pool 0.
@@ -485,18 +485,7 @@ fn bytes_that_are_not_one_signed_transaction_are_a_decode_error() {
         amount_in: U256::from(1),
         profit_gross: U256::from(1),
     };
-    let signed = sign(
-        &dev_signer(2),
-        Call {
-            to: Address::repeat_byte(0x11),
-            data: Bytes::new(),
-            value: U256::from(1),
-            nonce: 0,
-            gas_limit: 21_000,
-            max_fee: VICTIM_MAX_FEE,
-            tip: VICTIM_TIP,
-        },
-    );
+    let signed = plain_transfer();
     let garbage = [0xde, 0xad, 0xbe, 0xef];
     let mut trailing = signed.to_vec();
     trailing.push(0);

@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Address, U256};
 use alloy::sol_types::{Revert, SolCall, SolError, SolEvent};
 use kestrel_dex::math::get_amount_out;
 use kestrel_sandbox::deploy::bindings::IUniswapV2Pair;
@@ -32,8 +32,8 @@ use kestrel_sim::{
 
 use crate::support::{
     Call, ETHER, GWEI, RULES, RevmWorld, TOKEN_BALANCES_SLOT, WETH_BALANCES_SLOT, complete_for,
-    dev_signer, next_block, revm_world, sign, snapshot_without, swapExactTokensForTokensCall,
-    victim_swap,
+    dev_signer, next_block, plain_transfer, revm_world, sign, snapshot_without,
+    swapExactTokensForTokensCall, victim_swap,
 };
 
 /// WETH the pending swap spends on pool 0.
@@ -202,18 +202,7 @@ fn a_nonce_the_known_sender_does_not_have_is_invalid() {
 fn bytes_that_are_not_one_signed_transaction_are_a_decode_error_of_index_0() {
     // Decoding comes before any run: an empty snapshot will do, and nothing may miss on it.
     let mut confirmer = Confirmer::new(Arc::new(SnapshotBuilder::new(1).build()), RULES);
-    let signed = sign(
-        &dev_signer(2),
-        Call {
-            to: Address::repeat_byte(0x11),
-            data: Bytes::new(),
-            value: U256::from(1),
-            nonce: 0,
-            gas_limit: 21_000,
-            max_fee: 3 * GWEI,
-            tip: GWEI,
-        },
-    );
+    let signed = plain_transfer();
     let mut trailing = signed.to_vec();
     trailing.push(0);
 

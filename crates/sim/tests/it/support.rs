@@ -59,6 +59,22 @@ pub struct Call {
     pub tip: u128,
 }
 
+/// A well-formed signed transaction that runs no contract: dev 2 sends 1 wei, nonce 0.
+pub fn plain_transfer() -> Bytes {
+    sign(
+        &dev_signer(2),
+        Call {
+            to: Address::repeat_byte(0x11),
+            data: Bytes::new(),
+            value: U256::from(1),
+            nonce: 0,
+            gas_limit: 21_000,
+            max_fee: 3 * GWEI,
+            tip: GWEI,
+        },
+    )
+}
+
 pub fn sign(signer: &PrivateKeySigner, call: Call) -> Bytes {
     let mut tx = TxEip1559 {
         chain_id: kestrel_sim::SEPOLIA_CHAIN_ID,
