@@ -197,6 +197,11 @@ pub struct BackrunConfig {
     /// and the backrun in revm on the head's prefetched state and fire only if the backrun's
     /// profit equals the prediction; default `true`.
     pub confirm_routes: bool,
+    /// `confirm_v2`: confirm the V2 lane's pre-signed backruns (two V2 pairs) in revm the same
+    /// way before they are fired; default `false` (their exact integer math is the chain's own
+    /// formula, and a revm run costs ~100 µs on the hot thread). Needs the revm state that V3
+    /// factories bring.
+    pub confirm_v2: bool,
     /// `simulate_undecoded`: pending calls to contracts no decoder reads (aggregators, custom
     /// routers) are run in revm by the slow lane, and backrun through the watched pools their
     /// logs show they move, confirmed in revm first; default `true`. Needs V3 factories (the

@@ -118,6 +118,16 @@ pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> 
                  not be the funds key",
         );
     }
+    if let (Some(dex), Some(backrun)) = (&dex, &backrun)
+        && backrun.confirm_v2
+        && dex.v3_factories.is_empty()
+    {
+        errors.push(
+            "backrun.confirm_v2",
+            "needs at least one [[dex.v3_factories]]: the revm state that confirmation runs on \
+                 is prefetched with them",
+        );
+    }
     Some(Config {
         mode,
         chain: chain?,
@@ -461,6 +471,7 @@ fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<Bac
         read::int_in(1..=30_000_000),
     );
     let confirm_routes = s.or(e, "confirm_routes", true, read::boolean);
+    let confirm_v2 = s.or(e, "confirm_v2", false, read::boolean);
     let simulate_undecoded = s.or(e, "simulate_undecoded", true, read::boolean);
     let priority_fee_wei = s.or(
         e,
@@ -488,6 +499,7 @@ fn backrun(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<Bac
         gas_estimate,
         route_gas_estimate,
         confirm_routes,
+        confirm_v2,
         simulate_undecoded,
         priority_fee_wei,
         builder_payment_bps,

@@ -153,6 +153,7 @@ fn backrun(b: &BackrunConfig) -> Value {
         ("gas_estimate", Some(wide(b.gas_estimate))),
         ("route_gas_estimate", Some(wide(b.route_gas_estimate))),
         ("confirm_routes", Some(Value::Boolean(b.confirm_routes))),
+        ("confirm_v2", Some(Value::Boolean(b.confirm_v2))),
         (
             "simulate_undecoded",
             Some(Value::Boolean(b.simulate_undecoded)),

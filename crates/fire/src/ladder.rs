@@ -177,6 +177,8 @@ pub fn ladder_floors(min_profit: U256, levels: u32, step_bps: u32) -> Result<Vec
 pub struct Ladder {
     block: u64,
     nonce: u64,
+    executor: Address,
+    signer: Address,
     floors: Vec<U256>,
     /// `txs[cycle * floors.len() + level]`.
     txs: Vec<SignedTx>,
@@ -204,6 +206,8 @@ impl Ladder {
         Ok(Ladder {
             block: p.block,
             nonce: p.nonce,
+            executor: p.executor,
+            signer: signer.address(),
             floors,
             txs,
             index,
@@ -218,6 +222,16 @@ impl Ladder {
     /// Nonce shared by every transaction in the ladder.
     pub fn nonce(&self) -> u64 {
         self.nonce
+    }
+
+    /// The executor every transaction calls.
+    pub fn executor(&self) -> Address {
+        self.executor
+    }
+
+    /// The account that signed every transaction (the executor's owner).
+    pub fn signer(&self) -> Address {
+        self.signer
     }
 
     /// Profit floors, strictly increasing.

@@ -23,6 +23,6 @@ pub use pipeline::{
     Pipeline, PipelineConfig, RelayTarget, cycle_route, route_candidate, route_kind,
 };
 pub use ws::{
-    HotThreadConfig, HotThreadReport, NodeEndpoint, NodeError, NodeStream, NodeStreamConfig,
-    run_hot_thread,
+    HOT_POOL_BYTES, HotThreadConfig, HotThreadReport, NodeEndpoint, NodeError, NodeStream,
+    NodeStreamConfig, run_hot_thread,
 };

@@ -7,7 +7,7 @@ use kestrel_bus::spsc::Producer;
 use kestrel_dex::cycle::{Cycle, CyclePlan, MAX_CYCLE_HOPS, PoolRef, PoolRegistry};
 use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
 use kestrel_fire::executor::{HopKind, RouteHop};
-use kestrel_fire::ladder::LocalSigner;
+use kestrel_fire::ladder::{Ladder, LocalSigner};
 use kestrel_fire::relay::RelayConn;
 use kestrel_fire::route_tx::ROUTE_TX_MAX_LEN;
 use kestrel_fire::{Handoff, ParcelKind, PresigPool, RouteCall, RouteTxBuilder};
@@ -52,6 +52,8 @@ pub struct PipelineConfig {
     pub searcher: Option<Arc<LocalSigner>>,
     /// Confirm route backruns in revm before firing them (`backrun.confirm_routes`).
     pub confirm_routes: bool,
+    /// Confirm the V2 lane's pre-signed backruns in revm too (`backrun.confirm_v2`).
+    pub confirm_v2: bool,
     /// Where pending calls to contracts no decoder reads go, as frames, for the slow lane to
     /// simulate in revm (`None`: they are `not_router` skips).
     pub undecoded: Option<Arc<Handoff>>,
@@ -80,9 +82,25 @@ pub struct Pipeline {
     /// The last signed route backrun (taken out while a bundle is built around it).
     route_raw: Vec<u8>,
     confirm_routes: bool,
+    confirm_v2: bool,
     /// The transaction `victim_raw` holds (zero: none).
     victim_for: B256,
     undecoded: Option<Arc<Handoff>>,
+}
+
+/// What revm must confirm about a backrun, and how a disagreement is journaled.
+struct Claim {
+    /// WETH the backrun spends.
+    amount_in: U256,
+    /// Its gross profit, before the builder payment.
+    profit_gross: U256,
+    /// A pre-signed V2 `backrun` (read off the `Backrun` log), else a `backrunRoute`.
+    pair: bool,
+    /// The executor the backrun calls (the log's emitter) and the backrun's sender.
+    executor: Address,
+    sender: Address,
+    route_kind: RouteKind,
+    path: DecodePath,
 }
 
 /// The backrun a bundle carries.
@@ -132,6 +150,7 @@ impl Pipeline {
             route_builder: RouteTxBuilder::new(),
             route_raw: Vec::with_capacity(ROUTE_TX_MAX_LEN),
             confirm_routes: cfg.confirm_routes,
+            confirm_v2: cfg.confirm_v2,
             victim_for: B256::ZERO,
             undecoded: cfg.undecoded,
         }
@@ -217,6 +236,19 @@ impl Pipeline {
                 let candidate = candidate_event(&state, tx.hash, &d.plan);
                 self.counters.add_candidate();
                 self.emit(HotEvent::Candidate(candidate));
+                let ladder = state.ladder.as_deref();
+                let claim = Claim {
+                    amount_in: d.plan.amount_in,
+                    profit_gross: d.plan.profit_gross,
+                    pair: true,
+                    executor: ladder.map_or(Address::ZERO, Ladder::executor),
+                    sender: ladder.map_or(Address::ZERO, Ladder::signer),
+                    route_kind: RouteKind::V2,
+                    path: DecodePath::V2Router02,
+                };
+                if self.confirm_v2 && !self.confirm(tx, &state, &claim, &d.backrun.raw, stamps) {
+                    return;
+                }
                 let backrun = Backrun {
                     raw: &d.backrun.raw,
                     hash: d.backrun.hash,
@@ -294,7 +326,16 @@ impl Pipeline {
             Err(_) => return self.skip(tx.hash, SkipReason::NoLadder, *stamps),
         };
         let raw = std::mem::take(&mut self.route_raw);
-        if self.confirm_routes && !self.confirm(tx, state, d, &raw, stamps) {
+        let claim = Claim {
+            amount_in: d.plan.quote.amount_in,
+            profit_gross: d.plan.profit_gross,
+            pair: false,
+            executor: params.executor,
+            sender: signer.address(),
+            route_kind: route_kind(&d.plan),
+            path: d.path,
+        };
+        if self.confirm_routes && !self.confirm(tx, state, &claim, &raw, stamps) {
             self.route_raw = raw;
             return;
         }
@@ -326,26 +367,26 @@ impl Pipeline {
     }
 
     /// Runs the victim and then the signed backrun `raw` in revm on the head's snapshot; true
-    /// when the backrun's `BackrunRoute` log reports exactly the predicted amount and gross
-    /// profit. Otherwise the reason is counted (and a disagreement or a miss reported to the
-    /// slow lane) and nothing is fired.
+    /// when the backrun's `BackrunRoute` (or, for a pre-signed V2 backrun, `Backrun`) log
+    /// reports exactly the predicted amount and gross profit. Otherwise the reason is counted
+    /// (and a disagreement or a miss reported to the slow lane) and nothing is fired.
+    ///
+    /// revm asks for memory as it runs (call frames, storage tables, logs): on a thread that
+    /// reserved a pool ([`kestrel_bus::pool`]) those requests are served from it, and none
+    /// reaches the system allocator.
     fn confirm(
         &mut self,
         tx: &TxView<'_>,
         state: &HotState,
-        d: &RouteDecision,
+        claim: &Claim,
         raw: &[u8],
         stamps: &Stamps,
     ) -> bool {
-        let ready = match (&state.sim, tx.from, &state.route_tx, &self.searcher) {
-            (Some(sim), Some(from), Some(params), Some(searcher))
-                if sim.snapshot.block() == state.block =>
-            {
-                Some((sim, from, params.executor, searcher.address()))
-            }
+        let ready = match (&state.sim, tx.from) {
+            (Some(sim), Some(from)) if sim.snapshot.block() == state.block => Some((sim, from)),
             _ => None,
         };
-        let Some((sim, from, executor, searcher)) = ready else {
+        let Some((sim, from)) = ready else {
             self.skip(tx.hash, SkipReason::SimUnavailable, *stamps);
             return false;
         };
@@ -354,17 +395,25 @@ impl Pipeline {
             return false;
         }
         let expect = RouteExpectation {
-            executor,
-            amount_in: d.plan.quote.amount_in,
-            profit_gross: d.plan.profit_gross,
+            executor: claim.executor,
+            amount_in: claim.amount_in,
+            profit_gross: claim.profit_gross,
         };
         let victim_raw = &self.victim_raw;
+        let started = mono_ns();
         let verdict = CONFIRMER.with_borrow_mut(|slot| {
+            let _pool = kestrel_bus::pool::enter();
             let confirmer =
                 slot.get_or_insert_with(|| Confirmer::new(Arc::clone(&sim.snapshot), sim.rules));
             confirmer.set_snapshot(&sim.snapshot);
-            confirmer.confirm_route(&sim.next, (victim_raw, from), (raw, searcher), &expect)
+            let (victim, backrun) = ((&victim_raw[..], from), (raw, claim.sender));
+            match claim.pair {
+                true => confirmer.confirm_pair(&sim.next, victim, backrun, &expect),
+                false => confirmer.confirm_route(&sim.next, victim, backrun, &expect),
+            }
         });
+        self.recorder
+            .record_confirm(mono_ns().saturating_sub(started));
         let (event, reason) = match verdict {
             Ok(RouteVerdict::Agreed { gas_used, .. }) => {
                 let event = HotEvent::Confirmed {
@@ -379,9 +428,9 @@ impl Pipeline {
                 Some(HotEvent::Disagreement(DisagreementEvent {
                     tx_hash: tx.hash,
                     block: state.block,
-                    route_kind: route_kind(&d.plan),
-                    decode_path: d.path,
-                    predicted_gross: d.plan.profit_gross,
+                    route_kind: claim.route_kind,
+                    decode_path: claim.path,
+                    predicted_gross: claim.profit_gross,
                     simulated_gross: v.simulated_gross(),
                     outcome: v.outcome(),
                     gas_used: v.gas_used(),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::ipc::{IpcError, IpcStream};
 use crate::pipeline::Pipeline;
 use crate::wsclient::{WsClient, WsError};
+use kestrel_bus::pool::{PoolError, PoolStats};
 use kestrel_bus::{PinOutcome, ShutdownFlag, WaitStrategy, pin_current_thread};
 use kestrel_stdx::mono_ns;
 use kestrel_telemetry::StageRecorder;
@@ -105,7 +106,15 @@ pub struct HotThreadReport {
     pub reconnects: u64,
     /// Whether pinning took.
     pub pinned: PinOutcome,
+    /// The thread's allocation pool at the end of the run (what revm confirmation took from
+    /// it, and any overflow to the system allocator), or why it has none.
+    pub pool: Result<PoolStats, PoolError>,
 }
+
+/// Bytes of the pool the hot thread reserves at start-up for what revm allocates while it
+/// confirms a backrun (call frames, storage tables, logs); see [`kestrel_bus::pool`]. A victim +
+/// backrun run holds well under 1 MiB at its peak; the rest is headroom for larger calls.
+pub const HOT_POOL_BYTES: usize = 16 << 20;
 
 /// Spawns the hot thread. It runs until `shutdown` is set.
 pub fn run_hot_thread(
@@ -117,6 +126,8 @@ pub fn run_hot_thread(
         .name("kestrel-hot".into())
         .spawn(move || {
             let pinned = pin_current_thread(cfg.core);
+            // Reserved once, here, before the first frame; handed back when the thread ends.
+            let reserved = kestrel_bus::pool::reserve_for_current_thread(HOT_POOL_BYTES);
             let mut reconnects = 0u64;
             let mut backoff = Duration::from_millis(50);
             while !shutdown.is_set() {
@@ -135,10 +146,13 @@ pub fn run_hot_thread(
                     pipeline.note_reconnect(reconnects);
                 }
             }
+            let pool = reserved.map(|()| kestrel_bus::pool::stats().unwrap_or_default());
+            kestrel_bus::pool::release_current_thread();
             HotThreadReport {
                 recorder: pipeline.recorder().clone(),
                 reconnects,
                 pinned,
+                pool,
             }
         })
 }

@@ -105,6 +105,11 @@ pub struct HotpathBench {
     /// Which victims the swap frames carry: `v2` (Router02) or `routers` (SwapRouter02 and
     /// the Universal Router over V2 and V3 pools).
     pub victims: String,
+    /// Whether each V2 backrun was confirmed in revm before it was fired (`--confirm`; the
+    /// `confirm` stage then holds one revm run of victim + backrun).
+    pub confirm: bool,
+    /// Backruns revm confirmed (each then fired).
+    pub confirmed: u64,
     /// Bundles written, by the pool kinds of their cycle (`v2`, `v3`, `mixed`).
     pub bundles_by_route: BTreeMap<String, u64>,
     /// Pending transactions the engine skipped, by reason (only reasons that occurred).
@@ -140,6 +145,7 @@ pub fn latency_map(rec: &StageRecorder) -> BTreeMap<String, Pct> {
     }
     m.insert("decision".into(), pct(&s.decision));
     m.insert("end_to_end".into(), pct(&s.end_to_end));
+    m.insert("confirm".into(), pct(&s.confirm));
     m
 }
 
@@ -164,6 +170,12 @@ pub fn table(b: &HotpathBench) -> String {
     s += &format!("victims {}, bundles by route:", b.victims);
     for (kind, n) in &b.bundles_by_route {
         s += &format!(" {kind} {n}");
+    }
+    if b.confirm {
+        s += &format!(
+            "\nrevm confirmation before firing: {} confirmed (stage `confirm`, also inside `build`)",
+            b.confirmed
+        );
     }
     s += "\nskips:";
     for (reason, n) in &b.skips {
@@ -297,6 +309,191 @@ fn world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
         reserve_weth,
         reserve_token,
     })
+}
+
+/// Coinbase of the block the bench's bundles target (`--confirm`).
+const BENCH_COINBASE: Address = Address::new([0xc0; 20]);
+
+/// [`world`], deployed inside revm from the real bytecode (`--confirm`): WETH9, v2-core's
+/// factories, pairs and test ERC20, Router02 and our executor, owned by `searcher` and funded
+/// with the hot lane's capital. The hot state carries the whole chain as the head's revm
+/// snapshot, so each V2 backrun can be confirmed (victim, then the pre-signed backrun) before it
+/// is fired. Victims come from random keys the snapshot has never seen: each run presumes its
+/// sender, as it would for a real pending transaction.
+fn revm_world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
+    use kestrel_sandbox::artifacts;
+    use kestrel_sim::devnet::LocalChain;
+    use kestrel_sim::devnet::v2::{V2Bytecode, V2WorldSpec, deploy_v2_world, token_reserve};
+
+    let load = |name: &str| -> anyhow::Result<Bytes> { Ok(artifacts::load(name)?.bytecode) };
+    let code = V2Bytecode {
+        weth9: load("WETH9")?,
+        erc20: load("ERC20")?,
+        factory: load("UniswapV2Factory")?,
+        router02: load("UniswapV2Router02")?,
+        executor: artifacts::executor()?.bytecode,
+    };
+    let init = artifacts::load("UniswapV2Pair")?.init_code_hash();
+    let spec = V2WorldSpec {
+        tokens: 1,
+        factories: 2,
+        liquidity_weth: U256::from(100 * ETH),
+        price_skew_bps: 30,
+        executor_capital_weth: U256::from(50 * ETH),
+        deployer: addr(rng),
+        searcher: searcher.address(),
+    };
+    let rules = kestrel_sim::ChainRules::SEPOLIA_PRAGUE;
+    let mut chain = LocalChain::new(rules);
+    let v2 = deploy_v2_world(&mut chain, &code, &spec).context("deploying the V2 world in revm")?;
+    let (weth, token) = (v2.weth, v2.tokens[0]);
+    let (t0, t1) = if weth < token {
+        (weth, token)
+    } else {
+        (token, weth)
+    };
+    let mut factories = Vec::with_capacity(spec.factories);
+    let mut pools = Vec::with_capacity(spec.factories);
+    for (i, (&factory, &router)) in v2.factories.iter().zip(&v2.routers).enumerate() {
+        let address = pair_address(factory, init, weth, token);
+        anyhow::ensure!(
+            v2.pair(i, token) == Some(address),
+            "pair {i} is not at its CREATE2 address: wrong UniswapV2Pair init code hash"
+        );
+        let reserve_token = token_reserve(&spec, i);
+        let (reserve0, reserve1) = if t0 == weth {
+            (spec.liquidity_weth, reserve_token)
+        } else {
+            (reserve_token, spec.liquidity_weth)
+        };
+        factories.push(FactoryInfo {
+            address: factory,
+            router,
+            init_code_hash: init,
+            fee_num: 997,
+        });
+        pools.push(V2Pool {
+            address,
+            token0: t0,
+            token1: t1,
+            reserve0,
+            reserve1,
+            factory: FactoryId(u8::try_from(i)?),
+        });
+    }
+    let snap = Arc::new(PoolSnapshot::new(1, factories, pools));
+    let cycles = crate::engine::weth_cycles(&snap, weth);
+    let lp = LadderParams {
+        chain_id: rules.chain_id,
+        nonce: chain.nonce(searcher.address()),
+        block: 1,
+        max_fee_per_gas: 4_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        gas_limit: 275_000,
+        executor: v2.executor,
+        payment_bps: 1000,
+        min_profit: U256::from(1_000_000_000_000u64),
+        levels: 48,
+        step_bps: 1000,
+    };
+    let ladder = Ladder::build(searcher, &lp, &cycles)?;
+    let params = BackrunParams {
+        capital_token: weth,
+        capital: spec.executor_capital_weth,
+        min_profit_wei: lp.min_profit,
+        gas_cost_wei: U256::from(150_000u64 * 2_000_000_000),
+        payment_bps: 1000,
+    };
+    let now = kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new()) / 1000;
+    let next = kestrel_sim::NextBlock {
+        number: 2,
+        timestamp: now + 12,
+        basefee: 1_000_000_000,
+        gas_limit: 30_000_000,
+        coinbase: BENCH_COINBASE,
+        prevrandao: B256::ZERO,
+        excess_blob_gas: 0,
+    };
+    // The head's snapshot: every slot the chain has written, and, as the slow lane's warm-up
+    // does against a node, the zero slots a victim and our backrun read (the router's WETH
+    // balance, say), fetched by running one of each. The coinbase is known absent.
+    let mut builder = chain.snapshot(1).to_builder();
+    builder.absent(BENCH_COINBASE);
+    let probe = PrivateKeySigner::random();
+    chain.set_balance(probe.address(), U256::from(1_000 * ETH));
+    let swap = swapExactETHForTokensCall {
+        amountOutMin: U256::ZERO,
+        path: vec![weth, token],
+        to: probe.address(),
+        deadline: U256::from(now + 3600),
+    };
+    let mut victim = TxEip1559 {
+        chain_id: rules.chain_id,
+        nonce: 0,
+        gas_limit: 200_000,
+        max_fee_per_gas: 3_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(v2.routers[0]),
+        value: U256::from(5 * ETH),
+        access_list: Default::default(),
+        input: Bytes::from(alloy::sol_types::SolCall::abi_encode(&swap)),
+    };
+    let sig = probe.sign_transaction_sync(&mut victim)?;
+    let victim = alloy::eips::Encodable2718::encoded_2718(&alloy::consensus::TxEnvelope::from(
+        victim.into_signed(sig),
+    ));
+    let (pool0, pool1) = (pools_addr(&snap, 0)?, pools_addr(&snap, 1)?);
+    let cycle = ladder
+        .cycle_index(pool1, pool0)
+        .context("the ladder has no cycle buying on pool 1 and selling on pool 0")?;
+    let backrun = ladder
+        .cycle_txs(cycle)
+        .first()
+        .context("an empty ladder row")?;
+    let txs = [
+        kestrel_sim::SimTx::from_raw(&victim)?,
+        kestrel_sim::SimTx::from_raw(&backrun.raw)?,
+    ];
+    let (snapshot, _) = chain
+        .complete_for(Arc::new(builder.build()), &next, &txs, 64)
+        .map_err(|e| anyhow::anyhow!("completing the bench's revm snapshot: {e}"))?;
+    let sim = kestrel_hot::SimState {
+        snapshot,
+        next,
+        rules,
+    };
+    let state = HotState {
+        block: 1,
+        timestamp: now,
+        parent_hash: B256::ZERO,
+        snapshot: snap,
+        registry: None,
+        routers: Arc::default(),
+        cycle_limits: Default::default(),
+        route_tx: None,
+        route_gas_cost_wei: params.gas_cost_wei,
+        ladder: Some(Arc::new(ladder)),
+        params,
+        weth,
+        fee_on_transfer: Vec::new(),
+        sim: Some(sim),
+    };
+    Ok(World {
+        state,
+        weth,
+        token,
+        router: v2.routers[0],
+        reserve_weth: spec.liquidity_weth,
+        reserve_token: token_reserve(&spec, 0),
+    })
+}
+
+/// The address of pool `i` of a snapshot.
+fn pools_addr(snap: &PoolSnapshot, i: usize) -> anyhow::Result<Address> {
+    snap.pools()
+        .get(i)
+        .map(|p| p.address)
+        .with_context(|| format!("the snapshot has no pool {i}"))
 }
 
 fn hex_q(v: impl std::fmt::LowerHex) -> String {
@@ -639,6 +836,7 @@ fn hot_parts(
     state: HotState,
     relay_url: &str,
     searcher: Option<Arc<LocalSigner>>,
+    confirm_v2: bool,
 ) -> anyhow::Result<HotParts> {
     let (reply_tx, reply_rx) = std::sync::mpsc::sync_channel(4096);
     std::thread::spawn(move || for _ in reply_rx {});
@@ -659,8 +857,10 @@ fn hot_parts(
             handoff: Some(Arc::clone(&handoff)),
             handoff_calls: false,
             searcher,
-            // The in-memory worlds have no EVM state: their victims are not confirmed.
+            // The router world has no EVM state: its route backruns are not confirmed. The V2
+            // world has, when it was deployed in revm (`--confirm`).
             confirm_routes: false,
+            confirm_v2,
             undecoded: None,
         },
         state,
@@ -684,7 +884,17 @@ pub fn hot_fixture(count: u64, relay_url: &str) -> anyhow::Result<(HotParts, Vec
     let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
     let w = world(&mut rng, &searcher)?;
     let frames = frames(&mut rng, &w, count)?;
-    Ok((hot_parts(w.state, relay_url, None)?, frames))
+    Ok((hot_parts(w.state, relay_url, None, false)?, frames))
+}
+
+/// [`hot_fixture`] with the V2 world deployed inside revm from the real bytecode and every V2
+/// backrun confirmed in revm before it is fired (`--confirm`).
+pub fn confirm_fixture(count: u64, relay_url: &str) -> anyhow::Result<(HotParts, Vec<String>)> {
+    let mut rng = Rng::from_seed(7);
+    let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
+    let w = revm_world(&mut rng, &searcher)?;
+    let frames = frames(&mut rng, &w, count)?;
+    Ok((hot_parts(w.state, relay_url, None, true)?, frames))
 }
 
 /// The router victims' world (see [`RouteWorld`]) and `count` of its frames (1 in 10 a router
@@ -698,7 +908,12 @@ pub fn route_fixture(
     let mut rng = Rng::from_seed(7);
     let w = RouteWorld::new(&mut rng)?;
     let frames = route_frames(&mut rng, &w, count)?;
-    let parts = hot_parts(w.hot_state(), relay_url, Some(Arc::clone(&w.searcher)))?;
+    let parts = hot_parts(
+        w.hot_state(),
+        relay_url,
+        Some(Arc::clone(&w.searcher)),
+        false,
+    )?;
     Ok((parts, frames, w))
 }
 
@@ -1114,12 +1329,15 @@ struct EngineRun {
     skips: BTreeMap<String, u64>,
     ring_drops: u64,
     elapsed: Duration,
+    confirmed: u64,
 }
 
 /// The engine's side of a run: the state it decides on and the key that signs route backruns.
 struct EngineWorld {
     state: HotState,
     searcher: Option<Arc<LocalSigner>>,
+    /// Confirm V2 backruns in revm (the state then carries revm state).
+    confirm_v2: bool,
 }
 
 fn run_engine(
@@ -1142,6 +1360,7 @@ fn run_engine(
         world.state,
         &format!("http://127.0.0.1:{sink_port}/"),
         world.searcher,
+        world.confirm_v2,
     )?;
     let shutdown = ShutdownFlag::new();
     let refill_stop = shutdown.clone();
@@ -1218,6 +1437,7 @@ fn run_engine(
         skips,
         ring_drops,
         elapsed,
+        confirmed: c.confirmed,
     })
 }
 
@@ -1332,6 +1552,8 @@ pub struct HotpathOpts {
     pub sink: SinkMode,
     /// Which victims the swap frames carry.
     pub victims: VictimSet,
+    /// Confirm each V2 backrun in revm before firing it (V2 victims only).
+    pub confirm: bool,
 }
 
 /// Which victims the one frame in ten that is a swap carries (`--victims`).
@@ -1404,10 +1626,15 @@ pub fn hotpath(opts: HotpathOpts) -> anyhow::Result<HotpathBench> {
         core,
         sink,
         victims,
+        confirm,
     } = opts;
     anyhow::ensure!(
         rate > 0 && duration_s > 0,
         "--rate and --duration must be positive"
+    );
+    anyhow::ensure!(
+        !confirm || victims == VictimSet::V2,
+        "--confirm runs with --victims v2 only (the router victims' V3 pools are not deployed in revm)"
     );
     let allowed = kestrel_bus::allowed_cores();
     // Counted here, before this bench's threads give the hot core up.
@@ -1441,6 +1668,7 @@ pub fn hotpath(opts: HotpathOpts) -> anyhow::Result<HotpathBench> {
                     core,
                     sink,
                     victims,
+                    confirm,
                 },
                 hot_core,
                 cores,
@@ -1461,10 +1689,11 @@ fn hotpath_on(
         wait,
         sink: sink_mode,
         victims,
+        confirm,
         ..
     } = opts;
     let count = rate * duration_s;
-    let (world, frames) = bench_world(victims, count)?;
+    let (world, frames) = bench_world(victims, count, confirm)?;
     let frames = Arc::new(frames);
     let stop = Arc::new(AtomicBool::new(false));
     let sink_port = sink(Arc::clone(&stop), sink_mode)?;
@@ -1484,6 +1713,9 @@ fn hotpath_on(
     let mut stages = latency_map(&e.recorder);
     stages.remove("decision");
     stages.remove("end_to_end");
+    if !confirm {
+        stages.remove("confirm");
+    }
     Ok(HotpathBench {
         rate_target: rate,
         rate_sustained: e.processed as f64 / e.elapsed.as_secs_f64(),
@@ -1503,6 +1735,8 @@ fn hotpath_on(
         hot_core,
         sink: sink_mode.name().to_string(),
         victims: victims.name().to_string(),
+        confirm,
+        confirmed: e.confirmed,
         bundles_by_route: RouteKind::ALL
             .iter()
             .zip(e.bundles_by_route)
@@ -1512,19 +1746,28 @@ fn hotpath_on(
     })
 }
 
-/// The engine's state and `count` frames for a victim set.
-fn bench_world(victims: VictimSet, count: u64) -> anyhow::Result<(EngineWorld, Vec<String>)> {
+/// The engine's state and `count` frames for a victim set (V2 victims' world deployed in revm
+/// when `confirm`).
+fn bench_world(
+    victims: VictimSet,
+    count: u64,
+    confirm: bool,
+) -> anyhow::Result<(EngineWorld, Vec<String>)> {
     let mut rng = Rng::from_seed(7);
     match victims {
         VictimSet::V2 => {
             let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
-            let w = world(&mut rng, &searcher)?;
+            let w = match confirm {
+                true => revm_world(&mut rng, &searcher)?,
+                false => world(&mut rng, &searcher)?,
+            };
             let frames = frames(&mut rng, &w, count)?;
             let state = w.state;
             Ok((
                 EngineWorld {
                     state,
                     searcher: None,
+                    confirm_v2: confirm,
                 },
                 frames,
             ))
@@ -1536,6 +1779,7 @@ fn bench_world(victims: VictimSet, count: u64) -> anyhow::Result<(EngineWorld, V
                 EngineWorld {
                     state: w.hot_state(),
                     searcher: Some(Arc::clone(&w.searcher)),
+                    confirm_v2: false,
                 },
                 frames,
             ))

@@ -145,26 +145,42 @@ pub fn sandbox(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `kestrel bench hotpath`'s arguments, as typed.
+#[derive(Debug, Clone, Copy)]
+pub struct HotpathArgs<'a> {
+    /// `--rate`.
+    pub rate: u64,
+    /// `--duration`.
+    pub duration: u64,
+    /// `--wait`.
+    pub wait: &'a str,
+    /// `--core`.
+    pub core: &'a str,
+    /// `--sink`.
+    pub sink: &'a str,
+    /// `--victims`.
+    pub victims: &'a str,
+    /// `--confirm`.
+    pub confirm: bool,
+    /// `--json`.
+    pub json: bool,
+}
+
 /// `kestrel bench hotpath`.
-pub fn bench_hotpath(
-    rate: u64,
-    duration: u64,
-    wait: &str,
-    core: &str,
-    sink: &str,
-    victims: &str,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+pub fn bench_hotpath(a: &HotpathArgs<'_>) -> anyhow::Result<ExitCode> {
     let opts = crate::bench::HotpathOpts {
-        rate,
-        duration_s: duration,
-        wait: wait.parse().map_err(|e| anyhow::anyhow!("--wait: {e}"))?,
-        core: crate::bench::parse_core(core)?,
-        sink: sink.parse().map_err(|e| anyhow::anyhow!("--sink: {e}"))?,
-        victims: victims
+        rate: a.rate,
+        duration_s: a.duration,
+        wait: a.wait.parse().map_err(|e| anyhow::anyhow!("--wait: {e}"))?,
+        core: crate::bench::parse_core(a.core)?,
+        sink: a.sink.parse().map_err(|e| anyhow::anyhow!("--sink: {e}"))?,
+        victims: a
+            .victims
             .parse()
             .map_err(|e| anyhow::anyhow!("--victims: {e}"))?,
+        confirm: a.confirm,
     };
+    let json = a.json;
     let out = crate::bench::hotpath(opts)?;
     if json {
         println!("{}", serde_json::to_string(&out)?);

@@ -246,7 +246,7 @@ struct SyncCtx {
     executor: Address,
     v3_factories: Vec<V3FactoryInfo>,
     routers: Arc<RouterTable>,
-    /// revm confirmation's prefetch (`None`: `confirm_routes` is off or no V3 factory).
+    /// revm confirmation's prefetch (`None`: `confirm_routes` and `confirm_v2` are off, or no V3 factory).
     sim: Option<SimPrep>,
 }
 
@@ -631,17 +631,18 @@ impl Engine {
             signer: Arc::clone(&signer),
             executor,
             routers: Arc::new(router_table(&cfg)?),
-            sim: (cfg.backrun.confirm_routes && !v3_facts.is_empty()).then(|| SimPrep {
-                rules: ChainRules {
-                    chain_id: cfg.chain.chain_id.0,
-                    spec: kestrel_sim::revm::primitives::hardfork::SpecId::PRAGUE,
-                },
-                executor,
-                searcher: signer.address(),
-                weth: cfg.backrun.weth,
-                routers: router_addresses(&cfg),
-                inbox: Arc::clone(&inbox),
-            }),
+            sim: ((cfg.backrun.confirm_routes || cfg.backrun.confirm_v2) && !v3_facts.is_empty())
+                .then(|| SimPrep {
+                    rules: ChainRules {
+                        chain_id: cfg.chain.chain_id.0,
+                        spec: kestrel_sim::revm::primitives::hardfork::SpecId::PRAGUE,
+                    },
+                    executor,
+                    searcher: signer.address(),
+                    weth: cfg.backrun.weth,
+                    routers: router_addresses(&cfg),
+                    inbox: Arc::clone(&inbox),
+                }),
             v3_factories: v3_facts,
         };
         // The hot lane starts only once the first real state (snapshot, ladder, thresholds) is
@@ -687,6 +688,7 @@ impl Engine {
                 handoff_calls,
                 searcher: Some(Arc::clone(&signer)),
                 confirm_routes: cfg.backrun.confirm_routes,
+                confirm_v2: cfg.backrun.confirm_v2,
                 undecoded: undecoded.clone(),
             },
             Arc::clone(&state),

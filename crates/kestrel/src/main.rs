@@ -6,8 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc, with the hot thread's pool in front of it: what revm allocates while the hot thread
+/// confirms a backrun comes from the pool the thread reserved at start-up (`kestrel_bus::pool`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: kestrel_bus::PoolAlloc<mimalloc::MiMalloc> =
+    kestrel_bus::PoolAlloc::new(mimalloc::MiMalloc);
 
 /// Kestrel: a low-latency Ethereum backrun engine. It reacts to large pending Uniswap V2 swaps by
 /// placing its own arbitrage right AFTER them in a bundle. It never front-runs or sandwiches.
@@ -96,6 +99,12 @@ enum BenchCmd {
         /// Universal Router swaps over V2 and V3 pools, backruns signed on the hot thread).
         #[arg(long, default_value = "v2")]
         victims: String,
+        /// Confirm every V2 backrun in revm before firing it (as `backrun.confirm_v2` does):
+        /// the pools, Router02 and our executor are deployed inside revm from the real
+        /// bytecode (the npm artifacts, installed if missing), and the victim and the
+        /// pre-signed backrun run on that state. Adds the `confirm` stage. With --victims v2.
+        #[arg(long)]
+        confirm: bool,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -133,9 +142,19 @@ fn main() -> ExitCode {
                     core,
                     sink,
                     victims,
+                    confirm,
                     json,
                 },
-        } => kestrel::cli::bench_hotpath(rate, duration, &wait, &core, &sink, &victims, json),
+        } => kestrel::cli::bench_hotpath(&kestrel::cli::HotpathArgs {
+            rate,
+            duration,
+            wait: &wait,
+            core: &core,
+            sink: &sink,
+            victims: &victims,
+            confirm,
+            json,
+        }),
     };
     match result {
         Ok(code) => code,

@@ -391,8 +391,11 @@ fn config_with_dex(
     s += &format!(
         "[backrun]\nweth = \"{}\"\nexecutor = \"{}\"\nmin_profit_wei = \"1000000000000\"\ngas_estimate = 150000\n\
          priority_fee_wei = \"1000000000\"\nbuilder_payment_bps = 1000\nmax_hops = 3\nladder_levels = 48\nladder_step_bps = 1000\n\
-         fee_on_transfer_tokens = []\nmax_calldata_bytes = 4096\n",
-        world.weth, world.executor
+         fee_on_transfer_tokens = []\nmax_calldata_bytes = 4096\nconfirm_v2 = {}\n",
+        world.weth,
+        world.executor,
+        // With V3 factories there is revm state: confirm the V2 lane's backruns too.
+        extra_dex.contains("[[dex.v3_factories]]")
     );
     s += "[signer]\nkey = \"env:KESTREL_SANDBOX_SEARCHER_KEY\"\n[relay_auth]\nkey = \"env:KESTREL_SANDBOX_RELAY_KEY\"\n";
     s += &format!(

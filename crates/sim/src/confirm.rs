@@ -24,6 +24,29 @@ use crate::tx::{SimTx, TxDecodeError};
 /// The event the executor emits once per successful `backrunRoute`.
 pub const BACKRUN_ROUTE_EVENT: &str = "BackrunRoute(address,uint256,uint256,uint256,uint256)";
 
+/// The event the executor emits once per successful `backrun` (the V2 lane's pre-signed entry
+/// point, which sizes the cycle on chain with the closed form).
+pub const BACKRUN_EVENT: &str = "Backrun(address,address,uint256,uint256,uint256)";
+
+/// Which executor entry point the backrun calls, and so which log reports its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryLog {
+    /// `BackrunRoute`: data `hops, amountIn, profitGross, payment`.
+    Route,
+    /// `Backrun`: data `amountIn, profitGross, payment` (both pools indexed).
+    Pair,
+}
+
+impl EntryLog {
+    /// The log's data length and the word indices of `amountIn` and `profitGross`.
+    const fn layout(self) -> (usize, usize, usize) {
+        match self {
+            EntryLog::Route => (128, 1, 2),
+            EntryLog::Pair => (96, 0, 1),
+        }
+    }
+}
+
 /// What the analytic decision predicts the backrun does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteExpectation {
@@ -67,7 +90,7 @@ pub enum RouteVerdict {
         /// Gas the victim used.
         victim_gas: u64,
     },
-    /// The backrun succeeded but emitted no `BackrunRoute` log from the executor.
+    /// The backrun succeeded but emitted no `BackrunRoute` (or `Backrun`) log from the executor.
     NoBackrunLog {
         /// Gas the backrun used.
         gas_used: u64,
@@ -132,7 +155,8 @@ pub enum ConfirmError {
 pub struct Confirmer {
     sim: Simulator,
     txs: Vec<SimTx>,
-    topic: B256,
+    route_topic: B256,
+    pair_topic: B256,
 }
 
 impl Confirmer {
@@ -141,7 +165,8 @@ impl Confirmer {
         Confirmer {
             sim: Simulator::new(snapshot, rules),
             txs: Vec::with_capacity(2),
-            topic: keccak256(BACKRUN_ROUTE_EVENT),
+            route_topic: keccak256(BACKRUN_ROUTE_EVENT),
+            pair_topic: keccak256(BACKRUN_EVENT),
         }
     }
 
@@ -167,7 +192,34 @@ impl Confirmer {
         backrun: (&[u8], Address),
         expect: &RouteExpectation,
     ) -> Result<RouteVerdict, ConfirmError> {
-        let topic = self.topic;
+        self.confirm_entry(block, victim, backrun, expect, EntryLog::Route)
+    }
+
+    /// [`Confirmer::confirm_route`] for a pre-signed V2 `backrun` (the V2 lane's ladder): the
+    /// same run, read off the executor's `Backrun` log. That entry point sizes the cycle on
+    /// chain, so `expect.amount_in` is the closed form's input on the state the victim left.
+    pub fn confirm_pair(
+        &mut self,
+        block: &NextBlock,
+        victim: (&[u8], Address),
+        backrun: (&[u8], Address),
+        expect: &RouteExpectation,
+    ) -> Result<RouteVerdict, ConfirmError> {
+        self.confirm_entry(block, victim, backrun, expect, EntryLog::Pair)
+    }
+
+    fn confirm_entry(
+        &mut self,
+        block: &NextBlock,
+        victim: (&[u8], Address),
+        backrun: (&[u8], Address),
+        expect: &RouteExpectation,
+        entry: EntryLog,
+    ) -> Result<RouteVerdict, ConfirmError> {
+        let topic = match entry {
+            EntryLog::Route => self.route_topic,
+            EntryLog::Pair => self.pair_topic,
+        };
         let outcomes = self.run_victim_first(block, victim, Some(backrun))?;
         let (Some(victim_out), Some(backrun_out)) = (outcomes.first(), outcomes.get(1)) else {
             return Err(ConfirmError::Sim(SimError::Evm {
@@ -175,7 +227,7 @@ impl Confirmer {
                 detail: "the run ended without an outcome per transaction".into(),
             }));
         };
-        Ok(verdict(topic, victim_out, backrun_out, expect))
+        Ok(verdict((topic, entry), victim_out, backrun_out, expect))
     }
 
     /// Runs a pending transaction alone (`raw`, signed, from `sender` as the node reported
@@ -252,7 +304,7 @@ fn presumed_sender(tx: &TxEnvelope, sender: Address) -> PresumedSender {
 
 /// Reads the verdict off the two outcomes.
 fn verdict(
-    topic: B256,
+    (topic, entry): (B256, EntryLog),
     victim: &TxOutcome,
     backrun: &TxOutcome,
     expect: &RouteExpectation,
@@ -268,17 +320,17 @@ fn verdict(
         TxStatus::Revert => return RouteVerdict::BackrunReverted { gas_used },
         TxStatus::Halt(_) => return RouteVerdict::BackrunHalted { gas_used },
     }
-    // data: hops, amountIn, profitGross, payment (firstPool is indexed).
+    let (len, amount_word, gross_word) = entry.layout();
     let log = backrun.logs.iter().find(|l| {
         l.address == expect.executor
             && l.data.topics().first() == Some(&topic)
-            && l.data.data.len() == 128
+            && l.data.data.len() == len
     });
     let Some(log) = log else {
         return RouteVerdict::NoBackrunLog { gas_used };
     };
     let word = |i: usize| U256::from_be_slice(&log.data.data[32 * i..32 * (i + 1)]);
-    let (amount_in, gross) = (word(1), word(2));
+    let (amount_in, gross) = (word(amount_word), word(gross_word));
     if amount_in == expect.amount_in && gross == expect.profit_gross {
         RouteVerdict::Agreed {
             victim_gas: victim.gas_used,

@@ -135,11 +135,15 @@ fn write_all(out: &mut String, c: &CountersSnapshot, l: &LatencySummary) -> fmt:
         "stage",
         &stages,
     )?;
-    let spans = [("decision", l.decision), ("end_to_end", l.end_to_end)];
+    let spans = [
+        ("decision", l.decision),
+        ("end_to_end", l.end_to_end),
+        ("confirm", l.confirm),
+    ];
     latency(
         out,
         "kestrel_pipeline_latency",
-        "Frame read to decision, and to last relay write.",
+        "Frame read to decision, and to last relay write; one revm confirmation.",
         "span",
         &spans,
     )

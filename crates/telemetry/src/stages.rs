@@ -23,7 +23,8 @@ fn new_histogram() -> Histogram<u64> {
         .expect("Invariant: constant histogram bounds are valid")
 }
 
-/// Latency recorders for every stage, the decision and end to end. Owned by one thread.
+/// Latency recorders for every stage, the decision, end to end, and revm confirmation. Owned by
+/// one thread.
 ///
 /// **Invariant:** every histogram is allocated in [`StageRecorder::new`] and never resized, so
 /// [`StageRecorder::record`] does not allocate.
@@ -32,6 +33,7 @@ pub struct StageRecorder {
     stages: [Histogram<u64>; STAGE_COUNT],
     decision: Histogram<u64>,
     end_to_end: Histogram<u64>,
+    confirm: Histogram<u64>,
 }
 
 impl Default for StageRecorder {
@@ -47,6 +49,7 @@ impl StageRecorder {
             stages: std::array::from_fn(|_| new_histogram()),
             decision: new_histogram(),
             end_to_end: new_histogram(),
+            confirm: new_histogram(),
         }
     }
 
@@ -66,6 +69,13 @@ impl StageRecorder {
         }
     }
 
+    /// Records one revm confirmation (victim + backrun run on the snapshot, verdict read),
+    /// whatever its verdict. It happens between `Decide` and `Build`, so it is also inside the
+    /// build stage's figure; this histogram isolates it. No allocation.
+    pub fn record_confirm(&mut self, ns: u64) {
+        self.confirm.saturating_record(ns);
+    }
+
     /// Adds everything `other` recorded into `self` (aggregating several hot threads).
     pub fn merge_from(&mut self, other: &StageRecorder) -> Result<(), TelemetryError> {
         for (mine, theirs) in self.stages.iter_mut().zip(&other.stages) {
@@ -73,6 +83,7 @@ impl StageRecorder {
         }
         self.decision.add(&other.decision)?;
         self.end_to_end.add(&other.end_to_end)?;
+        self.confirm.add(&other.confirm)?;
         Ok(())
     }
 
@@ -81,6 +92,7 @@ impl StageRecorder {
         self.stages.iter_mut().for_each(Histogram::reset);
         self.decision.reset();
         self.end_to_end.reset();
+        self.confirm.reset();
     }
 
     /// The histogram of one stage.
@@ -99,6 +111,11 @@ impl StageRecorder {
         &self.end_to_end
     }
 
+    /// The histogram of revm confirmations.
+    pub fn confirm(&self) -> &Histogram<u64> {
+        &self.confirm
+    }
+
     /// Percentiles of every histogram.
     pub fn summary(&self) -> LatencySummary {
         let p = |s| Percentiles::from_histogram(self.stage(s));
@@ -110,6 +127,7 @@ impl StageRecorder {
             write: p(Stage::Write),
             decision: Percentiles::from_histogram(&self.decision),
             end_to_end: Percentiles::from_histogram(&self.end_to_end),
+            confirm: Percentiles::from_histogram(&self.confirm),
         }
     }
 }
@@ -146,7 +164,7 @@ impl Percentiles {
 }
 
 /// Percentiles per stage, decision and end to end. Serializes with stable keys:
-/// `{"decode": {...}, "filter": ..., "decide": ..., "build": ..., "write": ..., "decision": ..., "end_to_end": ...}`.
+/// `{"decode": {...}, "filter": ..., "decide": ..., "build": ..., "write": ..., "decision": ..., "end_to_end": ..., "confirm": ...}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// [`Stage::Decode`].
@@ -163,6 +181,8 @@ pub struct LatencySummary {
     pub decision: Percentiles,
     /// Frame read to last relay write.
     pub end_to_end: Percentiles,
+    /// One revm confirmation (victim + backrun), counted only where one ran.
+    pub confirm: Percentiles,
 }
 
 impl LatencySummary {

@@ -44,6 +44,7 @@ prop_compose! {
         gas_estimate in 1u64..=30_000_000,
         route_gas_estimate in 1u64..=30_000_000,
         confirm_routes in any::<bool>(),
+        confirm_v2 in any::<bool>(),
         simulate_undecoded in any::<bool>(),
         priority_fee in any::<u128>(),
         builder_payment_bps in 0u16..=9999,
@@ -60,6 +61,7 @@ prop_compose! {
             gas_estimate,
             route_gas_estimate,
             confirm_routes,
+            confirm_v2,
             simulate_undecoded,
             priority_fee_wei: U256::from(priority_fee),
             builder_payment_bps,
@@ -137,6 +139,8 @@ prop_compose! {
         let ws_url = (use_ws || ipc.is_none()).then(|| "ws://node.example:8546".to_owned());
         let live = backrun.executor.is_some() && kinds.contains(&RelayKind::Execution);
         let v3_name = v3_factories.first().map(|f| f.name.clone());
+        // V2 confirmation is only valid where V3 factories bring revm state.
+        let backrun = BackrunConfig { confirm_v2: backrun.confirm_v2 && v3_name.is_some(), ..backrun };
         let routers: Vec<RouterConfig> = routers.into_iter().map(|r| RouterConfig {
             v3_factory: v3_name.clone().filter(|_| r.kind.swaps_v3()),
             ..r

@@ -355,6 +355,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "gas_estimate = 150000",
+        "gas_estimate = 150000\nconfirm_v2 = \"no\"",
+        "backrun.confirm_v2",
+        "expected true or false, got string",
+    ),
+    (
+        "gas_estimate = 150000",
         "gas_estimate = 150000\nsimulate_undecoded = 1",
         "backrun.simulate_undecoded",
         "expected true or false, got integer",
@@ -621,6 +627,10 @@ fn valid_config_has_the_written_values_and_defaults() {
         "revm confirmation of route backruns is on by default"
     );
     assert!(
+        !b.confirm_v2,
+        "V2 backruns are not confirmed in revm by default"
+    );
+    assert!(
         b.simulate_undecoded,
         "undecoded calls are simulated by default"
     );
@@ -833,6 +843,26 @@ fn configs_without_v3_keys_still_parse() {
     assert_eq!(
         cfg.dex.v2_factories[0].router,
         address!("0xeE567Fe1712Faf6149d80dA1E6934E354124CfE3")
+    );
+}
+
+/// `confirm_v2` runs on the revm state that only V3 factories bring: asking for it without
+/// one is an error at its key, not a silent no-op.
+#[test]
+fn confirm_v2_needs_a_v3_factory() {
+    let with = VALID.replace(
+        "gas_estimate = 150000",
+        "gas_estimate = 150000\nconfirm_v2 = true",
+    );
+    assert_ne!(with, VALID);
+    assert!(parse_str(&with).unwrap().backrun.confirm_v2);
+    let start = with.find("[[dex.v3_factories]]").unwrap();
+    let end = with.find("[backrun]").unwrap();
+    let v2_only = format!("{}{}", &with[..start], &with[end..]);
+    let err = parse_str(&v2_only).unwrap_err().to_string();
+    assert!(
+        err.contains("backrun.confirm_v2") && err.contains("[[dex.v3_factories]]"),
+        "{err}"
     );
 }
 

@@ -80,6 +80,7 @@ fn pipeline_with(
         handoff_calls: false,
         searcher: None,
         confirm_routes: false,
+        confirm_v2: false,
         undecoded: None,
     };
     adjust(&mut cfg, &mut state);

@@ -11,6 +11,7 @@ fn hotpath_bench_reads_every_frame_and_fires_on_victims() {
         core: kestrel::bench::CoreChoice::Auto,
         sink: kestrel::bench::SinkMode::Poll,
         victims: kestrel::bench::VictimSet::V2,
+        confirm: false,
     })
     .expect("bench");
     assert_eq!(out.frames_sent, 1000);
@@ -24,6 +25,9 @@ fn hotpath_bench_reads_every_frame_and_fires_on_victims() {
     assert_eq!(out.bundles, out.frames_sent / 10);
     assert_eq!(out.end_to_end_ns_count(), out.bundles);
     assert!(out.floor_end_to_end_ns.max > 0);
+    // Nothing was confirmed in revm, and the report has no confirm stage.
+    assert!(!out.confirm && out.confirmed == 0);
+    assert!(!out.stages_ns.contains_key("confirm"));
     let json = serde_json::to_value(&out).unwrap();
     for key in [
         "rate_target",
@@ -49,6 +53,7 @@ fn hotpath_bench_fires_routes_on_router_victims() {
         core: kestrel::bench::CoreChoice::Auto,
         sink: kestrel::bench::SinkMode::Poll,
         victims: kestrel::bench::VictimSet::Routers,
+        confirm: false,
     })
     .expect("bench");
     assert_eq!(out.frames_processed, out.frames_sent);
@@ -67,4 +72,40 @@ fn hotpath_bench_fires_routes_on_router_victims() {
     // Every other frame is a transfer, skipped at the router filter.
     assert_eq!(out.skips.len(), 1, "{:?}", out.skips);
     assert_eq!(out.skips["not_router"], out.frames_sent - out.bundles);
+}
+
+fn confirm_opts(victims: kestrel::bench::VictimSet) -> kestrel::bench::HotpathOpts {
+    kestrel::bench::HotpathOpts {
+        rate: 200,
+        duration_s: 2,
+        wait: kestrel_bus::WaitStrategy::Park(std::time::Duration::from_micros(100)),
+        core: kestrel::bench::CoreChoice::Auto,
+        sink: kestrel::bench::SinkMode::Poll,
+        victims,
+        confirm: true,
+    }
+}
+
+#[test]
+fn hotpath_bench_with_confirm_runs_every_v2_backrun_in_revm_before_firing_it() {
+    let out = kestrel::bench::hotpath(confirm_opts(kestrel::bench::VictimSet::V2)).expect("bench");
+    assert_eq!(out.frames_processed, out.frames_sent);
+    assert_eq!(out.drops, 0);
+    // The world deployed in revm prices its pools 0.3 % apart, as the in-memory one: every
+    // victim is profitable, revm agrees with the analytic plan to the wei, and it is fired.
+    assert!(out.confirm);
+    assert_eq!(out.bundles, out.frames_sent / 10, "skips: {:?}", out.skips);
+    assert_eq!(out.confirmed, out.bundles, "skips: {:?}", out.skips);
+    // One revm run of victim + backrun takes time; it is inside the build stage too.
+    let confirm = &out.stages_ns["confirm"];
+    assert!(confirm.p50 > 0 && confirm.max <= out.stages_ns["build"].max);
+    assert_eq!(out.skips["not_router"], out.frames_sent - out.bundles);
+    assert_eq!(out.skips.len(), 1, "{:?}", out.skips);
+}
+
+#[test]
+fn hotpath_bench_refuses_confirm_with_router_victims() {
+    let err = kestrel::bench::hotpath(confirm_opts(kestrel::bench::VictimSet::Routers))
+        .expect_err("--confirm needs V2 victims");
+    assert!(err.to_string().contains("--confirm"), "{err}");
 }

@@ -4,7 +4,9 @@
 //! relay socket, the body handed to the slow lane, the event pushed), counted by the test
 //! binary's global allocator (`kestrel_bus::CountingAlloc`, per thread). Both lanes: Router02
 //! victims fired from the pre-signed ladder, and SwapRouter02 / Universal Router victims over
-//! V2 and V3 pools, fired as routes signed on the hot thread.
+//! V2 and V3 pools, fired as routes signed on the hot thread. And with revm confirmation: revm
+//! allocates as it runs, and on a hot thread with its pool (as `run_hot_thread` reserves one)
+//! none of that reaches the system allocator.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -120,4 +122,46 @@ fn the_route_path_allocates_nothing_per_frame() {
         measured.len(),
         m.fired
     );
+}
+
+#[test]
+fn the_revm_confirmed_path_takes_nothing_from_the_system_allocator() {
+    std::thread::spawn(|| {
+        kestrel_bus::pool::reserve_for_current_thread(kestrel_hot::HOT_POOL_BYTES).unwrap();
+        let (mut parts, frames) = kestrel::bench::confirm_fixture(500, &discard_sink()).unwrap();
+        let (warm, measured) = frames.split_at(100);
+        let before = kestrel_bus::pool::stats().unwrap();
+        let m = measure(&mut parts, warm, measured);
+        let after = kestrel_bus::pool::stats().unwrap();
+        // Every victim was confirmed in revm (victim, then the pre-signed backrun, on the
+        // snapshot) before it was fired.
+        let c = parts.counters.snapshot();
+        assert_eq!(m.fired, measured.len() as u64 / 10);
+        assert_eq!(c.confirmed, frames.len() as u64 / 10);
+        // revm did ask for memory on every run, and the pool served all of it.
+        let served = after.served_allocations - before.served_allocations;
+        assert!(
+            served >= 20 * m.fired,
+            "{served} pool allocations for {} runs",
+            m.fired
+        );
+        assert_eq!(after.overflow_allocations, 0, "{after:?}");
+        assert_eq!(
+            m.allocations,
+            0,
+            "{} allocations reached the system allocator over {} frames and {} confirmed bundles",
+            m.allocations,
+            measured.len(),
+            m.fired
+        );
+        // Nothing is kept from run to run beyond what the reused EVM holds: the peak is the
+        // same whether measured after 10 runs or 50.
+        assert!(
+            after.high_water_bytes < (kestrel_hot::HOT_POOL_BYTES / 4) as u64,
+            "{after:?}"
+        );
+        eprintln!("pool after {} confirmations: {after:?}", c.confirmed);
+    })
+    .join()
+    .unwrap();
 }

@@ -18,6 +18,9 @@
 //! - a presumed victim that spends what it was presumed not to hold fails on that presumption,
 //!   and this is a miss on its balance entry (`keccak256(victim . p)`), never a disagreement;
 //!   spending a v2-core token it first misses on its allowance entry, which is not presumed;
+//! - a pre-signed V2 `backrun` (the V2 lane's ladder) is confirmed the same way off its own
+//!   `Backrun` log ([`Confirmer::confirm_pair`]), and neither entry point's log is taken for the
+//!   other's;
 //! - bytes that are not exactly one signed transaction are a [`ConfirmError::Decode`] naming
 //!   which transaction, and nothing runs.
 
@@ -38,7 +41,7 @@ use kestrel_sim::{
 };
 
 use crate::support::{
-    BASE_FEE, COINBASE, Call, ETHER, GWEI, RULES, RevmWorld, TOKEN_BALANCES_SLOT,
+    self, BASE_FEE, COINBASE, Call, ETHER, GWEI, RULES, RevmWorld, TOKEN_BALANCES_SLOT,
     WETH_BALANCES_SLOT, complete_for, dev_signer, next_block, plain_transfer, revm_world, sign,
     snapshot_without, swapExactTokensForTokensCall, victim_swap,
 };
@@ -289,6 +292,71 @@ fn a_prediction_one_wei_off_is_a_disagreement_carrying_the_true_profit() {
             "{expect:?}"
         );
     }
+}
+
+#[test]
+fn a_pre_signed_pair_backrun_is_confirmed_off_its_backrun_log_and_not_off_a_route_log() {
+    let mut f = Fixture::new();
+    // The V2 lane's ladder entry: the executor sizes the cycle itself with the closed form, on
+    // the state the victim left, so the same prediction holds for it.
+    let searcher_nonce = f.w.chain.nonce(dev_signer(1).address());
+    let pair = support::backrun(&f.w.world, 0, searcher_nonce);
+    let txs = [
+        SimTx::from_raw(&f.victim).unwrap(),
+        SimTx::from_raw(&pair).unwrap(),
+    ];
+    let (snapshot, _) = complete_for(&f.w.chain, Arc::clone(&f.w.snapshot), &next_block(2), &txs);
+    f.w.snapshot = snapshot;
+    let outcomes = Simulator::new(Arc::clone(&f.w.snapshot), RULES)
+        .run(&next_block(2), &txs)
+        .unwrap()
+        .to_vec();
+    let (victim_gas, gas_used) = (outcomes[0].gas_used, outcomes[1].gas_used);
+
+    let mut confirmer = confirmer(&f.w.snapshot);
+    let block = next_block(2);
+    let victim = (&f.victim[..], dev_signer(2).address());
+    let backrun = (&pair[..], dev_signer(1).address());
+    let exact = confirmer.confirm_pair(&block, victim, backrun, &f.expectation());
+    assert_eq!(
+        exact.unwrap(),
+        RouteVerdict::Agreed {
+            victim_gas,
+            gas_used
+        }
+    );
+    let off = RouteExpectation {
+        profit_gross: f.prediction.profit_gross + U256::from(1),
+        ..f.expectation()
+    };
+    assert_eq!(
+        confirmer
+            .confirm_pair(&block, victim, backrun, &off)
+            .unwrap(),
+        RouteVerdict::ProfitDiffers {
+            simulated_gross: f.prediction.profit_gross,
+            gas_used
+        }
+    );
+    // Read as a route backrun, the same run has no `BackrunRoute` log; and a route backrun read
+    // as a pair backrun has no `Backrun` log: each entry point is held to its own event.
+    assert_eq!(
+        confirmer
+            .confirm_route(&block, victim, backrun, &f.expectation())
+            .unwrap(),
+        RouteVerdict::NoBackrunLog { gas_used }
+    );
+    let route = f.backrun();
+    let route_run = confirmer.confirm_pair(
+        &block,
+        victim,
+        (&route[..], dev_signer(1).address()),
+        &f.expectation(),
+    );
+    assert!(
+        matches!(route_run, Ok(RouteVerdict::NoBackrunLog { .. })),
+        "{route_run:?}"
+    );
 }
 
 #[test]

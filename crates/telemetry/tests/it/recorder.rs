@@ -96,6 +96,24 @@ fn merging_adds_counts_and_keeps_the_max() {
 }
 
 #[test]
+fn confirmations_are_recorded_apart_from_the_stages_and_merge_like_them() {
+    let mut a = StageRecorder::new();
+    let mut b = StageRecorder::new();
+    (1..=10).for_each(|i| a.record_confirm(i * 10_000));
+    b.record_confirm(2_000_000);
+    a.merge_from(&b).unwrap();
+    let s = a.summary();
+    assert_eq!(s.confirm.count, 11);
+    assert_close(s.confirm.max, 2_000_000, "merged confirm max");
+    assert_close(s.confirm.p50, 60_000, "confirm p50");
+    // A confirmation is no stage: nothing else saw a value.
+    assert_eq!(s.decode, Percentiles::default());
+    assert_eq!(s.end_to_end, Percentiles::default());
+    a.reset();
+    assert_eq!(a.summary().confirm, Percentiles::default());
+}
+
+#[test]
 fn summary_serializes_with_stable_keys() {
     let mut r = StageRecorder::new();
     r.record(&Stamps {
@@ -113,6 +131,7 @@ fn summary_serializes_with_stable_keys() {
         "write",
         "decision",
         "end_to_end",
+        "confirm",
     ];
     let mut got = keys.clone();
     got.sort_unstable();
