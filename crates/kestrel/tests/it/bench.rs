@@ -2,18 +2,27 @@
 //! dropped, and the floor path measured. Timing figures are not asserted (speed is measured in
 //! BENCHMARKS.md, not here).
 
-#[test]
-fn hotpath_bench_reads_every_frame_and_fires_on_victims() {
-    let out = kestrel::bench::hotpath(kestrel::bench::HotpathOpts {
-        rate: 500,
+/// A 2 s run at `rate` frames/s on a polling sink, the hot thread pinned when cores allow.
+fn opts(
+    rate: u64,
+    victims: kestrel::bench::VictimSet,
+    confirm: bool,
+) -> kestrel::bench::HotpathOpts {
+    kestrel::bench::HotpathOpts {
+        rate,
         duration_s: 2,
         wait: kestrel_bus::WaitStrategy::Park(std::time::Duration::from_micros(100)),
         core: kestrel::bench::CoreChoice::Auto,
         sink: kestrel::bench::SinkMode::Poll,
-        victims: kestrel::bench::VictimSet::V2,
-        confirm: false,
-    })
-    .expect("bench");
+        victims,
+        confirm,
+    }
+}
+
+#[test]
+fn hotpath_bench_reads_every_frame_and_fires_on_victims() {
+    let out =
+        kestrel::bench::hotpath(opts(500, kestrel::bench::VictimSet::V2, false)).expect("bench");
     assert_eq!(out.frames_sent, 1000);
     assert_eq!(
         out.frames_processed, out.frames_sent,
@@ -46,16 +55,8 @@ fn hotpath_bench_reads_every_frame_and_fires_on_victims() {
 
 #[test]
 fn hotpath_bench_fires_routes_on_router_victims() {
-    let out = kestrel::bench::hotpath(kestrel::bench::HotpathOpts {
-        rate: 500,
-        duration_s: 2,
-        wait: kestrel_bus::WaitStrategy::Park(std::time::Duration::from_micros(100)),
-        core: kestrel::bench::CoreChoice::Auto,
-        sink: kestrel::bench::SinkMode::Poll,
-        victims: kestrel::bench::VictimSet::Routers,
-        confirm: false,
-    })
-    .expect("bench");
+    let out = kestrel::bench::hotpath(opts(500, kestrel::bench::VictimSet::Routers, false))
+        .expect("bench");
     assert_eq!(out.frames_processed, out.frames_sent);
     assert_eq!(out.drops, 0);
     assert_eq!(out.victims, "routers");
@@ -74,21 +75,10 @@ fn hotpath_bench_fires_routes_on_router_victims() {
     assert_eq!(out.skips["not_router"], out.frames_sent - out.bundles);
 }
 
-fn confirm_opts(victims: kestrel::bench::VictimSet) -> kestrel::bench::HotpathOpts {
-    kestrel::bench::HotpathOpts {
-        rate: 200,
-        duration_s: 2,
-        wait: kestrel_bus::WaitStrategy::Park(std::time::Duration::from_micros(100)),
-        core: kestrel::bench::CoreChoice::Auto,
-        sink: kestrel::bench::SinkMode::Poll,
-        victims,
-        confirm: true,
-    }
-}
-
 #[test]
 fn hotpath_bench_with_confirm_runs_every_v2_backrun_in_revm_before_firing_it() {
-    let out = kestrel::bench::hotpath(confirm_opts(kestrel::bench::VictimSet::V2)).expect("bench");
+    let out =
+        kestrel::bench::hotpath(opts(200, kestrel::bench::VictimSet::V2, true)).expect("bench");
     assert_eq!(out.frames_processed, out.frames_sent);
     assert_eq!(out.drops, 0);
     // The world deployed in revm prices its pools 0.3 % apart, as the in-memory one: every
@@ -105,7 +95,7 @@ fn hotpath_bench_with_confirm_runs_every_v2_backrun_in_revm_before_firing_it() {
 
 #[test]
 fn hotpath_bench_refuses_confirm_with_router_victims() {
-    let err = kestrel::bench::hotpath(confirm_opts(kestrel::bench::VictimSet::Routers))
+    let err = kestrel::bench::hotpath(opts(200, kestrel::bench::VictimSet::Routers, true))
         .expect_err("--confirm needs V2 victims");
     assert!(err.to_string().contains("--confirm"), "{err}");
 }
