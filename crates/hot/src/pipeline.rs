@@ -7,11 +7,13 @@ use kestrel_bus::spsc::Producer;
 use kestrel_dex::cycle::{Cycle, CyclePlan, MAX_CYCLE_HOPS, PoolRef, PoolRegistry};
 use kestrel_fire::bundle::{BundleWriter, FlashbotsAuth};
 use kestrel_fire::executor::{HopKind, RouteHop};
-use kestrel_fire::ladder::{Ladder, LocalSigner};
+use kestrel_fire::ladder::LocalSigner;
 use kestrel_fire::relay::RelayConn;
 use kestrel_fire::route_tx::ROUTE_TX_MAX_LEN;
 use kestrel_fire::{Handoff, ParcelKind, PresigPool, RouteCall, RouteTxBuilder};
-use kestrel_sim::{ConfirmError, Confirmer, RouteExpectation, RouteVerdict, SimError};
+use kestrel_sim::{
+    BackrunEntry, ConfirmError, Confirmer, RouteExpectation, RouteVerdict, SimError,
+};
 use kestrel_stdx::{RecentSet, mono_ns};
 use kestrel_telemetry::{Counters, StageRecorder};
 use kestrel_types::{
@@ -94,8 +96,8 @@ struct Claim {
     amount_in: U256,
     /// Its gross profit, before the builder payment.
     profit_gross: U256,
-    /// A pre-signed V2 `backrun` (read off the `Backrun` log), else a `backrunRoute`.
-    pair: bool,
+    /// The executor entry point the backrun calls (which log reports its result).
+    entry: BackrunEntry,
     /// The executor the backrun calls (the log's emitter) and the backrun's sender.
     executor: Address,
     sender: Address,
@@ -236,18 +238,19 @@ impl Pipeline {
                 let candidate = candidate_event(&state, tx.hash, &d.plan);
                 self.counters.add_candidate();
                 self.emit(HotEvent::Candidate(candidate));
-                let ladder = state.ladder.as_deref();
-                let claim = Claim {
-                    amount_in: d.plan.amount_in,
-                    profit_gross: d.plan.profit_gross,
-                    pair: true,
-                    executor: ladder.map_or(Address::ZERO, Ladder::executor),
-                    sender: ladder.map_or(Address::ZERO, Ladder::signer),
-                    route_kind: RouteKind::V2,
-                    path: DecodePath::V2Router02,
-                };
-                if self.confirm_v2 && !self.confirm(tx, &state, &claim, &d.backrun.raw, stamps) {
-                    return;
+                if let (true, Some(ladder)) = (self.confirm_v2, state.ladder.as_deref()) {
+                    let claim = Claim {
+                        amount_in: d.plan.amount_in,
+                        profit_gross: d.plan.profit_gross,
+                        entry: BackrunEntry::Pair,
+                        executor: ladder.executor(),
+                        sender: ladder.signer(),
+                        route_kind: RouteKind::V2,
+                        path: DecodePath::V2Router02,
+                    };
+                    if !self.confirm(tx, &state, &claim, &d.backrun.raw, stamps) {
+                        return;
+                    }
                 }
                 let backrun = Backrun {
                     raw: &d.backrun.raw,
@@ -329,7 +332,7 @@ impl Pipeline {
         let claim = Claim {
             amount_in: d.plan.quote.amount_in,
             profit_gross: d.plan.profit_gross,
-            pair: false,
+            entry: BackrunEntry::Route,
             executor: params.executor,
             sender: signer.address(),
             route_kind: route_kind(&d.plan),
@@ -407,10 +410,7 @@ impl Pipeline {
                 slot.get_or_insert_with(|| Confirmer::new(Arc::clone(&sim.snapshot), sim.rules));
             confirmer.set_snapshot(&sim.snapshot);
             let (victim, backrun) = ((&victim_raw[..], from), (raw, claim.sender));
-            match claim.pair {
-                true => confirmer.confirm_pair(&sim.next, victim, backrun, &expect),
-                false => confirmer.confirm_route(&sim.next, victim, backrun, &expect),
-            }
+            confirmer.confirm_backrun(&sim.next, victim, backrun, &expect, claim.entry)
         });
         self.recorder
             .record_confirm(mono_ns().saturating_sub(started));

@@ -262,15 +262,36 @@ fn world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
         .collect();
     let router = factories[0].router;
     let snap = Arc::new(PoolSnapshot::new(1, factories, pools));
+    let state = v2_state(searcher, snap, weth, (addr(rng), 0), U256::from(50 * ETH))?;
+    Ok(World {
+        state,
+        weth,
+        token,
+        router,
+        reserve_weth,
+        reserve_token,
+    })
+}
+
+/// The V2 lane's state at head 1 over `snap`: the pre-signed ladder of every WETH cycle, signed
+/// by `searcher` for `executor` at `nonce`, and the bench's thresholds (`capital` WETH, a
+/// 10⁻⁶ ETH minimum profit, 10 % to the builder). No revm state.
+fn v2_state(
+    searcher: &LocalSigner,
+    snap: Arc<PoolSnapshot>,
+    weth: Address,
+    (executor, nonce): (Address, u64),
+    capital: U256,
+) -> anyhow::Result<HotState> {
     let cycles = crate::engine::weth_cycles(&snap, weth);
     let lp = LadderParams {
-        chain_id: 11_155_111,
-        nonce: 0,
+        chain_id: kestrel_sim::SEPOLIA_CHAIN_ID,
+        nonce,
         block: 1,
         max_fee_per_gas: 4_000_000_000,
         max_priority_fee_per_gas: 1_000_000_000,
         gas_limit: 275_000,
-        executor: addr(rng),
+        executor,
         payment_bps: 1000,
         min_profit: U256::from(1_000_000_000_000u64),
         levels: 48,
@@ -279,16 +300,15 @@ fn world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
     let ladder = Ladder::build(searcher, &lp, &cycles)?;
     let params = BackrunParams {
         capital_token: weth,
-        capital: U256::from(50 * ETH),
+        capital,
         min_profit_wei: lp.min_profit,
         gas_cost_wei: U256::from(150_000u64 * 2_000_000_000),
         payment_bps: 1000,
     };
-    let now = kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new()) / 1000;
-    let state = HotState {
+    Ok(HotState {
         block: 1,
-        timestamp: now,
-        parent_hash: kestrel_types::B256::ZERO,
+        timestamp: kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new()) / 1000,
+        parent_hash: B256::ZERO,
         snapshot: snap,
         registry: None,
         routers: Arc::default(),
@@ -300,14 +320,6 @@ fn world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
         weth,
         fee_on_transfer: Vec::new(),
         sim: None,
-    };
-    Ok(World {
-        state,
-        weth,
-        token,
-        router,
-        reserve_weth,
-        reserve_token,
     })
 }
 
@@ -382,29 +394,9 @@ fn revm_world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
         });
     }
     let snap = Arc::new(PoolSnapshot::new(1, factories, pools));
-    let cycles = crate::engine::weth_cycles(&snap, weth);
-    let lp = LadderParams {
-        chain_id: rules.chain_id,
-        nonce: chain.nonce(searcher.address()),
-        block: 1,
-        max_fee_per_gas: 4_000_000_000,
-        max_priority_fee_per_gas: 1_000_000_000,
-        gas_limit: 275_000,
-        executor: v2.executor,
-        payment_bps: 1000,
-        min_profit: U256::from(1_000_000_000_000u64),
-        levels: 48,
-        step_bps: 1000,
-    };
-    let ladder = Ladder::build(searcher, &lp, &cycles)?;
-    let params = BackrunParams {
-        capital_token: weth,
-        capital: spec.executor_capital_weth,
-        min_profit_wei: lp.min_profit,
-        gas_cost_wei: U256::from(150_000u64 * 2_000_000_000),
-        payment_bps: 1000,
-    };
-    let now = kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new()) / 1000;
+    let executor = (v2.executor, chain.nonce(searcher.address()));
+    let mut state = v2_state(searcher, snap, weth, executor, spec.executor_capital_weth)?;
+    let now = state.timestamp;
     let next = kestrel_sim::NextBlock {
         number: 2,
         timestamp: now + 12,
@@ -442,7 +434,14 @@ fn revm_world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
     let victim = alloy::eips::Encodable2718::encoded_2718(&alloy::consensus::TxEnvelope::from(
         victim.into_signed(sig),
     ));
-    let (pool0, pool1) = (pools_addr(&snap, 0)?, pools_addr(&snap, 1)?);
+    let (pool0, pool1) = (
+        pools_addr(&state.snapshot, 0)?,
+        pools_addr(&state.snapshot, 1)?,
+    );
+    let ladder = state
+        .ladder
+        .as_deref()
+        .context("the V2 state has a ladder")?;
     let cycle = ladder
         .cycle_index(pool1, pool0)
         .context("the ladder has no cycle buying on pool 1 and selling on pool 0")?;
@@ -457,27 +456,11 @@ fn revm_world(rng: &mut Rng, searcher: &LocalSigner) -> anyhow::Result<World> {
     let (snapshot, _) = chain
         .complete_for(Arc::new(builder.build()), &next, &txs, 64)
         .map_err(|e| anyhow::anyhow!("completing the bench's revm snapshot: {e}"))?;
-    let sim = kestrel_hot::SimState {
+    state.sim = Some(kestrel_hot::SimState {
         snapshot,
         next,
         rules,
-    };
-    let state = HotState {
-        block: 1,
-        timestamp: now,
-        parent_hash: B256::ZERO,
-        snapshot: snap,
-        registry: None,
-        routers: Arc::default(),
-        cycle_limits: Default::default(),
-        route_tx: None,
-        route_gas_cost_wei: params.gas_cost_wei,
-        ladder: Some(Arc::new(ladder)),
-        params,
-        weth,
-        fee_on_transfer: Vec::new(),
-        sim: Some(sim),
-    };
+    });
     Ok(World {
         state,
         weth,

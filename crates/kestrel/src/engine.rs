@@ -792,6 +792,22 @@ impl Engine {
         let hot = tokio::task::spawn_blocking(move || self.hot.join())
             .await?
             .map_err(|_| anyhow::anyhow!("hot thread panicked"))?;
+        // What revm confirmation took from the hot thread's pool; anything that went to the
+        // system allocator instead is worth a warning.
+        match &hot.pool {
+            Ok(p) if p.overflow_allocations > 0 => tracing::warn!(
+                overflow = p.overflow_allocations,
+                served = p.served_allocations,
+                high_water_bytes = p.high_water_bytes,
+                "the hot thread's pool could not serve every allocation; the rest went to the system allocator"
+            ),
+            Ok(p) => tracing::debug!(
+                served = p.served_allocations,
+                high_water_bytes = p.high_water_bytes,
+                "hot thread's pool"
+            ),
+            Err(e) => tracing::warn!(error = %e, "the hot thread ran without an allocation pool"),
+        }
         if let Some((lane, stop)) = self.undecoded {
             stop.trigger();
             tokio::task::spawn_blocking(move || lane.join())

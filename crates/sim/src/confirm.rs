@@ -30,19 +30,21 @@ pub const BACKRUN_EVENT: &str = "Backrun(address,address,uint256,uint256,uint256
 
 /// Which executor entry point the backrun calls, and so which log reports its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EntryLog {
-    /// `BackrunRoute`: data `hops, amountIn, profitGross, payment`.
+pub enum BackrunEntry {
+    /// `backrunRoute` (route backruns, signed on the hot thread): its `BackrunRoute` log, data
+    /// `hops, amountIn, profitGross, payment`.
     Route,
-    /// `Backrun`: data `amountIn, profitGross, payment` (both pools indexed).
+    /// `backrun` (the V2 lane's pre-signed ladder, sized on chain by the closed form): its
+    /// `Backrun` log, data `amountIn, profitGross, payment` (both pools indexed).
     Pair,
 }
 
-impl EntryLog {
+impl BackrunEntry {
     /// The log's data length and the word indices of `amountIn` and `profitGross`.
     const fn layout(self) -> (usize, usize, usize) {
         match self {
-            EntryLog::Route => (128, 1, 2),
-            EntryLog::Pair => (96, 0, 1),
+            BackrunEntry::Route => (128, 1, 2),
+            BackrunEntry::Pair => (96, 0, 1),
         }
     }
 }
@@ -183,8 +185,9 @@ impl Confirmer {
     }
 
     /// Runs the victim (`victim_raw`, signed, from `victim_sender` as the node reported it)
-    /// and then our backrun (`backrun_raw`, from `searcher`) in `block`, and compares the
-    /// backrun's `BackrunRoute` log with `expect`.
+    /// and then our `backrunRoute` (`backrun_raw`, from `searcher`) in `block`, and compares
+    /// the backrun's `BackrunRoute` log with `expect`: [`Confirmer::confirm_backrun`] with
+    /// [`BackrunEntry::Route`].
     pub fn confirm_route(
         &mut self,
         block: &NextBlock,
@@ -192,33 +195,24 @@ impl Confirmer {
         backrun: (&[u8], Address),
         expect: &RouteExpectation,
     ) -> Result<RouteVerdict, ConfirmError> {
-        self.confirm_entry(block, victim, backrun, expect, EntryLog::Route)
+        self.confirm_backrun(block, victim, backrun, expect, BackrunEntry::Route)
     }
 
-    /// [`Confirmer::confirm_route`] for a pre-signed V2 `backrun` (the V2 lane's ladder): the
-    /// same run, read off the executor's `Backrun` log. That entry point sizes the cycle on
-    /// chain, so `expect.amount_in` is the closed form's input on the state the victim left.
-    pub fn confirm_pair(
+    /// Runs the victim, then our backrun through executor entry point `entry`, and compares
+    /// that entry point's log with `expect`. A pre-signed V2 `backrun` sizes its cycle on
+    /// chain, so there `expect.amount_in` is the closed form's input on the state the victim
+    /// left.
+    pub fn confirm_backrun(
         &mut self,
         block: &NextBlock,
         victim: (&[u8], Address),
         backrun: (&[u8], Address),
         expect: &RouteExpectation,
-    ) -> Result<RouteVerdict, ConfirmError> {
-        self.confirm_entry(block, victim, backrun, expect, EntryLog::Pair)
-    }
-
-    fn confirm_entry(
-        &mut self,
-        block: &NextBlock,
-        victim: (&[u8], Address),
-        backrun: (&[u8], Address),
-        expect: &RouteExpectation,
-        entry: EntryLog,
+        entry: BackrunEntry,
     ) -> Result<RouteVerdict, ConfirmError> {
         let topic = match entry {
-            EntryLog::Route => self.route_topic,
-            EntryLog::Pair => self.pair_topic,
+            BackrunEntry::Route => self.route_topic,
+            BackrunEntry::Pair => self.pair_topic,
         };
         let outcomes = self.run_victim_first(block, victim, Some(backrun))?;
         let (Some(victim_out), Some(backrun_out)) = (outcomes.first(), outcomes.get(1)) else {
@@ -304,7 +298,7 @@ fn presumed_sender(tx: &TxEnvelope, sender: Address) -> PresumedSender {
 
 /// Reads the verdict off the two outcomes.
 fn verdict(
-    (topic, entry): (B256, EntryLog),
+    (topic, entry): (B256, BackrunEntry),
     victim: &TxOutcome,
     backrun: &TxOutcome,
     expect: &RouteExpectation,

@@ -19,7 +19,7 @@
 //!   and this is a miss on its balance entry (`keccak256(victim . p)`), never a disagreement;
 //!   spending a v2-core token it first misses on its allowance entry, which is not presumed;
 //! - a pre-signed V2 `backrun` (the V2 lane's ladder) is confirmed the same way off its own
-//!   `Backrun` log ([`Confirmer::confirm_pair`]), and neither entry point's log is taken for the
+//!   `Backrun` log ([`Confirmer::confirm_backrun`] with [`BackrunEntry::Pair`]), and neither entry point's log is taken for the
 //!   other's;
 //! - bytes that are not exactly one signed transaction are a [`ConfirmError::Decode`] naming
 //!   which transaction, and nothing runs.
@@ -36,8 +36,8 @@ use kestrel_sandbox::deploy::bindings::IUniswapV2Router02;
 use kestrel_sim::devnet::v2::mapping_slot;
 use kestrel_sim::revm::context::result::InvalidTransaction;
 use kestrel_sim::{
-    ConfirmError, Confirmer, Miss, MissKind, RouteExpectation, RouteVerdict, SimError, SimTx,
-    Simulator, SnapshotBuilder, StateSnapshot, TxDecodeError,
+    BackrunEntry, ConfirmError, Confirmer, Miss, MissKind, RouteExpectation, RouteVerdict,
+    SimError, SimTx, Simulator, SnapshotBuilder, StateSnapshot, TxDecodeError,
 };
 
 use crate::support::{
@@ -317,7 +317,13 @@ fn a_pre_signed_pair_backrun_is_confirmed_off_its_backrun_log_and_not_off_a_rout
     let block = next_block(2);
     let victim = (&f.victim[..], dev_signer(2).address());
     let backrun = (&pair[..], dev_signer(1).address());
-    let exact = confirmer.confirm_pair(&block, victim, backrun, &f.expectation());
+    let exact = confirmer.confirm_backrun(
+        &block,
+        victim,
+        backrun,
+        &f.expectation(),
+        BackrunEntry::Pair,
+    );
     assert_eq!(
         exact.unwrap(),
         RouteVerdict::Agreed {
@@ -331,7 +337,7 @@ fn a_pre_signed_pair_backrun_is_confirmed_off_its_backrun_log_and_not_off_a_rout
     };
     assert_eq!(
         confirmer
-            .confirm_pair(&block, victim, backrun, &off)
+            .confirm_backrun(&block, victim, backrun, &off, BackrunEntry::Pair)
             .unwrap(),
         RouteVerdict::ProfitDiffers {
             simulated_gross: f.prediction.profit_gross,
@@ -347,11 +353,12 @@ fn a_pre_signed_pair_backrun_is_confirmed_off_its_backrun_log_and_not_off_a_rout
         RouteVerdict::NoBackrunLog { gas_used }
     );
     let route = f.backrun();
-    let route_run = confirmer.confirm_pair(
+    let route_run = confirmer.confirm_backrun(
         &block,
         victim,
         (&route[..], dev_signer(1).address()),
         &f.expectation(),
+        BackrunEntry::Pair,
     );
     assert!(
         matches!(route_run, Ok(RouteVerdict::NoBackrunLog { .. })),
