@@ -18,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cex;
 mod encode;
 mod error;
 mod frame;

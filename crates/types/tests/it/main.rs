@@ -1,1 +1,3 @@
 //! Integration tests for kestrel-types.
+
+mod fixed;

@@ -1,0 +1,3 @@
+//! kestrel-strategies integration tests.
+
+mod xarb;

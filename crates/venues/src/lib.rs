@@ -1,0 +1,15 @@
+//! kestrel-venues: the five centralized exchanges Kestrel trades on (Binance spot, Coinbase
+//! Advanced Trade, Kraken WS v2, OKX v5, Bybit v5).
+//!
+//! - [`auth`]: each venue's request signing, exactly as its documentation specifies, with the
+//!   matching verification the fake exchanges use.
+//! - [`book`]: the one normalized order book, with exact fixed-point prices and sizes, and the
+//!   VWAP walk the arbitrage lane sizes with.
+//! - [`sync`]: each venue's book integrity rules (update ids, sequence numbers, checksums) over
+//!   the frames `kestrel_wire::cex` decodes.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod book;
+pub mod sync;
