@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cex;
 mod decide;
 pub mod ipc;
 mod pipeline;

@@ -4,8 +4,12 @@
 //!   fees, symbol rules and the inventory each side can spend, find the size whose profit
 //!   survives both fees, the amortized transfer cost and a safety margin, exactly.
 //!
+//! - [`risk`]: inventory, the kill switch (drawdown, open imbalance, order rate), the unwind
+//!   of a leg left without its partner, and paper fills.
+//!
 //! Nothing here does I/O or reads a clock: the lanes call in with state and act on the answer.
 
 #![forbid(unsafe_code)]
 
+pub mod risk;
 pub mod xarb;

@@ -14,25 +14,9 @@
 //! total is rounded down to both venues' lot sizes, the legs are re-walked at that size, and
 //! fees are rounded **up**: the profit reported is a floor on what the fills give.
 
+pub use kestrel_types::cex::Rate;
 use kestrel_types::cex::{Fixed, Venue};
 use kestrel_venues::book::Book;
-
-/// A rate in `10^-8` (0.1% = `Rate(100_000)`): fees and margins.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Rate(pub u64);
-
-impl Rate {
-    /// `10^8`: a rate of one.
-    pub const ONE: u128 = 100_000_000;
-
-    /// `ceil(notional × rate)`: what a fee or margin costs, never under-counted.
-    pub fn of(self, notional: u128) -> u128 {
-        // Saturates only past 10^30 quote units, where no balance or book reaches.
-        notional
-            .saturating_mul(u128::from(self.0))
-            .div_ceil(Self::ONE)
-    }
-}
 
 /// A venue's trading rules for the symbol (loaded from the venue at start, never hard-coded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

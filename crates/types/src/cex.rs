@@ -69,6 +69,57 @@ pub enum BookSide {
     Ask,
 }
 
+/// Which way an order trades.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderSide {
+    /// Pay quote, receive base: takes the asks.
+    Buy,
+    /// Pay base, receive quote: takes the bids.
+    Sell,
+}
+
+impl OrderSide {
+    /// The book side an order of this side takes liquidity from.
+    pub const fn takes(self) -> BookSide {
+        match self {
+            OrderSide::Buy => BookSide::Ask,
+            OrderSide::Sell => BookSide::Bid,
+        }
+    }
+}
+
+/// Which asset a taker fee is charged in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FeeAsset {
+    /// The base asset (Binance, Bybit and OKX charge a buy's fee in the base received).
+    Base,
+    /// The quote asset (Coinbase, Kraken; every venue for sells).
+    Quote,
+}
+
+/// A rate in `10^-8` (0.1% = `Rate(100_000)`): fees and margins. Venues publish fee rates
+/// with at most 8 fraction digits (Binance's `"0.00100000"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rate(pub u64);
+
+impl Rate {
+    /// `10^8`: a rate of one.
+    pub const ONE: u128 = 100_000_000;
+
+    /// `ceil(amount × rate)`: what a fee or margin costs, never under-counted.
+    pub fn of(self, amount: u128) -> u128 {
+        // Saturates only past 10^30 units, where no balance or book reaches.
+        amount.saturating_mul(u128::from(self.0)).div_ceil(Self::ONE)
+    }
+
+    /// Parse a decimal rate (`"0.001"`) exactly; more than 8 fraction digits is an error.
+    pub fn parse(text: &[u8]) -> Result<Rate, FixedError> {
+        // Scale 8 always exists.
+        let scale = Scale(8);
+        Fixed::parse(text, scale).map(|f| Rate(f.0))
+    }
+}
+
 /// Number of fraction digits of a symbol's prices or sizes: a [`Fixed`] counts `10^-digits`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Scale(u8);

@@ -5,6 +5,9 @@
 //!   matching verification the fake exchanges use.
 //! - [`book`]: the one normalized order book, with exact fixed-point prices and sizes, and the
 //!   VWAP walk the arbitrage lane sizes with.
+//! - [`orders`]: each venue's order, cancel, query, balance, fee-rate and symbol-rule requests
+//!   written as complete signed HTTP/1.1 requests into a reused buffer, and their answers parsed
+//!   into exact reports, with every error classified (retry, unknown outcome, rejected, auth).
 //! - [`sync`]: each venue's book integrity rules (update ids, sequence numbers, checksums) over
 //!   the frames `kestrel_wire::cex` decodes.
 
@@ -12,4 +15,5 @@
 
 pub mod auth;
 pub mod book;
+pub mod orders;
 pub mod sync;

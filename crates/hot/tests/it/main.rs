@@ -2,6 +2,7 @@
 //! detection and robustness to arbitrary bytes. `handoff`: undecoded calls handed to the slow
 //! lane. `ws`: the zero-copy WebSocket client.
 
+mod cex;
 mod handoff;
 mod ws;
 

@@ -1,3 +1,4 @@
 //! kestrel-strategies integration tests.
 
 mod xarb;
+mod risk;

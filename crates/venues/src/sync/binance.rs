@@ -122,6 +122,14 @@ impl BinanceBook {
         Outcome::Applied
     }
 
+    /// Start over on a new connection: diffs sent while disconnected are gone, and a quiet
+    /// market would never show the gap, so the book is rebuilt from a new snapshot.
+    pub fn restart(&mut self) {
+        self.book.clear();
+        self.last_id = None;
+        self.pending.clear();
+    }
+
     fn apply(&mut self, last: u64, diff: &BinanceDepth<'_>) -> Outcome {
         if diff.last_id <= last {
             self.stats.ignored += 1;

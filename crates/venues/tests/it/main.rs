@@ -7,3 +7,4 @@ mod bybit;
 mod coinbase;
 mod kraken;
 mod okx;
+mod orders;

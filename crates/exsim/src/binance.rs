@@ -1,0 +1,665 @@
+//! Binance spot, simulated: the `/api/v3` REST endpoints Kestrel uses (SIGNED ones checked
+//! with the venue's own HMAC/Ed25519 rules and error codes) and the WebSocket streams
+//! `<symbol>@depth[@100ms]` and `<symbol>@bookTicker`, raw (`/ws/<stream>`) or combined
+//! (`/stream?streams=`), with diff update ids that chain exactly as Binance's do, so a client's
+//! local book can be bridged from `GET /api/v3/depth`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use kestrel_types::cex::{BookSide, Fixed, OrderSide, Venue};
+use kestrel_venues::auth::{BinanceRequest, BinanceVerifyKey, Rejection, verify_binance};
+use kestrel_venues::book::Level;
+
+use crate::engine::{
+    Exchange, FeeAsset, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
+};
+use crate::http::{HttpRequest, HttpResponse, form_pairs};
+use crate::server::{Faults, Front, Publication, WsSession};
+
+/// Update ids skipped by an injected gap.
+const GAP_IDS: u64 = 5;
+
+/// The Binance front over one exchange.
+#[derive(Debug)]
+pub struct BinanceFront {
+    keys: HashMap<String, BinanceVerifyKey>,
+    last_update_id: HashMap<String, u64>,
+}
+
+impl BinanceFront {
+    /// A front accepting SIGNED requests from these API keys (each account's key is its name
+    /// in the exchange).
+    pub fn new(keys: Vec<BinanceVerifyKey>) -> BinanceFront {
+        BinanceFront {
+            keys: keys
+                .into_iter()
+                .map(|k| (k.api_key().to_string(), k))
+                .collect(),
+            last_update_id: HashMap::new(),
+        }
+    }
+
+    fn update_id(&mut self, symbol: &str) -> u64 {
+        *self
+            .last_update_id
+            .entry(symbol.to_string())
+            .or_insert(1_000)
+    }
+}
+
+impl Front for BinanceFront {
+    fn venue(&self) -> Venue {
+        Venue::Binance
+    }
+
+    fn http(&mut self, ex: &mut Exchange, request: &HttpRequest, now_ms: u64) -> HttpResponse {
+        let body = request.body_text();
+        let mut params: HashMap<String, String> = HashMap::new();
+        // A parameter in both places is read from the query string, as Binance does.
+        for (k, v) in form_pairs(&body)
+            .into_iter()
+            .chain(form_pairs(&request.query))
+        {
+            params.insert(k, v);
+        }
+        let route = (request.method.as_str(), request.path.as_str());
+        let signed = matches!(
+            request.path.as_str(),
+            "/api/v3/account" | "/api/v3/account/commission" | "/api/v3/order"
+        );
+        if signed && let Err(rejection) = self.authenticate(request, &body, now_ms) {
+            return reject_auth(&rejection);
+        }
+        let account = request
+            .header("x-mbx-apikey")
+            .unwrap_or_default()
+            .to_string();
+        match route {
+            ("GET", "/api/v3/ping") => HttpResponse::json(200, "{}"),
+            ("GET", "/api/v3/time") => {
+                HttpResponse::json(200, format!(r#"{{"serverTime":{now_ms}}}"#))
+            }
+            ("GET", "/api/v3/depth") => self.depth(ex, &params),
+            ("GET", "/api/v3/exchangeInfo") => exchange_info(ex, &params),
+            ("GET", "/api/v3/account") => account_info(ex, &account),
+            ("GET", "/api/v3/account/commission") => commission(ex, &account, &params),
+            ("POST", "/api/v3/order") => new_order(ex, &account, &params, now_ms),
+            ("DELETE", "/api/v3/order") => cancel_order(ex, &account, &params),
+            ("GET", "/api/v3/order") => query_order(ex, &account, &params),
+            _ => error(404, -1000, "Unknown path."),
+        }
+    }
+
+    fn ws_open(
+        &mut self,
+        ex: &Exchange,
+        request: &HttpRequest,
+    ) -> Result<(WsSession, Vec<String>), HttpResponse> {
+        let mut session = WsSession::default();
+        if request.path == "/stream" {
+            session.combined = true;
+            for (k, v) in form_pairs(&request.query) {
+                if k == "streams" {
+                    session.topics.extend(v.split('/').map(str::to_string));
+                }
+            }
+        } else if let Some(stream) = request.path.strip_prefix("/ws/") {
+            session.topics.insert(stream.to_string());
+        } else if request.path != "/ws" {
+            return Err(error(404, -1000, "Unknown path."));
+        }
+        if let Some(bad) = session.topics.iter().find(|t| !known_stream(ex, t)) {
+            return Err(error(400, -1121, &format!("Invalid symbol: {bad}")));
+        }
+        Ok((session, Vec::new()))
+    }
+
+    fn ws_text(&mut self, ex: &Exchange, session: &mut WsSession, text: &str) -> Vec<String> {
+        let Ok(request) = serde_json::from_str::<serde_json::Value>(text) else {
+            return vec![r#"{"error":{"code":3,"msg":"Invalid JSON"},"id":null}"#.to_string()];
+        };
+        let id = request
+            .get("id")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        let streams: Vec<String> = request
+            .get("params")
+            .and_then(|p| p.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match request.get("method").and_then(|m| m.as_str()) {
+            Some("SUBSCRIBE") if streams.iter().all(|s| known_stream(ex, s)) => {
+                session.topics.extend(streams);
+                vec![format!(r#"{{"result":null,"id":{id}}}"#)]
+            }
+            Some("UNSUBSCRIBE") => {
+                for s in &streams {
+                    session.topics.remove(s);
+                }
+                vec![format!(r#"{{"result":null,"id":{id}}}"#)]
+            }
+            Some("LIST_SUBSCRIPTIONS") => {
+                let list: Vec<&String> = session.topics.iter().collect();
+                vec![format!(
+                    r#"{{"result":{},"id":{id}}}"#,
+                    serde_json::json!(list)
+                )]
+            }
+            _ => vec![format!(
+                r#"{{"error":{{"code":2,"msg":"Invalid request"}},"id":{id}}}"#
+            )],
+        }
+    }
+
+    fn publish(
+        &mut self,
+        ex: &Exchange,
+        symbol: &str,
+        deltas: &[(BookSide, Fixed, Fixed)],
+        faults: &mut Faults,
+    ) -> Vec<Publication> {
+        let Some(spec) = ex.symbol(symbol) else {
+            return Vec::new();
+        };
+        let mut first = self.update_id(symbol) + 1;
+        if faults.gaps > 0 {
+            faults.gaps -= 1;
+            first += GAP_IDS;
+        }
+        let count = u64::try_from(deltas.len()).unwrap_or(u64::MAX).max(1);
+        let last = first + count - 1;
+        self.last_update_id.insert(symbol.to_string(), last);
+        let mut bids = String::from("[");
+        let mut asks = String::from("[");
+        for &(side, price, size) in deltas {
+            let out = if side == BookSide::Bid {
+                &mut bids
+            } else {
+                &mut asks
+            };
+            if out.len() > 1 {
+                out.push(',');
+            }
+            push_level(out, spec, price, size);
+        }
+        bids.push(']');
+        asks.push(']');
+        let lower = symbol.to_ascii_lowercase();
+        let diff = format!(
+            r#"{{"e":"depthUpdate","E":{},"s":"{symbol}","U":{first},"u":{last},"b":{bids},"a":{asks}}}"#,
+            kestrel_stdx::clock::Clock::unix_ms(&kestrel_stdx::clock::LiveClock)
+        );
+        let mut out = vec![
+            Publication {
+                topic: format!("{lower}@depth@100ms"),
+                text: diff.clone(),
+            },
+            Publication {
+                topic: format!("{lower}@depth"),
+                text: diff,
+            },
+        ];
+        if let Some(book) = ex.book(symbol)
+            && let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask())
+        {
+            out.push(Publication {
+                topic: format!("{lower}@bookTicker"),
+                text: format!(
+                    r#"{{"u":{last},"s":"{symbol}","b":"{}","B":"{}","a":"{}","A":"{}"}}"#,
+                    bid.price.to_text(spec.price_scale),
+                    bid.size.to_text(spec.size_scale),
+                    ask.price.to_text(spec.price_scale),
+                    ask.size.to_text(spec.size_scale),
+                ),
+            });
+        }
+        out
+    }
+
+    fn deliver(&self, session: &mut WsSession, publication: &Publication) -> String {
+        if session.combined {
+            format!(
+                r#"{{"stream":"{}","data":{}}}"#,
+                publication.topic, publication.text
+            )
+        } else {
+            publication.text.clone()
+        }
+    }
+}
+
+impl BinanceFront {
+    fn authenticate(
+        &self,
+        request: &HttpRequest,
+        body: &str,
+        now_ms: u64,
+    ) -> Result<(), Rejection> {
+        let api_key = request.header("x-mbx-apikey");
+        let key = api_key
+            .and_then(|k| self.keys.get(k))
+            .or_else(|| self.keys.values().next());
+        let signed = BinanceRequest {
+            api_key,
+            query: &request.query,
+            body,
+        };
+        match key {
+            Some(key) => verify_binance(&signed, key, now_ms),
+            None => Err(Rejection {
+                venue: Venue::Binance,
+                http_status: 401,
+                code: Some(-2015),
+                message: "Invalid API-key, IP, or permissions for action.".into(),
+            }),
+        }
+    }
+
+    fn depth(&mut self, ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
+        let Some((symbol, spec)) = symbol_param(ex, params) else {
+            return error(400, -1121, "Invalid symbol.");
+        };
+        let limit: usize = params
+            .get("limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(100)
+            .min(5000);
+        let last = self.update_id(&symbol);
+        let Some(book) = ex.book(&symbol) else {
+            return error(400, -1121, "Invalid symbol.");
+        };
+        let levels = |levels: &[Level]| {
+            let mut out = String::from("[");
+            for (i, l) in levels.iter().take(limit).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_level(&mut out, spec, l.price, l.size);
+            }
+            out.push(']');
+            out
+        };
+        HttpResponse::json(
+            200,
+            format!(
+                r#"{{"lastUpdateId":{last},"bids":{},"asks":{}}}"#,
+                levels(book.bids()),
+                levels(book.asks())
+            ),
+        )
+    }
+}
+
+fn known_stream(ex: &Exchange, stream: &str) -> bool {
+    let Some((symbol, kind)) = stream.split_once('@') else {
+        return false;
+    };
+    matches!(kind, "depth" | "depth@100ms" | "bookTicker")
+        && ex
+            .symbols()
+            .iter()
+            .any(|s| s.symbol.eq_ignore_ascii_case(symbol))
+}
+
+fn push_level(out: &mut String, spec: &SymbolSpec, price: Fixed, size: Fixed) {
+    let _ = write!(
+        out,
+        r#"["{}","{}"]"#,
+        price.to_text(spec.price_scale),
+        size.to_text(spec.size_scale)
+    );
+}
+
+fn symbol_param<'a>(
+    ex: &'a Exchange,
+    params: &HashMap<String, String>,
+) -> Option<(String, &'a SymbolSpec)> {
+    let symbol = params.get("symbol")?;
+    ex.symbol(symbol).map(|spec| (symbol.clone(), spec))
+}
+
+fn error(status: u16, code: i64, msg: &str) -> HttpResponse {
+    HttpResponse::json(
+        status,
+        serde_json::json!({ "code": code, "msg": msg }).to_string(),
+    )
+}
+
+fn reject_auth(rejection: &Rejection) -> HttpResponse {
+    error(
+        rejection.http_status,
+        rejection.code.unwrap_or(-1000),
+        &rejection.message,
+    )
+}
+
+/// `u128` units with `digits` fraction digits as plain decimal text.
+fn units_text(units: u128, digits: u8) -> String {
+    let one = 10u128.pow(u32::from(digits));
+    if digits == 0 {
+        return units.to_string();
+    }
+    format!(
+        "{}.{:0width$}",
+        units / one,
+        units % one,
+        width = usize::from(digits)
+    )
+}
+
+fn notional_digits(spec: &SymbolSpec) -> u8 {
+    spec.price_scale.digits() + spec.size_scale.digits()
+}
+
+fn exchange_info(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
+    let specs: Vec<&SymbolSpec> = match params.get("symbol") {
+        Some(s) => match ex.symbol(s) {
+            Some(spec) => vec![spec],
+            None => return error(400, -1121, "Invalid symbol."),
+        },
+        None => ex.symbols().iter().collect(),
+    };
+    let symbols: Vec<serde_json::Value> = specs
+        .iter()
+        .map(|spec| {
+            serde_json::json!({
+                "symbol": spec.symbol,
+                "status": "TRADING",
+                "baseAsset": spec.base,
+                "baseAssetPrecision": spec.size_scale.digits(),
+                "quoteAsset": spec.quote,
+                "quoteAssetPrecision": notional_digits(spec),
+                "orderTypes": ["LIMIT", "MARKET"],
+                "isSpotTradingAllowed": true,
+                "filters": [
+                    {"filterType": "PRICE_FILTER", "minPrice": spec.tick.to_text(spec.price_scale),
+                     "maxPrice": "1000000.00000000", "tickSize": spec.tick.to_text(spec.price_scale)},
+                    {"filterType": "LOT_SIZE", "minQty": spec.min_size.to_text(spec.size_scale),
+                     "maxQty": "9000000.00000000", "stepSize": spec.lot.to_text(spec.size_scale)},
+                    {"filterType": "NOTIONAL", "minNotional": units_text(spec.min_notional, notional_digits(spec)),
+                     "applyMinToMarket": true, "maxNotional": "9000000.00000000",
+                     "applyMaxToMarket": false, "avgPriceMins": 5},
+                ],
+            })
+        })
+        .collect();
+    HttpResponse::json(
+        200,
+        serde_json::json!({"timezone": "UTC", "rateLimits": [], "exchangeFilters": [], "symbols": symbols})
+            .to_string(),
+    )
+}
+
+/// An asset's scale: the size scale of a symbol whose base it is, or the notional scale of one
+/// whose quote it is.
+fn asset_digits(ex: &Exchange, asset: &str) -> u8 {
+    ex.symbols()
+        .iter()
+        .find_map(|s| {
+            if s.base == asset {
+                Some(s.size_scale.digits())
+            } else if s.quote == asset {
+                Some(notional_digits(s))
+            } else {
+                None
+            }
+        })
+        .unwrap_or(8)
+}
+
+fn account_info(ex: &Exchange, account: &str) -> HttpResponse {
+    let balances: Vec<serde_json::Value> = ex
+        .balances(account)
+        .into_iter()
+        .map(|(asset, free, locked)| {
+            let digits = asset_digits(ex, &asset);
+            serde_json::json!({"asset": asset, "free": units_text(free, digits), "locked": units_text(locked, digits)})
+        })
+        .collect();
+    HttpResponse::json(
+        200,
+        serde_json::json!({
+            "makerCommission": 0, "takerCommission": 0, "buyerCommission": 0, "sellerCommission": 0,
+            "canTrade": true, "canWithdraw": true, "canDeposit": true, "brokered": false,
+            "requireSelfTradePrevention": false, "updateTime": 0, "accountType": "SPOT",
+            "balances": balances, "permissions": ["SPOT"], "uid": 1,
+        })
+        .to_string(),
+    )
+}
+
+fn rate_text(rate: kestrel_types::cex::Rate) -> String {
+    units_text(u128::from(rate.0), 8)
+}
+
+fn commission(ex: &Exchange, account: &str, params: &HashMap<String, String>) -> HttpResponse {
+    let Some((symbol, _)) = symbol_param(ex, params) else {
+        return error(400, -1121, "Invalid symbol.");
+    };
+    let Some(fees) = ex.fees(account) else {
+        return error(
+            401,
+            -2015,
+            "Invalid API-key, IP, or permissions for action.",
+        );
+    };
+    let zero = "0.00000000";
+    HttpResponse::json(
+        200,
+        serde_json::json!({
+            "symbol": symbol,
+            "standardCommission": {"maker": rate_text(fees.maker), "taker": rate_text(fees.taker), "buyer": zero, "seller": zero},
+            "specialCommission": {"maker": zero, "taker": zero, "buyer": zero, "seller": zero},
+            "taxCommission": {"maker": zero, "taker": zero, "buyer": zero, "seller": zero},
+            "discount": {"enabledForAccount": false, "enabledForSymbol": false, "discountAsset": "BNB", "discount": "0.75000000"},
+        })
+        .to_string(),
+    )
+}
+
+fn new_order(
+    ex: &mut Exchange,
+    account: &str,
+    params: &HashMap<String, String>,
+    now_ms: u64,
+) -> HttpResponse {
+    let Some((symbol, spec)) = symbol_param(ex, params) else {
+        return error(400, -1121, "Invalid symbol.");
+    };
+    let spec = spec.clone();
+    let side = match params.get("side").map(String::as_str) {
+        Some("BUY") => OrderSide::Buy,
+        Some("SELL") => OrderSide::Sell,
+        Some(_) => return error(400, -1117, "Invalid side."),
+        None => return mandatory("side"),
+    };
+    match params.get("type").map(String::as_str) {
+        Some("LIMIT") => {}
+        Some(_) => return error(400, -1116, "Invalid orderType."),
+        None => return mandatory("type"),
+    }
+    let tif = match params.get("timeInForce").map(String::as_str) {
+        Some("GTC") => Tif::Gtc,
+        Some("IOC") => Tif::Ioc,
+        Some(_) => return error(400, -1115, "Invalid timeInForce."),
+        None => return mandatory("timeInForce"),
+    };
+    let (Some(size), Some(limit)) = (params.get("quantity"), params.get("price")) else {
+        return mandatory(if params.contains_key("quantity") {
+            "price"
+        } else {
+            "quantity"
+        });
+    };
+    let (Ok(size), Ok(limit)) = (
+        Fixed::parse(size.as_bytes(), spec.size_scale),
+        Fixed::parse(limit.as_bytes(), spec.price_scale),
+    ) else {
+        return error(400, -1111, "Parameter 'quantity' has too much precision.");
+    };
+    let client_id = params
+        .get("newClientOrderId")
+        .cloned()
+        .unwrap_or_else(|| format!("sim-{now_ms}"));
+    let order = NewOrder {
+        symbol,
+        side,
+        size,
+        limit,
+        tif,
+        client_id,
+    };
+    match ex.place(account, order, now_ms) {
+        Ok(order) => HttpResponse::json(200, order_json(&spec, &order, true).to_string()),
+        Err(reject) => reject_order(&reject, "place"),
+    }
+}
+
+fn order_ref(params: &HashMap<String, String>) -> Option<OrderRef> {
+    if let Some(id) = params.get("orderId").and_then(|v| v.parse().ok()) {
+        return Some(OrderRef::Id(id));
+    }
+    params
+        .get("origClientOrderId")
+        .cloned()
+        .map(OrderRef::Client)
+}
+
+fn cancel_order(
+    ex: &mut Exchange,
+    account: &str,
+    params: &HashMap<String, String>,
+) -> HttpResponse {
+    let Some((symbol, spec)) = symbol_param(ex, params) else {
+        return error(400, -1121, "Invalid symbol.");
+    };
+    let spec = spec.clone();
+    let Some(by) = order_ref(params) else {
+        return error(
+            400,
+            -1102,
+            "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+        );
+    };
+    match ex.cancel(account, &symbol, by) {
+        Ok(order) => HttpResponse::json(200, order_json(&spec, &order, false).to_string()),
+        Err(reject) => reject_order(&reject, "cancel"),
+    }
+}
+
+fn query_order(ex: &Exchange, account: &str, params: &HashMap<String, String>) -> HttpResponse {
+    let Some((symbol, spec)) = symbol_param(ex, params) else {
+        return error(400, -1121, "Invalid symbol.");
+    };
+    let Some(by) = order_ref(params) else {
+        return error(
+            400,
+            -1102,
+            "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+        );
+    };
+    match ex.order(account, &symbol, &by) {
+        Some(order) => HttpResponse::json(200, order_json(spec, order, false).to_string()),
+        None => error(400, -2013, "Order does not exist."),
+    }
+}
+
+fn mandatory(name: &str) -> HttpResponse {
+    error(
+        400,
+        -1102,
+        &format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."),
+    )
+}
+
+fn reject_order(reject: &Reject, action: &str) -> HttpResponse {
+    match reject {
+        Reject::UnknownSymbol => error(400, -1121, "Invalid symbol."),
+        Reject::UnknownAccount => error(
+            401,
+            -2015,
+            "Invalid API-key, IP, or permissions for action.",
+        ),
+        Reject::InsufficientBalance => error(
+            400,
+            -2010,
+            "Account has insufficient balance for requested action.",
+        ),
+        Reject::BadTick => error(400, -1013, "Filter failure: PRICE_FILTER"),
+        Reject::BadLot | Reject::BelowMinSize => error(400, -1013, "Filter failure: LOT_SIZE"),
+        Reject::BelowMinNotional => error(400, -1013, "Filter failure: NOTIONAL"),
+        Reject::DuplicateClientId => error(400, -2010, "Duplicate order sent."),
+        Reject::UnknownOrder | Reject::NotOpen if action == "cancel" => {
+            error(400, -2011, "Unknown order sent.")
+        }
+        Reject::UnknownOrder | Reject::NotOpen => error(400, -2013, "Order does not exist."),
+        Reject::Injected { code, message } => {
+            let status = match code {
+                -1007 => 503,
+                -1003 | -1015 => 429,
+                _ => 400,
+            };
+            error(status, *code, message)
+        }
+    }
+}
+
+fn status_text(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::New => "NEW",
+        OrderStatus::PartiallyFilled => "PARTIALLY_FILLED",
+        OrderStatus::Filled => "FILLED",
+        OrderStatus::Canceled => "CANCELED",
+        OrderStatus::Expired => "EXPIRED",
+    }
+}
+
+/// The order as Binance answers it (`newOrderRespType=FULL` adds the fills).
+fn order_json(spec: &SymbolSpec, order: &Order, with_fills: bool) -> serde_json::Value {
+    let notional_digits = notional_digits(spec);
+    let mut value = serde_json::json!({
+        "symbol": order.symbol,
+        "orderId": order.id,
+        "orderListId": -1,
+        "clientOrderId": order.client_id,
+        "transactTime": order.created_ms,
+        "time": order.created_ms,
+        "updateTime": order.created_ms,
+        "price": order.limit.to_text(spec.price_scale),
+        "origQty": order.size.to_text(spec.size_scale),
+        "executedQty": order.filled.to_text(spec.size_scale),
+        "cummulativeQuoteQty": units_text(order.notional, notional_digits),
+        "status": status_text(order.status),
+        "timeInForce": match order.tif { Tif::Gtc => "GTC", Tif::Ioc => "IOC" },
+        "type": "LIMIT",
+        "side": match order.side { OrderSide::Buy => "BUY", OrderSide::Sell => "SELL" },
+        "workingTime": order.created_ms,
+        "selfTradePreventionMode": "EXPIRE_MAKER",
+    });
+    if with_fills {
+        let fills: Vec<serde_json::Value> = order
+            .fills
+            .iter()
+            .map(|fill| {
+                let (asset, digits) = match fill.fee_asset {
+                    FeeAsset::Base => (spec.base.as_str(), spec.size_scale.digits()),
+                    FeeAsset::Quote => (spec.quote.as_str(), notional_digits),
+                };
+                serde_json::json!({
+                    "price": fill.price.to_text(spec.price_scale),
+                    "qty": fill.size.to_text(spec.size_scale),
+                    "commission": units_text(fill.fee, digits),
+                    "commissionAsset": asset,
+                    "tradeId": fill.trade_id,
+                })
+            })
+            .collect();
+        value["fills"] = serde_json::Value::Array(fills);
+    }
+    value
+}

@@ -1,0 +1,1 @@
+//! coinbase: being written.

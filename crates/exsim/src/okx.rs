@@ -1,0 +1,1 @@
+//! okx: being written.

@@ -1,0 +1,279 @@
+//! The simulated Binance's REST side: SIGNED requests checked with the venue's rules, orders
+//! filled by walking its own book with fees, answers in Binance's formats.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use kestrel_exsim::binance::BinanceFront;
+use kestrel_exsim::engine::Reject;
+use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, SymbolSpec};
+use kestrel_exsim::server::{ExchangeServer, Fault};
+use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
+use kestrel_venues::auth::{ApiSecret, BinanceSigner};
+use serde_json::Value;
+
+const KEY: &str = "test-key-0001";
+const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+
+fn scale(d: u8) -> Scale {
+    Scale::new(d).expect("scale")
+}
+
+fn signer() -> BinanceSigner {
+    BinanceSigner::hmac(KEY, &ApiSecret::new(SECRET)).expect("signer")
+}
+
+/// BTCUSDT with prices to 0.01 and sizes to 0.00001; asks 65,000.00 × 0.5 and 65,001.00 × 1.
+fn venue() -> ExchangeServer {
+    let assets = vec![
+        AssetSpec {
+            name: "BTC".into(),
+            scale: scale(5),
+        },
+        AssetSpec {
+            name: "USDT".into(),
+            scale: scale(7),
+        },
+    ];
+    let symbols = vec![SymbolSpec {
+        symbol: "BTCUSDT".into(),
+        base: "BTC".into(),
+        quote: "USDT".into(),
+        price_scale: scale(2),
+        size_scale: scale(5),
+        tick: Fixed(1),
+        lot: Fixed(1),
+        min_size: Fixed(10),
+        min_notional: 5 * 10_000_000,
+        depth: 100,
+    }];
+    let mut ex = Exchange::new(Venue::Binance, assets, symbols, FeeAsset::Base).expect("exchange");
+    ex.add_account(
+        KEY,
+        FeeRates {
+            maker: Rate(100_000),
+            taker: Rate(100_000),
+        },
+    );
+    ex.deposit(KEY, "USDT", 100_000 * 10_000_000);
+    ex.set_level("BTCUSDT", BookSide::Ask, Fixed(6_500_000), Fixed(50_000));
+    ex.set_level("BTCUSDT", BookSide::Ask, Fixed(6_500_100), Fixed(100_000));
+    ex.set_level("BTCUSDT", BookSide::Bid, Fixed(6_499_900), Fixed(70_000));
+    let front = BinanceFront::new(vec![signer().verify_key()]);
+    ExchangeServer::start(ex, Box::new(front), Duration::from_millis(10)).expect("server")
+}
+
+/// One request on a fresh connection: (status, JSON body).
+fn call(
+    server: &ExchangeServer,
+    method: &str,
+    target: &str,
+    body: &str,
+    key: Option<&str>,
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(server.addr()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let key_header = key
+        .map(|k| format!("X-MBX-APIKEY: {k}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: x\r\n{key_header}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).expect("read");
+        response.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&response).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .and_then(|v| v.parse().ok())
+                .expect("length");
+            if body.len() >= length {
+                let status = head
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .expect("status");
+                return (status, serde_json::from_str(body).expect("json body"));
+            }
+        }
+        assert!(n > 0, "closed early");
+    }
+}
+
+fn now_ms() -> u64 {
+    kestrel_stdx::clock::Clock::unix_ms(&kestrel_stdx::clock::LiveClock)
+}
+
+#[test]
+fn a_signed_ioc_buy_walks_the_book_and_pays_its_fee_in_base() {
+    let server = venue();
+    let params = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=IOC&quantity=0.80000&price=65001.00&newClientOrderId=k-1&newOrderRespType=FULL";
+    let body = signer().signed_query(params, now_ms(), 5_000);
+    let (status, order) = call(&server, "POST", "/api/v3/order", &body, Some(KEY));
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["status"], "FILLED");
+    assert_eq!(order["clientOrderId"], "k-1");
+    assert_eq!(order["executedQty"], "0.80000");
+    // 0.5 at 65,000.00 + 0.3 at 65,001.00 = 32,500 + 19,500.3.
+    assert_eq!(order["cummulativeQuoteQty"], "52000.3000000");
+    let fills = order["fills"].as_array().expect("fills");
+    assert_eq!(fills.len(), 2);
+    assert_eq!(
+        (fills[0]["price"].as_str(), fills[0]["qty"].as_str()),
+        (Some("65000.00"), Some("0.50000"))
+    );
+    // 0.1% of the base received, in BTC.
+    assert_eq!(
+        (
+            fills[0]["commission"].as_str(),
+            fills[0]["commissionAsset"].as_str()
+        ),
+        (Some("0.00050"), Some("BTC"))
+    );
+    assert_eq!(fills[1]["commission"], "0.00030");
+    let (status, account) = call(
+        &server,
+        "GET",
+        &format!(
+            "/api/v3/account?{}",
+            signer().signed_query("", now_ms(), 5_000)
+        ),
+        "",
+        Some(KEY),
+    );
+    assert_eq!(status, 200, "{account}");
+    let balance = |asset: &str| {
+        account["balances"]
+            .as_array()
+            .and_then(|b| b.iter().find(|x| x["asset"] == asset))
+            .map(|x| x["free"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(balance("BTC").as_deref(), Some("0.79920"));
+    assert_eq!(balance("USDT").as_deref(), Some("47999.7000000"));
+    // The liquidity taken is gone from the venue's book.
+    let (_, depth) = call(
+        &server,
+        "GET",
+        "/api/v3/depth?symbol=BTCUSDT&limit=5",
+        "",
+        None,
+    );
+    assert_eq!(depth["asks"][0], serde_json::json!(["65001.00", "0.70000"]));
+}
+
+#[test]
+fn bad_requests_get_binance_codes() {
+    let server = venue();
+    let params =
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=IOC&quantity=0.10000&price=65000.00";
+    let mut body = signer().signed_query(params, now_ms(), 5_000);
+    body = body.replace("quantity=0.10000", "quantity=0.20000");
+    let (status, reply) = call(&server, "POST", "/api/v3/order", &body, Some(KEY));
+    assert_eq!(
+        (status, reply["code"].as_i64()),
+        (400, Some(-1022)),
+        "{reply}"
+    );
+    let body = signer().signed_query(params, now_ms() - 60_000, 5_000);
+    let (_, reply) = call(&server, "POST", "/api/v3/order", &body, Some(KEY));
+    assert_eq!(reply["code"], -1021);
+    let (_, reply) = call(
+        &server,
+        "POST",
+        "/api/v3/order",
+        &signer().signed_query(params, now_ms(), 5_000),
+        None,
+    );
+    assert_eq!(reply["code"], -2014);
+    let too_big = params.replace("quantity=0.10000", "quantity=10.00000");
+    let (_, reply) = call(
+        &server,
+        "POST",
+        "/api/v3/order",
+        &signer().signed_query(&too_big, now_ms(), 5_000),
+        Some(KEY),
+    );
+    assert_eq!(
+        (reply["code"].as_i64(), reply["msg"].as_str()),
+        (
+            Some(-2010),
+            Some("Account has insufficient balance for requested action.")
+        )
+    );
+    let off_tick = params.replace("price=65000.00", "price=65000.005");
+    let (_, reply) = call(
+        &server,
+        "POST",
+        "/api/v3/order",
+        &signer().signed_query(&off_tick, now_ms(), 5_000),
+        Some(KEY),
+    );
+    assert_eq!(reply["code"], -1111);
+    let small = params.replace("quantity=0.10000", "quantity=0.00005");
+    let (_, reply) = call(
+        &server,
+        "POST",
+        "/api/v3/order",
+        &signer().signed_query(&small, now_ms(), 5_000),
+        Some(KEY),
+    );
+    assert_eq!(
+        (reply["code"].as_i64(), reply["msg"].as_str()),
+        (Some(-1013), Some("Filter failure: LOT_SIZE"))
+    );
+    server.fault(Fault::RejectNextOrder(Reject::Injected { code: -1007, message: "Timeout waiting for response from backend server. Send status unknown; execution status unknown.".into() }));
+    let (status, reply) = call(
+        &server,
+        "POST",
+        "/api/v3/order",
+        &signer().signed_query(params, now_ms(), 5_000),
+        Some(KEY),
+    );
+    assert_eq!((status, reply["code"].as_i64()), (503, Some(-1007)));
+    let (status, reply) = call(&server, "GET", "/api/v3/depth?symbol=NOPE", "", None);
+    assert_eq!((status, reply["code"].as_i64()), (400, Some(-1121)));
+    // Nothing above moved money.
+    let usdt = server.with_exchange(|ex| ex.balance(KEY, "USDT"));
+    assert_eq!(usdt, (100_000 * 10_000_000, 0));
+}
+
+#[test]
+fn symbol_rules_and_fee_rates_come_from_the_venue() {
+    let server = venue();
+    let (status, info) = call(
+        &server,
+        "GET",
+        "/api/v3/exchangeInfo?symbol=BTCUSDT",
+        "",
+        None,
+    );
+    assert_eq!(status, 200);
+    let filters = info["symbols"][0]["filters"].as_array().expect("filters");
+    let filter = |t: &str| {
+        filters
+            .iter()
+            .find(|f| f["filterType"] == t)
+            .cloned()
+            .expect("filter")
+    };
+    assert_eq!(filter("PRICE_FILTER")["tickSize"], "0.01");
+    assert_eq!(filter("LOT_SIZE")["stepSize"], "0.00001");
+    assert_eq!(filter("LOT_SIZE")["minQty"], "0.00010");
+    assert_eq!(filter("NOTIONAL")["minNotional"], "5.0000000");
+    let target = format!(
+        "/api/v3/account/commission?{}",
+        signer().signed_query("symbol=BTCUSDT", now_ms(), 5_000)
+    );
+    let (status, fees) = call(&server, "GET", &target, "", Some(KEY));
+    assert_eq!(status, 200, "{fees}");
+    assert_eq!(fees["standardCommission"]["taker"], "0.00100000");
+}

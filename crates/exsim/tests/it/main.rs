@@ -1,0 +1,10 @@
+//! kestrel-exsim integration tests.
+
+mod binance;
+mod bybit;
+mod coinbase;
+mod engine;
+mod kraken;
+mod market;
+mod okx;
+mod paper;

@@ -1,0 +1,70 @@
+//! The exchange side of the hot lane: per-venue market-data connections that keep exact
+//! books in step with each venue's integrity rules, polled by the exchange feed thread.
+//!
+//! A feed never blocks the thread: the WebSocket is non-blocking, a lost connection is retried
+//! with exponential backoff, and what needs a REST round trip (Binance's depth snapshot) is
+//! fetched by a helper thread and handed back through a bounded channel.
+
+pub mod binance;
+mod snapshot;
+
+/// When a dropped connection may be retried: exponential backoff from 100 ms to 5 s.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    next_ns: u64,
+    delay_ns: u64,
+}
+
+impl Backoff {
+    const FIRST_NS: u64 = 100_000_000;
+    const MAX_NS: u64 = 5_000_000_000;
+
+    /// Ready to try now.
+    pub const fn new() -> Backoff {
+        Backoff {
+            next_ns: 0,
+            delay_ns: Self::FIRST_NS,
+        }
+    }
+
+    /// Whether an attempt may be made at `now_ns`.
+    pub fn ready(&self, now_ns: u64) -> bool {
+        now_ns >= self.next_ns
+    }
+
+    /// An attempt failed at `now_ns`: wait longer before the next one.
+    pub fn failed(&mut self, now_ns: u64) {
+        self.next_ns = now_ns.saturating_add(self.delay_ns);
+        self.delay_ns = (self.delay_ns * 2).min(Self::MAX_NS);
+    }
+
+    /// Connected: the next failure starts from the shortest delay again.
+    pub fn succeeded(&mut self) {
+        self.delay_ns = Self::FIRST_NS;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new()
+    }
+}
+
+/// Counters of one venue connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeedStats {
+    /// Connections made (the first, and every reconnect).
+    pub connects: u64,
+    /// Connections lost or refused.
+    pub connect_failures: u64,
+    /// Connections that dropped after being made.
+    pub disconnects: u64,
+    /// Frames read.
+    pub frames: u64,
+    /// Frames that did not decode (counted and skipped).
+    pub malformed: u64,
+    /// REST snapshots asked for.
+    pub snapshot_requests: u64,
+    /// REST snapshots that failed (retried).
+    pub snapshot_failures: u64,
+}

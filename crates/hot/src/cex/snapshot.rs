@@ -1,0 +1,109 @@
+//! A helper thread that fetches REST snapshots with plain blocking HTTP/1.1 GETs, so the feed
+//! thread never waits on one. Requests and answers go through bounded channels.
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpStream, ToSocketAddrs as _};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Duration;
+
+/// How long one snapshot request may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+/// Requests (and answers) waiting at most.
+const QUEUE: usize = 64;
+
+/// The answer to one request: the tag it was asked with, and the body or why not.
+pub(crate) type Answer = (usize, Result<Vec<u8>, String>);
+
+/// Handle to the fetcher thread; dropping it stops the thread.
+#[derive(Debug)]
+pub(crate) struct Fetcher {
+    requests: SyncSender<(usize, String)>,
+    answers: Receiver<Answer>,
+}
+
+impl Fetcher {
+    /// Start the thread for `base` (`http://host:port`).
+    pub(crate) fn start(base: &str, name: &str) -> std::io::Result<Fetcher> {
+        let (requests, inbox) = sync_channel::<(usize, String)>(QUEUE);
+        let (outbox, answers) = sync_channel::<Answer>(QUEUE);
+        let base = base.to_string();
+        std::thread::Builder::new()
+            .name(format!("kestrel-snap-{name}"))
+            .spawn(move || {
+                for (tag, path) in inbox {
+                    let answer = get(&base, &path);
+                    if outbox.send((tag, answer)).is_err() {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Fetcher { requests, answers })
+    }
+
+    /// Ask for `path` (with its query); false when the queue is full (ask again later).
+    pub(crate) fn request(&self, tag: usize, path: String) -> bool {
+        self.requests.try_send((tag, path)).is_ok()
+    }
+
+    /// An answer, if one is ready.
+    pub(crate) fn try_answer(&self) -> Option<Answer> {
+        // Empty and disconnected (the thread ended) both mean: nothing to load now.
+        self.answers.try_recv().ok()
+    }
+}
+
+fn get(base: &str, path: &str) -> Result<Vec<u8>, String> {
+    let authority = base
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("only http:// snapshot URLs are supported, got {base}"))?
+        .trim_end_matches('/');
+    let addr = authority
+        .to_socket_addrs()
+        .map_err(|e| format!("resolving {authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{authority} does not resolve"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        response.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if let Some(body) = complete_body(&response) {
+            return body;
+        }
+    }
+    complete_body(&response).unwrap_or_else(|| Err("connection closed before the body".into()))
+}
+
+/// The body once the response holds all `Content-Length` bytes of it; an error status is an
+/// error carrying the body.
+fn complete_body(response: &[u8]) -> Option<Result<Vec<u8>, String>> {
+    let head_end = response.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(response.get(..head_end)?);
+    let length: usize = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())?;
+    let body = response.get(head_end..head_end + length)?;
+    let ok = head.split(' ').nth(1) == Some("200");
+    Some(if ok {
+        Ok(body.to_vec())
+    } else {
+        Err(format!(
+            "{}: {}",
+            head.lines().next().unwrap_or_default(),
+            String::from_utf8_lossy(body)
+        ))
+    })
+}

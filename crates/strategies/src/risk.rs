@@ -1,0 +1,257 @@
+//! The cross-exchange lane's guard rails: inventory per venue, a kill switch (drawdown, open
+//! imbalance, order rate), the unwind of a leg that filled without its partner, and paper fills.
+//!
+//! All exact integers in the units of [`crate::xarb`]: sizes in size units, money in notional
+//! units (price units × size units).
+
+use kestrel_types::cex::{FeeAsset, Fixed, OrderSide, Rate, Venue};
+use kestrel_venues::book::Book;
+
+/// What one venue holds of the symbol's two assets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Holdings {
+    /// Base, in size units.
+    pub base: u128,
+    /// Quote, in notional units.
+    pub quote: u128,
+}
+
+/// Why the kill switch tripped. Once tripped it stays tripped until an operator resets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TripReason {
+    /// Realized PnL fell more than the limit below its peak.
+    Drawdown {
+        /// Peak minus now, in notional units.
+        drawdown: u128,
+    },
+    /// More base bought than sold (or the reverse) across venues than allowed.
+    Imbalance {
+        /// The open imbalance, in size units.
+        imbalance: u128,
+    },
+    /// More orders in the last minute than allowed.
+    OrderRate {
+        /// Orders in the window, counting the one refused.
+        orders: u32,
+    },
+    /// An operator stopped the lane.
+    Manual,
+}
+
+/// The kill switch's limits (from config; tunable at run time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RiskLimits {
+    /// Largest fall of realized PnL from its peak, in notional units.
+    pub max_drawdown: u128,
+    /// Largest open base imbalance across venues, in size units.
+    pub max_imbalance: u128,
+    /// Most orders (legs and unwinds) in any 60 s.
+    pub max_orders_per_minute: u32,
+}
+
+/// Order-rate window capacity: the most orders per minute any config may allow.
+pub const MAX_ORDERS_PER_MINUTE: usize = 1024;
+
+/// The kill switch: checks every order before it is sent and every PnL and position change.
+#[derive(Clone, Debug)]
+pub struct KillSwitch {
+    limits: RiskLimits,
+    tripped: Option<TripReason>,
+    peak_pnl: i128,
+    /// Send times of recent orders, ms, oldest first (bounded by [`MAX_ORDERS_PER_MINUTE`]).
+    recent: std::collections::VecDeque<u64>,
+}
+
+impl KillSwitch {
+    /// A switch with these limits, not tripped.
+    pub fn new(limits: RiskLimits) -> KillSwitch {
+        KillSwitch {
+            limits,
+            tripped: None,
+            peak_pnl: 0,
+            recent: std::collections::VecDeque::with_capacity(MAX_ORDERS_PER_MINUTE),
+        }
+    }
+
+    /// Why it tripped, if it has.
+    pub fn tripped(&self) -> Option<TripReason> {
+        self.tripped
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> RiskLimits {
+        self.limits
+    }
+
+    /// Change the limits (an operator's command); a tripped switch stays tripped.
+    pub fn set_limits(&mut self, limits: RiskLimits) {
+        self.limits = limits;
+    }
+
+    /// Trip it by hand.
+    pub fn trip(&mut self, reason: TripReason) {
+        self.tripped.get_or_insert(reason);
+    }
+
+    /// Re-arm after an operator has looked (the PnL peak restarts from `pnl`).
+    pub fn reset(&mut self, pnl: i128) {
+        self.tripped = None;
+        self.peak_pnl = pnl;
+        self.recent.clear();
+    }
+
+    /// May `orders` more orders be sent at `now_ms`? Records them when yes. Unwinds pass
+    /// `unwind = true`: they are counted but never refused for rate, and are allowed on a
+    /// tripped switch (closing risk is what a tripped switch wants).
+    pub fn allow(&mut self, now_ms: u64, orders: u32, unwind: bool) -> Result<(), TripReason> {
+        while self.recent.front().is_some_and(|t| now_ms.saturating_sub(*t) >= 60_000) {
+            self.recent.pop_front();
+        }
+        if !unwind {
+            if let Some(reason) = self.tripped {
+                return Err(reason);
+            }
+            let in_window = u32::try_from(self.recent.len()).unwrap_or(u32::MAX) + orders;
+            if in_window > self.limits.max_orders_per_minute {
+                let reason = TripReason::OrderRate { orders: in_window };
+                self.tripped = Some(reason);
+                return Err(reason);
+            }
+        }
+        for _ in 0..orders {
+            if self.recent.len() == MAX_ORDERS_PER_MINUTE {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(now_ms);
+        }
+        Ok(())
+    }
+
+    /// Realized PnL is now `pnl` (notional units): trips on a drawdown past the limit.
+    pub fn on_pnl(&mut self, pnl: i128) {
+        self.peak_pnl = self.peak_pnl.max(pnl);
+        let drawdown = (self.peak_pnl - pnl).unsigned_abs();
+        if drawdown > self.limits.max_drawdown {
+            self.trip(TripReason::Drawdown { drawdown });
+        }
+    }
+
+    /// The open base imbalance is now `imbalance` size units: trips past the limit.
+    pub fn on_imbalance(&mut self, imbalance: u128) {
+        if imbalance > self.limits.max_imbalance {
+            self.trip(TripReason::Imbalance { imbalance });
+        }
+    }
+}
+
+/// An order that closes an imbalance left by legs that did not fill alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unwind {
+    /// Where.
+    pub venue: Venue,
+    /// Sell the excess base, or buy back what was oversold.
+    pub side: OrderSide,
+    /// How much.
+    pub size: Fixed,
+    /// The IOC limit: the best price now, worsened by at most the allowed slippage, so the
+    /// loss is bounded.
+    pub limit: Fixed,
+}
+
+/// After both legs answered: how to close the difference between what was bought and what
+/// was sold, at most `max_slippage` worse than each venue's best price now, on the venue where
+/// that is cheapest (the legs' own venues: the buy venue to sell excess base back, the sell
+/// venue to buy back what was oversold). `None` when the legs match or the book is empty.
+pub fn plan_unwind(
+    bought: Fixed,
+    sold: Fixed,
+    buy_venue: (Venue, &Book),
+    sell_venue: (Venue, &Book),
+    max_slippage: Rate,
+    tick: Fixed,
+) -> Option<Unwind> {
+    if bought == sold {
+        return None;
+    }
+    if bought > sold {
+        // Long the difference: sell it where it was bought (its bids are the reference).
+        let (venue, book) = buy_venue;
+        let best = book.best_bid()?.price;
+        let worst = u128::from(best.0) - slippage(best, max_slippage);
+        // Round the limit up to the tick (a sell limit may not go below the bound).
+        let limit = u64::try_from(worst.div_ceil(u128::from(tick.0.max(1))) * u128::from(tick.0.max(1)))
+            .ok()?;
+        Some(Unwind { venue, side: OrderSide::Sell, size: Fixed(bought.0 - sold.0), limit: Fixed(limit) })
+    } else {
+        let (venue, book) = sell_venue;
+        let best = book.best_ask()?.price;
+        let worst = u128::from(best.0) + slippage(best, max_slippage);
+        // A buy limit is rounded down to the tick so it never exceeds the bound.
+        let tick = u128::from(tick.0.max(1));
+        let limit = u64::try_from(worst / tick * tick).ok()?;
+        Some(Unwind { venue, side: OrderSide::Buy, size: Fixed(sold.0 - bought.0), limit: Fixed(limit) })
+    }
+}
+
+/// The price move `max_slippage` allows from `best`, rounded down: the bound is never exceeded.
+fn slippage(best: Fixed, max_slippage: Rate) -> u128 {
+    u128::from(best.0) * u128::from(max_slippage.0).min(Rate::ONE) / Rate::ONE
+}
+
+/// What an IOC order would get from a book: the paper fill. It walks the levels at or better
+/// than the limit, as the venues' matching does, and charges the taker fee per level taken,
+/// rounded up, in the venue's fee asset (a buy's fee in base where the venue takes it there),
+/// so paper results are what live would have done on the same book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaperFill {
+    /// Base filled.
+    pub size: Fixed,
+    /// Quote paid or received before fees, notional units.
+    pub notional: u128,
+    /// Fee in quote, notional units (0 when it was taken in base).
+    pub fee_quote: u128,
+    /// Fee in base, size units (0 when it was taken in quote).
+    pub fee_base: u128,
+    /// Levels taken.
+    pub levels: u32,
+}
+
+/// Fill an IOC order of `side`, `size`, `limit` against `book` on paper; `buy_fee_asset` is
+/// where the venue takes a buy's fee (sells always pay in quote).
+pub fn paper_fill(
+    book: &Book,
+    side: OrderSide,
+    size: Fixed,
+    limit: Fixed,
+    taker_fee: Rate,
+    buy_fee_asset: FeeAsset,
+) -> PaperFill {
+    let levels = match side {
+        OrderSide::Buy => book.asks(),
+        OrderSide::Sell => book.bids(),
+    };
+    let fee_in_base = side == OrderSide::Buy && buy_fee_asset == FeeAsset::Base;
+    let mut fill = PaperFill { size: Fixed::ZERO, notional: 0, fee_quote: 0, fee_base: 0, levels: 0 };
+    let mut left = size.0;
+    for level in levels {
+        let crosses = match side {
+            OrderSide::Buy => level.price <= limit,
+            OrderSide::Sell => level.price >= limit,
+        };
+        if left == 0 || !crosses {
+            break;
+        }
+        let take = left.min(level.size.0);
+        let notional = u128::from(take) * u128::from(level.price.0);
+        fill.notional += notional;
+        if fee_in_base {
+            fill.fee_base += taker_fee.of(u128::from(take));
+        } else {
+            fill.fee_quote += taker_fee.of(notional);
+        }
+        left -= take;
+        fill.levels += 1;
+    }
+    fill.size = Fixed(size.0 - left);
+    fill
+}

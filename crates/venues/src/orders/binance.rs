@@ -1,0 +1,572 @@
+//! Binance spot REST (binance-spot-api-docs `rest-api.md`, `errors.md`, `filters.md`,
+//! `faqs/commission_faq.md`).
+//!
+//! Orders are `POST /api/v3/order` with the parameters form-encoded in the body and signed
+//! (`newOrderRespType=FULL`, so the answer carries the fills). Cancels are
+//! `DELETE /api/v3/order`, queries `GET /api/v3/order`, both by `origClientOrderId`; balances
+//! `GET /api/v3/account`; fees `GET /api/v3/account/commission`; rules
+//! `GET /api/v3/exchangeInfo?symbol=` (public). Errors are `{"code":-1121,"msg":"..."}` with
+//! a 4xx; a 5xx leaves the outcome unknown ("could have been a success").
+
+use std::io::Write as _;
+
+use kestrel_types::cex::{Fixed, Venue};
+use serde::Deserialize;
+
+use super::common::{
+    self, Ctx, FORM, Head, Num, add_fee, check_amounts, check_client_id, check_symbol, finish,
+    product, put_fixed, side_upper,
+};
+use super::{
+    Amount, Balance, Call, ErrorClass, ErrorCode, FeeRates, FillReport, OrderRef, OrderReport,
+    OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
+    VenuePrecision, WriteError,
+};
+use crate::auth::{BINANCE_DEFAULT_RECV_WINDOW_MS, BinanceSigner, HttpMethod};
+
+const VENUE: Venue = Venue::Binance;
+const CLIENT_ID_RULE: &str = "^[.A-Z:/a-z0-9_-]{1,36}$";
+
+/// Writes Binance spot requests.
+#[derive(Debug, Clone)]
+pub struct BinanceWriter {
+    signer: BinanceSigner,
+    host: String,
+    recv_window_ms: u32,
+}
+
+impl BinanceWriter {
+    /// Requests to `host` (`api.binance.com`), signed by `signer`, with the default
+    /// `recvWindow` of 5000 ms.
+    pub fn new(signer: BinanceSigner, host: &str) -> Self {
+        Self {
+            signer,
+            host: host.to_owned(),
+            recv_window_ms: BINANCE_DEFAULT_RECV_WINDOW_MS,
+        }
+    }
+
+    /// The same writer with another `recvWindow` (at most 60000 ms, or Binance answers
+    /// `-1102`).
+    pub fn with_recv_window(mut self, recv_window_ms: u32) -> Self {
+        self.recv_window_ms = recv_window_ms;
+        self
+    }
+
+    /// A signed request whose parameters (`params`, then `recvWindow`, `timestamp`,
+    /// `signature`) go in the query string.
+    fn signed_get(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        params: &str,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) {
+        let query = self
+            .signer
+            .signed_query(params, stamp.unix_ms, self.recv_window_ms);
+        out.clear();
+        let head = Head {
+            method,
+            path,
+            query: &query,
+            host: &self.host,
+            content_type: None,
+        };
+        finish(out, 0, &head, &[("X-MBX-APIKEY", self.signer.api_key())]);
+    }
+}
+
+fn check_ref(order: OrderRef<'_>) -> Result<(), WriteError> {
+    match order {
+        OrderRef::Client(id) => check_client_id(VENUE, id, 36, client_id_char, CLIENT_ID_RULE),
+        OrderRef::Venue(id) => {
+            check_client_id(VENUE, id, 20, |b| b.is_ascii_digit(), "orderId is a number")
+        }
+    }
+}
+
+fn client_id_char(b: u8) -> bool {
+    common::id_char(b) || matches!(b, b'.' | b':' | b'/')
+}
+
+fn ref_params(symbol: &str, order: OrderRef<'_>) -> String {
+    match order {
+        OrderRef::Client(id) => format!("symbol={symbol}&origClientOrderId={id}"),
+        OrderRef::Venue(id) => format!("symbol={symbol}&orderId={id}"),
+    }
+}
+
+impl RequestWriter for BinanceWriter {
+    fn venue(&self) -> Venue {
+        VENUE
+    }
+
+    fn new_order(
+        &self,
+        order: &OrderRequest<'_>,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WriteError> {
+        check_symbol(VENUE, order.symbol)?;
+        check_client_id(VENUE, order.client_id, 36, client_id_char, CLIENT_ID_RULE)?;
+        check_amounts(VENUE, order.size, order.limit)?;
+        let tif = match order.tif {
+            Tif::Gtc => "GTC",
+            Tif::Ioc => "IOC",
+        };
+        out.clear();
+        // Writing to a Vec cannot fail.
+        let _ = write!(
+            out,
+            "symbol={}&side={}&type=LIMIT&timeInForce={tif}&quantity=",
+            order.symbol,
+            side_upper(order.side)
+        );
+        put_fixed(out, order.size, order.scales.size);
+        out.extend_from_slice(b"&price=");
+        put_fixed(out, order.limit, order.scales.price);
+        let _ = write!(
+            out,
+            "&newClientOrderId={}&newOrderRespType=FULL",
+            order.client_id
+        );
+        let body = self
+            .signer
+            .signed_query(common::text(out), stamp.unix_ms, self.recv_window_ms);
+        out.clear();
+        out.extend_from_slice(body.as_bytes());
+        let head = Head {
+            method: HttpMethod::Post,
+            path: "/api/v3/order",
+            query: "",
+            host: &self.host,
+            content_type: Some(FORM),
+        };
+        finish(
+            out,
+            body.len(),
+            &head,
+            &[("X-MBX-APIKEY", self.signer.api_key())],
+        );
+        Ok(())
+    }
+
+    fn cancel_order(
+        &self,
+        symbol: &str,
+        order: OrderRef<'_>,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WriteError> {
+        check_symbol(VENUE, symbol)?;
+        check_ref(order)?;
+        let params = ref_params(symbol, order);
+        self.signed_get(HttpMethod::Delete, "/api/v3/order", &params, stamp, out);
+        Ok(())
+    }
+
+    fn query_order(
+        &self,
+        symbol: &str,
+        order: OrderRef<'_>,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WriteError> {
+        check_symbol(VENUE, symbol)?;
+        check_ref(order)?;
+        let params = ref_params(symbol, order);
+        self.signed_get(HttpMethod::Get, "/api/v3/order", &params, stamp, out);
+        Ok(())
+    }
+
+    fn balances(&self, stamp: &Stamp, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        let params = "omitZeroBalances=true";
+        self.signed_get(HttpMethod::Get, "/api/v3/account", params, stamp, out);
+        Ok(())
+    }
+
+    fn fee_rates(&self, symbol: &str, stamp: &Stamp, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        check_symbol(VENUE, symbol)?;
+        let params = format!("symbol={symbol}");
+        self.signed_get(
+            HttpMethod::Get,
+            "/api/v3/account/commission",
+            &params,
+            stamp,
+            out,
+        );
+        Ok(())
+    }
+
+    fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        check_symbol(VENUE, symbol)?;
+        let query = format!("symbol={symbol}");
+        out.clear();
+        let head = Head {
+            method: HttpMethod::Get,
+            path: "/api/v3/exchangeInfo",
+            query: &query,
+            host: &self.host,
+            content_type: None,
+        };
+        finish(out, 0, &head, &[]);
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// `errors.md` codes this crate classifies; `None` for the rest (the HTTP status decides).
+pub(super) fn classify_code(code: &ErrorCode, call: Call) -> Option<ErrorClass> {
+    let ErrorCode::Number(code) = code else {
+        return None;
+    };
+    let unknown_on_orders = if call.changes_order() {
+        ErrorClass::UnknownOutcome
+    } else {
+        ErrorClass::Retryable
+    };
+    Some(match code {
+        // TOO_MANY_REQUESTS, TOO_MANY_ORDERS, SERVER_BUSY, TOO_MANY_CONNECTIONS.
+        -1003 | -1015 | -1008 | -1034 => ErrorClass::Retryable,
+        // TIMEOUT, UNEXPECTED_RESP ("execution status unknown"), UNKNOWN, DISCONNECTED.
+        -1007 | -1006 | -1000 | -1001 => unknown_on_orders,
+        // UNAUTHORIZED, INVALID_TIMESTAMP, INVALID_SIGNATURE, BAD_API_KEY_FMT,
+        // REJECTED_MBX_KEY.
+        -1002 | -1021 | -1022 | -2014 | -2015 => ErrorClass::Auth,
+        // INVALID_MESSAGE (filters), BAD_SYMBOL, NEW_ORDER_REJECTED (balance), CANCEL_REJECTED,
+        // NO_SUCH_ORDER, ILLEGAL_CHARS, TOO_MANY_PARAMETERS, MANDATORY_PARAM_EMPTY_OR_MALFORMED,
+        // BAD_PRECISION, UNKNOWN_ORDER_COMPOSITION, UNSUPPORTED_OPERATION, ORDER_ARCHIVED.
+        -1013 | -1121 | -2010 | -2011 | -2013 | -1100 | -1101 | -1102 | -1111 | -1014 | -1020
+        | -2026 => ErrorClass::Rejected,
+        _ => return None,
+    })
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    code: i64,
+    #[serde(default)]
+    msg: String,
+}
+
+/// The error an answer carries, if it is one.
+fn error_of(ctx: &Ctx, body: &[u8]) -> Option<VenueError> {
+    if ctx.is_success() {
+        return None;
+    }
+    Some(match serde_json::from_slice::<ApiError>(body) {
+        Ok(error) => ctx.refused(Some(ErrorCode::Number(error.code)), error.msg),
+        Err(_) => ctx.by_status(body),
+    })
+}
+
+fn read<'a, T: Deserialize<'a>>(ctx: &Ctx, body: &'a [u8]) -> Result<T, VenueError> {
+    match error_of(ctx, body) {
+        Some(error) => Err(error),
+        None => ctx.json(body),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Order<'a> {
+    #[serde(borrow)]
+    order_id: Num<'a>,
+    client_order_id: String,
+    /// Present on a cancel's answer: the cancelled order's client id.
+    orig_client_order_id: Option<String>,
+    status: Option<String>,
+    #[serde(borrow)]
+    executed_qty: Option<Num<'a>>,
+    #[serde(borrow)]
+    cummulative_quote_qty: Option<Num<'a>>,
+    #[serde(default, borrow)]
+    fills: Vec<Fill<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fill<'a> {
+    #[serde(borrow)]
+    price: Num<'a>,
+    #[serde(borrow)]
+    qty: Num<'a>,
+    #[serde(borrow)]
+    commission: Num<'a>,
+    commission_asset: String,
+    #[serde(borrow)]
+    trade_id: Num<'a>,
+}
+
+fn status_of(ctx: &Ctx, text: &str) -> Result<Status, VenueError> {
+    Ok(match text {
+        "NEW" | "PENDING_NEW" => Status::New,
+        "PARTIALLY_FILLED" => Status::PartiallyFilled,
+        "FILLED" => Status::Filled,
+        "CANCELED" | "PENDING_CANCEL" => Status::Canceled,
+        "REJECTED" => Status::Rejected,
+        "EXPIRED" | "EXPIRED_IN_MATCH" => Status::Expired,
+        other => return Err(ctx.unreadable(format_args!("status `{}`", common::clip(other)))),
+    })
+}
+
+/// Reads a new order's `FULL` answer, a cancel's answer or a query's answer: all three are the
+/// same order object.
+pub(super) fn parse_order(
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+    call: Call,
+) -> Result<OrderReport, VenueError> {
+    let ctx = Ctx::new(VENUE, call, http_status);
+    let order: Order<'_> = read(&ctx, body)?;
+    let client_id = order.orig_client_order_id.unwrap_or(order.client_order_id);
+    let mut report = OrderReport::accepted(order.order_id.text().to_owned(), client_id);
+    let Some(status) = order.status else {
+        // An ACK answer: ids only.
+        return Ok(report);
+    };
+    report.status = Some(status_of(&ctx, &status)?);
+    if let Some(executed) = order.executed_qty {
+        report.filled = ctx.fixed(executed.text(), scales.size, "executedQty")?;
+    }
+    read_fills(&ctx, &order.fills, scales, &mut report)?;
+    if report.fills.is_empty() {
+        report.notional = cumulative_quote(&ctx, order.cummulative_quote_qty, scales)?;
+    }
+    Ok(report)
+}
+
+/// `cummulativeQuoteQty`, unless negative ("not available" for some historical orders).
+fn cumulative_quote(
+    ctx: &Ctx,
+    value: Option<Num<'_>>,
+    scales: Scales,
+) -> Result<Option<u128>, VenueError> {
+    match value.map(|v| v.text()) {
+        None => Ok(None),
+        Some(text) if text.starts_with('-') => Ok(None),
+        Some(text) => ctx.notional(text, scales, "cummulativeQuoteQty").map(Some),
+    }
+}
+
+fn read_fills(
+    ctx: &Ctx,
+    fills: &[Fill<'_>],
+    scales: Scales,
+    report: &mut OrderReport,
+) -> Result<(), VenueError> {
+    let mut notional: u128 = 0;
+    let mut size_sum: u64 = 0;
+    for fill in fills {
+        let price = ctx.fixed(fill.price.text(), scales.price, "fills.price")?;
+        let size = ctx.fixed(fill.qty.text(), scales.size, "fills.qty")?;
+        let fee = ctx.amount(fill.commission.text(), "fills.commission")?;
+        let overflow = || ctx.unreadable("fill totals overflow");
+        notional = product(price, size)
+            .and_then(|p| notional.checked_add(p))
+            .ok_or_else(overflow)?;
+        size_sum = size_sum.checked_add(size.0).ok_or_else(overflow)?;
+        add_fee(&mut report.fees, &fill.commission_asset, fee, false).ok_or_else(overflow)?;
+        report.fills.push(FillReport {
+            price,
+            size,
+            fee: super::Fee {
+                asset: fill.commission_asset.clone(),
+                amount: fee,
+                rebate: false,
+            },
+            trade_id: fill.trade_id.text().to_owned(),
+        });
+    }
+    if !fills.is_empty() {
+        // Paired check: the fills add up to what the order says was executed.
+        if Fixed(size_sum) != report.filled {
+            return Err(ctx.unreadable("fills do not add up to executedQty"));
+        }
+        report.notional = Some(notional);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct Account<'a> {
+    #[serde(borrow)]
+    balances: Vec<AssetBalance<'a>>,
+}
+
+#[derive(Deserialize)]
+struct AssetBalance<'a> {
+    asset: String,
+    #[serde(borrow)]
+    free: Num<'a>,
+    #[serde(borrow)]
+    locked: Num<'a>,
+}
+
+pub(super) fn parse_balances(http_status: u16, body: &[u8]) -> Result<Vec<Balance>, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::Balances, http_status);
+    let account: Account<'_> = read(&ctx, body)?;
+    account
+        .balances
+        .into_iter()
+        .map(|b| {
+            Ok(Balance {
+                free: ctx.amount(b.free.text(), "free")?,
+                locked: ctx.amount(b.locked.text(), "locked")?,
+                asset: b.asset,
+            })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Commission<'a> {
+    #[serde(borrow)]
+    standard_commission: Rates<'a>,
+    #[serde(borrow)]
+    special_commission: Option<Rates<'a>>,
+    #[serde(borrow)]
+    tax_commission: Option<Rates<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Rates<'a> {
+    #[serde(borrow)]
+    maker: Num<'a>,
+    #[serde(borrow)]
+    taker: Num<'a>,
+    #[serde(borrow)]
+    buyer: Option<Num<'a>>,
+    #[serde(borrow)]
+    seller: Option<Num<'a>>,
+}
+
+/// Maker and taker rates: per `commission_faq.md` each of the standard, special and tax
+/// commissions charges `maker|taker + buyer|seller`, all three added. The side is not known
+/// here, so the larger of buyer and seller is counted (never under-counted); the BNB discount
+/// is not applied (it needs a BNB balance).
+pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::FeeRates, http_status);
+    let commission: Commission<'_> = read(&ctx, body)?;
+    let parts = [
+        Some(&commission.standard_commission),
+        commission.special_commission.as_ref(),
+        commission.tax_commission.as_ref(),
+    ];
+    let mut maker = Amount::default();
+    let mut taker = Amount::default();
+    let overflow = || ctx.unreadable("commission rates overflow");
+    for rates in parts.into_iter().flatten() {
+        let side = side_rate(&ctx, rates)?;
+        let m = ctx.amount(rates.maker.text(), "maker")?;
+        let t = ctx.amount(rates.taker.text(), "taker")?;
+        maker = maker
+            .checked_add(m)
+            .and_then(|x| x.checked_add(side))
+            .ok_or_else(overflow)?;
+        taker = taker
+            .checked_add(t)
+            .and_then(|x| x.checked_add(side))
+            .ok_or_else(overflow)?;
+    }
+    Ok(FeeRates {
+        maker: common::rate_from(&ctx, maker, "maker")?,
+        taker: common::rate_from(&ctx, taker, "taker")?,
+    })
+}
+
+fn side_rate(ctx: &Ctx, rates: &Rates<'_>) -> Result<Amount, VenueError> {
+    let buyer = ctx.opt_amount(common::opt_text(rates.buyer), "buyer")?;
+    let seller = ctx.opt_amount(common::opt_text(rates.seller), "seller")?;
+    let (buyer, seller) = (buyer.unwrap_or_default(), seller.unwrap_or_default());
+    Ok(if buyer.checked_sub(seller).is_some() {
+        buyer
+    } else {
+        seller
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symbol rules
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct ExchangeInfo<'a> {
+    #[serde(borrow)]
+    symbols: Vec<SymbolInfo<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SymbolInfo<'a> {
+    quote_asset_precision: Option<u8>,
+    #[serde(borrow)]
+    filters: Vec<Filter<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Filter<'a> {
+    filter_type: String,
+    #[serde(borrow)]
+    tick_size: Option<Num<'a>>,
+    #[serde(borrow)]
+    step_size: Option<Num<'a>>,
+    #[serde(borrow)]
+    min_qty: Option<Num<'a>>,
+    #[serde(borrow)]
+    min_notional: Option<Num<'a>>,
+}
+
+pub(super) fn parse_symbol_rules(
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<SymbolRules, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::SymbolRules, http_status);
+    let info: ExchangeInfo<'_> = read(&ctx, body)?;
+    let [symbol] = info.symbols.as_slice() else {
+        return Err(ctx.unreadable("not exactly one symbol"));
+    };
+    let find = |kind: &str| symbol.filters.iter().find(|f| f.filter_type == kind);
+    let price = find("PRICE_FILTER").ok_or_else(|| ctx.missing("PRICE_FILTER"))?;
+    let lot = find("LOT_SIZE").ok_or_else(|| ctx.missing("LOT_SIZE"))?;
+    let tick_text = common::opt_text(price.tick_size);
+    let step_text = common::opt_text(lot.step_size);
+    let notional = find("NOTIONAL")
+        .or_else(|| find("MIN_NOTIONAL"))
+        .map(|f| common::opt_text(f.min_notional))
+        .filter(|t| !t.is_empty());
+    Ok(SymbolRules {
+        tick: ctx.fixed(tick_text, scales.price, "PRICE_FILTER.tickSize")?,
+        lot: ctx.fixed(step_text, scales.size, "LOT_SIZE.stepSize")?,
+        min_size: ctx.fixed(
+            common::opt_text(lot.min_qty),
+            scales.size,
+            "LOT_SIZE.minQty",
+        )?,
+        min_notional: notional
+            .map(|t| ctx.notional(t, scales, "minNotional"))
+            .transpose()?,
+        venue: VenuePrecision {
+            price_digits: common::step_digits(tick_text),
+            size_digits: common::step_digits(step_text),
+            quote_digits: symbol.quote_asset_precision,
+        },
+    })
+}

@@ -1,0 +1,640 @@
+//! Orders: the signed HTTP/1.1 requests each venue's REST API takes, and what its answers mean.
+//!
+//! Two halves, both pure (no sockets, no clocks):
+//!
+//! - **Writers** ([`RequestWriter`], one per venue: [`BinanceWriter`], [`CoinbaseWriter`],
+//!   [`KrakenWriter`], [`OkxWriter`], [`BybitWriter`]) write the complete request bytes (request
+//!   line, `Host`, `Content-Type`, `Content-Length`, the venue's auth headers, body) into a
+//!   caller's reused `Vec<u8>`. The time, nonce and JWT entropy come in a [`Stamp`]; the host is
+//!   the one configured (`api.binance.com`, or `127.0.0.1:PORT` against a fake venue).
+//! - **Parsers** ([`parse_order`], [`parse_cancel`], [`parse_order_query`], [`parse_balances`],
+//!   [`parse_fee_rates`], [`parse_symbol_rules`]) turn `(http_status, body)` into typed reports
+//!   with exact decimals, or into a classified [`VenueError`].
+//!
+//! Prices and sizes are [`Fixed`] at the symbol's [`Scales`]; a notional is their product, a
+//! `u128` at `price_digits + size_digits`. Amounts whose precision the symbol does not fix
+//! (fees, balances, average prices) are [`Amount`]s: exact decimals of any scale.
+//!
+//! **Invariant:** on the order path ([`RequestWriter::new_order`]) the only allocations are the
+//! signer's (Binance's signed query, Kraken's form and `API-Sign`, OKX's and Bybit's header
+//! strings, Coinbase's JWT, grown in place by its `Bearer ` prefix); the request is written
+//! into the caller's buffer, which keeps its capacity from one request to the next.
+//!
+//! **Invariant:** a parser never panics, whatever the bytes: a body it cannot read is a
+//! [`VenueError`] whose class says what the caller may do next ([`ErrorClass`]).
+
+use std::fmt;
+
+use kestrel_types::cex::{Fixed, FixedError, OrderSide, Rate, Scale, Venue};
+
+use crate::auth::AuthError;
+
+mod binance;
+mod bybit;
+mod coinbase;
+mod common;
+mod kraken;
+mod okx;
+
+pub use binance::BinanceWriter;
+pub use bybit::BybitWriter;
+pub use coinbase::CoinbaseWriter;
+pub use kraken::KrakenWriter;
+pub use okx::OkxWriter;
+
+/// How long an order rests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tif {
+    /// Good till cancelled: rests on the book.
+    Gtc,
+    /// Immediate or cancel: takes what it can now, the rest is cancelled.
+    Ioc,
+}
+
+/// A limit order to place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderRequest<'a> {
+    /// The symbol as the venue spells it (`BTCUSDT`, `BTC-USD`, `XBTUSD`, `BTC-USDT`).
+    pub symbol: &'a str,
+    /// Buy or sell.
+    pub side: OrderSide,
+    /// Base quantity, at `scales.size`.
+    pub size: Fixed,
+    /// Limit price, at `scales.price`.
+    pub limit: Fixed,
+    /// The symbol's price and size scales (the venue's own precisions).
+    pub scales: Scales,
+    /// GTC or IOC.
+    pub tif: Tif,
+    /// The client order id: how the order is found again when its answer is lost.
+    pub client_id: &'a str,
+}
+
+/// A symbol's price and size scales: the fraction digits its prices and sizes carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Scales {
+    /// Fraction digits of prices.
+    pub price: Scale,
+    /// Fraction digits of sizes.
+    pub size: Scale,
+}
+
+impl Scales {
+    /// Fraction digits of a notional (`price × size`): the sum of both.
+    pub const fn notional_digits(self) -> u8 {
+        self.price.digits() + self.size.digits()
+    }
+}
+
+/// Which order a cancel or query is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderRef<'a> {
+    /// The client order id the order was placed with.
+    Client(&'a str),
+    /// The venue's own order id (Coinbase can look orders up by nothing else).
+    Venue(&'a str),
+}
+
+/// The injected time and randomness a request is signed with (only `kestrel-stdx` reads
+/// clocks and entropy).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Unix time in milliseconds: Binance `timestamp`, OKX `OK-ACCESS-TIMESTAMP`, Bybit
+    /// `X-BAPI-TIMESTAMP`, Coinbase `nbf` (in seconds).
+    pub unix_ms: u64,
+    /// Kraken's nonce: strictly greater than the last one used with the key.
+    pub nonce: u64,
+    /// Fresh randomness for the Coinbase JWT `nonce` header.
+    pub entropy: [u8; 16],
+}
+
+impl fmt::Debug for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stamp")
+            .field("unix_ms", &self.unix_ms)
+            .field("nonce", &self.nonce)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a request could not be written. None of these is retryable: the input or the
+/// configuration is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The symbol holds a character the venue's URL or body cannot carry unescaped.
+    #[error("{venue}: symbol is empty or holds a character outside [A-Za-z0-9-_/.:]")]
+    BadSymbol {
+        /// The venue the request was for.
+        venue: Venue,
+    },
+    /// The client order id breaks the venue's rule (characters or length).
+    #[error("{venue}: client order id breaks the venue's rule: {rule}")]
+    BadClientId {
+        /// The venue the request was for.
+        venue: Venue,
+        /// The venue's rule, as its documentation words it.
+        rule: &'static str,
+    },
+    /// A size or limit of zero.
+    #[error("{venue}: size and limit price must be positive")]
+    ZeroAmount {
+        /// The venue the request was for.
+        venue: Venue,
+    },
+    /// The venue cannot find an order by this kind of reference (Coinbase looks orders up
+    /// and cancels them by its own order id only).
+    #[error("{venue}: this request needs the venue's order id, not the client id")]
+    NeedsVenueOrderId {
+        /// The venue the request was for.
+        venue: Venue,
+    },
+    /// The signer refused (a timestamp out of range, a token that would not encode).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+/// Writes one venue's REST requests. Each method clears `out` and writes one complete
+/// HTTP/1.1 request into it.
+pub trait RequestWriter {
+    /// The venue these requests go to.
+    fn venue(&self) -> Venue;
+    /// Places a limit order (GTC or IOC).
+    fn new_order(
+        &self,
+        order: &OrderRequest<'_>,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WriteError>;
+    /// Cancels one order.
+    fn cancel_order(
+        &self,
+        symbol: &str,
+        order: OrderRef<'_>,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WriteError>;
+    /// Asks for one order's state and fills.
+    fn query_order(
+        &self,
+        symbol: &str,
+        order: OrderRef<'_>,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WriteError>;
+    /// Asks for the account's balances.
+    fn balances(&self, stamp: &Stamp, out: &mut Vec<u8>) -> Result<(), WriteError>;
+    /// Asks for the account's maker and taker fee rates on a symbol.
+    fn fee_rates(&self, symbol: &str, stamp: &Stamp, out: &mut Vec<u8>) -> Result<(), WriteError>;
+    /// Asks the public market endpoint for a symbol's trading rules.
+    fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError>;
+}
+
+/// An order's state, as every venue's states map onto it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Accepted and resting, nothing filled yet.
+    New,
+    /// Resting with part of it filled.
+    PartiallyFilled,
+    /// Completely filled.
+    Filled,
+    /// Cancelled, by request or by the venue; `filled` says how much traded first.
+    Canceled,
+    /// Done without filling completely: an IOC's unfilled rest, an expiry.
+    Expired,
+    /// Refused by the matching engine.
+    Rejected,
+}
+
+impl Status {
+    /// Whether nothing more can happen to the order.
+    pub const fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Filled | Status::Canceled | Status::Expired | Status::Rejected
+        )
+    }
+}
+
+/// An exact non-negative decimal of any scale: `units × 10^-digits`. For amounts whose
+/// precision the symbol does not fix (fees, balances, average prices).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Amount {
+    units: u128,
+    digits: u8,
+}
+
+impl Amount {
+    /// The most fraction digits an amount may carry.
+    pub const MAX_DIGITS: u8 = 30;
+
+    /// `units × 10^-digits`, or `None` past [`Amount::MAX_DIGITS`].
+    pub const fn new(units: u128, digits: u8) -> Option<Amount> {
+        if digits <= Self::MAX_DIGITS {
+            Some(Amount { units, digits })
+        } else {
+            None
+        }
+    }
+
+    /// Parses plain decimal text (`"0.00000192834"`, `"26.2"`), keeping every digit written.
+    /// No sign, no exponent.
+    pub fn parse(text: &str) -> Result<Amount, FixedError> {
+        common::parse_amount(text)
+    }
+
+    /// Count of `10^-digits` units.
+    pub const fn units(self) -> u128 {
+        self.units
+    }
+
+    /// Fraction digits.
+    pub const fn digits(self) -> u8 {
+        self.digits
+    }
+
+    /// Whether this is zero.
+    pub const fn is_zero(self) -> bool {
+        self.units == 0
+    }
+
+    /// The same value at `digits` fraction digits, exactly, or `None` when a non-zero digit
+    /// would be lost or the value overflows.
+    pub fn units_at(self, digits: u8) -> Option<u128> {
+        common::rescale(self.units, self.digits, digits)
+    }
+
+    /// The same value as a [`Fixed`] at `scale`, exactly.
+    pub fn at(self, scale: Scale) -> Result<Fixed, FixedError> {
+        let units = self
+            .units_at(scale.digits())
+            .ok_or(if self.digits > scale.digits() {
+                FixedError::Precision
+            } else {
+                FixedError::Overflow
+            })?;
+        u64::try_from(units)
+            .map(Fixed)
+            .map_err(|_| FixedError::Overflow)
+    }
+
+    /// `self + other`, exactly, at the finer of both scales.
+    pub fn checked_add(self, other: Amount) -> Option<Amount> {
+        let digits = self.digits.max(other.digits);
+        let units = self
+            .units_at(digits)?
+            .checked_add(other.units_at(digits)?)?;
+        Some(Amount { units, digits })
+    }
+
+    /// `self - other`, exactly, or `None` when it would be negative.
+    pub fn checked_sub(self, other: Amount) -> Option<Amount> {
+        let digits = self.digits.max(other.digits);
+        let units = self
+            .units_at(digits)?
+            .checked_sub(other.units_at(digits)?)?;
+        Some(Amount { units, digits })
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        common::fmt_units(self.units, self.digits, f)
+    }
+}
+
+/// A fee the venue charged, or a rebate it paid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fee {
+    /// The asset the fee is in, as the venue names it; empty where the venue does not say
+    /// (Kraken's order query: the quote currency unless the order set `fcib`).
+    pub asset: String,
+    /// How much.
+    pub amount: Amount,
+    /// True when the venue paid this to us (a maker rebate) rather than charged it.
+    pub rebate: bool,
+}
+
+/// One trade of an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FillReport {
+    /// Trade price, at the symbol's price scale.
+    pub price: Fixed,
+    /// Traded base quantity, at the symbol's size scale.
+    pub size: Fixed,
+    /// The fee on this trade.
+    pub fee: Fee,
+    /// The venue's trade id.
+    pub trade_id: String,
+}
+
+/// What a venue said about one order.
+///
+/// `status` is `None` when the answer only acknowledges the request (OKX, Bybit, Coinbase and
+/// Kraken place and cancel orders asynchronously and answer with ids): the order's state is
+/// unknown until [`parse_order_query`] reads the query answer. Then `filled` is zero and
+/// `fills`, `fees` are empty because the answer said nothing, not because nothing traded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderReport {
+    /// The venue's order id (empty where the answer carries none: Kraken's cancel).
+    pub venue_order_id: String,
+    /// The client order id, where the answer echoes it (empty otherwise).
+    pub client_id: String,
+    /// The order's state, or `None` for an acknowledgement.
+    pub status: Option<Status>,
+    /// Filled base quantity, at the symbol's size scale.
+    pub filled: Fixed,
+    /// Filled quote value (`Σ price × size`) at `scales.notional_digits()`, where the answer
+    /// gives fills or a cumulative quote amount; `None` where it does not (OKX).
+    pub notional: Option<u128>,
+    /// The venue's average fill price where it states one (it may be rounded).
+    pub avg_price: Option<Amount>,
+    /// Fees by asset (rebates flagged).
+    pub fees: Vec<Fee>,
+    /// Individual trades, where the answer lists them (Binance `FULL`).
+    pub fills: Vec<FillReport>,
+}
+
+impl OrderReport {
+    /// An acknowledgement: ids only, state unknown.
+    pub(crate) fn accepted(venue_order_id: String, client_id: String) -> OrderReport {
+        OrderReport {
+            venue_order_id,
+            client_id,
+            status: None,
+            filled: Fixed::ZERO,
+            notional: None,
+            avg_price: None,
+            fees: Vec::new(),
+            fills: Vec::new(),
+        }
+    }
+}
+
+/// One asset's balance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Balance {
+    /// The asset as the venue names it (`BTC`, `XXBT`, `ZUSD`).
+    pub asset: String,
+    /// Available to trade.
+    pub free: Amount,
+    /// Held by open orders.
+    pub locked: Amount,
+}
+
+/// The account's fee rates on one symbol. A rebate (a negative fee) is reported as zero: the
+/// rates are costs, never under-counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FeeRates {
+    /// Rate on fills that added liquidity.
+    pub maker: Rate,
+    /// Rate on fills that took liquidity.
+    pub taker: Rate,
+}
+
+/// The venue's own precisions for a symbol, as fraction digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VenuePrecision {
+    /// Digits of the price tick (Kraken `pair_decimals`).
+    pub price_digits: u8,
+    /// Digits of the size step (Kraken `lot_decimals`).
+    pub size_digits: u8,
+    /// Digits of quote amounts, where the venue states them (Kraken `cost_decimals`, Binance
+    /// `quoteAssetPrecision`, Bybit `quotePrecision`, Coinbase `quote_increment`).
+    pub quote_digits: Option<u8>,
+}
+
+/// A symbol's trading rules, exact at the configured scales.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolRules {
+    /// Price step, at the price scale.
+    pub tick: Fixed,
+    /// Size step, at the size scale.
+    pub lot: Fixed,
+    /// Smallest order size, at the size scale.
+    pub min_size: Fixed,
+    /// Smallest order value (`price × size`), at `scales.notional_digits()`, where the venue
+    /// has one (OKX has none).
+    pub min_notional: Option<u128>,
+    /// The venue's stated precisions.
+    pub venue: VenuePrecision,
+}
+
+/// Which request an answer belongs to: it decides whether a 5xx or a timeout leaves the
+/// outcome unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Call {
+    /// A new order.
+    NewOrder,
+    /// A cancel.
+    CancelOrder,
+    /// An order query.
+    QueryOrder,
+    /// A balance query.
+    Balances,
+    /// A fee-rate query.
+    FeeRates,
+    /// A symbol-rules query.
+    SymbolRules,
+}
+
+impl Call {
+    /// Whether the request changes an order, so that a lost answer leaves its effect unknown.
+    pub const fn changes_order(self) -> bool {
+        matches!(self, Call::NewOrder | Call::CancelOrder)
+    }
+}
+
+/// What the caller may do after an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// Nothing happened (rate limit, venue busy, 5xx on a read): try again later.
+    Retryable,
+    /// The order may exist or the cancel may have landed (timeout, Binance `-1007`, 5xx on an
+    /// order): query it before anything else.
+    UnknownOutcome,
+    /// The venue refused the request as asked (bad parameters, insufficient balance, bad
+    /// symbol, or an answer this code cannot read): do not retry it unchanged.
+    Rejected,
+    /// Key, signature, permission or timestamp: fix the configuration or the clock.
+    Auth,
+}
+
+/// A venue's error code: numeric where the venue has numbers (Binance, OKX, Bybit), the
+/// error text where it has none (Kraken `EOrder:Insufficient funds`, Coinbase
+/// `INSUFFICIENT_FUND`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// A numeric code.
+    Number(i64),
+    /// A textual code.
+    Text(String),
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorCode::Number(code) => write!(f, "{code}"),
+            ErrorCode::Text(code) => f.write_str(code),
+        }
+    }
+}
+
+/// A request the venue refused, or an answer that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{venue} (HTTP {http_status}, code {}): {message} [{class:?}]", code_text(.code))]
+pub struct VenueError {
+    /// The venue that answered.
+    pub venue: Venue,
+    /// The HTTP status of the answer.
+    pub http_status: u16,
+    /// The venue's error code, when it gave one.
+    pub code: Option<ErrorCode>,
+    /// The venue's message, or what could not be read.
+    pub message: String,
+    /// What to do next.
+    pub class: ErrorClass,
+}
+
+fn code_text(code: &Option<ErrorCode>) -> String {
+    code.as_ref()
+        .map_or_else(|| "-".to_owned(), ToString::to_string)
+}
+
+impl VenueError {
+    /// Whether a plain retry may succeed.
+    pub const fn is_retryable(&self) -> bool {
+        matches!(self.class, ErrorClass::Retryable)
+    }
+}
+
+/// Classifies an error answer: the venue's table first, then the HTTP status
+/// ([`classify_by_status`]).
+pub fn classify(
+    venue: Venue,
+    call: Call,
+    http_status: u16,
+    code: Option<&ErrorCode>,
+) -> ErrorClass {
+    let known = code.and_then(|code| match venue {
+        Venue::Binance => binance::classify_code(code, call),
+        Venue::Coinbase => coinbase::classify_code(code, call),
+        Venue::Kraken => kraken::classify_code(code, call),
+        Venue::Okx => okx::classify_code(code, call),
+        Venue::Bybit => bybit::classify_code(code, call),
+    });
+    known.unwrap_or_else(|| classify_by_status(venue, call, http_status))
+}
+
+/// The fallback for codes no table knows: 429 and 418 retryable; 5xx and 408 unknown outcome
+/// on an order, retryable otherwise; 401 auth; 403 retryable on Binance (WAF, rate limit) and
+/// Bybit (IP rate limit), auth elsewhere; any other status (a 2xx carrying an error included)
+/// rejected.
+pub fn classify_by_status(venue: Venue, call: Call, http_status: u16) -> ErrorClass {
+    match http_status {
+        429 | 418 => ErrorClass::Retryable,
+        408 | 500..=599 if call.changes_order() => ErrorClass::UnknownOutcome,
+        408 | 500..=599 => ErrorClass::Retryable,
+        401 => ErrorClass::Auth,
+        403 if matches!(venue, Venue::Binance | Venue::Bybit) => ErrorClass::Retryable,
+        403 => ErrorClass::Auth,
+        _ => ErrorClass::Rejected,
+    }
+}
+
+/// Reads the answer to [`RequestWriter::new_order`]: Binance's `FULL` report, or the other
+/// venues' acknowledgement (`status: None`).
+pub fn parse_order(
+    venue: Venue,
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<OrderReport, VenueError> {
+    match venue {
+        Venue::Binance => binance::parse_order(http_status, body, scales, Call::NewOrder),
+        Venue::Coinbase => coinbase::parse_order(http_status, body),
+        Venue::Kraken => kraken::parse_order(http_status, body),
+        Venue::Okx => okx::parse_ack(http_status, body, Call::NewOrder),
+        Venue::Bybit => bybit::parse_ack(http_status, body, Call::NewOrder),
+    }
+}
+
+/// Reads the answer to [`RequestWriter::cancel_order`]. Binance reports the cancelled order;
+/// the others acknowledge (`status: None`).
+pub fn parse_cancel(
+    venue: Venue,
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<OrderReport, VenueError> {
+    match venue {
+        Venue::Binance => binance::parse_order(http_status, body, scales, Call::CancelOrder),
+        Venue::Coinbase => coinbase::parse_cancel(http_status, body),
+        Venue::Kraken => kraken::parse_cancel(http_status, body),
+        Venue::Okx => okx::parse_ack(http_status, body, Call::CancelOrder),
+        Venue::Bybit => bybit::parse_ack(http_status, body, Call::CancelOrder),
+    }
+}
+
+/// Reads the answer to [`RequestWriter::query_order`] into the full report.
+pub fn parse_order_query(
+    venue: Venue,
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<OrderReport, VenueError> {
+    match venue {
+        Venue::Binance => binance::parse_order(http_status, body, scales, Call::QueryOrder),
+        Venue::Coinbase => coinbase::parse_query(http_status, body, scales),
+        Venue::Kraken => kraken::parse_query(http_status, body, scales),
+        Venue::Okx => okx::parse_query(http_status, body, scales),
+        Venue::Bybit => bybit::parse_query(http_status, body, scales),
+    }
+}
+
+/// Reads the answer to [`RequestWriter::balances`].
+pub fn parse_balances(
+    venue: Venue,
+    http_status: u16,
+    body: &[u8],
+) -> Result<Vec<Balance>, VenueError> {
+    match venue {
+        Venue::Binance => binance::parse_balances(http_status, body),
+        Venue::Coinbase => coinbase::parse_balances(http_status, body),
+        Venue::Kraken => kraken::parse_balances(http_status, body),
+        Venue::Okx => okx::parse_balances(http_status, body),
+        Venue::Bybit => bybit::parse_balances(http_status, body),
+    }
+}
+
+/// Reads the answer to [`RequestWriter::fee_rates`].
+pub fn parse_fee_rates(
+    venue: Venue,
+    http_status: u16,
+    body: &[u8],
+) -> Result<FeeRates, VenueError> {
+    match venue {
+        Venue::Binance => binance::parse_fee_rates(http_status, body),
+        Venue::Coinbase => coinbase::parse_fee_rates(http_status, body),
+        Venue::Kraken => kraken::parse_fee_rates(http_status, body),
+        Venue::Okx => okx::parse_fee_rates(http_status, body),
+        Venue::Bybit => bybit::parse_fee_rates(http_status, body),
+    }
+}
+
+/// Reads the answer to [`RequestWriter::symbol_rules`], exactly at `scales`. A tick, step or
+/// minimum finer than the configured scales is an error: the configuration is wrong.
+pub fn parse_symbol_rules(
+    venue: Venue,
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<SymbolRules, VenueError> {
+    match venue {
+        Venue::Binance => binance::parse_symbol_rules(http_status, body, scales),
+        Venue::Coinbase => coinbase::parse_symbol_rules(http_status, body, scales),
+        Venue::Kraken => kraken::parse_symbol_rules(http_status, body, scales),
+        Venue::Okx => okx::parse_symbol_rules(http_status, body, scales),
+        Venue::Bybit => bybit::parse_symbol_rules(http_status, body, scales),
+    }
+}
