@@ -38,6 +38,15 @@ pub enum TripReason {
     Manual,
 }
 
+/// Why an order is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// An arbitrage leg: opens risk, subject to every limit.
+    Open,
+    /// An unwind: closes risk left by a leg that filled without its partner.
+    Unwind,
+}
+
 /// The kill switch's limits (from config; tunable at run time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RiskLimits {
@@ -100,14 +109,18 @@ impl KillSwitch {
         self.recent.clear();
     }
 
-    /// May `orders` more orders be sent at `now_ms`? Records them when yes. Unwinds pass
-    /// `unwind = true`: they are counted but never refused for rate, and are allowed on a
-    /// tripped switch (closing risk is what a tripped switch wants).
-    pub fn allow(&mut self, now_ms: u64, orders: u32, unwind: bool) -> Result<(), TripReason> {
-        while self.recent.front().is_some_and(|t| now_ms.saturating_sub(*t) >= 60_000) {
+    /// May `orders` more orders of `purpose` be sent at `now_ms`? Records them when yes.
+    /// Unwinds are counted but never refused, even on a tripped switch: closing risk is what a
+    /// tripped switch wants.
+    pub fn allow(&mut self, now_ms: u64, orders: u32, purpose: Purpose) -> Result<(), TripReason> {
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now_ms.saturating_sub(*t) >= 60_000)
+        {
             self.recent.pop_front();
         }
-        if !unwind {
+        if purpose == Purpose::Open {
             if let Some(reason) = self.tripped {
                 return Err(reason);
             }
@@ -179,9 +192,15 @@ pub fn plan_unwind(
         let best = book.best_bid()?.price;
         let worst = u128::from(best.0) - slippage(best, max_slippage);
         // Round the limit up to the tick (a sell limit may not go below the bound).
-        let limit = u64::try_from(worst.div_ceil(u128::from(tick.0.max(1))) * u128::from(tick.0.max(1)))
-            .ok()?;
-        Some(Unwind { venue, side: OrderSide::Sell, size: Fixed(bought.0 - sold.0), limit: Fixed(limit) })
+        let limit =
+            u64::try_from(worst.div_ceil(u128::from(tick.0.max(1))) * u128::from(tick.0.max(1)))
+                .ok()?;
+        Some(Unwind {
+            venue,
+            side: OrderSide::Sell,
+            size: Fixed(bought.0 - sold.0),
+            limit: Fixed(limit),
+        })
     } else {
         let (venue, book) = sell_venue;
         let best = book.best_ask()?.price;
@@ -189,7 +208,12 @@ pub fn plan_unwind(
         // A buy limit is rounded down to the tick so it never exceeds the bound.
         let tick = u128::from(tick.0.max(1));
         let limit = u64::try_from(worst / tick * tick).ok()?;
-        Some(Unwind { venue, side: OrderSide::Buy, size: Fixed(sold.0 - bought.0), limit: Fixed(limit) })
+        Some(Unwind {
+            venue,
+            side: OrderSide::Buy,
+            size: Fixed(sold.0 - bought.0),
+            limit: Fixed(limit),
+        })
     }
 }
 
@@ -231,7 +255,13 @@ pub fn paper_fill(
         OrderSide::Sell => book.bids(),
     };
     let fee_in_base = side == OrderSide::Buy && buy_fee_asset == FeeAsset::Base;
-    let mut fill = PaperFill { size: Fixed::ZERO, notional: 0, fee_quote: 0, fee_base: 0, levels: 0 };
+    let mut fill = PaperFill {
+        size: Fixed::ZERO,
+        notional: 0,
+        fee_quote: 0,
+        fee_base: 0,
+        levels: 0,
+    };
     let mut left = size.0;
     for level in levels {
         let crosses = match side {

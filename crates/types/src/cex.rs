@@ -109,7 +109,9 @@ impl Rate {
     /// `ceil(amount × rate)`: what a fee or margin costs, never under-counted.
     pub fn of(self, amount: u128) -> u128 {
         // Saturates only past 10^30 units, where no balance or book reaches.
-        amount.saturating_mul(u128::from(self.0)).div_ceil(Self::ONE)
+        amount
+            .saturating_mul(u128::from(self.0))
+            .div_ceil(Self::ONE)
     }
 
     /// Parse a decimal rate (`"0.001"`) exactly; more than 8 fraction digits is an error.

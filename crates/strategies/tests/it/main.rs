@@ -1,4 +1,4 @@
 //! kestrel-strategies integration tests.
 
-mod xarb;
 mod risk;
+mod xarb;

@@ -1,34 +1,50 @@
 //! The lane's guard rails: the kill switch trips on each limit and stays tripped, an unwind
 //! closes exactly the difference within its bounded price, and paper fills walk like a venue.
 
-use kestrel_strategies::risk::{KillSwitch, RiskLimits, TripReason, paper_fill, plan_unwind};
+use kestrel_strategies::risk::{
+    KillSwitch, Purpose, RiskLimits, TripReason, paper_fill, plan_unwind,
+};
 use kestrel_types::cex::{BookSide, FeeAsset, Fixed, OrderSide, Rate, Scale, Venue};
 use kestrel_venues::book::Book;
 
 fn limits() -> RiskLimits {
-    RiskLimits { max_drawdown: 1_000, max_imbalance: 50, max_orders_per_minute: 4 }
+    RiskLimits {
+        max_drawdown: 1_000,
+        max_imbalance: 50,
+        max_orders_per_minute: 4,
+    }
 }
 
 #[test]
 fn the_order_rate_is_a_sliding_minute() {
     let mut k = KillSwitch::new(limits());
-    assert_eq!(k.allow(0, 2, false), Ok(()));
-    assert_eq!(k.allow(30_000, 2, false), Ok(()));
-    assert_eq!(k.allow(59_999, 1, false), Err(TripReason::OrderRate { orders: 5 }));
+    assert_eq!(k.allow(0, 2, Purpose::Open), Ok(()));
+    assert_eq!(k.allow(30_000, 2, Purpose::Open), Ok(()));
+    assert_eq!(
+        k.allow(59_999, 1, Purpose::Open),
+        Err(TripReason::OrderRate { orders: 5 })
+    );
     // Tripped: even after the window slides, new legs are refused until reset...
-    assert_eq!(k.allow(200_000, 2, false), Err(TripReason::OrderRate { orders: 5 }));
+    assert_eq!(
+        k.allow(200_000, 2, Purpose::Open),
+        Err(TripReason::OrderRate { orders: 5 })
+    );
     // ...but unwinds still go.
-    assert_eq!(k.allow(200_000, 1, true), Ok(()));
+    assert_eq!(k.allow(200_000, 1, Purpose::Unwind), Ok(()));
     k.reset(0);
     assert_eq!(k.tripped(), None);
-    assert_eq!(k.allow(200_001, 2, false), Ok(()));
+    assert_eq!(k.allow(200_001, 2, Purpose::Open), Ok(()));
 }
 
 #[test]
 fn old_orders_leave_the_window() {
     let mut k = KillSwitch::new(limits());
-    assert_eq!(k.allow(0, 4, false), Ok(()));
-    assert_eq!(k.allow(60_000, 4, false), Ok(()), "the first four are a minute old");
+    assert_eq!(k.allow(0, 4, Purpose::Open), Ok(()));
+    assert_eq!(
+        k.allow(60_000, 4, Purpose::Open),
+        Ok(()),
+        "the first four are a minute old"
+    );
 }
 
 #[test]
@@ -36,7 +52,11 @@ fn drawdown_counts_from_the_peak_and_imbalance_from_its_limit() {
     let mut k = KillSwitch::new(limits());
     k.on_pnl(5_000);
     k.on_pnl(4_000);
-    assert_eq!(k.tripped(), None, "exactly the limit below the peak is allowed");
+    assert_eq!(
+        k.tripped(),
+        None,
+        "exactly the limit below the peak is allowed"
+    );
     k.on_pnl(3_999);
     assert_eq!(k.tripped(), Some(TripReason::Drawdown { drawdown: 1_001 }));
     let mut k = KillSwitch::new(limits());
@@ -62,17 +82,57 @@ fn an_unwind_closes_exactly_the_difference_within_its_bound() {
     let (buy_book, sell_book) = (book(10_000, 10_010), book(10_100, 10_110));
     let slip = Rate(1_000_000); // 1%
     // Bought 3.00, sold 1.00: sell 2.00 where it was bought, no lower than 1% under 100.00.
-    let u = plan_unwind(Fixed(300), Fixed(100), (Venue::Binance, &buy_book), (Venue::Okx, &sell_book), slip, Fixed(5))
-        .expect("unwind");
-    assert_eq!((u.venue, u.side, u.size, u.limit), (Venue::Binance, OrderSide::Sell, Fixed(200), Fixed(9_900)));
+    let u = plan_unwind(
+        Fixed(300),
+        Fixed(100),
+        (Venue::Binance, &buy_book),
+        (Venue::Okx, &sell_book),
+        slip,
+        Fixed(5),
+    )
+    .expect("unwind");
+    assert_eq!(
+        (u.venue, u.side, u.size, u.limit),
+        (Venue::Binance, OrderSide::Sell, Fixed(200), Fixed(9_900))
+    );
     // Sold 3.00, bought 1.00: buy 2.00 back where it was sold, no higher than 101.10 + 1%
     // (102.11), rounded down to the 0.05 tick.
-    let u = plan_unwind(Fixed(100), Fixed(300), (Venue::Binance, &buy_book), (Venue::Okx, &sell_book), slip, Fixed(5))
-        .expect("unwind");
-    assert_eq!((u.venue, u.side, u.size, u.limit), (Venue::Okx, OrderSide::Buy, Fixed(200), Fixed(10_210)));
-    assert_eq!(plan_unwind(Fixed(7), Fixed(7), (Venue::Binance, &buy_book), (Venue::Okx, &sell_book), slip, Fixed(1)), None);
+    let u = plan_unwind(
+        Fixed(100),
+        Fixed(300),
+        (Venue::Binance, &buy_book),
+        (Venue::Okx, &sell_book),
+        slip,
+        Fixed(5),
+    )
+    .expect("unwind");
+    assert_eq!(
+        (u.venue, u.side, u.size, u.limit),
+        (Venue::Okx, OrderSide::Buy, Fixed(200), Fixed(10_210))
+    );
+    assert_eq!(
+        plan_unwind(
+            Fixed(7),
+            Fixed(7),
+            (Venue::Binance, &buy_book),
+            (Venue::Okx, &sell_book),
+            slip,
+            Fixed(1)
+        ),
+        None
+    );
     let empty = Book::new(1, Scale::new(2).expect("s"), Scale::new(2).expect("s"));
-    assert_eq!(plan_unwind(Fixed(8), Fixed(7), (Venue::Binance, &empty), (Venue::Okx, &sell_book), slip, Fixed(1)), None);
+    assert_eq!(
+        plan_unwind(
+            Fixed(8),
+            Fixed(7),
+            (Venue::Binance, &empty),
+            (Venue::Okx, &sell_book),
+            slip,
+            Fixed(1)
+        ),
+        None
+    );
 }
 
 #[test]
@@ -83,14 +143,35 @@ fn a_paper_fill_walks_to_its_limit_and_rounds_each_fee_up() {
     b.set(BookSide::Ask, Fixed(10_050), Fixed(200));
     b.set(BookSide::Ask, Fixed(10_100), Fixed(500));
     let fee = Rate(75_000); // 0.075%
-    let f = paper_fill(&b, OrderSide::Buy, Fixed(1_000), Fixed(10_050), fee, FeeAsset::Quote);
+    let f = paper_fill(
+        &b,
+        OrderSide::Buy,
+        Fixed(1_000),
+        Fixed(10_050),
+        fee,
+        FeeAsset::Quote,
+    );
     assert_eq!((f.size, f.levels), (Fixed(350), 2), "stops at the limit");
     assert_eq!(f.notional, 10_000 * 150 + 10_050 * 200);
     // ceil(1,500,000 × 0.00075) = 1,125; ceil(2,010,000 × 0.00075) = 1,507.5 → 1,508.
     assert_eq!((f.fee_quote, f.fee_base), (1_125 + 1_508, 0));
-    let f = paper_fill(&b, OrderSide::Buy, Fixed(1_000), Fixed(10_050), fee, FeeAsset::Base);
+    let f = paper_fill(
+        &b,
+        OrderSide::Buy,
+        Fixed(1_000),
+        Fixed(10_050),
+        fee,
+        FeeAsset::Base,
+    );
     // ceil(150 × 0.00075) = 1; ceil(200 × 0.00075) = 1.
     assert_eq!((f.fee_quote, f.fee_base), (0, 2));
-    let f = paper_fill(&b, OrderSide::Sell, Fixed(10), Fixed(1), fee, FeeAsset::Base);
+    let f = paper_fill(
+        &b,
+        OrderSide::Sell,
+        Fixed(10),
+        Fixed(1),
+        fee,
+        FeeAsset::Base,
+    );
     assert_eq!((f.size, f.notional), (Fixed::ZERO, 0), "no bids");
 }
