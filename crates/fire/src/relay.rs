@@ -124,6 +124,29 @@ impl RelayConn {
         }
     }
 
+    /// Writes one complete, pre-built request (an exchange order: head, auth and body already
+    /// in `request`). Reconnects first if the reader has seen the connection close, but never
+    /// writes twice: after a failed write the venue may or may not have the order, so the error
+    /// goes back to the caller, who asks the venue before trying again.
+    pub fn send_request(&mut self, request: &[u8]) -> Result<(), FireError> {
+        if !self.is_open() {
+            self.reconnect()?;
+        }
+        let mut written = 0;
+        while written < request.len() {
+            match self
+                .stream
+                .write(request.get(written..).unwrap_or_default())
+            {
+                Ok(0) => return Err(FireError::from(io::Error::from(io::ErrorKind::WriteZero))),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
     /// Successful reconnects since `connect`.
     pub fn reconnects(&self) -> u64 {
         self.reconnects

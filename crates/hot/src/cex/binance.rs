@@ -116,7 +116,7 @@ impl BinanceFeed {
         if self.ws.is_none() {
             self.connect(now_ns);
         }
-        let mut handled = self.load_snapshots(changed);
+        let mut handled = self.load_snapshots(now_ns, changed);
         if let Some(ws) = self.ws.as_mut() {
             let (books, liveness, stats, symbols) = (
                 &mut self.books,
@@ -197,7 +197,7 @@ impl BinanceFeed {
         }
     }
 
-    fn load_snapshots(&mut self, changed: &mut dyn FnMut(usize)) -> usize {
+    fn load_snapshots(&mut self, now_ns: u64, changed: &mut dyn FnMut(usize)) -> usize {
         let mut loaded = 0;
         while let Some((i, answer)) = self.fetcher.try_answer() {
             loaded += 1;
@@ -216,7 +216,12 @@ impl BinanceFeed {
             match outcome {
                 // A snapshot older than the buffered diffs leaves the book unsynced: the next
                 // poll asks for another.
-                Some(Outcome::Applied) => changed(i),
+                Some(Outcome::Applied) => {
+                    if let Some(l) = self.liveness.get_mut(i) {
+                        l.touch(now_ns);
+                    }
+                    changed(i);
+                }
                 Some(_) => {}
                 None => self.stats.snapshot_failures += 1,
             }
@@ -246,5 +251,27 @@ impl BinanceFeed {
                 }
             }
         }
+    }
+}
+
+impl super::VenueFeed for BinanceFeed {
+    fn venue(&self) -> kestrel_types::cex::Venue {
+        kestrel_types::cex::Venue::Binance
+    }
+
+    fn poll(&mut self, now_ns: u64, changed: &mut dyn FnMut(usize)) -> usize {
+        BinanceFeed::poll(self, now_ns, changed)
+    }
+
+    fn book(&self, i: usize) -> Option<&Book> {
+        self.books.get(i).map(BinanceBook::book)
+    }
+
+    fn is_live(&self, i: usize, now_ns: u64) -> bool {
+        BinanceFeed::is_live(self, i, now_ns)
+    }
+
+    fn stats(&self) -> FeedStats {
+        self.stats
     }
 }

@@ -6,7 +6,25 @@
 //! fetched by a helper thread and handed back through a bounded channel.
 
 pub mod binance;
+pub mod lane;
 mod snapshot;
+
+use kestrel_types::cex::Venue;
+use kestrel_venues::book::Book;
+
+/// A venue's market-data connection as the lane sees it: polled, never blocking.
+pub trait VenueFeed: std::fmt::Debug {
+    /// Which venue.
+    fn venue(&self) -> Venue;
+    /// Handle whatever is ready; `changed(i)` for each book that changed.
+    fn poll(&mut self, now_ns: u64, changed: &mut dyn FnMut(usize)) -> usize;
+    /// Book `i` (config order), synced or not.
+    fn book(&self, i: usize) -> Option<&Book>;
+    /// Whether book `i` may be quoted from now: connected, synced, not stale.
+    fn is_live(&self, i: usize, now_ns: u64) -> bool;
+    /// Connection counters.
+    fn stats(&self) -> FeedStats;
+}
 
 /// When a dropped connection may be retried: exponential backoff from 100 ms to 5 s.
 #[derive(Clone, Copy, Debug)]

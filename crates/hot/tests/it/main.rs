@@ -4,6 +4,7 @@
 
 mod cex;
 mod handoff;
+mod lane;
 mod ws;
 
 /// Counts allocations per thread, for the no-allocation tests.

@@ -1,0 +1,820 @@
+//! The cross-exchange lane: every configured venue's book for one symbol, the decision on each
+//! change, both legs fired together, their answers settled into inventory and PnL, and a leg
+//! left without its partner unwound at once with a bounded loss.
+//!
+//! One trade is in flight at a time. In [`Execution::Paper`] the legs fill against the live
+//! books at decision time with the venue's matching and fee rules
+//! ([`kestrel_strategies::risk::paper_fill`]); in [`Execution::Orders`] they are written as
+//! complete signed requests on warm keep-alive connections and settled from the venues'
+//! answers. Everything the lane does is recorded as a [`LaneEvent`] for the journal.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::Receiver;
+
+use kestrel_fire::relay::{RelayConn, RelayReply};
+use kestrel_strategies::risk::{
+    Holdings, KillSwitch, Purpose, RiskLimits, TripReason, paper_fill, plan_unwind,
+};
+use kestrel_strategies::xarb::{Decision, Leg, Opportunity, SymbolRules, XarbParams, evaluate};
+use kestrel_types::cex::{FeeAsset, Fixed, OrderSide, Rate, Venue};
+use kestrel_venues::book::Book;
+use kestrel_venues::orders::{
+    ErrorClass, OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status, Tif,
+    parse_order, parse_order_query,
+};
+
+use super::VenueFeed;
+
+/// One venue's side of the lane's symbol.
+#[derive(Clone, Debug)]
+pub struct LegConfig {
+    /// The venue.
+    pub venue: Venue,
+    /// Index of its feed in the lane's feeds.
+    pub feed: usize,
+    /// Index of the symbol's book in that feed.
+    pub book: usize,
+    /// The symbol as the venue spells it in orders.
+    pub symbol: String,
+    /// Base asset as the venue names it (to read fees charged in it).
+    pub base_asset: String,
+    /// The symbol's scales there.
+    pub scales: Scales,
+    /// Price step (unwind limits are rounded to it).
+    pub tick: Fixed,
+    /// Lot, minimum size and minimum notional there.
+    pub rules: SymbolRules,
+    /// The account's taker fee there (loaded from the venue at start).
+    pub taker_fee: Rate,
+    /// Where the venue takes a buy's fee.
+    pub buy_fee_asset: FeeAsset,
+    /// What the account holds there at start.
+    pub holdings: Holdings,
+}
+
+/// The lane's configuration.
+#[derive(Clone, Debug)]
+pub struct LaneConfig {
+    /// Every venue trading the symbol.
+    pub legs: Vec<LegConfig>,
+    /// Decision parameters.
+    pub params: XarbParams,
+    /// Kill-switch limits.
+    pub limits: RiskLimits,
+    /// How much worse than the best price an unwind may go.
+    pub unwind_slippage: Rate,
+}
+
+/// How legs are executed.
+#[allow(missing_debug_implementations)]
+pub enum Execution {
+    /// Filled on paper against the live books.
+    Paper,
+    /// Sent to the venues: per leg, a request writer and a warm connection whose replies come
+    /// back on `replies` (the connection's index is the leg's).
+    Orders {
+        /// Per leg.
+        writers: Vec<Box<dyn RequestWriter + Send>>,
+        /// Per leg, opened with the leg's index.
+        conns: Vec<RelayConn>,
+        /// Where every connection's reader thread sends replies.
+        replies: Receiver<RelayReply>,
+    },
+}
+
+/// What one leg (or unwind) of a trade did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LegFill {
+    /// Base filled.
+    pub size: Fixed,
+    /// Quote paid or received before fees, notional units.
+    pub notional: u128,
+    /// Fee charged in quote, notional units.
+    pub fee_quote: u128,
+    /// Fee charged in base, size units.
+    pub fee_base: u128,
+}
+
+/// Which part of a trade an order is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The buying leg.
+    Buy,
+    /// The selling leg.
+    Sell,
+    /// The order that closes the difference.
+    Unwind,
+}
+
+/// What the lane did, for the journal and the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LaneEvent {
+    /// A trade was decided.
+    Trade {
+        /// Lane-local trade id.
+        id: u64,
+        /// The decision.
+        opportunity: Opportunity,
+    },
+    /// An order went out.
+    OrderSent {
+        /// Trade id.
+        id: u64,
+        /// Which part.
+        role: Role,
+        /// Where.
+        venue: Venue,
+        /// Buy or sell.
+        side: OrderSide,
+        /// How much.
+        size: Fixed,
+        /// IOC limit.
+        limit: Fixed,
+    },
+    /// An order's final outcome.
+    Filled {
+        /// Trade id.
+        id: u64,
+        /// Which part.
+        role: Role,
+        /// Where.
+        venue: Venue,
+        /// What it did.
+        fill: LegFill,
+    },
+    /// An order failed (the fill is what is known to have happened: nothing).
+    OrderFailed {
+        /// Trade id.
+        id: u64,
+        /// Which part.
+        role: Role,
+        /// Where.
+        venue: Venue,
+        /// How the venue's error was classified.
+        class: ErrorClass,
+        /// The venue's message.
+        message: String,
+    },
+    /// A trade closed: its realized PnL in notional units (after every fee and any unwind).
+    Closed {
+        /// Trade id.
+        id: u64,
+        /// Realized PnL.
+        pnl: i128,
+        /// Whether a leg failed or filled short (an unwind was needed).
+        hedged: bool,
+    },
+    /// The kill switch tripped.
+    Tripped(TripReason),
+}
+
+/// The lane's totals (the sandbox report's `xarb` section).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LaneStats {
+    /// Decisions that found the books crossed (worth a look), whatever came of it.
+    pub opportunities: u64,
+    /// Of those, refused because costs ate the edge.
+    pub costs_ate_it: u64,
+    /// Trades fired.
+    pub trades: u64,
+    /// Orders sent (legs and unwinds).
+    pub orders: u64,
+    /// Orders that filled something.
+    pub fills: u64,
+    /// Unwinds sent.
+    pub unwinds: u64,
+    /// Realized PnL, notional units.
+    pub pnl: i128,
+    /// Fees paid, notional units (base fees valued at their fill price, rounded up).
+    pub fees: u128,
+    /// Largest unhedged position seen, valued at its price, notional units.
+    pub unhedged_max: u128,
+    /// Trades whose legs both filled in full and still lost money after fees: must be 0.
+    pub unprofitable_after_fees: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    id: u64,
+    role: Role,
+    leg: usize,
+    client_id: String,
+    query: bool,
+    queries_left: u8,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    id: u64,
+    buy_leg: usize,
+    sell_leg: usize,
+    buy: Option<LegFill>,
+    sell: Option<LegFill>,
+    unwind_leg: Option<usize>,
+    unwind: Option<LegFill>,
+    hedged: bool,
+}
+
+/// The lane: feeds, decision, execution, settlement.
+#[allow(missing_debug_implementations)]
+pub struct XarbLane {
+    cfg: LaneConfig,
+    feeds: Vec<Box<dyn VenueFeed + Send>>,
+    exec: Execution,
+    kill: KillSwitch,
+    holdings: Vec<Holdings>,
+    pending: Vec<VecDeque<Pending>>,
+    in_flight: Option<InFlight>,
+    next_id: u64,
+    changed: bool,
+    buf: Vec<u8>,
+    events: Vec<LaneEvent>,
+    stats: LaneStats,
+}
+
+/// Events kept before the caller drains them; more are dropped (the stats still count them).
+const MAX_EVENTS: usize = 4096;
+
+impl XarbLane {
+    /// A lane over `feeds` (indexed by each leg's `feed`), executing with `exec`.
+    pub fn new(
+        cfg: LaneConfig,
+        feeds: Vec<Box<dyn VenueFeed + Send>>,
+        exec: Execution,
+    ) -> XarbLane {
+        let holdings = cfg.legs.iter().map(|l| l.holdings).collect();
+        let pending = cfg.legs.iter().map(|_| VecDeque::new()).collect();
+        XarbLane {
+            kill: KillSwitch::new(cfg.limits),
+            cfg,
+            feeds,
+            exec,
+            holdings,
+            pending,
+            in_flight: None,
+            next_id: 1,
+            changed: false,
+            buf: Vec::with_capacity(4096),
+            events: Vec::with_capacity(256),
+            stats: LaneStats::default(),
+        }
+    }
+
+    /// Totals so far.
+    pub fn stats(&self) -> LaneStats {
+        self.stats
+    }
+
+    /// What leg `i` holds now, as the lane has settled it.
+    pub fn holdings(&self, leg: usize) -> Option<Holdings> {
+        self.holdings.get(leg).copied()
+    }
+
+    /// The kill switch (to trip or reset by command).
+    pub fn kill_switch(&mut self) -> &mut KillSwitch {
+        &mut self.kill
+    }
+
+    /// Whether the kill switch has tripped.
+    pub fn kill_switch_tripped(&self) -> bool {
+        self.kill.tripped().is_some()
+    }
+
+    /// Whether a trade is waiting for answers.
+    pub fn is_busy(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// Take the events recorded since the last call.
+    pub fn drain_events(&mut self) -> Vec<LaneEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Poll every feed, settle answers, and decide if a book changed. Never blocks.
+    pub fn poll(&mut self, now_ns: u64, now_ms: u64) {
+        let mut changed = false;
+        for feed in &mut self.feeds {
+            feed.poll(now_ns, &mut |_| changed = true);
+        }
+        self.changed |= changed;
+        self.settle_replies(now_ms);
+        if self.changed && self.in_flight.is_none() {
+            self.changed = false;
+            self.decide(now_ns, now_ms);
+        }
+    }
+
+    fn is_live(&self, leg: usize, now_ns: u64) -> bool {
+        self.cfg
+            .legs
+            .get(leg)
+            .and_then(|l| Some((self.feeds.get(l.feed)?, l.book)))
+            .is_some_and(|(feed, book)| feed.is_live(book, now_ns))
+    }
+
+    fn book_ref(&self, leg: usize) -> Option<&Book> {
+        let l = self.cfg.legs.get(leg)?;
+        self.feeds.get(l.feed)?.book(l.book)
+    }
+
+    /// Leg `leg` as the decision sees it: its book, fee, rules, and what it may spend there.
+    fn leg(&self, leg: usize, role: Role) -> Option<Leg<'_>> {
+        let l = self.cfg.legs.get(leg)?;
+        let h = self.holdings.get(leg)?;
+        Some(Leg {
+            venue: l.venue,
+            book: self.book_ref(leg)?,
+            taker_fee: l.taker_fee,
+            rules: l.rules,
+            available: if role == Role::Buy { h.quote } else { h.base },
+        })
+    }
+
+    fn decide(&mut self, now_ns: u64, now_ms: u64) {
+        let mut best: Option<(Opportunity, usize, usize)> = None;
+        let n = self.cfg.legs.len();
+        for buy in 0..n {
+            for sell in 0..n {
+                if buy == sell {
+                    continue;
+                }
+                if !self.is_live(buy, now_ns) || !self.is_live(sell, now_ns) {
+                    continue;
+                }
+                let (Some(b), Some(s)) = (self.leg(buy, Role::Buy), self.leg(sell, Role::Sell))
+                else {
+                    continue;
+                };
+                match evaluate(&b, &s, &self.cfg.params) {
+                    Ok(Decision::Trade(o)) => {
+                        self.stats.opportunities += 1;
+                        if best.is_none_or(|(x, _, _)| o.net > x.net) {
+                            best = Some((o, buy, sell));
+                        }
+                    }
+                    Ok(
+                        Decision::CostsEatIt
+                        | Decision::BelowMinProfit { .. }
+                        | Decision::BelowMinimums,
+                    ) => {
+                        self.stats.opportunities += 1;
+                        self.stats.costs_ate_it += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some((o, buy, sell)) = best {
+            self.fire(o, buy, sell, now_ms);
+        }
+    }
+
+    fn fire(&mut self, o: Opportunity, buy_leg: usize, sell_leg: usize, now_ms: u64) {
+        if let Err(reason) = self.kill.allow(now_ms, 2, Purpose::Open) {
+            self.push(LaneEvent::Tripped(reason));
+            return;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.stats.trades += 1;
+        self.push(LaneEvent::Trade { id, opportunity: o });
+        self.in_flight = Some(InFlight {
+            id,
+            buy_leg,
+            sell_leg,
+            buy: None,
+            sell: None,
+            unwind_leg: None,
+            unwind: None,
+            hedged: false,
+        });
+        self.send(
+            id,
+            Role::Buy,
+            buy_leg,
+            OrderSide::Buy,
+            o.size,
+            o.buy_limit,
+            now_ms,
+        );
+        self.send(
+            id,
+            Role::Sell,
+            sell_leg,
+            OrderSide::Sell,
+            o.size,
+            o.sell_limit,
+            now_ms,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        id: u64,
+        role: Role,
+        leg: usize,
+        side: OrderSide,
+        size: Fixed,
+        limit: Fixed,
+        now_ms: u64,
+    ) {
+        let Some(cfg) = self.cfg.legs.get(leg).cloned() else {
+            return;
+        };
+        self.stats.orders += 1;
+        self.push(LaneEvent::OrderSent {
+            id,
+            role,
+            venue: cfg.venue,
+            side,
+            size,
+            limit,
+        });
+        match &mut self.exec {
+            Execution::Paper => {
+                let fill = self
+                    .book_ref(leg)
+                    .map(|book| {
+                        let f =
+                            paper_fill(book, side, size, limit, cfg.taker_fee, cfg.buy_fee_asset);
+                        LegFill {
+                            size: f.size,
+                            notional: f.notional,
+                            fee_quote: f.fee_quote,
+                            fee_base: f.fee_base,
+                        }
+                    })
+                    .unwrap_or_default();
+                self.record(id, role, leg, fill, now_ms);
+            }
+            Execution::Orders { writers, conns, .. } => {
+                let client_id = format!(
+                    "kx{id}{}",
+                    match role {
+                        Role::Buy => "b",
+                        Role::Sell => "s",
+                        Role::Unwind => "u",
+                    }
+                );
+                let request = OrderRequest {
+                    symbol: &cfg.symbol,
+                    side,
+                    size,
+                    limit,
+                    scales: cfg.scales,
+                    tif: Tif::Ioc,
+                    client_id: &client_id,
+                };
+                let stamp = Stamp {
+                    unix_ms: now_ms,
+                    nonce: now_ms * 1000 + id,
+                    entropy: [0x5a; 16],
+                };
+                let written = writers
+                    .get(leg)
+                    .map(|w| w.new_order(&request, &stamp, &mut self.buf));
+                let sent = match (written, conns.get_mut(leg)) {
+                    (Some(Ok(())), Some(conn)) => {
+                        conn.send_request(&self.buf).map_err(|e| e.to_string())
+                    }
+                    (Some(Err(e)), _) => Err(e.to_string()),
+                    _ => Err("no writer or connection for the leg".to_string()),
+                };
+                match sent {
+                    Ok(()) => {
+                        if let Some(q) = self.pending.get_mut(leg) {
+                            q.push_back(Pending {
+                                id,
+                                role,
+                                leg,
+                                client_id,
+                                query: false,
+                                queries_left: 5,
+                            });
+                        }
+                    }
+                    Err(message) => {
+                        self.push(LaneEvent::OrderFailed {
+                            id,
+                            role,
+                            venue: cfg.venue,
+                            class: ErrorClass::UnknownOutcome,
+                            message,
+                        });
+                        self.record(id, role, leg, LegFill::default(), now_ms);
+                    }
+                }
+            }
+        }
+    }
+
+    fn settle_replies(&mut self, now_ms: u64) {
+        loop {
+            let reply = match &self.exec {
+                Execution::Orders { replies, .. } => replies.try_recv().ok(),
+                Execution::Paper => None,
+            };
+            let Some(reply) = reply else {
+                return;
+            };
+            let Some(pending) = self
+                .pending
+                .get_mut(reply.relay)
+                .and_then(VecDeque::pop_front)
+            else {
+                continue;
+            };
+            self.on_reply(pending, &reply, now_ms);
+        }
+    }
+
+    fn on_reply(&mut self, p: Pending, reply: &RelayReply, now_ms: u64) {
+        let Some(cfg) = self.cfg.legs.get(p.leg).cloned() else {
+            return;
+        };
+        let parsed = if p.query {
+            parse_order_query(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales)
+        } else {
+            parse_order(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales)
+        };
+        match parsed {
+            Ok(report) if is_final(&report) => {
+                let fill = leg_fill(&report, &cfg);
+                self.record(p.id, p.role, p.leg, fill, now_ms);
+            }
+            Ok(_) if p.queries_left > 0 => self.query(p, now_ms),
+            Ok(_) => {
+                self.push(LaneEvent::OrderFailed {
+                    id: p.id,
+                    role: p.role,
+                    venue: cfg.venue,
+                    class: ErrorClass::UnknownOutcome,
+                    message: "no final state after 5 queries".into(),
+                });
+                self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
+            }
+            Err(e) if e.class == ErrorClass::UnknownOutcome && p.queries_left > 0 => {
+                self.query(p, now_ms)
+            }
+            Err(e) => {
+                self.push(LaneEvent::OrderFailed {
+                    id: p.id,
+                    role: p.role,
+                    venue: cfg.venue,
+                    class: e.class,
+                    message: e.message,
+                });
+                self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
+            }
+        }
+    }
+
+    fn query(&mut self, mut p: Pending, now_ms: u64) {
+        let Execution::Orders { writers, conns, .. } = &mut self.exec else {
+            return;
+        };
+        let Some(cfg) = self.cfg.legs.get(p.leg) else {
+            return;
+        };
+        let stamp = Stamp {
+            unix_ms: now_ms,
+            nonce: now_ms * 1000 + p.id + 500,
+            entropy: [0x5b; 16],
+        };
+        let written = writers.get(p.leg).map(|w| {
+            w.query_order(
+                &cfg.symbol,
+                OrderRef::Client(&p.client_id),
+                &stamp,
+                &mut self.buf,
+            )
+        });
+        if let (Some(Ok(())), Some(conn)) = (written, conns.get_mut(p.leg))
+            && conn.send_request(&self.buf).is_ok()
+        {
+            p.query = true;
+            p.queries_left -= 1;
+            let leg = p.leg;
+            if let Some(q) = self.pending.get_mut(leg) {
+                q.push_back(p);
+            }
+        }
+    }
+
+    /// A leg or unwind finished with `fill`: settle holdings, and close or unwind the trade.
+    fn record(&mut self, id: u64, role: Role, leg: usize, fill: LegFill, now_ms: u64) {
+        let Some(cfg) = self.cfg.legs.get(leg) else {
+            return;
+        };
+        let venue = cfg.venue;
+        self.push(LaneEvent::Filled {
+            id,
+            role,
+            venue,
+            fill,
+        });
+        if fill.size.0 > 0 {
+            self.stats.fills += 1;
+        }
+        let side = match role {
+            Role::Buy => OrderSide::Buy,
+            Role::Sell => OrderSide::Sell,
+            Role::Unwind => match self.in_flight.and_then(|t| Some((t.buy?, t.sell?))) {
+                Some((buy, sell)) if received(&buy) > sell.size => OrderSide::Sell,
+                _ => OrderSide::Buy,
+            },
+        };
+        if let Some(h) = self.holdings.get_mut(leg) {
+            let size = u128::from(fill.size.0);
+            match side {
+                OrderSide::Buy => {
+                    h.base = (h.base + size).saturating_sub(fill.fee_base);
+                    h.quote = h.quote.saturating_sub(fill.notional + fill.fee_quote);
+                }
+                OrderSide::Sell => {
+                    h.base = h.base.saturating_sub(size);
+                    h.quote = (h.quote + fill.notional).saturating_sub(fill.fee_quote);
+                }
+            }
+        }
+        let Some(mut t) = self.in_flight.filter(|t| t.id == id) else {
+            return;
+        };
+        match role {
+            Role::Buy => t.buy = Some(fill),
+            Role::Sell => t.sell = Some(fill),
+            Role::Unwind => t.unwind = Some(fill),
+        }
+        self.in_flight = Some(t);
+        let (Some(buy), Some(sell)) = (t.buy, t.sell) else {
+            return;
+        };
+        if role != Role::Unwind && buy.size != sell.size {
+            self.start_unwind(t, buy, sell, now_ms);
+            return;
+        }
+        self.close(t, buy, sell);
+    }
+
+    fn start_unwind(&mut self, mut t: InFlight, buy: LegFill, sell: LegFill, now_ms: u64) {
+        t.hedged = true;
+        let (Some(buy_book), Some(sell_book)) =
+            (self.book_ref(t.buy_leg), self.book_ref(t.sell_leg))
+        else {
+            self.in_flight = Some(t);
+            return;
+        };
+        let (bv, sv) = (
+            self.cfg.legs[t.buy_leg].venue,
+            self.cfg.legs[t.sell_leg].venue,
+        );
+        let tick = self.cfg.legs[t.buy_leg].tick;
+        // What was really bought: a venue taking the buy's fee in base delivered less.
+        let received = received(&buy);
+        let plan = plan_unwind(
+            received,
+            sell.size,
+            (bv, buy_book),
+            (sv, sell_book),
+            self.cfg.unwind_slippage,
+            tick,
+        );
+        let imbalance = u128::from(received.0.abs_diff(sell.size.0));
+        let value = imbalance
+            * u128::from(
+                buy_book
+                    .best_bid()
+                    .or(sell_book.best_ask())
+                    .map(|l| l.price.0)
+                    .unwrap_or(0),
+            );
+        self.stats.unhedged_max = self.stats.unhedged_max.max(value);
+        self.kill.on_imbalance(imbalance);
+        let Some(u) = plan else {
+            self.in_flight = Some(t);
+            return;
+        };
+        // Excess base is sold where it was bought; an oversold amount is bought back where it
+        // was sold (`plan_unwind` prices it on that leg's book).
+        let leg = if received > sell.size {
+            t.buy_leg
+        } else {
+            t.sell_leg
+        };
+        // Lots: sell what is held rounded down; buy back what is owed rounded up.
+        let lot = self.cfg.legs[leg].rules.lot.0.max(1);
+        let size = if received > sell.size {
+            Fixed(u.size.0 - u.size.0 % lot)
+        } else {
+            Fixed(u.size.0.div_ceil(lot) * lot)
+        };
+        if size.0 == 0 {
+            self.close(t, buy, sell);
+            return;
+        }
+        t.unwind_leg = Some(leg);
+        self.in_flight = Some(t);
+        let _ = self.kill.allow(now_ms, 1, Purpose::Unwind);
+        self.stats.unwinds += 1;
+        self.send(t.id, Role::Unwind, leg, u.side, size, u.limit, now_ms);
+    }
+
+    fn close(&mut self, t: InFlight, buy: LegFill, sell: LegFill) {
+        let buy_price_fee = base_fee_value(&buy);
+        let mut pnl = i128::try_from(sell.notional).unwrap_or(i128::MAX)
+            - i128::try_from(buy.notional + buy.fee_quote + sell.fee_quote + buy_price_fee)
+                .unwrap_or(i128::MAX);
+        let mut fees = buy.fee_quote + sell.fee_quote + buy_price_fee;
+        if let Some(u) = t.unwind {
+            let unwind_fee = u.fee_quote + base_fee_value(&u);
+            fees += unwind_fee;
+            let flow = i128::try_from(u.notional).unwrap_or(i128::MAX);
+            // Selling excess base brings quote in; buying back pays it out.
+            pnl += if received(&buy) > sell.size {
+                flow
+            } else {
+                -flow
+            };
+            pnl -= i128::try_from(unwind_fee).unwrap_or(i128::MAX);
+        }
+        if !t.hedged && pnl < 0 {
+            self.stats.unprofitable_after_fees += 1;
+        }
+        self.stats.pnl += pnl;
+        self.stats.fees += fees;
+        self.kill.on_pnl(self.stats.pnl);
+        if let Some(reason) = self.kill.tripped() {
+            self.push(LaneEvent::Tripped(reason));
+        }
+        self.push(LaneEvent::Closed {
+            id: t.id,
+            pnl,
+            hedged: t.hedged,
+        });
+        self.in_flight = None;
+        self.changed = true;
+    }
+
+    fn push(&mut self, event: LaneEvent) {
+        if self.events.len() < MAX_EVENTS {
+            self.events.push(event);
+        }
+    }
+}
+
+/// Base actually received by a buy: its size less a fee the venue took in base.
+fn received(buy: &LegFill) -> Fixed {
+    Fixed(
+        buy.size
+            .0
+            .saturating_sub(u64::try_from(buy.fee_base).unwrap_or(u64::MAX)),
+    )
+}
+
+/// A base fee valued in quote at the leg's average price, rounded up.
+fn base_fee_value(fill: &LegFill) -> u128 {
+    if fill.fee_base == 0 || fill.size.0 == 0 {
+        return 0;
+    }
+    (fill.fee_base * fill.notional).div_ceil(u128::from(fill.size.0))
+}
+
+fn is_final(report: &OrderReport) -> bool {
+    matches!(
+        report.status,
+        Some(Status::Filled | Status::Canceled | Status::Expired | Status::Rejected)
+    )
+}
+
+/// The exact fill of a final report: notional from the fills (or the venue's cumulative quote),
+/// fees split by asset.
+fn leg_fill(report: &OrderReport, cfg: &LegConfig) -> LegFill {
+    let notional = report.notional.unwrap_or_else(|| {
+        report
+            .fills
+            .iter()
+            .map(|f| u128::from(f.price.0) * u128::from(f.size.0))
+            .sum()
+    });
+    let (mut fee_quote, mut fee_base) = (0u128, 0u128);
+    for fee in report.fees.iter().filter(|f| !f.rebate) {
+        if fee.asset == cfg.base_asset {
+            fee_base += fee
+                .amount
+                .units_at(cfg.scales.size.digits())
+                .unwrap_or(u128::MAX / 4);
+        } else {
+            fee_quote += fee
+                .amount
+                .units_at(cfg.scales.notional_digits())
+                .unwrap_or(u128::MAX / 4);
+        }
+    }
+    LegFill {
+        size: report.filled,
+        notional,
+        fee_quote,
+        fee_base,
+    }
+}

@@ -1,0 +1,360 @@
+//! The cross-exchange lane against two simulated Binance-format venues: a dislocation that pays
+//! after fees is taken on both at once and settles to exactly the venues' balances; a rejected
+//! second leg is unwound at once with a bounded loss.
+
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use kestrel_exsim::binance::BinanceFront;
+use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, Reject, SymbolSpec};
+use kestrel_exsim::server::{ExchangeServer, Fault};
+use kestrel_fire::relay::RelayConn;
+use kestrel_hot::cex::VenueFeed;
+use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
+use kestrel_hot::cex::lane::{Execution, LaneConfig, LaneEvent, LegConfig, Role, XarbLane};
+use kestrel_stdx::clock::{Clock as _, LiveClock};
+use kestrel_stdx::mono_ns;
+use kestrel_strategies::risk::{Holdings, RiskLimits};
+use kestrel_strategies::xarb::{SymbolRules, XarbParams};
+use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
+use kestrel_venues::auth::{ApiSecret, BinanceSigner};
+use kestrel_venues::orders::{BinanceWriter, RequestWriter, Scales};
+
+const KEY: &str = "lane-key";
+const SECRET: &str = "lane-secret-0123456789abcdef";
+const USDT: u128 = 10_000_000; // one USDT in notional units (2 + 5 digits)
+const BTC: u128 = 100_000; // one BTC in size units
+
+fn scale(d: u8) -> Scale {
+    Scale::new(d).expect("scale")
+}
+
+fn signer() -> BinanceSigner {
+    BinanceSigner::hmac(KEY, &ApiSecret::new(SECRET)).expect("signer")
+}
+
+/// A Binance-format venue with one account holding `usdt` and `btc`, and these levels.
+fn venue(usdt: u128, btc: u128, levels: &[(BookSide, u64, u64)]) -> ExchangeServer {
+    let mut ex = Exchange::new(
+        Venue::Binance,
+        vec![
+            AssetSpec {
+                name: "BTC".into(),
+                scale: scale(5),
+            },
+            AssetSpec {
+                name: "USDT".into(),
+                scale: scale(7),
+            },
+        ],
+        vec![SymbolSpec {
+            symbol: "BTCUSDT".into(),
+            base: "BTC".into(),
+            quote: "USDT".into(),
+            price_scale: scale(2),
+            size_scale: scale(5),
+            tick: Fixed(1),
+            lot: Fixed(1),
+            min_size: Fixed(10),
+            min_notional: 5 * USDT,
+            depth: 100,
+        }],
+        FeeAsset::Base,
+    )
+    .expect("exchange");
+    ex.add_account(
+        KEY,
+        FeeRates {
+            maker: Rate(100_000),
+            taker: Rate(100_000),
+        },
+    );
+    if usdt > 0 {
+        ex.deposit(KEY, "USDT", usdt);
+    }
+    if btc > 0 {
+        ex.deposit(KEY, "BTC", btc);
+    }
+    for &(side, price, size) in levels {
+        ex.set_level("BTCUSDT", side, Fixed(price), Fixed(size));
+    }
+    ExchangeServer::start(
+        ex,
+        Box::new(BinanceFront::new(vec![signer().verify_key()])),
+        Duration::from_millis(5),
+    )
+    .expect("server")
+}
+
+fn leg(feed: usize, holdings: Holdings) -> LegConfig {
+    LegConfig {
+        venue: Venue::Binance,
+        feed,
+        book: 0,
+        symbol: "BTCUSDT".into(),
+        base_asset: "BTC".into(),
+        scales: Scales {
+            price: scale(2),
+            size: scale(5),
+        },
+        tick: Fixed(1),
+        rules: SymbolRules {
+            lot: Fixed(1),
+            min_size: Fixed(10),
+            min_notional: 5 * USDT,
+        },
+        taker_fee: Rate(100_000),
+        buy_fee_asset: FeeAsset::Base,
+        holdings,
+    }
+}
+
+fn lane(cheap: &ExchangeServer, rich: &ExchangeServer, holdings: [Holdings; 2]) -> XarbLane {
+    let feed = |server: &ExchangeServer| -> Box<dyn VenueFeed + Send> {
+        Box::new(
+            BinanceFeed::new(BinanceFeedConfig {
+                ws_url: server.ws_url(),
+                rest_url: server.http_url(),
+                symbols: vec![FeedSymbol {
+                    symbol: "BTCUSDT".into(),
+                    price_scale: scale(2),
+                    size_scale: scale(5),
+                    capacity: 100,
+                }],
+                stale_after_ms: 60_000,
+                snapshot_limit: 100,
+            })
+            .expect("feed"),
+        )
+    };
+    let (tx, replies) = sync_channel(64);
+    let conns = [cheap, rich]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            RelayConn::connect(i, &format!("{}/", s.http_url()), tx.clone()).expect("conn")
+        })
+        .collect();
+    let writers: Vec<Box<dyn RequestWriter + Send>> = [cheap, rich]
+        .iter()
+        .map(|s| {
+            Box::new(BinanceWriter::new(signer(), &s.addr().to_string()))
+                as Box<dyn RequestWriter + Send>
+        })
+        .collect();
+    XarbLane::new(
+        LaneConfig {
+            legs: vec![leg(0, holdings[0]), leg(1, holdings[1])],
+            params: XarbParams {
+                max_size: Fixed(BTC as u64),
+                min_profit: USDT,
+                safety_margin: Rate(10_000),
+                transfer_per_base: Fixed(0),
+            },
+            // Two orders a minute: one trade, then the switch holds.
+            limits: RiskLimits {
+                max_drawdown: 1_000 * USDT,
+                max_imbalance: BTC,
+                max_orders_per_minute: 2,
+            },
+            unwind_slippage: Rate(1_000_000),
+        },
+        vec![feed(cheap), feed(rich)],
+        Execution::Orders {
+            writers,
+            conns,
+            replies,
+        },
+    )
+}
+
+fn run_until(
+    lane: &mut XarbLane,
+    what: &str,
+    mut done: impl FnMut(&XarbLane) -> bool,
+) -> Vec<LaneEvent> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut events = Vec::new();
+    while !done(lane) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out: {what}; {:?}; {events:?}",
+            lane.stats()
+        );
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+        events.extend(lane.drain_events());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    events.extend(lane.drain_events());
+    events
+}
+
+fn balances(server: &ExchangeServer) -> (u128, u128) {
+    server.with_exchange(|ex| (ex.balance(KEY, "BTC").0, ex.balance(KEY, "USDT").0))
+}
+
+#[test]
+fn an_arbitrage_that_pays_after_fees_is_taken_on_both_venues_exactly() {
+    // Cheap asks 65,000.00 × 0.2 and 65,010.00 × 0.2; rich bids 65,500.00 × 0.3: 0.77% gross.
+    let cheap = venue(
+        50_000 * USDT,
+        0,
+        &[
+            (BookSide::Ask, 6_500_000, 20_000),
+            (BookSide::Ask, 6_501_000, 20_000),
+            (BookSide::Bid, 6_499_000, 50_000),
+        ],
+    );
+    let rich = venue(
+        0,
+        BTC,
+        &[
+            (BookSide::Bid, 6_550_000, 30_000),
+            (BookSide::Ask, 6_551_000, 50_000),
+        ],
+    );
+    let start = [balances(&cheap), balances(&rich)];
+    let mut lane = lane(
+        &cheap,
+        &rich,
+        [
+            Holdings {
+                base: 0,
+                quote: 50_000 * USDT,
+            },
+            Holdings {
+                base: BTC,
+                quote: 0,
+            },
+        ],
+    );
+    let events = run_until(&mut lane, "one trade settled", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    });
+    let stats = lane.stats();
+    assert_eq!(
+        (
+            stats.orders,
+            stats.fills,
+            stats.unwinds,
+            stats.unprofitable_after_fees
+        ),
+        (2, 2, 0, 0)
+    );
+    let Some(LaneEvent::Trade { opportunity, .. }) =
+        events.iter().find(|e| matches!(e, LaneEvent::Trade { .. }))
+    else {
+        panic!("no trade event: {events:?}")
+    };
+    // Both books offered 0.3 within the edge: 0.2 at 65,000 and 0.1 at 65,010 against 65,500.
+    assert_eq!(opportunity.size, Fixed(30_000));
+    let end = [balances(&cheap), balances(&rich)];
+    // The lane's settled holdings are the venues' balances, unit for unit.
+    for (i, (btc, usdt)) in end.iter().enumerate() {
+        assert_eq!(
+            lane.holdings(i),
+            Some(Holdings {
+                base: *btc,
+                quote: *usdt
+            }),
+            "leg {i}"
+        );
+    }
+    // Its PnL is what the balances say: the quote gained, less the BTC the buy's fee took,
+    // valued at the buy's average price (rounded up).
+    let quote_gain = (end[0].1 + end[1].1) as i128 - (start[0].1 + start[1].1) as i128;
+    let bought = end[0].0; // the cheap venue started with no BTC, and kept what it received
+    let sold = start[1].0 - end[1].0;
+    let fee_btc = sold - bought;
+    let paid = start[0].1 - end[0].1;
+    let fee_value = (fee_btc * paid).div_ceil(sold) as i128;
+    assert_eq!(stats.pnl, quote_gain - fee_value);
+    assert!(stats.pnl > 0, "profit after every fee");
+    // 0.2 × 65,000 + 0.1 × 65,010 paid, 0.3 × 65,500 received less 0.1%.
+    assert_eq!(paid, 20_000u128 * 6_500_000 + 10_000 * 6_501_000);
+    // The switch allowed two orders a minute: the next opportunity trips it.
+    run_until(&mut lane, "switch trips on the next trade", |l| {
+        l.kill_switch_tripped()
+    });
+}
+
+#[test]
+fn a_rejected_second_leg_is_unwound_at_once_with_a_bounded_loss() {
+    let cheap = venue(
+        50_000 * USDT,
+        0,
+        &[
+            (BookSide::Ask, 6_500_000, 20_000),
+            (BookSide::Bid, 6_499_000, 50_000),
+        ],
+    );
+    let rich = venue(
+        0,
+        BTC,
+        &[
+            (BookSide::Bid, 6_550_000, 30_000),
+            (BookSide::Ask, 6_551_000, 50_000),
+        ],
+    );
+    rich.fault(Fault::RejectNextOrder(Reject::Injected {
+        code: -2010,
+        message: "Account has insufficient balance for requested action.".into(),
+    }));
+    let start = balances(&cheap);
+    let mut lane = lane(
+        &cheap,
+        &rich,
+        [
+            Holdings {
+                base: 0,
+                quote: 50_000 * USDT,
+            },
+            Holdings {
+                base: BTC,
+                quote: 0,
+            },
+        ],
+    );
+    let events = run_until(&mut lane, "trade closed", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    });
+    let stats = lane.stats();
+    assert_eq!(stats.unwinds, 1, "{events:?}");
+    assert!(events.iter().any(|e| matches!(
+        e,
+        LaneEvent::OrderFailed {
+            role: Role::Sell,
+            ..
+        }
+    )));
+    let closed = events.iter().find_map(|e| match e {
+        LaneEvent::Closed { pnl, hedged, .. } => Some((*pnl, *hedged)),
+        _ => None,
+    });
+    let (pnl, hedged) = closed.expect("closed");
+    assert!(hedged);
+    assert!(pnl < 0, "an unwind costs the spread and two fees");
+    // Bought 0.2 at 65,000 (13,000 USDT): the loss is bounded by 1% slippage and two 0.1% fees.
+    assert!(
+        pnl.unsigned_abs() <= 13_000 * USDT * 12 / 1000,
+        "loss {pnl} within bound"
+    );
+    assert_eq!(
+        stats.unprofitable_after_fees, 0,
+        "a hedged loss is explained by the failed leg"
+    );
+    // The position is flat again but for the fee's dust, and the lane agrees with the venue.
+    let (btc, usdt) = balances(&cheap);
+    assert!(
+        btc < 100,
+        "at most the lot-rounding dust of the buy's base fee: {btc}"
+    );
+    assert_eq!(
+        lane.holdings(0),
+        Some(Holdings {
+            base: btc,
+            quote: usdt
+        })
+    );
+    assert!(usdt < start.1);
+}
