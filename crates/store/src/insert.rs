@@ -4,7 +4,7 @@ use kestrel_types::{BundleEvent, CandidateEvent, DisagreementEvent, Stage};
 use rusqlite::{Connection, params};
 
 use crate::codec::{address_text, amount_text, hash_text};
-use crate::record::Record;
+use crate::record::{Record, XarbRecord};
 
 // Runs are upserts, so a run's row is whole whichever of start and end is written first.
 const RUN_STARTED_SQL: &str =
@@ -69,6 +69,11 @@ pub(crate) fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
             ])?;
         }
         Record::Candidate { run_id, ev } => insert_candidate(conn, run_id, ev)?,
+        Record::Xarb {
+            run_id,
+            unix_ms,
+            ev,
+        } => insert_xarb(conn, run_id, *unix_ms, ev)?,
         Record::Bundle { run_id, ev, body } => insert_bundle(conn, run_id, ev, body.as_deref())?,
         Record::Disagreement { run_id, ev } => insert_disagreement(conn, run_id, ev)?,
         Record::Outcome {
@@ -194,5 +199,124 @@ fn insert_bundle(
         c.hops,
         address_text(&c.pool_mid)
     ])?;
+    Ok(())
+}
+
+fn insert_xarb(
+    conn: &Connection,
+    run_id: &str,
+    unix_ms: u64,
+    ev: &XarbRecord,
+) -> rusqlite::Result<()> {
+    match ev {
+        XarbRecord::Trade {
+            trade_id,
+            buy_venue,
+            sell_venue,
+            size_units,
+            expected_net_units,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO xarb_trades (run_id, trade_id, buy_venue, sell_venue, size_units,
+                     expected_net_units, unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                run_id,
+                trade_id,
+                buy_venue,
+                sell_venue,
+                size_units.to_string(),
+                expected_net_units.to_string(),
+                unix_ms
+            ])?;
+        }
+        XarbRecord::Order {
+            trade_id,
+            role,
+            venue,
+            side,
+            size_units,
+            limit_units,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO xarb_orders (run_id, trade_id, role, venue, side, size_units,
+                     limit_units, unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                run_id,
+                trade_id,
+                role,
+                venue,
+                side,
+                size_units.to_string(),
+                limit_units.to_string(),
+                unix_ms
+            ])?;
+        }
+        XarbRecord::Fill {
+            trade_id,
+            role,
+            venue,
+            size_units,
+            notional_units,
+            fee_quote_units,
+            fee_base_units,
+            error,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO xarb_fills (run_id, trade_id, role, venue, size_units, notional_units,
+                     fee_quote_units, fee_base_units, error, unix_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                run_id,
+                trade_id,
+                role,
+                venue,
+                size_units.to_string(),
+                notional_units.to_string(),
+                fee_quote_units.to_string(),
+                fee_base_units.to_string(),
+                error,
+                unix_ms
+            ])?;
+        }
+        XarbRecord::Closed {
+            trade_id,
+            pnl_units,
+            hedged,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO xarb_closes (run_id, trade_id, pnl_units, hedged, unix_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                run_id,
+                trade_id,
+                pnl_units.to_string(),
+                hedged,
+                unix_ms
+            ])?;
+        }
+        XarbRecord::Position {
+            leg,
+            venue,
+            base_units,
+            quote_units,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO xarb_positions (run_id, leg, venue, base_units, quote_units, unix_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                run_id,
+                leg,
+                venue,
+                base_units.to_string(),
+                quote_units.to_string(),
+                unix_ms
+            ])?;
+        }
+    }
     Ok(())
 }

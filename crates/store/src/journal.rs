@@ -34,6 +34,8 @@ pub struct JournalStats {
     pub outcomes: u64,
     /// `RunEnded` rows written.
     pub runs_ended: u64,
+    /// Cross-exchange lane rows written.
+    pub xarb: u64,
     /// Records accepted but not written (insert or commit failed).
     pub failed: u64,
     /// Transactions committed.
@@ -50,6 +52,7 @@ impl JournalStats {
             + self.disagreements
             + self.outcomes
             + self.runs_ended
+            + self.xarb
     }
 
     fn count(&mut self, kind: RecordKind) {
@@ -61,6 +64,7 @@ impl JournalStats {
             RecordKind::Disagreement => &mut self.disagreements,
             RecordKind::Outcome => &mut self.outcomes,
             RecordKind::RunEnded => &mut self.runs_ended,
+            RecordKind::Xarb => &mut self.xarb,
         };
         *slot += 1;
     }
@@ -73,6 +77,7 @@ impl JournalStats {
         self.disagreements += other.disagreements;
         self.outcomes += other.outcomes;
         self.runs_ended += other.runs_ended;
+        self.xarb += other.xarb;
         self.failed += other.failed;
         self.batches += other.batches;
     }

@@ -4,8 +4,9 @@
 //! replayed: the run's start (mode and redacted config), every skipped pending transaction with
 //! its reason and stage timings, every profitable candidate, every bundle built (with its
 //! JSON-RPC body in dry-run), every backrun whose revm confirmation disagreed with the analytic
-//! prediction (both profits and how revm ended), every outcome seen on chain, and the run's end
-//! with its summary.
+//! prediction (both profits and how revm ended), every outcome seen on chain, the
+//! cross-exchange lane's trades, orders, fills, PnL and holdings, and the run's end with its
+//! summary.
 //!
 //! Data flow:
 //!
@@ -37,7 +38,8 @@ mod schema;
 pub use error::StoreError;
 pub use journal::{Journal, JournalHandle, JournalStats};
 pub use reader::{
-    BundleRow, CandidateRow, DisagreementRow, OutcomeRow, Reader, RunRow, open_readonly,
+    BundleRow, CandidateRow, DisagreementRow, OutcomeRow, PositionRow, Reader, RunRow,
+    open_readonly,
 };
-pub use record::{Record, RecordKind};
+pub use record::{Record, RecordKind, XarbRecord};
 pub use schema::SCHEMA_VERSION;

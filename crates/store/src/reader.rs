@@ -104,6 +104,21 @@ const CANDIDATE_COLUMNS: &str = "run_id, tx_hash, block, pool_buy, pool_sell, am
 /// The route columns, read after everything else in both candidate and bundle queries.
 const ROUTE_COLUMNS: &str = "route_kind, decode_path, hops, pool_mid";
 
+/// A venue's last journaled holdings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionRow {
+    /// The run that wrote it.
+    pub run_id: String,
+    /// The lane's leg index.
+    pub leg: u32,
+    /// Venue.
+    pub venue: String,
+    /// Base held, size units.
+    pub base_units: u128,
+    /// Quote held, notional units.
+    pub quote_units: u128,
+}
+
 impl Reader {
     /// Skips of `run_id`, counted by reason key (`SkipReason::as_str`).
     pub fn count_skips_by_reason(&self, run_id: &str) -> Result<BTreeMap<String, u64>, StoreError> {
@@ -114,6 +129,49 @@ impl Reader {
             Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Each leg's latest journaled holdings, across every run (what a restart reloads), by leg.
+    pub fn latest_xarb_positions(&self) -> Result<Vec<PositionRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, leg, venue, base_units, quote_units FROM xarb_positions p
+             WHERE id = (SELECT MAX(id) FROM xarb_positions q WHERE q.leg = p.leg)
+             ORDER BY leg",
+        )?;
+        let rows = stmt.query_and_then([], |r| {
+            let units = |i: usize| -> Result<u128, StoreError> {
+                let text: String = r.get(i)?;
+                text.parse().map_err(|_| StoreError::Corrupt {
+                    table: "xarb_positions",
+                    column: if i == 3 { "base_units" } else { "quote_units" },
+                    value: text.clone(),
+                })
+            };
+            Ok(PositionRow {
+                run_id: r.get(0)?,
+                leg: r.get(1)?,
+                venue: r.get(2)?,
+                base_units: units(3)?,
+                quote_units: units(4)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Realized PnL of every closed cross-exchange trade of `run_id`, notional units, in order.
+    pub fn xarb_pnls(&self, run_id: &str) -> Result<Vec<i128>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT pnl_units FROM xarb_closes WHERE run_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_and_then([run_id], |r| {
+            let text: String = r.get(0)?;
+            text.parse::<i128>().map_err(|_| StoreError::Corrupt {
+                table: "xarb_closes",
+                column: "pnl_units",
+                value: text.clone(),
+            })
+        })?;
+        rows.collect()
     }
 
     /// Candidates of `run_id`, in the order they were written.

@@ -73,6 +73,15 @@ pub enum Record {
         /// Free-form note (e.g. why it did not land).
         note: String,
     },
+    /// Something the cross-exchange lane did.
+    Xarb {
+        /// Run id.
+        run_id: String,
+        /// Wall-clock time, Unix milliseconds.
+        unix_ms: u64,
+        /// What.
+        ev: XarbRecord,
+    },
     /// A run ended.
     RunEnded {
         /// Run id.
@@ -99,6 +108,8 @@ pub enum RecordKind {
     Disagreement,
     /// [`Record::Outcome`].
     Outcome,
+    /// [`Record::Xarb`].
+    Xarb,
     /// [`Record::RunEnded`].
     RunEnded,
 }
@@ -113,6 +124,7 @@ impl Record {
             Record::Bundle { .. } => RecordKind::Bundle,
             Record::Disagreement { .. } => RecordKind::Disagreement,
             Record::Outcome { .. } => RecordKind::Outcome,
+            Record::Xarb { .. } => RecordKind::Xarb,
             Record::RunEnded { .. } => RecordKind::RunEnded,
         }
     }
@@ -126,7 +138,81 @@ impl Record {
             | Record::Bundle { run_id, .. }
             | Record::Disagreement { run_id, .. }
             | Record::Outcome { run_id, .. }
+            | Record::Xarb { run_id, .. }
             | Record::RunEnded { run_id, .. } => run_id,
         }
     }
+}
+
+/// One cross-exchange lane record. Venues, roles and sides are their lowercase names; amounts
+/// are integer units (see the `xarb_*` tables).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum XarbRecord {
+    /// A trade was decided.
+    Trade {
+        /// Lane-local trade id.
+        trade_id: u64,
+        /// Where it buys.
+        buy_venue: String,
+        /// Where it sells.
+        sell_venue: String,
+        /// Base size, size units.
+        size_units: u64,
+        /// Expected net profit, notional units.
+        expected_net_units: u128,
+    },
+    /// An order went out.
+    Order {
+        /// Trade id.
+        trade_id: u64,
+        /// `buy`, `sell` or `unwind`.
+        role: String,
+        /// Venue.
+        venue: String,
+        /// `buy` or `sell`.
+        side: String,
+        /// Size units.
+        size_units: u64,
+        /// IOC limit, price units.
+        limit_units: u64,
+    },
+    /// What an order filled, or why it failed (`error`).
+    Fill {
+        /// Trade id.
+        trade_id: u64,
+        /// `buy`, `sell` or `unwind`.
+        role: String,
+        /// Venue.
+        venue: String,
+        /// Base filled, size units.
+        size_units: u64,
+        /// Quote before fees, notional units.
+        notional_units: u128,
+        /// Fee charged in quote, notional units.
+        fee_quote_units: u128,
+        /// Fee charged in base, size units.
+        fee_base_units: u128,
+        /// The venue's error, when the order failed.
+        error: Option<String>,
+    },
+    /// A trade closed.
+    Closed {
+        /// Trade id.
+        trade_id: u64,
+        /// Realized PnL after every fee and any unwind, notional units.
+        pnl_units: i128,
+        /// Whether an unwind was needed.
+        hedged: bool,
+    },
+    /// A venue's holdings after a settlement.
+    Position {
+        /// The lane's leg index.
+        leg: u32,
+        /// Venue.
+        venue: String,
+        /// Base held, size units.
+        base_units: u128,
+        /// Quote held, notional units.
+        quote_units: u128,
+    },
 }

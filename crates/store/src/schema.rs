@@ -123,8 +123,74 @@ CREATE TABLE sim_disagreements (
 CREATE INDEX sim_disagreements_by_run ON sim_disagreements(run_id);
 ";
 
+/// The cross-exchange lane: trades decided, orders sent, what each filled (or why not), each
+/// trade's realized PnL, and every venue's holdings after each settlement (what a restart
+/// reloads). Amounts are decimal TEXT of the symbol's units: sizes and base in size units,
+/// money in notional units (price units × size units); PnL may be negative.
+const V5_XARB: &str = "
+CREATE TABLE xarb_trades (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    trade_id INTEGER NOT NULL,
+    buy_venue TEXT NOT NULL,
+    sell_venue TEXT NOT NULL,
+    size_units TEXT NOT NULL,
+    expected_net_units TEXT NOT NULL,
+    unix_ms INTEGER NOT NULL
+);
+CREATE TABLE xarb_orders (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    trade_id INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    venue TEXT NOT NULL,
+    side TEXT NOT NULL,
+    size_units TEXT NOT NULL,
+    limit_units TEXT NOT NULL,
+    unix_ms INTEGER NOT NULL
+);
+CREATE TABLE xarb_fills (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    trade_id INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    venue TEXT NOT NULL,
+    size_units TEXT NOT NULL,
+    notional_units TEXT NOT NULL,
+    fee_quote_units TEXT NOT NULL,
+    fee_base_units TEXT NOT NULL,
+    error TEXT,
+    unix_ms INTEGER NOT NULL
+);
+CREATE TABLE xarb_closes (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    trade_id INTEGER NOT NULL,
+    pnl_units TEXT NOT NULL,
+    hedged INTEGER NOT NULL,
+    unix_ms INTEGER NOT NULL
+);
+CREATE TABLE xarb_positions (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    leg INTEGER NOT NULL,
+    venue TEXT NOT NULL,
+    base_units TEXT NOT NULL,
+    quote_units TEXT NOT NULL,
+    unix_ms INTEGER NOT NULL
+);
+CREATE INDEX xarb_fills_by_run ON xarb_fills(run_id);
+CREATE INDEX xarb_positions_by_leg ON xarb_positions(leg, id);
+";
+
 /// Every migration, in order.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_TABLES, V2_INDEXES, V3_ROUTES, V4_SIM_DISAGREEMENTS];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1_TABLES,
+    V2_INDEXES,
+    V3_ROUTES,
+    V4_SIM_DISAGREEMENTS,
+    V5_XARB,
+];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -229,6 +295,28 @@ mod tests {
     }
 
     #[test]
+    fn a_v4_journal_upgrades_to_v5_and_keeps_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, MIGRATIONS.get(..4).unwrap()).unwrap();
+        conn.execute(
+            "INSERT INTO runs (run_id, mode, config_toml, started_unix_ms)
+                 VALUES ('r', 'dry_run', '', 1)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, MIGRATIONS).unwrap();
+        assert_eq!(versions(&conn), vec![1, 2, 3, 4, 5]);
+        let runs: i64 = conn.query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0)).unwrap();
+        assert_eq!(runs, 1);
+        conn.execute(
+            "INSERT INTO xarb_positions (run_id, leg, venue, base_units, quote_units, unix_ms)
+                 VALUES ('r', 0, 'binance', '1', '2', 3)",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn a_newer_database_is_refused() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(
@@ -282,7 +370,7 @@ mod tests {
             [],
         )
         .unwrap();
-        migrate(&mut conn, MIGRATIONS).unwrap();
+        migrate(&mut conn, MIGRATIONS.get(..4).unwrap()).unwrap();
         assert_eq!(current_version(&conn).unwrap(), 4);
         assert_eq!(versions(&conn), vec![1, 2, 3, 4]);
         let kept: (String, i64) = conn

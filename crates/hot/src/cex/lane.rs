@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 
 use kestrel_fire::relay::{RelayConn, RelayReply};
+use kestrel_store::XarbRecord;
 use kestrel_strategies::risk::{
     Holdings, KillSwitch, Purpose, RiskLimits, TripReason, paper_fill, plan_unwind,
 };
@@ -166,6 +167,101 @@ pub enum LaneEvent {
     },
     /// The kill switch tripped.
     Tripped(TripReason),
+    /// A venue's holdings after a settlement.
+    Position {
+        /// Leg index.
+        leg: usize,
+        /// Venue.
+        venue: Venue,
+        /// What it holds now.
+        holdings: Holdings,
+    },
+}
+
+impl LaneEvent {
+    /// The journal record for this event, or `None` for what the journal does not keep
+    /// (the kill switch's trips go to the log and metrics).
+    pub fn to_record(&self) -> Option<XarbRecord> {
+        let role_name = |role: &Role| match role {
+            Role::Buy => "buy",
+            Role::Sell => "sell",
+            Role::Unwind => "unwind",
+        };
+        Some(match self {
+            LaneEvent::Trade { id, opportunity: o } => XarbRecord::Trade {
+                trade_id: *id,
+                buy_venue: o.buy_venue.name().into(),
+                sell_venue: o.sell_venue.name().into(),
+                size_units: o.size.0,
+                expected_net_units: o.net,
+            },
+            LaneEvent::OrderSent {
+                id,
+                role,
+                venue,
+                side,
+                size,
+                limit,
+            } => XarbRecord::Order {
+                trade_id: *id,
+                role: role_name(role).into(),
+                venue: venue.name().into(),
+                side: match side {
+                    OrderSide::Buy => "buy".into(),
+                    OrderSide::Sell => "sell".into(),
+                },
+                size_units: size.0,
+                limit_units: limit.0,
+            },
+            LaneEvent::Filled {
+                id,
+                role,
+                venue,
+                fill,
+            } => XarbRecord::Fill {
+                trade_id: *id,
+                role: role_name(role).into(),
+                venue: venue.name().into(),
+                size_units: fill.size.0,
+                notional_units: fill.notional,
+                fee_quote_units: fill.fee_quote,
+                fee_base_units: fill.fee_base,
+                error: None,
+            },
+            LaneEvent::OrderFailed {
+                id,
+                role,
+                venue,
+                class,
+                message,
+            } => XarbRecord::Fill {
+                trade_id: *id,
+                role: role_name(role).into(),
+                venue: venue.name().into(),
+                size_units: 0,
+                notional_units: 0,
+                fee_quote_units: 0,
+                fee_base_units: 0,
+                error: Some(format!("{class:?}: {message}")),
+            },
+            LaneEvent::Closed { id, pnl, hedged } => XarbRecord::Closed {
+                trade_id: *id,
+                pnl_units: *pnl,
+                hedged: *hedged,
+            },
+            LaneEvent::Position {
+                leg,
+                venue,
+                holdings,
+            } => XarbRecord::Position {
+                leg: u32::try_from(*leg).unwrap_or(u32::MAX),
+                venue: venue.name().into(),
+                base_units: holdings.base,
+                quote_units: holdings.quote,
+            },
+            LaneEvent::Tripped(_) => return None,
+        })
+    }
 }
 
 /// The lane's totals (the sandbox report's `xarb` section).
@@ -637,6 +733,13 @@ impl XarbLane {
                     h.quote = (h.quote + fill.notional).saturating_sub(fill.fee_quote);
                 }
             }
+        }
+        if let Some(holdings) = self.holdings.get(leg).copied() {
+            self.push(LaneEvent::Position {
+                leg,
+                venue,
+                holdings,
+            });
         }
         let Some(mut t) = self.in_flight.filter(|t| t.id == id) else {
             return;

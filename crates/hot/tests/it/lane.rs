@@ -358,3 +358,83 @@ fn a_rejected_second_leg_is_unwound_at_once_with_a_bounded_loss() {
     );
     assert!(usdt < start.1);
 }
+
+#[test]
+fn a_restart_reloads_the_holdings_from_the_journal() {
+    let cheap = venue(
+        50_000 * USDT,
+        0,
+        &[
+            (BookSide::Ask, 6_500_000, 20_000),
+            (BookSide::Bid, 6_499_000, 50_000),
+        ],
+    );
+    let rich = venue(
+        0,
+        BTC,
+        &[
+            (BookSide::Bid, 6_550_000, 30_000),
+            (BookSide::Ask, 6_551_000, 50_000),
+        ],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("journal.sqlite");
+    let journal = kestrel_store::Journal::open(&path, 64).expect("journal");
+    let mut first = lane(
+        &cheap,
+        &rich,
+        [
+            Holdings {
+                base: 0,
+                quote: 50_000 * USDT,
+            },
+            Holdings {
+                base: BTC,
+                quote: 0,
+            },
+        ],
+    );
+    let events = run_until(&mut first, "one trade settled", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    });
+    for event in &events {
+        if let Some(ev) = event.to_record() {
+            let record = kestrel_store::Record::Xarb {
+                run_id: "run-1".into(),
+                unix_ms: LiveClock.unix_ms(),
+                ev,
+            };
+            journal.handle().append(record).expect("journaled");
+        }
+    }
+    let stats = journal.close().expect("closed");
+    assert_eq!(stats.failed, 0);
+    drop(first);
+
+    // The engine restarts: the holdings come back from the journal, equal to the venues'.
+    let reader = kestrel_store::open_readonly(&path).expect("reader");
+    let rows = reader.latest_xarb_positions().expect("positions");
+    assert_eq!(rows.len(), 2, "both legs journaled");
+    let reloaded: Vec<Holdings> = rows
+        .iter()
+        .map(|r| Holdings {
+            base: r.base_units,
+            quote: r.quote_units,
+        })
+        .collect();
+    for (i, server) in [&cheap, &rich].into_iter().enumerate() {
+        let (btc, usdt) = balances(server);
+        assert_eq!(
+            reloaded[i],
+            Holdings {
+                base: btc,
+                quote: usdt
+            },
+            "leg {i}"
+        );
+    }
+    assert_eq!(reader.xarb_pnls("run-1").expect("pnl").len(), 1);
+    let second = lane(&cheap, &rich, [reloaded[0], reloaded[1]]);
+    assert_eq!(second.holdings(0), Some(reloaded[0]));
+    assert_eq!(second.holdings(1), Some(reloaded[1]));
+}

@@ -5,3 +5,4 @@ mod backpressure;
 mod fixtures;
 mod roundtrip;
 mod schema;
+mod xarb;
