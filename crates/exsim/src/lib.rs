@@ -22,4 +22,5 @@ pub mod http;
 pub mod kraken;
 pub mod market;
 pub mod okx;
+pub mod preset;
 pub mod server;

@@ -214,6 +214,13 @@ impl ExchangeServer {
         f(&mut lock(&self.core).ex)
     }
 
+    /// A handle that can move the exchange from another thread (a market driver).
+    pub fn handle(&self) -> ExchangeHandle {
+        ExchangeHandle {
+            core: Arc::clone(&self.core),
+        }
+    }
+
     /// Inject a fault.
     pub fn fault(&self, fault: Fault) {
         let mut core = lock(&self.core);
@@ -249,6 +256,25 @@ impl ExchangeServer {
 impl Drop for ExchangeServer {
     fn drop(&mut self) {
         self.shut_down();
+    }
+}
+
+/// A clonable, sendable handle to a running venue's exchange.
+#[derive(Clone)]
+pub struct ExchangeHandle {
+    core: Arc<Mutex<Core>>,
+}
+
+impl std::fmt::Debug for ExchangeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExchangeHandle")
+    }
+}
+
+impl ExchangeHandle {
+    /// Run `f` on the exchange.
+    pub fn with_exchange<R>(&self, f: impl FnOnce(&mut Exchange) -> R) -> R {
+        f(&mut lock(&self.core).ex)
     }
 }
 

@@ -189,3 +189,37 @@ pub fn bench_hotpath(a: &HotpathArgs<'_>) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `kestrel bench xarb`.
+pub fn bench_xarb(duration: u64, dislocate_every_ms: u64, json: bool) -> anyhow::Result<ExitCode> {
+    if duration == 0 || dislocate_every_ms == 0 {
+        anyhow::bail!("--duration and --dislocate-every-ms must be at least 1");
+    }
+    let out = crate::bench_xarb::xarb(crate::bench_xarb::XarbBenchOpts {
+        duration_s: duration,
+        dislocate_every_ms,
+    })?;
+    if json {
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        let l = &out.update_to_orders_ns;
+        println!(
+            "trades {} (orders {}, fills {}, unwinds {}), opportunities {}, pnl {} USDT, fees {} USDT, unprofitable after fees {}\n\
+             book change read -> both orders written: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} samples)",
+            out.trades,
+            out.orders,
+            out.fills,
+            out.unwinds,
+            out.opportunities,
+            out.pnl_quote,
+            out.fees_quote,
+            out.unprofitable_after_fees,
+            l.p50,
+            l.p99,
+            l.p999,
+            l.max,
+            l.count
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod bench_xarb;
 pub mod cli;
 pub mod engine;
 pub mod sandbox;

@@ -28,7 +28,7 @@ pub use counters::{Counters, CountersSnapshot};
 pub use logging::init_tracing;
 pub use prometheus::prometheus_text;
 pub use server::{MetricsServer, serve_metrics};
-pub use stages::{LatencySummary, Percentiles, StageRecorder};
+pub use stages::{LatencySummary, Percentiles, SpanRecorder, StageRecorder};
 
 /// Errors from setting up telemetry.
 #[derive(Debug, thiserror::Error)]

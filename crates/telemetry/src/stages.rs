@@ -132,6 +132,38 @@ impl StageRecorder {
     }
 }
 
+/// One span's latency histogram (1 ns .. 60 s, 3 significant digits), allocated once;
+/// [`SpanRecorder::record`] does not allocate.
+#[derive(Clone, Debug)]
+pub struct SpanRecorder {
+    hist: Histogram<u64>,
+}
+
+impl Default for SpanRecorder {
+    fn default() -> Self {
+        SpanRecorder::new()
+    }
+}
+
+impl SpanRecorder {
+    /// An empty recorder.
+    pub fn new() -> SpanRecorder {
+        SpanRecorder {
+            hist: new_histogram(),
+        }
+    }
+
+    /// Record one span; above 60 s counts as 60 s.
+    pub fn record(&mut self, ns: u64) {
+        self.hist.saturating_record(ns.max(LOWEST_NS));
+    }
+
+    /// Its percentiles.
+    pub fn percentiles(&self) -> Percentiles {
+        Percentiles::from_histogram(&self.hist)
+    }
+}
+
 /// p50, p99, p99.9, max and count of one histogram, in ns (all 0 when it is empty).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Percentiles {

@@ -12,11 +12,13 @@ use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 
 use kestrel_fire::relay::{RelayConn, RelayReply};
+use kestrel_stdx::mono_ns;
 use kestrel_store::XarbRecord;
 use kestrel_strategies::risk::{
     Holdings, KillSwitch, Purpose, RiskLimits, TripReason, paper_fill, plan_unwind,
 };
 use kestrel_strategies::xarb::{Decision, Leg, Opportunity, SymbolRules, XarbParams, evaluate};
+use kestrel_telemetry::{Percentiles, SpanRecorder};
 use kestrel_types::cex::{FeeAsset, Fixed, OrderSide, Rate, Venue};
 use kestrel_venues::book::Book;
 use kestrel_venues::orders::{
@@ -326,6 +328,14 @@ pub struct XarbLane {
     buf: Vec<u8>,
     events: Vec<LaneEvent>,
     stats: LaneStats,
+    /// Per leg: book changes seen.
+    versions: Vec<u64>,
+    /// Per leg: `versions` when the lane last traded there (`u64::MAX`: never).
+    traded_at: Vec<u64>,
+    /// From the poll whose frame changed a book to both orders written.
+    update_to_orders: SpanRecorder,
+    /// When the book change being decided on was read.
+    read_ns: u64,
 }
 
 /// Events kept before the caller drains them; more are dropped (the stats still count them).
@@ -339,6 +349,7 @@ impl XarbLane {
         exec: Execution,
     ) -> XarbLane {
         let holdings = cfg.legs.iter().map(|l| l.holdings).collect();
+        let n_legs = cfg.legs.len();
         let pending = cfg.legs.iter().map(|_| VecDeque::new()).collect();
         XarbLane {
             kill: KillSwitch::new(cfg.limits),
@@ -353,12 +364,22 @@ impl XarbLane {
             buf: Vec::with_capacity(4096),
             events: Vec::with_capacity(256),
             stats: LaneStats::default(),
+            update_to_orders: SpanRecorder::new(),
+            read_ns: 0,
+            versions: vec![0; n_legs],
+            traded_at: vec![u64::MAX; n_legs],
         }
     }
 
     /// Totals so far.
     pub fn stats(&self) -> LaneStats {
         self.stats
+    }
+
+    /// Latency from the poll that read a book change to both of its orders written (orders
+    /// mode only).
+    pub fn update_to_orders(&self) -> Percentiles {
+        self.update_to_orders.percentiles()
     }
 
     /// What leg `i` holds now, as the lane has settled it.
@@ -389,8 +410,20 @@ impl XarbLane {
     /// Poll every feed, settle answers, and decide if a book changed. Never blocks.
     pub fn poll(&mut self, now_ns: u64, now_ms: u64) {
         let mut changed = false;
-        for feed in &mut self.feeds {
-            feed.poll(now_ns, &mut |_| changed = true);
+        let (legs, versions) = (&self.cfg.legs, &mut self.versions);
+        for (f, feed) in self.feeds.iter_mut().enumerate() {
+            feed.poll(now_ns, &mut |book| {
+                changed = true;
+                for (leg, version) in legs.iter().zip(versions.iter_mut()) {
+                    if leg.feed == f && leg.book == book {
+                        *version += 1;
+                    }
+                }
+            });
+        }
+        if changed && !self.changed {
+            // The frame that changed the book was read in this poll, at or after `now_ns`.
+            self.read_ns = now_ns;
         }
         self.changed |= changed;
         self.settle_replies(now_ms);
@@ -406,6 +439,18 @@ impl XarbLane {
             .get(leg)
             .and_then(|l| Some((self.feeds.get(l.feed)?, l.book)))
             .is_some_and(|(feed, book)| feed.is_live(book, now_ns))
+    }
+
+    /// Whether the leg's book has not changed since the lane last traded there: the liquidity
+    /// it took may still be shown, so it is not traded against again until the venue says.
+    fn stale_since_trade(&self, leg: usize) -> bool {
+        self.versions.get(leg) == self.traded_at.get(leg)
+    }
+
+    fn mark_traded(&mut self, leg: usize) {
+        if let (Some(t), Some(v)) = (self.traded_at.get_mut(leg), self.versions.get(leg)) {
+            *t = *v;
+        }
     }
 
     fn book_ref(&self, leg: usize) -> Option<&Book> {
@@ -434,7 +479,11 @@ impl XarbLane {
                 if buy == sell {
                     continue;
                 }
-                if !self.is_live(buy, now_ns) || !self.is_live(sell, now_ns) {
+                if !self.is_live(buy, now_ns)
+                    || !self.is_live(sell, now_ns)
+                    || self.stale_since_trade(buy)
+                    || self.stale_since_trade(sell)
+                {
                     continue;
                 }
                 let (Some(b), Some(s)) = (self.leg(buy, Role::Buy), self.leg(sell, Role::Sell))
@@ -502,6 +551,10 @@ impl XarbLane {
             o.sell_limit,
             now_ms,
         );
+        if matches!(self.exec, Execution::Orders { .. }) {
+            self.update_to_orders
+                .record(mono_ns().saturating_sub(self.read_ns));
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -519,6 +572,7 @@ impl XarbLane {
             return;
         };
         self.stats.orders += 1;
+        self.mark_traded(leg);
         self.push(LaneEvent::OrderSent {
             id,
             role,

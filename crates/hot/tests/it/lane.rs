@@ -272,7 +272,12 @@ fn an_arbitrage_that_pays_after_fees_is_taken_on_both_venues_exactly() {
     assert!(stats.pnl > 0, "profit after every fee");
     // 0.2 × 65,000 + 0.1 × 65,010 paid, 0.3 × 65,500 received less 0.1%.
     assert_eq!(paid, 20_000u128 * 6_500_000 + 10_000 * 6_501_000);
-    // The switch allowed two orders a minute: the next opportunity trips it.
+    // The lane does not trade again on books the venues have not updated since its trade;
+    // a new bid on the rich venue is a new opportunity, and the switch, which allowed two
+    // orders a minute, trips on it.
+    rich.with_exchange(|ex| {
+        ex.set_level("BTCUSDT", BookSide::Bid, Fixed(6_540_000), Fixed(30_000))
+    });
     run_until(&mut lane, "switch trips on the next trade", |l| {
         l.kill_switch_tripped()
     });

@@ -99,3 +99,25 @@ fn hotpath_bench_refuses_confirm_with_router_victims() {
         .expect_err("--confirm needs V2 victims");
     assert!(err.to_string().contains("--confirm"), "{err}");
 }
+
+#[test]
+fn xarb_bench_trades_dislocations_and_measures_every_trade() {
+    let out = kestrel::bench_xarb::xarb(kestrel::bench_xarb::XarbBenchOpts {
+        duration_s: 2,
+        dislocate_every_ms: 100,
+    })
+    .expect("bench runs");
+    assert!(out.market_steps > 50, "{out:?}");
+    assert!(out.dislocations >= 5, "{out:?}");
+    assert!(
+        out.trades > 0,
+        "dislocations of 60 bp against 0.2% of fees pay: {out:?}"
+    );
+    assert!(out.fills >= out.trades, "{out:?}");
+    assert_eq!(out.unprofitable_after_fees, 0, "{out:?}");
+    assert_eq!(
+        out.update_to_orders_ns.count, out.trades,
+        "one sample per trade fired"
+    );
+    assert!(out.update_to_orders_ns.p50 > 0);
+}

@@ -1,0 +1,254 @@
+//! `kestrel bench xarb`: the cross-exchange lane against two simulated Binance-format venues on
+//! loopback, with the richer venue dislocated on a schedule, measuring the time from the poll
+//! that reads a book change to both legs' orders written on their warm connections.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use kestrel_exsim::market::Dislocation;
+use kestrel_exsim::preset::{self, ONE_BTC, ONE_USDT, PRICE_DIGITS, SIZE_DIGITS, SYMBOL};
+use kestrel_exsim::server::ExchangeServer;
+use kestrel_fire::relay::RelayConn;
+use kestrel_hot::cex::VenueFeed;
+use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
+use kestrel_hot::cex::lane::{Execution, LaneConfig, LegConfig, XarbLane};
+use kestrel_stdx::clock::{Clock as _, LiveClock};
+use kestrel_stdx::mono_ns;
+use kestrel_strategies::risk::{Holdings, RiskLimits};
+use kestrel_strategies::xarb::{SymbolRules, XarbParams};
+use kestrel_telemetry::Percentiles;
+use kestrel_types::cex::{FeeAsset, Fixed, Rate, Scale, Venue};
+use kestrel_venues::auth::{ApiSecret, BinanceSigner};
+use kestrel_venues::orders::{BinanceWriter, RequestWriter, Scales};
+use serde::Serialize;
+
+/// `kestrel bench xarb` options.
+#[derive(Clone, Copy, Debug)]
+pub struct XarbBenchOpts {
+    /// Seconds to run.
+    pub duration_s: u64,
+    /// Milliseconds between dislocations of the richer venue.
+    pub dislocate_every_ms: u64,
+}
+
+/// What the bench measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct XarbBench {
+    /// Seconds run.
+    pub duration_s: u64,
+    /// Market steps applied to both venues.
+    pub market_steps: u64,
+    /// Dislocations made.
+    pub dislocations: u64,
+    /// Decisions that found the books crossed.
+    pub opportunities: u64,
+    /// Trades fired.
+    pub trades: u64,
+    /// Orders sent (legs and unwinds).
+    pub orders: u64,
+    /// Orders that filled something.
+    pub fills: u64,
+    /// Unwinds.
+    pub unwinds: u64,
+    /// Realized PnL, USDT (decimal string).
+    pub pnl_quote: String,
+    /// Fees paid, USDT (decimal string).
+    pub fees_quote: String,
+    /// Trades that filled in full and lost money after fees (must be 0).
+    pub unprofitable_after_fees: u64,
+    /// Book change read → both orders written, ns.
+    pub update_to_orders_ns: Percentiles,
+}
+
+/// Run the bench.
+pub fn xarb(opts: XarbBenchOpts) -> anyhow::Result<XarbBench> {
+    let signer = BinanceSigner::hmac(
+        "bench-key",
+        &ApiSecret::new("bench-secret-0123456789abcdef"),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let taker = Rate(100_000);
+    let (cheap_usdt, rich_btc) = (10_000_000 * ONE_USDT, 1_000 * ONE_BTC);
+    let cheap = preset::binance_venue(&signer.verify_key(), taker, cheap_usdt, 0)?;
+    let rich = preset::binance_venue(&signer.verify_key(), taker, 0, rich_btc)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (steps, dislocations) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let driver = spawn_driver(&cheap, &rich, opts, &stop, &steps, &dislocations)?;
+    let mut lane = lane(&cheap, &rich, &signer, taker, [cheap_usdt, rich_btc])?;
+    let end = Instant::now() + Duration::from_secs(opts.duration_s);
+    while Instant::now() < end {
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+        lane.drain_events();
+        std::thread::yield_now();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let settle_by = Instant::now() + Duration::from_secs(2);
+    while lane.is_busy() && Instant::now() < settle_by {
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+        lane.drain_events();
+    }
+    let _ = driver.join();
+    let stats = lane.stats();
+    let usdt = |units: i128| {
+        let sign = if units < 0 { "-" } else { "" };
+        let abs = units.unsigned_abs();
+        format!("{sign}{}.{:07}", abs / ONE_USDT, abs % ONE_USDT)
+    };
+    Ok(XarbBench {
+        duration_s: opts.duration_s,
+        market_steps: steps.load(Ordering::Relaxed),
+        dislocations: dislocations.load(Ordering::Relaxed),
+        opportunities: stats.opportunities,
+        trades: stats.trades,
+        orders: stats.orders,
+        fills: stats.fills,
+        unwinds: stats.unwinds,
+        pnl_quote: usdt(stats.pnl),
+        fees_quote: usdt(i128::try_from(stats.fees).unwrap_or(i128::MAX)),
+        unprofitable_after_fees: stats.unprofitable_after_fees,
+        update_to_orders_ns: lane.update_to_orders(),
+    })
+}
+
+/// Steps the shared market every 5 ms and moves both venues' books to it; every
+/// `dislocate_every_ms` the richer venue's prices jump 60 bp for 10 steps.
+fn spawn_driver(
+    cheap: &ExchangeServer,
+    rich: &ExchangeServer,
+    opts: XarbBenchOpts,
+    stop: &Arc<AtomicBool>,
+    steps: &Arc<AtomicU64>,
+    dislocations: &Arc<AtomicU64>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let mut market = preset::market(1, &[Venue::Binance, Venue::Okx]);
+    let (cheap_core, rich_core) = (cheap.handle(), rich.handle());
+    cheap_core.with_exchange(|ex| market.apply(Venue::Binance, ex, SYMBOL));
+    rich_core.with_exchange(|ex| market.apply(Venue::Okx, ex, SYMBOL));
+    let (stop, steps, dislocations) = (
+        Arc::clone(stop),
+        Arc::clone(steps),
+        Arc::clone(dislocations),
+    );
+    std::thread::Builder::new()
+        .name("bench-xarb-market".into())
+        .spawn(move || {
+            let mut last_dislocation = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(5));
+                market.step();
+                if last_dislocation.elapsed() >= Duration::from_millis(opts.dislocate_every_ms) {
+                    market.dislocate(Dislocation {
+                        venue: Venue::Okx,
+                        offset_bps: 60,
+                        steps: 10,
+                    });
+                    last_dislocation = Instant::now();
+                    dislocations.fetch_add(1, Ordering::Relaxed);
+                }
+                cheap_core.with_exchange(|ex| market.apply(Venue::Binance, ex, SYMBOL));
+                rich_core.with_exchange(|ex| market.apply(Venue::Okx, ex, SYMBOL));
+                steps.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .context("spawning the market driver")
+}
+
+fn lane(
+    cheap: &ExchangeServer,
+    rich: &ExchangeServer,
+    signer: &BinanceSigner,
+    taker: Rate,
+    [cheap_usdt, rich_btc]: [u128; 2],
+) -> anyhow::Result<XarbLane> {
+    let scale = |d| Scale::new(d).unwrap_or_else(|| unreachable!("digits below 19"));
+    let scales = Scales {
+        price: scale(PRICE_DIGITS),
+        size: scale(SIZE_DIGITS),
+    };
+    let mut feeds: Vec<Box<dyn VenueFeed + Send>> = Vec::new();
+    let (tx, replies) = sync_channel(1024);
+    let mut conns = Vec::new();
+    let mut writers: Vec<Box<dyn RequestWriter + Send>> = Vec::new();
+    for (i, server) in [cheap, rich].into_iter().enumerate() {
+        feeds.push(Box::new(BinanceFeed::new(BinanceFeedConfig {
+            ws_url: server.ws_url(),
+            rest_url: server.http_url(),
+            symbols: vec![FeedSymbol {
+                symbol: SYMBOL.into(),
+                price_scale: scales.price,
+                size_scale: scales.size,
+                capacity: 400,
+            }],
+            stale_after_ms: 2_000,
+            snapshot_limit: 1000,
+        })?));
+        conns.push(RelayConn::connect(
+            i,
+            &format!("{}/", server.http_url()),
+            tx.clone(),
+        )?);
+        writers.push(Box::new(BinanceWriter::new(
+            signer.clone(),
+            &server.addr().to_string(),
+        )));
+    }
+    let spec = preset::btcusdt();
+    let leg = |feed: usize, holdings: Holdings| LegConfig {
+        venue: Venue::Binance,
+        feed,
+        book: 0,
+        symbol: SYMBOL.into(),
+        base_asset: "BTC".into(),
+        scales,
+        tick: spec.tick,
+        rules: SymbolRules {
+            lot: spec.lot,
+            min_size: spec.min_size,
+            min_notional: spec.min_notional,
+        },
+        taker_fee: taker,
+        buy_fee_asset: FeeAsset::Base,
+        holdings,
+    };
+    Ok(XarbLane::new(
+        LaneConfig {
+            legs: vec![
+                leg(
+                    0,
+                    Holdings {
+                        base: 0,
+                        quote: cheap_usdt,
+                    },
+                ),
+                leg(
+                    1,
+                    Holdings {
+                        base: rich_btc,
+                        quote: 0,
+                    },
+                ),
+            ],
+            params: XarbParams {
+                max_size: Fixed(50_000),
+                min_profit: ONE_USDT,
+                safety_margin: Rate(10_000),
+                transfer_per_base: Fixed(0),
+            },
+            limits: RiskLimits {
+                max_drawdown: 1_000_000 * ONE_USDT,
+                max_imbalance: 10 * ONE_BTC,
+                max_orders_per_minute: 1_000,
+            },
+            unwind_slippage: Rate(1_000_000),
+        },
+        feeds,
+        Execution::Orders {
+            writers,
+            conns,
+            replies,
+        },
+    ))
+}
