@@ -6,7 +6,11 @@
 //! fetched by a helper thread and handed back through a bounded channel.
 
 pub mod binance;
+pub mod bybit;
+pub mod coinbase;
+pub mod kraken;
 pub mod lane;
+pub mod okx;
 mod snapshot;
 
 use kestrel_types::cex::Venue;

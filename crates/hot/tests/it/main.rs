@@ -3,6 +3,10 @@
 //! lane. `ws`: the zero-copy WebSocket client.
 
 mod cex;
+mod cex_bybit;
+mod cex_coinbase;
+mod cex_kraken;
+mod cex_okx;
 mod handoff;
 mod lane;
 mod ws;

@@ -1,0 +1,1 @@
+//! bybit feed: being written.

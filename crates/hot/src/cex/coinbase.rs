@@ -1,0 +1,1 @@
+//! coinbase feed: being written.

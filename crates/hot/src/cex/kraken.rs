@@ -1,0 +1,1 @@
+//! kraken feed: being written.

@@ -1,0 +1,1 @@
+//! okx feed: being written.
