@@ -306,7 +306,9 @@ mod tests {
         .unwrap();
         migrate(&mut conn, MIGRATIONS).unwrap();
         assert_eq!(versions(&conn), vec![1, 2, 3, 4, 5]);
-        let runs: i64 = conn.query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0)).unwrap();
+        let runs: i64 = conn
+            .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(runs, 1);
         conn.execute(
             "INSERT INTO xarb_positions (run_id, leg, venue, base_units, quote_units, unix_ms)
