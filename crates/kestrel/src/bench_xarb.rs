@@ -57,60 +57,133 @@ pub struct XarbBench {
     pub pnl_quote: String,
     /// Fees paid, USDT (decimal string).
     pub fees_quote: String,
+    /// Largest unhedged position seen, valued at its price, USDT (decimal string).
+    pub unhedged_max_quote: String,
     /// Trades that filled in full and lost money after fees (must be 0).
     pub unprofitable_after_fees: u64,
     /// Book change read → both orders written, ns.
     pub update_to_orders_ns: Percentiles,
 }
 
-/// Run the bench.
-pub fn xarb(opts: XarbBenchOpts) -> anyhow::Result<XarbBench> {
-    let signer = BinanceSigner::hmac(
-        "bench-key",
-        &ApiSecret::new("bench-secret-0123456789abcdef"),
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let taker = Rate(100_000);
-    let (cheap_usdt, rich_btc) = (10_000_000 * ONE_USDT, 1_000 * ONE_BTC);
-    let cheap = preset::binance_venue(&signer.verify_key(), taker, cheap_usdt, 0)?;
-    let rich = preset::binance_venue(&signer.verify_key(), taker, 0, rich_btc)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let (steps, dislocations) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let driver = spawn_driver(&cheap, &rich, opts, &stop, &steps, &dislocations)?;
-    let mut lane = lane(&cheap, &rich, &signer, taker, [cheap_usdt, rich_btc])?;
-    let end = Instant::now() + Duration::from_secs(opts.duration_s);
-    while Instant::now() < end {
+/// A running cross-exchange simulation: simulated venues, the market driver, and the lane on
+/// its own thread. The sandbox runs one for its whole duration; the bench for `duration_s`.
+#[allow(missing_debug_implementations)]
+pub struct XarbSim {
+    stop: Arc<AtomicBool>,
+    steps: Arc<AtomicU64>,
+    dislocations: Arc<AtomicU64>,
+    driver: std::thread::JoinHandle<()>,
+    lane: std::thread::JoinHandle<anyhow::Result<LaneOutcome>>,
+    // Kept alive (and stopped on drop) while the lane trades on them.
+    _venues: [ExchangeServer; 2],
+}
+
+/// What the lane thread hands back.
+struct LaneOutcome {
+    stats: kestrel_hot::cex::lane::LaneStats,
+    update_to_orders: Percentiles,
+    records: Vec<kestrel_store::XarbRecord>,
+}
+
+impl XarbSim {
+    /// Start the venues, the market and the lane.
+    pub fn start(dislocate_every_ms: u64) -> anyhow::Result<XarbSim> {
+        let signer = BinanceSigner::hmac(
+            "bench-key",
+            &ApiSecret::new("bench-secret-0123456789abcdef"),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let taker = Rate(100_000);
+        let (cheap_usdt, rich_btc) = (10_000_000 * ONE_USDT, 1_000 * ONE_BTC);
+        let cheap = preset::binance_venue(&signer.verify_key(), taker, cheap_usdt, 0)?;
+        let rich = preset::binance_venue(&signer.verify_key(), taker, 0, rich_btc)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (steps, dislocations) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let opts = XarbBenchOpts {
+            duration_s: 0,
+            dislocate_every_ms,
+        };
+        let driver = spawn_driver(&cheap, &rich, opts, &stop, &steps, &dislocations)?;
+        let lane = lane(&cheap, &rich, &signer, taker, [cheap_usdt, rich_btc])?;
+        let lane_stop = Arc::clone(&stop);
+        let lane = std::thread::Builder::new()
+            .name("kestrel-xarb".into())
+            .spawn(move || run_lane(lane, &lane_stop))
+            .context("spawning the lane thread")?;
+        Ok(XarbSim {
+            stop,
+            steps,
+            dislocations,
+            driver,
+            lane,
+            _venues: [cheap, rich],
+        })
+    }
+
+    /// Stop everything and report; the lane's journal records come back with the report.
+    pub fn stop(
+        self,
+        duration_s: u64,
+    ) -> anyhow::Result<(XarbBench, Vec<kestrel_store::XarbRecord>)> {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.driver.join();
+        let outcome = self
+            .lane
+            .join()
+            .map_err(|_| anyhow::anyhow!("the lane thread panicked"))??;
+        let stats = outcome.stats;
+        let usdt = |units: i128| {
+            let sign = if units < 0 { "-" } else { "" };
+            let abs = units.unsigned_abs();
+            format!("{sign}{}.{:07}", abs / ONE_USDT, abs % ONE_USDT)
+        };
+        let report = XarbBench {
+            duration_s,
+            market_steps: self.steps.load(Ordering::Relaxed),
+            dislocations: self.dislocations.load(Ordering::Relaxed),
+            opportunities: stats.opportunities,
+            trades: stats.trades,
+            orders: stats.orders,
+            fills: stats.fills,
+            unwinds: stats.unwinds,
+            pnl_quote: usdt(stats.pnl),
+            fees_quote: usdt(i128::try_from(stats.fees).unwrap_or(i128::MAX)),
+            unhedged_max_quote: usdt(i128::try_from(stats.unhedged_max).unwrap_or(i128::MAX)),
+            unprofitable_after_fees: stats.unprofitable_after_fees,
+            update_to_orders_ns: outcome.update_to_orders,
+        };
+        Ok((report, outcome.records))
+    }
+}
+
+/// Poll the lane until told to stop, then let the trade in flight settle (at most 2 s).
+fn run_lane(mut lane: XarbLane, stop: &AtomicBool) -> anyhow::Result<LaneOutcome> {
+    let mut records = Vec::new();
+    let mut keep = |lane: &mut XarbLane| {
+        records.extend(lane.drain_events().iter().filter_map(|e| e.to_record()));
+    };
+    while !stop.load(Ordering::Relaxed) {
         lane.poll(mono_ns(), LiveClock.unix_ms());
-        lane.drain_events();
+        keep(&mut lane);
         std::thread::yield_now();
     }
-    stop.store(true, Ordering::Relaxed);
     let settle_by = Instant::now() + Duration::from_secs(2);
     while lane.is_busy() && Instant::now() < settle_by {
         lane.poll(mono_ns(), LiveClock.unix_ms());
-        lane.drain_events();
+        keep(&mut lane);
     }
-    let _ = driver.join();
-    let stats = lane.stats();
-    let usdt = |units: i128| {
-        let sign = if units < 0 { "-" } else { "" };
-        let abs = units.unsigned_abs();
-        format!("{sign}{}.{:07}", abs / ONE_USDT, abs % ONE_USDT)
-    };
-    Ok(XarbBench {
-        duration_s: opts.duration_s,
-        market_steps: steps.load(Ordering::Relaxed),
-        dislocations: dislocations.load(Ordering::Relaxed),
-        opportunities: stats.opportunities,
-        trades: stats.trades,
-        orders: stats.orders,
-        fills: stats.fills,
-        unwinds: stats.unwinds,
-        pnl_quote: usdt(stats.pnl),
-        fees_quote: usdt(i128::try_from(stats.fees).unwrap_or(i128::MAX)),
-        unprofitable_after_fees: stats.unprofitable_after_fees,
-        update_to_orders_ns: lane.update_to_orders(),
+    Ok(LaneOutcome {
+        stats: lane.stats(),
+        update_to_orders: lane.update_to_orders(),
+        records,
     })
+}
+
+/// Run the bench.
+pub fn xarb(opts: XarbBenchOpts) -> anyhow::Result<XarbBench> {
+    let sim = XarbSim::start(opts.dislocate_every_ms)?;
+    std::thread::sleep(Duration::from_secs(opts.duration_s));
+    Ok(sim.stop(opts.duration_s)?.0)
 }
 
 /// Steps the shared market every 5 ms and moves both venues' books to it; every

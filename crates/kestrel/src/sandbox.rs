@@ -142,6 +142,12 @@ pub struct SandboxReport {
     pub latency_ns: BTreeMap<String, Pct>,
     /// Reconnects of the node stream.
     pub reconnects: u64,
+    /// The cross-exchange lane against simulated venues (a shared random-walk market, one
+    /// venue dislocated every 100 ms): `opportunities`, `trades`, `orders`, `fills`,
+    /// `unwinds`, `pnl_quote`, `fees_quote`, `unhedged_max_quote` (USDT, decimal strings),
+    /// `unprofitable_after_fees` (trades filled in full that lost after fees: must be 0) and
+    /// `update_to_orders_ns`.
+    pub xarb: crate::bench_xarb::XarbBench,
     /// Where the journal is.
     pub journal: String,
 }
@@ -243,6 +249,8 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     };
     let run_id = format!("sandbox-{}", opts.seed);
     let engine = Engine::start(cfg, Mode::DryRun, keys, run_id).await?;
+    let xarb =
+        crate::bench_xarb::XarbSim::start(100).context("starting the simulated exchanges")?;
     let provider = kestrel_chain::Chain::connect_http(&anvil.http_url())?
         .provider()
         .clone();
@@ -295,12 +303,21 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
         }
     }
     let report = engine.stop().await?;
+    let (xarb, xarb_records) = xarb.stop(opts.duration_s)?;
     let outcomes = builder.results();
     let mut summary = reconcile(&provider, &world, &report, &outcomes).await?;
-    let records = std::mem::take(&mut summary.records);
+    let mut records = std::mem::take(&mut summary.records);
+    let unix_ms = kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new());
+    records.extend(xarb_records.into_iter().map(|ev| Record::Xarb {
+        run_id: report.run_id.clone(),
+        unix_ms,
+        ev,
+    }));
     builder.stop().await;
     drop(anvil);
-    let out = make_report(opts.seed, blocks, user_txs, &report, summary, &journal);
+    let out = make_report(
+        opts.seed, blocks, user_txs, &report, summary, xarb, &journal,
+    );
     journal_outcomes(&report.journal_path, &report.run_id, records, &out)?;
     Ok(out)
 }
@@ -987,6 +1004,7 @@ fn make_report(
     user_txs: u64,
     report: &crate::engine::EngineReport,
     r: Reconciled,
+    xarb: crate::bench_xarb::XarbBench,
     journal: &std::path::Path,
 ) -> SandboxReport {
     let c = &report.counters;
@@ -1024,6 +1042,7 @@ fn make_report(
         skips,
         latency_ns: crate::bench::latency_map(&report.hot.recorder),
         reconnects: report.hot.reconnects,
+        xarb,
         journal: journal.display().to_string(),
     }
 }

@@ -3,7 +3,8 @@
 //! its prediction by a wei. Every backrun (routes, and the V2 lane's pre-signed ones, which the
 //! sandbox confirms too) is confirmed in revm before it is fired, and revm never disagrees.
 //! Users also trade through a stand-in aggregator no decoder reads: the slow lane simulates
-//! those calls in revm and backruns the pools they move, just as exactly.
+//! those calls in revm and backruns the pools they move, just as exactly. Beside the chain, the
+//! cross-exchange lane trades simulated venues' dislocations and journals every trade.
 
 use kestrel::sandbox::{SandboxOpts, run};
 
@@ -24,6 +25,24 @@ async fn check_seed(seed: u64) {
         "predicted and realized profit differ: {report:?}"
     );
     assert_eq!(report.predicted_profit_wei, report.realized_profit_wei);
+    // The cross-exchange lane traded the simulated venues' dislocations, and no trade that
+    // filled in full lost money after fees; every trade is in the journal.
+    assert!(
+        report.xarb.trades > 0,
+        "no cross-exchange trade: {:?}",
+        report.xarb
+    );
+    assert!(report.xarb.fills >= report.xarb.trades, "{:?}", report.xarb);
+    assert_eq!(report.xarb.unprofitable_after_fees, 0, "{:?}", report.xarb);
+    let reader =
+        kestrel_store::open_readonly(std::path::Path::new(&report.journal)).expect("journal");
+    let closed = reader
+        .xarb_pnls(&format!("sandbox-{seed}"))
+        .expect("xarb pnls");
+    assert!(
+        !closed.is_empty() && closed.len() as u64 <= report.xarb.trades,
+        "{closed:?}"
+    );
     let kinds: Vec<&str> = report.landed_by_kind.keys().map(String::as_str).collect();
     assert_eq!(kinds, ["mixed", "v2", "v3"], "{report:?}");
     assert_eq!(
