@@ -104,7 +104,7 @@ impl XarbSim {
             dislocate_every_ms,
         };
         let driver = spawn_driver(&cheap, &rich, opts, &stop, &steps, &dislocations)?;
-        let lane = lane(&cheap, &rich, &signer, taker, [cheap_usdt, rich_btc])?;
+        let lane = lane(&cheap, &rich, &signer)?;
         let lane_stop = Arc::clone(&stop);
         let lane = std::thread::Builder::new()
             .name("kestrel-xarb".into())
@@ -229,12 +229,12 @@ fn spawn_driver(
         .context("spawning the market driver")
 }
 
+/// The lane over the two venues, with each venue's fee rate, symbol rules and balances loaded
+/// from the venue itself before trading.
 fn lane(
     cheap: &ExchangeServer,
     rich: &ExchangeServer,
     signer: &BinanceSigner,
-    taker: Rate,
-    [cheap_usdt, rich_btc]: [u128; 2],
 ) -> anyhow::Result<XarbLane> {
     let scale = |d| Scale::new(d).unwrap_or_else(|| unreachable!("digits below 19"));
     let scales = Scales {
@@ -245,6 +245,7 @@ fn lane(
     let (tx, replies) = sync_channel(1024);
     let mut conns = Vec::new();
     let mut writers: Vec<Box<dyn RequestWriter + Send>> = Vec::new();
+    let mut legs = Vec::new();
     for (i, server) in [cheap, rich].into_iter().enumerate() {
         feeds.push(Box::new(BinanceFeed::new(BinanceFeedConfig {
             ws_url: server.ws_url(),
@@ -263,47 +264,41 @@ fn lane(
             &format!("{}/", server.http_url()),
             tx.clone(),
         )?);
-        writers.push(Box::new(BinanceWriter::new(
-            signer.clone(),
-            &server.addr().to_string(),
-        )));
+        let writer = BinanceWriter::new(signer.clone(), &server.addr().to_string());
+        let setup = crate::venue_setup::load(&writer, &server.addr().to_string(), SYMBOL, scales)?;
+        let held = |asset: &str, digits: u8| {
+            setup
+                .balances
+                .iter()
+                .find(|b| b.asset == asset)
+                .and_then(|b| b.free.units_at(digits))
+                .unwrap_or(0)
+        };
+        legs.push(LegConfig {
+            venue: Venue::Binance,
+            feed: i,
+            book: 0,
+            symbol: SYMBOL.into(),
+            base_asset: "BTC".into(),
+            scales,
+            tick: setup.rules.tick,
+            rules: SymbolRules {
+                lot: setup.rules.lot,
+                min_size: setup.rules.min_size,
+                min_notional: setup.rules.min_notional.unwrap_or(0),
+            },
+            taker_fee: setup.fees.taker,
+            buy_fee_asset: FeeAsset::Base,
+            holdings: Holdings {
+                base: held("BTC", scales.size.digits()),
+                quote: held("USDT", scales.notional_digits()),
+            },
+        });
+        writers.push(Box::new(writer));
     }
-    let spec = preset::btcusdt();
-    let leg = |feed: usize, holdings: Holdings| LegConfig {
-        venue: Venue::Binance,
-        feed,
-        book: 0,
-        symbol: SYMBOL.into(),
-        base_asset: "BTC".into(),
-        scales,
-        tick: spec.tick,
-        rules: SymbolRules {
-            lot: spec.lot,
-            min_size: spec.min_size,
-            min_notional: spec.min_notional,
-        },
-        taker_fee: taker,
-        buy_fee_asset: FeeAsset::Base,
-        holdings,
-    };
     Ok(XarbLane::new(
         LaneConfig {
-            legs: vec![
-                leg(
-                    0,
-                    Holdings {
-                        base: 0,
-                        quote: cheap_usdt,
-                    },
-                ),
-                leg(
-                    1,
-                    Holdings {
-                        base: rich_btc,
-                        quote: 0,
-                    },
-                ),
-            ],
+            legs,
             params: XarbParams {
                 max_size: Fixed(50_000),
                 min_profit: ONE_USDT,

@@ -16,3 +16,4 @@ pub mod engine;
 pub mod sandbox;
 pub mod simprep;
 pub mod undecoded;
+pub mod venue_setup;

@@ -1,0 +1,102 @@
+//! What the cross-exchange lane loads from each venue before it trades: the account's fee
+//! rates, the symbol's rules and the balances, over plain blocking HTTP/1.1 (start-up only,
+//! never on the lane's thread). Fees and rules are never hard-coded.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kestrel_stdx::clock::{Clock as _, LiveClock};
+use kestrel_venues::orders::{
+    Balance, FeeRates, RequestWriter, Scales, Stamp, SymbolRules, parse_balances, parse_fee_rates,
+    parse_symbol_rules,
+};
+
+/// How long one start-up request may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One venue's account and symbol, as the venue reports them.
+#[derive(Clone, Debug)]
+pub struct VenueSetup {
+    /// The account's maker and taker rates on the symbol.
+    pub fees: FeeRates,
+    /// Tick, lot and minimums.
+    pub rules: SymbolRules,
+    /// Every balance the account holds.
+    pub balances: Vec<Balance>,
+}
+
+/// Ask the venue at `addr` (`host:port`) for fees, rules and balances with `writer`'s requests.
+pub fn load(
+    writer: &dyn RequestWriter,
+    addr: &str,
+    symbol: &str,
+    scales: Scales,
+) -> anyhow::Result<VenueSetup> {
+    let venue = writer.venue();
+    let stamp = || Stamp {
+        unix_ms: LiveClock.unix_ms(),
+        nonce: LiveClock.unix_ms() * 1_000,
+        entropy: [0x3c; 16],
+    };
+    let mut request = Vec::with_capacity(2048);
+    writer
+        .fee_rates(symbol, &stamp(), &mut request)
+        .map_err(|e| anyhow::anyhow!("{venue}: fee-rate request: {e}"))?;
+    let (status, body) = exchange(addr, &request).with_context(|| format!("{venue}: fee rates"))?;
+    let fees = parse_fee_rates(venue, status, &body)
+        .map_err(|e| anyhow::anyhow!("{venue}: fee rates: {e}"))?;
+    writer
+        .symbol_rules(symbol, &mut request)
+        .map_err(|e| anyhow::anyhow!("{venue}: symbol-rules request: {e}"))?;
+    let (status, body) =
+        exchange(addr, &request).with_context(|| format!("{venue}: symbol rules"))?;
+    let rules = parse_symbol_rules(venue, status, &body, scales)
+        .map_err(|e| anyhow::anyhow!("{venue}: symbol rules of {symbol}: {e}"))?;
+    writer
+        .balances(&stamp(), &mut request)
+        .map_err(|e| anyhow::anyhow!("{venue}: balance request: {e}"))?;
+    let (status, body) = exchange(addr, &request).with_context(|| format!("{venue}: balances"))?;
+    let balances = parse_balances(venue, status, &body)
+        .map_err(|e| anyhow::anyhow!("{venue}: balances: {e}"))?;
+    Ok(VenueSetup {
+        fees,
+        rules,
+        balances,
+    })
+}
+
+/// Send one complete request on a new connection and read the answer (`Content-Length` body).
+fn exchange(addr: &str, request: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    stream.write_all(request)?;
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(head_end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&response[..head_end]).to_string();
+            let status: u16 = head
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .context("no status in the answer")?;
+            let length: usize = head
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.trim().parse().ok())
+                .context("answer without Content-Length")?;
+            if response.len() >= head_end + 4 + length {
+                return Ok((
+                    status,
+                    response[head_end + 4..head_end + 4 + length].to_vec(),
+                ));
+            }
+        }
+        let n = stream.read(&mut chunk)?;
+        anyhow::ensure!(n > 0, "connection closed before the whole answer");
+        response.extend_from_slice(&chunk[..n]);
+    }
+}
