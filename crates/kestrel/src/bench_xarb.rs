@@ -63,6 +63,10 @@ pub struct XarbBench {
     pub unprofitable_after_fees: u64,
     /// Book change read → both orders written, ns.
     pub update_to_orders_ns: Percentiles,
+    /// Its first part: book change read → decision to trade, ns.
+    pub update_to_decision_ns: Percentiles,
+    /// Its second part: decision → both requests signed and written, ns.
+    pub decision_to_orders_ns: Percentiles,
 }
 
 /// A running cross-exchange simulation: simulated venues, the market driver, and the lane on
@@ -82,6 +86,8 @@ pub struct XarbSim {
 struct LaneOutcome {
     stats: kestrel_hot::cex::lane::LaneStats,
     update_to_orders: Percentiles,
+    update_to_decision: Percentiles,
+    decision_to_orders: Percentiles,
     records: Vec<kestrel_store::XarbRecord>,
 }
 
@@ -151,6 +157,8 @@ impl XarbSim {
             unhedged_max_quote: usdt(i128::try_from(stats.unhedged_max).unwrap_or(i128::MAX)),
             unprofitable_after_fees: stats.unprofitable_after_fees,
             update_to_orders_ns: outcome.update_to_orders,
+            update_to_decision_ns: outcome.update_to_decision,
+            decision_to_orders_ns: outcome.decision_to_orders,
         };
         Ok((report, outcome.records))
     }
@@ -175,6 +183,8 @@ fn run_lane(mut lane: XarbLane, stop: &AtomicBool) -> anyhow::Result<LaneOutcome
     Ok(LaneOutcome {
         stats: lane.stats(),
         update_to_orders: lane.update_to_orders(),
+        update_to_decision: lane.update_to_decision(),
+        decision_to_orders: lane.decision_to_orders(),
         records,
     })
 }

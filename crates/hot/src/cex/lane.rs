@@ -334,6 +334,9 @@ pub struct XarbLane {
     traded_at: Vec<u64>,
     /// From the poll whose frame changed a book to both orders written.
     update_to_orders: SpanRecorder,
+    /// The two halves: to the decision, and from it to both orders written.
+    update_to_decision: SpanRecorder,
+    decision_to_orders: SpanRecorder,
     /// When the book change being decided on was read.
     read_ns: u64,
 }
@@ -365,6 +368,8 @@ impl XarbLane {
             events: Vec::with_capacity(256),
             stats: LaneStats::default(),
             update_to_orders: SpanRecorder::new(),
+            update_to_decision: SpanRecorder::new(),
+            decision_to_orders: SpanRecorder::new(),
             read_ns: 0,
             versions: vec![0; n_legs],
             traded_at: vec![u64::MAX; n_legs],
@@ -380,6 +385,18 @@ impl XarbLane {
     /// mode only).
     pub fn update_to_orders(&self) -> Percentiles {
         self.update_to_orders.percentiles()
+    }
+
+    /// Its first part: from the poll that read the change to the decision to trade (the
+    /// feeds' reads, decode and book updates, and the decision).
+    pub fn update_to_decision(&self) -> Percentiles {
+        self.update_to_decision.percentiles()
+    }
+
+    /// Its second part: from the decision to both requests written (signing and the two
+    /// socket writes).
+    pub fn decision_to_orders(&self) -> Percentiles {
+        self.decision_to_orders.percentiles()
     }
 
     /// What leg `i` holds now, as the lane has settled it.
@@ -519,6 +536,7 @@ impl XarbLane {
             self.push(LaneEvent::Tripped(reason));
             return;
         }
+        let decided_ns = mono_ns();
         let id = self.next_id;
         self.next_id += 1;
         self.stats.trades += 1;
@@ -552,8 +570,13 @@ impl XarbLane {
             now_ms,
         );
         if matches!(self.exec, Execution::Orders { .. }) {
+            let written_ns = mono_ns();
             self.update_to_orders
-                .record(mono_ns().saturating_sub(self.read_ns));
+                .record(written_ns.saturating_sub(self.read_ns));
+            self.update_to_decision
+                .record(decided_ns.saturating_sub(self.read_ns));
+            self.decision_to_orders
+                .record(written_ns.saturating_sub(decided_ns));
         }
     }
 
