@@ -297,6 +297,8 @@ struct Pending {
     role: Role,
     leg: usize,
     client_id: String,
+    /// The venue's id, once an acknowledgement named it (Coinbase queries by nothing else).
+    venue_order_id: String,
     query: bool,
     queries_left: u8,
 }
@@ -328,6 +330,9 @@ pub struct XarbLane {
     buf: Vec<u8>,
     events: Vec<LaneEvent>,
     stats: LaneStats,
+    /// The last nonce a request was signed with: strictly increasing across every request
+    /// (Kraken refuses a nonce not above the key's last).
+    nonce: u64,
     /// Per leg: book changes seen.
     versions: Vec<u64>,
     /// Per leg: `versions` when the lane last traded there (`u64::MAX`: never).
@@ -371,6 +376,7 @@ impl XarbLane {
             update_to_decision: SpanRecorder::new(),
             decision_to_orders: SpanRecorder::new(),
             read_ns: 0,
+            nonce: 0,
             versions: vec![0; n_legs],
             traded_at: vec![u64::MAX; n_legs],
         }
@@ -639,10 +645,11 @@ impl XarbLane {
                     tif: Tif::Ioc,
                     client_id: &client_id,
                 };
+                self.nonce = (self.nonce + 1).max(now_ms.saturating_mul(1000));
                 let stamp = Stamp {
                     unix_ms: now_ms,
-                    nonce: now_ms * 1000 + id,
-                    entropy: [0x5a; 16],
+                    nonce: self.nonce,
+                    entropy: entropy(self.nonce),
                 };
                 let written = writers
                     .get(leg)
@@ -662,6 +669,7 @@ impl XarbLane {
                                 role,
                                 leg,
                                 client_id,
+                                venue_order_id: String::new(),
                                 query: false,
                                 queries_left: 5,
                             });
@@ -716,7 +724,13 @@ impl XarbLane {
                 let fill = leg_fill(&report, &cfg);
                 self.record(p.id, p.role, p.leg, fill, now_ms);
             }
-            Ok(_) if p.queries_left > 0 => self.query(p, now_ms),
+            Ok(report) if p.queries_left > 0 => {
+                let mut p = p;
+                if !report.venue_order_id.is_empty() {
+                    p.venue_order_id = report.venue_order_id;
+                }
+                self.query(p, now_ms)
+            }
             Ok(_) => {
                 self.push(LaneEvent::OrderFailed {
                     id: p.id,
@@ -750,19 +764,21 @@ impl XarbLane {
         let Some(cfg) = self.cfg.legs.get(p.leg) else {
             return;
         };
+        self.nonce = (self.nonce + 1).max(now_ms.saturating_mul(1000));
         let stamp = Stamp {
             unix_ms: now_ms,
-            nonce: now_ms * 1000 + p.id + 500,
-            entropy: [0x5b; 16],
+            nonce: self.nonce,
+            entropy: entropy(self.nonce),
         };
-        let written = writers.get(p.leg).map(|w| {
-            w.query_order(
-                &cfg.symbol,
-                OrderRef::Client(&p.client_id),
-                &stamp,
-                &mut self.buf,
-            )
-        });
+        let by = if p.venue_order_id.is_empty() {
+            OrderRef::Client(&p.client_id)
+        } else {
+            OrderRef::Venue(&p.venue_order_id)
+        };
+        let written = writers
+            .get(p.leg)
+            .map(|w| w.query_order(&cfg.symbol, by, &stamp, &mut self.buf));
+        let venue = cfg.venue;
         if let (Some(Ok(())), Some(conn)) = (written, conns.get_mut(p.leg))
             && conn.send_request(&self.buf).is_ok()
         {
@@ -772,7 +788,17 @@ impl XarbLane {
             if let Some(q) = self.pending.get_mut(leg) {
                 q.push_back(p);
             }
+            return;
         }
+        // The order's fate cannot be asked: settle it as nothing filled, and say so.
+        self.push(LaneEvent::OrderFailed {
+            id: p.id,
+            role: p.role,
+            venue,
+            class: ErrorClass::UnknownOutcome,
+            message: "the order could not be queried".into(),
+        });
+        self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
     }
 
     /// A leg or unwind finished with `fill`: settle holdings, and close or unwind the trade.
@@ -941,6 +967,20 @@ impl XarbLane {
             self.events.push(event);
         }
     }
+}
+
+/// A request's `Stamp::entropy` (the Coinbase JWT's nonce): unique per request because the
+/// nonce counter is; it needs to be unique, not secret (only `kestrel-stdx` reads OS entropy).
+fn entropy(nonce: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&nonce.to_le_bytes());
+    out[8..].copy_from_slice(
+        &nonce
+            .rotate_left(29)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .to_le_bytes(),
+    );
+    out
 }
 
 /// Base actually received by a buy: its size less a fee the venue took in base.
