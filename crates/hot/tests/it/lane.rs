@@ -86,7 +86,7 @@ fn venue(usdt: u128, btc: u128, levels: &[(BookSide, u64, u64)]) -> ExchangeServ
     .expect("server")
 }
 
-fn leg(feed: usize, holdings: Holdings) -> LegConfig {
+fn leg(feed: usize, holdings: Holdings, taker_fee: Rate) -> LegConfig {
     LegConfig {
         venue: Venue::Binance,
         feed,
@@ -103,13 +103,22 @@ fn leg(feed: usize, holdings: Holdings) -> LegConfig {
             min_size: Fixed(10),
             min_notional: 5 * USDT,
         },
-        taker_fee: Rate(100_000),
+        taker_fee,
         buy_fee_asset: FeeAsset::Base,
         holdings,
     }
 }
 
 fn lane(cheap: &ExchangeServer, rich: &ExchangeServer, holdings: [Holdings; 2]) -> XarbLane {
+    lane_with_fee(cheap, rich, holdings, Rate(100_000))
+}
+
+fn lane_with_fee(
+    cheap: &ExchangeServer,
+    rich: &ExchangeServer,
+    holdings: [Holdings; 2],
+    taker_fee: Rate,
+) -> XarbLane {
     let feed = |server: &ExchangeServer| -> Box<dyn VenueFeed + Send> {
         Box::new(
             BinanceFeed::new(BinanceFeedConfig {
@@ -144,7 +153,10 @@ fn lane(cheap: &ExchangeServer, rich: &ExchangeServer, holdings: [Holdings; 2]) 
         .collect();
     XarbLane::new(
         LaneConfig {
-            legs: vec![leg(0, holdings[0]), leg(1, holdings[1])],
+            legs: vec![
+                leg(0, holdings[0], taker_fee),
+                leg(1, holdings[1], taker_fee),
+            ],
             params: XarbParams {
                 max_size: Fixed(BTC as u64),
                 min_profit: USDT,
@@ -442,4 +454,53 @@ fn a_restart_reloads_the_holdings_from_the_journal() {
     let second = lane(&cheap, &rich, [reloaded[0], reloaded[1]]);
     assert_eq!(second.holdings(0), Some(reloaded[0]));
     assert_eq!(second.holdings(1), Some(reloaded[1]));
+}
+
+#[test]
+fn the_same_dislocation_is_left_alone_when_fees_eat_it() {
+    // 0.77% between the books, against 0.5% taker fees on each leg.
+    let cheap = venue(
+        50_000 * USDT,
+        0,
+        &[
+            (BookSide::Ask, 6_500_000, 20_000),
+            (BookSide::Bid, 6_499_000, 50_000),
+        ],
+    );
+    let rich = venue(
+        0,
+        BTC,
+        &[
+            (BookSide::Bid, 6_550_000, 30_000),
+            (BookSide::Ask, 6_551_000, 50_000),
+        ],
+    );
+    let start = [balances(&cheap), balances(&rich)];
+    let holdings = [
+        Holdings {
+            base: 0,
+            quote: 50_000 * USDT,
+        },
+        Holdings {
+            base: BTC,
+            quote: 0,
+        },
+    ];
+    let mut lane = lane_with_fee(&cheap, &rich, holdings, Rate(500_000));
+    run_until(&mut lane, "the crossed books were looked at", |l| {
+        l.stats().opportunities > 0
+    });
+    // Let it keep polling a while: nothing may be sent.
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+    }
+    let stats = lane.stats();
+    assert_eq!((stats.trades, stats.orders), (0, 0), "{stats:?}");
+    assert_eq!(stats.costs_ate_it, stats.opportunities);
+    assert_eq!(
+        [balances(&cheap), balances(&rich)],
+        start,
+        "no order reached a venue"
+    );
 }
