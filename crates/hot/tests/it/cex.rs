@@ -12,6 +12,8 @@ use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_stdx::mono_ns;
 use kestrel_types::cex::{Fixed, Scale, Venue};
 
+use crate::feed_support::poll_until;
+
 fn scale(d: u8) -> Scale {
     Scale::new(d).expect("scale")
 }
@@ -95,20 +97,6 @@ fn books(server: &ExchangeServer, feed: &BinanceFeed) -> (Levels, Levels) {
     let theirs = server.with_exchange(|ex| flat(ex.book("BTCUSDT").expect("book")));
     let ours = feed.book(0).map(|k| flat(k.book())).unwrap_or_default();
     (theirs, ours)
-}
-
-/// Poll until `done` holds (or panic after 10 s with `what`).
-fn poll_until(feed: &mut BinanceFeed, what: &str, mut done: impl FnMut(&BinanceFeed) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done(feed) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for: {what} ({:?})",
-            feed.stats()
-        );
-        feed.poll(mono_ns(), &mut |_| {});
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn move_market(server: &ExchangeServer, market: &mut MarketGen, steps: usize) {

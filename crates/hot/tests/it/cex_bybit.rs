@@ -14,6 +14,8 @@ use kestrel_hot::cex::bybit::{BybitFeed, BybitFeedConfig, BybitSymbol};
 use kestrel_stdx::mono_ns;
 use kestrel_types::cex::{Fixed, Scale, Venue};
 
+use crate::feed_support::poll_until;
+
 const SYMBOL: &str = "BTCUSDT";
 /// The topic's depth: the venue holds 80 levels a side, the feed follows the best 50.
 const DEPTH: usize = 50;
@@ -107,21 +109,6 @@ fn books(server: &ExchangeServer, feed: &BybitFeed) -> (Levels, Levels) {
         .map(|k| [flat(k.book().bids()), flat(k.book().asks())].concat())
         .unwrap_or_default();
     (theirs, ours)
-}
-
-/// Poll until `done` holds (or panic after 10 s with `what`).
-fn poll_until(feed: &mut BybitFeed, what: &str, mut done: impl FnMut(&BybitFeed) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done(feed) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for: {what} ({:?}, {:?})",
-            feed.stats(),
-            feed.sync_stats(0)
-        );
-        feed.poll(mono_ns(), &mut |_| {});
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn move_market(server: &ExchangeServer, market: &mut MarketGen, steps: usize) {

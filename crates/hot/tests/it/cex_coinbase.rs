@@ -14,6 +14,8 @@ use kestrel_hot::cex::coinbase::{CoinbaseFeed, CoinbaseFeedConfig, CoinbaseProdu
 use kestrel_stdx::mono_ns;
 use kestrel_types::cex::{Fixed, Scale, Venue};
 
+use crate::feed_support::poll_until;
+
 /// The products, in feed order, each with its market's starting mid.
 const PRODUCTS: [(&str, u64); 2] = [("BTC-USD", 6_500_000), ("ETH-USD", 350_000)];
 
@@ -118,21 +120,6 @@ fn in_step(server: &ExchangeServer, feed: &CoinbaseFeed) -> bool {
         feed.book(i)
             .is_some_and(|k| k.is_synced() && flat(k.book()) == theirs)
     })
-}
-
-/// Poll until `done` holds (or panic after 10 s with `what`).
-fn poll_until(feed: &mut CoinbaseFeed, what: &str, mut done: impl FnMut(&CoinbaseFeed) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done(feed) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for: {what} ({:?}, {:?})",
-            feed.stats(),
-            feed.sequence()
-        );
-        feed.poll(mono_ns(), &mut |_| {});
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn move_market(server: &ExchangeServer, markets: &mut [MarketGen], steps: usize) {

@@ -15,6 +15,8 @@ use kestrel_stdx::mono_ns;
 use kestrel_types::cex::{Fixed, Scale, Venue};
 use kestrel_venues::sync::kraken::KrakenDepth;
 
+use crate::feed_support::poll_until;
+
 const BTC: &str = "BTC/USD";
 const ETH: &str = "ETH/USD";
 const QUOTE: &str = "USD";
@@ -128,20 +130,6 @@ fn books(
         .map(|k| flat(k.book().bids(), k.book().asks()))
         .unwrap_or_default();
     (theirs, ours)
-}
-
-/// Poll until `done` holds (or panic after 10 s with `what`).
-fn poll_until(feed: &mut KrakenFeed, what: &str, mut done: impl FnMut(&KrakenFeed) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done(feed) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for: {what} ({:?})",
-            feed.stats()
-        );
-        feed.poll(mono_ns(), &mut |_| {});
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn move_market(server: &ExchangeServer, markets: &mut [(&str, MarketGen)], steps: usize) {

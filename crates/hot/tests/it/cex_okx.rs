@@ -14,6 +14,8 @@ use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
 use kestrel_stdx::mono_ns;
 use kestrel_types::cex::{Fixed, Scale, Venue};
 
+use crate::feed_support::poll_until;
+
 const BTC: &str = "BTC-USDT";
 const ETH: &str = "ETH-USDT";
 const QUOTE: &str = "USDT";
@@ -114,20 +116,6 @@ fn books(server: &ExchangeServer, feed: &OkxFeed, i: usize, inst: &str) -> (Leve
     let theirs = server.with_exchange(|ex| flat(ex.book(inst).expect("book")));
     let ours = feed.book(i).map(|k| flat(k.book())).unwrap_or_default();
     (theirs, ours)
-}
-
-/// Poll until `done` holds (or panic after 10 s with `what`).
-fn poll_until(feed: &mut OkxFeed, what: &str, mut done: impl FnMut(&OkxFeed) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done(feed) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for: {what} ({:?})",
-            feed.stats()
-        );
-        feed.poll(mono_ns(), &mut |_| {});
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn move_market(server: &ExchangeServer, markets: &mut [(&str, MarketGen)], steps: usize) {
