@@ -4,6 +4,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -35,10 +36,15 @@ pub fn load(
     scales: Scales,
 ) -> anyhow::Result<VenueSetup> {
     let venue = writer.venue();
-    let stamp = || Stamp {
-        unix_ms: LiveClock.unix_ms(),
-        nonce: LiveClock.unix_ms() * 1_000,
-        entropy: [0x3c; 16],
+    let stamp = || {
+        let unix_ms = LiveClock.unix_ms();
+        let nonce = next_nonce(unix_ms);
+        Stamp {
+            unix_ms,
+            nonce,
+            // Coinbase's JWT nonce: unique per request, as the nonce is.
+            entropy: u128::from(nonce).to_le_bytes(),
+        }
     };
     let mut request = Vec::with_capacity(2048);
     writer
@@ -65,6 +71,21 @@ pub fn load(
         rules,
         balances,
     })
+}
+
+/// A nonce above every one handed out before in this process, and at least `unix_ms` × 1000
+/// (the lane's own nonces start there): Kraken refuses a nonce not above the key's last, and
+/// two requests of one start-up can fall in the same millisecond.
+fn next_nonce(unix_ms: u64) -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let floor = unix_ms.saturating_mul(1_000);
+    let mut next = floor;
+    // The closure always stores, so the update cannot fail; `next` is what was stored.
+    let _ = LAST.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+        next = last.saturating_add(1).max(floor);
+        Some(next)
+    });
+    next
 }
 
 /// Send one complete request on a new connection and read the answer (`Content-Length` body).

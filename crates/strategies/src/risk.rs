@@ -59,7 +59,7 @@ pub struct RiskLimits {
 }
 
 /// Order-rate window capacity: the most orders per minute any config may allow.
-pub const MAX_ORDERS_PER_MINUTE: usize = 1024;
+pub const MAX_ORDERS_PER_MINUTE: usize = 16_384;
 
 /// The kill switch: checks every order before it is sent and every PnL and position change.
 #[derive(Clone, Debug)]

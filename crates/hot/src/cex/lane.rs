@@ -1011,6 +1011,13 @@ fn is_final(report: &OrderReport) -> bool {
 /// fees split by asset.
 fn leg_fill(report: &OrderReport, cfg: &LegConfig) -> LegFill {
     let notional = report.notional.unwrap_or_else(|| {
+        if report.fills.is_empty() {
+            // OKX's order details give the average price only: value the fill at it.
+            return report
+                .avg_price
+                .map(|p| avg_notional(p, report.filled, cfg.scales))
+                .unwrap_or(0);
+        }
         report
             .fills
             .iter()
@@ -1037,4 +1044,17 @@ fn leg_fill(report: &OrderReport, cfg: &LegConfig) -> LegFill {
         fee_quote,
         fee_base,
     }
+}
+
+/// `filled` at the average price `p`, in notional units, rounded to the nearest unit.
+fn avg_notional(p: kestrel_venues::orders::Amount, filled: Fixed, scales: Scales) -> u128 {
+    let raw = p.units() * u128::from(filled.0);
+    let extra = p.digits().saturating_sub(scales.price.digits());
+    let div = 10u128.pow(u32::from(extra));
+    let raw = if p.digits() < scales.price.digits() {
+        raw * 10u128.pow(u32::from(scales.price.digits() - p.digits()))
+    } else {
+        raw
+    };
+    (raw + div / 2) / div
 }

@@ -101,20 +101,35 @@ fn hotpath_bench_refuses_confirm_with_router_victims() {
 }
 
 #[test]
-fn xarb_bench_trades_dislocations_and_measures_every_trade() {
+fn xarb_bench_trades_dislocations_on_every_venue_format_and_measures_every_trade() {
     let out = kestrel::bench_xarb::xarb(kestrel::bench_xarb::XarbBenchOpts {
-        duration_s: 2,
+        duration_s: 3,
         dislocate_every_ms: 100,
     })
     .expect("bench runs");
-    assert!(out.market_steps > 50, "{out:?}");
-    assert!(out.dislocations >= 5, "{out:?}");
-    assert!(
-        out.trades > 0,
-        "dislocations of 60 bp against 0.2% of fees pay: {out:?}"
+    assert_eq!(
+        out.venues,
+        ["binance", "kraken", "okx", "bybit", "coinbase"],
+        "{out:?}"
     );
+    assert!(out.market_steps > 50, "{out:?}");
+    assert!(out.dislocations >= 10, "{out:?}");
+    // A 60 bp dislocation pays against any two venues' taker fees (0.10% to 0.40% each).
+    assert!(out.trades > 0, "{out:?}");
     assert!(out.fills >= out.trades, "{out:?}");
     assert_eq!(out.unprofitable_after_fees, 0, "{out:?}");
+    assert_eq!(
+        out.trades_by_pair.values().sum::<u64>(),
+        out.trades,
+        "every trade has its pair"
+    );
+    // Each venue is dislocated in turn, so trades are not all between the same two.
+    assert!(out.trades_by_pair.len() >= 2, "{out:?}");
+    for pair in out.trades_by_pair.keys() {
+        let (buy, sell) = pair.split_once("->").expect("buy->sell");
+        assert!(buy != sell && out.venues.iter().any(|v| v == buy), "{pair}");
+        assert!(out.venues.iter().any(|v| v == sell), "{pair}");
+    }
     assert_eq!(
         out.update_to_orders_ns.count, out.trades,
         "one sample per trade fired"
