@@ -109,8 +109,9 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
-    /// The cross-exchange lane against two simulated Binance-format venues on loopback (a
-    /// shared random-walk market; the richer venue jumps 60 bp every --dislocate-every-ms).
+    /// The cross-exchange lane against five simulated venues on loopback, one per real format
+    /// (Binance, Kraken, OKX, Bybit, Coinbase), sharing a random-walk market; every
+    /// --dislocate-every-ms another venue's prices jump 60 bp.
     /// Reports trades, fills, realized PnL after fees, and the time from the poll that reads a
     /// book change to both legs' orders written on their warm connections.
     Xarb {

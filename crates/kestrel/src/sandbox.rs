@@ -142,7 +142,8 @@ pub struct SandboxReport {
     pub latency_ns: BTreeMap<String, Pct>,
     /// Reconnects of the node stream.
     pub reconnects: u64,
-    /// The cross-exchange lane against simulated venues (a shared random-walk market, one
+    /// The cross-exchange lane against five simulated venues, one per real format (a shared
+    /// random-walk market, another
     /// venue dislocated every 100 ms): `opportunities`, `trades`, `orders`, `fills`,
     /// `unwinds`, `pnl_quote`, `fees_quote`, `unhedged_max_quote` (USDT, decimal strings),
     /// `unprofitable_after_fees` (trades filled in full that lost after fees: must be 0) and
