@@ -2,20 +2,15 @@
 //! rates, the symbol's rules and the balances, over plain blocking HTTP/1.1 (start-up only,
 //! never on the lane's thread). Fees and rules are never hard-coded.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use anyhow::Context as _;
+use kestrel_hot::cex::exchange;
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_venues::orders::{
     Balance, FeeRates, RequestWriter, Scales, Stamp, SymbolRules, parse_balances, parse_fee_rates,
     parse_symbol_rules,
 };
-
-/// How long one start-up request may take.
-const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One venue's account and symbol, as the venue reports them.
 #[derive(Clone, Debug)]
@@ -50,20 +45,25 @@ pub fn load(
     writer
         .fee_rates(symbol, &stamp(), &mut request)
         .map_err(|e| anyhow::anyhow!("{venue}: fee-rate request: {e}"))?;
-    let (status, body) = exchange(addr, &request).with_context(|| format!("{venue}: fee rates"))?;
+    let (status, body) = exchange(addr, &request)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(|| format!("{venue}: fee rates"))?;
     let fees = parse_fee_rates(venue, status, &body)
         .map_err(|e| anyhow::anyhow!("{venue}: fee rates: {e}"))?;
     writer
         .symbol_rules(symbol, &mut request)
         .map_err(|e| anyhow::anyhow!("{venue}: symbol-rules request: {e}"))?;
-    let (status, body) =
-        exchange(addr, &request).with_context(|| format!("{venue}: symbol rules"))?;
+    let (status, body) = exchange(addr, &request)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(|| format!("{venue}: symbol rules"))?;
     let rules = parse_symbol_rules(venue, status, &body, scales)
         .map_err(|e| anyhow::anyhow!("{venue}: symbol rules of {symbol}: {e}"))?;
     writer
         .balances(&stamp(), &mut request)
         .map_err(|e| anyhow::anyhow!("{venue}: balance request: {e}"))?;
-    let (status, body) = exchange(addr, &request).with_context(|| format!("{venue}: balances"))?;
+    let (status, body) = exchange(addr, &request)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(|| format!("{venue}: balances"))?;
     let balances = parse_balances(venue, status, &body)
         .map_err(|e| anyhow::anyhow!("{venue}: balances: {e}"))?;
     Ok(VenueSetup {
@@ -86,38 +86,4 @@ fn next_nonce(unix_ms: u64) -> u64 {
         Some(next)
     });
     next
-}
-
-/// Send one complete request on a new connection and read the answer (`Content-Length` body).
-fn exchange(addr: &str, request: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.write_all(request)?;
-    let mut response = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        if let Some(head_end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&response[..head_end]).to_string();
-            let status: u16 = head
-                .split(' ')
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .context("no status in the answer")?;
-            let length: usize = head
-                .lines()
-                .filter_map(|l| l.split_once(':'))
-                .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.trim().parse().ok())
-                .context("answer without Content-Length")?;
-            if response.len() >= head_end + 4 + length {
-                return Ok((
-                    status,
-                    response[head_end + 4..head_end + 4 + length].to_vec(),
-                ));
-            }
-        }
-        let n = stream.read(&mut chunk)?;
-        anyhow::ensure!(n > 0, "connection closed before the whole answer");
-        response.extend_from_slice(&chunk[..n]);
-    }
 }

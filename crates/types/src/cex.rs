@@ -113,13 +113,6 @@ impl Rate {
             .saturating_mul(u128::from(self.0))
             .div_ceil(Self::ONE)
     }
-
-    /// Parse a decimal rate (`"0.001"`) exactly; more than 8 fraction digits is an error.
-    pub fn parse(text: &[u8]) -> Result<Rate, FixedError> {
-        // Scale 8 always exists.
-        let scale = Scale(8);
-        Fixed::parse(text, scale).map(|f| Rate(f.0))
-    }
 }
 
 /// Number of fraction digits of a symbol's prices or sizes: a [`Fixed`] counts `10^-digits`.

@@ -296,7 +296,6 @@ struct Pending {
     id: u64,
     role: Role,
     leg: usize,
-    client_id: String,
     /// The venue's id, once an acknowledgement named it (Coinbase queries by nothing else).
     venue_order_id: String,
     query: bool,
@@ -333,6 +332,8 @@ pub struct XarbLane {
     /// The last nonce a request was signed with: strictly increasing across every request
     /// (Kraken refuses a nonce not above the key's last).
     nonce: u64,
+    /// The client order id being written (reused: the order path allocates nothing).
+    client_id: String,
     /// Per leg: book changes seen.
     versions: Vec<u64>,
     /// Per leg: `versions` when the lane last traded there (`u64::MAX`: never).
@@ -358,7 +359,11 @@ impl XarbLane {
     ) -> XarbLane {
         let holdings = cfg.legs.iter().map(|l| l.holdings).collect();
         let n_legs = cfg.legs.len();
-        let pending = cfg.legs.iter().map(|_| VecDeque::new()).collect();
+        let pending = cfg
+            .legs
+            .iter()
+            .map(|_| VecDeque::with_capacity(16))
+            .collect();
         XarbLane {
             kill: KillSwitch::new(cfg.limits),
             cfg,
@@ -370,7 +375,8 @@ impl XarbLane {
             next_id: 1,
             changed: false,
             buf: Vec::with_capacity(4096),
-            events: Vec::with_capacity(256),
+            events: Vec::with_capacity(MAX_EVENTS),
+            client_id: String::with_capacity(32),
             stats: LaneStats::default(),
             update_to_orders: SpanRecorder::new(),
             update_to_decision: SpanRecorder::new(),
@@ -597,15 +603,18 @@ impl XarbLane {
         limit: Fixed,
         now_ms: u64,
     ) {
-        let Some(cfg) = self.cfg.legs.get(leg).cloned() else {
+        let Some(cfg) = self.cfg.legs.get(leg) else {
             return;
         };
+        // Copied out, so the order path clones no config (no allocation).
+        let (venue, taker_fee, buy_fee_asset, scales) =
+            (cfg.venue, cfg.taker_fee, cfg.buy_fee_asset, cfg.scales);
         self.stats.orders += 1;
         self.mark_traded(leg);
         self.push(LaneEvent::OrderSent {
             id,
             role,
-            venue: cfg.venue,
+            venue,
             side,
             size,
             limit,
@@ -615,8 +624,7 @@ impl XarbLane {
                 let fill = self
                     .book_ref(leg)
                     .map(|book| {
-                        let f =
-                            paper_fill(book, side, size, limit, cfg.taker_fee, cfg.buy_fee_asset);
+                        let f = paper_fill(book, side, size, limit, taker_fee, buy_fee_asset);
                         LegFill {
                             size: f.size,
                             notional: f.notional,
@@ -628,22 +636,16 @@ impl XarbLane {
                 self.record(id, role, leg, fill, now_ms);
             }
             Execution::Orders { writers, conns, .. } => {
-                let client_id = format!(
-                    "kx{id}{}",
-                    match role {
-                        Role::Buy => "b",
-                        Role::Sell => "s",
-                        Role::Unwind => "u",
-                    }
-                );
+                write_client_id(id, role, &mut self.client_id);
+                let symbol = self.cfg.legs.get(leg).map_or("", |l| l.symbol.as_str());
                 let request = OrderRequest {
-                    symbol: &cfg.symbol,
+                    symbol,
                     side,
                     size,
                     limit,
-                    scales: cfg.scales,
+                    scales,
                     tif: Tif::Ioc,
-                    client_id: &client_id,
+                    client_id: &self.client_id,
                 };
                 self.nonce = (self.nonce + 1).max(now_ms.saturating_mul(1000));
                 let stamp = Stamp {
@@ -668,7 +670,6 @@ impl XarbLane {
                                 id,
                                 role,
                                 leg,
-                                client_id,
                                 venue_order_id: String::new(),
                                 query: false,
                                 queries_left: 5,
@@ -679,7 +680,7 @@ impl XarbLane {
                         self.push(LaneEvent::OrderFailed {
                             id,
                             role,
-                            venue: cfg.venue,
+                            venue,
                             class: ErrorClass::UnknownOutcome,
                             message,
                         });
@@ -771,7 +772,8 @@ impl XarbLane {
             entropy: entropy(self.nonce),
         };
         let by = if p.venue_order_id.is_empty() {
-            OrderRef::Client(&p.client_id)
+            write_client_id(p.id, p.role, &mut self.client_id);
+            OrderRef::Client(&self.client_id)
         } else {
             OrderRef::Venue(&p.venue_order_id)
         };
@@ -967,6 +969,20 @@ impl XarbLane {
             self.events.push(event);
         }
     }
+}
+
+/// The client order id of trade `id`'s order in `role` (`kx12b`: letters and digits only, as
+/// OKX requires), written into `out`.
+fn write_client_id(id: u64, role: Role, out: &mut String) {
+    use std::fmt::Write as _;
+    out.clear();
+    let suffix = match role {
+        Role::Buy => 'b',
+        Role::Sell => 's',
+        Role::Unwind => 'u',
+    };
+    // Writing to a String cannot fail.
+    let _ = write!(out, "kx{id}{suffix}");
 }
 
 /// A request's `Stamp::entropy` (the Coinbase JWT's nonce): unique per request because the

@@ -13,6 +13,8 @@ pub mod lane;
 pub mod okx;
 mod snapshot;
 
+pub use snapshot::exchange;
+
 use kestrel_types::cex::Venue;
 use kestrel_venues::book::Book;
 

@@ -57,6 +57,19 @@ fn get(base: &str, path: &str) -> Result<Vec<u8>, String> {
         .strip_prefix("http://")
         .ok_or_else(|| format!("only http:// snapshot URLs are supported, got {base}"))?
         .trim_end_matches('/');
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let (status, body) = exchange(authority, request.as_bytes())?;
+    if status == 200 {
+        Ok(body)
+    } else {
+        Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)))
+    }
+}
+
+/// Send one complete HTTP/1.1 request to `authority` (`host:port`) on a new connection and read
+/// the answer's status and `Content-Length` body, blocking up to 5 s per read. For start-up and
+/// off-thread requests only (snapshots, a venue's fees and rules), never a feed thread.
+pub fn exchange(authority: &str, request: &[u8]) -> Result<(u16, Vec<u8>), String> {
     let addr = authority
         .to_socket_addrs()
         .map_err(|e| format!("resolving {authority}: {e}"))?
@@ -66,44 +79,36 @@ fn get(base: &str, path: &str) -> Result<Vec<u8>, String> {
     stream
         .set_read_timeout(Some(TIMEOUT))
         .map_err(|e| e.to_string())?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| e.to_string())?;
+    stream.write_all(request).map_err(|e| e.to_string())?;
     let mut response = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
+        if let Some(answer) = complete(&response) {
+            return answer;
+        }
         let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
         if n == 0 {
-            break;
+            return Err("connection closed before the whole answer".into());
         }
         response.extend_from_slice(chunk.get(..n).unwrap_or_default());
-        if let Some(body) = complete_body(&response) {
-            return body;
-        }
     }
-    complete_body(&response).unwrap_or_else(|| Err("connection closed before the body".into()))
 }
 
-/// The body once the response holds all `Content-Length` bytes of it; an error status is an
-/// error carrying the body.
-fn complete_body(response: &[u8]) -> Option<Result<Vec<u8>, String>> {
+/// The status and body once the response holds all `Content-Length` bytes of it.
+fn complete(response: &[u8]) -> Option<Result<(u16, Vec<u8>), String>> {
     let head_end = response.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     let head = String::from_utf8_lossy(response.get(..head_end)?);
-    let length: usize = head
+    let Some(status) = head.split(' ').nth(1).and_then(|s| s.parse::<u16>().ok()) else {
+        return Some(Err("no status in the answer".into()));
+    };
+    let Some(length) = head
         .lines()
         .filter_map(|l| l.split_once(':'))
         .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())?;
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+    else {
+        return Some(Err("answer without Content-Length".into()));
+    };
     let body = response.get(head_end..head_end + length)?;
-    let ok = head.split(' ').nth(1) == Some("200");
-    Some(if ok {
-        Ok(body.to_vec())
-    } else {
-        Err(format!(
-            "{}: {}",
-            head.lines().next().unwrap_or_default(),
-            String::from_utf8_lossy(body)
-        ))
-    })
+    Some(Ok((status, body.to_vec())))
 }

@@ -35,6 +35,8 @@ pub mod kraken;
 pub mod okx;
 mod wire;
 
+pub use wire::percent_decode;
+
 pub use binance::{
     BINANCE_DEFAULT_RECV_WINDOW_MS, BINANCE_MAX_RECV_WINDOW_MS, BinanceRequest, BinanceSigner,
     BinanceVerifyKey, verify_binance,

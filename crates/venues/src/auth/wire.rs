@@ -76,7 +76,7 @@ pub(crate) fn without_param(params: &str, name: &str) -> String {
 
 /// Decodes `application/x-www-form-urlencoded` text: `%XX` escapes, and `+` as a space.
 /// `None` for a malformed escape.
-pub(crate) fn percent_decode(text: &str) -> Option<Vec<u8>> {
+pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
