@@ -42,7 +42,11 @@ fn a_full_side_keeps_the_best_levels_and_counts_what_it_drops() {
     b.set(BookSide::Ask, Fixed(11), Fixed(1)); // better than 12: 12 falls off
     assert_eq!(prices(b.asks()), vec![10, 11]);
     assert_eq!(b.dropped_levels(), 2);
-    assert_eq!(b.asks().len(), b.capacity(), "full, and never past its capacity");
+    assert_eq!(
+        b.asks().len(),
+        b.capacity(),
+        "full, and never past its capacity"
+    );
 }
 
 #[test]
