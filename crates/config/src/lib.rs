@@ -26,9 +26,10 @@ use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
-    BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, JournalConfig, ModeSetting,
-    RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig, TelemetryConfig,
-    UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting,
+    BackrunConfig, BinanceKeyKind, ChainConfig, Config, DexConfig, HotConfig, JournalConfig,
+    ModeSetting, RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig, TelemetryConfig,
+    UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting, XarbConfig,
+    XarbVenueConfig,
 };
 pub use secret::{Secret, SecretValue};
 

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use kestrel_types::cex::{FeeAsset, Fixed, Scale, Venue};
 use kestrel_types::{Address, B256, ChainId, U256};
 
 use crate::Secret;
@@ -32,6 +33,8 @@ pub struct Config {
     pub journal: JournalConfig,
     /// `[telemetry]`: optional; see [`TelemetryConfig`] for the defaults.
     pub telemetry: TelemetryConfig,
+    /// `[xarb]`: optional; the cross-exchange lane runs only when it is present.
+    pub xarb: Option<XarbConfig>,
 }
 
 /// What the config asks for. Live trading also needs `--live` on the command line
@@ -317,4 +320,88 @@ impl Default for TelemetryConfig {
             log: "info".to_owned(),
         }
     }
+}
+
+/// `[xarb]`: the cross-exchange arbitrage lane, started by `kestrel run` when present. Amounts
+/// are decimal strings, read exactly at the lane's scales (a digit past the scale is an error,
+/// never rounded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XarbConfig {
+    /// `base`: the base asset's name in logs and the journal, e.g. `"BTC"`.
+    pub base: String,
+    /// `quote`: the quote asset's name in logs and the journal, e.g. `"USDT"`.
+    pub quote: String,
+    /// `price_digits`: fraction digits of prices on every leg (each venue's tick must fit).
+    pub price_scale: Scale,
+    /// `size_digits`: fraction digits of sizes on every leg; `price_digits + size_digits ≤ 18`
+    /// (notional amounts are counted at their sum).
+    pub size_scale: Scale,
+    /// `max_size`: the most base one trade may take (size digits).
+    pub max_size: Fixed,
+    /// `min_profit`: the least quote a trade must make after every cost (notional digits).
+    pub min_profit: Fixed,
+    /// `safety_margin_bps`: kept back on the buying notional; default 1.
+    pub safety_margin_bps: u32,
+    /// `transfer_cost`: quote one rebalancing transfer costs; default `"0"`.
+    pub transfer_cost: Fixed,
+    /// `inventory_cycle`: base traded per rebalancing transfer, over which `transfer_cost` is
+    /// amortized; required when `transfer_cost` is not zero.
+    pub inventory_cycle: Fixed,
+    /// `max_drawdown`: kill switch, quote (notional digits).
+    pub max_drawdown: Fixed,
+    /// `max_imbalance`: kill switch, base (size digits).
+    pub max_imbalance: Fixed,
+    /// `max_orders_per_minute`: kill switch, in `1..=16384`; default 120.
+    pub max_orders_per_minute: u32,
+    /// `unwind_slippage_bps`: how far past the best price an unwind may go; default 50.
+    pub unwind_slippage_bps: u32,
+    /// `stale_after_ms`: a feed silent this long stops quoting; default 5000.
+    pub stale_after_ms: u64,
+    /// `core`: pin the lane's thread; default unpinned.
+    pub core: Option<usize>,
+    /// `[[xarb.venues]]`: two to five, one per venue.
+    pub venues: Vec<XarbVenueConfig>,
+}
+
+/// Which kind of key a Binance account uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum BinanceKeyKind {
+    /// `"hmac"` (the default): `api_secret` is the HMAC secret.
+    #[default]
+    Hmac,
+    /// `"ed25519"`: `api_secret` is the PKCS#8 PEM private key.
+    Ed25519,
+}
+
+/// One `[[xarb.venues]]`: a venue, its symbol and the account that trades it there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XarbVenueConfig {
+    /// `venue`: `"binance"`, `"coinbase"`, `"kraken"`, `"okx"` or `"bybit"`; unique.
+    pub venue: Venue,
+    /// `symbol`: as the venue spells it (`"BTCUSDT"`, `"BTC/USD"`, `"BTC-USDT"`, `"BTC-USD"`).
+    pub symbol: String,
+    /// `base_asset`: the base asset as the venue names it in balances and fees.
+    pub base_asset: String,
+    /// `quote_asset`: the quote asset as the venue names it in balances.
+    pub quote_asset: String,
+    /// `ws_url`: market data, `ws://` (TLS for venue connections is not written yet).
+    pub ws_url: String,
+    /// `rest_url`: orders and account, `http://` (same).
+    pub rest_url: String,
+    /// `api_key`: `env:VAR` (the key's name for Coinbase).
+    pub api_key: Secret,
+    /// `api_secret`: `env:VAR` (a PEM private key for Coinbase and Binance Ed25519).
+    pub api_secret: Secret,
+    /// `passphrase`: `env:VAR`; OKX only, and required there.
+    pub passphrase: Option<Secret>,
+    /// `key_kind`: Binance only; default [`BinanceKeyKind::Hmac`].
+    pub key_kind: BinanceKeyKind,
+    /// `buy_fee_asset`: `"base"` or `"quote"`, where the venue takes a buy's fee; default the
+    /// venue's spot rule (base on Binance, OKX and Bybit; quote on Kraken and Coinbase).
+    pub buy_fee_asset: FeeAsset,
+    /// `requests_per_second`: the lane's REST budget there (orders and queries), in
+    /// `1..=1000`; default 5.
+    pub requests_per_second: u32,
+    /// `burst`: requests that may go at once within that budget, in `1..=1000`; default 10.
+    pub burst: u32,
 }

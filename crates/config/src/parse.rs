@@ -3,14 +3,16 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use kestrel_types::cex::{FeeAsset, Fixed, Scale, Venue};
 use kestrel_types::{ChainId, U256};
 
 use toml::Value;
 
 use crate::model::{
-    BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, JournalConfig, ModeSetting,
-    RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig, TelemetryConfig,
-    UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting,
+    BackrunConfig, BinanceKeyKind, ChainConfig, Config, DexConfig, HotConfig, JournalConfig,
+    ModeSetting, RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig, TelemetryConfig,
+    UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting, XarbConfig,
+    XarbVenueConfig,
 };
 use crate::read::{self, Errors, Field, Section};
 use crate::value::{Scheme, is_loopback_host};
@@ -108,6 +110,12 @@ pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> 
     let hot = optional_section(&mut root, errors, "hot", hot);
     let journal = optional_section(&mut root, errors, "journal", journal);
     let telemetry = optional_section(&mut root, errors, "telemetry", telemetry);
+    let xarb = match root.take("xarb") {
+        Some(field) => Section::from_field(errors, field)
+            .and_then(|s| xarb(errors, s))
+            .map(Some),
+        None => Some(None),
+    };
     root.finish(errors);
     if let (Some(signer), Some(relay_auth)) = (&signer, &relay_auth)
         && signer.key == relay_auth.key
@@ -139,6 +147,7 @@ pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> 
         hot: hot?,
         journal: journal?,
         telemetry: telemetry?,
+        xarb: xarb?,
     })
 }
 
@@ -612,6 +621,193 @@ fn telemetry(errors: &mut Errors, mut s: Section) -> Option<TelemetryConfig> {
     );
     s.finish(errors);
     Some(TelemetryConfig { metrics_addr, log })
+}
+
+pub(crate) const VENUES: &[(&str, Venue)] = &[
+    ("binance", Venue::Binance),
+    ("coinbase", Venue::Coinbase),
+    ("kraken", Venue::Kraken),
+    ("okx", Venue::Okx),
+    ("bybit", Venue::Bybit),
+];
+pub(crate) const FEE_ASSETS: &[(&str, FeeAsset)] =
+    &[("base", FeeAsset::Base), ("quote", FeeAsset::Quote)];
+pub(crate) const BINANCE_KEY_KINDS: &[(&str, BinanceKeyKind)] = &[
+    ("hmac", BinanceKeyKind::Hmac),
+    ("ed25519", BinanceKeyKind::Ed25519),
+];
+
+/// The spot rule for where a buy's fee is taken: in the base received on Binance, OKX and
+/// Bybit; in quote on Kraken and Coinbase.
+pub(crate) fn default_buy_fee_asset(venue: Venue) -> FeeAsset {
+    match venue {
+        Venue::Binance | Venue::Okx | Venue::Bybit => FeeAsset::Base,
+        Venue::Kraken | Venue::Coinbase => FeeAsset::Quote,
+    }
+}
+
+/// The most fraction digits of a notional amount (price digits + size digits): a `Fixed` at
+/// that scale must still be a `Scale`.
+const MAX_NOTIONAL_DIGITS: u8 = Scale::MAX_DIGITS;
+
+fn xarb(errors: &mut Errors, mut s: Section) -> Option<XarbConfig> {
+    let e = errors;
+    let base = s.required(e, "base", read::non_empty);
+    let quote = s.required(e, "quote", read::non_empty);
+    let price_digits: Option<u8> = s.required(e, "price_digits", read::int_in(0..=18));
+    let size_digits: Option<u8> = s.required(e, "size_digits", read::int_in(0..=18));
+    let scales = match (price_digits, size_digits) {
+        (Some(p), Some(z)) if p + z <= MAX_NOTIONAL_DIGITS => {
+            // Both are at most 18, so both are scales.
+            Scale::new(p).zip(Scale::new(z)).zip(Scale::new(p + z))
+        }
+        (Some(p), Some(z)) => {
+            e.push(
+                &read::join(s.path(), "size_digits"),
+                format!(
+                    "price_digits + size_digits must be at most {MAX_NOTIONAL_DIGITS} (quote \
+                     amounts are counted at their sum), got {p} + {z}"
+                ),
+            );
+            None
+        }
+        _ => None,
+    };
+    // Amounts are read only once their scale is known; without it they are still taken (so
+    // they are not also reported as unknown keys).
+    let size = scales.map(|((_, z), _)| z);
+    let notional = scales.map(|(_, n)| n);
+    let amount = |s: &mut Section, e: &mut Errors, key: &str, scale: Option<Scale>, default| match (
+        scale, default,
+    ) {
+        (Some(scale), None) => s.required(e, key, read::fixed(scale)),
+        (Some(scale), Some(d)) => Some(s.or(e, key, d, read::fixed(scale))),
+        (None, _) => s.take(key).and(None),
+    };
+    let max_size = amount(&mut s, e, "max_size", size, None);
+    let min_profit = amount(&mut s, e, "min_profit", notional, None);
+    let transfer_cost = amount(&mut s, e, "transfer_cost", notional, Some(Fixed::ZERO));
+    let inventory_cycle_present = s.take("inventory_cycle");
+    let max_drawdown = amount(&mut s, e, "max_drawdown", notional, None);
+    let max_imbalance = amount(&mut s, e, "max_imbalance", size, None);
+    let inventory_cycle = match (inventory_cycle_present, size) {
+        (Some(field), Some(z)) => read::fixed(z)(e, field),
+        _ => None,
+    };
+    let cycle_path = read::join(s.path(), "inventory_cycle");
+    if let Some(cost) = transfer_cost
+        && !cost.is_zero()
+        && inventory_cycle.is_none_or(Fixed::is_zero)
+    {
+        e.push(
+            &cycle_path,
+            "a non-zero amount of base is required when transfer_cost is not zero (the \
+             transfer cost is amortized over it)",
+        );
+    }
+    let safety_margin_bps = s.or(e, "safety_margin_bps", 1, read::int_in(0..=10_000));
+    let max_orders_per_minute = s.or(e, "max_orders_per_minute", 120, read::int_in(1..=16_384));
+    let unwind_slippage_bps = s.or(e, "unwind_slippage_bps", 50, read::int_in(0..=5_000));
+    let stale_after_ms = s.or(e, "stale_after_ms", 5_000, read::int_in(100..=600_000));
+    let core = s.optional(e, "core", read::int_in(0..=4095));
+    let venues_path = read::join(s.path(), "venues");
+    let venue_sections = s.required(e, "venues", read::tables);
+    s.finish(e);
+    let venues = venue_sections.map(|sections| {
+        let count = sections.len();
+        if !(2..=5).contains(&count) {
+            e.push(
+                &venues_path,
+                format!("needs two to five [[xarb.venues]] (one per venue), got {count}"),
+            );
+        }
+        let mut names = UniqueNames::default();
+        let read: Vec<XarbVenueConfig> = sections
+            .into_iter()
+            .filter_map(|v| xarb_venue(e, v, &mut names))
+            .collect();
+        (read.len() == count).then_some(read)
+    });
+    let ((price_scale, size_scale), _) = scales?;
+    Some(XarbConfig {
+        base: base?,
+        quote: quote?,
+        price_scale,
+        size_scale,
+        max_size: max_size?,
+        min_profit: min_profit?,
+        safety_margin_bps,
+        transfer_cost: transfer_cost?,
+        inventory_cycle: inventory_cycle.unwrap_or(Fixed::ZERO),
+        max_drawdown: max_drawdown?,
+        max_imbalance: max_imbalance?,
+        max_orders_per_minute,
+        unwind_slippage_bps,
+        stale_after_ms,
+        core,
+        venues: venues.flatten()?,
+    })
+}
+
+fn xarb_venue(e: &mut Errors, mut v: Section, names: &mut UniqueNames) -> Option<XarbVenueConfig> {
+    let venue_path = read::join(v.path(), "venue");
+    let venue = v.required(e, "venue", read::choice(VENUES));
+    if let Some(venue) = venue {
+        names.check_as(e, &venue_path, "venue", venue.name());
+    }
+    let symbol = v.required(e, "symbol", read::non_empty);
+    let base_asset = v.required(e, "base_asset", read::non_empty);
+    let quote_asset = v.required(e, "quote_asset", read::non_empty);
+    let ws_url = v.required(e, "ws_url", |e, f| read::url(e, f, Scheme::VenueWs));
+    let rest_url = v.required(e, "rest_url", |e, f| read::url(e, f, Scheme::VenueHttp));
+    let api_key = v.required(e, "api_key", read::secret);
+    let api_secret = v.required(e, "api_secret", read::secret);
+    let passphrase_path = read::join(v.path(), "passphrase");
+    let passphrase = v.optional(e, "passphrase", read::secret);
+    match (venue, &passphrase) {
+        (Some(Venue::Okx), None) => e.push(&passphrase_path, "required for okx"),
+        (Some(other), Some(_)) if other != Venue::Okx => e.push(
+            &passphrase_path,
+            format!("only okx keys have a passphrase, not {}", other.name()),
+        ),
+        _ => {}
+    }
+    let key_kind_path = read::join(v.path(), "key_kind");
+    let key_kind_field = v.take("key_kind");
+    if key_kind_field.is_some() && venue.is_some_and(|x| x != Venue::Binance) {
+        e.push(&key_kind_path, "only binance keys have a key_kind");
+    }
+    let key_kind = key_kind_field
+        .and_then(|f| read::choice(BINANCE_KEY_KINDS)(e, f))
+        .unwrap_or_default();
+    let buy_fee_asset = v.optional(e, "buy_fee_asset", read::choice(FEE_ASSETS));
+    let requests_per_second = v.or(e, "requests_per_second", 5, read::int_in(1..=1000));
+    let burst = v.or(e, "burst", 10, read::int_in(1..=1000));
+    if let (Some(key), Some(secret)) = (&api_key, &api_secret)
+        && key == secret
+    {
+        e.push(
+            &read::join(v.path(), "api_secret"),
+            "must name a different variable than api_key",
+        );
+    }
+    v.finish(e);
+    let venue = venue?;
+    Some(XarbVenueConfig {
+        venue,
+        symbol: symbol?,
+        base_asset: base_asset?,
+        quote_asset: quote_asset?,
+        ws_url: ws_url?.0,
+        rest_url: rest_url?.0,
+        api_key: api_key?,
+        api_secret: api_secret?,
+        passphrase,
+        key_kind,
+        buy_fee_asset: buy_fee_asset.unwrap_or_else(|| default_buy_fee_asset(venue)),
+        requests_per_second,
+        burst,
+    })
 }
 
 /// Reports a name (or address) seen before in the same list, pointing at the first one.

@@ -252,6 +252,31 @@ pub(crate) fn url(errors: &mut Errors, field: Field, scheme: Scheme) -> Option<(
     })
 }
 
+/// A decimal string read exactly at `scale` (`"0.05"`); a digit past the scale is an error,
+/// never rounded.
+pub(crate) fn fixed(
+    scale: kestrel_types::cex::Scale,
+) -> impl FnOnce(&mut Errors, Field) -> Option<kestrel_types::cex::Fixed> {
+    move |errors, field| {
+        let path = field.path.clone();
+        let text = string(errors, field)?;
+        match kestrel_types::cex::Fixed::parse(text.as_bytes(), scale) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.push(
+                    &path,
+                    format!(
+                        "expected a decimal string with at most {} fraction digits such as \"0.5\", \
+                         got {text:?}: {e}",
+                        scale.digits()
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
 /// `env:VAR`. The message for anything else never contains the value: it may be a key.
 pub(crate) fn secret(errors: &mut Errors, field: Field) -> Option<Secret> {
     let path = field.path.clone();

@@ -71,6 +71,10 @@ pub(crate) enum Scheme {
     Ws,
     /// `http://` or `https://`.
     Http,
+    /// `ws://` only, for an exchange's market data: TLS for venue connections is not written.
+    VenueWs,
+    /// `http://` only, for an exchange's REST API: same.
+    VenueHttp,
 }
 
 impl Scheme {
@@ -78,6 +82,8 @@ impl Scheme {
         match self {
             Scheme::Ws => &["ws://"],
             Scheme::Http => &["http://", "https://"],
+            Scheme::VenueWs => &["ws://"],
+            Scheme::VenueHttp => &["http://"],
         }
     }
 
@@ -88,6 +94,14 @@ impl Scheme {
                  this host or use chain.ipc_path)"
             }
             Scheme::Http => "an http:// or https:// URL",
+            Scheme::VenueWs => {
+                "a ws:// URL (wss:// is not supported yet: the venue clients do no TLS; reach \
+                 the venue through a local TLS-terminating proxy)"
+            }
+            Scheme::VenueHttp => {
+                "an http:// URL (https:// is not supported yet: the venue clients do no TLS; \
+                 reach the venue through a local TLS-terminating proxy)"
+            }
         }
     }
 }

@@ -7,7 +7,13 @@ use crate::model::{
     BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, RelayConfig, RouterConfig,
     TelemetryConfig, V2FactoryConfig, V3FactoryConfig,
 };
-use crate::parse::{KindName, MODES, RELAY_KINDS, ROUTER_KINDS, UR_VERSIONS, WAITS, name_of};
+use kestrel_types::cex::{Fixed, Scale};
+
+use crate::model::XarbConfig;
+use crate::parse::{
+    BINANCE_KEY_KINDS, FEE_ASSETS, KindName, MODES, RELAY_KINDS, ROUTER_KINDS, UR_VERSIONS, VENUES,
+    WAITS, name_of,
+};
 
 fn s(text: impl Into<String>) -> Value {
     Value::String(text.into())
@@ -46,10 +52,67 @@ pub(crate) fn to_table(cfg: &Config) -> Table {
         ("journal", table([("path", Some(journal))])),
         ("telemetry", telemetry(&cfg.telemetry)),
     ];
-    entries
+    let mut out: Table = entries
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        .collect();
+    if let Some(x) = &cfg.xarb {
+        out.insert("xarb".to_owned(), xarb(x));
+    }
+    out
+}
+
+fn xarb(x: &XarbConfig) -> Value {
+    let notional = Scale::new(x.price_scale.digits() + x.size_scale.digits())
+        .unwrap_or_else(|| unreachable!("Invariant: validated to at most 18 digits"));
+    let size = |v: Fixed| Some(s(v.to_text(x.size_scale)));
+    let quote = |v: Fixed| Some(s(v.to_text(notional)));
+    let env = |secret: &Secret| s(format!("env:{}", secret.name()));
+    let venues = x.venues.iter().map(|v| {
+        table([
+            ("venue", Some(s(name_of(VENUES, v.venue)))),
+            ("symbol", Some(s(v.symbol.clone()))),
+            ("base_asset", Some(s(v.base_asset.clone()))),
+            ("quote_asset", Some(s(v.quote_asset.clone()))),
+            ("ws_url", Some(s(v.ws_url.clone()))),
+            ("rest_url", Some(s(v.rest_url.clone()))),
+            ("api_key", Some(env(&v.api_key))),
+            ("api_secret", Some(env(&v.api_secret))),
+            ("passphrase", v.passphrase.as_ref().map(env)),
+            (
+                "key_kind",
+                (v.venue == kestrel_types::cex::Venue::Binance)
+                    .then(|| s(name_of(BINANCE_KEY_KINDS, v.key_kind))),
+            ),
+            (
+                "buy_fee_asset",
+                Some(s(name_of(FEE_ASSETS, v.buy_fee_asset))),
+            ),
+            ("requests_per_second", Some(int(v.requests_per_second))),
+            ("burst", Some(int(v.burst))),
+        ])
+    });
+    table([
+        ("base", Some(s(x.base.clone()))),
+        ("quote", Some(s(x.quote.clone()))),
+        ("price_digits", Some(int(x.price_scale.digits()))),
+        ("size_digits", Some(int(x.size_scale.digits()))),
+        ("max_size", size(x.max_size)),
+        ("min_profit", quote(x.min_profit)),
+        ("safety_margin_bps", Some(int(x.safety_margin_bps))),
+        ("transfer_cost", quote(x.transfer_cost)),
+        (
+            "inventory_cycle",
+            (!x.inventory_cycle.is_zero()).then(|| s(x.inventory_cycle.to_text(x.size_scale))),
+        ),
+        ("max_drawdown", quote(x.max_drawdown)),
+        ("max_imbalance", size(x.max_imbalance)),
+        ("max_orders_per_minute", Some(int(x.max_orders_per_minute))),
+        ("unwind_slippage_bps", Some(int(x.unwind_slippage_bps))),
+        ("stale_after_ms", Some(wide(x.stale_after_ms))),
+        ("core", x.core.map(wide)),
+        ("venues", Some(Value::Array(venues.collect()))),
+    ])
 }
 
 fn chain(c: &ChainConfig) -> Value {

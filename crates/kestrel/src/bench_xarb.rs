@@ -24,25 +24,19 @@ use kestrel_exsim::preset::{
 use kestrel_exsim::server::{ExchangeHandle, ExchangeServer, Front};
 use kestrel_fire::relay::RelayConn;
 use kestrel_hot::cex::VenueFeed;
-use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
-use kestrel_hot::cex::bybit::{BybitFeed, BybitFeedConfig, BybitSymbol};
-use kestrel_hot::cex::coinbase::{CoinbaseFeed, CoinbaseFeedConfig, CoinbaseProduct};
-use kestrel_hot::cex::kraken::{KrakenFeed, KrakenFeedConfig, KrakenSymbol};
 use kestrel_hot::cex::lane::{Execution, LaneConfig, LaneEvent, LegConfig, XarbLane};
-use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
-use kestrel_strategies::risk::{Holdings, RiskLimits};
-use kestrel_strategies::xarb::{SymbolRules, XarbParams};
+use kestrel_strategies::risk::RiskLimits;
+use kestrel_strategies::xarb::XarbParams;
 use kestrel_telemetry::Percentiles;
-use kestrel_types::cex::{Fixed, Rate, Scale, Venue};
+use kestrel_types::cex::{FeeAsset, Fixed, Rate, Scale, Venue};
 use kestrel_venues::auth::{
     ApiSecret, BinanceSigner, BybitSigner, CoinbaseSigner, KrakenSigner, OkxSigner,
 };
 use kestrel_venues::orders::{
     BinanceWriter, BybitWriter, CoinbaseWriter, KrakenWriter, OkxWriter, RequestWriter, Scales,
 };
-use kestrel_venues::sync::kraken::KrakenDepth;
 use serde::Serialize;
 
 /// `kestrel bench xarb` options.
@@ -105,21 +99,179 @@ const DISLOCATION_STEPS: u32 = 10;
 
 /// A book with no message for this long is not quoted from.
 const STALE_AFTER_MS: u64 = 2_000;
-/// Keep-alive pings, where the venue wants them: often enough to be exercised in a short run.
-const PING_EVERY_MS: u64 = 1_000;
+
+/// Five simulated venues on loopback, one per real format, sharing one moving market: the
+/// servers and the market driver. `bench xarb` and the sandbox run a lane over them;
+/// `kestrel exsim` serves them for a `kestrel run` rehearsal.
+#[allow(missing_debug_implementations)]
+pub struct SimVenues {
+    venues: Vec<SimVenue>,
+    stop: Arc<AtomicBool>,
+    steps: Arc<AtomicU64>,
+    dislocations: Arc<AtomicU64>,
+    driver: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SimVenues {
+    /// Start the five venues (accounts funded with 500,000 quote and 5 BTC each) and the
+    /// market; every `dislocate_every_ms` the next venue in turn jumps 60 bp.
+    pub fn start(dislocate_every_ms: u64) -> anyhow::Result<SimVenues> {
+        let mut venues = Vec::with_capacity(LISTINGS.len());
+        for listing in LISTINGS {
+            let key = SimKey::new(listing.venue)?;
+            let ex = preset::exchange(&listing, key.account(), START_QUOTE, START_BTC)?;
+            let server = preset::serve(ex, key.front())
+                .with_context(|| format!("starting the simulated {}", listing.venue))?;
+            venues.push(SimVenue {
+                listing,
+                key,
+                server,
+            });
+        }
+        let names: Vec<Venue> = venues.iter().map(|v| v.listing.venue).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (steps, dislocations) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let books = venues
+            .iter()
+            .map(|v| (v.listing, v.server.handle()))
+            .collect();
+        let driver = Driver {
+            market: preset::market(1, &names),
+            books,
+            dislocate_every: Duration::from_millis(dislocate_every_ms),
+            stop: Arc::clone(&stop),
+            steps: Arc::clone(&steps),
+            dislocations: Arc::clone(&dislocations),
+        }
+        .spawn()?;
+        Ok(SimVenues {
+            venues,
+            stop,
+            steps,
+            dislocations,
+            driver: Some(driver),
+        })
+    }
+
+    /// The venues, in the order of [`SimVenues::xarb_toml`]'s `[[xarb.venues]]`.
+    pub fn names(&self) -> Vec<Venue> {
+        self.venues.iter().map(|v| v.listing.venue).collect()
+    }
+
+    /// An `[xarb]` section trading the simulated venues, with credentials named
+    /// `{prefix}_{VENUE}_API_KEY`, `…_API_SECRET` (and `…_PASSPHRASE` for OKX).
+    pub fn xarb_toml(&self, prefix: &str) -> String {
+        let mut out = format!(
+            "[xarb]\nbase = \"BTC\"\nquote = \"USD\"\nprice_digits = {PRICE_DIGITS}\n\
+             size_digits = {SIZE_DIGITS}\nmax_size = \"0.05\"\nmin_profit = \"1\"\n\
+             safety_margin_bps = 1\nmax_drawdown = \"1000000\"\nmax_imbalance = \"10\"\n\
+             max_orders_per_minute = 15000\nunwind_slippage_bps = 100\n\
+             stale_after_ms = {STALE_AFTER_MS}\n"
+        );
+        for v in &self.venues {
+            let venue = v.listing.venue;
+            let var = |what: &str| format!("env:{prefix}_{}_{what}", venue.name().to_uppercase());
+            let passphrase = if venue == Venue::Okx {
+                format!("passphrase = \"{}\"\n", var("PASSPHRASE"))
+            } else {
+                String::new()
+            };
+            let fee = match v.listing.buy_fee_asset {
+                FeeAsset::Base => "base",
+                FeeAsset::Quote => "quote",
+            };
+            out.push_str(&format!(
+                "\n[[xarb.venues]]\nvenue = \"{}\"\nsymbol = \"{}\"\nbase_asset = \"BTC\"\n\
+                 quote_asset = \"{}\"\nws_url = \"{}\"\nrest_url = \"{}\"\n\
+                 api_key = \"{}\"\napi_secret = \"{}\"\n{passphrase}buy_fee_asset = \"{fee}\"\n\
+                 requests_per_second = 1000\nburst = 1000\n",
+                venue.name(),
+                v.listing.symbol,
+                v.listing.quote,
+                v.server.ws_url(),
+                v.server.http_url(),
+                var("API_KEY"),
+                var("API_SECRET"),
+            ));
+        }
+        out
+    }
+
+    /// The simulated accounts' credentials as `(variable, value)` under `prefix`, matching
+    /// [`SimVenues::xarb_toml`] (made-up keys the simulated venues accept; not secrets).
+    pub fn credentials(&self, prefix: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for v in &self.venues {
+            let venue = v.listing.venue;
+            let (key, secret, passphrase) = sim_credentials(venue);
+            let var = |what: &str| format!("{prefix}_{}_{what}", venue.name().to_uppercase());
+            out.push((var("API_KEY"), key.to_owned()));
+            out.push((var("API_SECRET"), secret.to_owned()));
+            if let Some(p) = passphrase {
+                out.push((var("PASSPHRASE"), p.to_owned()));
+            }
+        }
+        out
+    }
+
+    /// The same credentials, as the lane takes them.
+    pub fn secrets(&self) -> Vec<crate::xarb_run::VenueSecrets> {
+        self.venues
+            .iter()
+            .map(|v| {
+                let (key, secret, passphrase) = sim_credentials(v.listing.venue);
+                crate::xarb_run::VenueSecrets {
+                    api_key: ApiSecret::new(key),
+                    api_secret: ApiSecret::new(secret),
+                    passphrase: passphrase.map(ApiSecret::new),
+                }
+            })
+            .collect()
+    }
+
+    /// What the account holds free on venue `i`, as the venue's own books say (base units,
+    /// quote notional units).
+    pub fn account(&self, i: usize) -> Option<(u128, u128)> {
+        let v = self.venues.get(i)?;
+        let account = v.key.account().to_owned();
+        let quote = v.listing.quote;
+        let (base, quote) = v
+            .server
+            .handle()
+            .with_exchange(|ex| (ex.balance(&account, "BTC").0, ex.balance(&account, quote).0));
+        Some((base, quote))
+    }
+
+    /// Market steps and dislocations so far.
+    pub fn progress(&self) -> (u64, u64) {
+        (
+            self.steps.load(Ordering::Relaxed),
+            self.dislocations.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Stop the market (the servers stop when this is dropped).
+    pub fn stop_market(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(driver) = self.driver.take() {
+            let _ = driver.join();
+        }
+    }
+}
+
+impl Drop for SimVenues {
+    fn drop(&mut self) {
+        self.stop_market();
+    }
+}
 
 /// A running cross-exchange simulation: simulated venues, the market driver, and the lane on
 /// its own thread. The sandbox runs one for its whole duration; the bench for `duration_s`.
 #[allow(missing_debug_implementations)]
 pub struct XarbSim {
-    venues: Vec<Venue>,
+    sim: SimVenues,
     stop: Arc<AtomicBool>,
-    steps: Arc<AtomicU64>,
-    dislocations: Arc<AtomicU64>,
-    driver: std::thread::JoinHandle<()>,
     lane: std::thread::JoinHandle<anyhow::Result<LaneOutcome>>,
-    // Kept alive (and stopped on drop) while the lane trades on them.
-    _servers: Vec<ExchangeServer>,
 }
 
 /// What the lane thread hands back.
@@ -142,59 +294,16 @@ struct SimVenue {
 impl XarbSim {
     /// Start the venues, the market and the lane.
     pub fn start(dislocate_every_ms: u64) -> anyhow::Result<XarbSim> {
-        let mut venues = Vec::with_capacity(LISTINGS.len());
-        for listing in LISTINGS {
-            let key = SimKey::new(listing.venue)?;
-            let ex = preset::exchange(&listing, key.account(), START_QUOTE, START_BTC)?;
-            let server = preset::serve(ex, key.front())
-                .with_context(|| format!("starting the simulated {}", listing.venue))?;
-            venues.push(SimVenue {
-                listing,
-                key,
-                server,
-            });
-        }
-        // The lane loads each venue's setup first: nothing runs yet that a failure would leave
-        // behind (the feeds connect on the lane's first poll).
-        let lane = lane(&venues)?;
-        let names: Vec<Venue> = venues.iter().map(|v| v.listing.venue).collect();
+        let sim = SimVenues::start(dislocate_every_ms)?;
+        // The lane loads each venue's setup first (the feeds connect on the lane's first poll).
+        let lane = lane(&sim.venues)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let (steps, dislocations) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let books = venues
-            .iter()
-            .map(|v| (v.listing, v.server.handle()))
-            .collect();
-        let driver = Driver {
-            market: preset::market(1, &names),
-            books,
-            dislocate_every: Duration::from_millis(dislocate_every_ms),
-            stop: Arc::clone(&stop),
-            steps: Arc::clone(&steps),
-            dislocations: Arc::clone(&dislocations),
-        }
-        .spawn()?;
         let lane_stop = Arc::clone(&stop);
         let lane = std::thread::Builder::new()
             .name("kestrel-xarb".into())
             .spawn(move || run_lane(lane, &lane_stop))
-            .context("spawning the lane thread");
-        let lane = match lane {
-            Ok(lane) => lane,
-            Err(e) => {
-                stop.store(true, Ordering::Relaxed);
-                let _ = driver.join();
-                return Err(e);
-            }
-        };
-        Ok(XarbSim {
-            venues: names,
-            stop,
-            steps,
-            dislocations,
-            driver,
-            lane,
-            _servers: venues.into_iter().map(|v| v.server).collect(),
-        })
+            .context("spawning the lane thread")?;
+        Ok(XarbSim { sim, stop, lane })
     }
 
     /// Stop everything and report; the lane's journal records come back with the report.
@@ -202,8 +311,9 @@ impl XarbSim {
         self,
         duration_s: u64,
     ) -> anyhow::Result<(XarbBench, Vec<kestrel_store::XarbRecord>)> {
+        let mut sim = self.sim;
+        sim.stop_market();
         self.stop.store(true, Ordering::Relaxed);
-        let _ = self.driver.join();
         let outcome = self
             .lane
             .join()
@@ -216,9 +326,9 @@ impl XarbSim {
         };
         let report = XarbBench {
             duration_s,
-            venues: self.venues.iter().map(|v| v.name().to_string()).collect(),
-            market_steps: self.steps.load(Ordering::Relaxed),
-            dislocations: self.dislocations.load(Ordering::Relaxed),
+            venues: sim.names().iter().map(|v| v.name().to_string()).collect(),
+            market_steps: sim.progress().0,
+            dislocations: sim.progress().1,
             opportunities: stats.opportunities,
             trades: stats.trades,
             trades_by_pair: outcome.trades_by_pair,
@@ -365,33 +475,37 @@ enum SimKey {
     Coinbase(CoinbaseSigner),
 }
 
+/// The simulated accounts' made-up credentials: `(api key, secret, passphrase)`.
+fn sim_credentials(venue: Venue) -> (&'static str, &'static str, Option<&'static str>) {
+    match venue {
+        Venue::Binance => ("sim-binance-key", "sim-binance-secret-0123456789", None),
+        // Kraken issues base64 secrets: this is base64 of a made-up text.
+        Venue::Kraken => (
+            "sim-kraken-key",
+            "a2VzdHJlbC1iZW5jaC1rcmFrZW4tc2ltdWxhdGVkLXNlY3JldC1ub3QtcmVhbC0wMDAx",
+            None,
+        ),
+        Venue::Okx => (
+            "sim-okx-key",
+            "sim-okx-secret-0123456789",
+            Some("sim passphrase"),
+        ),
+        Venue::Bybit => ("sim-bybit-key", "sim-bybit-secret-0123", None),
+        Venue::Coinbase => ("organizations/sim/apiKeys/0001", SIM_COINBASE_PEM, None),
+    }
+}
+
 impl SimKey {
     fn new(venue: Venue) -> anyhow::Result<SimKey> {
-        let secret = |s: &str| ApiSecret::new(s);
+        let (key, secret, passphrase) = sim_credentials(venue);
+        let secret = ApiSecret::new(secret);
         let key = match venue {
-            Venue::Binance => {
-                BinanceSigner::hmac("sim-binance-key", &secret("sim-binance-secret-0123456789"))
-                    .map(SimKey::Binance)
-            }
-            // Kraken issues base64 secrets: this is base64 of a made-up text.
-            Venue::Kraken => KrakenSigner::new(
-                "sim-kraken-key",
-                &secret("a2VzdHJlbC1iZW5jaC1rcmFrZW4tc2ltdWxhdGVkLXNlY3JldC1ub3QtcmVhbC0wMDAx"),
-            )
-            .map(SimKey::Kraken),
-            Venue::Okx => OkxSigner::new(
-                "sim-okx-key",
-                &secret("sim-okx-secret-0123456789"),
-                &secret("sim passphrase"),
-            )
-            .map(SimKey::Okx),
-            Venue::Bybit => BybitSigner::new("sim-bybit-key", &secret("sim-bybit-secret-0123"))
-                .map(SimKey::Bybit),
-            Venue::Coinbase => CoinbaseSigner::from_pem(
-                "organizations/sim/apiKeys/0001",
-                &secret(SIM_COINBASE_PEM),
-            )
-            .map(SimKey::Coinbase),
+            Venue::Binance => BinanceSigner::hmac(key, &secret).map(SimKey::Binance),
+            Venue::Kraken => KrakenSigner::new(key, &secret).map(SimKey::Kraken),
+            Venue::Okx => OkxSigner::new(key, &secret, &ApiSecret::new(passphrase.unwrap_or("")))
+                .map(SimKey::Okx),
+            Venue::Bybit => BybitSigner::new(key, &secret).map(SimKey::Bybit),
+            Venue::Coinbase => CoinbaseSigner::from_pem(key, &secret).map(SimKey::Coinbase),
         };
         key.map_err(|e| anyhow::anyhow!("{venue}: simulated key: {e}"))
     }
@@ -436,65 +550,13 @@ fn feed(
     server: &ExchangeServer,
     scales: Scales,
 ) -> anyhow::Result<Box<dyn VenueFeed + Send>> {
-    let (ws_url, symbol) = (server.ws_url(), listing.symbol.to_string());
-    let (price_scale, size_scale) = (scales.price, scales.size);
-    Ok(match listing.venue {
-        Venue::Binance => Box::new(BinanceFeed::new(BinanceFeedConfig {
-            ws_url,
-            rest_url: server.http_url(),
-            symbols: vec![FeedSymbol {
-                symbol,
-                price_scale,
-                size_scale,
-                capacity: 400,
-            }],
-            stale_after_ms: STALE_AFTER_MS,
-            snapshot_limit: 1000,
-        })?),
-        Venue::Kraken => Box::new(KrakenFeed::new(KrakenFeedConfig {
-            ws_url,
-            symbols: vec![KrakenSymbol {
-                symbol,
-                depth: KrakenDepth::D25,
-                price_precision: price_scale,
-                qty_precision: size_scale,
-            }],
-            stale_after_ms: STALE_AFTER_MS,
-            ping_every_ms: PING_EVERY_MS,
-        })),
-        Venue::Okx => Box::new(OkxFeed::new(OkxFeedConfig {
-            ws_url,
-            symbols: vec![OkxSymbol {
-                inst_id: symbol,
-                price_scale,
-                size_scale,
-                capacity: 400,
-            }],
-            stale_after_ms: STALE_AFTER_MS,
-            ping_every_ms: PING_EVERY_MS,
-        })),
-        Venue::Bybit => Box::new(BybitFeed::new(BybitFeedConfig {
-            ws_url,
-            symbols: vec![BybitSymbol {
-                symbol,
-                price_scale,
-                size_scale,
-                depth: 50,
-                capacity: 70,
-            }],
-            stale_after_ms: STALE_AFTER_MS,
-            ping_every_ms: PING_EVERY_MS,
-        })),
-        Venue::Coinbase => Box::new(CoinbaseFeed::new(CoinbaseFeedConfig {
-            ws_url,
-            products: vec![CoinbaseProduct {
-                product_id: symbol,
-                price_scale,
-                size_scale,
-                capacity: 400,
-            }],
-            stale_after_ms: STALE_AFTER_MS,
-        })),
+    crate::xarb_run::feed(crate::xarb_run::FeedTarget {
+        venue: listing.venue,
+        ws_url: &server.ws_url(),
+        rest_url: &server.http_url(),
+        symbol: listing.symbol,
+        scales,
+        stale_after_ms: STALE_AFTER_MS,
     })
 }
 
@@ -558,33 +620,14 @@ fn leg(
     addr: &str,
     scales: Scales,
 ) -> anyhow::Result<LegConfig> {
-    let setup = crate::venue_setup::load(writer, addr, listing.symbol, scales)?;
-    let held = |asset: &str, digits: u8| {
-        setup
-            .balances
-            .iter()
-            .find(|b| b.asset == asset)
-            .and_then(|b| b.free.units_at(digits))
-            .unwrap_or(0)
-    };
-    Ok(LegConfig {
+    let listing = crate::xarb_run::LegListing {
         venue: listing.venue,
-        feed: i,
-        book: 0,
-        symbol: listing.symbol.into(),
-        base_asset: "BTC".into(),
-        scales,
-        tick: setup.rules.tick,
-        rules: SymbolRules {
-            lot: setup.rules.lot,
-            min_size: setup.rules.min_size,
-            min_notional: setup.rules.min_notional.unwrap_or(0),
-        },
-        taker_fee: setup.fees.taker,
+        // The simulated venues set no limit; the kill switch's order rate still applies.
+        budget: (100_000, 100_000),
+        symbol: listing.symbol,
+        base_asset: "BTC",
+        quote_asset: listing.quote,
         buy_fee_asset: listing.buy_fee_asset,
-        holdings: Holdings {
-            base: held("BTC", scales.size.digits()),
-            quote: held(listing.quote, scales.notional_digits()),
-        },
-    })
+    };
+    crate::xarb_run::leg(i, listing, writer, addr, scales)
 }

@@ -83,6 +83,12 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
         eprintln!("note: --live was given but the config says dry-run: running dry-run");
     }
     let keys = resolve_keys(&cfg)?;
+    // Every venue credential is read before anything starts, so a missing one fails fast.
+    let xarb_cfg = match &cfg.xarb {
+        Some(x) => Some((x.clone(), crate::xarb_run::resolve_secrets(x)?)),
+        None => None,
+    };
+    let journal_path = cfg.journal.path.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .worker_threads(1)
@@ -91,13 +97,47 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
         let engine = Engine::start(cfg, mode, keys, new_run_id())
             .await
             .context("starting the engine")?;
+        let xarb = match xarb_cfg {
+            Some((x, secrets)) => {
+                let (journal, run_id) = (engine.journal_handle(), engine.run_id().to_owned());
+                let started = tokio::task::spawn_blocking(move || {
+                    start_xarb(&x, &secrets, mode, &journal_path, journal, run_id)
+                })
+                .await?;
+                match started {
+                    Ok(run) => Some(run),
+                    Err(e) => {
+                        // The engine is running: stop it cleanly before reporting.
+                        let _ = engine.stop().await;
+                        return Err(e.context("starting the cross-exchange lane"));
+                    }
+                }
+            }
+            None => None,
+        };
         eprintln!(
-            "kestrel: running ({mode:?}), run id {}; Ctrl-C stops",
+            "kestrel: running ({mode:?}{}), run id {}; Ctrl-C stops",
+            if xarb.is_some() {
+                match mode {
+                    Mode::DryRun => ", cross-exchange lane on paper",
+                    Mode::Live => ", cross-exchange lane sending orders",
+                }
+            } else {
+                ""
+            },
             engine.run_id()
         );
         match duration {
             Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
             None => tokio::signal::ctrl_c().await?,
+        }
+        if let Some(xarb) = xarb {
+            let stats = tokio::task::spawn_blocking(move || xarb.stop()).await??;
+            eprintln!(
+                "kestrel: cross-exchange lane stopped; opportunities {}, trades {}, orders {}, \
+                 unwinds {}, pnl units {}",
+                stats.opportunities, stats.trades, stats.orders, stats.unwinds, stats.pnl
+            );
         }
         let report = engine.stop().await?;
         let c = &report.counters;
@@ -110,6 +150,72 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
         );
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Builds the cross-exchange lane from `[xarb]` (asking every venue for fees, rules and
+/// balances; a paper run goes on from the journal's last positions) and starts its thread.
+pub fn start_xarb(
+    cfg: &kestrel_config::XarbConfig,
+    secrets: &[crate::xarb_run::VenueSecrets],
+    mode: Mode,
+    journal_path: &Path,
+    journal: kestrel_store::JournalHandle,
+    run_id: String,
+) -> anyhow::Result<crate::xarb_run::XarbRun> {
+    let restored = kestrel_store::open_readonly(journal_path)
+        .and_then(|r| r.latest_xarb_positions())
+        .with_context(|| format!("reading positions from {}", journal_path.display()))?;
+    let lane = crate::xarb_run::build_lane(cfg, secrets, mode, &restored)?;
+    crate::xarb_run::XarbRun::start(lane, cfg.core, journal, run_id)
+}
+
+/// `kestrel exsim`: simulated venues for a `kestrel run` rehearsal of the cross-exchange lane.
+pub fn exsim(
+    duration: Option<u64>,
+    dislocate_every_ms: u64,
+    env_prefix: &str,
+) -> anyhow::Result<ExitCode> {
+    if dislocate_every_ms == 0 {
+        anyhow::bail!("--dislocate-every-ms must be at least 1");
+    }
+    let valid_prefix = !env_prefix.is_empty()
+        && env_prefix
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && !env_prefix.as_bytes()[0].is_ascii_digit();
+    if !valid_prefix {
+        anyhow::bail!("--env-prefix must match [A-Z_][A-Z0-9_]*, got {env_prefix:?}");
+    }
+    let sim = crate::bench_xarb::SimVenues::start(dislocate_every_ms)?;
+    println!("# Append to a kestrel config (see configs/xarb-paper.toml):\n");
+    println!("{}", sim.xarb_toml(env_prefix));
+    println!("# Made-up credentials the simulated venues accept (not secrets):");
+    for (var, value) in sim.credentials(env_prefix) {
+        // PEM keys span lines: the config reader accepts `\n` escapes in them.
+        println!("export {var}='{}'", value.replace('\n', "\\n"));
+    }
+    eprintln!(
+        "kestrel exsim: serving {} simulated venues; {}",
+        sim.names().len(),
+        match duration {
+            Some(s) => format!("stopping after {s} s"),
+            None => "Ctrl-C stops".to_owned(),
+        }
+    );
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    match duration {
+        Some(s) => std::thread::sleep(Duration::from_secs(s)),
+        None => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(tokio::signal::ctrl_c())?;
+        }
+    }
+    let (steps, dislocations) = sim.progress();
+    eprintln!("kestrel exsim: stopped after {steps} market steps, {dislocations} dislocations");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `kestrel sandbox`.

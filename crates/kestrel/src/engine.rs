@@ -777,6 +777,11 @@ impl Engine {
         &self.counters
     }
 
+    /// A handle to append to the run's journal (other lanes journal through it).
+    pub fn journal_handle(&self) -> JournalHandle {
+        self.journal.handle()
+    }
+
     /// The run id used in the journal.
     pub fn run_id(&self) -> &str {
         &self.run_id

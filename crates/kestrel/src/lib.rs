@@ -17,3 +17,4 @@ pub mod sandbox;
 pub mod simprep;
 pub mod undecoded;
 pub mod venue_setup;
+pub mod xarb_run;

@@ -59,6 +59,22 @@ enum Cmd {
         /// The TOML config to check.
         file: PathBuf,
     },
+    /// Serve five simulated exchanges on loopback (Binance, Kraken, OKX, Bybit and Coinbase
+    /// formats, REST and WebSocket, each checking its venue's real authentication) sharing one
+    /// moving market with dislocations, for rehearsing the cross-exchange lane with `kestrel
+    /// run`. Prints an [xarb] section to append to a config, and the `export` lines for its
+    /// made-up credentials; serves until Ctrl-C or --duration.
+    Exsim {
+        /// Stop after this many seconds (default: until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+        /// Milliseconds between dislocations (the next venue in turn jumps 60 bp).
+        #[arg(long, default_value_t = 200)]
+        dislocate_every_ms: u64,
+        /// Prefix of the credential variables the section names.
+        #[arg(long, default_value = "KESTREL_SIM")]
+        env_prefix: String,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -149,6 +165,11 @@ fn main() -> ExitCode {
             seed,
             report,
         } => kestrel::cli::sandbox(duration, seed, report.as_deref()),
+        Cmd::Exsim {
+            duration,
+            dislocate_every_ms,
+            env_prefix,
+        } => kestrel::cli::exsim(duration, dislocate_every_ms, &env_prefix),
         Cmd::Bench {
             which:
                 BenchCmd::Hotpath {

@@ -7,9 +7,12 @@
 //! - [`risk`]: inventory, the kill switch (drawdown, open imbalance, order rate), the unwind
 //!   of a leg left without its partner, and paper fills.
 //!
+//! - [`budget`]: each venue's REST request budget (a token bucket the lane spends from).
+//!
 //! Nothing here does I/O or reads a clock: the lanes call in with state and act on the answer.
 
 #![forbid(unsafe_code)]
 
+pub mod budget;
 pub mod risk;
 pub mod xarb;

@@ -4,6 +4,7 @@ mod files;
 mod roundtrip;
 mod secrets;
 mod validation;
+mod xarb;
 
 /// A complete, valid config that tests edit one key at a time.
 pub(crate) const VALID: &str = r#"

@@ -19,7 +19,11 @@ fn round_trip(cfg: &Config) {
 fn the_test_config_and_the_examples_round_trip() {
     round_trip(&parse_str(crate::VALID).unwrap());
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-    for name in ["anvil-local.toml", "sepolia-dry-run.toml"] {
+    for name in [
+        "anvil-local.toml",
+        "sepolia-dry-run.toml",
+        "xarb-paper.toml",
+    ] {
         round_trip(&kestrel_config::load_file(&dir.join(name)).unwrap());
     }
 }
@@ -158,6 +162,7 @@ prop_compose! {
             hot: HotConfig { core: hot.0, wait: hot.1, ring_capacity: 1usize << hot.2 },
             journal: JournalConfig { path: "journal dir/k.sqlite".into() },
             telemetry: TelemetryConfig { metrics_addr: metrics_port.map(|p| ([127, 0, 0, 1], p).into()), log },
+            xarb: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use std::sync::mpsc::Receiver;
 use kestrel_fire::relay::{RelayConn, RelayReply};
 use kestrel_stdx::mono_ns;
 use kestrel_store::XarbRecord;
+use kestrel_strategies::budget::RequestBudget;
 use kestrel_strategies::risk::{
     Holdings, KillSwitch, Purpose, RiskLimits, TripReason, paper_fill, plan_unwind,
 };
@@ -53,6 +54,10 @@ pub struct LegConfig {
     pub buy_fee_asset: FeeAsset,
     /// What the account holds there at start.
     pub holdings: Holdings,
+    /// The lane's REST budget there: requests per second, and how many may go at once.
+    pub requests_per_second: u32,
+    /// See `requests_per_second`.
+    pub burst: u32,
 }
 
 /// The lane's configuration.
@@ -289,7 +294,16 @@ pub struct LaneStats {
     pub unhedged_max: u128,
     /// Trades whose legs both filled in full and still lost money after fees: must be 0.
     pub unprofitable_after_fees: u64,
+    /// Times a trade worth making was held back because a venue's request budget was spent
+    /// (once per hold, however long it lasts).
+    pub rate_limited: u64,
+    /// Rate-limit (or busy) answers from a venue, each of which paused it.
+    pub venue_pauses: u64,
 }
+
+/// How long a venue is left alone after it answers "too many requests" or "busy", on top of
+/// its budget refilling from empty.
+const RATE_LIMIT_PAUSE_MS: u64 = 1_000;
 
 #[derive(Clone, Debug)]
 struct Pending {
@@ -334,6 +348,10 @@ pub struct XarbLane {
     nonce: u64,
     /// The client order id being written (reused: the order path allocates nothing).
     client_id: String,
+    /// Per leg: the venue's request budget.
+    budgets: Vec<RequestBudget>,
+    /// Whether a trade worth making is being held back for budget.
+    holding: bool,
     /// Per leg: book changes seen.
     versions: Vec<u64>,
     /// Per leg: `versions` when the lane last traded there (`u64::MAX`: never).
@@ -358,6 +376,12 @@ impl XarbLane {
         exec: Execution,
     ) -> XarbLane {
         let holdings = cfg.legs.iter().map(|l| l.holdings).collect();
+        let now = mono_ns();
+        let budgets = cfg
+            .legs
+            .iter()
+            .map(|l| RequestBudget::new(l.requests_per_second, l.burst, now))
+            .collect();
         let n_legs = cfg.legs.len();
         let pending = cfg
             .legs
@@ -383,6 +407,8 @@ impl XarbLane {
             decision_to_orders: SpanRecorder::new(),
             read_ns: 0,
             nonce: 0,
+            budgets,
+            holding: false,
             versions: vec![0; n_legs],
             traded_at: vec![u64::MAX; n_legs],
         }
@@ -476,6 +502,25 @@ impl XarbLane {
         self.versions.get(leg) == self.traded_at.get(leg)
     }
 
+    /// Whether leg `leg`'s venue has a whole request left in its budget.
+    fn has_budget(&mut self, leg: usize, now_ns: u64) -> bool {
+        self.budgets
+            .get_mut(leg)
+            .is_some_and(|b| b.available(now_ns) >= 1)
+    }
+
+    /// One request to leg `leg`'s venue (into debt if need be).
+    fn spend_budget(&mut self, leg: usize) {
+        if let Some(b) = self.budgets.get_mut(leg) {
+            b.spend(mono_ns());
+        }
+    }
+
+    /// Requests sent to leg `leg`'s venue so far, by the lane's count.
+    pub fn requests_sent(&self, leg: usize) -> u64 {
+        self.budgets.get(leg).map_or(0, RequestBudget::spent)
+    }
+
     fn mark_traded(&mut self, leg: usize) {
         if let (Some(t), Some(v)) = (self.traded_at.get_mut(leg), self.versions.get(leg)) {
             *t = *v;
@@ -502,6 +547,7 @@ impl XarbLane {
 
     fn decide(&mut self, now_ns: u64, now_ms: u64) {
         let mut best: Option<(Opportunity, usize, usize)> = None;
+        let mut held = false;
         let n = self.cfg.legs.len();
         for buy in 0..n {
             for sell in 0..n {
@@ -522,6 +568,10 @@ impl XarbLane {
                 match evaluate(&b, &s, &self.cfg.params) {
                     Ok(Decision::Trade(o)) => {
                         self.stats.opportunities += 1;
+                        if !self.has_budget(buy, now_ns) || !self.has_budget(sell, now_ns) {
+                            held = true;
+                            continue;
+                        }
                         if best.is_none_or(|(x, _, _)| o.net > x.net) {
                             best = Some((o, buy, sell));
                         }
@@ -538,12 +588,28 @@ impl XarbLane {
                 }
             }
         }
-        if let Some((o, buy, sell)) = best {
-            self.fire(o, buy, sell, now_ms);
+        match best {
+            Some((o, buy, sell)) => {
+                // A trade let go by a refilled budget was not caused by the book change the
+                // latency spans start from: it is not timed.
+                let timed = !self.holding;
+                self.holding = false;
+                self.fire(o, buy, sell, now_ms, timed);
+            }
+            None if held => {
+                // Worth trading but out of budget: decide again on every poll until the budget
+                // allows it or the books move it away. Counted once per hold.
+                if !self.holding {
+                    self.stats.rate_limited += 1;
+                }
+                self.holding = true;
+                self.changed = true;
+            }
+            None => self.holding = false,
         }
     }
 
-    fn fire(&mut self, o: Opportunity, buy_leg: usize, sell_leg: usize, now_ms: u64) {
+    fn fire(&mut self, o: Opportunity, buy_leg: usize, sell_leg: usize, now_ms: u64, timed: bool) {
         if let Err(reason) = self.kill.allow(now_ms, 2, Purpose::Open) {
             self.push(LaneEvent::Tripped(reason));
             return;
@@ -581,7 +647,7 @@ impl XarbLane {
             o.sell_limit,
             now_ms,
         );
-        if matches!(self.exec, Execution::Orders { .. }) {
+        if timed && matches!(self.exec, Execution::Orders { .. }) {
             let written_ns = mono_ns();
             self.update_to_orders
                 .record(written_ns.saturating_sub(self.read_ns));
@@ -610,6 +676,7 @@ impl XarbLane {
         let (venue, taker_fee, buy_fee_asset, scales) =
             (cfg.venue, cfg.taker_fee, cfg.buy_fee_asset, cfg.scales);
         self.stats.orders += 1;
+        self.spend_budget(leg);
         self.mark_traded(leg);
         self.push(LaneEvent::OrderSent {
             id,
@@ -746,6 +813,13 @@ impl XarbLane {
                 self.query(p, now_ms)
             }
             Err(e) => {
+                if e.class == ErrorClass::Retryable
+                    && let Some(b) = self.budgets.get_mut(p.leg)
+                {
+                    // Too many requests, or busy: leave the venue alone for a while.
+                    b.penalize(mono_ns(), RATE_LIMIT_PAUSE_MS);
+                    self.stats.venue_pauses += 1;
+                }
                 self.push(LaneEvent::OrderFailed {
                     id: p.id,
                     role: p.role,
@@ -784,6 +858,9 @@ impl XarbLane {
         if let (Some(Ok(())), Some(conn)) = (written, conns.get_mut(p.leg))
             && conn.send_request(&self.buf).is_ok()
         {
+            if let Some(b) = self.budgets.get_mut(p.leg) {
+                b.spend(mono_ns());
+            }
             p.query = true;
             p.queries_left -= 1;
             let leg = p.leg;

@@ -106,6 +106,8 @@ fn leg(feed: usize, holdings: Holdings, taker_fee: Rate) -> LegConfig {
         taker_fee,
         buy_fee_asset: FeeAsset::Base,
         holdings,
+        requests_per_second: 1_000,
+        burst: 1_000,
     }
 }
 
@@ -119,6 +121,41 @@ fn lane_with_fee(
     holdings: [Holdings; 2],
     taker_fee: Rate,
 ) -> XarbLane {
+    lane_with(cheap, rich, holdings, taker_fee, Limits::default())
+}
+
+/// What a test may change of the lane's limits.
+#[derive(Clone, Copy)]
+struct Limits {
+    max_size: u128,
+    max_orders_per_minute: u32,
+    /// Requests per second and burst, on both venues.
+    budget: (u32, u32),
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // Two orders a minute: one trade, then the switch holds.
+        Limits {
+            max_size: BTC,
+            max_orders_per_minute: 2,
+            budget: (1_000, 1_000),
+        }
+    }
+}
+
+fn lane_with(
+    cheap: &ExchangeServer,
+    rich: &ExchangeServer,
+    holdings: [Holdings; 2],
+    taker_fee: Rate,
+    limits: Limits,
+) -> XarbLane {
+    let leg = |feed, holdings| LegConfig {
+        requests_per_second: limits.budget.0,
+        burst: limits.budget.1,
+        ..leg(feed, holdings, taker_fee)
+    };
     let feed = |server: &ExchangeServer| -> Box<dyn VenueFeed + Send> {
         Box::new(
             BinanceFeed::new(BinanceFeedConfig {
@@ -153,21 +190,17 @@ fn lane_with_fee(
         .collect();
     XarbLane::new(
         LaneConfig {
-            legs: vec![
-                leg(0, holdings[0], taker_fee),
-                leg(1, holdings[1], taker_fee),
-            ],
+            legs: vec![leg(0, holdings[0]), leg(1, holdings[1])],
             params: XarbParams {
-                max_size: Fixed(BTC as u64),
+                max_size: Fixed(limits.max_size as u64),
                 min_profit: USDT,
                 safety_margin: Rate(10_000),
                 transfer_per_base: Fixed(0),
             },
-            // Two orders a minute: one trade, then the switch holds.
             limits: RiskLimits {
                 max_drawdown: 1_000 * USDT,
                 max_imbalance: BTC,
-                max_orders_per_minute: 2,
+                max_orders_per_minute: limits.max_orders_per_minute,
             },
             unwind_slippage: Rate(1_000_000),
         },
@@ -503,4 +536,82 @@ fn the_same_dislocation_is_left_alone_when_fees_eat_it() {
         start,
         "no order reached a venue"
     );
+}
+
+#[test]
+fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_venue() {
+    // Four crossing levels a side, 0.2 BTC each; each trade takes one (max size 0.2 BTC).
+    let asks: Vec<_> = (0..4)
+        .map(|i| (BookSide::Ask, 6_500_000 + i * 1_000, 20_000))
+        .collect();
+    let bids: Vec<_> = (0..4)
+        .map(|i| (BookSide::Bid, 6_550_000 - i * 1_000, 20_000))
+        .collect();
+    let cheap = venue(
+        100_000 * USDT,
+        0,
+        &[asks.as_slice(), &[(BookSide::Bid, 6_400_000, 50_000)]].concat(),
+    );
+    let rich = venue(
+        0,
+        BTC,
+        &[bids.as_slice(), &[(BookSide::Ask, 6_600_000, 50_000)]].concat(),
+    );
+    let holdings = [
+        Holdings {
+            base: 0,
+            quote: 100_000 * USDT,
+        },
+        Holdings {
+            base: BTC,
+            quote: 0,
+        },
+    ];
+    // Two requests at once, then one a second, on each venue.
+    let limits = Limits {
+        max_size: 20_000,
+        max_orders_per_minute: 1_000,
+        budget: (1, 2),
+    };
+    let mut lane = lane_with(&cheap, &rich, holdings, Rate(100_000), limits);
+    let events = run_until(&mut lane, "a trade held back for budget", |l| {
+        l.stats().rate_limited > 0 && !l.is_busy()
+    });
+    let stats = lane.stats();
+    // The burst allows two requests per venue: at most two trades went before the hold.
+    assert!(stats.trades >= 1 && stats.trades <= 2, "{stats:?}");
+    assert!(
+        lane.requests_sent(0) <= 2 && lane.requests_sent(1) <= 2,
+        "{events:?}"
+    );
+    let trades_when_held = stats.trades;
+    // Within the next half second nothing more may go (the budget refills at 1/s).
+    let until = Instant::now() + Duration::from_millis(400);
+    while Instant::now() < until {
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+    }
+    assert_eq!(lane.stats().trades, trades_when_held, "{:?}", lane.stats());
+
+    // The budget refills: trading resumes. Then the rich venue answers -1015 (too many
+    // orders): the leg fails, is unwound, and the venue is paused.
+    rich.fault(Fault::RejectNextOrder(Reject::Injected {
+        code: -1015,
+        message: "Too many new orders; current limit is 1 orders per SECOND.".into(),
+    }));
+    let events = run_until(&mut lane, "the venue answered with a rate limit", |l| {
+        l.stats().venue_pauses > 0 && !l.is_busy()
+    });
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, LaneEvent::OrderFailed { .. })),
+        "{events:?}"
+    );
+    let paused_at = lane.stats();
+    // Paused: a full second plus the refill from empty; nothing is traded meanwhile.
+    let until = Instant::now() + Duration::from_millis(900);
+    while Instant::now() < until {
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+    }
+    assert_eq!(lane.stats().trades, paused_at.trades, "{:?}", lane.stats());
 }

@@ -19,6 +19,8 @@ fn every_subcommand_has_help() {
         &["sandbox", "--help"],
         &["check-config", "--help"],
         &["bench", "hotpath", "--help"],
+        &["bench", "xarb", "--help"],
+        &["exsim", "--help"],
     ] {
         let out = kestrel().args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -29,7 +31,11 @@ fn every_subcommand_has_help() {
 
 #[test]
 fn shipped_configs_pass_check_config() {
-    for name in ["anvil-local.toml", "sepolia-dry-run.toml"] {
+    for name in [
+        "anvil-local.toml",
+        "sepolia-dry-run.toml",
+        "xarb-paper.toml",
+    ] {
         let out = kestrel()
             .arg("check-config")
             .arg(configs().join(name))

@@ -17,3 +17,4 @@ mod hot_alloc;
 mod hot_route;
 mod proxy;
 mod sandbox;
+mod xarb_run;

@@ -1,4 +1,5 @@
 //! kestrel-strategies integration tests.
 
+mod budget;
 mod risk;
 mod xarb;

@@ -1,0 +1,453 @@
+//! The cross-exchange lane as `kestrel run` starts it from `[xarb]`: one feed, request writer
+//! and warm connection per `[[xarb.venues]]`, fees, rules and balances loaded from each venue,
+//! the lane on its own thread, and every event appended to the journal as it happens.
+//!
+//! Dry-run fills on paper against the live books ([`Execution::Paper`]); only live mode (the
+//! config's `mode = "live"` and `--live`) sends orders. In paper mode the holdings are the
+//! journal's last positions for the same venues when there are any (a restarted paper run goes
+//! on from where it stopped), else the account's balances; live mode always starts from the
+//! balances the venues report.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use kestrel_config::{BinanceKeyKind, XarbConfig, XarbVenueConfig};
+use kestrel_fire::relay::RelayConn;
+use kestrel_hot::cex::VenueFeed;
+use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
+use kestrel_hot::cex::bybit::{BybitFeed, BybitFeedConfig, BybitSymbol};
+use kestrel_hot::cex::coinbase::{CoinbaseFeed, CoinbaseFeedConfig, CoinbaseProduct};
+use kestrel_hot::cex::kraken::{KrakenFeed, KrakenFeedConfig, KrakenSymbol};
+use kestrel_hot::cex::lane::{Execution, LaneConfig, LaneStats, LegConfig, XarbLane};
+use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
+use kestrel_stdx::clock::{Clock as _, LiveClock};
+use kestrel_stdx::mono_ns;
+use kestrel_store::{JournalHandle, PositionRow, Record};
+use kestrel_strategies::risk::{Holdings, RiskLimits};
+use kestrel_strategies::xarb::{SymbolRules, XarbParams};
+use kestrel_types::Mode;
+use kestrel_types::cex::{FeeAsset, Fixed, Rate, Scale, Venue};
+use kestrel_venues::auth::{
+    ApiSecret, BinanceSigner, BybitSigner, CoinbaseSigner, KrakenSigner, OkxSigner,
+};
+use kestrel_venues::orders::{
+    BinanceWriter, BybitWriter, CoinbaseWriter, KrakenWriter, OkxWriter, RequestWriter, Scales,
+};
+use kestrel_venues::sync::kraken::KrakenDepth;
+
+/// Application-level pings on venues that want them (Kraken, OKX, Bybit).
+const PING_EVERY_MS: u64 = 1_000;
+
+/// Where a symbol lives on one venue: what a feed needs to follow its book.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FeedTarget<'a> {
+    pub venue: Venue,
+    pub ws_url: &'a str,
+    /// `http://host:port` (Binance takes its depth snapshots there).
+    pub rest_url: &'a str,
+    pub symbol: &'a str,
+    pub scales: Scales,
+    pub stale_after_ms: u64,
+}
+
+/// The venue's market-data client for one symbol.
+pub(crate) fn feed(t: FeedTarget<'_>) -> anyhow::Result<Box<dyn VenueFeed + Send>> {
+    let (ws_url, symbol) = (t.ws_url.to_owned(), t.symbol.to_owned());
+    let (price_scale, size_scale) = (t.scales.price, t.scales.size);
+    let stale_after_ms = t.stale_after_ms;
+    Ok(match t.venue {
+        Venue::Binance => Box::new(BinanceFeed::new(BinanceFeedConfig {
+            ws_url,
+            rest_url: t.rest_url.trim_end_matches('/').to_owned(),
+            symbols: vec![FeedSymbol {
+                symbol,
+                price_scale,
+                size_scale,
+                capacity: 400,
+            }],
+            stale_after_ms,
+            snapshot_limit: 1000,
+        })?),
+        Venue::Kraken => Box::new(KrakenFeed::new(KrakenFeedConfig {
+            ws_url,
+            symbols: vec![KrakenSymbol {
+                symbol,
+                depth: KrakenDepth::D25,
+                price_precision: price_scale,
+                qty_precision: size_scale,
+            }],
+            stale_after_ms,
+            ping_every_ms: PING_EVERY_MS,
+        })),
+        Venue::Okx => Box::new(OkxFeed::new(OkxFeedConfig {
+            ws_url,
+            symbols: vec![OkxSymbol {
+                inst_id: symbol,
+                price_scale,
+                size_scale,
+                capacity: 400,
+            }],
+            stale_after_ms,
+            ping_every_ms: PING_EVERY_MS,
+        })),
+        Venue::Bybit => Box::new(BybitFeed::new(BybitFeedConfig {
+            ws_url,
+            symbols: vec![BybitSymbol {
+                symbol,
+                price_scale,
+                size_scale,
+                depth: 50,
+                capacity: 70,
+            }],
+            stale_after_ms,
+            ping_every_ms: PING_EVERY_MS,
+        })),
+        Venue::Coinbase => Box::new(CoinbaseFeed::new(CoinbaseFeedConfig {
+            ws_url,
+            products: vec![CoinbaseProduct {
+                product_id: symbol,
+                price_scale,
+                size_scale,
+                capacity: 400,
+            }],
+            stale_after_ms,
+        })),
+    })
+}
+
+/// How one venue lists the lane's symbol.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LegListing<'a> {
+    pub venue: Venue,
+    /// The lane's REST budget there: requests per second and burst.
+    pub budget: (u32, u32),
+    pub symbol: &'a str,
+    pub base_asset: &'a str,
+    pub quote_asset: &'a str,
+    pub buy_fee_asset: FeeAsset,
+}
+
+/// Leg `i`: fees, rules and balances as the venue at `addr` reports them.
+pub(crate) fn leg(
+    i: usize,
+    listing: LegListing<'_>,
+    writer: &dyn RequestWriter,
+    addr: &str,
+    scales: Scales,
+) -> anyhow::Result<LegConfig> {
+    let setup = crate::venue_setup::load(writer, addr, listing.symbol, scales)?;
+    let held = |asset: &str, digits: u8| {
+        setup
+            .balances
+            .iter()
+            .find(|b| b.asset == asset)
+            .and_then(|b| b.free.units_at(digits))
+            .unwrap_or(0)
+    };
+    Ok(LegConfig {
+        venue: listing.venue,
+        feed: i,
+        book: 0,
+        symbol: listing.symbol.into(),
+        base_asset: listing.base_asset.into(),
+        scales,
+        tick: setup.rules.tick,
+        rules: SymbolRules {
+            lot: setup.rules.lot,
+            min_size: setup.rules.min_size,
+            min_notional: setup.rules.min_notional.unwrap_or(0),
+        },
+        taker_fee: setup.fees.taker,
+        buy_fee_asset: listing.buy_fee_asset,
+        holdings: Holdings {
+            base: held(listing.base_asset, scales.size.digits()),
+            quote: held(listing.quote_asset, scales.notional_digits()),
+        },
+        requests_per_second: listing.budget.0,
+        burst: listing.budget.1,
+    })
+}
+
+/// `host:port` of an `http://host:port[/…]` URL.
+fn host_port(url: &str) -> anyhow::Result<&str> {
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("{url:?}: expected an http:// URL"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains(':') {
+        Ok(authority)
+    } else {
+        anyhow::bail!("{url:?}: name the port (host:port)")
+    }
+}
+
+/// One venue's credentials, read from the environment before anything starts.
+#[derive(Debug)]
+pub struct VenueSecrets {
+    /// The API key (the key's name on Coinbase).
+    pub api_key: ApiSecret,
+    /// The HMAC secret or PEM private key.
+    pub api_secret: ApiSecret,
+    /// OKX's passphrase.
+    pub passphrase: Option<ApiSecret>,
+}
+
+/// Reads every venue's `env:VAR` credentials; the first missing variable is the error (named,
+/// never its value).
+pub fn resolve_secrets(cfg: &XarbConfig) -> anyhow::Result<Vec<VenueSecrets>> {
+    cfg.venues
+        .iter()
+        .map(|v| {
+            let read = |s: &kestrel_config::Secret| {
+                s.resolve()
+                    .map(|value| ApiSecret::new(value.expose()))
+                    .map_err(|e| anyhow::anyhow!("xarb venue {}: {e}", v.venue))
+            };
+            Ok(VenueSecrets {
+                api_key: read(&v.api_key)?,
+                api_secret: read(&v.api_secret)?,
+                passphrase: v.passphrase.as_ref().map(read).transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// The venue's request writer, signing with the account's key.
+fn writer(
+    v: &XarbVenueConfig,
+    secrets: &VenueSecrets,
+    host: &str,
+) -> anyhow::Result<Box<dyn RequestWriter + Send>> {
+    let venue = v.venue;
+    let key = secrets.api_key.expose();
+    let secret = &secrets.api_secret;
+    let bad_key = |e| anyhow::anyhow!("{venue}: api key: {e}");
+    Ok(match venue {
+        Venue::Binance => {
+            let signer = match v.key_kind {
+                BinanceKeyKind::Hmac => BinanceSigner::hmac(key, secret),
+                BinanceKeyKind::Ed25519 => BinanceSigner::ed25519_pem(key, secret),
+            };
+            Box::new(BinanceWriter::new(signer.map_err(bad_key)?, host))
+        }
+        Venue::Kraken => Box::new(KrakenWriter::new(
+            KrakenSigner::new(key, secret).map_err(bad_key)?,
+            host,
+        )),
+        Venue::Okx => {
+            let passphrase = secrets
+                .passphrase
+                .as_ref()
+                .with_context(|| format!("{venue}: no passphrase configured"))?;
+            Box::new(OkxWriter::new(
+                OkxSigner::new(key, secret, passphrase).map_err(bad_key)?,
+                host,
+            ))
+        }
+        Venue::Bybit => Box::new(BybitWriter::new(
+            BybitSigner::new(key, secret).map_err(bad_key)?,
+            host,
+        )),
+        Venue::Coinbase => Box::new(CoinbaseWriter::new(
+            CoinbaseSigner::from_pem(key, secret).map_err(bad_key)?,
+            host,
+        )),
+    })
+}
+
+/// `ceil(transfer_cost / inventory_cycle)` per whole base unit, at the price scale: what one
+/// unit of base traded must carry of the transfer that later moves inventory back.
+pub fn transfer_per_base(cfg: &XarbConfig) -> Fixed {
+    if cfg.transfer_cost.is_zero() || cfg.inventory_cycle.is_zero() {
+        return Fixed::ZERO;
+    }
+    // cost is in notional units (price × size digits); per base unit at the price scale:
+    // cost_units × 10^size / cycle_units / 10^size … = cost_units / cycle_units (price units).
+    let cost = u128::from(cfg.transfer_cost.0);
+    let cycle = u128::from(cfg.inventory_cycle.0);
+    Fixed(u64::try_from(cost.div_ceil(cycle)).unwrap_or(u64::MAX))
+}
+
+/// The lane's decision parameters and limits from the config.
+pub fn lane_params(cfg: &XarbConfig) -> (XarbParams, RiskLimits, Rate) {
+    let bps = |b: u32| Rate(u64::from(b) * 10_000);
+    (
+        XarbParams {
+            max_size: cfg.max_size,
+            min_profit: u128::from(cfg.min_profit.0),
+            safety_margin: bps(cfg.safety_margin_bps),
+            transfer_per_base: transfer_per_base(cfg),
+        },
+        RiskLimits {
+            max_drawdown: u128::from(cfg.max_drawdown.0),
+            max_imbalance: u128::from(cfg.max_imbalance.0),
+            max_orders_per_minute: cfg.max_orders_per_minute,
+        },
+        bps(cfg.unwind_slippage_bps),
+    )
+}
+
+/// Builds the lane from the config: every venue's fees, rules and balances are asked for now.
+/// `restored`: the journal's last positions (paper mode takes them over the balances for legs
+/// whose index and venue match).
+pub fn build_lane(
+    cfg: &XarbConfig,
+    secrets: &[VenueSecrets],
+    mode: Mode,
+    restored: &[PositionRow],
+) -> anyhow::Result<XarbLane> {
+    anyhow::ensure!(
+        secrets.len() == cfg.venues.len(),
+        "credentials for {} venues, {} configured",
+        secrets.len(),
+        cfg.venues.len()
+    );
+    let scales = Scales {
+        price: cfg.price_scale,
+        size: cfg.size_scale,
+    };
+    debug_assert!(
+        Scale::new(scales.notional_digits()).is_some(),
+        "Invariant: the config bounds price + size digits"
+    );
+    let mut feeds: Vec<Box<dyn VenueFeed + Send>> = Vec::new();
+    let mut writers: Vec<Box<dyn RequestWriter + Send>> = Vec::new();
+    let mut legs = Vec::new();
+    for (i, (v, secrets)) in cfg.venues.iter().zip(secrets).enumerate() {
+        let host = host_port(&v.rest_url)?;
+        feeds.push(feed(FeedTarget {
+            venue: v.venue,
+            ws_url: &v.ws_url,
+            rest_url: &v.rest_url,
+            symbol: &v.symbol,
+            scales,
+            stale_after_ms: cfg.stale_after_ms,
+        })?);
+        let writer = writer(v, secrets, host)?;
+        let listing = LegListing {
+            venue: v.venue,
+            budget: (v.requests_per_second, v.burst),
+            symbol: &v.symbol,
+            base_asset: &v.base_asset,
+            quote_asset: &v.quote_asset,
+            buy_fee_asset: v.buy_fee_asset,
+        };
+        let mut leg = leg(i, listing, writer.as_ref(), host, scales)
+            .with_context(|| format!("{}: loading fees, rules and balances", v.venue))?;
+        if mode == Mode::DryRun
+            && let Some(row) = restored
+                .iter()
+                .find(|r| r.leg as usize == i && r.venue == v.venue.name())
+        {
+            leg.holdings = Holdings {
+                base: row.base_units,
+                quote: row.quote_units,
+            };
+        }
+        legs.push(leg);
+        writers.push(writer);
+    }
+    let (params, limits, unwind_slippage) = lane_params(cfg);
+    let exec = match mode {
+        Mode::DryRun => Execution::Paper,
+        Mode::Live => {
+            let (tx, replies) = sync_channel(1024);
+            let mut conns = Vec::with_capacity(cfg.venues.len());
+            for (i, v) in cfg.venues.iter().enumerate() {
+                let url = format!("{}/", v.rest_url.trim_end_matches('/'));
+                conns.push(
+                    RelayConn::connect(i, &url, tx.clone())
+                        .with_context(|| format!("{}: connecting to {url}", v.venue))?,
+                );
+            }
+            Execution::Orders {
+                writers,
+                conns,
+                replies,
+            }
+        }
+    };
+    Ok(XarbLane::new(
+        LaneConfig {
+            legs,
+            params,
+            limits,
+            unwind_slippage,
+        },
+        feeds,
+        exec,
+    ))
+}
+
+/// The lane running on its own thread.
+#[derive(Debug)]
+pub struct XarbRun {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<LaneStats>,
+}
+
+impl XarbRun {
+    /// Start `lane` on a thread (pinned to `core` when given); its events go to `journal` under
+    /// `run_id` as they happen.
+    pub fn start(
+        lane: XarbLane,
+        core: Option<usize>,
+        journal: JournalHandle,
+        run_id: String,
+    ) -> anyhow::Result<XarbRun> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("kestrel-xarb".into())
+            .spawn(move || {
+                match kestrel_bus::pin_current_thread(core) {
+                    kestrel_bus::PinOutcome::Pinned(_) | kestrel_bus::PinOutcome::NotRequested => {}
+                    other => tracing::warn!(?other, "xarb lane: not pinned; running unpinned"),
+                }
+                run(lane, &flag, &journal, &run_id)
+            })
+            .context("spawning the xarb lane thread")?;
+        Ok(XarbRun { stop, thread })
+    }
+
+    /// Stop the lane (a trade in flight gets up to 2 s to settle) and return its totals.
+    pub fn stop(self) -> anyhow::Result<LaneStats> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the xarb lane thread panicked"))
+    }
+}
+
+fn run(mut lane: XarbLane, stop: &AtomicBool, journal: &JournalHandle, run_id: &str) -> LaneStats {
+    let journal_events = |lane: &mut XarbLane| {
+        for event in lane.drain_events() {
+            if let Some(ev) = event.to_record() {
+                let rec = Record::Xarb {
+                    run_id: run_id.to_owned(),
+                    unix_ms: LiveClock.unix_ms(),
+                    ev,
+                };
+                // Blocking append: the journal loses nothing.
+                if let Err(e) = journal.append(rec) {
+                    tracing::error!(error = %e, "xarb lane: journal append failed");
+                }
+            }
+        }
+    };
+    while !stop.load(Ordering::Relaxed) {
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+        journal_events(&mut lane);
+        std::thread::yield_now();
+    }
+    let settle_by = Instant::now() + Duration::from_secs(2);
+    while lane.is_busy() && Instant::now() < settle_by {
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+        journal_events(&mut lane);
+    }
+    lane.stats()
+}

@@ -1,0 +1,166 @@
+//! The cross-exchange lane as `kestrel run` starts it: a config's `[xarb]` section over the
+//! five simulated venues (real wire formats, real authentication), paper fills journaled as
+//! they happen, a restarted paper run going on from the journal's positions, and live mode
+//! starting from the venues' own balances.
+
+use std::process::Command;
+use std::time::Duration;
+
+use kestrel::bench_xarb::SimVenues;
+use kestrel::xarb_run::{XarbRun, build_lane};
+use kestrel_store::Journal;
+use kestrel_types::Mode;
+
+const PREFIX: &str = "KESTREL_TEST_SIM";
+
+fn configs() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+}
+
+/// The shipped anvil config with the simulated venues' `[xarb]` section appended.
+fn config_text(sim: &SimVenues) -> String {
+    let base = std::fs::read_to_string(configs().join("anvil-local.toml")).unwrap();
+    format!("{base}\n{}", sim.xarb_toml(PREFIX))
+}
+
+#[test]
+fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
+    let sim = SimVenues::start(50).unwrap();
+    let cfg = kestrel_config::parse_str(&config_text(&sim)).unwrap();
+    let x = cfg.xarb.expect("[xarb] section");
+    assert_eq!(x.venues.len(), 5);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite");
+
+    // First run: paper, from the venues' balances.
+    let journal = Journal::open(&path, 4096).unwrap();
+    let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &[]).unwrap();
+    let start: Vec<_> = (0..5).map(|i| lane.holdings(i).unwrap()).collect();
+    for (i, h) in start.iter().enumerate() {
+        let (base, _) = sim.account(i).unwrap();
+        assert_eq!(
+            h.base, base,
+            "leg {i}: paper starts from the venue's balance"
+        );
+    }
+    let run = XarbRun::start(lane, None, journal.handle(), "xarb-run-1".into()).unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let stats = run.stop().unwrap();
+    journal.close().unwrap();
+    assert!(stats.trades > 0, "{stats:?}");
+    assert_eq!(stats.unprofitable_after_fees, 0, "{stats:?}");
+    // Paper mode sends nothing: every venue's account is untouched.
+    for (i, h) in start.iter().enumerate() {
+        assert_eq!(
+            sim.account(i).unwrap().0,
+            h.base,
+            "leg {i}: paper sent an order"
+        );
+    }
+
+    // Everything was journaled as it happened: closes and the positions they left.
+    let reader = kestrel_store::open_readonly(&path).unwrap();
+    let pnls = reader.xarb_pnls("xarb-run-1").unwrap();
+    assert!(
+        !pnls.is_empty() && pnls.len() as u64 <= stats.trades,
+        "{pnls:?}"
+    );
+    let total: i128 = pnls.iter().sum();
+    assert_eq!(total, stats.pnl, "journaled PnL equals the lane's");
+    let positions = reader.latest_xarb_positions().unwrap();
+    assert!(!positions.is_empty());
+    let moved = positions.iter().any(|p| {
+        let i = p.leg as usize;
+        p.base_units != start[i].base || p.quote_units != start[i].quote
+    });
+    assert!(moved, "trades moved paper inventory: {positions:?}");
+
+    // Restart in paper mode: the lane goes on from the journal's positions, not the venues'.
+    let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &positions).unwrap();
+    for p in &positions {
+        let h = lane.holdings(p.leg as usize).unwrap();
+        assert_eq!((h.base, h.quote), (p.base_units, p.quote_units), "{p:?}");
+    }
+    // Live mode always starts from what the venues report.
+    let lane = build_lane(&x, &sim.secrets(), Mode::Live, &positions).unwrap();
+    for i in 0..5 {
+        assert_eq!(lane.holdings(i).unwrap().base, sim.account(i).unwrap().0);
+    }
+}
+
+#[test]
+fn wrong_credentials_fail_at_start_naming_the_venue() {
+    let sim = SimVenues::start(1_000).unwrap();
+    let cfg = kestrel_config::parse_str(&config_text(&sim)).unwrap();
+    let x = cfg.xarb.unwrap();
+    let mut secrets = sim.secrets();
+    secrets[2].api_secret = kestrel_venues::auth::ApiSecret::new("not-the-okx-secret");
+    let err = build_lane(&x, &secrets, Mode::DryRun, &[])
+        .err()
+        .expect("a bad signature is refused");
+    let text = format!("{err:#}");
+    assert!(text.contains("okx"), "{text}");
+}
+
+#[test]
+fn run_names_a_missing_venue_credential_before_starting_anything() {
+    let sim = SimVenues::start(1_000).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("xarb.toml");
+    std::fs::write(&path, config_text(&sim)).unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // The engine's own keys are set; the venues' are not. No node runs: the run must fail on
+    // the credential, before it tries to reach anything.
+    let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["run", "--duration", "1", "--config"])
+        .arg(&path)
+        .env(
+            "KESTREL_SEARCHER_KEY",
+            "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+        )
+        .env(
+            "KESTREL_RELAY_AUTH_KEY",
+            "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+        )
+        .env_remove(format!("{PREFIX}_BINANCE_API_KEY"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{PREFIX}_BINANCE_API_KEY")), "{err}");
+    assert!(err.contains("binance"), "{err}");
+}
+
+#[test]
+fn exsim_prints_a_section_that_check_config_accepts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["exsim", "--duration", "1", "--env-prefix", "REHEARSAL"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("export REHEARSAL_OKX_PASSPHRASE="), "{text}");
+    let section: String = text
+        .lines()
+        .filter(|l| !l.starts_with("export ") && !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let base = std::fs::read_to_string(configs().join("anvil-local.toml")).unwrap();
+    let cfg = kestrel_config::parse_str(&format!("{base}\n{section}")).unwrap();
+    let x = cfg.xarb.unwrap();
+    assert_eq!(x.venues.len(), 5);
+    assert_eq!(x.venues[0].api_key.name(), "REHEARSAL_BINANCE_API_KEY");
+}

@@ -1,0 +1,72 @@
+//! The request budget: refill, burst cap, debt and the rate-limit pause, against a model
+//! that counts requests in a sliding window.
+
+use kestrel_strategies::budget::RequestBudget;
+use proptest::prelude::*;
+
+const S: u64 = 1_000_000_000;
+
+#[test]
+fn a_full_bucket_gives_its_burst_then_refills_at_the_rate() {
+    let mut b = RequestBudget::new(5, 10, 0);
+    assert_eq!(b.available(0), 10);
+    for _ in 0..10 {
+        assert!(b.allows(1, 0));
+        b.spend(0);
+    }
+    assert!(!b.allows(1, 0));
+    assert_eq!(b.held_back(), 1);
+    // 5 per second: one more every 200 ms, none before.
+    assert_eq!(b.available(199_999_999), 0);
+    assert_eq!(b.available(200_000_000), 1);
+    assert_eq!(b.available(S), 5);
+    // Never more than the burst, however long it rests.
+    assert_eq!(b.available(3_600 * S), 10);
+    assert_eq!(b.spent(), 10);
+}
+
+#[test]
+fn debt_is_waited_out_and_a_rate_limit_adds_a_pause() {
+    let mut b = RequestBudget::new(2, 2, 0);
+    for _ in 0..4 {
+        b.spend(0); // two of them in debt (an unwind and a query, say)
+    }
+    assert_eq!(b.available(0), 0);
+    // Two requests of debt at 2/s: back to zero after 1 s, one request after 1.5 s.
+    assert_eq!(b.available(S), 0);
+    assert_eq!(b.available(S + S / 2), 1);
+    // The venue answers 429: empty, plus 1 s.
+    b.penalize(S + S / 2, 1_000);
+    assert_eq!(b.available(2 * S + S / 2 - 1), 0);
+    assert_eq!(b.available(3 * S), 1);
+}
+
+proptest! {
+    /// Whatever the arrival times, a caller that sends only when `allows` says so never sends
+    /// more than `burst + per_second × window` requests in any window.
+    #[test]
+    fn allowed_requests_never_exceed_the_budget_in_any_window(
+        per_second in 1u32..50,
+        burst in 1u32..20,
+        gaps in proptest::collection::vec(0u64..200_000_000, 1..400),
+    ) {
+        let mut b = RequestBudget::new(per_second, burst, 0);
+        let mut now = 0u64;
+        let mut sent = Vec::new();
+        for gap in gaps {
+            now += gap;
+            if b.allows(1, now) {
+                b.spend(now);
+                sent.push(now);
+            }
+        }
+        for (i, &start) in sent.iter().enumerate() {
+            for window_ns in [S / 10, S, 5 * S] {
+                let in_window = sent[i..].iter().take_while(|&&t| t < start + window_ns).count() as u128;
+                let bound = u128::from(burst)
+                    + (u128::from(per_second) * u128::from(window_ns)).div_ceil(u128::from(S));
+                prop_assert!(in_window <= bound, "{in_window} > {bound} in {window_ns} ns");
+            }
+        }
+    }
+}
