@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Dependency rules from DESIGN.md, checked on the resolved graph:
-# - the decision crates (wire, dex, sim, strategies) and the hot crates never depend on tokio,
+# - the decision crates (wire, dex, sim, strategies, quant) and the hot crates never depend on tokio,
 #   directly or transitively;
 # - testkit never reaches the binary's normal dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
-for crate in kestrel-wire kestrel-dex kestrel-sim kestrel-types kestrel-stdx kestrel-bus kestrel-fire kestrel-hot kestrel-strategies; do
+for crate in kestrel-wire kestrel-dex kestrel-sim kestrel-types kestrel-stdx kestrel-bus kestrel-fire kestrel-hot kestrel-strategies kestrel-quant; do
   if cargo tree -p "$crate" -e normal --prefix none 2>/dev/null | grep -qE '^tokio v'; then
     echo "rule broken: $crate depends on tokio"; fail=1
   else
