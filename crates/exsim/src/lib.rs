@@ -23,4 +23,5 @@ pub mod kraken;
 pub mod market;
 pub mod okx;
 pub mod preset;
+pub mod replay;
 pub mod server;

@@ -7,6 +7,7 @@ mod cex_bybit;
 mod cex_coinbase;
 mod cex_kraken;
 mod cex_okx;
+mod cex_replay;
 mod feed_support;
 mod handoff;
 mod lane;
