@@ -15,4 +15,5 @@
 
 pub mod budget;
 pub mod risk;
+pub mod statarb;
 pub mod xarb;

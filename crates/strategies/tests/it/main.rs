@@ -2,4 +2,5 @@
 
 mod budget;
 mod risk;
+mod statarb;
 mod xarb;
