@@ -218,6 +218,133 @@ pub fn exsim(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `kestrel pairs scan`'s arguments, as typed.
+#[derive(Debug, Clone, Copy)]
+pub struct PairsScanArgs<'a> {
+    /// `--candles`.
+    pub candles: &'a [std::path::PathBuf],
+    /// `--log`.
+    pub log: bool,
+    /// `--max-p`.
+    pub max_p: Option<f64>,
+    /// `--half-life`.
+    pub half_life: Option<&'a str>,
+    /// `--min-crossings`.
+    pub min_crossings: Option<usize>,
+    /// `--json`.
+    pub json: bool,
+}
+
+/// `kestrel pairs scan`.
+pub fn pairs_scan(a: &PairsScanArgs<'_>) -> anyhow::Result<ExitCode> {
+    if let Some(p) = a.max_p
+        && !(0.0..=1.0).contains(&p)
+    {
+        anyhow::bail!("--max-p must be in 0..=1, got {p}");
+    }
+    let filters = crate::pairs::Filters {
+        max_p: a.max_p,
+        half_life: a
+            .half_life
+            .map(crate::pairs::parse_range)
+            .transpose()
+            .context("--half-life")?,
+        min_crossings: a.min_crossings,
+    };
+    let out = crate::pairs::run(a.candles, a.log, filters, crate::pairs::progress_wanted())?;
+    for (x, y, why) in &out.errors {
+        eprintln!("skipped pair {x} ~ {y}: {why}");
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(&out.rows)?);
+    } else {
+        println!("{}", crate::pairs::table(&out));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `kestrel backtest statarb`'s arguments, as typed.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct BacktestStatarbArgs<'a> {
+    pub candles: &'a [std::path::PathBuf],
+    pub train_bars: usize,
+    pub test_bars: usize,
+    pub capital: f64,
+    pub fee_bps: f64,
+    pub slippage_bps: f64,
+    pub entry_z: f64,
+    pub exit_z: f64,
+    pub stop_z: f64,
+    pub max_p: f64,
+    pub half_life: &'a str,
+    pub top_k: usize,
+    pub bars_per_year: Option<f64>,
+    pub equity_png: std::path::PathBuf,
+    pub json: bool,
+}
+
+/// `kestrel backtest statarb`.
+pub fn backtest_statarb(a: &BacktestStatarbArgs<'_>) -> anyhow::Result<ExitCode> {
+    use kestrel_strategies::statarb::{BacktestConfig, SelectionConfig, SignalConfig};
+    let (min_half, max_half) = crate::pairs::parse_range(a.half_life).context("--half-life")?;
+    let defaults = BacktestConfig::default();
+    let config = BacktestConfig {
+        train_bars: a.train_bars,
+        test_bars: a.test_bars,
+        selection: SelectionConfig {
+            max_p_value: a.max_p,
+            min_half_life_bars: min_half,
+            max_half_life_bars: max_half,
+            top_k: a.top_k,
+            ..defaults.selection
+        },
+        signal: SignalConfig {
+            entry_z: a.entry_z,
+            exit_z: a.exit_z,
+            stop_z: a.stop_z,
+            ..defaults.signal
+        },
+        initial_capital: a.capital,
+        taker_fee_bps: a.fee_bps,
+        slippage_bps: a.slippage_bps,
+        // 0: inferred from the bar times.
+        bars_per_year: a.bars_per_year.unwrap_or(0.0),
+        ..defaults
+    };
+    let out = crate::pairs::backtest(
+        a.candles,
+        &crate::pairs::BacktestArgs {
+            config,
+            png: a.equity_png.clone(),
+        },
+    )?;
+    if a.json {
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        let opt =
+            |v: Option<f64>, digits: usize| v.map_or("-".to_owned(), |x| format!("{x:.digits$}"));
+        println!(
+            "{} symbols, {} bars, {} windows\npnl {:.2} (gross {:.2}, fees {:.2}), sharpe {}, \
+             max drawdown {:.2} ({:.2} %), win rate {}, trades {}, turnover {:.2}\nequity curve: {}",
+            out.symbols.len(),
+            out.bars,
+            out.windows,
+            out.pnl,
+            out.gross_pnl,
+            out.fees,
+            opt(out.sharpe, 3),
+            out.max_drawdown,
+            out.max_drawdown_fraction * 100.0,
+            opt(out.win_rate.map(|w| w * 100.0), 1),
+            out.trades,
+            out.turnover,
+            out.equity_png
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `kestrel sandbox`.
 pub fn sandbox(
     duration: u64,

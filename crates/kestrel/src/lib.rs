@@ -13,6 +13,7 @@ pub mod bench;
 pub mod bench_xarb;
 pub mod cli;
 pub mod engine;
+pub mod pairs;
 pub mod sandbox;
 pub mod simprep;
 pub mod undecoded;

@@ -75,10 +75,110 @@ enum Cmd {
         #[arg(long, default_value = "KESTREL_SIM")]
         env_prefix: String,
     },
+    /// Statistical-arbitrage research.
+    Pairs {
+        #[command(subcommand)]
+        which: PairsCmd,
+    },
+    /// Backtests on candle files.
+    Backtest {
+        #[command(subcommand)]
+        which: BacktestCmd,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
         which: BenchCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PairsCmd {
+    /// Engle-Granger cointegration test of every pair of the given candle files, as
+    /// statsmodels' `coint` (trend "c", autolag "aic") computes it, in parallel. Files: CSV with
+    /// a header naming a `close` column and a `timestamp`, `date` or `time` column, or freqtrade
+    /// JSON (`[[ms, open, high, low, close, volume], ...]`). The symbol is the file name without
+    /// extension and trailing `-<timeframe>`. Series are aligned on the timestamps every file
+    /// has; for each pair, `a` (the file named first) is regressed on `b`. Output is sorted by
+    /// p-value.
+    Scan {
+        /// Candle files (at least two).
+        #[arg(long, num_args = 1.., required = true)]
+        candles: Vec<PathBuf>,
+        /// Use natural-log prices.
+        #[arg(long)]
+        log: bool,
+        /// Keep pairs with a p-value at most this.
+        #[arg(long)]
+        max_p: Option<f64>,
+        /// Keep pairs whose spread's half-life (bars) is in MIN..MAX, e.g. 5..500.
+        #[arg(long, value_name = "MIN..MAX")]
+        half_life: Option<String>,
+        /// Keep pairs whose demeaned spread crosses zero at least this often.
+        #[arg(long)]
+        min_crossings: Option<usize>,
+        /// Print a JSON array (keys a, b, n, hedge_ratio, intercept, t_stat, p_value, crit_1,
+        /// crit_5, crit_10, half_life, zero_crossings) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BacktestCmd {
+    /// Walk-forward backtest of the stat-arb rules: scan every pair on a training window
+    /// (Engle-Granger, as `pairs scan`), keep the cointegrated pairs whose half-life and zero
+    /// crossings qualify, trade the next window on the spread's z-score (enter at ±entry, exit
+    /// at ±exit, stop at ±stop or after a multiple of the half-life), sized by fractional Kelly
+    /// from each pair's record, with taker fees and slippage on every fill; roll and repeat.
+    /// Prints PnL, Sharpe, drawdown, win rate, trades, turnover and fees, and writes the
+    /// equity curve as a PNG. Candle files as for `pairs scan`.
+    Statarb {
+        /// Candle files (at least two).
+        #[arg(long, num_args = 1.., required = true)]
+        candles: Vec<PathBuf>,
+        /// Bars in each training window.
+        #[arg(long, default_value_t = 500)]
+        train_bars: usize,
+        /// Bars in each test window (and the roll).
+        #[arg(long, default_value_t = 250)]
+        test_bars: usize,
+        /// Starting capital, quote.
+        #[arg(long, default_value_t = 10_000.0)]
+        capital: f64,
+        /// Taker fee on every fill, basis points.
+        #[arg(long, default_value_t = 10.0)]
+        fee_bps: f64,
+        /// Slippage on every fill, basis points.
+        #[arg(long, default_value_t = 2.0)]
+        slippage_bps: f64,
+        /// |z| to enter.
+        #[arg(long, default_value_t = 2.0)]
+        entry_z: f64,
+        /// |z| to exit.
+        #[arg(long, default_value_t = 0.5)]
+        exit_z: f64,
+        /// |z| to stop out.
+        #[arg(long, default_value_t = 4.0)]
+        stop_z: f64,
+        /// Largest p-value of a selected pair.
+        #[arg(long, default_value_t = 0.05)]
+        max_p: f64,
+        /// Half-life range of a selected pair, bars.
+        #[arg(long, value_name = "MIN..MAX", default_value = "2..100")]
+        half_life: String,
+        /// Pairs traded per window.
+        #[arg(long, default_value_t = 5)]
+        top_k: usize,
+        /// Bars per year for the Sharpe ratio (default: from the median bar spacing).
+        #[arg(long)]
+        bars_per_year: Option<f64>,
+        /// Where to write the equity-curve PNG.
+        #[arg(long, default_value = "statarb-equity.png")]
+        equity_png: PathBuf,
+        /// Print one JSON object instead of a summary.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -165,6 +265,60 @@ fn main() -> ExitCode {
             seed,
             report,
         } => kestrel::cli::sandbox(duration, seed, report.as_deref()),
+        Cmd::Pairs {
+            which:
+                PairsCmd::Scan {
+                    candles,
+                    log,
+                    max_p,
+                    half_life,
+                    min_crossings,
+                    json,
+                },
+        } => kestrel::cli::pairs_scan(&kestrel::cli::PairsScanArgs {
+            candles: &candles,
+            log,
+            max_p,
+            half_life: half_life.as_deref(),
+            min_crossings,
+            json,
+        }),
+        Cmd::Backtest {
+            which:
+                BacktestCmd::Statarb {
+                    candles,
+                    train_bars,
+                    test_bars,
+                    capital,
+                    fee_bps,
+                    slippage_bps,
+                    entry_z,
+                    exit_z,
+                    stop_z,
+                    max_p,
+                    half_life,
+                    top_k,
+                    bars_per_year,
+                    equity_png,
+                    json,
+                },
+        } => kestrel::cli::backtest_statarb(&kestrel::cli::BacktestStatarbArgs {
+            candles: &candles,
+            train_bars,
+            test_bars,
+            capital,
+            fee_bps,
+            slippage_bps,
+            entry_z,
+            exit_z,
+            stop_z,
+            max_p,
+            half_life: &half_life,
+            top_k,
+            bars_per_year,
+            equity_png,
+            json,
+        }),
         Cmd::Exsim {
             duration,
             dislocate_every_ms,

@@ -21,6 +21,8 @@ fn every_subcommand_has_help() {
         &["bench", "hotpath", "--help"],
         &["bench", "xarb", "--help"],
         &["exsim", "--help"],
+        &["pairs", "scan", "--help"],
+        &["backtest", "statarb", "--help"],
     ] {
         let out = kestrel().args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");

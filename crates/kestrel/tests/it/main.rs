@@ -15,6 +15,7 @@ mod engine;
 mod harness;
 mod hot_alloc;
 mod hot_route;
+mod pairs;
 mod proxy;
 mod sandbox;
 mod xarb_run;
