@@ -187,7 +187,10 @@ pub fn mackinnonp(stat: f64, regression: Trend, n_vars: usize) -> Result<f64, Qu
     }
     let t = p_table(regression);
     let i = n_vars - 1;
-    if stat > t.tau_max[i] {
+    // τ_max is infinite for trend "n" with N = 1, so +inf is caught here explicitly (statsmodels
+    // would evaluate the polynomial at infinity and return NaN): no evidence against a unit
+    // root at all.
+    if stat > t.tau_max[i] || stat == f64::INFINITY {
         return Ok(1.0);
     }
     if stat < t.tau_min[i] {
@@ -198,6 +201,10 @@ pub fn mackinnonp(stat: f64, regression: Trend, n_vars: usize) -> Result<f64, Qu
     } else {
         scaled_poly(&t.large_p[i], &LARGE_P_SCALE, stat)
     };
+    if z.is_nan() {
+        // Only a huge finite statistic overflows the cubic (∞ − ∞); its limit is the tail's.
+        return Ok(if stat > 0.0 { 1.0 } else { 0.0 });
+    }
     Ok(norm_cdf(z))
 }
 

@@ -94,3 +94,25 @@ proptest! {
         }
     }
 }
+
+/// Found by the proptest above in CI: trend "n" with N = 1 has no upper bound τ_max, and the
+/// p-value at +inf (or at a statistic so large the cubic overflows) was NaN.
+#[test]
+fn p_values_at_the_extremes_are_zero_or_one() {
+    for trend in [Trend::N, Trend::C, Trend::Ct, Trend::Ctt] {
+        for n in 1..=6 {
+            assert_eq!(
+                mackinnonp(f64::INFINITY, trend, n),
+                Ok(1.0),
+                "{trend:?} {n}"
+            );
+            assert_eq!(
+                mackinnonp(f64::NEG_INFINITY, trend, n),
+                Ok(0.0),
+                "{trend:?} {n}"
+            );
+            assert_eq!(mackinnonp(1e300, trend, n), Ok(1.0), "{trend:?} {n}");
+            assert_eq!(mackinnonp(-1e300, trend, n), Ok(0.0), "{trend:?} {n}");
+        }
+    }
+}
