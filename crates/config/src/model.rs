@@ -384,9 +384,10 @@ pub struct XarbVenueConfig {
     pub base_asset: String,
     /// `quote_asset`: the quote asset as the venue names it in balances.
     pub quote_asset: String,
-    /// `ws_url`: market data, `ws://` (TLS for venue connections is not written yet).
+    /// `ws_url`: market data, `ws://` or `wss://`.
     pub ws_url: String,
-    /// `rest_url`: orders and account, `http://` (same).
+    /// `rest_url`: orders and account, `http://` or `https://` (live orders need `http://`
+    /// for now: the order connections do no TLS; start-up requests and paper mode do).
     pub rest_url: String,
     /// `api_key`: `env:VAR` (the key's name for Coinbase).
     pub api_key: Secret,

@@ -71,9 +71,9 @@ pub(crate) enum Scheme {
     Ws,
     /// `http://` or `https://`.
     Http,
-    /// `ws://` only, for an exchange's market data: TLS for venue connections is not written.
+    /// `ws://` or `wss://`, for an exchange's market data.
     VenueWs,
-    /// `http://` only, for an exchange's REST API: same.
+    /// `http://` or `https://`, for an exchange's REST API (https orders: paper mode only, for now).
     VenueHttp,
 }
 
@@ -82,8 +82,8 @@ impl Scheme {
         match self {
             Scheme::Ws => &["ws://"],
             Scheme::Http => &["http://", "https://"],
-            Scheme::VenueWs => &["ws://"],
-            Scheme::VenueHttp => &["http://"],
+            Scheme::VenueWs => &["ws://", "wss://"],
+            Scheme::VenueHttp => &["http://", "https://"],
         }
     }
 
@@ -94,14 +94,8 @@ impl Scheme {
                  this host or use chain.ipc_path)"
             }
             Scheme::Http => "an http:// or https:// URL",
-            Scheme::VenueWs => {
-                "a ws:// URL (wss:// is not supported yet: the venue clients do no TLS; reach \
-                 the venue through a local TLS-terminating proxy)"
-            }
-            Scheme::VenueHttp => {
-                "an http:// URL (https:// is not supported yet: the venue clients do no TLS; \
-                 reach the venue through a local TLS-terminating proxy)"
-            }
+            Scheme::VenueWs => "a ws:// or wss:// URL",
+            Scheme::VenueHttp => "an http:// or https:// URL",
         }
     }
 }

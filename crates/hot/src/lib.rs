@@ -14,6 +14,7 @@
 pub mod cex;
 mod decide;
 pub mod ipc;
+pub mod net;
 mod pipeline;
 pub mod routers;
 mod ws;

@@ -70,6 +70,14 @@ impl NodeStream {
                 Ok(NodeStream::Ipc(IpcStream::connect(path, &subs, timeout)?))
             }
             NodeEndpoint::Ws(url) => {
+                // The node's stream feeds the hot thread: no TLS there (the venue clients are
+                // the only TLS users of `WsClient`).
+                if !url.starts_with("ws://") {
+                    return Err(NodeError::Ws(WsError::BadUrl(
+                        "the node stream takes ws:// only (no TLS on the hot path): use a ws:// \
+                         or IPC endpoint on the node's host",
+                    )));
+                }
                 let mut ws = WsClient::connect(url, blocking.then_some(PARK_READ_TIMEOUT))?;
                 for sub in subs {
                     ws.send_text(sub.as_bytes())?;

@@ -13,10 +13,11 @@
 //! message larger than those is skipped whole and counted, never a reason to grow.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use kestrel_stdx::Rng;
+
+use crate::net::{Conn, Endpoint};
 
 /// Read buffer size: the largest single frame delivered without copying.
 pub const READ_BUFFER_BYTES: usize = 1 << 20;
@@ -64,7 +65,7 @@ enum Fragment {
 
 /// A connected, handshaken WebSocket.
 pub struct WsClient {
-    stream: TcpStream,
+    stream: Conn,
     buf: Box<[u8]>,
     start: usize,
     end: usize,
@@ -96,17 +97,17 @@ struct Header {
 }
 
 impl WsClient {
-    /// Connects to `ws://host[:port][/path]` and performs the opening handshake (checking
-    /// `Sec-WebSocket-Accept`). With `read_timeout`, reads block up to that long; without, the
-    /// socket is non-blocking (for a spinning thread).
+    /// Connects to `ws://` or `wss://host[:port][/path]` (TLS checked against the roots of
+    /// [`crate::net`]) and performs the opening handshake (checking `Sec-WebSocket-Accept`).
+    /// With `read_timeout`, reads block up to that long; without, the socket is non-blocking
+    /// (for a spinning thread).
     pub fn connect(url: &str, read_timeout: Option<Duration>) -> Result<WsClient, WsError> {
-        let (authority, path) = parse_url(url)?;
-        let addr = authority
-            .to_socket_addrs()?
-            .next()
-            .ok_or(WsError::BadUrl("host does not resolve"))?;
-        let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
-        stream.set_nodelay(true)?;
+        let endpoint = Endpoint::parse(url).map_err(WsError::BadUrl)?;
+        if !url.starts_with("ws") {
+            return Err(WsError::BadUrl("expected ws:// or wss://"));
+        }
+        let (authority, path) = (endpoint.authority(), endpoint.path.clone());
+        let mut stream = endpoint.connect(CONNECT_TIMEOUT)?;
         stream.set_read_timeout(Some(CONNECT_TIMEOUT))?;
         let mut rng = Rng::from_os().map_err(|_| WsError::Handshake("no OS randomness"))?;
         let mut key_raw = [0u8; 16];
@@ -418,41 +419,8 @@ fn parse_header(b: &[u8]) -> Result<Option<Header>, WsError> {
     }))
 }
 
-/// Splits `ws://host[:port][/path]` into `host:port` and the path.
-fn parse_url(url: &str) -> Result<(String, String), WsError> {
-    let rest = match url.strip_prefix("ws://") {
-        Some(rest) => rest,
-        None if url.starts_with("wss://") => {
-            return Err(WsError::BadUrl(
-                "wss:// is not supported on the hot path: use a ws:// or IPC endpoint on the node's host",
-            ));
-        }
-        None => return Err(WsError::BadUrl("expected ws://")),
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (
-            rest.get(..i).unwrap_or_default(),
-            rest.get(i..).unwrap_or("/"),
-        ),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() {
-        return Err(WsError::BadUrl("no host"));
-    }
-    let authority = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        || authority.ends_with(']')
-    {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    Ok((authority, path.to_string()))
-}
-
 /// Reads until the end of the HTTP response head; returns (head length, bytes read).
-fn read_head(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(usize, usize), WsError> {
+fn read_head(stream: &mut Conn, buf: &mut [u8]) -> Result<(usize, usize), WsError> {
     let mut end = 0;
     loop {
         if let Some(i) = buf
@@ -511,6 +479,7 @@ fn base64_encode(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::Endpoint;
 
     #[test]
     fn accept_matches_the_rfc_example() {
@@ -523,17 +492,26 @@ mod tests {
 
     #[test]
     fn urls() {
+        let e = |url: &str| Endpoint::parse(url).map(|e| (e.authority(), e.path, e.tls));
         assert_eq!(
-            parse_url("ws://127.0.0.1:8545").unwrap(),
-            ("127.0.0.1:8545".into(), "/".into())
+            e("ws://127.0.0.1:8545").unwrap(),
+            ("127.0.0.1:8545".into(), "/".into(), false)
         );
         assert_eq!(
-            parse_url("ws://node/ws/v1").unwrap(),
-            ("node:80".into(), "/ws/v1".into())
+            e("ws://node/ws/v1").unwrap(),
+            ("node:80".into(), "/ws/v1".into(), false)
         );
-        assert!(matches!(parse_url("wss://x"), Err(WsError::BadUrl(_))));
-        assert!(matches!(parse_url("http://x"), Err(WsError::BadUrl(_))));
-        assert!(matches!(parse_url("ws:///x"), Err(WsError::BadUrl(_))));
+        assert_eq!(
+            e("wss://stream.binance.com:9443/ws").unwrap(),
+            ("stream.binance.com:9443".into(), "/ws".into(), true)
+        );
+        assert_eq!(
+            e("https://api.kraken.com?x=1").unwrap(),
+            ("api.kraken.com:443".into(), "/?x=1".into(), true)
+        );
+        assert!(e("ftp://x").is_err());
+        assert!(e("ws:///x").is_err());
+        assert!(e("ws://h:99999/").is_err());
     }
 
     #[test]

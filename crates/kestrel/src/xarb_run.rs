@@ -172,17 +172,11 @@ pub(crate) fn leg(
     })
 }
 
-/// `host:port` of an `http://host:port[/…]` URL.
-fn host_port(url: &str) -> anyhow::Result<&str> {
-    let rest = url
-        .strip_prefix("http://")
-        .with_context(|| format!("{url:?}: expected an http:// URL"))?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.contains(':') {
-        Ok(authority)
-    } else {
-        anyhow::bail!("{url:?}: name the port (host:port)")
-    }
+/// `host:port` of an `http(s)://host[:port][/…]` URL (the scheme's port when absent).
+fn host_port(url: &str) -> anyhow::Result<String> {
+    kestrel_hot::net::Endpoint::parse(url)
+        .map(|e| e.authority())
+        .map_err(|e| anyhow::anyhow!("{url:?}: {e}"))
 }
 
 /// One venue's credentials, read from the environment before anything starts.
@@ -306,6 +300,20 @@ pub fn build_lane(
         secrets.len(),
         cfg.venues.len()
     );
+    if mode == Mode::Live
+        && let Some(v) = cfg
+            .venues
+            .iter()
+            .find(|v| v.rest_url.starts_with("https://"))
+    {
+        anyhow::bail!(
+            "{}: live orders over https:// are not supported yet (the order connections are \
+             plain keep-alive HTTP); paper mode (dry-run) works over https, or put a local \
+             TLS-terminating proxy in front of {}",
+            v.venue,
+            v.rest_url
+        );
+    }
     let scales = Scales {
         price: cfg.price_scale,
         size: cfg.size_scale,
@@ -319,6 +327,7 @@ pub fn build_lane(
     let mut legs = Vec::new();
     for (i, (v, secrets)) in cfg.venues.iter().zip(secrets).enumerate() {
         let host = host_port(&v.rest_url)?;
+        let host = host.as_str();
         feeds.push(feed(FeedTarget {
             venue: v.venue,
             ws_url: &v.ws_url,
@@ -336,7 +345,8 @@ pub fn build_lane(
             quote_asset: &v.quote_asset,
             buy_fee_asset: v.buy_fee_asset,
         };
-        let mut leg = leg(i, listing, writer.as_ref(), host, scales)
+        // Start-up requests go to the URL (https included); the writers sign for `host`.
+        let mut leg = leg(i, listing, writer.as_ref(), &v.rest_url, scales)
             .with_context(|| format!("{}: loading fees, rules and balances", v.venue))?;
         if mode == Mode::DryRun
             && let Some(row) = restored

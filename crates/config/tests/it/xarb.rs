@@ -150,15 +150,15 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "ws_url = \"ws://127.0.0.1:9001/ws\"",
-        "ws_url = \"wss://stream.binance.com:9443/ws\"",
+        "ws_url = \"https://stream.binance.com:9443/ws\"",
         "xarb.venues[0].ws_url",
-        "wss:// is not supported yet",
+        "a ws:// or wss:// URL",
     ),
     (
         "rest_url = \"http://127.0.0.1:9001\"",
-        "rest_url = \"https://api.binance.com\"",
+        "rest_url = \"ftp://api.binance.com\"",
         "xarb.venues[0].rest_url",
-        "https:// is not supported yet",
+        "an http:// or https:// URL",
     ),
     (
         "burst = 40",

@@ -1,8 +1,9 @@
-//! A helper thread that fetches REST snapshots with plain blocking HTTP/1.1 GETs, so the feed
+//! A helper thread that fetches REST snapshots with blocking HTTP/1.1 GETs (http or https), so the feed
 //! thread never waits on one. Requests and answers go through bounded channels.
 
 use std::io::{Read as _, Write as _};
-use std::net::{TcpStream, ToSocketAddrs as _};
+
+use crate::net::{Conn, Endpoint};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
 
@@ -53,12 +54,10 @@ impl Fetcher {
 }
 
 fn get(base: &str, path: &str) -> Result<Vec<u8>, String> {
-    let authority = base
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("only http:// snapshot URLs are supported, got {base}"))?
-        .trim_end_matches('/');
+    let endpoint = Endpoint::parse(base).map_err(|e| format!("{base}: {e}"))?;
+    let authority = endpoint.authority();
     let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-    let (status, body) = exchange(authority, request.as_bytes())?;
+    let (status, body) = exchange(base, request.as_bytes())?;
     if status == 200 {
         Ok(body)
     } else {
@@ -66,16 +65,22 @@ fn get(base: &str, path: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-/// Send one complete HTTP/1.1 request to `authority` (`host:port`) on a new connection and read
-/// the answer's status and `Content-Length` body, blocking up to 5 s per read. For start-up and
+/// Send one complete HTTP/1.1 request to `target` (`host:port` for plain HTTP, or an
+/// `http://`/`https://` base URL; TLS as in [`crate::net`]) on a new connection and read the
+/// answer's status and `Content-Length` body, blocking up to 5 s per read. For start-up and
 /// off-thread requests only (snapshots, a venue's fees and rules), never a feed thread.
-pub fn exchange(authority: &str, request: &[u8]) -> Result<(u16, Vec<u8>), String> {
-    let addr = authority
-        .to_socket_addrs()
-        .map_err(|e| format!("resolving {authority}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{authority} does not resolve"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| e.to_string())?;
+pub fn exchange(target: &str, request: &[u8]) -> Result<(u16, Vec<u8>), String> {
+    let mut stream = if target.starts_with("http://") || target.starts_with("https://") {
+        let endpoint = Endpoint::parse(target).map_err(|e| format!("{target}: {e}"))?;
+        endpoint.connect(TIMEOUT)
+    } else {
+        let (host, port) = target
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+            .ok_or_else(|| format!("{target}: expected host:port or an http(s):// URL"))?;
+        Conn::connect(host, port, false, TIMEOUT)
+    }
+    .map_err(|e| format!("{target}: {e}"))?;
     stream
         .set_read_timeout(Some(TIMEOUT))
         .map_err(|e| e.to_string())?;

@@ -11,6 +11,7 @@ mod cex_replay;
 mod feed_support;
 mod handoff;
 mod lane;
+mod tls;
 mod ws;
 
 /// Counts allocations per thread, for the no-allocation tests.

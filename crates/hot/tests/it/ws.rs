@@ -9,7 +9,9 @@ use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use kestrel_bus::WaitStrategy;
 use kestrel_hot::wsclient::{MAX_MESSAGE_BYTES, READ_BUFFER_BYTES, WsClient, WsError};
+use kestrel_hot::{NodeEndpoint, NodeStream, NodeStreamConfig};
 use kestrel_stdx::Rng;
 use tungstenite::{Message, WebSocket};
 
@@ -253,9 +255,13 @@ fn a_close_from_the_server_ends_the_stream_and_is_answered() {
 }
 
 #[test]
-fn tls_urls_are_refused_with_a_clear_error() {
-    let err = WsClient::connect("wss://127.0.0.1:1/", None).unwrap_err();
-    assert!(err.to_string().contains("wss://"), "{err}");
+fn the_node_stream_refuses_tls_urls_with_a_clear_error() {
+    let cfg = NodeStreamConfig {
+        endpoint: NodeEndpoint::Ws("wss://127.0.0.1:1/".into()),
+        wait: WaitStrategy::Park(Duration::from_millis(1)),
+    };
+    let err = NodeStream::connect(&cfg).expect_err("wss refused");
+    assert!(err.to_string().contains("ws:// only"), "{err}");
 }
 
 #[test]

@@ -1,0 +1,243 @@
+//! A client connection that is plain TCP or TLS (rustls), for the exchange clients: the venues'
+//! endpoints are `wss://` and `https://` only.
+//!
+//! The handshake is done blocking at connect; afterwards the caller may make the socket
+//! non-blocking and read/write as with a `TcpStream` (`WouldBlock` passes through; rustls keeps
+//! any TLS bytes it could not yet send and flushes them on the next write).
+//!
+//! Trust: the Mozilla roots (`webpki-roots`), plus any roots a process adds with
+//! [`trust_extra_roots_pem`] before its first TLS connection (tests, or a venue behind a private
+//! CA). The node and relay connections of the backrun lane stay plain: this module is for
+//! venues only.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+
+/// Roots added by [`trust_extra_roots_pem`], read when the client config is first built.
+static EXTRA_ROOTS: Mutex<Vec<CertificateDer<'static>>> = Mutex::new(Vec::new());
+static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+
+/// Trust the certificates in `pem` as roots too. Must be called before the process's first TLS
+/// connection (later calls have no effect and return an error saying so).
+pub fn trust_extra_roots_pem(pem: &[u8]) -> io::Result<usize> {
+    if CONFIG.get().is_some() {
+        return Err(io::Error::other(
+            "extra TLS roots must be added before the first TLS connection",
+        ));
+    }
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("PEM: {e}")))?;
+    let n = certs.len();
+    EXTRA_ROOTS
+        .lock()
+        .map_err(|_| io::Error::other("TLS roots lock poisoned"))?
+        .extend(certs);
+    Ok(n)
+}
+
+fn client_config() -> io::Result<Arc<ClientConfig>> {
+    if let Some(c) = CONFIG.get() {
+        return Ok(Arc::clone(c));
+    }
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let extra = EXTRA_ROOTS
+        .lock()
+        .map_err(|_| io::Error::other("TLS roots lock poisoned"))?
+        .clone();
+    for cert in extra {
+        roots
+            .add(cert)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("TLS root: {e}")))?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| io::Error::other(format!("TLS versions: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::clone(CONFIG.get_or_init(|| Arc::new(config))))
+}
+
+/// A connected stream, plain or TLS.
+#[allow(clippy::large_enum_variant)]
+pub enum Conn {
+    /// `ws://`, `http://`.
+    Plain(TcpStream),
+    /// `wss://`, `https://`.
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, peer) = match self {
+            Conn::Plain(s) => ("plain", s.peer_addr().ok()),
+            Conn::Tls(s) => ("tls", s.sock.peer_addr().ok()),
+        };
+        f.debug_struct("Conn")
+            .field("kind", &kind)
+            .field("peer", &peer)
+            .finish()
+    }
+}
+
+impl Conn {
+    /// Connect to `host:port` within `timeout`; with `tls`, complete a TLS handshake for `host`
+    /// (certificate checked against the roots) before returning.
+    pub fn connect(host: &str, port: u16, tls: bool, timeout: Duration) -> io::Result<Conn> {
+        let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("{host} does not resolve"))
+        })?;
+        let sock = TcpStream::connect_timeout(&addr, timeout)?;
+        sock.set_nodelay(true)?;
+        if !tls {
+            return Ok(Conn::Plain(sock));
+        }
+        sock.set_read_timeout(Some(timeout))?;
+        sock.set_write_timeout(Some(timeout))?;
+        let name = ServerName::try_from(
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+        )
+        .map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("TLS name {host:?}: {e}"),
+            )
+        })?;
+        let mut conn = ClientConnection::new(client_config()?, name)
+            .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
+        let mut sock = sock;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut sock)?;
+        }
+        Ok(Conn::Tls(Box::new(StreamOwned::new(conn, sock))))
+    }
+
+    fn sock(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &s.sock,
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.sock().peer_addr()
+    }
+
+    /// As `TcpStream::set_nonblocking`.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.sock().set_nonblocking(on)
+    }
+
+    /// As `TcpStream::set_read_timeout`.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.sock().set_read_timeout(t)
+    }
+
+    /// Whether this is a TLS connection.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Conn::Tls(_))
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// A parsed `scheme://host[:port][/path]` for the venue clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Host as written (IPv6 in brackets).
+    pub host: String,
+    /// Port (the scheme's default when absent).
+    pub port: u16,
+    /// `wss`/`https`.
+    pub tls: bool,
+    /// Path and query, `/` when absent.
+    pub path: String,
+}
+
+impl Endpoint {
+    /// Parses `ws://`, `wss://`, `http://` or `https://` URLs.
+    pub fn parse(url: &str) -> Result<Endpoint, &'static str> {
+        let (rest, tls, default_port) = if let Some(r) = url.strip_prefix("wss://") {
+            (r, true, 443)
+        } else if let Some(r) = url.strip_prefix("https://") {
+            (r, true, 443)
+        } else if let Some(r) = url.strip_prefix("ws://") {
+            (r, false, 80)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (r, false, 80)
+        } else {
+            return Err("expected ws://, wss://, http:// or https://");
+        };
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(i) => (
+                rest.get(..i).unwrap_or_default(),
+                rest.get(i..).unwrap_or("/"),
+            ),
+            None => (rest, "/"),
+        };
+        let path = if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_owned()
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !authority.ends_with(']') => {
+                (h, p.parse::<u16>().map_err(|_| "bad port")?)
+            }
+            _ => (authority, default_port),
+        };
+        if host.is_empty() {
+            return Err("no host");
+        }
+        Ok(Endpoint {
+            host: host.to_owned(),
+            port,
+            tls,
+            path,
+        })
+    }
+
+    /// `host:port`, as the Host header and for resolving.
+    pub fn authority(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Connect (and handshake, for TLS).
+    pub fn connect(&self, timeout: Duration) -> io::Result<Conn> {
+        Conn::connect(&self.host, self.port, self.tls, timeout)
+    }
+}

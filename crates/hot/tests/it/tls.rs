@@ -1,0 +1,157 @@
+//! TLS for the venue clients: `wss://` WebSocket and `https://` REST against a local TLS server
+//! (rustls, a test CA's certificate for localhost and 127.0.0.1), and a certificate for another
+//! name refused.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use kestrel_hot::cex::exchange;
+use kestrel_hot::net::{Conn, trust_extra_roots_pem};
+use kestrel_hot::wsclient::WsClient;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use sha1::Digest as _;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+fn trust_test_ca() {
+    // Each test runs in its own process under nextest; under `cargo test` the first call wins
+    // and later ones report that the roots are already fixed, which is fine here.
+    let _ = trust_extra_roots_pem(&fixture("ca.pem"));
+}
+
+fn server_config() -> Arc<ServerConfig> {
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&fixture("server.pem"))
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(&fixture("server.pkcs8.pem")).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Arc::new(
+        ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    )
+}
+
+/// Reads an HTTP request head from a TLS stream.
+fn read_head(s: &mut impl Read) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).unwrap_or(0) == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// A one-connection TLS server on `bind`: answers a WebSocket upgrade with one text message, or
+/// any other request with `200 hello`. Returns its port and the request head it saw.
+fn serve_once(bind: &str) -> (u16, JoinHandle<Option<String>>) {
+    let listener = TcpListener::bind(bind).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = server_config();
+    let handle = std::thread::spawn(move || {
+        let (sock, _) = listener.accept().ok()?;
+        sock.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        let conn = ServerConnection::new(config).ok()?;
+        let mut tls = StreamOwned::new(conn, sock);
+        let head = read_head(&mut tls);
+        if head.is_empty() {
+            return None; // the client gave up during the handshake
+        }
+        let key = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .map(str::to_owned);
+        match key {
+            Some(key) => {
+                let mut sha = sha1::Sha1::new();
+                sha.update(key.as_bytes());
+                sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+                let accept = base64::engine::general_purpose::STANDARD.encode(sha.finalize());
+                let reply = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+                );
+                tls.write_all(reply.as_bytes()).ok()?;
+                let text = b"hello over tls";
+                let mut frame = vec![0x81, text.len() as u8];
+                frame.extend_from_slice(text);
+                tls.write_all(&frame).ok()?;
+                tls.flush().ok()?;
+                // Keep the connection open until the client has read.
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            None => {
+                tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+                    .ok()?;
+                tls.flush().ok()?;
+            }
+        }
+        Some(head)
+    });
+    (port, handle)
+}
+
+#[test]
+fn wss_reaches_a_tls_websocket_and_reads_its_messages_non_blocking() {
+    trust_test_ca();
+    let (port, server) = serve_once("127.0.0.1:0");
+    let mut ws = WsClient::connect(&format!("wss://localhost:{port}/ws/v2"), None).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = Vec::new();
+    while got.is_empty() {
+        assert!(Instant::now() < deadline, "no message over TLS");
+        ws.poll(&mut |m| got.push(m.to_vec())).unwrap();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(got, vec![b"hello over tls".to_vec()]);
+    let head = server.join().unwrap().unwrap();
+    assert!(head.starts_with("GET /ws/v2 HTTP/1.1\r\n"), "{head}");
+    assert!(head.contains(&format!("Host: localhost:{port}")), "{head}");
+}
+
+#[test]
+fn https_requests_get_their_answer() {
+    trust_test_ca();
+    let (port, server) = serve_once("127.0.0.1:0");
+    let request = format!("GET /api/v3/time HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n");
+    let (status, body) =
+        exchange(&format!("https://localhost:{port}"), request.as_bytes()).unwrap();
+    assert_eq!((status, body.as_slice()), (200, &b"hello"[..]));
+    let head = server.join().unwrap().unwrap();
+    assert!(head.starts_with("GET /api/v3/time"), "{head}");
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused() {
+    trust_test_ca();
+    // Listening on every loopback address; the certificate names localhost and 127.0.0.1 only.
+    let (port, server) = serve_once("0.0.0.0:0");
+    let err = Conn::connect("127.0.0.2", port, true, Duration::from_secs(5))
+        .expect_err("a certificate for another name must be refused");
+    assert!(err.to_string().contains("certificate"), "{err}");
+    assert_eq!(server.join().unwrap(), None, "nothing was sent over it");
+    // And a plain client is not a TLS client: the same port over ws:// fails the upgrade.
+    let (port, _server) = serve_once("127.0.0.1:0");
+    assert!(
+        WsClient::connect(
+            &format!("ws://localhost:{port}/"),
+            Some(Duration::from_secs(2))
+        )
+        .is_err()
+    );
+}
