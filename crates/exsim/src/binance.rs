@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use kestrel_types::cex::{BookSide, Fixed, OrderSide, Venue};
+use kestrel_types::cex::{BookSide, Fixed, Interval, OrderSide, Venue};
 use kestrel_venues::auth::{BinanceRequest, BinanceVerifyKey, Rejection, verify_binance};
 use kestrel_venues::book::Level;
 
+use crate::candles;
 use crate::engine::{
-    Exchange, FeeAsset, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
+    Exchange, FeeAsset, Keep, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
 };
 use crate::http::{HttpRequest, HttpResponse, form_pairs};
 use crate::server::{Faults, Front, Publication, WsSession};
@@ -82,6 +83,7 @@ impl Front for BinanceFront {
             }
             ("GET", "/api/v3/depth") => self.depth(ex, &params),
             ("GET", "/api/v3/exchangeInfo") => exchange_info(ex, &params),
+            ("GET", "/api/v3/klines") => klines(ex, &params),
             ("GET", "/api/v3/account") => account_info(ex, &account),
             ("GET", "/api/v3/account/commission") => commission(ex, &account, &params),
             ("POST", "/api/v3/order") => new_order(ex, &account, &params, now_ms),
@@ -354,6 +356,50 @@ fn units_text(units: u128, digits: u8) -> String {
 
 fn notional_digits(spec: &SymbolSpec) -> u8 {
     spec.price_scale.digits() + spec.size_scale.digits()
+}
+
+/// `GET /api/v3/klines`: bars opening within `[startTime, endTime]`, oldest first; with a
+/// `startTime` the first `limit` of them, without one the latest (default 500, at most 1000).
+fn klines(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
+    let Some(spec) = params.get("symbol").and_then(|s| ex.symbol(s)) else {
+        return error(400, -1121, "Invalid symbol.");
+    };
+    let Some(interval) = params.get("interval").and_then(|i| Interval::from_name(i)) else {
+        return error(400, -1120, "Invalid interval.");
+    };
+    let (Ok(start), Ok(end), Ok(limit)) = (
+        candles::number(params, "startTime"),
+        candles::number(params, "endTime"),
+        candles::number(params, "limit"),
+    ) else {
+        return error(400, -1100, "Illegal characters found in a parameter.");
+    };
+    let limit = limit.unwrap_or(500);
+    if !(1..=1_000).contains(&limit) {
+        return error(400, -1130, "Invalid data sent for a parameter.");
+    }
+    let keep = if start.is_some() {
+        Keep::Earliest
+    } else {
+        Keep::Latest
+    };
+    let range = start.unwrap_or(0)..=end.unwrap_or(u64::MAX);
+    let bars = ex.candles(&spec.symbol, interval, range, candles::count(limit), keep);
+    let mut out = String::from("[");
+    for bar in &bars {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        let [open, high, low, close, volume] = candles::values(spec, bar, Fixed::to_text);
+        let close_ms = bar.open_ms + interval.ms() - 1;
+        let _ = write!(
+            out,
+            r#"[{},"{open}","{high}","{low}","{close}","{volume}",{close_ms},"0",0,"0","0","0"]"#,
+            bar.open_ms
+        );
+    }
+    out.push(']');
+    HttpResponse::json(200, out)
 }
 
 fn exchange_info(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {

@@ -31,13 +31,14 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use kestrel_stdx::clock::{Clock as _, LiveClock};
-use kestrel_types::cex::{BookSide, Fixed, OrderSide, Rate, Venue};
+use kestrel_types::cex::{BookSide, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::auth::{BybitRequest, BybitSigner, HttpMethod, Rejection, verify_bybit};
 use kestrel_venues::book::{Book, Level};
 use serde_json::{Value, json};
 
+use crate::candles;
 use crate::engine::{
-    Exchange, FeeAsset, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
+    Exchange, FeeAsset, Keep, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
 };
 use crate::http::{HttpRequest, HttpResponse, form_pairs};
 use crate::server::{Faults, Front, Publication, WsSession};
@@ -123,6 +124,7 @@ impl Front for BybitFront {
                 now_ms,
             ),
             ("GET", "/v5/market/instruments-info") => instruments(ex, &query, now_ms),
+            ("GET", "/v5/market/kline") => kline(ex, &query, now_ms),
             ("GET", "/v5/market/orderbook") => self.orderbook(ex, &query, now_ms),
             ("POST", "/v5/order/create")
             | ("POST", "/v5/order/cancel")
@@ -851,6 +853,65 @@ fn fee_rate(
 
 /// `GET /v5/market/instruments-info?category=spot[&symbol=]`: every listed symbol, or the
 /// one asked for (an empty list when it is not listed).
+/// Bybit's kline `interval` for each interval the engine keeps.
+fn interval_of_code(code: &str) -> Option<Interval> {
+    Some(match code {
+        "1" => Interval::M1,
+        "5" => Interval::M5,
+        "15" => Interval::M15,
+        "60" => Interval::H1,
+        "240" => Interval::H4,
+        "D" => Interval::D1,
+        _ => return None,
+    })
+}
+
+/// `GET /v5/market/kline?category=spot`: the latest `limit` bars (default 200, at most
+/// 1000) opening within `[start, end]`, newest first, as `[startTime, open, high, low, close,
+/// volume, turnover]` strings.
+fn kline(ex: &Exchange, query: &HashMap<String, String>, now_ms: u64) -> HttpResponse {
+    if let Err(refusal) = spot_category(query.get("category"), now_ms) {
+        return refusal;
+    }
+    let Some(spec) = query.get("symbol").and_then(|s| ex.symbol(s)) else {
+        return error(10001, "Not supported symbols", now_ms);
+    };
+    let Some(interval) = query.get("interval").and_then(|i| interval_of_code(i)) else {
+        return error(10001, "Invalid period!", now_ms);
+    };
+    let (Ok(start), Ok(end), Ok(limit)) = (
+        candles::number(query, "start"),
+        candles::number(query, "end"),
+        candles::number(query, "limit"),
+    ) else {
+        return error(10001, "params error", now_ms);
+    };
+    let limit = limit.unwrap_or(200);
+    if !(1..=1_000).contains(&limit) {
+        return error(10001, "params error: limit", now_ms);
+    }
+    let range = start.unwrap_or(0)..=end.unwrap_or(u64::MAX);
+    let bars = ex.candles(
+        &spec.symbol,
+        interval,
+        range,
+        candles::count(limit),
+        Keep::Latest,
+    );
+    let list: Vec<Value> = bars
+        .iter()
+        .rev()
+        .map(|bar| {
+            let [o, h, l, c, volume] = candles::values(spec, bar, candles::shortest);
+            json!([bar.open_ms.to_string(), o, h, l, c, volume, "0"])
+        })
+        .collect();
+    ok(
+        json!({"symbol": spec.symbol, "category": "spot", "list": list}),
+        now_ms,
+    )
+}
+
 fn instruments(ex: &Exchange, query: &HashMap<String, String>, now_ms: u64) -> HttpResponse {
     if let Err(refusal) = spot_category(query.get("category"), now_ms) {
         return refusal;

@@ -31,15 +31,16 @@
 use std::collections::HashMap;
 
 use kestrel_stdx::clock::{Clock as _, LiveClock};
-use kestrel_types::cex::{BookSide, Fixed, OrderSide, Rate, Venue};
+use kestrel_types::cex::{BookSide, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::auth::{
     CoinbaseRequest, CoinbaseVerifyKey, HttpMethod, format_okx_timestamp, verify_coinbase,
     verify_coinbase_ws,
 };
 use serde_json::{Value, json};
 
+use crate::candles;
 use crate::engine::{
-    Exchange, FeeAsset, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
+    Exchange, FeeAsset, Keep, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
 };
 use crate::http::{HttpRequest, HttpResponse, form_pairs};
 use crate::server::{Faults, Front, Publication, WsSession};
@@ -92,7 +93,10 @@ impl Front for CoinbaseFront {
         if method == "GET"
             && let Some(product) = route.strip_prefix("/market/products/")
         {
-            return product_info(ex, product);
+            return match product.strip_suffix("/candles") {
+                Some(product) => product_candles(ex, product, &request.query),
+                None => product_info(ex, product),
+            };
         }
         if (method, route) == ("GET", "/time") {
             return server_time(now_ms);
@@ -925,6 +929,63 @@ fn transaction_summary(ex: &Exchange, account: &str) -> HttpResponse {
 }
 
 /// Get Product (and its public twin): the product's rules.
+/// Coinbase's `granularity` for each interval the engine keeps (it has no 4h).
+fn interval_of_granularity(granularity: &str) -> Option<Interval> {
+    Some(match granularity {
+        "ONE_MINUTE" => Interval::M1,
+        "FIVE_MINUTE" => Interval::M5,
+        "FIFTEEN_MINUTE" => Interval::M15,
+        "ONE_HOUR" => Interval::H1,
+        "ONE_DAY" => Interval::D1,
+        _ => return None,
+    })
+}
+
+/// `GET /market/products/{id}/candles`: the latest `limit` bars (default and most 350)
+/// opening within `[start, end]` (Unix seconds, both required), newest first.
+fn product_candles(ex: &Exchange, product: &str, query: &str) -> HttpResponse {
+    let Some(spec) = ex.symbol(product) else {
+        return not_found("product not found");
+    };
+    let query: HashMap<String, String> = form_pairs(query).into_iter().collect();
+    let invalid = |message: &str| api_error(400, "INVALID_ARGUMENT", message);
+    let (Ok(Some(start)), Ok(Some(end)), Ok(limit)) = (
+        candles::number(&query, "start"),
+        candles::number(&query, "end"),
+        candles::number(&query, "limit"),
+    ) else {
+        return invalid("start and end are required UNIX timestamps");
+    };
+    let Some(interval) = query
+        .get("granularity")
+        .and_then(|g| interval_of_granularity(g))
+    else {
+        return invalid("granularity is not valid");
+    };
+    let limit = limit.unwrap_or(350);
+    if !(1..=350).contains(&limit) || start > end {
+        return invalid("limit or time range is not valid");
+    }
+    let range = start.saturating_mul(1_000)..=end.saturating_mul(1_000);
+    let bars = ex.candles(
+        &spec.symbol,
+        interval,
+        range,
+        candles::count(limit),
+        Keep::Latest,
+    );
+    let list: Vec<Value> = bars
+        .iter()
+        .rev()
+        .map(|bar| {
+            let [open, high, low, close, volume] = candles::values(spec, bar, candles::shortest);
+            json!({"start": (bar.open_ms / 1_000).to_string(), "low": low, "high": high,
+                   "open": open, "close": close, "volume": volume})
+        })
+        .collect();
+    HttpResponse::json(200, json!({ "candles": list }).to_string())
+}
+
 fn product_info(ex: &Exchange, product: &str) -> HttpResponse {
     let Some(spec) = ex.symbol(product) else {
         return not_found("product not found");

@@ -1,5 +1,7 @@
 //! One venue's matching state: symbols and their rules, the exchange's own order book per
-//! symbol, accounts with balances and fee rates, and the orders placed against them.
+//! symbol, accounts with balances and fee rates, and the orders placed against them; and, for
+//! the fronts' candle endpoints, per-symbol candle histories set from outside
+//! ([`Exchange::set_candles`], [`Exchange::push_candle`]).
 //!
 //! Pure: no I/O, no clock, no tasks. The venue front-ends own the wire formats and pass the
 //! time in (`now_ms`); a market maker (see [`crate::market`]) shapes the books through
@@ -22,6 +24,7 @@
 
 mod account;
 mod audit;
+mod candles;
 mod config;
 mod deltas;
 mod execute;
@@ -29,15 +32,18 @@ mod order;
 mod rules;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::RangeInclusive;
 
-use kestrel_types::cex::{BookSide, Fixed, OrderSide, Rate, Venue};
+use kestrel_types::cex::{BookSide, Candle, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::book::Book;
 
 use account::{Account, OpenOrder};
+use candles::CandleBook;
 use deltas::DeltaLog;
 use execute::Admitted;
 use rules::{check_rules, plan_fills};
 
+pub use candles::{Keep, MAX_CANDLES};
 pub use config::{AssetSpec, ConfigError, ConfigIssue, SymbolSpec};
 pub use order::{
     FeeAsset, FeeRates, Fill, Liquidity, NewOrder, Order, OrderRef, OrderStatus, Reject, Tif, Trade,
@@ -58,6 +64,7 @@ struct Market {
     quote: usize,
     book: Book,
     deltas: DeltaLog,
+    candles: CandleBook,
 }
 
 /// Per-asset totals that balance against the accounts (see the module's invariants).
@@ -251,6 +258,38 @@ impl Exchange {
             let market = &mut self.markets[i];
             market.deltas.take(&market.book, out);
         }
+    }
+
+    /// Replace `symbol`'s `interval` bars (a no-op for an unknown symbol). Any order in;
+    /// a repeated open time keeps the later bar; at most [`MAX_CANDLES`], the latest.
+    pub fn set_candles(&mut self, symbol: &str, interval: Interval, candles: Vec<Candle>) {
+        if let Some(i) = self.symbol_index(symbol) {
+            self.markets[i].candles.set(interval, candles);
+        }
+    }
+
+    /// Add one bar to `symbol`'s `interval` history, or replace the bar with its open time
+    /// (a no-op for an unknown symbol).
+    pub fn push_candle(&mut self, symbol: &str, interval: Interval, candle: Candle) {
+        if let Some(i) = self.symbol_index(symbol) {
+            self.markets[i].candles.push(interval, candle);
+        }
+    }
+
+    /// At most `limit` of `symbol`'s `interval` bars opening within `range` (inclusive), the
+    /// earliest or the latest of them as `keep` says, oldest first. Empty for an unknown
+    /// symbol.
+    pub fn candles(
+        &self,
+        symbol: &str,
+        interval: Interval,
+        range: RangeInclusive<u64>,
+        limit: usize,
+        keep: Keep,
+    ) -> Vec<Candle> {
+        self.symbol_index(symbol).map_or_else(Vec::new, |i| {
+            self.markets[i].candles.select(interval, range, limit, keep)
+        })
     }
 
     /// Recent public trades, oldest first (at most [`TRADE_HISTORY`]).

@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use kestrel_stdx::clock::{Clock as _, LiveClock};
-use kestrel_types::cex::{BookSide, Fixed, OrderSide, Rate, Venue};
+use kestrel_types::cex::{BookSide, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::auth::{
     KrakenRequest, KrakenSigner, NonceTracker, format_okx_timestamp, verify_kraken,
 };
@@ -41,8 +41,9 @@ use kestrel_venues::book::{Book, Level};
 use kestrel_venues::sync::kraken::{KrakenDepth, kraken_checksum};
 use serde_json::{Value, json};
 
+use crate::candles;
 use crate::engine::{
-    Exchange, FeeAsset, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
+    Exchange, FeeAsset, Keep, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
 };
 use crate::http::{HttpRequest, HttpResponse, form_pairs};
 use crate::server::{Faults, Front, Publication, WsSession};
@@ -119,6 +120,7 @@ impl Front for KrakenFront {
     fn http(&mut self, ex: &mut Exchange, request: &HttpRequest, now_ms: u64) -> HttpResponse {
         match (request.method.as_str(), request.path.as_str()) {
             ("GET", "/0/public/AssetPairs") => asset_pairs(ex, &params(&request.query)),
+            ("GET", "/0/public/OHLC") => ohlc(ex, &params(&request.query)),
             ("GET", "/0/public/Depth") => depth(ex, &params(&request.query), now_ms),
             ("POST", path) => match path.strip_prefix("/0/private/") {
                 Some(method) if PRIVATE_METHODS.contains(&method) => {
@@ -687,6 +689,53 @@ fn percent_text(rate: Rate) -> String {
         text.pop();
     }
     text
+}
+
+/// Most bars one OHLC answer holds.
+const OHLC_MAX: usize = 720;
+
+/// `GET /0/public/OHLC`: the latest 720 bars opening after `since` (Unix seconds,
+/// exclusive), oldest first, as `[time, open, high, low, close, vwap, volume, count]` under
+/// the pair's altname, with `last` the newest bar's time. The engine keeps no trades behind
+/// its bars, so `vwap` repeats the close and `count` is 0.
+fn ohlc(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
+    let Some(spec) = params.get("pair").and_then(|p| find_pair(ex, p)) else {
+        return fail("EQuery:Unknown asset pair");
+    };
+    let (Ok(minutes), Ok(since)) = (
+        candles::number(params, "interval"),
+        candles::number(params, "since"),
+    ) else {
+        return fail("EGeneral:Invalid arguments");
+    };
+    let minutes = minutes.unwrap_or(1);
+    let Some(interval) = Interval::ALL.into_iter().find(|i| i.minutes() == minutes) else {
+        return fail("EGeneral:Invalid arguments");
+    };
+    let first_ms = since.map_or(Some(0), |s| s.checked_add(1)?.checked_mul(1_000));
+    let bars = first_ms.map_or_else(Vec::new, |first| {
+        ex.candles(
+            &spec.symbol,
+            interval,
+            first..=u64::MAX,
+            OHLC_MAX,
+            Keep::Latest,
+        )
+    });
+    let rows: Vec<Value> = bars
+        .iter()
+        .map(|bar| {
+            let [o, h, l, c, volume] = candles::values(spec, bar, Fixed::to_text);
+            json!([bar.open_ms / 1_000, o, h, l, c.clone(), c, volume, 0])
+        })
+        .collect();
+    let last = bars
+        .last()
+        .map_or(since.unwrap_or(0), |b| b.open_ms / 1_000);
+    let mut result = serde_json::Map::new();
+    result.insert(altname(spec), Value::Array(rows));
+    result.insert("last".into(), json!(last));
+    ok(Value::Object(result))
 }
 
 fn asset_pairs(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {

@@ -2,7 +2,8 @@
 //!
 //! - [`engine`]: one venue's matching state: symbols and their rules, its own order book per
 //!   symbol, accounts with balances and fee rates; IOC and limit orders filled by walking the
-//!   book, with fees, exactly.
+//!   book, with fees, exactly; candle histories the fronts serve from each venue's candle
+//!   endpoint.
 //! - [`market`]: correlated price paths across venues, with dislocations on command, turned
 //!   into book levels.
 //! - [`server`]: one loopback port per venue serving its REST and WebSocket APIs through a
@@ -16,6 +17,7 @@
 
 pub mod binance;
 pub mod bybit;
+mod candles;
 pub mod coinbase;
 pub mod engine;
 pub mod http;

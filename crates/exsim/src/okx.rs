@@ -29,14 +29,15 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use kestrel_stdx::clock::{Clock as _, LiveClock};
-use kestrel_types::cex::{BookSide, Fixed, OrderSide, Rate, Venue};
+use kestrel_types::cex::{BookSide, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::auth::{HttpMethod, OkxRequest, OkxSigner, Rejection, verify_okx};
 use kestrel_venues::book::{Book, Level};
 use kestrel_venues::sync::okx::okx_checksum;
 use serde_json::{Value, json};
 
+use crate::candles;
 use crate::engine::{
-    Exchange, FeeAsset, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
+    Exchange, FeeAsset, Keep, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
 };
 use crate::http::{HttpRequest, HttpResponse, form_pairs};
 use crate::server::{Faults, Front, Publication, WsSession};
@@ -118,6 +119,9 @@ impl Front for OkxFront {
             ("GET", "/api/v5/account/balance") => balance(ex, account, &query, now_ms),
             ("GET", "/api/v5/account/trade-fee") => trade_fee(ex, account, &query, now_ms),
             ("GET", "/api/v5/public/instruments") => instruments(ex, &query),
+            ("GET", "/api/v5/market/candles" | "/api/v5/market/history-candles") => {
+                market_candles(ex, &query)
+            }
             _ => HttpResponse::json(404, json!({"code": "404", "msg": "Not Found"}).to_string()),
         }
     }
@@ -853,6 +857,67 @@ fn trade_fee(
         "maker": maker, "makerU": "", "makerUSDC": "", "ruleType": "normal",
         "taker": taker, "takerU": "", "takerUSDC": "", "ts": now_ms.to_string(),
     }]))
+}
+
+/// OKX's `bar` for each interval the engine keeps (the day as `1Dutc`, UTC-aligned).
+fn interval_of_bar(bar: &str) -> Option<Interval> {
+    Some(match bar {
+        "1m" => Interval::M1,
+        "5m" => Interval::M5,
+        "15m" => Interval::M15,
+        "1H" => Interval::H1,
+        "4H" => Interval::H4,
+        "1Dutc" => Interval::D1,
+        _ => return None,
+    })
+}
+
+/// `GET /api/v5/market/candles` (and `history-candles`): the latest `limit` bars (default
+/// 100, at most 300) opening before `after` and after `before` (both exclusive), newest
+/// first, as `[ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]` strings.
+fn market_candles(ex: &Exchange, query: &HashMap<String, String>) -> HttpResponse {
+    let spec = match query.get("instId").map(String::as_str) {
+        Some("") | None => return empty_param("instId"),
+        Some(inst) => match ex.symbol(inst) {
+            Some(spec) => spec,
+            None => return unknown_instrument(),
+        },
+    };
+    let Some(interval) = interval_of_bar(query.get("bar").map_or("1m", String::as_str)) else {
+        return param_error("bar");
+    };
+    let (Ok(after), Ok(before), Ok(limit)) = (
+        candles::number(query, "after"),
+        candles::number(query, "before"),
+        candles::number(query, "limit"),
+    ) else {
+        return param_error("after, before or limit");
+    };
+    let limit = limit.unwrap_or(100);
+    if !(1..=300).contains(&limit) {
+        return param_error("limit");
+    }
+    let first = before.map_or(Some(0), |b| b.checked_add(1));
+    let last = after.map_or(Some(u64::MAX), |a| a.checked_sub(1));
+    let bars = match (first, last) {
+        (Some(first), Some(last)) => ex.candles(
+            &spec.symbol,
+            interval,
+            first..=last,
+            candles::count(limit),
+            Keep::Latest,
+        ),
+        _ => Vec::new(),
+    };
+    let data: Vec<Value> = bars
+        .iter()
+        .rev()
+        .map(|bar| {
+            let [o, h, l, c, vol] = candles::values(spec, bar, candles::shortest);
+            json!([bar.open_ms.to_string(), o, h, l, c, vol, "0", "0", "1"])
+        })
+        .collect();
+    ok(Value::Array(data))
 }
 
 fn instruments(ex: &Exchange, query: &HashMap<String, String>) -> HttpResponse {

@@ -1,5 +1,6 @@
 //! One `INSERT` per record kind, run by the writer inside its batch transaction.
 
+use kestrel_types::cex::{Candle, Interval, Scale, Venue};
 use kestrel_types::{BundleEvent, CandidateEvent, DisagreementEvent, Stage};
 use rusqlite::{Connection, params};
 
@@ -18,6 +19,13 @@ const RUN_ENDED_SQL: &str =
 const SKIP_SQL: &str =
     "INSERT INTO skips (run_id, tx_hash, reason, recv_ns, decode_ns, filter_ns, decide_ns)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+// A bar fetched again replaces the journaled one: the last fetch is the venue's latest word.
+const CANDLE_SQL: &str =
+    "INSERT INTO candles (venue, symbol, interval, open_ms, open, high, low, close, volume, run_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+    ON CONFLICT(venue, symbol, interval, open_ms) DO UPDATE SET open = excluded.open,
+    high = excluded.high, low = excluded.low, close = excluded.close,
+    volume = excluded.volume, run_id = excluded.run_id";
 const OUTCOME_SQL: &str =
     "INSERT INTO outcomes (run_id, backrun_hash, block, landed, realized_profit_wei,
     predicted_profit_wei, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -74,6 +82,24 @@ pub(crate) fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
             unix_ms,
             ev,
         } => insert_xarb(conn, run_id, *unix_ms, ev)?,
+        Record::Candles {
+            run_id,
+            venue,
+            symbol,
+            interval,
+            price_scale,
+            size_scale,
+            candles,
+        } => {
+            let series = Series {
+                venue: *venue,
+                symbol,
+                interval: *interval,
+                price_scale: *price_scale,
+                size_scale: *size_scale,
+            };
+            insert_candles(conn, run_id, &series, candles)?;
+        }
         Record::Bundle { run_id, ev, body } => insert_bundle(conn, run_id, ev, body.as_deref())?,
         Record::Disagreement { run_id, ev } => insert_disagreement(conn, run_id, ev)?,
         Record::Outcome {
@@ -317,6 +343,40 @@ fn insert_xarb(
                 unix_ms
             ])?;
         }
+    }
+    Ok(())
+}
+
+/// Whose bars a [`Record::Candles`] carries, and at which scales.
+struct Series<'a> {
+    venue: Venue,
+    symbol: &'a str,
+    interval: Interval,
+    price_scale: Scale,
+    size_scale: Scale,
+}
+
+fn insert_candles(
+    conn: &Connection,
+    run_id: &str,
+    series: &Series<'_>,
+    candles: &[Candle],
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(CANDLE_SQL)?;
+    let price = |value: kestrel_types::cex::Fixed| value.to_text(series.price_scale);
+    for candle in candles {
+        stmt.execute(params![
+            series.venue.name(),
+            series.symbol,
+            series.interval.name(),
+            candle.open_ms,
+            price(candle.open),
+            price(candle.high),
+            price(candle.low),
+            price(candle.close),
+            candle.volume.to_text(series.size_scale),
+            run_id
+        ])?;
     }
     Ok(())
 }

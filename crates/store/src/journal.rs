@@ -36,6 +36,8 @@ pub struct JournalStats {
     pub runs_ended: u64,
     /// Cross-exchange lane rows written.
     pub xarb: u64,
+    /// `Candles` records written (each a batch of bars).
+    pub candles: u64,
     /// Records accepted but not written (insert or commit failed).
     pub failed: u64,
     /// Transactions committed.
@@ -53,6 +55,7 @@ impl JournalStats {
             + self.outcomes
             + self.runs_ended
             + self.xarb
+            + self.candles
     }
 
     fn count(&mut self, kind: RecordKind) {
@@ -65,6 +68,7 @@ impl JournalStats {
             RecordKind::Outcome => &mut self.outcomes,
             RecordKind::RunEnded => &mut self.runs_ended,
             RecordKind::Xarb => &mut self.xarb,
+            RecordKind::Candles => &mut self.candles,
         };
         *slot += 1;
     }
@@ -78,6 +82,7 @@ impl JournalStats {
         self.outcomes += other.outcomes;
         self.runs_ended += other.runs_ended;
         self.xarb += other.xarb;
+        self.candles += other.candles;
         self.failed += other.failed;
         self.batches += other.batches;
     }

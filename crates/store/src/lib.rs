@@ -5,7 +5,8 @@
 //! its reason and stage timings, every profitable candidate, every bundle built (with its
 //! JSON-RPC body in dry-run), every backrun whose revm confirmation disagreed with the analytic
 //! prediction (both profits and how revm ended), every outcome seen on chain, the
-//! cross-exchange lane's trades, orders, fills, PnL and holdings, and the run's end with its
+//! cross-exchange lane's trades, orders, fills, PnL and holdings, the candles fetched from the
+//! venues (one row per bar, a bar fetched again replacing it), and the run's end with its
 //! summary.
 //!
 //! Data flow:
@@ -38,7 +39,7 @@ mod schema;
 pub use error::StoreError;
 pub use journal::{Journal, JournalHandle, JournalStats};
 pub use reader::{
-    BundleRow, CandidateRow, DisagreementRow, OutcomeRow, PositionRow, Reader, RunRow,
+    BundleRow, CandidateRow, CandleRow, DisagreementRow, OutcomeRow, PositionRow, Reader, RunRow,
     open_readonly,
 };
 pub use record::{Record, RecordKind, XarbRecord};

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use kestrel_types::cex::{Candle, Fixed, Interval, Scale, Venue};
 use kestrel_types::{
     B256, BundleEvent, CandidateEvent, DecodePath, DisagreementEvent, RouteKind, SimOutcome,
     Stamps, U256,
@@ -81,6 +82,19 @@ pub struct OutcomeRow {
     pub predicted_profit_wei: U256,
     /// Note.
     pub note: String,
+}
+
+/// A journaled bar, with the scales its values were stored at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CandleRow {
+    /// The bar, exactly as appended.
+    pub candle: Candle,
+    /// Scale of its prices (the fraction digits they were stored with).
+    pub price_scale: Scale,
+    /// Scale of its volume.
+    pub size_scale: Scale,
+    /// The run that last wrote it.
+    pub run_id: String,
 }
 
 /// Opens the journal at `path` read-only. Refuses a schema other than [`SCHEMA_VERSION`].
@@ -237,6 +251,33 @@ impl Reader {
         rows.collect()
     }
 
+    /// `venue`'s `symbol` bars of `interval` opening within `[from_ms, to_ms]`, oldest first.
+    pub fn candles(
+        &self,
+        venue: Venue,
+        symbol: &str,
+        interval: Interval,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> Result<Vec<CandleRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT open_ms, open, high, low, close, volume, run_id FROM candles
+             WHERE venue = ?1 AND symbol = ?2 AND interval = ?3 AND open_ms BETWEEN ?4 AND ?5
+             ORDER BY open_ms",
+        )?;
+        // SQLite integers are i64: a bound past it is the same as i64::MAX.
+        let bound = |ms: u64| i64::try_from(ms).unwrap_or(i64::MAX);
+        let params = rusqlite::params![
+            venue.name(),
+            symbol,
+            interval.name(),
+            bound(from_ms),
+            bound(to_ms)
+        ];
+        let rows = stmt.query_and_then(params, candle_row)?;
+        rows.collect()
+    }
+
     /// The run's start and end row, if either was journaled.
     pub fn run(&self, run_id: &str) -> Result<Option<RunRow>, StoreError> {
         let mut stmt = self.conn.prepare(
@@ -326,5 +367,66 @@ fn bundle_row(r: &Row<'_>) -> Result<BundleRow, StoreError> {
         run_id: r.get(0)?,
         ev,
         body: r.get(19)?,
+    })
+}
+
+fn candle_row(r: &Row<'_>) -> Result<CandleRow, StoreError> {
+    let column = |i: usize| -> Result<(Fixed, Scale), StoreError> {
+        const COLUMNS: [&str; 5] = ["open", "high", "low", "close", "volume"];
+        decimal(COLUMNS[i - 1], r.get(i)?)
+    };
+    let (open, price_scale) = column(1)?;
+    let price = |i: usize| -> Result<Fixed, StoreError> {
+        let (value, scale) = column(i)?;
+        if scale == price_scale {
+            Ok(value)
+        } else {
+            Err(StoreError::Corrupt {
+                table: "candles",
+                column: "high, low or close",
+                value: format!(
+                    "{} digits where open has {}",
+                    scale.digits(),
+                    price_scale.digits()
+                ),
+            })
+        }
+    };
+    let (high, low, close) = (price(2)?, price(3)?, price(4)?);
+    let (volume, size_scale) = column(5)?;
+    Ok(CandleRow {
+        candle: Candle {
+            open_ms: r.get(0)?,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        },
+        price_scale,
+        size_scale,
+        run_id: r.get(6)?,
+    })
+}
+
+/// A value written by `Fixed::to_text`: its scale is the fraction digits it carries.
+fn decimal(column: &'static str, text: String) -> Result<(Fixed, Scale), StoreError> {
+    let digits = text
+        .split_once('.')
+        .map_or(0, |(_, fraction)| fraction.len());
+    let plain = text.bytes().all(|b| b.is_ascii_digit() || b == b'.') && !text.ends_with('.');
+    let parsed = u8::try_from(digits)
+        .ok()
+        .and_then(Scale::new)
+        .filter(|_| plain)
+        .and_then(|scale| {
+            Fixed::parse(text.as_bytes(), scale)
+                .ok()
+                .map(|v| (v, scale))
+        });
+    parsed.ok_or(StoreError::Corrupt {
+        table: "candles",
+        column,
+        value: text,
     })
 }

@@ -1,5 +1,6 @@
 //! What producers send to the journal.
 
+use kestrel_types::cex::{Candle, Interval, Scale, Venue};
 use kestrel_types::{B256, BundleEvent, CandidateEvent, DisagreementEvent, SkipReason, U256};
 
 /// One journal entry. Every variant carries the run it belongs to.
@@ -82,6 +83,24 @@ pub enum Record {
         /// What.
         ev: XarbRecord,
     },
+    /// Bars of one symbol and interval fetched from a venue (or read from a file). Each bar
+    /// replaces any journaled bar with its venue, symbol, interval and open time.
+    Candles {
+        /// Run id (the run that fetched them).
+        run_id: String,
+        /// The venue the bars are from.
+        venue: Venue,
+        /// The symbol as the venue spells it.
+        symbol: String,
+        /// The bars' length.
+        interval: Interval,
+        /// Scale of the bars' prices: they are stored with exactly this many fraction digits.
+        price_scale: Scale,
+        /// Scale of the bars' volume.
+        size_scale: Scale,
+        /// The bars, any order.
+        candles: Vec<Candle>,
+    },
     /// A run ended.
     RunEnded {
         /// Run id.
@@ -110,6 +129,8 @@ pub enum RecordKind {
     Outcome,
     /// [`Record::Xarb`].
     Xarb,
+    /// [`Record::Candles`].
+    Candles,
     /// [`Record::RunEnded`].
     RunEnded,
 }
@@ -125,6 +146,7 @@ impl Record {
             Record::Disagreement { .. } => RecordKind::Disagreement,
             Record::Outcome { .. } => RecordKind::Outcome,
             Record::Xarb { .. } => RecordKind::Xarb,
+            Record::Candles { .. } => RecordKind::Candles,
             Record::RunEnded { .. } => RecordKind::RunEnded,
         }
     }
@@ -139,6 +161,7 @@ impl Record {
             | Record::Disagreement { run_id, .. }
             | Record::Outcome { run_id, .. }
             | Record::Xarb { run_id, .. }
+            | Record::Candles { run_id, .. }
             | Record::RunEnded { run_id, .. } => run_id,
         }
     }

@@ -183,6 +183,26 @@ CREATE INDEX xarb_fills_by_run ON xarb_fills(run_id);
 CREATE INDEX xarb_positions_by_leg ON xarb_positions(leg, id);
 ";
 
+/// Candles fetched from the venues: one row per bar, keyed by venue, symbol, interval and
+/// open time, so fetching a bar again (a page overlapping the last, a bar that was still
+/// forming) replaces it. Prices and volume are exact decimal TEXT at the symbol's scales;
+/// `run_id` is the run that last wrote the bar.
+const V6_CANDLES: &str = "
+CREATE TABLE candles (
+    venue TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    interval TEXT NOT NULL,
+    open_ms INTEGER NOT NULL,
+    open TEXT NOT NULL,
+    high TEXT NOT NULL,
+    low TEXT NOT NULL,
+    close TEXT NOT NULL,
+    volume TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (venue, symbol, interval, open_ms)
+) WITHOUT ROWID;
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -190,6 +210,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V3_ROUTES,
     V4_SIM_DISAGREEMENTS,
     V5_XARB,
+    V6_CANDLES,
 ];
 
 /// The schema version this build writes and reads.
@@ -304,7 +325,7 @@ mod tests {
             [],
         )
         .unwrap();
-        migrate(&mut conn, MIGRATIONS).unwrap();
+        migrate(&mut conn, MIGRATIONS.get(..5).unwrap()).unwrap();
         assert_eq!(versions(&conn), vec![1, 2, 3, 4, 5]);
         let runs: i64 = conn
             .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+pub use crate::candle::{Candle, Interval};
+
 /// The five exchanges Kestrel connects to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Venue {

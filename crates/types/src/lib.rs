@@ -9,6 +9,7 @@
 
 pub use alloy_primitives::{Address, B256, Bytes, U256, address, b256, keccak256};
 
+mod candle;
 pub mod cex;
 mod event;
 mod skip;

@@ -189,6 +189,7 @@ pub(super) fn check_symbol(
             quote,
             book,
             deltas,
+            candles: super::candles::CandleBook::default(),
         }),
         _ => None,
     }

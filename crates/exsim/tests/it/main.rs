@@ -2,6 +2,7 @@
 
 mod binance;
 mod bybit;
+mod candles;
 mod coinbase;
 mod engine;
 mod kraken;

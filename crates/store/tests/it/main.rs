@@ -2,6 +2,7 @@
 //! public handle and read back through the public reader.
 
 mod backpressure;
+mod candles;
 mod fixtures;
 mod roundtrip;
 mod schema;

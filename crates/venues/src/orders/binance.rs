@@ -5,22 +5,24 @@
 //! (`newOrderRespType=FULL`, so the answer carries the fills). Cancels are
 //! `DELETE /api/v3/order`, queries `GET /api/v3/order`, both by `origClientOrderId`; balances
 //! `GET /api/v3/account`; fees `GET /api/v3/account/commission`; rules
-//! `GET /api/v3/exchangeInfo?symbol=` (public). Errors are `{"code":-1121,"msg":"..."}` with
-//! a 4xx; a 5xx leaves the outcome unknown ("could have been a success").
+//! `GET /api/v3/exchangeInfo?symbol=` and candles `GET /api/v3/klines` (both public). Errors
+//! are `{"code":-1121,"msg":"..."}` with a 4xx; a 5xx leaves the outcome unknown ("could have
+//! been a success").
 
 use std::io::Write as _;
 
 use kestrel_types::cex::{Fixed, Venue};
 use serde::Deserialize;
 
+use super::candles::{check_query, from_arrays, public_get, push_param};
 use super::common::{
     self, Ctx, FORM, Head, Num, add_fee, check_amounts, check_client_id, check_symbol, finish,
     product, put_fixed, side_upper,
 };
 use super::{
-    Amount, Balance, Call, ErrorClass, ErrorCode, FeeRates, FillReport, OrderRef, OrderReport,
-    OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
-    VenuePrecision, WriteError,
+    Amount, Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, FeeRates, FillReport,
+    OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif,
+    VenueError, VenuePrecision, WriteError,
 };
 use crate::auth::{BINANCE_DEFAULT_RECV_WINDOW_MS, BinanceSigner, HttpMethod};
 
@@ -212,6 +214,18 @@ impl RequestWriter for BinanceWriter {
             content_type: None,
         };
         finish(out, 0, &head, &[]);
+        Ok(())
+    }
+
+    /// `GET /api/v3/klines?symbol=&interval=&startTime=&endTime=&limit=` (public; bounds
+    /// inclusive on the open time).
+    fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        check_query(VENUE, query)?;
+        let mut params = format!("symbol={}&interval={}", query.symbol, query.interval.name());
+        push_param(&mut params, "startTime", query.start_ms);
+        push_param(&mut params, "endTime", query.end_ms);
+        push_param(&mut params, "limit", Some(u64::from(query.limit)));
+        public_get(out, &self.host, "/api/v3/klines", &params);
         Ok(())
     }
 }
@@ -499,6 +513,22 @@ fn side_rate(ctx: &Ctx, rates: &Rates<'_>) -> Result<Amount, VenueError> {
     } else {
         seller
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Candles
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /api/v3/klines`: an array of rows `[openTime, open, high, low, close, volume,
+/// closeTime, quoteVolume, trades, takerBase, takerQuote, ignore]`, oldest first.
+pub(super) fn parse_candles(
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<Vec<Candle>, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::Candles, http_status);
+    let rows: Vec<Vec<Num<'_>>> = read(&ctx, body)?;
+    from_arrays(&ctx, &rows, 5, 1, scales)
 }
 
 // ---------------------------------------------------------------------------------------------

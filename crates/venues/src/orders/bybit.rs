@@ -15,12 +15,14 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
+use super::candles::{check_query, from_arrays, public_get, push_param};
 use super::common::{
     self, Ctx, Head, JSON, Num, check_amounts, check_client_id, check_symbol, finish, put_fixed,
 };
 use super::{
-    Balance, Call, ErrorClass, ErrorCode, Fee, FeeRates, OrderRef, OrderReport, OrderRequest,
-    RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError, VenuePrecision, WriteError,
+    Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, Fee, FeeRates, Interval, OrderRef,
+    OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
+    VenuePrecision, WriteError,
 };
 use crate::auth::{BYBIT_DEFAULT_RECV_WINDOW_MS, BybitHeaders, BybitSigner, HttpMethod};
 use kestrel_types::cex::OrderSide;
@@ -229,6 +231,34 @@ impl RequestWriter for BybitWriter {
         finish(out, 0, &head, &[]);
         Ok(())
     }
+
+    /// `GET /v5/market/kline?category=spot&symbol=&interval=&start=&end=&limit=` (public;
+    /// bounds inclusive on the open time).
+    fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        check_query(VENUE, query)?;
+        let mut params = format!(
+            "category=spot&symbol={}&interval={}",
+            query.symbol,
+            interval_code(query.interval)
+        );
+        push_param(&mut params, "start", query.start_ms);
+        push_param(&mut params, "end", query.end_ms);
+        push_param(&mut params, "limit", Some(u64::from(query.limit)));
+        public_get(out, &self.host, "/v5/market/kline", &params);
+        Ok(())
+    }
+}
+
+/// Bybit's kline `interval` values: minutes, or `D` for the day.
+pub(crate) const fn interval_code(interval: Interval) -> &'static str {
+    match interval {
+        Interval::M1 => "1",
+        Interval::M5 => "5",
+        Interval::M15 => "15",
+        Interval::H1 => "60",
+        Interval::H4 => "240",
+        Interval::D1 => "D",
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,6 +332,18 @@ fn first<T>(ctx: &Ctx, list: List<T>) -> Result<T, VenueError> {
         .into_iter()
         .next()
         .ok_or_else(|| ctx.missing("list item"))
+}
+
+/// `GET /v5/market/kline`: `result.list` rows `[startTime, open, high, low, close, volume,
+/// turnover]`, newest first; `volume` is in the base coin on spot.
+pub(super) fn parse_candles(
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<Vec<Candle>, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::Candles, http_status);
+    let rows: List<Vec<Num<'_>>> = read(&ctx, body)?;
+    from_arrays(&ctx, &rows.list, 5, 1, scales)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,13 +14,14 @@ use kestrel_types::cex::Venue;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::candles::{check_query, from_arrays, public_get, push_param};
 use super::common::{
     self, Ctx, FORM, Head, Num, check_amounts, check_client_id, check_symbol, finish, put_fixed,
     side_lower,
 };
 use super::{
-    Amount, Balance, Call, ErrorClass, ErrorCode, Fee, FeeRates, OrderRef, OrderReport,
-    OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
+    Amount, Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, Fee, FeeRates, OrderRef,
+    OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
     VenuePrecision, WriteError,
 };
 use crate::auth::{HttpMethod, KrakenSigned, KrakenSigner};
@@ -204,6 +205,26 @@ impl RequestWriter for KrakenWriter {
         finish(out, 0, &head, &[]);
         Ok(())
     }
+
+    /// `GET /0/public/OHLC?pair=&interval=&since=` (public). Kraken answers up to the 720
+    /// most recent bars opening after `since` (seconds, exclusive), the last one still
+    /// forming; it takes no end and no limit, so `end_ms` and `limit` are not sent and the
+    /// caller keeps what it asked for.
+    fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        check_query(VENUE, query)?;
+        let mut params = format!(
+            "pair={}&interval={}",
+            query.symbol,
+            query.interval.minutes()
+        );
+        // The first whole second at or after the start, less one: `since` is exclusive.
+        let since = query
+            .start_ms
+            .map(|start| start.div_ceil(1_000).saturating_sub(1));
+        push_param(&mut params, "since", since);
+        public_get(out, &self.host, "/0/public/OHLC", &params);
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,6 +310,29 @@ fn read<'a, T: Deserialize<'a>>(ctx: &Ctx, body: &'a [u8]) -> Result<T, VenueErr
     }
     let raw = envelope.result.ok_or_else(|| ctx.missing("result"))?;
     serde_json::from_str(raw.get()).map_err(|e| ctx.unreadable(e))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Candles
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /0/public/OHLC`: `result` holds the pair's rows under Kraken's own pair name
+/// (`XXBTZUSD` for `XBTUSD`) and `last`; rows are `[time, open, high, low, close, vwap,
+/// volume, count]` with `time` in seconds, oldest first. The last row is the bar still
+/// forming; it is returned like the others (a later fetch replaces it in the journal).
+pub(super) fn parse_candles(
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<Vec<Candle>, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::Candles, http_status);
+    let result: BTreeMap<&str, &RawValue> = read(&ctx, body)?;
+    let mut pairs = result.iter().filter(|(key, _)| **key != "last");
+    let (Some((_, raw)), None) = (pairs.next(), pairs.next()) else {
+        return Err(ctx.unreadable("not exactly one pair"));
+    };
+    let rows: Vec<Vec<Num<'_>>> = serde_json::from_str(raw.get()).map_err(|e| ctx.unreadable(e))?;
+    from_arrays(&ctx, &rows, 6, 1_000, scales)
 }
 
 // ---------------------------------------------------------------------------------------------

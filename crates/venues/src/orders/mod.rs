@@ -8,8 +8,8 @@
 //!   caller's reused `Vec<u8>`. The time, nonce and JWT entropy come in a [`Stamp`]; the host is
 //!   the one configured (`api.binance.com`, or `127.0.0.1:PORT` against a fake venue).
 //! - **Parsers** ([`parse_order`], [`parse_cancel`], [`parse_order_query`], [`parse_balances`],
-//!   [`parse_fee_rates`], [`parse_symbol_rules`]) turn `(http_status, body)` into typed reports
-//!   with exact decimals, or into a classified [`VenueError`].
+//!   [`parse_fee_rates`], [`parse_symbol_rules`], [`parse_candles`]) turn `(http_status,
+//!   body)` into typed reports with exact decimals, or into a classified [`VenueError`].
 //!
 //! Prices and sizes are [`Fixed`] at the symbol's [`Scales`]; a notional is their product, a
 //! `u128` at `price_digits + size_digits`. Amounts whose precision the symbol does not fix
@@ -29,8 +29,11 @@ use kestrel_types::cex::{Fixed, FixedError, OrderSide, Rate, Scale, Venue};
 
 use crate::auth::AuthError;
 
+pub use kestrel_types::cex::{Candle, Interval};
+
 mod binance;
 mod bybit;
+mod candles;
 mod coinbase;
 mod common;
 mod kraken;
@@ -95,6 +98,37 @@ pub enum OrderRef<'a> {
     Venue(&'a str),
 }
 
+/// A request for one symbol's candles (public, unsigned).
+///
+/// Each venue caps how many bars one answer holds ([`CandleQuery::max_limit`]); a longer
+/// history is fetched page by page. Bounds are inclusive and apply to a bar's open time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CandleQuery<'a> {
+    /// The symbol as the venue spells it.
+    pub symbol: &'a str,
+    /// The bar length.
+    pub interval: Interval,
+    /// The earliest open time wanted, Unix ms.
+    pub start_ms: Option<u64>,
+    /// The latest open time wanted, Unix ms.
+    pub end_ms: Option<u64>,
+    /// At most this many bars (1 to the venue's maximum).
+    pub limit: u16,
+}
+
+impl CandleQuery<'_> {
+    /// The most bars one answer may hold: Binance and Bybit 1000, OKX 300 (`/market/candles`),
+    /// Coinbase 350, Kraken 720 (it takes no limit and always answers up to 720).
+    pub const fn max_limit(venue: Venue) -> u16 {
+        match venue {
+            Venue::Binance | Venue::Bybit => 1_000,
+            Venue::Okx => 300,
+            Venue::Coinbase => 350,
+            Venue::Kraken => 720,
+        }
+    }
+}
+
 /// The injected time and randomness a request is signed with (only `kestrel-stdx` reads
 /// clocks and entropy).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -148,6 +182,22 @@ pub enum WriteError {
         /// The venue the request was for.
         venue: Venue,
     },
+    /// The venue has no bars of this length (Coinbase has no 4h granularity).
+    #[error("{venue}: no {interval} candles")]
+    UnsupportedInterval {
+        /// The venue the request was for.
+        venue: Venue,
+        /// The interval asked for.
+        interval: Interval,
+    },
+    /// A candle query the venue cannot answer as asked.
+    #[error("{venue}: bad candle query: {rule}")]
+    BadCandleQuery {
+        /// The venue the request was for.
+        venue: Venue,
+        /// What is wrong.
+        rule: &'static str,
+    },
     /// The signer refused (a timestamp out of range, a token that would not encode).
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -187,6 +237,8 @@ pub trait RequestWriter {
     fn fee_rates(&self, symbol: &str, stamp: &Stamp, out: &mut Vec<u8>) -> Result<(), WriteError>;
     /// Asks the public market endpoint for a symbol's trading rules.
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError>;
+    /// Asks the public market endpoint for a symbol's candles (see [`CandleQuery`]).
+    fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError>;
 }
 
 /// An order's state, as every venue's states map onto it.
@@ -436,6 +488,8 @@ pub enum Call {
     FeeRates,
     /// A symbol-rules query.
     SymbolRules,
+    /// A candles query.
+    Candles,
 }
 
 impl Call {
@@ -636,5 +690,25 @@ pub fn parse_symbol_rules(
         Venue::Kraken => kraken::parse_symbol_rules(http_status, body, scales),
         Venue::Okx => okx::parse_symbol_rules(http_status, body, scales),
         Venue::Bybit => bybit::parse_symbol_rules(http_status, body, scales),
+    }
+}
+
+/// Reads the answer to [`RequestWriter::candles`]: every bar, exactly at `scales` (prices at
+/// the price scale, volume at the size scale; a value finer than that is an error, never
+/// rounded), sorted by open time ascending whatever order the venue answered in (OKX, Bybit
+/// and Coinbase answer newest first). Two bars with one open time, or a bar whose high and
+/// low do not bound its open and close, make the answer unreadable.
+pub fn parse_candles(
+    venue: Venue,
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<Vec<Candle>, VenueError> {
+    match venue {
+        Venue::Binance => binance::parse_candles(http_status, body, scales),
+        Venue::Coinbase => coinbase::parse_candles(http_status, body, scales),
+        Venue::Kraken => kraken::parse_candles(http_status, body, scales),
+        Venue::Okx => okx::parse_candles(http_status, body, scales),
+        Venue::Bybit => bybit::parse_candles(http_status, body, scales),
     }
 }

@@ -13,13 +13,15 @@ use kestrel_types::cex::{Rate, Venue};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::candles::{check_query, from_arrays, public_get, push_param};
 use super::common::{
     self, Ctx, Head, JSON, Num, check_amounts, check_client_id, check_symbol, finish, put_fixed,
     side_lower,
 };
 use super::{
-    Balance, Call, ErrorClass, ErrorCode, Fee, FeeRates, OrderRef, OrderReport, OrderRequest,
-    RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError, VenuePrecision, WriteError,
+    Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, Fee, FeeRates, Interval, OrderRef,
+    OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
+    VenuePrecision, WriteError,
 };
 use crate::auth::{HttpMethod, OkxHeaders, OkxSigner};
 
@@ -220,6 +222,40 @@ impl RequestWriter for OkxWriter {
         finish(out, 0, &head, &[]);
         Ok(())
     }
+
+    /// `GET /api/v5/market/candles?instId=&bar=&after=&before=&limit=` (public). OKX's
+    /// `after` and `before` are exclusive (records older than `after`, newer than `before`),
+    /// so the inclusive bounds are moved by one millisecond. This endpoint keeps the latest
+    /// 1440 bars; older ones are under `/api/v5/market/history-candles`, same parameters.
+    fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        check_query(VENUE, query)?;
+        let mut params = format!("instId={}&bar={}", query.symbol, bar(query.interval));
+        push_param(
+            &mut params,
+            "after",
+            query.end_ms.and_then(|e| e.checked_add(1)),
+        );
+        push_param(
+            &mut params,
+            "before",
+            query.start_ms.and_then(|s| s.checked_sub(1)),
+        );
+        push_param(&mut params, "limit", Some(u64::from(query.limit)));
+        public_get(out, &self.host, "/api/v5/market/candles", &params);
+        Ok(())
+    }
+}
+
+/// OKX's `bar` values; the day is `1Dutc` (plain `1D` opens at Hong Kong midnight).
+pub(crate) const fn bar(interval: Interval) -> &'static str {
+    match interval {
+        Interval::M1 => "1m",
+        Interval::M5 => "5m",
+        Interval::M15 => "15m",
+        Interval::H1 => "1H",
+        Interval::H4 => "4H",
+        Interval::D1 => "1Dutc",
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,6 +336,14 @@ fn refusal(ctx: &Ctx, envelope: &Envelope<'_>) -> Option<VenueError> {
 
 /// The first `data` item of an answer, or its refusal.
 fn read_first<'a, T: Deserialize<'a>>(ctx: &Ctx, body: &'a [u8]) -> Result<T, VenueError> {
+    read_data(ctx, body)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ctx.missing("data item"))
+}
+
+/// Every `data` item of an answer, or its refusal.
+fn read_data<'a, T: Deserialize<'a>>(ctx: &Ctx, body: &'a [u8]) -> Result<Vec<T>, VenueError> {
     let envelope: Envelope<'a> = match serde_json::from_slice(body) {
         Ok(envelope) => envelope,
         Err(_) if !ctx.is_success() => return Err(ctx.by_status(body)),
@@ -312,11 +356,23 @@ fn read_first<'a, T: Deserialize<'a>>(ctx: &Ctx, body: &'a [u8]) -> Result<T, Ve
         return Err(ctx.by_status(body));
     }
     let raw = envelope.data.ok_or_else(|| ctx.missing("data"))?;
-    let items: Vec<T> = serde_json::from_str(raw.get()).map_err(|e| ctx.unreadable(e))?;
-    items
-        .into_iter()
-        .next()
-        .ok_or_else(|| ctx.missing("data item"))
+    serde_json::from_str(raw.get()).map_err(|e| ctx.unreadable(e))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Candles
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /api/v5/market/candles`: `data` rows `[ts, o, h, l, c, vol, volCcy, volCcyQuote,
+/// confirm]`, newest first; `vol` is in the base currency on spot.
+pub(super) fn parse_candles(
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<Vec<Candle>, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::Candles, http_status);
+    let rows: Vec<Vec<Num<'_>>> = read_data(&ctx, body)?;
+    from_arrays(&ctx, &rows, 5, 1, scales)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,11 +16,11 @@ use kestrel_venues::auth::{
     verify_binance, verify_bybit, verify_coinbase, verify_kraken, verify_okx,
 };
 use kestrel_venues::orders::{
-    Amount, BinanceWriter, BybitWriter, Call, CoinbaseWriter, ErrorClass, ErrorCode, Fee, FeeRates,
-    KrakenWriter, OkxWriter, OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp,
-    Status, SymbolRules, Tif, VenueError, VenuePrecision, WriteError, classify, classify_by_status,
-    parse_balances, parse_cancel, parse_fee_rates, parse_order, parse_order_query,
-    parse_symbol_rules,
+    Amount, BinanceWriter, BybitWriter, Call, Candle, CandleQuery, CoinbaseWriter, ErrorClass,
+    ErrorCode, Fee, FeeRates, Interval, KrakenWriter, OkxWriter, OrderRef, OrderReport,
+    OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
+    VenuePrecision, WriteError, classify, classify_by_status, parse_balances, parse_cancel,
+    parse_candles, parse_fee_rates, parse_order, parse_order_query, parse_symbol_rules,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -1554,9 +1554,15 @@ fn every_parser(venue: Venue, status: u16, body: &[u8]) {
     let _ = parse_balances(venue, status, body);
     let _ = parse_fee_rates(venue, status, body);
     let _ = parse_symbol_rules(venue, status, body, s);
+    let _ = parse_candles(venue, status, body, s);
 }
 
-const EXAMPLES: [(Venue, &str); 12] = [
+const EXAMPLES: [(Venue, &str); 17] = [
+    (Venue::Binance, BINANCE_KLINES),
+    (Venue::Okx, OKX_CANDLES),
+    (Venue::Bybit, BYBIT_KLINE),
+    (Venue::Kraken, KRAKEN_OHLC),
+    (Venue::Coinbase, COINBASE_CANDLES),
     (Venue::Binance, BINANCE_FULL),
     (Venue::Binance, BINANCE_COMMISSION),
     (Venue::Binance, BINANCE_EXCHANGE_INFO),
@@ -1623,5 +1629,471 @@ proptest! {
         prop_assert_eq!(Fixed::parse(value("quantity").as_bytes(), scale(size_digits)), Ok(Fixed(size)));
         prop_assert_eq!(Fixed::parse(value("price").as_bytes(), scale(price_digits)), Ok(Fixed(limit)));
         prop_assert_eq!(value("side"), "SELL");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Candles
+// ---------------------------------------------------------------------------------------------
+
+/// A `GET` with no body and no auth header: the candle endpoints are public.
+fn public_get(out: &[u8]) -> Http {
+    let http = parse_http(out);
+    assert_eq!(http.method, "GET");
+    assert!(http.body.is_empty());
+    for auth in [
+        "X-MBX-APIKEY",
+        "OK-ACCESS-KEY",
+        "X-BAPI-API-KEY",
+        "API-Key",
+        "Authorization",
+    ] {
+        assert_eq!(http.header(auth), None, "{auth} on a public request");
+    }
+    http
+}
+
+fn candle_query(symbol: &str, interval: Interval) -> CandleQuery<'_> {
+    CandleQuery {
+        symbol,
+        interval,
+        start_ms: Some(1_700_000_040_000),
+        end_ms: Some(1_700_000_400_000),
+        limit: 7,
+    }
+}
+
+#[test]
+fn candle_requests_carry_each_venue_s_documented_parameters() {
+    let mut out = Vec::new();
+    let cases: [(&dyn RequestWriter, &str, Interval, &str, &str); 5] = [
+        (
+            &binance(),
+            "BTCUSDT",
+            Interval::H4,
+            "/api/v3/klines",
+            "symbol=BTCUSDT&interval=4h&startTime=1700000040000&endTime=1700000400000&limit=7",
+        ),
+        // `after` and `before` are exclusive on OKX: one millisecond past each bound.
+        (
+            &OkxWriter::new(okx_signer(), HOST),
+            "BTC-USDT",
+            Interval::D1,
+            "/api/v5/market/candles",
+            "instId=BTC-USDT&bar=1Dutc&after=1700000400001&before=1700000039999&limit=7",
+        ),
+        (
+            &BybitWriter::new(bybit_signer(), HOST),
+            "BTCUSDT",
+            Interval::H1,
+            "/v5/market/kline",
+            "category=spot&symbol=BTCUSDT&interval=60&start=1700000040000&end=1700000400000&limit=7",
+        ),
+        // Kraken's `since` is exclusive and in seconds; it takes no end and no limit.
+        (
+            &KrakenWriter::new(kraken_signer(), HOST),
+            "XBTUSD",
+            Interval::M15,
+            "/0/public/OHLC",
+            "pair=XBTUSD&interval=15&since=1700000039",
+        ),
+        (
+            &CoinbaseWriter::new(coinbase_signer(), HOST),
+            "BTC-USD",
+            Interval::M5,
+            "/api/v3/brokerage/market/products/BTC-USD/candles",
+            "start=1700000040&end=1700000400&granularity=FIVE_MINUTE&limit=7",
+        ),
+    ];
+    for (writer, symbol, interval, path, query) in cases {
+        writer
+            .candles(&candle_query(symbol, interval), &mut out)
+            .expect("writes");
+        let http = public_get(&out);
+        assert_eq!(http.path, path, "{}", writer.venue());
+        assert_eq!(http.query, query, "{}", writer.venue());
+    }
+    // Without bounds only the symbol, the interval and the limit go out.
+    let open = CandleQuery {
+        start_ms: None,
+        end_ms: None,
+        ..candle_query("BTCUSDT", Interval::M1)
+    };
+    binance().candles(&open, &mut out).expect("writes");
+    assert_eq!(public_get(&out).query, "symbol=BTCUSDT&interval=1m&limit=7");
+}
+
+#[test]
+fn candle_queries_a_venue_cannot_answer_are_refused() {
+    let mut out = Vec::new();
+    let coinbase = CoinbaseWriter::new(coinbase_signer(), HOST);
+    assert_eq!(
+        coinbase.candles(&candle_query("BTC-USD", Interval::H4), &mut out),
+        Err(WriteError::UnsupportedInterval {
+            venue: Venue::Coinbase,
+            interval: Interval::H4
+        })
+    );
+    let unbounded = CandleQuery {
+        end_ms: None,
+        ..candle_query("BTC-USD", Interval::M1)
+    };
+    assert!(matches!(
+        coinbase.candles(&unbounded, &mut out),
+        Err(WriteError::BadCandleQuery { .. })
+    ));
+    let writers: [&dyn RequestWriter; 5] = [
+        &binance(),
+        &OkxWriter::new(okx_signer(), HOST),
+        &BybitWriter::new(bybit_signer(), HOST),
+        &KrakenWriter::new(kraken_signer(), HOST),
+        &coinbase,
+    ];
+    for writer in writers {
+        let venue = writer.venue();
+        let max = CandleQuery::max_limit(venue);
+        let base = candle_query("BTC-USD", Interval::M1);
+        for bad in [
+            CandleQuery { limit: 0, ..base },
+            CandleQuery {
+                limit: max + 1,
+                ..base
+            },
+            CandleQuery {
+                start_ms: base.end_ms.map(|e| e + 1),
+                ..base
+            },
+        ] {
+            assert!(
+                matches!(
+                    writer.candles(&bad, &mut out),
+                    Err(WriteError::BadCandleQuery { venue: v, .. }) if v == venue
+                ),
+                "{venue}: {bad:?}"
+            );
+        }
+        let bad_symbol = CandleQuery {
+            symbol: "BTC USD",
+            ..base
+        };
+        assert_eq!(
+            writer.candles(&bad_symbol, &mut out),
+            Err(WriteError::BadSymbol { venue })
+        );
+        writer
+            .candles(&CandleQuery { limit: max, ..base }, &mut out)
+            .expect("the venue's maximum is allowed");
+    }
+}
+
+/// Binance `rest-api.md`, "Kline/Candlestick data" (`GET /api/v3/klines`), response example
+/// (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/market-data-endpoints).
+const BINANCE_KLINES: &str = r#"[
+  [
+    1499040000000,
+    "0.01634790",
+    "0.80000000",
+    "0.01575800",
+    "0.01577100",
+    "148976.11427815",
+    1499644799999,
+    "2434.19055334",
+    308,
+    "1756.87402397",
+    "28.46694368",
+    "0"
+  ]
+]"#;
+
+/// OKX v5 "Get candlesticks" (`GET /api/v5/market/candles`), response example
+/// (https://www.okx.com/docs-v5/en/#public-data-rest-api-get-candlesticks), with the second
+/// row's `ts` one minute earlier: the documented example repeats one `ts` in both rows.
+const OKX_CANDLES: &str = r#"{
+    "code":"0",
+    "msg":"",
+    "data":[
+     [
+        "1597026383085",
+        "3.721",
+        "3.743",
+        "3.677",
+        "3.708",
+        "8422410",
+        "22698348.04828491",
+        "12698348.04828491",
+        "0"
+    ],
+    [
+        "1597026323085",
+        "3.731",
+        "3.799",
+        "3.494",
+        "3.72",
+        "24912403",
+        "67632347.24399722",
+        "37632347.24399722",
+        "1"
+    ]
+    ]
+}"#;
+
+/// Bybit v5 "Get Kline" (`GET /v5/market/kline`), response example
+/// (https://bybit-exchange.github.io/docs/v5/market/kline): newest first.
+const BYBIT_KLINE: &str = r#"{
+    "retCode": 0,
+    "retMsg": "OK",
+    "result": {
+        "symbol": "BTCUSD",
+        "category": "inverse",
+        "list": [
+            [
+                "1670608800000",
+                "17071",
+                "17073",
+                "17027",
+                "17055.5",
+                "268611",
+                "15.74462667"
+            ],
+            [
+                "1670605200000",
+                "17071.5",
+                "17071.5",
+                "17061",
+                "17071",
+                "4177",
+                "0.24469757"
+            ]
+        ]
+    },
+    "retExtInfo": {},
+    "time": 1672025956592
+}"#;
+
+/// Kraken "Get OHLC Data" (`GET /0/public/OHLC`), response example
+/// (https://docs.kraken.com/api-reference/market-data/get-ohlc-data): rows under Kraken's
+/// own pair name, `time` in seconds, `last` beside them.
+const KRAKEN_OHLC: &str = r#"{
+  "error": [],
+  "result": {
+    "XXBTZUSD": [
+      [1688671200, "30306.1", "30306.2", "30305.7", "30305.7", "30306.1", "3.39243896", 23],
+      [1688671260, "30305.7", "30305.7", "30305.7", "30305.7", "30305.7", "0.00000000", 0]
+    ],
+    "last": 1688672160
+  }
+}"#;
+
+/// Coinbase Advanced Trade "Get Public Product Candles"
+/// (https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/get-public-product-candles),
+/// shaped as its example, two buckets newest first as the venue answers.
+const COINBASE_CANDLES: &str = r#"{
+  "candles": [
+    {"start": "1712192400", "low": "66055.14", "high": "66331.99", "open": "66312.4", "close": "66181.6", "volume": "355.82896243"},
+    {"start": "1712188800", "low": "65857.35", "high": "66387.77", "open": "65984.18", "close": "66314.59", "volume": "358.74851052"}
+  ]
+}"#;
+
+fn bar(open_ms: u64, ohlcv: [u64; 5]) -> Candle {
+    let [open, high, low, close, volume] = ohlcv.map(Fixed);
+    Candle {
+        open_ms,
+        open,
+        high,
+        low,
+        close,
+        volume,
+    }
+}
+
+#[test]
+fn documented_candle_answers_read_exactly_and_ascending() {
+    let cases: [(Venue, &str, Scales, Vec<Candle>); 5] = [
+        (
+            Venue::Binance,
+            BINANCE_KLINES,
+            scales(8, 8),
+            vec![bar(
+                1_499_040_000_000,
+                [
+                    1_634_790,
+                    80_000_000,
+                    1_575_800,
+                    1_577_100,
+                    14_897_611_427_815,
+                ],
+            )],
+        ),
+        (
+            Venue::Okx,
+            OKX_CANDLES,
+            scales(3, 0),
+            vec![
+                bar(1_597_026_323_085, [3_731, 3_799, 3_494, 3_720, 24_912_403]),
+                bar(1_597_026_383_085, [3_721, 3_743, 3_677, 3_708, 8_422_410]),
+            ],
+        ),
+        (
+            Venue::Bybit,
+            BYBIT_KLINE,
+            scales(1, 0),
+            vec![
+                bar(
+                    1_670_605_200_000,
+                    [170_715, 170_715, 170_610, 170_710, 4_177],
+                ),
+                bar(
+                    1_670_608_800_000,
+                    [170_710, 170_730, 170_270, 170_555, 268_611],
+                ),
+            ],
+        ),
+        (
+            Venue::Kraken,
+            KRAKEN_OHLC,
+            scales(1, 8),
+            vec![
+                bar(
+                    1_688_671_200_000,
+                    [303_061, 303_062, 303_057, 303_057, 339_243_896],
+                ),
+                bar(1_688_671_260_000, [303_057, 303_057, 303_057, 303_057, 0]),
+            ],
+        ),
+        (
+            Venue::Coinbase,
+            COINBASE_CANDLES,
+            scales(2, 8),
+            vec![
+                bar(
+                    1_712_188_800_000,
+                    [6_598_418, 6_638_777, 6_585_735, 6_631_459, 35_874_851_052],
+                ),
+                bar(
+                    1_712_192_400_000,
+                    [6_631_240, 6_633_199, 6_605_514, 6_618_160, 35_582_896_243],
+                ),
+            ],
+        ),
+    ];
+    for (venue, body, scales, expected) in cases {
+        assert_eq!(
+            parse_candles(venue, 200, body.as_bytes(), scales),
+            Ok(expected),
+            "{venue}"
+        );
+    }
+}
+
+#[test]
+fn candle_values_finer_than_the_scales_or_malformed_bars_are_errors() {
+    // 0.01634790 needs 7 digits; the volume 148976.11427815 needs 8.
+    for (s, field) in [(scales(6, 8), "open"), (scales(8, 7), "volume")] {
+        let error =
+            parse_candles(Venue::Binance, 200, BINANCE_KLINES.as_bytes(), s).expect_err("inexact");
+        assert_eq!(error.class, ErrorClass::Rejected);
+        assert!(error.message.contains(field), "{}", error.message);
+    }
+    // The documented OKX example repeats a `ts`: two bars at one time are not a history.
+    let repeated = OKX_CANDLES.replace("1597026323085", "1597026383085");
+    assert!(parse_candles(Venue::Okx, 200, repeated.as_bytes(), scales(3, 0)).is_err());
+    // A high below the close.
+    let low_high = BINANCE_KLINES.replace("\"0.80000000\"", "\"0.01577000\"");
+    assert!(parse_candles(Venue::Binance, 200, low_high.as_bytes(), scales(8, 8)).is_err());
+    // A row cut short.
+    assert!(
+        parse_candles(
+            Venue::Binance,
+            200,
+            b"[[1499040000000,\"1\",\"1\"]]",
+            scales(8, 8)
+        )
+        .is_err()
+    );
+    // Kraken with two pairs in one answer.
+    let two = r#"{"error":[],"result":{"A":[],"B":[],"last":1}}"#;
+    assert!(parse_candles(Venue::Kraken, 200, two.as_bytes(), scales(1, 8)).is_err());
+    // Empty histories are fine.
+    for (venue, body) in [
+        (Venue::Binance, "[]"),
+        (Venue::Okx, r#"{"code":"0","msg":"","data":[]}"#),
+        (
+            Venue::Bybit,
+            r#"{"retCode":0,"retMsg":"OK","result":{"list":[]}}"#,
+        ),
+        (
+            Venue::Kraken,
+            r#"{"error":[],"result":{"XXBTZUSD":[],"last":0}}"#,
+        ),
+        (Venue::Coinbase, r#"{"candles":[]}"#),
+    ] {
+        assert_eq!(
+            parse_candles(venue, 200, body.as_bytes(), scales(2, 8)),
+            Ok(vec![])
+        );
+    }
+}
+
+#[test]
+fn candle_errors_classify_like_every_other_read() {
+    let cases: [(Venue, u16, &str, ErrorClass); 9] = [
+        (
+            Venue::Binance,
+            400,
+            r#"{"code":-1121,"msg":"Invalid symbol."}"#,
+            ErrorClass::Rejected,
+        ),
+        (
+            Venue::Binance,
+            429,
+            r#"{"code":-1003,"msg":"Too many requests."}"#,
+            ErrorClass::Retryable,
+        ),
+        (
+            Venue::Okx,
+            200,
+            r#"{"code":"51000","msg":"Parameter bar error","data":[]}"#,
+            ErrorClass::Rejected,
+        ),
+        (
+            Venue::Okx,
+            429,
+            r#"{"code":"50011","msg":"Too Many Requests","data":[]}"#,
+            ErrorClass::Retryable,
+        ),
+        (
+            Venue::Bybit,
+            200,
+            r#"{"retCode":10001,"retMsg":"params error","result":{}}"#,
+            ErrorClass::Rejected,
+        ),
+        (
+            Venue::Kraken,
+            200,
+            r#"{"error":["EQuery:Unknown asset pair"]}"#,
+            ErrorClass::Rejected,
+        ),
+        (
+            Venue::Kraken,
+            200,
+            r#"{"error":["EGeneral:Internal error"]}"#,
+            ErrorClass::Retryable,
+        ),
+        (
+            Venue::Coinbase,
+            400,
+            r#"{"error":"INVALID_ARGUMENT","message":"start and end"}"#,
+            ErrorClass::Rejected,
+        ),
+        (
+            Venue::Coinbase,
+            503,
+            "<html>busy</html>",
+            ErrorClass::Retryable,
+        ),
+    ];
+    for (venue, status, body, class) in cases {
+        let error = parse_candles(venue, status, body.as_bytes(), scales(2, 8)).expect_err(body);
+        assert_eq!((error.venue, error.class), (venue, class), "{body}");
     }
 }
