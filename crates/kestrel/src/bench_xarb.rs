@@ -242,6 +242,27 @@ impl SimVenues {
         Some((base, quote))
     }
 
+    /// Venue `i`'s REST base URL and how it spells the symbol.
+    pub fn rest(&self, i: usize) -> Option<(String, &'static str)> {
+        let v = self.venues.get(i)?;
+        Some((v.server.http_url(), v.listing.symbol))
+    }
+
+    /// Give venue `i` this candle history for its symbol (served on its candle endpoint).
+    pub fn set_candles(
+        &self,
+        i: usize,
+        interval: kestrel_types::cex::Interval,
+        candles: Vec<kestrel_types::cex::Candle>,
+    ) {
+        if let Some(v) = self.venues.get(i) {
+            let symbol = v.listing.symbol;
+            v.server
+                .handle()
+                .with_exchange(|ex| ex.set_candles(symbol, interval, candles));
+        }
+    }
+
     /// Market steps and dislocations so far.
     pub fn progress(&self) -> (u64, u64) {
         (

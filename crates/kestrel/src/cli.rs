@@ -345,6 +345,82 @@ pub fn backtest_statarb(a: &BacktestStatarbArgs<'_>) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// `kestrel candles fetch`'s arguments, as typed.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct CandlesFetchArgs<'a> {
+    pub venue: &'a str,
+    pub symbol: &'a str,
+    pub interval: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub url: &'a str,
+    pub price_digits: u8,
+    pub size_digits: u8,
+    pub journal: std::path::PathBuf,
+    pub out: Option<std::path::PathBuf>,
+    pub json: bool,
+}
+
+/// `kestrel candles fetch`.
+pub fn candles_fetch(a: &CandlesFetchArgs<'_>) -> anyhow::Result<ExitCode> {
+    use kestrel_types::cex::{Interval, Scale, Venue};
+    let venue = Venue::from_name(a.venue).with_context(|| {
+        format!(
+            "--venue: expected binance, coinbase, kraken, okx or bybit, got {:?}",
+            a.venue
+        )
+    })?;
+    let interval = Interval::from_name(a.interval).with_context(|| {
+        format!(
+            "--interval: expected 1m, 5m, 15m, 1h, 4h or 1d, got {:?}",
+            a.interval
+        )
+    })?;
+    let time = |flag: &str, v: &str| -> anyhow::Result<u64> {
+        let ms = crate::pairs::parse_time(v).with_context(|| format!("{flag} {v:?}"))?;
+        u64::try_from(ms).map_err(|_| anyhow::anyhow!("{flag} {v:?} is before 1970"))
+    };
+    let scale = |flag: &str, d: u8| {
+        Scale::new(d).with_context(|| format!("{flag} must be at most {}", Scale::MAX_DIGITS))
+    };
+    let args = crate::candles::FetchArgs {
+        venue,
+        symbol: a.symbol.to_owned(),
+        interval,
+        from_ms: time("--from", a.from)?,
+        to_ms: time("--to", a.to)?,
+        url: a.url.to_owned(),
+        scales: kestrel_venues::orders::Scales {
+            price: scale("--price-digits", a.price_digits)?,
+            size: scale("--size-digits", a.size_digits)?,
+        },
+        journal: Some(a.journal.clone()),
+        out: a.out.clone(),
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let (report, _) = crate::candles::fetch(&args)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} {} {}: {} bars in {} requests ({} missing inside the span), journal {}{}",
+            venue,
+            a.symbol,
+            interval.name(),
+            report.bars,
+            report.requests,
+            report.missing,
+            a.journal.display(),
+            a.out
+                .as_ref()
+                .map(|p| format!(", file {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `kestrel sandbox`.
 pub fn sandbox(
     duration: u64,

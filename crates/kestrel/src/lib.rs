@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod bench_xarb;
+pub mod candles;
 pub mod cli;
 pub mod engine;
 pub mod pairs;

@@ -80,6 +80,11 @@ enum Cmd {
         #[command(subcommand)]
         which: PairsCmd,
     },
+    /// Candles from the venues.
+    Candles {
+        #[command(subcommand)]
+        which: CandlesCmd,
+    },
     /// Backtests on candle files.
     Backtest {
         #[command(subcommand)]
@@ -119,6 +124,49 @@ enum PairsCmd {
         min_crossings: Option<usize>,
         /// Print a JSON array (keys a, b, n, hedge_ratio, intercept, t_stat, p_value, crit_1,
         /// crit_5, crit_10, half_life, zero_crossings) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CandlesCmd {
+    /// Fetch a symbol's candles over a time range from a venue's public REST API (paged as the
+    /// venue requires), keep them in the journal, and optionally write them as a freqtrade JSON
+    /// file for `pairs scan` and `backtest statarb`. Values finer than the given digits are an
+    /// error, never rounded. Kraken serves only its latest 720 bars.
+    Fetch {
+        /// binance, coinbase, kraken, okx or bybit.
+        #[arg(long)]
+        venue: String,
+        /// The symbol as the venue spells it (BTCUSDT, BTC-USDT, BTC/USD, BTC-USD).
+        #[arg(long)]
+        symbol: String,
+        /// 1m, 5m, 15m, 1h, 4h or 1d.
+        #[arg(long, default_value = "5m")]
+        interval: String,
+        /// Earliest bar: a date (2024-01-31, 2024-01-31T12:00:00Z) or Unix seconds/ms.
+        #[arg(long)]
+        from: String,
+        /// Latest bar, as --from.
+        #[arg(long)]
+        to: String,
+        /// The venue's REST base URL, e.g. https://api.binance.com.
+        #[arg(long)]
+        url: String,
+        /// Fraction digits of prices.
+        #[arg(long, default_value_t = 8)]
+        price_digits: u8,
+        /// Fraction digits of volumes.
+        #[arg(long, default_value_t = 8)]
+        size_digits: u8,
+        /// Journal (SQLite) to keep the bars in.
+        #[arg(long, default_value = "kestrel.sqlite")]
+        journal: PathBuf,
+        /// Also write the bars as freqtrade JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print one JSON object instead of a line.
         #[arg(long)]
         json: bool,
     },
@@ -317,6 +365,34 @@ fn main() -> ExitCode {
             top_k,
             bars_per_year,
             equity_png,
+            json,
+        }),
+        Cmd::Candles {
+            which:
+                CandlesCmd::Fetch {
+                    venue,
+                    symbol,
+                    interval,
+                    from,
+                    to,
+                    url,
+                    price_digits,
+                    size_digits,
+                    journal,
+                    out,
+                    json,
+                },
+        } => kestrel::cli::candles_fetch(&kestrel::cli::CandlesFetchArgs {
+            venue: &venue,
+            symbol: &symbol,
+            interval: &interval,
+            from: &from,
+            to: &to,
+            url: &url,
+            price_digits,
+            size_digits,
+            journal,
+            out,
             json,
         }),
         Cmd::Exsim {

@@ -23,6 +23,7 @@ fn every_subcommand_has_help() {
         &["exsim", "--help"],
         &["pairs", "scan", "--help"],
         &["backtest", "statarb", "--help"],
+        &["candles", "fetch", "--help"],
     ] {
         let out = kestrel().args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");

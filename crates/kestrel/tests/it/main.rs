@@ -10,6 +10,7 @@ static GLOBAL: kestrel_bus::PoolAlloc<kestrel_bus::CountingAlloc> =
     kestrel_bus::PoolAlloc::new(kestrel_bus::CountingAlloc);
 
 mod bench;
+mod candles;
 mod cli;
 mod engine;
 mod harness;

@@ -220,13 +220,7 @@ impl RequestWriter for BinanceWriter {
     /// `GET /api/v3/klines?symbol=&interval=&startTime=&endTime=&limit=` (public; bounds
     /// inclusive on the open time).
     fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_query(VENUE, query)?;
-        let mut params = format!("symbol={}&interval={}", query.symbol, query.interval.name());
-        push_param(&mut params, "startTime", query.start_ms);
-        push_param(&mut params, "endTime", query.end_ms);
-        push_param(&mut params, "limit", Some(u64::from(query.limit)));
-        public_get(out, &self.host, "/api/v3/klines", &params);
-        Ok(())
+        candles_request(&self.host, query, out)
     }
 }
 
@@ -599,4 +593,19 @@ pub(super) fn parse_symbol_rules(
             quote_digits: symbol.quote_asset_precision,
         },
     })
+}
+
+/// The candle request for `host` (public: no key involved).
+pub(crate) fn candles_request(
+    host: &str,
+    query: &CandleQuery<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_query(VENUE, query)?;
+    let mut params = format!("symbol={}&interval={}", query.symbol, query.interval.name());
+    push_param(&mut params, "startTime", query.start_ms);
+    push_param(&mut params, "endTime", query.end_ms);
+    push_param(&mut params, "limit", Some(u64::from(query.limit)));
+    public_get(out, host, "/api/v3/klines", &params);
+    Ok(())
 }

@@ -235,17 +235,7 @@ impl RequestWriter for BybitWriter {
     /// `GET /v5/market/kline?category=spot&symbol=&interval=&start=&end=&limit=` (public;
     /// bounds inclusive on the open time).
     fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_query(VENUE, query)?;
-        let mut params = format!(
-            "category=spot&symbol={}&interval={}",
-            query.symbol,
-            interval_code(query.interval)
-        );
-        push_param(&mut params, "start", query.start_ms);
-        push_param(&mut params, "end", query.end_ms);
-        push_param(&mut params, "limit", Some(u64::from(query.limit)));
-        public_get(out, &self.host, "/v5/market/kline", &params);
-        Ok(())
+        candles_request(&self.host, query, out)
     }
 }
 
@@ -581,6 +571,25 @@ pub(super) fn parse_symbol_rules(
             quote_digits: (!quote.is_empty()).then(|| common::step_digits(quote)),
         },
     })
+}
+
+/// The candle request for `host` (public: no key involved).
+pub(crate) fn candles_request(
+    host: &str,
+    query: &CandleQuery<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_query(VENUE, query)?;
+    let mut params = format!(
+        "category=spot&symbol={}&interval={}",
+        query.symbol,
+        interval_code(query.interval)
+    );
+    push_param(&mut params, "start", query.start_ms);
+    push_param(&mut params, "end", query.end_ms);
+    push_param(&mut params, "limit", Some(u64::from(query.limit)));
+    public_get(out, host, "/v5/market/kline", &params);
+    Ok(())
 }
 
 #[cfg(test)]

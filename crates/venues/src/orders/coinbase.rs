@@ -209,29 +209,7 @@ impl RequestWriter for CoinbaseWriter {
     /// (public). `start` and `end` are Unix seconds and required; Coinbase has no 4h
     /// granularity.
     fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_query(VENUE, query)?;
-        check_product(query.symbol)?;
-        let granularity = granularity(query.interval).ok_or(WriteError::UnsupportedInterval {
-            venue: VENUE,
-            interval: query.interval,
-        })?;
-        let (Some(start_ms), Some(end_ms)) = (query.start_ms, query.end_ms) else {
-            return Err(WriteError::BadCandleQuery {
-                venue: VENUE,
-                rule: "Coinbase needs both start and end",
-            });
-        };
-        // Bars open on whole seconds: rounding the start up and the end down keeps exactly
-        // the bars whose open time is within the bounds.
-        let params = format!(
-            "start={}&end={}&granularity={granularity}&limit={}",
-            start_ms.div_ceil(1_000),
-            end_ms / 1_000,
-            query.limit
-        );
-        let path = format!("/api/v3/brokerage/market/products/{}/candles", query.symbol);
-        public_get(out, &self.host, &path, &params);
-        Ok(())
+        candles_request(&self.host, query, out)
     }
 }
 
@@ -641,6 +619,37 @@ pub(super) fn parse_candles(
         })
         .collect::<Result<Vec<_>, _>>()?;
     ascending(&ctx, candles)
+}
+
+/// The candle request for `host` (public: no key involved).
+pub(crate) fn candles_request(
+    host: &str,
+    query: &CandleQuery<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_query(VENUE, query)?;
+    check_product(query.symbol)?;
+    let granularity = granularity(query.interval).ok_or(WriteError::UnsupportedInterval {
+        venue: VENUE,
+        interval: query.interval,
+    })?;
+    let (Some(start_ms), Some(end_ms)) = (query.start_ms, query.end_ms) else {
+        return Err(WriteError::BadCandleQuery {
+            venue: VENUE,
+            rule: "Coinbase needs both start and end",
+        });
+    };
+    // Bars open on whole seconds: rounding the start up and the end down keeps exactly
+    // the bars whose open time is within the bounds.
+    let params = format!(
+        "start={}&end={}&granularity={granularity}&limit={}",
+        start_ms.div_ceil(1_000),
+        end_ms / 1_000,
+        query.limit
+    );
+    let path = format!("/api/v3/brokerage/market/products/{}/candles", query.symbol);
+    public_get(out, host, &path, &params);
+    Ok(())
 }
 
 #[cfg(test)]

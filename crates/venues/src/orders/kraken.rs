@@ -211,19 +211,7 @@ impl RequestWriter for KrakenWriter {
     /// forming; it takes no end and no limit, so `end_ms` and `limit` are not sent and the
     /// caller keeps what it asked for.
     fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_query(VENUE, query)?;
-        let mut params = format!(
-            "pair={}&interval={}",
-            query.symbol,
-            query.interval.minutes()
-        );
-        // The first whole second at or after the start, less one: `since` is exclusive.
-        let since = query
-            .start_ms
-            .map(|start| start.div_ceil(1_000).saturating_sub(1));
-        push_param(&mut params, "since", since);
-        public_get(out, &self.host, "/0/public/OHLC", &params);
-        Ok(())
+        candles_request(&self.host, query, out)
     }
 }
 
@@ -561,4 +549,25 @@ pub(super) fn parse_symbol_rules(
             quote_digits: pair.cost_decimals,
         },
     })
+}
+
+/// The candle request for `host` (public: no key involved).
+pub(crate) fn candles_request(
+    host: &str,
+    query: &CandleQuery<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_query(VENUE, query)?;
+    let mut params = format!(
+        "pair={}&interval={}",
+        query.symbol,
+        query.interval.minutes()
+    );
+    // The first whole second at or after the start, less one: `since` is exclusive.
+    let since = query
+        .start_ms
+        .map(|start| start.div_ceil(1_000).saturating_sub(1));
+    push_param(&mut params, "since", since);
+    public_get(out, host, "/0/public/OHLC", &params);
+    Ok(())
 }

@@ -712,3 +712,20 @@ pub fn parse_candles(
         Venue::Bybit => bybit::parse_candles(http_status, body, scales),
     }
 }
+
+/// The public candle request of `venue` for `host` (`host:port`, the Host header), without a
+/// writer: candles need no key.
+pub fn candles_request(
+    venue: Venue,
+    host: &str,
+    query: &CandleQuery<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    match venue {
+        Venue::Binance => binance::candles_request(host, query, out),
+        Venue::Okx => okx::candles_request(host, query, out),
+        Venue::Bybit => bybit::candles_request(host, query, out),
+        Venue::Kraken => kraken::candles_request(host, query, out),
+        Venue::Coinbase => coinbase::candles_request(host, query, out),
+    }
+}

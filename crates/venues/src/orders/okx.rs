@@ -228,21 +228,7 @@ impl RequestWriter for OkxWriter {
     /// so the inclusive bounds are moved by one millisecond. This endpoint keeps the latest
     /// 1440 bars; older ones are under `/api/v5/market/history-candles`, same parameters.
     fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_query(VENUE, query)?;
-        let mut params = format!("instId={}&bar={}", query.symbol, bar(query.interval));
-        push_param(
-            &mut params,
-            "after",
-            query.end_ms.and_then(|e| e.checked_add(1)),
-        );
-        push_param(
-            &mut params,
-            "before",
-            query.start_ms.and_then(|s| s.checked_sub(1)),
-        );
-        push_param(&mut params, "limit", Some(u64::from(query.limit)));
-        public_get(out, &self.host, "/api/v5/market/candles", &params);
-        Ok(())
+        candles_request(&self.host, query, out)
     }
 }
 
@@ -596,4 +582,27 @@ pub(super) fn parse_symbol_rules(
             quote_digits: None,
         },
     })
+}
+
+/// The candle request for `host` (public: no key involved).
+pub(crate) fn candles_request(
+    host: &str,
+    query: &CandleQuery<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_query(VENUE, query)?;
+    let mut params = format!("instId={}&bar={}", query.symbol, bar(query.interval));
+    push_param(
+        &mut params,
+        "after",
+        query.end_ms.and_then(|e| e.checked_add(1)),
+    );
+    push_param(
+        &mut params,
+        "before",
+        query.start_ms.and_then(|s| s.checked_sub(1)),
+    );
+    push_param(&mut params, "limit", Some(u64::from(query.limit)));
+    public_get(out, host, "/api/v5/market/candles", &params);
+    Ok(())
 }

@@ -1,0 +1,185 @@
+//! `kestrel candles fetch`: a venue's candles over its public REST API, paged over a time range,
+//! kept in the journal and optionally written as a freqtrade JSON file for `pairs scan` and
+//! `backtest statarb`.
+//!
+//! Paging follows each venue's answer order: Binance answers the earliest bars from `startTime`,
+//! so it pages forward; OKX, Bybit and Coinbase answer the latest bars up to `end`, so they page
+//! backward; Kraken keeps only its latest 720 bars and takes no end or limit, so one request
+//! gets all it has (trimmed to the range).
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use kestrel_hot::cex::exchange;
+use kestrel_hot::net::Endpoint;
+use kestrel_store::{Journal, Record};
+use kestrel_types::cex::{Candle, Interval, Scale, Venue};
+use kestrel_venues::orders::{CandleQuery, Scales, candles_request, parse_candles};
+use serde::Serialize;
+
+/// What to fetch.
+#[derive(Clone, Debug)]
+pub struct FetchArgs {
+    /// The venue.
+    pub venue: Venue,
+    /// The symbol as the venue spells it.
+    pub symbol: String,
+    /// Bar length.
+    pub interval: Interval,
+    /// Earliest open time, Unix ms.
+    pub from_ms: u64,
+    /// Latest open time, Unix ms.
+    pub to_ms: u64,
+    /// The venue's REST base URL (`https://api.binance.com`, or a simulated venue's).
+    pub url: String,
+    /// Fraction digits of prices and of volumes (values finer than these are an error).
+    pub scales: Scales,
+    /// Journal to keep the bars in.
+    pub journal: Option<PathBuf>,
+    /// freqtrade JSON file to write.
+    pub out: Option<PathBuf>,
+    /// Print a line per page on stderr.
+    pub progress: bool,
+}
+
+/// What a fetch did.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FetchReport {
+    /// Bars fetched (each once), within the range.
+    pub bars: usize,
+    /// Requests made.
+    pub requests: usize,
+    /// First and last open time fetched, Unix ms.
+    pub first_ms: Option<u64>,
+    /// See `first_ms`.
+    pub last_ms: Option<u64>,
+    /// Gaps: expected bars missing inside the fetched span.
+    pub missing: usize,
+}
+
+/// Most requests one fetch makes (a guard against a venue that never stops answering).
+const MAX_REQUESTS: usize = 100_000;
+
+/// Fetch, keep and write; returns the bars too (ascending, unique).
+pub fn fetch(args: &FetchArgs) -> anyhow::Result<(FetchReport, Vec<Candle>)> {
+    if args.from_ms > args.to_ms {
+        bail!("--from is after --to");
+    }
+    let endpoint = Endpoint::parse(&args.url).map_err(|e| anyhow::anyhow!("--url: {e}"))?;
+    if !args.url.starts_with("http") {
+        bail!("--url: expected an http:// or https:// base URL");
+    }
+    let host = endpoint.authority();
+    let step = args.interval.ms();
+    let limit = CandleQuery::max_limit(args.venue);
+    let mut bars: std::collections::BTreeMap<u64, Candle> = std::collections::BTreeMap::new();
+    let mut requests = 0usize;
+    let mut buf = Vec::with_capacity(1024);
+    // Forward cursor (Binance) or backward cursor (OKX, Bybit, Coinbase); Kraken: one request.
+    let forward = matches!(args.venue, Venue::Binance | Venue::Kraken);
+    let (mut lo, mut hi) = (args.from_ms, args.to_ms);
+    loop {
+        if requests >= MAX_REQUESTS {
+            bail!("stopped after {MAX_REQUESTS} requests");
+        }
+        let query = CandleQuery {
+            symbol: &args.symbol,
+            interval: args.interval,
+            start_ms: Some(lo),
+            end_ms: Some(hi),
+            limit,
+        };
+        buf.clear();
+        candles_request(args.venue, &host, &query, &mut buf)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.venue))?;
+        let (status, body) =
+            exchange(&args.url, &buf).map_err(|e| anyhow::anyhow!("{}: {e}", args.venue))?;
+        requests += 1;
+        let page = parse_candles(args.venue, status, &body, args.scales)
+            .map_err(|e| anyhow::anyhow!("{} {}: {e}", args.venue, args.symbol))?;
+        let page: Vec<Candle> = page
+            .into_iter()
+            .filter(|c| c.open_ms >= lo && c.open_ms <= hi)
+            .collect();
+        if args.progress {
+            eprintln!(
+                "{} {} {}: page {requests}, {} bars",
+                args.venue,
+                args.symbol,
+                args.interval.name(),
+                page.len()
+            );
+        }
+        let (Some(first), Some(last)) = (page.first().copied(), page.last().copied()) else {
+            break;
+        };
+        for c in page {
+            bars.insert(c.open_ms, c);
+        }
+        if args.venue == Venue::Kraken {
+            break;
+        }
+        if forward {
+            lo = last.open_ms.saturating_add(step);
+            if lo > hi {
+                break;
+            }
+        } else {
+            match first.open_ms.checked_sub(1) {
+                Some(h) if h >= lo => hi = h,
+                _ => break,
+            }
+        }
+    }
+    let candles: Vec<Candle> = bars.into_values().collect();
+    let missing = candles
+        .windows(2)
+        .map(|w| ((w[1].open_ms - w[0].open_ms) / step).saturating_sub(1) as usize)
+        .sum();
+    let report = FetchReport {
+        bars: candles.len(),
+        requests,
+        first_ms: candles.first().map(|c| c.open_ms),
+        last_ms: candles.last().map(|c| c.open_ms),
+        missing,
+    };
+    if let Some(path) = &args.journal {
+        let journal = Journal::open(path, 1024)
+            .with_context(|| format!("opening the journal {}", path.display()))?;
+        journal.handle().append(Record::Candles {
+            run_id: crate::cli::new_run_id(),
+            venue: args.venue,
+            symbol: args.symbol.clone(),
+            interval: args.interval,
+            price_scale: args.scales.price,
+            size_scale: args.scales.size,
+            candles: candles.clone(),
+        })?;
+        journal.close()?;
+    }
+    if let Some(path) = &args.out {
+        std::fs::write(path, freqtrade_json(&candles, args.scales))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok((report, candles))
+}
+
+/// `[[ms, open, high, low, close, volume], ...]`, numbers written exactly as fetched.
+pub fn freqtrade_json(candles: &[Candle], scales: Scales) -> String {
+    let text = |v: kestrel_types::cex::Fixed, s: Scale| v.to_text(s);
+    let rows: Vec<String> = candles
+        .iter()
+        .map(|c| {
+            format!(
+                "[{},{},{},{},{},{}]",
+                c.open_ms,
+                text(c.open, scales.price),
+                text(c.high, scales.price),
+                text(c.low, scales.price),
+                text(c.close, scales.price),
+                text(c.volume, scales.size)
+            )
+        })
+        .collect();
+    format!("[{}]\n", rows.join(",\n"))
+}

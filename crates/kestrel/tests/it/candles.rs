@@ -1,0 +1,160 @@
+//! `kestrel candles fetch` against the five simulated venues: every venue paged as it answers,
+//! the bars kept in the journal exactly, and the freqtrade file readable by `pairs scan`.
+
+use kestrel::bench_xarb::SimVenues;
+use kestrel::candles::{FetchArgs, fetch};
+use kestrel_types::cex::{Candle, Fixed, Interval, Scale, Venue};
+use kestrel_venues::orders::Scales;
+
+/// `n` 5-minute bars from `t0`, a slow walk with exact prices at 2 digits, volumes at 5.
+fn history(t0: u64, n: usize) -> Vec<Candle> {
+    (0..n as u64)
+        .map(|i| {
+            let close = 6_000_000 + (i * 7_919) % 50_000;
+            Candle {
+                open_ms: t0 + i * Interval::M5.ms(),
+                open: Fixed(close - 100),
+                high: Fixed(close + 500),
+                low: Fixed(close - 700),
+                close: Fixed(close),
+                volume: Fixed(100_000 + i),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_venue_pages_its_history_into_the_journal_and_a_file() {
+    let sim = SimVenues::start(1_000).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("k.sqlite");
+    let t0 = 1_700_000_100_000_u64 - 1_700_000_100_000 % Interval::M5.ms();
+    let all = history(t0, 2_500);
+    let scales = Scales {
+        price: Scale::new(2).unwrap(),
+        size: Scale::new(5).unwrap(),
+    };
+    for (i, venue) in sim.names().into_iter().enumerate() {
+        sim.set_candles(i, Interval::M5, all.clone());
+        let (url, symbol) = sim.rest(i).unwrap();
+        let out = dir.path().join(format!("{}-5m.json", venue.name()));
+        // The range leaves out the first 100 and last 100 bars.
+        let (from_ms, to_ms) = (all[100].open_ms, all[2_399].open_ms);
+        let args = FetchArgs {
+            venue,
+            symbol: symbol.to_owned(),
+            interval: Interval::M5,
+            from_ms,
+            to_ms,
+            url,
+            scales,
+            journal: Some(journal.clone()),
+            out: Some(out.clone()),
+            progress: false,
+        };
+        let (report, got) = fetch(&args).unwrap();
+        let want: Vec<Candle> = if venue == Venue::Kraken {
+            // Kraken keeps its latest 720 bars only; those within the range.
+            all[all.len() - 720..]
+                .iter()
+                .filter(|c| c.open_ms <= to_ms)
+                .copied()
+                .collect()
+        } else {
+            all[100..2_400].to_vec()
+        };
+        assert_eq!(got, want, "{venue}");
+        assert_eq!(report.bars, want.len(), "{venue}");
+        assert_eq!(report.missing, 0, "{venue}");
+        if venue != Venue::Kraken {
+            // 2,300 bars take several pages at every venue's maximum (300 to 1,000).
+            assert!(report.requests >= 3, "{venue}: {report:?}");
+        }
+        // The journal has them exactly.
+        let reader = kestrel_store::open_readonly(&journal).unwrap();
+        let rows = reader
+            .candles(venue, symbol, Interval::M5, 0, u64::MAX)
+            .unwrap();
+        let kept: Vec<Candle> = rows.iter().map(|r| r.candle).collect();
+        assert_eq!(kept, want, "{venue}");
+        // And the file reads back as the same closes.
+        let loaded = kestrel::pairs::load(&out).unwrap();
+        assert_eq!(loaded.symbol, venue.name());
+        let closes: Vec<f64> = want.iter().map(|c| c.close.0 as f64 / 100.0).collect();
+        assert_eq!(loaded.closes, closes, "{venue}");
+    }
+    // Fetching again adds nothing new: the journal upserts.
+    let reader = kestrel_store::open_readonly(&journal).unwrap();
+    let (url, symbol) = sim.rest(0).unwrap();
+    let before = reader
+        .candles(Venue::Binance, symbol, Interval::M5, 0, u64::MAX)
+        .unwrap()
+        .len();
+    drop(reader);
+    fetch(&FetchArgs {
+        venue: Venue::Binance,
+        symbol: symbol.to_owned(),
+        interval: Interval::M5,
+        from_ms: all[0].open_ms,
+        to_ms: all[200].open_ms,
+        url,
+        scales,
+        journal: Some(journal.clone()),
+        out: None,
+        progress: false,
+    })
+    .unwrap();
+    let after = kestrel_store::open_readonly(&journal)
+        .unwrap()
+        .candles(Venue::Binance, symbol, Interval::M5, 0, u64::MAX)
+        .unwrap()
+        .len();
+    assert_eq!(
+        after,
+        before + 100,
+        "only the 100 bars not yet kept were added"
+    );
+}
+
+#[test]
+fn bad_arguments_fail_with_one_line() {
+    for (args, fragment) in [
+        (vec!["--venue", "ftx"], "--venue"),
+        (vec!["--interval", "7m"], "--interval"),
+        (vec!["--from", "yesterday"], "--from"),
+        (vec!["--url", "ftp://x"], "--url"),
+        (vec!["--price-digits", "30"], "--price-digits"),
+    ] {
+        let mut full = vec![
+            "candles",
+            "fetch",
+            "--venue",
+            "binance",
+            "--symbol",
+            "BTCUSDT",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-02",
+            "--url",
+            "http://127.0.0.1:1",
+        ];
+        // Replace the flag's value in the good command line.
+        if let Some(pos) = full.iter().position(|a| *a == args[0]) {
+            full[pos + 1] = args[1];
+        } else {
+            full.extend(args.iter());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kestrel"))
+            .args(&full)
+            .arg("--journal")
+            .arg(dir.path().join("j.sqlite"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{full:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(fragment), "{fragment}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
