@@ -386,8 +386,7 @@ pub struct XarbVenueConfig {
     pub quote_asset: String,
     /// `ws_url`: market data, `ws://` or `wss://`.
     pub ws_url: String,
-    /// `rest_url`: orders and account, `http://` or `https://` (live orders need `http://`
-    /// for now: the order connections do no TLS; start-up requests and paper mode do).
+    /// `rest_url`: orders and account, `http://` or `https://`.
     pub rest_url: String,
     /// `api_key`: `env:VAR` (the key's name for Coinbase).
     pub api_key: Secret,

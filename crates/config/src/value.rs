@@ -73,7 +73,7 @@ pub(crate) enum Scheme {
     Http,
     /// `ws://` or `wss://`, for an exchange's market data.
     VenueWs,
-    /// `http://` or `https://`, for an exchange's REST API (https orders: paper mode only, for now).
+    /// `http://` or `https://`, for an exchange's REST API.
     VenueHttp,
 }
 

@@ -288,6 +288,48 @@ impl ReaderCtx {
     }
 }
 
+/// What [`take_response`] found at the front of a buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Framed {
+    /// More bytes are needed.
+    Incomplete,
+    /// Not a response that can be framed: the stream is unusable.
+    Invalid,
+    /// One whole response, removed from the buffer.
+    Reply {
+        /// HTTP status.
+        status: u16,
+        /// Body (UTF-8, lossily decoded).
+        body: String,
+    },
+}
+
+/// Takes one complete HTTP/1.1 response (skipping 1xx interim heads) off the front of `buf`:
+/// the framing the reader threads use, for callers that read their own socket (the exchange
+/// lane's TLS order connections).
+pub fn take_response(buf: &mut Vec<u8>) -> Framed {
+    loop {
+        match parse_response(buf) {
+            Parsed::Incomplete => return Framed::Incomplete,
+            Parsed::Invalid => return Framed::Invalid,
+            Parsed::Interim { consumed } => {
+                buf.drain(..consumed.min(buf.len()));
+            }
+            Parsed::Done {
+                status,
+                body,
+                consumed,
+            } => {
+                buf.drain(..consumed.min(buf.len()));
+                return Framed::Reply {
+                    status,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                };
+            }
+        }
+    }
+}
+
 /// The outcome of trying to frame one HTTP/1.1 response at the start of a buffer.
 #[derive(Debug, PartialEq, Eq)]
 enum Parsed {

@@ -241,3 +241,142 @@ impl Endpoint {
         Conn::connect(&self.host, self.port, self.tls, timeout)
     }
 }
+
+/// A keep-alive order connection over TLS, owned and polled by the exchange lane's thread: the
+/// TLS session cannot be split between a writer and a reader thread as a plain socket can (see
+/// `kestrel_fire::relay::RelayConn`), so the lane reads its answers itself, non-blocking.
+#[derive(Debug)]
+pub struct TlsOrderConn {
+    index: usize,
+    endpoint: Endpoint,
+    conn: Option<Conn>,
+    buf: Vec<u8>,
+    reconnects: u64,
+}
+
+/// How long a TLS order connection may take to (re)connect and handshake.
+const ORDER_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl TlsOrderConn {
+    /// Connect and handshake to an `https://` endpoint now (so the first order finds it warm);
+    /// answers are reported with `index`.
+    pub fn connect(index: usize, url: &str) -> io::Result<TlsOrderConn> {
+        let endpoint = Endpoint::parse(url)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {e}")))?;
+        if !endpoint.tls {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{url}: expected https://"),
+            ));
+        }
+        let mut c = TlsOrderConn {
+            index,
+            endpoint,
+            conn: None,
+            buf: Vec::with_capacity(16 * 1024),
+            reconnects: 0,
+        };
+        c.open()?;
+        Ok(c)
+    }
+
+    fn open(&mut self) -> io::Result<()> {
+        let conn = self.endpoint.connect(ORDER_CONNECT_TIMEOUT)?;
+        conn.set_nonblocking(true)?;
+        self.conn = Some(conn);
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Reconnects since `connect`.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects
+    }
+
+    /// Whether the connection is up.
+    pub fn is_open(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// Write one complete request. Reconnects first if the connection is down, but never
+    /// writes twice: after a failed write the venue may or may not have the order.
+    pub fn send_request(&mut self, request: &[u8]) -> io::Result<()> {
+        if self.conn.is_none() {
+            self.open()?;
+            self.reconnects += 1;
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        let result = write_all_nonblocking(conn, request);
+        if result.is_err() {
+            self.conn = None;
+        }
+        result
+    }
+
+    /// Reads what has arrived and hands every complete answer to `on_reply` as
+    /// `(index, status, body)`; finishes sending what TLS still buffers. A closed or broken
+    /// connection is dropped (the next request reconnects); answers already framed are kept.
+    pub fn poll(&mut self, on_reply: &mut dyn FnMut(usize, u16, String)) {
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let mut broken = conn
+            .flush()
+            .is_err_and(|e| e.kind() != io::ErrorKind::WouldBlock);
+        let mut chunk = [0u8; 8 * 1024];
+        while !broken {
+            match conn.read(&mut chunk) {
+                Ok(0) => broken = true,
+                Ok(n) => self
+                    .buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => broken = true,
+            }
+        }
+        loop {
+            match kestrel_fire::relay::take_response(&mut self.buf) {
+                kestrel_fire::relay::Framed::Reply { status, body } => {
+                    on_reply(self.index, status, body);
+                }
+                kestrel_fire::relay::Framed::Incomplete => break,
+                kestrel_fire::relay::Framed::Invalid => {
+                    broken = true;
+                    break;
+                }
+            }
+        }
+        if broken {
+            self.conn = None;
+        }
+    }
+}
+
+/// Writes all of `bytes` to a non-blocking connection, waiting out `WouldBlock` for at most
+/// the connect timeout (an order request is a few hundred bytes: it fits the socket buffer).
+fn write_all_nonblocking(conn: &mut Conn, bytes: &[u8]) -> io::Result<()> {
+    let deadline = std::time::Instant::now() + ORDER_CONNECT_TIMEOUT;
+    let mut written = 0;
+    while written < bytes.len() {
+        match conn.write(bytes.get(written..).unwrap_or_default()) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if std::time::Instant::now() > deadline {
+                    return Err(e);
+                }
+                std::thread::yield_now();
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // Push the TLS records out now; what cannot go yet goes on the next poll.
+    match conn.flush() {
+        Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
+        _ => Ok(()),
+    }
+}

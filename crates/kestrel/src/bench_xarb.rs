@@ -597,11 +597,7 @@ fn lane(venues: &[SimVenue]) -> anyhow::Result<XarbLane> {
     for (i, venue) in venues.iter().enumerate() {
         let (listing, server) = (&venue.listing, &venue.server);
         feeds.push(feed(listing, server, scales)?);
-        conns.push(RelayConn::connect(
-            i,
-            &format!("{}/", server.http_url()),
-            tx.clone(),
-        )?);
+        conns.push(RelayConn::connect(i, &format!("{}/", server.http_url()), tx.clone())?.into());
         let addr = server.addr().to_string();
         let writer = venue.key.writer(&addr);
         legs.push(leg(i, listing, writer.as_ref(), &addr, scales)?);

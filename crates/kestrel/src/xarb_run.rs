@@ -22,8 +22,9 @@ use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_hot::cex::bybit::{BybitFeed, BybitFeedConfig, BybitSymbol};
 use kestrel_hot::cex::coinbase::{CoinbaseFeed, CoinbaseFeedConfig, CoinbaseProduct};
 use kestrel_hot::cex::kraken::{KrakenFeed, KrakenFeedConfig, KrakenSymbol};
-use kestrel_hot::cex::lane::{Execution, LaneConfig, LaneStats, LegConfig, XarbLane};
+use kestrel_hot::cex::lane::{Execution, LaneConfig, LaneStats, LegConfig, OrderConn, XarbLane};
 use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
+use kestrel_hot::net::TlsOrderConn;
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
 use kestrel_store::{JournalHandle, PositionRow, Record};
@@ -300,20 +301,6 @@ pub fn build_lane(
         secrets.len(),
         cfg.venues.len()
     );
-    if mode == Mode::Live
-        && let Some(v) = cfg
-            .venues
-            .iter()
-            .find(|v| v.rest_url.starts_with("https://"))
-    {
-        anyhow::bail!(
-            "{}: live orders over https:// are not supported yet (the order connections are \
-             plain keep-alive HTTP); paper mode (dry-run) works over https, or put a local \
-             TLS-terminating proxy in front of {}",
-            v.venue,
-            v.rest_url
-        );
-    }
     let scales = Scales {
         price: cfg.price_scale,
         size: cfg.size_scale,
@@ -369,10 +356,16 @@ pub fn build_lane(
             let mut conns = Vec::with_capacity(cfg.venues.len());
             for (i, v) in cfg.venues.iter().enumerate() {
                 let url = format!("{}/", v.rest_url.trim_end_matches('/'));
-                conns.push(
+                let conn: OrderConn = if url.starts_with("https://") {
+                    TlsOrderConn::connect(i, &url)
+                        .with_context(|| format!("{}: connecting to {url}", v.venue))?
+                        .into()
+                } else {
                     RelayConn::connect(i, &url, tx.clone())
-                        .with_context(|| format!("{}: connecting to {url}", v.venue))?,
-                );
+                        .with_context(|| format!("{}: connecting to {url}", v.venue))?
+                        .into()
+                };
+                conns.push(conn);
             }
             Execution::Orders {
                 writers,

@@ -73,6 +73,38 @@ pub struct LaneConfig {
     pub unwind_slippage: Rate,
 }
 
+/// A warm order connection to one venue: plain keep-alive HTTP with its own reader thread, or
+/// TLS polled by the lane itself.
+#[derive(Debug)]
+pub enum OrderConn {
+    /// `http://`: answers arrive on the `replies` channel.
+    Plain(RelayConn),
+    /// `https://`: answers are read on the lane's polls.
+    Tls(crate::net::TlsOrderConn),
+}
+
+impl OrderConn {
+    /// Write one complete request (never twice; see [`RelayConn::send_request`]).
+    pub fn send_request(&mut self, request: &[u8]) -> Result<(), String> {
+        match self {
+            OrderConn::Plain(c) => c.send_request(request).map_err(|e| e.to_string()),
+            OrderConn::Tls(c) => c.send_request(request).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl From<RelayConn> for OrderConn {
+    fn from(c: RelayConn) -> Self {
+        OrderConn::Plain(c)
+    }
+}
+
+impl From<crate::net::TlsOrderConn> for OrderConn {
+    fn from(c: crate::net::TlsOrderConn) -> Self {
+        OrderConn::Tls(c)
+    }
+}
+
 /// How legs are executed.
 #[allow(missing_debug_implementations)]
 pub enum Execution {
@@ -84,7 +116,7 @@ pub enum Execution {
         /// Per leg.
         writers: Vec<Box<dyn RequestWriter + Send>>,
         /// Per leg, opened with the leg's index.
-        conns: Vec<RelayConn>,
+        conns: Vec<OrderConn>,
         /// Where every connection's reader thread sends replies.
         replies: Receiver<RelayReply>,
     },
@@ -724,9 +756,7 @@ impl XarbLane {
                     .get(leg)
                     .map(|w| w.new_order(&request, &stamp, &mut self.buf));
                 let sent = match (written, conns.get_mut(leg)) {
-                    (Some(Ok(())), Some(conn)) => {
-                        conn.send_request(&self.buf).map_err(|e| e.to_string())
-                    }
+                    (Some(Ok(())), Some(conn)) => conn.send_request(&self.buf),
                     (Some(Err(e)), _) => Err(e.to_string()),
                     _ => Err("no writer or connection for the leg".to_string()),
                 };
@@ -759,6 +789,30 @@ impl XarbLane {
     }
 
     fn settle_replies(&mut self, now_ms: u64) {
+        // TLS connections are read here, on the lane's thread; plain ones by their readers.
+        let mut tls_replies = Vec::new();
+        if let Execution::Orders { conns, .. } = &mut self.exec {
+            for conn in conns.iter_mut() {
+                if let OrderConn::Tls(c) = conn {
+                    c.poll(&mut |relay, status, body| {
+                        tls_replies.push(RelayReply {
+                            relay,
+                            status,
+                            body,
+                        });
+                    });
+                }
+            }
+        }
+        for reply in tls_replies {
+            if let Some(pending) = self
+                .pending
+                .get_mut(reply.relay)
+                .and_then(VecDeque::pop_front)
+            {
+                self.on_reply(pending, &reply, now_ms);
+            }
+        }
         loop {
             let reply = match &self.exec {
                 Execution::Orders { replies, .. } => replies.try_recv().ok(),

@@ -178,7 +178,9 @@ fn lane_with(
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            RelayConn::connect(i, &format!("{}/", s.http_url()), tx.clone()).expect("conn")
+            RelayConn::connect(i, &format!("{}/", s.http_url()), tx.clone())
+                .expect("conn")
+                .into()
         })
         .collect();
     let writers: Vec<Box<dyn RequestWriter + Send>> = [cheap, rich]

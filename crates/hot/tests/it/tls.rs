@@ -155,3 +155,84 @@ fn a_certificate_for_another_name_is_refused() {
         .is_err()
     );
 }
+
+/// A TLS keep-alive server: for each of `connections` accepted connections, answers
+/// `per_connection` GETs with their path as the body (the first answer in two writes), then
+/// closes.
+fn serve_keep_alive(connections: usize, per_connection: usize) -> (u16, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = server_config();
+    let handle = std::thread::spawn(move || {
+        for _ in 0..connections {
+            let Ok((sock, _)) = listener.accept() else {
+                return;
+            };
+            sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut tls =
+                StreamOwned::new(ServerConnection::new(Arc::clone(&config)).unwrap(), sock);
+            for n in 0..per_connection {
+                let head = read_head(&mut tls);
+                let path = head.split(' ').nth(1).unwrap_or("?").to_owned();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{path}",
+                    path.len()
+                );
+                if n == 0 {
+                    let (a, b) = answer.split_at(answer.len() / 2);
+                    tls.write_all(a.as_bytes()).unwrap();
+                    tls.flush().unwrap();
+                    std::thread::sleep(Duration::from_millis(20));
+                    tls.write_all(b.as_bytes()).unwrap();
+                } else {
+                    tls.write_all(answer.as_bytes()).unwrap();
+                }
+                tls.flush().unwrap();
+            }
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    (port, handle)
+}
+
+fn poll_until(conn: &mut kestrel_hot::net::TlsOrderConn, n: usize) -> Vec<(usize, u16, String)> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = Vec::new();
+    while got.len() < n {
+        assert!(Instant::now() < deadline, "only {got:?}");
+        conn.poll(&mut |i, status, body| got.push((i, status, body)));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    got
+}
+
+#[test]
+fn tls_order_connections_keep_alive_read_answers_and_reconnect_once_closed() {
+    trust_test_ca();
+    let (port, server) = serve_keep_alive(2, 2);
+    let mut conn =
+        kestrel_hot::net::TlsOrderConn::connect(3, &format!("https://localhost:{port}/")).unwrap();
+    let request = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n");
+    conn.send_request(request("/order/1").as_bytes()).unwrap();
+    conn.send_request(request("/order/2").as_bytes()).unwrap();
+    let got = poll_until(&mut conn, 2);
+    assert_eq!(
+        got,
+        vec![(3, 200, "/order/1".into()), (3, 200, "/order/2".into())]
+    );
+    // The server closes after two: the connection notices, and the next request reconnects.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while conn.is_open() {
+        assert!(Instant::now() < deadline, "close not noticed");
+        conn.poll(&mut |_, _, _| panic!("no answer expected"));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    conn.send_request(request("/order/3").as_bytes()).unwrap();
+    assert_eq!(conn.reconnects(), 1);
+    conn.send_request(request("/order/4").as_bytes()).unwrap();
+    let got = poll_until(&mut conn, 2);
+    assert_eq!(got[0].2, "/order/3");
+    assert_eq!(got[1].2, "/order/4");
+    server.join().unwrap();
+}

@@ -103,20 +103,6 @@ fn wrong_credentials_fail_at_start_naming_the_venue() {
 }
 
 #[test]
-fn live_orders_over_https_are_refused_before_anything_is_sent() {
-    let sim = SimVenues::start(1_000).unwrap();
-    let text = config_text(&sim).replacen("rest_url = \"http://", "rest_url = \"https://", 1);
-    let x = kestrel_config::parse_str(&text).unwrap().xarb.unwrap();
-    let err = build_lane(&x, &sim.secrets(), Mode::Live, &[])
-        .err()
-        .expect("https orders refused");
-    assert!(
-        format!("{err:#}").contains("live orders over https://"),
-        "{err:#}"
-    );
-}
-
-#[test]
 fn run_names_a_missing_venue_credential_before_starting_anything() {
     let sim = SimVenues::start(1_000).unwrap();
     let dir = tempfile::tempdir().unwrap();
