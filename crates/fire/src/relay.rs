@@ -260,28 +260,20 @@ impl ReaderCtx {
     /// Delivers every complete response in `buf`; false if the stream is not valid HTTP.
     fn drain(&self, buf: &mut Vec<u8>) -> bool {
         loop {
-            match parse_response(buf) {
-                Parsed::Incomplete => return true,
-                Parsed::Invalid => return false,
-                Parsed::Interim { consumed } => {
-                    buf.drain(..consumed.min(buf.len()));
-                }
-                Parsed::Done {
-                    status,
-                    body,
-                    consumed,
-                } => {
+            match take_response(buf) {
+                Framed::Incomplete => return true,
+                Framed::Invalid => return false,
+                Framed::Reply { status, body } => {
                     let reply = RelayReply {
                         relay: self.index,
                         status,
-                        body: String::from_utf8_lossy(&body).into_owned(),
+                        body,
                     };
                     if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
                         self.replies.try_send(reply)
                     {
                         self.dropped.fetch_add(1, Ordering::Relaxed);
                     }
-                    buf.drain(..consumed.min(buf.len()));
                 }
             }
         }
