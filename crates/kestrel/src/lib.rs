@@ -17,6 +17,8 @@ pub mod engine;
 pub mod pairs;
 pub mod sandbox;
 pub mod simprep;
+pub mod statarb_lane;
+pub mod statarb_sim;
 pub mod undecoded;
 pub mod venue_setup;
 pub mod xarb_run;

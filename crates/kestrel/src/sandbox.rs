@@ -149,6 +149,11 @@ pub struct SandboxReport {
     /// `unprofitable_after_fees` (trades filled in full that lost after fees: must be 0) and
     /// `update_to_orders_ns`.
     pub xarb: crate::bench_xarb::XarbBench,
+    /// The stat-arb lane on paper against a simulated Binance-format venue listing four
+    /// symbols, two pairs of them cointegrated (one bar every 50 ms): `pairs_selected`,
+    /// `trades` (closed round trips), `pnl_quote` and `fees_quote` (USDT, decimal strings),
+    /// and more.
+    pub statarb: crate::statarb_lane::StatArbTotals,
     /// Where the journal is.
     pub journal: String,
 }
@@ -252,6 +257,8 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     let engine = Engine::start(cfg, Mode::DryRun, keys, run_id).await?;
     let xarb =
         crate::bench_xarb::XarbSim::start(100).context("starting the simulated exchanges")?;
+    let statarb = crate::statarb_lane::StatArbRun::start(opts.seed, 50)
+        .context("starting the stat-arb lane")?;
     let provider = kestrel_chain::Chain::connect_http(&anvil.http_url())?
         .provider()
         .clone();
@@ -305,6 +312,7 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     }
     let report = engine.stop().await?;
     let (xarb, xarb_records) = xarb.stop(opts.duration_s)?;
+    let statarb = statarb.stop()?;
     let outcomes = builder.results();
     let mut summary = reconcile(&provider, &world, &report, &outcomes).await?;
     let mut records = std::mem::take(&mut summary.records);
@@ -317,7 +325,13 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     builder.stop().await;
     drop(anvil);
     let out = make_report(
-        opts.seed, blocks, user_txs, &report, summary, xarb, &journal,
+        opts.seed,
+        blocks,
+        user_txs,
+        &report,
+        summary,
+        (xarb, statarb),
+        &journal,
     );
     journal_outcomes(&report.journal_path, &report.run_id, records, &out)?;
     Ok(out)
@@ -1005,7 +1019,10 @@ fn make_report(
     user_txs: u64,
     report: &crate::engine::EngineReport,
     r: Reconciled,
-    xarb: crate::bench_xarb::XarbBench,
+    (xarb, statarb): (
+        crate::bench_xarb::XarbBench,
+        crate::statarb_lane::StatArbTotals,
+    ),
     journal: &std::path::Path,
 ) -> SandboxReport {
     let c = &report.counters;
@@ -1044,6 +1061,7 @@ fn make_report(
         latency_ns: crate::bench::latency_map(&report.hot.recorder),
         reconnects: report.hot.reconnects,
         xarb,
+        statarb,
         journal: journal.display().to_string(),
     }
 }

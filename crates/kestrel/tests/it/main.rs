@@ -19,4 +19,5 @@ mod hot_route;
 mod pairs;
 mod proxy;
 mod sandbox;
+mod statarb_lane;
 mod xarb_run;

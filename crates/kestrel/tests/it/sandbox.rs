@@ -34,6 +34,11 @@ async fn check_seed(seed: u64) {
     );
     assert!(report.xarb.fills >= report.xarb.trades, "{:?}", report.xarb);
     assert_eq!(report.xarb.unprofitable_after_fees, 0, "{:?}", report.xarb);
+    // The stat-arb lane selected pairs on the simulated venue and traded them on paper.
+    let s = &report.statarb;
+    assert!(s.pairs_selected > 0, "{s:?}");
+    assert!(s.trades > 0 && s.fees_units > 0, "no stat-arb trade: {s:?}");
+    assert_eq!(s.pnl_units, s.gross_units - s.fees_units, "{s:?}");
     let reader =
         kestrel_store::open_readonly(std::path::Path::new(&report.journal)).expect("journal");
     let closed = reader
