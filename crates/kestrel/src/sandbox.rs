@@ -236,10 +236,13 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
         verify,
     })
     .await?;
+    // Seed, process and start time: a process id is reused, and an older journal with the same
+    // run id would add its records to this run's report.
     let journal = std::env::temp_dir().join(format!(
-        "kestrel-sandbox-{}-{}.sqlite",
+        "kestrel-sandbox-{}-{}-{}.sqlite",
         opts.seed,
-        std::process::id()
+        std::process::id(),
+        kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new())
     ));
     let cfg = kestrel_config::parse_str(&engine_config_v3(
         &anvil.ws_url(),
