@@ -117,7 +117,8 @@ pub enum Execution {
         writers: Vec<Box<dyn RequestWriter + Send>>,
         /// Per leg, opened with the leg's index.
         conns: Vec<OrderConn>,
-        /// Where every connection's reader thread sends replies.
+        /// Where every plain connection's reader thread sends replies (TLS connections are
+        /// read by the lane itself).
         replies: Receiver<RelayReply>,
     },
 }
