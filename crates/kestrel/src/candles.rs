@@ -183,3 +183,122 @@ pub fn freqtrade_json(candles: &[Candle], scales: Scales) -> String {
         .collect();
     format!("[{}]\n", rows.join(",\n"))
 }
+
+/// Reads a candle file exactly: freqtrade JSON (`[[ms, open, high, low, close, volume], ...]`,
+/// by extension `.json`) or CSV with a header naming `open`, `high`, `low`, `close`, `volume`
+/// and a `timestamp`/`date`/`time` column. Numbers are read as written (never through a
+/// float), at `scales`; a value finer than its scale is an error naming its row.
+pub fn read_file(path: &std::path::Path, scales: Scales) -> anyhow::Result<Vec<Candle>> {
+    use kestrel_types::cex::Fixed;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let fixed = |cell: &str, scale: Scale, what: &str, row: usize| -> anyhow::Result<Fixed> {
+        let cell = cell.trim().trim_matches('"');
+        Fixed::parse(cell.as_bytes(), scale).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: row {row}: {what} {cell:?}: {e} (at {} fraction digits)",
+                path.display(),
+                scale.digits()
+            )
+        })
+    };
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let mut rows: Vec<(String, [String; 5])> = Vec::new();
+    if is_json {
+        let parsed: Vec<Vec<Box<serde_json::value::RawValue>>> = serde_json::from_str(&text)
+            .with_context(|| {
+                format!(
+                    "{}: expected a freqtrade JSON array of [ms, open, high, low, close, volume] rows",
+                    path.display()
+                )
+            })?;
+        for (i, r) in parsed.iter().enumerate() {
+            if r.len() < 6 {
+                bail!("{}: row {i}: expected six values", path.display());
+            }
+            let cell = |k: usize| r[k].get().to_owned();
+            rows.push((cell(0), [cell(1), cell(2), cell(3), cell(4), cell(5)]));
+        }
+    } else {
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let header: Vec<String> = lines
+            .next()
+            .context("empty file")?
+            .split(',')
+            .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
+            .collect();
+        let col = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| header.iter().position(|h| h == n))
+                .with_context(|| format!("{}: the header has no {names:?} column", path.display()))
+        };
+        let idx = [
+            col(&["timestamp", "date", "time"])?,
+            col(&["open"])?,
+            col(&["high"])?,
+            col(&["low"])?,
+            col(&["close"])?,
+            col(&["volume"])?,
+        ];
+        for (i, line) in lines.enumerate() {
+            let cells: Vec<&str> = line.split(',').collect();
+            let get = |k: usize| {
+                cells
+                    .get(idx[k])
+                    .map(|c| c.trim().trim_matches('"').to_owned())
+                    .with_context(|| format!("{}: line {}: too few columns", path.display(), i + 2))
+            };
+            rows.push((get(0)?, [get(1)?, get(2)?, get(3)?, get(4)?, get(5)?]));
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, (time, v)) in rows.iter().enumerate() {
+        let ms = crate::pairs::parse_time(time.trim_matches('"'))
+            .with_context(|| format!("{}: row {i}: time {time:?}", path.display()))?;
+        let open_ms = u64::try_from(ms)
+            .map_err(|_| anyhow::anyhow!("{}: row {i}: time before 1970", path.display()))?;
+        out.push(Candle {
+            open_ms,
+            open: fixed(&v[0], scales.price, "open", i)?,
+            high: fixed(&v[1], scales.price, "high", i)?,
+            low: fixed(&v[2], scales.price, "low", i)?,
+            close: fixed(&v[3], scales.price, "close", i)?,
+            volume: fixed(&v[4], scales.size, "volume", i)?,
+        });
+    }
+    out.sort_by_key(|c| c.open_ms);
+    if let Some(w) = out.windows(2).find(|w| w[0].open_ms == w[1].open_ms) {
+        bail!("{}: two bars open at {} ms", path.display(), w[0].open_ms);
+    }
+    Ok(out)
+}
+
+/// Reads a candle file exactly and keeps its bars in the journal under `venue`, `symbol` and
+/// `interval` (upserted); returns how many.
+pub fn import(
+    path: &std::path::Path,
+    venue: Venue,
+    symbol: &str,
+    interval: Interval,
+    scales: Scales,
+    journal: &std::path::Path,
+) -> anyhow::Result<usize> {
+    let candles = read_file(path, scales)?;
+    let n = candles.len();
+    let j = Journal::open(journal, 1024)
+        .with_context(|| format!("opening the journal {}", journal.display()))?;
+    j.handle().append(Record::Candles {
+        run_id: crate::cli::new_run_id(),
+        venue,
+        symbol: symbol.to_owned(),
+        interval,
+        price_scale: scales.price,
+        size_scale: scales.size,
+        candles,
+    })?;
+    j.close()?;
+    Ok(n)
+}

@@ -362,27 +362,67 @@ pub struct CandlesFetchArgs<'a> {
     pub json: bool,
 }
 
+/// `--venue` and `--interval` of the candle commands.
+fn venue_interval(
+    venue: &str,
+    interval: &str,
+) -> anyhow::Result<(kestrel_types::cex::Venue, kestrel_types::cex::Interval)> {
+    use kestrel_types::cex::{Interval, Venue};
+    let v = Venue::from_name(venue).with_context(|| {
+        format!("--venue: expected binance, coinbase, kraken, okx or bybit, got {venue:?}")
+    })?;
+    let i = Interval::from_name(interval).with_context(|| {
+        format!("--interval: expected 1m, 5m, 15m, 1h, 4h or 1d, got {interval:?}")
+    })?;
+    Ok((v, i))
+}
+
+/// `--price-digits` and `--size-digits` of the candle commands.
+fn digits(price: u8, size: u8) -> anyhow::Result<kestrel_venues::orders::Scales> {
+    use kestrel_types::cex::Scale;
+    let scale = |flag: &str, d: u8| {
+        Scale::new(d).with_context(|| format!("{flag} must be at most {}", Scale::MAX_DIGITS))
+    };
+    Ok(kestrel_venues::orders::Scales {
+        price: scale("--price-digits", price)?,
+        size: scale("--size-digits", size)?,
+    })
+}
+
+/// `kestrel candles import`'s arguments, as typed.
+#[derive(Debug, Clone, Copy)]
+#[allow(missing_docs)]
+pub struct CandlesImportArgs<'a> {
+    pub file: &'a Path,
+    pub venue: &'a str,
+    pub symbol: &'a str,
+    pub interval: &'a str,
+    pub price_digits: u8,
+    pub size_digits: u8,
+    pub journal: &'a Path,
+}
+
+/// `kestrel candles import`.
+pub fn candles_import(a: &CandlesImportArgs<'_>) -> anyhow::Result<ExitCode> {
+    let (venue, interval) = venue_interval(a.venue, a.interval)?;
+    let scales = digits(a.price_digits, a.size_digits)?;
+    let n = crate::candles::import(a.file, venue, a.symbol, interval, scales, a.journal)?;
+    println!(
+        "{venue} {} {}: {n} bars from {} kept in {}",
+        a.symbol,
+        interval.name(),
+        a.file.display(),
+        a.journal.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `kestrel candles fetch`.
 pub fn candles_fetch(a: &CandlesFetchArgs<'_>) -> anyhow::Result<ExitCode> {
-    use kestrel_types::cex::{Interval, Scale, Venue};
-    let venue = Venue::from_name(a.venue).with_context(|| {
-        format!(
-            "--venue: expected binance, coinbase, kraken, okx or bybit, got {:?}",
-            a.venue
-        )
-    })?;
-    let interval = Interval::from_name(a.interval).with_context(|| {
-        format!(
-            "--interval: expected 1m, 5m, 15m, 1h, 4h or 1d, got {:?}",
-            a.interval
-        )
-    })?;
+    let (venue, interval) = venue_interval(a.venue, a.interval)?;
     let time = |flag: &str, v: &str| -> anyhow::Result<u64> {
         let ms = crate::pairs::parse_time(v).with_context(|| format!("{flag} {v:?}"))?;
         u64::try_from(ms).map_err(|_| anyhow::anyhow!("{flag} {v:?} is before 1970"))
-    };
-    let scale = |flag: &str, d: u8| {
-        Scale::new(d).with_context(|| format!("{flag} must be at most {}", Scale::MAX_DIGITS))
     };
     let args = crate::candles::FetchArgs {
         venue,
@@ -391,10 +431,7 @@ pub fn candles_fetch(a: &CandlesFetchArgs<'_>) -> anyhow::Result<ExitCode> {
         from_ms: time("--from", a.from)?,
         to_ms: time("--to", a.to)?,
         url: a.url.to_owned(),
-        scales: kestrel_venues::orders::Scales {
-            price: scale("--price-digits", a.price_digits)?,
-            size: scale("--size-digits", a.size_digits)?,
-        },
+        scales: digits(a.price_digits, a.size_digits)?,
         journal: Some(a.journal.clone()),
         out: a.out.clone(),
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),

@@ -170,6 +170,32 @@ enum CandlesCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Keep the bars of a candle file in the journal: freqtrade JSON or CSV with a header naming
+    /// open, high, low, close, volume and a timestamp/date/time column. Numbers are read as
+    /// written; one finer than the given digits is an error naming its row.
+    Import {
+        /// The candle file.
+        #[arg(long)]
+        file: PathBuf,
+        /// The venue the bars are from (binance, coinbase, kraken, okx or bybit).
+        #[arg(long)]
+        venue: String,
+        /// The symbol as the venue spells it.
+        #[arg(long)]
+        symbol: String,
+        /// 1m, 5m, 15m, 1h, 4h or 1d.
+        #[arg(long)]
+        interval: String,
+        /// Fraction digits of prices.
+        #[arg(long, default_value_t = 8)]
+        price_digits: u8,
+        /// Fraction digits of volumes.
+        #[arg(long, default_value_t = 8)]
+        size_digits: u8,
+        /// Journal (SQLite) to keep the bars in.
+        #[arg(long, default_value = "kestrel.sqlite")]
+        journal: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -394,6 +420,26 @@ fn main() -> ExitCode {
             journal,
             out,
             json,
+        }),
+        Cmd::Candles {
+            which:
+                CandlesCmd::Import {
+                    file,
+                    venue,
+                    symbol,
+                    interval,
+                    price_digits,
+                    size_digits,
+                    journal,
+                },
+        } => kestrel::cli::candles_import(&kestrel::cli::CandlesImportArgs {
+            file: &file,
+            venue: &venue,
+            symbol: &symbol,
+            interval: &interval,
+            price_digits,
+            size_digits,
+            journal: &journal,
         }),
         Cmd::Exsim {
             duration,

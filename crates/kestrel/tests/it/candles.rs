@@ -158,3 +158,106 @@ fn bad_arguments_fail_with_one_line() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn candle_files_are_imported_exactly_into_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("k.sqlite");
+    // CSV with dates and JSON with ms, values as written (no float in between).
+    let csv = dir.path().join("BTCUSDT-1h.csv");
+    std::fs::write(
+        &csv,
+        "date,open,high,low,close,volume\n\
+         2024-01-01 01:00:00,42000.10,42100.00,41950.55,42050.01,12.345678\n\
+         2024-01-01 00:00:00,41900.00,42010.00,41800.00,42000.10,0.00000001\n",
+    )
+    .unwrap();
+    let scales = Scales {
+        price: Scale::new(2).unwrap(),
+        size: Scale::new(8).unwrap(),
+    };
+    let n = kestrel::candles::import(
+        &csv,
+        Venue::Binance,
+        "BTCUSDT",
+        Interval::H1,
+        scales,
+        &journal,
+    )
+    .unwrap();
+    assert_eq!(n, 2);
+    let rows = kestrel_store::open_readonly(&journal)
+        .unwrap()
+        .candles(Venue::Binance, "BTCUSDT", Interval::H1, 0, u64::MAX)
+        .unwrap();
+    let got: Vec<Candle> = rows.iter().map(|r| r.candle).collect();
+    assert_eq!(
+        got,
+        vec![
+            Candle {
+                open_ms: 1_704_067_200_000,
+                open: Fixed(4_190_000),
+                high: Fixed(4_201_000),
+                low: Fixed(4_180_000),
+                close: Fixed(4_200_010),
+                volume: Fixed(1),
+            },
+            Candle {
+                open_ms: 1_704_070_800_000,
+                open: Fixed(4_200_010),
+                high: Fixed(4_210_000),
+                low: Fixed(4_195_055),
+                close: Fixed(4_205_001),
+                volume: Fixed(1_234_567_800),
+            },
+        ]
+    );
+    // A value finer than the digits is refused with its row, never rounded.
+    let fine = Scales {
+        price: Scale::new(1).unwrap(),
+        size: Scale::new(8).unwrap(),
+    };
+    let err = kestrel::candles::read_file(&csv, fine)
+        .unwrap_err()
+        .to_string();
+    // "42000.10" fits one digit (a trailing zero); the low "41950.55" does not.
+    assert!(err.contains("row 0") && err.contains("41950.55"), "{err}");
+
+    // A real freqtrade file, when the recorded data is here.
+    let file = std::env::var_os("KESTREL_DATA_DIR")
+        .map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+            std::path::PathBuf::from,
+        )
+        .join("candles/freqtrade/ETH_BTC-5m.json");
+    if !file.exists() {
+        println!("skipped: {} not found", file.display());
+        return;
+    }
+    let scales = Scales {
+        price: Scale::new(8).unwrap(),
+        size: Scale::new(8).unwrap(),
+    };
+    let n = kestrel::candles::import(
+        &file,
+        Venue::Binance,
+        "ETHBTC",
+        Interval::M5,
+        scales,
+        &journal,
+    )
+    .unwrap();
+    assert_eq!(n, 5_760);
+    let rows = kestrel_store::open_readonly(&journal)
+        .unwrap()
+        .candles(Venue::Binance, "ETHBTC", Interval::M5, 0, u64::MAX)
+        .unwrap();
+    assert_eq!(rows.len(), 5_760);
+    // The closes equal the file's as `pairs scan` reads them.
+    let loaded = kestrel::pairs::load(&file).unwrap();
+    let closes: Vec<f64> = rows
+        .iter()
+        .map(|r| r.candle.close.to_text(r.price_scale).parse().unwrap())
+        .collect();
+    assert_eq!(closes, loaded.closes);
+}

@@ -24,6 +24,7 @@ fn every_subcommand_has_help() {
         &["pairs", "scan", "--help"],
         &["backtest", "statarb", "--help"],
         &["candles", "fetch", "--help"],
+        &["candles", "import", "--help"],
     ] {
         let out = kestrel().args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
