@@ -14,10 +14,10 @@ use std::io::Write as _;
 use kestrel_types::cex::{Fixed, Venue};
 use serde::Deserialize;
 
-use super::candles::{check_query, from_arrays, public_get, push_param};
+use super::candles::{check_query, from_arrays, push_param};
 use super::common::{
     self, Ctx, FORM, Head, Num, add_fee, check_amounts, check_client_id, check_symbol, finish,
-    product, put_fixed, side_upper,
+    product, public_get, put_fixed, side_upper,
 };
 use super::{
     Amount, Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, FeeRates, FillReport,
@@ -205,15 +205,7 @@ impl RequestWriter for BinanceWriter {
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
         check_symbol(VENUE, symbol)?;
         let query = format!("symbol={symbol}");
-        out.clear();
-        let head = Head {
-            method: HttpMethod::Get,
-            path: "/api/v3/exchangeInfo",
-            query: &query,
-            host: &self.host,
-            content_type: None,
-        };
-        finish(out, 0, &head, &[]);
+        public_get(out, &self.host, "/api/v3/exchangeInfo", &query);
         Ok(())
     }
 

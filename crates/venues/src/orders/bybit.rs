@@ -15,9 +15,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
-use super::candles::{check_query, from_arrays, public_get, push_param};
+use super::candles::{check_query, from_arrays, push_param};
 use super::common::{
-    self, Ctx, Head, JSON, Num, check_amounts, check_client_id, check_symbol, finish, put_fixed,
+    self, Ctx, Head, JSON, Num, check_amounts, check_client_id, check_symbol, finish, public_get,
+    put_fixed,
 };
 use super::{
     Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, Fee, FeeRates, Interval, OrderRef,
@@ -220,15 +221,7 @@ impl RequestWriter for BybitWriter {
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
         check_symbol(VENUE, symbol)?;
         let query = format!("category=spot&symbol={symbol}");
-        out.clear();
-        let head = Head {
-            method: HttpMethod::Get,
-            path: "/v5/market/instruments-info",
-            query: &query,
-            host: &self.host,
-            content_type: None,
-        };
-        finish(out, 0, &head, &[]);
+        public_get(out, &self.host, "/v5/market/instruments-info", &query);
         Ok(())
     }
 

@@ -134,16 +134,3 @@ pub(crate) fn from_arrays(
         .collect::<Result<Vec<_>, _>>()?;
     ascending(ctx, candles)
 }
-
-/// Writes an unsigned `GET path?query` to `host` into `out`.
-pub(crate) fn public_get(out: &mut Vec<u8>, host: &str, path: &str, query: &str) {
-    out.clear();
-    let head = super::common::Head {
-        method: crate::auth::HttpMethod::Get,
-        path,
-        query,
-        host,
-        content_type: None,
-    };
-    super::common::finish(out, 0, &head, &[]);
-}

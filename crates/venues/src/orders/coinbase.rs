@@ -13,10 +13,10 @@ use std::io::Write as _;
 use kestrel_types::cex::Venue;
 use serde::Deserialize;
 
-use super::candles::{Row, ascending, bar, check_query, public_get, time_of};
+use super::candles::{Row, ascending, bar, check_query, time_of};
 use super::common::{
-    self, Ctx, Head, JSON, Num, check_amounts, check_client_id, check_symbol, finish, put_fixed,
-    side_upper,
+    self, Ctx, Head, JSON, Num, check_amounts, check_client_id, check_symbol, finish, public_get,
+    put_fixed, side_upper,
 };
 use super::{
     Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, Fee, FeeRates, Interval, OrderRef,
@@ -193,15 +193,7 @@ impl RequestWriter for CoinbaseWriter {
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
         check_product(symbol)?;
         let path = format!("/api/v3/brokerage/market/products/{symbol}");
-        out.clear();
-        let head = Head {
-            method: HttpMethod::Get,
-            path: &path,
-            query: "",
-            host: &self.host,
-            content_type: None,
-        };
-        finish(out, 0, &head, &[]);
+        public_get(out, &self.host, &path, "");
         Ok(())
     }
 

@@ -427,6 +427,19 @@ pub(crate) fn rate_from(
         .ok_or_else(|| ctx.unreadable(format_args!("`{field}` = {amount} is not exact at 10^-8")))
 }
 
+/// Writes an unsigned `GET path?query` to `host` into `out`.
+pub(crate) fn public_get(out: &mut Vec<u8>, host: &str, path: &str, query: &str) {
+    out.clear();
+    let head = Head {
+        method: crate::auth::HttpMethod::Get,
+        path,
+        query,
+        host,
+        content_type: None,
+    };
+    finish(out, 0, &head, &[]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

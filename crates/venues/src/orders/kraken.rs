@@ -14,10 +14,10 @@ use kestrel_types::cex::Venue;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::candles::{check_query, from_arrays, public_get, push_param};
+use super::candles::{check_query, from_arrays, push_param};
 use super::common::{
-    self, Ctx, FORM, Head, Num, check_amounts, check_client_id, check_symbol, finish, put_fixed,
-    side_lower,
+    self, Ctx, FORM, Head, Num, check_amounts, check_client_id, check_symbol, finish, public_get,
+    put_fixed, side_lower,
 };
 use super::{
     Amount, Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, Fee, FeeRates, OrderRef,
@@ -194,15 +194,7 @@ impl RequestWriter for KrakenWriter {
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
         check_symbol(VENUE, symbol)?;
         let query = format!("pair={symbol}");
-        out.clear();
-        let head = Head {
-            method: HttpMethod::Get,
-            path: "/0/public/AssetPairs",
-            query: &query,
-            host: &self.host,
-            content_type: None,
-        };
-        finish(out, 0, &head, &[]);
+        public_get(out, &self.host, "/0/public/AssetPairs", &query);
         Ok(())
     }
 

@@ -13,10 +13,10 @@ use kestrel_types::cex::{Rate, Venue};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::candles::{check_query, from_arrays, public_get, push_param};
+use super::candles::{check_query, from_arrays, push_param};
 use super::common::{
-    self, Ctx, Head, JSON, Num, check_amounts, check_client_id, check_symbol, finish, put_fixed,
-    side_lower,
+    self, Ctx, Head, JSON, Num, check_amounts, check_client_id, check_symbol, finish, public_get,
+    put_fixed, side_lower,
 };
 use super::{
     Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, Fee, FeeRates, Interval, OrderRef,
@@ -211,15 +211,7 @@ impl RequestWriter for OkxWriter {
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
         check_symbol(VENUE, symbol)?;
         let query = format!("instType=SPOT&instId={symbol}");
-        out.clear();
-        let head = Head {
-            method: HttpMethod::Get,
-            path: "/api/v5/public/instruments",
-            query: &query,
-            host: &self.host,
-            content_type: None,
-        };
-        finish(out, 0, &head, &[]);
+        public_get(out, &self.host, "/api/v5/public/instruments", &query);
         Ok(())
     }
 
