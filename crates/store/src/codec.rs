@@ -75,6 +75,27 @@ pub(crate) fn parse_amount(
     }
 }
 
+/// Parses a column written by an integer's `to_string` (`u64`, `u128`, `i128`, ...): an
+/// optional `-` then decimal digits, in `T`'s range. A `+`, spaces or an exponent are refused.
+pub(crate) fn parse_int<T: FromStr>(
+    table: &'static str,
+    column: &'static str,
+    s: String,
+) -> Result<T, StoreError> {
+    let digits = s.strip_prefix('-').unwrap_or(&s);
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(v) = s.parse::<T>()
+    {
+        return Ok(v);
+    }
+    Err(StoreError::Corrupt {
+        table,
+        column,
+        value: s,
+    })
+}
+
 fn is_prefixed_hex(s: &str, digits: usize) -> bool {
     s.len() == digits + 2
         && s.starts_with("0x")
@@ -115,6 +136,28 @@ mod tests {
         );
         assert_eq!(parse_amount("t", "c", max.to_owned()).unwrap(), U256::MAX);
         assert_eq!(parse_amount("t", "c", "0".to_owned()).unwrap(), U256::ZERO);
+    }
+
+    #[test]
+    fn integers_round_trip_and_damaged_ones_are_reported() {
+        for v in [i128::MIN, -1, 0, 1, i128::MAX] {
+            assert_eq!(parse_int::<i128>("t", "c", v.to_string()).unwrap(), v);
+        }
+        assert_eq!(
+            parse_int::<u128>("t", "c", u128::MAX.to_string()).unwrap(),
+            u128::MAX
+        );
+        for bad in ["", "-", "+1", " 1", "1e3", "1.0", "0x1", "--1"] {
+            assert!(
+                parse_int::<i128>("t", "c", bad.to_owned()).is_err(),
+                "{bad:?} parsed"
+            );
+        }
+        // Out of the type's range.
+        assert!(parse_int::<u128>("t", "c", "-1".to_owned()).is_err());
+        assert!(parse_int::<u64>("t", "c", u128::MAX.to_string()).is_err());
+        let past_max = format!("{}0", i128::MAX);
+        assert!(parse_int::<i128>("t", "c", past_max).is_err());
     }
 
     #[test]

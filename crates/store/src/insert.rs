@@ -5,7 +5,7 @@ use kestrel_types::{BundleEvent, CandidateEvent, DisagreementEvent, Stage};
 use rusqlite::{Connection, params};
 
 use crate::codec::{address_text, amount_text, hash_text};
-use crate::record::{Record, XarbRecord};
+use crate::record::{Record, StatArbRecord, XarbRecord};
 
 // Runs are upserts, so a run's row is whole whichever of start and end is written first.
 const RUN_STARTED_SQL: &str =
@@ -82,6 +82,11 @@ pub(crate) fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
             unix_ms,
             ev,
         } => insert_xarb(conn, run_id, *unix_ms, ev)?,
+        Record::StatArb {
+            run_id,
+            unix_ms,
+            ev,
+        } => insert_statarb(conn, run_id, *unix_ms, ev)?,
         Record::Candles {
             run_id,
             venue,
@@ -342,6 +347,160 @@ fn insert_xarb(
                 quote_units.to_string(),
                 unix_ms
             ])?;
+        }
+    }
+    Ok(())
+}
+
+/// A statistic as a REAL column: NULL when it is not finite (SQLite has no sensible NaN).
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+const STATARB_PAIR_SQL: &str =
+    "INSERT INTO statarb_pairs (run_id, unix_ms, event, a, b, hedge_ratio, intercept, p_value,
+    half_life_bars, fraction, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+// An entry fills in the row of a trade whose close was journaled first (side ''); otherwise
+// it inserts, and a second entry of the same trade fails on UNIQUE (reported, not merged).
+const STATARB_ENTRY_UPDATE_SQL: &str =
+    "UPDATE statarb_trades SET a = ?3, b = ?4, side = ?5, entry_unix_ms = ?6, entry_z = ?7,
+    notional_units = ?8 WHERE run_id = ?1 AND trade_id = ?2 AND side = ''";
+const STATARB_ENTRY_SQL: &str =
+    "INSERT INTO statarb_trades (run_id, trade_id, a, b, side, entry_unix_ms, entry_z,
+    notional_units) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+// A close fills the exit columns of its open trade. A close of a trade with no row keeps its
+// data in a new row with empty legs and side (see `V7_STATARB`); a second close of the same
+// trade finds no open row, then fails on UNIQUE (reported, never overwriting the first).
+const STATARB_CLOSE_UPDATE_SQL: &str =
+    "UPDATE statarb_trades SET exit_unix_ms = ?3, exit_reason = ?4, exit_z = ?5,
+    gross_units = ?6, fees_units = ?7, pnl_units = ?8
+    WHERE run_id = ?1 AND trade_id = ?2 AND exit_unix_ms IS NULL";
+const STATARB_ORPHAN_CLOSE_SQL: &str =
+    "INSERT INTO statarb_trades (run_id, trade_id, a, b, side, entry_unix_ms, entry_z,
+    notional_units, exit_unix_ms, exit_reason, exit_z, gross_units, fees_units, pnl_units)
+    VALUES (?1, ?2, '', '', '', 0, NULL, '0', ?3, ?4, ?5, ?6, ?7, ?8)";
+const STATARB_FILL_SQL: &str =
+    "INSERT INTO statarb_fills (run_id, trade_id, unix_ms, symbol, side, size_units,
+    notional_units, fee_units, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+fn insert_statarb(
+    conn: &Connection,
+    run_id: &str,
+    unix_ms: u64,
+    ev: &StatArbRecord,
+) -> rusqlite::Result<()> {
+    match ev {
+        StatArbRecord::PairAdded {
+            a,
+            b,
+            hedge_ratio,
+            intercept,
+            p_value,
+            half_life_bars,
+            fraction,
+        } => {
+            conn.prepare_cached(STATARB_PAIR_SQL)?.execute(params![
+                run_id,
+                unix_ms,
+                "added",
+                a,
+                b,
+                finite(*hedge_ratio),
+                finite(*intercept),
+                finite(*p_value),
+                finite(*half_life_bars),
+                finite(*fraction),
+                None::<&str>
+            ])?;
+        }
+        StatArbRecord::PairDropped { a, b, reason } => {
+            conn.prepare_cached(STATARB_PAIR_SQL)?.execute(params![
+                run_id,
+                unix_ms,
+                "dropped",
+                a,
+                b,
+                None::<f64>,
+                None::<f64>,
+                None::<f64>,
+                None::<f64>,
+                None::<f64>,
+                reason
+            ])?;
+        }
+        StatArbRecord::Entered {
+            trade_id,
+            a,
+            b,
+            side,
+            z,
+            notional_units,
+        } => {
+            let entry = params![
+                run_id,
+                trade_id,
+                a,
+                b,
+                side,
+                unix_ms,
+                finite(*z),
+                notional_units.to_string()
+            ];
+            if conn
+                .prepare_cached(STATARB_ENTRY_UPDATE_SQL)?
+                .execute(entry)?
+                == 0
+            {
+                conn.prepare_cached(STATARB_ENTRY_SQL)?.execute(entry)?;
+            }
+        }
+        StatArbRecord::Fill {
+            trade_id,
+            symbol,
+            side,
+            size_units,
+            notional_units,
+            fee_units,
+            error,
+        } => {
+            conn.prepare_cached(STATARB_FILL_SQL)?.execute(params![
+                run_id,
+                trade_id,
+                unix_ms,
+                symbol,
+                side,
+                size_units.to_string(),
+                notional_units.to_string(),
+                fee_units.to_string(),
+                error
+            ])?;
+        }
+        StatArbRecord::Closed {
+            trade_id,
+            reason,
+            z,
+            gross_units,
+            fees_units,
+            pnl_units,
+        } => {
+            let exit = params![
+                run_id,
+                trade_id,
+                unix_ms,
+                reason,
+                z.and_then(finite),
+                gross_units.to_string(),
+                fees_units.to_string(),
+                pnl_units.to_string()
+            ];
+            if conn
+                .prepare_cached(STATARB_CLOSE_UPDATE_SQL)?
+                .execute(exit)?
+                == 0
+            {
+                conn.prepare_cached(STATARB_ORPHAN_CLOSE_SQL)?
+                    .execute(exit)?;
+            }
         }
     }
     Ok(())

@@ -36,6 +36,8 @@ pub struct JournalStats {
     pub runs_ended: u64,
     /// Cross-exchange lane rows written.
     pub xarb: u64,
+    /// Stat-arb lane records written.
+    pub statarb: u64,
     /// `Candles` records written (each a batch of bars).
     pub candles: u64,
     /// Records accepted but not written (insert or commit failed).
@@ -55,6 +57,7 @@ impl JournalStats {
             + self.outcomes
             + self.runs_ended
             + self.xarb
+            + self.statarb
             + self.candles
     }
 
@@ -68,6 +71,7 @@ impl JournalStats {
             RecordKind::Outcome => &mut self.outcomes,
             RecordKind::RunEnded => &mut self.runs_ended,
             RecordKind::Xarb => &mut self.xarb,
+            RecordKind::StatArb => &mut self.statarb,
             RecordKind::Candles => &mut self.candles,
         };
         *slot += 1;
@@ -82,6 +86,7 @@ impl JournalStats {
         self.outcomes += other.outcomes;
         self.runs_ended += other.runs_ended;
         self.xarb += other.xarb;
+        self.statarb += other.statarb;
         self.candles += other.candles;
         self.failed += other.failed;
         self.batches += other.batches;

@@ -5,7 +5,8 @@
 //! its reason and stage timings, every profitable candidate, every bundle built (with its
 //! JSON-RPC body in dry-run), every backrun whose revm confirmation disagreed with the analytic
 //! prediction (both profits and how revm ended), every outcome seen on chain, the
-//! cross-exchange lane's trades, orders, fills, PnL and holdings, the candles fetched from the
+//! cross-exchange lane's trades, orders, fills, PnL and holdings, the stat-arb (pairs) lane's
+//! pair selections, trades (entry and exit) and leg fills, the candles fetched from the
 //! venues (one row per bar, a bar fetched again replacing it), and the run's end with its
 //! summary.
 //!
@@ -23,7 +24,8 @@
 //! by [`Journal::close`]; nothing is dropped silently. The queue is bounded, so overload shows as
 //! backpressure (`append` blocks) or as [`StoreError::Full`] from `try_append`.
 //!
-//! Amounts are stored as decimal TEXT (never REAL), hashes and addresses as `0x` lowercase hex
+//! Amounts are stored as decimal TEXT (never REAL; only the stat-arb lane's statistics and
+//! z-scores are REAL, NULL when not finite), hashes and addresses as `0x` lowercase hex
 //! TEXT, so every `U256` survives a round trip exactly.
 
 #![forbid(unsafe_code)]
@@ -40,7 +42,7 @@ pub use error::StoreError;
 pub use journal::{Journal, JournalHandle, JournalStats};
 pub use reader::{
     BundleRow, CandidateRow, CandleRow, DisagreementRow, OutcomeRow, PositionRow, Reader, RunRow,
-    open_readonly,
+    StatArbFillRow, StatArbOpenTrade, StatArbPairRow, StatArbTradeRow, open_readonly,
 };
-pub use record::{Record, RecordKind, XarbRecord};
+pub use record::{Record, RecordKind, StatArbRecord, XarbRecord};
 pub use schema::SCHEMA_VERSION;

@@ -10,7 +10,7 @@ use kestrel_types::{
 };
 use rusqlite::{Connection, OpenFlags, Row};
 
-use crate::codec::{parse_address, parse_amount, parse_hash};
+use crate::codec::{parse_address, parse_amount, parse_hash, parse_int};
 use crate::{SCHEMA_VERSION, StoreError, schema};
 
 /// A read-only view of a journal. Safe to use while a [`crate::Journal`] writes (WAL mode).
@@ -133,6 +133,122 @@ pub struct PositionRow {
     pub quote_units: u128,
 }
 
+/// A pair entering or leaving the stat-arb lane's selection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatArbPairRow {
+    /// Run id.
+    pub run_id: String,
+    /// When, Unix ms.
+    pub unix_ms: u64,
+    /// `added` or `dropped`.
+    pub event: String,
+    /// First leg's symbol.
+    pub a: String,
+    /// Second leg's symbol.
+    pub b: String,
+    /// Hedge ratio (`added` only; `None` also when it was not finite).
+    pub hedge_ratio: Option<f64>,
+    /// Regression intercept (`added` only; `None` also when it was not finite).
+    pub intercept: Option<f64>,
+    /// Cointegration p-value (`added` only; `None` also when it was not finite).
+    pub p_value: Option<f64>,
+    /// Half-life, bars (`added` only; `None` also when it was not finite).
+    pub half_life_bars: Option<f64>,
+    /// Capital share (`added` only; `None` also when it was not finite).
+    pub fraction: Option<f64>,
+    /// Why it left (`dropped` only).
+    pub reason: Option<String>,
+}
+
+/// One stat-arb trade: its entry and, once closed, its exit.
+///
+/// A row with `side` `""` is a close whose entry was never journaled: `a`, `b` are `""`,
+/// `entry_unix_ms` 0, `entry_z` `None` and `notional_units` 0, the exit fields as closed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatArbTradeRow {
+    /// Run id.
+    pub run_id: String,
+    /// Lane-local trade id.
+    pub trade_id: u64,
+    /// First leg's symbol.
+    pub a: String,
+    /// Second leg's symbol.
+    pub b: String,
+    /// `long` or `short` (the spread); `""` for a close without entry.
+    pub side: String,
+    /// Entry time, Unix ms.
+    pub entry_unix_ms: u64,
+    /// z-score at entry (`None` when it was not finite).
+    pub entry_z: Option<f64>,
+    /// Quote committed at entry, notional units.
+    pub notional_units: i128,
+    /// Exit time, Unix ms; `None` while open.
+    pub exit_unix_ms: Option<u64>,
+    /// Why it closed.
+    pub exit_reason: Option<String>,
+    /// z-score at exit, when known and finite.
+    pub exit_z: Option<f64>,
+    /// PnL before fees, notional units.
+    pub gross_units: Option<i128>,
+    /// Fees, notional units.
+    pub fees_units: Option<i128>,
+    /// Realized PnL after fees, notional units.
+    pub pnl_units: Option<i128>,
+}
+
+/// One stat-arb leg order's fill (or failure).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatArbFillRow {
+    /// Run id.
+    pub run_id: String,
+    /// Trade id.
+    pub trade_id: u64,
+    /// When, Unix ms.
+    pub unix_ms: u64,
+    /// The leg's symbol.
+    pub symbol: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// Base filled, size units.
+    pub size_units: u64,
+    /// Quote before fees, notional units.
+    pub notional_units: u128,
+    /// Fee, notional units.
+    pub fee_units: u128,
+    /// The venue's error, when the order failed.
+    pub error: Option<String>,
+}
+
+/// A stat-arb trade with no journaled exit, with what its fills hold: what a restarted lane
+/// reloads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatArbOpenTrade {
+    /// Run id.
+    pub run_id: String,
+    /// Trade id.
+    pub trade_id: u64,
+    /// First leg's symbol.
+    pub a: String,
+    /// Second leg's symbol.
+    pub b: String,
+    /// `long` or `short` (the spread).
+    pub side: String,
+    /// Entry time, Unix ms.
+    pub entry_unix_ms: u64,
+    /// z-score at entry (`None` when it was not finite).
+    pub entry_z: Option<f64>,
+    /// Quote committed at entry, notional units.
+    pub notional_units: i128,
+    /// Net position in `a`, size units: buys add their size, sells subtract it.
+    pub pos_a_units: i128,
+    /// Net position in `b`, size units.
+    pub pos_b_units: i128,
+    /// Net quote from the fills before fees, notional units: sells add, buys subtract.
+    pub cash_units: i128,
+    /// Fees of the fills, notional units.
+    pub fees_units: u128,
+}
+
 impl Reader {
     /// Skips of `run_id`, counted by reason key (`SkipReason::as_str`).
     pub fn count_skips_by_reason(&self, run_id: &str) -> Result<BTreeMap<String, u64>, StoreError> {
@@ -186,6 +302,178 @@ impl Reader {
             })
         })?;
         rows.collect()
+    }
+
+    /// Stat-arb pair selection events of `run_id`, in the order they were written.
+    pub fn statarb_pair_events(&self, run_id: &str) -> Result<Vec<StatArbPairRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, unix_ms, event, a, b, hedge_ratio, intercept, p_value,
+                 half_life_bars, fraction, reason
+             FROM statarb_pairs WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_and_then([run_id], |r| {
+            Ok(StatArbPairRow {
+                run_id: r.get(0)?,
+                unix_ms: r.get(1)?,
+                event: one_of("statarb_pairs", "event", r.get(2)?, &["added", "dropped"])?,
+                a: r.get(3)?,
+                b: r.get(4)?,
+                hedge_ratio: r.get(5)?,
+                intercept: r.get(6)?,
+                p_value: r.get(7)?,
+                half_life_bars: r.get(8)?,
+                fraction: r.get(9)?,
+                reason: r.get(10)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Stat-arb trades of `run_id`, open and closed, by trade id.
+    pub fn statarb_trades(&self, run_id: &str) -> Result<Vec<StatArbTradeRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, trade_id, a, b, side, entry_unix_ms, entry_z, notional_units,
+                 exit_unix_ms, exit_reason, exit_z, gross_units, fees_units, pnl_units
+             FROM statarb_trades WHERE run_id = ?1 ORDER BY trade_id",
+        )?;
+        let rows = stmt.query_and_then([run_id], |r| {
+            let t = "statarb_trades";
+            let signed = |i: usize, column: &'static str| -> Result<Option<i128>, StoreError> {
+                r.get::<_, Option<String>>(i)?
+                    .map(|s| parse_int(t, column, s))
+                    .transpose()
+            };
+            Ok(StatArbTradeRow {
+                run_id: r.get(0)?,
+                trade_id: r.get(1)?,
+                a: r.get(2)?,
+                b: r.get(3)?,
+                side: one_of(t, "side", r.get(4)?, &["long", "short", ""])?,
+                entry_unix_ms: r.get(5)?,
+                entry_z: r.get(6)?,
+                notional_units: parse_int(t, "notional_units", r.get(7)?)?,
+                exit_unix_ms: r.get(8)?,
+                exit_reason: r.get(9)?,
+                exit_z: r.get(10)?,
+                gross_units: signed(11, "gross_units")?,
+                fees_units: signed(12, "fees_units")?,
+                pnl_units: signed(13, "pnl_units")?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Stat-arb fills of `run_id` (failed orders included), in the order they were written.
+    pub fn statarb_fills(&self, run_id: &str) -> Result<Vec<StatArbFillRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, trade_id, unix_ms, symbol, side, size_units, notional_units,
+                 fee_units, error
+             FROM statarb_fills WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_and_then([run_id], |r| {
+            let t = "statarb_fills";
+            Ok(StatArbFillRow {
+                run_id: r.get(0)?,
+                trade_id: r.get(1)?,
+                unix_ms: r.get(2)?,
+                symbol: r.get(3)?,
+                side: one_of(t, "side", r.get(4)?, &["buy", "sell"])?,
+                size_units: parse_int(t, "size_units", r.get(5)?)?,
+                notional_units: parse_int(t, "notional_units", r.get(6)?)?,
+                fee_units: parse_int(t, "fee_units", r.get(7)?)?,
+                error: r.get(8)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Every stat-arb trade with no journaled exit, across all runs, by (run id, trade id),
+    /// with each leg's net position, the net quote and the fees summed from its fills (failed
+    /// fills, those with an `error`, are left out). What a restarted lane reloads.
+    ///
+    /// A fill whose symbol is neither leg of its trade, or sums past `i128`/`u128`, is
+    /// reported as [`StoreError::Corrupt`] rather than guessed at.
+    pub fn statarb_open_trades(&self) -> Result<Vec<StatArbOpenTrade>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, trade_id, a, b, side, entry_unix_ms, entry_z, notional_units
+             FROM statarb_trades WHERE exit_unix_ms IS NULL ORDER BY run_id, trade_id",
+        )?;
+        let rows = stmt.query_and_then([], |r| {
+            let t = "statarb_trades";
+            Ok(StatArbOpenTrade {
+                run_id: r.get(0)?,
+                trade_id: r.get(1)?,
+                a: r.get(2)?,
+                b: r.get(3)?,
+                side: one_of(t, "side", r.get(4)?, &["long", "short"])?,
+                entry_unix_ms: r.get(5)?,
+                entry_z: r.get(6)?,
+                notional_units: parse_int(t, "notional_units", r.get(7)?)?,
+                pos_a_units: 0,
+                pos_b_units: 0,
+                cash_units: 0,
+                fees_units: 0,
+            })
+        })?;
+        let mut open: Vec<StatArbOpenTrade> = rows.collect::<Result<_, StoreError>>()?;
+        let at: BTreeMap<(String, u64), usize> = open
+            .iter()
+            .enumerate()
+            .map(|(i, o)| ((o.run_id.clone(), o.trade_id), i))
+            .collect();
+
+        let mut stmt = self.conn.prepare(
+            "SELECT f.run_id, f.trade_id, f.symbol, f.side, f.size_units, f.notional_units,
+                 f.fee_units
+             FROM statarb_fills f JOIN statarb_trades t
+                 ON t.run_id = f.run_id AND t.trade_id = f.trade_id
+             WHERE t.exit_unix_ms IS NULL AND f.error IS NULL ORDER BY f.id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let t = "statarb_fills";
+            let key: (String, u64) = (r.get(0)?, r.get(1)?);
+            let Some(trade) = at.get(&key).and_then(|&i| open.get_mut(i)) else {
+                continue;
+            };
+            let symbol: String = r.get(2)?;
+            let side = one_of(t, "side", r.get(3)?, &["buy", "sell"])?;
+            let size = i128::from(parse_int::<u64>(t, "size_units", r.get(4)?)?);
+            let notional_text: String = r.get(5)?;
+            let notional = parse_int::<u128>(t, "notional_units", notional_text.clone())?;
+            let fee = parse_int::<u128>(t, "fee_units", r.get(6)?)?;
+            let corrupt = |column: &'static str, value: String| StoreError::Corrupt {
+                table: t,
+                column,
+                value,
+            };
+            let notional = i128::try_from(notional)
+                .map_err(|_| corrupt("notional_units", notional_text.clone()))?;
+            let (size, cash) = if side == "buy" {
+                (size, -notional)
+            } else {
+                (-size, notional)
+            };
+            let pos = if symbol == trade.a {
+                &mut trade.pos_a_units
+            } else if symbol == trade.b {
+                &mut trade.pos_b_units
+            } else {
+                return Err(corrupt("symbol", symbol));
+            };
+            *pos = pos
+                .checked_add(size)
+                .ok_or_else(|| corrupt("size_units", format!("{size} past i128")))?;
+            trade.cash_units = trade
+                .cash_units
+                .checked_add(cash)
+                .ok_or_else(|| corrupt("notional_units", format!("{notional_text} past i128")))?;
+            trade.fees_units = trade
+                .fees_units
+                .checked_add(fee)
+                .ok_or_else(|| corrupt("fee_units", format!("{fee} past u128")))?;
+        }
+        Ok(open)
     }
 
     /// Candidates of `run_id`, in the order they were written.
@@ -329,6 +617,24 @@ fn parse_key<T>(
         column,
         value: s,
     })
+}
+
+/// A TEXT column that must hold one of `words`.
+fn one_of(
+    table: &'static str,
+    column: &'static str,
+    s: String,
+    words: &[&str],
+) -> Result<String, StoreError> {
+    if words.contains(&s.as_str()) {
+        Ok(s)
+    } else {
+        Err(StoreError::Corrupt {
+            table,
+            column,
+            value: s,
+        })
+    }
 }
 
 fn disagreement_row(r: &Row<'_>) -> Result<DisagreementRow, StoreError> {

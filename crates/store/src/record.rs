@@ -4,7 +4,9 @@ use kestrel_types::cex::{Candle, Interval, Scale, Venue};
 use kestrel_types::{B256, BundleEvent, CandidateEvent, DisagreementEvent, SkipReason, U256};
 
 /// One journal entry. Every variant carries the run it belongs to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `PartialEq` only: [`StatArbRecord`] carries `f64` statistics.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Record {
     /// A run began.
     RunStarted {
@@ -83,6 +85,15 @@ pub enum Record {
         /// What.
         ev: XarbRecord,
     },
+    /// Something the statistical-arbitrage (pairs) lane did.
+    StatArb {
+        /// Run id.
+        run_id: String,
+        /// Wall-clock time, Unix milliseconds.
+        unix_ms: u64,
+        /// What.
+        ev: StatArbRecord,
+    },
     /// Bars of one symbol and interval fetched from a venue (or read from a file). Each bar
     /// replaces any journaled bar with its venue, symbol, interval and open time.
     Candles {
@@ -129,6 +140,8 @@ pub enum RecordKind {
     Outcome,
     /// [`Record::Xarb`].
     Xarb,
+    /// [`Record::StatArb`].
+    StatArb,
     /// [`Record::Candles`].
     Candles,
     /// [`Record::RunEnded`].
@@ -146,6 +159,7 @@ impl Record {
             Record::Disagreement { .. } => RecordKind::Disagreement,
             Record::Outcome { .. } => RecordKind::Outcome,
             Record::Xarb { .. } => RecordKind::Xarb,
+            Record::StatArb { .. } => RecordKind::StatArb,
             Record::Candles { .. } => RecordKind::Candles,
             Record::RunEnded { .. } => RecordKind::RunEnded,
         }
@@ -161,6 +175,7 @@ impl Record {
             | Record::Disagreement { run_id, .. }
             | Record::Outcome { run_id, .. }
             | Record::Xarb { run_id, .. }
+            | Record::StatArb { run_id, .. }
             | Record::Candles { run_id, .. }
             | Record::RunEnded { run_id, .. } => run_id,
         }
@@ -237,5 +252,88 @@ pub enum XarbRecord {
         base_units: u128,
         /// Quote held, notional units.
         quote_units: u128,
+    },
+}
+
+/// One statistical-arbitrage (pairs) lane record. Symbols are as the lane names them; sides
+/// are lowercase (`long`/`short` for a spread, `buy`/`sell` for an order); amounts are integer
+/// units (see the `statarb_*` tables). A non-finite statistic (NaN, ±inf) is journaled as NULL
+/// and reads back as `None`.
+///
+/// `PartialEq` only (no `Eq`): the selection statistics and z-scores are `f64`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StatArbRecord {
+    /// A pair entered the selection.
+    PairAdded {
+        /// First leg's symbol (the spread is `a - hedge_ratio * b - intercept`).
+        a: String,
+        /// Second leg's symbol.
+        b: String,
+        /// Units of `b` per unit of `a` in the spread.
+        hedge_ratio: f64,
+        /// The spread's regression intercept.
+        intercept: f64,
+        /// Cointegration test p-value.
+        p_value: f64,
+        /// Mean-reversion half-life, bars.
+        half_life_bars: f64,
+        /// Share of the lane's capital allotted to the pair.
+        fraction: f64,
+    },
+    /// A pair left the selection; `reason` is a short word (`"p_value"`, `"half_life"`, ...).
+    PairDropped {
+        /// First leg's symbol.
+        a: String,
+        /// Second leg's symbol.
+        b: String,
+        /// Why it left.
+        reason: String,
+    },
+    /// A trade opened (side `"long"` or `"short"` the spread).
+    Entered {
+        /// Lane-local trade id, unique within the run.
+        trade_id: u64,
+        /// First leg's symbol.
+        a: String,
+        /// Second leg's symbol.
+        b: String,
+        /// `long` or `short` (the spread).
+        side: String,
+        /// The spread's z-score at entry.
+        z: f64,
+        /// Quote committed at entry, notional units.
+        notional_units: i128,
+    },
+    /// One leg's order: what it filled (size 0 and `error` when it failed).
+    Fill {
+        /// Trade id.
+        trade_id: u64,
+        /// The leg's symbol (`a` or `b` of the trade).
+        symbol: String,
+        /// `buy` or `sell`.
+        side: String,
+        /// Base filled, size units.
+        size_units: u64,
+        /// Quote before fees, notional units.
+        notional_units: u128,
+        /// Fee charged, notional units.
+        fee_units: u128,
+        /// The venue's error, when the order failed.
+        error: Option<String>,
+    },
+    /// A trade closed.
+    Closed {
+        /// Trade id.
+        trade_id: u64,
+        /// Why it closed (a short word: `"revert"`, `"stop"`, `"time"`, ...).
+        reason: String,
+        /// The spread's z-score at exit, when known.
+        z: Option<f64>,
+        /// PnL before fees, notional units.
+        gross_units: i128,
+        /// Every fee of the trade, notional units.
+        fees_units: i128,
+        /// Realized PnL after fees, notional units.
+        pnl_units: i128,
     },
 }

@@ -203,6 +203,62 @@ CREATE TABLE candles (
 ) WITHOUT ROWID;
 ";
 
+/// The statistical-arbitrage (pairs) lane: pairs entering and leaving the selection (with the
+/// statistics they were chosen on), one row per trade (written at entry, its exit columns
+/// filled when it closes) and every leg's fill (what a restart reloads open trades from).
+/// Amounts are decimal TEXT of notional or size units and may be negative where signed;
+/// statistics are REAL, NULL when not finite. A trade row whose `side` is `''` was closed
+/// without a journaled entry (its `a`, `b` are `''`, `entry_unix_ms` 0, `notional_units` '0').
+const V7_STATARB: &str = "
+CREATE TABLE statarb_pairs (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    unix_ms INTEGER NOT NULL,
+    event TEXT NOT NULL CHECK (event IN ('added', 'dropped')),
+    a TEXT NOT NULL,
+    b TEXT NOT NULL,
+    hedge_ratio REAL,
+    intercept REAL,
+    p_value REAL,
+    half_life_bars REAL,
+    fraction REAL,
+    reason TEXT
+);
+CREATE TABLE statarb_trades (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    trade_id INTEGER NOT NULL,
+    a TEXT NOT NULL,
+    b TEXT NOT NULL,
+    side TEXT NOT NULL CHECK (side IN ('long', 'short', '')),
+    entry_unix_ms INTEGER NOT NULL,
+    entry_z REAL,
+    notional_units TEXT NOT NULL,
+    exit_unix_ms INTEGER,
+    exit_reason TEXT,
+    exit_z REAL,
+    gross_units TEXT,
+    fees_units TEXT,
+    pnl_units TEXT,
+    UNIQUE (run_id, trade_id)
+);
+CREATE TABLE statarb_fills (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    trade_id INTEGER NOT NULL,
+    unix_ms INTEGER NOT NULL,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL CHECK (side IN ('buy', 'sell')),
+    size_units TEXT NOT NULL,
+    notional_units TEXT NOT NULL,
+    fee_units TEXT NOT NULL,
+    error TEXT
+);
+CREATE INDEX statarb_pairs_by_run ON statarb_pairs(run_id, id);
+CREATE INDEX statarb_trades_open ON statarb_trades(run_id, trade_id) WHERE exit_unix_ms IS NULL;
+CREATE INDEX statarb_fills_by_trade ON statarb_fills(run_id, trade_id, id);
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -211,6 +267,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V4_SIM_DISAGREEMENTS,
     V5_XARB,
     V6_CANDLES,
+    V7_STATARB,
 ];
 
 /// The schema version this build writes and reads.
@@ -426,6 +483,49 @@ mod tests {
             [],
         );
         assert!(err.is_err(), "gas_used must be required");
+    }
+
+    #[test]
+    fn a_v6_journal_upgrades_to_v7_and_keeps_its_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, MIGRATIONS.get(..6).unwrap()).unwrap();
+        conn.execute(
+            "INSERT INTO candles (venue, symbol, interval, open_ms, open, high, low, close,
+                 volume, run_id) VALUES ('binance', 'BTCUSDT', '1m', 1, '1', '2', '0', '1', '5', 'r')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, MIGRATIONS.get(..7).unwrap()).unwrap();
+        assert_eq!(versions(&conn), vec![1, 2, 3, 4, 5, 6, 7]);
+        let candles: i64 = conn
+            .query_row("SELECT COUNT(*) FROM candles", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(candles, 1);
+        conn.execute(
+            "INSERT INTO statarb_trades (run_id, trade_id, a, b, side, entry_unix_ms, entry_z,
+                 notional_units) VALUES ('r', 1, 'ETHUSDT', 'BTCUSDT', 'long', 2, -2.5, '-7')",
+            [],
+        )
+        .unwrap();
+        // Sides and pair events outside their words are refused, not stored.
+        let bad_side = conn.execute(
+            "INSERT INTO statarb_fills (run_id, trade_id, unix_ms, symbol, side, size_units,
+                 notional_units, fee_units) VALUES ('r', 1, 3, 'ETHUSDT', 'BUY', '1', '2', '0')",
+            [],
+        );
+        assert!(bad_side.is_err(), "fill side must be buy or sell");
+        let bad_event = conn.execute(
+            "INSERT INTO statarb_pairs (run_id, unix_ms, event, a, b) VALUES ('r', 1, 'gone', 'x', 'y')",
+            [],
+        );
+        assert!(bad_event.is_err(), "pair event must be added or dropped");
+        // One row per (run, trade).
+        let dup = conn.execute(
+            "INSERT INTO statarb_trades (run_id, trade_id, a, b, side, entry_unix_ms,
+                 notional_units) VALUES ('r', 1, 'x', 'y', 'short', 2, '1')",
+            [],
+        );
+        assert!(dup.is_err(), "(run_id, trade_id) must be unique");
     }
 
     #[test]

@@ -6,4 +6,5 @@ mod candles;
 mod fixtures;
 mod roundtrip;
 mod schema;
+mod statarb;
 mod xarb;
