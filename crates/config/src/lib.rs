@@ -27,9 +27,10 @@ use std::path::Path;
 pub use error::{ConfigError, ConfigErrors};
 pub use model::{
     BackrunConfig, BinanceKeyKind, ChainConfig, Config, DexConfig, HotConfig, JournalConfig,
-    ModeSetting, RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig, TelemetryConfig,
-    UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting, XarbConfig,
-    XarbVenueConfig,
+    ModeSetting, RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig,
+    StatArbCapitalBase, StatArbConfig, StatArbSelection, StatArbSignal, StatArbSizing,
+    TelemetryConfig, UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting,
+    XarbConfig, XarbVenueConfig,
 };
 pub use secret::{Secret, SecretValue};
 
@@ -68,7 +69,7 @@ pub fn parse_str(s: &str) -> Result<Config, ConfigErrors> {
 /// Writes `cfg` as TOML that [`parse_str`] reads back to an equal `Config`. Every key is
 /// written, defaults included, so the file documents what the engine will use.
 pub fn to_toml_string(cfg: &Config) -> String {
-    // A `Table` of strings, integers, arrays and tables always serializes.
+    // A `Table` of strings, integers, finite floats, arrays and tables always serializes.
     toml::to_string(&write::to_table(cfg)).unwrap_or_default()
 }
 

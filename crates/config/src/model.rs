@@ -4,13 +4,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use kestrel_types::cex::{FeeAsset, Fixed, Scale, Venue};
+use kestrel_types::cex::{FeeAsset, Fixed, Interval, Rate, Scale, Venue};
 use kestrel_types::{Address, B256, ChainId, U256};
 
 use crate::Secret;
 
-/// A whole, validated Kestrel config.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A whole, validated Kestrel config. Not `Eq`: `[statarb]` holds `f64` thresholds.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// `mode`: default [`ModeSetting::DryRun`].
     pub mode: ModeSetting,
@@ -35,6 +35,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// `[xarb]`: optional; the cross-exchange lane runs only when it is present.
     pub xarb: Option<XarbConfig>,
+    /// `[statarb]`: optional; the statistical-arbitrage lane's settings.
+    pub statarb: Option<StatArbConfig>,
 }
 
 /// What the config asks for. Live trading also needs `--live` on the command line
@@ -404,4 +406,133 @@ pub struct XarbVenueConfig {
     pub requests_per_second: u32,
     /// `burst`: requests that may go at once within that budget, in `1..=1000`; default 10.
     pub burst: u32,
+}
+
+/// `[statarb]`: the statistical-arbitrage lane over one venue's spot symbols. Amounts are
+/// decimal strings read exactly at the lane's scales (a digit past the scale is an error, never
+/// rounded). The strategy's thresholds (`[statarb.selection]`, `[statarb.signal]`,
+/// `[statarb.sizing]`) are checked here key by key only; the relations between them
+/// (`exit_z < entry_z < stop_z`, …) are checked by the strategy, which also owns their
+/// defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatArbConfig {
+    /// `venue`: `"binance"`, `"coinbase"`, `"kraken"`, `"okx"` or `"bybit"`.
+    pub venue: Venue,
+    /// `symbols`: 2 to 128, unique, non-empty, as the venue spells them (series order).
+    pub symbols: Vec<String>,
+    /// `interval`: the bar length, `"1m"`, `"5m"`, `"15m"`, `"1h"`, `"4h"` or `"1d"`.
+    pub interval: Interval,
+    /// `rest_url`: candles, orders and account, `http://` or `https://`.
+    pub rest_url: String,
+    /// `ws_url`: market data, `ws://` or `wss://`.
+    pub ws_url: String,
+    /// `price_digits`: fraction digits of prices on every symbol.
+    pub price_scale: Scale,
+    /// `size_digits`: fraction digits of sizes on every symbol; `price_digits + size_digits ≤
+    /// 18` (notional amounts are counted at their sum).
+    pub size_scale: Scale,
+    /// `quote_asset`: the quote asset as the venue names it in balances, e.g. `"USDT"`.
+    pub quote_asset: String,
+    /// `capital`: the quote the lane trades with (notional digits), > 0.
+    pub capital: Fixed,
+    /// `taker_fee`: the account's taker fee, a decimal string below 1 with at most 8 fraction
+    /// digits; default `"0.001"` (0.1%).
+    pub taker_fee: Rate,
+    /// `buy_fee_asset`: `"base"` or `"quote"`, where the venue takes a buy's fee; default the
+    /// venue's spot rule (base on Binance, OKX and Bybit; quote on Kraken and Coinbase).
+    pub buy_fee_asset: FeeAsset,
+    /// `history_bars`: bars fetched at start, in `100..=100000` and at least `train_bars`;
+    /// default 1000.
+    pub history_bars: u32,
+    /// `train_bars`: bars pairs are selected on, in `50..=100000`; default 500.
+    pub train_bars: u32,
+    /// `rescan_every_bars`: pairs are selected again after this many bars, in `1..=100000`;
+    /// default 250.
+    pub rescan_every_bars: u32,
+    /// `slippage_bps`: how far past the touch a live IOC limit order may fill, in `0..=1000`;
+    /// default 50.
+    pub slippage_bps: u32,
+    /// `stale_after_ms`: a feed silent this long stops trading, in `100..=600000`; default 5000.
+    pub stale_after_ms: u64,
+    /// `core`: pin the lane's thread, in `0..=4095`; default unpinned.
+    pub core: Option<usize>,
+    /// `api_key`: `env:VAR`; optional (paper needs none), but only together with `api_secret`.
+    pub api_key: Option<Secret>,
+    /// `api_secret`: `env:VAR`; only together with `api_key`.
+    pub api_secret: Option<Secret>,
+    /// `passphrase`: `env:VAR`; allowed only when `venue = "okx"`.
+    pub passphrase: Option<Secret>,
+    /// `key_kind`: Binance only; default [`BinanceKeyKind::Hmac`].
+    pub key_kind: BinanceKeyKind,
+    /// `[statarb.selection]`: optional; every key `None` when absent.
+    pub selection: StatArbSelection,
+    /// `[statarb.signal]`: optional; every key `None` when absent.
+    pub signal: StatArbSignal,
+    /// `[statarb.sizing]`: optional; every key `None` when absent.
+    pub sizing: StatArbSizing,
+}
+
+impl StatArbConfig {
+    /// The default `taker_fee`: 0.1%.
+    pub const DEFAULT_TAKER_FEE: Rate = Rate(100_000);
+}
+
+/// `[statarb.selection]`: pair-selection rules. `None`: the strategy's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StatArbSelection {
+    /// `max_p_value`: largest Engle-Granger p-value kept, in `[0, 1]`.
+    pub max_p_value: Option<f64>,
+    /// `min_half_life_bars`: shortest half-life kept, > 0.
+    pub min_half_life_bars: Option<f64>,
+    /// `max_half_life_bars`: longest half-life kept, > 0.
+    pub max_half_life_bars: Option<f64>,
+    /// `min_zero_crossings`: fewest zero crossings of the training spread, ≥ 0.
+    pub min_zero_crossings: Option<usize>,
+    /// `top_k`: pairs kept after ranking, in `1..=64`.
+    pub top_k: Option<usize>,
+}
+
+/// `[statarb.signal]`: the trading rules, in z units. `None`: the strategy's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StatArbSignal {
+    /// `entry_z`: > 0.
+    pub entry_z: Option<f64>,
+    /// `exit_z`: ≥ 0.
+    pub exit_z: Option<f64>,
+    /// `stop_z`: > 0.
+    pub stop_z: Option<f64>,
+    /// `max_hold_half_lives`: > 0.
+    pub max_hold_half_lives: Option<f64>,
+    /// `window_half_lives`: the z-score window as a multiple of the half-life, > 0.
+    pub window_half_lives: Option<f64>,
+    /// `window_min_bars`: ≥ 2.
+    pub window_min_bars: Option<usize>,
+    /// `window_max_bars`: ≥ 2.
+    pub window_max_bars: Option<usize>,
+}
+
+/// `[statarb.sizing]`: position sizing. `None`: the strategy's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StatArbSizing {
+    /// `kelly_multiplier`: ≥ 0 (0.5 for half Kelly).
+    pub kelly_multiplier: Option<f64>,
+    /// `per_pair_cap`: largest fraction of capital one pair commits, in `(0, 1]`.
+    pub per_pair_cap: Option<f64>,
+    /// `total_cap`: largest fraction of capital committed across all pairs, in `(0, 1]`.
+    pub total_cap: Option<f64>,
+    /// `default_fraction`: the fraction of a pair without enough closed trades, in `[0, 1]`.
+    pub default_fraction: Option<f64>,
+    /// `min_trades`: closed trades a record needs before Kelly uses it, ≥ 1.
+    pub min_trades: Option<usize>,
+    /// `capital_base`: `"realized"` or `"initial"`.
+    pub capital_base: Option<StatArbCapitalBase>,
+}
+
+/// What a pair's sizing fraction multiplies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StatArbCapitalBase {
+    /// `"realized"`: initial capital plus realized PnL (sizes compound).
+    Realized,
+    /// `"initial"`: the initial capital.
+    Initial,
 }

@@ -3,16 +3,18 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use kestrel_types::cex::{FeeAsset, Fixed, Scale, Venue};
+use kestrel_types::cex::{FeeAsset, Fixed, Interval, Rate, Scale, Venue};
 use kestrel_types::{ChainId, U256};
 
 use toml::Value;
 
+use crate::Secret;
 use crate::model::{
     BackrunConfig, BinanceKeyKind, ChainConfig, Config, DexConfig, HotConfig, JournalConfig,
-    ModeSetting, RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig, TelemetryConfig,
-    UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting, XarbConfig,
-    XarbVenueConfig,
+    ModeSetting, RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig,
+    StatArbCapitalBase, StatArbConfig, StatArbSelection, StatArbSignal, StatArbSizing,
+    TelemetryConfig, UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting,
+    XarbConfig, XarbVenueConfig,
 };
 use crate::read::{self, Errors, Field, Section};
 use crate::value::{Scheme, is_loopback_host};
@@ -116,6 +118,12 @@ pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> 
             .map(Some),
         None => Some(None),
     };
+    let statarb = match root.take("statarb") {
+        Some(field) => Section::from_field(errors, field)
+            .and_then(|s| statarb(errors, s))
+            .map(Some),
+        None => Some(None),
+    };
     root.finish(errors);
     if let (Some(signer), Some(relay_auth)) = (&signer, &relay_auth)
         && signer.key == relay_auth.key
@@ -148,6 +156,7 @@ pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> 
         journal: journal?,
         telemetry: telemetry?,
         xarb: xarb?,
+        statarb: statarb?,
     })
 }
 
@@ -650,13 +659,12 @@ pub(crate) fn default_buy_fee_asset(venue: Venue) -> FeeAsset {
 /// that scale must still be a `Scale`.
 const MAX_NOTIONAL_DIGITS: u8 = Scale::MAX_DIGITS;
 
-fn xarb(errors: &mut Errors, mut s: Section) -> Option<XarbConfig> {
-    let e = errors;
-    let base = s.required(e, "base", read::non_empty);
-    let quote = s.required(e, "quote", read::non_empty);
+/// `price_digits` and `size_digits`, whose sum (the notional scale) must be a scale too:
+/// `((price, size), notional)`.
+fn scales(e: &mut Errors, s: &mut Section) -> Option<((Scale, Scale), Scale)> {
     let price_digits: Option<u8> = s.required(e, "price_digits", read::int_in(0..=18));
     let size_digits: Option<u8> = s.required(e, "size_digits", read::int_in(0..=18));
-    let scales = match (price_digits, size_digits) {
+    match (price_digits, size_digits) {
         (Some(p), Some(z)) if p + z <= MAX_NOTIONAL_DIGITS => {
             // Both are at most 18, so both are scales.
             Scale::new(p).zip(Scale::new(z)).zip(Scale::new(p + z))
@@ -672,7 +680,14 @@ fn xarb(errors: &mut Errors, mut s: Section) -> Option<XarbConfig> {
             None
         }
         _ => None,
-    };
+    }
+}
+
+fn xarb(errors: &mut Errors, mut s: Section) -> Option<XarbConfig> {
+    let e = errors;
+    let base = s.required(e, "base", read::non_empty);
+    let quote = s.required(e, "quote", read::non_empty);
+    let scales = scales(e, &mut s);
     // Amounts are read only once their scale is known; without it they are still taken (so
     // they are not also reported as unknown keys).
     let size = scales.map(|((_, z), _)| z);
@@ -808,6 +823,297 @@ fn xarb_venue(e: &mut Errors, mut v: Section, names: &mut UniqueNames) -> Option
         requests_per_second,
         burst,
     })
+}
+
+pub(crate) const CAPITAL_BASES: &[(&str, StatArbCapitalBase)] = &[
+    ("realized", StatArbCapitalBase::Realized),
+    ("initial", StatArbCapitalBase::Initial),
+];
+
+/// The most symbols one `[statarb]` lane watches (pairs grow with its square).
+const MAX_STATARB_SYMBOLS: usize = 128;
+/// The fraction digits of a [`Rate`].
+pub(crate) const RATE_DIGITS: u8 = 8;
+/// Bounds shared by the bar counts.
+const MAX_BARS: i64 = 100_000;
+
+fn statarb(errors: &mut Errors, mut s: Section) -> Option<StatArbConfig> {
+    let e = errors;
+    let venue = s.required(e, "venue", read::choice(VENUES));
+    let symbols = s.required(e, "symbols", statarb_symbols);
+    let interval = s.required(e, "interval", interval);
+    let rest_url = s.required(e, "rest_url", |e, f| read::url(e, f, Scheme::VenueHttp));
+    let ws_url = s.required(e, "ws_url", |e, f| read::url(e, f, Scheme::VenueWs));
+    let scales = scales(e, &mut s);
+    let quote_asset = s.required(e, "quote_asset", read::non_empty);
+    // Read only once its scale is known; without it, still taken (not also an unknown key).
+    let capital_path = read::join(s.path(), "capital");
+    let capital = match scales {
+        Some((_, notional)) => s.required(e, "capital", read::fixed(notional)),
+        None => s.take("capital").and(None),
+    };
+    if capital == Some(Fixed::ZERO) {
+        e.push(&capital_path, "must be more than zero");
+    }
+    let taker_fee = defaulted(
+        &mut s,
+        e,
+        "taker_fee",
+        StatArbConfig::DEFAULT_TAKER_FEE,
+        rate,
+    );
+    let buy_fee_asset = s.optional(e, "buy_fee_asset", read::choice(FEE_ASSETS));
+    let history_path = read::join(s.path(), "history_bars");
+    let history_bars = defaulted(
+        &mut s,
+        e,
+        "history_bars",
+        1_000,
+        read::int_in::<u32>(100..=MAX_BARS),
+    );
+    let train_bars = defaulted(
+        &mut s,
+        e,
+        "train_bars",
+        500,
+        read::int_in::<u32>(50..=MAX_BARS),
+    );
+    if let (Some(history), Some(train)) = (history_bars, train_bars)
+        && history < train
+    {
+        e.push(
+            &history_path,
+            format!("must be at least train_bars ({train}), got {history}"),
+        );
+    }
+    let rescan_every_bars = s.or(e, "rescan_every_bars", 250, read::int_in(1..=MAX_BARS));
+    let slippage_bps = s.or(e, "slippage_bps", 50, read::int_in(0..=1_000));
+    let stale_after_ms = s.or(e, "stale_after_ms", 5_000, read::int_in(100..=600_000));
+    let core = s.optional(e, "core", read::int_in(0..=4095));
+    let (api_key, api_secret) = statarb_credentials(e, &mut s);
+    let (passphrase, key_kind) = venue_key_options(e, &mut s, venue);
+    let selection = optional_section(&mut s, e, "selection", statarb_selection);
+    let signal = optional_section(&mut s, e, "signal", statarb_signal);
+    let sizing = optional_section(&mut s, e, "sizing", statarb_sizing);
+    s.finish(e);
+    let venue = venue?;
+    let ((price_scale, size_scale), _) = scales?;
+    let (history_bars, train_bars) = history_bars.zip(train_bars).filter(|(h, t)| h >= t)?;
+    Some(StatArbConfig {
+        venue,
+        symbols: symbols?,
+        interval: interval?,
+        rest_url: rest_url?.0,
+        ws_url: ws_url?.0,
+        price_scale,
+        size_scale,
+        quote_asset: quote_asset?,
+        capital: capital.filter(|c| !c.is_zero())?,
+        taker_fee: taker_fee?,
+        buy_fee_asset: buy_fee_asset.unwrap_or_else(|| default_buy_fee_asset(venue)),
+        history_bars,
+        train_bars,
+        rescan_every_bars,
+        slippage_bps,
+        stale_after_ms,
+        core,
+        api_key: api_key?,
+        api_secret: api_secret?,
+        passphrase: passphrase?,
+        key_kind,
+        selection: selection?,
+        signal: signal?,
+        sizing: sizing?,
+    })
+}
+
+/// A key with a default: absent gives `default`, invalid is reported and gives `None` (unlike
+/// [`Section::or`], so checks across keys do not run on a stand-in).
+fn defaulted<T>(
+    s: &mut Section,
+    e: &mut Errors,
+    key: &str,
+    default: T,
+    read: impl FnOnce(&mut Errors, Field) -> Option<T>,
+) -> Option<T> {
+    match s.take(key) {
+        Some(field) => read(e, field),
+        None => Some(default),
+    }
+}
+
+/// `symbols`: 2..=[`MAX_STATARB_SYMBOLS`] non-empty strings, no two alike.
+fn statarb_symbols(e: &mut Errors, field: Field) -> Option<Vec<String>> {
+    let path = field.path.clone();
+    let count = match &field.value {
+        Value::Array(items) => items.len(),
+        _ => 0,
+    };
+    // Reports a value that is not an array, and every item that is not a non-empty string.
+    let symbols = read::array(e, field, read::non_empty)?;
+    let mut names = UniqueNames::default();
+    for (i, symbol) in symbols.iter().enumerate() {
+        names.check_as(e, &format!("{path}[{i}]"), "symbol", &format!("{symbol:?}"));
+    }
+    if !(2..=MAX_STATARB_SYMBOLS).contains(&count) {
+        e.push(
+            &path,
+            format!("needs 2..={MAX_STATARB_SYMBOLS} symbols, got {count}"),
+        );
+        return None;
+    }
+    let unique = names.0.len() == symbols.len();
+    (symbols.len() == count && unique).then_some(symbols)
+}
+
+/// `interval`: a bar length by its name (`"1m"`, `"1h"`, …).
+fn interval(e: &mut Errors, field: Field) -> Option<Interval> {
+    let path = field.path.clone();
+    let name = read::string(e, field)?;
+    let found = Interval::from_name(&name);
+    if found.is_none() {
+        let names: Vec<String> = Interval::ALL
+            .iter()
+            .map(|i| format!("{:?}", i.name()))
+            .collect();
+        e.push(
+            &path,
+            format!("expected one of {}, got {name:?}", names.join(", ")),
+        );
+    }
+    found
+}
+
+/// A fee rate: a decimal string below 1 with at most [`RATE_DIGITS`] fraction digits.
+fn rate(e: &mut Errors, field: Field) -> Option<Rate> {
+    let path = field.path.clone();
+    // `Rate` counts 10^-8: the same units as a `Fixed` at 8 digits.
+    let scale = Scale::new(RATE_DIGITS)?;
+    let units = read::fixed(scale)(e, field)?;
+    if u128::from(units.0) >= Rate::ONE {
+        let text = units.to_text(scale);
+        e.push(&path, format!("must be below 1 (a fraction), got {text}"));
+        return None;
+    }
+    Some(Rate(units.0))
+}
+
+/// `api_key` and `api_secret`: both or neither. `Some(None)`: absent; `None`: invalid.
+fn statarb_credentials(
+    e: &mut Errors,
+    s: &mut Section,
+) -> (Option<Option<Secret>>, Option<Option<Secret>>) {
+    let key_path = read::join(s.path(), "api_key");
+    let secret_path = read::join(s.path(), "api_secret");
+    let key_field = s.take("api_key");
+    let secret_field = s.take("api_secret");
+    match (&key_field, &secret_field) {
+        (Some(_), None) => e.push(
+            &secret_path,
+            "missing required key: api_key and api_secret are set together or not at all",
+        ),
+        (None, Some(_)) => e.push(
+            &key_path,
+            "missing required key: api_key and api_secret are set together or not at all",
+        ),
+        _ => {}
+    }
+    let read = |e: &mut Errors, field: Option<Field>| match field {
+        Some(field) => read::secret(e, field).map(Some),
+        None => Some(None),
+    };
+    let api_key = read(e, key_field);
+    let api_secret = read(e, secret_field);
+    if let (Some(Some(key)), Some(Some(secret))) = (&api_key, &api_secret)
+        && key == secret
+    {
+        e.push(&secret_path, "must name a different variable than api_key");
+    }
+    (api_key, api_secret)
+}
+
+/// `passphrase` (okx only) and `key_kind` (binance only). `None` passphrase: invalid.
+fn venue_key_options(
+    e: &mut Errors,
+    s: &mut Section,
+    venue: Option<Venue>,
+) -> (Option<Option<Secret>>, BinanceKeyKind) {
+    let passphrase_path = read::join(s.path(), "passphrase");
+    let passphrase = match s.take("passphrase") {
+        Some(field) => {
+            if let Some(other) = venue.filter(|v| *v != Venue::Okx) {
+                e.push(
+                    &passphrase_path,
+                    format!("only okx keys have a passphrase, not {}", other.name()),
+                );
+            }
+            read::secret(e, field).map(Some)
+        }
+        None => Some(None),
+    };
+    let key_kind_path = read::join(s.path(), "key_kind");
+    let key_kind_field = s.take("key_kind");
+    if key_kind_field.is_some() && venue.is_some_and(|x| x != Venue::Binance) {
+        e.push(&key_kind_path, "only binance keys have a key_kind");
+    }
+    let key_kind = key_kind_field
+        .and_then(|f| read::choice(BINANCE_KEY_KINDS)(e, f))
+        .unwrap_or_default();
+    (passphrase, key_kind)
+}
+
+fn statarb_selection(e: &mut Errors, mut s: Section) -> Option<StatArbSelection> {
+    let positive = || read::float_where(|x| x > 0.0, "> 0");
+    let config = StatArbSelection {
+        max_p_value: s.optional(
+            e,
+            "max_p_value",
+            read::float_where(|x| (0.0..=1.0).contains(&x), "in [0, 1]"),
+        ),
+        min_half_life_bars: s.optional(e, "min_half_life_bars", positive()),
+        max_half_life_bars: s.optional(e, "max_half_life_bars", positive()),
+        min_zero_crossings: s.optional(e, "min_zero_crossings", read::int_in(0..=i64::MAX)),
+        top_k: s.optional(e, "top_k", read::int_in(1..=64)),
+    };
+    s.finish(e);
+    Some(config)
+}
+
+fn statarb_signal(e: &mut Errors, mut s: Section) -> Option<StatArbSignal> {
+    let positive = || read::float_where(|x| x > 0.0, "> 0");
+    let config = StatArbSignal {
+        entry_z: s.optional(e, "entry_z", positive()),
+        exit_z: s.optional(e, "exit_z", read::float_where(|x| x >= 0.0, ">= 0")),
+        stop_z: s.optional(e, "stop_z", positive()),
+        max_hold_half_lives: s.optional(e, "max_hold_half_lives", positive()),
+        window_half_lives: s.optional(e, "window_half_lives", positive()),
+        window_min_bars: s.optional(e, "window_min_bars", read::int_in(2..=i64::MAX)),
+        window_max_bars: s.optional(e, "window_max_bars", read::int_in(2..=i64::MAX)),
+    };
+    s.finish(e);
+    Some(config)
+}
+
+fn statarb_sizing(e: &mut Errors, mut s: Section) -> Option<StatArbSizing> {
+    let fraction = || read::float_where(|x| x > 0.0 && x <= 1.0, "in (0, 1]");
+    let config = StatArbSizing {
+        kelly_multiplier: s.optional(
+            e,
+            "kelly_multiplier",
+            read::float_where(|x| x >= 0.0, ">= 0"),
+        ),
+        per_pair_cap: s.optional(e, "per_pair_cap", fraction()),
+        total_cap: s.optional(e, "total_cap", fraction()),
+        default_fraction: s.optional(
+            e,
+            "default_fraction",
+            read::float_where(|x| (0.0..=1.0).contains(&x), "in [0, 1]"),
+        ),
+        min_trades: s.optional(e, "min_trades", read::int_in(1..=i64::MAX)),
+        capital_base: s.optional(e, "capital_base", read::choice(CAPITAL_BASES)),
+    };
+    s.finish(e);
+    Some(config)
 }
 
 /// Reports a name (or address) seen before in the same list, pointing at the first one.

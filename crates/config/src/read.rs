@@ -210,6 +210,41 @@ pub(crate) fn int_in<T: TryFrom<i64>>(
     }
 }
 
+/// A number: a TOML float, or an integer read as one. NaN and the infinities are refused.
+pub(crate) fn float(errors: &mut Errors, field: Field) -> Option<f64> {
+    let x = match field.value {
+        Value::Float(x) => x,
+        // Integers past 2^53 round to the nearest float: no threshold is that large.
+        Value::Integer(n) => n as f64,
+        other => {
+            errors.push(&field.path, type_error("a number", &other));
+            return None;
+        }
+    };
+    if !x.is_finite() {
+        errors.push(&field.path, format!("must be a finite number, got {x}"));
+        return None;
+    }
+    Some(x)
+}
+
+/// A finite number for which `ok` holds; `rule` (`"> 0"`, `"in [0, 1]"`) says which in the
+/// message.
+pub(crate) fn float_where(
+    ok: fn(f64) -> bool,
+    rule: &'static str,
+) -> impl FnOnce(&mut Errors, Field) -> Option<f64> {
+    move |errors, field| {
+        let path = field.path.clone();
+        let x = float(errors, field)?;
+        if !ok(x) {
+            errors.push(&path, format!("must be {rule}, got {x}"));
+            return None;
+        }
+        Some(x)
+    }
+}
+
 /// Runs a string validator from [`crate::value`] on a string field.
 fn parsed<T>(
     errors: &mut Errors,

@@ -9,10 +9,10 @@ use crate::model::{
 };
 use kestrel_types::cex::{Fixed, Scale};
 
-use crate::model::XarbConfig;
+use crate::model::{StatArbConfig, XarbConfig};
 use crate::parse::{
-    BINANCE_KEY_KINDS, FEE_ASSETS, KindName, MODES, RELAY_KINDS, ROUTER_KINDS, UR_VERSIONS, VENUES,
-    WAITS, name_of,
+    BINANCE_KEY_KINDS, CAPITAL_BASES, FEE_ASSETS, KindName, MODES, RATE_DIGITS, RELAY_KINDS,
+    ROUTER_KINDS, UR_VERSIONS, VENUES, WAITS, name_of,
 };
 
 fn s(text: impl Into<String>) -> Value {
@@ -59,7 +59,88 @@ pub(crate) fn to_table(cfg: &Config) -> Table {
     if let Some(x) = &cfg.xarb {
         out.insert("xarb".to_owned(), xarb(x));
     }
+    if let Some(x) = &cfg.statarb {
+        out.insert("statarb".to_owned(), statarb(x));
+    }
     out
+}
+
+/// Floats in the model were validated finite, which TOML writes and reads back exactly.
+fn float(x: f64) -> Value {
+    Value::Float(x)
+}
+
+fn statarb(x: &StatArbConfig) -> Value {
+    let notional = Scale::new(x.price_scale.digits() + x.size_scale.digits())
+        .unwrap_or_else(|| unreachable!("Invariant: validated to at most 18 digits"));
+    let rate_scale = Scale::new(RATE_DIGITS)
+        .unwrap_or_else(|| unreachable!("Invariant: a rate's digits are a scale"));
+    let env = |secret: &Secret| s(format!("env:{}", secret.name()));
+    let symbols = x.symbols.iter().map(|sym| s(sym.clone())).collect();
+    let (sel, sig, siz) = (&x.selection, &x.signal, &x.sizing);
+    let selection = table([
+        ("max_p_value", sel.max_p_value.map(float)),
+        ("min_half_life_bars", sel.min_half_life_bars.map(float)),
+        ("max_half_life_bars", sel.max_half_life_bars.map(float)),
+        ("min_zero_crossings", sel.min_zero_crossings.map(wide)),
+        ("top_k", sel.top_k.map(wide)),
+    ]);
+    let signal = table([
+        ("entry_z", sig.entry_z.map(float)),
+        ("exit_z", sig.exit_z.map(float)),
+        ("stop_z", sig.stop_z.map(float)),
+        ("max_hold_half_lives", sig.max_hold_half_lives.map(float)),
+        ("window_half_lives", sig.window_half_lives.map(float)),
+        ("window_min_bars", sig.window_min_bars.map(wide)),
+        ("window_max_bars", sig.window_max_bars.map(wide)),
+    ]);
+    let sizing = table([
+        ("kelly_multiplier", siz.kelly_multiplier.map(float)),
+        ("per_pair_cap", siz.per_pair_cap.map(float)),
+        ("total_cap", siz.total_cap.map(float)),
+        ("default_fraction", siz.default_fraction.map(float)),
+        ("min_trades", siz.min_trades.map(wide)),
+        (
+            "capital_base",
+            siz.capital_base.map(|c| s(name_of(CAPITAL_BASES, c))),
+        ),
+    ]);
+    table([
+        ("venue", Some(s(name_of(VENUES, x.venue)))),
+        ("symbols", Some(Value::Array(symbols))),
+        ("interval", Some(s(x.interval.name()))),
+        ("rest_url", Some(s(x.rest_url.clone()))),
+        ("ws_url", Some(s(x.ws_url.clone()))),
+        ("price_digits", Some(int(x.price_scale.digits()))),
+        ("size_digits", Some(int(x.size_scale.digits()))),
+        ("quote_asset", Some(s(x.quote_asset.clone()))),
+        ("capital", Some(s(x.capital.to_text(notional)))),
+        (
+            "taker_fee",
+            Some(s(Fixed(x.taker_fee.0).to_text(rate_scale))),
+        ),
+        (
+            "buy_fee_asset",
+            Some(s(name_of(FEE_ASSETS, x.buy_fee_asset))),
+        ),
+        ("history_bars", Some(int(x.history_bars))),
+        ("train_bars", Some(int(x.train_bars))),
+        ("rescan_every_bars", Some(int(x.rescan_every_bars))),
+        ("slippage_bps", Some(int(x.slippage_bps))),
+        ("stale_after_ms", Some(wide(x.stale_after_ms))),
+        ("core", x.core.map(wide)),
+        ("api_key", x.api_key.as_ref().map(env)),
+        ("api_secret", x.api_secret.as_ref().map(env)),
+        ("passphrase", x.passphrase.as_ref().map(env)),
+        (
+            "key_kind",
+            (x.venue == kestrel_types::cex::Venue::Binance)
+                .then(|| s(name_of(BINANCE_KEY_KINDS, x.key_kind))),
+        ),
+        ("selection", Some(selection)),
+        ("signal", Some(signal)),
+        ("sizing", Some(sizing)),
+    ])
 }
 
 fn xarb(x: &XarbConfig) -> Value {

@@ -3,6 +3,7 @@
 mod files;
 mod roundtrip;
 mod secrets;
+mod statarb;
 mod validation;
 mod xarb;
 

@@ -23,6 +23,7 @@ fn the_test_config_and_the_examples_round_trip() {
         "anvil-local.toml",
         "sepolia-dry-run.toml",
         "xarb-paper.toml",
+        "statarb-paper.toml",
     ] {
         round_trip(&kestrel_config::load_file(&dir.join(name)).unwrap());
     }
@@ -163,6 +164,7 @@ prop_compose! {
             journal: JournalConfig { path: "journal dir/k.sqlite".into() },
             telemetry: TelemetryConfig { metrics_addr: metrics_port.map(|p| ([127, 0, 0, 1], p).into()), log },
             xarb: None,
+            statarb: None,
         }
     }
 }
