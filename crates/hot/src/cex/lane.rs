@@ -1148,7 +1148,8 @@ fn base_fee_value(fill: &LegFill) -> u128 {
     (fill.fee_base * fill.notional).div_ceil(u128::from(fill.size.0))
 }
 
-fn is_final(report: &OrderReport) -> bool {
+/// Whether nothing more can happen to the reported order.
+pub fn is_final(report: &OrderReport) -> bool {
     matches!(
         report.status,
         Some(Status::Filled | Status::Canceled | Status::Expired | Status::Rejected)
@@ -1158,12 +1159,20 @@ fn is_final(report: &OrderReport) -> bool {
 /// The exact fill of a final report: notional from the fills (or the venue's cumulative quote),
 /// fees split by asset.
 fn leg_fill(report: &OrderReport, cfg: &LegConfig) -> LegFill {
+    report_fill(report, &cfg.base_asset, cfg.scales)
+}
+
+/// The exact fill of a final report of an order on a symbol whose base asset the venue names
+/// `base_asset`: notional from the fills, else the venue's cumulative quote, else (OKX) the
+/// average price times the filled size; fees in `base_asset` counted in base, any other in quote;
+/// rebates left out.
+pub fn report_fill(report: &OrderReport, base_asset: &str, scales: Scales) -> LegFill {
     let notional = report.notional.unwrap_or_else(|| {
         if report.fills.is_empty() {
             // OKX's order details give the average price only: value the fill at it.
             return report
                 .avg_price
-                .map(|p| avg_notional(p, report.filled, cfg.scales))
+                .map(|p| avg_notional(p, report.filled, scales))
                 .unwrap_or(0);
         }
         report
@@ -1174,15 +1183,15 @@ fn leg_fill(report: &OrderReport, cfg: &LegConfig) -> LegFill {
     });
     let (mut fee_quote, mut fee_base) = (0u128, 0u128);
     for fee in report.fees.iter().filter(|f| !f.rebate) {
-        if fee.asset == cfg.base_asset {
+        if fee.asset == base_asset {
             fee_base += fee
                 .amount
-                .units_at(cfg.scales.size.digits())
+                .units_at(scales.size.digits())
                 .unwrap_or(u128::MAX / 4);
         } else {
             fee_quote += fee
                 .amount
-                .units_at(cfg.scales.notional_digits())
+                .units_at(scales.notional_digits())
                 .unwrap_or(u128::MAX / 4);
         }
     }

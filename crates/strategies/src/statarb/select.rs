@@ -151,6 +151,22 @@ pub enum RejectReason {
     },
 }
 
+impl RejectReason {
+    /// A short lowercase word for the journal.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            RejectReason::Failed(_) => "failed",
+            RejectReason::NotCointegrated { .. } => "p_value",
+            RejectReason::NonPositiveHedge { .. } => "hedge_ratio",
+            RejectReason::NoMeanReversion => "no_mean_reversion",
+            RejectReason::HalfLifeOutOfRange { .. } => "half_life",
+            RejectReason::TooFewCrossings { .. } => "crossings",
+            RejectReason::NotTested => "not_tested",
+            RejectReason::OutRanked { .. } => "outranked",
+        }
+    }
+}
+
 /// The outcome of a selection: the kept pairs, best first, and every other pair with its reason.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Selection {

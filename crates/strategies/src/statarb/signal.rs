@@ -145,6 +145,14 @@ pub enum SpreadSide {
 }
 
 impl SpreadSide {
+    /// `"long"` or `"short"`, as the journal stores it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Long => "long",
+            Self::Short => "short",
+        }
+    }
+
     /// +1 for long, −1 for short: the sign of the `a` leg.
     pub fn sign(self) -> f64 {
         match self {
@@ -167,6 +175,25 @@ pub enum ExitReason {
     MaxHold,
     /// The test window ended (the backtest closes every position there).
     WindowEnd,
+    /// The pair left the selection (a live lane's re-scan dropped it).
+    Deselected,
+    /// The hedge leg of an entry filled nothing: the first leg is unwound at once.
+    Unhedged,
+}
+
+impl ExitReason {
+    /// The reason's lowercase name, as the journal stores it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ExitReason::Reverted => "reverted",
+            ExitReason::CrossedMean => "crossed_mean",
+            ExitReason::StopLoss => "stop_loss",
+            ExitReason::MaxHold => "max_hold",
+            ExitReason::WindowEnd => "window_end",
+            ExitReason::Deselected => "deselected",
+            ExitReason::Unhedged => "unhedged",
+        }
+    }
 }
 
 /// What a pair does at one bar.
@@ -319,6 +346,12 @@ impl PairState {
         if let Phase::Open { bars: 0, .. } = self.phase {
             self.phase = Phase::Flat { armed: true };
         }
+    }
+
+    /// Takes over a position opened earlier (by a lane before its restart): open on `side`,
+    /// held `bars` bars so far. The holding limit counts on from there.
+    pub fn resume(&mut self, side: SpreadSide, bars: usize) {
+        self.phase = Phase::Open { side, bars };
     }
 
     /// Closes any open position for a reason outside the rules (the window ended).

@@ -203,10 +203,7 @@ impl RequestWriter for BinanceWriter {
     }
 
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_symbol(VENUE, symbol)?;
-        let query = format!("symbol={symbol}");
-        public_get(out, &self.host, "/api/v3/exchangeInfo", &query);
-        Ok(())
+        symbol_rules_request(&self.host, symbol, out)
     }
 
     /// `GET /api/v3/klines?symbol=&interval=&startTime=&endTime=&limit=` (public; bounds
@@ -585,6 +582,18 @@ pub(super) fn parse_symbol_rules(
             quote_digits: symbol.quote_asset_precision,
         },
     })
+}
+
+/// The public symbol-rules request for `host` (no key needed).
+pub(crate) fn symbol_rules_request(
+    host: &str,
+    symbol: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_symbol(VENUE, symbol)?;
+    let query = format!("symbol={symbol}");
+    public_get(out, host, "/api/v3/exchangeInfo", &query);
+    Ok(())
 }
 
 /// The candle request for `host` (public: no key involved).

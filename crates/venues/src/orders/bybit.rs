@@ -219,10 +219,7 @@ impl RequestWriter for BybitWriter {
     }
 
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_symbol(VENUE, symbol)?;
-        let query = format!("category=spot&symbol={symbol}");
-        public_get(out, &self.host, "/v5/market/instruments-info", &query);
-        Ok(())
+        symbol_rules_request(&self.host, symbol, out)
     }
 
     /// `GET /v5/market/kline?category=spot&symbol=&interval=&start=&end=&limit=` (public;
@@ -564,6 +561,18 @@ pub(super) fn parse_symbol_rules(
             quote_digits: (!quote.is_empty()).then(|| common::step_digits(quote)),
         },
     })
+}
+
+/// The public symbol-rules request for `host` (no key needed).
+pub(crate) fn symbol_rules_request(
+    host: &str,
+    symbol: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_symbol(VENUE, symbol)?;
+    let query = format!("category=spot&symbol={symbol}");
+    public_get(out, host, "/v5/market/instruments-info", &query);
+    Ok(())
 }
 
 /// The candle request for `host` (public: no key involved).

@@ -191,10 +191,7 @@ impl RequestWriter for CoinbaseWriter {
     }
 
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_product(symbol)?;
-        let path = format!("/api/v3/brokerage/market/products/{symbol}");
-        public_get(out, &self.host, &path, "");
-        Ok(())
+        symbol_rules_request(&self.host, symbol, out)
     }
 
     /// `GET /api/v3/brokerage/market/products/{id}/candles?start=&end=&granularity=&limit=`
@@ -611,6 +608,18 @@ pub(super) fn parse_candles(
         })
         .collect::<Result<Vec<_>, _>>()?;
     ascending(&ctx, candles)
+}
+
+/// The public symbol-rules request for `host` (no key needed).
+pub(crate) fn symbol_rules_request(
+    host: &str,
+    symbol: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_product(symbol)?;
+    let path = format!("/api/v3/brokerage/market/products/{symbol}");
+    public_get(out, host, &path, "");
+    Ok(())
 }
 
 /// The candle request for `host` (public: no key involved).

@@ -192,10 +192,7 @@ impl RequestWriter for KrakenWriter {
     }
 
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_symbol(VENUE, symbol)?;
-        let query = format!("pair={symbol}");
-        public_get(out, &self.host, "/0/public/AssetPairs", &query);
-        Ok(())
+        symbol_rules_request(&self.host, symbol, out)
     }
 
     /// `GET /0/public/OHLC?pair=&interval=&since=` (public). Kraken answers up to the 720
@@ -541,6 +538,18 @@ pub(super) fn parse_symbol_rules(
             quote_digits: pair.cost_decimals,
         },
     })
+}
+
+/// The public symbol-rules request for `host` (no key needed).
+pub(crate) fn symbol_rules_request(
+    host: &str,
+    symbol: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_symbol(VENUE, symbol)?;
+    let query = format!("pair={symbol}");
+    public_get(out, host, "/0/public/AssetPairs", &query);
+    Ok(())
 }
 
 /// The candle request for `host` (public: no key involved).

@@ -713,6 +713,23 @@ pub fn parse_candles(
     }
 }
 
+/// The public symbol-rules request of `venue` for `host` (`host:port`), without a writer:
+/// the rules need no key.
+pub fn symbol_rules_request(
+    venue: Venue,
+    host: &str,
+    symbol: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    match venue {
+        Venue::Binance => binance::symbol_rules_request(host, symbol, out),
+        Venue::Okx => okx::symbol_rules_request(host, symbol, out),
+        Venue::Bybit => bybit::symbol_rules_request(host, symbol, out),
+        Venue::Kraken => kraken::symbol_rules_request(host, symbol, out),
+        Venue::Coinbase => coinbase::symbol_rules_request(host, symbol, out),
+    }
+}
+
 /// The public candle request of `venue` for `host` (`host:port`, the Host header), without a
 /// writer: candles need no key.
 pub fn candles_request(

@@ -209,10 +209,7 @@ impl RequestWriter for OkxWriter {
     }
 
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
-        check_symbol(VENUE, symbol)?;
-        let query = format!("instType=SPOT&instId={symbol}");
-        public_get(out, &self.host, "/api/v5/public/instruments", &query);
-        Ok(())
+        symbol_rules_request(&self.host, symbol, out)
     }
 
     /// `GET /api/v5/market/candles?instId=&bar=&after=&before=&limit=` (public). OKX's
@@ -574,6 +571,18 @@ pub(super) fn parse_symbol_rules(
             quote_digits: None,
         },
     })
+}
+
+/// The public symbol-rules request for `host` (no key needed).
+pub(crate) fn symbol_rules_request(
+    host: &str,
+    symbol: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    check_symbol(VENUE, symbol)?;
+    let query = format!("instType=SPOT&instId={symbol}");
+    public_get(out, host, "/api/v5/public/instruments", &query);
+    Ok(())
 }
 
 /// The candle request for `host` (public: no key involved).
