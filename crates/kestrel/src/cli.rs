@@ -13,7 +13,14 @@ use crate::engine::{Engine, EngineKeys};
 /// `kestrel check-config FILE`: prints `ok` or every problem, one per line.
 pub fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
     match kestrel_config::load_file(file) {
-        Ok(_) => {
+        Ok(cfg) => {
+            // The stat-arb section's strategy rules (thresholds in order, caps) too.
+            if let Some(s) = &cfg.statarb
+                && let Err(e) = crate::statarb_run::spec(s)
+            {
+                eprintln!("{}: {e}", file.display());
+                return Ok(ExitCode::from(2));
+            }
             println!("{}: ok", file.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -88,6 +95,20 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
         Some(x) => Some((x.clone(), crate::xarb_run::resolve_secrets(x)?)),
         None => None,
     };
+    // The stat-arb rules are checked and its credentials read before anything starts too.
+    let statarb_cfg = match &cfg.statarb {
+        Some(s) => {
+            crate::statarb_run::spec(s)?;
+            let secrets = crate::statarb_run::resolve_secrets(s)?;
+            if mode == Mode::Live && secrets.is_none() {
+                anyhow::bail!(
+                    "statarb: live mode sends orders and needs api_key and api_secret (env:VAR)"
+                );
+            }
+            Some((s.clone(), secrets))
+        }
+        None => None,
+    };
     let journal_path = cfg.journal.path.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -100,8 +121,9 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
         let xarb = match xarb_cfg {
             Some((x, secrets)) => {
                 let (journal, run_id) = (engine.journal_handle(), engine.run_id().to_owned());
+                let path = journal_path.clone();
                 let started = tokio::task::spawn_blocking(move || {
-                    start_xarb(&x, &secrets, mode, &journal_path, journal, run_id)
+                    start_xarb(&x, &secrets, mode, &path, journal, run_id)
                 })
                 .await?;
                 match started {
@@ -115,21 +137,49 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
             }
             None => None,
         };
-        eprintln!(
-            "kestrel: running ({mode:?}{}), run id {}; Ctrl-C stops",
-            if xarb.is_some() {
-                match mode {
-                    Mode::DryRun => ", cross-exchange lane on paper",
-                    Mode::Live => ", cross-exchange lane sending orders",
+        let statarb = match statarb_cfg {
+            Some((s, secrets)) => {
+                let (journal, run_id) = (engine.journal_handle(), engine.run_id().to_owned());
+                let path = journal_path.clone();
+                let started = tokio::task::spawn_blocking(move || {
+                    crate::statarb_run::start(&s, secrets.as_ref(), mode, &path, journal, run_id)
+                })
+                .await?;
+                match started {
+                    Ok(run) => Some(run),
+                    Err(e) => {
+                        if let Some(xarb) = xarb {
+                            let _ = tokio::task::spawn_blocking(move || xarb.stop()).await;
+                        }
+                        let _ = engine.stop().await;
+                        return Err(e.context("starting the stat-arb lane"));
+                    }
                 }
-            } else {
-                ""
-            },
+            }
+            None => None,
+        };
+        let lane = |on: bool, name: &str| match (on, mode) {
+            (false, _) => String::new(),
+            (true, Mode::DryRun) => format!(", {name} lane on paper"),
+            (true, Mode::Live) => format!(", {name} lane sending orders"),
+        };
+        eprintln!(
+            "kestrel: running ({mode:?}{}{}), run id {}; Ctrl-C stops",
+            lane(xarb.is_some(), "cross-exchange"),
+            lane(statarb.is_some(), "stat-arb"),
             engine.run_id()
         );
         match duration {
             Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
             None => tokio::signal::ctrl_c().await?,
+        }
+        if let Some(statarb) = statarb {
+            let t = tokio::task::spawn_blocking(move || statarb.stop()).await??;
+            eprintln!(
+                "kestrel: stat-arb lane stopped; pairs {}, bars {}, trades {}, open {}, \
+                 fees {}, pnl {}",
+                t.pairs_selected, t.bars, t.trades, t.open_trades, t.fees_quote, t.pnl_quote
+            );
         }
         if let Some(xarb) = xarb {
             let stats = tokio::task::spawn_blocking(move || xarb.stop()).await??;

@@ -18,6 +18,7 @@ pub mod pairs;
 pub mod sandbox;
 pub mod simprep;
 pub mod statarb_lane;
+pub mod statarb_run;
 pub mod statarb_sim;
 pub mod undecoded;
 pub mod venue_setup;

@@ -260,7 +260,11 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     let engine = Engine::start(cfg, Mode::DryRun, keys, run_id).await?;
     let xarb =
         crate::bench_xarb::XarbSim::start(100).context("starting the simulated exchanges")?;
-    let statarb = crate::statarb_lane::StatArbRun::start(opts.seed, 50)
+    let statarb_journal = crate::statarb_lane::LaneJournal {
+        journal: engine.journal_handle(),
+        run_id: engine.run_id().to_owned(),
+    };
+    let statarb = crate::statarb_sim::StatArbSim::run_paper(opts.seed, 50, Some(statarb_journal))
         .context("starting the stat-arb lane")?;
     let provider = kestrel_chain::Chain::connect_http(&anvil.http_url())?
         .provider()

@@ -1,66 +1,141 @@
-//! A paper stat-arb lane over one Binance-format venue: candles over the venue's REST API
-//! ([`crate::candles::fetch`]), pairs chosen by [`select_pairs`] on the history, one
-//! [`PairState`] per pair fed each new closed bar, and every entry and exit filled on paper
-//! against the live books of a [`BinanceFeed`] with [`paper_fill`]. No order is ever sent.
+//! The stat-arb lane: candles over a venue's REST API, pairs selected by [`select_pairs`] on a
+//! rolling training window and re-selected on a schedule, one [`PairState`] per pair fed each
+//! newly closed bar, positions sized by fractional Kelly from each pair's walk-forward record,
+//! and every leg sent through the venue clients: filled on paper against the live books
+//! ([`StatArbOrders::Paper`]) or as IOC limit orders ([`StatArbOrders::Live`]).
 //!
-//! Money is exact: cash, gross and fees are `i128` notional units (price units × size units;
-//! 10^7 per USDT on the simulated venue) and reported as decimal strings. A fee the venue takes
-//! in base (a buy on Binance) is valued at that fill's average price and booked in quote, so
-//! positions carry the filled size. A trade's fills count toward `gross` and `fees` when it
-//! closes; `pnl = gross − fees` exactly.
+//! **Bars.** A bar is fed once every symbol has it and it has closed (open time + interval ≤
+//! now): a venue's forming bar is never traded on. Decisions at a bar use that bar's closes;
+//! exits are made before entries, so capital freed at a bar can be used at it.
+//!
+//! **Selection.** At start the lane fetches `history_bars` bars per symbol, runs the
+//! walk-forward [`backtest`] over them (its closed trades seed each pair's [`TradeRecord`]:
+//! win rate and payoff ratio for Kelly), and selects pairs on the last `train_bars`. Every
+//! `rescan_every_bars` bars it selects again on the latest `train_bars`: a dropped pair's
+//! position is closed at once (reason `deselected`); a kept pair takes the new fit when flat,
+//! or after its open position closes; an added pair starts flat. Every change is an event.
+//!
+//! **Sizing.** At each selection the pairs get fractions of capital by [`allocate`] (fractional
+//! Kelly per pair from its record, capped per pair and in total, water-filled by return per
+//! unit of risk). An entry commits [`entry_notional`] of the capital (initial plus realized
+//! PnL), buys or sells `q = notional / (p_a + β·p_b)` of `a` and `β·q` of `b`, both floored to
+//! the symbol's lot; an entry below a symbol's minimum size or value is skipped and counted.
+//! The `b` leg is sized from what the `a` leg actually filled.
+//!
+//! **Money** is exact: cash, gross and fees are `i128` notional units (price units × size
+//! units) and reported as decimal strings. A fee the venue takes in base (a buy on Binance) is
+//! valued at that fill's average price and booked in quote. `pnl = gross − fees` exactly.
+//! Statistics and sizing are `f64`; order sizes are whole lots from there on.
+//!
+//! **Orders.** Each leg goes out as an IOC limit at the best price `slippage_bps` through the
+//! touch (paper fills walk the live book to the same limit). A leg that fills only partly
+//! leaves a smaller position (the hedge is sized from what the first leg filled); a hedge leg
+//! that fills nothing has the first leg unwound at once (reason `unhedged`); an exit that does not flatten a leg keeps the trade closing and
+//! retries the rest at every poll. Paper mode may sell what it does not hold (a margin
+//! account); live mode sells only the base the account holds, else the entry is skipped.
+//!
+//! **Restart.** Trades the journal holds open (no close) are taken over at start: kept and
+//! resumed when their pair is selected again, else closed at once, their closing fills and
+//! close journaled under the run that opened them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use anyhow::Context as _;
 use kestrel_hot::cex::VenueFeed;
-use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_hot::cex::exchange;
+use kestrel_hot::cex::lane::{LegFill, is_final, report_fill};
+use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
-use kestrel_strategies::risk::{PaperFill, paper_fill};
+use kestrel_store::{StatArbOpenTrade, StatArbRecord};
+use kestrel_strategies::risk::paper_fill;
 use kestrel_strategies::statarb::{
-    Action, PairId, PairState, SelectionConfig, SignalConfig, SpreadSide, legs, select_pairs,
+    Action, BacktestConfig, CapitalBase, ExitReason, PairId, PairState, SelectedPair, Selection,
+    SelectionConfig, SignalConfig, SizingConfig, SpreadSide, TradeRecord, allocate, backtest,
+    entry_notional, select_pairs,
 };
 use kestrel_types::cex::{Candle, FeeAsset, Fixed, Interval, OrderSide, Rate, Venue};
-use kestrel_venues::orders::{CandleQuery, Scales, candles_request, parse_candles};
+use kestrel_venues::orders::{
+    CandleQuery, OrderRef, OrderRequest, RequestWriter, Scales, Stamp, SymbolRules, Tif,
+    candles_request, parse_candles, parse_order, parse_order_query, parse_symbol_rules,
+    symbol_rules_request,
+};
 
 use crate::candles::{FetchArgs, fetch};
 
 /// What the lane trades and how.
 #[derive(Clone, Debug)]
-pub struct StatArbConfig {
-    /// `http://host:port` of the venue's REST API.
+pub struct StatArbSpec {
+    /// The venue.
+    pub venue: Venue,
+    /// `http(s)://host[:port]` of the venue's REST API.
     pub rest_url: String,
-    /// `ws://host:port` of its market data.
+    /// `ws(s)://…` of its market data.
     pub ws_url: String,
     /// Symbols as the venue spells them (series order).
     pub symbols: Vec<String>,
+    /// Each symbol's base asset as the venue names it in balances and fees (same order).
+    pub base_assets: Vec<String>,
     /// The bar interval.
     pub interval: Interval,
     /// Price and size digits (the same on every symbol).
     pub scales: Scales,
-    /// The account's taker fee.
+    /// Paper fills' taker fee (live mode uses the rate the venue reports per symbol).
     pub taker_fee: Rate,
     /// Where the venue takes a buy's fee.
     pub buy_fee_asset: FeeAsset,
-    /// Notional of the `a` leg of every entry, whole quote units.
-    pub entry_quote: f64,
+    /// Capital the lane trades with, notional units.
+    pub capital_units: i128,
+    /// Bars fetched per symbol at start.
+    pub history_bars: usize,
+    /// Bars each selection reads.
+    pub train_bars: usize,
+    /// Bars between selections.
+    pub rescan_every_bars: usize,
+    /// How far through the touch an IOC limit may go, basis points.
+    pub slippage_bps: u32,
+    /// A book silent this long is not traded against.
+    pub stale_after_ms: u64,
     /// Pair selection rules.
     pub selection: SelectionConfig,
     /// Per-pair trading rules.
     pub signal: SignalConfig,
+    /// Sizing and allocation.
+    pub sizing: SizingConfig,
+}
+
+/// Where the lane's orders go.
+#[derive(Debug)]
+pub enum StatArbOrders {
+    /// Filled on paper against the live books at the spec's taker fee.
+    Paper,
+    /// IOC limit orders to the venue.
+    Live(LiveOrders),
 }
 
 /// Totals so far. Money in exact decimal strings of the quote asset.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct StatArbTotals {
-    /// Pairs selected at the start.
+    /// Pairs selected now.
     pub pairs_selected: usize,
     /// The selected pairs as symbol pairs `(a, b)`, best first.
     pub pairs: Vec<(String, String)>,
+    /// Selections run (the start's included).
+    pub selections: u64,
+    /// Pairs that entered a selection (the start's included).
+    pub pairs_added: u64,
+    /// Pairs that left one.
+    pub pairs_dropped: u64,
     /// Closed round trips.
     pub trades: u64,
-    /// Legs filled on paper (entries and exits, both legs).
+    /// Legs that filled (entries and exits, both legs).
     pub fills: u64,
+    /// Orders that failed or filled nothing.
+    pub failed_orders: u64,
+    /// Entries not made, by reason: `closing` (the pair's last trade is still closing),
+    /// `book` (a book not live), `capital` (nothing to commit), `minimums` (below a symbol's
+    /// minimum size or value), `inventory` (live: not enough base to sell), `unfilled` (the
+    /// first leg filled nothing).
+    pub skipped_entries: BTreeMap<String, u64>,
     /// Closed bars fed to the pairs.
     pub bars: u64,
     /// Gross PnL of closed trades, before fees.
@@ -71,9 +146,11 @@ pub struct StatArbTotals {
     pub pnl_quote: String,
     /// Quote traded by closed trades (every leg's notional), for fee checks.
     pub turnover_quote: String,
-    /// Trades open now.
+    /// Trades open now (closing ones included).
     pub open_trades: usize,
-    /// Same three, notional units, for exact checks.
+    /// Trades taken over from the journal at start.
+    pub restored_trades: usize,
+    /// Gross, notional units, for exact checks.
     pub gross_units: i128,
     /// Fees, notional units.
     pub fees_units: i128,
@@ -82,45 +159,100 @@ pub struct StatArbTotals {
     /// Turnover of closed trades, notional units.
     pub turnover_units: i128,
     /// Cash flow less fees of the fills of trades still open, notional units: with
-    /// `pnl_units` it makes up [`StatArbPaper::cash_units`] exactly.
+    /// `pnl_units` it makes up [`StatArbLane::cash_units`] exactly.
     pub open_units: i128,
 }
 
-/// One pair's live state and its open trade.
-#[derive(Debug)]
-struct Pair {
-    id: PairId,
-    state: PairState,
+/// One journal event of the lane. `run_id` is `Some` for the closing of a trade a previous run
+/// opened (its fills and close belong to that run's trade).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneEvent {
+    /// The run the event belongs to, when not the current one.
+    pub run_id: Option<String>,
+    /// Wall-clock time, Unix ms.
+    pub unix_ms: u64,
+    /// What.
+    pub ev: StatArbRecord,
+}
+
+/// A position of one pair.
+#[derive(Clone, Debug)]
+struct OpenTrade {
+    trade_id: u64,
+    /// `Some` for a trade a previous run opened.
+    run_id: Option<String>,
     /// Signed size units held of `a` and `b`.
     pos: [i64; 2],
-    /// Cash flow and fees of the open trade so far, notional units.
-    open_cash: i128,
-    open_fees: i128,
-    open_turnover: i128,
+    /// Cash flow before fees, fees, and traded notional of the trade so far, notional units.
+    cash: i128,
+    fees: i128,
+    turnover: i128,
+    /// Gross notional committed at entry, notional units (the Kelly return's denominator).
+    notional_units: i128,
+    /// Set once the exit is decided; the rest of the position is unwound at every poll.
+    closing: Option<(ExitReason, Option<f64>)>,
+}
+
+/// One selected pair (or one being closed after it left the selection).
+#[derive(Debug)]
+struct Pair {
+    sel: SelectedPair,
+    state: PairState,
+    fraction: f64,
+    open: Option<OpenTrade>,
+    /// A newer fit to take once the open position closes.
+    next: Option<SelectedPair>,
+    /// False once the pair left the selection: it only finishes closing.
+    selected: bool,
+}
+
+/// A symbol's trading rules and fee.
+#[derive(Clone, Debug)]
+struct SymbolTerms {
+    rules: SymbolRules,
+    taker_fee: Rate,
 }
 
 /// The lane.
 #[derive(Debug)]
-pub struct StatArbPaper {
-    cfg: StatArbConfig,
+pub struct StatArbLane {
+    spec: StatArbSpec,
     /// `host:port` of the REST API, for the request line's `Host`.
     host: String,
     /// The candle request being written (reused).
     request: Vec<u8>,
-    feed: BinanceFeed,
+    /// One feed per symbol (book 0 of each).
+    feeds: Vec<Box<dyn VenueFeed + Send>>,
+    terms: Vec<SymbolTerms>,
+    orders: StatArbOrders,
+    /// Base held per symbol, size units (live mode only: what may be sold).
+    held: Vec<i128>,
     pairs: Vec<Pair>,
-    pair_names: Vec<(String, String)>,
+    records: BTreeMap<PairId, TradeRecord>,
+    /// The last `max(train_bars, window)` closes per symbol.
+    history: Vec<VecDeque<f64>>,
+    keep_bars: usize,
+    bars_since_scan: usize,
     /// Open time of the last bar fed to the pairs.
     last_fed_ms: u64,
     /// Closes of bars not yet fed, by open time; a bar is fed once every symbol has it.
     pending: BTreeMap<u64, Vec<Option<f64>>>,
+    next_trade_id: u64,
+    events: Vec<LaneEvent>,
     cash_units: i128,
+    realized_units: i128,
     gross_units: i128,
     fees_units: i128,
     turnover_units: i128,
     trades: u64,
     fills: u64,
+    failed_orders: u64,
+    skipped_entries: BTreeMap<String, u64>,
     bars: u64,
+    selections: u64,
+    pairs_added: u64,
+    pairs_dropped: u64,
+    restored_trades: usize,
 }
 
 /// Bars asked for per symbol per poll.
@@ -130,88 +262,373 @@ const MAX_PENDING: usize = 1_000;
 /// `fetch` bounds: the far end of time, as Binance's `endTime`.
 const FAR_MS: u64 = 4_102_444_800_000;
 
-impl StatArbPaper {
-    /// Fetch every symbol's history, select pairs, warm each pair up and open the feed.
-    pub fn start(cfg: StatArbConfig) -> anyhow::Result<StatArbPaper> {
-        anyhow::ensure!(cfg.symbols.len() >= 2, "stat-arb needs two symbols or more");
+impl StatArbSpec {
+    /// The backtest the lane runs on its history to seed the pairs' records.
+    fn backtest_config(&self) -> BacktestConfig {
+        BacktestConfig {
+            train_bars: self.train_bars,
+            test_bars: self.rescan_every_bars,
+            selection: self.selection,
+            signal: self.signal,
+            sizing: self.sizing,
+            initial_capital: (self.capital_units as f64 / self.one_quote()).max(1.0),
+            taker_fee_bps: self.taker_fee.0 as f64 / 10_000.0,
+            slippage_bps: f64::from(self.slippage_bps) / 2.0,
+            ..BacktestConfig::default()
+        }
+    }
+
+    fn one_quote(&self) -> f64 {
+        10f64.powi(i32::from(self.scales.notional_digits()))
+    }
+
+    /// Every rule the lane needs besides the strategy configs' own.
+    fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            cfg.entry_quote.is_finite() && cfg.entry_quote > 0.0,
-            "entry_quote must be positive"
+            self.symbols.len() >= 2,
+            "stat-arb needs two symbols or more"
         );
-        let mut history = Vec::with_capacity(cfg.symbols.len());
-        for symbol in &cfg.symbols {
-            history.push(bars(&cfg, symbol, 0)?);
+        anyhow::ensure!(
+            self.base_assets.len() == self.symbols.len(),
+            "one base asset per symbol"
+        );
+        anyhow::ensure!(self.capital_units > 0, "capital must be positive");
+        anyhow::ensure!(self.train_bars >= 50, "train_bars must be at least 50");
+        anyhow::ensure!(
+            self.history_bars >= self.train_bars,
+            "history_bars must be at least train_bars"
+        );
+        anyhow::ensure!(self.rescan_every_bars >= 1, "rescan_every_bars must be ≥ 1");
+        self.backtest_config()
+            .validate()
+            .map_err(|e| anyhow::anyhow!("stat-arb rules: {e}"))
+    }
+}
+
+impl StatArbLane {
+    /// Fetch every symbol's history and rules, seed the records with a walk-forward backtest,
+    /// select pairs, take over `restored` trades, and open the feeds.
+    pub fn start(
+        spec: StatArbSpec,
+        feeds: Vec<Box<dyn VenueFeed + Send>>,
+        orders: StatArbOrders,
+        restored: &[StatArbOpenTrade],
+    ) -> anyhow::Result<StatArbLane> {
+        spec.check()?;
+        anyhow::ensure!(feeds.len() == spec.symbols.len(), "one feed per symbol");
+        let host = kestrel_hot::net::Endpoint::parse(&spec.rest_url)
+            .map(|e| e.authority())
+            .map_err(|e| anyhow::anyhow!("{:?}: {e}", spec.rest_url))?;
+        let now = LiveClock.unix_ms();
+        let span = spec.interval.ms() * (spec.history_bars as u64 + 1);
+        let mut history = Vec::with_capacity(spec.symbols.len());
+        for symbol in &spec.symbols {
+            let bars = closed(
+                bars(&spec, symbol, now.saturating_sub(span))?,
+                spec.interval,
+                now,
+            );
+            history.push(bars);
         }
         let (last_fed_ms, series) = align(&history);
-        anyhow::ensure!(series[0].len() >= 100, "too little common history");
-        let slices: Vec<&[f64]> = series.iter().map(Vec::as_slice).collect();
-        let selection = select_pairs(&slices, &cfg.selection)?;
-        let mut pairs = Vec::with_capacity(selection.selected.len());
-        let mut pair_names = Vec::with_capacity(selection.selected.len());
-        for sel in &selection.selected {
-            let mut state = PairState::new(sel.model, &cfg.signal)?;
-            for (a, b) in series[sel.id.a].iter().zip(&series[sel.id.b]) {
-                state.warm_up(*a, *b);
-            }
-            pair_names.push((cfg.symbols[sel.id.a].clone(), cfg.symbols[sel.id.b].clone()));
-            pairs.push(Pair {
-                id: sel.id,
-                state,
-                pos: [0; 2],
-                open_cash: 0,
-                open_fees: 0,
-                open_turnover: 0,
-            });
-        }
-        let feed = BinanceFeed::new(BinanceFeedConfig {
-            ws_url: cfg.ws_url.clone(),
-            rest_url: cfg.rest_url.trim_end_matches('/').to_owned(),
-            symbols: cfg
-                .symbols
-                .iter()
-                .map(|s| FeedSymbol {
-                    symbol: s.clone(),
-                    price_scale: cfg.scales.price,
-                    size_scale: cfg.scales.size,
-                    capacity: 100,
-                })
-                .collect(),
-            stale_after_ms: 2_000,
-            snapshot_limit: 100,
-        })
-        .context("opening the market-data feed")?;
-        let host = cfg
-            .rest_url
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_owned();
-        Ok(StatArbPaper {
-            cfg,
+        let n = series[0].len();
+        anyhow::ensure!(
+            n >= spec.train_bars,
+            "only {n} bars common to every symbol; train_bars is {}",
+            spec.train_bars
+        );
+        let (terms, held) = match &orders {
+            StatArbOrders::Paper => (paper_terms(&spec, &host)?, Vec::new()),
+            StatArbOrders::Live(live) => live.terms(&spec)?,
+        };
+        let window = spec.signal.window.max_bars;
+        let keep_bars = spec.train_bars.max(window);
+        let history: Vec<VecDeque<f64>> = series
+            .iter()
+            .map(|s| {
+                s[s.len().saturating_sub(keep_bars)..]
+                    .iter()
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        let mut lane = StatArbLane {
             host,
             request: Vec::with_capacity(512),
-            feed,
-            pairs,
-            pair_names,
+            feeds,
+            terms,
+            orders,
+            held,
+            pairs: Vec::new(),
+            records: BTreeMap::new(),
+            history,
+            keep_bars,
+            bars_since_scan: 0,
             last_fed_ms,
             pending: BTreeMap::new(),
+            next_trade_id: 1,
+            events: Vec::new(),
             cash_units: 0,
+            realized_units: 0,
             gross_units: 0,
             fees_units: 0,
             turnover_units: 0,
             trades: 0,
             fills: 0,
+            failed_orders: 0,
+            skipped_entries: BTreeMap::new(),
             bars: 0,
-        })
+            selections: 0,
+            pairs_added: 0,
+            pairs_dropped: 0,
+            restored_trades: 0,
+            spec,
+        };
+        lane.seed_records(&series)?;
+        lane.select()?;
+        lane.restore(restored);
+        Ok(lane)
     }
 
-    /// Poll the feed, fetch each symbol's newest bars, and feed every bar all symbols have
-    /// closed to the pairs, filling entries and exits on paper. Returns the bars fed.
+    /// Runs the walk-forward backtest on the history; its closed trades seed the records.
+    fn seed_records(&mut self, series: &[Vec<f64>]) -> anyhow::Result<()> {
+        let cfg = self.spec.backtest_config();
+        if series[0].len() < cfg.train_bars + cfg.test_bars {
+            return Ok(());
+        }
+        let slices: Vec<&[f64]> = series.iter().map(Vec::as_slice).collect();
+        let names: Vec<&str> = self.spec.symbols.iter().map(String::as_str).collect();
+        let report = backtest(&slices, &names, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for t in &report.trades {
+            self.records
+                .entry(t.pair)
+                .or_default()
+                .push(t.pnl / t.entry_notional);
+        }
+        Ok(())
+    }
+
+    /// Selects pairs on the latest `train_bars` and applies the change.
+    fn select(&mut self) -> anyhow::Result<()> {
+        let train = self.spec.train_bars;
+        let series: Vec<Vec<f64>> = self
+            .history
+            .iter()
+            .map(|h| {
+                h.iter()
+                    .skip(h.len().saturating_sub(train))
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        let slices: Vec<&[f64]> = series.iter().map(Vec::as_slice).collect();
+        let next =
+            select_pairs(&slices, &self.spec.selection).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let current = Selection {
+            selected: self
+                .pairs
+                .iter()
+                .filter(|p| p.selected)
+                .map(|p| p.sel)
+                .collect(),
+            rejected: Vec::new(),
+        };
+        let diff = current.diff(&next);
+        self.selections += 1;
+        self.bars_since_scan = 0;
+        let unix_ms = LiveClock.unix_ms();
+        for d in &diff.dropped {
+            let Some(p) = self.pair_index(d.id) else {
+                continue;
+            };
+            self.pairs[p].selected = false;
+            self.pairs_dropped += 1;
+            let (a, b) = self.names(d.id);
+            self.push_event(
+                None,
+                unix_ms,
+                StatArbRecord::PairDropped {
+                    a,
+                    b,
+                    reason: d.reason.name().to_owned(),
+                },
+            );
+            if let Some(action) = self.pairs[p].state.force_exit(ExitReason::Deselected) {
+                let _ = action;
+                let z = self.pairs[p].state.z();
+                self.begin_exit(p, ExitReason::Deselected, z);
+            }
+        }
+        let records: Vec<TradeRecord> = next
+            .selected
+            .iter()
+            .map(|s| self.records.get(&s.id).copied().unwrap_or_default())
+            .collect();
+        let fractions = allocate(&records, &self.spec.sizing);
+        for (sel, &fraction) in next.selected.iter().zip(&fractions) {
+            match self.pair_index(sel.id) {
+                Some(p) => {
+                    self.pairs[p].fraction = fraction;
+                    if self.pairs[p].open.is_some() {
+                        self.pairs[p].next = Some(*sel);
+                    } else {
+                        self.pairs[p].state = self.fresh_state(sel)?;
+                        self.pairs[p].sel = *sel;
+                    }
+                }
+                None => {
+                    let state = self.fresh_state(sel)?;
+                    self.pairs.push(Pair {
+                        sel: *sel,
+                        state,
+                        fraction,
+                        open: None,
+                        next: None,
+                        selected: true,
+                    });
+                    self.pairs_added += 1;
+                    let (a, b) = self.names(sel.id);
+                    self.push_event(
+                        None,
+                        unix_ms,
+                        StatArbRecord::PairAdded {
+                            a,
+                            b,
+                            hedge_ratio: sel.model.hedge_ratio,
+                            intercept: sel.model.intercept,
+                            p_value: sel.p_value,
+                            half_life_bars: sel.model.half_life_bars,
+                            fraction,
+                        },
+                    );
+                }
+            }
+        }
+        // Best first, then the pairs that only finish closing.
+        let rank = |p: &Pair| {
+            next.selected
+                .iter()
+                .position(|s| s.id == p.sel.id)
+                .unwrap_or(usize::MAX)
+        };
+        self.pairs.sort_by_key(rank);
+        self.pairs.retain(|p| p.selected || p.open.is_some());
+        Ok(())
+    }
+
+    /// A flat state for `sel`, its z-score window warmed up on the latest bars.
+    fn fresh_state(&self, sel: &SelectedPair) -> anyhow::Result<PairState> {
+        let mut state =
+            PairState::new(sel.model, &self.spec.signal).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (ha, hb) = (&self.history[sel.id.a], &self.history[sel.id.b]);
+        let skip = ha.len().saturating_sub(state.window());
+        for (a, b) in ha.iter().zip(hb).skip(skip) {
+            state.warm_up(*a, *b);
+        }
+        Ok(state)
+    }
+
+    fn pair_index(&self, id: PairId) -> Option<usize> {
+        self.pairs.iter().position(|p| p.sel.id == id)
+    }
+
+    fn names(&self, id: PairId) -> (String, String) {
+        (
+            self.spec.symbols[id.a].clone(),
+            self.spec.symbols[id.b].clone(),
+        )
+    }
+
+    fn push_event(&mut self, run_id: Option<String>, unix_ms: u64, ev: StatArbRecord) {
+        self.events.push(LaneEvent {
+            run_id,
+            unix_ms,
+            ev,
+        });
+    }
+
+    /// Takes over trades a previous run left open: resumed when their pair is selected and
+    /// flat, otherwise closed at the next poll. Trades on other symbols are left alone.
+    fn restore(&mut self, restored: &[StatArbOpenTrade]) {
+        let index = |name: &str| self.spec.symbols.iter().position(|s| s == name);
+        for t in restored {
+            let (Some(a), Some(b)) = (index(&t.a), index(&t.b)) else {
+                tracing::warn!(
+                    run_id = %t.run_id, trade_id = t.trade_id, a = %t.a, b = %t.b,
+                    "stat-arb: an open trade on symbols this lane does not trade is left alone"
+                );
+                continue;
+            };
+            let side = if t.side == "short" {
+                SpreadSide::Short
+            } else {
+                SpreadSide::Long
+            };
+            let clamp =
+                |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
+            let open = OpenTrade {
+                trade_id: t.trade_id,
+                run_id: Some(t.run_id.clone()),
+                pos: [clamp(t.pos_a_units), clamp(t.pos_b_units)],
+                cash: t.cash_units,
+                fees: i128::try_from(t.fees_units).unwrap_or(i128::MAX),
+                turnover: 0,
+                notional_units: t.notional_units,
+                closing: None,
+            };
+            self.cash_units += open.cash - open.fees;
+            self.restored_trades += 1;
+            let id = PairId { a, b };
+            match self.pair_index(id) {
+                Some(p) if self.pairs[p].open.is_none() => {
+                    self.pairs[p].state.resume(side, 0);
+                    self.pairs[p].open = Some(open);
+                }
+                _ => {
+                    // Not selected now (or a second trade on one pair): close it.
+                    let sel = SelectedPair {
+                        id,
+                        model: kestrel_strategies::statarb::PairModel {
+                            hedge_ratio: 0.0,
+                            intercept: 0.0,
+                            half_life_bars: 1.0,
+                        },
+                        p_value: 1.0,
+                        t_stat: 0.0,
+                        zero_crossings: 0,
+                    };
+                    let Ok(state) = PairState::new(sel.model, &self.spec.signal) else {
+                        continue;
+                    };
+                    self.pairs.push(Pair {
+                        sel,
+                        state,
+                        fraction: 0.0,
+                        open: Some(OpenTrade {
+                            closing: Some((ExitReason::Deselected, None)),
+                            ..open
+                        }),
+                        next: None,
+                        selected: false,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Poll the feeds, finish closing trades, fetch each symbol's newest bars, and feed every
+    /// closed bar all symbols have to the pairs. Returns the bars fed.
     pub fn poll(&mut self) -> anyhow::Result<usize> {
-        self.feed.poll(mono_ns(), &mut |_| {});
-        let n = self.cfg.symbols.len();
+        let now_ns = mono_ns();
+        for feed in &mut self.feeds {
+            feed.poll(now_ns, &mut |_| {});
+        }
+        self.settle_closing();
+        let n = self.spec.symbols.len();
+        let now_ms = LiveClock.unix_ms();
         for i in 0..n {
-            let from = self.last_fed_ms + self.cfg.interval.ms();
-            let fresh = self.latest(i, from)?;
+            let from = self.last_fed_ms + self.spec.interval.ms();
+            let fresh = closed(self.latest(i, from)?, self.spec.interval, now_ms);
             for c in fresh {
                 let row = self
                     .pending
@@ -227,7 +644,7 @@ impl StatArbPaper {
             };
             let open_ms = *entry.key();
             entry.remove();
-            self.on_bar(&closes);
+            self.on_bar(&closes)?;
             self.last_fed_ms = open_ms;
             fed += 1;
         }
@@ -240,47 +657,60 @@ impl StatArbPaper {
     /// Symbol `i`'s bars opening at `from_ms` or later, at most [`POLL_LIMIT`]: one small
     /// request (a lane that fell further behind catches up over the next polls).
     fn latest(&mut self, i: usize, from_ms: u64) -> anyhow::Result<Vec<Bar>> {
-        let symbol = &self.cfg.symbols[i];
+        let symbol = &self.spec.symbols[i];
         let query = CandleQuery {
             symbol,
-            interval: self.cfg.interval,
+            interval: self.spec.interval,
             start_ms: Some(from_ms),
             end_ms: None,
-            limit: POLL_LIMIT,
+            limit: POLL_LIMIT.min(CandleQuery::max_limit(self.spec.venue)),
         };
         self.request.clear();
-        candles_request(Venue::Binance, &self.host, &query, &mut self.request)
+        candles_request(self.spec.venue, &self.host, &query, &mut self.request)
             .map_err(|e| anyhow::anyhow!("candles request for {symbol}: {e}"))?;
-        let (status, body) = exchange(&self.cfg.rest_url, &self.request)
+        let (status, body) = exchange(&self.spec.rest_url, &self.request)
             .map_err(|e| anyhow::anyhow!("candles of {symbol}: {e}"))?;
-        let candles = parse_candles(Venue::Binance, status, &body, self.cfg.scales)
+        let candles = parse_candles(self.spec.venue, status, &body, self.spec.scales)
             .map_err(|e| anyhow::anyhow!("candles of {symbol}: {e}"))?;
-        Ok(to_bars(&candles, self.cfg.scales))
+        Ok(to_bars(&candles, self.spec.scales))
+    }
+
+    /// Events since the last call, oldest first.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, LaneEvent> {
+        self.events.drain(..)
     }
 
     /// Totals so far.
     pub fn totals(&self) -> StatArbTotals {
         let pnl_units = self.gross_units - self.fees_units;
+        let selected: Vec<&Pair> = self.pairs.iter().filter(|p| p.selected).collect();
         StatArbTotals {
-            pairs_selected: self.pairs.len(),
-            pairs: self.pair_names.clone(),
+            pairs_selected: selected.len(),
+            pairs: selected.iter().map(|p| self.names(p.sel.id)).collect(),
+            selections: self.selections,
+            pairs_added: self.pairs_added,
+            pairs_dropped: self.pairs_dropped,
             trades: self.trades,
             fills: self.fills,
+            failed_orders: self.failed_orders,
+            skipped_entries: self.skipped_entries.clone(),
             bars: self.bars,
             gross_quote: self.quote_text(self.gross_units),
             fees_quote: self.quote_text(self.fees_units),
             pnl_quote: self.quote_text(pnl_units),
             turnover_quote: self.quote_text(self.turnover_units),
-            open_trades: self
-                .pairs
-                .iter()
-                .filter(|p| p.state.position().is_some())
-                .count(),
+            open_trades: self.pairs.iter().filter(|p| p.open.is_some()).count(),
+            restored_trades: self.restored_trades,
             gross_units: self.gross_units,
             fees_units: self.fees_units,
             pnl_units,
             turnover_units: self.turnover_units,
-            open_units: self.pairs.iter().map(|p| p.open_cash - p.open_fees).sum(),
+            open_units: self
+                .pairs
+                .iter()
+                .filter_map(|p| p.open.as_ref())
+                .map(|o| o.cash - o.fees)
+                .sum(),
         }
     }
 
@@ -290,11 +720,10 @@ impl StatArbPaper {
     }
 
     fn quote_text(&self, units: i128) -> String {
-        let digits = u32::from(self.cfg.scales.price.digits() + self.cfg.scales.size.digits());
-        let one = 10i128.pow(digits);
+        let digits = u32::from(self.spec.scales.notional_digits());
+        let one = 10u128.pow(digits);
         let sign = if units < 0 { "-" } else { "" };
         let abs = units.unsigned_abs();
-        let one = one.unsigned_abs();
         format!(
             "{sign}{}.{:0width$}",
             abs / one,
@@ -303,98 +732,391 @@ impl StatArbPaper {
         )
     }
 
-    fn on_bar(&mut self, closes: &[f64]) {
+    fn on_bar(&mut self, closes: &[f64]) -> anyhow::Result<()> {
         self.bars += 1;
-        for p in 0..self.pairs.len() {
-            let (a, b) = (self.pairs[p].id.a, self.pairs[p].id.b);
-            match self.pairs[p].state.on_bar(closes[a], closes[b]) {
-                Action::Hold => {}
-                Action::Enter { side } => self.enter(p, side, closes[a]),
-                Action::Exit { .. } => self.exit(p),
+        for (h, &c) in self.history.iter_mut().zip(closes) {
+            if h.len() == self.keep_bars {
+                h.pop_front();
+            }
+            h.push_back(c);
+        }
+        let mut actions = Vec::with_capacity(self.pairs.len());
+        for p in &mut self.pairs {
+            let (a, b) = (p.sel.id.a, p.sel.id.b);
+            actions.push(if p.selected {
+                p.state.on_bar(closes[a], closes[b])
+            } else {
+                Action::Hold
+            });
+        }
+        for (p, action) in actions.iter().enumerate() {
+            if let Action::Exit { reason } = *action {
+                let z = self.pairs[p].state.z();
+                self.begin_exit(p, reason, z);
             }
         }
+        for (p, action) in actions.iter().enumerate() {
+            if let Action::Enter { side } = *action {
+                let (a, b) = (self.pairs[p].sel.id.a, self.pairs[p].sel.id.b);
+                if let Err(why) = self.enter(p, side, [closes[a], closes[b]]) {
+                    self.pairs[p].state.cancel_entry();
+                    *self.skipped_entries.entry(why.to_owned()).or_default() += 1;
+                }
+            }
+        }
+        self.bars_since_scan += 1;
+        if self.bars_since_scan >= self.spec.rescan_every_bars {
+            self.select()?;
+        }
+        Ok(())
     }
 
-    /// Open pair `p` on `side` with [`StatArbConfig::entry_quote`] of `a` at `price_a`; back
-    /// to flat when either book is not live (nothing to fill against).
-    fn enter(&mut self, p: usize, side: SpreadSide, price_a: f64) {
-        let (a, b) = (self.pairs[p].id.a, self.pairs[p].id.b);
-        let now = mono_ns();
-        if !(self.feed.is_live(a, now) && self.feed.is_live(b, now)) {
-            self.pairs[p].state.cancel_entry();
+    /// Opens pair `p` on `side` at the bar's closes; why not when nothing was opened.
+    fn enter(&mut self, p: usize, side: SpreadSide, closes: [f64; 2]) -> Result<(), &'static str> {
+        let id = self.pairs[p].sel.id;
+        if self.pairs[p].open.is_some() {
+            return Err("closing");
+        }
+        if !self.books_live(id) {
+            return Err("book");
+        }
+        let one = self.spec.one_quote();
+        let capital = (self.spec.capital_units + self.realized_units) as f64 / one;
+        let base = match self.spec.sizing.capital_base {
+            CapitalBase::Realized => capital,
+            CapitalBase::Initial => self.spec.capital_units as f64 / one,
+        };
+        let open_notional = self
+            .pairs
+            .iter()
+            .filter_map(|p| p.open.as_ref())
+            .map(|o| o.notional_units as f64 / one)
+            .sum::<f64>();
+        let notional = entry_notional(
+            self.pairs[p].fraction,
+            base,
+            capital,
+            open_notional,
+            self.spec.sizing.total_cap,
+        );
+        let beta = self.pairs[p].sel.model.hedge_ratio;
+        let units_a = notional / (closes[0] + beta * closes[1]);
+        if !(units_a.is_finite() && units_a > 0.0) {
+            return Err("capital");
+        }
+        let lots = 10f64.powi(i32::from(self.spec.scales.size.digits()));
+        let want_a = self.floor_lot(id.a, units_a * lots);
+        let want_b = self.floor_lot(id.b, beta * units_a * lots);
+        if !self.meets_minimums(id.a, want_a, closes[0])
+            || !self.meets_minimums(id.b, want_b, closes[1])
+        {
+            return Err("minimums");
+        }
+        let sign: i64 = match side {
+            SpreadSide::Long => 1,
+            SpreadSide::Short => -1,
+        };
+        if !self.can_sell(id.a, -sign * want_a as i64) || !self.can_sell(id.b, sign * want_b as i64)
+        {
+            return Err("inventory");
+        }
+        let trade_id = self.next_trade_id;
+        self.next_trade_id += 1;
+        let notional_units = (notional * one).round() as i128;
+        let (a, b) = self.names(id);
+        let z = self.pairs[p].state.z().unwrap_or(f64::NAN);
+        self.push_event(
+            None,
+            LiveClock.unix_ms(),
+            StatArbRecord::Entered {
+                trade_id,
+                a,
+                b,
+                side: side.name().to_owned(),
+                z,
+                notional_units,
+            },
+        );
+        self.pairs[p].open = Some(OpenTrade {
+            trade_id,
+            run_id: None,
+            pos: [0; 2],
+            cash: 0,
+            fees: 0,
+            turnover: 0,
+            notional_units,
+            closing: None,
+        });
+        let filled_a = self.trade_leg(p, 0, sign * want_a as i64);
+        if filled_a == 0 {
+            // Nothing bought or sold: no position, no trade to count.
+            self.push_event(
+                None,
+                LiveClock.unix_ms(),
+                StatArbRecord::Closed {
+                    trade_id,
+                    reason: "unfilled".to_owned(),
+                    z: None,
+                    gross_units: 0,
+                    fees_units: 0,
+                    pnl_units: 0,
+                },
+            );
+            self.pairs[p].open = None;
+            return Err("unfilled");
+        }
+        // The hedge follows what the first leg actually filled.
+        let b_units = beta * filled_a.unsigned_abs() as f64;
+        let want_b = self.floor_lot(id.b, b_units);
+        if want_b == 0 || self.trade_leg(p, 1, -sign * want_b as i64) == 0 {
+            // A naked leg is not a spread position: unwind it now.
+            self.pairs[p].state.force_exit(ExitReason::Unhedged);
+            self.begin_exit(p, ExitReason::Unhedged, None);
+        }
+        Ok(())
+    }
+
+    /// Decides pair `p`'s exit and unwinds what it can now; the rest at later polls.
+    fn begin_exit(&mut self, p: usize, reason: ExitReason, z: Option<f64>) {
+        let Some(open) = self.pairs[p].open.as_mut() else {
+            return;
+        };
+        open.closing = Some((reason, z));
+        self.unwind(p);
+    }
+
+    /// Unwinds the rest of pair `p`'s closing position; books the close once flat.
+    fn unwind(&mut self, p: usize) {
+        let Some(open) = self.pairs[p].open.as_ref() else {
+            return;
+        };
+        let pos = open.pos;
+        let id = self.pairs[p].sel.id;
+        for (leg, symbol) in [(0, id.a), (1, id.b)] {
+            if pos[leg] != 0 && self.book_live(symbol) {
+                self.trade_leg(p, leg, -pos[leg]);
+            }
+        }
+        let Some(open) = self.pairs[p].open.as_ref() else {
+            return;
+        };
+        if open.pos != [0, 0] {
             return;
         }
-        // Sizing is statistics (f64); the order sizes are whole lots from here on.
-        let units_a = self.cfg.entry_quote / price_a;
-        let l = legs(side, units_a, self.pairs[p].state.model().hedge_ratio);
-        let lots = 10f64.powi(i32::from(self.cfg.scales.size.digits()));
-        let delta = [(l.a * lots).round() as i64, (l.b * lots).round() as i64];
-        self.trade(p, delta);
-    }
-
-    /// Close pair `p`'s position and book its round trip.
-    fn exit(&mut self, p: usize) {
-        let pos = self.pairs[p].pos;
-        self.trade(p, [-pos[0], -pos[1]]);
-        let pair = &mut self.pairs[p];
-        self.gross_units += pair.open_cash;
-        self.fees_units += pair.open_fees;
-        self.turnover_units += pair.open_turnover;
-        pair.open_cash = 0;
-        pair.open_fees = 0;
-        pair.open_turnover = 0;
+        let Some(open) = self.pairs[p].open.take() else {
+            return;
+        };
+        let (reason, z) = open.closing.unwrap_or((ExitReason::Deselected, None));
+        let pnl = open.cash - open.fees;
+        self.gross_units += open.cash;
+        self.fees_units += open.fees;
+        self.turnover_units += open.turnover;
+        self.realized_units += pnl;
         self.trades += 1;
+        if open.notional_units > 0 {
+            self.records
+                .entry(self.pairs[p].sel.id)
+                .or_default()
+                .push(pnl as f64 / open.notional_units as f64);
+        }
+        self.push_event(
+            open.run_id.clone(),
+            LiveClock.unix_ms(),
+            StatArbRecord::Closed {
+                trade_id: open.trade_id,
+                reason: reason.name().to_owned(),
+                z,
+                gross_units: open.cash,
+                fees_units: open.fees,
+                pnl_units: pnl,
+            },
+        );
+        if let Some(next) = self.pairs[p].next.take()
+            && let Ok(state) = self.fresh_state(&next)
+        {
+            self.pairs[p].sel = next;
+            self.pairs[p].state = state;
+        }
     }
 
-    /// Fill signed size units `delta` of the pair's two legs on paper.
-    fn trade(&mut self, p: usize, delta: [i64; 2]) {
-        let ids = [self.pairs[p].id.a, self.pairs[p].id.b];
-        for leg in 0..2 {
-            if delta[leg] == 0 {
-                continue;
+    /// Retries every closing trade's unwind; drops pairs that left the selection once flat.
+    fn settle_closing(&mut self) {
+        for p in 0..self.pairs.len() {
+            if self.pairs[p]
+                .open
+                .as_ref()
+                .is_some_and(|o| o.closing.is_some())
+            {
+                self.unwind(p);
             }
-            let Some(book) = VenueFeed::book(&self.feed, ids[leg]) else {
-                continue;
-            };
-            let (side, limit) = if delta[leg] > 0 {
-                (OrderSide::Buy, Fixed(u64::MAX))
-            } else {
-                (OrderSide::Sell, Fixed(0))
-            };
-            let size = Fixed(delta[leg].unsigned_abs());
-            let fill = paper_fill(
-                book,
-                side,
-                size,
-                limit,
-                self.cfg.taker_fee,
-                self.cfg.buy_fee_asset,
-            );
-            if fill.size.0 == 0 {
-                continue;
+        }
+        self.pairs.retain(|p| p.selected || p.open.is_some());
+    }
+
+    /// Sends (or fills on paper) signed `delta` size units of pair `p`'s leg `leg`; returns the
+    /// signed size filled.
+    fn trade_leg(&mut self, p: usize, leg: usize, delta: i64) -> i64 {
+        if delta == 0 {
+            return 0;
+        }
+        let id = self.pairs[p].sel.id;
+        let symbol = if leg == 0 { id.a } else { id.b };
+        let side = if delta > 0 {
+            OrderSide::Buy
+        } else {
+            OrderSide::Sell
+        };
+        let size = Fixed(delta.unsigned_abs());
+        let result = match self.limit(symbol, side) {
+            None => Err("no book to price the order".to_owned()),
+            Some(limit) => match &mut self.orders {
+                StatArbOrders::Paper => {
+                    let book = self.feeds[symbol].book(0);
+                    Ok(book.map_or_else(LegFill::default, |book| {
+                        let f = paper_fill(
+                            book,
+                            side,
+                            size,
+                            limit,
+                            self.terms[symbol].taker_fee,
+                            self.spec.buy_fee_asset,
+                        );
+                        LegFill {
+                            size: f.size,
+                            notional: f.notional,
+                            fee_quote: f.fee_quote,
+                            fee_base: f.fee_base,
+                        }
+                    }))
+                }
+                StatArbOrders::Live(live) => live.place(
+                    &self.spec.symbols[symbol],
+                    &self.spec.base_assets[symbol],
+                    side,
+                    size,
+                    limit,
+                    self.spec.scales,
+                ),
+            },
+        };
+        let open_run = self.pairs[p].open.as_ref().and_then(|o| o.run_id.clone());
+        let trade_id = self.pairs[p].open.as_ref().map_or(0, |o| o.trade_id);
+        let (fill, error) = match result {
+            Ok(fill) => (fill, None),
+            Err(e) => (LegFill::default(), Some(e)),
+        };
+        let (cash, fee) = cash_and_fee(side, &fill);
+        let filled = i64::try_from(fill.size.0).unwrap_or(i64::MAX);
+        let signed = if side == OrderSide::Buy {
+            filled
+        } else {
+            -filled
+        };
+        self.push_event(
+            open_run,
+            LiveClock.unix_ms(),
+            StatArbRecord::Fill {
+                trade_id,
+                symbol: self.spec.symbols[symbol].clone(),
+                side: match side {
+                    OrderSide::Buy => "buy",
+                    OrderSide::Sell => "sell",
+                }
+                .to_owned(),
+                size_units: fill.size.0,
+                notional_units: fill.notional,
+                fee_units: u128::try_from(fee).unwrap_or(0),
+                error: error.clone().or_else(|| {
+                    (fill.size.0 == 0).then(|| "nothing filled within the limit".to_owned())
+                }),
+            },
+        );
+        if fill.size.0 == 0 {
+            self.failed_orders += 1;
+            return 0;
+        }
+        if let Some(h) = self.held.get_mut(symbol) {
+            // A base fee leaves less base than the size bought.
+            let fee_base = i128::try_from(fill.fee_base).unwrap_or(0);
+            *h += i128::from(signed) - if signed > 0 { fee_base } else { 0 };
+        }
+        if let Some(open) = self.pairs[p].open.as_mut() {
+            open.pos[leg] += signed;
+            open.cash += cash;
+            open.fees += fee;
+            open.turnover += cash.abs();
+        }
+        self.cash_units += cash - fee;
+        self.fills += 1;
+        signed
+    }
+
+    /// The IOC limit for `side` on `symbol`: the touch moved `slippage_bps` against us, on the
+    /// tick; `None` without a live book.
+    fn limit(&self, symbol: usize, side: OrderSide) -> Option<Fixed> {
+        let book = self.feeds[symbol].book(0)?;
+        let tick = self.terms[symbol].rules.tick.0.max(1);
+        let bps = u128::from(self.spec.slippage_bps);
+        Some(match side {
+            OrderSide::Buy => {
+                let touch = u128::from(book.best_ask()?.price.0);
+                let raw = (touch * (10_000 + bps)).div_ceil(10_000);
+                Fixed(u64::try_from(raw / u128::from(tick) * u128::from(tick)).ok()?)
             }
-            let (cash, fee) = cash_and_fee(side, &fill);
-            let filled = i64::try_from(fill.size.0).unwrap_or(i64::MAX);
-            let pair = &mut self.pairs[p];
-            pair.pos[leg] += if side == OrderSide::Buy {
-                filled
-            } else {
-                -filled
-            };
-            pair.open_cash += cash;
-            pair.open_fees += fee;
-            pair.open_turnover += cash.abs();
-            self.cash_units += cash - fee;
-            self.fills += 1;
+            OrderSide::Sell => {
+                let touch = u128::from(book.best_bid()?.price.0);
+                let raw = (touch * 10_000u128.saturating_sub(bps)).div_ceil(10_000);
+                let t = u128::from(tick);
+                Fixed(u64::try_from(raw.div_ceil(t) * t).ok()?)
+            }
+        })
+    }
+
+    fn book_live(&self, symbol: usize) -> bool {
+        self.feeds[symbol].is_live(0, mono_ns())
+    }
+
+    fn books_live(&self, id: PairId) -> bool {
+        self.book_live(id.a) && self.book_live(id.b)
+    }
+
+    /// `units` size units floored to `symbol`'s lot.
+    fn floor_lot(&self, symbol: usize, units: f64) -> u64 {
+        if !(units.is_finite() && units >= 1.0) {
+            return 0;
+        }
+        let lot = self.terms[symbol].rules.lot.0.max(1);
+        let units = units.min(u64::MAX as f64) as u64;
+        units / lot * lot
+    }
+
+    /// Whether `units` of `symbol` at about `price` meet its minimum size and value.
+    fn meets_minimums(&self, symbol: usize, units: u64, price: f64) -> bool {
+        let rules = &self.terms[symbol].rules;
+        if units == 0 || units < rules.min_size.0 {
+            return false;
+        }
+        let Some(min_notional) = rules.min_notional else {
+            return true;
+        };
+        let price_units = price * 10f64.powi(i32::from(self.spec.scales.price.digits()));
+        (units as f64) * price_units >= min_notional as f64
+    }
+
+    /// Whether a signed `delta` of `symbol` may go out: live mode sells only base it holds.
+    fn can_sell(&self, symbol: usize, delta: i64) -> bool {
+        match self.held.get(symbol) {
+            Some(&held) if delta < 0 => held >= i128::from(delta.unsigned_abs()),
+            _ => true,
         }
     }
 }
 
 /// A fill's cash flow before fees and its fee, both notional units; a fee in base is valued
 /// at the fill's average price.
-fn cash_and_fee(side: OrderSide, fill: &PaperFill) -> (i128, i128) {
+fn cash_and_fee(side: OrderSide, fill: &LegFill) -> (i128, i128) {
     let notional = i128::try_from(fill.notional).unwrap_or(i128::MAX);
-    let fee_base_value = if fill.fee_base == 0 {
+    let fee_base_value = if fill.fee_base == 0 || fill.size.0 == 0 {
         0
     } else {
         fill.fee_base * fill.notional / u128::from(fill.size.0)
@@ -407,21 +1129,195 @@ fn cash_and_fee(side: OrderSide, fill: &PaperFill) -> (i128, i128) {
     (cash, fee)
 }
 
-/// `symbol`'s bars from `from_ms` on, over the venue's REST API: `(open_ms, close)`.
-fn bars(cfg: &StatArbConfig, symbol: &str, from_ms: u64) -> anyhow::Result<Vec<Bar>> {
+/// One market-data client per symbol of `spec`.
+pub fn feeds(spec: &StatArbSpec) -> anyhow::Result<Vec<Box<dyn VenueFeed + Send>>> {
+    spec.symbols
+        .iter()
+        .map(|symbol| {
+            crate::xarb_run::feed(crate::xarb_run::FeedTarget {
+                venue: spec.venue,
+                ws_url: &spec.ws_url,
+                rest_url: &spec.rest_url,
+                symbol,
+                scales: spec.scales,
+                stale_after_ms: spec.stale_after_ms,
+            })
+            .with_context(|| format!("opening the market-data feed of {symbol}"))
+        })
+        .collect()
+}
+
+/// Every symbol's rules over the public endpoint, and the spec's taker fee.
+fn paper_terms(spec: &StatArbSpec, host: &str) -> anyhow::Result<Vec<SymbolTerms>> {
+    let mut request = Vec::with_capacity(512);
+    spec.symbols
+        .iter()
+        .map(|symbol| {
+            symbol_rules_request(spec.venue, host, symbol, &mut request)
+                .map_err(|e| anyhow::anyhow!("symbol-rules request for {symbol}: {e}"))?;
+            let (status, body) = exchange(&spec.rest_url, &request)
+                .map_err(|e| anyhow::anyhow!("symbol rules of {symbol}: {e}"))?;
+            let rules = parse_symbol_rules(spec.venue, status, &body, spec.scales)
+                .map_err(|e| anyhow::anyhow!("symbol rules of {symbol}: {e}"))?;
+            Ok(SymbolTerms {
+                rules,
+                taker_fee: spec.taker_fee,
+            })
+        })
+        .collect()
+}
+
+/// Live orders: one blocking request per order (the stat-arb lane trades on bar closes, far
+/// from the hot path), then queries until the order is final.
+pub struct LiveOrders {
+    writer: Box<dyn RequestWriter + Send>,
+    url: String,
+    request: Vec<u8>,
+    /// Seconds at start, so client ids of one run do not repeat another's.
+    tag: u64,
+    sent: u64,
+}
+
+impl std::fmt::Debug for LiveOrders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveOrders")
+            .field("venue", &self.writer.venue())
+            .field("url", &self.url)
+            .field("sent", &self.sent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Order-state queries after an IOC's acknowledgement before giving up on it.
+const MAX_QUERIES: u32 = 20;
+
+impl LiveOrders {
+    /// Orders signed by `writer`, sent to `rest_url`.
+    pub fn new(writer: Box<dyn RequestWriter + Send>, rest_url: &str) -> LiveOrders {
+        LiveOrders {
+            writer,
+            url: rest_url.trim_end_matches('/').to_owned(),
+            request: Vec::with_capacity(2048),
+            tag: LiveClock.unix_ms() / 1000 % 1_000_000_000,
+            sent: 0,
+        }
+    }
+
+    /// Fees and rules per symbol, and the base held of each, as the venue reports them.
+    fn terms(&self, spec: &StatArbSpec) -> anyhow::Result<(Vec<SymbolTerms>, Vec<i128>)> {
+        let mut terms = Vec::with_capacity(spec.symbols.len());
+        let mut held = Vec::with_capacity(spec.symbols.len());
+        for (symbol, base) in spec.symbols.iter().zip(&spec.base_assets) {
+            let setup =
+                crate::venue_setup::load(self.writer.as_ref(), &self.url, symbol, spec.scales)
+                    .with_context(|| format!("{}: loading fees, rules and balances", spec.venue))?;
+            terms.push(SymbolTerms {
+                rules: setup.rules,
+                taker_fee: setup.fees.taker,
+            });
+            let units = setup
+                .balances
+                .iter()
+                .find(|b| &b.asset == base)
+                .and_then(|b| b.free.units_at(spec.scales.size.digits()))
+                .unwrap_or(0);
+            held.push(i128::try_from(units).unwrap_or(i128::MAX));
+        }
+        Ok((terms, held))
+    }
+
+    fn stamp() -> Stamp {
+        let unix_ms = LiveClock.unix_ms();
+        let nonce = crate::venue_setup::next_nonce(unix_ms);
+        Stamp {
+            unix_ms,
+            nonce,
+            entropy: u128::from(nonce).to_le_bytes(),
+        }
+    }
+
+    /// Places an IOC limit order and waits for its final state; the venue's error as text.
+    fn place(
+        &mut self,
+        symbol: &str,
+        base_asset: &str,
+        side: OrderSide,
+        size: Fixed,
+        limit: Fixed,
+        scales: Scales,
+    ) -> Result<LegFill, String> {
+        self.sent += 1;
+        let client_id = format!("ks{}{}", self.tag, self.sent);
+        let venue = self.writer.venue();
+        let order = OrderRequest {
+            symbol,
+            side,
+            size,
+            limit,
+            scales,
+            tif: Tif::Ioc,
+            client_id: &client_id,
+        };
+        self.writer
+            .new_order(&order, &Self::stamp(), &mut self.request)
+            .map_err(|e| e.to_string())?;
+        let (status, body) = exchange(&self.url, &self.request).map_err(|e| e.to_string())?;
+        let mut report = parse_order(venue, status, &body, scales).map_err(|e| e.to_string())?;
+        let mut queries = 0;
+        while !is_final(&report) {
+            if queries == MAX_QUERIES {
+                return Err(format!(
+                    "order {client_id} not final after {MAX_QUERIES} queries"
+                ));
+            }
+            queries += 1;
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            // Coinbase finds orders by its own id only.
+            let venue_id = (venue == Venue::Coinbase && !report.venue_order_id.is_empty())
+                .then(|| report.venue_order_id.clone());
+            let by = venue_id
+                .as_deref()
+                .map_or(OrderRef::Client(&client_id), OrderRef::Venue);
+            self.writer
+                .query_order(symbol, by, &Self::stamp(), &mut self.request)
+                .map_err(|e| e.to_string())?;
+            let (status, body) = exchange(&self.url, &self.request).map_err(|e| e.to_string())?;
+            report = parse_order_query(venue, status, &body, scales).map_err(|e| e.to_string())?;
+        }
+        Ok(report_fill(&report, base_asset, scales))
+    }
+}
+
+/// `symbol`'s bars from `from_ms` on, over the venue's REST API.
+fn bars(spec: &StatArbSpec, symbol: &str, from_ms: u64) -> anyhow::Result<Vec<Bar>> {
     let (_, candles) = fetch(&FetchArgs {
-        venue: Venue::Binance,
+        venue: spec.venue,
         symbol: symbol.to_owned(),
-        interval: cfg.interval,
+        interval: spec.interval,
         from_ms,
         to_ms: FAR_MS,
-        url: cfg.rest_url.clone(),
-        scales: cfg.scales,
+        url: spec.rest_url.clone(),
+        scales: spec.scales,
         journal: None,
         out: None,
         progress: false,
     })?;
-    Ok(to_bars(&candles, cfg.scales))
+    Ok(to_bars(&candles, spec.scales))
+}
+
+/// The bars that have closed: those ending by `now_ms`, and any with a newer bar after it (a
+/// venue also serves the bar still forming, always the newest; a simulated venue's clock may
+/// run ahead of ours).
+fn closed(mut bars: Vec<Bar>, interval: Interval, now_ms: u64) -> Vec<Bar> {
+    bars.sort_by_key(|b| b.open_ms);
+    bars.dedup_by_key(|b| b.open_ms);
+    if bars
+        .last()
+        .is_some_and(|b| b.open_ms.saturating_add(interval.ms()) > now_ms)
+    {
+        bars.pop();
+    }
+    bars
 }
 
 /// Candles as `(open_ms, close)` bars, closes in whole quote units.
@@ -467,53 +1363,84 @@ fn align(history: &[Vec<Bar>]) -> (u64, Vec<Vec<f64>>) {
     (last, series)
 }
 
-/// The sandbox's stat-arb run: the simulated venue and the paper lane polling it on a thread.
+/// The lane polling on its own thread, its events appended to a journal as they happen.
 #[derive(Debug)]
 pub struct StatArbRun {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: std::thread::JoinHandle<anyhow::Result<StatArbTotals>>,
 }
 
+/// Where a running lane's events go: the journal and the run they belong to.
+#[derive(Debug)]
+pub struct LaneJournal {
+    /// The journal.
+    pub journal: kestrel_store::JournalHandle,
+    /// The current run.
+    pub run_id: String,
+}
+
 impl StatArbRun {
-    /// Start the venue (one bar every `bar_ms`) and the lane; the lane selects its pairs now.
-    pub fn start(seed: u64, bar_ms: u64) -> anyhow::Result<StatArbRun> {
+    /// Polls `lane` every `poll_ms` on a thread (pinned to `core` when given); `journal`, when
+    /// given, gets every event; `on_stop` runs on the thread after the last poll.
+    pub fn start(
+        mut lane: StatArbLane,
+        poll_ms: u64,
+        core: Option<usize>,
+        journal: Option<LaneJournal>,
+        on_stop: Box<dyn FnOnce() + Send>,
+    ) -> anyhow::Result<StatArbRun> {
         use std::sync::atomic::Ordering;
-        let mut sim = crate::statarb_sim::StatArbSim::start(seed, bar_ms)?;
-        let lane = sim.lane_config().and_then(StatArbPaper::start);
-        let mut lane = match lane {
-            Ok(lane) => lane,
-            Err(e) => {
-                sim.stop();
-                return Err(e);
-            }
-        };
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("kestrel-statarb".into())
             .spawn(move || {
+                match kestrel_bus::pin_current_thread(core) {
+                    kestrel_bus::PinOutcome::Pinned(_) | kestrel_bus::PinOutcome::NotRequested => {}
+                    other => tracing::warn!(?other, "stat-arb lane: not pinned; running unpinned"),
+                }
                 let mut result = Ok(());
-                while !flag.load(Ordering::Relaxed) {
+                loop {
+                    journal_events(&mut lane, journal.as_ref());
+                    if flag.load(Ordering::Relaxed) {
+                        break;
+                    }
                     if let Err(e) = lane.poll() {
                         result = Err(e);
                         break;
                     }
-                    // Bars come every `bar_ms` and each poll asks the venue for every symbol's
-                    // latest bars over REST: twice a bar is enough, and leaves the sandbox's
-                    // other lanes their share of a small machine.
-                    std::thread::sleep(std::time::Duration::from_millis((bar_ms / 2).max(1)));
+                    std::thread::sleep(std::time::Duration::from_millis(poll_ms.max(1)));
                 }
-                sim.stop();
+                journal_events(&mut lane, journal.as_ref());
+                on_stop();
                 result.map(|()| lane.totals())
             })?;
         Ok(StatArbRun { stop, thread })
     }
 
-    /// Stop the lane and the venue; the lane's totals.
+    /// Stop the lane; its totals.
     pub fn stop(self) -> anyhow::Result<StatArbTotals> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         self.thread
             .join()
             .map_err(|_| anyhow::anyhow!("the stat-arb lane thread panicked"))?
+    }
+}
+
+/// Appends the lane's new events to the journal (blocking: the journal loses nothing).
+fn journal_events(lane: &mut StatArbLane, journal: Option<&LaneJournal>) {
+    let events: Vec<LaneEvent> = lane.drain_events().collect();
+    let Some(j) = journal else {
+        return;
+    };
+    for e in events {
+        let rec = kestrel_store::Record::StatArb {
+            run_id: e.run_id.unwrap_or_else(|| j.run_id.clone()),
+            unix_ms: e.unix_ms,
+            ev: e.ev,
+        };
+        if let Err(e) = j.journal.append(rec) {
+            tracing::error!(error = %e, "stat-arb lane: journal append failed");
+        }
     }
 }

@@ -39,13 +39,13 @@ pub const TAKER_FEE: Rate = Rate(100_000);
 pub const BUY_FEE_ASSET: FeeAsset = FeeAsset::Base;
 /// Quote the account is funded with, notional units (1,000,000 USDT).
 pub const START_QUOTE: u128 = 1_000_000 * ONE_QUOTE;
+/// Base of each symbol the account is funded with, size units (10,000 units).
+pub const START_BASE: u128 = 10_000 * 100_000;
 /// One USDT in notional units (price units × size units).
 pub const ONE_QUOTE: u128 = 10_000_000;
 /// Fraction digits of prices and sizes.
 const PRICE_DIGITS: u8 = 2;
 const SIZE_DIGITS: u8 = 5;
-/// The first bar's open time: a whole minute.
-const FIRST_OPEN_MS: u64 = 28_333_333 * 60_000;
 /// Levels per book side and their size (100 units each).
 const LEVELS: u64 = 5;
 const LEVEL_SIZE: Fixed = Fixed(100 * 100_000);
@@ -93,7 +93,7 @@ struct Paths {
 }
 
 impl Paths {
-    fn new(seed: u64) -> Paths {
+    fn new(seed: u64, first_open_ms: u64) -> Paths {
         let mut p = Paths {
             rng: Rng(seed),
             b: 100.0,
@@ -101,7 +101,7 @@ impl Paths {
             s_ab: 0.0,
             s_cd: 0.0,
             closes: [0.0; 4],
-            open_ms: FIRST_OPEN_MS,
+            open_ms: first_open_ms,
         };
         p.closes = p.prices();
         p
@@ -194,6 +194,10 @@ fn exchange() -> anyhow::Result<Exchange> {
         },
     );
     ex.deposit(SIM_KEY, "USDT", START_QUOTE);
+    // Base to sell: a spot account shorts a spread leg only from what it holds.
+    for b in BASES {
+        ex.deposit(SIM_KEY, b, START_BASE);
+    }
     Ok(ex)
 }
 
@@ -214,7 +218,10 @@ impl StatArbSim {
     pub fn start(seed: u64, bar_ms: u64) -> anyhow::Result<StatArbSim> {
         let signer = BinanceSigner::hmac(SIM_KEY, &ApiSecret::new(SIM_SECRET))
             .map_err(|e| anyhow::anyhow!("statarb sim key: {e}"))?;
-        let mut paths = Paths::new(seed);
+        // History ends at the current minute: the lane asks for the bars of the last hours.
+        let now_min = kestrel_stdx::clock::Clock::unix_ms(&kestrel_stdx::clock::LiveClock) / 60_000;
+        let first_open_ms = now_min.saturating_sub(HISTORY_BARS as u64) * 60_000;
+        let mut paths = Paths::new(seed, first_open_ms);
         let mut history: [Vec<Candle>; 4] =
             std::array::from_fn(|_| Vec::with_capacity(HISTORY_BARS));
         for _ in 0..HISTORY_BARS {
@@ -271,29 +278,104 @@ impl StatArbSim {
         self.bars.load(Ordering::Relaxed)
     }
 
-    /// A paper lane's config for this venue: its URLs, symbols and scales, the account's taker
-    /// fee as the venue reports it (signed `GET /api/v3/account/commission`), 1,000 USDT a
-    /// leg, default selection and signal rules.
-    pub fn lane_config(&self) -> anyhow::Result<crate::statarb_lane::StatArbConfig> {
-        let scales = kestrel_venues::orders::Scales {
-            price: scale(PRICE_DIGITS),
-            size: scale(SIZE_DIGITS),
-        };
+    /// A lane's spec for this venue: its URLs, symbols and scales, the account's taker fee as
+    /// the venue reports it (signed `GET /api/v3/account/commission`), 100,000 USDT of capital,
+    /// selection on the last 300 bars every 100 bars, default rules otherwise.
+    pub fn lane_spec(&self) -> anyhow::Result<crate::statarb_lane::StatArbSpec> {
+        let scales = Self::scales();
         let url = self.rest_url();
-        let writer = BinanceWriter::new(self.signer.clone(), url.trim_start_matches("http://"));
-        let setup = crate::venue_setup::load(&writer, &url, SYMBOLS[0], scales)?;
-        Ok(crate::statarb_lane::StatArbConfig {
+        let setup = crate::venue_setup::load(&self.writer(), &url, SYMBOLS[0], scales)?;
+        Ok(crate::statarb_lane::StatArbSpec {
+            venue: Venue::Binance,
             rest_url: url,
             ws_url: self.ws_url(),
             symbols: self.symbols(),
+            base_assets: BASES.iter().map(|b| (*b).to_owned()).collect(),
             interval: INTERVAL,
             scales,
             taker_fee: setup.fees.taker,
             buy_fee_asset: BUY_FEE_ASSET,
-            entry_quote: 1_000.0,
+            capital_units: 100_000 * ONE_QUOTE as i128,
+            history_bars: HISTORY_BARS,
+            train_bars: 300,
+            rescan_every_bars: 100,
+            slippage_bps: 50,
+            stale_after_ms: 5_000,
             selection: kestrel_strategies::statarb::SelectionConfig::default(),
             signal: kestrel_strategies::statarb::SignalConfig::default(),
+            sizing: kestrel_strategies::statarb::SizingConfig::default(),
         })
+    }
+
+    /// A `[statarb]` section trading this venue like [`StatArbSim::lane_spec`], with the
+    /// account's credentials named `env:{prefix}_KEY` and `env:{prefix}_SECRET` (see
+    /// [`StatArbSim::credentials`]).
+    pub fn statarb_toml(&self, prefix: &str) -> String {
+        let symbols: Vec<String> = SYMBOLS.iter().map(|s| format!("\"{s}\"")).collect();
+        format!(
+            "[statarb]\nvenue = \"binance\"\nsymbols = [{}]\ninterval = \"{}\"\n\
+             rest_url = \"{}\"\nws_url = \"{}\"\nprice_digits = {PRICE_DIGITS}\n\
+             size_digits = {SIZE_DIGITS}\nquote_asset = \"USDT\"\ncapital = \"100000\"\n\
+             taker_fee = \"0.001\"\nhistory_bars = {HISTORY_BARS}\ntrain_bars = 300\n\
+             rescan_every_bars = 100\napi_key = \"env:{prefix}_KEY\"\n\
+             api_secret = \"env:{prefix}_SECRET\"\n",
+            symbols.join(", "),
+            INTERVAL.name(),
+            self.rest_url(),
+            self.ws_url(),
+        )
+    }
+
+    /// The simulated account's made-up key and secret, for [`StatArbSim::statarb_toml`]'s
+    /// variables (not secrets: no real account knows them).
+    pub fn credentials() -> (&'static str, &'static str) {
+        (SIM_KEY, SIM_SECRET)
+    }
+
+    /// Price and size digits of every symbol.
+    pub fn scales() -> kestrel_venues::orders::Scales {
+        kestrel_venues::orders::Scales {
+            price: scale(PRICE_DIGITS),
+            size: scale(SIZE_DIGITS),
+        }
+    }
+
+    /// A request writer signing with the simulated account's key.
+    pub fn writer(&self) -> BinanceWriter {
+        let url = self.rest_url();
+        BinanceWriter::new(self.signer.clone(), url.trim_start_matches("http://"))
+    }
+
+    /// The venue and a paper lane polling it every `bar_ms / 2` on a thread, its events
+    /// journaled when `journal` is given; the lane selects its pairs before this returns.
+    pub fn run_paper(
+        seed: u64,
+        bar_ms: u64,
+        journal: Option<crate::statarb_lane::LaneJournal>,
+    ) -> anyhow::Result<crate::statarb_lane::StatArbRun> {
+        use crate::statarb_lane::{StatArbLane, StatArbOrders, StatArbRun, feeds};
+        let mut sim = StatArbSim::start(seed, bar_ms)?;
+        let lane = sim.lane_spec().and_then(|spec| {
+            let feeds = feeds(&spec)?;
+            StatArbLane::start(spec, feeds, StatArbOrders::Paper, &[])
+        });
+        let lane = match lane {
+            Ok(lane) => lane,
+            Err(e) => {
+                sim.stop();
+                return Err(e);
+            }
+        };
+        // Bars come every `bar_ms` and each poll asks the venue for every symbol's latest
+        // bars over REST: twice a bar is enough, and leaves the sandbox's other lanes their
+        // share of a small machine.
+        StatArbRun::start(
+            lane,
+            (bar_ms / 2).max(1),
+            None,
+            journal,
+            Box::new(move || sim.stop()),
+        )
     }
 
     /// Every balance of the simulated account: `(asset, free, locked)`.

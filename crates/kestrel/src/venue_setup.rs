@@ -76,7 +76,7 @@ pub fn load(
 /// A nonce above every one handed out before in this process, and at least `unix_ms` × 1000
 /// (the lane's own nonces start there): Kraken refuses a nonce not above the key's last, and
 /// two requests of one start-up can fall in the same millisecond.
-fn next_nonce(unix_ms: u64) -> u64 {
+pub(crate) fn next_nonce(unix_ms: u64) -> u64 {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let floor = unix_ms.saturating_mul(1_000);
     let mut next = floor;

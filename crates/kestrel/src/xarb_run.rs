@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use kestrel_config::{BinanceKeyKind, XarbConfig, XarbVenueConfig};
+use kestrel_config::{BinanceKeyKind, XarbConfig};
 use kestrel_fire::relay::RelayConn;
 use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
@@ -212,18 +212,18 @@ pub fn resolve_secrets(cfg: &XarbConfig) -> anyhow::Result<Vec<VenueSecrets>> {
 }
 
 /// The venue's request writer, signing with the account's key.
-fn writer(
-    v: &XarbVenueConfig,
+pub(crate) fn writer(
+    venue: Venue,
+    key_kind: BinanceKeyKind,
     secrets: &VenueSecrets,
     host: &str,
 ) -> anyhow::Result<Box<dyn RequestWriter + Send>> {
-    let venue = v.venue;
     let key = secrets.api_key.expose();
     let secret = &secrets.api_secret;
     let bad_key = |e| anyhow::anyhow!("{venue}: api key: {e}");
     Ok(match venue {
         Venue::Binance => {
-            let signer = match v.key_kind {
+            let signer = match key_kind {
                 BinanceKeyKind::Hmac => BinanceSigner::hmac(key, secret),
                 BinanceKeyKind::Ed25519 => BinanceSigner::ed25519_pem(key, secret),
             };
@@ -323,7 +323,7 @@ pub fn build_lane(
             scales,
             stale_after_ms: cfg.stale_after_ms,
         })?);
-        let writer = writer(v, secrets, host)?;
+        let writer = writer(v.venue, v.key_kind, secrets, host)?;
         let listing = LegListing {
             venue: v.venue,
             budget: (v.requests_per_second, v.burst),

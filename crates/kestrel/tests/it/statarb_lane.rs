@@ -1,56 +1,134 @@
-//! The paper stat-arb lane against a simulated Binance-format venue with two cointegrated
-//! pairs: it selects a true pair first, trades round trips on paper with fees, keeps exact
-//! books, and sends no order.
+//! The stat-arb lane against a simulated Binance-format venue with two cointegrated pairs: it
+//! selects a true pair first, re-selects on schedule, trades round trips with fees on paper
+//! (no order reaches the venue) or with real IOC orders (the venue's balances move by exactly
+//! the fills the lane booked), journals every event, and a restarted lane takes over the trades
+//! the journal holds open.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use kestrel::statarb_lane::StatArbPaper;
-use kestrel::statarb_sim::StatArbSim;
+use kestrel::statarb_lane::{
+    LaneEvent, LaneJournal, LiveOrders, StatArbLane, StatArbOrders, StatArbRun, StatArbTotals,
+    feeds,
+};
+use kestrel::statarb_sim::{self, StatArbSim};
+use kestrel_store::{Journal, StatArbRecord};
 
-/// How long the lane trades at least, wall time (at 20 ms a bar, ~150 bars) ...
+/// How long a lane trades at least, wall time (at 20 ms a bar, ~150 bars) ...
 const RUN_MIN: Duration = Duration::from_secs(3);
 /// ... and at most, when a loaded machine slows it down before two trades closed.
-const RUN_MAX: Duration = Duration::from_secs(8);
+const RUN_MAX: Duration = Duration::from_secs(10);
+
+fn is_true_pair(p: &(String, String)) -> bool {
+    let t = [("AAAUSDT", "BBBUSDT"), ("CCCUSDT", "DDDUSDT")];
+    t.iter()
+        .any(|(a, b)| (p.0 == *a && p.1 == *b) || (p.0 == *b && p.1 == *a))
+}
+
+fn paper_lane(sim: &StatArbSim) -> StatArbLane {
+    let spec = sim.lane_spec().unwrap();
+    let feeds = feeds(&spec).unwrap();
+    StatArbLane::start(spec, feeds, StatArbOrders::Paper, &[]).unwrap()
+}
+
+/// Polls until `RUN_MIN` has passed and `trades` round trips closed (or `RUN_MAX`).
+fn trade(lane: &mut StatArbLane, trades: u64, events: &mut Vec<LaneEvent>) -> StatArbTotals {
+    let t0 = Instant::now();
+    while t0.elapsed() < RUN_MAX && (t0.elapsed() < RUN_MIN || lane.totals().trades < trades) {
+        lane.poll().unwrap();
+        events.extend(lane.drain_events());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    lane.totals()
+}
+
+/// Checks the events against the totals: one `Closed` per trade whose PnL sums to the lane's,
+/// fills that sum to each closed trade's gross and fees, pair events matching the counts.
+fn check_events(events: &[LaneEvent], totals: &StatArbTotals) {
+    let mut closed_pnl = 0i128;
+    let mut closed = 0u64;
+    let mut cash: BTreeMap<u64, (i128, i128)> = BTreeMap::new();
+    let (mut added, mut dropped) = (0u64, 0u64);
+    for e in events {
+        assert!(e.run_id.is_none(), "{e:?}");
+        match &e.ev {
+            StatArbRecord::PairAdded { fraction, .. } => {
+                added += 1;
+                assert!((0.0..=1.0).contains(fraction), "{e:?}");
+            }
+            StatArbRecord::PairDropped { .. } => dropped += 1,
+            StatArbRecord::Fill {
+                trade_id,
+                side,
+                notional_units,
+                fee_units,
+                ..
+            } => {
+                let c = cash.entry(*trade_id).or_default();
+                let n = i128::try_from(*notional_units).unwrap();
+                c.0 += if side == "buy" { -n } else { n };
+                c.1 += i128::try_from(*fee_units).unwrap();
+            }
+            StatArbRecord::Closed {
+                trade_id,
+                reason,
+                gross_units,
+                fees_units,
+                pnl_units,
+                ..
+            } => {
+                if reason == "unfilled" {
+                    continue;
+                }
+                closed += 1;
+                closed_pnl += pnl_units;
+                assert_eq!(*pnl_units, gross_units - fees_units, "{e:?}");
+                assert_eq!(
+                    cash.get(trade_id).copied().unwrap_or_default(),
+                    (*gross_units, *fees_units),
+                    "the fills of trade {trade_id} do not make its close"
+                );
+            }
+            StatArbRecord::Entered { notional_units, .. } => {
+                assert!(*notional_units > 0, "{e:?}");
+            }
+        }
+    }
+    assert_eq!(closed, totals.trades, "{totals:?}");
+    assert_eq!(closed_pnl, totals.pnl_units, "{totals:?}");
+    assert_eq!(added, totals.pairs_added, "{totals:?}");
+    assert_eq!(dropped, totals.pairs_dropped, "{totals:?}");
+}
 
 #[test]
-fn paper_lane_selects_cointegrated_pairs_and_trades_without_orders() {
+fn paper_lane_selects_cointegrated_pairs_reselects_and_trades_without_orders() {
     let mut sim = StatArbSim::start(7, 20).unwrap();
     let before = sim.balances();
-    let mut lane = StatArbPaper::start(sim.lane_config().unwrap()).unwrap();
+    let mut lane = paper_lane(&sim);
     let started = lane.totals();
     assert_eq!(
         sim.balances(),
         before,
-        "reading fees and history changed the account"
+        "reading fees, rules and history changed the account"
     );
-    let true_pairs = [
-        ("AAAUSDT".to_owned(), "BBBUSDT".to_owned()),
-        ("CCCUSDT".to_owned(), "DDDUSDT".to_owned()),
-    ];
-    let is_true = |p: &(String, String)| {
-        true_pairs
-            .iter()
-            .any(|t| *t == *p || (t.0 == p.1 && t.1 == p.0))
-    };
+    assert_eq!(started.selections, 1);
     assert!(started.pairs_selected >= 1, "{started:?}");
     // Ranked best first: every cointegrated pair selected comes before any unrelated one.
-    let true_ranks: Vec<bool> = started.pairs.iter().map(is_true).collect();
+    let true_ranks: Vec<bool> = started.pairs.iter().map(is_true_pair).collect();
     assert!(true_ranks[0], "best pair is unrelated: {started:?}");
     assert!(
         true_ranks.windows(2).all(|w| w[0] || !w[1]),
         "an unrelated pair ranks above a cointegrated one: {started:?}"
     );
 
-    let t0 = Instant::now();
-    while t0.elapsed() < RUN_MAX && (t0.elapsed() < RUN_MIN || lane.totals().trades < 2) {
-        lane.poll().unwrap();
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let mut events = Vec::new();
+    let totals = trade(&mut lane, 2, &mut events);
     sim.stop();
-    let totals = lane.totals();
     eprintln!("statarb: {totals:?}, bars made {}", sim.bars_made());
 
     assert!(totals.bars > 50, "{totals:?}");
+    // Selection every 100 bars.
+    assert_eq!(totals.selections, 1 + totals.bars / 100, "{totals:?}");
     assert!(totals.trades >= 1, "{totals:?}");
     assert!(totals.fills >= 4 * totals.trades, "{totals:?}");
     assert!(totals.fees_units > 0, "{totals:?}");
@@ -67,4 +145,384 @@ fn paper_lane_selects_cointegrated_pairs_and_trades_without_orders() {
     // The lane's cash is closed trades' PnL plus what open trades have paid so far, exactly.
     assert_eq!(lane.cash_units(), totals.pnl_units + totals.open_units);
     assert_eq!(sim.balances(), before, "an order reached the venue");
+    check_events(&events, &totals);
+}
+
+#[test]
+fn live_lane_sends_ioc_orders_and_the_venue_balances_move_by_its_fills() {
+    let mut sim = StatArbSim::start(11, 20).unwrap();
+    let before = sim.balances();
+    let spec = sim.lane_spec().unwrap();
+    let feeds = feeds(&spec).unwrap();
+    let orders = StatArbOrders::Live(LiveOrders::new(Box::new(sim.writer()), &sim.rest_url()));
+    let mut lane = StatArbLane::start(spec, feeds, orders, &[]).unwrap();
+    let mut events = Vec::new();
+    let totals = trade(&mut lane, 2, &mut events);
+    sim.stop();
+    eprintln!("statarb live: {totals:?}");
+    for e in &events {
+        if let StatArbRecord::Fill { error: Some(_), .. } = &e.ev {
+            eprintln!("failed: {e:?}");
+        }
+    }
+    assert!(totals.trades >= 1, "{totals:?}");
+    check_events(&events, &totals);
+
+    // The venue's USDT moved by exactly the lane's cash (every fill's notional, every quote
+    // fee); each base by exactly the signed fills less base fees.
+    let after = sim.balances();
+    let total = |b: &[(String, u128, u128)], asset: &str| {
+        b.iter()
+            .find(|(a, _, _)| a == asset)
+            .map_or(0, |(_, free, locked)| {
+                i128::try_from(free + locked).unwrap()
+            })
+    };
+    let mut base_moves: BTreeMap<String, (i128, i128)> = BTreeMap::new();
+    let mut quote_move = 0i128;
+    for e in &events {
+        if let StatArbRecord::Fill {
+            symbol,
+            side,
+            size_units,
+            notional_units,
+            fee_units,
+            error,
+            ..
+        } = &e.ev
+        {
+            if error.is_some() {
+                assert_eq!(*size_units, 0, "{e:?}");
+                continue;
+            }
+            let size = i128::from(*size_units);
+            let n = i128::try_from(*notional_units).unwrap();
+            let fee = i128::try_from(*fee_units).unwrap();
+            let (base, bought) = base_moves.entry(symbol.clone()).or_default();
+            if side == "buy" {
+                // The simulated venue takes a buy's fee in base (`fee_units` is its value in
+                // quote): the base it kept is checked below.
+                *base += size;
+                *bought += size;
+                quote_move -= n;
+            } else {
+                *base -= size;
+                quote_move += n - fee;
+            }
+        }
+    }
+    assert_eq!(
+        total(&after, "USDT") - total(&before, "USDT"),
+        quote_move,
+        "USDT moved by other than the lane's fills"
+    );
+    for (symbol, base) in statarb_sim::SYMBOLS
+        .iter()
+        .zip(["AAA", "BBB", "CCC", "DDD"])
+    {
+        let moved = total(&after, base) - total(&before, base);
+        let (booked, bought) = base_moves.get(*symbol).copied().unwrap_or((0, 0));
+        // Bought base arrives less the venue's base fee: 0.1 %, rounded up to a lot per level
+        // taken (at most five levels a fill).
+        let fee = booked - moved;
+        assert!(
+            fee >= bought / 1000 && fee <= bought / 1000 + 5 * fills_of(&events, symbol),
+            "{base}: venue moved {moved}, lane booked {booked}, bought {bought}"
+        );
+    }
+}
+
+/// Buy fills of `symbol` among `events`.
+fn fills_of(events: &[LaneEvent], symbol: &str) -> i128 {
+    events
+        .iter()
+        .filter(|e| {
+            matches!(&e.ev, StatArbRecord::Fill { symbol: s, side, error: None, .. }
+                if s == symbol && side == "buy")
+        })
+        .count() as i128
+}
+
+#[test]
+fn a_journaled_run_reads_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("statarb.sqlite");
+    let journal = Journal::open(&path, 4096).unwrap();
+    let sim = StatArbSim::start(7, 20).unwrap();
+    let lane = paper_lane(&sim);
+    let run = StatArbRun::start(
+        lane,
+        5,
+        None,
+        Some(LaneJournal {
+            journal: journal.handle(),
+            run_id: "run-1".into(),
+        }),
+        Box::new(move || drop(sim)),
+    )
+    .unwrap();
+    std::thread::sleep(RUN_MIN);
+    let totals = run.stop().unwrap();
+    journal.close().unwrap();
+    eprintln!("statarb journaled: {totals:?}");
+    let reader = kestrel_store::open_readonly(&path).unwrap();
+    let trades = reader.statarb_trades("run-1").unwrap();
+    let booked: Vec<_> = trades
+        .iter()
+        .filter(|t| t.exit_reason.as_deref().is_some_and(|r| r != "unfilled"))
+        .collect();
+    assert_eq!(booked.len() as u64, totals.trades, "{trades:?}");
+    let pnl: i128 = booked.iter().filter_map(|t| t.pnl_units).sum();
+    assert_eq!(pnl, totals.pnl_units);
+    let fees: i128 = booked.iter().filter_map(|t| t.fees_units).sum();
+    assert_eq!(fees, totals.fees_units);
+    let pair_events = reader.statarb_pair_events("run-1").unwrap();
+    assert_eq!(
+        pair_events.len() as u64,
+        totals.pairs_added + totals.pairs_dropped
+    );
+    // The fills of the open trades are what the journal's open trades sum to.
+    let open = reader.statarb_open_trades().unwrap();
+    assert_eq!(open.len(), totals.open_trades, "{open:?}");
+    let open_cash: i128 = open
+        .iter()
+        .map(|o| o.cash_units - i128::try_from(o.fees_units).unwrap())
+        .sum();
+    assert_eq!(open_cash, totals.open_units);
+}
+
+/// Journals one open trade of run `run-0` on `a`/`b`: long `a` 100 units against 150 of `b`.
+fn journal_open_trade(handle: &kestrel_store::JournalHandle, trade_id: u64, a: &str, b: &str) {
+    let rec = |ev| kestrel_store::Record::StatArb {
+        run_id: "run-0".into(),
+        unix_ms: 1,
+        ev,
+    };
+    handle
+        .append(rec(StatArbRecord::Entered {
+            trade_id,
+            a: a.into(),
+            b: b.into(),
+            side: "long".into(),
+            z: -2.5,
+            notional_units: 1_000_000,
+        }))
+        .unwrap();
+    for (symbol, side, size) in [(a, "buy", 100), (b, "sell", 150)] {
+        handle
+            .append(rec(StatArbRecord::Fill {
+                trade_id,
+                symbol: symbol.into(),
+                side: side.into(),
+                size_units: size,
+                notional_units: 5_000,
+                fee_units: 5,
+                error: None,
+            }))
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_restarted_lane_takes_over_the_journals_open_trades() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("statarb.sqlite");
+    let journal = Journal::open(&path, 4096).unwrap();
+    // AAA/CCC is never cointegrated here: its trade must be closed at once. A trade on a
+    // symbol the lane does not trade is left alone.
+    journal_open_trade(&journal.handle(), 1, "AAAUSDT", "CCCUSDT");
+    journal_open_trade(&journal.handle(), 2, "AAAUSDT", "ZZZUSDT");
+    journal.close().unwrap();
+    let open = kestrel_store::open_readonly(&path)
+        .unwrap()
+        .statarb_open_trades()
+        .unwrap();
+    assert_eq!(open.len(), 2);
+    assert_eq!((open[0].pos_a_units, open[0].pos_b_units), (100, -150));
+
+    let mut sim = StatArbSim::start(7, 20).unwrap();
+    let spec = sim.lane_spec().unwrap();
+    let feeds = feeds(&spec).unwrap();
+    let mut lane = StatArbLane::start(spec, feeds, StatArbOrders::Paper, &open).unwrap();
+    assert_eq!(lane.totals().restored_trades, 1);
+    assert!(
+        !lane
+            .totals()
+            .pairs
+            .contains(&("AAAUSDT".into(), "CCCUSDT".into())),
+        "{:?}",
+        lane.totals()
+    );
+    let mut events = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < RUN_MAX && lane.totals().trades == 0 {
+        lane.poll().unwrap();
+        events.extend(lane.drain_events());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    sim.stop();
+    // Unwound at the first poll with the books live: a sell of 100 AAA, a buy of 150 CCC,
+    // journaled under run-0's trade 1.
+    let mine: Vec<&LaneEvent> = events
+        .iter()
+        .filter(|e| e.run_id.as_deref() == Some("run-0"))
+        .collect();
+    assert_eq!(mine.len(), 3, "{events:?}");
+    let StatArbRecord::Closed {
+        trade_id,
+        reason,
+        gross_units,
+        fees_units,
+        pnl_units,
+        ..
+    } = &mine[2].ev
+    else {
+        panic!("{mine:?}")
+    };
+    assert_eq!((*trade_id, reason.as_str()), (1, "deselected"));
+    assert_eq!(*pnl_units, gross_units - fees_units);
+    assert_eq!(lane.totals().trades, 1);
+    assert_eq!(lane.totals().pnl_units, *pnl_units);
+
+    let journal = Journal::open(&path, 4096).unwrap();
+    for e in events {
+        journal
+            .handle()
+            .append(kestrel_store::Record::StatArb {
+                run_id: e.run_id.unwrap_or_else(|| "run-1".into()),
+                unix_ms: e.unix_ms,
+                ev: e.ev,
+            })
+            .unwrap();
+    }
+    journal.close().unwrap();
+    let reader = kestrel_store::open_readonly(&path).unwrap();
+    let still_open = reader.statarb_open_trades().unwrap();
+    assert_eq!(still_open.len(), 1, "{still_open:?}");
+    assert_eq!(still_open[0].b, "ZZZUSDT");
+    let t = &reader.statarb_trades("run-0").unwrap()[0];
+    assert_eq!(t.exit_reason.as_deref(), Some("deselected"));
+}
+
+const PREFIX: &str = "KESTREL_TEST_STATARB";
+
+fn configs() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+}
+
+/// The shipped anvil config with the simulated venue's `[statarb]` section appended.
+fn config_text(sim: &StatArbSim, extra: &str) -> String {
+    let base = std::fs::read_to_string(configs().join("anvil-local.toml")).unwrap();
+    format!("{base}\n{}{extra}", sim.statarb_toml(PREFIX))
+}
+
+#[test]
+fn a_configured_lane_runs_as_kestrel_run_starts_it_and_journals() {
+    let sim = StatArbSim::start(7, 20).unwrap();
+    let cfg = kestrel_config::parse_str(&config_text(&sim, "")).unwrap();
+    let s = cfg.statarb.expect("[statarb] section");
+    let spec = kestrel::statarb_run::spec(&s).unwrap();
+    assert_eq!(spec.base_assets, ["AAA", "BBB", "CCC", "DDD"]);
+    assert_eq!(spec.capital_units, 100_000 * statarb_sim::ONE_QUOTE as i128);
+    assert_eq!((spec.train_bars, spec.rescan_every_bars), (300, 100));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite");
+    let journal = Journal::open(&path, 4096).unwrap();
+    // A run row in dry-run, as the engine writes it: its open trades are this mode's.
+    journal
+        .handle()
+        .append(kestrel_store::Record::RunStarted {
+            run_id: "run-a".into(),
+            mode: "DryRun".into(),
+            config_toml: String::new(),
+            started_unix_ms: 1,
+        })
+        .unwrap();
+    let before = sim.balances();
+    let run = kestrel::statarb_run::start(
+        &s,
+        None,
+        kestrel_types::Mode::DryRun,
+        &path,
+        journal.handle(),
+        "run-a".into(),
+    )
+    .unwrap();
+    std::thread::sleep(RUN_MIN);
+    let totals = run.stop().unwrap();
+    journal.close().unwrap();
+    assert_eq!(sim.balances(), before, "dry-run sent an order");
+    assert!(totals.pairs_selected >= 1, "{totals:?}");
+    let reader = kestrel_store::open_readonly(&path).unwrap();
+    let added = reader
+        .statarb_pair_events("run-a")
+        .unwrap()
+        .iter()
+        .filter(|e| e.event == "added")
+        .count();
+    assert_eq!(added as u64, totals.pairs_added);
+    // Live mode without credentials is refused before anything is sent.
+    let err = kestrel::statarb_run::build_lane(&s, None, kestrel_types::Mode::Live, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("api_key"), "{err}");
+}
+
+#[test]
+fn check_config_names_a_broken_strategy_rule_by_its_key() {
+    let sim = StatArbSim::start(7, 20).unwrap();
+    // exit_z above entry_z: the config crate takes each number, the strategy refuses the pair.
+    let text = config_text(&sim, "[statarb.signal]\nentry_z = 1.0\nexit_z = 1.5\n");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("k.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["check-config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("statarb.signal.entry_z: must exceed exit_z"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn live_run_without_credentials_fails_before_starting() {
+    let sim = StatArbSim::start(7, 20).unwrap();
+    let text = config_text(&sim, "")
+        .replace("mode = \"dry-run\"", "mode = \"live\"")
+        // Live mode needs an executor contract and an execution relay (never reached: the
+        // lane's check fails first).
+        .replace("kind = \"local\"", "kind = \"execution\"")
+        .replace(
+            "[backrun]\n",
+            "[backrun]\nexecutor = \"0x0000000000000000000000000000000000000001\"\n",
+        )
+        .replace(&format!("api_key = \"env:{PREFIX}_KEY\"\n"), "")
+        .replace(&format!("api_secret = \"env:{PREFIX}_SECRET\"\n"), "");
+    assert!(
+        text.contains("mode = \"live\""),
+        "the shipped config changed"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("k.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["run", "--live", "--duration", "1", "--config"])
+        .arg(&file)
+        .env("KESTREL_SEARCHER_KEY", format!("0x{}", "11".repeat(32)))
+        .env("KESTREL_RELAY_AUTH_KEY", format!("0x{}", "22".repeat(32)))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("statarb") && stderr.contains("api_key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("running"), "it started: {stderr}");
 }
