@@ -28,8 +28,8 @@ impl ConfigError {
 
 /// Every violation found in one config, in the order the validator met them.
 ///
-/// **Invariant:** never empty when returned as the `Err` of [`crate::parse_str`] or
-/// [`crate::load_file`].
+/// **Invariant:** never empty when returned as the `Err` of [`crate::parse_str`],
+/// [`crate::load_file`], [`crate::parse_any_str`] or [`crate::load_any_file`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
 

@@ -39,6 +39,26 @@ pub struct Config {
     pub statarb: Option<StatArbConfig>,
 }
 
+/// A validated CEX-only config: the exchange lanes without the DEX backrun lane, so no
+/// `[chain]`, `[dex]`, `[backrun]`, `[signer]`, `[relay_auth]`, `[[relays]]` or `[hot]` (a
+/// document with any of them is a full [`Config`]). Not `Eq`: `[statarb]` holds `f64`
+/// thresholds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CexConfig {
+    /// `mode`: default [`ModeSetting::DryRun`]. `"live"` needs no relay or executor here: those
+    /// belong to the backrun lane.
+    pub mode: ModeSetting,
+    /// `[journal]`: optional; see [`JournalConfig`] for the default.
+    pub journal: JournalConfig,
+    /// `[telemetry]`: optional; see [`TelemetryConfig`] for the defaults.
+    pub telemetry: TelemetryConfig,
+    /// `[xarb]`: the cross-exchange lane; at least one of `[xarb]` and `[statarb]` is required.
+    pub xarb: Option<XarbConfig>,
+    /// `[statarb]`: the statistical-arbitrage lane; at least one of `[xarb]` and `[statarb]`
+    /// is required.
+    pub statarb: Option<StatArbConfig>,
+}
+
 /// What the config asks for. Live trading also needs `--live` on the command line
 /// (`kestrel_types::Mode::resolve`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -46,7 +66,7 @@ pub enum ModeSetting {
     /// `"dry-run"` (the default): bundles go to the journal and simulation endpoints only.
     #[default]
     DryRun,
-    /// `"live"`: needs an `execution` relay and `backrun.executor`.
+    /// `"live"`: in a full [`Config`], needs an `execution` relay and `backrun.executor`.
     Live,
 }
 

@@ -10,8 +10,8 @@ use toml::Value;
 
 use crate::Secret;
 use crate::model::{
-    BackrunConfig, BinanceKeyKind, ChainConfig, Config, DexConfig, HotConfig, JournalConfig,
-    ModeSetting, RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig,
+    BackrunConfig, BinanceKeyKind, CexConfig, ChainConfig, Config, DexConfig, HotConfig,
+    JournalConfig, ModeSetting, RelayConfig, RelayKind, RouterConfig, RouterKind, SignerConfig,
     StatArbCapitalBase, StatArbConfig, StatArbSelection, StatArbSignal, StatArbSizing,
     TelemetryConfig, UniversalRouterVersion, V2FactoryConfig, V3FactoryConfig, WaitSetting,
     XarbConfig, XarbVenueConfig,
@@ -110,20 +110,7 @@ pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> 
         .unwrap_or_default();
     let relays = relays_with_checks(errors, relays, mode);
     let hot = optional_section(&mut root, errors, "hot", hot);
-    let journal = optional_section(&mut root, errors, "journal", journal);
-    let telemetry = optional_section(&mut root, errors, "telemetry", telemetry);
-    let xarb = match root.take("xarb") {
-        Some(field) => Section::from_field(errors, field)
-            .and_then(|s| xarb(errors, s))
-            .map(Some),
-        None => Some(None),
-    };
-    let statarb = match root.take("statarb") {
-        Some(field) => Section::from_field(errors, field)
-            .and_then(|s| statarb(errors, s))
-            .map(Some),
-        None => Some(None),
-    };
+    let shared = shared_sections(&mut root, errors);
     root.finish(errors);
     if let (Some(signer), Some(relay_auth)) = (&signer, &relay_auth)
         && signer.key == relay_auth.key
@@ -153,11 +140,88 @@ pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> 
         relay_auth: relay_auth?,
         relays: relays?,
         hot: hot?,
-        journal: journal?,
-        telemetry: telemetry?,
-        xarb: xarb?,
-        statarb: statarb?,
+        journal: shared.journal?,
+        telemetry: shared.telemetry?,
+        xarb: shared.xarb?,
+        statarb: shared.statarb?,
     })
+}
+
+/// The top-level keys that belong to the DEX backrun lane: a document with any of them is a
+/// full [`Config`], read by [`config`]; one with none of them is a [`CexConfig`].
+pub(crate) const BACKRUN_KEYS: &[&str] = &[
+    "chain",
+    "dex",
+    "backrun",
+    "signer",
+    "relay_auth",
+    "relays",
+    "hot",
+];
+
+/// Whether a parsed document is a full config (it has a backrun-lane key) rather than a
+/// CEX-only one.
+pub(crate) fn is_full(table: &toml::Table) -> bool {
+    BACKRUN_KEYS.iter().any(|key| table.contains_key(*key))
+}
+
+/// Validates a CEX-only document (one without any of [`BACKRUN_KEYS`]): `mode`, `[journal]`,
+/// `[telemetry]` and the exchange lanes, read by the same functions as in [`config`], and at
+/// least one lane. `mode = "live"` asks nothing more here: the relay and executor it needs in a
+/// full config belong to the backrun lane.
+pub(crate) fn cex_config(table: toml::Table, errors: &mut Errors) -> Option<CexConfig> {
+    let mut root = Section::root(table);
+    let has_lane = root.has("xarb") || root.has("statarb");
+    let mode = root.or(errors, "mode", ModeSetting::DryRun, read::choice(MODES));
+    let shared = shared_sections(&mut root, errors);
+    root.finish(errors);
+    if !has_lane {
+        errors.push(
+            "chain",
+            "a config needs [chain] and the backrun sections ([dex], [backrun], [signer], \
+             [relay_auth]), or an exchange lane ([xarb] or [statarb])",
+        );
+        return None;
+    }
+    Some(CexConfig {
+        mode,
+        journal: shared.journal?,
+        telemetry: shared.telemetry?,
+        xarb: shared.xarb?,
+        statarb: shared.statarb?,
+    })
+}
+
+/// The sections a full and a CEX-only config share, each `None` if it was invalid.
+struct SharedSections {
+    journal: Option<JournalConfig>,
+    telemetry: Option<TelemetryConfig>,
+    xarb: Option<Option<XarbConfig>>,
+    statarb: Option<Option<StatArbConfig>>,
+}
+
+/// Reads `[journal]`, `[telemetry]`, `[xarb]` and `[statarb]`, in that order, from the root.
+fn shared_sections(root: &mut Section, errors: &mut Errors) -> SharedSections {
+    let journal = optional_section(root, errors, "journal", journal);
+    let telemetry = optional_section(root, errors, "telemetry", telemetry);
+    let xarb = match root.take("xarb") {
+        Some(field) => Section::from_field(errors, field)
+            .and_then(|s| xarb(errors, s))
+            .map(Some),
+        None => Some(None),
+    };
+    let statarb = match root.take("statarb") {
+        Some(field) => Section::from_field(errors, field)
+            .and_then(|s| statarb(errors, s))
+            .map(Some),
+        None => Some(None),
+    };
+    SharedSections {
+        journal,
+        telemetry,
+        xarb,
+        statarb,
+    }
 }
 
 /// A section that may be absent (then `T::default()`); `None` only if it was invalid.

@@ -63,6 +63,11 @@ impl Section {
         }
     }
 
+    /// Whether `key` is present and not yet read.
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.table.contains_key(key)
+    }
+
     pub(crate) fn take(&mut self, key: &str) -> Option<Field> {
         let value = self.table.remove(key)?;
         Some(Field {

@@ -1,11 +1,12 @@
-//! Writes a [`Config`] back as TOML that [`crate::parse_str`] reads to an equal `Config`.
+//! Writes a [`Config`] back as TOML that [`crate::parse_str`] reads to an equal `Config`, and a
+//! [`CexConfig`] as TOML that [`crate::parse_any_str`] reads to an equal `CexConfig`.
 
 use toml::{Table, Value};
 
 use crate::Secret;
 use crate::model::{
-    BackrunConfig, ChainConfig, Config, DexConfig, HotConfig, RelayConfig, RouterConfig,
-    TelemetryConfig, V2FactoryConfig, V3FactoryConfig,
+    BackrunConfig, CexConfig, ChainConfig, Config, DexConfig, HotConfig, JournalConfig,
+    RelayConfig, RouterConfig, TelemetryConfig, V2FactoryConfig, V3FactoryConfig,
 };
 use kestrel_types::cex::{Fixed, Scale};
 
@@ -39,7 +40,6 @@ fn table<const N: usize>(entries: [(&str, Option<Value>); N]) -> Value {
 
 pub(crate) fn to_table(cfg: &Config) -> Table {
     let key = |secret: &Secret| table([("key", Some(s(format!("env:{}", secret.name()))))]);
-    let journal = s(cfg.journal.path.to_string_lossy());
     let entries = [
         ("mode", s(name_of(MODES, cfg.mode))),
         ("chain", chain(&cfg.chain)),
@@ -49,20 +49,40 @@ pub(crate) fn to_table(cfg: &Config) -> Table {
         ("relay_auth", key(&cfg.relay_auth.key)),
         ("relays", relays(&cfg.relays)),
         ("hot", hot(&cfg.hot)),
-        ("journal", table([("path", Some(journal))])),
+        ("journal", journal(&cfg.journal)),
         ("telemetry", telemetry(&cfg.telemetry)),
     ];
     let mut out: Table = entries
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-    if let Some(x) = &cfg.xarb {
+    insert_lanes(&mut out, cfg.xarb.as_ref(), cfg.statarb.as_ref());
+    out
+}
+
+/// A CEX-only config, written with the same section writers as [`to_table`]: it has none of the
+/// backrun lane's keys, so [`crate::parse_any_str`] reads it back as CEX-only.
+pub(crate) fn cex_to_table(cfg: &CexConfig) -> Table {
+    let mut out = Table::new();
+    out.insert("mode".to_owned(), s(name_of(MODES, cfg.mode)));
+    out.insert("journal".to_owned(), journal(&cfg.journal));
+    out.insert("telemetry".to_owned(), telemetry(&cfg.telemetry));
+    insert_lanes(&mut out, cfg.xarb.as_ref(), cfg.statarb.as_ref());
+    out
+}
+
+/// `[xarb]` and `[statarb]`, each only when configured.
+fn insert_lanes(out: &mut Table, x: Option<&XarbConfig>, st: Option<&StatArbConfig>) {
+    if let Some(x) = x {
         out.insert("xarb".to_owned(), xarb(x));
     }
-    if let Some(x) = &cfg.statarb {
+    if let Some(x) = st {
         out.insert("statarb".to_owned(), statarb(x));
     }
-    out
+}
+
+fn journal(j: &JournalConfig) -> Value {
+    table([("path", Some(s(j.path.to_string_lossy())))])
 }
 
 /// Floats in the model were validated finite, which TOML writes and reads back exactly.

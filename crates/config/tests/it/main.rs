@@ -1,5 +1,6 @@
 //! Integration tests for kestrel-config: the public API driven with whole TOML documents.
 
+mod cex_only;
 mod files;
 mod roundtrip;
 mod secrets;
