@@ -12,10 +12,10 @@ use crate::engine::{Engine, EngineKeys};
 
 /// `kestrel check-config FILE`: prints `ok` or every problem, one per line.
 pub fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
-    match kestrel_config::load_file(file) {
+    match kestrel_config::load_any_file(file) {
         Ok(cfg) => {
             // The stat-arb section's strategy rules (thresholds in order, caps) too.
-            if let Some(s) = &cfg.statarb
+            if let Some(s) = cfg.statarb()
                 && let Err(e) = crate::statarb_run::spec(s)
             {
                 eprintln!("{}: {e}", file.display());
@@ -34,8 +34,8 @@ pub fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load(file: &Path) -> anyhow::Result<Config> {
-    kestrel_config::load_file(file).map_err(|errors| {
+fn load(file: &Path) -> anyhow::Result<kestrel_config::AnyConfig> {
+    kestrel_config::load_any_file(file).map_err(|errors| {
         let first = errors
             .0
             .first()
@@ -77,9 +77,9 @@ pub fn new_run_id() -> String {
 
 /// `kestrel run --config FILE [--live] [--duration SECS]`.
 pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Result<ExitCode> {
-    let cfg = load(file)?;
-    kestrel_telemetry::init_tracing(&cfg.telemetry.log).ok();
-    let config_live = cfg.mode == ModeSetting::Live;
+    let any = load(file)?;
+    kestrel_telemetry::init_tracing(&any.telemetry().log).ok();
+    let config_live = any.mode() == ModeSetting::Live;
     let mode = Mode::resolve(config_live, live_flag);
     if config_live && !live_flag {
         eprintln!(
@@ -89,6 +89,10 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
     if live_flag && !config_live {
         eprintln!("note: --live was given but the config says dry-run: running dry-run");
     }
+    let cfg = match any {
+        kestrel_config::AnyConfig::Full(cfg) => cfg,
+        kestrel_config::AnyConfig::CexOnly(cex) => return run_cex(&cex, mode, duration),
+    };
     let keys = resolve_keys(&cfg)?;
     // Every venue credential is read before anything starts, so a missing one fails fast.
     let xarb_cfg = match &cfg.xarb {
@@ -97,16 +101,7 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
     };
     // The stat-arb rules are checked and its credentials read before anything starts too.
     let statarb_cfg = match &cfg.statarb {
-        Some(s) => {
-            crate::statarb_run::spec(s)?;
-            let secrets = crate::statarb_run::resolve_secrets(s)?;
-            if mode == Mode::Live && secrets.is_none() {
-                anyhow::bail!(
-                    "statarb: live mode sends orders and needs api_key and api_secret (env:VAR)"
-                );
-            }
-            Some((s.clone(), secrets))
-        }
+        Some(s) => Some((s.clone(), prepare_statarb(s, mode)?)),
         None => None,
     };
     let journal_path = cfg.journal.path.clone();
@@ -202,6 +197,166 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
     })
 }
 
+/// The stat-arb section checked (its strategy rules) and its credentials read; live mode
+/// without credentials is refused here, before anything starts.
+fn prepare_statarb(
+    s: &kestrel_config::StatArbConfig,
+    mode: Mode,
+) -> anyhow::Result<Option<crate::xarb_run::VenueSecrets>> {
+    crate::statarb_run::spec(s)?;
+    let secrets = crate::statarb_run::resolve_secrets(s)?;
+    if mode == Mode::Live && secrets.is_none() {
+        anyhow::bail!("statarb: live mode sends orders and needs api_key and api_secret (env:VAR)");
+    }
+    Ok(secrets)
+}
+
+/// `kestrel run` on a CEX-only config: no node, no engine; the journal opened here, the run
+/// journaled (start, every lane event, end with the lanes' totals), and the exchange lanes on
+/// their own threads until `duration` or Ctrl-C.
+fn run_cex(
+    cfg: &kestrel_config::CexConfig,
+    mode: Mode,
+    duration: Option<u64>,
+) -> anyhow::Result<ExitCode> {
+    use kestrel_stdx::Clock as _;
+    let clock = kestrel_stdx::LiveClock::new();
+    // Every credential is read, and every rule checked, before anything starts.
+    let xarb_secrets = cfg
+        .xarb
+        .as_ref()
+        .map(crate::xarb_run::resolve_secrets)
+        .transpose()?;
+    let statarb_secrets = cfg
+        .statarb
+        .as_ref()
+        .map(|s| prepare_statarb(s, mode))
+        .transpose()?;
+    let path = &cfg.journal.path;
+    let journal = kestrel_store::Journal::open(path, 4096)
+        .with_context(|| format!("opening the journal {}", path.display()))?;
+    let run_id = new_run_id();
+    journal.handle().append(kestrel_store::Record::RunStarted {
+        run_id: run_id.clone(),
+        mode: format!("{mode:?}"),
+        // Secrets are `env:VAR` names in the config: nothing to redact.
+        config_toml: kestrel_config::cex_to_toml_string(cfg),
+        started_unix_ms: clock.unix_ms(),
+    })?;
+    let stop_all = |xarb: Option<crate::xarb_run::XarbRun>,
+                    statarb: Option<crate::statarb_lane::StatArbRun>| {
+        let mut summary = serde_json::Map::new();
+        if let Some(statarb) = statarb {
+            match statarb.stop() {
+                Ok(t) => {
+                    eprintln!(
+                        "kestrel: stat-arb lane stopped; pairs {}, bars {}, trades {}, open {}, \
+                         fees {}, pnl {}",
+                        t.pairs_selected,
+                        t.bars,
+                        t.trades,
+                        t.open_trades,
+                        t.fees_quote,
+                        t.pnl_quote
+                    );
+                    summary.insert(
+                        "statarb".into(),
+                        serde_json::to_value(&t).unwrap_or_default(),
+                    );
+                }
+                Err(e) => eprintln!("kestrel: the stat-arb lane failed: {e:#}"),
+            }
+        }
+        if let Some(xarb) = xarb {
+            match xarb.stop() {
+                Ok(stats) => {
+                    eprintln!(
+                        "kestrel: cross-exchange lane stopped; opportunities {}, trades {}, \
+                         orders {}, unwinds {}, pnl units {}",
+                        stats.opportunities, stats.trades, stats.orders, stats.unwinds, stats.pnl
+                    );
+                    summary.insert(
+                        "xarb".into(),
+                        serde_json::json!({
+                            "opportunities": stats.opportunities,
+                            "trades": stats.trades,
+                            "orders": stats.orders,
+                            "unwinds": stats.unwinds,
+                            "pnl_units": stats.pnl.to_string(),
+                        }),
+                    );
+                }
+                Err(e) => eprintln!("kestrel: the cross-exchange lane failed: {e:#}"),
+            }
+        }
+        serde_json::Value::Object(summary).to_string()
+    };
+    let finish = |journal: kestrel_store::Journal, summary_json: String| -> anyhow::Result<()> {
+        journal.handle().append(kestrel_store::Record::RunEnded {
+            run_id: run_id.clone(),
+            ended_unix_ms: clock.unix_ms(),
+            summary_json,
+        })?;
+        journal.close().context("closing the journal")?;
+        Ok(())
+    };
+    let xarb = match (&cfg.xarb, &xarb_secrets) {
+        (Some(x), Some(secrets)) => {
+            match start_xarb(x, secrets, mode, path, journal.handle(), run_id.clone()) {
+                Ok(run) => Some(run),
+                Err(e) => {
+                    finish(journal, stop_all(None, None))?;
+                    return Err(e.context("starting the cross-exchange lane"));
+                }
+            }
+        }
+        _ => None,
+    };
+    let statarb = match (&cfg.statarb, statarb_secrets) {
+        (Some(s), Some(secrets)) => {
+            let started = crate::statarb_run::start(
+                s,
+                secrets.as_ref(),
+                mode,
+                path,
+                journal.handle(),
+                run_id.clone(),
+            );
+            match started {
+                Ok(run) => Some(run),
+                Err(e) => {
+                    finish(journal, stop_all(xarb, None))?;
+                    return Err(e.context("starting the stat-arb lane"));
+                }
+            }
+        }
+        _ => None,
+    };
+    let lane = |on: bool, name: &str| match (on, mode) {
+        (false, _) => String::new(),
+        (true, Mode::DryRun) => format!(", {name} lane on paper"),
+        (true, Mode::Live) => format!(", {name} lane sending orders"),
+    };
+    eprintln!(
+        "kestrel: running exchange lanes only ({mode:?}{}{}), run id {run_id}; Ctrl-C stops",
+        lane(xarb.is_some(), "cross-exchange"),
+        lane(statarb.is_some(), "stat-arb"),
+    );
+    match duration {
+        Some(s) => std::thread::sleep(Duration::from_secs(s)),
+        None => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(tokio::signal::ctrl_c())?;
+        }
+    }
+    let summary = stop_all(xarb, statarb);
+    finish(journal, summary)?;
+    eprintln!("kestrel: stopped; journal {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Builds the cross-exchange lane from `[xarb]` (asking every venue for fees, rules and
 /// balances; a paper run goes on from the journal's last positions) and starts its thread.
 pub fn start_xarb(
@@ -224,9 +379,13 @@ pub fn exsim(
     duration: Option<u64>,
     dislocate_every_ms: u64,
     env_prefix: &str,
+    statarb_bar_ms: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
     if dislocate_every_ms == 0 {
         anyhow::bail!("--dislocate-every-ms must be at least 1");
+    }
+    if statarb_bar_ms == Some(0) {
+        anyhow::bail!("--statarb-bar-ms must be at least 1");
     }
     let valid_prefix = !env_prefix.is_empty()
         && env_prefix
@@ -244,6 +403,18 @@ pub fn exsim(
         // PEM keys span lines: the config reader accepts `\n` escapes in them.
         println!("export {var}='{}'", value.replace('\n', "\\n"));
     }
+    let statarb = match statarb_bar_ms {
+        Some(bar_ms) => {
+            let sim = crate::statarb_sim::StatArbSim::start(1, bar_ms)?;
+            let prefix = format!("{env_prefix}_STATARB");
+            println!("\n# The stat-arb venue (see configs/statarb-paper.toml):\n");
+            println!("{}", sim.statarb_toml(&prefix));
+            let (key, secret) = crate::statarb_sim::StatArbSim::credentials();
+            println!("export {prefix}_KEY='{key}'\nexport {prefix}_SECRET='{secret}'");
+            Some(sim)
+        }
+        None => None,
+    };
     eprintln!(
         "kestrel exsim: serving {} simulated venues; {}",
         sim.names().len(),
@@ -262,6 +433,13 @@ pub fn exsim(
                 .build()?;
             rt.block_on(tokio::signal::ctrl_c())?;
         }
+    }
+    if let Some(mut statarb) = statarb {
+        statarb.stop();
+        eprintln!(
+            "kestrel exsim: the stat-arb venue made {} bars",
+            statarb.bars_made()
+        );
     }
     let (steps, dislocations) = sim.progress();
     eprintln!("kestrel exsim: stopped after {steps} market steps, {dislocations} dislocations");

@@ -74,6 +74,11 @@ enum Cmd {
         /// Prefix of the credential variables the section names.
         #[arg(long, default_value = "KESTREL_SIM")]
         env_prefix: String,
+        /// Also serve the stat-arb venue (four symbols, two cointegrated pairs, 600 bars of 1m
+        /// history) and print its `[statarb]` section; it appends one 1m bar every this many
+        /// milliseconds (60000 keeps its clock with the wall's).
+        #[arg(long)]
+        statarb_bar_ms: Option<u64>,
     },
     /// Statistical-arbitrage research.
     Pairs {
@@ -445,7 +450,8 @@ fn main() -> ExitCode {
             duration,
             dislocate_every_ms,
             env_prefix,
-        } => kestrel::cli::exsim(duration, dislocate_every_ms, &env_prefix),
+            statarb_bar_ms,
+        } => kestrel::cli::exsim(duration, dislocate_every_ms, &env_prefix, statarb_bar_ms),
         Cmd::Bench {
             which:
                 BenchCmd::Hotpath {

@@ -581,7 +581,11 @@ impl StatArbLane {
             let id = PairId { a, b };
             match self.pair_index(id) {
                 Some(p) if self.pairs[p].open.is_none() => {
-                    self.pairs[p].state.resume(side, 0);
+                    // The holding limit counts from the entry, not from the restart.
+                    let held = LiveClock.unix_ms().saturating_sub(t.entry_unix_ms)
+                        / self.spec.interval.ms();
+                    let held = usize::try_from(held).unwrap_or(usize::MAX);
+                    self.pairs[p].state.resume(side, held);
                     self.pairs[p].open = Some(open);
                 }
                 _ => {

@@ -144,6 +144,7 @@ fn run_names_a_missing_venue_credential_before_starting_anything() {
 fn exsim_prints_a_section_that_check_config_accepts() {
     let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
         .args(["exsim", "--duration", "1", "--env-prefix", "REHEARSAL"])
+        .args(["--statarb-bar-ms", "1000"])
         .output()
         .unwrap();
     assert!(
@@ -163,4 +164,11 @@ fn exsim_prints_a_section_that_check_config_accepts() {
     let x = cfg.xarb.unwrap();
     assert_eq!(x.venues.len(), 5);
     assert_eq!(x.venues[0].api_key.name(), "REHEARSAL_BINANCE_API_KEY");
+    // The stat-arb venue's section, and the variables it names exported.
+    let s = cfg.statarb.unwrap();
+    assert_eq!(s.symbols.len(), 4);
+    let key = s.api_key.as_ref().unwrap().name();
+    assert_eq!(key, "REHEARSAL_STATARB_KEY");
+    assert!(text.contains(&format!("export {key}=")), "{text}");
+    kestrel::statarb_run::spec(&s).unwrap();
 }
