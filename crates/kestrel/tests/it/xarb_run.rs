@@ -172,3 +172,50 @@ fn exsim_prints_a_section_that_check_config_accepts() {
     assert!(text.contains(&format!("export {key}=")), "{text}");
     kestrel::statarb_run::spec(&s).unwrap();
 }
+
+#[test]
+fn kestrel_run_on_a_cex_only_config_runs_the_lane_on_paper_and_journals_it() {
+    let sim = SimVenues::start(50).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("cex.sqlite");
+    let path = dir.path().join("cex.toml");
+    // No [chain], no keys of the backrun lane: only the exchange lane and a journal.
+    let text = format!(
+        "mode = \"dry-run\"\n[journal]\npath = \"{}\"\n\n{}",
+        journal.display(),
+        sim.xarb_toml(PREFIX)
+    );
+    std::fs::write(&path, text).unwrap();
+    let start: Vec<_> = (0..5).map(|i| sim.account(i).unwrap()).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["run", "--duration", "4", "--config"])
+        .arg(&path)
+        .envs(sim.credentials(PREFIX))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("cross-exchange lane on paper"), "{stderr}");
+    let run_id = stderr
+        .split("run id ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no run id: {stderr}"));
+    for (i, s) in start.iter().enumerate() {
+        assert_eq!(sim.account(i).unwrap(), *s, "leg {i}: paper sent an order");
+    }
+    let reader = kestrel_store::open_readonly(&journal).unwrap();
+    let pnls = reader.xarb_pnls(run_id).unwrap();
+    let run = reader.run(run_id).unwrap().expect("the run is journaled");
+    let summary: serde_json::Value =
+        serde_json::from_str(run.summary_json.as_deref().expect("ended")).unwrap();
+    let trades = summary["xarb"]["trades"].as_u64().expect("xarb totals");
+    assert!(trades > 0, "{summary}");
+    assert!(!pnls.is_empty() && pnls.len() as u64 <= trades, "{pnls:?}");
+    let total: i128 = pnls.iter().sum();
+    assert_eq!(
+        summary["xarb"]["pnl_units"].as_str(),
+        Some(total.to_string().as_str()),
+        "{summary}"
+    );
+}
