@@ -74,7 +74,7 @@ enum Cmd {
         /// Prefix of the credential variables the section names.
         #[arg(long, default_value = "KESTREL_SIM")]
         env_prefix: String,
-        /// Also serve the stat-arb venue (four symbols, two cointegrated pairs, 600 bars of 1m
+        /// Also serve the stat-arb venue (four symbols, two cointegrated pairs, 1,000 bars of 1m
         /// history) and print its `[statarb]` section; it appends one 1m bar every this many
         /// milliseconds (60000 keeps its clock with the wall's).
         #[arg(long)]

@@ -273,7 +273,6 @@ impl StatArbSpec {
             sizing: self.sizing,
             initial_capital: (self.capital_units as f64 / self.one_quote()).max(1.0),
             taker_fee_bps: self.taker_fee.0 as f64 / 10_000.0,
-            slippage_bps: f64::from(self.slippage_bps) / 2.0,
             ..BacktestConfig::default()
         }
     }

@@ -28,7 +28,7 @@ pub const SYMBOLS: [&str; 4] = ["AAAUSDT", "BBBUSDT", "CCCUSDT", "DDDUSDT"];
 /// Their base assets.
 const BASES: [&str; 4] = ["AAA", "BBB", "CCC", "DDD"];
 /// Bars served before the driver starts.
-pub const HISTORY_BARS: usize = 600;
+pub const HISTORY_BARS: usize = 1_000;
 /// The bar interval the venue serves (time is accelerated: one bar per `bar_ms`).
 pub const INTERVAL: Interval = Interval::M1;
 /// Half-life of both spreads, bars.
@@ -123,8 +123,8 @@ impl Paths {
     fn next_bars(&mut self) -> [Candle; 4] {
         let phi = 0.5f64.powf(1.0 / SPREAD_HALF_LIFE_BARS);
         let keep = (1.0 - phi * phi).sqrt();
-        self.b = (self.b + 0.25 * self.rng.gauss()).max(20.0);
-        self.d = (self.d + 0.12 * self.rng.gauss()).max(10.0);
+        self.b = (self.b + 0.6 * self.rng.gauss()).max(20.0);
+        self.d = (self.d + 0.3 * self.rng.gauss()).max(10.0);
         // Stationary spread sd: 2.0 (AAA, ~1.2 %) and 0.8 (CCC, ~1.6 %).
         self.s_ab = phi * self.s_ab + 2.0 * keep * self.rng.gauss();
         self.s_cd = phi * self.s_cd + 0.8 * keep * self.rng.gauss();
@@ -280,7 +280,7 @@ impl StatArbSim {
 
     /// A lane's spec for this venue: its URLs, symbols and scales, the account's taker fee as
     /// the venue reports it (signed `GET /api/v3/account/commission`), 100,000 USDT of capital,
-    /// selection on the last 300 bars every 100 bars, default rules otherwise.
+    /// selection on the last 500 bars every 100 bars, default rules otherwise.
     pub fn lane_spec(&self) -> anyhow::Result<crate::statarb_lane::StatArbSpec> {
         let scales = Self::scales();
         let url = self.rest_url();
@@ -297,7 +297,7 @@ impl StatArbSim {
             buy_fee_asset: BUY_FEE_ASSET,
             capital_units: 100_000 * ONE_QUOTE as i128,
             history_bars: HISTORY_BARS,
-            train_bars: 300,
+            train_bars: 500,
             rescan_every_bars: 100,
             slippage_bps: 50,
             stale_after_ms: 5_000,
@@ -316,7 +316,7 @@ impl StatArbSim {
             "[statarb]\nvenue = \"binance\"\nsymbols = [{}]\ninterval = \"{}\"\n\
              rest_url = \"{}\"\nws_url = \"{}\"\nprice_digits = {PRICE_DIGITS}\n\
              size_digits = {SIZE_DIGITS}\nquote_asset = \"USDT\"\ncapital = \"100000\"\n\
-             taker_fee = \"0.001\"\nhistory_bars = {HISTORY_BARS}\ntrain_bars = 300\n\
+             taker_fee = \"0.001\"\nhistory_bars = {HISTORY_BARS}\ntrain_bars = 500\n\
              rescan_every_bars = 100\napi_key = \"env:{prefix}_KEY\"\n\
              api_secret = \"env:{prefix}_SECRET\"\n",
             symbols.join(", "),

@@ -342,7 +342,7 @@ fn a_restarted_lane_takes_over_the_journals_open_trades() {
     assert_eq!(open.len(), 3);
     assert_eq!((open[0].pos_a_units, open[0].pos_b_units), (100, -150));
 
-    let mut sim = StatArbSim::start(7, 20).unwrap();
+    let mut sim = StatArbSim::start(1, 20).unwrap();
     let spec = sim.lane_spec().unwrap();
     let feeds = feeds(&spec).unwrap();
     let mut lane = StatArbLane::start(spec, feeds, StatArbOrders::Paper, &open).unwrap();
@@ -452,7 +452,7 @@ fn a_configured_lane_runs_as_kestrel_run_starts_it_and_journals() {
     let spec = kestrel::statarb_run::spec(&s).unwrap();
     assert_eq!(spec.base_assets, ["AAA", "BBB", "CCC", "DDD"]);
     assert_eq!(spec.capital_units, 100_000 * statarb_sim::ONE_QUOTE as i128);
-    assert_eq!((spec.train_bars, spec.rescan_every_bars), (300, 100));
+    assert_eq!((spec.train_bars, spec.rescan_every_bars), (500, 100));
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("k.sqlite");
@@ -605,8 +605,14 @@ fn kestrel_run_on_a_cex_only_config_trades_on_paper_and_journals_the_run() {
     assert_eq!(run.mode.as_deref(), Some("DryRun"));
     let summary: serde_json::Value =
         serde_json::from_str(run.summary_json.as_deref().expect("ended")).unwrap();
-    let added = reader.statarb_pair_events(&run_id).unwrap().len() as u64;
+    let events = reader.statarb_pair_events(&run_id).unwrap();
+    let added = events.iter().filter(|e| e.event == "added").count() as u64;
     assert!(added >= 1);
+    assert_eq!(
+        summary["statarb"]["pairs_dropped"].as_u64(),
+        Some(events.len() as u64 - added),
+        "{summary}"
+    );
     assert_eq!(
         summary["statarb"]["pairs_added"].as_u64(),
         Some(added),
