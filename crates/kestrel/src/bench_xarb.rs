@@ -80,7 +80,10 @@ pub struct XarbBench {
     pub unhedged_max_quote: String,
     /// Trades that filled in full and lost money after fees (must be 0).
     pub unprofitable_after_fees: u64,
-    /// Book change read → both orders written, ns.
+    /// Trades decided on a book change that waited behind the trade in flight (or for
+    /// budget): not in the spans below.
+    pub deferred_trades: u64,
+    /// Book change read → both orders written, ns (trades decided in the poll that read it).
     pub update_to_orders_ns: Percentiles,
     /// Its first part: book change read → decision to trade, ns.
     pub update_to_decision_ns: Percentiles,
@@ -360,6 +363,7 @@ impl XarbSim {
             fees_quote: quote(i128::try_from(stats.fees).unwrap_or(i128::MAX)),
             unhedged_max_quote: quote(i128::try_from(stats.unhedged_max).unwrap_or(i128::MAX)),
             unprofitable_after_fees: stats.unprofitable_after_fees,
+            deferred_trades: stats.deferred_trades,
             update_to_orders_ns: outcome.update_to_orders,
             update_to_decision_ns: outcome.update_to_decision,
             decision_to_orders_ns: outcome.decision_to_orders,

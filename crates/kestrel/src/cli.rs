@@ -779,7 +779,7 @@ pub fn bench_xarb(duration: u64, dislocate_every_ms: u64, json: bool) -> anyhow:
         let l = &out.update_to_orders_ns;
         println!(
             "trades {} (orders {}, fills {}, unwinds {}), opportunities {}, pnl {} (quote, USD and USDT at par), fees {}, unprofitable after fees {}\n\
-             book change read -> both orders written: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} samples)",
+             book change read -> both orders written: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} samples; {} trades decided after waiting, not timed)",
             out.trades,
             out.orders,
             out.fills,
@@ -792,7 +792,8 @@ pub fn bench_xarb(duration: u64, dislocate_every_ms: u64, json: bool) -> anyhow:
             l.p99,
             l.p999,
             l.max,
-            l.count
+            l.count,
+            out.deferred_trades
         );
     }
     Ok(ExitCode::SUCCESS)

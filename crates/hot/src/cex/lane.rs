@@ -332,6 +332,9 @@ pub struct LaneStats {
     pub rate_limited: u64,
     /// Rate-limit (or busy) answers from a venue, each of which paused it.
     pub venue_pauses: u64,
+    /// Trades decided on book changes that waited (behind a trade in flight, or for budget):
+    /// not in the latency spans, which time a book change read to its orders written.
+    pub deferred_trades: u64,
 }
 
 /// How long a venue is left alone after it answers "too many requests" or "busy", on top of
@@ -396,6 +399,9 @@ pub struct XarbLane {
     decision_to_orders: SpanRecorder,
     /// When the book change being decided on was read.
     read_ns: u64,
+    /// Whether the poll deciding read a book change itself (else the decision is one that
+    /// waited).
+    fresh: bool,
 }
 
 /// Events kept before the caller drains them; more are dropped (the stats still count them).
@@ -439,6 +445,7 @@ impl XarbLane {
             update_to_decision: SpanRecorder::new(),
             decision_to_orders: SpanRecorder::new(),
             read_ns: 0,
+            fresh: false,
             nonce: 0,
             budgets,
             holding: false,
@@ -509,10 +516,11 @@ impl XarbLane {
                 }
             });
         }
-        if changed && !self.changed {
+        if changed {
             // The frame that changed the book was read in this poll, at or after `now_ns`.
             self.read_ns = now_ns;
         }
+        self.fresh = changed;
         self.changed |= changed;
         self.settle_replies(now_ms);
         if self.changed && self.in_flight.is_none() {
@@ -623,9 +631,13 @@ impl XarbLane {
         }
         match best {
             Some((o, buy, sell)) => {
-                // A trade let go by a refilled budget was not caused by the book change the
-                // latency spans start from: it is not timed.
-                let timed = !self.holding;
+                // A trade let go by a refilled budget, or decided once the trade in flight
+                // settled, was not caused by a book change read in this poll: it waited, and
+                // is counted apart rather than timed.
+                let timed = !self.holding && self.fresh;
+                if !timed {
+                    self.stats.deferred_trades += 1;
+                }
                 self.holding = false;
                 self.fire(o, buy, sell, now_ms, timed);
             }

@@ -130,9 +130,13 @@ fn xarb_bench_trades_dislocations_on_every_venue_format_and_measures_every_trade
         assert!(buy != sell && out.venues.iter().any(|v| v == buy), "{pair}");
         assert!(out.venues.iter().any(|v| v == sell), "{pair}");
     }
+    // One sample per trade decided in the poll that read its book change; the others waited
+    // (behind the trade in flight) and are counted instead.
     assert_eq!(
-        out.update_to_orders_ns.count, out.trades,
-        "one sample per trade fired"
+        out.update_to_orders_ns.count + out.deferred_trades,
+        out.trades,
+        "{out:?}"
     );
+    assert!(out.update_to_orders_ns.count > 0, "{out:?}");
     assert!(out.update_to_orders_ns.p50 > 0);
 }
