@@ -153,37 +153,17 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
             }
             None => None,
         };
-        let lane = |on: bool, name: &str| match (on, mode) {
-            (false, _) => String::new(),
-            (true, Mode::DryRun) => format!(", {name} lane on paper"),
-            (true, Mode::Live) => format!(", {name} lane sending orders"),
-        };
         eprintln!(
             "kestrel: running ({mode:?}{}{}), run id {}; Ctrl-C stops",
-            lane(xarb.is_some(), "cross-exchange"),
-            lane(statarb.is_some(), "stat-arb"),
+            lane_note(xarb.is_some(), "cross-exchange", mode),
+            lane_note(statarb.is_some(), "stat-arb", mode),
             engine.run_id()
         );
         match duration {
             Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
             None => tokio::signal::ctrl_c().await?,
         }
-        if let Some(statarb) = statarb {
-            let t = tokio::task::spawn_blocking(move || statarb.stop()).await??;
-            eprintln!(
-                "kestrel: stat-arb lane stopped; pairs {}, bars {}, trades {}, open {}, \
-                 fees {}, pnl {}",
-                t.pairs_selected, t.bars, t.trades, t.open_trades, t.fees_quote, t.pnl_quote
-            );
-        }
-        if let Some(xarb) = xarb {
-            let stats = tokio::task::spawn_blocking(move || xarb.stop()).await??;
-            eprintln!(
-                "kestrel: cross-exchange lane stopped; opportunities {}, trades {}, orders {}, \
-                 unwinds {}, pnl units {}",
-                stats.opportunities, stats.trades, stats.orders, stats.unwinds, stats.pnl
-            );
-        }
+        let (_, failed) = tokio::task::spawn_blocking(move || stop_lanes(xarb, statarb)).await?;
         let report = engine.stop().await?;
         let c = &report.counters;
         eprintln!(
@@ -193,7 +173,11 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
             c.bundles,
             report.journal_path.display()
         );
-        Ok(ExitCode::SUCCESS)
+        Ok(if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
     })
 }
 
@@ -209,6 +193,71 @@ fn prepare_statarb(
         anyhow::bail!("statarb: live mode sends orders and needs api_key and api_secret (env:VAR)");
     }
     Ok(secrets)
+}
+
+/// `", NAME lane on paper"` or `", NAME lane sending orders"` for a lane that runs.
+fn lane_note(on: bool, name: &str, mode: Mode) -> String {
+    match (on, mode) {
+        (false, _) => String::new(),
+        (true, Mode::DryRun) => format!(", {name} lane on paper"),
+        (true, Mode::Live) => format!(", {name} lane sending orders"),
+    }
+}
+
+/// Stops the exchange lanes that run (blocking), says what each did, and returns their totals
+/// as the run summary's JSON, and whether a lane had failed.
+fn stop_lanes(
+    xarb: Option<crate::xarb_run::XarbRun>,
+    statarb: Option<crate::statarb_lane::StatArbRun>,
+) -> (serde_json::Value, bool) {
+    let mut summary = serde_json::Map::new();
+    let mut failed = false;
+    if let Some(statarb) = statarb {
+        match statarb.stop() {
+            Ok(t) => {
+                eprintln!(
+                    "kestrel: stat-arb lane stopped; pairs {}, bars {}, trades {}, open {}, \
+                     fees {}, pnl {}",
+                    t.pairs_selected, t.bars, t.trades, t.open_trades, t.fees_quote, t.pnl_quote
+                );
+                summary.insert(
+                    "statarb".into(),
+                    serde_json::to_value(&t).unwrap_or_default(),
+                );
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("kestrel: the stat-arb lane failed: {e:#}");
+                summary.insert("statarb_error".into(), format!("{e:#}").into());
+            }
+        }
+    }
+    if let Some(xarb) = xarb {
+        match xarb.stop() {
+            Ok(stats) => {
+                eprintln!(
+                    "kestrel: cross-exchange lane stopped; opportunities {}, trades {}, \
+                     orders {}, unwinds {}, pnl units {}",
+                    stats.opportunities, stats.trades, stats.orders, stats.unwinds, stats.pnl
+                );
+                summary.insert(
+                    "xarb".into(),
+                    serde_json::json!({
+                        "opportunities": stats.opportunities,
+                        "trades": stats.trades,
+                        "orders": stats.orders,
+                        "unwinds": stats.unwinds,
+                        "pnl_units": stats.pnl.to_string(),
+                    }),
+                );
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("kestrel: the cross-exchange lane failed: {e:#}");
+            }
+        }
+    }
+    (serde_json::Value::Object(summary), failed)
 }
 
 /// `kestrel run` on a CEX-only config: no node, no engine; the journal opened here, the run
@@ -243,54 +292,6 @@ fn run_cex(
         config_toml: kestrel_config::cex_to_toml_string(cfg),
         started_unix_ms: clock.unix_ms(),
     })?;
-    let stop_all = |xarb: Option<crate::xarb_run::XarbRun>,
-                    statarb: Option<crate::statarb_lane::StatArbRun>| {
-        let mut summary = serde_json::Map::new();
-        if let Some(statarb) = statarb {
-            match statarb.stop() {
-                Ok(t) => {
-                    eprintln!(
-                        "kestrel: stat-arb lane stopped; pairs {}, bars {}, trades {}, open {}, \
-                         fees {}, pnl {}",
-                        t.pairs_selected,
-                        t.bars,
-                        t.trades,
-                        t.open_trades,
-                        t.fees_quote,
-                        t.pnl_quote
-                    );
-                    summary.insert(
-                        "statarb".into(),
-                        serde_json::to_value(&t).unwrap_or_default(),
-                    );
-                }
-                Err(e) => eprintln!("kestrel: the stat-arb lane failed: {e:#}"),
-            }
-        }
-        if let Some(xarb) = xarb {
-            match xarb.stop() {
-                Ok(stats) => {
-                    eprintln!(
-                        "kestrel: cross-exchange lane stopped; opportunities {}, trades {}, \
-                         orders {}, unwinds {}, pnl units {}",
-                        stats.opportunities, stats.trades, stats.orders, stats.unwinds, stats.pnl
-                    );
-                    summary.insert(
-                        "xarb".into(),
-                        serde_json::json!({
-                            "opportunities": stats.opportunities,
-                            "trades": stats.trades,
-                            "orders": stats.orders,
-                            "unwinds": stats.unwinds,
-                            "pnl_units": stats.pnl.to_string(),
-                        }),
-                    );
-                }
-                Err(e) => eprintln!("kestrel: the cross-exchange lane failed: {e:#}"),
-            }
-        }
-        serde_json::Value::Object(summary).to_string()
-    };
     let finish = |journal: kestrel_store::Journal, summary_json: String| -> anyhow::Result<()> {
         journal.handle().append(kestrel_store::Record::RunEnded {
             run_id: run_id.clone(),
@@ -305,7 +306,7 @@ fn run_cex(
             match start_xarb(x, secrets, mode, path, journal.handle(), run_id.clone()) {
                 Ok(run) => Some(run),
                 Err(e) => {
-                    finish(journal, stop_all(None, None))?;
+                    finish(journal, stop_lanes(None, None).0.to_string())?;
                     return Err(e.context("starting the cross-exchange lane"));
                 }
             }
@@ -325,22 +326,17 @@ fn run_cex(
             match started {
                 Ok(run) => Some(run),
                 Err(e) => {
-                    finish(journal, stop_all(xarb, None))?;
+                    finish(journal, stop_lanes(xarb, None).0.to_string())?;
                     return Err(e.context("starting the stat-arb lane"));
                 }
             }
         }
         _ => None,
     };
-    let lane = |on: bool, name: &str| match (on, mode) {
-        (false, _) => String::new(),
-        (true, Mode::DryRun) => format!(", {name} lane on paper"),
-        (true, Mode::Live) => format!(", {name} lane sending orders"),
-    };
     eprintln!(
         "kestrel: running exchange lanes only ({mode:?}{}{}), run id {run_id}; Ctrl-C stops",
-        lane(xarb.is_some(), "cross-exchange"),
-        lane(statarb.is_some(), "stat-arb"),
+        lane_note(xarb.is_some(), "cross-exchange", mode),
+        lane_note(statarb.is_some(), "stat-arb", mode),
     );
     match duration {
         Some(s) => std::thread::sleep(Duration::from_secs(s)),
@@ -351,10 +347,14 @@ fn run_cex(
             rt.block_on(tokio::signal::ctrl_c())?;
         }
     }
-    let summary = stop_all(xarb, statarb);
-    finish(journal, summary)?;
+    let (summary, failed) = stop_lanes(xarb, statarb);
+    finish(journal, summary.to_string())?;
     eprintln!("kestrel: stopped; journal {}", path.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Builds the cross-exchange lane from `[xarb]` (asking every venue for fees, rules and

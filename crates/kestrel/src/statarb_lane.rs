@@ -150,6 +150,8 @@ pub struct StatArbTotals {
     pub open_trades: usize,
     /// Trades taken over from the journal at start.
     pub restored_trades: usize,
+    /// Polls whose candle requests failed (the lane backs off and asks again).
+    pub poll_errors: u64,
     /// Gross, notional units, for exact checks.
     pub gross_units: i128,
     /// Fees, notional units.
@@ -253,6 +255,7 @@ pub struct StatArbLane {
     pairs_added: u64,
     pairs_dropped: u64,
     restored_trades: usize,
+    poll_errors: u64,
 }
 
 /// Bars asked for per symbol per poll.
@@ -381,6 +384,7 @@ impl StatArbLane {
             pairs_added: 0,
             pairs_dropped: 0,
             restored_trades: 0,
+            poll_errors: 0,
             spec,
         };
         lane.seed_records(&series)?;
@@ -631,7 +635,13 @@ impl StatArbLane {
         let now_ms = LiveClock.unix_ms();
         for i in 0..n {
             let from = self.last_fed_ms + self.spec.interval.ms();
-            let fresh = closed(self.latest(i, from)?, self.spec.interval, now_ms);
+            let fresh = match self.latest(i, from) {
+                Ok(bars) => closed(bars, self.spec.interval, now_ms),
+                Err(e) => {
+                    self.poll_errors += 1;
+                    return Err(e);
+                }
+            };
             for c in fresh {
                 let row = self
                     .pending
@@ -641,6 +651,8 @@ impl StatArbLane {
             }
         }
         let mut fed = 0;
+        // Bars fetched before a failed request stay pending: nothing is lost, the next poll
+        // asks again from the last bar fed.
         while let Some(entry) = self.pending.first_entry() {
             let Some(closes) = entry.get().iter().copied().collect::<Option<Vec<f64>>>() else {
                 break;
@@ -704,6 +716,7 @@ impl StatArbLane {
             turnover_quote: self.quote_text(self.turnover_units),
             open_trades: self.pairs.iter().filter(|p| p.open.is_some()).count(),
             restored_trades: self.restored_trades,
+            poll_errors: self.poll_errors,
             gross_units: self.gross_units,
             fees_units: self.fees_units,
             pnl_units,
@@ -1402,21 +1415,34 @@ impl StatArbRun {
                     kestrel_bus::PinOutcome::Pinned(_) | kestrel_bus::PinOutcome::NotRequested => {}
                     other => tracing::warn!(?other, "stat-arb lane: not pinned; running unpinned"),
                 }
-                let mut result = Ok(());
+                let mut failures = 0u32;
                 loop {
                     journal_events(&mut lane, journal.as_ref());
                     if flag.load(Ordering::Relaxed) {
                         break;
                     }
-                    if let Err(e) = lane.poll() {
-                        result = Err(e);
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(poll_ms.max(1)));
+                    // A failed request (a dropped connection, a venue error) is retried with
+                    // exponential backoff up to a minute; the lane never stops on one.
+                    let wait_ms = match lane.poll() {
+                        Ok(_) => {
+                            failures = 0;
+                            poll_ms.max(1)
+                        }
+                        Err(e) => {
+                            failures = failures.saturating_add(1);
+                            let wait = poll_ms
+                                .max(1)
+                                .saturating_mul(1 << failures.min(16))
+                                .min(MAX_BACKOFF_MS);
+                            tracing::warn!(error = %format!("{e:#}"), retry_in_ms = wait, "stat-arb lane: poll failed");
+                            wait
+                        }
+                    };
+                    sleep_unless(&flag, wait_ms);
                 }
                 journal_events(&mut lane, journal.as_ref());
                 on_stop();
-                result.map(|()| lane.totals())
+                Ok(lane.totals())
             })?;
         Ok(StatArbRun { stop, thread })
     }
@@ -1427,6 +1453,21 @@ impl StatArbRun {
         self.thread
             .join()
             .map_err(|_| anyhow::anyhow!("the stat-arb lane thread panicked"))?
+    }
+}
+
+/// Longest wait between polls after failures.
+const MAX_BACKOFF_MS: u64 = 60_000;
+
+/// Sleeps `ms`, waking early when `stop` is set.
+fn sleep_unless(stop: &std::sync::atomic::AtomicBool, ms: u64) {
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(50)));
     }
 }
 

@@ -656,3 +656,16 @@ fn kestrel_run_live_on_a_cex_only_config_sends_orders_only_with_both_switches() 
         Some("Live")
     );
 }
+
+#[test]
+fn a_venue_that_goes_away_is_retried_and_never_stops_the_lane() {
+    let sim = StatArbSim::start(1, 20).unwrap();
+    let lane = paper_lane(&sim);
+    let run = StatArbRun::start(lane, 5, None, None, Box::new(|| {})).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // The venue's servers stop: every candle request now fails.
+    drop(sim);
+    std::thread::sleep(Duration::from_millis(1_000));
+    let totals = run.stop().expect("the lane keeps running through failed polls");
+    assert!(totals.poll_errors >= 1, "{totals:?}");
+}
