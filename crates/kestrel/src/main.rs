@@ -23,8 +23,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Run the engine against a node. Dry-run (bundles go to the journal and to simulation or
-    /// local endpoints only) unless the config says mode = "live" AND --live is given.
+    /// Run the engine against a node, with the exchange lanes its config names ([xarb]
+    /// cross-exchange, [statarb] statistical arbitrage). A config without [chain] (only
+    /// exchange lanes, see configs/cex-only-paper.toml) runs those lanes without a node.
+    /// Dry-run (bundles go to the journal and to simulation or local endpoints only; exchange
+    /// legs fill on paper against the live books) unless the config says mode = "live" AND
+    /// --live is given.
     Run {
         /// The TOML config (see configs/ for commented examples).
         #[arg(long)]

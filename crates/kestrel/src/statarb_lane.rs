@@ -183,16 +183,22 @@ struct OpenTrade {
     trade_id: u64,
     /// `Some` for a trade a previous run opened.
     run_id: Option<String>,
-    /// Signed size units held of `a` and `b`.
+    /// Signed size units held of `a` and `b` (a buy's base fee already taken off).
     pos: [i64; 2],
-    /// Cash flow before fees, fees, and traded notional of the trade so far, notional units.
+    /// Quote paid and received (sells +, buys −), fees charged in quote, base fees valued in
+    /// quote, and traded notional of the trade so far, notional units. Its PnL is
+    /// `cash − fee_quote`; reported as gross `cash + fee_base_value` less fees
+    /// `fee_quote + fee_base_value`.
     cash: i128,
-    fees: i128,
+    fee_quote: i128,
+    fee_base_value: i128,
     turnover: i128,
     /// Gross notional committed at entry, notional units (the Kelly return's denominator).
     notional_units: i128,
-    /// Set once the exit is decided; the rest of the position is unwound at every poll.
+    /// Set once the exit is decided; the rest of the position is unwound at later polls.
     closing: Option<(ExitReason, Option<f64>)>,
+    /// When the unwind was last tried, Unix ms (retries at most once a second).
+    last_try_ms: u64,
 }
 
 /// One selected pair (or one being closed after it left the selection).
@@ -262,6 +268,8 @@ pub struct StatArbLane {
 const POLL_LIMIT: u16 = 100;
 /// Bars kept waiting for the other symbols before they are given up.
 const MAX_PENDING: usize = 1_000;
+/// Least wait between attempts to unwind the rest of a closing trade.
+const CLOSE_RETRY_MS: u64 = 1_000;
 /// `fetch` bounds: the far end of time, as Binance's `endTime`.
 const FAR_MS: u64 = 4_102_444_800_000;
 
@@ -574,12 +582,14 @@ impl StatArbLane {
                 run_id: Some(t.run_id.clone()),
                 pos: [clamp(t.pos_a_units), clamp(t.pos_b_units)],
                 cash: t.cash_units,
-                fees: i128::try_from(t.fees_units).unwrap_or(i128::MAX),
+                fee_quote: i128::try_from(t.fees_units).unwrap_or(i128::MAX),
+                fee_base_value: i128::try_from(t.fee_base_value_units).unwrap_or(i128::MAX),
                 turnover: 0,
                 notional_units: t.notional_units,
                 closing: None,
+                last_try_ms: 0,
             };
-            self.cash_units += open.cash - open.fees;
+            self.cash_units += open.cash - open.fee_quote;
             self.restored_trades += 1;
             let id = PairId { a, b };
             match self.pair_index(id) {
@@ -725,7 +735,7 @@ impl StatArbLane {
                 .pairs
                 .iter()
                 .filter_map(|p| p.open.as_ref())
-                .map(|o| o.cash - o.fees)
+                .map(|o| o.cash - o.fee_quote)
                 .sum(),
         }
     }
@@ -832,7 +842,8 @@ impl StatArbLane {
             SpreadSide::Long => 1,
             SpreadSide::Short => -1,
         };
-        if !self.can_sell(id.a, -sign * want_a as i64) || !self.can_sell(id.b, sign * want_b as i64)
+        // Leg `a` trades `sign × want_a`, leg `b` the opposite sign.
+        if !self.can_sell(id.a, sign * want_a as i64) || !self.can_sell(id.b, -sign * want_b as i64)
         {
             return Err("inventory");
         }
@@ -858,10 +869,12 @@ impl StatArbLane {
             run_id: None,
             pos: [0; 2],
             cash: 0,
-            fees: 0,
+            fee_quote: 0,
+            fee_base_value: 0,
             turnover: 0,
             notional_units,
             closing: None,
+            last_try_ms: 0,
         });
         let filled_a = self.trade_leg(p, 0, sign * want_a as i64);
         if filled_a == 0 {
@@ -908,24 +921,35 @@ impl StatArbLane {
         };
         let pos = open.pos;
         let id = self.pairs[p].sel.id;
+        if let Some(open) = self.pairs[p].open.as_mut() {
+            open.last_try_ms = LiveClock.unix_ms();
+        }
         for (leg, symbol) in [(0, id.a), (1, id.b)] {
-            if pos[leg] != 0 && self.book_live(symbol) {
-                self.trade_leg(p, leg, -pos[leg]);
+            if !self.is_dust(symbol, pos[leg]) && self.book_live(symbol) {
+                // Whole lots only: what is left under a lot is dust.
+                let units = self.floor_lot(symbol, pos[leg].unsigned_abs() as f64);
+                let units = i64::try_from(units).unwrap_or(i64::MAX);
+                self.trade_leg(p, leg, if pos[leg] > 0 { -units } else { units });
             }
         }
         let Some(open) = self.pairs[p].open.as_ref() else {
             return;
         };
-        if open.pos != [0, 0] {
+        let pos = open.pos;
+        if !(self.is_dust(id.a, pos[0]) && self.is_dust(id.b, pos[1])) {
             return;
         }
         let Some(open) = self.pairs[p].open.take() else {
             return;
         };
         let (reason, z) = open.closing.unwrap_or((ExitReason::Deselected, None));
-        let pnl = open.cash - open.fees;
-        self.gross_units += open.cash;
-        self.fees_units += open.fees;
+        let pnl = open.cash - open.fee_quote;
+        let (gross, fees) = (
+            open.cash + open.fee_base_value,
+            open.fee_quote + open.fee_base_value,
+        );
+        self.gross_units += gross;
+        self.fees_units += fees;
         self.turnover_units += open.turnover;
         self.realized_units += pnl;
         self.trades += 1;
@@ -942,8 +966,8 @@ impl StatArbLane {
                 trade_id: open.trade_id,
                 reason: reason.name().to_owned(),
                 z,
-                gross_units: open.cash,
-                fees_units: open.fees,
+                gross_units: gross,
+                fees_units: fees,
                 pnl_units: pnl,
             },
         );
@@ -958,11 +982,10 @@ impl StatArbLane {
     /// Retries every closing trade's unwind; drops pairs that left the selection once flat.
     fn settle_closing(&mut self) {
         for p in 0..self.pairs.len() {
-            if self.pairs[p]
-                .open
-                .as_ref()
-                .is_some_and(|o| o.closing.is_some())
-            {
+            let now = LiveClock.unix_ms();
+            if self.pairs[p].open.as_ref().is_some_and(|o| {
+                o.closing.is_some() && now.saturating_sub(o.last_try_ms) >= CLOSE_RETRY_MS
+            }) {
                 self.unwind(p);
             }
         }
@@ -1021,12 +1044,20 @@ impl StatArbLane {
             Ok(fill) => (fill, None),
             Err(e) => (LegFill::default(), Some(e)),
         };
-        let (cash, fee) = cash_and_fee(side, &fill);
+        let (cash, fee_base_value) = cash_and_fee_value(side, &fill);
+        let fee_quote = i128::try_from(fill.fee_quote).unwrap_or(i128::MAX);
         let filled = i64::try_from(fill.size.0).unwrap_or(i64::MAX);
         let signed = if side == OrderSide::Buy {
             filled
         } else {
             -filled
+        };
+        // What the account holds after the fill: a base fee leaves less than the size bought.
+        let fee_base = i64::try_from(fill.fee_base).unwrap_or(i64::MAX);
+        let received = if signed > 0 {
+            signed.saturating_sub(fee_base)
+        } else {
+            signed
         };
         self.push_event(
             open_run,
@@ -1041,7 +1072,9 @@ impl StatArbLane {
                 .to_owned(),
                 size_units: fill.size.0,
                 notional_units: fill.notional,
-                fee_units: u128::try_from(fee).unwrap_or(0),
+                fee_units: fill.fee_quote,
+                fee_base_units: fill.fee_base,
+                fee_base_value_units: u128::try_from(fee_base_value).unwrap_or(0),
                 error: error.clone().or_else(|| {
                     (fill.size.0 == 0).then(|| "nothing filled within the limit".to_owned())
                 }),
@@ -1052,17 +1085,16 @@ impl StatArbLane {
             return 0;
         }
         if let Some(h) = self.held.get_mut(symbol) {
-            // A base fee leaves less base than the size bought.
-            let fee_base = i128::try_from(fill.fee_base).unwrap_or(0);
-            *h += i128::from(signed) - if signed > 0 { fee_base } else { 0 };
+            *h += i128::from(received);
         }
         if let Some(open) = self.pairs[p].open.as_mut() {
-            open.pos[leg] += signed;
+            open.pos[leg] += received;
             open.cash += cash;
-            open.fees += fee;
+            open.fee_quote += fee_quote;
+            open.fee_base_value += fee_base_value;
             open.turnover += cash.abs();
         }
-        self.cash_units += cash - fee;
+        self.cash_units += cash - fee_quote;
         self.fills += 1;
         signed
     }
@@ -1106,6 +1138,27 @@ impl StatArbLane {
         units / lot * lot
     }
 
+    /// Whether a position of `units` of `symbol` is too small to trade: under a lot, the
+    /// minimum size, or the minimum value at the touch. Such a rest is left where it is.
+    fn is_dust(&self, symbol: usize, units: i64) -> bool {
+        let units = units.unsigned_abs();
+        if units == 0 {
+            return true;
+        }
+        let rules = &self.terms[symbol].rules;
+        if units < rules.lot.0.max(1) || units < rules.min_size.0 {
+            return true;
+        }
+        let Some(min_notional) = rules.min_notional else {
+            return false;
+        };
+        let touch = self.feeds[symbol]
+            .book(0)
+            .and_then(|b| b.best_bid().or(b.best_ask()))
+            .map_or(0, |l| u128::from(l.price.0));
+        touch > 0 && u128::from(units) * touch < min_notional
+    }
+
     /// Whether `units` of `symbol` at about `price` meet its minimum size and value.
     fn meets_minimums(&self, symbol: usize, units: u64, price: f64) -> bool {
         let rules = &self.terms[symbol].rules;
@@ -1128,21 +1181,20 @@ impl StatArbLane {
     }
 }
 
-/// A fill's cash flow before fees and its fee, both notional units; a fee in base is valued
-/// at the fill's average price.
-fn cash_and_fee(side: OrderSide, fill: &LegFill) -> (i128, i128) {
+/// A fill's cash flow before fees (sells +, buys −) and the value of a fee it paid in base at
+/// the fill's average price, both notional units.
+fn cash_and_fee_value(side: OrderSide, fill: &LegFill) -> (i128, i128) {
     let notional = i128::try_from(fill.notional).unwrap_or(i128::MAX);
     let fee_base_value = if fill.fee_base == 0 || fill.size.0 == 0 {
         0
     } else {
         fill.fee_base * fill.notional / u128::from(fill.size.0)
     };
-    let fee = i128::try_from(fill.fee_quote + fee_base_value).unwrap_or(i128::MAX);
     let cash = match side {
         OrderSide::Buy => -notional,
         OrderSide::Sell => notional,
     };
-    (cash, fee)
+    (cash, i128::try_from(fee_base_value).unwrap_or(i128::MAX))
 }
 
 /// One market-data client per symbol of `spec`.

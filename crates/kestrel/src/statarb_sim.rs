@@ -156,7 +156,7 @@ fn scale(digits: u8) -> Scale {
     Scale::new(digits).unwrap_or_else(|| unreachable!("digits below 19"))
 }
 
-fn exchange() -> anyhow::Result<Exchange> {
+fn exchange(base: [u128; 4]) -> anyhow::Result<Exchange> {
     let mut assets: Vec<AssetSpec> = BASES
         .iter()
         .map(|b| AssetSpec {
@@ -195,8 +195,10 @@ fn exchange() -> anyhow::Result<Exchange> {
     );
     ex.deposit(SIM_KEY, "USDT", START_QUOTE);
     // Base to sell: a spot account shorts a spread leg only from what it holds.
-    for b in BASES {
-        ex.deposit(SIM_KEY, b, START_BASE);
+    for (b, units) in BASES.iter().zip(base) {
+        if units > 0 {
+            ex.deposit(SIM_KEY, b, units);
+        }
     }
     Ok(ex)
 }
@@ -216,6 +218,12 @@ impl StatArbSim {
     /// Serve the venue with [`HISTORY_BARS`] bars of history and start appending one bar
     /// every `bar_ms`.
     pub fn start(seed: u64, bar_ms: u64) -> anyhow::Result<StatArbSim> {
+        Self::start_funded(seed, bar_ms, [START_BASE; 4])
+    }
+
+    /// [`StatArbSim::start`] with the account holding `base[i]` size units of symbol `i`'s
+    /// base asset (and [`START_QUOTE`] of USDT).
+    pub fn start_funded(seed: u64, bar_ms: u64, base: [u128; 4]) -> anyhow::Result<StatArbSim> {
         let signer = BinanceSigner::hmac(SIM_KEY, &ApiSecret::new(SIM_SECRET))
             .map_err(|e| anyhow::anyhow!("statarb sim key: {e}"))?;
         // History ends at the current minute: the lane asks for the bars of the last hours.
@@ -229,7 +237,7 @@ impl StatArbSim {
                 h.push(bar);
             }
         }
-        let mut ex = exchange()?;
+        let mut ex = exchange(base)?;
         for (symbol, h) in SYMBOLS.iter().zip(history) {
             ex.set_candles(symbol, INTERVAL, h);
         }

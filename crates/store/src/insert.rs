@@ -381,7 +381,8 @@ const STATARB_ORPHAN_CLOSE_SQL: &str =
     VALUES (?1, ?2, '', '', '', 0, NULL, '0', ?3, ?4, ?5, ?6, ?7, ?8)";
 const STATARB_FILL_SQL: &str =
     "INSERT INTO statarb_fills (run_id, trade_id, unix_ms, symbol, side, size_units,
-    notional_units, fee_units, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    notional_units, fee_units, fee_base_units, fee_base_value_units, error)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 fn insert_statarb(
     conn: &Connection,
@@ -461,6 +462,8 @@ fn insert_statarb(
             size_units,
             notional_units,
             fee_units,
+            fee_base_units,
+            fee_base_value_units,
             error,
         } => {
             conn.prepare_cached(STATARB_FILL_SQL)?.execute(params![
@@ -472,6 +475,8 @@ fn insert_statarb(
                 size_units.to_string(),
                 notional_units.to_string(),
                 fee_units.to_string(),
+                fee_base_units.to_string(),
+                fee_base_value_units.to_string(),
                 error
             ])?;
         }

@@ -213,8 +213,12 @@ pub struct StatArbFillRow {
     pub size_units: u64,
     /// Quote before fees, notional units.
     pub notional_units: u128,
-    /// Fee, notional units.
+    /// Fee charged in quote, notional units.
     pub fee_units: u128,
+    /// Fee charged in base, size units.
+    pub fee_base_units: u128,
+    /// That base fee's value in quote, notional units.
+    pub fee_base_value_units: u128,
     /// The venue's error, when the order failed.
     pub error: Option<String>,
 }
@@ -239,14 +243,17 @@ pub struct StatArbOpenTrade {
     pub entry_z: Option<f64>,
     /// Quote committed at entry, notional units.
     pub notional_units: i128,
-    /// Net position in `a`, size units: buys add their size, sells subtract it.
+    /// Net position in `a`, size units: buys add their size less any base fee, sells
+    /// subtract their size.
     pub pos_a_units: i128,
     /// Net position in `b`, size units.
     pub pos_b_units: i128,
     /// Net quote from the fills before fees, notional units: sells add, buys subtract.
     pub cash_units: i128,
-    /// Fees of the fills, notional units.
+    /// Fees of the fills charged in quote, notional units.
     pub fees_units: u128,
+    /// Fees of the fills charged in base, valued in quote, notional units.
+    pub fee_base_value_units: u128,
 }
 
 impl Reader {
@@ -367,7 +374,7 @@ impl Reader {
     pub fn statarb_fills(&self, run_id: &str) -> Result<Vec<StatArbFillRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT run_id, trade_id, unix_ms, symbol, side, size_units, notional_units,
-                 fee_units, error
+                 fee_units, fee_base_units, fee_base_value_units, error
              FROM statarb_fills WHERE run_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_and_then([run_id], |r| {
@@ -381,7 +388,9 @@ impl Reader {
                 size_units: parse_int(t, "size_units", r.get(5)?)?,
                 notional_units: parse_int(t, "notional_units", r.get(6)?)?,
                 fee_units: parse_int(t, "fee_units", r.get(7)?)?,
-                error: r.get(8)?,
+                fee_base_units: parse_int(t, "fee_base_units", r.get(8)?)?,
+                fee_base_value_units: parse_int(t, "fee_base_value_units", r.get(9)?)?,
+                error: r.get(10)?,
             })
         })?;
         rows.collect()
@@ -413,6 +422,7 @@ impl Reader {
                 pos_b_units: 0,
                 cash_units: 0,
                 fees_units: 0,
+                fee_base_value_units: 0,
             })
         })?;
         let mut open: Vec<StatArbOpenTrade> = rows.collect::<Result<_, StoreError>>()?;
@@ -424,7 +434,7 @@ impl Reader {
 
         let mut stmt = self.conn.prepare(
             "SELECT f.run_id, f.trade_id, f.symbol, f.side, f.size_units, f.notional_units,
-                 f.fee_units
+                 f.fee_units, f.fee_base_units, f.fee_base_value_units
              FROM statarb_fills f JOIN statarb_trades t
                  ON t.run_id = f.run_id AND t.trade_id = f.trade_id
              WHERE t.exit_unix_ms IS NULL AND f.error IS NULL ORDER BY f.id",
@@ -442,6 +452,9 @@ impl Reader {
             let notional_text: String = r.get(5)?;
             let notional = parse_int::<u128>(t, "notional_units", notional_text.clone())?;
             let fee = parse_int::<u128>(t, "fee_units", r.get(6)?)?;
+            let fee_base_text: String = r.get(7)?;
+            let fee_base = parse_int::<u128>(t, "fee_base_units", fee_base_text.clone())?;
+            let fee_base_value = parse_int::<u128>(t, "fee_base_value_units", r.get(8)?)?;
             let corrupt = |column: &'static str, value: String| StoreError::Corrupt {
                 table: t,
                 column,
@@ -449,8 +462,11 @@ impl Reader {
             };
             let notional = i128::try_from(notional)
                 .map_err(|_| corrupt("notional_units", notional_text.clone()))?;
+            let fee_base = i128::try_from(fee_base)
+                .map_err(|_| corrupt("fee_base_units", fee_base_text.clone()))?;
+            // A buy whose fee was taken in base leaves its size less that fee.
             let (size, cash) = if side == "buy" {
-                (size, -notional)
+                (size - fee_base, -notional)
             } else {
                 (-size, notional)
             };
@@ -472,6 +488,15 @@ impl Reader {
                 .fees_units
                 .checked_add(fee)
                 .ok_or_else(|| corrupt("fee_units", format!("{fee} past u128")))?;
+            trade.fee_base_value_units = trade
+                .fee_base_value_units
+                .checked_add(fee_base_value)
+                .ok_or_else(|| {
+                    corrupt(
+                        "fee_base_value_units",
+                        format!("{fee_base_value} past u128"),
+                    )
+                })?;
         }
         Ok(open)
     }

@@ -316,8 +316,13 @@ pub enum StatArbRecord {
         size_units: u64,
         /// Quote before fees, notional units.
         notional_units: u128,
-        /// Fee charged, notional units.
+        /// Fee charged in quote, notional units.
         fee_units: u128,
+        /// Fee charged in base (a buy on Binance, OKX, Bybit), size units: the position is
+        /// the size less this.
+        fee_base_units: u128,
+        /// That base fee valued in quote at the fill's average price, notional units.
+        fee_base_value_units: u128,
         /// The venue's error, when the order failed.
         error: Option<String>,
     },

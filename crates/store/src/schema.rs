@@ -252,6 +252,8 @@ CREATE TABLE statarb_fills (
     size_units TEXT NOT NULL,
     notional_units TEXT NOT NULL,
     fee_units TEXT NOT NULL,
+    fee_base_units TEXT NOT NULL DEFAULT '0',
+    fee_base_value_units TEXT NOT NULL DEFAULT '0',
     error TEXT
 );
 CREATE INDEX statarb_pairs_by_run ON statarb_pairs(run_id, id);

@@ -40,6 +40,30 @@ fn fill(trade_id: u64, symbol: &str, side: &str, size: u64, notional: u128) -> S
         size_units: size,
         notional_units: notional,
         fee_units: notional / 1000,
+        fee_base_units: 0,
+        fee_base_value_units: 0,
+        error: None,
+    }
+}
+
+/// A buy whose fee the venue took in base: `fee_base` units, worth `fee_value` of quote.
+fn base_fee_buy(
+    trade_id: u64,
+    symbol: &str,
+    size: u64,
+    notional: u128,
+    fee_base: u128,
+    fee_value: u128,
+) -> StatArbRecord {
+    StatArbRecord::Fill {
+        trade_id,
+        symbol: symbol.into(),
+        side: "buy".into(),
+        size_units: size,
+        notional_units: notional,
+        fee_units: 0,
+        fee_base_units: fee_base,
+        fee_base_value_units: fee_value,
         error: None,
     }
 }
@@ -124,6 +148,8 @@ fn a_runs_records_read_back_exactly() {
                     size_units: 0,
                     notional_units: 0,
                     fee_units: u128::MAX,
+                    fee_base_units: u128::MAX - 1,
+                    fee_base_value_units: 7,
                     error: Some("51008: insufficient balance \"BTC\"".into()),
                 },
             ),
@@ -234,6 +260,8 @@ fn a_runs_records_read_back_exactly() {
                 size_units: u64::MAX,
                 notional_units: big_notional,
                 fee_units: big_notional / 1000,
+                fee_base_units: 0,
+                fee_base_value_units: 0,
                 error: None,
             },
             StatArbFillRow {
@@ -245,6 +273,8 @@ fn a_runs_records_read_back_exactly() {
                 size_units: 0,
                 notional_units: 0,
                 fee_units: u128::MAX,
+                fee_base_units: u128::MAX - 1,
+                fee_base_value_units: 7,
                 error: Some("51008: insufficient balance \"BTC\"".into()),
             },
         ]
@@ -355,6 +385,8 @@ fn open_trades_are_summed_from_their_fills_across_runs() {
                     size_units: 100,
                     notional_units: 99_999,
                     fee_units: 77,
+                    fee_base_units: 5,
+                    fee_base_value_units: 77,
                     error: Some("timeout".into()),
                 },
             ),
@@ -370,7 +402,8 @@ fn open_trades_are_summed_from_their_fills_across_runs() {
             // no fills yet.
             sa("run-2", 11, entered(1, "short", 2.75, 7_000)),
             sa("run-2", 12, fill(1, ETH, "sell", 2, 6_000)),
-            sa("run-2", 13, fill(1, BTC, "buy", 1, 5_000)),
+            // Bought 3 BTC, the venue kept 1 of them as its fee (worth 1,700 of quote).
+            sa("run-2", 13, base_fee_buy(1, BTC, 3, 5_000, 1, 1_700)),
             sa("run-2", 14, entered(0, "long", f64::INFINITY, -1)),
         ],
     );
@@ -389,6 +422,7 @@ fn open_trades_are_summed_from_their_fills_across_runs() {
             pos_b_units: 0,
             cash_units: 0,
             fees_units: 0,
+            fee_base_value_units: 0,
         }
     };
     assert_eq!(
@@ -404,9 +438,10 @@ fn open_trades_are_summed_from_their_fills_across_runs() {
             trade("run-2", 0, "long", 14, None, -1),
             StatArbOpenTrade {
                 pos_a_units: -2,
-                pos_b_units: 1,
+                pos_b_units: 3 - 1,
                 cash_units: 6_000 - 5_000,
-                fees_units: 6 + 5,
+                fees_units: 6,
+                fee_base_value_units: 1_700,
                 ..trade("run-2", 1, "short", 11, Some(2.75), 7_000)
             },
         ]
