@@ -1,5 +1,6 @@
 //! OKX v5, simulated: the REST endpoints Kestrel uses (`POST /api/v5/trade/order`,
-//! `POST /api/v5/trade/cancel-order`, `GET /api/v5/trade/order`, `GET /api/v5/account/balance`,
+//! `POST /api/v5/trade/cancel-order`, `GET /api/v5/trade/order`, `GET /api/v5/trade/fills`,
+//! `GET /api/v5/account/balance`,
 //! `GET /api/v5/account/trade-fee`, public `GET /api/v5/public/instruments`), private ones
 //! checked with OKX's `OK-ACCESS-*` rules, and the public WebSocket `books` channel at
 //! `/ws/v5/public`, in OKX's formats.
@@ -37,7 +38,8 @@ use serde_json::{Value, json};
 
 use crate::candles;
 use crate::engine::{
-    Exchange, FeeAsset, Keep, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
+    Exchange, FeeAsset, Keep, Liquidity, NewOrder, Order, OrderRef, OrderStatus, Reject,
+    SymbolSpec, Tif,
 };
 use crate::http::{HttpRequest, HttpResponse, form_pairs};
 use crate::server::{Faults, Front, Publication, WsSession};
@@ -116,6 +118,7 @@ impl Front for OkxFront {
             ("POST", "/api/v5/trade/order") => place_order(ex, account, request, now_ms),
             ("POST", "/api/v5/trade/cancel-order") => cancel_order(ex, account, request, now_ms),
             ("GET", "/api/v5/trade/order") => query_order(ex, account, &query),
+            ("GET", "/api/v5/trade/fills") => order_fills(ex, account, &query),
             ("GET", "/api/v5/account/balance") => balance(ex, account, &query, now_ms),
             ("GET", "/api/v5/account/trade-fee") => trade_fee(ex, account, &query, now_ms),
             ("GET", "/api/v5/public/instruments") => instruments(ex, &query),
@@ -719,6 +722,67 @@ fn query_order(ex: &Exchange, account: &str, query: &HashMap<String, String>) ->
         Some(order) => ok(json!([order_json(spec, order)])),
         None => top_error(200, 51603, "Order does not exist"),
     }
+}
+
+/// `GET /api/v5/trade/fills` ("Get transaction details"): the account's trades of the order
+/// `ordId` on `instId`, newest first, each at its book level's price and size with the fee the
+/// engine charged on it (negative, in its currency). This simulation asks for both `instId`
+/// and `ordId` (OKX takes neither as required and lists every recent fill then); an order it
+/// does not know has no fills (an empty list, as OKX answers).
+fn order_fills(ex: &Exchange, account: &str, query: &HashMap<String, String>) -> HttpResponse {
+    match query.get("instType").map(String::as_str) {
+        Some("SPOT") | None => {}
+        Some(_) => return param_error("instType"),
+    }
+    let Some(inst) = query.get("instId").filter(|v| !v.is_empty()) else {
+        return empty_param("instId");
+    };
+    let Some(spec) = ex.symbol(inst) else {
+        return unknown_instrument();
+    };
+    let Some(ord_id) = query.get("ordId").filter(|v| !v.is_empty()) else {
+        return empty_param("ordId");
+    };
+    let Ok(id) = ord_id.parse::<u64>() else {
+        return param_error("ordId");
+    };
+    let Some(order) = ex.order(account, inst, &OrderRef::Id(id)) else {
+        return ok(json!([]));
+    };
+    let (price_digits, size_digits) = (spec.price_scale.digits(), spec.size_scale.digits());
+    let side = match order.side {
+        OrderSide::Buy => "buy",
+        OrderSide::Sell => "sell",
+    };
+    let time = order.created_ms.to_string();
+    let data: Vec<Value> = order
+        .fills
+        .iter()
+        .rev()
+        .map(|fill| {
+            let (fee_ccy, fee_digits) = match fill.fee_asset {
+                FeeAsset::Base => (&spec.base, size_digits),
+                FeeAsset::Quote => (&spec.quote, notional_digits(spec)),
+            };
+            let exec_type = match fill.liquidity {
+                Liquidity::Taker => "T",
+                Liquidity::Maker => "M",
+            };
+            json!({
+                "instType": "SPOT", "instId": order.symbol, "tradeId": fill.trade_id.to_string(),
+                "ordId": order.id.to_string(), "clOrdId": order.client_id,
+                "billId": fill.trade_id.to_string(), "subType": "1", "tag": "",
+                "fillPx": fixed_text(fill.price, price_digits),
+                "fillSz": fixed_text(fill.size, size_digits),
+                "fillIdxPx": "", "fillPnl": "0", "fillPxVol": "", "fillPxUsd": "",
+                "fillMarkVol": "", "fillFwdPx": "", "fillMarkPx": "",
+                "side": side, "posSide": "net", "execType": exec_type,
+                "feeCcy": fee_ccy, "fee": charge_text(fill.fee, fee_digits),
+                "ts": time, "fillTime": time, "tradeQuoteCcy": spec.quote,
+            })
+        })
+        .collect();
+    ok(Value::Array(data))
 }
 
 fn state_text(status: OrderStatus) -> &'static str {

@@ -325,6 +325,142 @@ fn a_signed_ioc_buy_walks_the_book_and_pays_its_fee_in_base() {
     assert_eq!(json_of(&body)["data"][0]["avgPx"], "");
 }
 
+fn fills(server: &ExchangeServer, ord_id: &str) -> (u16, Vec<u8>) {
+    let mut out = Vec::new();
+    writer(server)
+        .order_fills(INST, OrderRef::Venue(ord_id), &stamp(), &mut out)
+        .expect("write fills request");
+    send(server, &out)
+}
+
+#[test]
+fn an_orders_fills_list_each_trade_and_add_up_to_the_quote_it_paid() {
+    let server = venue();
+    let usdt_before = held(&server, "USDT").0;
+    // 0.8 BTC takes 0.5 at 65,000.0 and 0.3 at 65,001.0: two trades.
+    let (status, body) = place(
+        &server,
+        &order(OrderSide::Buy, 80_000_000, 650_010, Tif::Ioc, "fills1"),
+    );
+    let placed = orders::parse_order(Venue::Okx, status, &body, scales()).expect("placed");
+    let (status, body) = fills(&server, &placed.venue_order_id);
+    let raw = json_of(&body);
+    assert_eq!((status, &raw["code"]), (200, &json!("0")), "{raw}");
+    // Newest first, each with OKX's fields: the fee negative, in BTC (a buy's fee is in base).
+    let first = &raw["data"][0];
+    assert_eq!(
+        (
+            &first["instId"],
+            &first["ordId"],
+            &first["clOrdId"],
+            &first["side"],
+            &first["execType"]
+        ),
+        (
+            &json!(INST),
+            &json!(placed.venue_order_id),
+            &json!("fills1"),
+            &json!("buy"),
+            &json!("T")
+        )
+    );
+    assert_eq!(
+        (
+            &first["fillPx"],
+            &first["fillSz"],
+            &first["fee"],
+            &first["feeCcy"]
+        ),
+        (
+            &json!("65001"),
+            &json!("0.3"),
+            &json!("-0.0003"),
+            &json!("BTC")
+        )
+    );
+    let report = orders::parse_order_fills(Venue::Okx, status, &body, scales()).expect("fills");
+    let trades: Vec<(Fixed, Fixed, Amount, bool)> = report
+        .fills
+        .iter()
+        .map(|f| (f.price, f.size, f.fee.amount, f.fee.rebate))
+        .collect();
+    assert_eq!(
+        trades,
+        vec![
+            (Fixed(650_010), Fixed(30_000_000), amount(3, 4), false),
+            (Fixed(650_000), Fixed(50_000_000), amount(5, 4), false),
+        ]
+    );
+    assert_ne!(report.fills[0].trade_id, report.fills[1].trade_id);
+    assert_eq!(
+        report.fees,
+        vec![Fee {
+            asset: "BTC".into(),
+            amount: amount(8, 4),
+            rebate: false,
+        }]
+    );
+    // Σ px × sz is exactly the USDT the account paid (notional units are USDT's units).
+    let notional: u128 = report
+        .fills
+        .iter()
+        .map(|f| u128::from(f.price.0) * u128::from(f.size.0))
+        .sum();
+    let usdt_after = held(&server, "USDT").0;
+    let paid = usdt_before.checked_sub(usdt_after).expect("paid");
+    assert_eq!(notional, paid.units_at(9).expect("exact"));
+    assert_eq!(notional, 52_000_300_000_000);
+
+    // A sell's fee is in quote, negative as well.
+    let (status, body) = place(
+        &server,
+        &order(OrderSide::Sell, 10_000_000, 649_990, Tif::Ioc, "fills2"),
+    );
+    let placed = orders::parse_order(Venue::Okx, status, &body, scales()).expect("placed");
+    let (status, body) = fills(&server, &placed.venue_order_id);
+    assert_eq!(
+        (
+            &json_of(&body)["data"][0]["fee"],
+            &json_of(&body)["data"][0]["feeCcy"]
+        ),
+        (&json!("-6.4999"), &json!("USDT"))
+    );
+    let report = orders::parse_order_fills(Venue::Okx, status, &body, scales()).expect("fills");
+    assert_eq!(report.fills.len(), 1);
+
+    // An order with no trades, and an order that is not the account's: empty lists.
+    let (status, body) = place(
+        &server,
+        &order(OrderSide::Buy, 10_000_000, 640_000, Tif::Ioc, "fills3"),
+    );
+    let placed = orders::parse_order(Venue::Okx, status, &body, scales()).expect("placed");
+    for id in [placed.venue_order_id.as_str(), "999"] {
+        let (status, body) = fills(&server, id);
+        let report = orders::parse_order_fills(Venue::Okx, status, &body, scales()).expect("fills");
+        assert!(report.fills.is_empty(), "{id}");
+    }
+
+    // The same auth as every private endpoint: unsigned, or signed for another target.
+    let target = format!("/api/v5/trade/fills?instType=SPOT&instId={INST}&ordId=1");
+    let (status, raw) = public(&server, &target);
+    assert_eq!((status, &raw["data"]), (401, &json!([])));
+    assert_ne!(raw["code"], "0");
+    let mut out = Vec::new();
+    writer(&server)
+        .order_fills(INST, OrderRef::Venue("1"), &stamp(), &mut out)
+        .expect("write");
+    let tampered = String::from_utf8(out)
+        .expect("utf8")
+        .replace("ordId=1 ", "ordId=2 ");
+    let (status, body) = send(&server, tampered.as_bytes());
+    assert_eq!(
+        (status, json_of(&body)["code"].clone()),
+        (401, json!("50113"))
+    );
+    let error = orders::parse_order_fills(Venue::Okx, status, &body, scales()).unwrap_err();
+    assert_eq!(error.class, ErrorClass::Auth);
+}
+
 #[test]
 fn refusals_carry_okx_codes_at_the_top_or_per_order() {
     let server = venue();

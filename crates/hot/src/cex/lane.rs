@@ -7,6 +7,12 @@
 //! ([`kestrel_strategies::risk::paper_fill`]); in [`Execution::Orders`] they are written as
 //! complete signed requests on warm keep-alive connections and settled from the venues'
 //! answers. Everything the lane does is recorded as a [`LaneEvent`] for the journal.
+//!
+//! Money is exact: a leg is valued from its fills or the venue's cumulative quote amount. OKX's
+//! order details give only an average price, so a filled OKX order's fills are asked for
+//! separately ([`RequestWriter::order_fills`]) and the leg is valued from them; only when they
+//! cannot be had is it valued at the average price, and counted
+//! ([`LaneStats::fills_at_avg_price`]).
 
 use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
@@ -23,8 +29,8 @@ use kestrel_telemetry::{Percentiles, SpanRecorder};
 use kestrel_types::cex::{FeeAsset, Fixed, OrderSide, Rate, Venue};
 use kestrel_venues::book::Book;
 use kestrel_venues::orders::{
-    ErrorClass, OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status, Tif,
-    parse_order, parse_order_query,
+    ErrorClass, OrderFills, OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp,
+    Status, Tif, VenueError, parse_order, parse_order_fills, parse_order_query,
 };
 
 use super::VenueFeed;
@@ -335,11 +341,28 @@ pub struct LaneStats {
     /// Trades decided on book changes that waited (behind a trade in flight, or for budget):
     /// not in the latency spans, which time a book change read to its orders written.
     pub deferred_trades: u64,
+    /// Filled orders valued at the venue's (possibly rounded) average price because their
+    /// exact fills could not be had: the venue's answer gave neither fills nor a quote amount
+    /// and the fills request failed, or its fills never added up to the filled size. Should
+    /// be 0.
+    pub fills_at_avg_price: u64,
 }
 
 /// How long a venue is left alone after it answers "too many requests" or "busy", on top of
 /// its budget refilling from empty.
 const RATE_LIMIT_PAUSE_MS: u64 = 1_000;
+
+/// Which request a pending answer is to.
+#[derive(Clone, Copy, Debug)]
+enum Asked {
+    /// The order itself.
+    Order,
+    /// An order query.
+    Query,
+    /// A final order's fills (OKX); the value is the leg valued at the venue's average price,
+    /// to settle at when the fills cannot be had.
+    Fills(LegFill),
+}
 
 #[derive(Clone, Debug)]
 struct Pending {
@@ -348,7 +371,8 @@ struct Pending {
     leg: usize,
     /// The venue's id, once an acknowledgement named it (Coinbase queries by nothing else).
     venue_order_id: String,
-    query: bool,
+    asked: Asked,
+    /// Follow-up requests (queries and fills requests) still allowed.
     queries_left: u8,
 }
 
@@ -781,7 +805,7 @@ impl XarbLane {
                                 role,
                                 leg,
                                 venue_order_id: String::new(),
-                                query: false,
+                                asked: Asked::Order,
                                 queries_left: 5,
                             });
                         }
@@ -849,15 +873,31 @@ impl XarbLane {
         let Some(cfg) = self.cfg.legs.get(p.leg).cloned() else {
             return;
         };
-        let parsed = if p.query {
-            parse_order_query(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales)
-        } else {
-            parse_order(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales)
+        let parsed = match p.asked {
+            Asked::Order => parse_order(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales),
+            Asked::Query => {
+                parse_order_query(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales)
+            }
+            Asked::Fills(at_avg) => {
+                let parsed =
+                    parse_order_fills(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales);
+                self.on_fills(p, at_avg, parsed, &cfg, now_ms);
+                return;
+            }
         };
         match parsed {
             Ok(report) if is_final(&report) => {
                 let fill = leg_fill(&report, &cfg);
-                self.record(p.id, p.role, p.leg, fill, now_ms);
+                if needs_fills(&report) {
+                    // OKX: the answer gives the average price only. Value it from its fills.
+                    let mut p = p;
+                    if !report.venue_order_id.is_empty() {
+                        p.venue_order_id = report.venue_order_id;
+                    }
+                    self.ask_fills(p, fill, now_ms);
+                } else {
+                    self.record(p.id, p.role, p.leg, fill, now_ms);
+                }
             }
             Ok(report) if p.queries_left > 0 => {
                 let mut p = p;
@@ -928,7 +968,7 @@ impl XarbLane {
             if let Some(b) = self.budgets.get_mut(p.leg) {
                 b.spend(mono_ns());
             }
-            p.query = true;
+            p.asked = Asked::Query;
             p.queries_left -= 1;
             let leg = p.leg;
             if let Some(q) = self.pending.get_mut(leg) {
@@ -945,6 +985,95 @@ impl XarbLane {
             message: "the order could not be queried".into(),
         });
         self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
+    }
+
+    /// Ask for a final order's fills on the order's connection, counted against the venue's
+    /// budget like a query; where the venue offers no such request, or it cannot be written
+    /// or sent, settle at the average price `at_avg`.
+    fn ask_fills(&mut self, mut p: Pending, at_avg: LegFill, now_ms: u64) {
+        let Execution::Orders { writers, conns, .. } = &mut self.exec else {
+            return;
+        };
+        let Some(cfg) = self.cfg.legs.get(p.leg) else {
+            return;
+        };
+        self.nonce = (self.nonce + 1).max(now_ms.saturating_mul(1000));
+        let stamp = Stamp {
+            unix_ms: now_ms,
+            nonce: self.nonce,
+            entropy: entropy(self.nonce),
+        };
+        let by = if p.venue_order_id.is_empty() {
+            write_client_id(p.id, p.role, &mut self.client_id);
+            OrderRef::Client(&self.client_id)
+        } else {
+            OrderRef::Venue(&p.venue_order_id)
+        };
+        let written = writers
+            .get(p.leg)
+            .map(|w| w.order_fills(&cfg.symbol, by, &stamp, &mut self.buf));
+        if let (Some(Ok(())), Some(conn)) = (written, conns.get_mut(p.leg))
+            && conn.send_request(&self.buf).is_ok()
+        {
+            if let Some(b) = self.budgets.get_mut(p.leg) {
+                b.spend(mono_ns());
+            }
+            p.asked = Asked::Fills(at_avg);
+            p.queries_left = p.queries_left.saturating_sub(1);
+            let leg = p.leg;
+            if let Some(q) = self.pending.get_mut(leg) {
+                q.push_back(p);
+            }
+            return;
+        }
+        self.settle_at_avg(&p, at_avg, now_ms);
+    }
+
+    /// The answer to a fills request: settle the leg from the fills when their sizes add up
+    /// to the order's filled size, ask again while they lag and follow-ups are left, else
+    /// settle at the average price.
+    fn on_fills(
+        &mut self,
+        p: Pending,
+        at_avg: LegFill,
+        parsed: Result<OrderFills, VenueError>,
+        cfg: &LegConfig,
+        now_ms: u64,
+    ) {
+        match parsed {
+            Ok(fills) => {
+                let total = fills
+                    .fills
+                    .iter()
+                    .try_fold(0u64, |sum, f| sum.checked_add(f.size.0));
+                match total {
+                    Some(total) if total == at_avg.size.0 => {
+                        let fill = fills_fill(fills, at_avg.size, &cfg.base_asset, cfg.scales);
+                        self.record(p.id, p.role, p.leg, fill, now_ms);
+                    }
+                    // Fills can lag the order's state: ask again.
+                    Some(total) if total < at_avg.size.0 && p.queries_left > 0 => {
+                        self.ask_fills(p, at_avg, now_ms);
+                    }
+                    _ => self.settle_at_avg(&p, at_avg, now_ms),
+                }
+            }
+            Err(e) => {
+                if e.class == ErrorClass::Retryable
+                    && let Some(b) = self.budgets.get_mut(p.leg)
+                {
+                    b.penalize(mono_ns(), RATE_LIMIT_PAUSE_MS);
+                    self.stats.venue_pauses += 1;
+                }
+                self.settle_at_avg(&p, at_avg, now_ms);
+            }
+        }
+    }
+
+    /// Settle a filled order at the venue's average price (its exact fills could not be had).
+    fn settle_at_avg(&mut self, p: &Pending, at_avg: LegFill, now_ms: u64) {
+        self.stats.fills_at_avg_price += 1;
+        self.record(p.id, p.role, p.leg, at_avg, now_ms);
     }
 
     /// A leg or unwind finished with `fill`: settle holdings, and close or unwind the trade.
@@ -1172,6 +1301,28 @@ pub fn is_final(report: &OrderReport) -> bool {
 /// fees split by asset.
 fn leg_fill(report: &OrderReport, cfg: &LegConfig) -> LegFill {
     report_fill(report, &cfg.base_asset, cfg.scales)
+}
+
+/// Whether a final report filled something but gives neither its fills nor its quote amount
+/// (OKX's order details): only its average price, which may be rounded.
+fn needs_fills(report: &OrderReport) -> bool {
+    !report.filled.is_zero() && report.notional.is_none() && report.fills.is_empty()
+}
+
+/// The exact fill of an order that filled `filled`, from its separately reported fills
+/// (`Σ price × size`, each fill's fee split by asset as [`report_fill`] does, rebates left out).
+pub fn fills_fill(fills: OrderFills, filled: Fixed, base_asset: &str, scales: Scales) -> LegFill {
+    let report = OrderReport {
+        venue_order_id: String::new(),
+        client_id: String::new(),
+        status: Some(Status::Filled),
+        filled,
+        notional: None,
+        avg_price: None,
+        fees: fills.fees,
+        fills: fills.fills,
+    };
+    report_fill(&report, base_asset, scales)
 }
 
 /// The exact fill of a final report of an order on a symbol whose base asset the venue names

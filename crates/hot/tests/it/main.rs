@@ -11,6 +11,7 @@ mod cex_replay;
 mod feed_support;
 mod handoff;
 mod lane;
+mod lane_okx;
 mod tls;
 mod ws;
 

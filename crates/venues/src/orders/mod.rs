@@ -7,9 +7,10 @@
 //!   line, `Host`, `Content-Type`, `Content-Length`, the venue's auth headers, body) into a
 //!   caller's reused `Vec<u8>`. The time, nonce and JWT entropy come in a [`Stamp`]; the host is
 //!   the one configured (`api.binance.com`, or `127.0.0.1:PORT` against a fake venue).
-//! - **Parsers** ([`parse_order`], [`parse_cancel`], [`parse_order_query`], [`parse_balances`],
-//!   [`parse_fee_rates`], [`parse_symbol_rules`], [`parse_candles`]) turn `(http_status,
-//!   body)` into typed reports with exact decimals, or into a classified [`VenueError`].
+//! - **Parsers** ([`parse_order`], [`parse_cancel`], [`parse_order_query`],
+//!   [`parse_order_fills`], [`parse_balances`], [`parse_fee_rates`], [`parse_symbol_rules`],
+//!   [`parse_candles`]) turn `(http_status, body)` into typed reports with exact decimals, or
+//!   into a classified [`VenueError`].
 //!
 //! Prices and sizes are [`Fixed`] at the symbol's [`Scales`]; a notional is their product, a
 //! `u128` at `price_digits + size_digits`. Amounts whose precision the symbol does not fix
@@ -198,6 +199,15 @@ pub enum WriteError {
         /// What is wrong.
         rule: &'static str,
     },
+    /// The venue has no separate request for an order's fills: its order answer already
+    /// carries them or the order's quote amount (every venue but OKX).
+    #[error(
+        "{venue} has no separate fills request: its order answer carries the fills or the quote amount"
+    )]
+    NotOffered {
+        /// The venue the request was for.
+        venue: Venue,
+    },
     /// The signer refused (a timestamp out of range, a token that would not encode).
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -231,6 +241,21 @@ pub trait RequestWriter {
         stamp: &Stamp,
         out: &mut Vec<u8>,
     ) -> Result<(), WriteError>;
+    /// Asks for one order's individual fills (read by [`parse_order_fills`]), for a venue
+    /// whose order answer gives neither the fills nor the quote amount (OKX: only the
+    /// average price). Every other venue keeps this default: [`WriteError::NotOffered`].
+    fn order_fills(
+        &self,
+        symbol: &str,
+        order: OrderRef<'_>,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WriteError> {
+        let _ = (symbol, order, stamp, out);
+        Err(WriteError::NotOffered {
+            venue: self.venue(),
+        })
+    }
     /// Asks for the account's balances.
     fn balances(&self, stamp: &Stamp, out: &mut Vec<u8>) -> Result<(), WriteError>;
     /// Asks for the account's maker and taker fee rates on a symbol.
@@ -423,6 +448,20 @@ impl OrderReport {
     }
 }
 
+/// One order's individual trades, as a separate fills request reports them
+/// ([`RequestWriter::order_fills`], [`parse_order_fills`]): what values an order exactly where
+/// its order answer gives only an average price (OKX).
+///
+/// The fills may lag the order's state: their sizes can add up to less than the order's
+/// `filled` for a while after it is final.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderFills {
+    /// Each trade: its price and size at the symbol's scales, its own fee, its trade id.
+    pub fills: Vec<FillReport>,
+    /// The fills' fees summed by asset, charges and rebates apart (zero fees left out).
+    pub fees: Vec<Fee>,
+}
+
 /// One asset's balance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Balance {
@@ -482,6 +521,8 @@ pub enum Call {
     CancelOrder,
     /// An order query.
     QueryOrder,
+    /// A query of an order's fills.
+    OrderFills,
     /// A balance query.
     Balances,
     /// A fee-rate query.
@@ -643,6 +684,27 @@ pub fn parse_order_query(
         Venue::Kraken => kraken::parse_query(http_status, body, scales),
         Venue::Okx => okx::parse_query(http_status, body, scales),
         Venue::Bybit => bybit::parse_query(http_status, body, scales),
+    }
+}
+
+/// Reads the answer to [`RequestWriter::order_fills`]: every fill listed, exactly at
+/// `scales`, and their fees by asset. OKX only: for any other venue this is a
+/// [`ErrorClass::Rejected`] error saying the request is not offered there.
+pub fn parse_order_fills(
+    venue: Venue,
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<OrderFills, VenueError> {
+    match venue {
+        Venue::Okx => okx::parse_fills(http_status, body, scales),
+        Venue::Binance | Venue::Coinbase | Venue::Kraken | Venue::Bybit => Err(VenueError {
+            venue,
+            http_status,
+            code: None,
+            message: WriteError::NotOffered { venue }.to_string(),
+            class: ErrorClass::Rejected,
+        }),
     }
 }
 

@@ -1,11 +1,13 @@
-//! OKX API v5 REST (okx.com/docs-v5: Place order, Cancel order, Get order details, Get balance,
-//! Get fee rates, Get instruments, Error codes).
+//! OKX API v5 REST (okx.com/docs-v5: Place order, Cancel order, Get order details, Get
+//! transaction details (last 3 days), Get balance, Get fee rates, Get instruments, Error codes).
 //!
 //! Private calls carry the four `OK-ACCESS-*` headers; `POST` bodies are JSON. Answers are
 //! `{"code":"0","msg":"","data":[...]}`; a failed order is `code` `"1"` with the reason in
 //! `data[0].sCode`/`sMsg` (codes are numeric strings). Placing and cancelling answer with ids
 //! only ("It is not strictly considered that the order has been canceled"), so the state comes
-//! from the query. Fee rates are negative for a charge and positive for a rebate.
+//! from the query. Order details give the average price but no quote amount, so an order is
+//! valued exactly from its fills (`GET /api/v5/trade/fills`). Fees and fee rates are negative
+//! for a charge and positive for a rebate.
 
 use std::io::Write as _;
 
@@ -19,9 +21,9 @@ use super::common::{
     put_fixed, side_lower,
 };
 use super::{
-    Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, Fee, FeeRates, Interval, OrderRef,
-    OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
-    VenuePrecision, WriteError,
+    Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, Fee, FeeRates, FillReport, Interval,
+    OrderFills, OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status,
+    SymbolRules, Tif, VenueError, VenuePrecision, WriteError,
 };
 use crate::auth::{HttpMethod, OkxHeaders, OkxSigner};
 
@@ -196,6 +198,24 @@ impl RequestWriter for OkxWriter {
         let (field, id) = ref_field(order);
         let query = format!("instId={symbol}&{field}={id}");
         self.get("/api/v5/trade/order", &query, stamp, out)
+    }
+
+    /// `GET /api/v5/trade/fills?instType=SPOT&instId=&ordId=` ("Get transaction details (last
+    /// 3 days)"). It filters by the venue's order id only: a client id is refused.
+    fn order_fills(
+        &self,
+        symbol: &str,
+        order: OrderRef<'_>,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WriteError> {
+        check_symbol(VENUE, symbol)?;
+        let OrderRef::Venue(id) = order else {
+            return Err(WriteError::NeedsVenueOrderId { venue: VENUE });
+        };
+        check_ref(order)?;
+        let query = format!("instType=SPOT&instId={symbol}&ordId={id}");
+        self.get("/api/v5/trade/fills", &query, stamp, out)
     }
 
     fn balances(&self, stamp: &Stamp, out: &mut Vec<u8>) -> Result<(), WriteError> {
@@ -437,6 +457,70 @@ pub(super) fn parse_query(
         });
     }
     Ok(report)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FillRow<'a> {
+    ord_id: String,
+    trade_id: String,
+    side: String,
+    #[serde(borrow)]
+    fill_px: Num<'a>,
+    #[serde(borrow)]
+    fill_sz: Num<'a>,
+    #[serde(borrow)]
+    fee: Option<Num<'a>>,
+    #[serde(default)]
+    fee_ccy: String,
+    #[serde(borrow)]
+    ts: Num<'a>,
+}
+
+/// Get transaction details: one `data` item per fill, newest first, with `fillPx`, `fillSz`,
+/// `fee` (negative for a charge, positive for a rebate) in `feeCcy`, `ordId`, `tradeId`,
+/// `side` and `ts`. Prices and sizes must be exact at `scales`.
+pub(super) fn parse_fills(
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<OrderFills, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::OrderFills, http_status);
+    let rows: Vec<FillRow<'_>> = read_data(&ctx, body)?;
+    let mut out = OrderFills::default();
+    for row in rows {
+        if row.ord_id.is_empty() || row.trade_id.is_empty() {
+            return Err(ctx.missing("ordId or tradeId"));
+        }
+        if !matches!(row.side.as_str(), "buy" | "sell") {
+            return Err(ctx.unreadable(format_args!("side `{}`", common::clip(&row.side))));
+        }
+        if row.ts.text().is_empty() || !row.ts.text().bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ctx.unreadable(format_args!("ts `{}`", common::clip(row.ts.text()))));
+        }
+        let price = ctx.fixed(row.fill_px.text(), scales.price, "fillPx")?;
+        let size = ctx.fixed(row.fill_sz.text(), scales.size, "fillSz")?;
+        let (negative, amount) = match common::opt_text(row.fee) {
+            "" => (false, super::Amount::default()),
+            text => ctx.signed(text, "fee")?,
+        };
+        let fee = Fee {
+            asset: row.fee_ccy,
+            amount,
+            rebate: !negative && !amount.is_zero(),
+        };
+        if !amount.is_zero() {
+            common::add_fee(&mut out.fees, &fee.asset, amount, fee.rebate)
+                .ok_or_else(|| ctx.unreadable("fees overflow"))?;
+        }
+        out.fills.push(FillReport {
+            price,
+            size,
+            fee,
+            trade_id: row.trade_id,
+        });
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,10 +17,11 @@ use kestrel_venues::auth::{
 };
 use kestrel_venues::orders::{
     Amount, BinanceWriter, BybitWriter, Call, Candle, CandleQuery, CoinbaseWriter, ErrorClass,
-    ErrorCode, Fee, FeeRates, Interval, KrakenWriter, OkxWriter, OrderRef, OrderReport,
+    ErrorCode, Fee, FeeRates, FillReport, Interval, KrakenWriter, OkxWriter, OrderRef, OrderReport,
     OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
     VenuePrecision, WriteError, classify, classify_by_status, parse_balances, parse_cancel,
-    parse_candles, parse_fee_rates, parse_order, parse_order_query, parse_symbol_rules,
+    parse_candles, parse_fee_rates, parse_order, parse_order_fills, parse_order_query,
+    parse_symbol_rules,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -992,6 +993,173 @@ fn okx_errors_classify_by_code_or_scode() {
     }
 }
 
+/// okx.com/docs-v5, "Get transaction details (last 3 days)" response shape: the documented
+/// fields of a spot fill, here two fills of one order (newest first), the first charged in BTC
+/// (`fee` negative), the second a maker rebate in USDT (`fee` positive).
+const OKX_FILLS: &str = r#"{"code":"0","msg":"","data":[{"side":"buy","fillSz":"0.00192834","fillPx":"51858","fillPxVol":"","fillFwdPx":"","fee":"-0.00000192834","fillPnl":"0","ordId":"680800019749904384","feeRate":"-0.001","instType":"SPOT","fillPxUsd":"","instId":"BTC-USDT","clOrdId":"","posSide":"net","billId":"680800019754098688","subType":"1","fillMarkVol":"","tag":"","fillTime":"1708587373361","execType":"T","fillIdxPx":"","tradeId":"744876980","fillMarkPx":"","feeCcy":"BTC","ts":"1708587373362","tradeQuoteCcy":"USDT"},{"side":"buy","fillSz":"0.001","fillPx":"51857.9","fillPxVol":"","fillFwdPx":"","fee":"0.0051857","fillPnl":"0","ordId":"680800019749904384","feeRate":"0.0001","instType":"SPOT","fillPxUsd":"","instId":"BTC-USDT","clOrdId":"","posSide":"net","billId":"680800019754098687","subType":"1","fillMarkVol":"","tag":"","fillTime":"1708587373360","execType":"M","fillIdxPx":"","tradeId":"744876979","fillMarkPx":"","feeCcy":"USDT","ts":"1708587373361","tradeQuoteCcy":"USDT"}]}"#;
+
+#[test]
+fn okx_fills_request_is_a_signed_get_by_venue_order_id() {
+    let w = OkxWriter::new(okx_signer(), HOST);
+    let mut out = Vec::new();
+    w.order_fills(
+        "BTC-USDT",
+        OrderRef::Venue("680800019749904384"),
+        &stamp(),
+        &mut out,
+    )
+    .expect("writes");
+    let http = parse_http(&out);
+    assert_eq!(
+        (http.method.as_str(), http.target().as_str()),
+        (
+            "GET",
+            "/api/v5/trade/fills?instType=SPOT&instId=BTC-USDT&ordId=680800019749904384"
+        )
+    );
+    assert!(http.body.is_empty());
+    verify_okx_http(&http);
+    // OKX's fills endpoint filters by `ordId` only.
+    assert_eq!(
+        w.order_fills("BTC-USDT", OrderRef::Client("kx1"), &stamp(), &mut out),
+        Err(WriteError::NeedsVenueOrderId { venue: Venue::Okx })
+    );
+    assert!(matches!(
+        w.order_fills("BTC USDT", OrderRef::Venue("1"), &stamp(), &mut out),
+        Err(WriteError::BadSymbol { .. })
+    ));
+    // Every other venue's order answer carries the fills or the quote amount.
+    let others: [Box<dyn RequestWriter>; 1] = [Box::new(binance())];
+    for w in others {
+        let error = w
+            .order_fills("BTCUSDT", OrderRef::Venue("1"), &stamp(), &mut out)
+            .unwrap_err();
+        assert_eq!(error, WriteError::NotOffered { venue: w.venue() });
+        assert!(error.to_string().contains("no separate fills request"));
+    }
+}
+
+#[test]
+fn okx_fills_read_to_exact_prices_sizes_and_fees() {
+    let fills =
+        parse_order_fills(Venue::Okx, 200, OKX_FILLS.as_bytes(), scales(1, 8)).expect("reads");
+    assert_eq!(
+        fills.fills,
+        vec![
+            FillReport {
+                price: Fixed(518_580),
+                size: Fixed(192_834),
+                fee: Fee {
+                    asset: "BTC".into(),
+                    amount: amount("0.00000192834"),
+                    rebate: false,
+                },
+                trade_id: "744876980".into(),
+            },
+            FillReport {
+                price: Fixed(518_579),
+                size: Fixed(100_000),
+                fee: Fee {
+                    asset: "USDT".into(),
+                    amount: amount("0.0051857"),
+                    rebate: true,
+                },
+                trade_id: "744876979".into(),
+            },
+        ]
+    );
+    // By asset: the charge and the rebate apart, exactly.
+    assert_eq!(
+        fills.fees,
+        vec![
+            Fee {
+                asset: "BTC".into(),
+                amount: amount("0.00000192834"),
+                rebate: false,
+            },
+            Fee {
+                asset: "USDT".into(),
+                amount: amount("0.0051857"),
+                rebate: true,
+            },
+        ]
+    );
+    // Σ px × sz at the notional's 9 digits: 51858 × 0.00192834 = 99.99985572, plus
+    // 51857.9 × 0.001 = 51.8579.
+    let notional: u128 = fills
+        .fills
+        .iter()
+        .map(|f| u128::from(f.price.0) * u128::from(f.size.0))
+        .sum();
+    assert_eq!(notional, 99_999_855_720 + 51_857_900_000);
+    // Two charges in one asset add up; a zero fee is left out.
+    let two = OKX_FILLS
+        .replace(r#""fee":"0.0051857""#, r#""fee":"0""#)
+        .replacen(r#""feeCcy":"USDT""#, r#""feeCcy":"BTC""#, 1);
+    let fills = parse_order_fills(Venue::Okx, 200, two.as_bytes(), scales(1, 8)).expect("reads");
+    assert_eq!(fills.fees.len(), 1);
+    assert_eq!(fills.fills[1].fee.amount, Amount::default());
+    // No fills yet: an empty list.
+    let none = parse_order_fills(
+        Venue::Okx,
+        200,
+        br#"{"code":"0","msg":"","data":[]}"#,
+        scales(1, 8),
+    )
+    .expect("reads");
+    assert_eq!((none.fills.len(), none.fees.len()), (0, 0));
+}
+
+#[test]
+fn okx_fills_errors_are_classified_and_bad_answers_refused() {
+    let cases = [
+        (429, "50011", ErrorClass::Retryable),
+        (401, "50113", ErrorClass::Auth),
+        (200, "51001", ErrorClass::Rejected),
+        (200, "50014", ErrorClass::Rejected),
+        // Unknown codes: by status, and a read is never of unknown outcome.
+        (503, "59999", ErrorClass::Retryable),
+        (200, "59999", ErrorClass::Rejected),
+    ];
+    for (status, code, class) in cases {
+        let body = json!({"code": code, "msg": "msg", "data": []}).to_string();
+        let error = parse_order_fills(Venue::Okx, status, body.as_bytes(), scales(1, 8))
+            .expect_err("an error answer");
+        assert_eq!(error.code, Some(ErrorCode::Number(code.parse().unwrap())));
+        assert_eq!(error.class, class, "{code} {status}");
+    }
+    // A gateway's HTML page: classified by status.
+    let error =
+        parse_order_fills(Venue::Okx, 502, b"<html>bad gateway</html>", scales(1, 8)).unwrap_err();
+    assert_eq!((error.code, error.class), (None, ErrorClass::Retryable));
+    let malformed = [
+        OKX_FILLS.replace(r#""fillPx":"51858""#, r#""fillPx":"51858.05""#),
+        OKX_FILLS.replace(r#""fillSz":"0.001""#, r#""fillSz":"-0.001""#),
+        OKX_FILLS.replace(r#""fee":"-0.00000192834""#, r#""fee":"x""#),
+        OKX_FILLS.replace(r#""side":"buy""#, r#""side":"long""#),
+        OKX_FILLS.replace(r#""tradeId":"744876980""#, r#""tradeId":"""#),
+        OKX_FILLS.replace(r#""ts":"1708587373362""#, r#""ts":"soon""#),
+        OKX_FILLS.replace(r#","fillSz":"0.00192834""#, ""),
+        r#"{"code":"0","msg":"","data":{}}"#.to_owned(),
+        r#"{"code":"0","msg":""}"#.to_owned(),
+        OKX_FILLS[..OKX_FILLS.len() / 2].to_owned(),
+    ];
+    for body in &malformed {
+        let error = parse_order_fills(Venue::Okx, 200, body.as_bytes(), scales(1, 8))
+            .expect_err("malformed");
+        assert_eq!(error.class, ErrorClass::Rejected, "{body}");
+    }
+    // Every other venue: not offered, never a guess.
+    for venue in [Venue::Binance, Venue::Bybit, Venue::Kraken, Venue::Coinbase] {
+        let error = parse_order_fills(venue, 200, OKX_FILLS.as_bytes(), scales(1, 8)).unwrap_err();
+        assert_eq!(error.class, ErrorClass::Rejected);
+        assert!(
+            error.message.contains("no separate fills request"),
+            "{error}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bybit
 // ---------------------------------------------------------------------------------------------
@@ -1551,13 +1719,14 @@ fn every_parser(venue: Venue, status: u16, body: &[u8]) {
     let _ = parse_order(venue, status, body, s);
     let _ = parse_cancel(venue, status, body, s);
     let _ = parse_order_query(venue, status, body, s);
+    let _ = parse_order_fills(venue, status, body, s);
     let _ = parse_balances(venue, status, body);
     let _ = parse_fee_rates(venue, status, body);
     let _ = parse_symbol_rules(venue, status, body, s);
     let _ = parse_candles(venue, status, body, s);
 }
 
-const EXAMPLES: [(Venue, &str); 17] = [
+const EXAMPLES: [(Venue, &str); 18] = [
     (Venue::Binance, BINANCE_KLINES),
     (Venue::Okx, OKX_CANDLES),
     (Venue::Bybit, BYBIT_KLINE),
@@ -1569,6 +1738,7 @@ const EXAMPLES: [(Venue, &str); 17] = [
     (Venue::Kraken, KRAKEN_QUERY),
     (Venue::Kraken, KRAKEN_ASSET_PAIRS),
     (Venue::Okx, OKX_DETAILS),
+    (Venue::Okx, OKX_FILLS),
     (Venue::Okx, OKX_FEES),
     (Venue::Bybit, BYBIT_OPEN_ORDER),
     (Venue::Bybit, BYBIT_INSTRUMENT),

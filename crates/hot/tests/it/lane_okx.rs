@@ -1,0 +1,442 @@
+//! The cross-exchange lane with an OKX leg, in orders mode against a simulated OKX and a
+//! simulated Binance: OKX's order details give only an average price, so the lane asks for the
+//! order's fills and values the OKX leg exactly from them: its notional is, unit for unit, the
+//! USDT the simulated OKX account paid, where the average price would have been off. Fills
+//! that never catch up with the order are asked for again, then given up on: the leg is valued
+//! at the average price, and counted.
+
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use kestrel_exsim::binance::BinanceFront;
+use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, SymbolSpec};
+use kestrel_exsim::http::{HttpRequest, HttpResponse};
+use kestrel_exsim::okx::OkxFront;
+use kestrel_exsim::server::{ExchangeServer, Faults, Front, Publication, WsSession};
+use kestrel_fire::relay::RelayConn;
+use kestrel_hot::cex::VenueFeed;
+use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
+use kestrel_hot::cex::lane::{
+    Execution, LaneConfig, LaneEvent, LegConfig, Role, XarbLane, report_fill,
+};
+use kestrel_hot::cex::lane::{LaneStats, LegFill};
+use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
+use kestrel_stdx::clock::{Clock as _, LiveClock};
+use kestrel_stdx::mono_ns;
+use kestrel_strategies::risk::{Holdings, RiskLimits};
+use kestrel_strategies::xarb::{SymbolRules, XarbParams};
+use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
+use kestrel_venues::auth::{ApiSecret, BinanceSigner, OkxSigner};
+use kestrel_venues::orders::{
+    Amount, BinanceWriter, OkxWriter, OrderReport, RequestWriter, Scales, Status,
+};
+
+const KEY: &str = "lane-okx-key";
+const BINANCE_SECRET: &str = "lane-secret-0123456789abcdef";
+const OKX_SECRET: &str = "chNOOS4KvNXR_Xq4k4c9qsfoKWvnDecLATCRlcBwyKDYnWgO";
+const OKX_PASSPHRASE: &str = "lane passphrase";
+const USDT: u128 = 10_000_000; // one USDT in notional units (2 + 5 digits)
+const BTC: u128 = 100_000; // one BTC in size units
+const OKX_INST: &str = "BTC-USDT";
+const BINANCE_SYMBOL: &str = "BTCUSDT";
+
+fn scale(d: u8) -> Scale {
+    Scale::new(d).expect("scale")
+}
+
+fn scales() -> Scales {
+    Scales {
+        price: scale(2),
+        size: scale(5),
+    }
+}
+
+fn binance_signer() -> BinanceSigner {
+    BinanceSigner::hmac(KEY, &ApiSecret::new(BINANCE_SECRET)).expect("signer")
+}
+
+fn okx_signer() -> OkxSigner {
+    OkxSigner::new(
+        KEY,
+        &ApiSecret::new(OKX_SECRET),
+        &ApiSecret::new(OKX_PASSPHRASE),
+    )
+    .expect("signer")
+}
+
+/// One venue's exchange: BTC at 5 digits, USDT at 7, prices to 0.01, a taker fee of 0.1 %
+/// (a buy's in BTC), one account holding `usdt` and `btc`, and these levels.
+fn exchange(
+    venue: Venue,
+    symbol: &str,
+    usdt: u128,
+    btc: u128,
+    levels: &[(BookSide, u64, u64)],
+) -> Exchange {
+    let mut ex = Exchange::new(
+        venue,
+        vec![
+            AssetSpec {
+                name: "BTC".into(),
+                scale: scale(5),
+            },
+            AssetSpec {
+                name: "USDT".into(),
+                scale: scale(7),
+            },
+        ],
+        vec![SymbolSpec {
+            symbol: symbol.into(),
+            base: "BTC".into(),
+            quote: "USDT".into(),
+            price_scale: scale(2),
+            size_scale: scale(5),
+            tick: Fixed(1),
+            lot: Fixed(1),
+            min_size: Fixed(10),
+            min_notional: 0,
+            depth: 100,
+        }],
+        FeeAsset::Base,
+    )
+    .expect("exchange");
+    ex.add_account(
+        KEY,
+        FeeRates {
+            maker: Rate(100_000),
+            taker: Rate(100_000),
+        },
+    );
+    if usdt > 0 {
+        ex.deposit(KEY, "USDT", usdt);
+    }
+    if btc > 0 {
+        ex.deposit(KEY, "BTC", btc);
+    }
+    for &(side, price, size) in levels {
+        ex.set_level(symbol, side, Fixed(price), Fixed(size));
+    }
+    ex
+}
+
+fn leg(venue: Venue, feed: usize, symbol: &str, holdings: Holdings) -> LegConfig {
+    LegConfig {
+        venue,
+        feed,
+        book: 0,
+        symbol: symbol.into(),
+        base_asset: "BTC".into(),
+        scales: scales(),
+        tick: Fixed(1),
+        rules: SymbolRules {
+            lot: Fixed(1),
+            min_size: Fixed(10),
+            min_notional: 0,
+        },
+        taker_fee: Rate(100_000),
+        buy_fee_asset: FeeAsset::Base,
+        holdings,
+        requests_per_second: 1_000,
+        burst: 1_000,
+    }
+}
+
+fn balances(server: &ExchangeServer) -> (u128, u128) {
+    server.with_exchange(|ex| (ex.balance(KEY, "BTC").0, ex.balance(KEY, "USDT").0))
+}
+
+/// The simulated OKX, except that its fills endpoint never shows any fill (fills that lag for
+/// good).
+struct LaggingFills(OkxFront);
+
+impl Front for LaggingFills {
+    fn venue(&self) -> Venue {
+        self.0.venue()
+    }
+
+    fn http(&mut self, ex: &mut Exchange, request: &HttpRequest, now_ms: u64) -> HttpResponse {
+        let answer = self.0.http(ex, request, now_ms);
+        if request.path == "/api/v5/trade/fills" && answer.status == 200 {
+            return HttpResponse::json(200, r#"{"code":"0","msg":"","data":[]}"#);
+        }
+        answer
+    }
+
+    fn ws_open(
+        &mut self,
+        ex: &Exchange,
+        request: &HttpRequest,
+    ) -> Result<(WsSession, Vec<String>), HttpResponse> {
+        self.0.ws_open(ex, request)
+    }
+
+    fn ws_text(&mut self, ex: &Exchange, session: &mut WsSession, text: &str) -> Vec<String> {
+        self.0.ws_text(ex, session, text)
+    }
+
+    fn publish(
+        &mut self,
+        ex: &Exchange,
+        symbol: &str,
+        deltas: &[(BookSide, Fixed, Fixed)],
+        faults: &mut Faults,
+    ) -> Vec<Publication> {
+        self.0.publish(ex, symbol, deltas, faults)
+    }
+
+    fn deliver(&self, session: &mut WsSession, publication: &Publication) -> String {
+        self.0.deliver(session, publication)
+    }
+}
+
+/// One trade settled by a lane buying on OKX (served by `okx_front`) and selling on Binance.
+struct Traded {
+    lane: XarbLane,
+    stats: LaneStats,
+    /// The OKX leg's fill as the lane recorded it.
+    okx_fill: LegFill,
+    /// What the OKX account paid, USDT in notional units.
+    okx_paid: u128,
+    /// Per leg: (BTC, USDT) after.
+    end: [(u128, u128); 2],
+}
+
+fn trade_once(okx_front: Box<dyn Front>) -> Traded {
+    // OKX is cheap: 1 BTC at 65,000.00 and 2 at 65,000.01, whose average (65,000.00666…) OKX
+    // can only state rounded. Binance is rich: 3 BTC bid at 65,500.00.
+    let okx = ExchangeServer::start(
+        exchange(
+            Venue::Okx,
+            OKX_INST,
+            200_000 * USDT,
+            0,
+            &[
+                (BookSide::Ask, 6_500_000, 100_000),
+                (BookSide::Ask, 6_500_001, 200_000),
+                (BookSide::Bid, 6_499_000, 100_000),
+            ],
+        ),
+        okx_front,
+        Duration::from_millis(5),
+    )
+    .expect("okx");
+    let binance = ExchangeServer::start(
+        exchange(
+            Venue::Binance,
+            BINANCE_SYMBOL,
+            0,
+            3 * BTC,
+            &[
+                (BookSide::Bid, 6_550_000, 300_000),
+                (BookSide::Ask, 6_551_000, 100_000),
+            ],
+        ),
+        Box::new(BinanceFront::new(vec![binance_signer().verify_key()])),
+        Duration::from_millis(5),
+    )
+    .expect("binance");
+    let start = balances(&okx);
+
+    let feeds: Vec<Box<dyn VenueFeed + Send>> = vec![
+        Box::new(OkxFeed::new(OkxFeedConfig {
+            ws_url: okx.ws_url(),
+            symbols: vec![OkxSymbol {
+                inst_id: OKX_INST.into(),
+                price_scale: scale(2),
+                size_scale: scale(5),
+                capacity: 100,
+            }],
+            stale_after_ms: 60_000,
+            ping_every_ms: 20_000,
+        })),
+        Box::new(
+            BinanceFeed::new(BinanceFeedConfig {
+                ws_url: binance.ws_url(),
+                rest_url: binance.http_url(),
+                symbols: vec![FeedSymbol {
+                    symbol: BINANCE_SYMBOL.into(),
+                    price_scale: scale(2),
+                    size_scale: scale(5),
+                    capacity: 100,
+                }],
+                stale_after_ms: 60_000,
+                snapshot_limit: 100,
+            })
+            .expect("feed"),
+        ),
+    ];
+    let (tx, replies) = sync_channel(64);
+    let conns = [&okx, &binance]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            RelayConn::connect(i, &format!("{}/", s.http_url()), tx.clone())
+                .expect("conn")
+                .into()
+        })
+        .collect();
+    let writers: Vec<Box<dyn RequestWriter + Send>> = vec![
+        Box::new(OkxWriter::new(okx_signer(), &okx.addr().to_string())),
+        Box::new(BinanceWriter::new(
+            binance_signer(),
+            &binance.addr().to_string(),
+        )),
+    ];
+    let mut lane = XarbLane::new(
+        LaneConfig {
+            legs: vec![
+                leg(
+                    Venue::Okx,
+                    0,
+                    OKX_INST,
+                    Holdings {
+                        base: 0,
+                        quote: 200_000 * USDT,
+                    },
+                ),
+                leg(
+                    Venue::Binance,
+                    1,
+                    BINANCE_SYMBOL,
+                    Holdings {
+                        base: 3 * BTC,
+                        quote: 0,
+                    },
+                ),
+            ],
+            params: XarbParams {
+                max_size: Fixed(3 * BTC as u64),
+                min_profit: USDT,
+                safety_margin: Rate(10_000),
+                transfer_per_base: Fixed(0),
+            },
+            limits: RiskLimits {
+                max_drawdown: 10_000 * USDT,
+                max_imbalance: 10 * BTC,
+                max_orders_per_minute: 2,
+            },
+            unwind_slippage: Rate(1_000_000),
+        },
+        feeds,
+        Execution::Orders {
+            writers,
+            conns,
+            replies,
+        },
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut events = Vec::new();
+    while lane.stats().trades != 1 || lane.is_busy() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out; {:?}; {events:?}",
+            lane.stats()
+        );
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+        events.extend(lane.drain_events());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    events.extend(lane.drain_events());
+    let stats = lane.stats();
+    assert_eq!(
+        (stats.orders, stats.fills, stats.unwinds),
+        (2, 2, 0),
+        "{events:?}"
+    );
+    let Some(okx_fill) = events.iter().find_map(|e| match e {
+        LaneEvent::Filled {
+            role: Role::Buy,
+            venue: Venue::Okx,
+            fill,
+            ..
+        } => Some(*fill),
+        _ => None,
+    }) else {
+        panic!("no OKX fill: {events:?}")
+    };
+    let end = [balances(&okx), balances(&binance)];
+    Traded {
+        lane,
+        stats,
+        okx_fill,
+        okx_paid: start.1 - end[0].1,
+        end,
+    }
+}
+
+/// 1 × 65,000.00 + 2 × 65,000.01, in notional units.
+const PAID: u128 = 100_000 * 6_500_000 + 200_000 * 6_500_001;
+
+/// The OKX leg valued as the lane did before it asked for fills: at the average price OKX
+/// states (65,000.0066666, cut at the quote's digits), rounded.
+fn at_average_price(filled: Fixed, paid: u128) -> LegFill {
+    let avg = Amount::new(paid * 100_000 / u128::from(filled.0), 7).expect("amount");
+    report_fill(
+        &OrderReport {
+            venue_order_id: "1".into(),
+            client_id: "kx1b".into(),
+            status: Some(Status::Filled),
+            filled,
+            notional: None,
+            avg_price: Some(avg),
+            fees: Vec::new(),
+            fills: Vec::new(),
+        },
+        "BTC",
+        scales(),
+    )
+}
+
+#[test]
+fn an_okx_leg_is_valued_exactly_from_its_fills() {
+    let t = trade_once(Box::new(OkxFront::new(vec![okx_signer()])));
+    assert_eq!(t.stats.fills_at_avg_price, 0);
+    // OKX: the order, its query (the acknowledgement carries ids only), its fills.
+    assert_eq!(t.lane.requests_sent(0), 3);
+    assert_eq!(t.lane.requests_sent(1), 1);
+    // Both levels taken.
+    assert_eq!(t.okx_fill.size, Fixed(300_000));
+    assert_eq!(t.okx_paid, PAID);
+    assert_eq!(
+        t.okx_fill.notional, t.okx_paid,
+        "the OKX leg's notional is what OKX took"
+    );
+    // Its fee (0.1 % of the BTC, in BTC) is the BTC it did not deliver.
+    assert_eq!(
+        (t.okx_fill.fee_base, t.okx_fill.fee_quote),
+        (u128::from(t.okx_fill.size.0) - t.end[0].0, 0)
+    );
+    // The lane's settled holdings are the venues' balances, unit for unit.
+    for (i, (btc, usdt)) in t.end.iter().enumerate() {
+        assert_eq!(
+            t.lane.holdings(i),
+            Some(Holdings {
+                base: *btc,
+                quote: *usdt
+            }),
+            "leg {i}"
+        );
+    }
+    // The average price would have been two units short.
+    assert_eq!(
+        at_average_price(t.okx_fill.size, t.okx_paid).notional + 2,
+        PAID
+    );
+}
+
+#[test]
+fn fills_that_never_add_up_are_asked_again_then_valued_at_the_average_price() {
+    let t = trade_once(Box::new(LaggingFills(OkxFront::new(vec![okx_signer()]))));
+    assert_eq!(t.stats.fills_at_avg_price, 1);
+    // The order, one query, then fills requests until the follow-ups ran out (five in all).
+    assert_eq!(t.lane.requests_sent(0), 6);
+    assert_eq!(t.okx_paid, PAID);
+    assert_eq!(
+        t.okx_fill.notional,
+        at_average_price(t.okx_fill.size, t.okx_paid).notional
+    );
+    assert_eq!(t.okx_fill.notional + 2, t.okx_paid);
+    // The fee comes from the order details then: 0.1 % of 3 BTC, in BTC.
+    assert_eq!((t.okx_fill.fee_base, t.okx_fill.fee_quote), (300, 0));
+}
