@@ -43,7 +43,7 @@ use std::collections::{BTreeMap, VecDeque};
 use anyhow::Context as _;
 use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::exchange;
-use kestrel_hot::cex::lane::{LegFill, is_final, report_fill};
+use kestrel_hot::cex::lane::{LegFill, fills_fill, is_final, report_fill};
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
 use kestrel_store::{StatArbOpenTrade, StatArbRecord};
@@ -56,8 +56,8 @@ use kestrel_strategies::statarb::{
 use kestrel_types::cex::{Candle, FeeAsset, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::orders::{
     CandleQuery, OrderRef, OrderRequest, RequestWriter, Scales, Stamp, SymbolRules, Tif,
-    candles_request, parse_candles, parse_order, parse_order_query, parse_symbol_rules,
-    symbol_rules_request,
+    candles_request, parse_candles, parse_order, parse_order_fills, parse_order_query,
+    parse_symbol_rules, symbol_rules_request,
 };
 
 use crate::candles::{FetchArgs, fetch};
@@ -1258,6 +1258,8 @@ impl std::fmt::Debug for LiveOrders {
 
 /// Order-state queries after an IOC's acknowledgement before giving up on it.
 const MAX_QUERIES: u32 = 20;
+/// Fills requests for an order whose answer gave only its average price (OKX).
+const MAX_FILLS_ASKS: u32 = 5;
 
 impl LiveOrders {
     /// Orders signed by `writer`, sent to `rest_url`.
@@ -1351,6 +1353,34 @@ impl LiveOrders {
                 .map_err(|e| e.to_string())?;
             let (status, body) = exchange(&self.url, &self.request).map_err(|e| e.to_string())?;
             report = parse_order_query(venue, status, &body, scales).map_err(|e| e.to_string())?;
+        }
+        if !report.filled.is_zero()
+            && report.notional.is_none()
+            && report.fills.is_empty()
+            && !report.venue_order_id.is_empty()
+        {
+            // OKX answers with the average price only: value the leg from its fills, which
+            // can lag the order's state by a moment. Failing that, the average price.
+            for _ in 0..MAX_FILLS_ASKS {
+                let by = OrderRef::Venue(&report.venue_order_id);
+                if self
+                    .writer
+                    .order_fills(symbol, by, &Self::stamp(), &mut self.request)
+                    .is_err()
+                {
+                    break;
+                }
+                let (status, body) =
+                    exchange(&self.url, &self.request).map_err(|e| e.to_string())?;
+                let Ok(fills) = parse_order_fills(venue, status, &body, scales) else {
+                    break;
+                };
+                let total: u128 = fills.fills.iter().map(|f| u128::from(f.size.0)).sum();
+                if total == u128::from(report.filled.0) {
+                    return Ok(fills_fill(fills, report.filled, base_asset, scales));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
         }
         Ok(report_fill(&report, base_asset, scales))
     }
