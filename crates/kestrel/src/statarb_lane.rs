@@ -924,18 +924,23 @@ impl StatArbLane {
         if let Some(open) = self.pairs[p].open.as_mut() {
             open.last_try_ms = LiveClock.unix_ms();
         }
-        for (leg, symbol) in [(0, id.a), (1, id.b)] {
-            if !self.is_dust(symbol, pos[leg]) && self.book_live(symbol) {
-                // Whole lots only: what is left under a lot is dust.
-                let units = self.floor_lot(symbol, pos[leg].unsigned_abs() as f64);
-                let units = i64::try_from(units).unwrap_or(i64::MAX);
-                self.trade_leg(p, leg, if pos[leg] > 0 { -units } else { units });
+        let mut pos = pos;
+        // A second round picks up what a partial fill, or a buy's base fee, left.
+        for _ in 0..2 {
+            for (leg, symbol) in [(0, id.a), (1, id.b)] {
+                if !self.is_dust(symbol, pos[leg]) && self.book_live(symbol) {
+                    let delta = self.closing_order(symbol, pos[leg]);
+                    self.trade_leg(p, leg, delta);
+                }
+            }
+            let Some(open) = self.pairs[p].open.as_ref() else {
+                return;
+            };
+            pos = open.pos;
+            if self.is_dust(id.a, pos[0]) && self.is_dust(id.b, pos[1]) {
+                break;
             }
         }
-        let Some(open) = self.pairs[p].open.as_ref() else {
-            return;
-        };
-        let pos = open.pos;
         if !(self.is_dust(id.a, pos[0]) && self.is_dust(id.b, pos[1])) {
             return;
         }
@@ -1136,6 +1141,27 @@ impl StatArbLane {
         let lot = self.terms[symbol].rules.lot.0.max(1);
         let units = units.min(u64::MAX as f64) as u64;
         units / lot * lot
+    }
+
+    /// The signed order that flattens a position of `pos` units of `symbol`, in whole lots: a
+    /// long is sold (floored to the lot: the rest is dust); a short is bought back with the
+    /// venue's base fee on top when it takes buy fees in base, so that what arrives covers it.
+    fn closing_order(&self, symbol: usize, pos: i64) -> i64 {
+        let units = pos.unsigned_abs();
+        let lot = self.terms[symbol].rules.lot.0.max(1);
+        if pos > 0 {
+            return -i64::try_from(units / lot * lot).unwrap_or(i64::MAX);
+        }
+        let rate = u128::from(self.terms[symbol].taker_fee.0);
+        let gross = if self.spec.buy_fee_asset == FeeAsset::Base && rate < Rate::ONE {
+            // q − ceil(q·r) ≥ units for q = units·ONE / (ONE − r), rounded up, plus one unit.
+            (u128::from(units) * Rate::ONE).div_ceil(Rate::ONE - rate) + 1
+        } else {
+            u128::from(units)
+        };
+        let gross =
+            u64::try_from(gross.div_ceil(u128::from(lot)) * u128::from(lot)).unwrap_or(u64::MAX);
+        i64::try_from(gross).unwrap_or(i64::MAX)
     }
 
     /// Whether a position of `units` of `symbol` is too small to trade: under a lot, the
