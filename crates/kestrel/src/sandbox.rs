@@ -317,9 +317,10 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
             u.nonce = provider.get_transaction_count(u.signer.address()).await?;
         }
     }
+    // The stat-arb lane appends its last events to the engine's journal: stop it first.
+    let statarb = tokio::task::spawn_blocking(move || statarb.stop()).await??;
     let report = engine.stop().await?;
     let (xarb, xarb_records) = xarb.stop(opts.duration_s)?;
-    let statarb = statarb.stop()?;
     let outcomes = builder.results();
     let mut summary = reconcile(&provider, &world, &report, &outcomes).await?;
     let mut records = std::mem::take(&mut summary.records);

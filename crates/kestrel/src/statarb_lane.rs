@@ -1507,7 +1507,19 @@ impl StatArbRun {
     /// Polls `lane` every `poll_ms` on a thread (pinned to `core` when given); `journal`, when
     /// given, gets every event; `on_stop` runs on the thread after the last poll.
     pub fn start(
-        mut lane: StatArbLane,
+        lane: StatArbLane,
+        poll_ms: u64,
+        core: Option<usize>,
+        journal: Option<LaneJournal>,
+        on_stop: Box<dyn FnOnce() + Send>,
+    ) -> anyhow::Result<StatArbRun> {
+        Self::spawn(Box::new(move || Ok(lane)), poll_ms, core, journal, on_stop)
+    }
+
+    /// [`StatArbRun::start`] with the lane built by `build` on the lane's own thread (history,
+    /// seeding backtest and selection off the caller's path); a build error is [`Self::stop`]'s.
+    pub fn spawn(
+        build: Box<dyn FnOnce() -> anyhow::Result<StatArbLane> + Send>,
         poll_ms: u64,
         core: Option<usize>,
         journal: Option<LaneJournal>,
@@ -1523,6 +1535,13 @@ impl StatArbRun {
                     kestrel_bus::PinOutcome::Pinned(_) | kestrel_bus::PinOutcome::NotRequested => {}
                     other => tracing::warn!(?other, "stat-arb lane: not pinned; running unpinned"),
                 }
+                let mut lane = match build() {
+                    Ok(lane) => lane,
+                    Err(e) => {
+                        on_stop();
+                        return Err(e.context("starting the stat-arb lane"));
+                    }
+                };
                 let mut failures = 0u32;
                 loop {
                     journal_events(&mut lane, journal.as_ref());

@@ -354,35 +354,38 @@ impl StatArbSim {
         BinanceWriter::new(self.signer.clone(), url.trim_start_matches("http://"))
     }
 
-    /// The venue and a paper lane polling it every `bar_ms / 2` on a thread, its events
-    /// journaled when `journal` is given; the lane selects its pairs before this returns.
+    /// The venue and a paper lane polling it every `2 × bar_ms` on a thread, its events journaled
+    /// when `journal` is given; the lane is built on that thread.
     pub fn run_paper(
         seed: u64,
         bar_ms: u64,
         journal: Option<crate::statarb_lane::LaneJournal>,
     ) -> anyhow::Result<crate::statarb_lane::StatArbRun> {
         use crate::statarb_lane::{StatArbLane, StatArbOrders, StatArbRun, feeds};
-        let mut sim = StatArbSim::start(seed, bar_ms)?;
-        let lane = sim.lane_spec().and_then(|spec| {
-            let feeds = feeds(&spec)?;
-            StatArbLane::start(spec, feeds, StatArbOrders::Paper, &[])
-        });
-        let lane = match lane {
-            Ok(lane) => lane,
-            Err(e) => {
-                sim.stop();
-                return Err(e);
-            }
-        };
-        // Bars come every `bar_ms` and each poll asks the venue for every symbol's latest
-        // bars over REST: twice a bar is enough, and leaves the sandbox's other lanes their
+        let sim = std::sync::Arc::new(std::sync::Mutex::new(StatArbSim::start(seed, bar_ms)?));
+        let spec = sim
+            .lock()
+            .map_err(|_| anyhow::anyhow!("statarb sim lock poisoned"))?
+            .lane_spec()?;
+        // The lane fetches its history, runs its seeding backtest and selects on its own
+        // thread: the sandbox's other lanes start meanwhile. Bars come every `bar_ms` and each
+        // poll asks the venue for every symbol's latest bars over REST: every other bar is
+        // enough (a poll catches up on up to 100), and leaves the sandbox's other lanes their
         // share of a small machine.
-        StatArbRun::start(
-            lane,
-            (bar_ms / 2).max(1),
+        let stopper = std::sync::Arc::clone(&sim);
+        StatArbRun::spawn(
+            Box::new(move || {
+                let feeds = feeds(&spec)?;
+                StatArbLane::start(spec, feeds, StatArbOrders::Paper, &[])
+            }),
+            bar_ms.saturating_mul(2).max(1),
             None,
             journal,
-            Box::new(move || sim.stop()),
+            Box::new(move || {
+                if let Ok(mut sim) = stopper.lock() {
+                    sim.stop();
+                }
+            }),
         )
     }
 

@@ -9,7 +9,9 @@
 use kestrel::sandbox::{SandboxOpts, run};
 
 async fn check_seed(seed: u64) {
-    let report = run(SandboxOpts::new(5, seed)).await.expect("sandbox run");
+    // Eight seconds: enough blocks that every router's users trade, with the stat-arb lane
+    // fetching its history and backtesting beside them on two cores.
+    let report = run(SandboxOpts::new(8, seed)).await.expect("sandbox run");
     assert_eq!(report.seed, seed);
     assert!(report.blocks >= 2, "{report:?}");
     assert!(
@@ -41,6 +43,22 @@ async fn check_seed(seed: u64) {
     assert_eq!(s.pnl_units, s.gross_units - s.fees_units, "{s:?}");
     let reader =
         kestrel_store::open_readonly(std::path::Path::new(&report.journal)).expect("journal");
+    // Its selections and trades are in the sandbox's journal.
+    let run_id = format!("sandbox-{seed}");
+    let added = reader.statarb_pair_events(&run_id).expect("pair events");
+    assert_eq!(
+        added.iter().filter(|e| e.event == "added").count() as u64,
+        s.pairs_added,
+        "{s:?}"
+    );
+    let booked: i128 = reader
+        .statarb_trades(&run_id)
+        .expect("stat-arb trades")
+        .iter()
+        .filter(|t| t.exit_reason.as_deref().is_some_and(|r| r != "unfilled"))
+        .filter_map(|t| t.pnl_units)
+        .sum();
+    assert_eq!(booked, s.pnl_units, "{s:?}");
     let closed = reader
         .xarb_pnls(&format!("sandbox-{seed}"))
         .expect("xarb pnls");
