@@ -939,43 +939,11 @@ impl XarbLane {
         }
     }
 
-    fn query(&mut self, mut p: Pending, now_ms: u64) {
-        let Execution::Orders { writers, conns, .. } = &mut self.exec else {
+    fn query(&mut self, p: Pending, now_ms: u64) {
+        let Some(p) = self.follow_up(p, Asked::Query, now_ms) else {
             return;
         };
-        let Some(cfg) = self.cfg.legs.get(p.leg) else {
-            return;
-        };
-        self.nonce = (self.nonce + 1).max(now_ms.saturating_mul(1000));
-        let stamp = Stamp {
-            unix_ms: now_ms,
-            nonce: self.nonce,
-            entropy: entropy(self.nonce),
-        };
-        let by = if p.venue_order_id.is_empty() {
-            write_client_id(p.id, p.role, &mut self.client_id);
-            OrderRef::Client(&self.client_id)
-        } else {
-            OrderRef::Venue(&p.venue_order_id)
-        };
-        let written = writers
-            .get(p.leg)
-            .map(|w| w.query_order(&cfg.symbol, by, &stamp, &mut self.buf));
-        let venue = cfg.venue;
-        if let (Some(Ok(())), Some(conn)) = (written, conns.get_mut(p.leg))
-            && conn.send_request(&self.buf).is_ok()
-        {
-            if let Some(b) = self.budgets.get_mut(p.leg) {
-                b.spend(mono_ns());
-            }
-            p.asked = Asked::Query;
-            p.queries_left -= 1;
-            let leg = p.leg;
-            if let Some(q) = self.pending.get_mut(leg) {
-                q.push_back(p);
-            }
-            return;
-        }
+        let venue = self.cfg.legs.get(p.leg).map_or(Venue::Binance, |l| l.venue);
         // The order's fate cannot be asked: settle it as nothing filled, and say so.
         self.push(LaneEvent::OrderFailed {
             id: p.id,
@@ -990,12 +958,21 @@ impl XarbLane {
     /// Ask for a final order's fills on the order's connection, counted against the venue's
     /// budget like a query; where the venue offers no such request, or it cannot be written
     /// or sent, settle at the average price `at_avg`.
-    fn ask_fills(&mut self, mut p: Pending, at_avg: LegFill, now_ms: u64) {
+    fn ask_fills(&mut self, p: Pending, at_avg: LegFill, now_ms: u64) {
+        if let Some(p) = self.follow_up(p, Asked::Fills(at_avg), now_ms) {
+            self.settle_at_avg(&p, at_avg, now_ms);
+        }
+    }
+
+    /// Writes and sends the follow-up request `asked` (an order query, or a final order's
+    /// fills) for `p` on its leg's connection, spending a request of the venue's budget and
+    /// one of `p`'s follow-ups; `p` back when it could not be written or sent.
+    fn follow_up(&mut self, mut p: Pending, asked: Asked, now_ms: u64) -> Option<Pending> {
         let Execution::Orders { writers, conns, .. } = &mut self.exec else {
-            return;
+            return Some(p);
         };
         let Some(cfg) = self.cfg.legs.get(p.leg) else {
-            return;
+            return Some(p);
         };
         self.nonce = (self.nonce + 1).max(now_ms.saturating_mul(1000));
         let stamp = Stamp {
@@ -1009,24 +986,27 @@ impl XarbLane {
         } else {
             OrderRef::Venue(&p.venue_order_id)
         };
-        let written = writers
-            .get(p.leg)
-            .map(|w| w.order_fills(&cfg.symbol, by, &stamp, &mut self.buf));
-        if let (Some(Ok(())), Some(conn)) = (written, conns.get_mut(p.leg))
-            && conn.send_request(&self.buf).is_ok()
-        {
-            if let Some(b) = self.budgets.get_mut(p.leg) {
-                b.spend(mono_ns());
-            }
-            p.asked = Asked::Fills(at_avg);
-            p.queries_left = p.queries_left.saturating_sub(1);
-            let leg = p.leg;
-            if let Some(q) = self.pending.get_mut(leg) {
-                q.push_back(p);
-            }
-            return;
+        let written = writers.get(p.leg).map(|w| match asked {
+            Asked::Fills(_) => w.order_fills(&cfg.symbol, by, &stamp, &mut self.buf),
+            Asked::Query | Asked::Order => w.query_order(&cfg.symbol, by, &stamp, &mut self.buf),
+        });
+        let sent = matches!(written, Some(Ok(())))
+            && conns
+                .get_mut(p.leg)
+                .is_some_and(|conn| conn.send_request(&self.buf).is_ok());
+        if !sent {
+            return Some(p);
         }
-        self.settle_at_avg(&p, at_avg, now_ms);
+        if let Some(b) = self.budgets.get_mut(p.leg) {
+            b.spend(mono_ns());
+        }
+        p.asked = asked;
+        p.queries_left = p.queries_left.saturating_sub(1);
+        let leg = p.leg;
+        if let Some(q) = self.pending.get_mut(leg) {
+            q.push_back(p);
+        }
+        None
     }
 
     /// The answer to a fills request: settle the leg from the fills when their sizes add up
