@@ -474,6 +474,9 @@ pub struct StatArbConfig {
     pub slippage_bps: u32,
     /// `stale_after_ms`: a feed silent this long stops trading, in `100..=600000`; default 5000.
     pub stale_after_ms: u64,
+    /// `poll_ms`: how often the lane asks for new bars, in `10..=600000`; default a twentieth of
+    /// the interval, between 1 and 10 seconds.
+    pub poll_ms: Option<u64>,
     /// `core`: pin the lane's thread, in `0..=4095`; default unpinned.
     pub core: Option<usize>,
     /// `api_key`: `env:VAR`; optional (paper needs none), but only together with `api_secret`.

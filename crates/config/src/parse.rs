@@ -953,6 +953,7 @@ fn statarb(errors: &mut Errors, mut s: Section) -> Option<StatArbConfig> {
     let rescan_every_bars = s.or(e, "rescan_every_bars", 250, read::int_in(1..=MAX_BARS));
     let slippage_bps = s.or(e, "slippage_bps", 50, read::int_in(0..=1_000));
     let stale_after_ms = s.or(e, "stale_after_ms", 5_000, read::int_in(100..=600_000));
+    let poll_ms = s.optional(e, "poll_ms", read::int_in(10..=600_000));
     let core = s.optional(e, "core", read::int_in(0..=4095));
     let (api_key, api_secret) = statarb_credentials(e, &mut s);
     let (passphrase, key_kind) = venue_key_options(e, &mut s, venue);
@@ -980,6 +981,7 @@ fn statarb(errors: &mut Errors, mut s: Section) -> Option<StatArbConfig> {
         rescan_every_bars,
         slippage_bps,
         stale_after_ms,
+        poll_ms,
         core,
         api_key: api_key?,
         api_secret: api_secret?,

@@ -148,6 +148,7 @@ fn statarb(x: &StatArbConfig) -> Value {
         ("rescan_every_bars", Some(int(x.rescan_every_bars))),
         ("slippage_bps", Some(int(x.slippage_bps))),
         ("stale_after_ms", Some(wide(x.stale_after_ms))),
+        ("poll_ms", x.poll_ms.map(wide)),
         ("core", x.core.map(wide)),
         ("api_key", x.api_key.as_ref().map(env)),
         ("api_secret", x.api_secret.as_ref().map(env)),

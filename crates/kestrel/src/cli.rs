@@ -181,14 +181,18 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
     })
 }
 
-/// The stat-arb section checked (its strategy rules) and its credentials read; live mode
-/// without credentials is refused here, before anything starts.
+/// The stat-arb section checked (its strategy rules) and, in live mode, its credentials read
+/// (paper needs none: candles, rules and books are public); live mode without credentials is
+/// refused here, before anything starts.
 fn prepare_statarb(
     s: &kestrel_config::StatArbConfig,
     mode: Mode,
 ) -> anyhow::Result<Option<crate::xarb_run::VenueSecrets>> {
     crate::statarb_run::spec(s)?;
-    let secrets = crate::statarb_run::resolve_secrets(s)?;
+    let secrets = match mode {
+        Mode::Live => crate::statarb_run::resolve_secrets(s)?,
+        Mode::DryRun => None,
+    };
     if mode == Mode::Live && secrets.is_none() {
         anyhow::bail!("statarb: live mode sends orders and needs api_key and api_secret (env:VAR)");
     }

@@ -55,8 +55,8 @@ use kestrel_strategies::statarb::{
 };
 use kestrel_types::cex::{Candle, FeeAsset, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::orders::{
-    CandleQuery, OrderRef, OrderRequest, RequestWriter, Scales, Stamp, SymbolRules, Tif,
-    candles_request, parse_candles, parse_order, parse_order_fills, parse_order_query,
+    CandleQuery, ErrorClass, OrderRef, OrderRequest, RequestWriter, Scales, Stamp, SymbolRules,
+    Tif, candles_request, parse_candles, parse_order, parse_order_fills, parse_order_query,
     parse_symbol_rules, symbol_rules_request,
 };
 
@@ -134,7 +134,7 @@ pub struct StatArbTotals {
     /// Entries not made, by reason: `closing` (the pair's last trade is still closing),
     /// `book` (a book not live), `capital` (nothing to commit), `minimums` (below a symbol's
     /// minimum size or value), `inventory` (live: not enough base to sell), `unfilled` (the
-    /// first leg filled nothing).
+    /// first leg filled nothing), `stale` (a signal on a bar fed to catch up, not the newest).
     pub skipped_entries: BTreeMap<String, u64>,
     /// Closed bars fed to the pairs.
     pub bars: u64,
@@ -197,8 +197,10 @@ struct OpenTrade {
     notional_units: i128,
     /// Set once the exit is decided; the rest of the position is unwound at later polls.
     closing: Option<(ExitReason, Option<f64>)>,
-    /// When the unwind was last tried, Unix ms (retries at most once a second).
+    /// When the unwind was last tried, Unix ms, and how many tries in a row moved nothing:
+    /// retries wait a second, doubling with each such try up to about four minutes.
     last_try_ms: u64,
+    close_failures: u32,
 }
 
 /// One selected pair (or one being closed after it left the selection).
@@ -243,8 +245,11 @@ pub struct StatArbLane {
     bars_since_scan: usize,
     /// Open time of the last bar fed to the pairs.
     last_fed_ms: u64,
-    /// Closes of bars not yet fed, by open time; a bar is fed once every symbol has it.
+    /// Closes of bars not yet fed, by open time; a bar is fed once every symbol has it (or
+    /// has a later one).
     pending: BTreeMap<u64, Vec<Option<f64>>>,
+    /// Per symbol, the open time of the newest closed bar received.
+    newest_ms: Vec<u64>,
     next_trade_id: u64,
     events: Vec<LaneEvent>,
     cash_units: i128,
@@ -266,8 +271,6 @@ pub struct StatArbLane {
 
 /// Bars asked for per symbol per poll.
 const POLL_LIMIT: u16 = 100;
-/// Bars kept waiting for the other symbols before they are given up.
-const MAX_PENDING: usize = 1_000;
 /// Least wait between attempts to unwind the rest of a closing trade.
 const CLOSE_RETRY_MS: u64 = 1_000;
 /// `fetch` bounds: the far end of time, as Binance's `endTime`.
@@ -376,6 +379,7 @@ impl StatArbLane {
             bars_since_scan: 0,
             last_fed_ms,
             pending: BTreeMap::new(),
+            newest_ms: vec![last_fed_ms; spec.symbols.len()],
             next_trade_id: 1,
             events: Vec::new(),
             cash_units: 0,
@@ -464,8 +468,11 @@ impl StatArbLane {
                     reason: d.reason.name().to_owned(),
                 },
             );
-            if let Some(action) = self.pairs[p].state.force_exit(ExitReason::Deselected) {
-                let _ = action;
+            if self.pairs[p]
+                .state
+                .force_exit(ExitReason::Deselected)
+                .is_some()
+            {
                 let z = self.pairs[p].state.z();
                 self.begin_exit(p, ExitReason::Deselected, z);
             }
@@ -480,6 +487,25 @@ impl StatArbLane {
             match self.pair_index(sel.id) {
                 Some(p) => {
                     self.pairs[p].fraction = fraction;
+                    if !self.pairs[p].selected {
+                        // Dropped earlier and still closing when selected again.
+                        self.pairs[p].selected = true;
+                        self.pairs_added += 1;
+                        let (a, b) = self.names(sel.id);
+                        self.push_event(
+                            None,
+                            unix_ms,
+                            StatArbRecord::PairAdded {
+                                a,
+                                b,
+                                hedge_ratio: sel.model.hedge_ratio,
+                                intercept: sel.model.intercept,
+                                p_value: sel.p_value,
+                                half_life_bars: sel.model.half_life_bars,
+                                fraction,
+                            },
+                        );
+                    }
                     if self.pairs[p].open.is_some() {
                         self.pairs[p].next = Some(*sel);
                     } else {
@@ -588,9 +614,9 @@ impl StatArbLane {
                 notional_units: t.notional_units,
                 closing: None,
                 last_try_ms: 0,
+                close_failures: 0,
             };
-            self.cash_units += open.cash - open.fee_quote;
-            self.restored_trades += 1;
+            let held_cash = open.cash - open.fee_quote;
             let id = PairId { a, b };
             match self.pair_index(id) {
                 Some(p) if self.pairs[p].open.is_none() => {
@@ -600,6 +626,8 @@ impl StatArbLane {
                     let held = usize::try_from(held).unwrap_or(usize::MAX);
                     self.pairs[p].state.resume(side, held);
                     self.pairs[p].open = Some(open);
+                    self.cash_units += held_cash;
+                    self.restored_trades += 1;
                 }
                 _ => {
                     // Not selected now (or a second trade on one pair): close it.
@@ -628,6 +656,8 @@ impl StatArbLane {
                         next: None,
                         selected: false,
                     });
+                    self.cash_units += held_cash;
+                    self.restored_trades += 1;
                 }
             }
         }
@@ -636,10 +666,7 @@ impl StatArbLane {
     /// Poll the feeds, finish closing trades, fetch each symbol's newest bars, and feed every
     /// closed bar all symbols have to the pairs. Returns the bars fed.
     pub fn poll(&mut self) -> anyhow::Result<usize> {
-        let now_ns = mono_ns();
-        for feed in &mut self.feeds {
-            feed.poll(now_ns, &mut |_| {});
-        }
+        self.refresh_books();
         self.settle_closing();
         let n = self.spec.symbols.len();
         let now_ms = LiveClock.unix_ms();
@@ -653,6 +680,7 @@ impl StatArbLane {
                 }
             };
             for c in fresh {
+                self.newest_ms[i] = self.newest_ms[i].max(c.open_ms);
                 let row = self
                     .pending
                     .entry(c.open_ms)
@@ -660,23 +688,49 @@ impl StatArbLane {
                 row[i] = Some(c.close);
             }
         }
-        let mut fed = 0;
         // Bars fetched before a failed request stay pending: nothing is lost, the next poll
         // asks again from the last bar fed.
+        let mut rows = Vec::new();
         while let Some(entry) = self.pending.first_entry() {
-            let Some(closes) = entry.get().iter().copied().collect::<Option<Vec<f64>>>() else {
-                break;
-            };
             let open_ms = *entry.key();
+            // A symbol without this bar but with a later one had no bar here (a venue that
+            // leaves out minutes without trades): its last close stands.
+            let mut closes = Vec::with_capacity(n);
+            for (i, c) in entry.get().iter().enumerate() {
+                match c {
+                    Some(c) => closes.push(*c),
+                    None if self.newest_ms[i] > open_ms => {
+                        let Some(&last) = self.history[i].back() else {
+                            break;
+                        };
+                        closes.push(last);
+                    }
+                    None => break,
+                }
+            }
+            if closes.len() < n {
+                break;
+            }
             entry.remove();
-            self.on_bar(&closes)?;
-            self.last_fed_ms = open_ms;
-            fed += 1;
+            rows.push((open_ms, closes));
         }
-        while self.pending.len() > MAX_PENDING {
-            self.pending.pop_first();
+        // Only the newest bar may open positions: older ones, fed to catch up, still move the
+        // z-scores and may close, but an entry on them would act late on old prices.
+        self.refresh_books();
+        let last = rows.len().saturating_sub(1);
+        for (k, (open_ms, closes)) in rows.iter().enumerate() {
+            self.last_fed_ms = *open_ms;
+            self.on_bar(closes, k == last)?;
         }
-        Ok(fed)
+        Ok(rows.len())
+    }
+
+    /// Reads whatever the feeds have, so decisions see the books as they are now.
+    fn refresh_books(&mut self) {
+        let now_ns = mono_ns();
+        for feed in &mut self.feeds {
+            feed.poll(now_ns, &mut |_| {});
+        }
     }
 
     /// Symbol `i`'s bars opening at `from_ms` or later, at most [`POLL_LIMIT`]: one small
@@ -758,7 +812,9 @@ impl StatArbLane {
         )
     }
 
-    fn on_bar(&mut self, closes: &[f64]) -> anyhow::Result<()> {
+    /// Feeds one closed bar to every pair; `newest`: the latest bar known, the only one that
+    /// may open positions.
+    fn on_bar(&mut self, closes: &[f64], newest: bool) -> anyhow::Result<()> {
         self.bars += 1;
         for (h, &c) in self.history.iter_mut().zip(closes) {
             if h.len() == self.keep_bars {
@@ -784,7 +840,12 @@ impl StatArbLane {
         for (p, action) in actions.iter().enumerate() {
             if let Action::Enter { side } = *action {
                 let (a, b) = (self.pairs[p].sel.id.a, self.pairs[p].sel.id.b);
-                if let Err(why) = self.enter(p, side, [closes[a], closes[b]]) {
+                let entered = if newest {
+                    self.enter(p, side, [closes[a], closes[b]])
+                } else {
+                    Err("stale")
+                };
+                if let Err(why) = entered {
                     self.pairs[p].state.cancel_entry();
                     *self.skipped_entries.entry(why.to_owned()).or_default() += 1;
                 }
@@ -875,6 +936,7 @@ impl StatArbLane {
             notional_units,
             closing: None,
             last_try_ms: 0,
+            close_failures: 0,
         });
         let filled_a = self.trade_leg(p, 0, sign * want_a as i64);
         if filled_a == 0 {
@@ -916,15 +978,12 @@ impl StatArbLane {
 
     /// Unwinds the rest of pair `p`'s closing position; books the close once flat.
     fn unwind(&mut self, p: usize) {
-        let Some(open) = self.pairs[p].open.as_ref() else {
+        let id = self.pairs[p].sel.id;
+        let Some(open) = self.pairs[p].open.as_mut() else {
             return;
         };
-        let pos = open.pos;
-        let id = self.pairs[p].sel.id;
-        if let Some(open) = self.pairs[p].open.as_mut() {
-            open.last_try_ms = LiveClock.unix_ms();
-        }
-        let mut pos = pos;
+        open.last_try_ms = LiveClock.unix_ms();
+        let mut pos = open.pos;
         // A second round picks up what a partial fill, or a buy's base fee, left.
         for _ in 0..2 {
             for (leg, symbol) in [(0, id.a), (1, id.b)] {
@@ -936,10 +995,21 @@ impl StatArbLane {
             let Some(open) = self.pairs[p].open.as_ref() else {
                 return;
             };
+            let before = pos;
             pos = open.pos;
             if self.is_dust(id.a, pos[0]) && self.is_dust(id.b, pos[1]) {
                 break;
             }
+            if pos == before {
+                // Nothing moved (a book not live, an order refused): wait longer next time.
+                if let Some(open) = self.pairs[p].open.as_mut() {
+                    open.close_failures = open.close_failures.saturating_add(1);
+                }
+                return;
+            }
+        }
+        if let Some(open) = self.pairs[p].open.as_mut() {
+            open.close_failures = 0;
         }
         if !(self.is_dust(id.a, pos[0]) && self.is_dust(id.b, pos[1])) {
             return;
@@ -989,7 +1059,8 @@ impl StatArbLane {
         for p in 0..self.pairs.len() {
             let now = LiveClock.unix_ms();
             if self.pairs[p].open.as_ref().is_some_and(|o| {
-                o.closing.is_some() && now.saturating_sub(o.last_try_ms) >= CLOSE_RETRY_MS
+                let wait = CLOSE_RETRY_MS << o.close_failures.min(8);
+                o.closing.is_some() && now.saturating_sub(o.last_try_ms) >= wait
             }) {
                 self.unwind(p);
             }
@@ -1164,25 +1235,31 @@ impl StatArbLane {
         i64::try_from(gross).unwrap_or(i64::MAX)
     }
 
-    /// Whether a position of `units` of `symbol` is too small to trade: under a lot, the
-    /// minimum size, or the minimum value at the touch. Such a rest is left where it is.
+    /// Whether a position of `units` of `symbol` is too small to trade as the order that would
+    /// flatten it: a sell floored to the lot, or a buy, under the minimum size, or worth less
+    /// than the minimum value at its limit price. Such a rest is left where it is. Without a
+    /// book to price it, it is not dust (yet).
     fn is_dust(&self, symbol: usize, units: i64) -> bool {
-        let units = units.unsigned_abs();
         if units == 0 {
             return true;
         }
+        let order = self.closing_order(symbol, units).unsigned_abs();
         let rules = &self.terms[symbol].rules;
-        if units < rules.lot.0.max(1) || units < rules.min_size.0 {
+        if order == 0 || order < rules.min_size.0 {
             return true;
         }
         let Some(min_notional) = rules.min_notional else {
             return false;
         };
-        let touch = self.feeds[symbol]
-            .book(0)
-            .and_then(|b| b.best_bid().or(b.best_ask()))
-            .map_or(0, |l| u128::from(l.price.0));
-        touch > 0 && u128::from(units) * touch < min_notional
+        let side = if units > 0 {
+            OrderSide::Sell
+        } else {
+            OrderSide::Buy
+        };
+        let Some(limit) = self.limit(symbol, side) else {
+            return false;
+        };
+        u128::from(order) * u128::from(limit.0) < min_notional
     }
 
     /// Whether `units` of `symbol` at about `price` meet its minimum size and value.
@@ -1357,29 +1434,48 @@ impl LiveOrders {
         self.writer
             .new_order(&order, &Self::stamp(), &mut self.request)
             .map_err(|e| e.to_string())?;
-        let (status, body) = exchange(&self.url, &self.request).map_err(|e| e.to_string())?;
-        let mut report = parse_order(venue, status, &body, scales).map_err(|e| e.to_string())?;
+        // A refused order filled nothing; a lost answer (a dropped connection, a timeout, a
+        // 5xx) leaves the outcome unknown: the order is then asked for by its client id.
+        let mut report = match exchange(&self.url, &self.request) {
+            Ok((status, body)) => match parse_order(venue, status, &body, scales) {
+                Ok(report) => Some(report),
+                Err(e) if e.class == ErrorClass::UnknownOutcome => None,
+                Err(e) => return Err(e.to_string()),
+            },
+            Err(_) => None,
+        };
         let mut queries = 0;
-        while !is_final(&report) {
+        let mut last_error = String::from("no answer");
+        while !report.as_ref().is_some_and(is_final) {
             if queries == MAX_QUERIES {
                 return Err(format!(
-                    "order {client_id} not final after {MAX_QUERIES} queries"
+                    "order {client_id}: outcome unknown after {MAX_QUERIES} queries ({last_error})"
                 ));
             }
             queries += 1;
             std::thread::sleep(std::time::Duration::from_millis(50));
             // Coinbase finds orders by its own id only.
-            let venue_id = (venue == Venue::Coinbase && !report.venue_order_id.is_empty())
-                .then(|| report.venue_order_id.clone());
+            let venue_id = report
+                .as_ref()
+                .filter(|r| venue == Venue::Coinbase && !r.venue_order_id.is_empty())
+                .map(|r| r.venue_order_id.clone());
             let by = venue_id
                 .as_deref()
                 .map_or(OrderRef::Client(&client_id), OrderRef::Venue);
             self.writer
                 .query_order(symbol, by, &Self::stamp(), &mut self.request)
                 .map_err(|e| e.to_string())?;
-            let (status, body) = exchange(&self.url, &self.request).map_err(|e| e.to_string())?;
-            report = parse_order_query(venue, status, &body, scales).map_err(|e| e.to_string())?;
+            match exchange(&self.url, &self.request) {
+                Ok((status, body)) => match parse_order_query(venue, status, &body, scales) {
+                    Ok(r) => report = Some(r),
+                    Err(e) => last_error = e.to_string(),
+                },
+                Err(e) => last_error = e.to_string(),
+            }
         }
+        let Some(report) = report else {
+            return Err(format!("order {client_id}: no report"));
+        };
         if !report.filled.is_zero()
             && report.notional.is_none()
             && report.fills.is_empty()
@@ -1435,14 +1531,21 @@ fn bars(spec: &StatArbSpec, symbol: &str, from_ms: u64) -> anyhow::Result<Vec<Ba
 fn closed(mut bars: Vec<Bar>, interval: Interval, now_ms: u64) -> Vec<Bar> {
     bars.sort_by_key(|b| b.open_ms);
     bars.dedup_by_key(|b| b.open_ms);
-    if bars
-        .last()
-        .is_some_and(|b| b.open_ms.saturating_add(interval.ms()) > now_ms)
-    {
+    // The newest bar counts only once it ended a little while ago: the venue may still be
+    // folding in its last trades, and our clock may run ahead of the venue's.
+    if bars.last().is_some_and(|b| {
+        b.open_ms
+            .saturating_add(interval.ms())
+            .saturating_add(CLOSE_GRACE_MS)
+            > now_ms
+    }) {
         bars.pop();
     }
     bars
 }
+
+/// How long after its end the newest bar is taken as final.
+const CLOSE_GRACE_MS: u64 = 2_000;
 
 /// Candles as `(open_ms, close)` bars, closes in whole quote units.
 fn to_bars(candles: &[Candle], scales: Scales) -> Vec<Bar> {

@@ -199,9 +199,11 @@ pub fn build_lane(
     StatArbLane::start(spec, feeds, orders, restored)
 }
 
-/// How often a lane with `cfg`'s bars polls: a twentieth of a bar, between 1 s and 10 s.
+/// How often a lane with `cfg`'s bars polls: `poll_ms` when set, else a twentieth of a bar,
+/// between 1 s and 10 s.
 pub fn poll_ms(cfg: &StatArbConfig) -> u64 {
-    (cfg.interval.ms() / 20).clamp(1_000, 10_000)
+    cfg.poll_ms
+        .unwrap_or_else(|| (cfg.interval.ms() / 20).clamp(1_000, 10_000))
 }
 
 /// Builds the lane from `[statarb]` (taking over the journal's open trades of the same mode)

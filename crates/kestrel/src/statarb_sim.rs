@@ -207,10 +207,13 @@ fn exchange(base: [u128; 4]) -> anyhow::Result<Exchange> {
 #[allow(missing_debug_implementations)]
 pub struct StatArbSim {
     server: ExchangeServer,
-    /// The account's key, for the signed reads of [`StatArbSim::lane_config`].
+    /// The account's key, for the signed reads of [`StatArbSim::lane_spec`].
     signer: BinanceSigner,
     stop: Arc<AtomicBool>,
     bars: Arc<AtomicU64>,
+    skip: Arc<std::sync::atomic::AtomicU8>,
+    /// Wall milliseconds per bar.
+    bar_ms: u64,
     driver: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -245,6 +248,7 @@ impl StatArbSim {
             .context("starting the statarb sim venue")?;
         let stop = Arc::new(AtomicBool::new(false));
         let bars = Arc::new(AtomicU64::new(0));
+        let skip = Arc::new(std::sync::atomic::AtomicU8::new(0));
         let driver = Driver {
             paths,
             book: server.handle(),
@@ -252,6 +256,7 @@ impl StatArbSim {
             every: Duration::from_millis(bar_ms.max(1)),
             stop: Arc::clone(&stop),
             bars: Arc::clone(&bars),
+            skip: Arc::clone(&skip),
         };
         let driver = std::thread::Builder::new()
             .name("statarb-sim".into())
@@ -262,8 +267,18 @@ impl StatArbSim {
             signer,
             stop,
             bars,
+            skip,
+            bar_ms: bar_ms.max(1),
             driver: Some(driver),
         })
+    }
+
+    /// Serve no bar of symbol `i` (series order) on the next step, as a venue that leaves
+    /// out minutes without trades does.
+    pub fn skip_next_bar(&self, i: usize) {
+        if i < SYMBOLS.len() {
+            self.skip.fetch_or(1 << i, Ordering::Relaxed);
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -325,12 +340,14 @@ impl StatArbSim {
              rest_url = \"{}\"\nws_url = \"{}\"\nprice_digits = {PRICE_DIGITS}\n\
              size_digits = {SIZE_DIGITS}\nquote_asset = \"USDT\"\ncapital = \"100000\"\n\
              taker_fee = \"0.001\"\nhistory_bars = {HISTORY_BARS}\ntrain_bars = 500\n\
-             rescan_every_bars = 100\napi_key = \"env:{prefix}_KEY\"\n\
+             rescan_every_bars = 100\npoll_ms = {}\napi_key = \"env:{prefix}_KEY\"\n\
              api_secret = \"env:{prefix}_SECRET\"\n",
             symbols.join(", "),
             INTERVAL.name(),
             self.rest_url(),
             self.ws_url(),
+            // Twice a bar of this venue's accelerated clock.
+            self.bar_ms.saturating_mul(2).max(10),
         )
     }
 
@@ -418,6 +435,8 @@ struct Driver {
     every: Duration,
     stop: Arc<AtomicBool>,
     bars: Arc<AtomicU64>,
+    /// Bit `i` set: symbol `i` gets no bar next time.
+    skip: Arc<std::sync::atomic::AtomicU8>,
 }
 
 impl Driver {
@@ -428,9 +447,14 @@ impl Driver {
             std::thread::sleep(self.every);
             let bars = self.paths.next_bars();
             // All four bars land in one step, so a reader never sees a half-made bar.
+            // A symbol told to skip a bar serves none for it (a venue that leaves out minutes
+            // without trades).
+            let skip = self.skip.swap(0, Ordering::Relaxed);
             self.book.with_exchange(|ex| {
-                for (symbol, bar) in SYMBOLS.iter().zip(bars) {
-                    ex.push_candle(symbol, INTERVAL, bar);
+                for (i, (symbol, bar)) in SYMBOLS.iter().zip(bars).enumerate() {
+                    if skip & (1 << i) == 0 {
+                        ex.push_candle(symbol, INTERVAL, bar);
+                    }
                 }
             });
             self.move_books(bars.map(|b| b.close));

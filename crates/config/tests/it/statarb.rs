@@ -30,6 +30,7 @@ train_bars = 600
 rescan_every_bars = 100
 slippage_bps = 25
 stale_after_ms = 3000
+poll_ms = 40
 core = 3
 api_key = "env:STATARB_KEY"
 api_secret = "env:STATARB_SECRET"
@@ -103,6 +104,7 @@ fn a_full_section_is_read_to_typed_values() {
         (2000, 600, 100, 25)
     );
     assert_eq!((x.stale_after_ms, x.core), (3000, Some(3)));
+    assert_eq!(x.poll_ms, Some(40));
     assert_eq!(x.api_key.as_ref().map(|s| s.name()), Some("STATARB_KEY"));
     assert_eq!(
         x.api_secret.as_ref().map(|s| s.name()),
@@ -166,6 +168,7 @@ fn a_minimal_section_gets_the_defaults() {
         (1000, 500, 250, 50)
     );
     assert_eq!((x.stale_after_ms, x.core), (5000, None));
+    assert_eq!(x.poll_ms, None);
     assert_eq!((x.api_key, x.api_secret, x.passphrase), (None, None, None));
     assert_eq!(x.key_kind, BinanceKeyKind::Hmac);
     assert_eq!(x.selection, StatArbSelection::default());
@@ -340,6 +343,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
         "stale_after_ms = 99",
         "statarb.stale_after_ms",
         "must be in 100..=600000",
+    ),
+    (
+        "poll_ms = 40",
+        "poll_ms = 9",
+        "statarb.poll_ms",
+        "must be in 10..=600000",
     ),
     (
         "core = 3",
