@@ -347,7 +347,7 @@ impl StatArbSim {
             self.rest_url(),
             self.ws_url(),
             // Twice a bar of this venue's accelerated clock.
-            self.bar_ms.saturating_mul(2).max(10),
+            (self.bar_ms / 2).max(10),
         )
     }
 
@@ -371,7 +371,7 @@ impl StatArbSim {
         BinanceWriter::new(self.signer.clone(), url.trim_start_matches("http://"))
     }
 
-    /// The venue and a paper lane polling it every `2 × bar_ms` on a thread, its events journaled
+    /// The venue and a paper lane polling it every `bar_ms / 2` on a thread, its events journaled
     /// when `journal` is given; the lane is built on that thread.
     pub fn run_paper(
         seed: u64,
@@ -385,17 +385,16 @@ impl StatArbSim {
             .map_err(|_| anyhow::anyhow!("statarb sim lock poisoned"))?
             .lane_spec()?;
         // The lane fetches its history, runs its seeding backtest and selects on its own
-        // thread: the sandbox's other lanes start meanwhile. Bars come every `bar_ms` and each
-        // poll asks the venue for every symbol's latest bars over REST: every other bar is
-        // enough (a poll catches up on up to 100), and leaves the sandbox's other lanes their
-        // share of a small machine.
+        // thread: the sandbox's other lanes start meanwhile. Bars come every `bar_ms`; polling
+        // twice a bar finds each new bar on its own, so every bar may open a position (a poll
+        // that finds several lets only the newest).
         let stopper = std::sync::Arc::clone(&sim);
         StatArbRun::spawn(
             Box::new(move || {
                 let feeds = feeds(&spec)?;
                 StatArbLane::start(spec, feeds, StatArbOrders::Paper, &[])
             }),
-            bar_ms.saturating_mul(2).max(1),
+            (bar_ms / 2).max(1),
             None,
             journal,
             Box::new(move || {
