@@ -490,21 +490,7 @@ impl StatArbLane {
                     if !self.pairs[p].selected {
                         // Dropped earlier and still closing when selected again.
                         self.pairs[p].selected = true;
-                        self.pairs_added += 1;
-                        let (a, b) = self.names(sel.id);
-                        self.push_event(
-                            None,
-                            unix_ms,
-                            StatArbRecord::PairAdded {
-                                a,
-                                b,
-                                hedge_ratio: sel.model.hedge_ratio,
-                                intercept: sel.model.intercept,
-                                p_value: sel.p_value,
-                                half_life_bars: sel.model.half_life_bars,
-                                fraction,
-                            },
-                        );
+                        self.pair_added(sel, fraction, unix_ms);
                     }
                     if self.pairs[p].open.is_some() {
                         self.pairs[p].next = Some(*sel);
@@ -523,21 +509,7 @@ impl StatArbLane {
                         next: None,
                         selected: true,
                     });
-                    self.pairs_added += 1;
-                    let (a, b) = self.names(sel.id);
-                    self.push_event(
-                        None,
-                        unix_ms,
-                        StatArbRecord::PairAdded {
-                            a,
-                            b,
-                            hedge_ratio: sel.model.hedge_ratio,
-                            intercept: sel.model.intercept,
-                            p_value: sel.p_value,
-                            half_life_bars: sel.model.half_life_bars,
-                            fraction,
-                        },
-                    );
+                    self.pair_added(sel, fraction, unix_ms);
                 }
             }
         }
@@ -551,6 +523,25 @@ impl StatArbLane {
         self.pairs.sort_by_key(rank);
         self.pairs.retain(|p| p.selected || p.open.is_some());
         Ok(())
+    }
+
+    /// Counts and journals `sel` joining the selection with `fraction` of capital.
+    fn pair_added(&mut self, sel: &SelectedPair, fraction: f64, unix_ms: u64) {
+        self.pairs_added += 1;
+        let (a, b) = self.names(sel.id);
+        self.push_event(
+            None,
+            unix_ms,
+            StatArbRecord::PairAdded {
+                a,
+                b,
+                hedge_ratio: sel.model.hedge_ratio,
+                intercept: sel.model.intercept,
+                p_value: sel.p_value,
+                half_life_bars: sel.model.half_life_bars,
+                fraction,
+            },
+        );
     }
 
     /// A flat state for `sel`, its z-score window warmed up on the latest bars.
