@@ -1209,21 +1209,9 @@ impl StatArbLane {
     /// long is sold (floored to the lot: the rest is dust); a short is bought back with the
     /// venue's base fee on top when it takes buy fees in base, so that what arrives covers it.
     fn closing_order(&self, symbol: usize, pos: i64) -> i64 {
-        let units = pos.unsigned_abs();
-        let lot = self.terms[symbol].rules.lot.0.max(1);
-        if pos > 0 {
-            return -i64::try_from(units / lot * lot).unwrap_or(i64::MAX);
-        }
-        let rate = u128::from(self.terms[symbol].taker_fee.0);
-        let gross = if self.spec.buy_fee_asset == FeeAsset::Base && rate < Rate::ONE {
-            // q − ceil(q·r) ≥ units for q = units·ONE / (ONE − r), rounded up, plus one unit.
-            (u128::from(units) * Rate::ONE).div_ceil(Rate::ONE - rate) + 1
-        } else {
-            u128::from(units)
-        };
-        let gross =
-            u64::try_from(gross.div_ceil(u128::from(lot)) * u128::from(lot)).unwrap_or(u64::MAX);
-        i64::try_from(gross).unwrap_or(i64::MAX)
+        let base_fee =
+            (self.spec.buy_fee_asset == FeeAsset::Base).then_some(self.terms[symbol].taker_fee);
+        closing_size(pos, self.terms[symbol].rules.lot.0, base_fee)
     }
 
     /// Whether a position of `units` of `symbol` is too small to trade as the order that would
@@ -1289,6 +1277,27 @@ fn cash_and_fee_value(side: OrderSide, fill: &LegFill) -> (i128, i128) {
         OrderSide::Sell => notional,
     };
     (cash, i128::try_from(fee_base_value).unwrap_or(i128::MAX))
+}
+
+/// The signed order, in whole lots of `lot` size units, that flattens a position of `pos`: a
+/// long sold, floored to the lot; a short bought back, with `base_fee` (the buy's taker rate,
+/// when the venue takes it in base) on top so that what arrives covers the short, rounded up
+/// to the lot.
+fn closing_size(pos: i64, lot: u64, base_fee: Option<Rate>) -> i64 {
+    let units = pos.unsigned_abs();
+    let lot = lot.max(1);
+    if pos > 0 {
+        return -i64::try_from(units / lot * lot).unwrap_or(i64::MAX);
+    }
+    let gross = match base_fee {
+        // q − ceil(q·r) ≥ units for q = units·ONE / (ONE − r), rounded up, plus one unit.
+        Some(rate) if u128::from(rate.0) < Rate::ONE => {
+            (u128::from(units) * Rate::ONE).div_ceil(Rate::ONE - u128::from(rate.0)) + 1
+        }
+        _ => u128::from(units),
+    };
+    let gross = gross.div_ceil(u128::from(lot)) * u128::from(lot);
+    i64::try_from(gross).unwrap_or(i64::MAX)
 }
 
 /// One market-data client per symbol of `spec`.
@@ -1707,5 +1716,48 @@ fn journal_events(lane: &mut StatArbLane, journal: Option<&LaneJournal>) {
         if let Err(e) = j.journal.append(rec) {
             tracing::error!(error = %e, "stat-arb lane: journal append failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a buy of `q` leaves after a base fee at `rate`, as the venues charge it (rounded up).
+    fn received(q: u64, rate: Rate) -> u64 {
+        q - u64::try_from(rate.of(u128::from(q))).unwrap()
+    }
+
+    #[test]
+    fn a_short_is_bought_back_with_the_base_fee_on_top_in_whole_lots() {
+        for rate in [Rate(0), Rate(100_000), Rate(75_000), Rate(1_000_000)] {
+            for lot in [1u64, 7, 100, 1_000] {
+                for short in [1i64, 2, 99, 1_000, 22_103_784, 1 << 40] {
+                    let q = closing_size(-short, lot, Some(rate));
+                    let q = u64::try_from(q).unwrap();
+                    assert_eq!(q % lot, 0, "{rate:?} {lot} {short}");
+                    assert!(
+                        received(q, rate) >= short.unsigned_abs(),
+                        "{rate:?} lot {lot}: buying {q} leaves less than the short {short}"
+                    );
+                    // No more than the fee's worth, a unit and a lot over.
+                    let enough = u64::try_from(
+                        (u128::from(short.unsigned_abs()) * Rate::ONE)
+                            .div_ceil(Rate::ONE - u128::from(rate.0)),
+                    )
+                    .unwrap();
+                    assert!(q <= enough + 1 + lot, "{rate:?} {lot} {short}: {q}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_is_sold_floored_to_the_lot_and_a_quote_fee_adds_nothing() {
+        assert_eq!(closing_size(1_050, 100, Some(Rate(100_000))), -1_000);
+        assert_eq!(closing_size(99, 100, None), 0);
+        assert_eq!(closing_size(-1_050, 100, None), 1_100);
+        assert_eq!(closing_size(-1_000, 100, None), 1_000);
+        assert_eq!(closing_size(0, 1, None), 0);
     }
 }
