@@ -35,8 +35,29 @@ fn signer() -> BinanceSigner {
 
 /// A Binance-format venue with one account holding `usdt` and `btc`, and these levels.
 fn venue(usdt: u128, btc: u128, levels: &[(BookSide, u64, u64)]) -> ExchangeServer {
+    let ex = btc_usdt_exchange(Venue::Binance, "BTCUSDT", KEY, 5 * USDT, usdt, btc, levels);
+    ExchangeServer::start(
+        ex,
+        Box::new(BinanceFront::new(vec![signer().verify_key()])),
+        Duration::from_millis(5),
+    )
+    .expect("server")
+}
+
+/// A `venue` exchange listing BTC/USDT as `symbol`: BTC at 5 digits, USDT at 7, prices to
+/// 0.01, lots of one unit, at least 10 units and `min_notional` an order, a taker fee of 0.1 %
+/// (a buy's in BTC), one account `key` holding `usdt` and `btc`, and these levels.
+pub(crate) fn btc_usdt_exchange(
+    venue: Venue,
+    symbol: &str,
+    key: &str,
+    min_notional: u128,
+    usdt: u128,
+    btc: u128,
+    levels: &[(BookSide, u64, u64)],
+) -> Exchange {
     let mut ex = Exchange::new(
-        Venue::Binance,
+        venue,
         vec![
             AssetSpec {
                 name: "BTC".into(),
@@ -48,7 +69,7 @@ fn venue(usdt: u128, btc: u128, levels: &[(BookSide, u64, u64)]) -> ExchangeServ
             },
         ],
         vec![SymbolSpec {
-            symbol: "BTCUSDT".into(),
+            symbol: symbol.into(),
             base: "BTC".into(),
             quote: "USDT".into(),
             price_scale: scale(2),
@@ -56,34 +77,29 @@ fn venue(usdt: u128, btc: u128, levels: &[(BookSide, u64, u64)]) -> ExchangeServ
             tick: Fixed(1),
             lot: Fixed(1),
             min_size: Fixed(10),
-            min_notional: 5 * USDT,
+            min_notional,
             depth: 100,
         }],
         FeeAsset::Base,
     )
     .expect("exchange");
     ex.add_account(
-        KEY,
+        key,
         FeeRates {
             maker: Rate(100_000),
             taker: Rate(100_000),
         },
     );
     if usdt > 0 {
-        ex.deposit(KEY, "USDT", usdt);
+        ex.deposit(key, "USDT", usdt);
     }
     if btc > 0 {
-        ex.deposit(KEY, "BTC", btc);
+        ex.deposit(key, "BTC", btc);
     }
     for &(side, price, size) in levels {
-        ex.set_level("BTCUSDT", side, Fixed(price), Fixed(size));
+        ex.set_level(symbol, side, Fixed(price), Fixed(size));
     }
-    ExchangeServer::start(
-        ex,
-        Box::new(BinanceFront::new(vec![signer().verify_key()])),
-        Duration::from_millis(5),
-    )
-    .expect("server")
+    ex
 }
 
 fn leg(feed: usize, holdings: Holdings, taker_fee: Rate) -> LegConfig {

@@ -9,7 +9,9 @@ use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 use kestrel_exsim::binance::BinanceFront;
-use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, SymbolSpec};
+use kestrel_exsim::engine::{Exchange, FeeAsset};
+
+use crate::lane::btc_usdt_exchange;
 use kestrel_exsim::http::{HttpRequest, HttpResponse};
 use kestrel_exsim::okx::OkxFront;
 use kestrel_exsim::server::{ExchangeServer, Faults, Front, Publication, WsSession};
@@ -64,8 +66,7 @@ fn okx_signer() -> OkxSigner {
     .expect("signer")
 }
 
-/// One venue's exchange: BTC at 5 digits, USDT at 7, prices to 0.01, a taker fee of 0.1 %
-/// (a buy's in BTC), one account holding `usdt` and `btc`, and these levels.
+/// One venue's BTC/USDT exchange ([`btc_usdt_exchange`]) with no minimum order value.
 fn exchange(
     venue: Venue,
     symbol: &str,
@@ -73,50 +74,7 @@ fn exchange(
     btc: u128,
     levels: &[(BookSide, u64, u64)],
 ) -> Exchange {
-    let mut ex = Exchange::new(
-        venue,
-        vec![
-            AssetSpec {
-                name: "BTC".into(),
-                scale: scale(5),
-            },
-            AssetSpec {
-                name: "USDT".into(),
-                scale: scale(7),
-            },
-        ],
-        vec![SymbolSpec {
-            symbol: symbol.into(),
-            base: "BTC".into(),
-            quote: "USDT".into(),
-            price_scale: scale(2),
-            size_scale: scale(5),
-            tick: Fixed(1),
-            lot: Fixed(1),
-            min_size: Fixed(10),
-            min_notional: 0,
-            depth: 100,
-        }],
-        FeeAsset::Base,
-    )
-    .expect("exchange");
-    ex.add_account(
-        KEY,
-        FeeRates {
-            maker: Rate(100_000),
-            taker: Rate(100_000),
-        },
-    );
-    if usdt > 0 {
-        ex.deposit(KEY, "USDT", usdt);
-    }
-    if btc > 0 {
-        ex.deposit(KEY, "BTC", btc);
-    }
-    for &(side, price, size) in levels {
-        ex.set_level(symbol, side, Fixed(price), Fixed(size));
-    }
-    ex
+    btc_usdt_exchange(venue, symbol, KEY, 0, usdt, btc, levels)
 }
 
 fn leg(venue: Venue, feed: usize, symbol: &str, holdings: Holdings) -> LegConfig {
