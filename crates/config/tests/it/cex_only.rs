@@ -15,55 +15,10 @@ fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A minimal valid `[statarb]` section.
-const STATARB: &str = r#"
-[statarb]
-venue = "okx"
-symbols = ["AAA-USDT", "BBB-USDT"]
-interval = "1h"
-rest_url = "https://www.okx.com"
-ws_url = "wss://ws.okx.com:8443/ws/v5/public"
-price_digits = 2
-size_digits = 6
-quote_asset = "USDT"
-capital = "500"
-"#;
-
-/// A valid two-venue `[xarb]` section with credentials.
-const XARB: &str = r#"
-[xarb]
-base = "BTC"
-quote = "USDT"
-price_digits = 2
-size_digits = 6
-max_size = "0.05"
-min_profit = "1.5"
-transfer_cost = "12"
-inventory_cycle = "0.5"
-max_drawdown = "250"
-max_imbalance = "0.1"
-
-[[xarb.venues]]
-venue = "binance"
-symbol = "BTCUSDT"
-base_asset = "BTC"
-quote_asset = "USDT"
-ws_url = "ws://127.0.0.1:9001/ws"
-rest_url = "http://127.0.0.1:9001"
-api_key = "env:BINANCE_API_KEY"
-api_secret = "env:BINANCE_API_SECRET"
-
-[[xarb.venues]]
-venue = "okx"
-symbol = "BTC-USDT"
-base_asset = "BTC"
-quote_asset = "USDT"
-ws_url = "ws://127.0.0.1:9002/ws/v5/public"
-rest_url = "http://127.0.0.1:9002"
-api_key = "env:OKX_API_KEY"
-api_secret = "env:OKX_API_SECRET"
-passphrase = "env:OKX_PASSPHRASE"
-"#;
+/// The stat-arb tests' section with only its required keys.
+const STATARB: &str = crate::statarb::MINIMAL;
+/// The cross-exchange tests' two-venue section with credentials.
+const XARB: &str = crate::xarb::XARB;
 
 fn cex_only(text: &str) -> CexConfig {
     match parse_any_str(text) {

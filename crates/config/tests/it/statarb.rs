@@ -62,7 +62,7 @@ capital_base = "initial"
 "#;
 
 /// Only the required keys.
-const MINIMAL: &str = r#"
+pub(crate) const MINIMAL: &str = r#"
 [statarb]
 venue = "okx"
 symbols = ["AAA-USDT", "BBB-USDT"]

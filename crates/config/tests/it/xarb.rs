@@ -5,7 +5,7 @@ use kestrel_types::cex::{FeeAsset, Fixed, Venue};
 
 use crate::{VALID, errors_of};
 
-const XARB: &str = r#"
+pub(crate) const XARB: &str = r#"
 [xarb]
 base = "BTC"
 quote = "USDT"
