@@ -55,7 +55,7 @@ use crate::v3::full_math::mul_div;
 use crate::v3::sqrt_price_math::{Q96, to_i256};
 use crate::v3::swap_math::FEE_DENOMINATOR_PIPS;
 use crate::v3::tick_math::{MAX_SQRT_RATIO, MIN_SQRT_RATIO};
-use crate::v3::{V3Error, V3Pool, default_price_limit};
+use crate::v3::{LadderQuote, SwapLadder, V3Error, V3Pool, default_price_limit};
 use crate::victim::{StateOverlay, V3State};
 
 /// Most pools one token pair may have across all factories and fee tiers.
@@ -761,6 +761,28 @@ fn break_even_price(others: U256, zero_for_one: bool, fee_pips: u32) -> Option<U
     }
 }
 
+/// Per hop, the V3 pool's swap ladder from its post-victim state (`None` for a V2 hop, or
+/// for quotes that do not repeat).
+type Ladders<'a> = [Option<SwapLadder<'a>>; MAX_CYCLE_HOPS];
+
+/// Ladders for the V3 hops of `cycle`: the search's quotes all start from the same states.
+fn ladders<'a>(reg: &'a PoolRegistry, overlay: &StateOverlay, cycle: &Cycle) -> Ladders<'a> {
+    let mut ladders: Ladders<'a> = [None, None, None];
+    for (hop, slot) in cycle.hops().iter().zip(ladders.iter_mut()) {
+        if let Some(HopState::V3 { pool, state }) = hop_state(reg, overlay, hop) {
+            *slot = pool
+                .ladder(
+                    state.sqrt_price_x96,
+                    state.tick,
+                    state.liquidity,
+                    hop.zero_for_one(),
+                )
+                .ok();
+        }
+    }
+    ladders
+}
+
 /// Exact evaluation at `x` with the search's price limits, and the local curve after it.
 fn evaluate(
     reg: &PoolRegistry,
@@ -768,6 +790,7 @@ fn evaluate(
     cycle: &Cycle,
     x: U256,
     limits: &HopLimits,
+    ladders: &mut Ladders<'_>,
 ) -> Result<(CycleQuote, Curve), Miss> {
     let mut quote = CycleQuote {
         amount_in: x,
@@ -776,11 +799,11 @@ fn evaluate(
     };
     let mut total: Option<Curve> = None;
     let mut amount = x;
-    let hops = cycle.hops().iter().zip(limits);
-    for (i, ((hop, limit), slot)) in hops.zip(quote.hop_out.iter_mut()).enumerate() {
+    let hops = cycle.hops().iter().zip(limits).zip(ladders.iter_mut());
+    for (i, (((hop, limit), ladder), slot)) in hops.zip(quote.hop_out.iter_mut()).enumerate() {
         let state = hop_state(reg, overlay, hop).ok_or(Miss::TooLarge)?;
-        let (out, curve) =
-            hop_exact(state, hop.zero_for_one(), amount, *limit).map_err(|m| match m {
+        let (out, curve) = hop_exact(state, hop.zero_for_one(), amount, *limit, ladder.as_mut())
+            .map_err(|m| match m {
                 Miss::Partial {
                     attempted, filled, ..
                 } => Miss::Partial {
@@ -799,12 +822,14 @@ fn evaluate(
 
 /// One hop's exact output for `amount` in, and its local curve after it. A V3 quote with a
 /// search limit that reaches the limit is past the optimum (`TooLarge`); one that does not is
-/// the same swap, step for step, as with the routers' default limit.
+/// the same swap, step for step, as with the routers' default limit. A V3 hop quotes through
+/// its `ladder` when it has one (the same result, see [`SwapLadder`]).
 fn hop_exact(
     state: HopState<'_>,
     zero_for_one: bool,
     amount: U256,
     limit: Option<U256>,
+    ladder: Option<&mut SwapLadder<'_>>,
 ) -> Result<(U256, Curve), Miss> {
     if amount.is_zero() {
         return Err(Miss::TooSmall);
@@ -828,24 +853,33 @@ fn hop_exact(
         HopState::V3 { pool, state } => {
             let specified = to_i256(amount).ok_or(Miss::TooLarge)?;
             let price_limit = limit.unwrap_or_else(|| default_price_limit(zero_for_one));
-            let result = state
-                .quote(pool, zero_for_one, specified, price_limit)
-                .map_err(|e| match e {
-                    V3Error::ZeroAmount => Miss::TooSmall,
-                    _ => Miss::TooLarge,
-                })?;
+            let result = match ladder {
+                Some(ladder) => ladder.amounts_exact_in(amount, price_limit),
+                None => state
+                    .quote(pool, zero_for_one, specified, price_limit)
+                    .map(|r| LadderQuote {
+                        amount_in: r.amount_in(zero_for_one).into_raw(),
+                        amount_out: r.amount_out(zero_for_one).into_raw(),
+                        sqrt_price_x96: r.sqrt_price_x96,
+                        liquidity: r.liquidity,
+                    }),
+            }
+            .map_err(|e| match e {
+                V3Error::ZeroAmount => Miss::TooSmall,
+                _ => Miss::TooLarge,
+            })?;
             // A partial fill: the pool ran out of liquidity, or the search's limit was hit.
-            let filled = result.amount_in(zero_for_one);
-            if filled != specified || (limit.is_some() && result.sqrt_price_x96 == price_limit) {
+            let filled = result.amount_in;
+            if filled != amount || (limit.is_some() && result.sqrt_price_x96 == price_limit) {
                 return Err(Miss::Partial {
                     first: false,
                     attempted: amount,
                     // Taking all of it at exactly the limit still counts as too far.
-                    filled: filled.into_raw().min(amount - U256::ONE),
+                    filled: filled.min(amount - U256::ONE),
                 });
             }
-            let out = result.amount_out(zero_for_one);
-            if !out.is_positive() {
+            let out = result.amount_out;
+            if out.is_zero() {
                 return Err(Miss::TooSmall);
             }
             let curve = v3_curve(
@@ -854,7 +888,7 @@ fn hop_exact(
                 zero_for_one,
                 pool.fee_pips(),
             );
-            Ok((out.into_raw(), curve))
+            Ok((out, curve))
         }
     }
 }
@@ -867,9 +901,16 @@ pub fn cycle_quote(
     cycle: &Cycle,
     amount_in: U256,
 ) -> Option<CycleQuote> {
-    evaluate(reg, overlay, cycle, amount_in, &NO_LIMITS)
-        .ok()
-        .map(|(q, _)| q)
+    evaluate(
+        reg,
+        overlay,
+        cycle,
+        amount_in,
+        &NO_LIMITS,
+        &mut [None, None, None],
+    )
+    .ok()
+    .map(|(q, _)| q)
 }
 
 /// How a size was chosen.
@@ -1014,8 +1055,9 @@ pub fn search_cycle(
         && !bounds.cap.is_zero()
     {
         let limits = break_even_limits(reg, cycle, &curves);
+        let mut ladders = ladders(reg, overlay, cycle);
         run_search(&mut s, bounds, total, |x| {
-            evaluate(reg, overlay, cycle, x, &limits)
+            evaluate(reg, overlay, cycle, x, &limits, &mut ladders)
         });
     }
     Sized {

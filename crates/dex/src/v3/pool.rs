@@ -374,5 +374,8 @@ fn bitmap_of(ticks: &[TickInfo], tick_spacing: i32) -> Vec<BitmapWord> {
     words
 }
 
+mod ladder;
 mod swap;
 mod update;
+
+pub use ladder::{LADDER_RUNGS, LadderQuote, SwapLadder};

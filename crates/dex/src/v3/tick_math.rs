@@ -57,25 +57,43 @@ pub fn get_sqrt_ratio_at_tick(tick: i32) -> Option<U256> {
     if abs_tick > MAX_TICK.unsigned_abs() {
         return None;
     }
-    let mut ratio = if abs_tick & 1 != 0 {
-        U256::from(RATIO_BIT0)
-    } else {
-        U256::ONE << 128
-    };
+    // The Solidity keeps the ratio in a uint256; it is at most 2^128, and exactly 2^128 only
+    // until the first step, where `2^128 · step >> 128` is the step itself. From there it is
+    // below 2^128, so each step is the high half of a 128 × 128-bit product.
+    let mut ratio: Option<u128> = (abs_tick & 1 != 0).then_some(RATIO_BIT0);
     for (i, step) in RATIO_STEPS.iter().enumerate() {
         if abs_tick & (2 << i) != 0 {
-            // ratio <= 2^128 and step < 2^128: the product fits in 256 bits.
-            ratio = ratio.wrapping_mul(U256::from(*step)) >> 128;
+            ratio = Some(match ratio {
+                Some(r) => mul_128(r, *step).0,
+                None => *step,
+            });
         }
     }
-    if tick > 0 {
+    let ratio = match ratio {
+        // Tick 0: the ratio never left 2^128.
+        None => U256::ONE << 128,
         // Invert for positive ticks. The ratio stays far above zero for every valid tick, so
         // the checked division never fails.
-        ratio = super::full_math::div(U256::MAX, ratio)?;
-    }
+        Some(r) if tick > 0 => super::full_math::div(U256::MAX, U256::from(r))?,
+        Some(r) => U256::from(r),
+    };
     // Q128.128 to Q128.96, rounding up so that get_tick_at_sqrt_ratio of the result is the tick.
     let round = !(ratio & U256::from(u32::MAX)).is_zero();
     Some((ratio >> 32) + U256::from(u8::from(round)))
+}
+
+/// The 256-bit product `a · b` as `(high, low)` 128-bit halves.
+#[inline(always)]
+fn mul_128(a: u128, b: u128) -> (u128, u128) {
+    const LOW: u128 = u64::MAX as u128;
+    let (a1, a0) = (a >> 64, a & LOW);
+    let (b1, b0) = (b >> 64, b & LOW);
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    // Each term is below 2^64, so the sum fits: at most 3 · (2^64 − 1).
+    let mid = (p00 >> 64) + (p01 & LOW) + (p10 & LOW);
+    let high = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    let low = (mid << 64) | (p00 & LOW);
+    (high, low)
 }
 
 /// `TickMath.getTickAtSqrtRatio`: the greatest tick whose square-root price is at most
@@ -87,20 +105,25 @@ pub fn get_tick_at_sqrt_ratio(sqrt_price_x96: U256) -> Option<i32> {
     let ratio: U256 = sqrt_price_x96 << 32usize;
     // Below 2^192: bit_len is at most 192, so msb fits the shifts below.
     let msb = ratio.bit_len() - 1;
-    let mut r = if msb >= 128 {
+    let r = if msb >= 128 {
         ratio >> (msb - 127)
     } else {
         ratio << (127 - msb)
     };
+    // r is normalised into [2^127, 2^128).
+    let mut r = u128::try_from(r).ok()?;
     // Q64.64 log2 of the ratio; the integer part is exact, then 14 fractional bits by squaring.
     let mut log_2 = (i128::try_from(msb).ok()? - 128) << 64;
     for bit in (50..=63).rev() {
-        // r is normalised into [2^127, 2^128) before every squaring, so r * r fits in 256 bits.
-        r = r.wrapping_mul(r) >> 127;
-        // r < 2^129 here: bit 128 is the next bit of the log.
-        if r.bit(128) {
+        // The Solidity's `r := shr(127, mul(r, r))` is below 2^129, and its bit 128 (bit 127
+        // of the product's high half) is the next bit of the log; when set, `r >>= 1` leaves
+        // exactly that high half.
+        let (high, low) = mul_128(r, r);
+        if high >> 127 != 0 {
             log_2 |= 1i128 << bit;
-            r >>= 1;
+            r = high;
+        } else {
+            r = (high << 1) | (low >> 127);
         }
     }
     let log_sqrt10001 = I256::try_from(log_2)

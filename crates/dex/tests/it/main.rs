@@ -15,6 +15,7 @@ mod router_v3;
 mod support;
 mod universal;
 mod v3_alloc;
+mod v3_ladder;
 mod v3_math;
 mod v3_pool;
 mod v3_support;

@@ -26,6 +26,18 @@ proptest! {
         prop_assert!(next.checked_mul(next).is_none_or(|sq| sq > x));
     }
 
+    /// Around perfect squares of every size, where a root off by one shows.
+    #[test]
+    fn isqrt_is_exact_around_squares(limbs in any::<[u64; 2]>(), bits in 1usize..=128) {
+        let r = U256::from_limbs([limbs[0], limbs[1], 0, 0]) >> (128 - bits);
+        let sq = r * r;
+        prop_assert_eq!(isqrt(sq), r);
+        prop_assert_eq!(isqrt(sq + r + r), r, "(r + 1)^2 - 1");
+        if !r.is_zero() {
+            prop_assert_eq!(isqrt(sq - U256::ONE), r - U256::ONE);
+        }
+    }
+
     /// The output is exactly the largest amount the pair's K check lets out.
     #[test]
     fn amount_out_is_the_largest_the_pair_accepts(

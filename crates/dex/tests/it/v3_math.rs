@@ -180,6 +180,70 @@ fn ticks_are_strictly_increasing_near_zero_and_the_ends() {
     }
 }
 
+/// `TickMath.getSqrtRatioAtTick` written the way the Solidity reads, in plain 256-bit
+/// arithmetic: the reference for the 128-bit limb version.
+fn sqrt_ratio_reference(tick: i32) -> U256 {
+    const STEPS: [&str; 19] = [
+        "fff97272373d413259a46990580e213a",
+        "fff2e50f5f656932ef12357cf3c7fdcc",
+        "ffe5caca7e10e4e61c3624eaa0941cd0",
+        "ffcb9843d60f6159c9db58835c926644",
+        "ff973b41fa98c081472e6896dfb254c0",
+        "ff2ea16466c96a3843ec78b326b52861",
+        "fe5dee046a99a2a811c461f1969c3053",
+        "fcbe86c7900a88aedcffc83b479aa3a4",
+        "f987a7253ac413176f2b074cf7815e54",
+        "f3392b0822b70005940c7a398e4b70f3",
+        "e7159475a2c29b7443b29c7fa6e889d9",
+        "d097f3bdfd2022b8845ad8f792aa5825",
+        "a9f746462d870fdf8a65dc1f90e061e5",
+        "70d869a156d2a1b890bb3df62baf32f7",
+        "31be135f97d08fd981231505542fcfa6",
+        "9aa508b5b7a84e1c677de54f3e99bc9",
+        "5d6af8dedb81196699c329225ee604",
+        "2216e584f5fa1ea926041bedfe98",
+        "48a170391f7dc42444e8fa2",
+    ];
+    let hex = |h: &str| U256::from_str_radix(h, 16).unwrap();
+    let abs = tick.unsigned_abs();
+    let mut ratio = if abs & 1 != 0 {
+        hex("fffcb933bd6fad37aa2d162d1a594001")
+    } else {
+        U256::ONE << 128
+    };
+    for (i, step) in STEPS.iter().enumerate() {
+        if abs & (2 << i) != 0 {
+            ratio = (ratio * hex(step)) >> 128;
+        }
+    }
+    if tick > 0 {
+        ratio = U256::MAX / ratio;
+    }
+    let round = !(ratio % (U256::ONE << 32usize)).is_zero();
+    (ratio >> 32) + U256::from(u8::from(round))
+}
+
+/// Every 13th tick of the range, and both ends, against the plain 256-bit reference.
+#[test]
+fn sqrt_ratio_matches_the_plain_256_bit_algorithm() {
+    let mut t = MIN_TICK;
+    while t <= MAX_TICK {
+        assert_eq!(
+            get_sqrt_ratio_at_tick(t),
+            Some(sqrt_ratio_reference(t)),
+            "tick {t}"
+        );
+        t += 13;
+    }
+    for t in [MIN_TICK, MIN_TICK + 1, -1, 0, 1, MAX_TICK - 1, MAX_TICK] {
+        assert_eq!(
+            get_sqrt_ratio_at_tick(t),
+            Some(sqrt_ratio_reference(t)),
+            "tick {t}"
+        );
+    }
+}
+
 // ---- SqrtPriceMath -----------------------------------------------------------------------------
 
 fn price_strategy() -> impl Strategy<Value = U256> {

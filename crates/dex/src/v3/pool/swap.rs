@@ -14,12 +14,15 @@ use crate::v3::tick_math::{
 
 /// The loop state of the pool's swap (`SwapState`, less the fee and oracle accounting that no
 /// amount depends on).
-struct State {
-    remaining: I256,
-    calculated: I256,
-    sqrt_price_x96: U256,
-    tick: i32,
-    liquidity: u128,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct State {
+    pub(super) remaining: I256,
+    pub(super) calculated: I256,
+    pub(super) sqrt_price_x96: U256,
+    pub(super) tick: i32,
+    pub(super) liquidity: u128,
+    /// Loop iterations so far.
+    pub(super) steps: u32,
 }
 
 impl V3Pool {
@@ -63,13 +66,7 @@ impl V3Pool {
         amount_specified: I256,
         sqrt_price_limit_x96: U256,
     ) -> Result<SwapResult, V3Error> {
-        let price_tick = get_tick_at_sqrt_ratio(sqrt_price_x96).ok_or(V3Error::InvalidSnapshot)?;
-        // As `V3Pool::new` accepts: the price's tick, or one below when the price sits exactly
-        // on a tick that a downward swap stopped at.
-        let tick_ok = tick == price_tick
-            || (tick == price_tick - 1
-                && get_sqrt_ratio_at_tick(price_tick) == Some(sqrt_price_x96));
-        if !tick_ok {
+        if !tick_matches_price(sqrt_price_x96, tick) {
             return Err(V3Error::InvalidSnapshot);
         }
         self.swap_from(
@@ -112,41 +109,78 @@ impl V3Pool {
             sqrt_price_x96: start,
             tick,
             liquidity,
+            steps: 0,
         };
-        let mut steps = 0u32;
+        self.run(&mut state, zero_for_one, exact_input, limit, true, |_| {})?;
+        Ok(self.result_of(&state, amount_specified, zero_for_one, exact_input, tick))
+    }
+
+    /// The swap loop from `state` (the start of a swap, or part-way through one) until the
+    /// amount runs out or the price reaches `limit`. `full_step` sees the state after every
+    /// step that ended on its tick boundary (the target was the tick, not the limit, and the
+    /// tick transition is done): such a step's amounts do not depend on what remained.
+    /// Without `need_tick` the last step leaves `state.tick` as it was instead of computing
+    /// the price's tick (only the last step can end off a boundary).
+    pub(super) fn run(
+        &self,
+        state: &mut State,
+        zero_for_one: bool,
+        exact_input: bool,
+        limit: U256,
+        need_tick: bool,
+        mut full_step: impl FnMut(&State),
+    ) -> Result<(), V3Error> {
         while !state.remaining.is_zero() && state.sqrt_price_x96 != limit {
-            if steps == MAX_SWAP_STEPS {
+            if state.steps == MAX_SWAP_STEPS {
                 return Err(V3Error::TooManySteps);
             }
-            steps += 1;
-            self.step(&mut state, zero_for_one, exact_input, limit)?;
+            state.steps += 1;
+            if self.step(state, zero_for_one, exact_input, limit, need_tick)? {
+                full_step(state);
+            }
         }
+        Ok(())
+    }
+
+    /// The pool's return values and state after a loop that began with `amount_specified` at
+    /// `tick_before`.
+    pub(super) fn result_of(
+        &self,
+        state: &State,
+        amount_specified: I256,
+        zero_for_one: bool,
+        exact_input: bool,
+        tick_before: i32,
+    ) -> SwapResult {
         let filled = amount_specified.wrapping_sub(state.remaining);
         let (amount0, amount1) = if zero_for_one == exact_input {
             (filled, state.calculated)
         } else {
             (state.calculated, filled)
         };
-        Ok(SwapResult {
+        SwapResult {
             amount0,
             amount1,
             sqrt_price_x96: state.sqrt_price_x96,
             tick: state.tick,
             liquidity: state.liquidity,
-            initialized_ticks_crossed: self.count_initialized_ticks_crossed(tick, state.tick),
-            steps,
-        })
+            initialized_ticks_crossed: self
+                .count_initialized_ticks_crossed(tick_before, state.tick),
+            steps: state.steps,
+        }
     }
 
     /// One iteration of the pool's swap loop: to the next initialized tick or word boundary,
-    /// the price limit, or where the amount runs out; then the tick transition.
+    /// the price limit, or where the amount runs out; then the tick transition. True when the
+    /// step ended on its tick boundary, not on the limit or part-way.
     fn step(
         &self,
         state: &mut State,
         zero_for_one: bool,
         exact_input: bool,
         limit: U256,
-    ) -> Result<(), V3Error> {
+        need_tick: bool,
+    ) -> Result<bool, V3Error> {
         let step_start = state.sqrt_price_x96;
         let (tick_next, initialized) = next_initialized_tick_within_one_word(
             &self.bitmap,
@@ -215,11 +249,13 @@ impl V3Pool {
             } else {
                 tick_next
             };
-        } else if state.sqrt_price_x96 != step_start {
+            // A limit on the boundary itself leaves the step's target the tick.
+            return Ok(!beyond_limit);
+        } else if need_tick && state.sqrt_price_x96 != step_start {
             // Recompute unless the price did not move (e.g. already on a lower tick boundary).
             state.tick = get_tick_at_sqrt_ratio(state.sqrt_price_x96).ok_or(V3Error::Math)?;
         }
-        Ok(())
+        Ok(false)
     }
 
     /// The pool adds `mulDiv(fee, 2^128, liquidity)` to its fee growth each step, after the
@@ -312,6 +348,20 @@ impl V3Pool {
             .quote_exact_out_v2(zero_for_one, amount_out, U256::ZERO)?
             .amount)
     }
+}
+
+/// Whether `tick` may go with `sqrt_price_x96`, as [`V3Pool::new`] accepts them: the price's
+/// own tick (`get_tick_at_sqrt_ratio`), or the tick below when the price sits exactly on a
+/// tick that a downward swap stopped at. That is `ratio(tick) ≤ price ≤ ratio(tick + 1)` with
+/// the price in the valid range: two forward computations instead of the inverse.
+pub(super) fn tick_matches_price(sqrt_price_x96: U256, tick: i32) -> bool {
+    let within = |low: U256, high: U256| low <= sqrt_price_x96 && sqrt_price_x96 <= high;
+    sqrt_price_x96 < MAX_SQRT_RATIO
+        && tick < MAX_TICK
+        && matches!(
+            (get_sqrt_ratio_at_tick(tick), get_sqrt_ratio_at_tick(tick + 1)),
+            (Some(low), Some(high)) if within(low, high)
+        )
 }
 
 /// QuoterV2 replaces a zero limit with the router's default.
