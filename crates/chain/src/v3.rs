@@ -515,7 +515,8 @@ impl Chain {
                 format!("{pool}: the bitmap derived from its ticks is not the chain's"),
             ));
         }
-        Ok(Some(snapshot))
+        // The hot lane's quotes cross ticks through the table (slow lane work, done here).
+        Ok(Some(snapshot.with_step_table()))
     }
 
     /// Every non-zero `tickBitmap` word of the pool, sorted by position.
@@ -654,12 +655,15 @@ impl Chain {
         let logs = self.pool_logs(snap, range).await?;
         let mut pools = snap.pools.clone();
         let mut reload = vec![false; pools.len()];
+        let mut touched = vec![false; pools.len()];
         let mut events_applied = 0;
         for log in &logs {
             let Some(i) = snap.index_of(log.address()) else {
                 continue;
             };
-            let (Some(pool), Some(stale)) = (pools.get_mut(i), reload.get_mut(i)) else {
+            let (Some(pool), Some(stale), Some(moved)) =
+                (pools.get_mut(i), reload.get_mut(i), touched.get_mut(i))
+            else {
                 continue;
             };
             if *stale {
@@ -684,7 +688,14 @@ impl Chain {
                     format!("{address} block {number} log {index}: {event:?} does not apply: {e}"),
                 )
             })?;
+            *moved = true;
             events_applied += 1;
+        }
+        // A position change drops a pool's step table, and a swap moves the price away from
+        // the boundaries it covers: compute it again for every pool a log changed.
+        let changed = touched.iter().zip(&reload).map(|(t, stale)| *t && !*stale);
+        for (pool, _) in pools.iter_mut().zip(changed).filter(|(_, c)| *c) {
+            *pool = pool.clone().with_step_table();
         }
         let mut reloaded = Vec::new();
         for (pool, _) in pools.iter_mut().zip(&reload).filter(|(_, stale)| **stale) {

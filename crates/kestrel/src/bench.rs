@@ -1104,7 +1104,8 @@ fn route_v3_pool(
         let width = k * POSITION_STEP;
         pool = pool.with_position_change(tick - width, tick + width, each)?;
     }
-    Ok(pool)
+    // As the chain lane publishes pools: with their full steps computed ahead.
+    Ok(pool.with_step_table())
 }
 
 impl RouteWorld {

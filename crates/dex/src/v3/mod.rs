@@ -28,6 +28,6 @@ pub mod tick_bitmap;
 pub mod tick_math;
 
 pub use pool::{
-    LADDER_RUNGS, LadderQuote, MAX_SWAP_STEPS, QuoteV2, Slot0, SwapLadder, SwapResult, TickInfo,
-    V3Error, V3Event, V3Pool, V3PoolKey, default_price_limit,
+    LADDER_RUNGS, LadderQuote, MAX_SWAP_STEPS, QuoteV2, STEP_REACH, Slot0, SwapLadder, SwapResult,
+    TickInfo, V3Error, V3Event, V3Pool, V3PoolKey, default_price_limit,
 };

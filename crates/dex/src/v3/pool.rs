@@ -209,6 +209,8 @@ pub struct V3Pool {
     ticks: Arc<[TickInfo]>,
     /// Non-zero words only, sorted by word position.
     bitmap: Arc<[BitmapWord]>,
+    /// Full steps computed ahead ([`V3Pool::with_step_table`]); not part of equality.
+    steps: StepCache,
 }
 
 impl V3Pool {
@@ -248,6 +250,7 @@ impl V3Pool {
             liquidity,
             ticks: ticks.into(),
             bitmap: bitmap.into(),
+            steps: StepCache::default(),
         };
         pool.check_state()?;
         Ok(pool)
@@ -375,7 +378,10 @@ fn bitmap_of(ticks: &[TickInfo], tick_spacing: i32) -> Vec<BitmapWord> {
 }
 
 mod ladder;
+mod steps;
 mod swap;
 mod update;
 
 pub use ladder::{LADDER_RUNGS, LadderQuote, SwapLadder};
+pub use steps::STEP_REACH;
+use steps::StepCache;

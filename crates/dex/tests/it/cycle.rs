@@ -938,7 +938,9 @@ fn search_respects_the_evaluation_budget_and_the_cap() {
 }
 
 /// Times the V3-V3 multi-tick sizing (the 5 µs budget is for release builds; run
-/// `cargo test --release -p kestrel-dex --test it sizing_latency -- --nocapture`).
+/// `cargo test --release -p kestrel-dex --test it sizing_latency -- --nocapture`), on plain
+/// snapshots and on snapshots carrying their step table (what the slow lane publishes). Both
+/// must size to the same quote.
 #[test]
 fn sizing_latency() {
     // Pool 0: an initialized tick every 10 ticks around the price; pool 1, 150 ticks away,
@@ -955,21 +957,24 @@ fn sizing_latency() {
             )
         })
         .collect();
-    let reg = registry(
+    let pools = [
+        v3_pool(0, W, A, TIERS[0], 0, &dense),
+        v3_pool(1, W, A, TIERS[1], 150, &wide),
+    ];
+    let plain = registry(Vec::new(), pools.to_vec());
+    let tabled = registry(
         Vec::new(),
-        vec![
-            v3_pool(0, W, A, TIERS[0], 0, &dense),
-            v3_pool(1, W, A, TIERS[1], 150, &wide),
-        ],
+        pools.iter().map(|p| p.clone().with_step_table()).collect(),
     );
     let (p, q) = (PoolRef::V3(V3Id(0)), PoolRef::V3(V3Id(1)));
     let cycle = Cycle::new(&[h(p, W, A), h(q, A, W)]).unwrap();
     let o = StateOverlay::default();
     let cap = e18(1_000_000);
     let bounds = SizeBounds::new(cap);
-    let first = size_cycle(&reg, &o, &cycle, &bounds);
+    let first = size_cycle(&plain, &o, &cycle, &bounds);
+    assert_eq!(size_cycle(&tabled, &o, &cycle, &bounds), first);
     let best = first.best.expect("the skewed pools leave a gain");
-    let r = reg.v3(V3Id(0)).unwrap();
+    let r = plain.v3(V3Id(0)).unwrap();
     let crossed = r
         .quote_exact_in_v2(W < A, best.amount_in, U256::ZERO)
         .unwrap()
@@ -986,18 +991,21 @@ fn sizing_latency() {
         ns.sort_unstable();
         (ns[1000], ns[1980])
     };
-    let sizing = time(&mut || {
-        let again = size_cycle(&reg, &o, std::hint::black_box(&cycle), &bounds);
-        assert_eq!(again, first);
-    });
-    let quote = time(&mut || {
-        let q = r.quote_exact_in(W < A, std::hint::black_box(best.amount_in));
-        assert!(q.is_ok());
-    });
-    println!(
-        "V3-V3 sizing: {} cycle quotes, the optimum crosses {crossed} ticks; sizing p50 {} ns \
-         p99 {} ns; one {crossed}-tick pool quote p50 {} ns p99 {} ns",
-        first.evaluations, sizing.0, sizing.1, quote.0, quote.1
-    );
+    for (name, reg) in [("plain", &plain), ("step table", &tabled)] {
+        let sizing = time(&mut || {
+            let again = size_cycle(reg, &o, std::hint::black_box(&cycle), &bounds);
+            assert_eq!(again, first);
+        });
+        let pool = reg.v3(V3Id(0)).unwrap();
+        let quote = time(&mut || {
+            let q = pool.quote_exact_in(W < A, std::hint::black_box(best.amount_in));
+            assert!(q.is_ok());
+        });
+        println!(
+            "V3-V3 sizing ({name}): {} cycle quotes, the optimum crosses {crossed} ticks; \
+             sizing p50 {} ns p99 {} ns; one {crossed}-tick pool quote p50 {} ns p99 {} ns",
+            first.evaluations, sizing.0, sizing.1, quote.0, quote.1
+        );
+    }
     assert!(first.evaluations <= 6, "{} quotes", first.evaluations);
 }

@@ -1,13 +1,15 @@
-//! The swap ladder: every quote through it equals the pool's own swap loop from the same state,
-//! result for result and error for error, whatever order the quotes come in, including amounts
-//! that end exactly on a tick boundary and limits that sit exactly on one.
+//! The swap ladder and the step table: every quote through them equals the pool's own swap loop
+//! from the same state, result for result and error for error, whatever order the quotes come
+//! in, including amounts that end exactly on a tick boundary and limits that sit exactly on one.
 
 use alloy_primitives::{I256, U256};
 use kestrel_dex::v3::tick_math::{
     MAX_SQRT_RATIO, MAX_TICK, MIN_SQRT_RATIO, MIN_TICK, get_sqrt_ratio_at_tick,
     get_tick_at_sqrt_ratio,
 };
-use kestrel_dex::v3::{LADDER_RUNGS, LadderQuote, V3Error, V3Pool, default_price_limit};
+use kestrel_dex::v3::{
+    LADDER_RUNGS, LadderQuote, STEP_REACH, V3Error, V3Pool, default_price_limit,
+};
 use proptest::prelude::*;
 
 use crate::v3_support::pool_with;
@@ -203,4 +205,76 @@ proptest! {
         prop_assert_eq!(quoted != Err(V3Error::InvalidSnapshot), expected);
         prop_assert!(price < MAX_SQRT_RATIO || !expected);
     }
+}
+
+// ---- the step table ----------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// With its step table a pool quotes exactly as without: from its own state and from
+    /// states a first swap (a victim's, either direction) left, exact in and exact out, with
+    /// any limit, and through ladders.
+    #[test]
+    fn the_step_table_changes_no_quote(
+        pool in random_pool(),
+        moved_by in prop_oneof![Just(None), (any::<bool>(), 1u32..110, any::<u128>()).prop_map(Some)],
+        zero_for_one in any::<bool>(),
+        trials in proptest::collection::vec(trial(), 1..12),
+    ) {
+        let fast = pool.clone().with_step_table();
+        let (down, up) = fast.step_table_len().unwrap();
+        prop_assert!(down + up > 0 || pool.ticks().is_empty());
+        let (mut price, mut tick, mut liquidity) = (pool.sqrt_price_x96(), pool.tick(), pool.liquidity());
+        if let Some((dir, bits, frac)) = moved_by {
+            let amount = I256::from_raw(U256::from((frac >> (128 - bits)).max(1)));
+            let plain = pool.quote(dir, amount, default_price_limit(dir));
+            prop_assert_eq!(fast.quote(dir, amount, default_price_limit(dir)), plain);
+            if let Ok(r) = plain {
+                (price, tick, liquidity) = (r.sqrt_price_x96, r.tick, r.liquidity);
+            }
+        }
+        let Ok(mut ladder) = fast.ladder(price, tick, liquidity, zero_for_one) else {
+            return Ok(());
+        };
+        for t in &trials {
+            let limit = limit_for(&pool, zero_for_one, t);
+            let amount = U256::from((t.frac >> (128 - t.bits)).max(1));
+            let exact_in = I256::from_raw(amount);
+            let expected = pool.quote_from(price, tick, liquidity, zero_for_one, exact_in, limit);
+            prop_assert_eq!(fast.quote_from(price, tick, liquidity, zero_for_one, exact_in, limit), expected);
+            prop_assert_eq!(ladder.quote_exact_in(amount, limit), expected);
+            let exact_out = exact_in.wrapping_neg();
+            prop_assert_eq!(
+                fast.quote_from(price, tick, liquidity, zero_for_one, exact_out, limit),
+                pool.quote_from(price, tick, liquidity, zero_for_one, exact_out, limit)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_step_table_covers_the_boundaries_around_the_price_and_survives_a_swap_only() {
+    let positions: Vec<(i32, i32, u128)> = (1..=80)
+        .map(|i| (-10 * i, 10 * i, 10u128.pow(18) * (81 - i as u128)))
+        .collect();
+    let pool = pool_with(10, 500, 0, &positions).with_step_table();
+    let (down, up) = pool.step_table_len().unwrap();
+    // Each direction: the first step from the price, and 2·STEP_REACH boundaries around it.
+    assert!(down > STEP_REACH && up > STEP_REACH, "{down} / {up}");
+    let r = pool
+        .quote(
+            true,
+            I256::try_from(10u128.pow(21)).unwrap(),
+            default_price_limit(true),
+        )
+        .unwrap();
+    let swapped = pool
+        .with_swap(r.sqrt_price_x96, r.liquidity, r.tick)
+        .unwrap();
+    assert_eq!(swapped.step_table_len(), Some((down, up)));
+    let minted = pool.with_position_change(-20, 20, 1_000).unwrap();
+    assert_eq!(minted.step_table_len(), None);
+    // The cache is not part of the snapshot's value.
+    assert_eq!(pool_with(10, 500, 0, &positions), pool);
 }

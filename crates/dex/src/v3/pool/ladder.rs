@@ -22,7 +22,7 @@ use crate::v3::tick_math::{MAX_SQRT_RATIO, MIN_SQRT_RATIO};
 
 /// Most boundary states one ladder keeps; a quote past the last goes on with the pool's loop
 /// from there (exact, just not remembered).
-pub const LADDER_RUNGS: usize = 24;
+pub const LADDER_RUNGS: usize = 16;
 
 /// The state after a full step, and what the swap had taken in to get there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

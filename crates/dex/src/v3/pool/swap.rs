@@ -135,7 +135,11 @@ impl V3Pool {
                 return Err(V3Error::TooManySteps);
             }
             state.steps += 1;
-            if self.step(state, zero_for_one, exact_input, limit, need_tick)? {
+            if exact_input && let Some(next) = self.steps.take(state, zero_for_one, limit) {
+                // The step, computed ahead (see `steps`): the same amounts and state.
+                *state = next;
+                full_step(state);
+            } else if self.step(state, zero_for_one, exact_input, limit, need_tick)? {
                 full_step(state);
             }
         }
@@ -173,7 +177,7 @@ impl V3Pool {
     /// One iteration of the pool's swap loop: to the next initialized tick or word boundary,
     /// the price limit, or where the amount runs out; then the tick transition. True when the
     /// step ended on its tick boundary, not on the limit or part-way.
-    fn step(
+    pub(super) fn step(
         &self,
         state: &mut State,
         zero_for_one: bool,

@@ -94,6 +94,8 @@ impl V3Pool {
             liquidity,
             ticks: ticks.into(),
             bitmap: bitmap.into(),
+            // New boundaries or liquidity: steps computed for the old ones do not apply.
+            steps: Default::default(),
         })
     }
 }
