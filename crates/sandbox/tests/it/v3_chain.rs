@@ -628,7 +628,10 @@ async fn log_sync_equals_a_fresh_load_at_every_block() {
             .unwrap();
         assert_same_pool("synced vs sandbox reader", pool, &sandbox);
         // What the hot lane is handed carries its full steps, computed after the logs.
-        assert!(pool.step_table_len().is_some(), "pool {i} has no step table");
+        assert!(
+            pool.step_table_len().is_some(),
+            "pool {i} has no step table"
+        );
     }
 
     // Several blocks at once by number range.
