@@ -68,3 +68,30 @@ pub fn pool_with(
     }
     pool
 }
+
+/// A random pool: a fee tier with its spacing (spacing 1, whose long swaps run out of steps,
+/// only with `spacing_one`), a start tick, and up to 15 positions of random width and
+/// liquidity around it.
+pub fn random_pool(spacing_one: bool) -> impl Strategy<Value = V3Pool> {
+    let position = (-300i32..300, 1i32..120, 1u128..(1u128 << 100));
+    let tiers: Vec<(i32, u32)> = if spacing_one {
+        vec![(1, 100)]
+    } else {
+        Vec::new()
+    }
+    .into_iter()
+    .chain([(10, 500), (60, 3000), (200, 10_000)])
+    .collect();
+    (
+        proptest::sample::select(tiers),
+        -15_000i32..15_000,
+        proptest::collection::vec(position, 1..16),
+    )
+        .prop_map(|((spacing, fee), start, positions)| {
+            let ranges: Vec<(i32, i32, u128)> = positions
+                .into_iter()
+                .map(|(lower, width, l)| (lower * spacing, (lower + width) * spacing, l))
+                .collect();
+            pool_with(spacing, fee, start, &ranges)
+        })
+}

@@ -15,10 +15,9 @@
 
 use alloy_primitives::{I256, U256};
 
-use super::swap::{State, tick_matches_price};
+use super::swap::{State, check_limit, tick_matches_price};
 use super::{SwapResult, V3Error, V3Pool};
 use crate::v3::sqrt_price_math::to_i256;
-use crate::v3::tick_math::{MAX_SQRT_RATIO, MIN_SQRT_RATIO};
 
 /// Most boundary states one ladder keeps; a quote past the last goes on with the pool's loop
 /// from there (exact, just not remembered).
@@ -133,15 +132,7 @@ impl SwapLadder<'_> {
             return Err(V3Error::ZeroAmount);
         }
         let zero_for_one = self.zero_for_one;
-        let start_price = self.start.sqrt_price_x96;
-        let limit_ok = if zero_for_one {
-            limit < start_price && limit > MIN_SQRT_RATIO
-        } else {
-            limit > start_price && limit < MAX_SQRT_RATIO
-        };
-        if !limit_ok {
-            return Err(V3Error::PriceLimit);
-        }
+        check_limit(zero_for_one, self.start.sqrt_price_x96, limit)?;
         // The deepest boundary this swap reaches: the pool's loop passes a rung when it paid
         // for it and the limit is not before it, and goes on from there while something
         // remains and the price is not on the limit (a zero-liquidity range costs nothing, so

@@ -94,14 +94,7 @@ impl V3Pool {
         }
         let start = sqrt_price_x96;
         let limit = sqrt_price_limit_x96;
-        let limit_ok = if zero_for_one {
-            limit < start && limit > MIN_SQRT_RATIO
-        } else {
-            limit > start && limit < MAX_SQRT_RATIO
-        };
-        if !limit_ok {
-            return Err(V3Error::PriceLimit);
-        }
+        check_limit(zero_for_one, start, limit)?;
         let exact_input = amount_specified.is_positive();
         let mut state = State {
             remaining: amount_specified,
@@ -352,6 +345,17 @@ impl V3Pool {
             .quote_exact_out_v2(zero_for_one, amount_out, U256::ZERO)?
             .amount)
     }
+}
+
+/// The pool's `'SPL'` check: the limit must lie beyond the start price in the swap's direction
+/// and inside the valid range.
+pub(super) fn check_limit(zero_for_one: bool, start: U256, limit: U256) -> Result<(), V3Error> {
+    let ok = if zero_for_one {
+        limit < start && limit > MIN_SQRT_RATIO
+    } else {
+        limit > start && limit < MAX_SQRT_RATIO
+    };
+    if ok { Ok(()) } else { Err(V3Error::PriceLimit) }
 }
 
 /// Whether `tick` may go with `sqrt_price_x96`, as [`V3Pool::new`] accepts them: the price's
