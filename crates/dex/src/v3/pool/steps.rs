@@ -18,8 +18,8 @@
 //! full step. A pool a pending swap moved keeps being covered for the boundaries that swap
 //! crossed and beyond, which is where a backrun in the other direction walks.
 //!
-//! Built by [`V3Pool::with_step_table`] (about 150 steps: tens of microseconds, slow lane
-//! only). A swap update keeps the table (the ticks are the same, and entries are keyed by
+//! Built by [`V3Pool::with_step_table`] (about 290 steps, both directions: tens of
+//! microseconds, slow lane only). A swap update keeps the table (the ticks are the same, and entries are keyed by
 //! exact states); a position change drops it.
 
 use std::sync::Arc;
