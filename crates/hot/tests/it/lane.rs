@@ -234,22 +234,34 @@ fn lane_with(
 fn run_until(
     lane: &mut XarbLane,
     what: &str,
-    mut done: impl FnMut(&XarbLane) -> bool,
+    done: impl FnMut(&XarbLane) -> bool,
 ) -> Vec<LaneEvent> {
+    run_until_clocked(lane, what, done).0
+}
+
+/// [`run_until`], also returning the clock readings (monotonic ns, Unix ms) of the last poll:
+/// the instant at which `done` first held.
+fn run_until_clocked(
+    lane: &mut XarbLane,
+    what: &str,
+    mut done: impl FnMut(&XarbLane) -> bool,
+) -> (Vec<LaneEvent>, (u64, u64)) {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut events = Vec::new();
+    let mut last = (mono_ns(), LiveClock.unix_ms());
     while !done(lane) {
         assert!(
             Instant::now() < deadline,
             "timed out: {what}; {:?}; {events:?}",
             lane.stats()
         );
-        lane.poll(mono_ns(), LiveClock.unix_ms());
+        last = (mono_ns(), LiveClock.unix_ms());
+        lane.poll(last.0, last.1);
         events.extend(lane.drain_events());
         std::thread::sleep(Duration::from_millis(1));
     }
     events.extend(lane.drain_events());
-    events
+    (events, last)
 }
 
 fn balances(server: &ExchangeServer) -> (u128, u128) {
@@ -592,7 +604,7 @@ fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_v
         budget: (1, 2),
     };
     let mut lane = lane_with(&cheap, &rich, holdings, Rate(100_000), limits);
-    let events = run_until(&mut lane, "a trade held back for budget", |l| {
+    let (events, held_at) = run_until_clocked(&mut lane, "a trade held back for budget", |l| {
         l.stats().rate_limited > 0 && !l.is_busy()
     });
     let stats = lane.stats();
@@ -602,13 +614,22 @@ fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_v
         lane.requests_sent(0) <= 2 && lane.requests_sent(1) <= 2,
         "{events:?}"
     );
-    let trades_when_held = stats.trades;
-    // Within the next half second nothing more may go (the budget refills at 1/s).
-    let until = Instant::now() + Duration::from_millis(400);
-    while Instant::now() < until {
-        lane.poll(mono_ns(), LiveClock.unix_ms());
+    // At the instant of the hold the budget had less than a request left. Polled again and
+    // again at that instant (the budget refills with the clock the lane is given, so none
+    // comes back), the lane keeps seeing the opportunity and keeps holding it: no trade goes.
+    // (A wall-clock window here would race the refill: how long the next request takes to
+    // come back depends on how far into it the hold happened.)
+    for _ in 0..200 {
+        lane.poll(held_at.0, held_at.1);
+        std::thread::sleep(Duration::from_millis(1));
     }
-    assert_eq!(lane.stats().trades, trades_when_held, "{:?}", lane.stats());
+    let held = lane.stats();
+    assert_eq!(held.trades, stats.trades, "{held:?}");
+    assert!(held.opportunities > stats.opportunities, "{held:?}");
+    assert_eq!(
+        held.rate_limited, stats.rate_limited,
+        "one hold, counted once: {held:?}"
+    );
 
     // The budget refills: trading resumes. Then the rich venue answers -1015 (too many
     // orders): the leg fails, is unwound, and the venue is paused.
@@ -616,9 +637,14 @@ fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_v
         code: -1015,
         message: "Too many new orders; current limit is 1 orders per SECOND.".into(),
     }));
-    let events = run_until(&mut lane, "the venue answered with a rate limit", |l| {
-        l.stats().venue_pauses > 0 && !l.is_busy()
-    });
+    let (events, paused_at_clock) =
+        run_until_clocked(&mut lane, "the venue answered with a rate limit", |l| {
+            l.stats().venue_pauses > 0 && !l.is_busy()
+        });
+    assert!(
+        held.trades < lane.stats().trades,
+        "trading resumed after the refill"
+    );
     assert!(
         events
             .iter()
@@ -626,10 +652,10 @@ fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_v
         "{events:?}"
     );
     let paused_at = lane.stats();
-    // Paused: a full second plus the refill from empty; nothing is traded meanwhile.
-    let until = Instant::now() + Duration::from_millis(900);
-    while Instant::now() < until {
-        lane.poll(mono_ns(), LiveClock.unix_ms());
+    // Paused with an empty budget: at that instant nothing is traded, however often polled.
+    for _ in 0..200 {
+        lane.poll(paused_at_clock.0, paused_at_clock.1);
+        std::thread::sleep(Duration::from_millis(1));
     }
     assert_eq!(lane.stats().trades, paused_at.trades, "{:?}", lane.stats());
 }
