@@ -163,8 +163,9 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
             Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
             None => tokio::signal::ctrl_c().await?,
         }
-        let (_, failed) = tokio::task::spawn_blocking(move || stop_lanes(xarb, statarb)).await?;
-        let report = engine.stop().await?;
+        let (lanes, failed) =
+            tokio::task::spawn_blocking(move || stop_lanes(xarb, statarb)).await?;
+        let report = engine.stop_journaled(lanes).await?;
         let c = &report.counters;
         eprintln!(
             "kestrel: stopped; pending seen {}, candidates {}, bundles {}, journal {}",
@@ -209,11 +210,11 @@ fn lane_note(on: bool, name: &str, mode: Mode) -> String {
 }
 
 /// Stops the exchange lanes that run (blocking), says what each did, and returns their totals
-/// as the run summary's JSON, and whether a lane had failed.
+/// (a lane's error in its place) for the run summary, and whether a lane had failed.
 fn stop_lanes(
     xarb: Option<crate::xarb_run::XarbRun>,
     statarb: Option<crate::statarb_lane::StatArbRun>,
-) -> (serde_json::Value, bool) {
+) -> (serde_json::Map<String, serde_json::Value>, bool) {
     let mut summary = serde_json::Map::new();
     let mut failed = false;
     if let Some(statarb) = statarb {
@@ -258,10 +259,11 @@ fn stop_lanes(
             Err(e) => {
                 failed = true;
                 eprintln!("kestrel: the cross-exchange lane failed: {e:#}");
+                summary.insert("xarb_error".into(), format!("{e:#}").into());
             }
         }
     }
-    (serde_json::Value::Object(summary), failed)
+    (summary, failed)
 }
 
 /// `kestrel run` on a CEX-only config: no node, no engine; the journal opened here, the run
@@ -310,7 +312,10 @@ fn run_cex(
             match start_xarb(x, secrets, mode, path, journal.handle(), run_id.clone()) {
                 Ok(run) => Some(run),
                 Err(e) => {
-                    finish(journal, stop_lanes(None, None).0.to_string())?;
+                    finish(
+                        journal,
+                        serde_json::Value::Object(stop_lanes(None, None).0).to_string(),
+                    )?;
                     return Err(e.context("starting the cross-exchange lane"));
                 }
             }
@@ -330,7 +335,10 @@ fn run_cex(
             match started {
                 Ok(run) => Some(run),
                 Err(e) => {
-                    finish(journal, stop_lanes(xarb, None).0.to_string())?;
+                    finish(
+                        journal,
+                        serde_json::Value::Object(stop_lanes(xarb, None).0).to_string(),
+                    )?;
                     return Err(e.context("starting the stat-arb lane"));
                 }
             }
@@ -352,7 +360,7 @@ fn run_cex(
         }
     }
     let (summary, failed) = stop_lanes(xarb, statarb);
-    finish(journal, summary.to_string())?;
+    finish(journal, serde_json::Value::Object(summary).to_string())?;
     eprintln!("kestrel: stopped; journal {}", path.display());
     Ok(if failed {
         ExitCode::FAILURE

@@ -787,6 +787,27 @@ impl Engine {
         &self.run_id
     }
 
+    /// Stops every lane, drains the event ring into the journal, and ends the run there: a
+    /// `RunEnded` row whose summary is [`run_summary`] of the counters at stop and `lanes` (the
+    /// exchange lanes' totals, already stopped by the caller). Without that row a run reads as
+    /// one that crashed. Callers that journal more of the run after the engine stopped (the
+    /// sandbox's outcomes) use [`Engine::stop`] and write the end themselves.
+    pub async fn stop_journaled(
+        self,
+        lanes: serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<EngineReport> {
+        let report = self.stop().await?;
+        let journal = Journal::open(&report.journal_path, 16)?;
+        let summary = run_summary(&report.counters, lanes);
+        journal.handle().append(Record::RunEnded {
+            run_id: report.run_id.clone(),
+            ended_unix_ms: kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new()),
+            summary_json: summary.to_string(),
+        })?;
+        journal.close()?;
+        Ok(report)
+    }
+
     /// Stops every lane, drains the event ring into the journal and closes it.
     pub async fn stop(self) -> anyhow::Result<EngineReport> {
         self.shutdown.trigger();
@@ -832,6 +853,40 @@ impl Engine {
             journal_path,
         })
     }
+}
+
+/// A run's end summary as the journal keeps it (stable keys): the engine's counters at stop,
+/// skips, decode paths, revm misses and undecoded-call outcomes by name (those counted only),
+/// and `lanes`, the exchange lanes' totals.
+pub fn run_summary(
+    c: &kestrel_telemetry::CountersSnapshot,
+    lanes: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    use kestrel_types::{DecodePath, SimMissKind, SimulatedOutcome, SkipReason};
+    fn named<T: Copy>(
+        all: &[T],
+        name: fn(T) -> &'static str,
+        count: impl Fn(T) -> u64,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        all.iter()
+            .filter(|&&k| count(k) > 0)
+            .map(|&k| (name(k).to_string(), count(k).into()))
+            .collect()
+    }
+    serde_json::json!({
+        "pending_seen": c.pending_seen,
+        "candidates": c.candidates,
+        "bundles": c.bundles,
+        "drops": c.drops,
+        "reconnects": c.reconnects,
+        "confirmed": c.confirmed,
+        "disagreements": c.disagreements,
+        "skips": named(&SkipReason::ALL, SkipReason::as_str, |r| c.skip(r)),
+        "routed": named(&DecodePath::ALL, DecodePath::as_str, |p| c.routed(p)),
+        "sim_misses": named(&SimMissKind::ALL, SimMissKind::as_str, |k| c.sim_miss(k)),
+        "simulated": named(&SimulatedOutcome::ALL, SimulatedOutcome::as_str, |o| c.simulated(o)),
+        "lanes": lanes,
+    })
 }
 
 /// Relay answers arrive on the connections' reader threads; a rejected bundle is worth a

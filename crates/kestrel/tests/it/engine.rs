@@ -69,6 +69,35 @@ async fn victim_that_would_revert_gets_no_bundle() {
         "a swap asking one wei more than the pool gives must be skipped"
     );
     assert_eq!(h.engine.counters().snapshot().bundles, 0);
+
+    // A clean stop ends the run in the journal, with the counters and the lanes' totals (a
+    // run without its end row reads as one that crashed).
+    let mut lanes = serde_json::Map::new();
+    lanes.insert("xarb".into(), serde_json::json!({ "trades": 3 }));
+    let (report, _chain) = h.finish_journaled(lanes).await;
+    let run = kestrel_store::open_readonly(&report.journal_path)
+        .unwrap()
+        .run(&report.run_id)
+        .unwrap()
+        .expect("the run's row");
+    assert!(run.started_unix_ms.is_some() && run.ended_unix_ms >= run.started_unix_ms);
+    let summary: serde_json::Value =
+        serde_json::from_str(run.summary_json.as_deref().expect("an end summary")).unwrap();
+    let c = &report.counters;
+    assert_eq!(summary["pending_seen"], c.pending_seen);
+    assert!(c.pending_seen >= 1);
+    assert_eq!(summary["bundles"], 0);
+    assert_eq!(
+        summary["skips"]["victim_would_revert"],
+        c.skip(SkipReason::VictimWouldRevert)
+    );
+    let skips = summary["skips"].as_object().unwrap();
+    assert_eq!(
+        skips.values().map(|v| v.as_u64().unwrap()).sum::<u64>(),
+        c.skips_total(),
+        "every counted skip by name, none invented: {skips:?}"
+    );
+    assert_eq!(summary["lanes"]["xarb"]["trades"], 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -328,7 +328,28 @@ impl Harness {
 
     /// Stops the engine; returns its report and the builder's outcomes.
     pub async fn finish(self) -> (EngineReport, Vec<BundleOutcome>, Harness2) {
-        let report = self.engine.stop().await.expect("engine stop");
+        self.finish_with(None).await
+    }
+
+    /// [`Harness::finish`], the engine ending the run in the journal with `lanes` as the
+    /// exchange lanes' totals, as `kestrel run` does.
+    pub async fn finish_journaled(
+        self,
+        lanes: serde_json::Map<String, serde_json::Value>,
+    ) -> (EngineReport, Harness2) {
+        let (report, _, chain) = self.finish_with(Some(lanes)).await;
+        (report, chain)
+    }
+
+    async fn finish_with(
+        self,
+        lanes: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> (EngineReport, Vec<BundleOutcome>, Harness2) {
+        let report = match lanes {
+            Some(lanes) => self.engine.stop_journaled(lanes).await,
+            None => self.engine.stop().await,
+        }
+        .expect("engine stop");
         let outcomes = self.builder.results();
         (
             report,
