@@ -148,6 +148,10 @@ fn sim(c: &mut Criterion) {
     c.bench_function("sim/victim+backrun (reused simulator)", |b| {
         b.iter(|| black_box(sim.run(&f.block, black_box(&f.txs)).map(<[_]>::len)))
     });
+    // The victim alone: what the backrun adds is the difference from the line above.
+    c.bench_function("sim/victim only (reused simulator)", |b| {
+        b.iter(|| black_box(sim.run(&f.block, black_box(&f.txs[..1])).map(<[_]>::len)))
+    });
     c.bench_function("sim/victim+backrun (fresh simulator)", |b| {
         b.iter(|| {
             let mut fresh = Simulator::new(Arc::clone(&f.snapshot), ChainRules::SEPOLIA_PRAGUE);
