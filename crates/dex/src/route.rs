@@ -239,6 +239,61 @@ impl DoubleEndedIterator for V3Hops<'_> {
 
 impl ExactSizeIterator for V3Hops<'_> {}
 
+/// `Constants.PRICE_PRECISION` of the Universal Router: per-hop prices are `1e36`-scaled.
+pub const HOP_PRICE_PRECISION: U256 =
+    U256::from_limbs([0xb34b_9f10_0000_0000, 0x00c0_97ce_7bc9_0715, 0, 0]);
+
+/// A borrowed view over the words of the Universal Router 2.1+ `uint256[] minHopPriceX36`: one
+/// price floor per hop, **in trade order** (entry 0 is the hop that takes the user's input, for
+/// exact output too, whose path is encoded reversed), each `amountOut · 1e36 / amountIn` of that
+/// hop. Empty (the default, and for every other router and version) disables the checks.
+///
+/// The view is only the array as encoded: whether its length matches the route's hop count is
+/// the router's check at execution ([`crate::victim`] replays it), not a decoding error.
+///
+/// **Invariant:** `words.len()` is a multiple of 32.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HopPrices<'a> {
+    words: &'a [u8],
+}
+
+impl<'a> HopPrices<'a> {
+    /// Wraps the array's element words. Errors with `MalformedCalldata` unless `words` is a
+    /// whole number of 32-byte words.
+    pub fn new(words: &'a [u8]) -> Result<Self, SkipReason> {
+        if !words.len().is_multiple_of(abi::WORD) {
+            return Err(SkipReason::MalformedCalldata);
+        }
+        Ok(Self { words })
+    }
+
+    /// Number of entries (the array's `length`).
+    pub fn len(&self) -> usize {
+        self.words.len() / abi::WORD
+    }
+
+    /// True when the array is empty: the router skips every per-hop check.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The floor of trade hop `i`, or `None` past the end.
+    pub fn get(&self, i: usize) -> Option<U256> {
+        let start = i.checked_mul(abi::WORD)?;
+        let word = self.words.get(start..start.checked_add(abi::WORD)?)?;
+        word.first_chunk::<{ abi::WORD }>()
+            .map(|w| U256::from_be_bytes(*w))
+    }
+
+    /// The floors in trade order.
+    pub fn iter(&self) -> impl Iterator<Item = U256> + 'a {
+        self.words
+            .chunks_exact(abi::WORD)
+            .filter_map(|w| w.first_chunk::<{ abi::WORD }>())
+            .map(|w| U256::from_be_bytes(*w))
+    }
+}
+
 /// The pools a swap leg goes through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route<'a> {
@@ -300,6 +355,9 @@ pub struct Swap<'a> {
     /// Only a sub-plan isolates a failing swap: a swap command that reverts inside the router
     /// reverts the whole transaction whatever its own flag.
     pub allow_revert: bool,
+    /// Universal Router 2.1+ per-hop price floors (`minHopPriceX36`), in trade order; empty for
+    /// every other router and version, and when the command disables them.
+    pub min_hop_prices: HopPrices<'a>,
 }
 
 impl Swap<'_> {
@@ -545,6 +603,18 @@ pub(crate) mod abi {
         data.get(start..end).ok_or(BAD)
     }
 
+    /// The element words of the `uint256[]` whose offset is head word `index`: `32 · length`
+    /// bytes, all inside `data`.
+    pub(crate) fn uint_array(data: &[u8], index: usize) -> Result<&[u8], SkipReason> {
+        let at = offset(data, index)?;
+        let len = small_at_byte(data, at)?;
+        let start = at.checked_add(WORD).ok_or(BAD)?;
+        let end = start
+            .checked_add(len.checked_mul(WORD).ok_or(BAD)?)
+            .ok_or(BAD)?;
+        data.get(start..end).ok_or(BAD)
+    }
+
     /// A borrowed `bytes[]`: element offsets are relative to the word after the length.
     #[derive(Clone, Copy, Debug)]
     pub(crate) struct BytesArray<'a> {
@@ -681,6 +751,7 @@ mod tests {
     #[test]
     fn sentinels_have_their_documented_values() {
         assert_eq!(CONTRACT_BALANCE, U256::from(1) << 255);
+        assert_eq!(HOP_PRICE_PRECISION, U256::from(10u8).pow(U256::from(36u8)));
         assert_eq!(
             MSG_SENDER,
             "0x0000000000000000000000000000000000000001"
@@ -692,6 +763,48 @@ mod tests {
             "0x0000000000000000000000000000000000000002"
                 .parse::<Address>()
                 .unwrap()
+        );
+    }
+
+    #[test]
+    fn hop_prices_view_whole_words_only() {
+        let mut words = [0u8; 64];
+        words[31] = 7;
+        words[32] = 0x80;
+        let prices = HopPrices::new(&words).unwrap();
+        assert_eq!(prices.len(), 2);
+        assert_eq!(prices.get(0), Some(U256::from(7)));
+        assert_eq!(prices.get(1), Some(U256::ONE << 255));
+        assert_eq!(prices.get(2), None);
+        assert_eq!(prices.get(usize::MAX), None);
+        assert_eq!(
+            prices.iter().collect::<Vec<_>>(),
+            [U256::from(7), U256::ONE << 255]
+        );
+        assert!(HopPrices::default().is_empty());
+        assert_eq!(
+            HopPrices::new(&words[..40]),
+            Err(SkipReason::MalformedCalldata)
+        );
+        // A uint256[] of two words at offset 0x20; then its length and end out of range.
+        let mut data = [0u8; 128];
+        data[31] = 0x20;
+        data[63] = 2;
+        assert_eq!(abi::uint_array(&data, 0).map(<[u8]>::len), Ok(64));
+        data[63] = 3;
+        assert_eq!(
+            abi::uint_array(&data, 0),
+            Err(SkipReason::MalformedCalldata)
+        );
+        data[60] = 0xff;
+        assert_eq!(
+            abi::uint_array(&data, 0),
+            Err(SkipReason::MalformedCalldata)
+        );
+        data[31] = 0x70;
+        assert_eq!(
+            abi::uint_array(&data, 0),
+            Err(SkipReason::MalformedCalldata)
         );
     }
 

@@ -23,8 +23,8 @@
 use kestrel_types::{Address, SkipReason, U256};
 
 use crate::route::{
-    ADDRESS_THIS, AmountSource, DecodedSwaps, MSG_SENDER, Recipient, Route, Swap, SwapLeg, V3Hop,
-    V3PathView, V3Route, abi,
+    ADDRESS_THIS, AmountSource, DecodedSwaps, HopPrices, MSG_SENDER, Recipient, Route, Swap,
+    SwapLeg, V3Hop, V3PathView, V3Route, abi,
 };
 use crate::router::{SwapKind, path_at};
 
@@ -373,6 +373,7 @@ fn swap<'a>(
         payer_is_user: amount_source == AmountSource::Given,
         sqrt_price_limit_x96: U256::ZERO,
         allow_revert: false,
+        min_hop_prices: HopPrices::default(),
     }
 }
 

@@ -28,7 +28,15 @@
 //!   `0x21` `EXECUTE_SUB_PLAN` from 2.0.
 //! - The swap inputs are `abi.encode(address recipient, uint256 amount, uint256 limit,
 //!   bytes path | address[] path, bool payerIsUser)` in every version; 2.1 appends a sixth field,
-//!   `uint256[] minHopPriceX36`, which this decoder does not read.
+//!   `uint256[] minHopPriceX36` (`BytesLib.toUint256Array(5)` in `Dispatcher.sol`, the same in
+//!   2.1.1 and 2.2.0). For [`UrVersion::V2_1`] this decoder reads it into
+//!   [`Swap::min_hop_prices`](crate::route::Swap::min_hop_prices), a view over the calldata
+//!   (no copy): its offset, length and every word must lie inside the input, so a 2.1 swap input
+//!   without the sixth field (which the 2.1 router reads past, and so reverts on or misreads) is
+//!   `MalformedCalldata`. The array is kept as encoded, one floor per hop in trade order; its
+//!   length against the path, and the floors themselves, are the router's checks at execution,
+//!   which [`crate::victim`] replays. v1.x and 2.0 inputs have five fields; anything after them
+//!   is ignored, as those routers do, and their legs carry no floors.
 //! - v1.x reads inputs with `abi.decode` (strict); 2.x with `calldataload` (any non-zero `bool`
 //!   is true, dirty address bits are not rejected). This decoder is strict for all versions:
 //!   a dirty word is `MalformedCalldata`, a skip, never a wrong leg.
@@ -36,8 +44,8 @@
 use kestrel_types::{Address, SkipReason, U256};
 
 use crate::route::{
-    ADDRESS_THIS, AmountSource, CONTRACT_BALANCE, DecodedSwaps, MSG_SENDER, Recipient, Route, Swap,
-    SwapLeg, V3PathView, V3Route, abi,
+    ADDRESS_THIS, AmountSource, CONTRACT_BALANCE, DecodedSwaps, HopPrices, MSG_SENDER, Recipient,
+    Route, Swap, SwapLeg, V3PathView, V3Route, abi,
 };
 use crate::router::{SwapKind, path_at};
 
@@ -54,7 +62,8 @@ pub const MAX_SUB_PLAN_DEPTH: usize = 2;
 
 /// Command type ids (`Commands.sol`).
 pub mod command {
-    /// `(address recipient, uint256 amountIn, uint256 amountOutMin, bytes path, bool payerIsUser)`
+    /// `(address recipient, uint256 amountIn, uint256 amountOutMin, bytes path, bool payerIsUser)`,
+    /// plus `uint256[] minHopPriceX36` from 2.1 (the same for the other three swaps).
     pub const V3_SWAP_EXACT_IN: u8 = 0x00;
     /// `(address recipient, uint256 amountOut, uint256 amountInMax, bytes path, bool payerIsUser)`
     pub const V3_SWAP_EXACT_OUT: u8 = 0x01;
@@ -237,8 +246,14 @@ impl Plan {
     ) -> Result<(), SkipReason> {
         let allow_revert = self.allow_revert || byte & FLAG_ALLOW_REVERT != 0;
         match command_of(self.version, byte & self.version.command_mask()) {
-            Command::V3Swap(kind) => out.push(SwapLeg::Swap(v3_swap(input, kind, allow_revert)?)),
-            Command::V2Swap(kind) => out.push(SwapLeg::Swap(v2_swap(input, kind, allow_revert)?)),
+            Command::V3Swap(kind) => {
+                let swap = v3_swap(input, kind, self.version, allow_revert)?;
+                out.push(SwapLeg::Swap(swap))
+            }
+            Command::V2Swap(kind) => {
+                let swap = v2_swap(input, kind, self.version, allow_revert)?;
+                out.push(SwapLeg::Swap(swap))
+            }
             Command::V4Swap => out.push(SwapLeg::V4 {
                 input,
                 allow_revert,
@@ -285,11 +300,25 @@ fn recipient(to: Address) -> Recipient {
     }
 }
 
+/// Head word of the 2.1+ `uint256[] minHopPriceX36` in the four swap commands' inputs.
+const HOP_PRICES_ARG: usize = 5;
+
+/// The per-hop price floors of a swap command: the sixth argument from 2.1 (its offset, length
+/// and words must all lie inside the input), nothing before (v1.x and 2.0 have five arguments
+/// and ignore anything after them).
+fn hop_prices(input: &[u8], version: UrVersion) -> Result<HopPrices<'_>, SkipReason> {
+    match version {
+        UrVersion::V1 | UrVersion::V2 => Ok(HopPrices::default()),
+        UrVersion::V2_1 => HopPrices::new(abi::uint_array(input, HOP_PRICES_ARG)?),
+    }
+}
+
 /// The head shared by the four swap commands, with the path left to the caller.
 fn swap_head<'a>(
-    input: &[u8],
+    input: &'a [u8],
     route: Route<'a>,
     kind: SwapKind,
+    version: UrVersion,
     allow_revert: bool,
 ) -> Result<Swap<'a>, SkipReason> {
     let amount = abi::uint(input, 1)?;
@@ -308,21 +337,32 @@ fn swap_head<'a>(
         payer_is_user: abi::boolean(input, 4)?,
         sqrt_price_limit_x96: U256::ZERO,
         allow_revert,
+        min_hop_prices: hop_prices(input, version)?,
     })
 }
 
-fn v3_swap(input: &[u8], kind: SwapKind, allow_revert: bool) -> Result<Swap<'_>, SkipReason> {
+fn v3_swap(
+    input: &[u8],
+    kind: SwapKind,
+    version: UrVersion,
+    allow_revert: bool,
+) -> Result<Swap<'_>, SkipReason> {
     let path = V3PathView::new(abi::bytes(input, 3)?)?;
     let route = Route::V3(V3Route::Path {
         path,
         reversed: kind == SwapKind::ExactOut,
     });
-    swap_head(input, route, kind, allow_revert)
+    swap_head(input, route, kind, version, allow_revert)
 }
 
-fn v2_swap(input: &[u8], kind: SwapKind, allow_revert: bool) -> Result<Swap<'_>, SkipReason> {
+fn v2_swap(
+    input: &[u8],
+    kind: SwapKind,
+    version: UrVersion,
+    allow_revert: bool,
+) -> Result<Swap<'_>, SkipReason> {
     let path = path_at(input, abi::offset(input, 3)?)?;
-    swap_head(input, Route::V2(path), kind, allow_revert)
+    swap_head(input, Route::V2(path), kind, version, allow_revert)
 }
 
 #[cfg(test)]

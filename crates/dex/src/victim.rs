@@ -26,16 +26,30 @@
 //! - **Limits**: `amountOutMinimum` / `amountInMaximum` per leg, the unwrap floor, the deadline
 //!   and SwapRouter02's previous-block-hash check. A leg that would revert makes the victim
 //!   [`SkipReason::VictimWouldRevert`].
+//! - **Per-hop price floors** (Universal Router 2.1+ `minHopPriceX36`,
+//!   [`Swap::min_hop_prices`], one per hop in trade order; checked against tag 2.1.1, unchanged
+//!   in 2.2.0). An empty array turns them off. Otherwise its length must be the hop count
+//!   (`V2InvalidHopPriceLength`, `V3HopPriceAndPathLengthMismatch`), and each hop's price is
+//!   `floor(amountOut · 1e36 / amountIn)` (plain multiply-then-divide, no `mulDiv`), which must
+//!   be at least the floor: equal passes, one below reverts. V2 (`V2SwapRouter._v2Swap`, exact
+//!   input and output alike, both run the forward pass): only hops with a non-zero floor are
+//!   checked; `amountIn` is the pair's balance above its reserve, `amountOut` the growth of the
+//!   receiver's balance (zero if the pair pays itself); the product is `unchecked` (wraps). V3
+//!   exact input (`v3SwapExactInput`): after each pool, `amountOut` is its output and `amountIn`
+//!   the amount the hop was *asked* to swap (the leg's amount, then the previous output), not
+//!   what a partially filling pool took. V3 exact output (`uniswapV3SwapCallback`): in each
+//!   pool's callback, its output over the input it asks for, trade hop `i` checked against entry
+//!   `i` although the pools run last hop first. V3 arithmetic is checked: with any floors, an
+//!   overflowing product reverts even under a zero floor.
 //!
 //! Assumptions, each conservative or the routers' common use: the router holds none of any
 //! token before the transaction; the ETH wrap happens before the first leg and credits the
 //! router; the unwrap happens after the last leg. A leg whose command may revert without
 //! reverting the transaction (a Universal Router sub-plan) is still treated as the whole
-//! transaction reverting, because the decoded legs do not say where the sub-plan ends. The
-//! Universal Router 2.1 per-hop price floors (`minHopPriceX36`) are not decoded, so a revert
-//! they cause is not predicted. V2 hops use the factory's fee numerator (the routers hard-code
-//! 997, Uniswap's), and a V2 exact output of zero counts as a revert (Uniswap's library
-//! reverts; the Universal Router's would ask for 1 wei).
+//! transaction reverting, because the decoded legs do not say where the sub-plan ends. V2 hops
+//! use the factory's fee numerator (the routers hard-code 997, Uniswap's), and a V2 exact output
+//! of zero counts as a revert (Uniswap's library reverts; the Universal Router's would ask for
+//! 1 wei).
 //!
 //! **Invariant:** allocation-free and panic-free on any decoded input; every amount is the
 //! pool's own integer result.
@@ -46,8 +60,8 @@ use kestrel_types::{Address, B256, FactoryId, PoolId, SkipReason, U256};
 use crate::cycle::{PoolRef, PoolRegistry, V3FactoryId, V3Id};
 use crate::math::{RESERVE_LIMIT, get_amount_in, get_amount_out};
 use crate::route::{
-    AmountSource, CONTRACT_BALANCE, DecodedSwaps, MAX_LEGS, MAX_V3_HOPS, Recipient, Route, Swap,
-    V3Route,
+    AmountSource, CONTRACT_BALANCE, DecodedSwaps, HOP_PRICE_PRECISION, HopPrices, MAX_LEGS,
+    MAX_V3_HOPS, Recipient, Route, Swap, V3Route,
 };
 use crate::router::{MAX_PATH, PathView, SwapKind};
 use crate::v3::sqrt_price_math::to_i256;
@@ -505,12 +519,13 @@ impl Run<'_, '_> {
         path: PathView<'_>,
     ) -> Result<LegAmounts, SkipReason> {
         let token_in = path.first().ok_or(SkipReason::MalformedCalldata)?;
+        v2_hop_prices_fit(path, swap.min_hop_prices)?;
         if swap.amount_source == AmountSource::ContractBalance && swap.payer_is_user {
             // The Universal Router passes the sentinel to Permit2, whose uint160 cast reverts.
             return Err(REVERT);
         }
         let paid = self.exact_in_amount(swap, token_in);
-        let out = self.v2_forward(path, paid)?;
+        let out = self.v2_forward(swap, path, paid)?;
         if out < swap.limit {
             return Err(REVERT);
         }
@@ -529,6 +544,7 @@ impl Run<'_, '_> {
         if hops == 0 {
             return Err(SkipReason::MalformedCalldata);
         }
+        v2_hop_prices_fit(path, swap.min_hop_prices)?;
         // `getAmountsIn` on the reserves as they stand before the leg.
         let mut amount = swap.amount;
         for i in (0..hops).rev() {
@@ -540,7 +556,7 @@ impl Run<'_, '_> {
         if amount > swap.limit {
             return Err(REVERT);
         }
-        let out = self.v2_forward(path, amount)?;
+        let out = self.v2_forward(swap, path, amount)?;
         Ok(LegAmounts {
             amount_in: amount,
             amount_out: out,
@@ -549,7 +565,17 @@ impl Run<'_, '_> {
 
     /// The routers' V2 `_swap`: `paid` goes to the first pair, each pair pays out
     /// `getAmountOut(balance - reserve)` to the next one. Returns the last pair's output.
-    fn v2_forward(&mut self, path: PathView<'_>, paid: U256) -> Result<U256, SkipReason> {
+    ///
+    /// With Universal Router 2.1 floors, a hop whose floor is not zero checks
+    /// `received · 1e36 / (balance - reserve)` against it, where `received` is the growth of the
+    /// receiver's balance (the next pair, or the leg's recipient after the last hop): zero when
+    /// the pair pays itself, so such a hop fails any non-zero floor.
+    fn v2_forward(
+        &mut self,
+        swap: &Swap<'_>,
+        path: PathView<'_>,
+        paid: U256,
+    ) -> Result<U256, SkipReason> {
         let hops = path.len().saturating_sub(1);
         if hops == 0 {
             return Err(SkipReason::MalformedCalldata);
@@ -557,8 +583,28 @@ impl Run<'_, '_> {
         let mut amount = paid;
         for i in 0..hops {
             let (token_in, token_out) = tokens_at(path, i)?;
+            if i + 1 < hops && path.get(i + 2) == Some(token_in) {
+                // The path turns straight back (A -> B -> A): the next pair is this one, which
+                // pays its output to itself, so the next hop finds nothing above its reserve
+                // and `getAmountOut` / the pair revert with INSUFFICIENT_INPUT_AMOUNT, whatever
+                // the router.
+                return Err(REVERT);
+            }
             let id = self.v2_pair(token_in, token_out)?;
-            amount = self.v2_swap(id, token_in, amount)?;
+            let (amount_in, out) = self.v2_swap(id, token_in, amount)?;
+            let floor = swap.min_hop_prices.get(i).unwrap_or(U256::ZERO);
+            if !floor.is_zero() {
+                // Only the last hop can pay the pair itself here (a path that turns straight
+                // back reverted above): when the leg's recipient is the pair.
+                let pays_itself = i + 1 == hops
+                    && matches!(swap.recipient, Recipient::Account(to)
+                        if self.reg.v2().get(id).is_some_and(|p| p.address == to));
+                let received = if pays_itself { U256::ZERO } else { out };
+                if v2_hop_price(received, amount_in).ok_or(REVERT)? < floor {
+                    return Err(REVERT); // V2TooLittleReceivedPerHop
+                }
+            }
+            amount = out;
         }
         Ok(amount)
     }
@@ -586,8 +632,13 @@ impl Run<'_, '_> {
 
     /// One pair's `swap` after `paid` of `token_in` was sent to it: the input is the balance
     /// above the reserve (what earlier legs left there counts), the reserves become the
-    /// balances.
-    fn v2_swap(&mut self, id: PoolId, token_in: Address, paid: U256) -> Result<U256, SkipReason> {
+    /// balances. Returns `(input, output)`: the balance above the reserve, and what it paid out.
+    fn v2_swap(
+        &mut self,
+        id: PoolId,
+        token_in: Address,
+        paid: U256,
+    ) -> Result<(U256, U256), SkipReason> {
         let (r_in, r_out, fee) = self.v2_oriented(id, token_in)?;
         let in_is_0 = self.reg.v2().get(id).is_some_and(|p| p.token0 == token_in);
         let (s0, s1) = self.surplus.take(id);
@@ -614,7 +665,7 @@ impl Run<'_, '_> {
         };
         self.overlay
             .set(PoolRef::V2(id), PoolState::V2 { reserve0, reserve1 })?;
-        Ok(out)
+        Ok((amount_in, out))
     }
 
     fn v3_pool(&self, token_in: Address, token_out: Address, fee: u32) -> Result<V3Id, SkipReason> {
@@ -655,6 +706,7 @@ impl Run<'_, '_> {
         route: V3Route<'_>,
     ) -> Result<LegAmounts, SkipReason> {
         let token_in = route.token_in().ok_or(SkipReason::MalformedCalldata)?;
+        v3_hop_prices_fit(route, swap.min_hop_prices)?;
         let limit = single_pool_limit(swap, route);
         let mut amount = self.exact_in_amount(swap, token_in);
         let mut paid = U256::ZERO;
@@ -670,7 +722,11 @@ impl Run<'_, '_> {
                 // A partial fill leaves the rest of the previous output with the router.
                 self.router.credit(hop.token_in, left)?;
             }
+            let asked = amount;
             amount = unsigned(result.amount_out(zero_for_one))?;
+            // `V3TooLittleReceivedPerHop`: the output per input *asked*, not per input the pool
+            // took.
+            v3_hop_price_check(swap.min_hop_prices, i, amount, asked)?;
         }
         if amount < swap.limit {
             return Err(REVERT);
@@ -686,6 +742,7 @@ impl Run<'_, '_> {
         swap: &Swap<'_>,
         route: V3Route<'_>,
     ) -> Result<LegAmounts, SkipReason> {
+        v3_hop_prices_fit(route, swap.min_hop_prices)?;
         let limit = single_pool_limit(swap, route);
         // Only a single-pool call with its own price limit may fill partially.
         let partial_ok = route.hop_count() == 1 && !swap.sqrt_price_limit_x96.is_zero();
@@ -712,6 +769,10 @@ impl Run<'_, '_> {
                 delivered = received;
             }
             wanted = unsigned(result.amount_in(zero_for_one))?;
+            // `V3TooMuchRequestedPerHop`, in the pool's callback: its output per input it asks
+            // for. The pools run last trade hop first, so this is trade hop `hop_count - 1 - i`.
+            let trade_hop = route.hop_count().saturating_sub(i + 1);
+            v3_hop_price_check(swap.min_hop_prices, trade_hop, received, wanted)?;
         }
         if wanted > swap.limit {
             return Err(REVERT);
@@ -729,6 +790,57 @@ fn single_pool_limit(swap: &Swap<'_>, route: V3Route<'_>) -> impl Fn(bool) -> U2
     let own = (route.hop_count() == 1 && !swap.sqrt_price_limit_x96.is_zero())
         .then_some(swap.sqrt_price_limit_x96);
     move |zero_for_one| own.unwrap_or_else(|| default_price_limit(zero_for_one))
+}
+
+/// `V2InvalidHopPriceLength`: a non-empty floor array needs one entry per pair.
+fn v2_hop_prices_fit(path: PathView<'_>, prices: HopPrices<'_>) -> Result<(), SkipReason> {
+    if !prices.is_empty() && prices.len() != path.len().saturating_sub(1) {
+        return Err(REVERT);
+    }
+    Ok(())
+}
+
+/// `V3HopPriceAndPathLengthMismatch`: a non-empty floor array needs one entry per pool
+/// (`path.length == 23 · prices.length + 20`).
+fn v3_hop_prices_fit(route: V3Route<'_>, prices: HopPrices<'_>) -> Result<(), SkipReason> {
+    if !prices.is_empty() && prices.len() != route.hop_count() {
+        return Err(REVERT);
+    }
+    Ok(())
+}
+
+/// The V2 router's hop price, `amountOutput * 1e36 / amountInput` inside `unchecked`: the
+/// product wraps at `2^256`; `None` for a zero input (a division-by-zero panic).
+fn v2_hop_price(amount_out: U256, amount_in: U256) -> Option<U256> {
+    amount_out
+        .wrapping_mul(HOP_PRICE_PRECISION)
+        .checked_div(amount_in)
+}
+
+/// The V3 router's hop price, `amountOut * 1e36 / amountIn` in checked arithmetic: `None`
+/// (a panic, so a revert) when the product overflows or the input is zero.
+fn v3_hop_price(amount_out: U256, amount_in: U256) -> Option<U256> {
+    amount_out
+        .checked_mul(HOP_PRICE_PRECISION)?
+        .checked_div(amount_in)
+}
+
+/// The V3 router's per-hop check of trade hop `hop`. With any floors at all every hop's price is
+/// computed (so an overflow reverts even under a zero floor); a price below the floor reverts.
+fn v3_hop_price_check(
+    prices: HopPrices<'_>,
+    hop: usize,
+    amount_out: U256,
+    amount_in: U256,
+) -> Result<(), SkipReason> {
+    if prices.is_empty() {
+        return Ok(());
+    }
+    let floor = prices.get(hop).ok_or(REVERT)?;
+    if v3_hop_price(amount_out, amount_in).ok_or(REVERT)? < floor {
+        return Err(REVERT);
+    }
+    Ok(())
 }
 
 fn tokens_at(path: PathView<'_>, i: usize) -> Result<(Address, Address), SkipReason> {
@@ -767,6 +879,46 @@ mod tests {
         assert_eq!(held.balance(a), U256::ZERO);
         assert_eq!(held.debit(b, U256::from(1)), Err(REVERT));
         assert_eq!(held.debit(b, U256::ZERO), Ok(()));
+    }
+
+    #[test]
+    fn hop_prices_follow_the_routers_arithmetic() {
+        let e36 = U256::from(10u8).pow(U256::from(36u8));
+        assert_eq!(
+            v2_hop_price(U256::from(3), U256::from(2)),
+            Some(e36 * U256::from(3) / U256::from(2))
+        );
+        assert_eq!(
+            v3_hop_price(U256::from(2), U256::from(3)),
+            Some(e36 * U256::from(2) / U256::from(3))
+        );
+        // Floored: 1e36 / 3 = 333..3.
+        assert_eq!(
+            v3_hop_price(U256::ONE, U256::from(3)),
+            Some(e36 / U256::from(3))
+        );
+        // A zero input divides by zero: a panic in both.
+        assert_eq!(v2_hop_price(U256::ONE, U256::ZERO), None);
+        assert_eq!(v3_hop_price(U256::ONE, U256::ZERO), None);
+        // 2^200 · 1e36 overflows: V2 (`unchecked`) wraps, V3 (checked) panics.
+        let big = U256::ONE << 200;
+        assert_eq!(v2_hop_price(big, U256::ONE), Some(big.wrapping_mul(e36)));
+        assert_eq!(v3_hop_price(big, U256::ONE), None);
+        let words = [0u8; 64];
+        let two_zero_floors = HopPrices::new(&words).unwrap();
+        // With any floors, V3 computes every hop's price: an overflow reverts under a zero floor.
+        assert_eq!(
+            v3_hop_price_check(two_zero_floors, 1, big, U256::ONE),
+            Err(REVERT)
+        );
+        assert_eq!(
+            v3_hop_price_check(two_zero_floors, 1, U256::ONE, U256::ONE),
+            Ok(())
+        );
+        assert_eq!(
+            v3_hop_price_check(HopPrices::default(), 0, big, U256::ZERO),
+            Ok(())
+        );
     }
 
     #[test]

@@ -107,6 +107,8 @@ pub enum Leg {
         payer_is_user: bool,
         sqrt_price_limit_x96: U256,
         allow_revert: bool,
+        /// Universal Router 2.1 `minHopPriceX36`, as encoded (empty elsewhere).
+        min_hop_prices: Vec<U256>,
     },
     V4 {
         input: Vec<u8>,
@@ -192,6 +194,13 @@ fn leg_of(leg: &SwapLeg<'_>) -> Leg {
     };
     assert_eq!(swap.token_in(), tokens.first().copied());
     assert_eq!(swap.token_out(), tokens.last().copied());
+    let min_hop_prices: Vec<U256> = swap.min_hop_prices.iter().collect();
+    assert_eq!(min_hop_prices.len(), swap.min_hop_prices.len());
+    assert_eq!(min_hop_prices.is_empty(), swap.min_hop_prices.is_empty());
+    for (k, price) in min_hop_prices.iter().enumerate() {
+        assert_eq!(swap.min_hop_prices.get(k), Some(*price));
+    }
+    assert_eq!(swap.min_hop_prices.get(min_hop_prices.len()), None);
     Leg::Swap {
         v3,
         tokens,
@@ -204,6 +213,7 @@ fn leg_of(leg: &SwapLeg<'_>) -> Leg {
         payer_is_user: swap.payer_is_user,
         sqrt_price_limit_x96: swap.sqrt_price_limit_x96,
         allow_revert: swap.allow_revert,
+        min_hop_prices,
     }
 }
 
@@ -499,6 +509,7 @@ impl SwapCall {
                 U256::ZERO
             },
             allow_revert: false,
+            min_hop_prices: Vec::new(),
         }
     }
 

@@ -297,7 +297,7 @@ impl Cmd {
                 tokens,
                 fees,
                 payer_is_user,
-                ..
+                hop_prices,
             } => {
                 let kind = if exact_out {
                     SwapKind::ExactOut
@@ -320,6 +320,7 @@ impl Cmd {
                     to,
                     payer_is_user,
                     allow_revert,
+                    floors(version, hop_prices),
                 );
                 model.legs.push(leg);
             }
@@ -330,7 +331,7 @@ impl Cmd {
                 limit,
                 path,
                 payer_is_user,
-                ..
+                hop_prices,
             } => {
                 let kind = if exact_out {
                     SwapKind::ExactOut
@@ -354,6 +355,7 @@ impl Cmd {
                     to,
                     payer_is_user,
                     allow_revert,
+                    floors(version, hop_prices),
                 );
                 model.legs.push(leg);
             }
@@ -382,6 +384,15 @@ impl Cmd {
     }
 }
 
+/// The floors a swap leg carries: 2.1 reads the sixth field (`inputs.toUint256Array(5)`),
+/// which its inputs must have; v1.x and 2.0 read five fields and ignore the rest.
+fn floors(version: UrVersion, hop_prices: Option<Vec<U256>>) -> Vec<U256> {
+    match version {
+        UrVersion::V2_1 => hop_prices.expect("a 2.1 swap input has six fields"),
+        UrVersion::V1 | UrVersion::V2 => Vec::new(),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn swap_leg(
     v3: bool,
@@ -393,6 +404,7 @@ fn swap_leg(
     to: Address,
     payer_is_user: bool,
     allow_revert: bool,
+    min_hop_prices: Vec<U256>,
 ) -> Leg {
     // `map(recipient)`: ActionConstants.MSG_SENDER = address(1), ADDRESS_THIS = address(2).
     let recipient = match to {
@@ -412,6 +424,7 @@ fn swap_leg(
         payer_is_user,
         sqrt_price_limit_x96: U256::ZERO,
         allow_revert,
+        min_hop_prices,
     }
 }
 
@@ -504,8 +517,21 @@ fn sol_plan(
     for (&byte, input) in commands.iter().zip(inputs) {
         let allow_revert = inherited || byte & 0x80 != 0;
         match kind(version, byte & mask(version)) {
+            // 2.1 reads six fields, earlier versions five.
             Kind::V3Swap(k) => {
-                let c = ur::v3SwapCall::abi_decode_raw(input).ok()?;
+                let (c, hop_prices) = if version == UrVersion::V2_1 {
+                    let c = ur::v3SwapHopPricesCall::abi_decode_raw(input).ok()?;
+                    let five = ur::v3SwapCall {
+                        recipient: c.recipient,
+                        amount: c.amount,
+                        limit: c.limit,
+                        path: c.path,
+                        payerIsUser: c.payerIsUser,
+                    };
+                    (five, Some(c.minHopPriceX36))
+                } else {
+                    (ur::v3SwapCall::abi_decode_raw(input).ok()?, None)
+                };
                 let (tokens, fees) = unpacked_path(&c.path, k == SwapKind::ExactOut)?;
                 Cmd::V3 {
                     exact_out: k == SwapKind::ExactOut,
@@ -515,12 +541,24 @@ fn sol_plan(
                     tokens,
                     fees,
                     payer_is_user: c.payerIsUser,
-                    hop_prices: None,
+                    hop_prices,
                 }
                 .apply(version, allow_revert, model);
             }
             Kind::V2Swap(k) => {
-                let c = ur::v2SwapCall::abi_decode_raw(input).ok()?;
+                let (c, hop_prices) = if version == UrVersion::V2_1 {
+                    let c = ur::v2SwapHopPricesCall::abi_decode_raw(input).ok()?;
+                    let five = ur::v2SwapCall {
+                        recipient: c.recipient,
+                        amount: c.amount,
+                        limit: c.limit,
+                        path: c.path,
+                        payerIsUser: c.payerIsUser,
+                    };
+                    (five, Some(c.minHopPriceX36))
+                } else {
+                    (ur::v2SwapCall::abi_decode_raw(input).ok()?, None)
+                };
                 Cmd::V2 {
                     exact_out: k == SwapKind::ExactOut,
                     to: c.recipient,
@@ -528,7 +566,7 @@ fn sol_plan(
                     limit: c.limit,
                     path: c.path,
                     payer_is_user: c.payerIsUser,
-                    hop_prices: None,
+                    hop_prices,
                 }
                 .apply(version, allow_revert, model);
             }
@@ -577,15 +615,23 @@ fn bytes_up_to(n: usize) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 0..n)
 }
 
-fn hop_prices() -> impl Strategy<Value = Option<Vec<U256>>> {
-    proptest::option::of(proptest::collection::vec(any_u256(), 0..3))
+/// The sixth field: always there for 2.1 (its inputs must have it), maybe for earlier versions
+/// (which ignore it). Any length, whatever the path: matching it to the hops is the router's
+/// check at execution, not the decoder's.
+fn hop_prices(version: UrVersion) -> BoxedStrategy<Option<Vec<U256>>> {
+    let prices = proptest::collection::vec(any_u256(), 0..4);
+    if version == UrVersion::V2_1 {
+        prices.prop_map(Some).boxed()
+    } else {
+        proptest::option::of(prices).boxed()
+    }
 }
 
 fn ur_amount() -> impl Strategy<Value = U256> {
     prop_oneof![Just(U256::ZERO), Just(CONTRACT_BALANCE), any_u256()]
 }
 
-fn v3_cmd() -> impl Strategy<Value = Cmd> {
+fn v3_cmd(version: UrVersion) -> impl Strategy<Value = Cmd> {
     (
         any::<bool>(),
         recipient_strategy(),
@@ -595,7 +641,7 @@ fn v3_cmd() -> impl Strategy<Value = Cmd> {
         proptest::collection::vec(any_address(), 4),
         proptest::collection::vec(0u32..1 << 24, 3),
         any::<bool>(),
-        hop_prices(),
+        hop_prices(version),
     )
         .prop_map(
             |(exact_out, to, amount, limit, n, mut tokens, mut fees, payer_is_user, hop_prices)| {
@@ -615,7 +661,7 @@ fn v3_cmd() -> impl Strategy<Value = Cmd> {
         )
 }
 
-fn v2_cmd() -> impl Strategy<Value = Cmd> {
+fn v2_cmd(version: UrVersion) -> impl Strategy<Value = Cmd> {
     (
         any::<bool>(),
         recipient_strategy(),
@@ -623,7 +669,7 @@ fn v2_cmd() -> impl Strategy<Value = Cmd> {
         any_u256(),
         proptest::collection::vec(any_address(), 2..=4),
         any::<bool>(),
-        hop_prices(),
+        hop_prices(version),
     )
         .prop_map(
             |(exact_out, to, amount, limit, path, payer_is_user, hop_prices)| Cmd::V2 {
@@ -665,8 +711,8 @@ fn simple_cmd(version: UrVersion) -> BoxedStrategy<Cmd> {
         unwrap_ids.push(0x0f);
     }
     let mut arms: Vec<(u32, BoxedStrategy<Cmd>)> = vec![
-        (4, v3_cmd().boxed()),
-        (3, v2_cmd().boxed()),
+        (4, v3_cmd(version).boxed()),
+        (3, v2_cmd(version).boxed()),
         (
             1,
             (a(), any_u256())
@@ -1065,4 +1111,198 @@ fn real_sepolia_block_holds_no_router_calls_and_nothing_decodes_as_one() {
     }
     // Counted here: this block has no SwapRouter02 or Universal Router transaction.
     assert_eq!(to_routers, 0);
+}
+
+// --- 2.1 per-hop price floors (`minHopPriceX36`) ----------------------------------------------
+
+/// A two-hop V3 swap (or a three-token V2 one) with the given sixth field.
+fn with_floors(v3: bool, exact_out: bool, hop_prices: Option<Vec<U256>>) -> Cmd {
+    let tokens: Vec<Address> = [0xaa, 0xbb, 0xcc]
+        .into_iter()
+        .map(Address::with_last_byte)
+        .collect();
+    if v3 {
+        Cmd::V3 {
+            exact_out,
+            to: Address::with_last_byte(1),
+            amount: U256::from(5),
+            limit: U256::from(10),
+            tokens,
+            fees: vec![3000, 500],
+            payer_is_user: true,
+            hop_prices,
+        }
+    } else {
+        Cmd::V2 {
+            exact_out,
+            to: Address::with_last_byte(2),
+            amount: U256::from(5),
+            limit: U256::from(10),
+            path: tokens,
+            payer_is_user: false,
+            hop_prices,
+        }
+    }
+}
+
+fn floors_of(model: &Model) -> Vec<Vec<U256>> {
+    model
+        .legs
+        .iter()
+        .map(|leg| match leg {
+            Leg::Swap { min_hop_prices, .. } => min_hop_prices.clone(),
+            Leg::V4 { .. } => panic!("a swap"),
+        })
+        .collect()
+}
+
+fn decode_one(cmd: &Cmd, version: UrVersion) -> Result<Model, SkipReason> {
+    decoded(
+        &encode_execute(&[(cmd.id(), cmd.clone())], None),
+        U256::ZERO,
+        version,
+    )
+}
+
+#[test]
+fn hop_floors_are_read_in_2_1_and_ignored_before() {
+    let e36 = U256::from(10u8).pow(U256::from(36u8));
+    let (p0, p1) = (e36 * U256::from(3) / U256::from(2), U256::MAX);
+    for (v3, exact_out) in [(true, false), (true, true), (false, false), (false, true)] {
+        let case = format!("v3 {v3}, exact out {exact_out}");
+        // Non-empty: the words as encoded, in trade order (the exact-output path is encoded
+        // reversed, the floors are not).
+        let cmd = with_floors(v3, exact_out, Some(vec![p0, p1]));
+        let got = decode_one(&cmd, UrVersion::V2_1).unwrap();
+        assert_eq!(floors_of(&got), [vec![p0, p1]], "{case}");
+        assert_eq!(
+            got,
+            expected_execute(
+                &[(cmd.id(), cmd.clone())],
+                None,
+                U256::ZERO,
+                UrVersion::V2_1
+            ),
+            "{case}"
+        );
+        // v1.x and 2.0 read five fields: the same leg, no floors.
+        for version in [UrVersion::V1, UrVersion::V2] {
+            let older = decode_one(&cmd, version).unwrap();
+            assert_eq!(
+                floors_of(&older),
+                [Vec::<U256>::new()],
+                "{case} {version:?}"
+            );
+            let five = with_floors(v3, exact_out, None);
+            assert_eq!(decode_one(&five, version), Ok(older), "{case} {version:?}");
+        }
+        // Empty: the checks are off.
+        let empty = with_floors(v3, exact_out, Some(Vec::new()));
+        assert_eq!(
+            floors_of(&decode_one(&empty, UrVersion::V2_1).unwrap()),
+            [Vec::<U256>::new()]
+        );
+        // A length other than the hop count is kept as encoded: the router reverts on it at
+        // execution (`V2InvalidHopPriceLength`, `V3HopPriceAndPathLengthMismatch`), which the
+        // victim replay predicts; it is not a layout error.
+        for wrong in [vec![p0], vec![p0, p1, U256::ZERO]] {
+            let cmd = with_floors(v3, exact_out, Some(wrong.clone()));
+            assert_eq!(
+                floors_of(&decode_one(&cmd, UrVersion::V2_1).unwrap()),
+                [wrong],
+                "{case}"
+            );
+        }
+        // A 2.1 input without the sixth field is not what the 2.1 router reads.
+        let five = with_floors(v3, exact_out, None);
+        assert_eq!(
+            decode_one(&five, UrVersion::V2_1),
+            Err(SkipReason::MalformedCalldata),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn malformed_hop_floor_arrays_are_malformed_calldata() {
+    let floors = vec![U256::from(7), U256::from(9)];
+    for v3 in [true, false] {
+        let good = with_floors(v3, false, Some(floors.clone())).input();
+        // Head word 5 is the array's offset; at it, the length, then the words, to the end.
+        let at = usize::try_from(U256::from_be_slice(&good[5 * 32..6 * 32])).unwrap();
+        assert_eq!(at + 32 + 64, good.len());
+        let run = |input: &[u8], version: UrVersion| {
+            let cmd = Cmd::Raw {
+                id: if v3 { 0x00 } else { 0x08 },
+                input: input.to_vec(),
+            };
+            decode_one(&cmd, version)
+        };
+        assert_eq!(
+            floors_of(&run(&good, UrVersion::V2_1).unwrap()),
+            std::slice::from_ref(&floors)
+        );
+        let word = |x: U256| x.to_be_bytes::<32>();
+        let set = |slot: usize, x: U256| {
+            let mut input = good.clone();
+            input[slot..slot + 32].copy_from_slice(&word(x));
+            input
+        };
+        let len = good.len();
+        let bad: Vec<(&str, Vec<u8>)> = vec![
+            ("offset at the end", set(5 * 32, U256::from(len))),
+            ("offset past the end", set(5 * 32, U256::from(len + 64))),
+            ("length word cut short", set(5 * 32, U256::from(len - 16))),
+            (
+                "offset above 32 bits",
+                set(5 * 32, U256::from(at) | U256::ONE << 32),
+            ),
+            ("offset of 2^255", set(5 * 32, U256::ONE << 255)),
+            ("one element too many", set(at, U256::from(3))),
+            ("length of 2^32 - 1", set(at, U256::from(u32::MAX))),
+            (
+                "length above 32 bits",
+                set(at, U256::from(2) | U256::ONE << 40),
+            ),
+            ("last word cut short", good[..len - 1].to_vec()),
+            ("no words", good[..at + 32].to_vec()),
+            ("no sixth head word", good[..5 * 32].to_vec()),
+        ];
+        for (what, input) in bad {
+            assert_eq!(
+                run(&input, UrVersion::V2_1),
+                Err(SkipReason::MalformedCalldata),
+                "v3 {v3}: {what}"
+            );
+            // 2.0 never reads the sixth field: the same bytes are its plain five-field swap,
+            // unless the cut reached the path.
+            if input.len() >= at {
+                assert!(run(&input, UrVersion::V2).is_ok(), "v3 {v3}: {what}");
+            }
+        }
+        // Fewer elements than encoded is well-formed: the array is what its length says.
+        let shorter = set(at, U256::ONE);
+        assert_eq!(
+            floors_of(&run(&shorter, UrVersion::V2_1).unwrap()),
+            [vec![floors[0]]]
+        );
+        // An offset anywhere the words fit is followed, as `toLengthOffset` does: pointed at
+        // the amount word (5, so a length of 5), the array is the five words after it (the
+        // last of them the offset itself).
+        let aliased = set(5 * 32, U256::from(32));
+        let expected: Vec<U256> = (2..7)
+            .map(|w| U256::from_be_slice(&aliased[w * 32..(w + 1) * 32]))
+            .collect();
+        assert_eq!(
+            floors_of(&run(&aliased, UrVersion::V2_1).unwrap()),
+            [expected]
+        );
+        // `sol!`'s decoder reads the same array.
+        let id = if v3 { 0x00 } else { 0x08 };
+        let data = encode_execute(&[(id, Cmd::Raw { id, input: aliased })], None);
+        assert_eq!(
+            sol_model(&data, U256::ZERO, UrVersion::V2_1).map(Model::verdict),
+            Some(decoded(&data, U256::ZERO, UrVersion::V2_1))
+        );
+    }
 }

@@ -27,8 +27,9 @@ use crate::router_v3::packed_path;
 mod ur {
     alloy_sol_types::sol! {
         function execute(bytes commands, bytes[] inputs, uint256 deadline);
-        function v3Swap(address recipient, uint256 amount, uint256 limit, bytes path, bool payerIsUser);
-        function v2Swap(address recipient, uint256 amount, uint256 limit, address[] path, bool payerIsUser);
+        // 2.1+ swap inputs: the five fields of every version and `minHopPriceX36`.
+        function v3Swap(address recipient, uint256 amount, uint256 limit, bytes path, bool payerIsUser, uint256[] minHopPriceX36);
+        function v2Swap(address recipient, uint256 amount, uint256 limit, address[] path, bool payerIsUser, uint256[] minHopPriceX36);
         function wrapOrUnwrap(address recipient, uint256 amount);
         function actionsAndParams(bytes actions, bytes[] params);
     }
@@ -105,7 +106,19 @@ fn env() -> VictimEnv<'static> {
 
 // --- encoders ---------------------------------------------------------------------------------
 
+/// A 2.1 V3 swap input with no per-hop floors.
 fn ur_v3(to: Address, amount: U256, limit: U256, path: Vec<u8>, payer_is_user: bool) -> Vec<u8> {
+    ur_v3_floors(to, amount, limit, path, payer_is_user, &[])
+}
+
+fn ur_v3_floors(
+    to: Address,
+    amount: U256,
+    limit: U256,
+    path: Vec<u8>,
+    payer_is_user: bool,
+    floors: &[U256],
+) -> Vec<u8> {
     let mut out = Vec::new();
     ur::v3SwapCall {
         recipient: to,
@@ -113,12 +126,25 @@ fn ur_v3(to: Address, amount: U256, limit: U256, path: Vec<u8>, payer_is_user: b
         limit,
         path: Bytes::from(path),
         payerIsUser: payer_is_user,
+        minHopPriceX36: floors.to_vec(),
     }
     .abi_encode_raw(&mut out);
     out
 }
 
+/// A 2.1 V2 swap input with no per-hop floors.
 fn ur_v2(to: Address, amount: U256, limit: U256, path: &[Address], payer_is_user: bool) -> Vec<u8> {
+    ur_v2_floors(to, amount, limit, path, payer_is_user, &[])
+}
+
+fn ur_v2_floors(
+    to: Address,
+    amount: U256,
+    limit: U256,
+    path: &[Address],
+    payer_is_user: bool,
+    floors: &[U256],
+) -> Vec<u8> {
     let mut out = Vec::new();
     ur::v2SwapCall {
         recipient: to,
@@ -126,6 +152,7 @@ fn ur_v2(to: Address, amount: U256, limit: U256, path: &[Address], payer_is_user
         limit,
         path: path.to_vec(),
         payerIsUser: payer_is_user,
+        minHopPriceX36: floors.to_vec(),
     }
     .abi_encode_raw(&mut out);
     out
@@ -795,19 +822,28 @@ fn replay_and_cycle_search_allocate_nothing() {
     let data = ur_execute(
         &[
             (WRAP, ur_wrap(ADDRESS_THIS, CONTRACT_BALANCE)),
+            // With per-hop floors, which are checked (and met) without allocating either.
             (
                 V3_IN,
-                ur_v3(
+                ur_v3_floors(
                     ADDRESS_THIS,
                     CONTRACT_BALANCE,
                     U256::ZERO,
                     packed_path(&[W, A], &[3000], false),
                     false,
+                    &[U256::ONE],
                 ),
             ),
             (
                 V2_IN,
-                ur_v2(MSG_SENDER, CONTRACT_BALANCE, U256::ZERO, &[A, B], false),
+                ur_v2_floors(
+                    MSG_SENDER,
+                    CONTRACT_BALANCE,
+                    U256::ZERO,
+                    &[A, B],
+                    false,
+                    &[U256::ONE],
+                ),
             ),
         ],
         NOW,
@@ -825,4 +861,283 @@ fn replay_and_cycle_search_allocate_nothing() {
     let plan = plan.expect("a 400 WETH victim leaves a backrun");
     assert!(stats.cycles >= 6 && stats.evaluations >= 10, "{stats:?}");
     assert!(plan.profit_gross > U256::ZERO);
+}
+
+// --- Universal Router 2.1 per-hop price floors ------------------------------------------------
+//
+// Read off `V2SwapRouter.sol` / `V3SwapRouter.sol` at tag 2.1.1 (the same in 2.2.0): a hop's
+// price is `amountOut * 1e36 / amountIn` (floored); `price < floor` reverts, so a floor equal to
+// the price passes and one above it reverts. The prices below come from the pools' quotes and
+// that formula, written out here.
+
+/// `Constants.PRICE_PRECISION`.
+fn e36() -> U256 {
+    U256::from(10u8).pow(U256::from(36u8))
+}
+
+fn hop_price(amount_out: U256, amount_in: U256) -> U256 {
+    amount_out.checked_mul(e36()).unwrap() / amount_in
+}
+
+#[test]
+fn ur_v2_exact_in_hop_floors_pass_at_the_price_and_revert_one_above() {
+    let reg = vreg();
+    let amount = e18(30);
+    let (wa, ab) = (reg.v2().pool(PoolId(0)), reg.v2().pool(PoolId(1)));
+    // W -> A on W/A (A is token0), then A -> B on A/B (A is token0).
+    let a_out = get_amount_out(amount, wa.reserve1, wa.reserve0, 997).unwrap();
+    let b_out = get_amount_out(a_out, ab.reserve0, ab.reserve1, 997).unwrap();
+    let (p0, p1) = (hop_price(a_out, amount), hop_price(b_out, a_out));
+    let run = |floors: &[U256]| {
+        let data = ur_execute(
+            &[(
+                V2_IN,
+                ur_v2_floors(MSG_SENDER, amount, U256::ZERO, &[W, A, B], true, floors),
+            )],
+            NOW,
+        );
+        apply_ur(&reg, &env(), &data, U256::ZERO)
+    };
+    let one = U256::ONE;
+    for floors in [
+        vec![],
+        vec![U256::ZERO, U256::ZERO],
+        vec![p0, p1],
+        vec![p0, U256::ZERO],
+        vec![U256::ZERO, p1],
+    ] {
+        let done = run(&floors).unwrap_or_else(|e| panic!("{floors:?}: {e:?}"));
+        assert_eq!(legs(&done), [(amount, b_out)]);
+    }
+    for floors in [
+        vec![p0 + one, p1],
+        vec![p0, p1 + one],
+        vec![p0 + one, U256::ZERO],
+        vec![U256::ZERO, p1 + one],
+        vec![U256::MAX, U256::ZERO],
+    ] {
+        assert_eq!(
+            run(&floors),
+            Err(SkipReason::VictimWouldRevert),
+            "{floors:?}"
+        );
+    }
+    // V2InvalidHopPriceLength: one floor per pair or none, even when all are zero.
+    for floors in [vec![U256::ZERO], vec![U256::ZERO; 3], vec![p0]] {
+        assert_eq!(
+            run(&floors),
+            Err(SkipReason::VictimWouldRevert),
+            "{floors:?}"
+        );
+    }
+}
+
+#[test]
+fn ur_v2_exact_out_hop_floors_use_the_forward_pass() {
+    let reg = vreg();
+    let want = e18(25);
+    let (wa, ab) = (reg.v2().pool(PoolId(0)), reg.v2().pool(PoolId(1)));
+    let a_needed = get_amount_in(want, ab.reserve0, ab.reserve1, 997).unwrap();
+    let w_needed = get_amount_in(a_needed, wa.reserve1, wa.reserve0, 997).unwrap();
+    // `_v2Swap` reruns the pairs forward from what was paid; the prices are of those amounts.
+    let a_got = get_amount_out(w_needed, wa.reserve1, wa.reserve0, 997).unwrap();
+    let b_got = get_amount_out(a_got, ab.reserve0, ab.reserve1, 997).unwrap();
+    let (p0, p1) = (hop_price(a_got, w_needed), hop_price(b_got, a_got));
+    let run = |floors: &[U256]| {
+        let data = ur_execute(
+            &[(
+                V2_OUT,
+                ur_v2_floors(USER, want, w_needed, &[W, A, B], true, floors),
+            )],
+            NOW,
+        );
+        apply_ur(&reg, &env(), &data, U256::ZERO)
+    };
+    assert_eq!(legs(&run(&[p0, p1]).unwrap()), [(w_needed, b_got)]);
+    assert_eq!(
+        run(&[p0 + U256::ONE, p1]),
+        Err(SkipReason::VictimWouldRevert)
+    );
+    assert_eq!(
+        run(&[p0, p1 + U256::ONE]),
+        Err(SkipReason::VictimWouldRevert)
+    );
+    assert_eq!(run(&[p0]), Err(SkipReason::VictimWouldRevert), "length");
+}
+
+#[test]
+fn ur_v2_hop_floor_reads_the_receivers_balance_so_a_pair_paying_itself_gets_nothing() {
+    let reg = vreg();
+    let amount = e18(2);
+    let ab = reg.v2().pool(PoolId(1));
+    let run = |floors: &[U256]| {
+        // The recipient is the pair itself: its balance of B does not grow.
+        let data = ur_execute(
+            &[(
+                V2_IN,
+                ur_v2_floors(ab.address, amount, U256::ZERO, &[A, B], true, floors),
+            )],
+            NOW,
+        );
+        apply_ur(&reg, &env(), &data, U256::ZERO)
+    };
+    assert!(run(&[U256::ZERO]).is_ok(), "a zero floor is not checked");
+    assert_eq!(run(&[U256::ONE]), Err(SkipReason::VictimWouldRevert));
+    // A -> B -> A: the next pair is the same pair, which pays its B to itself; the second
+    // hop then finds no input above its reserve and reverts, with or without floors.
+    let back = |floors: &[U256]| {
+        let data = ur_execute(
+            &[(
+                V2_IN,
+                ur_v2_floors(MSG_SENDER, amount, U256::ZERO, &[A, B, A], true, floors),
+            )],
+            NOW,
+        );
+        apply_ur(&reg, &env(), &data, U256::ZERO)
+    };
+    for floors in [vec![U256::ONE, U256::ZERO], vec![U256::ZERO; 2], vec![]] {
+        assert_eq!(
+            back(&floors),
+            Err(SkipReason::VictimWouldRevert),
+            "{floors:?}"
+        );
+    }
+}
+
+#[test]
+fn ur_v3_exact_in_hop_floors_pass_at_the_price_and_revert_one_above() {
+    let reg = vreg();
+    let amount = e18(20);
+    // W -> A on pool 0 (W > A: one-for-zero), A -> B on pool 1 (zero-for-one).
+    let (r0, _) = swap(reg.v3(V3Id(0)).unwrap(), false, i(amount));
+    let a_out = raw(r0.amount_out(false));
+    let (r1, _) = swap(reg.v3(V3Id(1)).unwrap(), true, i(a_out));
+    let b_out = raw(r1.amount_out(true));
+    let (p0, p1) = (hop_price(a_out, amount), hop_price(b_out, a_out));
+    let run = |floors: &[U256]| {
+        let path = packed_path(&[W, A, B], &[3000, 500], false);
+        let data = ur_execute(
+            &[(
+                V3_IN,
+                ur_v3_floors(MSG_SENDER, amount, U256::ZERO, path, true, floors),
+            )],
+            NOW,
+        );
+        apply_ur(&reg, &env(), &data, U256::ZERO)
+    };
+    let one = U256::ONE;
+    for floors in [vec![], vec![U256::ZERO; 2], vec![p0, p1]] {
+        let done = run(&floors).unwrap_or_else(|e| panic!("{floors:?}: {e:?}"));
+        assert_eq!(legs(&done), [(amount, b_out)]);
+    }
+    for floors in [
+        vec![p0 + one, p1],
+        vec![p0, p1 + one],
+        vec![p0 + one, U256::ZERO],
+        vec![U256::ZERO, p1 + one],
+    ] {
+        assert_eq!(
+            run(&floors),
+            Err(SkipReason::VictimWouldRevert),
+            "{floors:?}"
+        );
+    }
+    // V3HopPriceAndPathLengthMismatch.
+    for floors in [vec![U256::ZERO], vec![U256::ZERO; 3]] {
+        assert_eq!(
+            run(&floors),
+            Err(SkipReason::VictimWouldRevert),
+            "{floors:?}"
+        );
+    }
+}
+
+#[test]
+fn ur_v3_exact_in_hop_price_divides_by_the_amount_asked_not_the_amount_taken() {
+    let reg = vreg();
+    // More W than pool 0 can take: it fills partially, to its price bound.
+    let amount = e18(1_000_000_000);
+    let (r, _) = swap(reg.v3(V3Id(0)).unwrap(), false, i(amount));
+    let (taken, out) = (raw(r.amount_in(false)), raw(r.amount_out(false)));
+    assert!(taken < amount, "a partial fill");
+    let asked = hop_price(out, amount);
+    assert!(hop_price(out, taken) > asked + U256::ONE);
+    let run = |floor: U256| {
+        let path = packed_path(&[W, A], &[3000], false);
+        let data = ur_execute(
+            &[(
+                V3_IN,
+                ur_v3_floors(MSG_SENDER, amount, U256::ZERO, path, true, &[floor]),
+            )],
+            NOW,
+        );
+        apply_ur(&reg, &env(), &data, U256::ZERO)
+    };
+    assert_eq!(legs(&run(asked).unwrap()), [(taken, out)]);
+    assert_eq!(run(asked + U256::ONE), Err(SkipReason::VictimWouldRevert));
+}
+
+#[test]
+fn ur_v3_exact_out_hop_floors_are_in_trade_order_and_checked_per_pool() {
+    let reg = vreg();
+    let want = e18(12);
+    // Trade W -> A -> B; the pools run A/B first (for `want`), then W/A (for what A/B asks).
+    let (r_ab, _) = swap(reg.v3(V3Id(1)).unwrap(), true, i(want).wrapping_neg());
+    assert_eq!(raw(r_ab.amount_out(true)), want);
+    let a_needed = raw(r_ab.amount_in(true));
+    let (r_wa, _) = swap(reg.v3(V3Id(0)).unwrap(), false, i(a_needed).wrapping_neg());
+    assert_eq!(raw(r_wa.amount_out(false)), a_needed);
+    let w_needed = raw(r_wa.amount_in(false));
+    // Trade hop 0 is W -> A, hop 1 is A -> B.
+    let (p0, p1) = (hop_price(a_needed, w_needed), hop_price(want, a_needed));
+    assert_ne!(p0, p1);
+    let run = |floors: &[U256]| {
+        let path = packed_path(&[W, A, B], &[3000, 500], true);
+        let data = ur_execute(
+            &[(
+                V3_OUT,
+                ur_v3_floors(USER, want, w_needed, path, true, floors),
+            )],
+            NOW,
+        );
+        apply_ur(&reg, &env(), &data, U256::ZERO)
+    };
+    let one = U256::ONE;
+    for floors in [vec![p0, p1], vec![p0, U256::ZERO], vec![U256::ZERO, p1]] {
+        let done = run(&floors).unwrap_or_else(|e| panic!("{floors:?}: {e:?}"));
+        assert_eq!(legs(&done), [(w_needed, want)]);
+    }
+    for floors in [
+        vec![p0 + one, p1],
+        vec![p0, p1 + one],
+        vec![p0 + one, U256::ZERO],
+        vec![U256::ZERO, p1 + one],
+    ] {
+        assert_eq!(
+            run(&floors),
+            Err(SkipReason::VictimWouldRevert),
+            "{floors:?}"
+        );
+    }
+    for floors in [vec![p0], vec![p0, p1, U256::ZERO]] {
+        assert_eq!(
+            run(&floors),
+            Err(SkipReason::VictimWouldRevert),
+            "{floors:?}"
+        );
+    }
+    // One pool: its single floor.
+    let single = |floor: U256| {
+        let path = packed_path(&[A, B], &[500], true);
+        let data = ur_execute(
+            &[(
+                V3_OUT,
+                ur_v3_floors(USER, want, U256::MAX, path, true, &[floor]),
+            )],
+            NOW,
+        );
+        apply_ur(&reg, &env(), &data, U256::ZERO)
+    };
+    assert!(single(p1).is_ok());
+    assert_eq!(single(p1 + one), Err(SkipReason::VictimWouldRevert));
 }
