@@ -110,7 +110,7 @@ const NO_HOP: Hop = Hop {
 ///
 /// Errors: `VictimExpired` (deadline before `now_unix`), `PathTooLong`, `VictimWouldRevert` (ETH
 /// variants whose path does not start / end in `weth`, a slippage bound that fails, a hop the
-/// library or pair rejects), `FeeOnTransfer` (a path token listed in `fee_on_transfer`; the
+/// library or pair rejects, a path that turns straight back through one pair), `FeeOnTransfer` (a path token listed in `fee_on_transfer`; the
 /// fee-on-transfer variants with ordinary tokens are priced like exact-in), `UnknownPool` (a hop
 /// or the factory not in the snapshot).
 pub fn apply_victim(
@@ -148,6 +148,12 @@ pub fn apply_victim(
         .fee_num;
     let mut hops = [NO_HOP; MAX_HOPS];
     for (i, hop) in hops.iter_mut().enumerate().take(hop_count) {
+        // A path that turns straight back (A -> B -> A) sends the first pair's output to the
+        // same pair: the next hop then finds nothing above its reserve, and the pair reverts
+        // with INSUFFICIENT_INPUT_AMOUNT.
+        if i + 2 <= hop_count && path.get(i + 2).is_some_and(|t| path.get(i) == Some(t)) {
+            return Err(SkipReason::VictimWouldRevert);
+        }
         *hop = resolve_hop(snap, factory, path.get(i), path.get(i + 1))?;
     }
     let hops = hops.get(..hop_count).ok_or(SkipReason::PathTooLong)?;

@@ -284,18 +284,6 @@ fn multi_hop_path_touches_two_pools() {
     );
 }
 
-#[test]
-fn path_through_one_pool_twice() {
-    let snap = snapshot();
-    // [WETH, TKN, WETH] on P0. Router02 prices both hops on the pre-swap reserves:
-    //   hop 1: 100 WETH -> 181 TKN; hop 2: 181*997*1000 / (2000*1000 + 180_457) = 82.8 -> 82 WETH.
-    // The pair then sees WETH 1100 -> 1018 and TKN 1819 -> 2000; its K check on hop 2 passes:
-    //   (2000*1000 - 181*3) * 1018*1000 = 1_999_457 * 1_018_000 >= 1819*1100*10^6.
-    let overlay = replay(&snap, 0, 100, 82, &[WETH, TKN, WETH], 0, &[]).unwrap();
-    assert_eq!(overlay.touched().collect::<Vec<_>>(), [PoolId(0)]);
-    assert_eq!(overlay.reserves(&snap, PoolId(0)), (u(1018), u(2000)));
-}
-
 /// Two WETH/TKN pools on factories with random fees; a random exact-in victim on factory 0.
 fn scenario() -> impl Strategy<Value = (PoolSnapshot, bool, u128, u128)> {
     (
@@ -371,4 +359,25 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_path_that_turns_straight_back_through_one_pair_reverts() {
+    // [WETH, TKN, WETH] on P0: Router02 prices both hops on the pre-swap reserves and sends the
+    // first hop's TKN to the second hop's pair, which is P0 itself. The TKN never leaves, so
+    // `_update` keeps P0's TKN reserve at 2000 and the second `swap` finds nothing above the
+    // reserves: INSUFFICIENT_INPUT_AMOUNT (anvil agrees: kestrel's engine test
+    // `a_path_back_through_the_same_pair_reverts_on_chain_and_gets_no_bundle`).
+    let snap = snapshot();
+    let back = [WETH, TKN, WETH];
+    assert_eq!(
+        replay(&snap, 0, 100, 0, &back, 0, &[]),
+        Err(SkipReason::VictimWouldRevert)
+    );
+    assert_eq!(
+        replay(&snap, 1, 10, 1_000, &back, 0, &[]),
+        Err(SkipReason::VictimWouldRevert)
+    );
+    // Through two different pairs the same amounts go.
+    assert!(replay(&snap, 0, 100, 0, &[WETH, TKN, TK2], 0, &[]).is_ok());
 }

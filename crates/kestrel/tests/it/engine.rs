@@ -101,6 +101,32 @@ async fn victim_that_would_revert_gets_no_bundle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_back_through_the_same_pair_reverts_on_chain_and_gets_no_bundle() {
+    let mut h = Harness::start().await;
+    let (weth, token) = (h.world.weth, h.world.tokens[0]);
+    let value = U256::from(5 * ETH);
+    // The chain: WETH -> token -> WETH through one pair pays the pair itself on the first hop,
+    // so the second finds no input; the one-hop path is fine.
+    let back = h.call_swap_path(0, vec![weth, token, weth], value).await;
+    assert!(
+        back.as_ref()
+            .is_err_and(|e| e.contains("INSUFFICIENT_INPUT_AMOUNT")),
+        "{back:?}"
+    );
+    assert!(h.call_swap_path(0, vec![weth, token], value).await.is_ok());
+    // The engine predicts that revert rather than backrunning a swap that will not happen.
+    h.swap_path(0, vec![weth, token, weth], value, U256::ZERO)
+        .await;
+    assert!(
+        h.wait_for(|c| c.skips[SkipReason::VictimWouldRevert.index()] >= 1)
+            .await,
+        "{:?}",
+        h.engine.counters().snapshot()
+    );
+    assert_eq!(h.engine.counters().snapshot().bundles, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unprofitable_victim_gets_no_bundle() {
     let mut h = Harness::start().await;
     let token = h.world.tokens[0];

@@ -188,7 +188,36 @@ impl Harness {
 
     /// Sends `swapExactETHForTokens(min_out, [WETH, token])` through router `r`; returns its hash.
     pub async fn swap(&mut self, r: usize, token: Address, value: U256, min_out: U256) -> B256 {
-        let (to, path) = (self.user.address(), vec![self.world.weth, token]);
+        let path = vec![self.world.weth, token];
+        self.swap_path(r, path, value, min_out).await
+    }
+
+    /// What the chain says of `swapExactETHForTokens(0, path)` from the user through router
+    /// `r` with `value`, as an `eth_call` on the head: the amounts, or the revert's message.
+    pub async fn call_swap_path(
+        &self,
+        r: usize,
+        path: Vec<Address>,
+        value: U256,
+    ) -> Result<Vec<U256>, String> {
+        IRouter::new(self.world.routers[r], &self.provider)
+            .swapExactETHForTokens(U256::ZERO, path, self.user.address(), U256::MAX)
+            .value(value)
+            .from(self.user.address())
+            .call()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Sends `swapExactETHForTokens(min_out, path)` through router `r`; returns its hash.
+    pub async fn swap_path(
+        &mut self,
+        r: usize,
+        path: Vec<Address>,
+        value: U256,
+        min_out: U256,
+    ) -> B256 {
+        let to = self.user.address();
         self.send_swap(r, value, |deadline| {
             let call = IRouter::swapExactETHForTokensCall {
                 amountOutMin: min_out,
