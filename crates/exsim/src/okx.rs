@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 
 use crate::candles;
 use crate::engine::{
-    Exchange, FeeAsset, Keep, Liquidity, NewOrder, Order, OrderRef, OrderStatus, Reject,
+    Exchange, FeeAsset, Fill, Keep, Liquidity, NewOrder, Order, OrderRef, OrderStatus, Reject,
     SymbolSpec, Tif,
 };
 use crate::http::{HttpRequest, HttpResponse, form_pairs};
@@ -724,11 +724,25 @@ fn query_order(ex: &Exchange, account: &str, query: &HashMap<String, String>) ->
     }
 }
 
+/// The most fills one `GET /api/v5/trade/fills` answer holds (OKX's `limit`: at most 100, 100
+/// by default).
+const MAX_FILLS_LIMIT: u64 = 100;
+
+/// Where this simulation's `billId`s start: a fill's `billId` is its trade id past it, so that
+/// bill ids order fills as trade ids do (newer is larger) but are never the same number (a
+/// client that pages by `tradeId` is caught).
+const BILL_ID_BASE: u64 = 680_800_019_754_000_000;
+
 /// `GET /api/v5/trade/fills` ("Get transaction details"): the account's trades of the order
 /// `ordId` on `instId`, newest first, each at its book level's price and size with the fee the
-/// engine charged on it (negative, in its currency). This simulation asks for both `instId`
-/// and `ordId` (OKX takes neither as required and lists every recent fill then); an order it
-/// does not know has no fills (an empty list, as OKX answers).
+/// engine charged on it (negative, in its currency) and its own `billId`. This simulation asks
+/// for both `instId` and `ordId` (OKX takes neither as required and lists every recent fill
+/// then); an order it does not know has no fills (an empty list, as OKX answers).
+///
+/// One page: at most `limit` fills (1 to 100, 100 when absent or empty; anything else is
+/// `51000`), those with a `billId` below `after` (older), above `before` (newer), or between
+/// both; `before` alone gives the `limit` fills just newer than it, still newest first. A
+/// cursor that is not a number is `51000` too.
 fn order_fills(ex: &Exchange, account: &str, query: &HashMap<String, String>) -> HttpResponse {
     match query.get("instType").map(String::as_str) {
         Some("SPOT") | None => {}
@@ -746,6 +760,17 @@ fn order_fills(ex: &Exchange, account: &str, query: &HashMap<String, String>) ->
     let Ok(id) = ord_id.parse::<u64>() else {
         return param_error("ordId");
     };
+    let number = |name: &str| match query.get(name).map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse::<u64>().map(Some).map_err(|_| param_error(name)),
+    };
+    let (limit, after, before) = match (number("limit"), number("after"), number("before")) {
+        (Ok(limit), Ok(after), Ok(before)) => (limit.unwrap_or(MAX_FILLS_LIMIT), after, before),
+        (Err(refusal), _, _) | (_, Err(refusal), _) | (_, _, Err(refusal)) => return refusal,
+    };
+    if !(1..=MAX_FILLS_LIMIT).contains(&limit) {
+        return param_error("limit");
+    }
     let Some(order) = ex.order(account, inst, &OrderRef::Id(id)) else {
         return ok(json!([]));
     };
@@ -755,8 +780,23 @@ fn order_fills(ex: &Exchange, account: &str, query: &HashMap<String, String>) ->
         OrderSide::Sell => "sell",
     };
     let time = order.created_ms.to_string();
-    let data: Vec<Value> = order
+    let bill_id = |fill: &&Fill| BILL_ID_BASE.saturating_add(fill.trade_id);
+    // Oldest first, within the cursors.
+    let listed: Vec<&Fill> = order
         .fills
+        .iter()
+        .filter(|f| after.is_none_or(|a| bill_id(f) < a) && before.is_none_or(|b| bill_id(f) > b))
+        .collect();
+    let count = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .min(listed.len());
+    // The newest `limit`, or with `before` alone the `limit` nearest it.
+    let page = if before.is_some() && after.is_none() {
+        &listed[..count]
+    } else {
+        &listed[listed.len() - count..]
+    };
+    let data: Vec<Value> = page
         .iter()
         .rev()
         .map(|fill| {
@@ -771,7 +811,7 @@ fn order_fills(ex: &Exchange, account: &str, query: &HashMap<String, String>) ->
             json!({
                 "instType": "SPOT", "instId": order.symbol, "tradeId": fill.trade_id.to_string(),
                 "ordId": order.id.to_string(), "clOrdId": order.client_id,
-                "billId": fill.trade_id.to_string(), "subType": "1", "tag": "",
+                "billId": bill_id(fill).to_string(), "subType": "1", "tag": "",
                 "fillPx": fixed_text(fill.price, price_digits),
                 "fillSz": fixed_text(fill.size, size_digits),
                 "fillIdxPx": "", "fillPnl": "0", "fillPxVol": "", "fillPxUsd": "",

@@ -55,9 +55,9 @@ use kestrel_strategies::statarb::{
 };
 use kestrel_types::cex::{Candle, FeeAsset, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::orders::{
-    CandleQuery, ErrorClass, OrderRef, OrderRequest, RequestWriter, Scales, Stamp, SymbolRules,
-    Tif, candles_request, parse_candles, parse_order, parse_order_fills, parse_order_query,
-    parse_symbol_rules, symbol_rules_request,
+    CandleQuery, ErrorClass, OrderFills, OrderRef, OrderReport, OrderRequest, RequestWriter,
+    Scales, Stamp, SymbolRules, Tif, candles_request, parse_candles, parse_order,
+    parse_order_fills, parse_order_query, parse_symbol_rules, symbol_rules_request,
 };
 
 use crate::candles::{FetchArgs, fetch};
@@ -1361,8 +1361,12 @@ impl std::fmt::Debug for LiveOrders {
 
 /// Order-state queries after an IOC's acknowledgement before giving up on it.
 const MAX_QUERIES: u32 = 20;
-/// Fills requests for an order whose answer gave only its average price (OKX).
+/// Fills requests from the newest page for an order whose answer gave only its average price
+/// (OKX), while its fills lag its state.
 const MAX_FILLS_ASKS: u32 = 5;
+/// Fills pages asked for one order in all (OKX: 100 fills a page), before it is valued at its
+/// average price.
+const MAX_FILLS_PAGES: u32 = 50;
 
 impl LiveOrders {
     /// Orders signed by `writer`, sent to `rest_url`.
@@ -1481,30 +1485,60 @@ impl LiveOrders {
             && report.fills.is_empty()
             && !report.venue_order_id.is_empty()
         {
-            // OKX answers with the average price only: value the leg from its fills, which
-            // can lag the order's state by a moment. Failing that, the average price.
-            for _ in 0..MAX_FILLS_ASKS {
-                let by = OrderRef::Venue(&report.venue_order_id);
-                if self
-                    .writer
-                    .order_fills(symbol, by, &Self::stamp(), &mut self.request)
-                    .is_err()
-                {
-                    break;
-                }
-                let (status, body) =
-                    exchange(&self.url, &self.request).map_err(|e| e.to_string())?;
-                let Ok(fills) = parse_order_fills(venue, status, &body, scales) else {
-                    break;
-                };
-                let total: u128 = fills.fills.iter().map(|f| u128::from(f.size.0)).sum();
-                if total == u128::from(report.filled.0) {
-                    return Ok(fills_fill(fills, report.filled, base_asset, scales));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
+            // OKX answers with the average price only: value the leg from its fills, a page
+            // of at most 100 at a time, newest first: older pages follow a full one until the
+            // sizes add up. The fills can lag the order's state by a moment: short of it after
+            // the last page, ask again from the newest. Failing that (or any page), the
+            // average price.
+            if let Some(fills) = self.all_fills(symbol, &report, scales) {
+                return Ok(fills_fill(fills, report.filled, base_asset, scales));
             }
         }
         Ok(report_fill(&report, base_asset, scales))
+    }
+
+    /// Every fill of the final order `report`, page after page, once their sizes add up to its
+    /// filled size; `None` when a page cannot be written, sent or read, or they do not add up
+    /// within [`MAX_FILLS_ASKS`] rounds and [`MAX_FILLS_PAGES`] pages.
+    fn all_fills(
+        &mut self,
+        symbol: &str,
+        report: &OrderReport,
+        scales: Scales,
+    ) -> Option<OrderFills> {
+        let venue = self.writer.venue();
+        let filled = u128::from(report.filled.0);
+        let mut fills = OrderFills::default();
+        let mut rounds = 1;
+        for _ in 0..MAX_FILLS_PAGES {
+            let by = OrderRef::Venue(&report.venue_order_id);
+            let after = fills.next_after.as_deref();
+            self.writer
+                .order_fills(symbol, by, after, &Self::stamp(), &mut self.request)
+                .ok()?;
+            let (status, body) = exchange(&self.url, &self.request).ok()?;
+            let page = parse_order_fills(venue, status, &body, scales).ok()?;
+            if !fills.append_page(page) {
+                return None;
+            }
+            let total: u128 = fills.fills.iter().map(|f| u128::from(f.size.0)).sum();
+            if total == filled {
+                return Some(fills);
+            }
+            if total > filled {
+                return None;
+            }
+            if fills.next_after.is_none() {
+                // The last page, short: the fills lag. Start over in a moment.
+                if rounds == MAX_FILLS_ASKS {
+                    return None;
+                }
+                rounds += 1;
+                fills = OrderFills::default();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        None
     }
 }
 
@@ -1750,6 +1784,117 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An OKX IOC buy that sweeps 250 asks (65,000.00 + 0.01 i, of 0.01000 to 0.01002 BTC) has
+    /// 250 fills, three pages of them: the leg is valued from all of them, exactly what the
+    /// account paid, where the average price OKX states would have been off.
+    #[test]
+    fn an_okx_leg_with_more_fills_than_a_page_is_valued_from_every_page() {
+        use kestrel_exsim::engine::{AssetSpec, Exchange, FeeRates, SymbolSpec};
+        use kestrel_exsim::okx::OkxFront;
+        use kestrel_exsim::server::ExchangeServer;
+        use kestrel_types::cex::{BookSide, Scale};
+        use kestrel_venues::auth::{ApiSecret, OkxSigner};
+        use kestrel_venues::orders::{Amount, OkxWriter, Status};
+
+        const KEY: &str = "statarb-okx-key";
+        const USDT: u128 = 10_000_000;
+        let scale = |d| Scale::new(d).expect("scale");
+        let scales = Scales {
+            price: scale(2),
+            size: scale(5),
+        };
+        let signer = || {
+            OkxSigner::new(
+                KEY,
+                &ApiSecret::new("chNOOS4KvNXR_Xq4k4c9qsfoKWvnDecLATCRlcBwyKDYnWgO"),
+                &ApiSecret::new("statarb passphrase"),
+            )
+            .expect("signer")
+        };
+        let asks: Vec<(u64, u64)> = (0..250).map(|i| (6_500_000 + i, 1_000 + i % 3)).collect();
+        let mut ex = Exchange::new(
+            Venue::Okx,
+            vec![
+                AssetSpec {
+                    name: "BTC".into(),
+                    scale: scale(5),
+                },
+                AssetSpec {
+                    name: "USDT".into(),
+                    scale: scale(7),
+                },
+            ],
+            vec![SymbolSpec {
+                symbol: "BTC-USDT".into(),
+                base: "BTC".into(),
+                quote: "USDT".into(),
+                price_scale: scale(2),
+                size_scale: scale(5),
+                tick: Fixed(1),
+                lot: Fixed(1),
+                min_size: Fixed(10),
+                min_notional: 0,
+                depth: 400,
+            }],
+            FeeAsset::Base,
+        )
+        .expect("exchange");
+        ex.add_account(
+            KEY,
+            FeeRates {
+                maker: Rate(100_000),
+                taker: Rate(100_000),
+            },
+        );
+        ex.deposit(KEY, "USDT", 200_000 * USDT);
+        for &(price, size) in &asks {
+            ex.set_level("BTC-USDT", BookSide::Ask, Fixed(price), Fixed(size));
+        }
+        let server = ExchangeServer::start(
+            ex,
+            Box::new(OkxFront::new(vec![signer()])),
+            std::time::Duration::from_millis(5),
+        )
+        .expect("server");
+        let usdt = |server: &ExchangeServer| server.with_exchange(|ex| ex.balance(KEY, "USDT").0);
+        let before = usdt(&server);
+        let mut orders = LiveOrders::new(
+            Box::new(OkxWriter::new(signer(), &server.addr().to_string())),
+            &server.http_url(),
+        );
+        let filled: u64 = asks.iter().map(|&(_, size)| size).sum();
+        let fill = orders
+            .place(
+                "BTC-USDT",
+                "BTC",
+                OrderSide::Buy,
+                Fixed(filled),
+                Fixed(6_500_249),
+                scales,
+            )
+            .expect("placed");
+        let exact: u128 = asks
+            .iter()
+            .map(|&(price, size)| u128::from(price) * u128::from(size))
+            .sum();
+        assert_eq!(fill.size, Fixed(filled));
+        assert_eq!(fill.notional, exact);
+        assert_eq!(before - usdt(&server), exact, "what OKX took");
+        // The average price, cut at the quote's 7 digits, would have been a unit short.
+        let avg = Amount::new(exact * 100_000 / u128::from(filled), 7).expect("amount");
+        let report = OrderReport {
+            venue_order_id: "1".into(),
+            client_id: String::new(),
+            status: Some(Status::Filled),
+            filled: Fixed(filled),
+            notional: None,
+            avg_price: Some(avg),
+            fees: Vec::new(),
+            fills: Vec::new(),
+        };
+        assert_eq!(report_fill(&report, "BTC", scales).notional + 1, exact);
     }
 
     #[test]

@@ -328,7 +328,7 @@ fn a_signed_ioc_buy_walks_the_book_and_pays_its_fee_in_base() {
 fn fills(server: &ExchangeServer, ord_id: &str) -> (u16, Vec<u8>) {
     let mut out = Vec::new();
     writer(server)
-        .order_fills(INST, OrderRef::Venue(ord_id), &stamp(), &mut out)
+        .order_fills(INST, OrderRef::Venue(ord_id), None, &stamp(), &mut out)
         .expect("write fills request");
     send(server, &out)
 }
@@ -447,11 +447,12 @@ fn an_orders_fills_list_each_trade_and_add_up_to_the_quote_it_paid() {
     assert_ne!(raw["code"], "0");
     let mut out = Vec::new();
     writer(&server)
-        .order_fills(INST, OrderRef::Venue("1"), &stamp(), &mut out)
+        .order_fills(INST, OrderRef::Venue("1"), None, &stamp(), &mut out)
         .expect("write");
     let tampered = String::from_utf8(out)
         .expect("utf8")
-        .replace("ordId=1 ", "ordId=2 ");
+        .replace("ordId=1&", "ordId=2&");
+    assert!(tampered.contains("ordId=2&"));
     let (status, body) = send(&server, tampered.as_bytes());
     assert_eq!(
         (status, json_of(&body)["code"].clone()),
@@ -459,6 +460,195 @@ fn an_orders_fills_list_each_trade_and_add_up_to_the_quote_it_paid() {
     );
     let error = orders::parse_order_fills(Venue::Okx, status, &body, scales()).unwrap_err();
     assert_eq!(error.class, ErrorClass::Auth);
+}
+
+/// A signed private GET of `target` (path and query) the writer would never write.
+fn get_raw(server: &ExchangeServer, target: &str) -> (u16, Value) {
+    let headers = signer()
+        .headers(now_ms(), HttpMethod::Get, target, "")
+        .expect("headers");
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: x\r\nOK-ACCESS-KEY: {}\r\nOK-ACCESS-SIGN: {}\r\nOK-ACCESS-TIMESTAMP: {}\r\nOK-ACCESS-PASSPHRASE: {}\r\n\r\n",
+        headers.key, headers.sign, headers.timestamp, headers.passphrase,
+    );
+    let (status, body) = send(server, request.as_bytes());
+    (status, json_of(&body))
+}
+
+/// 250 asks of 0.00001 BTC each, at 65,000.0, 65,000.1, … 65,024.9 (and nothing else).
+fn deep_book() -> Exchange {
+    let mut ex = exchange();
+    ex.set_level(INST, BookSide::Ask, Fixed(650_000), Fixed::ZERO);
+    ex.set_level(INST, BookSide::Ask, Fixed(650_010), Fixed::ZERO);
+    for i in 0..250 {
+        ex.set_level(INST, BookSide::Ask, Fixed(650_000 + i), Fixed(1_000));
+    }
+    ex
+}
+
+#[test]
+fn an_order_with_250_fills_is_listed_a_page_of_100_at_a_time_after_each_cursor() {
+    let server = start(deep_book());
+    let usdt_before = held(&server, "USDT").0;
+    // One IOC buy of 0.0025 BTC sweeps all 250 levels: 250 trades.
+    let (status, body) = place(
+        &server,
+        &order(OrderSide::Buy, 250_000, 650_249, Tif::Ioc, "deep1"),
+    );
+    let placed = orders::parse_order(Venue::Okx, status, &body, scales()).expect("placed");
+    let id = placed.venue_order_id.clone();
+    let (status, body) = query(&server, OrderRef::Venue(&id));
+    let report = orders::parse_order_query(Venue::Okx, status, &body, scales()).expect("query");
+    assert_eq!(
+        (report.status, report.filled),
+        (Some(Status::Filled), Fixed(250_000))
+    );
+
+    // Pages as Kestrel asks for them: the newest, then `after` each full page's last billId.
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut raw_pages = Vec::new();
+    loop {
+        let mut out = Vec::new();
+        writer(&server)
+            .order_fills(
+                INST,
+                OrderRef::Venue(&id),
+                cursor.as_deref(),
+                &stamp(),
+                &mut out,
+            )
+            .expect("write fills request");
+        let (status, body) = send(&server, &out);
+        raw_pages.push(json_of(&body));
+        let page = orders::parse_order_fills(Venue::Okx, status, &body, scales()).expect("fills");
+        cursor.clone_from(&page.next_after);
+        pages.push(page);
+        if cursor.is_none() {
+            break;
+        }
+        assert!(pages.len() < 10, "no end to the pages");
+    }
+    let sizes: Vec<usize> = pages.iter().map(|p| p.fills.len()).collect();
+    assert_eq!(sizes, [100, 100, 50]);
+    // Every row's billId, in the order answered: newest first across the pages, each page
+    // after the one before it, none twice, and the cursor each full page gave its last one.
+    let bill_ids: Vec<u64> = raw_pages
+        .iter()
+        .flat_map(|raw| raw["data"].as_array().expect("rows").clone())
+        .map(|row| {
+            row["billId"]
+                .as_str()
+                .expect("billId")
+                .parse()
+                .expect("number")
+        })
+        .collect();
+    assert_eq!(bill_ids.len(), 250);
+    assert!(bill_ids.windows(2).all(|w| w[0] > w[1]), "{bill_ids:?}");
+    assert_eq!(
+        pages[0].next_after.as_deref(),
+        Some(bill_ids[99].to_string().as_str())
+    );
+    assert_eq!(
+        pages[1].next_after.as_deref(),
+        Some(bill_ids[199].to_string().as_str())
+    );
+    // A billId is not the trade id.
+    let first = &raw_pages[0]["data"][0];
+    assert_ne!(first["billId"], first["tradeId"]);
+    // Newest first: the last trade took the highest ask.
+    let prices: Vec<u64> = pages
+        .iter()
+        .flat_map(|p| p.fills.iter().map(|f| f.price.0))
+        .collect();
+    let expected: Vec<u64> = (0..250).rev().map(|i| 650_000 + i).collect();
+    assert_eq!(prices, expected);
+    // The union is every fill: distinct trades, adding up to the order and to what it paid.
+    let mut trade_ids: Vec<&str> = pages
+        .iter()
+        .flat_map(|p| p.fills.iter().map(|f| f.trade_id.as_str()))
+        .collect();
+    trade_ids.sort_unstable();
+    trade_ids.dedup();
+    assert_eq!(trade_ids.len(), 250);
+    let mut all = orders::OrderFills::default();
+    for page in pages {
+        assert!(all.append_page(page));
+    }
+    let size: u64 = all.fills.iter().map(|f| f.size.0).sum();
+    assert_eq!(Fixed(size), report.filled);
+    let notional: u128 = all
+        .fills
+        .iter()
+        .map(|f| u128::from(f.price.0) * u128::from(f.size.0))
+        .sum();
+    let paid = usdt_before
+        .checked_sub(held(&server, "USDT").0)
+        .expect("paid");
+    assert_eq!(notional, paid.units_at(9).expect("exact"));
+    // Fees: 0.1 % of each 0.00001 BTC, in BTC, summed over all 250 fills.
+    assert_eq!(
+        all.fees,
+        vec![Fee {
+            asset: "BTC".into(),
+            amount: amount(250, 8),
+            rebate: false,
+        }]
+    );
+
+    // `limit` and the cursors as OKX takes them.
+    let path = format!("/api/v5/trade/fills?instType=SPOT&instId={INST}&ordId={id}");
+    let ids = |raw: &Value| -> Vec<u64> {
+        raw["data"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| {
+                row["billId"]
+                    .as_str()
+                    .expect("billId")
+                    .parse()
+                    .expect("number")
+            })
+            .collect()
+    };
+    // No limit: 100 (the default and the most).
+    let (status, raw) = get_raw(&server, &path);
+    assert_eq!((status, ids(&raw)), (200, bill_ids[..100].to_vec()));
+    let (_, raw) = get_raw(&server, &format!("{path}&limit=3"));
+    assert_eq!(ids(&raw), bill_ids[..3].to_vec());
+    let (_, raw) = get_raw(&server, &format!("{path}&after={}&limit=2", bill_ids[10]));
+    assert_eq!(ids(&raw), bill_ids[11..13].to_vec());
+    // `before`: newer than it, the nearest first taken, still newest first.
+    let (_, raw) = get_raw(&server, &format!("{path}&before={}&limit=2", bill_ids[10]));
+    assert_eq!(ids(&raw), bill_ids[8..10].to_vec());
+    let (_, raw) = get_raw(
+        &server,
+        &format!("{path}&after={}&before={}", bill_ids[3], bill_ids[7]),
+    );
+    assert_eq!(ids(&raw), bill_ids[4..7].to_vec());
+    // Past the oldest: nothing.
+    let (_, raw) = get_raw(&server, &format!("{path}&after={}", bill_ids[249]));
+    assert_eq!(ids(&raw), Vec::<u64>::new());
+    // A limit outside 1..=100, or a cursor that is not a number: `51000`, nothing listed.
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "limit=-1",
+        "after=abc",
+        "before=1.5",
+    ] {
+        let (status, raw) = get_raw(&server, &format!("{path}&{bad}"));
+        assert_eq!(
+            (status, &raw["code"], &raw["data"]),
+            (200, &json!("51000"), &json!([])),
+            "{bad}"
+        );
+        let name = bad.split('=').next().expect("name");
+        assert_eq!(raw["msg"], format!("Parameter {name} error"), "{bad}");
+    }
 }
 
 #[test]

@@ -10,9 +10,10 @@
 //!
 //! Money is exact: a leg is valued from its fills or the venue's cumulative quote amount. OKX's
 //! order details give only an average price, so a filled OKX order's fills are asked for
-//! separately ([`RequestWriter::order_fills`]) and the leg is valued from them; only when they
-//! cannot be had is it valued at the average price, and counted
-//! ([`LaneStats::fills_at_avg_price`]).
+//! separately ([`RequestWriter::order_fills`]), a page of at most 100 at a time, older pages
+//! after the newest until their sizes add up to the filled size ([`MAX_FILL_PAGES`] pages at
+//! most), and the leg is valued from them; only when they cannot be had is it valued at the
+//! average price, and counted ([`LaneStats::fills_at_avg_price`]).
 
 use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
@@ -343,14 +344,19 @@ pub struct LaneStats {
     pub deferred_trades: u64,
     /// Filled orders valued at the venue's (possibly rounded) average price because their
     /// exact fills could not be had: the venue's answer gave neither fills nor a quote amount
-    /// and the fills request failed, or its fills never added up to the filled size. Should
-    /// be 0.
+    /// and a fills request failed, or its fills never added up to the filled size (within
+    /// [`MAX_FILL_PAGES`] pages). Should be 0.
     pub fills_at_avg_price: u64,
 }
 
 /// How long a venue is left alone after it answers "too many requests" or "busy", on top of
 /// its budget refilling from empty.
 const RATE_LIMIT_PAUSE_MS: u64 = 1_000;
+
+/// Fills pages asked for one order at most (OKX: 100 fills a page), each a request of the
+/// venue's budget. An order cannot have more fills than size units, but a venue whose pages
+/// never add up must not keep the lane asking: past this the leg settles at the average price.
+pub const MAX_FILL_PAGES: u8 = 50;
 
 /// Which request a pending answer is to.
 #[derive(Clone, Copy, Debug)]
@@ -359,8 +365,8 @@ enum Asked {
     Order,
     /// An order query.
     Query,
-    /// A final order's fills (OKX); the value is the leg valued at the venue's average price,
-    /// to settle at when the fills cannot be had.
+    /// A page of a final order's fills (OKX); the value is the leg valued at the venue's
+    /// average price, to settle at when the fills cannot be had.
     Fills(LegFill),
 }
 
@@ -372,8 +378,13 @@ struct Pending {
     /// The venue's id, once an acknowledgement named it (Coinbase queries by nothing else).
     venue_order_id: String,
     asked: Asked,
-    /// Follow-up requests (queries and fills requests) still allowed.
+    /// Follow-up requests (queries, and fills requests from the newest page) still allowed.
     queries_left: u8,
+    /// The fills pages read so far (newest first), with the next page's cursor while older
+    /// fills may follow: empty until a fills answer comes.
+    fills: OrderFills,
+    /// Fills pages that may still be asked for.
+    pages_left: u8,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -807,6 +818,8 @@ impl XarbLane {
                                 venue_order_id: String::new(),
                                 asked: Asked::Order,
                                 queries_left: 5,
+                                fills: OrderFills::default(),
+                                pages_left: MAX_FILL_PAGES,
                             });
                         }
                     }
@@ -955,7 +968,8 @@ impl XarbLane {
         self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
     }
 
-    /// Ask for a final order's fills on the order's connection, counted against the venue's
+    /// Ask for a page of a final order's fills on the order's connection (the one after the
+    /// pages in `p.fills`, or the newest when it has no cursor), counted against the venue's
     /// budget like a query; where the venue offers no such request, or it cannot be written
     /// or sent, settle at the average price `at_avg`.
     fn ask_fills(&mut self, p: Pending, at_avg: LegFill, now_ms: u64) {
@@ -964,10 +978,15 @@ impl XarbLane {
         }
     }
 
-    /// Writes and sends the follow-up request `asked` (an order query, or a final order's
-    /// fills) for `p` on its leg's connection, spending a request of the venue's budget and
-    /// one of `p`'s follow-ups; `p` back when it could not be written or sent.
+    /// Writes and sends the follow-up request `asked` (an order query, or a page of a final
+    /// order's fills) for `p` on its leg's connection, spending a request of the venue's budget
+    /// and one of `p`'s follow-ups (a fills page also one of its pages; an older page, after
+    /// the cursor in `p.fills`, only that); `p` back when it could not be written or sent.
     fn follow_up(&mut self, mut p: Pending, asked: Asked, now_ms: u64) -> Option<Pending> {
+        let is_fills = matches!(asked, Asked::Fills(_));
+        if is_fills && p.pages_left == 0 {
+            return Some(p);
+        }
         let Execution::Orders { writers, conns, .. } = &mut self.exec else {
             return Some(p);
         };
@@ -986,8 +1005,9 @@ impl XarbLane {
         } else {
             OrderRef::Venue(&p.venue_order_id)
         };
+        let after = p.fills.next_after.as_deref();
         let written = writers.get(p.leg).map(|w| match asked {
-            Asked::Fills(_) => w.order_fills(&cfg.symbol, by, &stamp, &mut self.buf),
+            Asked::Fills(_) => w.order_fills(&cfg.symbol, by, after, &stamp, &mut self.buf),
             Asked::Query | Asked::Order => w.query_order(&cfg.symbol, by, &stamp, &mut self.buf),
         });
         let sent = matches!(written, Some(Ok(())))
@@ -1001,7 +1021,12 @@ impl XarbLane {
             b.spend(mono_ns());
         }
         p.asked = asked;
-        p.queries_left = p.queries_left.saturating_sub(1);
+        if is_fills {
+            p.pages_left = p.pages_left.saturating_sub(1);
+        }
+        if !(is_fills && p.fills.next_after.is_some()) {
+            p.queries_left = p.queries_left.saturating_sub(1);
+        }
         let leg = p.leg;
         if let Some(q) = self.pending.get_mut(leg) {
             q.push_back(p);
@@ -1009,30 +1034,42 @@ impl XarbLane {
         None
     }
 
-    /// The answer to a fills request: settle the leg from the fills when their sizes add up
-    /// to the order's filled size, ask again while they lag and follow-ups are left, else
-    /// settle at the average price.
+    /// The answer to a fills request (one page): settle the leg from the pages read when their
+    /// sizes add up to the order's filled size; while they fall short, ask for the next, older
+    /// page where this one was full, else (the fills lag the order's state) for the newest
+    /// again while follow-ups are left; else settle at the average price.
     fn on_fills(
         &mut self,
-        p: Pending,
+        mut p: Pending,
         at_avg: LegFill,
         parsed: Result<OrderFills, VenueError>,
         cfg: &LegConfig,
         now_ms: u64,
     ) {
         match parsed {
-            Ok(fills) => {
-                let total = fills
+            Ok(page) => {
+                if !p.fills.append_page(page) {
+                    self.settle_at_avg(&p, at_avg, now_ms);
+                    return;
+                }
+                let total = p
+                    .fills
                     .fills
                     .iter()
                     .try_fold(0u64, |sum, f| sum.checked_add(f.size.0));
                 match total {
                     Some(total) if total == at_avg.size.0 => {
+                        let fills = std::mem::take(&mut p.fills);
                         let fill = fills_fill(fills, at_avg.size, &cfg.base_asset, cfg.scales);
                         self.record(p.id, p.role, p.leg, fill, now_ms);
                     }
-                    // Fills can lag the order's state: ask again.
+                    // A full page: older fills follow.
+                    Some(total) if total < at_avg.size.0 && p.fills.next_after.is_some() => {
+                        self.ask_fills(p, at_avg, now_ms);
+                    }
+                    // Fills can lag the order's state: ask again, from the newest.
                     Some(total) if total < at_avg.size.0 && p.queries_left > 0 => {
+                        p.fills = OrderFills::default();
                         self.ask_fills(p, at_avg, now_ms);
                     }
                     _ => self.settle_at_avg(&p, at_avg, now_ms),

@@ -659,3 +659,396 @@ fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_v
     }
     assert_eq!(lane.stats().trades, paused_at.trades, "{:?}", lane.stats());
 }
+
+/// An OKX leg that swept 275 levels has more fills than one fills page (100) holds: the lane
+/// reads them page after page and values the leg exactly from all of them.
+mod okx_fill_pages {
+    use super::*;
+
+    use kestrel_exsim::http::{HttpRequest, HttpResponse};
+    use kestrel_exsim::okx::OkxFront;
+    use kestrel_exsim::server::{Faults, Front, Publication, WsSession};
+    use kestrel_hot::cex::lane::{LaneStats, LegFill, report_fill};
+    use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
+    use kestrel_venues::auth::OkxSigner;
+    use kestrel_venues::orders::{Amount, OkxWriter, OrderReport, Status};
+
+    const OKX_SECRET: &str = "chNOOS4KvNXR_Xq4k4c9qsfoKWvnDecLATCRlcBwyKDYnWgO";
+    const OKX_PASSPHRASE: &str = "lane passphrase";
+    const OKX_INST: &str = "BTC-USDT";
+    /// Asks on OKX: 275 levels at 65,000.00, 65,000.01, … 65,002.74, of 0.01000, 0.01001 and
+    /// 0.01002 BTC in turn (2.75274 BTC in all, whose average price OKX can only state
+    /// rounded).
+    const LEVELS: u64 = 275;
+
+    fn okx_signer() -> OkxSigner {
+        OkxSigner::new(
+            KEY,
+            &ApiSecret::new(OKX_SECRET),
+            &ApiSecret::new(OKX_PASSPHRASE),
+        )
+        .expect("signer")
+    }
+
+    fn scales() -> Scales {
+        Scales {
+            price: scale(2),
+            size: scale(5),
+        }
+    }
+
+    fn asks() -> Vec<(u64, u64)> {
+        (0..LEVELS)
+            .map(|i| (6_500_000 + i, 1_000 + i % 3))
+            .collect()
+    }
+
+    /// OKX's BTC-USDT as [`btc_usdt_exchange`] lists it, but 400 levels deep, with
+    /// 200,000 USDT and [`asks`].
+    fn okx_exchange() -> Exchange {
+        let mut ex = Exchange::new(
+            Venue::Okx,
+            vec![
+                AssetSpec {
+                    name: "BTC".into(),
+                    scale: scale(5),
+                },
+                AssetSpec {
+                    name: "USDT".into(),
+                    scale: scale(7),
+                },
+            ],
+            vec![SymbolSpec {
+                symbol: OKX_INST.into(),
+                base: "BTC".into(),
+                quote: "USDT".into(),
+                price_scale: scale(2),
+                size_scale: scale(5),
+                tick: Fixed(1),
+                lot: Fixed(1),
+                min_size: Fixed(10),
+                min_notional: 0,
+                depth: 400,
+            }],
+            FeeAsset::Base,
+        )
+        .expect("exchange");
+        ex.add_account(
+            KEY,
+            FeeRates {
+                maker: Rate(100_000),
+                taker: Rate(100_000),
+            },
+        );
+        ex.deposit(KEY, "USDT", 200_000 * USDT);
+        for (price, size) in asks() {
+            ex.set_level(OKX_INST, BookSide::Ask, Fixed(price), Fixed(size));
+        }
+        ex.set_level(OKX_INST, BookSide::Bid, Fixed(6_499_000), Fixed(100_000));
+        ex
+    }
+
+    fn leg_on(venue: Venue, feed: usize, symbol: &str, holdings: Holdings) -> LegConfig {
+        LegConfig {
+            venue,
+            symbol: symbol.into(),
+            rules: SymbolRules {
+                lot: Fixed(1),
+                min_size: Fixed(10),
+                min_notional: 0,
+            },
+            ..leg(feed, holdings, Rate(100_000))
+        }
+    }
+
+    /// One trade settled by a lane buying every ask on OKX (served by `okx_front`) and selling
+    /// on Binance.
+    struct Traded {
+        lane: XarbLane,
+        stats: LaneStats,
+        events: Vec<LaneEvent>,
+        /// The OKX leg's fill as the lane recorded it.
+        okx_fill: LegFill,
+        /// OKX's (BTC, USDT) before and after.
+        okx_start: (u128, u128),
+        okx_end: (u128, u128),
+    }
+
+    fn trade_once(okx_front: Box<dyn Front>) -> Traded {
+        let okx = ExchangeServer::start(okx_exchange(), okx_front, Duration::from_millis(5))
+            .expect("okx");
+        // Binance is rich: 3 BTC bid at 65,500.00.
+        let binance = ExchangeServer::start(
+            btc_usdt_exchange(
+                Venue::Binance,
+                "BTCUSDT",
+                KEY,
+                0,
+                0,
+                3 * BTC,
+                &[
+                    (BookSide::Bid, 6_550_000, 300_000),
+                    (BookSide::Ask, 6_551_000, 100_000),
+                ],
+            ),
+            Box::new(BinanceFront::new(vec![signer().verify_key()])),
+            Duration::from_millis(5),
+        )
+        .expect("binance");
+        let okx_start = balances(&okx);
+        let feeds: Vec<Box<dyn VenueFeed + Send>> = vec![
+            Box::new(OkxFeed::new(OkxFeedConfig {
+                ws_url: okx.ws_url(),
+                symbols: vec![OkxSymbol {
+                    inst_id: OKX_INST.into(),
+                    price_scale: scale(2),
+                    size_scale: scale(5),
+                    capacity: 400,
+                }],
+                stale_after_ms: 60_000,
+                ping_every_ms: 20_000,
+            })),
+            Box::new(
+                BinanceFeed::new(BinanceFeedConfig {
+                    ws_url: binance.ws_url(),
+                    rest_url: binance.http_url(),
+                    symbols: vec![FeedSymbol {
+                        symbol: "BTCUSDT".into(),
+                        price_scale: scale(2),
+                        size_scale: scale(5),
+                        capacity: 100,
+                    }],
+                    stale_after_ms: 60_000,
+                    snapshot_limit: 100,
+                })
+                .expect("feed"),
+            ),
+        ];
+        let (tx, replies) = sync_channel(64);
+        let conns = [&okx, &binance]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                RelayConn::connect(i, &format!("{}/", s.http_url()), tx.clone())
+                    .expect("conn")
+                    .into()
+            })
+            .collect();
+        let writers: Vec<Box<dyn RequestWriter + Send>> = vec![
+            Box::new(OkxWriter::new(okx_signer(), &okx.addr().to_string())),
+            Box::new(BinanceWriter::new(signer(), &binance.addr().to_string())),
+        ];
+        let mut lane = XarbLane::new(
+            LaneConfig {
+                legs: vec![
+                    leg_on(
+                        Venue::Okx,
+                        0,
+                        OKX_INST,
+                        Holdings {
+                            base: 0,
+                            quote: 200_000 * USDT,
+                        },
+                    ),
+                    leg_on(
+                        Venue::Binance,
+                        1,
+                        "BTCUSDT",
+                        Holdings {
+                            base: 3 * BTC,
+                            quote: 0,
+                        },
+                    ),
+                ],
+                params: XarbParams {
+                    max_size: Fixed(3 * BTC as u64),
+                    min_profit: USDT,
+                    safety_margin: Rate(10_000),
+                    transfer_per_base: Fixed(0),
+                },
+                limits: RiskLimits {
+                    max_drawdown: 10_000 * USDT,
+                    max_imbalance: 10 * BTC,
+                    max_orders_per_minute: 2,
+                },
+                unwind_slippage: Rate(1_000_000),
+            },
+            feeds,
+            Execution::Orders {
+                writers,
+                conns,
+                replies,
+            },
+        );
+
+        let events = run_until(&mut lane, "one trade settled", |l| {
+            l.stats().trades == 1 && !l.is_busy()
+        });
+        let stats = lane.stats();
+        assert_eq!(
+            (stats.orders, stats.fills, stats.unwinds),
+            (2, 2, 0),
+            "{events:?}"
+        );
+        let Some(okx_fill) = events.iter().find_map(|e| match e {
+            LaneEvent::Filled {
+                role: Role::Buy,
+                venue: Venue::Okx,
+                fill,
+                ..
+            } => Some(*fill),
+            _ => None,
+        }) else {
+            panic!("no OKX fill: {events:?}")
+        };
+        let okx_end = balances(&okx);
+        Traded {
+            lane,
+            stats,
+            events,
+            okx_fill,
+            okx_start,
+            okx_end,
+        }
+    }
+
+    /// Σ price × size over [`asks`], and their sizes' sum.
+    fn swept() -> (u128, u64) {
+        let exact = asks()
+            .iter()
+            .map(|&(price, size)| u128::from(price) * u128::from(size))
+            .sum();
+        (exact, asks().iter().map(|(_, size)| size).sum())
+    }
+
+    /// The leg valued at the average price OKX states (cut at the quote's digits), as the
+    /// lane values it when the fills cannot be had.
+    fn at_average_price(exact: u128, filled: u64) -> LegFill {
+        let avg = Amount::new(exact * 100_000 / u128::from(filled), 7).expect("amount");
+        report_fill(
+            &OrderReport {
+                venue_order_id: "1".into(),
+                client_id: "kx1b".into(),
+                status: Some(Status::Filled),
+                filled: Fixed(filled),
+                notional: None,
+                avg_price: Some(avg),
+                fees: Vec::new(),
+                fills: Vec::new(),
+            },
+            "BTC",
+            scales(),
+        )
+    }
+
+    #[test]
+    fn an_okx_leg_with_more_fills_than_a_page_is_valued_exactly_from_all_of_them() {
+        let Traded {
+            lane,
+            stats,
+            events,
+            okx_fill,
+            okx_start,
+            okx_end,
+        } = trade_once(Box::new(OkxFront::new(vec![okx_signer()])));
+        let (exact, filled) = swept();
+        // Every level taken: one fill each, 275 in all, three pages (100, 100, 75).
+        assert_eq!(okx_fill.size, Fixed(filled));
+        // Valued from all of them, not at the average price.
+        assert_eq!(stats.fills_at_avg_price, 0, "{events:?}");
+        assert_eq!(okx_fill.notional, exact);
+        assert_eq!(okx_start.1 - okx_end.1, exact, "what OKX took");
+        // OKX: the order, its query, and three fills pages, each spent from the budget.
+        assert_eq!(lane.requests_sent(0), 5);
+        assert_eq!(lane.requests_sent(1), 1);
+        // The fees of all 275 fills: the BTC OKX did not deliver.
+        assert_eq!(
+            (okx_fill.fee_base, okx_fill.fee_quote),
+            (u128::from(filled) - okx_end.0, 0)
+        );
+        assert_eq!(
+            lane.holdings(0),
+            Some(Holdings {
+                base: okx_end.0,
+                quote: okx_end.1
+            })
+        );
+        // The average price OKX states (cut at the quote's digits) would have been 2 units off.
+        assert_eq!(at_average_price(exact, filled).notional + 2, exact);
+    }
+
+    /// The simulated OKX, except that every fills page it answers is full: 100 fills of
+    /// 0.00001 BTC, with a cursor, whatever was asked (a venue whose pages never add up).
+    struct EndlessFills(OkxFront);
+
+    impl Front for EndlessFills {
+        fn venue(&self) -> Venue {
+            self.0.venue()
+        }
+
+        fn http(&mut self, ex: &mut Exchange, request: &HttpRequest, now_ms: u64) -> HttpResponse {
+            let answer = self.0.http(ex, request, now_ms);
+            if request.path != "/api/v5/trade/fills" || answer.status != 200 {
+                return answer;
+            }
+            let rows: Vec<String> = (0..100)
+                .map(|i| {
+                    format!(
+                        r#"{{"instType":"SPOT","instId":"{OKX_INST}","ordId":"1","billId":"{}","tradeId":"{}","side":"buy","fillPx":"65000","fillSz":"0.00001","fee":"0","feeCcy":"BTC","ts":"{now_ms}"}}"#,
+                        1_000_000 - i,
+                        1_000_000 - i
+                    )
+                })
+                .collect();
+            HttpResponse::json(
+                200,
+                format!(r#"{{"code":"0","msg":"","data":[{}]}}"#, rows.join(",")),
+            )
+        }
+
+        fn ws_open(
+            &mut self,
+            ex: &Exchange,
+            request: &HttpRequest,
+        ) -> Result<(WsSession, Vec<String>), HttpResponse> {
+            self.0.ws_open(ex, request)
+        }
+
+        fn ws_text(&mut self, ex: &Exchange, session: &mut WsSession, text: &str) -> Vec<String> {
+            self.0.ws_text(ex, session, text)
+        }
+
+        fn publish(
+            &mut self,
+            ex: &Exchange,
+            symbol: &str,
+            deltas: &[(BookSide, Fixed, Fixed)],
+            faults: &mut Faults,
+        ) -> Vec<Publication> {
+            self.0.publish(ex, symbol, deltas, faults)
+        }
+
+        fn deliver(&self, session: &mut WsSession, publication: &Publication) -> String {
+            self.0.deliver(session, publication)
+        }
+    }
+
+    #[test]
+    fn fills_pages_that_never_add_up_stop_at_the_page_cap_and_settle_at_the_average_price() {
+        let t = trade_once(Box::new(EndlessFills(OkxFront::new(vec![okx_signer()]))));
+        let (exact, filled) = swept();
+        assert_eq!(t.okx_fill.size, Fixed(filled));
+        assert_eq!(t.okx_start.1 - t.okx_end.1, exact);
+        // 50 pages of 100 fills of one unit each fall short of 275,274 units: given up on.
+        assert_eq!(t.stats.fills_at_avg_price, 1, "{:?}", t.events);
+        assert_eq!(
+            t.okx_fill.notional,
+            at_average_price(exact, filled).notional
+        );
+        // OKX: the order, its query, and the pages up to the cap, each spent from the budget.
+        assert_eq!(
+            t.lane.requests_sent(0),
+            2 + u64::from(kestrel_hot::cex::lane::MAX_FILL_PAGES)
+        );
+    }
+}

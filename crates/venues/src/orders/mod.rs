@@ -199,6 +199,12 @@ pub enum WriteError {
         /// What is wrong.
         rule: &'static str,
     },
+    /// A fills page cursor that is not one the venue hands out (OKX: a `billId`, digits).
+    #[error("{venue}: the fills page cursor is empty or not the venue's id")]
+    BadCursor {
+        /// The venue the request was for.
+        venue: Venue,
+    },
     /// The venue has no separate request for an order's fills: its order answer already
     /// carries them or the order's quote amount (every venue but OKX).
     #[error(
@@ -244,14 +250,19 @@ pub trait RequestWriter {
     /// Asks for one order's individual fills (read by [`parse_order_fills`]), for a venue
     /// whose order answer gives neither the fills nor the quote amount (OKX: only the
     /// average price). Every other venue keeps this default: [`WriteError::NotOffered`].
+    ///
+    /// The venue answers a page at a time (OKX: at most 100 fills, newest first). `after`
+    /// names the page: `None` for the newest, else the cursor the previous page gave
+    /// ([`OrderFills::next_after`]) for the fills older than it.
     fn order_fills(
         &self,
         symbol: &str,
         order: OrderRef<'_>,
+        after: Option<&str>,
         stamp: &Stamp,
         out: &mut Vec<u8>,
     ) -> Result<(), WriteError> {
-        let _ = (symbol, order, stamp, out);
+        let _ = (symbol, order, after, stamp, out);
         Err(WriteError::NotOffered {
             venue: self.venue(),
         })
@@ -454,12 +465,39 @@ impl OrderReport {
 ///
 /// The fills may lag the order's state: their sizes can add up to less than the order's
 /// `filled` for a while after it is final.
+///
+/// One answer is one page (OKX: at most 100 fills, newest first). A full page may have older
+/// fills after it: [`OrderFills::next_after`] is then the cursor to ask for them with
+/// ([`RequestWriter::order_fills`]), and [`OrderFills::append_page`] adds that page to this
+/// one. An order's fills are all in hand when their sizes add up to its `filled`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OrderFills {
     /// Each trade: its price and size at the symbol's scales, its own fee, its trade id.
     pub fills: Vec<FillReport>,
     /// The fills' fees summed by asset, charges and rebates apart (zero fees left out).
     pub fees: Vec<Fee>,
+    /// When the page was full, so that older fills may follow: the cursor of the next page
+    /// (OKX: the last, oldest, row's `billId`). `None`: no page follows this one.
+    pub next_after: Option<String>,
+}
+
+impl OrderFills {
+    /// Adds `older`, the page asked for with this one's [`OrderFills::next_after`]: its fills
+    /// after these, its fees summed in by asset, and its cursor in place of this one's. False
+    /// (and `self` unchanged) when a fee sum would overflow.
+    #[must_use]
+    pub fn append_page(&mut self, older: OrderFills) -> bool {
+        let mut fees = self.fees.clone();
+        for fee in &older.fees {
+            if common::add_fee(&mut fees, &fee.asset, fee.amount, fee.rebate).is_none() {
+                return false;
+            }
+        }
+        self.fees = fees;
+        self.fills.extend(older.fills);
+        self.next_after = older.next_after;
+        true
+    }
 }
 
 /// One asset's balance.
@@ -688,7 +726,8 @@ pub fn parse_order_query(
 }
 
 /// Reads the answer to [`RequestWriter::order_fills`]: every fill listed, exactly at
-/// `scales`, and their fees by asset. OKX only: for any other venue this is a
+/// `scales`, their fees by asset, and the cursor of the next page when this one was full
+/// ([`OrderFills::next_after`]). OKX only: for any other venue this is a
 /// [`ErrorClass::Rejected`] error saying the request is not offered there.
 pub fn parse_order_fills(
     venue: Venue,

@@ -6,8 +6,9 @@
 //! `data[0].sCode`/`sMsg` (codes are numeric strings). Placing and cancelling answer with ids
 //! only ("It is not strictly considered that the order has been canceled"), so the state comes
 //! from the query. Order details give the average price but no quote amount, so an order is
-//! valued exactly from its fills (`GET /api/v5/trade/fills`). Fees and fee rates are negative
-//! for a charge and positive for a rebate.
+//! valued exactly from its fills (`GET /api/v5/trade/fills`, at most 100 a page, newest first,
+//! older pages `after` the last row's `billId`). Fees and fee rates are negative for a charge
+//! and positive for a rebate.
 
 use std::io::Write as _;
 
@@ -29,6 +30,13 @@ use crate::auth::{HttpMethod, OkxHeaders, OkxSigner};
 
 const VENUE: Venue = Venue::Okx;
 const CLIENT_ID_RULE: &str = "up to 32 case-sensitive letters and digits";
+/// Fills a fills page holds at most (OKX's `limit`: at most 100, 100 by default).
+const FILLS_LIMIT: usize = 100;
+
+/// Whether `text` can be a `billId` (a page cursor): up to 32 digits.
+fn is_bill_id(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_digit())
+}
 
 /// Writes OKX v5 requests.
 #[derive(Debug, Clone)]
@@ -200,12 +208,15 @@ impl RequestWriter for OkxWriter {
         self.get("/api/v5/trade/order", &query, stamp, out)
     }
 
-    /// `GET /api/v5/trade/fills?instType=SPOT&instId=&ordId=` ("Get transaction details (last
-    /// 3 days)"). It filters by the venue's order id only: a client id is refused.
+    /// `GET /api/v5/trade/fills?instType=SPOT&instId=&ordId=[&after=]&limit=100` ("Get
+    /// transaction details (last 3 days)"). It filters by the venue's order id only: a client
+    /// id is refused. The answer is one page of at most 100 fills, newest first; `after` (a
+    /// `billId`, from [`OrderFills::next_after`]) asks for the fills older than it.
     fn order_fills(
         &self,
         symbol: &str,
         order: OrderRef<'_>,
+        after: Option<&str>,
         stamp: &Stamp,
         out: &mut Vec<u8>,
     ) -> Result<(), WriteError> {
@@ -214,7 +225,15 @@ impl RequestWriter for OkxWriter {
             return Err(WriteError::NeedsVenueOrderId { venue: VENUE });
         };
         check_ref(order)?;
-        let query = format!("instType=SPOT&instId={symbol}&ordId={id}");
+        let query = match after {
+            None => format!("instType=SPOT&instId={symbol}&ordId={id}&limit={FILLS_LIMIT}"),
+            Some(cursor) if is_bill_id(cursor) => {
+                format!(
+                    "instType=SPOT&instId={symbol}&ordId={id}&after={cursor}&limit={FILLS_LIMIT}"
+                )
+            }
+            Some(_) => return Err(WriteError::BadCursor { venue: VENUE }),
+        };
         self.get("/api/v5/trade/fills", &query, stamp, out)
     }
 
@@ -464,6 +483,8 @@ pub(super) fn parse_query(
 struct FillRow<'a> {
     ord_id: String,
     trade_id: String,
+    #[serde(default)]
+    bill_id: String,
     side: String,
     #[serde(borrow)]
     fill_px: Num<'a>,
@@ -479,7 +500,9 @@ struct FillRow<'a> {
 
 /// Get transaction details: one `data` item per fill, newest first, with `fillPx`, `fillSz`,
 /// `fee` (negative for a charge, positive for a rebate) in `feeCcy`, `ordId`, `tradeId`,
-/// `side` and `ts`. Prices and sizes must be exact at `scales`.
+/// `billId`, `side` and `ts`. Prices and sizes must be exact at `scales`. A full page (100
+/// rows) may have older fills after it: its last row's `billId`, which must then be one, is
+/// the next page's cursor.
 pub(super) fn parse_fills(
     http_status: u16,
     body: &[u8],
@@ -488,6 +511,14 @@ pub(super) fn parse_fills(
     let ctx = Ctx::new(VENUE, Call::OrderFills, http_status);
     let rows: Vec<FillRow<'_>> = read_data(&ctx, body)?;
     let mut out = OrderFills::default();
+    if rows.len() >= FILLS_LIMIT
+        && let Some(last) = rows.last()
+    {
+        if !is_bill_id(&last.bill_id) {
+            return Err(ctx.unreadable(format_args!("billId `{}`", common::clip(&last.bill_id))));
+        }
+        out.next_after = Some(last.bill_id.clone());
+    }
     for row in rows {
         if row.ord_id.is_empty() || row.trade_id.is_empty() {
             return Err(ctx.missing("ordId or tradeId"));

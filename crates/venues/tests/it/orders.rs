@@ -1005,6 +1005,7 @@ fn okx_fills_request_is_a_signed_get_by_venue_order_id() {
     w.order_fills(
         "BTC-USDT",
         OrderRef::Venue("680800019749904384"),
+        None,
         &stamp(),
         &mut out,
     )
@@ -1014,25 +1015,73 @@ fn okx_fills_request_is_a_signed_get_by_venue_order_id() {
         (http.method.as_str(), http.target().as_str()),
         (
             "GET",
-            "/api/v5/trade/fills?instType=SPOT&instId=BTC-USDT&ordId=680800019749904384"
+            "/api/v5/trade/fills?instType=SPOT&instId=BTC-USDT&ordId=680800019749904384&limit=100"
         )
     );
     assert!(http.body.is_empty());
     verify_okx_http(&http);
+    // An older page: `after` a `billId`, signed with it.
+    w.order_fills(
+        "BTC-USDT",
+        OrderRef::Venue("680800019749904384"),
+        Some("680800019754098687"),
+        &stamp(),
+        &mut out,
+    )
+    .expect("writes");
+    let http = parse_http(&out);
+    assert_eq!(
+        (http.method.as_str(), http.target().as_str()),
+        (
+            "GET",
+            "/api/v5/trade/fills?instType=SPOT&instId=BTC-USDT&ordId=680800019749904384&after=680800019754098687&limit=100"
+        )
+    );
+    verify_okx_http(&http);
+    // A cursor is a `billId`: digits only, never empty.
+    for cursor in ["", "12a", "1&limit=5", "1 2", &"9".repeat(33)] {
+        assert_eq!(
+            w.order_fills(
+                "BTC-USDT",
+                OrderRef::Venue("1"),
+                Some(cursor),
+                &stamp(),
+                &mut out
+            ),
+            Err(WriteError::BadCursor { venue: Venue::Okx }),
+            "{cursor:?}"
+        );
+    }
     // OKX's fills endpoint filters by `ordId` only.
     assert_eq!(
-        w.order_fills("BTC-USDT", OrderRef::Client("kx1"), &stamp(), &mut out),
+        w.order_fills(
+            "BTC-USDT",
+            OrderRef::Client("kx1"),
+            None,
+            &stamp(),
+            &mut out
+        ),
         Err(WriteError::NeedsVenueOrderId { venue: Venue::Okx })
     );
     assert!(matches!(
-        w.order_fills("BTC USDT", OrderRef::Venue("1"), &stamp(), &mut out),
+        w.order_fills("BTC USDT", OrderRef::Venue("1"), None, &stamp(), &mut out),
         Err(WriteError::BadSymbol { .. })
     ));
     // Every other venue's order answer carries the fills or the quote amount.
     let others: [Box<dyn RequestWriter>; 1] = [Box::new(binance())];
     for w in others {
         let error = w
-            .order_fills("BTCUSDT", OrderRef::Venue("1"), &stamp(), &mut out)
+            .order_fills("BTCUSDT", OrderRef::Venue("1"), None, &stamp(), &mut out)
+            .unwrap_err();
+        assert_eq!(error, WriteError::NotOffered { venue: w.venue() });
+        let error = w
+            .order_fills(
+                "BTCUSDT",
+                OrderRef::Venue("1"),
+                Some("7"),
+                &stamp(),
+                &mut out,
+            )
             .unwrap_err();
         assert_eq!(error, WriteError::NotOffered { venue: w.venue() });
         assert!(error.to_string().contains("no separate fills request"));
@@ -1108,6 +1157,101 @@ fn okx_fills_read_to_exact_prices_sizes_and_fees() {
     )
     .expect("reads");
     assert_eq!((none.fills.len(), none.fees.len()), (0, 0));
+    // A page short of 100 rows is the last one.
+    assert_eq!(fills.next_after, None);
+    assert_eq!(none.next_after, None);
+}
+
+/// An OKX fills page of `rows` rows of one order, newest first: row `i` has `billId`
+/// `5000 + rows - i`, `tradeId` `900 + rows - i`, 0.00000001 BTC at 51858.0 with a fee of
+/// 0.00000001 USDT.
+fn okx_fills_page(rows: usize) -> String {
+    let data: Vec<Value> = (0..rows)
+        .map(|i| {
+            let n = rows - i;
+            json!({
+                "instType": "SPOT", "instId": "BTC-USDT", "ordId": "680800019749904384",
+                "clOrdId": "", "billId": (5_000 + n).to_string(),
+                "tradeId": (900 + n).to_string(), "side": "buy", "fillPx": "51858",
+                "fillSz": "0.00000001", "fee": "-0.00000001", "feeCcy": "USDT",
+                "execType": "T", "ts": "1708587373362",
+            })
+        })
+        .collect();
+    json!({"code": "0", "msg": "", "data": data}).to_string()
+}
+
+#[test]
+fn a_full_okx_fills_page_names_the_cursor_of_the_older_page() {
+    // 100 rows: the page is full, older fills may follow `after` its last (oldest) row.
+    let full = parse_order_fills(
+        Venue::Okx,
+        200,
+        okx_fills_page(100).as_bytes(),
+        scales(1, 8),
+    )
+    .expect("reads");
+    assert_eq!(full.fills.len(), 100);
+    assert_eq!(full.next_after.as_deref(), Some("5001"));
+    assert_eq!(
+        (
+            full.fills[0].trade_id.as_str(),
+            full.fills[99].trade_id.as_str()
+        ),
+        ("1000", "901")
+    );
+    // 99 rows: the last page.
+    let short = parse_order_fills(Venue::Okx, 200, okx_fills_page(99).as_bytes(), scales(1, 8))
+        .expect("reads");
+    assert_eq!((short.fills.len(), short.next_after.as_deref()), (99, None));
+    // A full page whose last row has no usable `billId` cannot be paged on: refused, not
+    // guessed; a short page needs none.
+    let page: Value = serde_json::from_str(&okx_fills_page(100)).expect("json");
+    for bad in [None, Some(""), Some("x1"), Some("-5001")] {
+        let mut body = page.clone();
+        match bad {
+            Some(id) => body["data"][99]["billId"] = json!(id),
+            None => {
+                body["data"][99]
+                    .as_object_mut()
+                    .expect("row")
+                    .remove("billId");
+            }
+        }
+        let error = parse_order_fills(Venue::Okx, 200, body.to_string().as_bytes(), scales(1, 8))
+            .expect_err("no cursor");
+        assert_eq!(error.class, ErrorClass::Rejected, "{bad:?}");
+    }
+    let mut short_page: Value = serde_json::from_str(&okx_fills_page(99)).expect("json");
+    short_page["data"][98]
+        .as_object_mut()
+        .expect("row")
+        .remove("billId");
+    assert!(
+        parse_order_fills(
+            Venue::Okx,
+            200,
+            short_page.to_string().as_bytes(),
+            scales(1, 8)
+        )
+        .is_ok()
+    );
+
+    // The older page appended: its fills after these, the fees summed, its cursor kept.
+    let mut all = full.clone();
+    assert!(all.append_page(short.clone()));
+    assert_eq!(all.fills.len(), 199);
+    assert_eq!(all.fills[..100], full.fills[..]);
+    assert_eq!(all.fills[100..], short.fills[..]);
+    assert_eq!(
+        all.fees,
+        vec![Fee {
+            asset: "USDT".into(),
+            amount: amount("0.00000199"),
+            rebate: false,
+        }]
+    );
+    assert_eq!(all.next_after, None);
 }
 
 #[test]
