@@ -1,9 +1,10 @@
 //! The cross-exchange lane with an OKX leg, in orders mode against a simulated OKX and a
 //! simulated Binance: OKX's order details give only an average price, so the lane asks for the
 //! order's fills and values the OKX leg exactly from them: its notional is, unit for unit, the
-//! USDT the simulated OKX account paid, where the average price would have been off. Fills
-//! that never catch up with the order are asked for again, then given up on: the leg is valued
-//! at the average price, and counted.
+//! USDT the simulated OKX account paid, where the average price would have been off. More fills
+//! than a page holds are read page after page. Fills that never catch up with the order are
+//! asked for again, and pages that never add up are followed to a cap, then given up on: the
+//! leg is valued at the average price, and counted.
 
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use kestrel_exsim::binance::BinanceFront;
 use kestrel_exsim::engine::{Exchange, FeeAsset};
 
-use crate::lane::btc_usdt_exchange;
+use crate::lane::{btc_usdt_exchange, btc_usdt_exchange_deep};
 use kestrel_exsim::http::{HttpRequest, HttpResponse};
 use kestrel_exsim::okx::OkxFront;
 use kestrel_exsim::server::{ExchangeServer, Faults, Front, Publication, WsSession};
@@ -103,19 +104,29 @@ fn balances(server: &ExchangeServer) -> (u128, u128) {
     server.with_exchange(|ex| (ex.balance(KEY, "BTC").0, ex.balance(KEY, "USDT").0))
 }
 
-/// The simulated OKX, except that its fills endpoint never shows any fill (fills that lag for
-/// good).
-struct LaggingFills(OkxFront);
+/// The simulated OKX, except that a successful fills answer is replaced by `fills(now_ms)`:
+/// fills that lag for good, or pages that never add up.
+struct RewrittenFills {
+    okx: OkxFront,
+    fills: fn(u64) -> String,
+}
 
-impl Front for LaggingFills {
+fn rewritten_fills(fills: fn(u64) -> String) -> Box<dyn Front> {
+    Box::new(RewrittenFills {
+        okx: OkxFront::new(vec![okx_signer()]),
+        fills,
+    })
+}
+
+impl Front for RewrittenFills {
     fn venue(&self) -> Venue {
-        self.0.venue()
+        self.okx.venue()
     }
 
     fn http(&mut self, ex: &mut Exchange, request: &HttpRequest, now_ms: u64) -> HttpResponse {
-        let answer = self.0.http(ex, request, now_ms);
+        let answer = self.okx.http(ex, request, now_ms);
         if request.path == "/api/v5/trade/fills" && answer.status == 200 {
-            return HttpResponse::json(200, r#"{"code":"0","msg":"","data":[]}"#);
+            return HttpResponse::json(200, (self.fills)(now_ms));
         }
         answer
     }
@@ -125,11 +136,11 @@ impl Front for LaggingFills {
         ex: &Exchange,
         request: &HttpRequest,
     ) -> Result<(WsSession, Vec<String>), HttpResponse> {
-        self.0.ws_open(ex, request)
+        self.okx.ws_open(ex, request)
     }
 
     fn ws_text(&mut self, ex: &Exchange, session: &mut WsSession, text: &str) -> Vec<String> {
-        self.0.ws_text(ex, session, text)
+        self.okx.ws_text(ex, session, text)
     }
 
     fn publish(
@@ -139,18 +150,37 @@ impl Front for LaggingFills {
         deltas: &[(BookSide, Fixed, Fixed)],
         faults: &mut Faults,
     ) -> Vec<Publication> {
-        self.0.publish(ex, symbol, deltas, faults)
+        self.okx.publish(ex, symbol, deltas, faults)
     }
 
     fn deliver(&self, session: &mut WsSession, publication: &Publication) -> String {
-        self.0.deliver(session, publication)
+        self.okx.deliver(session, publication)
     }
+}
+
+/// No fill shown, ever.
+fn no_fills(_now_ms: u64) -> String {
+    r#"{"code":"0","msg":"","data":[]}"#.into()
+}
+
+/// Always a full page: 100 fills of 0.00001 BTC with a cursor, whatever was asked.
+fn endless_fills(now_ms: u64) -> String {
+    let rows: Vec<String> = (0..100u64)
+        .map(|i| {
+            let id = 1_000_000 - i;
+            format!(
+                r#"{{"instType":"SPOT","instId":"{OKX_INST}","ordId":"1","billId":"{id}","tradeId":"{id}","side":"buy","fillPx":"65000","fillSz":"0.00001","fee":"0","feeCcy":"BTC","ts":"{now_ms}"}}"#
+            )
+        })
+        .collect();
+    format!(r#"{{"code":"0","msg":"","data":[{}]}}"#, rows.join(","))
 }
 
 /// One trade settled by a lane buying on OKX (served by `okx_front`) and selling on Binance.
 struct Traded {
     lane: XarbLane,
     stats: LaneStats,
+    events: Vec<LaneEvent>,
     /// The OKX leg's fill as the lane recorded it.
     okx_fill: LegFill,
     /// What the OKX account paid, USDT in notional units.
@@ -159,25 +189,27 @@ struct Traded {
     end: [(u128, u128); 2],
 }
 
+/// [`trade_on`] OKX's book of 1 BTC at 65,000.00 and 2 at 65,000.01, whose average
+/// (65,000.00666…) OKX can only state rounded.
 fn trade_once(okx_front: Box<dyn Front>) -> Traded {
-    // OKX is cheap: 1 BTC at 65,000.00 and 2 at 65,000.01, whose average (65,000.00666…) OKX
-    // can only state rounded. Binance is rich: 3 BTC bid at 65,500.00.
-    let okx = ExchangeServer::start(
-        exchange(
-            Venue::Okx,
-            OKX_INST,
-            200_000 * USDT,
-            0,
-            &[
-                (BookSide::Ask, 6_500_000, 100_000),
-                (BookSide::Ask, 6_500_001, 200_000),
-                (BookSide::Bid, 6_499_000, 100_000),
-            ],
-        ),
-        okx_front,
-        Duration::from_millis(5),
-    )
-    .expect("okx");
+    let okx = exchange(
+        Venue::Okx,
+        OKX_INST,
+        200_000 * USDT,
+        0,
+        &[
+            (BookSide::Ask, 6_500_000, 100_000),
+            (BookSide::Ask, 6_500_001, 200_000),
+            (BookSide::Bid, 6_499_000, 100_000),
+        ],
+    );
+    trade_on(okx_front, okx, 100)
+}
+
+/// One trade: the lane buys on the cheap OKX exchange `okx` (its feed holding `capacity`
+/// levels) and sells on a rich Binance, 3 BTC bid at 65,500.00.
+fn trade_on(okx_front: Box<dyn Front>, okx: Exchange, capacity: usize) -> Traded {
+    let okx = ExchangeServer::start(okx, okx_front, Duration::from_millis(5)).expect("okx");
     let binance = ExchangeServer::start(
         exchange(
             Venue::Binance,
@@ -202,7 +234,7 @@ fn trade_once(okx_front: Box<dyn Front>) -> Traded {
                 inst_id: OKX_INST.into(),
                 price_scale: scale(2),
                 size_scale: scale(5),
-                capacity: 100,
+                capacity,
             }],
             stale_after_ms: 60_000,
             ping_every_ms: 20_000,
@@ -317,6 +349,7 @@ fn trade_once(okx_front: Box<dyn Front>) -> Traded {
     Traded {
         lane,
         stats,
+        events,
         okx_fill,
         okx_paid: start.1 - end[0].1,
         end,
@@ -385,7 +418,7 @@ fn an_okx_leg_is_valued_exactly_from_its_fills() {
 
 #[test]
 fn fills_that_never_add_up_are_asked_again_then_valued_at_the_average_price() {
-    let t = trade_once(Box::new(LaggingFills(OkxFront::new(vec![okx_signer()]))));
+    let t = trade_once(rewritten_fills(no_fills));
     assert_eq!(t.stats.fills_at_avg_price, 1);
     // The order, one query, then fills requests until the follow-ups ran out (five in all).
     assert_eq!(t.lane.requests_sent(0), 6);
@@ -397,4 +430,81 @@ fn fills_that_never_add_up_are_asked_again_then_valued_at_the_average_price() {
     assert_eq!(t.okx_fill.notional + 2, t.okx_paid);
     // The fee comes from the order details then: 0.1 % of 3 BTC, in BTC.
     assert_eq!((t.okx_fill.fee_base, t.okx_fill.fee_quote), (300, 0));
+}
+
+/// OKX asks of 275 levels, 65,000.00, 65,000.01, … 65,002.74, of 0.01000, 0.01001 and 0.01002
+/// BTC in turn: a sweep has more fills than one fills page (100) holds.
+fn deep_asks() -> Vec<(BookSide, u64, u64)> {
+    (0..275)
+        .map(|i| (BookSide::Ask, 6_500_000 + i, 1_000 + i % 3))
+        .chain([(BookSide::Bid, 6_499_000, 100_000)])
+        .collect()
+}
+
+/// The lane sweeping [`deep_asks`] on OKX, and (Σ price × size, Σ size) over those asks.
+fn sweep_deep(okx_front: Box<dyn Front>) -> (Traded, u128, Fixed) {
+    let levels = deep_asks();
+    let okx = btc_usdt_exchange_deep(
+        Venue::Okx,
+        OKX_INST,
+        KEY,
+        0,
+        200_000 * USDT,
+        0,
+        &levels,
+        400,
+    );
+    let asks = levels.iter().filter(|(side, ..)| *side == BookSide::Ask);
+    let exact = asks
+        .clone()
+        .map(|&(_, price, size)| u128::from(price) * u128::from(size))
+        .sum();
+    let filled = asks.map(|&(.., size)| size).sum();
+    (trade_on(okx_front, okx, 400), exact, Fixed(filled))
+}
+
+#[test]
+fn an_okx_leg_with_more_fills_than_a_page_is_valued_exactly_from_all_of_them() {
+    let (t, exact, filled) = sweep_deep(Box::new(OkxFront::new(vec![okx_signer()])));
+    // Every level taken: one fill each, 275 in all, three pages (100, 100, 75).
+    assert_eq!(t.okx_fill.size, filled);
+    // Valued from all of them, not at the average price.
+    assert_eq!(t.stats.fills_at_avg_price, 0, "{:?}", t.events);
+    assert_eq!(t.okx_fill.notional, exact);
+    assert_eq!(t.okx_paid, exact, "what OKX took");
+    // OKX: the order, its query, and three fills pages, each spent from the budget.
+    assert_eq!(t.lane.requests_sent(0), 5);
+    assert_eq!(t.lane.requests_sent(1), 1);
+    // The fees of all 275 fills: the BTC OKX did not deliver.
+    assert_eq!(
+        (t.okx_fill.fee_base, t.okx_fill.fee_quote),
+        (u128::from(filled.0) - t.end[0].0, 0)
+    );
+    assert_eq!(
+        t.lane.holdings(0),
+        Some(Holdings {
+            base: t.end[0].0,
+            quote: t.end[0].1
+        })
+    );
+    // The average price OKX states (cut at the quote's digits) would have been 2 units off.
+    assert_eq!(at_average_price(filled, exact).notional + 2, exact);
+}
+
+#[test]
+fn fills_pages_that_never_add_up_stop_at_the_page_cap_and_settle_at_the_average_price() {
+    let (t, exact, filled) = sweep_deep(rewritten_fills(endless_fills));
+    assert_eq!(t.okx_fill.size, filled);
+    assert_eq!(t.okx_paid, exact);
+    // 50 pages of 100 fills of one unit each fall short of 275,274 units: given up on.
+    assert_eq!(t.stats.fills_at_avg_price, 1, "{:?}", t.events);
+    assert_eq!(
+        t.okx_fill.notional,
+        at_average_price(filled, exact).notional
+    );
+    // OKX: the order, its query, and the pages up to the cap, each spent from the budget.
+    assert_eq!(
+        t.lane.requests_sent(0),
+        2 + u64::from(kestrel_hot::cex::lane::MAX_FILL_PAGES)
+    );
 }
