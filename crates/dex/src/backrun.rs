@@ -148,10 +148,7 @@ pub fn apply_victim(
         .fee_num;
     let mut hops = [NO_HOP; MAX_HOPS];
     for (i, hop) in hops.iter_mut().enumerate().take(hop_count) {
-        // A path that turns straight back (A -> B -> A) sends the first pair's output to the
-        // same pair: the next hop then finds nothing above its reserve, and the pair reverts
-        // with INSUFFICIENT_INPUT_AMOUNT.
-        if i + 2 <= hop_count && path.get(i + 2).is_some_and(|t| path.get(i) == Some(t)) {
+        if path.turns_back_at(i) {
             return Err(SkipReason::VictimWouldRevert);
         }
         *hop = resolve_hop(snap, factory, path.get(i), path.get(i + 1))?;

@@ -100,6 +100,16 @@ impl<'a> PathView<'a> {
         self.len().checked_sub(1).and_then(|i| self.get(i))
     }
 
+    /// Whether the path turns straight back after hop `hop` (token `hop + 2` is token `hop`,
+    /// A -> B -> A): through V2 pairs of one factory both hops are the same pair, which pays
+    /// its output to itself, so the second hop finds nothing above its reserve and the pair
+    /// reverts with INSUFFICIENT_INPUT_AMOUNT, whatever the router.
+    pub fn turns_back_at(&self, hop: usize) -> bool {
+        hop.checked_add(2)
+            .and_then(|i| self.get(i))
+            .is_some_and(|t| self.get(hop) == Some(t))
+    }
+
     /// The tokens in order.
     pub fn iter(&self) -> impl Iterator<Item = Address> + 'a {
         self.words

@@ -583,11 +583,7 @@ impl Run<'_, '_> {
         let mut amount = paid;
         for i in 0..hops {
             let (token_in, token_out) = tokens_at(path, i)?;
-            if i + 1 < hops && path.get(i + 2) == Some(token_in) {
-                // The path turns straight back (A -> B -> A): the next pair is this one, which
-                // pays its output to itself, so the next hop finds nothing above its reserve
-                // and `getAmountOut` / the pair revert with INSUFFICIENT_INPUT_AMOUNT, whatever
-                // the router.
+            if path.turns_back_at(i) {
                 return Err(REVERT);
             }
             let id = self.v2_pair(token_in, token_out)?;

@@ -55,8 +55,8 @@ use kestrel_strategies::statarb::{
 };
 use kestrel_types::cex::{Candle, FeeAsset, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::orders::{
-    CandleQuery, ErrorClass, OrderFills, OrderRef, OrderReport, OrderRequest, RequestWriter,
-    Scales, Stamp, SymbolRules, Tif, candles_request, parse_candles, parse_order,
+    CandleQuery, ErrorClass, MAX_FILL_PAGES, OrderFills, OrderRef, OrderReport, OrderRequest,
+    RequestWriter, Scales, Stamp, SymbolRules, Tif, candles_request, parse_candles, parse_order,
     parse_order_fills, parse_order_query, parse_symbol_rules, symbol_rules_request,
 };
 
@@ -1364,9 +1364,6 @@ const MAX_QUERIES: u32 = 20;
 /// Fills requests from the newest page for an order whose answer gave only its average price
 /// (OKX), while its fills lag its state.
 const MAX_FILLS_ASKS: u32 = 5;
-/// Fills pages asked for one order in all (OKX: 100 fills a page), before it is valued at its
-/// average price.
-const MAX_FILLS_PAGES: u32 = 50;
 
 impl LiveOrders {
     /// Orders signed by `writer`, sent to `rest_url`.
@@ -1499,7 +1496,7 @@ impl LiveOrders {
 
     /// Every fill of the final order `report`, page after page, once their sizes add up to its
     /// filled size; `None` when a page cannot be written, sent or read, or they do not add up
-    /// within [`MAX_FILLS_ASKS`] rounds and [`MAX_FILLS_PAGES`] pages.
+    /// within [`MAX_FILLS_ASKS`] rounds and [`MAX_FILL_PAGES`] pages.
     fn all_fills(
         &mut self,
         symbol: &str,
@@ -1507,10 +1504,10 @@ impl LiveOrders {
         scales: Scales,
     ) -> Option<OrderFills> {
         let venue = self.writer.venue();
-        let filled = u128::from(report.filled.0);
+        let filled = report.filled.0;
         let mut fills = OrderFills::default();
         let mut rounds = 1;
-        for _ in 0..MAX_FILLS_PAGES {
+        for _ in 0..MAX_FILL_PAGES {
             let by = OrderRef::Venue(&report.venue_order_id);
             let after = fills.next_after.as_deref();
             self.writer
@@ -1521,7 +1518,7 @@ impl LiveOrders {
             if !fills.append_page(page) {
                 return None;
             }
-            let total: u128 = fills.fills.iter().map(|f| u128::from(f.size.0)).sum();
+            let total = fills.total_size()?;
             if total == filled {
                 return Some(fills);
             }

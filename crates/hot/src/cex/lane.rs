@@ -30,8 +30,8 @@ use kestrel_telemetry::{Percentiles, SpanRecorder};
 use kestrel_types::cex::{FeeAsset, Fixed, OrderSide, Rate, Venue};
 use kestrel_venues::book::Book;
 use kestrel_venues::orders::{
-    ErrorClass, OrderFills, OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp,
-    Status, Tif, VenueError, parse_order, parse_order_fills, parse_order_query,
+    ErrorClass, MAX_FILL_PAGES, OrderFills, OrderRef, OrderReport, OrderRequest, RequestWriter,
+    Scales, Stamp, Status, Tif, VenueError, parse_order, parse_order_fills, parse_order_query,
 };
 
 use super::VenueFeed;
@@ -352,11 +352,6 @@ pub struct LaneStats {
 /// How long a venue is left alone after it answers "too many requests" or "busy", on top of
 /// its budget refilling from empty.
 const RATE_LIMIT_PAUSE_MS: u64 = 1_000;
-
-/// Fills pages asked for one order at most (OKX: 100 fills a page), each a request of the
-/// venue's budget. An order cannot have more fills than size units, but a venue whose pages
-/// never add up must not keep the lane asking: past this the leg settles at the average price.
-pub const MAX_FILL_PAGES: u8 = 50;
 
 /// Which request a pending answer is to.
 #[derive(Clone, Copy, Debug)]
@@ -1052,12 +1047,7 @@ impl XarbLane {
                     self.settle_at_avg(&p, at_avg, now_ms);
                     return;
                 }
-                let total = p
-                    .fills
-                    .fills
-                    .iter()
-                    .try_fold(0u64, |sum, f| sum.checked_add(f.size.0));
-                match total {
+                match p.fills.total_size() {
                     Some(total) if total == at_avg.size.0 => {
                         let fills = std::mem::take(&mut p.fills);
                         let fill = fills_fill(fills, at_avg.size, &cfg.base_asset, cfg.scales);

@@ -505,6 +505,6 @@ fn fills_pages_that_never_add_up_stop_at_the_page_cap_and_settle_at_the_average_
     // OKX: the order, its query, and the pages up to the cap, each spent from the budget.
     assert_eq!(
         t.lane.requests_sent(0),
-        2 + u64::from(kestrel_hot::cex::lane::MAX_FILL_PAGES)
+        2 + u64::from(kestrel_venues::orders::MAX_FILL_PAGES)
     );
 }

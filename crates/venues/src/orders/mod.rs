@@ -481,7 +481,20 @@ pub struct OrderFills {
     pub next_after: Option<String>,
 }
 
+/// Fills pages a caller asks for one order at most (OKX: 100 fills a page), each a request of
+/// the venue's budget. An order cannot have more fills than size units, but a venue whose pages
+/// never add up must not keep a lane asking: past this, value the order at its average price.
+pub const MAX_FILL_PAGES: u8 = 50;
+
 impl OrderFills {
+    /// The fills' sizes added up (`None` on overflow): all of an order's fills are in hand
+    /// when this is its `filled`.
+    pub fn total_size(&self) -> Option<u64> {
+        self.fills
+            .iter()
+            .try_fold(0u64, |sum, f| sum.checked_add(f.size.0))
+    }
+
     /// Adds `older`, the page asked for with this one's [`OrderFills::next_after`]: its fills
     /// after these, its fees summed in by asset, and its cursor in place of this one's. False
     /// (and `self` unchanged) when a fee sum would overflow.
