@@ -421,10 +421,11 @@ pub struct XarbVenueConfig {
     /// `buy_fee_asset`: `"base"` or `"quote"`, where the venue takes a buy's fee; default the
     /// venue's spot rule (base on Binance, OKX and Bybit; quote on Kraken and Coinbase).
     pub buy_fee_asset: FeeAsset,
-    /// `requests_per_second`: the lane's REST budget there (orders and queries), in
-    /// `1..=1000`; default 5.
+    /// `requests_per_second`: the lane's REST budget there (orders and queries) in the venue's
+    /// own unit: request weight on Binance (an order 1, an order query 4), requests elsewhere;
+    /// in `1..=1000`; default 5.
     pub requests_per_second: u32,
-    /// `burst`: requests that may go at once within that budget, in `1..=1000`; default 10.
+    /// `burst`: units that may go at once within that budget, in `1..=1000`; default 10.
     pub burst: u32,
 }
 

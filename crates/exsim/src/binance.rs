@@ -21,16 +21,25 @@ use crate::server::{Faults, Front, Publication, WsSession};
 /// Update ids skipped by an injected gap.
 const GAP_IDS: u64 = 5;
 
+/// Binance's `REQUEST_WEIGHT` limit per minute (enums.md, "Rate limiters").
+pub const WEIGHT_PER_MINUTE: u32 = 6_000;
+
 /// The Binance front over one exchange.
 #[derive(Debug)]
 pub struct BinanceFront {
     keys: HashMap<String, BinanceVerifyKey>,
     last_update_id: HashMap<String, u64>,
+    /// Request weight allowed per wall-clock minute, for every client together (Binance counts
+    /// per IP; here every client is on loopback).
+    weight_limit: u32,
+    /// The minute (`unix_ms / 60_000`) `used` counts, and the weight used in it.
+    minute: u64,
+    used: u32,
 }
 
 impl BinanceFront {
     /// A front accepting SIGNED requests from these API keys (each account's key is its name
-    /// in the exchange).
+    /// in the exchange), with Binance's request-weight limit.
     pub fn new(keys: Vec<BinanceVerifyKey>) -> BinanceFront {
         BinanceFront {
             keys: keys
@@ -38,6 +47,78 @@ impl BinanceFront {
                 .map(|k| (k.api_key().to_string(), k))
                 .collect(),
             last_update_id: HashMap::new(),
+            weight_limit: WEIGHT_PER_MINUTE,
+            minute: 0,
+            used: 0,
+        }
+    }
+
+    /// The front with another request-weight limit per minute (stated in `exchangeInfo`).
+    #[must_use]
+    pub fn with_weight_limit(mut self, limit: u32) -> BinanceFront {
+        self.weight_limit = limit;
+        self
+    }
+
+    /// Charges `weight` to the current minute: the `X-MBX-USED-WEIGHT-1M` count after it, or
+    /// Binance's 429 (`-1003`, with `Retry-After` to the minute's end) when it would pass the
+    /// limit (a refused request is not charged).
+    fn charge(&mut self, weight: u32, now_ms: u64) -> Result<u32, HttpResponse> {
+        let minute = now_ms / 60_000;
+        if minute != self.minute {
+            self.minute = minute;
+            self.used = 0;
+        }
+        if self.used.saturating_add(weight) > self.weight_limit {
+            let retry_after_s = (60_000 - now_ms % 60_000).div_ceil(1_000);
+            let msg = format!(
+                "Too much request weight used; current limit is {} request weight per 1 MINUTE. \
+                 Please use WebSocket Streams for live updates to avoid polling the API.",
+                self.weight_limit
+            );
+            return Err(error(429, -1003, &msg)
+                .with_header("X-MBX-USED-WEIGHT-1M", self.used.to_string())
+                .with_header("Retry-After", retry_after_s.to_string()));
+        }
+        self.used += weight;
+        Ok(self.used)
+    }
+
+    /// The answer to one REST request, its weight already charged.
+    fn answer(
+        &mut self,
+        ex: &mut Exchange,
+        request: &HttpRequest,
+        route: (&str, &str),
+        params: &HashMap<String, String>,
+        body: &str,
+        now_ms: u64,
+    ) -> HttpResponse {
+        let signed = matches!(
+            request.path.as_str(),
+            "/api/v3/account" | "/api/v3/account/commission" | "/api/v3/order"
+        );
+        if signed && let Err(rejection) = self.authenticate(request, body, now_ms) {
+            return reject_auth(&rejection);
+        }
+        let account = request
+            .header("x-mbx-apikey")
+            .unwrap_or_default()
+            .to_string();
+        match route {
+            ("GET", "/api/v3/ping") => HttpResponse::json(200, "{}"),
+            ("GET", "/api/v3/time") => {
+                HttpResponse::json(200, format!(r#"{{"serverTime":{now_ms}}}"#))
+            }
+            ("GET", "/api/v3/depth") => self.depth(ex, params),
+            ("GET", "/api/v3/exchangeInfo") => exchange_info(ex, params, self.weight_limit),
+            ("GET", "/api/v3/klines") => klines(ex, params),
+            ("GET", "/api/v3/account") => account_info(ex, &account),
+            ("GET", "/api/v3/account/commission") => commission(ex, &account, params),
+            ("POST", "/api/v3/order") => new_order(ex, &account, params, now_ms),
+            ("DELETE", "/api/v3/order") => cancel_order(ex, &account, params),
+            ("GET", "/api/v3/order") => query_order(ex, &account, params),
+            _ => error(404, -1000, "Unknown path."),
         }
     }
 
@@ -65,32 +146,12 @@ impl Front for BinanceFront {
             params.insert(k, v);
         }
         let route = (request.method.as_str(), request.path.as_str());
-        let signed = matches!(
-            request.path.as_str(),
-            "/api/v3/account" | "/api/v3/account/commission" | "/api/v3/order"
-        );
-        if signed && let Err(rejection) = self.authenticate(request, &body, now_ms) {
-            return reject_auth(&rejection);
-        }
-        let account = request
-            .header("x-mbx-apikey")
-            .unwrap_or_default()
-            .to_string();
-        match route {
-            ("GET", "/api/v3/ping") => HttpResponse::json(200, "{}"),
-            ("GET", "/api/v3/time") => {
-                HttpResponse::json(200, format!(r#"{{"serverTime":{now_ms}}}"#))
-            }
-            ("GET", "/api/v3/depth") => self.depth(ex, &params),
-            ("GET", "/api/v3/exchangeInfo") => exchange_info(ex, &params),
-            ("GET", "/api/v3/klines") => klines(ex, &params),
-            ("GET", "/api/v3/account") => account_info(ex, &account),
-            ("GET", "/api/v3/account/commission") => commission(ex, &account, &params),
-            ("POST", "/api/v3/order") => new_order(ex, &account, &params, now_ms),
-            ("DELETE", "/api/v3/order") => cancel_order(ex, &account, &params),
-            ("GET", "/api/v3/order") => query_order(ex, &account, &params),
-            _ => error(404, -1000, "Unknown path."),
-        }
+        let used = match self.charge(route_weight(route, &params), now_ms) {
+            Ok(used) => used,
+            Err(refused) => return refused,
+        };
+        self.answer(ex, request, route, &params, &body, now_ms)
+            .with_header("X-MBX-USED-WEIGHT-1M", used.to_string())
     }
 
     fn ws_open(
@@ -402,7 +463,35 @@ fn klines(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
     HttpResponse::json(200, out)
 }
 
-fn exchange_info(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
+/// What a route weighs against the minute's `REQUEST_WEIGHT` (rest-api.md): depth by its
+/// `limit` (5 up to 100, 25 to 500, 50 to 1000, 250 beyond), `exchangeInfo`, the account and
+/// commission rates 20, klines 2, an order query 4, anything else 1.
+fn route_weight(route: (&str, &str), params: &HashMap<String, String>) -> u32 {
+    match route {
+        ("GET", "/api/v3/depth") => {
+            match params
+                .get("limit")
+                .and_then(|l| l.parse::<u32>().ok())
+                .unwrap_or(100)
+            {
+                0..=100 => 5,
+                101..=500 => 25,
+                501..=1000 => 50,
+                _ => 250,
+            }
+        }
+        ("GET", "/api/v3/exchangeInfo" | "/api/v3/account" | "/api/v3/account/commission") => 20,
+        ("GET", "/api/v3/klines") => 2,
+        ("GET", "/api/v3/order") => 4,
+        _ => 1,
+    }
+}
+
+fn exchange_info(
+    ex: &Exchange,
+    params: &HashMap<String, String>,
+    weight_limit: u32,
+) -> HttpResponse {
     let specs: Vec<&SymbolSpec> = match params.get("symbol") {
         Some(s) => match ex.symbol(s) {
             Some(spec) => vec![spec],
@@ -436,7 +525,17 @@ fn exchange_info(ex: &Exchange, params: &HashMap<String, String>) -> HttpRespons
         .collect();
     HttpResponse::json(
         200,
-        serde_json::json!({"timezone": "UTC", "rateLimits": [], "exchangeFilters": [], "symbols": symbols})
+        serde_json::json!({
+            "timezone": "UTC",
+            "rateLimits": [
+                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": weight_limit},
+                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+                {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200_000},
+                {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61_000}
+            ],
+            "exchangeFilters": [],
+            "symbols": symbols
+        })
             .to_string(),
     )
 }

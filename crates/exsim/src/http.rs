@@ -63,6 +63,8 @@ pub struct HttpResponse {
     pub status: u16,
     /// JSON (or text) body.
     pub body: String,
+    /// Headers beyond `Content-Type`, `Content-Length` and `Connection`.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl HttpResponse {
@@ -71,7 +73,15 @@ impl HttpResponse {
         HttpResponse {
             status,
             body: body.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// The response with one more header.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> HttpResponse {
+        self.headers.push((name, value.into()));
+        self
     }
 }
 
@@ -149,11 +159,15 @@ pub async fn write_response(
     let mut out = String::with_capacity(response.body.len() + 128);
     let _ = write!(
         out,
-        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n",
         response.status,
         reason(response.status),
         response.body.len()
     );
+    for (name, value) in &response.headers {
+        let _ = write!(out, "{name}: {value}\r\n");
+    }
+    out.push_str("\r\n");
     out.push_str(&response.body);
     stream.write_all(out.as_bytes()).await
 }

@@ -37,6 +37,20 @@ pub struct RelayReply {
     pub status: u16,
     /// The response body (UTF-8, lossily decoded).
     pub body: String,
+    /// What the response's headers say about rate limits.
+    pub limits: ReplyLimits,
+}
+
+/// Rate-limit facts a response's headers state; each `None` where its header is absent or
+/// unreadable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ReplyLimits {
+    /// `Retry-After` in seconds, as sent with a 429 or 418 (only the delta-seconds form is
+    /// read; an HTTP date is left as `None`).
+    pub retry_after_s: Option<u32>,
+    /// Binance's `X-MBX-USED-WEIGHT-1M`: the request weight the IP has used in the current
+    /// minute, this request included.
+    pub used_weight_1m: Option<u32>,
 }
 
 /// A warm connection to one relay, owned by the hot thread.
@@ -263,11 +277,16 @@ impl ReaderCtx {
             match take_response(buf) {
                 Framed::Incomplete => return true,
                 Framed::Invalid => return false,
-                Framed::Reply { status, body } => {
+                Framed::Reply {
+                    status,
+                    body,
+                    limits,
+                } => {
                     let reply = RelayReply {
                         relay: self.index,
                         status,
                         body,
+                        limits,
                     };
                     if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
                         self.replies.try_send(reply)
@@ -293,6 +312,8 @@ pub enum Framed {
         status: u16,
         /// Body (UTF-8, lossily decoded).
         body: String,
+        /// What its headers say about rate limits.
+        limits: ReplyLimits,
     },
 }
 
@@ -311,11 +332,13 @@ pub fn take_response(buf: &mut Vec<u8>) -> Framed {
                 status,
                 body,
                 consumed,
+                limits,
             } => {
                 buf.drain(..consumed.min(buf.len()));
                 return Framed::Reply {
                     status,
                     body: String::from_utf8_lossy(&body).into_owned(),
+                    limits,
                 };
             }
         }
@@ -336,6 +359,7 @@ enum Parsed {
         status: u16,
         body: Vec<u8>,
         consumed: usize,
+        limits: ReplyLimits,
     },
 }
 
@@ -355,7 +379,7 @@ fn parse_response(buf: &[u8]) -> Parsed {
         };
     };
     let body_start = head_end + 4;
-    let Some((status, framing)) = buf.get(..head_end).and_then(parse_head) else {
+    let Some((status, framing, limits)) = buf.get(..head_end).and_then(parse_head) else {
         return Parsed::Invalid;
     };
     if (100..200).contains(&status) {
@@ -385,11 +409,13 @@ fn parse_response(buf: &[u8]) -> Parsed {
         status,
         body,
         consumed: body_start + used,
+        limits,
     }
 }
 
-/// Status code and body framing from a response head (without the final blank line).
-fn parse_head(head: &[u8]) -> Option<(u16, Option<Framing>)> {
+/// Status code, body framing and rate-limit headers from a response head (without the final
+/// blank line).
+fn parse_head(head: &[u8]) -> Option<(u16, Option<Framing>, ReplyLimits)> {
     let text = std::str::from_utf8(head).ok()?;
     let mut lines = text.split("\r\n");
     let status_line = lines.next()?;
@@ -399,10 +425,15 @@ fn parse_head(head: &[u8]) -> Option<(u16, Option<Framing>)> {
     }
     let status: u16 = parts.next()?.parse().ok()?;
     let mut framing = None;
+    let mut limits = ReplyLimits::default();
     for line in lines {
         let (name, value) = line.split_once(':')?;
         let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("transfer-encoding")
+        if name.eq_ignore_ascii_case("retry-after") {
+            limits.retry_after_s = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("x-mbx-used-weight-1m") {
+            limits.used_weight_1m = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("transfer-encoding")
             && value.to_ascii_lowercase().contains("chunked")
         {
             framing = Some(Framing::Chunked);
@@ -410,7 +441,7 @@ fn parse_head(head: &[u8]) -> Option<(u16, Option<Framing>)> {
             framing = Some(Framing::Length(value.parse().ok()?));
         }
     }
-    Some((status, framing))
+    Some((status, framing, limits))
 }
 
 /// Decodes a chunked body at the start of `buf` (status in the result is unused).
@@ -464,6 +495,7 @@ fn finish_trailers(buf: &[u8], mut pos: usize, body: Vec<u8>) -> Parsed {
                 status: 0,
                 body,
                 consumed: pos,
+                limits: ReplyLimits::default(),
             };
         }
     }
@@ -529,7 +561,8 @@ mod tests {
             Parsed::Done {
                 status: 200,
                 body: b"{\"ok\":true}".to_vec(),
-                consumed: CL.len()
+                consumed: CL.len(),
+                limits: ReplyLimits::default(),
             }
         );
         assert_eq!(
@@ -537,7 +570,8 @@ mod tests {
             Parsed::Done {
                 status: 403,
                 body: b"hello world".to_vec(),
-                consumed: CHUNKED.len()
+                consumed: CHUNKED.len(),
+                limits: ReplyLimits::default(),
             }
         );
     }
@@ -597,9 +631,32 @@ mod tests {
             Parsed::Done {
                 status: 204,
                 body: vec![],
-                consumed: no_content.len()
+                consumed: no_content.len(),
+                limits: ReplyLimits::default(),
             }
         );
+    }
+
+    #[test]
+    fn rate_limit_headers_are_read_in_any_case() {
+        let limited = b"HTTP/1.1 429 Too Many Requests\r\nx-mbx-used-weight-1m: 6013\r\nRetry-After: 17\r\nContent-Length: 2\r\n\r\n{}";
+        let Parsed::Done { status, limits, .. } = parse_response(limited) else {
+            panic!("not framed")
+        };
+        assert_eq!(status, 429);
+        assert_eq!(
+            limits,
+            ReplyLimits {
+                retry_after_s: Some(17),
+                used_weight_1m: Some(6013),
+            }
+        );
+        // An HTTP-date Retry-After and a garbled weight are left unread, not guessed.
+        let dated = b"HTTP/1.1 503 Busy\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\nX-MBX-USED-WEIGHT-1M: lots\r\nContent-Length: 0\r\n\r\n";
+        let Parsed::Done { limits, .. } = parse_response(dated) else {
+            panic!("not framed")
+        };
+        assert_eq!(limits, ReplyLimits::default());
     }
 
     #[test]

@@ -315,10 +315,10 @@ impl TlsOrderConn {
         result
     }
 
-    /// Reads what has arrived and hands every complete answer to `on_reply` as
-    /// `(index, status, body)`; finishes sending what TLS still buffers. A closed or broken
+    /// Reads what has arrived and hands every complete answer to `on_reply` (its `relay` is
+    /// this connection's index); finishes sending what TLS still buffers. A closed or broken
     /// connection is dropped (the next request reconnects); answers already framed are kept.
-    pub fn poll(&mut self, on_reply: &mut dyn FnMut(usize, u16, String)) {
+    pub fn poll(&mut self, on_reply: &mut dyn FnMut(kestrel_fire::relay::RelayReply)) {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
@@ -339,9 +339,16 @@ impl TlsOrderConn {
         }
         loop {
             match kestrel_fire::relay::take_response(&mut self.buf) {
-                kestrel_fire::relay::Framed::Reply { status, body } => {
-                    on_reply(self.index, status, body);
-                }
+                kestrel_fire::relay::Framed::Reply {
+                    status,
+                    body,
+                    limits,
+                } => on_reply(kestrel_fire::relay::RelayReply {
+                    relay: self.index,
+                    status,
+                    body,
+                    limits,
+                }),
                 kestrel_fire::relay::Framed::Incomplete => break,
                 kestrel_fire::relay::Framed::Invalid => {
                     broken = true;

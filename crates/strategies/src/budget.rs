@@ -1,18 +1,24 @@
 //! A venue's request budget: a token bucket in exact integer arithmetic, refilled by the
-//! caller's monotonic clock.
+//! caller's monotonic clock, and bounded by what the venue itself says is left.
 //!
-//! Venues limit REST requests per key (Coinbase: 10,000 an hour; Kraken: a counter that decays;
-//! Binance: weights per minute and orders per 10 s), and a breach costs more than the request:
-//! Binance bans the IP for escalating periods after repeated 429s. The lane therefore opens a
-//! trade only when both venues have a whole request left, spends one per order, and lets what
-//! must go regardless (an unwind, a query that settles an order already sent) run the bucket
-//! into debt, which later trades wait out. A rate-limit answer from the venue empties the
-//! bucket and adds a pause on top.
+//! Venues limit REST requests (Coinbase: 10,000 an hour; Kraken: a counter that decays;
+//! Binance: request weight per minute per IP, each route weighing 1 to 250), and a breach costs
+//! more than the request: Binance bans the IP for escalating periods after repeated 429s. The
+//! budget counts in the venue's own unit (Binance: request weight; the others: requests), and
+//! each request spends its cost there. The lane opens a trade only when both venues have an
+//! order's cost left, and lets what must go regardless (an unwind, a query that settles an
+//! order already sent) run the bucket into debt, which later trades wait out. A rate-limit
+//! answer empties the bucket and adds a pause on top (the venue's `Retry-After` where it
+//! sends one).
 //!
-//! Units: one request is [`NANOS`] "token nanos"; `per_second` requests refill
-//! `per_second` token nanos per elapsed nanosecond, exactly.
+//! The bucket alone cannot know what other clients of the same IP or key spend; where the
+//! venue reports its own count (Binance's `X-MBX-USED-WEIGHT-1M`), [`RequestBudget::bound_by_venue`]
+//! caps what is available until that count's window ends.
+//!
+//! Units: one unit is [`NANOS`] "token nanos"; `per_second` units refill `per_second` token
+//! nanos per elapsed nanosecond, exactly.
 
-/// Token nanos in one request.
+/// Token nanos in one unit (a request, or one of Binance's request weight).
 pub const NANOS: i128 = 1_000_000_000;
 
 /// One venue's budget.
@@ -24,13 +30,18 @@ pub struct RequestBudget {
     tokens: i128,
     /// When `tokens` was last brought up to date.
     at_ns: u64,
-    /// Requests sent, and trades held back for want of budget.
+    /// Units the venue's own count leaves until `venue_until_ns` (negative once overspent).
+    venue_left: i64,
+    /// When the venue's count window ends (0: no count known).
+    venue_until_ns: u64,
+    /// Units spent, requests sent, and trades held back for want of budget.
     spent: u64,
+    requests: u64,
     held_back: u64,
 }
 
 impl RequestBudget {
-    /// A full bucket of `burst` requests refilled at `per_second` (both at least 1), as of
+    /// A full bucket of `burst` units refilled at `per_second` (both at least 1), as of
     /// `now_ns`.
     pub fn new(per_second: u32, burst: u32, now_ns: u64) -> RequestBudget {
         let (per_second, burst) = (per_second.max(1), burst.max(1));
@@ -39,7 +50,10 @@ impl RequestBudget {
             burst,
             tokens: i128::from(burst) * NANOS,
             at_ns: now_ns,
+            venue_left: 0,
+            venue_until_ns: 0,
             spent: 0,
+            requests: 0,
             held_back: 0,
         }
     }
@@ -52,13 +66,18 @@ impl RequestBudget {
         self.tokens = self.tokens.saturating_add(added).min(cap);
     }
 
-    /// Whole requests available now (0 while in debt).
+    /// Whole units available now (0 while in debt, or while the venue's count says none are
+    /// left).
     pub fn available(&mut self, now_ns: u64) -> u32 {
         self.refill(now_ns);
-        u32::try_from((self.tokens / NANOS).max(0)).unwrap_or(u32::MAX)
+        let mut whole = (self.tokens / NANOS).max(0);
+        if now_ns < self.venue_until_ns {
+            whole = whole.min(i128::from(self.venue_left.max(0)));
+        }
+        u32::try_from(whole).unwrap_or(u32::MAX)
     }
 
-    /// Whether `n` requests may be sent now; counts a refusal as a trade held back.
+    /// Whether `n` units may be spent now; counts a refusal as a trade held back.
     pub fn allows(&mut self, n: u32, now_ns: u64) -> bool {
         let ok = self.available(now_ns) >= n;
         if !ok {
@@ -67,11 +86,23 @@ impl RequestBudget {
         ok
     }
 
-    /// Spend one request, into debt if need be (an unwind or a settling query goes regardless).
-    pub fn spend(&mut self, now_ns: u64) {
+    /// Spend one request costing `units`, into debt if need be (an unwind or a settling query
+    /// goes regardless).
+    pub fn spend(&mut self, units: u32, now_ns: u64) {
         self.refill(now_ns);
-        self.tokens -= NANOS;
-        self.spent += 1;
+        self.tokens -= i128::from(units) * NANOS;
+        self.venue_left = self.venue_left.saturating_sub(i64::from(units));
+        self.spent += u64::from(units);
+        self.requests += 1;
+    }
+
+    /// The venue reports `used` of its `limit` units spent in a window that ends at
+    /// `window_end_ns`, and `in_flight` units were sent after the request it answered: until
+    /// then at most `limit - used - in_flight` more are available, whatever the bucket holds
+    /// (other clients of the same IP or key spend from the venue's count too).
+    pub fn bound_by_venue(&mut self, used: u32, limit: u32, in_flight: u32, window_end_ns: u64) {
+        self.venue_left = i64::from(limit) - i64::from(used) - i64::from(in_flight);
+        self.venue_until_ns = window_end_ns;
     }
 
     /// The venue said "too many requests": nothing more until the bucket has refilled from
@@ -82,9 +113,14 @@ impl RequestBudget {
         self.tokens = self.tokens.min(0) - pause;
     }
 
-    /// Requests spent so far.
+    /// Units spent so far.
     pub fn spent(&self) -> u64 {
         self.spent
+    }
+
+    /// Requests sent so far.
+    pub fn requests(&self) -> u64 {
+        self.requests
     }
 
     /// Trades held back for want of budget so far.

@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 
-use kestrel_fire::relay::{RelayConn, RelayReply};
+use kestrel_fire::relay::{RelayConn, RelayReply, ReplyLimits};
 use kestrel_stdx::mono_ns;
 use kestrel_store::XarbRecord;
 use kestrel_strategies::budget::RequestBudget;
@@ -30,8 +30,9 @@ use kestrel_telemetry::{Percentiles, SpanRecorder};
 use kestrel_types::cex::{FeeAsset, Fixed, OrderSide, Rate, Venue};
 use kestrel_venues::book::Book;
 use kestrel_venues::orders::{
-    ErrorClass, MAX_FILL_PAGES, OrderFills, OrderRef, OrderReport, OrderRequest, RequestWriter,
-    Scales, Stamp, Status, Tif, VenueError, parse_order, parse_order_fills, parse_order_query,
+    Call, ErrorClass, MAX_FILL_PAGES, OrderFills, OrderRef, OrderReport, OrderRequest,
+    RequestWriter, Scales, Stamp, Status, Tif, VenueError, parse_order, parse_order_fills,
+    parse_order_query, request_cost,
 };
 
 use super::VenueFeed;
@@ -61,10 +62,14 @@ pub struct LegConfig {
     pub buy_fee_asset: FeeAsset,
     /// What the account holds there at start.
     pub holdings: Holdings,
-    /// The lane's REST budget there: requests per second, and how many may go at once.
+    /// The lane's REST budget there, in the venue's unit (Binance: request weight; the
+    /// others: requests; see [`request_cost`]): per second, and how much may go at once.
     pub requests_per_second: u32,
     /// See `requests_per_second`.
     pub burst: u32,
+    /// The venue's own limit per minute where it reports what has been used against it
+    /// (Binance: `exchangeInfo`'s `REQUEST_WEIGHT`, read with `X-MBX-USED-WEIGHT-1M`).
+    pub weight_per_minute: Option<u32>,
 }
 
 /// The lane's configuration.
@@ -350,8 +355,12 @@ pub struct LaneStats {
 }
 
 /// How long a venue is left alone after it answers "too many requests" or "busy", on top of
-/// its budget refilling from empty.
+/// its budget refilling from empty, when it does not say (`Retry-After`).
 const RATE_LIMIT_PAUSE_MS: u64 = 1_000;
+
+/// Added to the end of the venue's per-minute count window (taken to be the wall clock's
+/// minute) before the count stops bounding the budget: room for the two clocks to differ.
+const WINDOW_SKEW_MS: u64 = 1_000;
 
 /// Which request a pending answer is to.
 #[derive(Clone, Copy, Debug)]
@@ -573,23 +582,76 @@ impl XarbLane {
         self.versions.get(leg) == self.traded_at.get(leg)
     }
 
-    /// Whether leg `leg`'s venue has a whole request left in its budget.
-    fn has_budget(&mut self, leg: usize, now_ns: u64) -> bool {
-        self.budgets
-            .get_mut(leg)
-            .is_some_and(|b| b.available(now_ns) >= 1)
+    /// What a `call` costs on leg `leg`'s venue.
+    fn cost(&self, leg: usize, call: Call) -> u32 {
+        self.cfg
+            .legs
+            .get(leg)
+            .map_or(1, |l| request_cost(l.venue, call))
     }
 
-    /// One request to leg `leg`'s venue (into debt if need be).
-    fn spend_budget(&mut self, leg: usize) {
+    /// Whether leg `leg`'s venue has an order's cost left in its budget.
+    fn has_budget(&mut self, leg: usize, now_ns: u64) -> bool {
+        let cost = self.cost(leg, Call::NewOrder);
+        self.budgets
+            .get_mut(leg)
+            .is_some_and(|b| b.available(now_ns) >= cost)
+    }
+
+    /// One `call` to leg `leg`'s venue (into debt if need be).
+    fn spend_budget(&mut self, leg: usize, call: Call) {
+        let cost = self.cost(leg, call);
         if let Some(b) = self.budgets.get_mut(leg) {
-            b.spend(mono_ns());
+            b.spend(cost, mono_ns());
         }
     }
 
     /// Requests sent to leg `leg`'s venue so far, by the lane's count.
     pub fn requests_sent(&self, leg: usize) -> u64 {
+        self.budgets.get(leg).map_or(0, RequestBudget::requests)
+    }
+
+    /// Units of leg `leg`'s venue limit spent so far (Binance: request weight).
+    pub fn budget_spent(&self, leg: usize) -> u64 {
         self.budgets.get(leg).map_or(0, RequestBudget::spent)
+    }
+
+    /// What an answer's headers say about the venue's limits: a count of what has been used
+    /// (bounds the budget until the count's minute ends, less what is still in flight there).
+    fn note_limits(&mut self, leg: usize, limits: &ReplyLimits, now_ms: u64) {
+        let (Some(used), Some(limit)) = (
+            limits.used_weight_1m,
+            self.cfg.legs.get(leg).and_then(|l| l.weight_per_minute),
+        ) else {
+            return;
+        };
+        let in_flight: u32 = self.pending.get(leg).map_or(0, |q| {
+            q.iter()
+                .map(|p| match p.asked {
+                    Asked::Order => self.cost(leg, Call::NewOrder),
+                    Asked::Query => self.cost(leg, Call::QueryOrder),
+                    Asked::Fills(_) => self.cost(leg, Call::OrderFills),
+                })
+                .sum()
+        });
+        let to_window_end_ms = 60_000 - now_ms % 60_000 + WINDOW_SKEW_MS;
+        let until = mono_ns().saturating_add(to_window_end_ms.saturating_mul(1_000_000));
+        if let Some(b) = self.budgets.get_mut(leg) {
+            b.bound_by_venue(used, limit, in_flight, until);
+        }
+    }
+
+    /// The venue refused for rate or load: leave it alone for what it asked (`Retry-After`),
+    /// at least [`RATE_LIMIT_PAUSE_MS`].
+    fn pause_venue(&mut self, leg: usize, limits: &ReplyLimits) {
+        let pause_ms = limits
+            .retry_after_s
+            .map_or(0, |s| u64::from(s) * 1_000)
+            .max(RATE_LIMIT_PAUSE_MS);
+        if let Some(b) = self.budgets.get_mut(leg) {
+            b.penalize(mono_ns(), pause_ms);
+            self.stats.venue_pauses += 1;
+        }
     }
 
     fn mark_traded(&mut self, leg: usize) {
@@ -751,7 +813,7 @@ impl XarbLane {
         let (venue, taker_fee, buy_fee_asset, scales) =
             (cfg.venue, cfg.taker_fee, cfg.buy_fee_asset, cfg.scales);
         self.stats.orders += 1;
-        self.spend_budget(leg);
+        self.spend_budget(leg, Call::NewOrder);
         self.mark_traded(leg);
         self.push(LaneEvent::OrderSent {
             id,
@@ -839,13 +901,7 @@ impl XarbLane {
         if let Execution::Orders { conns, .. } = &mut self.exec {
             for conn in conns.iter_mut() {
                 if let OrderConn::Tls(c) = conn {
-                    c.poll(&mut |relay, status, body| {
-                        tls_replies.push(RelayReply {
-                            relay,
-                            status,
-                            body,
-                        });
-                    });
+                    c.poll(&mut |reply| tls_replies.push(reply));
                 }
             }
         }
@@ -881,6 +937,7 @@ impl XarbLane {
         let Some(cfg) = self.cfg.legs.get(p.leg).cloned() else {
             return;
         };
+        self.note_limits(p.leg, &reply.limits, now_ms);
         let parsed = match p.asked {
             Asked::Order => parse_order(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales),
             Asked::Query => {
@@ -889,7 +946,7 @@ impl XarbLane {
             Asked::Fills(at_avg) => {
                 let parsed =
                     parse_order_fills(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales);
-                self.on_fills(p, at_avg, parsed, &cfg, now_ms);
+                self.on_fills(p, at_avg, parsed, &reply.limits, &cfg, now_ms);
                 return;
             }
         };
@@ -928,12 +985,9 @@ impl XarbLane {
                 self.query(p, now_ms)
             }
             Err(e) => {
-                if e.class == ErrorClass::Retryable
-                    && let Some(b) = self.budgets.get_mut(p.leg)
-                {
+                if e.class == ErrorClass::Retryable {
                     // Too many requests, or busy: leave the venue alone for a while.
-                    b.penalize(mono_ns(), RATE_LIMIT_PAUSE_MS);
-                    self.stats.venue_pauses += 1;
+                    self.pause_venue(p.leg, &reply.limits);
                 }
                 self.push(LaneEvent::OrderFailed {
                     id: p.id,
@@ -1012,9 +1066,14 @@ impl XarbLane {
         if !sent {
             return Some(p);
         }
-        if let Some(b) = self.budgets.get_mut(p.leg) {
-            b.spend(mono_ns());
-        }
+        self.spend_budget(
+            p.leg,
+            if is_fills {
+                Call::OrderFills
+            } else {
+                Call::QueryOrder
+            },
+        );
         p.asked = asked;
         if is_fills {
             p.pages_left = p.pages_left.saturating_sub(1);
@@ -1038,6 +1097,7 @@ impl XarbLane {
         mut p: Pending,
         at_avg: LegFill,
         parsed: Result<OrderFills, VenueError>,
+        limits: &ReplyLimits,
         cfg: &LegConfig,
         now_ms: u64,
     ) {
@@ -1066,11 +1126,8 @@ impl XarbLane {
                 }
             }
             Err(e) => {
-                if e.class == ErrorClass::Retryable
-                    && let Some(b) = self.budgets.get_mut(p.leg)
-                {
-                    b.penalize(mono_ns(), RATE_LIMIT_PAUSE_MS);
-                    self.stats.venue_pauses += 1;
+                if e.class == ErrorClass::Retryable {
+                    self.pause_venue(p.leg, limits);
                 }
                 self.settle_at_avg(&p, at_avg, now_ms);
             }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kestrel_exsim::binance::BinanceFront;
 use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, Reject, SymbolSpec};
 use kestrel_exsim::server::{ExchangeServer, Fault};
-use kestrel_fire::relay::RelayConn;
+use kestrel_fire::relay::{RelayConn, ReplyLimits};
 use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_hot::cex::lane::{Execution, LaneConfig, LaneEvent, LegConfig, Role, XarbLane};
@@ -139,6 +139,7 @@ fn leg(feed: usize, holdings: Holdings, taker_fee: Rate) -> LegConfig {
         holdings,
         requests_per_second: 1_000,
         burst: 1_000,
+        weight_per_minute: Some(kestrel_exsim::binance::WEIGHT_PER_MINUTE),
     }
 }
 
@@ -162,6 +163,8 @@ struct Limits {
     max_orders_per_minute: u32,
     /// Requests per second and burst, on both venues.
     budget: (u32, u32),
+    /// Per venue, the request weight a minute the lane takes it to allow (0: unknown).
+    weight_per_minute: [u32; 2],
 }
 
 impl Default for Limits {
@@ -171,6 +174,7 @@ impl Default for Limits {
             max_size: BTC,
             max_orders_per_minute: 2,
             budget: (1_000, 1_000),
+            weight_per_minute: [kestrel_exsim::binance::WEIGHT_PER_MINUTE; 2],
         }
     }
 }
@@ -182,9 +186,14 @@ fn lane_with(
     taker_fee: Rate,
     limits: Limits,
 ) -> XarbLane {
-    let leg = |feed, holdings| LegConfig {
+    let leg = |feed: usize, holdings| LegConfig {
         requests_per_second: limits.budget.0,
         burst: limits.budget.1,
+        weight_per_minute: limits
+            .weight_per_minute
+            .get(feed)
+            .copied()
+            .filter(|&w| w > 0),
         ..leg(feed, holdings, taker_fee)
     };
     let feed = |server: &ExchangeServer| -> Box<dyn VenueFeed + Send> {
@@ -617,6 +626,7 @@ fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_v
         max_size: 20_000,
         max_orders_per_minute: 1_000,
         budget: (1, 2),
+        ..Limits::default()
     };
     let mut lane = lane_with(&cheap, &rich, holdings, Rate(100_000), limits);
     let (events, held_at) = run_until_clocked(&mut lane, "a trade held back for budget", |l| {
@@ -673,4 +683,180 @@ fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_v
         std::thread::sleep(Duration::from_millis(1));
     }
     assert_eq!(lane.stats().trades, paused_at.trades, "{:?}", lane.stats());
+}
+
+/// A [`venue`] whose Binance front allows `weight_limit` request weight a minute.
+fn venue_limited(
+    usdt: u128,
+    btc: u128,
+    levels: &[(BookSide, u64, u64)],
+    weight_limit: u32,
+) -> ExchangeServer {
+    let ex = btc_usdt_exchange(Venue::Binance, "BTCUSDT", KEY, 5 * USDT, usdt, btc, levels);
+    let front = BinanceFront::new(vec![signer().verify_key()]).with_weight_limit(weight_limit);
+    ExchangeServer::start(ex, Box::new(front), Duration::from_millis(5)).expect("server")
+}
+
+/// Waits until the wall clock is `lo_s..=hi_s` seconds into its minute: Binance counts
+/// request weight per wall-clock minute, and a test that spends it must not straddle two.
+fn wait_for_minute_position(lo_s: u64, hi_s: u64) {
+    loop {
+        let at_s = LiveClock.unix_ms() % 60_000 / 1_000;
+        if (lo_s..=hi_s).contains(&at_s) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Another client of the venue (to Binance, the same IP): pings (weight 1 each) until the
+/// minute's count reaches `target`. Returns the last answer's status and rate-limit headers.
+fn use_weight_until(server: &ExchangeServer, target: u32) -> (u16, ReplyLimits) {
+    let (tx, rx) = sync_channel(4);
+    let mut conn = RelayConn::connect(0, &format!("{}/", server.http_url()), tx).expect("conn");
+    let ping = b"GET /api/v3/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
+    loop {
+        conn.send_request(ping).expect("ping");
+        let reply = rx.recv_timeout(Duration::from_secs(5)).expect("answer");
+        let used = reply
+            .limits
+            .used_weight_1m
+            .expect("every answer states the count");
+        if used >= target || reply.status != 200 {
+            return (reply.status, reply.limits);
+        }
+    }
+}
+
+/// Four crossing levels a side, 0.2 BTC each; each trade takes one (max size 0.2 BTC). The
+/// rich venue allows `weight_limit` request weight a minute. Budgets are ample (1,000 a
+/// second): only the venue's own count can hold the lane back.
+/// `known`: whether the lane knows that limit (from `exchangeInfo`) to read the venue's counts
+/// against.
+fn lane_on_a_weight_limit(
+    weight_limit: u32,
+    known: bool,
+) -> (ExchangeServer, ExchangeServer, XarbLane) {
+    let asks: Vec<_> = (0..4)
+        .map(|i| (BookSide::Ask, 6_500_000 + i * 1_000, 20_000))
+        .collect();
+    let bids: Vec<_> = (0..4)
+        .map(|i| (BookSide::Bid, 6_550_000 - i * 1_000, 20_000))
+        .collect();
+    let cheap = venue(
+        100_000 * USDT,
+        0,
+        &[asks.as_slice(), &[(BookSide::Bid, 6_400_000, 50_000)]].concat(),
+    );
+    let rich = venue_limited(
+        0,
+        BTC,
+        &[bids.as_slice(), &[(BookSide::Ask, 6_600_000, 50_000)]].concat(),
+        weight_limit,
+    );
+    let holdings = [
+        Holdings {
+            base: 0,
+            quote: 100_000 * USDT,
+        },
+        Holdings {
+            base: BTC,
+            quote: 0,
+        },
+    ];
+    let limits = Limits {
+        max_size: 20_000,
+        max_orders_per_minute: 1_000,
+        budget: (1_000, 1_000),
+        weight_per_minute: [
+            kestrel_exsim::binance::WEIGHT_PER_MINUTE,
+            if known { weight_limit } else { 0 },
+        ],
+    };
+    let lane = lane_with(&cheap, &rich, holdings, Rate(100_000), limits);
+    (cheap, rich, lane)
+}
+
+#[test]
+fn the_venues_own_weight_count_holds_trades_back_before_it_refuses() {
+    wait_for_minute_position(5, 45);
+    // Another client of the IP has used all but 8 of the minute's 40: 5 go to the lane's
+    // depth snapshot of the rich venue, 3 are left for orders (1 each).
+    let (_cheap, rich, mut lane) = lane_on_a_weight_limit(40, true);
+    let (status, _) = use_weight_until(&rich, 32);
+    assert_eq!(status, 200);
+    let events = run_until(&mut lane, "a trade held back by the venue's count", |l| {
+        l.stats().rate_limited > 0 && !l.is_busy()
+    });
+    let stats = lane.stats();
+    // The lane traded on what was left, read the count from each answer, and stopped at the
+    // limit without drawing a single refusal.
+    assert!(stats.trades >= 1, "{stats:?} {events:?}");
+    assert_eq!(stats.venue_pauses, 0, "{stats:?} {events:?}");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, LaneEvent::OrderFailed { .. })),
+        "{events:?}"
+    );
+    // Right at the limit, not short of it: the next request anyone sends is refused.
+    let (status, limits) = use_weight_until(&rich, 40);
+    assert_eq!(status, 429, "{limits:?}");
+    assert_eq!(limits.used_weight_1m, Some(40));
+    assert!(limits.retry_after_s.is_some_and(|s| s >= 1), "{limits:?}");
+}
+
+#[test]
+fn a_refusal_for_weight_leaves_the_venue_alone_until_its_minute_is_over() {
+    // Held by both the count in the refusal and its Retry-After.
+    refusal_for_weight_leaves_the_venue_alone(true);
+}
+
+#[test]
+fn a_refusal_for_weight_is_waited_out_for_its_retry_after_without_a_known_limit() {
+    // No limit to read counts against: Retry-After alone holds the venue.
+    refusal_for_weight_leaves_the_venue_alone(false);
+}
+
+fn refusal_for_weight_leaves_the_venue_alone(known_limit: bool) {
+    wait_for_minute_position(10, 45);
+    let (_cheap, rich, mut lane) = lane_on_a_weight_limit(40, known_limit);
+    use_weight_until(&rich, 30);
+    run_until(&mut lane, "one trade", |l| {
+        l.stats().trades >= 1 && !l.is_busy()
+    });
+    // The lane's last count left it room; another client now spends it all. The lane's next
+    // order there is refused (429, -1003, Retry-After to the minute's end): that leg fails and
+    // the other is unwound.
+    let (status, refused) = use_weight_until(&rich, 40);
+    assert_eq!(status, 200, "{refused:?}");
+    let (_, paused_at) = run_until_clocked(&mut lane, "a refusal from the rich venue", |l| {
+        l.stats().venue_pauses > 0 && !l.is_busy()
+    });
+    let orders = lane.stats().orders;
+    let to_minute_end_ms = 60_000 - paused_at.1 % 60_000;
+    // The market moves there (a far ask), so the lane looks at the venue again.
+    rich.with_exchange(|ex| {
+        ex.set_level("BTCUSDT", BookSide::Ask, Fixed(6_700_000), Fixed(10_000));
+    });
+    // 1.5 s later (past a fixed one-second pause) the venue is still left alone, though the
+    // crossing levels are still there and the budget has long refilled.
+    let later = |ms: u64| (paused_at.0 + ms * 1_000_000, paused_at.1 + ms);
+    for _ in 0..50 {
+        let (ns, ms) = later(1_500);
+        lane.poll(ns, ms);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let held = lane.stats();
+    assert_eq!(held.orders, orders, "{held:?}");
+    assert!(held.rate_limited > 0, "{held:?}");
+    // Once the venue's minute is over (plus the allowance for clock skew), it is tried again.
+    let resume = to_minute_end_ms + 2_500;
+    let (ns, ms) = later(resume);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while lane.stats().orders == orders {
+        assert!(Instant::now() < deadline, "{:?}", lane.stats());
+        lane.poll(ns, ms);
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }

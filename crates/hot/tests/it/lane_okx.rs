@@ -97,6 +97,7 @@ fn leg(venue: Venue, feed: usize, symbol: &str, holdings: Holdings) -> LegConfig
         holdings,
         requests_per_second: 1_000,
         burst: 1_000,
+        weight_per_minute: None,
     }
 }
 

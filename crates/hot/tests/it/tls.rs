@@ -201,7 +201,7 @@ fn poll_until(conn: &mut kestrel_hot::net::TlsOrderConn, n: usize) -> Vec<(usize
     let mut got = Vec::new();
     while got.len() < n {
         assert!(Instant::now() < deadline, "only {got:?}");
-        conn.poll(&mut |i, status, body| got.push((i, status, body)));
+        conn.poll(&mut |r| got.push((r.relay, r.status, r.body)));
         std::thread::sleep(Duration::from_millis(1));
     }
     got
@@ -225,7 +225,7 @@ fn tls_order_connections_keep_alive_read_answers_and_reconnect_once_closed() {
     let deadline = Instant::now() + Duration::from_secs(5);
     while conn.is_open() {
         assert!(Instant::now() < deadline, "close not noticed");
-        conn.poll(&mut |_, _, _| panic!("no answer expected"));
+        conn.poll(&mut |_| panic!("no answer expected"));
         std::thread::sleep(Duration::from_millis(1));
     }
     conn.send_request(request("/order/3").as_bytes()).unwrap();

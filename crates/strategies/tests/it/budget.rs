@@ -12,7 +12,7 @@ fn a_full_bucket_gives_its_burst_then_refills_at_the_rate() {
     assert_eq!(b.available(0), 10);
     for _ in 0..10 {
         assert!(b.allows(1, 0));
-        b.spend(0);
+        b.spend(1, 0);
     }
     assert!(!b.allows(1, 0));
     assert_eq!(b.held_back(), 1);
@@ -29,7 +29,7 @@ fn a_full_bucket_gives_its_burst_then_refills_at_the_rate() {
 fn debt_is_waited_out_and_a_rate_limit_adds_a_pause() {
     let mut b = RequestBudget::new(2, 2, 0);
     for _ in 0..4 {
-        b.spend(0); // two of them in debt (an unwind and a query, say)
+        b.spend(1, 0); // two of them in debt (an unwind and a query, say)
     }
     assert_eq!(b.available(0), 0);
     // Two requests of debt at 2/s: back to zero after 1 s, one request after 1.5 s.
@@ -39,6 +39,28 @@ fn debt_is_waited_out_and_a_rate_limit_adds_a_pause() {
     b.penalize(S + S / 2, 1_000);
     assert_eq!(b.available(2 * S + S / 2 - 1), 0);
     assert_eq!(b.available(3 * S), 1);
+}
+
+#[test]
+fn requests_spend_their_cost_and_the_venues_count_bounds_what_is_left() {
+    // 100 units a second (Binance: request weight), 200 at once.
+    let mut b = RequestBudget::new(100, 200, 0);
+    b.spend(4, 0); // an order query weighs 4
+    b.spend(1, 0);
+    assert_eq!((b.spent(), b.requests()), (5, 2));
+    assert_eq!(b.available(0), 195);
+    // The venue says 5,990 of its 6,000 are used this minute (other clients of the IP), and
+    // 3 more were sent since: 7 left until the minute ends at 30 s, whatever the bucket holds.
+    b.bound_by_venue(5_990, 6_000, 3, 30 * S);
+    assert_eq!(b.available(S), 7);
+    b.spend(1, S);
+    assert_eq!(b.available(S), 6);
+    assert!(!b.allows(7, S));
+    // Overspent (another client raced ahead): nothing, not a negative number.
+    b.bound_by_venue(6_010, 6_000, 0, 30 * S);
+    assert_eq!(b.available(2 * S), 0);
+    // The window over, the bucket alone decides again.
+    assert_eq!(b.available(30 * S), 200);
 }
 
 proptest! {
@@ -56,7 +78,7 @@ proptest! {
         for gap in gaps {
             now += gap;
             if b.allows(1, now) {
-                b.spend(now);
+                b.spend(1, now);
                 sent.push(now);
             }
         }

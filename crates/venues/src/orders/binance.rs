@@ -519,9 +519,36 @@ pub(super) fn parse_candles(
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ExchangeInfo<'a> {
+    #[serde(default)]
+    rate_limits: Vec<RateLimit>,
     #[serde(borrow)]
     symbols: Vec<SymbolInfo<'a>>,
+}
+
+/// One of `exchangeInfo`'s `rateLimits` (enums.md, "Rate limiters").
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RateLimit {
+    rate_limit_type: String,
+    interval: String,
+    interval_num: u32,
+    limit: u32,
+}
+
+/// What one request costs against the IP's `REQUEST_WEIGHT`, per rest-api.md: an order or a
+/// cancel 1, an order query 4, the account 20, commission rates 20, `exchangeInfo` 20,
+/// klines 2, and `myTrades` with an `orderId` 5 (the lane reads fills from the order's `FULL`
+/// answer, so it never asks).
+pub(super) const fn weight(call: Call) -> u32 {
+    match call {
+        Call::NewOrder | Call::CancelOrder => 1,
+        Call::QueryOrder => 4,
+        Call::OrderFills => 5,
+        Call::Balances | Call::FeeRates | Call::SymbolRules => 20,
+        Call::Candles => 2,
+    }
 }
 
 #[derive(Deserialize)]
@@ -556,6 +583,13 @@ pub(super) fn parse_symbol_rules(
     let [symbol] = info.symbols.as_slice() else {
         return Err(ctx.unreadable("not exactly one symbol"));
     };
+    let weight_per_minute = info
+        .rate_limits
+        .iter()
+        .find(|l| {
+            l.rate_limit_type == "REQUEST_WEIGHT" && l.interval == "MINUTE" && l.interval_num == 1
+        })
+        .map(|l| l.limit);
     let find = |kind: &str| symbol.filters.iter().find(|f| f.filter_type == kind);
     let price = find("PRICE_FILTER").ok_or_else(|| ctx.missing("PRICE_FILTER"))?;
     let lot = find("LOT_SIZE").ok_or_else(|| ctx.missing("LOT_SIZE"))?;
@@ -581,6 +615,7 @@ pub(super) fn parse_symbol_rules(
             size_digits: common::step_digits(step_text),
             quote_digits: symbol.quote_asset_precision,
         },
+        weight_per_minute,
     })
 }
 

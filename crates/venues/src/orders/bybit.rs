@@ -560,6 +560,7 @@ pub(super) fn parse_symbol_rules(
             size_digits: common::step_digits(lot_text),
             quote_digits: (!quote.is_empty()).then(|| common::step_digits(quote)),
         },
+        weight_per_minute: None,
     })
 }
 

@@ -551,6 +551,7 @@ pub(super) fn parse_symbol_rules(
             size_digits: common::step_digits(lot_text),
             quote_digits: Some(common::step_digits(product.quote_increment.text())),
         },
+        weight_per_minute: None,
     })
 }
 

@@ -537,6 +537,7 @@ pub(super) fn parse_symbol_rules(
             size_digits: pair.lot_decimals,
             quote_digits: pair.cost_decimals,
         },
+        weight_per_minute: None,
     })
 }
 

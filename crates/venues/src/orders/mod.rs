@@ -560,6 +560,9 @@ pub struct SymbolRules {
     pub min_notional: Option<u128>,
     /// The venue's stated precisions.
     pub venue: VenuePrecision,
+    /// The IP's request weight per minute, where the answer states it (Binance's
+    /// `exchangeInfo` `rateLimits`, `REQUEST_WEIGHT` per 1 `MINUTE`).
+    pub weight_per_minute: Option<u32>,
 }
 
 /// Which request an answer belongs to: it decides whether a 5xx or a timeout leaves the
@@ -588,6 +591,16 @@ impl Call {
     /// Whether the request changes an order, so that a lost answer leaves its effect unknown.
     pub const fn changes_order(self) -> bool {
         matches!(self, Call::NewOrder | Call::CancelOrder)
+    }
+}
+
+/// What one request costs against `venue`'s REST limit, in the unit the venue counts: request
+/// weight on Binance (see its spot REST docs: an order 1, an order query 4, ...), one per
+/// request on the others.
+pub const fn request_cost(venue: Venue, call: Call) -> u32 {
+    match venue {
+        Venue::Binance => binance::weight(call),
+        Venue::Coinbase | Venue::Kraken | Venue::Okx | Venue::Bybit => 1,
     }
 }
 

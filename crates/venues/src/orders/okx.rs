@@ -685,6 +685,7 @@ pub(super) fn parse_symbol_rules(
             size_digits: common::step_digits(inst.lot_sz.text()),
             quote_digits: None,
         },
+        weight_per_minute: None,
     })
 }
 

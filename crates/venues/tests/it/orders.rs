@@ -416,9 +416,16 @@ fn binance_balances_and_commission_read_exactly() {
 }
 
 /// rest-api.md, "Exchange information" (`ETHBTC`), with its filter placeholders filled by the
-/// `/exchangeInfo format` examples of filters.md (PRICE_FILTER, LOT_SIZE, NOTIONAL).
+/// `/exchangeInfo format` examples of filters.md (PRICE_FILTER, LOT_SIZE, NOTIONAL) and its
+/// rate-limit placeholder by enums.md's "Rate limiters" examples.
 const BINANCE_EXCHANGE_INFO: &str = r#"{
-  "timezone": "UTC", "serverTime": 1565246363776, "rateLimits": [], "exchangeFilters": [],
+  "timezone": "UTC", "serverTime": 1565246363776,
+  "rateLimits": [
+    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 1, "limit": 10},
+    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000}
+  ],
+  "exchangeFilters": [],
   "symbols": [{
     "symbol": "ETHBTC", "status": "TRADING", "baseAsset": "ETH", "baseAssetPrecision": 8,
     "quoteAsset": "BTC", "quotePrecision": 8, "quoteAssetPrecision": 8,
@@ -455,6 +462,7 @@ fn binance_exchange_info_reads_to_exact_rules() {
                 size_digits: 3,
                 quote_digits: Some(8),
             },
+            weight_per_minute: Some(6000),
         }
     );
     // A tick finer than the configured price scale is a configuration error, not a rounding.
@@ -705,6 +713,7 @@ fn kraken_account_and_rules_read_exactly() {
                 size_digits: 8,
                 quote_digits: Some(6)
             },
+            weight_per_minute: None,
         }
     );
 }
@@ -955,6 +964,7 @@ fn okx_account_and_rules_read_exactly() {
                 size_digits: 8,
                 quote_digits: None
             },
+            weight_per_minute: None,
         }
     );
 }
@@ -1467,6 +1477,7 @@ fn bybit_account_and_rules_read_exactly() {
                 size_digits: 6,
                 quote_digits: Some(7)
             },
+            weight_per_minute: None,
         }
     );
 }
@@ -1727,6 +1738,7 @@ fn coinbase_account_and_rules_read_exactly() {
                 size_digits: 8,
                 quote_digits: Some(8)
             },
+            weight_per_minute: None,
         }
     );
 }
