@@ -168,7 +168,19 @@ pub fn apply_victim(
     }
     let mut overlay = Overlay::default();
     for (i, hop) in hops.iter().enumerate() {
-        apply_hop(&mut overlay, snap, hop, amounts[i], amounts[i + 1], fee_num)?;
+        // The last pair pays `to`; where `to` is that pair, its output never leaves it.
+        let pays_itself = i + 1 == hop_count
+            && snap
+                .get(hop.pool)
+                .is_some_and(|p| p.address == intent.recipient);
+        apply_hop(
+            &mut overlay,
+            snap,
+            hop,
+            (amounts[i], amounts[i + 1]),
+            fee_num,
+            pays_itself,
+        )?;
     }
     Ok(overlay)
 }
@@ -235,13 +247,16 @@ fn amounts_in(
 /// `UniswapV2Pair.swap` for one hop: balances move by the router's amounts and the pair's own
 /// checks apply. Only a pool the path visits twice can fail the K check, because its second
 /// visit was priced on reserves the first visit already moved.
+/// One pair's `swap` of `amount_in` for `amount_out`. `pays_itself`: the pair is its own `to`,
+/// so the output is transferred to itself and `_update` syncs the out reserve back to a balance
+/// that never fell: only the input moves the reserves.
 fn apply_hop(
     overlay: &mut Overlay,
     snap: &PoolSnapshot,
     hop: &Hop,
-    amount_in: U256,
-    amount_out: U256,
+    (amount_in, amount_out): (U256, U256),
     fee_num: u32,
+    pays_itself: bool,
 ) -> Result<(), SkipReason> {
     let revisit = overlay.get(hop.pool).is_some();
     let (r0, r1) = overlay.reserves(snap, hop.pool);
@@ -254,7 +269,11 @@ fn apply_hop(
         .checked_add(amount_in)
         .filter(|b| *b < RESERVE_LIMIT)
         .ok_or(SkipReason::VictimWouldRevert)?;
-    let new_out = r_out - amount_out;
+    let new_out = if pays_itself {
+        r_out
+    } else {
+        r_out - amount_out
+    };
     if revisit && !k_holds(r_in, r_out, new_in, new_out, amount_in, fee_num) {
         return Err(SkipReason::VictimWouldRevert);
     }

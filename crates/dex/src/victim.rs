@@ -473,8 +473,44 @@ impl Run<'_, '_> {
         if payer_is_router {
             self.router.debit(token_in, amounts.amount_in)?;
         }
-        self.deliver(swap.recipient, token_out, amounts.amount_out)?;
+        match self.pays_itself(swap) {
+            Some(id) => self.keep_output(id, token_out, amounts.amount_out)?,
+            None => self.deliver(swap.recipient, token_out, amounts.amount_out)?,
+        }
         Ok(amounts)
+    }
+
+    /// The V2 leg's last pair, where the leg's recipient is that pair itself.
+    fn pays_itself(&self, swap: &Swap<'_>) -> Option<PoolId> {
+        let (Route::V2(path), Recipient::Account(to)) = (swap.route, swap.recipient) else {
+            return None;
+        };
+        let (a, b) = tokens_at(path, path.len().checked_sub(2)?).ok()?;
+        let id = self.v2_pair(a, b).ok()?;
+        self.reg
+            .v2()
+            .get(id)
+            .is_some_and(|p| p.address == to)
+            .then_some(id)
+    }
+
+    /// A pair that paid its output to itself: the transfer left its balance as it was, and
+    /// `_update` synced the reserve to that balance, so the output is back in the reserve (not
+    /// a surplus for its next swap).
+    fn keep_output(&mut self, id: PoolId, token: Address, amount: U256) -> Result<(), SkipReason> {
+        let pair = self.reg.v2().get(id).ok_or(SkipReason::UnknownPool)?;
+        let out_is_0 = token == pair.token0;
+        let (r0, r1) = self
+            .overlay
+            .v2_reserves(self.reg, id)
+            .ok_or(SkipReason::UnknownPool)?;
+        let (reserve0, reserve1) = if out_is_0 {
+            (r0.checked_add(amount).ok_or(REVERT)?, r1)
+        } else {
+            (r0, r1.checked_add(amount).ok_or(REVERT)?)
+        };
+        self.overlay
+            .set(PoolRef::V2(id), PoolState::V2 { reserve0, reserve1 })
     }
 
     /// The output lands with its recipient: the router keeps it for a later leg or unwrap; a
@@ -592,9 +628,7 @@ impl Run<'_, '_> {
             if !floor.is_zero() {
                 // Only the last hop can pay the pair itself here (a path that turns straight
                 // back reverted above): when the leg's recipient is the pair.
-                let pays_itself = i + 1 == hops
-                    && matches!(swap.recipient, Recipient::Account(to)
-                        if self.reg.v2().get(id).is_some_and(|p| p.address == to));
+                let pays_itself = i + 1 == hops && self.pays_itself(swap) == Some(id);
                 let received = if pays_itself { U256::ZERO } else { out };
                 if v2_hop_price(received, amount_in).ok_or(REVERT)? < floor {
                     return Err(REVERT); // V2TooLittleReceivedPerHop

@@ -966,6 +966,37 @@ fn ur_v2_exact_out_hop_floors_use_the_forward_pass() {
 }
 
 #[test]
+fn ur_v2_leg_paying_its_own_pair_moves_only_the_input_reserve() {
+    let reg = vreg();
+    let amount = e18(2);
+    let ab = reg.v2().pool(PoolId(1));
+    let (r0, r1) = (ab.reserve0, ab.reserve1);
+    // A -> B with the pair as recipient: it sends its B to itself, and `_update` syncs both
+    // reserves to its balances: A grew by the input, B did not move.
+    let data = ur_execute(
+        &[(V2_IN, ur_v2(ab.address, amount, U256::ZERO, &[A, B], true))],
+        NOW,
+    );
+    let outcome = apply_ur(&reg, &env(), &data, U256::ZERO).expect("swaps");
+    let expected = if ab.token0 == A {
+        (r0 + amount, r1)
+    } else {
+        (r0, r1 + amount)
+    };
+    assert_eq!(v2_state(&outcome.overlay, 1), Some(expected));
+    // Paid to anyone else, the B leaves the pair.
+    let data = ur_execute(
+        &[(V2_IN, ur_v2(USER, amount, U256::ZERO, &[A, B], true))],
+        NOW,
+    );
+    let outcome = apply_ur(&reg, &env(), &data, U256::ZERO).expect("swaps");
+    let (_, out) = legs(&outcome)[0];
+    let b_left = if ab.token0 == A { r1 - out } else { r0 - out };
+    let state = v2_state(&outcome.overlay, 1).expect("moved");
+    assert!(state.0 == b_left || state.1 == b_left, "{state:?}");
+}
+
+#[test]
 fn ur_v2_hop_floor_reads_the_receivers_balance_so_a_pair_paying_itself_gets_nothing() {
     let reg = vreg();
     let amount = e18(2);

@@ -127,6 +127,27 @@ async fn a_path_back_through_the_same_pair_reverts_on_chain_and_gets_no_bundle()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_victim_paying_its_own_pair_is_backrun_on_the_reserves_the_chain_keeps() {
+    let mut h = Harness::start().await;
+    let (weth, token) = (h.world.weth, h.world.tokens[0]);
+    let pair = h
+        .world
+        .pairs
+        .iter()
+        .find(|p| p.token == token && p.factory_index == 0)
+        .expect("the pair router 0 trades")
+        .address;
+    // `to` is the pair itself: the pair sends its output to itself, so its token reserve does
+    // not fall; only the 5 ETH of WETH moves it. The backrun is priced on those reserves and
+    // the chain pays its predicted profit to the wei.
+    let victim = h
+        .swap_path_to(0, vec![weth, token], U256::from(5 * ETH), U256::ZERO, pair)
+        .await;
+    let landed = h.land_one(victim).await;
+    assert!(landed.row.ev.candidate.profit_net > U256::ZERO);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unprofitable_victim_gets_no_bundle() {
     let mut h = Harness::start().await;
     let token = h.world.tokens[0];

@@ -218,6 +218,18 @@ impl Harness {
         min_out: U256,
     ) -> B256 {
         let to = self.user.address();
+        self.swap_path_to(r, path, value, min_out, to).await
+    }
+
+    /// [`Harness::swap_path`] paying the output to `to`.
+    pub async fn swap_path_to(
+        &mut self,
+        r: usize,
+        path: Vec<Address>,
+        value: U256,
+        min_out: U256,
+        to: Address,
+    ) -> B256 {
         self.send_swap(r, value, |deadline| {
             let call = IRouter::swapExactETHForTokensCall {
                 amountOutMin: min_out,
