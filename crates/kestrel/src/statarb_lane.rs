@@ -131,6 +131,10 @@ pub struct StatArbTotals {
     pub fills: u64,
     /// Orders that failed or filled nothing.
     pub failed_orders: u64,
+    /// Filled legs valued at the venue's (possibly rounded) average price because their exact
+    /// fills could not be had (OKX: a fills page failed, or the pages never added up). Should
+    /// be 0.
+    pub fills_at_avg_price: u64,
     /// Entries not made, by reason: `closing` (the pair's last trade is still closing),
     /// `book` (a book not live), `capital` (nothing to commit), `minimums` (below a symbol's
     /// minimum size or value), `inventory` (live: not enough base to sell), `unfilled` (the
@@ -763,6 +767,10 @@ impl StatArbLane {
             trades: self.trades,
             fills: self.fills,
             failed_orders: self.failed_orders,
+            fills_at_avg_price: match &self.orders {
+                StatArbOrders::Live(live) => live.fills_at_avg_price,
+                StatArbOrders::Paper => 0,
+            },
             skipped_entries: self.skipped_entries.clone(),
             bars: self.bars,
             gross_quote: self.quote_text(self.gross_units),
@@ -1347,6 +1355,8 @@ pub struct LiveOrders {
     /// Seconds at start, so client ids of one run do not repeat another's.
     tag: u64,
     sent: u64,
+    /// Filled orders valued at the average price: their fills could not be had.
+    fills_at_avg_price: u64,
 }
 
 impl std::fmt::Debug for LiveOrders {
@@ -1374,6 +1384,7 @@ impl LiveOrders {
             request: Vec::with_capacity(2048),
             tag: LiveClock.unix_ms() / 1000 % 1_000_000_000,
             sent: 0,
+            fills_at_avg_price: 0,
         }
     }
 
@@ -1490,6 +1501,7 @@ impl LiveOrders {
             if let Some(fills) = self.all_fills(symbol, &report, scales) {
                 return Ok(fills_fill(fills, report.filled, base_asset, scales));
             }
+            self.fills_at_avg_price += 1;
         }
         Ok(report_fill(&report, base_asset, scales))
     }
@@ -1879,6 +1891,7 @@ mod tests {
         assert_eq!(fill.size, Fixed(filled));
         assert_eq!(fill.notional, exact);
         assert_eq!(before - usdt(&server), exact, "what OKX took");
+        assert_eq!(orders.fills_at_avg_price, 0, "valued from its fills");
         // The average price, cut at the quote's 7 digits, would have been a unit short.
         let avg = Amount::new(exact * 100_000 / u128::from(filled), 7).expect("amount");
         let report = OrderReport {
