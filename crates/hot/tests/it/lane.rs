@@ -5,7 +5,7 @@
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
-use kestrel_exsim::binance::BinanceFront;
+use kestrel_exsim::binance::{BinanceFront, WEIGHT_PER_MINUTE};
 use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, Reject, SymbolSpec};
 use kestrel_exsim::server::{ExchangeServer, Fault};
 use kestrel_fire::relay::{RelayConn, ReplyLimits};
@@ -139,7 +139,7 @@ fn leg(feed: usize, holdings: Holdings, taker_fee: Rate) -> LegConfig {
         holdings,
         requests_per_second: 1_000,
         burst: 1_000,
-        weight_per_minute: Some(kestrel_exsim::binance::WEIGHT_PER_MINUTE),
+        weight_per_minute: Some(WEIGHT_PER_MINUTE),
     }
 }
 
@@ -174,7 +174,7 @@ impl Default for Limits {
             max_size: BTC,
             max_orders_per_minute: 2,
             budget: (1_000, 1_000),
-            weight_per_minute: [kestrel_exsim::binance::WEIGHT_PER_MINUTE; 2],
+            weight_per_minute: [WEIGHT_PER_MINUTE; 2],
         }
     }
 }
@@ -594,33 +594,6 @@ fn the_same_dislocation_is_left_alone_when_fees_eat_it() {
 
 #[test]
 fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_venue() {
-    // Four crossing levels a side, 0.2 BTC each; each trade takes one (max size 0.2 BTC).
-    let asks: Vec<_> = (0..4)
-        .map(|i| (BookSide::Ask, 6_500_000 + i * 1_000, 20_000))
-        .collect();
-    let bids: Vec<_> = (0..4)
-        .map(|i| (BookSide::Bid, 6_550_000 - i * 1_000, 20_000))
-        .collect();
-    let cheap = venue(
-        100_000 * USDT,
-        0,
-        &[asks.as_slice(), &[(BookSide::Bid, 6_400_000, 50_000)]].concat(),
-    );
-    let rich = venue(
-        0,
-        BTC,
-        &[bids.as_slice(), &[(BookSide::Ask, 6_600_000, 50_000)]].concat(),
-    );
-    let holdings = [
-        Holdings {
-            base: 0,
-            quote: 100_000 * USDT,
-        },
-        Holdings {
-            base: BTC,
-            quote: 0,
-        },
-    ];
     // Two requests at once, then one a second, on each venue.
     let limits = Limits {
         max_size: 20_000,
@@ -628,7 +601,7 @@ fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_v
         budget: (1, 2),
         ..Limits::default()
     };
-    let mut lane = lane_with(&cheap, &rich, holdings, Rate(100_000), limits);
+    let (_cheap, rich, mut lane) = four_level_lane(WEIGHT_PER_MINUTE, limits);
     let (events, held_at) = run_until_clocked(&mut lane, "a trade held back for budget", |l| {
         l.stats().rate_limited > 0 && !l.is_busy()
     });
@@ -729,13 +702,10 @@ fn use_weight_until(server: &ExchangeServer, target: u32) -> (u16, ReplyLimits) 
 }
 
 /// Four crossing levels a side, 0.2 BTC each; each trade takes one (max size 0.2 BTC). The
-/// rich venue allows `weight_limit` request weight a minute. Budgets are ample (1,000 a
-/// second): only the venue's own count can hold the lane back.
-/// `known`: whether the lane knows that limit (from `exchangeInfo`) to read the venue's counts
-/// against.
-fn lane_on_a_weight_limit(
+/// rich venue allows `weight_limit` request weight a minute.
+fn four_level_lane(
     weight_limit: u32,
-    known: bool,
+    limits: Limits,
 ) -> (ExchangeServer, ExchangeServer, XarbLane) {
     let asks: Vec<_> = (0..4)
         .map(|i| (BookSide::Ask, 6_500_000 + i * 1_000, 20_000))
@@ -764,17 +734,24 @@ fn lane_on_a_weight_limit(
             quote: 0,
         },
     ];
+    let lane = lane_with(&cheap, &rich, holdings, Rate(100_000), limits);
+    (cheap, rich, lane)
+}
+
+/// [`four_level_lane`] with ample budgets (1,000 a second): only the rich venue's own count
+/// can hold the lane back. `known`: whether the lane knows that venue's limit (from
+/// `exchangeInfo`) to read its counts against.
+fn lane_on_a_weight_limit(
+    weight_limit: u32,
+    known: bool,
+) -> (ExchangeServer, ExchangeServer, XarbLane) {
     let limits = Limits {
         max_size: 20_000,
         max_orders_per_minute: 1_000,
         budget: (1_000, 1_000),
-        weight_per_minute: [
-            kestrel_exsim::binance::WEIGHT_PER_MINUTE,
-            if known { weight_limit } else { 0 },
-        ],
+        weight_per_minute: [WEIGHT_PER_MINUTE, if known { weight_limit } else { 0 }],
     };
-    let lane = lane_with(&cheap, &rich, holdings, Rate(100_000), limits);
-    (cheap, rich, lane)
+    four_level_lane(weight_limit, limits)
 }
 
 #[test]
