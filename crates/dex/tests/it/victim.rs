@@ -870,6 +870,20 @@ fn replay_and_cycle_search_allocate_nothing() {
 // the price passes and one above it reverts. The prices below come from the pools' quotes and
 // that formula, written out here.
 
+/// Each set of floors makes `run` revert.
+fn reverts_for_each(
+    run: &dyn Fn(&[U256]) -> Result<kestrel_dex::victim::VictimOutcome, SkipReason>,
+    cases: &[Vec<U256>],
+) {
+    for floors in cases {
+        assert_eq!(
+            run(floors),
+            Err(SkipReason::VictimWouldRevert),
+            "{floors:?}"
+        );
+    }
+}
+
 /// `Constants.PRICE_PRECISION`.
 fn e36() -> U256 {
     U256::from(10u8).pow(U256::from(36u8))
@@ -909,27 +923,18 @@ fn ur_v2_exact_in_hop_floors_pass_at_the_price_and_revert_one_above() {
         let done = run(&floors).unwrap_or_else(|e| panic!("{floors:?}: {e:?}"));
         assert_eq!(legs(&done), [(amount, b_out)]);
     }
-    for floors in [
-        vec![p0 + one, p1],
-        vec![p0, p1 + one],
-        vec![p0 + one, U256::ZERO],
-        vec![U256::ZERO, p1 + one],
-        vec![U256::MAX, U256::ZERO],
-    ] {
-        assert_eq!(
-            run(&floors),
-            Err(SkipReason::VictimWouldRevert),
-            "{floors:?}"
-        );
-    }
+    reverts_for_each(
+        &run,
+        &[
+            vec![p0 + one, p1],
+            vec![p0, p1 + one],
+            vec![p0 + one, U256::ZERO],
+            vec![U256::ZERO, p1 + one],
+            vec![U256::MAX, U256::ZERO],
+        ],
+    );
     // V2InvalidHopPriceLength: one floor per pair or none, even when all are zero.
-    for floors in [vec![U256::ZERO], vec![U256::ZERO; 3], vec![p0]] {
-        assert_eq!(
-            run(&floors),
-            Err(SkipReason::VictimWouldRevert),
-            "{floors:?}"
-        );
-    }
+    reverts_for_each(&run, &[vec![U256::ZERO], vec![U256::ZERO; 3], vec![p0]]);
 }
 
 #[test]
@@ -1026,13 +1031,10 @@ fn ur_v2_hop_floor_reads_the_receivers_balance_so_a_pair_paying_itself_gets_noth
         );
         apply_ur(&reg, &env(), &data, U256::ZERO)
     };
-    for floors in [vec![U256::ONE, U256::ZERO], vec![U256::ZERO; 2], vec![]] {
-        assert_eq!(
-            back(&floors),
-            Err(SkipReason::VictimWouldRevert),
-            "{floors:?}"
-        );
-    }
+    reverts_for_each(
+        &back,
+        &[vec![U256::ONE, U256::ZERO], vec![U256::ZERO; 2], vec![]],
+    );
 }
 
 #[test]
@@ -1061,26 +1063,17 @@ fn ur_v3_exact_in_hop_floors_pass_at_the_price_and_revert_one_above() {
         let done = run(&floors).unwrap_or_else(|e| panic!("{floors:?}: {e:?}"));
         assert_eq!(legs(&done), [(amount, b_out)]);
     }
-    for floors in [
-        vec![p0 + one, p1],
-        vec![p0, p1 + one],
-        vec![p0 + one, U256::ZERO],
-        vec![U256::ZERO, p1 + one],
-    ] {
-        assert_eq!(
-            run(&floors),
-            Err(SkipReason::VictimWouldRevert),
-            "{floors:?}"
-        );
-    }
+    reverts_for_each(
+        &run,
+        &[
+            vec![p0 + one, p1],
+            vec![p0, p1 + one],
+            vec![p0 + one, U256::ZERO],
+            vec![U256::ZERO, p1 + one],
+        ],
+    );
     // V3HopPriceAndPathLengthMismatch.
-    for floors in [vec![U256::ZERO], vec![U256::ZERO; 3]] {
-        assert_eq!(
-            run(&floors),
-            Err(SkipReason::VictimWouldRevert),
-            "{floors:?}"
-        );
-    }
+    reverts_for_each(&run, &[vec![U256::ZERO], vec![U256::ZERO; 3]]);
 }
 
 #[test]
@@ -1138,25 +1131,16 @@ fn ur_v3_exact_out_hop_floors_are_in_trade_order_and_checked_per_pool() {
         let done = run(&floors).unwrap_or_else(|e| panic!("{floors:?}: {e:?}"));
         assert_eq!(legs(&done), [(w_needed, want)]);
     }
-    for floors in [
-        vec![p0 + one, p1],
-        vec![p0, p1 + one],
-        vec![p0 + one, U256::ZERO],
-        vec![U256::ZERO, p1 + one],
-    ] {
-        assert_eq!(
-            run(&floors),
-            Err(SkipReason::VictimWouldRevert),
-            "{floors:?}"
-        );
-    }
-    for floors in [vec![p0], vec![p0, p1, U256::ZERO]] {
-        assert_eq!(
-            run(&floors),
-            Err(SkipReason::VictimWouldRevert),
-            "{floors:?}"
-        );
-    }
+    reverts_for_each(
+        &run,
+        &[
+            vec![p0 + one, p1],
+            vec![p0, p1 + one],
+            vec![p0 + one, U256::ZERO],
+            vec![U256::ZERO, p1 + one],
+        ],
+    );
+    reverts_for_each(&run, &[vec![p0], vec![p0, p1, U256::ZERO]]);
     // One pool: its single floor.
     let single = |floor: U256| {
         let path = packed_path(&[A, B], &[500], true);
