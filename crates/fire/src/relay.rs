@@ -27,6 +27,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Largest response body the reader accepts.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Longest chunk-size line, and longest trailer section, of a chunked body.
+const MAX_LINE_BYTES: usize = 8 * 1024;
+/// Longest chunked body as sent (data, size lines, CRLFs and trailers): framing may at most
+/// double the body, so a peer cannot keep a response `Incomplete` while the buffer grows.
+const MAX_ENCODED_BODY_BYTES: usize = 2 * MAX_BODY_BYTES;
 
 /// One HTTP response from a relay.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,6 +164,14 @@ impl RelayConn {
             }
         }
         Ok(())
+    }
+
+    /// Shut the connection down (an answer owed on it is taken for lost): its reader thread
+    /// delivers whatever it has already framed, ends, and [`RelayConn::is_open`] turns false;
+    /// the next request reconnects.
+    pub fn close(&mut self) {
+        // An error means the socket is already gone, which is what is wanted.
+        let _ = self.stream.shutdown(Shutdown::Both);
     }
 
     /// Successful reconnects since `connect`.
@@ -371,12 +384,9 @@ enum Framing {
 
 /// Frames one response: status line, headers, and a body by `Content-Length` or chunked.
 fn parse_response(buf: &[u8]) -> Parsed {
-    let Some(head_end) = find(buf, b"\r\n\r\n") else {
-        return if buf.len() > MAX_HEAD_BYTES {
-            Parsed::Invalid
-        } else {
-            Parsed::Incomplete
-        };
+    let head_end = match find_within(buf, b"\r\n\r\n", MAX_HEAD_BYTES) {
+        Ok(end) => end,
+        Err(not_yet) => return not_yet,
     };
     let body_start = head_end + 4;
     let Some((status, framing, limits)) = buf.get(..head_end).and_then(parse_head) else {
@@ -450,8 +460,9 @@ fn parse_chunked(buf: &[u8]) -> Parsed {
     let mut pos = 0;
     loop {
         let rest = buf.get(pos..).unwrap_or_default();
-        let Some(line_end) = find(rest, b"\r\n") else {
-            return Parsed::Incomplete;
+        let line_end = match find_within(rest, b"\r\n", MAX_LINE_BYTES) {
+            Ok(end) => end,
+            Err(not_yet) => return not_yet,
         };
         let line = rest.get(..line_end).unwrap_or_default();
         // Chunk extensions (`;name=value`) are allowed and ignored.
@@ -466,30 +477,45 @@ fn parse_chunked(buf: &[u8]) -> Parsed {
         if size == 0 {
             return finish_trailers(buf, pos, body);
         }
-        if body.len() + size > MAX_BODY_BYTES {
+        // Checked: the size is the peer's number, and may be anything up to `usize::MAX`.
+        let within_limits = body
+            .len()
+            .checked_add(size)
+            .is_some_and(|total| total <= MAX_BODY_BYTES);
+        let Some(data_end) = pos
+            .checked_add(size)
+            .filter(|&end| within_limits && end + 2 <= MAX_ENCODED_BODY_BYTES)
+        else {
             return Parsed::Invalid;
-        }
-        let Some(chunk) = buf.get(pos..pos + size) else {
+        };
+        let Some(chunk) = buf.get(pos..data_end) else {
             return Parsed::Incomplete;
         };
-        match buf.get(pos + size..pos + size + 2) {
+        match buf.get(data_end..data_end + 2) {
             None => return Parsed::Incomplete,
             Some(b"\r\n") => {}
             Some(_) => return Parsed::Invalid,
         }
         body.extend_from_slice(chunk);
-        pos += size + 2;
+        pos = data_end + 2;
     }
 }
 
-/// Skips the trailer section after the last chunk: header lines up to an empty line.
-fn finish_trailers(buf: &[u8], mut pos: usize, body: Vec<u8>) -> Parsed {
+/// Skips the trailer section after the last chunk: header lines up to an empty line, at most
+/// [`MAX_LINE_BYTES`] of them in all.
+fn finish_trailers(buf: &[u8], start: usize, body: Vec<u8>) -> Parsed {
+    let mut pos = start;
     loop {
         let rest = buf.get(pos..).unwrap_or_default();
-        let Some(line_end) = find(rest, b"\r\n") else {
-            return Parsed::Incomplete;
+        let budget = MAX_LINE_BYTES.saturating_sub(pos - start);
+        let line_end = match find_within(rest, b"\r\n", budget) {
+            Ok(end) => end,
+            Err(not_yet) => return not_yet,
         };
         pos += line_end + 2;
+        if pos > MAX_ENCODED_BODY_BYTES {
+            return Parsed::Invalid;
+        }
         if line_end == 0 {
             return Parsed::Done {
                 status: 0,
@@ -498,6 +524,18 @@ fn finish_trailers(buf: &[u8], mut pos: usize, body: Vec<u8>) -> Parsed {
                 limits: ReplyLimits::default(),
             };
         }
+    }
+}
+
+/// Where `needle` first occurs in `buf`, if at most `max` bytes come before it. `Err` says
+/// why not: `Incomplete` while it may still arrive, `Invalid` once `max` bytes have passed
+/// without it (so a peer cannot make the buffer grow without end).
+fn find_within(buf: &[u8], needle: &[u8], max: usize) -> Result<usize, Parsed> {
+    let window = max.saturating_add(needle.len());
+    match find(buf.get(..window).unwrap_or(buf), needle) {
+        Some(at) => Ok(at),
+        None if buf.len() >= window => Err(Parsed::Invalid),
+        None => Err(Parsed::Incomplete),
     }
 }
 

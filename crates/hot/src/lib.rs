@@ -25,6 +25,7 @@ pub use pipeline::{
     Pipeline, PipelineConfig, RelayTarget, cycle_route, route_candidate, route_kind,
 };
 pub use ws::{
-    HOT_POOL_BYTES, HotThreadConfig, HotThreadReport, NodeEndpoint, NodeError, NodeStream,
-    NodeStreamConfig, run_hot_thread,
+    HEADS_SUBSCRIPTION_ID, HOT_POOL_BYTES, HotThreadConfig, HotThreadReport, NodeEndpoint,
+    NodeError, NodeStream, NodeStreamConfig, PENDING_SUBSCRIPTION_ID, run_hot_thread,
+    subscription_name,
 };

@@ -298,6 +298,13 @@ impl TlsOrderConn {
         self.conn.is_some()
     }
 
+    /// Drop the connection (an answer owed on it is taken for lost); the next request
+    /// reconnects.
+    pub fn close(&mut self) {
+        self.conn = None;
+        self.buf.clear();
+    }
+
     /// Write one complete request. Reconnects first if the connection is down, but never
     /// writes twice: after a failed write the venue may or may not have the order.
     pub fn send_request(&mut self, request: &[u8]) -> io::Result<()> {

@@ -23,6 +23,7 @@ use kestrel_types::{
 use kestrel_wire::{Frame, TxView, decode_hex_into, encode_signed_tx, parse_frame};
 
 use crate::decide::{HotState, RouteDecision, Verdict, decide};
+use crate::ws::{HEADS_SUBSCRIPTION_ID, PENDING_SUBSCRIPTION_ID};
 
 /// Which request a relay gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +89,8 @@ pub struct Pipeline {
     /// The transaction `victim_raw` holds (zero: none).
     victim_for: B256,
     undecoded: Option<Arc<Handoff>>,
+    /// A subscription refusal of the connection now open was reported to the slow lane.
+    refusal_reported: bool,
 }
 
 /// What revm must confirm about a backrun, and how a disagreement is journaled.
@@ -155,6 +158,7 @@ impl Pipeline {
             confirm_v2: cfg.confirm_v2,
             victim_for: B256::ZERO,
             undecoded: cfg.undecoded,
+            refusal_reported: false,
         }
     }
 
@@ -176,6 +180,27 @@ impl Pipeline {
         self.emit(HotEvent::Reconnected { gap });
     }
 
+    /// A new connection to the node is open (and its subscriptions sent): a refusal on it is
+    /// reported afresh.
+    pub fn note_connected(&mut self) {
+        self.refusal_reported = false;
+    }
+
+    /// Counts a failed attempt to connect to the node (retried after a backoff).
+    pub fn note_connect_failure(&mut self) {
+        self.counters.add_connect_failure();
+    }
+
+    /// The node answered subscription request `request_id` with an error: counted every time,
+    /// reported to the slow lane (which logs it) once per connection.
+    fn on_refusal(&mut self, request_id: u64) {
+        self.counters.add_subscription_refusal();
+        if !self.refusal_reported {
+            self.refusal_reported = true;
+            self.emit(HotEvent::SubscriptionRefused { request_id });
+        }
+    }
+
     /// Runs one frame, read at `recv_ns`, to completion.
     pub fn on_frame(&mut self, frame: &[u8], recv_ns: u64) {
         let mut stamps = Stamps {
@@ -192,6 +217,11 @@ impl Pipeline {
             Ok(Frame::NewHead { head, .. }) => self.emit(HotEvent::NewHead {
                 number: head.number,
             }),
+            Ok(Frame::Reply {
+                id, error: Some(_), ..
+            }) if id == PENDING_SUBSCRIPTION_ID || id == HEADS_SUBSCRIPTION_ID => {
+                self.on_refusal(id);
+            }
             Ok(Frame::Reply { .. }) => {}
             Err(_) => self.skip(B256::ZERO, SkipReason::MalformedFrame, stamps),
         }

@@ -56,12 +56,26 @@ pub enum NodeError {
 /// How long a blocking read waits before the loop checks for shutdown.
 const PARK_READ_TIMEOUT: Duration = Duration::from_millis(50);
 
+/// The id of each connection's `eth_subscribe` request for full pending transactions.
+pub const PENDING_SUBSCRIPTION_ID: u64 = 1;
+/// The id of each connection's `eth_subscribe` request for new heads.
+pub const HEADS_SUBSCRIPTION_ID: u64 = 2;
+
+/// What the subscription request `request_id` asks for, for logs.
+pub fn subscription_name(request_id: u64) -> &'static str {
+    match request_id {
+        PENDING_SUBSCRIPTION_ID => "newPendingTransactions",
+        HEADS_SUBSCRIPTION_ID => "newHeads",
+        _ => "unknown",
+    }
+}
+
 impl NodeStream {
     /// Connects and subscribes to `newPendingTransactions` (full bodies) and `newHeads`.
     pub fn connect(cfg: &NodeStreamConfig) -> Result<NodeStream, NodeError> {
         let subs = [
-            kestrel_wire::subscribe_request(1, true),
-            kestrel_wire::subscribe_heads_request(2),
+            kestrel_wire::subscribe_request(PENDING_SUBSCRIPTION_ID, true),
+            kestrel_wire::subscribe_heads_request(HEADS_SUBSCRIPTION_ID),
         ];
         let blocking = matches!(cfg.wait, WaitStrategy::Park(_));
         match &cfg.endpoint {
@@ -112,6 +126,8 @@ pub struct HotThreadReport {
     pub recorder: StageRecorder,
     /// Reconnects to the node (each is a possible gap in the pending stream).
     pub reconnects: u64,
+    /// Attempts to connect (and subscribe) that failed, each retried after a backoff.
+    pub connect_failures: u64,
     /// Whether pinning took.
     pub pinned: PinOutcome,
     /// The thread's allocation pool at the end of the run (what revm confirmation took from
@@ -137,17 +153,21 @@ pub fn run_hot_thread(
             // Reserved once, here, before the first frame; handed back when the thread ends.
             let reserved = kestrel_bus::pool::reserve_for_current_thread(HOT_POOL_BYTES);
             let mut reconnects = 0u64;
+            let mut connect_failures = 0u64;
             let mut backoff = Duration::from_millis(50);
             while !shutdown.is_set() {
                 let mut stream = match NodeStream::connect(&cfg.node) {
                     Ok(s) => s,
                     Err(_) => {
+                        connect_failures += 1;
+                        pipeline.note_connect_failure();
                         std::thread::sleep(backoff);
                         backoff = (backoff * 2).min(Duration::from_secs(2));
                         continue;
                     }
                 };
                 backoff = Duration::from_millis(50);
+                pipeline.note_connected();
                 read_until_error(&mut stream, &mut pipeline, &shutdown, cfg.node.wait);
                 if !shutdown.is_set() {
                     reconnects += 1;
@@ -159,6 +179,7 @@ pub fn run_hot_thread(
             HotThreadReport {
                 recorder: pipeline.recorder().clone(),
                 reconnects,
+                connect_failures,
                 pinned,
                 pool,
             }

@@ -9,11 +9,13 @@
 //!
 //! **Invariant:** after [`WsClient::connect`], [`WsClient::poll`] and [`WsClient::send_text`]
 //! (for texts up to the write buffer's size) allocate nothing: reads go into a fixed buffer,
-//! fragments into a fixed reassembly buffer, control replies into a fixed write buffer. A
-//! message larger than those is skipped whole and counted, never a reason to grow.
+//! fragments (and frames larger than the read buffer, as they arrive) into a reassembly
+//! buffer reserved at connect for the client's largest message, control replies into a fixed
+//! write buffer. A message larger than that limit is skipped whole and counted, never a reason
+//! to grow.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kestrel_stdx::Rng;
 
@@ -21,7 +23,8 @@ use crate::net::{Conn, Endpoint};
 
 /// Read buffer size: the largest single frame delivered without copying.
 pub const READ_BUFFER_BYTES: usize = 1 << 20;
-/// Largest fragmented message reassembled.
+/// Largest message delivered by a client made with [`WsClient::connect`]; others set their
+/// own with [`WsClient::connect_with_max_message`].
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
 /// Write buffer size: the largest text [`WsClient::send_text`] sends without allocating.
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
@@ -31,6 +34,9 @@ const MAX_HANDSHAKE_BYTES: usize = 16 * 1024;
 const WS_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// How long connecting and the handshake may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long sending one frame may wait for room in the socket: a peer that has not taken our
+/// bytes for this long is stuck, and the connection is given up (its feed reconnects).
+const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Why the WebSocket stopped.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +69,16 @@ enum Fragment {
     Dropping,
 }
 
+/// A data frame larger than the read buffer, whose payload goes into the reassembly buffer as
+/// it arrives.
+#[derive(Clone, Copy, Debug)]
+struct LargeFrame {
+    /// Payload bytes still to come.
+    left: u64,
+    /// Whether it ends its message.
+    fin: bool,
+}
+
 /// A connected, handshaken WebSocket.
 pub struct WsClient {
     stream: Conn,
@@ -70,9 +86,13 @@ pub struct WsClient {
     start: usize,
     end: usize,
     msg: Vec<u8>,
+    /// Largest message delivered (the reassembly buffer's capacity); larger ones are skipped.
+    max_message: usize,
     fragment: Fragment,
     /// Payload bytes of an oversized frame still to discard.
     skip: u64,
+    /// A frame too large for the read buffer being collected into `msg`.
+    large: Option<LargeFrame>,
     out: Vec<u8>,
     rng: Rng,
     oversized: u64,
@@ -100,8 +120,19 @@ impl WsClient {
     /// Connects to `ws://` or `wss://host[:port][/path]` (TLS checked against the roots of
     /// [`crate::net`]) and performs the opening handshake (checking `Sec-WebSocket-Accept`).
     /// With `read_timeout`, reads block up to that long; without, the socket is non-blocking
-    /// (for a spinning thread).
+    /// (for a spinning thread). Messages over [`MAX_MESSAGE_BYTES`] are skipped and counted.
     pub fn connect(url: &str, read_timeout: Option<Duration>) -> Result<WsClient, WsError> {
+        WsClient::connect_with_max_message(url, read_timeout, MAX_MESSAGE_BYTES)
+    }
+
+    /// [`WsClient::connect`], delivering messages up to `max_message_bytes` (for a venue whose
+    /// snapshot is a whole book). The reassembly buffer is reserved for that size here; the
+    /// memory is touched only as large messages use it.
+    pub fn connect_with_max_message(
+        url: &str,
+        read_timeout: Option<Duration>,
+        max_message_bytes: usize,
+    ) -> Result<WsClient, WsError> {
         let endpoint = Endpoint::parse(url).map_err(WsError::BadUrl)?;
         if !url.starts_with("ws") {
             return Err(WsError::BadUrl("expected ws:// or wss://"));
@@ -124,7 +155,11 @@ impl WsClient {
         let (head_end, end) = read_head(&mut stream, &mut buf)?;
         check_upgrade(buf.get(..head_end).unwrap_or_default(), &key)?;
         match read_timeout {
-            Some(t) => stream.set_read_timeout(Some(t))?,
+            Some(t) => {
+                stream.set_read_timeout(Some(t))?;
+                // A blocking write waits no longer than a non-blocking one spins.
+                socket(&stream).set_write_timeout(Some(SEND_TIMEOUT))?;
+            }
             None => stream.set_nonblocking(true)?,
         }
         Ok(WsClient {
@@ -132,16 +167,18 @@ impl WsClient {
             buf,
             start: head_end,
             end,
-            msg: Vec::with_capacity(MAX_MESSAGE_BYTES),
+            msg: Vec::with_capacity(max_message_bytes),
+            max_message: max_message_bytes,
             fragment: Fragment::None,
             skip: 0,
+            large: None,
             out: Vec::with_capacity(WRITE_BUFFER_BYTES + 14),
             rng,
             oversized: 0,
         })
     }
 
-    /// Messages skipped because they were larger than the buffers.
+    /// Messages skipped because they were larger than the client's limit.
     pub fn oversized(&self) -> u64 {
         self.oversized
     }
@@ -173,7 +210,7 @@ impl WsClient {
             self.end = 0;
         } else if self.end == self.buf.len() {
             // Move the partial frame to the front; a frame that fills the whole buffer from
-            // offset 0 is handled by `drain` (skipped), so this always frees space.
+            // offset 0 is handled by `drain` (collected or skipped), so this always frees space.
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
@@ -210,13 +247,25 @@ impl WsClient {
                     return Ok(delivered);
                 }
             }
+            if let Some(large) = self.large {
+                match self.collect_large(large) {
+                    None => return Ok(delivered),
+                    Some(fin) => {
+                        if fin {
+                            on_message(&self.msg);
+                            delivered += 1;
+                        }
+                        continue;
+                    }
+                }
+            }
             let Some(h) = parse_header(self.buf.get(self.start..self.end).unwrap_or_default())?
             else {
                 return Ok(delivered);
             };
             let total = h.header_len as u64 + h.payload_len;
             if total > self.buf.len() as u64 {
-                self.start_skip(&h)?;
+                self.start_large(&h)?;
                 continue;
             }
             if total > (self.end - self.start) as u64 {
@@ -229,10 +278,13 @@ impl WsClient {
         }
     }
 
-    /// Starts discarding a frame too large for the read buffer (data frames only).
-    fn start_skip(&mut self, h: &Header) -> Result<(), WsError> {
+    /// Starts on a data frame too large for the read buffer: its payload is collected into
+    /// the reassembly buffer as it arrives, or skipped (the message counted) when the message
+    /// would pass the client's limit.
+    fn start_large(&mut self, h: &Header) -> Result<(), WsError> {
         match (h.opcode, self.fragment) {
             (0x8.., _) => return Err(WsError::Protocol("control frame too long")),
+            (0x3..=0x7, _) => return Err(WsError::Protocol("unknown opcode")),
             (0x0, Fragment::None) => {
                 return Err(WsError::Protocol("continuation without a message"));
             }
@@ -241,18 +293,52 @@ impl WsClient {
             }
             _ => {}
         }
-        if self.fragment != Fragment::Dropping {
-            self.oversized += 1;
-        }
-        self.msg.clear();
-        self.fragment = if h.fin {
-            Fragment::None
-        } else {
-            Fragment::Dropping
-        };
         self.start += h.header_len;
-        self.skip = h.payload_len;
+        if h.opcode != 0x0 {
+            self.msg.clear();
+        }
+        // No overflow: the payload length is below 2^63 (`parse_header`), the message far below.
+        let message_len = self.msg.len() as u64 + h.payload_len;
+        if self.fragment == Fragment::Dropping || message_len > self.max_message as u64 {
+            if self.fragment != Fragment::Dropping {
+                self.oversized += 1;
+            }
+            self.msg.clear();
+            self.fragment = if h.fin {
+                Fragment::None
+            } else {
+                Fragment::Dropping
+            };
+            self.skip = h.payload_len;
+            return Ok(());
+        }
+        self.fragment = Fragment::Collecting;
+        self.large = Some(LargeFrame {
+            left: h.payload_len,
+            fin: h.fin,
+        });
         Ok(())
+    }
+
+    /// Moves what has arrived of the large frame into the reassembly buffer (its capacity
+    /// covers the whole message: no allocation). `None` while more is to come; once it is
+    /// whole, whether it ended its message (which is then in `msg`).
+    fn collect_large(&mut self, large: LargeFrame) -> Option<bool> {
+        let available = self.end - self.start;
+        let n = usize::try_from(large.left).map_or(available, |left| left.min(available));
+        let bytes = self.buf.get(self.start..self.start + n).unwrap_or_default();
+        self.msg.extend_from_slice(bytes);
+        self.start += n;
+        let left = large.left - n as u64;
+        if left > 0 {
+            self.large = Some(LargeFrame { left, ..large });
+            return None;
+        }
+        self.large = None;
+        if large.fin {
+            self.fragment = Fragment::None;
+        }
+        Some(large.fin)
     }
 
     /// Acts on one complete frame whose payload is `buf[from..to]`; returns messages delivered.
@@ -265,6 +351,10 @@ impl WsClient {
     ) -> Result<usize, WsError> {
         let payload = self.buf.get(from..to).unwrap_or_default();
         match (h.opcode, self.fragment) {
+            (0x1 | 0x2, Fragment::None) if h.fin && payload.len() > self.max_message => {
+                self.oversized += 1;
+                Ok(0)
+            }
             (0x1 | 0x2, Fragment::None) if h.fin => {
                 on_message(payload);
                 Ok(1)
@@ -314,7 +404,7 @@ impl WsClient {
     /// would not fit.
     fn collect(&mut self, from: usize, to: usize, fin: bool) -> bool {
         let payload = self.buf.get(from..to).unwrap_or_default();
-        if self.msg.len() + payload.len() > MAX_MESSAGE_BYTES {
+        if self.msg.len() + payload.len() > self.max_message {
             self.oversized += 1;
             self.msg.clear();
             self.fragment = if fin {
@@ -357,8 +447,11 @@ impl WsClient {
                 .zip(mask.iter().cycle())
                 .map(|(byte, m)| byte ^ m),
         );
-        // The socket may be non-blocking: finish the frame even if the kernel takes it in parts.
+        // The socket may be non-blocking: finish the frame even if the kernel takes it in
+        // parts, but not past `SEND_TIMEOUT` (the clock is read only once it is full). A frame
+        // left half-written breaks the stream: the error drops the connection.
         let mut written = 0;
+        let mut deadline = None;
         while written < self.out.len() {
             match self
                 .stream
@@ -366,13 +459,26 @@ impl WsClient {
             {
                 Ok(0) => return Err(WsError::Closed),
                 Ok(n) => written += n,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
-                    std::hint::spin_loop();
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    let now = Instant::now();
+                    if now > *deadline.get_or_insert(now + SEND_TIMEOUT) {
+                        return Err(WsError::Io(ErrorKind::TimedOut.into()));
+                    }
+                    std::thread::yield_now();
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         Ok(())
+    }
+}
+
+/// The TCP socket under `conn` (TLS or not).
+fn socket(conn: &Conn) -> &std::net::TcpStream {
+    match conn {
+        Conn::Plain(s) => s,
+        Conn::Tls(s) => &s.sock,
     }
 }
 

@@ -403,6 +403,7 @@ fn run_lane(mut lane: XarbLane, stop: &AtomicBool) -> anyhow::Result<LaneOutcome
         kept.take(&mut lane);
         std::thread::yield_now();
     }
+    lane.stop_deciding();
     let settle_by = Instant::now() + Duration::from_secs(2);
     while lane.is_busy() && Instant::now() < settle_by {
         lane.poll(mono_ns(), LiveClock.unix_ms());

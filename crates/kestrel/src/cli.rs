@@ -75,6 +75,25 @@ pub fn new_run_id() -> String {
     format!("run-{ms}-{r:04x}")
 }
 
+/// Wait for `duration` seconds (forever without one), Ctrl-C or SIGTERM, whichever comes
+/// first: every way of stopping a run goes through its orderly stop (lanes settled, the
+/// journal's end written).
+async fn until_stopped(duration: Option<u64>) -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let elapsed = async {
+        match duration {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = elapsed => {}
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
 /// `kestrel run --config FILE [--live] [--duration SECS]`.
 pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Result<ExitCode> {
     let any = load(file)?;
@@ -159,10 +178,7 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
             lane_note(statarb.is_some(), "stat-arb", mode),
             engine.run_id()
         );
-        match duration {
-            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-            None => tokio::signal::ctrl_c().await?,
-        }
+        until_stopped(duration).await?;
         let (lanes, failed) =
             tokio::task::spawn_blocking(move || stop_lanes(xarb, statarb)).await?;
         let report = engine.stop_journaled(lanes).await?;
@@ -350,15 +366,10 @@ fn run_cex(
         lane_note(xarb.is_some(), "cross-exchange", mode),
         lane_note(statarb.is_some(), "stat-arb", mode),
     );
-    match duration {
-        Some(s) => std::thread::sleep(Duration::from_secs(s)),
-        None => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(tokio::signal::ctrl_c())?;
-        }
-    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(until_stopped(duration))?;
     let (summary, failed) = stop_lanes(xarb, statarb);
     finish(journal, serde_json::Value::Object(summary).to_string())?;
     eprintln!("kestrel: stopped; journal {}", path.display());
@@ -437,15 +448,10 @@ pub fn exsim(
     );
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    match duration {
-        Some(s) => std::thread::sleep(Duration::from_secs(s)),
-        None => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(tokio::signal::ctrl_c())?;
-        }
-    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(until_stopped(duration))?;
     if let Some(mut statarb) = statarb {
         statarb.stop();
         eprintln!(

@@ -1091,5 +1091,13 @@ fn to_record(run_id: &str, ev: HotEvent, notify: &Notify, inbox: &MissInbox) -> 
             );
             None
         }
+        HotEvent::SubscriptionRefused { request_id } => {
+            tracing::warn!(
+                request_id,
+                subscription = kestrel_hot::subscription_name(request_id),
+                "the node refused a subscription: none of what it was for will arrive on this connection"
+            );
+            None
+        }
     }
 }

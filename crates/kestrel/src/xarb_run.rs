@@ -22,7 +22,9 @@ use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_hot::cex::bybit::{BybitFeed, BybitFeedConfig, BybitSymbol};
 use kestrel_hot::cex::coinbase::{CoinbaseFeed, CoinbaseFeedConfig, CoinbaseProduct};
 use kestrel_hot::cex::kraken::{KrakenFeed, KrakenFeedConfig, KrakenSymbol};
-use kestrel_hot::cex::lane::{Execution, LaneConfig, LaneStats, LegConfig, OrderConn, XarbLane};
+use kestrel_hot::cex::lane::{
+    Execution, LaneConfig, LaneEvent, LaneStats, LegConfig, OrderConn, XarbLane,
+};
 use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
 use kestrel_hot::net::TlsOrderConn;
 use kestrel_stdx::clock::{Clock as _, LiveClock};
@@ -430,6 +432,10 @@ impl XarbRun {
 fn run(mut lane: XarbLane, stop: &AtomicBool, journal: &JournalHandle, run_id: &str) -> LaneStats {
     let journal_events = |lane: &mut XarbLane| {
         for event in lane.drain_events() {
+            if let LaneEvent::Tripped(reason) = &event {
+                // The journal has no row for it: the log says it, every time it refuses.
+                tracing::error!(?reason, "xarb lane: kill switch tripped, no new trades");
+            }
             if let Some(ev) = event.to_record() {
                 let rec = Record::Xarb {
                     run_id: run_id.to_owned(),
@@ -448,6 +454,8 @@ fn run(mut lane: XarbLane, stop: &AtomicBool, journal: &JournalHandle, run_id: &
         journal_events(&mut lane);
         std::thread::yield_now();
     }
+    // Settle what is in flight, start nothing new.
+    lane.stop_deciding();
     let settle_by = Instant::now() + Duration::from_secs(2);
     while lane.is_busy() && Instant::now() < settle_by {
         lane.poll(mono_ns(), LiveClock.unix_ms());

@@ -34,6 +34,9 @@ pub enum TripReason {
         /// Orders in the window, counting the one refused.
         orders: u32,
     },
+    /// An order's outcome could not be learned from the venue (no answer, and queries that
+    /// never told): the position there is unknown until an operator reconciles it.
+    Unresolved,
     /// An operator stopped the lane.
     Manual,
 }

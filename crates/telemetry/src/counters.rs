@@ -22,6 +22,8 @@ pub struct Counters {
     bundles: AtomicU64,
     drops: AtomicU64,
     reconnects: AtomicU64,
+    connect_failures: AtomicU64,
+    subscription_refusals: AtomicU64,
     skips: [AtomicU64; REASONS],
     routed: [AtomicU64; PATHS],
     confirmed: AtomicU64,
@@ -43,6 +45,10 @@ pub struct CountersSnapshot {
     pub drops: u64,
     /// Node reconnects.
     pub reconnects: u64,
+    /// Attempts to connect to the node that failed (each retried after a backoff).
+    pub connect_failures: u64,
+    /// Subscription requests the node answered with an error.
+    pub subscription_refusals: u64,
     /// Skips, indexed by [`SkipReason::index`].
     pub skips: [u64; REASONS],
     /// Pending transactions to a decoded router, indexed by [`DecodePath::index`].
@@ -75,6 +81,7 @@ impl Counters {
             HotEvent::Candidate(_) => bump(&self.candidates, 1),
             HotEvent::Bundle(_) => bump(&self.bundles, 1),
             HotEvent::Reconnected { .. } => bump(&self.reconnects, 1),
+            HotEvent::SubscriptionRefused { .. } => bump(&self.subscription_refusals, 1),
             // The skip that goes with a disagreement or a miss arrives as its own `Skip` event.
             HotEvent::Confirmed { .. } => bump(&self.confirmed, 1),
             HotEvent::Disagreement(_) => bump(&self.disagreements, 1),
@@ -135,6 +142,16 @@ impl Counters {
         bump(&self.reconnects, 1);
     }
 
+    /// Counts one failed attempt to connect to the node.
+    pub fn add_connect_failure(&self) {
+        bump(&self.connect_failures, 1);
+    }
+
+    /// Counts one subscription request the node refused.
+    pub fn add_subscription_refusal(&self) {
+        bump(&self.subscription_refusals, 1);
+    }
+
     /// Reads every counter.
     pub fn snapshot(&self) -> CountersSnapshot {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -144,6 +161,8 @@ impl Counters {
             bundles: read(&self.bundles),
             drops: read(&self.drops),
             reconnects: read(&self.reconnects),
+            connect_failures: read(&self.connect_failures),
+            subscription_refusals: read(&self.subscription_refusals),
             skips: std::array::from_fn(|i| self.skips.get(i).map_or(0, read)),
             routed: std::array::from_fn(|i| self.routed.get(i).map_or(0, read)),
             confirmed: read(&self.confirmed),

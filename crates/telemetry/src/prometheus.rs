@@ -51,6 +51,18 @@ fn write_all(out: &mut String, c: &CountersSnapshot, l: &LatencySummary) -> fmt:
         "Node connection reconnects.",
         c.reconnects,
     )?;
+    counter(
+        out,
+        "kestrel_node_connect_failures_total",
+        "Attempts to connect to the node that failed (retried after a backoff).",
+        c.connect_failures,
+    )?;
+    counter(
+        out,
+        "kestrel_subscription_refusals_total",
+        "Subscription requests the node answered with an error.",
+        c.subscription_refusals,
+    )?;
 
     let name = "kestrel_skips_total";
     header(

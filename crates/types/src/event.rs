@@ -375,6 +375,12 @@ pub enum HotEvent {
         /// Gas the backrun used in revm.
         gas_used: u64,
     },
+    /// The node answered a subscription request of the connection now open with an error
+    /// (the first such refusal of each connection): what it refused never arrives.
+    SubscriptionRefused {
+        /// The refused `eth_subscribe` request's id.
+        request_id: u64,
+    },
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod auth;
 mod bundle_body;
 mod ladder;
+mod relay_framing;
 mod route_tx;
 
 /// Counts allocations per thread, for the no-allocation tests.

@@ -106,7 +106,7 @@ impl BinanceFeed {
 
     /// Counters.
     pub fn stats(&self) -> FeedStats {
-        self.stats
+        self.stats.with_open(self.ws.as_ref())
     }
 
     /// Do whatever is ready: connect (when due), load answered snapshots, apply received diffs,
@@ -154,7 +154,7 @@ impl BinanceFeed {
                     // The books are kept until the reconnect (which restarts them), so a
                     // quiet market's last book is not thrown away for nothing meanwhile; a
                     // disconnected feed is not live.
-                    self.ws = None;
+                    self.stats.add_closed(self.ws.take());
                     self.stats.disconnects += 1;
                     self.backoff.failed(now_ns);
                 }
@@ -272,6 +272,6 @@ impl super::VenueFeed for BinanceFeed {
     }
 
     fn stats(&self) -> FeedStats {
-        self.stats
+        self.stats.with_open(self.ws.as_ref())
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! Bybit sends a topic's `snapshot` when it is subscribed and after that only `delta`s chained
 //! by update id, so a book that lost its place (a gap, an unreadable number) is rebuilt by
-//! unsubscribing and subscribing its topic again. Bybit also drops a connection that sends no
+//! unsubscribing and subscribing its topic again, as is one whose snapshot never arrived whole
+//! (deltas still coming a while after the subscription with no snapshot before them), each
+//! topic's resubscriptions spaced by a backoff. Bybit also drops a connection that sends no
 //! `{"op":"ping"}` for a while, so the feed pings every `ping_every_ms` of the clock handed to
 //! [`BybitFeed::poll`]; the pongs are what proves a quiet connection alive, and one whose ping
 //! goes unanswered for two ping intervals is dropped and reconnected.
@@ -13,8 +15,9 @@ use kestrel_types::cex::Scale;
 use kestrel_venues::book::Book;
 use kestrel_venues::sync::bybit::BybitBook;
 use kestrel_venues::sync::{Liveness, Outcome, SyncStats};
-use kestrel_wire::cex::bybit::{BybitMsg, parse_bybit};
+use kestrel_wire::cex::bybit::{BybitKind, BybitMsg, parse_bybit};
 
+use super::kraken::snapshot_overdue;
 use super::{Backoff, FeedStats};
 use crate::wsclient::WsClient;
 
@@ -73,6 +76,7 @@ pub struct BybitFeed {
     unanswered_ping_ns: Option<u64>,
     backoff: Backoff,
     stats: FeedStats,
+    resubscribes: u64,
 }
 
 /// What the frames of a connection change: the keepers and what the feed must do next.
@@ -86,6 +90,12 @@ struct Books {
     liveness: Vec<Liveness>,
     /// Symbols whose book must be rebuilt from a new subscription.
     resubscribe: Vec<bool>,
+    /// Per symbol: spaces out resubscriptions that keep failing (a snapshot that never
+    /// arrives whole), so a persistent failure costs one request every few seconds.
+    resubscribe_backoff: Vec<Backoff>,
+    /// Per symbol: when its topic was last subscribed (on connect, or a resubscribe), so how
+    /// long its snapshot has been due.
+    subscribed_ns: Vec<u64>,
     /// When the connection last delivered anything.
     last_frame_ns: u64,
     pongs: u64,
@@ -119,6 +129,8 @@ impl BybitFeed {
             earlier: vec![SyncStats::default(); n],
             liveness: vec![Liveness::default(); n],
             resubscribe: vec![false; n],
+            resubscribe_backoff: vec![Backoff::new(); n],
+            subscribed_ns: vec![0; n],
             last_frame_ns: 0,
             pongs: 0,
             refusals: 0,
@@ -134,6 +146,7 @@ impl BybitFeed {
             unanswered_ping_ns: None,
             backoff: Backoff::new(),
             stats: FeedStats::default(),
+            resubscribes: 0,
         }
     }
 
@@ -146,10 +159,7 @@ impl BybitFeed {
     /// Symbol `i`'s keeper counters over every connection so far.
     pub fn sync_stats(&self, i: usize) -> Option<SyncStats> {
         let now = self.books.keepers.get(i)?.stats();
-        Some(add(
-            self.books.earlier.get(i).copied().unwrap_or_default(),
-            now,
-        ))
+        Some(self.books.earlier.get(i).copied().unwrap_or_default() + now)
     }
 
     /// Whether symbol `i`'s book may be quoted from at `now_ns`: connected, synced, not stale.
@@ -171,7 +181,7 @@ impl BybitFeed {
 
     /// Connection counters.
     pub fn stats(&self) -> FeedStats {
-        self.stats
+        self.stats.with_open(self.ws.as_ref())
     }
 
     /// Pongs received (answers to the feed's pings).
@@ -182,6 +192,11 @@ impl BybitFeed {
     /// Requests Bybit refused (`"success":false`): a refused subscribe leaves its book unsynced.
     pub fn refusals(&self) -> u64 {
         self.books.refusals
+    }
+
+    /// Topics unsubscribed and subscribed again to rebuild their book.
+    pub fn resubscribes(&self) -> u64 {
+        self.resubscribes
     }
 
     /// Do whatever is ready: connect (when due), apply received messages, resubscribe the
@@ -246,6 +261,7 @@ impl BybitFeed {
             self.lose_connection(now_ns);
             return;
         }
+        self.books.subscribed_ns.fill(now_ns);
         self.backoff.succeeded();
         self.unanswered_ping_ns = None;
         self.next_ping_ns = now_ns.saturating_add(self.ping_every_ns);
@@ -257,10 +273,20 @@ impl BybitFeed {
         let Some(ws) = self.ws.as_mut() else {
             return Ok(());
         };
-        for (pending, requests) in self.books.resubscribe.iter_mut().zip(&self.resubscribe) {
-            if *pending {
+        let books = &mut self.books;
+        let topics = books
+            .resubscribe
+            .iter_mut()
+            .zip(&mut books.resubscribe_backoff)
+            .zip(&mut books.subscribed_ns)
+            .zip(&self.resubscribe);
+        for (((pending, backoff), subscribed_ns), requests) in topics {
+            if *pending && backoff.ready(now_ns) {
                 // Cleared first: a failed send drops the connection, which resubscribes all.
                 *pending = false;
+                *subscribed_ns = now_ns;
+                backoff.failed(now_ns);
+                self.resubscribes += 1;
                 for r in requests {
                     ws.send_text(r.as_bytes())?;
                 }
@@ -275,7 +301,7 @@ impl BybitFeed {
     }
 
     fn lose_connection(&mut self, now_ns: u64) {
-        self.ws = None;
+        self.stats.add_closed(self.ws.take());
         self.stats.disconnects += 1;
         self.backoff.failed(now_ns);
     }
@@ -308,14 +334,29 @@ impl Books {
                     l.touch(now_ns);
                 }
                 let outcome = self.keepers.get_mut(i).map(|k| k.on_depth(&depth));
-                match outcome {
-                    Some(Outcome::Applied) => changed(i),
-                    Some(Outcome::Resync(_)) => {
-                        if let Some(r) = self.resubscribe.get_mut(i) {
-                            *r = true;
+                let resubscribe = match outcome {
+                    Some(Outcome::Applied) => {
+                        if depth.kind == BybitKind::Snapshot
+                            && let Some(b) = self.resubscribe_backoff.get_mut(i)
+                        {
+                            b.succeeded();
                         }
+                        changed(i);
+                        false
                     }
-                    Some(Outcome::Ignored | Outcome::Buffered) | None => {}
+                    Some(Outcome::Resync(_)) => true,
+                    // A delta before any snapshot: one of the old subscription's, still in
+                    // flight after a resubscribe, or, once the snapshot is overdue, a sign
+                    // that it was lost (unreadable, or too big for the client) and only a new
+                    // subscription brings another.
+                    Some(Outcome::Ignored) => self
+                        .subscribed_ns
+                        .get(i)
+                        .is_some_and(|&at| snapshot_overdue(at, now_ns)),
+                    Some(Outcome::Buffered) | None => false,
+                };
+                if resubscribe && let Some(r) = self.resubscribe.get_mut(i) {
+                    *r = true;
                 }
             }
             BybitMsg::Pong => self.pongs += 1,
@@ -329,7 +370,7 @@ impl Books {
     fn restart(&mut self, symbols: &[BybitSymbol]) {
         for ((k, earlier), symbol) in self.keepers.iter_mut().zip(&mut self.earlier).zip(symbols) {
             let old = std::mem::replace(k, keeper(symbol));
-            *earlier = add(*earlier, old.stats());
+            *earlier = *earlier + old.stats();
         }
         self.resubscribe.fill(false);
     }
@@ -343,20 +384,6 @@ fn keeper(s: &BybitSymbol) -> BybitBook {
 fn request(op: &str, topics: &[String]) -> String {
     let args: Vec<String> = topics.iter().map(|t| format!("\"{t}\"")).collect();
     format!(r#"{{"op":"{op}","args":[{}]}}"#, args.join(","))
-}
-
-/// Two connections' keeper counters together.
-fn add(a: SyncStats, b: SyncStats) -> SyncStats {
-    SyncStats {
-        applied: a.applied + b.applied,
-        ignored: a.ignored + b.ignored,
-        snapshots: a.snapshots + b.snapshots,
-        gaps: a.gaps + b.gaps,
-        checksum_failures: a.checksum_failures + b.checksum_failures,
-        resets: a.resets + b.resets,
-        bad_numbers: a.bad_numbers + b.bad_numbers,
-        resyncs: a.resyncs + b.resyncs,
-    }
 }
 
 impl super::VenueFeed for BybitFeed {
@@ -377,6 +404,6 @@ impl super::VenueFeed for BybitFeed {
     }
 
     fn stats(&self) -> FeedStats {
-        self.stats
+        self.stats.with_open(self.ws.as_ref())
     }
 }

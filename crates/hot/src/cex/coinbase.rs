@@ -21,6 +21,10 @@ use super::{Backoff, FeedStats};
 use crate::wsclient::{WsClient, WsError};
 
 const NS_PER_MS: u64 = 1_000_000;
+/// Largest message the feed takes whole. A `level2` snapshot is the product's whole book in one
+/// message, past 4 MiB for a busy product (ccxt issue 23597): far over the WebSocket client's
+/// default, which would drop it and leave the book unsynced for good.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 const HEARTBEATS: &str = r#"{"type":"subscribe","channel":"heartbeats"}"#;
 
 /// One product to follow.
@@ -117,10 +121,7 @@ impl CoinbaseFeed {
     /// Product `i`'s keeper counters over every connection so far.
     pub fn sync_stats(&self, i: usize) -> Option<SyncStats> {
         let now = self.books.keepers.get(i)?.stats();
-        Some(add(
-            self.books.earlier.get(i).copied().unwrap_or_default(),
-            now,
-        ))
+        Some(self.books.earlier.get(i).copied().unwrap_or_default() + now)
     }
 
     /// The connection's `sequence_num` check (its counters cover every connection).
@@ -156,7 +157,7 @@ impl CoinbaseFeed {
 
     /// Connection counters.
     pub fn stats(&self) -> FeedStats {
-        self.stats
+        self.stats.with_open(self.ws.as_ref())
     }
 
     /// Do whatever is ready: connect (when due), check and apply received messages,
@@ -186,7 +187,8 @@ impl CoinbaseFeed {
         if !self.backoff.ready(now_ns) {
             return;
         }
-        let mut ws = match WsClient::connect(&self.cfg.ws_url, None) {
+        let ws = WsClient::connect_with_max_message(&self.cfg.ws_url, None, MAX_MESSAGE_BYTES);
+        let mut ws = match ws {
             Ok(ws) => ws,
             Err(_) => {
                 self.stats.connect_failures += 1;
@@ -235,7 +237,7 @@ impl CoinbaseFeed {
     }
 
     fn lose_connection(&mut self, now_ns: u64) {
-        self.ws = None;
+        self.stats.add_closed(self.ws.take());
         self.stats.disconnects += 1;
         self.backoff.failed(now_ns);
     }
@@ -326,7 +328,7 @@ impl Books {
         for ((k, earlier), product) in self.keepers.iter_mut().zip(&mut self.earlier).zip(products)
         {
             let old = std::mem::replace(k, keeper(product));
-            *earlier = add(*earlier, old.stats());
+            *earlier = *earlier + old.stats();
         }
         self.resubscribe.fill(false);
     }
@@ -342,20 +344,6 @@ fn level2_pair(products: &[String]) -> [String; 2] {
     let ids = ids.join(",");
     ["unsubscribe", "subscribe"]
         .map(|kind| format!(r#"{{"type":"{kind}","channel":"level2","product_ids":[{ids}]}}"#))
-}
-
-/// Two connections' keeper counters together.
-fn add(a: SyncStats, b: SyncStats) -> SyncStats {
-    SyncStats {
-        applied: a.applied + b.applied,
-        ignored: a.ignored + b.ignored,
-        snapshots: a.snapshots + b.snapshots,
-        gaps: a.gaps + b.gaps,
-        checksum_failures: a.checksum_failures + b.checksum_failures,
-        resets: a.resets + b.resets,
-        bad_numbers: a.bad_numbers + b.bad_numbers,
-        resyncs: a.resyncs + b.resyncs,
-    }
 }
 
 impl super::VenueFeed for CoinbaseFeed {
@@ -376,6 +364,6 @@ impl super::VenueFeed for CoinbaseFeed {
     }
 
     fn stats(&self) -> FeedStats {
-        self.stats
+        self.stats.with_open(self.ws.as_ref())
     }
 }

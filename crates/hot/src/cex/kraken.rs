@@ -4,7 +4,9 @@
 //! Kraken sends a snapshot on subscribe and then updates, with no sequence numbers: a lost
 //! update shows only as a later update's checksum disagreeing with ours. Whatever made the
 //! keeper give up (a checksum, an inexact number), the feed unsubscribes that symbol's book
-//! and subscribes it again, and the venue answers with a fresh snapshot.
+//! and subscribes it again, and the venue answers with a fresh snapshot. So does a snapshot that
+//! never arrived whole: updates still coming a second after the subscription, with no
+//! snapshot before them, mean it was lost.
 //!
 //! **Invariant:** a book is quoted from only once a snapshot was applied on the connection
 //! now open, and not since cleared. A keeper still holds the last connection's book after a
@@ -63,6 +65,9 @@ struct Slot {
     /// Spaces out resubscriptions that keep failing (a snapshot that never checks out), so
     /// a persistent disagreement costs one request every few seconds, not a storm.
     resubscribe_backoff: Backoff,
+    /// When this book's subscription was last sent (on connect, or a resubscribe): how long
+    /// its snapshot has been due.
+    subscribed_ns: u64,
     /// Written once, so that a resync allocates nothing.
     subscribe: String,
     unsubscribe: String,
@@ -81,6 +86,7 @@ impl Slot {
             fresh: false,
             resubscribe: false,
             resubscribe_backoff: Backoff::new(),
+            subscribed_ns: 0,
             subscribe: book_request("subscribe", s),
             unsubscribe: book_request("unsubscribe", s),
         }
@@ -132,8 +138,13 @@ impl Books {
             return;
         };
         // Before this connection's snapshot the keeper may still hold the last connection's
-        // book: an update must not be applied to that.
+        // book: an update must not be applied to that. Updates still flowing once the
+        // snapshot is overdue mean it was lost (unreadable, or too big for the client), and
+        // only a new subscription brings another.
         if msg.kind == KrakenBookKind::Update && !slot.fresh {
+            if snapshot_overdue(slot.subscribed_ns, now_ns) {
+                slot.resubscribe = true;
+            }
             return;
         }
         match slot.keeper.on_book(msg) {
@@ -217,7 +228,7 @@ impl KrakenFeed {
 
     /// Connection counters.
     pub fn stats(&self) -> FeedStats {
-        self.books.stats
+        self.books.stats.with_open(self.ws.as_ref())
     }
 
     /// Books unsubscribed and subscribed again after their keeper cleared them.
@@ -286,6 +297,7 @@ impl KrakenFeed {
             ws.send_text(slot.unsubscribe.as_bytes())?;
             ws.send_text(slot.subscribe.as_bytes())?;
             slot.resubscribe = false;
+            slot.subscribed_ns = now_ns;
             slot.resubscribe_backoff.failed(now_ns);
             self.resubscribes += 1;
         }
@@ -313,6 +325,7 @@ impl KrakenFeed {
                 for slot in &mut self.books.slots {
                     slot.fresh = false;
                     slot.resubscribe = false;
+                    slot.subscribed_ns = now_ns;
                 }
                 self.ws = Some(ws);
                 self.books.stats.connects += 1;
@@ -329,7 +342,7 @@ impl KrakenFeed {
     /// The connection is gone: retry after the backoff. The books are kept until the
     /// reconnect's snapshots replace them; meanwhile none is live.
     fn lost(&mut self, now_ns: u64) {
-        self.ws = None;
+        self.books.stats.add_closed(self.ws.take());
         for slot in &mut self.books.slots {
             slot.fresh = false;
         }
@@ -356,7 +369,7 @@ impl super::VenueFeed for KrakenFeed {
     }
 
     fn stats(&self) -> FeedStats {
-        self.books.stats
+        self.books.stats.with_open(self.ws.as_ref())
     }
 }
 
@@ -368,6 +381,20 @@ fn book_request(method: &str, symbol: &KrakenSymbol) -> String {
     // Writing to a String cannot fail.
     let _ = write!(out, r#"],"depth":{}}}}}"#, symbol.depth.levels());
     out
+}
+
+/// How long after its subscription a book's snapshot is overdue. A subscription is answered
+/// with its snapshot before any update, so an update arriving before the snapshot is either
+/// one of the old subscription's, still in flight after an unsubscribe and subscribe (within
+/// a round trip), or a sign that the snapshot was lost: a frame that did not decode, or one
+/// the client dropped as too big. Past this, the book is resubscribed; a snapshot merely late
+/// costs one snapshot more, never a wrong book.
+pub(super) const SNAPSHOT_WAIT_NS: u64 = 1_000_000_000;
+
+/// Whether an update arriving at `now_ns` for a book with no snapshot yet, subscribed at
+/// `subscribed_ns`, means its snapshot was lost.
+pub(super) fn snapshot_overdue(subscribed_ns: u64, now_ns: u64) -> bool {
+    now_ns.saturating_sub(subscribed_ns) >= SNAPSHOT_WAIT_NS
 }
 
 /// Append `text` as a JSON string literal (quoted, escaped).
@@ -533,6 +560,33 @@ mod tests {
         feed_frame(&mut books, "{\"channel\":");
         assert_eq!((books.pongs, books.refusals), (1, 1));
         assert_eq!((books.stats.frames, books.stats.malformed), (8, 1));
+    }
+
+    #[test]
+    fn updates_with_no_snapshot_resubscribe_once_the_snapshot_is_overdue() {
+        let mut books = Books::new(vec![Slot::new(&btc())]);
+        let subscribed_ns = 5_000_000_000;
+        books.slots[0].subscribed_ns = subscribed_ns;
+        let at = |books: &mut Books, ns: u64, frame: &str| {
+            books.on_frame(frame.as_bytes(), subscribed_ns + ns, &mut |_| {});
+            books.slots[0].resubscribe
+        };
+        let update = book_frame("update", 1_000, 100, false);
+        // The old subscription's updates, in flight after a resubscribe: the normal order.
+        assert!(!at(&mut books, 1_000_000, &update));
+        assert!(!at(&mut books, SNAPSHOT_WAIT_NS - 1, &update));
+        // Still updates, and no snapshot a whole wait after the subscription: it was lost.
+        assert!(at(&mut books, SNAPSHOT_WAIT_NS, &update));
+        assert!(!books.slots[0].fresh);
+        // The new subscription's snapshot syncs the book; its updates apply.
+        books.slots[0].resubscribe = false;
+        books.slots[0].subscribed_ns = subscribed_ns + SNAPSHOT_WAIT_NS;
+        let snapshot = book_frame("snapshot", 1_000, 100, false);
+        assert!(!at(&mut books, SNAPSHOT_WAIT_NS + 1, &snapshot));
+        let later = book_frame("update", 1_000, 200, false);
+        assert!(!at(&mut books, 5 * SNAPSHOT_WAIT_NS, &later));
+        assert!(books.slots[0].fresh && books.slots[0].keeper.is_synced());
+        assert_eq!(books.slots[0].keeper.stats().applied, 1);
     }
 
     #[test]

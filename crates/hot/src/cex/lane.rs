@@ -2,7 +2,14 @@
 //! change, both legs fired together, their answers settled into inventory and PnL, and a leg
 //! left without its partner unwound at once with a bounded loss.
 //!
-//! One trade is in flight at a time. In [`Execution::Paper`] the legs fill against the live
+//! One trade is in flight at a time. An order whose answer is lost (its connection closed
+//! or went silent for [`ANSWER_TIMEOUT_MS`]), whose write failed, or whose venue answered
+//! without a final state is asked about again by its client order id, with backoff; one whose
+//! outcome still cannot be learned after [`MAX_QUERIES`] queries is never assumed unfilled
+//! silently: the kill switch trips ([`TripReason::Unresolved`]) and its trade closes without
+//! unwinding against a fill that may exist. A leg left alone is unwound on the other leg's
+//! venue, again while an unwind fills short ([`MAX_UNWINDS`] in all), and what a trade leaves
+//! open adds to the open imbalance the kill switch watches. In [`Execution::Paper`] the legs fill against the live
 //! books at decision time with the venue's matching and fee rules
 //! ([`kestrel_strategies::risk::paper_fill`]); in [`Execution::Orders`] they are written as
 //! complete signed requests on warm keep-alive connections and settled from the venues'
@@ -96,6 +103,23 @@ pub enum OrderConn {
 }
 
 impl OrderConn {
+    /// Whether the connection is believed usable; a closed one has delivered every answer it
+    /// read, and the next request reconnects.
+    pub fn is_open(&self) -> bool {
+        match self {
+            OrderConn::Plain(c) => c.is_open(),
+            OrderConn::Tls(c) => c.is_open(),
+        }
+    }
+
+    /// Shut it down (an answer owed on it is taken for lost).
+    pub fn close(&mut self) {
+        match self {
+            OrderConn::Plain(c) => c.close(),
+            OrderConn::Tls(c) => c.close(),
+        }
+    }
+
     /// Write one complete request (never twice; see [`RelayConn::send_request`]).
     pub fn send_request(&mut self, request: &[u8]) -> Result<(), String> {
         match self {
@@ -347,6 +371,11 @@ pub struct LaneStats {
     /// Trades decided on book changes that waited (behind a trade in flight, or for budget):
     /// not in the latency spans, which time a book change read to its orders written.
     pub deferred_trades: u64,
+    /// Filled orders whose venue's answer gave no fee (Binance's order query, after an answer
+    /// was lost), charged the account's taker rate instead, rounded up.
+    pub fees_estimated: u64,
+    /// Orders whose outcome could not be learned (each trips the kill switch): should be 0.
+    pub unresolved: u64,
     /// Filled orders valued at the venue's (possibly rounded) average price because their
     /// exact fills could not be had: the venue's answer gave neither fills nor a quote amount
     /// and a fills request failed, or its fills never added up to the filled size (within
@@ -374,11 +403,58 @@ enum Asked {
     Fills(LegFill),
 }
 
+/// How long an order's (or a query's) answer may take before it is taken for lost and its
+/// connection replaced; the order is then asked about by its client id.
+pub const ANSWER_TIMEOUT_MS: u64 = 3_000;
+
+/// Queries of an order whose outcome is unknown before the lane gives up on learning it.
+pub const MAX_QUERIES: u8 = 8;
+
+/// How patient the lane is with venues that do not answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneTiming {
+    /// See [`ANSWER_TIMEOUT_MS`].
+    pub answer_timeout_ms: u64,
+    /// Delay before the first query of an order whose outcome is unknown; each next one
+    /// waits twice as long, at most `query_max_delay_ms`.
+    pub query_first_delay_ms: u64,
+    /// See `query_first_delay_ms`.
+    pub query_max_delay_ms: u64,
+}
+
+impl Default for LaneTiming {
+    /// 3 s for an answer; queries 0.1 s, 0.2 s, .. 5 s apart (about 16 s over
+    /// [`MAX_QUERIES`]).
+    fn default() -> Self {
+        LaneTiming {
+            answer_timeout_ms: ANSWER_TIMEOUT_MS,
+            query_first_delay_ms: 100,
+            query_max_delay_ms: 5_000,
+        }
+    }
+}
+
+/// Unwind orders per trade: one, and more while they fill short.
+pub const MAX_UNWINDS: u8 = 3;
+
+/// An unwind with no price on its book (the side is empty, or the book resyncing) is tried
+/// again this often, and given up after [`UNWIND_GIVE_UP_MS`] (what is left stays in the open
+/// imbalance).
+const UNWIND_RETRY_MS: u64 = 50;
+const UNWIND_GIVE_UP_MS: u64 = 10_000;
+
 #[derive(Clone, Debug)]
 struct Pending {
     id: u64,
     role: Role,
+    /// Which of the trade's orders in this role (unwinds: 1, 2, ..; legs: 0): part of the
+    /// client order id.
+    attempt: u8,
     leg: usize,
+    /// When the request now awaited was written, unix ms.
+    sent_ms: u64,
+    /// Queries sent to learn the order's outcome.
+    queries: u8,
     /// The venue's id, once an acknowledgement named it (Coinbase queries by nothing else).
     venue_order_id: String,
     asked: Asked,
@@ -391,6 +467,27 @@ struct Pending {
     pages_left: u8,
 }
 
+/// A follow-up request to send once due: a query or a fills page.
+#[derive(Clone, Debug)]
+struct Later {
+    due_ms: u64,
+    asked: Asked,
+    pending: Pending,
+}
+
+/// What a trade's unwinds did, netted: base in size units, quote in notional units.
+#[derive(Clone, Copy, Debug, Default)]
+struct Unwound {
+    /// Base gained (buys, less base fees) less base given (sells).
+    base: i128,
+    /// Quote received (sells) less quote paid (buys), before fees.
+    cash: i128,
+    /// Fees charged in quote.
+    fee_quote: u128,
+    /// Fees charged in base, valued at their fill's price.
+    fee_value: u128,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct InFlight {
     id: u64,
@@ -398,9 +495,31 @@ struct InFlight {
     sell_leg: usize,
     buy: Option<LegFill>,
     sell: Option<LegFill>,
-    unwind_leg: Option<usize>,
-    unwind: Option<LegFill>,
+    /// The unwind out now: its leg, side and size.
+    unwind_out: Option<(usize, OrderSide, Fixed)>,
+    /// Unwinds settled so far.
+    unwound: Unwound,
+    /// Unwind orders sent.
+    unwinds: u8,
+    /// When to (try to) send the next unwind.
+    unwind_due_ms: Option<u64>,
+    /// When the trade first needed an unwind, unix ms.
+    unwind_since_ms: Option<u64>,
     hedged: bool,
+    /// A leg's outcome could not be learned: close without unwinding.
+    unresolved: bool,
+}
+
+/// One order to write.
+#[derive(Clone, Copy, Debug)]
+struct Order {
+    id: u64,
+    role: Role,
+    attempt: u8,
+    leg: usize,
+    side: OrderSide,
+    size: Fixed,
+    limit: Fixed,
 }
 
 /// The lane: feeds, decision, execution, settlement.
@@ -412,7 +531,18 @@ pub struct XarbLane {
     kill: KillSwitch,
     holdings: Vec<Holdings>,
     pending: Vec<VecDeque<Pending>>,
+    /// Follow-up requests waiting for their time.
+    later: Vec<Later>,
     in_flight: Option<InFlight>,
+    /// Base the closed trades left open (unwinds short, base fees), size units: the open
+    /// imbalance the kill switch bounds.
+    open_base: i128,
+    /// Stopping: settle what is in flight, start nothing.
+    closing: bool,
+    timing: LaneTiming,
+    /// This run's client order id prefix (`kx` and the start's unix seconds in base 36), so
+    /// that no id repeats one of an earlier run's.
+    run_tag: String,
     next_id: u64,
     changed: bool,
     buf: Vec<u8>,
@@ -473,7 +603,12 @@ impl XarbLane {
             exec,
             holdings,
             pending,
+            later: Vec::with_capacity(32),
             in_flight: None,
+            open_base: 0,
+            closing: false,
+            run_tag: run_tag(),
+            timing: LaneTiming::default(),
             next_id: 1,
             changed: false,
             buf: Vec::with_capacity(4096),
@@ -491,6 +626,12 @@ impl XarbLane {
             versions: vec![0; n_legs],
             traded_at: vec![u64::MAX; n_legs],
         }
+    }
+
+    /// The same lane with other patience for venues that do not answer.
+    pub fn with_timing(mut self, timing: LaneTiming) -> XarbLane {
+        self.timing = timing;
+        self
     }
 
     /// Totals so far.
@@ -536,6 +677,17 @@ impl XarbLane {
         self.in_flight.is_some()
     }
 
+    /// Stop deciding: what is in flight is still settled (and unwound), nothing new starts.
+    /// For a shutdown.
+    pub fn stop_deciding(&mut self) {
+        self.closing = true;
+    }
+
+    /// Base the closed trades left open across venues (positive: long), size units.
+    pub fn open_imbalance(&self) -> i128 {
+        self.open_base
+    }
+
     /// Take the events recorded since the last call.
     pub fn drain_events(&mut self) -> Vec<LaneEvent> {
         std::mem::take(&mut self.events)
@@ -562,9 +714,80 @@ impl XarbLane {
         self.fresh = changed;
         self.changed |= changed;
         self.settle_replies(now_ms);
-        if self.changed && self.in_flight.is_none() {
+        self.act(now_ms);
+        if self.changed && self.in_flight.is_none() && !self.closing {
             self.changed = false;
             self.decide(now_ns, now_ms);
+        }
+    }
+
+    /// What settling left to do: take the answers owed on closed connections for lost,
+    /// replace connections that went silent, send the follow-ups due, and the unwind due.
+    fn act(&mut self, now_ms: u64) {
+        if let Execution::Orders { conns, .. } = &mut self.exec {
+            let mut reap = false;
+            for (leg, conn) in conns.iter_mut().enumerate() {
+                let Some(front) = self.pending.get(leg).and_then(VecDeque::front) else {
+                    continue;
+                };
+                if !conn.is_open() {
+                    reap = true;
+                } else if now_ms.saturating_sub(front.sent_ms) > self.timing.answer_timeout_ms {
+                    // Silent (half-open, or an answer that cannot be framed): replace it.
+                    // Its reader ends and its owed answers are reaped on a later poll.
+                    conn.close();
+                }
+            }
+            if reap {
+                self.reap_closed(now_ms);
+            }
+        }
+        if self.later.iter().any(|l| l.due_ms <= now_ms) {
+            let mut i = 0;
+            while i < self.later.len() {
+                if self.later.get(i).is_some_and(|l| l.due_ms <= now_ms) {
+                    let l = self.later.swap_remove(i);
+                    self.send_follow_up(l.pending, l.asked, now_ms);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        if let Some(t) = self.in_flight
+            && t.unwind_due_ms.is_some_and(|due| due <= now_ms)
+        {
+            self.start_unwind(t, now_ms);
+        }
+    }
+
+    /// Every connection seen closed with answers owed: read what it delivered before
+    /// closing, then take the rest for lost (their orders are asked about).
+    fn reap_closed(&mut self, now_ms: u64) {
+        let Execution::Orders { conns, .. } = &self.exec else {
+            return;
+        };
+        // Seen closed before the last answers are read: a closed connection's reader has
+        // delivered everything it read before it said so.
+        let closed: Vec<usize> = conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.is_open())
+            .map(|(leg, _)| leg)
+            .collect();
+        self.settle_replies(now_ms);
+        for leg in closed {
+            while let Some(p) = self.pending.get_mut(leg).and_then(VecDeque::pop_front) {
+                self.answer_lost(p, now_ms);
+            }
+        }
+    }
+
+    /// The answer to `p`'s request will not come: ask about the order (a fills page is
+    /// settled at the average price).
+    fn answer_lost(&mut self, p: Pending, now_ms: u64) {
+        match p.asked {
+            Asked::Fills(at_avg) => self.settle_at_avg(&p, at_avg, now_ms),
+            Asked::Order | Asked::Query => self.ask_later(p, now_ms),
         }
     }
 
@@ -762,28 +985,32 @@ impl XarbLane {
             sell_leg,
             buy: None,
             sell: None,
-            unwind_leg: None,
-            unwind: None,
+            unwind_out: None,
+            unwound: Unwound::default(),
+            unwinds: 0,
+            unwind_due_ms: None,
+            unwind_since_ms: None,
             hedged: false,
+            unresolved: false,
         });
-        self.send(
+        let buy = Order {
             id,
-            Role::Buy,
-            buy_leg,
-            OrderSide::Buy,
-            o.size,
-            o.buy_limit,
-            now_ms,
-        );
-        self.send(
-            id,
-            Role::Sell,
-            sell_leg,
-            OrderSide::Sell,
-            o.size,
-            o.sell_limit,
-            now_ms,
-        );
+            role: Role::Buy,
+            attempt: 0,
+            leg: buy_leg,
+            side: OrderSide::Buy,
+            size: o.size,
+            limit: o.buy_limit,
+        };
+        self.send(buy, now_ms);
+        let sell = Order {
+            role: Role::Sell,
+            leg: sell_leg,
+            side: OrderSide::Sell,
+            limit: o.sell_limit,
+            ..buy
+        };
+        self.send(sell, now_ms);
         if timed && matches!(self.exec, Execution::Orders { .. }) {
             let written_ns = mono_ns();
             self.update_to_orders
@@ -795,17 +1022,17 @@ impl XarbLane {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn send(
-        &mut self,
-        id: u64,
-        role: Role,
-        leg: usize,
-        side: OrderSide,
-        size: Fixed,
-        limit: Fixed,
-        now_ms: u64,
-    ) {
+    fn send(&mut self, order: Order, now_ms: u64) {
+        let Order {
+            id,
+            role,
+            attempt,
+            leg,
+            side,
+            size,
+            limit,
+        } = order;
+        self.ensure_fresh(leg, now_ms);
         let Some(cfg) = self.cfg.legs.get(leg) else {
             return;
         };
@@ -840,7 +1067,7 @@ impl XarbLane {
                 self.record(id, role, leg, fill, now_ms);
             }
             Execution::Orders { writers, conns, .. } => {
-                write_client_id(id, role, &mut self.client_id);
+                write_client_id(&self.run_tag, id, role, attempt, &mut self.client_id);
                 let symbol = self.cfg.legs.get(leg).map_or("", |l| l.symbol.as_str());
                 let request = OrderRequest {
                     symbol,
@@ -860,32 +1087,50 @@ impl XarbLane {
                 let written = writers
                     .get(leg)
                     .map(|w| w.new_order(&request, &stamp, &mut self.buf));
-                let sent = match (written, conns.get_mut(leg)) {
-                    (Some(Ok(())), Some(conn)) => conn.send_request(&self.buf),
-                    (Some(Err(e)), _) => Err(e.to_string()),
-                    _ => Err("no writer or connection for the leg".to_string()),
+                let pending = Pending {
+                    id,
+                    role,
+                    attempt,
+                    leg,
+                    sent_ms: now_ms,
+                    queries: 0,
+                    venue_order_id: String::new(),
+                    asked: Asked::Order,
+                    queries_left: 5,
+                    fills: OrderFills::default(),
+                    pages_left: MAX_FILL_PAGES,
                 };
-                match sent {
-                    Ok(()) => {
-                        if let Some(q) = self.pending.get_mut(leg) {
-                            q.push_back(Pending {
+                match (written, conns.get_mut(leg)) {
+                    (Some(Ok(())), Some(conn)) => match conn.send_request(&self.buf) {
+                        Ok(()) => {
+                            if let Some(q) = self.pending.get_mut(leg) {
+                                q.push_back(pending);
+                            }
+                        }
+                        // Part of it may have gone: whether the venue has the order is
+                        // asked, once the connection is back.
+                        Err(message) => {
+                            self.push(LaneEvent::OrderFailed {
                                 id,
                                 role,
-                                leg,
-                                venue_order_id: String::new(),
-                                asked: Asked::Order,
-                                queries_left: 5,
-                                fills: OrderFills::default(),
-                                pages_left: MAX_FILL_PAGES,
+                                venue,
+                                class: ErrorClass::UnknownOutcome,
+                                message,
                             });
+                            self.ask_later(pending, now_ms);
                         }
-                    }
-                    Err(message) => {
+                    },
+                    // Never written: nothing went to the venue.
+                    (written, _) => {
+                        let message = match written {
+                            Some(Err(e)) => e.to_string(),
+                            _ => "no writer or connection for the leg".to_string(),
+                        };
                         self.push(LaneEvent::OrderFailed {
                             id,
                             role,
                             venue,
-                            class: ErrorClass::UnknownOutcome,
+                            class: ErrorClass::Rejected,
                             message,
                         });
                         self.record(id, role, leg, LegFill::default(), now_ms);
@@ -950,12 +1195,26 @@ impl XarbLane {
                 return;
             }
         };
+        let mut p = p;
         match parsed {
             Ok(report) if is_final(&report) => {
-                let fill = leg_fill(&report, &cfg);
+                let mut fill = leg_fill(&report, &cfg);
+                if says_no_fee(&report) {
+                    // Binance's order query has no commission: charge the account's taker
+                    // rate (loaded from the venue), rounded up, and count it.
+                    let side = match p.role {
+                        Role::Buy => OrderSide::Buy,
+                        Role::Sell => OrderSide::Sell,
+                        Role::Unwind => self
+                            .in_flight
+                            .and_then(|t| t.unwind_out)
+                            .map_or(OrderSide::Buy, |(_, side, _)| side),
+                    };
+                    estimate_fee(&mut fill, side, &cfg);
+                    self.stats.fees_estimated += 1;
+                }
                 if needs_fills(&report) {
                     // OKX: the answer gives the average price only. Value it from its fills.
-                    let mut p = p;
                     if !report.venue_order_id.is_empty() {
                         p.venue_order_id = report.venue_order_id;
                     }
@@ -964,78 +1223,152 @@ impl XarbLane {
                     self.record(p.id, p.role, p.leg, fill, now_ms);
                 }
             }
-            Ok(report) if p.queries_left > 0 => {
-                let mut p = p;
+            // Acknowledged (or not final yet): ask for its final state, at once after an
+            // acknowledgement, with backoff after a query's answer.
+            Ok(report) => {
                 if !report.venue_order_id.is_empty() {
                     p.venue_order_id = report.venue_order_id;
                 }
-                self.query(p, now_ms)
+                if matches!(p.asked, Asked::Order) {
+                    self.ask_at(p, Asked::Query, now_ms);
+                } else {
+                    self.ask_later(p, now_ms);
+                }
             }
-            Ok(_) => {
-                self.push(LaneEvent::OrderFailed {
-                    id: p.id,
-                    role: p.role,
-                    venue: cfg.venue,
-                    class: ErrorClass::UnknownOutcome,
-                    message: "no final state after 5 queries".into(),
-                });
+            // The venue does not know the order it was asked about: it never arrived.
+            Err(e) if matches!(p.asked, Asked::Query) && e.class == ErrorClass::Rejected => {
+                self.order_failed(&p, &cfg, e);
                 self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
             }
-            Err(e) if e.class == ErrorClass::UnknownOutcome && p.queries_left > 0 => {
-                self.query(p, now_ms)
-            }
-            Err(e) => {
+            // An order refused as asked (rate limit, balance, parameters, key): nothing filled.
+            Err(e) if matches!(p.asked, Asked::Order) && e.class != ErrorClass::UnknownOutcome => {
                 if e.class == ErrorClass::Retryable {
                     // Too many requests, or busy: leave the venue alone for a while.
                     self.pause_venue(p.leg, &reply.limits);
                 }
-                self.push(LaneEvent::OrderFailed {
-                    id: p.id,
-                    role: p.role,
-                    venue: cfg.venue,
-                    class: e.class,
-                    message: e.message,
-                });
+                self.order_failed(&p, &cfg, e);
                 self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
+            }
+            // The order's fate is unknown (a timeout, a 5xx), or the query failed for a reason
+            // that says nothing about the order: ask again later. Never taken for unfilled.
+            Err(e) => {
+                if e.class == ErrorClass::Retryable {
+                    self.pause_venue(p.leg, &reply.limits);
+                }
+                self.order_failed(&p, &cfg, e);
+                self.ask_later(p, now_ms);
             }
         }
     }
 
-    fn query(&mut self, p: Pending, now_ms: u64) {
-        let Some(p) = self.follow_up(p, Asked::Query, now_ms) else {
+    fn order_failed(&mut self, p: &Pending, cfg: &LegConfig, e: VenueError) {
+        self.push(LaneEvent::OrderFailed {
+            id: p.id,
+            role: p.role,
+            venue: cfg.venue,
+            class: e.class,
+            message: e.message,
+        });
+    }
+
+    /// Ask about `p`'s order after a backoff that grows with every query it has had; after
+    /// [`MAX_QUERIES`], give up on learning it ([`XarbLane::unresolved`]).
+    fn ask_later(&mut self, p: Pending, now_ms: u64) {
+        if p.queries >= MAX_QUERIES {
+            self.unresolved(p, now_ms);
             return;
-        };
+        }
+        let delay = self
+            .timing
+            .query_first_delay_ms
+            .saturating_mul(1 << p.queries.min(16))
+            .min(self.timing.query_max_delay_ms);
+        self.ask_at(p, Asked::Query, now_ms.saturating_add(delay));
+    }
+
+    /// Send the follow-up `asked` for `p` once `due_ms` has come (the next poll at the
+    /// earliest: settling never writes).
+    fn ask_at(&mut self, pending: Pending, asked: Asked, due_ms: u64) {
+        self.later.push(Later {
+            due_ms,
+            asked,
+            pending,
+        });
+    }
+
+    /// An order whose outcome could not be learned: say so, stop opening trades until an
+    /// operator has reconciled the venue, and close its trade without unwinding (a fill the
+    /// venue may have made would be unwound twice).
+    fn unresolved(&mut self, p: Pending, now_ms: u64) {
         let venue = self.cfg.legs.get(p.leg).map_or(Venue::Binance, |l| l.venue);
-        // The order's fate cannot be asked: settle it as nothing filled, and say so.
         self.push(LaneEvent::OrderFailed {
             id: p.id,
             role: p.role,
             venue,
             class: ErrorClass::UnknownOutcome,
-            message: "the order could not be queried".into(),
+            message: format!(
+                "outcome unknown after {} queries: trading stopped until the venue is reconciled",
+                p.queries
+            ),
         });
+        self.kill.trip(TripReason::Unresolved);
+        self.push(LaneEvent::Tripped(TripReason::Unresolved));
+        if let Some(t) = self.in_flight.as_mut().filter(|t| t.id == p.id) {
+            t.unresolved = true;
+        }
+        self.stats.unresolved += 1;
         self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
     }
 
-    /// Ask for a page of a final order's fills on the order's connection (the one after the
-    /// pages in `p.fills`, or the newest when it has no cursor), counted against the venue's
-    /// budget like a query; where the venue offers no such request, or it cannot be written
-    /// or sent, settle at the average price `at_avg`.
+    /// Ask for a page of a final order's fills (the one after the pages in `p.fills`, or the
+    /// newest when it has no cursor), counted against the venue's budget like a query; where
+    /// the venue offers no such request, or it cannot be written or sent, settle at the
+    /// average price `at_avg`.
     fn ask_fills(&mut self, p: Pending, at_avg: LegFill, now_ms: u64) {
-        if let Some(p) = self.follow_up(p, Asked::Fills(at_avg), now_ms) {
+        if p.pages_left == 0 {
             self.settle_at_avg(&p, at_avg, now_ms);
+            return;
+        }
+        self.ask_at(p, Asked::Fills(at_avg), now_ms);
+    }
+
+    /// Send a follow-up that has come due; one that cannot be written or sent is asked again
+    /// later (a query) or settled at the average price (a fills page).
+    fn send_follow_up(&mut self, p: Pending, asked: Asked, now_ms: u64) {
+        match (self.follow_up(p, asked, now_ms), asked) {
+            (None, _) => {}
+            (Some(p), Asked::Fills(at_avg)) => self.settle_at_avg(&p, at_avg, now_ms),
+            (Some(mut p), Asked::Query | Asked::Order) => {
+                p.queries = p.queries.saturating_add(1);
+                self.ask_later(p, now_ms);
+            }
+        }
+    }
+
+    /// Before writing on leg `leg`'s connection: if it has closed with answers owed, read what
+    /// it delivered and take the rest for lost, so that no answer on the new connection is
+    /// matched to a request made on the old one.
+    fn ensure_fresh(&mut self, leg: usize, now_ms: u64) {
+        let closed = match &self.exec {
+            Execution::Orders { conns, .. } => conns.get(leg).is_some_and(|c| !c.is_open()),
+            Execution::Paper => false,
+        };
+        if closed && self.pending.get(leg).is_some_and(|q| !q.is_empty()) {
+            self.reap_closed(now_ms);
         }
     }
 
     /// Writes and sends the follow-up request `asked` (an order query, or a page of a final
     /// order's fills) for `p` on its leg's connection, spending a request of the venue's budget
-    /// and one of `p`'s follow-ups (a fills page also one of its pages; an older page, after
-    /// the cursor in `p.fills`, only that); `p` back when it could not be written or sent.
+    /// (a query also one of `p`'s queries; a fills page one of its pages, and one of its
+    /// follow-ups unless it is an older page, after the cursor in `p.fills`); `p` back when it
+    /// could not be written or sent.
     fn follow_up(&mut self, mut p: Pending, asked: Asked, now_ms: u64) -> Option<Pending> {
         let is_fills = matches!(asked, Asked::Fills(_));
         if is_fills && p.pages_left == 0 {
             return Some(p);
         }
+        self.ensure_fresh(p.leg, now_ms);
         let Execution::Orders { writers, conns, .. } = &mut self.exec else {
             return Some(p);
         };
@@ -1049,7 +1382,7 @@ impl XarbLane {
             entropy: entropy(self.nonce),
         };
         let by = if p.venue_order_id.is_empty() {
-            write_client_id(p.id, p.role, &mut self.client_id);
+            write_client_id(&self.run_tag, p.id, p.role, p.attempt, &mut self.client_id);
             OrderRef::Client(&self.client_id)
         } else {
             OrderRef::Venue(&p.venue_order_id)
@@ -1075,8 +1408,11 @@ impl XarbLane {
             },
         );
         p.asked = asked;
+        p.sent_ms = now_ms;
         if is_fills {
             p.pages_left = p.pages_left.saturating_sub(1);
+        } else {
+            p.queries = p.queries.saturating_add(1);
         }
         if !(is_fills && p.fills.next_after.is_some()) {
             p.queries_left = p.queries_left.saturating_sub(1);
@@ -1155,12 +1491,13 @@ impl XarbLane {
         if fill.size.0 > 0 {
             self.stats.fills += 1;
         }
+        let trade = self.in_flight.filter(|t| t.id == id);
         let side = match role {
             Role::Buy => OrderSide::Buy,
             Role::Sell => OrderSide::Sell,
-            Role::Unwind => match self.in_flight.and_then(|t| Some((t.buy?, t.sell?))) {
-                Some((buy, sell)) if received(&buy) > sell.size => OrderSide::Sell,
-                _ => OrderSide::Buy,
+            Role::Unwind => match trade.and_then(|t| t.unwind_out) {
+                Some((_, side, _)) => side,
+                None => return,
             },
         };
         if let Some(h) = self.holdings.get_mut(leg) {
@@ -1171,7 +1508,7 @@ impl XarbLane {
                     h.quote = h.quote.saturating_sub(fill.notional + fill.fee_quote);
                 }
                 OrderSide::Sell => {
-                    h.base = h.base.saturating_sub(size);
+                    h.base = h.base.saturating_sub(size + fill.fee_base);
                     h.quote = (h.quote + fill.notional).saturating_sub(fill.fee_quote);
                 }
             }
@@ -1183,30 +1520,75 @@ impl XarbLane {
                 holdings,
             });
         }
-        let Some(mut t) = self.in_flight.filter(|t| t.id == id) else {
+        let Some(mut t) = trade else {
             return;
         };
         match role {
             Role::Buy => t.buy = Some(fill),
             Role::Sell => t.sell = Some(fill),
-            Role::Unwind => t.unwind = Some(fill),
+            Role::Unwind => {
+                let (sent, u) = (t.unwind_out.map_or(Fixed(0), |(_, _, s)| s), &mut t.unwound);
+                let (base, cash) = (signed(u128::from(fill.size.0)), signed(fill.notional));
+                if side == OrderSide::Buy {
+                    u.base += base - signed(fill.fee_base);
+                    u.cash -= cash;
+                } else {
+                    u.base -= base + signed(fill.fee_base);
+                    u.cash += cash;
+                }
+                u.fee_quote += fill.fee_quote;
+                u.fee_value += base_fee_value(&fill);
+                t.unwind_out = None;
+                // Short of what was sent: what is left goes again, on a fresh price.
+                if fill.size < sent && t.unwinds < MAX_UNWINDS && !t.unresolved {
+                    t.unwind_due_ms = Some(now_ms);
+                    self.in_flight = Some(t);
+                    return;
+                }
+            }
         }
         self.in_flight = Some(t);
         let (Some(buy), Some(sell)) = (t.buy, t.sell) else {
             return;
         };
-        if role != Role::Unwind && buy.size != sell.size {
-            self.start_unwind(t, buy, sell, now_ms);
+        if t.unwind_out.is_some() {
             return;
+        }
+        if role != Role::Unwind && buy.size != sell.size && !t.unresolved {
+            // Sent from the next poll's `act` (settling writes nothing).
+            t.hedged = true;
+            t.unwind_due_ms = Some(now_ms);
+            self.in_flight = Some(t);
+            return;
+        }
+        if t.unresolved {
+            t.hedged = true;
         }
         self.close(t, buy, sell);
     }
 
-    fn start_unwind(&mut self, mut t: InFlight, buy: LegFill, sell: LegFill, now_ms: u64) {
-        t.hedged = true;
-        let (Some(buy_book), Some(sell_book)) =
-            (self.book_ref(t.buy_leg), self.book_ref(t.sell_leg))
-        else {
+    /// Send the unwind the trade needs now: what it leaves open, on the venue where it closes
+    /// (excess base sold where it was bought, an oversold amount bought back where it was
+    /// sold), at most `unwind_slippage` through that book's touch.
+    fn start_unwind(&mut self, mut t: InFlight, now_ms: u64) {
+        t.unwind_due_ms = None;
+        let (Some(buy), Some(sell)) = (t.buy, t.sell) else {
+            self.in_flight = Some(t);
+            return;
+        };
+        let since = *t.unwind_since_ms.get_or_insert(now_ms);
+        let open = residual(&buy, &sell, &t.unwound);
+        let magnitude = u64::try_from(open.unsigned_abs()).unwrap_or(u64::MAX);
+        let (leg, side) = if open > 0 {
+            (t.buy_leg, OrderSide::Sell)
+        } else {
+            (t.sell_leg, OrderSide::Buy)
+        };
+        let (Some(leg_cfg), Some(buy_book), Some(sell_book)) = (
+            self.cfg.legs.get(leg),
+            self.book_ref(t.buy_leg),
+            self.book_ref(t.sell_leg),
+        ) else {
             self.in_flight = Some(t);
             return;
         };
@@ -1214,80 +1596,93 @@ impl XarbLane {
             self.cfg.legs[t.buy_leg].venue,
             self.cfg.legs[t.sell_leg].venue,
         );
-        let tick = self.cfg.legs[t.buy_leg].tick;
-        // What was really bought: a venue taking the buy's fee in base delivered less.
-        let received = received(&buy);
+        let (tick, lot) = (leg_cfg.tick, leg_cfg.rules.lot.0.max(1));
+        let (bought, sold) = if open > 0 {
+            (Fixed(magnitude), Fixed(0))
+        } else {
+            (Fixed(0), Fixed(magnitude))
+        };
+        // Priced on the book of the venue it goes to, at that venue's tick.
         let plan = plan_unwind(
-            received,
-            sell.size,
+            bought,
+            sold,
             (bv, buy_book),
             (sv, sell_book),
             self.cfg.unwind_slippage,
             tick,
         );
-        let imbalance = u128::from(received.0.abs_diff(sell.size.0));
-        let value = imbalance
-            * u128::from(
-                buy_book
-                    .best_bid()
-                    .or(sell_book.best_ask())
-                    .map(|l| l.price.0)
-                    .unwrap_or(0),
-            );
+        let price = buy_book
+            .best_bid()
+            .or(sell_book.best_ask())
+            .map_or(0, |l| l.price.0);
+        let value = u128::from(magnitude) * u128::from(price);
         self.stats.unhedged_max = self.stats.unhedged_max.max(value);
-        self.kill.on_imbalance(imbalance);
-        let Some(u) = plan else {
-            self.in_flight = Some(t);
-            return;
-        };
-        // Excess base is sold where it was bought; an oversold amount is bought back where it
-        // was sold (`plan_unwind` prices it on that leg's book).
-        let leg = if received > sell.size {
-            t.buy_leg
-        } else {
-            t.sell_leg
-        };
+        self.kill
+            .on_imbalance(self.open_base.saturating_add(open).unsigned_abs());
         // Lots: sell what is held rounded down; buy back what is owed rounded up.
-        let lot = self.cfg.legs[leg].rules.lot.0.max(1);
-        let size = if received > sell.size {
-            Fixed(u.size.0 - u.size.0 % lot)
+        let size = if side == OrderSide::Sell {
+            Fixed(magnitude - magnitude % lot)
         } else {
-            Fixed(u.size.0.div_ceil(lot) * lot)
+            Fixed(magnitude.div_ceil(lot).saturating_mul(lot))
         };
         if size.0 == 0 {
             self.close(t, buy, sell);
             return;
         }
-        t.unwind_leg = Some(leg);
+        let Some(u) = plan else {
+            // No price to unwind at (that side of the book is empty, or resyncing): try again
+            // shortly, and leave what is open in the imbalance after a while.
+            if now_ms.saturating_sub(since) >= UNWIND_GIVE_UP_MS {
+                self.close(t, buy, sell);
+            } else {
+                t.unwind_due_ms = Some(now_ms.saturating_add(UNWIND_RETRY_MS));
+                self.in_flight = Some(t);
+            }
+            return;
+        };
+        t.unwinds += 1;
+        t.unwind_out = Some((leg, side, size));
         self.in_flight = Some(t);
         let _ = self.kill.allow(now_ms, 1, Purpose::Unwind);
         self.stats.unwinds += 1;
-        self.send(t.id, Role::Unwind, leg, u.side, size, u.limit, now_ms);
+        let order = Order {
+            id: t.id,
+            role: Role::Unwind,
+            attempt: t.unwinds,
+            leg,
+            side,
+            size,
+            limit: u.limit,
+        };
+        self.send(order, now_ms);
     }
 
+    /// Close the trade: realized PnL is the quote it moved, after every fee, plus what it
+    /// leaves open (base fees, an unwind short) valued at the trade's price; that open base
+    /// adds to the imbalance the kill switch bounds.
     fn close(&mut self, t: InFlight, buy: LegFill, sell: LegFill) {
-        let buy_price_fee = base_fee_value(&buy);
-        let mut pnl = i128::try_from(sell.notional).unwrap_or(i128::MAX)
-            - i128::try_from(buy.notional + buy.fee_quote + sell.fee_quote + buy_price_fee)
-                .unwrap_or(i128::MAX);
-        let mut fees = buy.fee_quote + sell.fee_quote + buy_price_fee;
-        if let Some(u) = t.unwind {
-            let unwind_fee = u.fee_quote + base_fee_value(&u);
-            fees += unwind_fee;
-            let flow = i128::try_from(u.notional).unwrap_or(i128::MAX);
-            // Selling excess base brings quote in; buying back pays it out.
-            pnl += if received(&buy) > sell.size {
-                flow
-            } else {
-                -flow
-            };
-            pnl -= i128::try_from(unwind_fee).unwrap_or(i128::MAX);
-        }
+        let open = residual(&buy, &sell, &t.unwound);
+        let cash = signed(sell.notional)
+            - signed(buy.notional)
+            - signed(buy.fee_quote)
+            - signed(sell.fee_quote)
+            + t.unwound.cash
+            - signed(t.unwound.fee_quote);
+        let reference = if buy.size.0 > 0 { &buy } else { &sell };
+        let pnl = cash + value_at(open, reference);
+        let fees = buy.fee_quote
+            + sell.fee_quote
+            + base_fee_value(&buy)
+            + base_fee_value(&sell)
+            + t.unwound.fee_quote
+            + t.unwound.fee_value;
         if !t.hedged && pnl < 0 {
             self.stats.unprofitable_after_fees += 1;
         }
         self.stats.pnl += pnl;
         self.stats.fees += fees;
+        self.open_base = self.open_base.saturating_add(open);
+        self.kill.on_imbalance(self.open_base.unsigned_abs());
         self.kill.on_pnl(self.stats.pnl);
         if let Some(reason) = self.kill.tripped() {
             self.push(LaneEvent::Tripped(reason));
@@ -1308,18 +1703,65 @@ impl XarbLane {
     }
 }
 
-/// The client order id of trade `id`'s order in `role` (`kx12b`: letters and digits only, as
-/// OKX requires), written into `out`.
-fn write_client_id(id: u64, role: Role, out: &mut String) {
+/// The client order id of trade `id`'s order in `role` (`kx` and the run's tag, then `12b`,
+/// `12s`, or `12u1` for its first unwind: letters and digits only, as OKX requires, at most
+/// 18 characters, Kraken's limit, for ids below 10^8), written into `out`.
+fn write_client_id(run_tag: &str, id: u64, role: Role, attempt: u8, out: &mut String) {
     use std::fmt::Write as _;
     out.clear();
-    let suffix = match role {
-        Role::Buy => 'b',
-        Role::Sell => 's',
-        Role::Unwind => 'u',
-    };
+    out.push_str(run_tag);
     // Writing to a String cannot fail.
-    let _ = write!(out, "kx{id}{suffix}");
+    let _ = match role {
+        Role::Buy => write!(out, "{id}b"),
+        Role::Sell => write!(out, "{id}s"),
+        Role::Unwind => write!(out, "{id}u{attempt}"),
+    };
+}
+
+/// `kx` and the wall clock's unix seconds in base 36 (6 digits until 2038): a prefix no
+/// earlier run's client order ids share.
+fn run_tag() -> String {
+    let mut secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut digits = Vec::with_capacity(8);
+    loop {
+        let d = u8::try_from(secs % 36).unwrap_or(0);
+        digits.push(if d < 10 { b'0' + d } else { b'a' + d - 10 });
+        secs /= 36;
+        if secs == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    format!("kx{}", String::from_utf8_lossy(&digits))
+}
+
+/// A money or size amount as a signed one (saturating: no real amount comes near).
+fn signed(x: u128) -> i128 {
+    i128::try_from(x).unwrap_or(i128::MAX)
+}
+
+/// Base a trade leaves open, size units (positive: long): what the buy delivered, less what
+/// the sell gave, plus what its unwinds netted.
+fn residual(buy: &LegFill, sell: &LegFill, unwound: &Unwound) -> i128 {
+    signed(u128::from(received(buy).0)) - signed(u128::from(sell.size.0)) - signed(sell.fee_base)
+        + unwound.base
+}
+
+/// `base` size units valued at `fill`'s average price, notional units: rounded down when
+/// held, up (a larger cost) when owed.
+fn value_at(base: i128, fill: &LegFill) -> i128 {
+    if fill.size.0 == 0 || base == 0 {
+        return 0;
+    }
+    let raw = base.unsigned_abs().saturating_mul(fill.notional);
+    let size = u128::from(fill.size.0);
+    if base > 0 {
+        signed(raw / size)
+    } else {
+        -signed(raw.div_ceil(size))
+    }
 }
 
 /// A request's `Stamp::entropy` (the Coinbase JWT's nonce): unique per request because the
@@ -1350,7 +1792,9 @@ fn base_fee_value(fill: &LegFill) -> u128 {
     if fill.fee_base == 0 || fill.size.0 == 0 {
         return 0;
     }
-    (fill.fee_base * fill.notional).div_ceil(u128::from(fill.size.0))
+    fill.fee_base
+        .saturating_mul(fill.notional)
+        .div_ceil(u128::from(fill.size.0))
 }
 
 /// Whether nothing more can happen to the reported order.
@@ -1365,6 +1809,25 @@ pub fn is_final(report: &OrderReport) -> bool {
 /// fees split by asset.
 fn leg_fill(report: &OrderReport, cfg: &LegConfig) -> LegFill {
     report_fill(report, &cfg.base_asset, cfg.scales)
+}
+
+/// Whether a final report filled something and values it, but says nothing of its fees
+/// (Binance's order query: no commission, no fills).
+fn says_no_fee(report: &OrderReport) -> bool {
+    !report.filled.is_zero()
+        && report.notional.is_some()
+        && report.fills.is_empty()
+        && report.fees.is_empty()
+}
+
+/// The fee the leg's taker rate charges on `fill`, in the asset the venue takes it in (a buy's
+/// in base where the venue says so, else quote), rounded up.
+fn estimate_fee(fill: &mut LegFill, side: OrderSide, cfg: &LegConfig) {
+    if side == OrderSide::Buy && cfg.buy_fee_asset == FeeAsset::Base {
+        fill.fee_base = cfg.taker_fee.of(u128::from(fill.size.0));
+    } else {
+        fill.fee_quote = cfg.taker_fee.of(fill.notional);
+    }
 }
 
 /// Whether a final report filled something but gives neither its fills nor its quote amount
@@ -1410,16 +1873,18 @@ pub fn report_fill(report: &OrderReport, base_asset: &str, scales: Scales) -> Le
     });
     let (mut fee_quote, mut fee_base) = (0u128, 0u128);
     for fee in report.fees.iter().filter(|f| !f.rebate) {
+        // A fee charged to more places than the lane's units (Binance's commission has 8
+        // decimals) is counted rounded up to the next unit: never less than was charged. One
+        // past any real fee (an overflow) is left at the most a holding can be.
+        let units = |digits| {
+            fee.amount
+                .units_at_ceil(digits)
+                .unwrap_or(u128::from(u64::MAX))
+        };
         if fee.asset == base_asset {
-            fee_base += fee
-                .amount
-                .units_at(scales.size.digits())
-                .unwrap_or(u128::MAX / 4);
+            fee_base = fee_base.saturating_add(units(scales.size.digits()));
         } else {
-            fee_quote += fee
-                .amount
-                .units_at(scales.notional_digits())
-                .unwrap_or(u128::MAX / 4);
+            fee_quote = fee_quote.saturating_add(units(scales.notional_digits()));
         }
     }
     LegFill {

@@ -91,4 +91,23 @@ pub struct FeedStats {
     pub snapshot_requests: u64,
     /// REST snapshots that failed (retried).
     pub snapshot_failures: u64,
+    /// Messages skipped whole for being larger than the connection's limit (its client's
+    /// `max_message_bytes`), over every connection so far.
+    pub oversized: u64,
+}
+
+impl FeedStats {
+    /// These counters with the open connection's own added (what it has skipped so far).
+    pub(crate) fn with_open(self, ws: Option<&crate::wsclient::WsClient>) -> FeedStats {
+        FeedStats {
+            oversized: self.oversized + ws.map_or(0, crate::wsclient::WsClient::oversized),
+            ..self
+        }
+    }
+
+    /// Keeps the counts of a connection being dropped (`ws`, taken from the feed), so that
+    /// they outlive it.
+    pub(crate) fn add_closed(&mut self, ws: Option<crate::wsclient::WsClient>) {
+        self.oversized += ws.map_or(0, |ws| ws.oversized());
+    }
 }

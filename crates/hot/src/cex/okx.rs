@@ -4,9 +4,11 @@
 //!
 //! Whatever made a keeper give up (a sequence gap, a checksum, the venue's sequence reset, an
 //! inexact number), the feed unsubscribes that instrument's `books` and subscribes it again,
-//! and the venue answers with a fresh snapshot. The connection is kept open with the text
-//! `ping` OKX asks for (it closes a connection that has been silent for 30 s), and replaced
-//! when the venue gives notice that it will close it for an upgrade.
+//! and the venue answers with a fresh snapshot. So does a snapshot that never arrived whole:
+//! updates still coming a second after the subscription, with no snapshot before them, mean
+//! it was lost. The connection is kept open with the text `ping` OKX asks for (it closes a
+//! connection that has been silent for 30 s), and replaced when the venue gives notice that it
+//! will close it for an upgrade.
 //!
 //! **Invariant:** a book is quoted from only once a snapshot was applied on the connection
 //! now open, and not since cleared. A keeper still holds the last connection's book after a
@@ -19,7 +21,7 @@ use kestrel_venues::sync::okx::OkxBook;
 use kestrel_venues::sync::{Liveness, Outcome};
 use kestrel_wire::cex::okx::{OkxAction, OkxBookMsg, OkxFrame, parse_okx};
 
-use super::kraken::{KeepAlive, push_json_string};
+use super::kraken::{KeepAlive, push_json_string, snapshot_overdue};
 use super::{Backoff, FeedStats};
 use crate::wsclient::{WsClient, WsError};
 
@@ -70,6 +72,9 @@ struct Slot {
     /// Spaces out resubscriptions that keep failing (a snapshot that never checks out), so
     /// a persistent disagreement costs one request every few seconds, not a storm.
     resubscribe_backoff: Backoff,
+    /// When this book's subscription was last sent (on connect, or a resubscribe): how long
+    /// its snapshot has been due.
+    subscribed_ns: u64,
     /// Written once, so that a resync allocates nothing.
     subscribe: String,
     unsubscribe: String,
@@ -84,6 +89,7 @@ impl Slot {
             fresh: false,
             resubscribe: false,
             resubscribe_backoff: Backoff::new(),
+            subscribed_ns: 0,
             subscribe: books_request("subscribe", &s.inst_id),
             unsubscribe: books_request("unsubscribe", &s.inst_id),
         }
@@ -139,8 +145,13 @@ impl Books {
             return;
         };
         // Before this connection's snapshot the keeper may still hold the last connection's
-        // book: an update must not be applied to that.
+        // book: an update must not be applied to that. Updates still flowing once the
+        // snapshot is overdue mean it was lost (unreadable, or too big for the client), and
+        // only a new subscription brings another.
         if msg.action == OkxAction::Update && !slot.fresh {
+            if snapshot_overdue(slot.subscribed_ns, now_ns) {
+                slot.resubscribe = true;
+            }
             return;
         }
         match slot.keeper.on_book(msg) {
@@ -225,7 +236,7 @@ impl OkxFeed {
 
     /// Connection counters.
     pub fn stats(&self) -> FeedStats {
-        self.books.stats
+        self.books.stats.with_open(self.ws.as_ref())
     }
 
     /// Books unsubscribed and subscribed again after their keeper cleared them.
@@ -300,6 +311,7 @@ impl OkxFeed {
             ws.send_text(slot.unsubscribe.as_bytes())?;
             ws.send_text(slot.subscribe.as_bytes())?;
             slot.resubscribe = false;
+            slot.subscribed_ns = now_ns;
             slot.resubscribe_backoff.failed(now_ns);
             self.resubscribes += 1;
         }
@@ -327,6 +339,7 @@ impl OkxFeed {
                 for slot in &mut self.books.slots {
                     slot.fresh = false;
                     slot.resubscribe = false;
+                    slot.subscribed_ns = now_ns;
                 }
                 self.books.closing = false;
                 self.ws = Some(ws);
@@ -344,7 +357,7 @@ impl OkxFeed {
     /// The connection is gone (or going): retry after the backoff. The books are kept until
     /// the reconnect's snapshots replace them; meanwhile none is live.
     fn lost(&mut self, now_ns: u64) {
-        self.ws = None;
+        self.books.stats.add_closed(self.ws.take());
         for slot in &mut self.books.slots {
             slot.fresh = false;
         }
@@ -371,7 +384,7 @@ impl super::VenueFeed for OkxFeed {
     }
 
     fn stats(&self) -> FeedStats {
-        self.books.stats
+        self.books.stats.with_open(self.ws.as_ref())
     }
 }
 
@@ -385,6 +398,7 @@ fn books_request(op: &str, inst_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::kraken::SNAPSHOT_WAIT_NS;
     use super::*;
 
     fn btc() -> OkxSymbol {
@@ -456,6 +470,47 @@ mod tests {
             r#"{"event":"notice","code":"64008","msg":"upgrade","connId":"1"}"#,
         );
         assert!(books.closing, "the venue's notice replaces the connection");
+    }
+
+    #[test]
+    fn updates_with_no_snapshot_resubscribe_once_the_snapshot_is_overdue() {
+        let mut books = Books::new(vec![Slot::new(&btc())]);
+        let subscribed_ns = 5_000_000_000;
+        books.slots[0].subscribed_ns = subscribed_ns;
+        let at = |books: &mut Books, ns: u64, frame: &str| {
+            books.on_frame(frame.as_bytes(), subscribed_ns + ns, &mut |_| {});
+            books.slots[0].resubscribe
+        };
+        // The old subscription's updates, in flight after a resubscribe: the normal order.
+        assert!(!at(&mut books, 1_000_000, &push("update", "1", 10, 11)));
+        assert!(!at(
+            &mut books,
+            SNAPSHOT_WAIT_NS - 1,
+            &push("update", "1", 11, 12)
+        ));
+        // Still updates, and no snapshot a whole wait after the subscription: it was lost.
+        assert!(at(
+            &mut books,
+            SNAPSHOT_WAIT_NS,
+            &push("update", "1", 12, 13)
+        ));
+        assert!(!books.slots[0].fresh);
+        assert_eq!(books.slots[0].keeper.stats().applied, 0);
+        // The new subscription's snapshot syncs the book; its updates apply.
+        books.slots[0].resubscribe = false;
+        books.slots[0].subscribed_ns = subscribed_ns + SNAPSHOT_WAIT_NS;
+        assert!(!at(
+            &mut books,
+            SNAPSHOT_WAIT_NS + 1,
+            &push("snapshot", "1", -1, 20)
+        ));
+        assert!(!at(
+            &mut books,
+            5 * SNAPSHOT_WAIT_NS,
+            &push("update", "2", 20, 21)
+        ));
+        assert!(books.slots[0].fresh && books.slots[0].keeper.is_synced());
+        assert_eq!(books.slots[0].keeper.stats().applied, 1);
     }
 
     proptest::proptest! {

@@ -2,7 +2,11 @@
 //! after fees is taken on both at once and settles to exactly the venues' balances; a rejected
 //! second leg is unwound at once with a bounded loss.
 
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kestrel_exsim::binance::{BinanceFront, WEIGHT_PER_MINUTE};
@@ -11,10 +15,12 @@ use kestrel_exsim::server::{ExchangeServer, Fault};
 use kestrel_fire::relay::{RelayConn, ReplyLimits};
 use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
-use kestrel_hot::cex::lane::{Execution, LaneConfig, LaneEvent, LegConfig, Role, XarbLane};
+use kestrel_hot::cex::lane::{
+    Execution, LaneConfig, LaneEvent, LaneTiming, LegConfig, Role, XarbLane,
+};
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
-use kestrel_strategies::risk::{Holdings, RiskLimits};
+use kestrel_strategies::risk::{Holdings, RiskLimits, TripReason};
 use kestrel_strategies::xarb::{SymbolRules, XarbParams};
 use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
 use kestrel_venues::auth::{ApiSecret, BinanceSigner};
@@ -186,6 +192,23 @@ fn lane_with(
     taker_fee: Rate,
     limits: Limits,
 ) -> XarbLane {
+    lane_ordering_at(
+        [cheap, rich],
+        [cheap.addr(), rich.addr()],
+        holdings,
+        taker_fee,
+        limits,
+    )
+}
+
+/// [`lane_with`], its orders sent to `order_addrs` (a venue, or a proxy in front of it).
+fn lane_ordering_at(
+    [cheap, rich]: [&ExchangeServer; 2],
+    order_addrs: [SocketAddr; 2],
+    holdings: [Holdings; 2],
+    taker_fee: Rate,
+    limits: Limits,
+) -> XarbLane {
     let leg = |feed: usize, holdings| LegConfig {
         requests_per_second: limits.budget.0,
         burst: limits.budget.1,
@@ -214,19 +237,19 @@ fn lane_with(
         )
     };
     let (tx, replies) = sync_channel(64);
-    let conns = [cheap, rich]
+    let conns = order_addrs
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            RelayConn::connect(i, &format!("{}/", s.http_url()), tx.clone())
+        .map(|(i, addr)| {
+            RelayConn::connect(i, &format!("http://{addr}/"), tx.clone())
                 .expect("conn")
                 .into()
         })
         .collect();
-    let writers: Vec<Box<dyn RequestWriter + Send>> = [cheap, rich]
+    let writers: Vec<Box<dyn RequestWriter + Send>> = order_addrs
         .iter()
-        .map(|s| {
-            Box::new(BinanceWriter::new(signer(), &s.addr().to_string()))
+        .map(|addr| {
+            Box::new(BinanceWriter::new(signer(), &addr.to_string()))
                 as Box<dyn RequestWriter + Send>
         })
         .collect();
@@ -382,8 +405,8 @@ fn an_arbitrage_that_pays_after_fees_is_taken_on_both_venues_exactly() {
     });
 }
 
-#[test]
-fn a_rejected_second_leg_is_unwound_at_once_with_a_bounded_loss() {
+/// A cheap venue asking 65,000.00 for 0.2 BTC and a rich one bidding 65,500.00 for 0.3.
+fn a_crossed_pair() -> [ExchangeServer; 2] {
     let cheap = venue(
         50_000 * USDT,
         0,
@@ -400,25 +423,30 @@ fn a_rejected_second_leg_is_unwound_at_once_with_a_bounded_loss() {
             (BookSide::Ask, 6_551_000, 50_000),
         ],
     );
+    [cheap, rich]
+}
+
+/// What the lane holds on [`a_crossed_pair`]: quote where it buys, BTC where it sells.
+const CROSSED_HOLDINGS: [Holdings; 2] = [
+    Holdings {
+        base: 0,
+        quote: 50_000 * USDT,
+    },
+    Holdings {
+        base: BTC,
+        quote: 0,
+    },
+];
+
+#[test]
+fn a_rejected_second_leg_is_unwound_at_once_with_a_bounded_loss() {
+    let [cheap, rich] = a_crossed_pair();
     rich.fault(Fault::RejectNextOrder(Reject::Injected {
         code: -2010,
         message: "Account has insufficient balance for requested action.".into(),
     }));
     let start = balances(&cheap);
-    let mut lane = lane(
-        &cheap,
-        &rich,
-        [
-            Holdings {
-                base: 0,
-                quote: 50_000 * USDT,
-            },
-            Holdings {
-                base: BTC,
-                quote: 0,
-            },
-        ],
-    );
+    let mut lane = lane(&cheap, &rich, CROSSED_HOLDINGS);
     let events = run_until(&mut lane, "trade closed", |l| {
         l.stats().trades == 1 && !l.is_busy()
     });
@@ -449,6 +477,15 @@ fn a_rejected_second_leg_is_unwound_at_once_with_a_bounded_loss() {
     );
     // The position is flat again but for the fee's dust, and the lane agrees with the venue.
     let (btc, usdt) = balances(&cheap);
+    // The PnL is the quote the trade cost, with the dust it left valued at the buy's price
+    // (65,000.00): the buy's base fee is in that quote once (the unwind sold only what the buy
+    // delivered), not charged a second time.
+    assert_eq!(
+        pnl,
+        i128::try_from(usdt).unwrap() - i128::try_from(start.1).unwrap()
+            + i128::try_from(btc * 6_500_000).unwrap(),
+        "{events:?}"
+    );
     assert!(
         btc < 100,
         "at most the lot-rounding dust of the buy's base fee: {btc}"
@@ -836,4 +873,244 @@ fn refusal_for_weight_leaves_the_venue_alone(known_limit: bool) {
         lane.poll(ns, ms);
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// What a proxy in front of the rich venue's order endpoint does with the first order it
+/// passes on (the venue executes it either way).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lose {
+    /// Closes the connection instead of answering.
+    Close,
+    /// Never answers, and keeps the connection open.
+    Silent,
+    /// Answers it, and every request after it, `503`.
+    Answer503,
+}
+
+/// A proxy to `venue` that passes requests and answers on, but for the first order's answer
+/// (see [`Lose`]); the request lines it saw.
+fn proxy(venue: SocketAddr, lose: Lose) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let lost = Arc::new(AtomicBool::new(false));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let (log, lost) = (Arc::clone(&log), Arc::clone(&lost));
+            std::thread::spawn(move || {
+                let Ok(mut upstream) = TcpStream::connect(venue) else {
+                    return;
+                };
+                while let Some(request) = read_http(&mut client) {
+                    let line = String::from_utf8_lossy(&request);
+                    let line = line.lines().next().unwrap_or_default().to_string();
+                    log.lock().unwrap().push(line.clone());
+                    let is_order = line.starts_with("POST /api/v3/order");
+                    if lose == Lose::Answer503 && lost.load(Ordering::SeqCst) {
+                        let _ = client.write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+                        );
+                        continue;
+                    }
+                    if upstream.write_all(&request).is_err() {
+                        return;
+                    }
+                    let Some(answer) = read_http(&mut upstream) else {
+                        return;
+                    };
+                    if is_order && !lost.swap(true, Ordering::SeqCst) {
+                        match lose {
+                            Lose::Close => return,
+                            Lose::Silent => {
+                                // Open and quiet until the client gives up on it.
+                                let mut sink = [0u8; 1024];
+                                while matches!(client.read(&mut sink), Ok(n) if n > 0) {}
+                                return;
+                            }
+                            Lose::Answer503 => {
+                                let _ = client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+                                continue;
+                            }
+                        }
+                    }
+                    if client.write_all(&answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// One HTTP/1.1 message (head and a `Content-Length` body) read off `stream`; `None` when it
+/// closes first.
+fn read_http(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut msg = Vec::new();
+    let mut byte = [0u8; 1];
+    while !msg.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => msg.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&msg).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse::<usize>().unwrap_or(0));
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).ok()?;
+    msg.extend_from_slice(&body);
+    Some(msg)
+}
+
+/// The dislocation of the tests above, with the rich venue's orders going through a proxy
+/// that loses the first order's answer as `lose` says.
+fn trade_through_proxy(
+    lose: Lose,
+    timing: LaneTiming,
+) -> (XarbLane, Vec<LaneEvent>, Vec<String>, [ExchangeServer; 2]) {
+    let [cheap, rich] = a_crossed_pair();
+    let (proxy_addr, seen) = proxy(rich.addr(), lose);
+    let mut lane = lane_ordering_at(
+        [&cheap, &rich],
+        [cheap.addr(), proxy_addr],
+        CROSSED_HOLDINGS,
+        Rate(100_000),
+        Limits::default(),
+    )
+    .with_timing(timing);
+    let events = run_until(&mut lane, "the trade closed", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    });
+    let seen = seen.lock().unwrap().clone();
+    (lane, events, seen, [cheap, rich])
+}
+
+fn a_lost_answer_is_asked_about_and_settled_exactly(lose: Lose) {
+    let timing = LaneTiming {
+        answer_timeout_ms: 300,
+        ..LaneTiming::default()
+    };
+    let (lane, events, seen, venues) = trade_through_proxy(lose, timing);
+    let stats = lane.stats();
+    // The sell's answer never came; the lane asked the venue by its client order id and
+    // settled what the venue says it did: both legs filled, nothing to unwind.
+    let query = seen
+        .iter()
+        .find(|l| l.starts_with("GET /api/v3/order?") && l.contains("origClientOrderId=kx"))
+        .unwrap_or_else(|| panic!("no query by client id: {seen:?}"));
+    assert!(query.contains("1s&"), "the sell's id: {query}");
+    assert_eq!((stats.unwinds, stats.unresolved), (0, 0), "{events:?}");
+    // Binance's order query gives no commission: the sell's fee is the account's taker rate.
+    assert_eq!(stats.fees_estimated, 1);
+    assert!(!lane.kill_switch_tripped());
+    let sell = events.iter().find_map(|e| match e {
+        LaneEvent::Filled {
+            role: Role::Sell,
+            fill,
+            ..
+        } => Some(*fill),
+        _ => None,
+    });
+    assert_eq!(
+        sell.expect("sell settled").size,
+        Fixed(20_000),
+        "{events:?}"
+    );
+    // What the lane holds is what the venues hold, to the unit.
+    for (i, venue) in venues.iter().enumerate() {
+        let (btc, usdt) = balances(venue);
+        assert_eq!(
+            lane.holdings(i),
+            Some(Holdings {
+                base: btc,
+                quote: usdt
+            }),
+            "leg {i}"
+        );
+    }
+}
+
+#[test]
+fn an_order_answer_lost_with_its_connection_is_asked_about_and_settled_exactly() {
+    a_lost_answer_is_asked_about_and_settled_exactly(Lose::Close);
+}
+
+#[test]
+fn an_order_answer_that_never_comes_times_out_and_is_asked_about() {
+    a_lost_answer_is_asked_about_and_settled_exactly(Lose::Silent);
+}
+
+#[test]
+fn an_order_whose_outcome_cannot_be_learned_stops_trading_and_is_not_unwound() {
+    let timing = LaneTiming {
+        answer_timeout_ms: 300,
+        query_first_delay_ms: 2,
+        query_max_delay_ms: 20,
+    };
+    let (mut lane, events, seen, [_, rich]) = trade_through_proxy(Lose::Answer503, timing);
+    let stats = lane.stats();
+    // Every query of the sell answered 503: after eight the lane gives up on learning it.
+    let queries = seen
+        .iter()
+        .filter(|l| l.starts_with("GET /api/v3/order?"))
+        .count();
+    assert_eq!(queries, 8, "{seen:?}");
+    assert_eq!(stats.unresolved, 1);
+    assert_eq!(lane.kill_switch().tripped(), Some(TripReason::Unresolved));
+    assert!(events.contains(&LaneEvent::Tripped(TripReason::Unresolved)));
+    // The sell did fill at the venue: unwinding the buy as if it had not would have doubled
+    // the exposure. Nothing was unwound; the trade closed as hedged.
+    assert_eq!(balances(&rich).0, BTC - 20_000);
+    assert_eq!(stats.unwinds, 0, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, LaneEvent::Closed { hedged: true, .. }))
+    );
+}
+
+#[test]
+fn a_fee_charged_to_more_places_than_the_lane_keeps_is_rounded_up_not_lost() {
+    use kestrel_hot::cex::lane::report_fill;
+    use kestrel_venues::orders::{Amount, Fee, OrderReport, Status};
+    let fee = |asset: &str, text: &str| Fee {
+        asset: asset.into(),
+        amount: Amount::parse(text).expect("amount"),
+        rebate: false,
+    };
+    // Binance's commission has 8 decimals; the lane keeps BTC to 5 and USDT notional to 7.
+    let report = OrderReport {
+        venue_order_id: "1".into(),
+        client_id: "kx1b".into(),
+        status: Some(Status::Filled),
+        filled: Fixed(1_234),
+        notional: Some(802_232_156),
+        avg_price: None,
+        fees: vec![fee("BTC", "0.00001234"), fee("USDT", "0.80225228")],
+        fills: Vec::new(),
+    };
+    let scales = Scales {
+        price: scale(2),
+        size: scale(5),
+    };
+    let fill = report_fill(&report, "BTC", scales);
+    // 1.234 units of BTC and 8,022,522.8 units of USDT, each charged as the next unit up.
+    assert_eq!((fill.fee_base, fill.fee_quote), (2, 8_022_523));
+    // A fee at the lane's own places is kept exactly.
+    let exact = OrderReport {
+        fees: vec![fee("BTC", "0.00002"), fee("USDT", "0.8022522")],
+        ..report
+    };
+    assert_eq!(
+        {
+            let f = report_fill(&exact, "BTC", scales);
+            (f.fee_base, f.fee_quote)
+        },
+        (2, 8_022_522)
+    );
 }

@@ -6,6 +6,7 @@ mod cex;
 mod cex_bybit;
 mod cex_coinbase;
 mod cex_kraken;
+mod cex_lost_snapshot;
 mod cex_okx;
 mod cex_replay;
 mod feed_support;
@@ -14,6 +15,7 @@ mod lane;
 mod lane_okx;
 mod tls;
 mod ws;
+mod wsclient_limits;
 
 /// Counts allocations per thread, for the no-allocation tests.
 #[global_allocator]

@@ -9,10 +9,14 @@ use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kestrel_bus::WaitStrategy;
+use kestrel_bus::{ShutdownFlag, WaitStrategy};
 use kestrel_hot::wsclient::{MAX_MESSAGE_BYTES, READ_BUFFER_BYTES, WsClient, WsError};
-use kestrel_hot::{NodeEndpoint, NodeStream, NodeStreamConfig};
+use kestrel_hot::{
+    HEADS_SUBSCRIPTION_ID, HotThreadConfig, NodeEndpoint, NodeStream, NodeStreamConfig,
+    PENDING_SUBSCRIPTION_ID, run_hot_thread,
+};
 use kestrel_stdx::Rng;
+use kestrel_types::HotEvent;
 use tungstenite::{Message, WebSocket};
 
 type Server = WebSocket<TcpStream>;
@@ -314,4 +318,154 @@ fn polling_messages_allocates_nothing() {
     assert_eq!(allocated, 0, "polling allocated");
     drop(client);
     server.join().unwrap();
+}
+
+/// Reads a connection's two `eth_subscribe` requests and answers each with a JSON-RPC error,
+/// as a node does that serves neither (one without full pending bodies, say).
+fn refuse_both_subscriptions(ws: &mut Server) {
+    for _ in 0..2 {
+        let Ok(Message::Text(request)) = ws.read() else {
+            panic!("expected a subscribe request");
+        };
+        let id = [HEADS_SUBSCRIPTION_ID, PENDING_SUBSCRIPTION_ID]
+            .into_iter()
+            .find(|id| request.contains(&format!(r#""id":{id},"#)))
+            .expect("a subscription id");
+        let refusal = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":-32601,"message":"the method eth_subscribe does not exist/is not available"}}}}"#
+        );
+        ws.send(Message::text(refusal)).unwrap();
+    }
+}
+
+/// The hot thread's events of one kind, drained from the ring.
+fn refusal_events(events: &mut kestrel_bus::Consumer<HotEvent>) -> Vec<u64> {
+    let mut got = Vec::new();
+    events.pop_batch(&mut got, 1_000);
+    got.into_iter()
+        .filter_map(|e| match e {
+            HotEvent::SubscriptionRefused { request_id } => Some(request_id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn refused_subscriptions_are_counted_and_reported_once_per_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (hang_up, hung_up) = std::sync::mpsc::channel::<()>();
+    let node = std::thread::spawn(move || {
+        // The first connection: both subscriptions refused, then dropped by the node.
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = tungstenite::accept(stream).unwrap();
+        refuse_both_subscriptions(&mut ws);
+        hung_up.recv().unwrap();
+        drop(ws);
+        // The reconnect: refused again, and held open until the test ends.
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = tungstenite::accept(stream).unwrap();
+        refuse_both_subscriptions(&mut ws);
+        let _ = hung_up.recv();
+    });
+    let (pipeline, counters, mut events) = crate::pipeline();
+    let shutdown = ShutdownFlag::new();
+    let cfg = HotThreadConfig {
+        node: NodeStreamConfig {
+            endpoint: NodeEndpoint::Ws(url),
+            wait: WaitStrategy::Park(Duration::from_millis(1)),
+        },
+        core: None,
+    };
+    let hot = run_hot_thread(cfg, pipeline, shutdown.clone()).unwrap();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let t0 = Instant::now();
+        while !done() {
+            assert!(t0.elapsed() < Duration::from_secs(10), "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    wait_for("two refusals", &|| {
+        counters.snapshot().subscription_refusals == 2
+    });
+    assert_eq!(
+        refusal_events(&mut events),
+        [PENDING_SUBSCRIPTION_ID],
+        "one report for the connection, for the first refusal"
+    );
+    hang_up.send(()).unwrap();
+    wait_for("the reconnect's refusals", &|| {
+        counters.snapshot().subscription_refusals == 4
+    });
+    assert_eq!(
+        refusal_events(&mut events),
+        [PENDING_SUBSCRIPTION_ID],
+        "a new connection is reported afresh"
+    );
+    shutdown.trigger();
+    let _ = hang_up.send(());
+    let report = hot.join().unwrap();
+    node.join().unwrap();
+    let c = counters.snapshot();
+    assert_eq!((c.subscription_refusals, c.reconnects), (4, 1));
+    assert_eq!((report.reconnects, report.connect_failures), (1, 0));
+}
+
+#[test]
+fn failed_connects_to_the_node_are_counted() {
+    // A port nothing listens on: every connect is refused.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    let (pipeline, counters, _events) = crate::pipeline();
+    let shutdown = ShutdownFlag::new();
+    let cfg = HotThreadConfig {
+        node: NodeStreamConfig {
+            endpoint: NodeEndpoint::Ws(url),
+            wait: WaitStrategy::Park(Duration::from_millis(1)),
+        },
+        core: None,
+    };
+    let hot = run_hot_thread(cfg, pipeline, shutdown.clone()).unwrap();
+    let t0 = Instant::now();
+    while counters.snapshot().connect_failures < 2 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no failures counted"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    shutdown.trigger();
+    let report = hot.join().unwrap();
+    let c = counters.snapshot();
+    assert_eq!(report.connect_failures, c.connect_failures);
+    assert!(c.connect_failures >= 2);
+    assert_eq!((c.reconnects, report.reconnects), (0, 0), "never connected");
+}
+
+#[test]
+fn only_error_replies_to_the_subscriptions_are_refusals() {
+    let (mut p, counters, mut events) = crate::pipeline();
+    let replies = [
+        // Accepted subscriptions.
+        r#"{"jsonrpc":"2.0","id":1,"result":"0xabc"}"#.to_string(),
+        r#"{"jsonrpc":"2.0","id":2,"result":"0xdef"}"#.to_string(),
+        // An error to a request that is no subscription of ours.
+        r#"{"jsonrpc":"2.0","id":7,"error":{"code":-32000,"message":"no"}}"#.to_string(),
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{HEADS_SUBSCRIPTION_ID},"error":{{"code":-32000,"message":"no"}}}}"#
+        ),
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{PENDING_SUBSCRIPTION_ID},"error":{{"code":-32000,"message":"no"}}}}"#
+        ),
+    ];
+    for r in &replies {
+        p.on_frame(r.as_bytes(), 0);
+    }
+    assert_eq!(counters.snapshot().subscription_refusals, 2);
+    assert_eq!(refusal_events(&mut events), [HEADS_SUBSCRIPTION_ID]);
+    p.note_connected();
+    p.on_frame(replies[4].as_bytes(), 0);
+    assert_eq!(counters.snapshot().subscription_refusals, 3);
+    assert_eq!(refusal_events(&mut events), [PENDING_SUBSCRIPTION_ID]);
 }

@@ -173,19 +173,28 @@ fn exsim_prints_a_section_that_check_config_accepts() {
     kestrel::statarb_run::spec(&s).unwrap();
 }
 
-#[test]
-fn kestrel_run_on_a_cex_only_config_runs_the_lane_on_paper_and_journals_it() {
-    let sim = SimVenues::start(50).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("cex.sqlite");
-    let path = dir.path().join("cex.toml");
-    // No [chain], no keys of the backrun lane: only the exchange lane and a journal.
+/// A dry-run config in `dir` with no `[chain]` and no keys of the backrun lane: only the
+/// exchange lane over `sim` and a journal. The journal's path and the config's.
+fn cex_only_config(
+    sim: &SimVenues,
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let journal = dir.join("cex.sqlite");
+    let path = dir.join("cex.toml");
     let text = format!(
         "mode = \"dry-run\"\n[journal]\npath = \"{}\"\n\n{}",
         journal.display(),
         sim.xarb_toml(PREFIX)
     );
     std::fs::write(&path, text).unwrap();
+    (journal, path)
+}
+
+#[test]
+fn kestrel_run_on_a_cex_only_config_runs_the_lane_on_paper_and_journals_it() {
+    let sim = SimVenues::start(50).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, path) = cex_only_config(&sim, dir.path());
     let start: Vec<_> = (0..5).map(|i| sim.account(i).unwrap()).collect();
     let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
         .args(["run", "--duration", "4", "--config"])
@@ -218,4 +227,39 @@ fn kestrel_run_on_a_cex_only_config_runs_the_lane_on_paper_and_journals_it() {
         Some(total.to_string().as_str()),
         "{summary}"
     );
+}
+
+#[test]
+fn sigterm_stops_a_timed_run_in_order_and_the_journal_records_its_end() {
+    let sim = SimVenues::start(50).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, path) = cex_only_config(&sim, dir.path());
+    // A minute's run, stopped by SIGTERM (a service manager's stop) after a few seconds.
+    let child = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["run", "--duration", "60", "--config"])
+        .arg(&path)
+        .envs(sim.credentials(PREFIX))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stopped in order: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30), "{stderr}");
+    let run_id = stderr
+        .split("run id ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no run id: {stderr}"));
+    let reader = kestrel_store::open_readonly(&journal).unwrap();
+    let run = reader.run(run_id).unwrap().expect("the run is journaled");
+    assert!(run.ended_unix_ms.is_some(), "the end is journaled");
+    assert!(run.summary_json.is_some());
 }

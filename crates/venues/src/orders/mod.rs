@@ -352,6 +352,17 @@ impl Amount {
         common::rescale(self.units, self.digits, digits)
     }
 
+    /// The value at `digits` fraction digits, rounded up where digits beyond them are not
+    /// zero (a fee charged to more places than the lane keeps: counted at the next unit up,
+    /// never less than it was), or `None` when it overflows.
+    pub fn units_at_ceil(self, digits: u8) -> Option<u128> {
+        if self.digits <= digits {
+            return self.units_at(digits);
+        }
+        let div = 10u128.checked_pow(u32::from(self.digits - digits))?;
+        Some(self.units.div_ceil(div))
+    }
+
     /// The same value as a [`Fixed`] at `scale`, exactly.
     pub fn at(self, scale: Scale) -> Result<Fixed, FixedError> {
         let units = self

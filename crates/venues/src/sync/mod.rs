@@ -93,6 +93,24 @@ impl SyncStats {
     }
 }
 
+/// Two keepers' counters together (a feed keeps its replaced keepers' counts this way).
+impl std::ops::Add for SyncStats {
+    type Output = SyncStats;
+
+    fn add(self, b: SyncStats) -> SyncStats {
+        SyncStats {
+            applied: self.applied + b.applied,
+            ignored: self.ignored + b.ignored,
+            snapshots: self.snapshots + b.snapshots,
+            gaps: self.gaps + b.gaps,
+            checksum_failures: self.checksum_failures + b.checksum_failures,
+            resets: self.resets + b.resets,
+            bad_numbers: self.bad_numbers + b.bad_numbers,
+            resyncs: self.resyncs + b.resyncs,
+        }
+    }
+}
+
 /// When a feed last said anything: a feed silent for longer than its limit is stale, and its
 /// books are not quoted from until it speaks again.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,0 +1,177 @@
+//! The HTTP/1.1 response framer the relay readers and the exchange lane's order connections
+//! share, against hostile peers: sizes that overflow, lines and trailers that never end,
+//! heads and chunk framing past their caps. Each must be `Invalid` (the connection is dropped),
+//! never a panic and never an `Incomplete` that lets the buffer grow without end.
+
+use kestrel_fire::relay::{Framed, take_response};
+use proptest::prelude::*;
+
+const CHUNKED_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+/// Largest response body the framer accepts (`relay::MAX_BODY_BYTES`).
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+fn frame(bytes: &[u8]) -> Framed {
+    take_response(&mut bytes.to_vec())
+}
+
+fn chunked(body: &[u8]) -> Vec<u8> {
+    [CHUNKED_HEAD, body].concat()
+}
+
+#[test]
+fn chunk_sizes_that_overflow_or_pass_the_max_body_are_invalid() {
+    // The review's case: 1 + usize::MAX overflowed (a panic with overflow checks, a wrapped
+    // total and an endless `Incomplete` without).
+    assert_eq!(
+        frame(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\nffffffffffffffff\r\n"
+        ),
+        Framed::Invalid
+    );
+    for body in [
+        &b"ffffffffffffffff\r\n"[..],
+        b"fffffffffffffffe\r\nab",
+        b"1\r\na\r\nfffffffffffffff0;ext=1\r\n",
+        // More hex digits than a usize holds.
+        b"10000000000000000\r\n",
+        // One byte over the max body, in one chunk and across two.
+        b"400001\r\n",
+        b"200000\r\n",
+    ] {
+        let mut bytes = chunked(body);
+        if body == b"200000\r\n" {
+            bytes.extend(std::iter::repeat_n(b'x', MAX_BODY / 2));
+            bytes.extend_from_slice(b"\r\n200001\r\n");
+        }
+        assert_eq!(
+            frame(&bytes),
+            Framed::Invalid,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+#[test]
+fn a_chunk_size_line_that_never_ends_is_invalid() {
+    let mut endless = chunked(b"");
+    endless.extend(std::iter::repeat_n(b'f', 64 * 1024));
+    assert_eq!(frame(&endless), Framed::Invalid);
+    // An extension is part of the line: it counts against the same cap.
+    let mut long_ext = chunked(b"5;");
+    long_ext.extend(std::iter::repeat_n(b'e', 9 * 1024));
+    long_ext.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
+    assert_eq!(frame(&long_ext), Framed::Invalid);
+    // A line under the cap is still waited for.
+    let mut short = chunked(b"5;");
+    short.extend(std::iter::repeat_n(b'e', 1024));
+    assert_eq!(frame(&short), Framed::Incomplete);
+}
+
+#[test]
+fn a_trailer_section_past_the_cap_is_invalid() {
+    let mut endless = chunked(b"5\r\nhello\r\n0\r\nX-T: ");
+    endless.extend(std::iter::repeat_n(b't', 64 * 1024));
+    assert_eq!(frame(&endless), Framed::Invalid);
+    // Many short trailer lines count together.
+    let mut many = chunked(b"5\r\nhello\r\n0\r\n");
+    for _ in 0..2_000 {
+        many.extend_from_slice(b"X-T: 1\r\n");
+    }
+    many.extend_from_slice(b"\r\n");
+    assert_eq!(frame(&many), Framed::Invalid);
+    // A few trailers are skipped as before.
+    let ok = chunked(b"5\r\nhello\r\n0\r\nX-T: 1\r\nX-U: 2\r\n\r\n");
+    assert!(matches!(frame(&ok), Framed::Reply { status: 200, ref body, .. } if body == "hello"));
+}
+
+#[test]
+fn a_head_past_the_cap_is_invalid_even_once_it_ends() {
+    let mut head = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+    head.extend(std::iter::repeat_n(b'p', 20 * 1024));
+    head.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\n{}");
+    assert_eq!(frame(&head), Framed::Invalid);
+    let mut unfinished = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+    unfinished.extend(std::iter::repeat_n(b'p', 20 * 1024));
+    assert_eq!(frame(&unfinished), Framed::Invalid);
+}
+
+#[test]
+fn chunk_framing_cannot_keep_a_response_incomplete_without_end() {
+    // One data byte per chunk under a long (allowed) extension: the body stays tiny while the
+    // encoded stream passes twice the max body. Without the cap this waits for more forever.
+    let ext = vec![b'e'; 8_000];
+    let mut bytes = chunked(b"");
+    while bytes.len() <= 2 * MAX_BODY + 16 * 1024 {
+        bytes.extend_from_slice(b"1;");
+        bytes.extend_from_slice(&ext);
+        bytes.extend_from_slice(b"\r\nx\r\n");
+    }
+    assert_eq!(frame(&bytes), Framed::Invalid);
+}
+
+/// Chunk sizes a hostile peer would pick: small, random, and next to `u64::MAX`.
+fn chunk_size() -> impl Strategy<Value = u64> {
+    prop_oneof![0..64u64, any::<u64>(), (u64::MAX - 64)..=u64::MAX]
+}
+
+/// One chunk as a hostile peer might write it: a size line (maybe with an extension) and
+/// data that may or may not match it.
+fn hostile_chunk() -> impl Strategy<Value = Vec<u8>> {
+    let data = proptest::collection::vec(any::<u8>(), 0..24);
+    (chunk_size(), any::<bool>(), data).prop_map(|(size, ext, data)| {
+        let ext: &[u8] = if ext { b";a=b" } else { b"" };
+        [format!("{size:x}").as_bytes(), ext, b"\r\n", &data, b"\r\n"].concat()
+    })
+}
+
+/// One well-formed chunk.
+fn valid_chunk() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 1..24).prop_map(|data| {
+        [
+            format!("{:x}", data.len()).as_bytes(),
+            b"\r\n",
+            &data,
+            b"\r\n",
+        ]
+        .concat()
+    })
+}
+
+/// A chunked body of well-formed and hostile chunks, in any order.
+fn chunked_parts() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(prop_oneof![valid_chunk(), hostile_chunk()], 0..6)
+        .prop_map(|parts| parts.concat())
+}
+
+fn any_response() -> impl Strategy<Value = Vec<u8>> {
+    let heads = prop::sample::select(vec![
+        &b""[..],
+        CHUNKED_HEAD,
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    ]);
+    let tail = prop_oneof![
+        chunked_parts(),
+        proptest::collection::vec(any::<u8>(), 0..256)
+    ];
+    (heads, tail).prop_map(|(head, tail)| [head, &tail].concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    #[test]
+    fn take_response_never_panics_and_always_makes_progress(bytes in any_response()) {
+        let mut buf = bytes;
+        // Pipelined replies come off one by one; each takes bytes off the buffer.
+        loop {
+            let before = buf.len();
+            match take_response(&mut buf) {
+                Framed::Reply { .. } => prop_assert!(buf.len() < before),
+                Framed::Incomplete | Framed::Invalid => break,
+            }
+        }
+    }
+}
