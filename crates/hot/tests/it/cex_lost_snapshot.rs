@@ -145,18 +145,7 @@ fn okx_resubscribes_a_book_whose_snapshot_was_lost() {
     sync_and_stay(&mut feed, "synced from the second subscription", |f| {
         f.is_synced(0)
     });
-    assert!(
-        started.elapsed() >= Duration::from_millis(900),
-        "resubscribed only once the snapshot was overdue"
-    );
-    assert_eq!(feed.stats().malformed, 1, "the lost snapshot");
-    assert_eq!(
-        feed.resubscribes(),
-        1,
-        "the old subscription's updates resubscribe nothing"
-    );
-    assert_eq!(heard.subscribes.load(Ordering::SeqCst), 2);
-    assert_eq!(heard.unsubscribes.load(Ordering::SeqCst), 1);
+    recovered_once(started, feed.stats().malformed, feed.resubscribes(), &heard);
     let keeper = feed.book(0).expect("book");
     assert_eq!(keeper.stats().snapshots, 1);
     assert!(
@@ -165,6 +154,23 @@ fn okx_resubscribes_a_book_whose_snapshot_was_lost() {
     );
     assert_eq!(keeper.stats().resyncs, 0);
     assert_eq!(feed.stats().connects, 1);
+}
+
+/// What every venue's feed must show after [`lossy_venue`]: it resubscribed once, only once
+/// the snapshot was overdue (the old subscription's updates resubscribe nothing), and counted
+/// the lost snapshot as malformed.
+fn recovered_once(started: Instant, malformed: u64, resubscribes: u64, heard: &Heard) {
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "resubscribed only once the snapshot was overdue"
+    );
+    assert_eq!(malformed, 1, "the lost snapshot");
+    assert_eq!(
+        resubscribes, 1,
+        "the old subscription's updates resubscribe nothing"
+    );
+    assert_eq!(heard.subscribes.load(Ordering::SeqCst), 2);
+    assert_eq!(heard.unsubscribes.load(Ordering::SeqCst), 1);
 }
 
 /// Kraken `book`: one bid whose size is the step, with the checksum of that book.
@@ -198,18 +204,7 @@ fn kraken_resubscribes_a_book_whose_snapshot_was_lost() {
     sync_and_stay(&mut feed, "synced from the second subscription", |f| {
         f.is_synced(0)
     });
-    assert!(
-        started.elapsed() >= Duration::from_millis(900),
-        "resubscribed only once the snapshot was overdue"
-    );
-    assert_eq!(feed.stats().malformed, 1, "the lost snapshot");
-    assert_eq!(
-        feed.resubscribes(),
-        1,
-        "the old subscription's updates resubscribe nothing"
-    );
-    assert_eq!(heard.subscribes.load(Ordering::SeqCst), 2);
-    assert_eq!(heard.unsubscribes.load(Ordering::SeqCst), 1);
+    recovered_once(started, feed.stats().malformed, feed.resubscribes(), &heard);
     let keeper = feed.book(0).expect("book");
     assert_eq!(keeper.stats().snapshots, 1);
     assert!(
@@ -248,18 +243,7 @@ fn bybit_resubscribes_a_topic_whose_snapshot_was_lost() {
     sync_and_stay(&mut feed, "synced from the second subscription", |f| {
         f.is_live(0, kestrel_stdx::mono_ns())
     });
-    assert!(
-        started.elapsed() >= Duration::from_millis(900),
-        "resubscribed only once the snapshot was overdue"
-    );
-    assert_eq!(feed.stats().malformed, 1, "the lost snapshot");
-    assert_eq!(
-        feed.resubscribes(),
-        1,
-        "the old subscription's deltas resubscribe nothing"
-    );
-    assert_eq!(heard.subscribes.load(Ordering::SeqCst), 2);
-    assert_eq!(heard.unsubscribes.load(Ordering::SeqCst), 1);
+    recovered_once(started, feed.stats().malformed, feed.resubscribes(), &heard);
     let stats = feed.sync_stats(0).expect("symbol 0");
     assert_eq!(stats.snapshots, 1);
     assert!(stats.applied > 0, "deltas apply after the snapshot");
