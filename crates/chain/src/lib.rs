@@ -123,16 +123,66 @@ pub struct Chain {
 /// How many requests discovery keeps in flight at once.
 const DISCOVERY_CONCURRENCY: usize = 32;
 
+/// Longest wait for one JSON-RPC answer over HTTP: a node that accepts the connection and never
+/// answers fails the request (retried by the caller) instead of stalling the slow lane.
+pub const HTTP_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Longest wait to open the HTTP connection to the node.
+pub const HTTP_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Chain {
-    /// Connects over HTTP. Nothing is sent until the first request.
+    /// Connects over HTTP, each request bounded by [`HTTP_REQUEST_TIMEOUT`]. Nothing is sent
+    /// until the first request.
     pub fn connect_http(url: &str) -> Result<Chain, ChainError> {
-        let url = url.parse().map_err(|e| ChainError::Invalid {
+        Self::connect_http_with_timeout(url, HTTP_REQUEST_TIMEOUT)
+    }
+
+    /// [`Chain::connect_http`] with another per-request timeout.
+    pub fn connect_http_with_timeout(
+        url: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Chain, ChainError> {
+        let parsed = url.parse().map_err(|e| ChainError::Invalid {
             what: "http_url",
             detail: format!("{url}: {e}"),
         })?;
+        let client = alloy::transports::http::reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(HTTP_CONNECT_TIMEOUT.min(timeout))
+            .build()
+            .map_err(|e| ChainError::Invalid {
+                what: "http_url",
+                detail: format!("{url}: building the HTTP client: {e}"),
+            })?;
         Ok(Chain {
-            provider: ProviderBuilder::new().connect_http(url).erased(),
+            provider: ProviderBuilder::new()
+                .connect_reqwest(client, parsed)
+                .erased(),
         })
+    }
+
+    /// The node's chain id (`eth_chainId`).
+    pub async fn chain_id(&self) -> Result<u64, ChainError> {
+        self.provider
+            .get_chain_id()
+            .await
+            .map_err(transport("eth_chainId"))
+    }
+
+    /// Fails unless the node serves chain `expected`: a config pointed at the wrong network
+    /// (mainnet instead of Sepolia, or the reverse) must not sign or read anything there.
+    pub async fn expect_chain_id(&self, expected: u64) -> Result<(), ChainError> {
+        let got = self.chain_id().await?;
+        if got == expected {
+            Ok(())
+        } else {
+            Err(ChainError::Invalid {
+                what: "eth_chainId",
+                detail: format!(
+                    "the node serves chain id {got}, but the config says chain.chain_id = \
+                     {expected}"
+                ),
+            })
+        }
     }
 
     /// The underlying provider, for callers that need a request this type does not wrap.

@@ -22,6 +22,15 @@ pub fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
             println!("{}: ok", file.display());
+            if let kestrel_config::AnyConfig::Full(full) = &cfg
+                && full.backrun.executor.is_none()
+            {
+                eprintln!(
+                    "note: backrun.executor is not set, so `kestrel run` will refuse this config \
+                     until it is: `kestrel deploy-executor --config {}` shows how one is deployed",
+                    file.display()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
@@ -34,7 +43,7 @@ pub fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load(file: &Path) -> anyhow::Result<kestrel_config::AnyConfig> {
+pub(crate) fn load(file: &Path) -> anyhow::Result<kestrel_config::AnyConfig> {
     kestrel_config::load_any_file(file).map_err(|errors| {
         let first = errors
             .0
@@ -97,7 +106,11 @@ async fn until_stopped(duration: Option<u64>) -> anyhow::Result<()> {
 /// `kestrel run --config FILE [--live] [--duration SECS]`.
 pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Result<ExitCode> {
     let any = load(file)?;
-    kestrel_telemetry::init_tracing(&any.telemetry().log).ok();
+    // The config's filter, unless RUST_LOG chose one for this process (it wins).
+    if std::env::var("RUST_LOG").map_or(true, |f| f.trim().is_empty()) {
+        kestrel_telemetry::set_log_filter(&any.telemetry().log)
+            .map_err(|e| anyhow::anyhow!("{}: telemetry.log: {e}", file.display()))?;
+    }
     let config_live = any.mode() == ModeSetting::Live;
     let mode = Mode::resolve(config_live, live_flag);
     if config_live && !live_flag {
@@ -113,6 +126,9 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
         kestrel_config::AnyConfig::CexOnly(cex) => return run_cex(&cex, mode, duration),
     };
     let keys = resolve_keys(&cfg)?;
+    if cfg.backrun.executor.is_none() {
+        anyhow::bail!("{}: {}", file.display(), crate::engine::no_executor());
+    }
     // Every venue credential is read before anything starts, so a missing one fails fast.
     let xarb_cfg = match &cfg.xarb {
         Some(x) => Some((x.clone(), crate::xarb_run::resolve_secrets(x)?)),
@@ -719,17 +735,44 @@ pub fn sandbox(
                 % 1_000_000
         }
     };
+    // The report file is opened before the run, so an unwritable path fails in a second, not
+    // after the whole run; a file this call created is removed again if the run fails.
+    let target = match report {
+        Some(p) => {
+            let existed = p.exists();
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(p)
+                .with_context(|| format!("--report: cannot write {}", p.display()))?;
+            Some((p, f, existed))
+        }
+        None => None,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .worker_threads(1)
         .build()?;
     let out = rt.block_on(crate::sandbox::run(crate::sandbox::SandboxOpts::new(
         duration, seed,
-    )))?;
+    )));
+    let out = match (out, &target) {
+        (Ok(out), _) => out,
+        (Err(e), Some((p, _, false))) => {
+            let _ = std::fs::remove_file(p);
+            return Err(e);
+        }
+        (Err(e), _) => return Err(e),
+    };
     let json = serde_json::to_string_pretty(&out)?;
-    match report {
-        Some(p) => {
-            std::fs::write(p, json + "\n").with_context(|| format!("writing {}", p.display()))?;
+    match target {
+        Some((p, mut f, _)) => {
+            use std::io::Write as _;
+            f.set_len(0)
+                .and_then(|()| f.write_all((json + "\n").as_bytes()))
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("writing {}", p.display()))?;
             eprintln!("kestrel sandbox: report written to {}", p.display());
         }
         None => println!("{json}"),

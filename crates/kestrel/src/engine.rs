@@ -574,6 +574,14 @@ impl SlowPoster {
     }
 }
 
+/// Why the engine cannot start without `backrun.executor`, and what to do about it.
+pub fn no_executor() -> String {
+    "backrun.executor is not set: the backrun lane fires through your own executor contract. \
+     Deploy one with `kestrel deploy-executor --config FILE --broadcast` (without --broadcast it \
+     only shows the plan), then set the address it prints as backrun.executor"
+        .to_owned()
+}
+
 impl Engine {
     /// Discovers pools, signs the first ladder, opens the journal and relays, and starts the
     /// hot thread and the slow-lane tasks. Must be called inside a tokio runtime.
@@ -584,11 +592,12 @@ impl Engine {
         run_id: String,
     ) -> anyhow::Result<Engine> {
         let cfg = Arc::new(cfg);
-        let executor = cfg
-            .backrun
-            .executor
-            .context("backrun.executor is required to run the engine")?;
+        let executor = cfg.backrun.executor.with_context(no_executor)?;
         let chain = Chain::connect_http(&cfg.chain.http_url)?;
+        chain
+            .expect_chain_id(cfg.chain.chain_id.0)
+            .await
+            .with_context(|| format!("checking the node at {}", cfg.chain.http_url))?;
         let head = chain.head().await.context("reading the head block")?;
         let facts = factories(&cfg);
         let pools = chain

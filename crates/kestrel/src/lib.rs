@@ -13,6 +13,7 @@ pub mod bench;
 pub mod bench_xarb;
 pub mod candles;
 pub mod cli;
+pub mod deploy;
 pub mod engine;
 pub mod pairs;
 pub mod sandbox;

@@ -58,6 +58,28 @@ enum Cmd {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Deploy the backrun executor contract (contracts/src/KestrelExecutor.sol, the committed
+    /// build) on the config's chain, owned by the config's signer (signer.key), and optionally
+    /// fund it with WETH (wrapped from the signer's ETH). Without --broadcast nothing is sent:
+    /// it prints the plan (the address the executor will get, its gas and the most it may cost)
+    /// after checking the node's chain id, backrun.weth's code and the signer's balance. With
+    /// --broadcast it sends, waits for each receipt, checks owner() and weth() on chain, and
+    /// prints the `executor = "0x..."` line for [backrun].
+    DeployExecutor {
+        /// The TOML config (its [chain], backrun.weth, backrun.priority_fee_wei, signer.key).
+        #[arg(long)]
+        config: PathBuf,
+        /// WETH to put in the executor, in wei (its backruns' capital): wrapped from the
+        /// signer's ETH and transferred. Default 0: fund it later by sending WETH to it.
+        #[arg(long, default_value = "0")]
+        fund_wei: String,
+        /// Send the transactions (default: only show the plan).
+        #[arg(long)]
+        broadcast: bool,
+        /// Longest wait for each receipt, in seconds.
+        #[arg(long, default_value_t = 300)]
+        wait: u64,
+    },
     /// Validate a config file and list every problem with its key path.
     CheckConfig {
         /// The TOML config to check.
@@ -328,16 +350,23 @@ enum BenchCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs go to stderr, filtered by RUST_LOG (default: warnings and errors, so a report on
-    // stdout stays clean). Example: RUST_LOG=kestrel=debug.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    // Logs go to stderr, filtered by RUST_LOG when it is set, else by warnings and errors until
+    // `kestrel run` applies its config's `telemetry.log`. Example: RUST_LOG=kestrel=debug.
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.trim().is_empty());
+    if let Err(e) = kestrel_telemetry::init_tracing(from_env.as_deref().unwrap_or("warn")) {
+        eprintln!("kestrel: RUST_LOG ignored: {e}");
+        let _ = kestrel_telemetry::set_log_filter("warn");
+    }
     let result = match cli.cmd {
         Cmd::CheckConfig { file } => kestrel::cli::check_config(&file),
+        Cmd::DeployExecutor {
+            config,
+            fund_wei,
+            broadcast,
+            wait,
+        } => kestrel::deploy::cli(&config, &fund_wei, broadcast, wait),
         Cmd::Run {
             config,
             live,

@@ -25,7 +25,7 @@ mod server;
 mod stages;
 
 pub use counters::{Counters, CountersSnapshot};
-pub use logging::init_tracing;
+pub use logging::{init_tracing, set_log_filter};
 pub use prometheus::prometheus_text;
 pub use server::{MetricsServer, serve_metrics};
 pub use stages::{LatencySummary, Percentiles, SpanRecorder, StageRecorder};
@@ -44,6 +44,9 @@ pub enum TelemetryError {
     /// A global `tracing` subscriber is already installed.
     #[error("a tracing subscriber is already installed: {0}")]
     AlreadyInitialized(String),
+    /// No subscriber whose filter can be replaced was installed by `init_tracing`.
+    #[error("no log subscriber to set a filter on: {0}")]
+    NotInitialized(String),
     /// Two histograms could not be merged (their bounds differ).
     #[error("cannot merge latency histograms: {0}")]
     Merge(#[from] hdrhistogram::AdditionError),

@@ -18,6 +18,7 @@ fn every_subcommand_has_help() {
         &["run", "--help"],
         &["sandbox", "--help"],
         &["check-config", "--help"],
+        &["deploy-executor", "--help"],
         &["bench", "hotpath", "--help"],
         &["bench", "xarb", "--help"],
         &["exsim", "--help"],
@@ -98,4 +99,64 @@ fn run_without_its_secret_env_var_fails_naming_the_variable() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("KESTREL_SEARCHER_KEY"), "{err}");
+}
+
+#[test]
+fn a_config_without_an_executor_passes_check_config_with_a_note_and_run_says_how_to_deploy_one() {
+    let sepolia = configs().join("sepolia-dry-run.toml");
+    let out = kestrel()
+        .arg("check-config")
+        .arg(&sepolia)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("backrun.executor") && err.contains("kestrel deploy-executor"),
+        "{err}"
+    );
+    let key = "0x5151515151515151515151515151515151515151515151515151515151515151";
+    let out = kestrel()
+        .args(["run", "--config"])
+        .arg(&sepolia)
+        .env("KESTREL_SEARCHER_KEY", key)
+        .env("KESTREL_RELAY_AUTH_KEY", key.replace("51", "72"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("backrun.executor is not set")
+            && err.contains("kestrel deploy-executor --config"),
+        "{err}"
+    );
+    // A config without [chain] has no backrun lane, so no note.
+    let out = kestrel()
+        .arg("check-config")
+        .arg(configs().join("cex-only-paper.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
+}
+
+#[test]
+fn sandbox_refuses_an_unwritable_report_path_before_it_runs() {
+    let out = kestrel()
+        .args(["sandbox", "--duration", "30", "--seed", "1", "--report"])
+        .arg("/nonexistent-dir/report.json")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--report: cannot write /nonexistent-dir/report.json"),
+        "{err}"
+    );
+    // Refused at once, not after a 30 s run (a generous bound: anvil alone takes seconds).
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{err}"
+    );
 }

@@ -12,6 +12,7 @@ static GLOBAL: kestrel_bus::PoolAlloc<kestrel_bus::CountingAlloc> =
 mod bench;
 mod candles;
 mod cli;
+mod deploy;
 mod engine;
 mod harness;
 mod hot_alloc;
