@@ -126,9 +126,6 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
         kestrel_config::AnyConfig::CexOnly(cex) => return run_cex(&cex, mode, duration),
     };
     let keys = resolve_keys(&cfg)?;
-    if cfg.backrun.executor.is_none() {
-        anyhow::bail!("{}: {}", file.display(), crate::engine::no_executor());
-    }
     // Every venue credential is read before anything starts, so a missing one fails fast.
     let xarb_cfg = match &cfg.xarb {
         Some(x) => Some((x.clone(), crate::xarb_run::resolve_secrets(x)?)),
@@ -139,6 +136,10 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
         Some(s) => Some((s.clone(), prepare_statarb(s, mode)?)),
         None => None,
     };
+    // Checked after every secret is read, so a missing variable is named first.
+    if cfg.backrun.executor.is_none() {
+        anyhow::bail!("{}: {}", file.display(), crate::engine::no_executor());
+    }
     let journal_path = cfg.journal.path.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -167,6 +168,9 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
             }
             None => None,
         };
+        if let Some(x) = &xarb {
+            engine.metrics_sources().add(xarb_metrics(x));
+        }
         let statarb = match statarb_cfg {
             Some((s, secrets)) => {
                 let (journal, run_id) = (engine.journal_handle(), engine.run_id().to_owned());
@@ -319,6 +323,23 @@ fn run_cex(
         .as_ref()
         .map(|s| prepare_statarb(s, mode))
         .transpose()?;
+    // `/metrics` serves the lanes' totals once they start (none before).
+    let sources = std::sync::Arc::new(crate::lane_metrics::MetricsSources::default());
+    let _metrics = match cfg.telemetry.metrics_addr {
+        Some(addr) => {
+            let s = std::sync::Arc::clone(&sources);
+            let render = move || {
+                let mut text = String::new();
+                s.render(&mut text);
+                text
+            };
+            let server = kestrel_telemetry::serve_metrics(addr, std::sync::Arc::new(render))
+                .with_context(|| format!("telemetry.metrics_addr: serving on {addr}"))?;
+            eprintln!("kestrel: metrics at http://{}/metrics", server.local_addr());
+            Some(server)
+        }
+        None => None,
+    };
     let path = &cfg.journal.path;
     let journal = kestrel_store::Journal::open(path, 4096)
         .with_context(|| format!("opening the journal {}", path.display()))?;
@@ -377,6 +398,9 @@ fn run_cex(
         }
         _ => None,
     };
+    if let Some(x) = &xarb {
+        sources.add(xarb_metrics(x));
+    }
     eprintln!(
         "kestrel: running exchange lanes only ({mode:?}{}{}), run id {run_id}; Ctrl-C stops",
         lane_note(xarb.is_some(), "cross-exchange", mode),
@@ -396,8 +420,16 @@ fn run_cex(
     })
 }
 
+/// The running cross-exchange lane's `/metrics` text (`kestrel_xarb_*`).
+fn xarb_metrics(run: &crate::xarb_run::XarbRun) -> crate::lane_metrics::MetricsSource {
+    let gauges = std::sync::Arc::clone(run.gauges());
+    std::sync::Arc::new(move |out: &mut String| gauges.render(out))
+}
+
 /// Builds the cross-exchange lane from `[xarb]` (asking every venue for fees, rules and
-/// balances; a paper run goes on from the journal's last positions) and starts its thread.
+/// balances; a paper run goes on from the journal's last positions of paper runs; a kill switch
+/// trip of `mode` never reset leaves the lane tripped, said at error level) and starts its
+/// thread.
 pub fn start_xarb(
     cfg: &kestrel_config::XarbConfig,
     secrets: &[crate::xarb_run::VenueSecrets],
@@ -406,11 +438,9 @@ pub fn start_xarb(
     journal: kestrel_store::JournalHandle,
     run_id: String,
 ) -> anyhow::Result<crate::xarb_run::XarbRun> {
-    let restored = kestrel_store::open_readonly(journal_path)
-        .and_then(|r| r.latest_xarb_positions())
-        .with_context(|| format!("reading positions from {}", journal_path.display()))?;
+    let restored = crate::xarb_run::Restored::read(journal_path, mode)?;
     let lane = crate::xarb_run::build_lane(cfg, secrets, mode, &restored)?;
-    crate::xarb_run::XarbRun::start(lane, cfg.core, journal, run_id)
+    crate::xarb_run::XarbRun::start(lane, cfg.core, journal, run_id, mode)
 }
 
 /// `kestrel exsim`: simulated venues for a `kestrel run` rehearsal of the cross-exchange lane.

@@ -25,6 +25,7 @@ use kestrel_hot::{
 };
 use kestrel_sim::{ChainRules, Miss, StateSnapshot};
 
+use crate::lane_metrics::MetricsSources;
 use crate::simprep::{MissInbox, SimPrep, next_block};
 use kestrel_store::{Journal, JournalHandle, Record};
 use std::sync::Mutex;
@@ -72,6 +73,8 @@ pub struct Engine {
     journal: Journal,
     journal_path: std::path::PathBuf,
     metrics: Option<MetricsServer>,
+    /// What other lanes add to `/metrics` after the engine's own text.
+    metrics_sources: Arc<MetricsSources>,
 }
 
 /// What a run produced, for reports.
@@ -758,7 +761,8 @@ impl Engine {
             poster,
             inbox,
         })?;
-        let metrics = serve_metrics(&cfg, &counters, &latency)?;
+        let metrics_sources = Arc::new(MetricsSources::default());
+        let metrics = serve_metrics(&cfg, &counters, &latency, &metrics_sources)?;
         let sync =
             tokio::spawn(ctx.follow(Arc::clone(&state), head, pools, notify, shutdown.clone()));
         Ok(Engine {
@@ -773,7 +777,14 @@ impl Engine {
             journal,
             journal_path,
             metrics,
+            metrics_sources,
         })
+    }
+
+    /// Where the other lanes add their text to the engine's `/metrics` (served only when
+    /// `telemetry.metrics_addr` is set).
+    pub fn metrics_sources(&self) -> &Arc<MetricsSources> {
+        &self.metrics_sources
     }
 
     /// The head block the hot lane currently decides on.
@@ -1036,17 +1047,21 @@ fn serve_metrics(
     cfg: &Config,
     counters: &Arc<Counters>,
     latency: &Arc<Mutex<StageRecorder>>,
+    sources: &Arc<MetricsSources>,
 ) -> std::io::Result<Option<MetricsServer>> {
     let Some(addr) = cfg.telemetry.metrics_addr else {
         return Ok(None);
     };
     let (counters, latency) = (Arc::clone(counters), Arc::clone(latency));
+    let sources = Arc::clone(sources);
     let render = move || {
         let summary = latency
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .summary();
-        prometheus_text(&counters.snapshot(), &summary)
+        let mut text = prometheus_text(&counters.snapshot(), &summary);
+        sources.render(&mut text);
+        text
     };
     let server = kestrel_telemetry::serve_metrics(addr, Arc::new(render))?;
     tracing::info!(addr = %server.local_addr(), "metrics at /metrics");

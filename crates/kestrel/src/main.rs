@@ -121,10 +121,36 @@ enum Cmd {
         #[command(subcommand)]
         which: BacktestCmd,
     },
+    /// The cross-exchange lane's operator commands.
+    Xarb {
+        #[command(subcommand)]
+        which: XarbCmd,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
         which: BenchCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum XarbCmd {
+    /// Clear a tripped kill switch. A trip (drawdown, open imbalance, order rate, an order whose
+    /// outcome was never learned, or a stop by hand) is journaled, and every later start of the
+    /// lane in that mode (paper or live) starts tripped, trading nothing, until this command
+    /// journals a reset with your note. It changes the journal only: stop the running lane,
+    /// reset, then start it again. Reconcile the venues' accounts first after an `unresolved`
+    /// trip.
+    ResetKillSwitch {
+        /// The config `kestrel run` uses (its [journal] path and mode).
+        #[arg(long)]
+        config: PathBuf,
+        /// Clear the live mode's trip (as `kestrel run --live`); default: paper.
+        #[arg(long)]
+        live: bool,
+        /// Why trading may resume: journaled with the reset.
+        #[arg(long)]
+        note: String,
     },
 }
 
@@ -361,6 +387,9 @@ fn main() -> ExitCode {
     }
     let result = match cli.cmd {
         Cmd::CheckConfig { file } => kestrel::cli::check_config(&file),
+        Cmd::Xarb {
+            which: XarbCmd::ResetKillSwitch { config, live, note },
+        } => kestrel::xarb_admin::cli(&config, live, &note),
         Cmd::DeployExecutor {
             config,
             fund_wei,

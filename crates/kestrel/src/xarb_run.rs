@@ -4,9 +4,14 @@
 //!
 //! Dry-run fills on paper against the live books ([`Execution::Paper`]); only live mode (the
 //! config's `mode = "live"` and `--live`) sends orders. In paper mode the holdings are the
-//! journal's last positions for the same venues when there are any (a restarted paper run goes
-//! on from where it stopped), else the account's balances; live mode always starts from the
-//! balances the venues report.
+//! journal's last positions of paper runs for the same venues when there are any (a restarted
+//! paper run goes on from where it stopped), else the account's balances; live mode always
+//! starts from the balances the venues report.
+//!
+//! A kill switch trip is journaled once, with the run's mode. A lane whose mode's latest trip
+//! has no reset after it starts tripped and opens no trade until an operator clears it
+//! (`kestrel xarb reset-kill-switch`, [`crate::xarb_admin::reset_kill_switch`]) and restarts:
+//! a restart never re-arms trading by itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +20,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+
+use crate::lane_metrics::XarbGauges;
 use kestrel_config::{BinanceKeyKind, XarbConfig};
 use kestrel_fire::relay::RelayConn;
 use kestrel_hot::cex::VenueFeed;
@@ -29,8 +36,10 @@ use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
 use kestrel_hot::net::TlsOrderConn;
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
-use kestrel_store::{JournalHandle, PositionRow, Record};
-use kestrel_strategies::risk::{Holdings, RiskLimits};
+use kestrel_store::{
+    JournalHandle, KillSwitchEvent, KillSwitchRow, PositionRow, Record, XarbRecord,
+};
+use kestrel_strategies::risk::{Holdings, RiskLimits, TripReason};
 use kestrel_strategies::xarb::{SymbolRules, XarbParams};
 use kestrel_types::Mode;
 use kestrel_types::cex::{FeeAsset, Fixed, Rate, Scale, Venue};
@@ -289,14 +298,68 @@ pub fn lane_params(cfg: &XarbConfig) -> (XarbParams, RiskLimits, Rate) {
     )
 }
 
+/// What a lane takes over from the journal at start, for its mode.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// Each leg's last positions of the runs in this mode (paper mode takes them over the
+    /// balances for legs whose index and venue match).
+    pub positions: Vec<PositionRow>,
+    /// The kill switch's latest trip in this mode when no reset followed it: the lane starts
+    /// tripped.
+    pub trip: Option<KillSwitchRow>,
+}
+
+impl Restored {
+    /// Reads what a lane in `mode` takes over from the journal at `journal_path`.
+    pub fn read(journal_path: &std::path::Path, mode: Mode) -> anyhow::Result<Restored> {
+        let reader = kestrel_store::open_readonly(journal_path)
+            .with_context(|| format!("reading the journal {}", journal_path.display()))?;
+        let positions = reader
+            .latest_xarb_positions(mode)
+            .with_context(|| format!("reading positions from {}", journal_path.display()))?;
+        let trip = reader
+            .xarb_unreset_trip(mode)
+            .with_context(|| format!("reading the kill switch from {}", journal_path.display()))?;
+        Ok(Restored { positions, trip })
+    }
+}
+
+/// The reason a journaled trip gives the switch: the journaled one, or [`TripReason::Manual`]
+/// when the row does not name one this build knows (the lane still starts tripped).
+fn trip_reason(row: &KillSwitchRow) -> TripReason {
+    match &row.event {
+        KillSwitchEvent::Tripped { reason, amount } => {
+            TripReason::from_key(reason, *amount).unwrap_or(TripReason::Manual)
+        }
+        KillSwitchEvent::Reset { .. } => TripReason::Manual,
+    }
+}
+
+/// Says, at error level, that the lane starts tripped: why, when, and what clears it.
+fn log_started_tripped(row: &KillSwitchRow, mode: Mode) {
+    let why = match &row.event {
+        KillSwitchEvent::Tripped { reason, amount } => crate::xarb_admin::describe(reason, *amount),
+        KillSwitchEvent::Reset { .. } => "a reset".to_owned(),
+    };
+    tracing::error!(
+        "xarb lane: the {} kill switch tripped at {} in run {} ({why}) and was never reset: \
+         this run starts tripped and opens no trade. Once the cause is understood, clear it \
+         with `{}` and restart",
+        crate::xarb_admin::mode_name(mode),
+        crate::xarb_admin::utc(row.unix_ms),
+        row.run_id,
+        crate::xarb_admin::reset_command(mode)
+    );
+}
+
 /// Builds the lane from the config: every venue's fees, rules and balances are asked for now.
-/// `restored`: the journal's last positions (paper mode takes them over the balances for legs
-/// whose index and venue match).
+/// `restored`: what the journal holds for `mode` (positions, and a trip never reset: the lane
+/// then starts tripped).
 pub fn build_lane(
     cfg: &XarbConfig,
     secrets: &[VenueSecrets],
     mode: Mode,
-    restored: &[PositionRow],
+    restored: &Restored,
 ) -> anyhow::Result<XarbLane> {
     anyhow::ensure!(
         secrets.len() == cfg.venues.len(),
@@ -340,6 +403,7 @@ pub fn build_lane(
             .with_context(|| format!("{}: loading fees, rules and balances", v.venue))?;
         if mode == Mode::DryRun
             && let Some(row) = restored
+                .positions
                 .iter()
                 .find(|r| r.leg as usize == i && r.venue == v.venue.name())
         {
@@ -377,7 +441,7 @@ pub fn build_lane(
             }
         }
     };
-    Ok(XarbLane::new(
+    let lane = XarbLane::new(
         LaneConfig {
             legs,
             params,
@@ -386,7 +450,14 @@ pub fn build_lane(
         },
         feeds,
         exec,
-    ))
+    );
+    Ok(match &restored.trip {
+        Some(row) => {
+            log_started_tripped(row, mode);
+            lane.start_tripped(trip_reason(row))
+        }
+        None => lane,
+    })
 }
 
 /// The lane running on its own thread.
@@ -394,19 +465,24 @@ pub fn build_lane(
 pub struct XarbRun {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<LaneStats>,
+    gauges: Arc<XarbGauges>,
 }
 
 impl XarbRun {
     /// Start `lane` on a thread (pinned to `core` when given); its events go to `journal` under
-    /// `run_id` as they happen.
+    /// `run_id` as they happen, its kill switch trips with `mode`.
     pub fn start(
         lane: XarbLane,
         core: Option<usize>,
         journal: JournalHandle,
         run_id: String,
+        mode: Mode,
     ) -> anyhow::Result<XarbRun> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let gauges = Arc::new(XarbGauges::default());
+        gauges.publish(&lane.stats(), lane.kill_switch_tripped());
+        let published = Arc::clone(&gauges);
         let thread = std::thread::Builder::new()
             .name("kestrel-xarb".into())
             .spawn(move || {
@@ -414,10 +490,19 @@ impl XarbRun {
                     kestrel_bus::PinOutcome::Pinned(_) | kestrel_bus::PinOutcome::NotRequested => {}
                     other => tracing::warn!(?other, "xarb lane: not pinned; running unpinned"),
                 }
-                run(lane, &flag, &journal, &run_id)
+                run(lane, &flag, &journal, &run_id, mode, &published)
             })
             .context("spawning the xarb lane thread")?;
-        Ok(XarbRun { stop, thread })
+        Ok(XarbRun {
+            stop,
+            thread,
+            gauges,
+        })
+    }
+
+    /// The lane's totals as last published (every [`GAUGE_EVERY_NS`]), for `/metrics`.
+    pub fn gauges(&self) -> &Arc<XarbGauges> {
+        &self.gauges
     }
 
     /// Stop the lane (a trade in flight gets up to 2 s to settle) and return its totals.
@@ -429,14 +514,29 @@ impl XarbRun {
     }
 }
 
-fn run(mut lane: XarbLane, stop: &AtomicBool, journal: &JournalHandle, run_id: &str) -> LaneStats {
+fn run(
+    mut lane: XarbLane,
+    stop: &AtomicBool,
+    journal: &JournalHandle,
+    run_id: &str,
+    mode: Mode,
+    gauges: &XarbGauges,
+) -> LaneStats {
     let journal_events = |lane: &mut XarbLane| {
         for event in lane.drain_events() {
-            if let LaneEvent::Tripped(reason) = &event {
-                // The journal has no row for it: the log says it, every time it refuses.
-                tracing::error!(?reason, "xarb lane: kill switch tripped, no new trades");
-            }
-            if let Some(ev) = event.to_record() {
+            let record = match &event {
+                // Once per trip: the lane reports a trip when it happens, not per refusal.
+                LaneEvent::Tripped(reason) => {
+                    tracing::error!(
+                        ?reason,
+                        "xarb lane: kill switch tripped, no new trades until `{}` and a restart",
+                        crate::xarb_admin::reset_command(mode)
+                    );
+                    Some(trip_record(*reason, mode))
+                }
+                other => other.to_record(),
+            };
+            if let Some(ev) = record {
                 let rec = Record::Xarb {
                     run_id: run_id.to_owned(),
                     unix_ms: LiveClock.unix_ms(),
@@ -449,9 +549,16 @@ fn run(mut lane: XarbLane, stop: &AtomicBool, journal: &JournalHandle, run_id: &
             }
         }
     };
+    let mut published_ns = mono_ns();
     while !stop.load(Ordering::Relaxed) {
-        lane.poll(mono_ns(), LiveClock.unix_ms());
+        let now = mono_ns();
+        lane.poll(now, LiveClock.unix_ms());
         journal_events(&mut lane);
+        // Relaxed stores of a copied struct, a few times a second: no lock, no allocation.
+        if now.saturating_sub(published_ns) >= GAUGE_EVERY_NS {
+            gauges.publish(&lane.stats(), lane.kill_switch_tripped());
+            published_ns = now;
+        }
         std::thread::yield_now();
     }
     // Settle what is in flight, start nothing new.
@@ -461,5 +568,19 @@ fn run(mut lane: XarbLane, stop: &AtomicBool, journal: &JournalHandle, run_id: &
         lane.poll(mono_ns(), LiveClock.unix_ms());
         journal_events(&mut lane);
     }
-    lane.stats()
+    let stats = lane.stats();
+    gauges.publish(&stats, lane.kill_switch_tripped());
+    stats
+}
+
+/// How often the lane thread publishes its totals for `/metrics`.
+pub const GAUGE_EVERY_NS: u64 = 250_000_000;
+
+/// The journal's record of a trip in `mode`.
+fn trip_record(reason: TripReason, mode: Mode) -> XarbRecord {
+    XarbRecord::Tripped {
+        mode,
+        reason: reason.key().to_owned(),
+        amount: reason.amount(),
+    }
 }

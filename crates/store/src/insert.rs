@@ -5,7 +5,7 @@ use kestrel_types::{BundleEvent, CandidateEvent, DisagreementEvent, Stage};
 use rusqlite::{Connection, params};
 
 use crate::codec::{address_text, amount_text, hash_text};
-use crate::record::{Record, StatArbRecord, XarbRecord};
+use crate::record::{Record, StatArbRecord, XarbRecord, mode_key};
 
 // Runs are upserts, so a run's row is whole whichever of start and end is written first.
 const RUN_STARTED_SQL: &str =
@@ -348,9 +348,39 @@ fn insert_xarb(
                 unix_ms
             ])?;
         }
+        XarbRecord::Tripped {
+            mode,
+            reason,
+            amount,
+        } => {
+            conn.prepare_cached(KILL_SWITCH_SQL)?.execute(params![
+                run_id,
+                unix_ms,
+                mode_key(*mode),
+                "tripped",
+                reason,
+                amount.map(|a| a.to_string()),
+                None::<&str>
+            ])?;
+        }
+        XarbRecord::KillSwitchReset { mode, note } => {
+            conn.prepare_cached(KILL_SWITCH_SQL)?.execute(params![
+                run_id,
+                unix_ms,
+                mode_key(*mode),
+                "reset",
+                None::<&str>,
+                None::<String>,
+                note
+            ])?;
+        }
     }
     Ok(())
 }
+
+const KILL_SWITCH_SQL: &str =
+    "INSERT INTO xarb_kill_switch (run_id, unix_ms, mode, event, reason, amount, note)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 /// A statistic as a REAL column: NULL when it is not finite (SQLite has no sensible NaN).
 fn finite(x: f64) -> Option<f64> {

@@ -5,10 +5,10 @@
 //! its reason and stage timings, every profitable candidate, every bundle built (with its
 //! JSON-RPC body in dry-run), every backrun whose revm confirmation disagreed with the analytic
 //! prediction (both profits and how revm ended), every outcome seen on chain, the
-//! cross-exchange lane's trades, orders, fills, PnL and holdings, the stat-arb (pairs) lane's
-//! pair selections, trades (entry and exit) and leg fills, the candles fetched from the
-//! venues (one row per bar, a bar fetched again replacing it), and the run's end with its
-//! summary.
+//! cross-exchange lane's trades, orders, fills, PnL, holdings and kill switch trips and
+//! resets, the stat-arb (pairs) lane's pair selections, trades (entry and exit) and leg fills,
+//! the candles fetched from the venues (one row per bar, a bar fetched again replacing it),
+//! and the run's end with its summary.
 //!
 //! Data flow:
 //!
@@ -41,8 +41,9 @@ mod schema;
 pub use error::StoreError;
 pub use journal::{Journal, JournalHandle, JournalStats};
 pub use reader::{
-    BundleRow, CandidateRow, CandleRow, DisagreementRow, OutcomeRow, PositionRow, Reader, RunRow,
-    StatArbFillRow, StatArbOpenTrade, StatArbPairRow, StatArbTradeRow, open_readonly,
+    BundleRow, CandidateRow, CandleRow, DisagreementRow, KillSwitchEvent, KillSwitchRow,
+    OutcomeRow, PositionRow, Reader, RunRow, StatArbFillRow, StatArbOpenTrade, StatArbPairRow,
+    StatArbTradeRow, open_readonly,
 };
-pub use record::{Record, RecordKind, StatArbRecord, XarbRecord};
+pub use record::{Record, RecordKind, StatArbRecord, XarbRecord, mode_key};
 pub use schema::SCHEMA_VERSION;

@@ -5,12 +5,13 @@ use std::path::Path;
 
 use kestrel_types::cex::{Candle, Fixed, Interval, Scale, Venue};
 use kestrel_types::{
-    B256, BundleEvent, CandidateEvent, DecodePath, DisagreementEvent, RouteKind, SimOutcome,
+    B256, BundleEvent, CandidateEvent, DecodePath, DisagreementEvent, Mode, RouteKind, SimOutcome,
     Stamps, U256,
 };
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::codec::{parse_address, parse_amount, parse_hash, parse_int};
+use crate::record::{mode_key, parse_mode};
 use crate::{SCHEMA_VERSION, StoreError, schema};
 
 /// A read-only view of a journal. Safe to use while a [`crate::Journal`] writes (WAL mode).
@@ -131,6 +132,36 @@ pub struct PositionRow {
     pub base_units: u128,
     /// Quote held, notional units.
     pub quote_units: u128,
+}
+
+/// A journaled kill switch trip or reset of the cross-exchange lane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KillSwitchRow {
+    /// The run that tripped it, or the id the reset was written under.
+    pub run_id: String,
+    /// When, Unix ms.
+    pub unix_ms: u64,
+    /// The mode whose switch it is.
+    pub mode: Mode,
+    /// A trip or a reset.
+    pub event: KillSwitchEvent,
+}
+
+/// What a [`KillSwitchRow`] records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KillSwitchEvent {
+    /// The switch tripped.
+    Tripped {
+        /// The reason's key (`TripReason::key`).
+        reason: String,
+        /// The number the reason carries, when it carries one.
+        amount: Option<u128>,
+    },
+    /// An operator re-armed it.
+    Reset {
+        /// Why trading may go on, in the operator's words.
+        note: String,
+    },
 }
 
 /// A pair entering or leaving the stat-arb lane's selection.
@@ -268,14 +299,17 @@ impl Reader {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Each leg's latest journaled holdings, across every run (what a restart reloads), by leg.
-    pub fn latest_xarb_positions(&self) -> Result<Vec<PositionRow>, StoreError> {
+    /// Each leg's latest journaled holdings across the runs journaled in `mode` (what a
+    /// restart in that mode reloads), by leg. Paper holdings are not the venues', so a run of
+    /// the other mode, or one whose start was not journaled, is never taken for this one's.
+    pub fn latest_xarb_positions(&self, mode: Mode) -> Result<Vec<PositionRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT run_id, leg, venue, base_units, quote_units FROM xarb_positions p
-             WHERE id = (SELECT MAX(id) FROM xarb_positions q WHERE q.leg = p.leg)
+             WHERE id = (SELECT MAX(q.id) FROM xarb_positions q JOIN runs r USING (run_id)
+                         WHERE q.leg = p.leg AND r.mode = ?1)
              ORDER BY leg",
         )?;
-        let rows = stmt.query_and_then([], |r| {
+        let rows = stmt.query_and_then([mode_key(mode)], |r| {
             let units = |i: usize| -> Result<u128, StoreError> {
                 let text: String = r.get(i)?;
                 text.parse().map_err(|_| StoreError::Corrupt {
@@ -293,6 +327,28 @@ impl Reader {
             })
         })?;
         rows.collect()
+    }
+
+    /// The kill switch trips and resets of `mode`, in the order they were written.
+    pub fn xarb_kill_switch_history(&self, mode: Mode) -> Result<Vec<KillSwitchRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{KILL_SWITCH_SELECT} WHERE mode = ?1 ORDER BY id"))?;
+        let rows = stmt.query_and_then([mode_key(mode)], kill_switch_row)?;
+        rows.collect()
+    }
+
+    /// The latest trip of `mode`'s kill switch when no reset was written after it: a lane of
+    /// that mode starts tripped. `None` when it never tripped or was reset since.
+    pub fn xarb_unreset_trip(&self, mode: Mode) -> Result<Option<KillSwitchRow>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{KILL_SWITCH_SELECT} WHERE mode = ?1 ORDER BY id DESC LIMIT 1"
+        ))?;
+        let mut rows = stmt.query_and_then([mode_key(mode)], kill_switch_row)?;
+        Ok(rows
+            .next()
+            .transpose()?
+            .filter(|row| matches!(row.event, KillSwitchEvent::Tripped { .. })))
     }
 
     /// Realized PnL of every closed cross-exchange trade of `run_id`, notional units, in order.
@@ -609,6 +665,44 @@ impl Reader {
         })?;
         Ok(rows.next().transpose()?)
     }
+}
+
+const KILL_SWITCH_SELECT: &str =
+    "SELECT run_id, unix_ms, mode, event, reason, amount, note FROM xarb_kill_switch";
+
+fn kill_switch_row(r: &Row<'_>) -> Result<KillSwitchRow, StoreError> {
+    let t = "xarb_kill_switch";
+    let corrupt = |column: &'static str, value: String| StoreError::Corrupt {
+        table: t,
+        column,
+        value,
+    };
+    let mode: String = r.get(2)?;
+    let mode = parse_mode(&mode).ok_or_else(|| corrupt("mode", mode))?;
+    let event: String = r.get(3)?;
+    let event = match event.as_str() {
+        "tripped" => KillSwitchEvent::Tripped {
+            reason: r
+                .get::<_, Option<String>>(4)?
+                .ok_or_else(|| corrupt("reason", "NULL".into()))?,
+            amount: r
+                .get::<_, Option<String>>(5)?
+                .map(|s| parse_int(t, "amount", s))
+                .transpose()?,
+        },
+        "reset" => KillSwitchEvent::Reset {
+            note: r
+                .get::<_, Option<String>>(6)?
+                .ok_or_else(|| corrupt("note", "NULL".into()))?,
+        },
+        _ => return Err(corrupt("event", event)),
+    };
+    Ok(KillSwitchRow {
+        run_id: r.get(0)?,
+        unix_ms: r.get(1)?,
+        mode,
+        event,
+    })
 }
 
 /// Reads the candidate columns, which sit at indexes 1..=8 of both candidate and bundle queries,

@@ -1,7 +1,26 @@
 //! What producers send to the journal.
 
 use kestrel_types::cex::{Candle, Interval, Scale, Venue};
-use kestrel_types::{B256, BundleEvent, CandidateEvent, DisagreementEvent, SkipReason, U256};
+use kestrel_types::{B256, BundleEvent, CandidateEvent, DisagreementEvent, Mode, SkipReason, U256};
+
+/// How the journal spells a run's mode (`runs.mode`, `xarb_kill_switch.mode`): `"DryRun"` or
+/// `"Live"`, the mode's `Debug` name, which is what the run writers put in
+/// [`Record::RunStarted`].
+pub fn mode_key(mode: Mode) -> &'static str {
+    match mode {
+        Mode::DryRun => "DryRun",
+        Mode::Live => "Live",
+    }
+}
+
+/// The mode [`mode_key`] spells as `key`.
+pub(crate) fn parse_mode(key: &str) -> Option<Mode> {
+    match key {
+        "DryRun" => Some(Mode::DryRun),
+        "Live" => Some(Mode::Live),
+        _ => None,
+    }
+}
 
 /// One journal entry. Every variant carries the run it belongs to.
 ///
@@ -12,7 +31,7 @@ pub enum Record {
     RunStarted {
         /// Unique id of the run.
         run_id: String,
-        /// `"dry_run"` or `"live"`.
+        /// `"DryRun"` or `"Live"`: [`crate::mode_key`] of the run's mode.
         mode: String,
         /// The config as TOML, with secrets already redacted by the caller.
         config_toml: String,
@@ -252,6 +271,25 @@ pub enum XarbRecord {
         base_units: u128,
         /// Quote held, notional units.
         quote_units: u128,
+    },
+    /// The kill switch tripped (once per trip). Until a [`XarbRecord::KillSwitchReset`] of
+    /// the same mode follows it, a lane of that mode starts tripped.
+    Tripped {
+        /// The run's mode: a trip on paper does not stop live trading, nor the reverse.
+        mode: Mode,
+        /// Why, as a stable key (`drawdown`, `imbalance`, `order_rate`, `unresolved`,
+        /// `manual`).
+        reason: String,
+        /// The number the reason carries (the drawdown in notional units, the imbalance in
+        /// size units, the orders in the window), `None` when it carries none.
+        amount: Option<u128>,
+    },
+    /// An operator re-armed the kill switch of a mode: the trips before it no longer hold.
+    KillSwitchReset {
+        /// The mode whose switch is re-armed.
+        mode: Mode,
+        /// The operator's note: why trading may go on.
+        note: String,
     },
 }
 

@@ -261,6 +261,26 @@ CREATE INDEX statarb_trades_open ON statarb_trades(run_id, trade_id) WHERE exit_
 CREATE INDEX statarb_fills_by_trade ON statarb_fills(run_id, trade_id, id);
 ";
 
+/// The cross-exchange lane's kill switch: each trip (once per trip, with the run's mode, the
+/// reason's key and the number it carries, decimal TEXT) and each operator reset (with its
+/// note). The latest row of a mode says whether a lane of that mode starts tripped. `mode` is
+/// spelled as in `runs.mode` (`DryRun`, `Live`).
+const V8_XARB_KILL_SWITCH: &str = "
+CREATE TABLE xarb_kill_switch (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    unix_ms INTEGER NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('DryRun', 'Live')),
+    event TEXT NOT NULL CHECK (event IN ('tripped', 'reset')),
+    reason TEXT,
+    amount TEXT,
+    note TEXT,
+    CHECK ((event = 'tripped') = (reason IS NOT NULL)),
+    CHECK ((event = 'reset') = (note IS NOT NULL))
+);
+CREATE INDEX xarb_kill_switch_by_mode ON xarb_kill_switch(mode, id);
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -270,6 +290,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V5_XARB,
     V6_CANDLES,
     V7_STATARB,
+    V8_XARB_KILL_SWITCH,
 ];
 
 /// The schema version this build writes and reads.
@@ -528,6 +549,40 @@ mod tests {
             [],
         );
         assert!(dup.is_err(), "(run_id, trade_id) must be unique");
+    }
+
+    #[test]
+    fn a_v7_journal_upgrades_to_v8_and_refuses_half_kill_switch_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, MIGRATIONS.get(..7).unwrap()).unwrap();
+        conn.execute(
+            "INSERT INTO xarb_positions (run_id, leg, venue, base_units, quote_units, unix_ms)
+                 VALUES ('r', 0, 'okx', '1', '2', 3)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, MIGRATIONS.get(..8).unwrap()).unwrap();
+        assert_eq!(versions(&conn), vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        let kept: i64 = conn
+            .query_row("SELECT COUNT(*) FROM xarb_positions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 1);
+        let insert = |mode: &str, event: &str, reason: Option<&str>, note: Option<&str>| {
+            conn.execute(
+                "INSERT INTO xarb_kill_switch (run_id, unix_ms, mode, event, reason, note)
+                     VALUES ('r', 1, ?1, ?2, ?3, ?4)",
+                rusqlite::params![mode, event, reason, note],
+            )
+        };
+        insert("DryRun", "tripped", Some("drawdown"), None).unwrap();
+        insert("Live", "reset", None, Some("checked")).unwrap();
+        // A trip without its reason, a reset without its note, a mode or event outside their
+        // words: refused, not stored half-written.
+        assert!(insert("Live", "tripped", None, None).is_err());
+        assert!(insert("Live", "reset", None, None).is_err());
+        assert!(insert("Live", "tripped", Some("manual"), Some("x")).is_err());
+        assert!(insert("live", "tripped", Some("manual"), None).is_err());
+        assert!(insert("Live", "cleared", None, Some("x")).is_err());
     }
 
     #[test]

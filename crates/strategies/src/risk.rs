@@ -41,6 +41,54 @@ pub enum TripReason {
     Manual,
 }
 
+impl TripReason {
+    /// Every reason's key, as [`TripReason::key`] spells it.
+    pub const KEYS: [&'static str; 5] = [
+        "drawdown",
+        "imbalance",
+        "order_rate",
+        "unresolved",
+        "manual",
+    ];
+
+    /// A stable lowercase word for the reason (what the journal keeps; never renamed).
+    pub fn key(&self) -> &'static str {
+        match self {
+            TripReason::Drawdown { .. } => "drawdown",
+            TripReason::Imbalance { .. } => "imbalance",
+            TripReason::OrderRate { .. } => "order_rate",
+            TripReason::Unresolved => "unresolved",
+            TripReason::Manual => "manual",
+        }
+    }
+
+    /// The number the reason carries: the drawdown in notional units, the imbalance in size
+    /// units, the orders in the window; `None` for a reason without one.
+    pub fn amount(&self) -> Option<u128> {
+        match self {
+            TripReason::Drawdown { drawdown } => Some(*drawdown),
+            TripReason::Imbalance { imbalance } => Some(*imbalance),
+            TripReason::OrderRate { orders } => Some(u128::from(*orders)),
+            TripReason::Unresolved | TripReason::Manual => None,
+        }
+    }
+
+    /// The reason back from its [`key`](TripReason::key) and [`amount`](TripReason::amount);
+    /// `None` for an unknown key, or an amount missing, out of range or where none belongs.
+    pub fn from_key(key: &str, amount: Option<u128>) -> Option<TripReason> {
+        match (key, amount) {
+            ("drawdown", Some(drawdown)) => Some(TripReason::Drawdown { drawdown }),
+            ("imbalance", Some(imbalance)) => Some(TripReason::Imbalance { imbalance }),
+            ("order_rate", Some(orders)) => u32::try_from(orders)
+                .ok()
+                .map(|orders| TripReason::OrderRate { orders }),
+            ("unresolved", None) => Some(TripReason::Unresolved),
+            ("manual", None) => Some(TripReason::Manual),
+            _ => None,
+        }
+    }
+}
+
 /// Why an order is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
@@ -69,6 +117,8 @@ pub const MAX_ORDERS_PER_MINUTE: usize = 16_384;
 pub struct KillSwitch {
     limits: RiskLimits,
     tripped: Option<TripReason>,
+    /// Times it went from armed to tripped.
+    trips: u64,
     peak_pnl: i128,
     /// Send times of recent orders, ms, oldest first (bounded by [`MAX_ORDERS_PER_MINUTE`]).
     recent: std::collections::VecDeque<u64>,
@@ -80,6 +130,7 @@ impl KillSwitch {
         KillSwitch {
             limits,
             tripped: None,
+            trips: 0,
             peak_pnl: 0,
             recent: std::collections::VecDeque::with_capacity(MAX_ORDERS_PER_MINUTE),
         }
@@ -88,6 +139,12 @@ impl KillSwitch {
     /// Why it tripped, if it has.
     pub fn tripped(&self) -> Option<TripReason> {
         self.tripped
+    }
+
+    /// How many times it has gone from armed to tripped (a reset re-arms it; reasons added to
+    /// a switch already tripped do not count). What tells a caller that a trip is new.
+    pub fn trips(&self) -> u64 {
+        self.trips
     }
 
     /// The limits in force.
@@ -100,9 +157,13 @@ impl KillSwitch {
         self.limits = limits;
     }
 
-    /// Trip it by hand.
+    /// Trip it by hand (or at start, for a trip an earlier run left unreset). A switch already
+    /// tripped keeps its first reason.
     pub fn trip(&mut self, reason: TripReason) {
-        self.tripped.get_or_insert(reason);
+        if self.tripped.is_none() {
+            self.tripped = Some(reason);
+            self.trips += 1;
+        }
     }
 
     /// Re-arm after an operator has looked (the PnL peak restarts from `pnl`).
@@ -130,7 +191,7 @@ impl KillSwitch {
             let in_window = u32::try_from(self.recent.len()).unwrap_or(u32::MAX) + orders;
             if in_window > self.limits.max_orders_per_minute {
                 let reason = TripReason::OrderRate { orders: in_window };
-                self.tripped = Some(reason);
+                self.trip(reason);
                 return Err(reason);
             }
         }

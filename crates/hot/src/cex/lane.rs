@@ -241,7 +241,8 @@ pub enum LaneEvent {
         /// Whether a leg failed or filled short (an unwind was needed).
         hedged: bool,
     },
-    /// The kill switch tripped.
+    /// The kill switch tripped: once per trip (the decisions it refuses after are not
+    /// events), never for a trip the lane started with ([`XarbLane::start_tripped`]).
     Tripped(TripReason),
     /// A venue's holdings after a settlement.
     Position {
@@ -255,8 +256,8 @@ pub enum LaneEvent {
 }
 
 impl LaneEvent {
-    /// The journal record for this event, or `None` for what the journal does not keep
-    /// (the kill switch's trips go to the log and metrics).
+    /// The journal record for this event, or `None` for a kill switch trip: its record
+    /// carries the run's mode, which the lane does not know, so the runner journals it.
     pub fn to_record(&self) -> Option<XarbRecord> {
         let role_name = |role: &Role| match role {
             Role::Buy => "buy",
@@ -529,6 +530,8 @@ pub struct XarbLane {
     feeds: Vec<Box<dyn VenueFeed + Send>>,
     exec: Execution,
     kill: KillSwitch,
+    /// The kill switch's trips already pushed as [`LaneEvent::Tripped`] (or started with).
+    trips_reported: u64,
     holdings: Vec<Holdings>,
     pending: Vec<VecDeque<Pending>>,
     /// Follow-up requests waiting for their time.
@@ -598,6 +601,7 @@ impl XarbLane {
             .collect();
         XarbLane {
             kill: KillSwitch::new(cfg.limits),
+            trips_reported: 0,
             cfg,
             feeds,
             exec,
@@ -631,6 +635,15 @@ impl XarbLane {
     /// The same lane with other patience for venues that do not answer.
     pub fn with_timing(mut self, timing: LaneTiming) -> XarbLane {
         self.timing = timing;
+        self
+    }
+
+    /// The same lane with its kill switch tripped for `reason` from the start: a trip an
+    /// earlier run journaled and no operator has reset. It opens no trade until the switch is
+    /// reset; the trip is not pushed again as an event (it is journaled already).
+    pub fn start_tripped(mut self, reason: TripReason) -> XarbLane {
+        self.kill.trip(reason);
+        self.trips_reported = self.kill.trips();
         self
     }
 
@@ -719,6 +732,8 @@ impl XarbLane {
             self.changed = false;
             self.decide(now_ns, now_ms);
         }
+        // A trip by command (`kill_switch().trip`) between polls is reported too.
+        self.report_trip();
     }
 
     /// What settling left to do: take the answers owed on closed connections for lost,
@@ -970,8 +985,8 @@ impl XarbLane {
     }
 
     fn fire(&mut self, o: Opportunity, buy_leg: usize, sell_leg: usize, now_ms: u64, timed: bool) {
-        if let Err(reason) = self.kill.allow(now_ms, 2, Purpose::Open) {
-            self.push(LaneEvent::Tripped(reason));
+        if self.kill.allow(now_ms, 2, Purpose::Open).is_err() {
+            self.report_trip();
             return;
         }
         let decided_ns = mono_ns();
@@ -1312,7 +1327,7 @@ impl XarbLane {
             ),
         });
         self.kill.trip(TripReason::Unresolved);
-        self.push(LaneEvent::Tripped(TripReason::Unresolved));
+        self.report_trip();
         if let Some(t) = self.in_flight.as_mut().filter(|t| t.id == p.id) {
             t.unresolved = true;
         }
@@ -1619,6 +1634,7 @@ impl XarbLane {
         self.stats.unhedged_max = self.stats.unhedged_max.max(value);
         self.kill
             .on_imbalance(self.open_base.saturating_add(open).unsigned_abs());
+        self.report_trip();
         // Lots: sell what is held rounded down; buy back what is owed rounded up.
         let size = if side == OrderSide::Sell {
             Fixed(magnitude - magnitude % lot)
@@ -1684,9 +1700,7 @@ impl XarbLane {
         self.open_base = self.open_base.saturating_add(open);
         self.kill.on_imbalance(self.open_base.unsigned_abs());
         self.kill.on_pnl(self.stats.pnl);
-        if let Some(reason) = self.kill.tripped() {
-            self.push(LaneEvent::Tripped(reason));
-        }
+        self.report_trip();
         self.push(LaneEvent::Closed {
             id: t.id,
             pnl,
@@ -1694,6 +1708,18 @@ impl XarbLane {
         });
         self.in_flight = None;
         self.changed = true;
+    }
+
+    /// Push [`LaneEvent::Tripped`] if the switch has tripped since the last one: once per
+    /// trip, however many decisions it refuses after.
+    fn report_trip(&mut self) {
+        if self.kill.trips() == self.trips_reported {
+            return;
+        }
+        self.trips_reported = self.kill.trips();
+        if let Some(reason) = self.kill.tripped() {
+            self.push(LaneEvent::Tripped(reason));
+        }
     }
 
     fn push(&mut self, event: LaneEvent) {

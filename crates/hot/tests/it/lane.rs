@@ -22,6 +22,7 @@ use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
 use kestrel_strategies::risk::{Holdings, RiskLimits, TripReason};
 use kestrel_strategies::xarb::{SymbolRules, XarbParams};
+use kestrel_types::Mode;
 use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
 use kestrel_venues::auth::{ApiSecret, BinanceSigner};
 use kestrel_venues::orders::{BinanceWriter, RequestWriter, Scales};
@@ -438,6 +439,91 @@ const CROSSED_HOLDINGS: [Holdings; 2] = [
     },
 ];
 
+/// Polls `lane` for `ms` more milliseconds, keeping what it reports.
+fn keep_polling(lane: &mut XarbLane, ms: u64, events: &mut Vec<LaneEvent>) {
+    let until = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < until {
+        lane.poll(mono_ns(), LiveClock.unix_ms());
+        events.extend(lane.drain_events());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn trips(events: &[LaneEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, LaneEvent::Tripped(_)))
+        .count()
+}
+
+#[test]
+fn a_lane_started_tripped_opens_nothing_on_a_crossed_book_until_reset() {
+    let [cheap, rich] = a_crossed_pair();
+    let start = [balances(&cheap), balances(&rich)];
+    // An earlier run's trip, never reset.
+    let mut lane =
+        lane(&cheap, &rich, CROSSED_HOLDINGS).start_tripped(TripReason::Drawdown { drawdown: 5 });
+    assert_eq!(
+        lane.kill_switch().tripped(),
+        Some(TripReason::Drawdown { drawdown: 5 })
+    );
+    let mut events = run_until(&mut lane, "the crossed books were looked at", |l| {
+        l.stats().opportunities > 0
+    });
+    keep_polling(&mut lane, 300, &mut events);
+    let stats = lane.stats();
+    assert_eq!((stats.trades, stats.orders), (0, 0), "{stats:?}");
+    assert_eq!(
+        [balances(&cheap), balances(&rich)],
+        start,
+        "no order reached a venue"
+    );
+    // The trip is the journal's already: it is not reported as a new one.
+    assert_eq!(trips(&events), 0, "{events:?}");
+
+    // Re-armed by an operator, the next look at the crossed books trades.
+    lane.kill_switch().reset(0);
+    rich.with_exchange(|ex| {
+        ex.set_level("BTCUSDT", BookSide::Bid, Fixed(6_550_000), Fixed(30_001))
+    });
+    run_until(&mut lane, "a trade once reset", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    });
+    assert_ne!(balances(&cheap), start[0], "the buy reached the venue");
+}
+
+#[test]
+fn a_trip_is_reported_once_however_many_trades_it_refuses() {
+    let [cheap, rich] = a_crossed_pair();
+    // No orders allowed: the first trade decided trips the switch.
+    let limits = Limits {
+        max_orders_per_minute: 0,
+        ..Limits::default()
+    };
+    let mut lane = lane_with(&cheap, &rich, CROSSED_HOLDINGS, Rate(100_000), limits);
+    let mut events = run_until(&mut lane, "the switch trips", XarbLane::kill_switch_tripped);
+    // Each new bid is a new look at still-crossed books, each refused.
+    for i in 1..=3u64 {
+        let looked = lane.stats().opportunities;
+        rich.with_exchange(|ex| {
+            ex.set_level(
+                "BTCUSDT",
+                BookSide::Bid,
+                Fixed(6_550_000 + i),
+                Fixed(30_000),
+            )
+        });
+        events.extend(run_until(&mut lane, "another refused look", |l| {
+            l.stats().opportunities > looked
+        }));
+    }
+    let stats = lane.stats();
+    assert!(stats.opportunities >= 4, "{stats:?}");
+    assert_eq!((stats.trades, stats.orders), (0, 0), "{stats:?}");
+    assert_eq!(trips(&events), 1, "one trip, one event: {events:?}");
+    assert!(events.contains(&LaneEvent::Tripped(TripReason::OrderRate { orders: 2 })));
+}
+
 #[test]
 fn a_rejected_second_leg_is_unwound_at_once_with_a_bounded_loss() {
     let [cheap, rich] = a_crossed_pair();
@@ -538,6 +624,16 @@ fn a_restart_reloads_the_holdings_from_the_journal() {
     let events = run_until(&mut first, "one trade settled", |l| {
         l.stats().trades == 1 && !l.is_busy()
     });
+    // The lane sent real orders: a live run, as `kestrel run` journals its start.
+    journal
+        .handle()
+        .append(kestrel_store::Record::RunStarted {
+            run_id: "run-1".into(),
+            mode: kestrel_store::mode_key(Mode::Live).into(),
+            config_toml: String::new(),
+            started_unix_ms: LiveClock.unix_ms(),
+        })
+        .expect("journaled");
     for event in &events {
         if let Some(ev) = event.to_record() {
             let record = kestrel_store::Record::Xarb {
@@ -554,7 +650,7 @@ fn a_restart_reloads_the_holdings_from_the_journal() {
 
     // The engine restarts: the holdings come back from the journal, equal to the venues'.
     let reader = kestrel_store::open_readonly(&path).expect("reader");
-    let rows = reader.latest_xarb_positions().expect("positions");
+    let rows = reader.latest_xarb_positions(Mode::Live).expect("positions");
     assert_eq!(rows.len(), 2, "both legs journaled");
     let reloaded: Vec<Holdings> = rows
         .iter()

@@ -1,14 +1,16 @@
 //! The cross-exchange lane as `kestrel run` starts it: a config's `[xarb]` section over the
 //! five simulated venues (real wire formats, real authentication), paper fills journaled as
-//! they happen, a restarted paper run going on from the journal's positions, and live mode
-//! starting from the venues' own balances.
+//! they happen, a restarted paper run going on from the journal's positions of paper runs,
+//! live mode starting from the venues' own balances, and a kill switch trip that outlives a
+//! restart until an operator clears it.
 
 use std::process::Command;
 use std::time::Duration;
 
 use kestrel::bench_xarb::SimVenues;
-use kestrel::xarb_run::{XarbRun, build_lane};
-use kestrel_store::Journal;
+use kestrel::xarb_admin::{ResetOutcome, reset_kill_switch, reset_target};
+use kestrel::xarb_run::{Restored, XarbRun, build_lane};
+use kestrel_store::{Journal, KillSwitchEvent, Record, XarbRecord};
 use kestrel_types::Mode;
 
 const PREFIX: &str = "KESTREL_TEST_SIM";
@@ -23,6 +25,173 @@ fn config_text(sim: &SimVenues) -> String {
     format!("{base}\n{}", sim.xarb_toml(PREFIX))
 }
 
+/// The run's start, as `kestrel run` journals it.
+fn run_started(journal: &Journal, run_id: &str, mode: Mode) {
+    journal
+        .handle()
+        .append(Record::RunStarted {
+            run_id: run_id.into(),
+            mode: format!("{mode:?}"),
+            config_toml: String::new(),
+            started_unix_ms: 1,
+        })
+        .unwrap();
+}
+
+/// Runs `x`'s lane in `mode` for `secs` as `kestrel run` does (the journal's positions and
+/// trip for `mode` taken over, every event journaled under `run_id`) and returns its totals
+/// and whether it started tripped.
+fn run_lane(
+    x: &kestrel_config::XarbConfig,
+    sim: &SimVenues,
+    path: &std::path::Path,
+    (run_id, mode): (&str, Mode),
+    secs: u64,
+) -> (kestrel_hot::cex::lane::LaneStats, bool) {
+    let journal = Journal::open(path, 4096).unwrap();
+    run_started(&journal, run_id, mode);
+    let restored = Restored::read(path, mode).unwrap();
+    let lane = build_lane(x, &sim.secrets(), mode, &restored).unwrap();
+    let started_tripped = lane.kill_switch_tripped();
+    let run = XarbRun::start(lane, None, journal.handle(), run_id.into(), mode).unwrap();
+    std::thread::sleep(Duration::from_secs(secs));
+    let stats = run.stop().unwrap();
+    journal.close().unwrap();
+    (stats, started_tripped)
+}
+
+#[test]
+fn a_trip_is_journaled_once_and_a_restart_stays_tripped_until_it_is_reset() {
+    let sim = SimVenues::start(50).unwrap();
+    let cfg = kestrel_config::parse_str(&config_text(&sim)).unwrap();
+    let mut x = cfg.xarb.expect("[xarb] section");
+    // One trade's two orders a minute: the next trade decided trips the switch.
+    x.max_orders_per_minute = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite");
+
+    let (stats, started_tripped) = run_lane(&x, &sim, &path, ("paper-1", Mode::DryRun), 3);
+    assert!(!started_tripped);
+    assert_eq!(stats.trades, 1, "{stats:?}");
+    assert!(
+        stats.opportunities >= 3,
+        "trades refused after the trip: {stats:?}"
+    );
+    let history = |mode| {
+        kestrel_store::open_readonly(&path)
+            .unwrap()
+            .xarb_kill_switch_history(mode)
+            .unwrap()
+    };
+    // One row for the trip, however many decisions it refused; in the run's mode only.
+    let rows = history(Mode::DryRun);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].run_id, "paper-1");
+    assert!(
+        matches!(&rows[0].event, KillSwitchEvent::Tripped { reason, amount: Some(_) }
+            if reason == "order_rate"),
+        "{rows:?}"
+    );
+    assert!(history(Mode::Live).is_empty());
+
+    // A restart on paper starts tripped: the books stay crossed, nothing is traded, and the
+    // standing trip is not journaled again.
+    let (stats, started_tripped) = run_lane(&x, &sim, &path, ("paper-2", Mode::DryRun), 2);
+    assert!(started_tripped);
+    assert!(stats.opportunities > 0, "{stats:?}");
+    assert_eq!((stats.trades, stats.orders), (0, 0), "{stats:?}");
+    assert_eq!(history(Mode::DryRun).len(), 1);
+    // A paper trip does not stop live trading.
+    assert_eq!(Restored::read(&path, Mode::Live).unwrap().trip, None);
+
+    // Cleared by an operator, the next start trades again.
+    let cleared = reset_kill_switch(&path, Mode::DryRun, "order rate limit raised").unwrap();
+    assert!(
+        matches!(&cleared, ResetOutcome::Cleared(row) if row.run_id == "paper-1"),
+        "{cleared:?}"
+    );
+    let (stats, started_tripped) = run_lane(&x, &sim, &path, ("paper-3", Mode::DryRun), 2);
+    assert!(!started_tripped);
+    assert!(stats.trades > 0, "{stats:?}");
+}
+
+#[test]
+fn reset_kill_switch_clears_a_standing_trip_once_and_says_when_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite");
+    // No journal at the path: refused, and none is created.
+    assert!(reset_kill_switch(&path, Mode::Live, "checked").is_err());
+    assert!(!path.exists());
+
+    let journal = Journal::open(&path, 16).unwrap();
+    run_started(&journal, "live-1", Mode::Live);
+    journal.close().unwrap();
+    let history = |mode| {
+        kestrel_store::open_readonly(&path)
+            .unwrap()
+            .xarb_kill_switch_history(mode)
+            .unwrap()
+    };
+    // Nothing tripped: said so, and nothing written.
+    assert_eq!(
+        reset_kill_switch(&path, Mode::Live, "checked").unwrap(),
+        ResetOutcome::NotTripped
+    );
+    assert!(history(Mode::Live).is_empty());
+
+    let journal = Journal::open(&path, 16).unwrap();
+    journal
+        .handle()
+        .append(Record::Xarb {
+            run_id: "live-1".into(),
+            unix_ms: 1_700_000_000_000,
+            ev: XarbRecord::Tripped {
+                mode: Mode::Live,
+                reason: "imbalance".into(),
+                amount: Some(51),
+            },
+        })
+        .unwrap();
+    journal.close().unwrap();
+    // An empty note is refused: the reset must say why.
+    assert!(reset_kill_switch(&path, Mode::Live, "  ").is_err());
+    // The paper switch is not the live one.
+    assert_eq!(
+        reset_kill_switch(&path, Mode::DryRun, "checked").unwrap(),
+        ResetOutcome::NotTripped
+    );
+    let cleared = reset_kill_switch(&path, Mode::Live, "venue balances reconciled").unwrap();
+    let ResetOutcome::Cleared(row) = &cleared else {
+        panic!("{cleared:?}");
+    };
+    assert_eq!(
+        (row.run_id.as_str(), row.unix_ms),
+        ("live-1", 1_700_000_000_000)
+    );
+    assert_eq!(
+        row.event,
+        KillSwitchEvent::Tripped {
+            reason: "imbalance".into(),
+            amount: Some(51)
+        }
+    );
+    let rows = history(Mode::Live);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[1].event,
+        KillSwitchEvent::Reset {
+            note: "venue balances reconciled".into()
+        }
+    );
+    assert_eq!(Restored::read(&path, Mode::Live).unwrap().trip, None);
+    // Cleared already.
+    assert_eq!(
+        reset_kill_switch(&path, Mode::Live, "again").unwrap(),
+        ResetOutcome::NotTripped
+    );
+    assert_eq!(history(Mode::Live).len(), 2);
+}
+
 #[test]
 fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
     let sim = SimVenues::start(50).unwrap();
@@ -34,7 +203,8 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
 
     // First run: paper, from the venues' balances.
     let journal = Journal::open(&path, 4096).unwrap();
-    let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &[]).unwrap();
+    run_started(&journal, "xarb-run-1", Mode::DryRun);
+    let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &Restored::default()).unwrap();
     let start: Vec<_> = (0..5).map(|i| lane.holdings(i).unwrap()).collect();
     for (i, h) in start.iter().enumerate() {
         let (base, _) = sim.account(i).unwrap();
@@ -43,7 +213,14 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
             "leg {i}: paper starts from the venue's balance"
         );
     }
-    let run = XarbRun::start(lane, None, journal.handle(), "xarb-run-1".into()).unwrap();
+    let run = XarbRun::start(
+        lane,
+        None,
+        journal.handle(),
+        "xarb-run-1".into(),
+        Mode::DryRun,
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_secs(4));
     let stats = run.stop().unwrap();
     journal.close().unwrap();
@@ -67,7 +244,9 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
     );
     let total: i128 = pnls.iter().sum();
     assert_eq!(total, stats.pnl, "journaled PnL equals the lane's");
-    let positions = reader.latest_xarb_positions().unwrap();
+    let restored = Restored::read(&path, Mode::DryRun).unwrap();
+    assert_eq!(restored.trip, None, "nothing tripped");
+    let positions = restored.positions.clone();
     assert!(!positions.is_empty());
     let moved = positions.iter().any(|p| {
         let i = p.leg as usize;
@@ -76,13 +255,13 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
     assert!(moved, "trades moved paper inventory: {positions:?}");
 
     // Restart in paper mode: the lane goes on from the journal's positions, not the venues'.
-    let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &positions).unwrap();
+    let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &restored).unwrap();
     for p in &positions {
         let h = lane.holdings(p.leg as usize).unwrap();
         assert_eq!((h.base, h.quote), (p.base_units, p.quote_units), "{p:?}");
     }
     // Live mode always starts from what the venues report.
-    let lane = build_lane(&x, &sim.secrets(), Mode::Live, &positions).unwrap();
+    let lane = build_lane(&x, &sim.secrets(), Mode::Live, &restored).unwrap();
     for i in 0..5 {
         assert_eq!(lane.holdings(i).unwrap().base, sim.account(i).unwrap().0);
     }
@@ -95,7 +274,7 @@ fn wrong_credentials_fail_at_start_naming_the_venue() {
     let x = cfg.xarb.unwrap();
     let mut secrets = sim.secrets();
     secrets[2].api_secret = kestrel_venues::auth::ApiSecret::new("not-the-okx-secret");
-    let err = build_lane(&x, &secrets, Mode::DryRun, &[])
+    let err = build_lane(&x, &secrets, Mode::DryRun, &Restored::default())
         .err()
         .expect("a bad signature is refused");
     let text = format!("{err:#}");
@@ -262,4 +441,131 @@ fn sigterm_stops_a_timed_run_in_order_and_the_journal_records_its_end() {
     let run = reader.run(run_id).unwrap().expect("the run is journaled");
     assert!(run.ended_unix_ms.is_some(), "the end is journaled");
     assert!(run.summary_json.is_some());
+}
+
+#[test]
+fn kestrel_run_starts_a_lane_with_a_standing_trip_tripped() {
+    let sim = SimVenues::start(50).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (journal_path, path) = cex_only_config(&sim, dir.path());
+    // The reset command finds the journal and mode `kestrel run` uses with this config.
+    assert_eq!(
+        reset_target(&path, false).unwrap(),
+        (journal_path.clone(), Mode::DryRun)
+    );
+    let journal = Journal::open(&journal_path, 16).unwrap();
+    journal
+        .handle()
+        .append(Record::Xarb {
+            run_id: "earlier".into(),
+            unix_ms: 1,
+            ev: XarbRecord::Tripped {
+                mode: Mode::DryRun,
+                reason: "drawdown".into(),
+                amount: Some(1_000_001),
+            },
+        })
+        .unwrap();
+    journal.close().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["run", "--duration", "3", "--config"])
+        .arg(&path)
+        .envs(sim.credentials(PREFIX))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let run_id = stderr
+        .split("run id ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no run id: {stderr}"));
+    let reader = kestrel_store::open_readonly(&journal_path).unwrap();
+    let run = reader.run(run_id).unwrap().expect("the run is journaled");
+    let summary: serde_json::Value =
+        serde_json::from_str(run.summary_json.as_deref().expect("ended")).unwrap();
+    assert!(
+        summary["xarb"]["opportunities"].as_u64() > Some(0),
+        "{summary}"
+    );
+    assert_eq!(summary["xarb"]["trades"].as_u64(), Some(0), "{summary}");
+    assert!(reader.xarb_pnls(run_id).unwrap().is_empty());
+}
+
+/// The counter's value in Prometheus text, if the line is there.
+fn sample(text: &str, name: &str) -> Option<i128> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[test]
+fn a_cex_only_run_serves_the_lanes_totals_on_metrics() {
+    let sim = SimVenues::start(50).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, path) = cex_only_config(&sim, dir.path());
+    let port = kestrel_testkit::free_port();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen(
+            "[journal]\n",
+            &format!("[telemetry]\nmetrics_addr = \"127.0.0.1:{port}\"\n[journal]\n"),
+            1,
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["run", "--duration", "8", "--config"])
+        .arg(&path)
+        .envs(sim.credentials(PREFIX))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Scrape until the lane has published a trade (it trades within a second or two here).
+    let mut scraped = None;
+    for _ in 0..70 {
+        std::thread::sleep(Duration::from_millis(100));
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            continue;
+        };
+        use std::io::{Read as _, Write as _};
+        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut body = String::new();
+        let _ = s.read_to_string(&mut body);
+        if sample(&body, "kestrel_xarb_trades_total").is_some_and(|t| t > 0) {
+            scraped = Some(body);
+            break;
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let body = scraped.unwrap_or_else(|| panic!("no trade on /metrics: {stderr}"));
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    let trades = sample(&body, "kestrel_xarb_trades_total").unwrap();
+    let orders = sample(&body, "kestrel_xarb_orders_total").unwrap();
+    let opportunities = sample(&body, "kestrel_xarb_opportunities_total").unwrap();
+    assert!(orders >= 2 * trades, "{body}");
+    assert!(opportunities >= trades, "{body}");
+    assert_eq!(
+        sample(&body, "kestrel_xarb_kill_switch_tripped"),
+        Some(0),
+        "{body}"
+    );
+    assert!(
+        stderr.contains(&format!("metrics at http://127.0.0.1:{port}/metrics")),
+        "{stderr}"
+    );
+    // What was scraped mid-run is at most what the run journaled by its end.
+    let reader = kestrel_store::open_readonly(&journal).unwrap();
+    let run_id = stderr
+        .split("run id ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no run id: {stderr}"));
+    let journaled = reader.xarb_pnls(run_id).unwrap().len();
+    assert!(
+        trades as usize <= journaled,
+        "scraped {trades}, journaled {journaled}"
+    );
 }

@@ -96,9 +96,9 @@ fn a_file_that_is_not_a_journal_is_refused_by_the_reader() {
     ));
 }
 
-/// Turns a current journal file back into the version-3 layout: migrations 4 to 7 only add
-/// tables (`sim_disagreements`, the `xarb_*` tables, `candles`, the `statarb_*` tables) and
-/// their indexes, so dropping them and their version rows is exact.
+/// Turns a current journal file back into the version-3 layout: migrations 4 to 8 only add
+/// tables (`sim_disagreements`, the `xarb_*` tables, `candles`, the `statarb_*` tables,
+/// `xarb_kill_switch`) and their indexes, so dropping them and their version rows is exact.
 fn downgrade_to_v3(path: &std::path::Path) {
     Connection::open(path)
         .unwrap()
@@ -107,6 +107,7 @@ fn downgrade_to_v3(path: &std::path::Path) {
              DROP TABLE xarb_trades; DROP TABLE xarb_orders; DROP TABLE xarb_fills;
              DROP TABLE xarb_closes; DROP TABLE xarb_positions; DROP TABLE candles;
              DROP TABLE statarb_pairs; DROP TABLE statarb_trades; DROP TABLE statarb_fills;
+             DROP TABLE xarb_kill_switch;
              DELETE FROM schema_migrations WHERE version >= 4;",
         )
         .unwrap();
@@ -114,7 +115,7 @@ fn downgrade_to_v3(path: &std::path::Path) {
 
 #[test]
 fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
-    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(SCHEMA_VERSION, 8);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 8).unwrap();
@@ -122,7 +123,7 @@ fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
     journal.close().unwrap();
     downgrade_to_v3(&path);
     assert_eq!(applied_versions(&path), vec![1, 2, 3]);
-    // This build reads only v7, so the old file is refused until a writer upgrades it.
+    // This build reads only v8, so the old file is refused until a writer upgrades it.
     assert!(matches!(
         open_readonly(&path),
         Err(StoreError::SchemaMismatch { found: 3, .. })
@@ -135,7 +136,7 @@ fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
     };
     journal.handle().append(rec).unwrap();
     assert_eq!(journal.close().unwrap().disagreements, 1);
-    assert_eq!(applied_versions(&path), vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(applied_versions(&path), vec![1, 2, 3, 4, 5, 6, 7, 8]);
 
     let reader = open_readonly(&path).unwrap();
     assert_eq!(reader.candidates(RUN).unwrap().len(), 2);

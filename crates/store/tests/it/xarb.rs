@@ -1,7 +1,23 @@
-//! Cross-exchange lane records: written, read back exactly, and each leg's latest holdings
-//! found across runs (what a restart reloads).
+//! Cross-exchange lane records: written, read back exactly, each leg's latest holdings found
+//! across the runs of one mode (what a restart in that mode reloads), and the kill switch's
+//! trips and resets (whether a restart starts tripped).
 
-use kestrel_store::{Journal, Record, XarbRecord, open_readonly};
+use kestrel_store::{
+    Journal, JournalHandle, KillSwitchEvent, KillSwitchRow, Record, XarbRecord, mode_key,
+    open_readonly,
+};
+use kestrel_types::Mode;
+
+/// The run's start, as `kestrel run` journals it.
+fn started(h: &JournalHandle, run: &str, mode: Mode) {
+    h.append(Record::RunStarted {
+        run_id: run.into(),
+        mode: format!("{mode:?}"),
+        config_toml: String::new(),
+        started_unix_ms: 1,
+    })
+    .expect("append");
+}
 
 fn position(run: &str, leg: u32, base: u128, quote: u128) -> Record {
     Record::Xarb {
@@ -22,6 +38,7 @@ fn the_latest_holdings_of_each_leg_survive_a_restart() {
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 16).expect("open");
     let h = journal.handle();
+    started(&h, "run-1", Mode::DryRun);
     h.append(position("run-1", 0, 5, u128::MAX))
         .expect("append");
     h.append(position("run-1", 1, 7, 8)).expect("append");
@@ -56,6 +73,7 @@ fn the_latest_holdings_of_each_leg_survive_a_restart() {
 
     // A second run (after a restart) writes leg 1 only.
     let journal = Journal::open(&path, 16).expect("reopen");
+    started(&journal.handle(), "run-2", Mode::DryRun);
     journal
         .handle()
         .append(position("run-2", 1, 70, 80))
@@ -63,7 +81,9 @@ fn the_latest_holdings_of_each_leg_survive_a_restart() {
     journal.close().expect("close");
 
     let reader = open_readonly(&path).expect("reader");
-    let latest = reader.latest_xarb_positions().expect("positions");
+    let latest = reader
+        .latest_xarb_positions(Mode::DryRun)
+        .expect("positions");
     let got: Vec<(u32, &str, u128, u128)> = latest
         .iter()
         .map(|p| (p.leg, p.run_id.as_str(), p.base_units, p.quote_units))
@@ -74,4 +94,143 @@ fn the_latest_holdings_of_each_leg_survive_a_restart() {
         vec![-123_456_789_012_345_678_901_234]
     );
     assert!(reader.xarb_pnls("run-2").expect("pnl").is_empty());
+}
+
+#[test]
+fn a_restart_reloads_only_the_holdings_of_runs_in_its_own_mode() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("journal.sqlite");
+    let journal = Journal::open(&path, 16).expect("open");
+    let h = journal.handle();
+    started(&h, "paper-1", Mode::DryRun);
+    h.append(position("paper-1", 0, 5, 6)).expect("append");
+    h.append(position("paper-1", 1, 7, 8)).expect("append");
+    // A live run on the same journal, after the paper one: its rows are the newest of leg 0.
+    started(&h, "live-1", Mode::Live);
+    h.append(position("live-1", 0, 50, 60)).expect("append");
+    // A run whose start was never journaled: its mode is unknown, so no restart takes it.
+    h.append(position("orphan", 1, 70, 80)).expect("append");
+    journal.close().expect("close");
+
+    let reader = open_readonly(&path).expect("reader");
+    let legs = |mode| -> Vec<(u32, String, u128, u128)> {
+        reader
+            .latest_xarb_positions(mode)
+            .expect("positions")
+            .into_iter()
+            .map(|p| (p.leg, p.run_id, p.base_units, p.quote_units))
+            .collect()
+    };
+    assert_eq!(
+        legs(Mode::DryRun),
+        vec![(0, "paper-1".into(), 5, 6), (1, "paper-1".into(), 7, 8)]
+    );
+    assert_eq!(legs(Mode::Live), vec![(0, "live-1".into(), 50, 60)]);
+}
+
+fn kill(run: &str, unix_ms: u64, ev: XarbRecord) -> Record {
+    Record::Xarb {
+        run_id: run.into(),
+        unix_ms,
+        ev,
+    }
+}
+
+fn tripped(mode: Mode, reason: &str, amount: Option<u128>) -> XarbRecord {
+    XarbRecord::Tripped {
+        mode,
+        reason: reason.into(),
+        amount,
+    }
+}
+
+fn reset(mode: Mode, note: &str) -> XarbRecord {
+    XarbRecord::KillSwitchReset {
+        mode,
+        note: note.into(),
+    }
+}
+
+#[test]
+fn kill_switch_trips_and_resets_round_trip_and_the_latest_of_a_mode_holds() {
+    // The journal spells modes as the run writers do.
+    for mode in [Mode::DryRun, Mode::Live] {
+        assert_eq!(mode_key(mode), format!("{mode:?}"));
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("journal.sqlite");
+    let journal = Journal::open(&path, 16).expect("open");
+    let h = journal.handle();
+    h.append(kill(
+        "paper-1",
+        10,
+        tripped(Mode::DryRun, "drawdown", Some(u128::MAX)),
+    ))
+    .expect("append");
+    h.append(kill("live-1", 11, tripped(Mode::Live, "unresolved", None)))
+        .expect("append");
+    h.append(kill(
+        "reset-1",
+        12,
+        reset(Mode::DryRun, "looked at it; the feed was stale"),
+    ))
+    .expect("append");
+    let stats = journal.close().expect("close");
+    assert_eq!((stats.xarb, stats.failed), (3, 0));
+
+    let reader = open_readonly(&path).expect("reader");
+    assert_eq!(
+        reader.xarb_kill_switch_history(Mode::DryRun).expect("rows"),
+        vec![
+            KillSwitchRow {
+                run_id: "paper-1".into(),
+                unix_ms: 10,
+                mode: Mode::DryRun,
+                event: KillSwitchEvent::Tripped {
+                    reason: "drawdown".into(),
+                    amount: Some(u128::MAX),
+                },
+            },
+            KillSwitchRow {
+                run_id: "reset-1".into(),
+                unix_ms: 12,
+                mode: Mode::DryRun,
+                event: KillSwitchEvent::Reset {
+                    note: "looked at it; the feed was stale".into(),
+                },
+            },
+        ]
+    );
+    // Paper was reset; live was not: a paper reset does not re-arm live trading.
+    assert_eq!(reader.xarb_unreset_trip(Mode::DryRun).expect("trip"), None);
+    let live = reader.xarb_unreset_trip(Mode::Live).expect("trip");
+    assert_eq!(
+        live.map(|r| (r.run_id, r.event)),
+        Some((
+            "live-1".to_owned(),
+            KillSwitchEvent::Tripped {
+                reason: "unresolved".into(),
+                amount: None,
+            }
+        ))
+    );
+    drop(reader);
+
+    // A trip after the reset holds again.
+    let journal = Journal::open(&path, 16).expect("reopen");
+    journal
+        .handle()
+        .append(kill(
+            "paper-2",
+            20,
+            tripped(Mode::DryRun, "order_rate", Some(3)),
+        ))
+        .expect("append");
+    journal.close().expect("close");
+    let reader = open_readonly(&path).expect("reader");
+    let paper = reader.xarb_unreset_trip(Mode::DryRun).expect("trip");
+    assert_eq!(
+        paper.map(|r| (r.run_id, r.unix_ms)),
+        Some(("paper-2".into(), 20))
+    );
 }

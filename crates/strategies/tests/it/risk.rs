@@ -69,6 +69,48 @@ fn drawdown_counts_from_the_peak_and_imbalance_from_its_limit() {
     assert_eq!(k.tripped(), Some(TripReason::Imbalance { imbalance: 51 }));
 }
 
+#[test]
+fn a_trip_counts_once_however_often_it_refuses() {
+    let mut k = KillSwitch::new(limits());
+    assert_eq!(k.trips(), 0);
+    assert_eq!(k.allow(0, 4, Purpose::Open), Ok(()));
+    assert!(k.allow(1, 2, Purpose::Open).is_err());
+    // Refusals, and other limits passed while tripped, are the same trip.
+    assert!(k.allow(2, 2, Purpose::Open).is_err());
+    k.on_pnl(-10_000);
+    k.on_imbalance(1_000);
+    k.trip(TripReason::Manual);
+    assert_eq!(k.trips(), 1);
+    assert_eq!(k.tripped(), Some(TripReason::OrderRate { orders: 6 }));
+    // Re-armed, the next limit passed is a new trip.
+    k.reset(0);
+    k.on_imbalance(51);
+    assert_eq!(k.trips(), 2);
+}
+
+#[test]
+fn every_reason_comes_back_from_its_key_and_amount() {
+    let reasons = [
+        TripReason::Drawdown {
+            drawdown: u128::MAX,
+        },
+        TripReason::Imbalance { imbalance: 51 },
+        TripReason::OrderRate { orders: u32::MAX },
+        TripReason::Unresolved,
+        TripReason::Manual,
+    ];
+    let keys: Vec<&str> = reasons.iter().map(TripReason::key).collect();
+    assert_eq!(keys, TripReason::KEYS);
+    for r in reasons {
+        assert_eq!(TripReason::from_key(r.key(), r.amount()), Some(r), "{r:?}");
+    }
+    // What no reason writes is refused rather than guessed at.
+    assert_eq!(TripReason::from_key("order_rate", Some(1 << 32)), None);
+    assert_eq!(TripReason::from_key("drawdown", None), None);
+    assert_eq!(TripReason::from_key("manual", Some(1)), None);
+    assert_eq!(TripReason::from_key("Drawdown", Some(1)), None);
+}
+
 fn book(bid: u64, ask: u64) -> Book {
     let s = Scale::new(2).expect("s");
     let mut b = Book::new(10, s, s);

@@ -1,0 +1,259 @@
+//! The cross-exchange lane's totals for Prometheus: the lane thread stores its `LaneStats` into
+//! plain atomics a few times a second (no lock, no allocation), and the metrics server's thread
+//! reads them when it is scraped. Every other source of `/metrics` text is added next to the
+//! engine's own through [`MetricsSources`].
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use kestrel_hot::cex::lane::LaneStats;
+
+/// A renderer of Prometheus text, appended to the engine's.
+pub type MetricsSource = Arc<dyn Fn(&mut String) + Send + Sync>;
+
+/// The extra renderers a metrics endpoint serves after its own (lanes started after it).
+#[derive(Default)]
+pub struct MetricsSources(Mutex<Vec<MetricsSource>>);
+
+impl std::fmt::Debug for MetricsSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsSources")
+    }
+}
+
+impl MetricsSources {
+    /// Adds `source`: scraped from the next request on.
+    pub fn add(&self, source: MetricsSource) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(source);
+    }
+
+    /// Appends every source's text to `out` (on the metrics server's thread).
+    pub fn render(&self, out: &mut String) {
+        let sources = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        for s in sources {
+            s(out);
+        }
+    }
+}
+
+/// The lane's totals as last published. i128 and u128 money totals are clamped to 64 bits
+/// (a notional-unit total beyond 9.2e18 saturates rather than wraps).
+#[derive(Debug, Default)]
+pub struct XarbGauges {
+    opportunities: AtomicU64,
+    costs_ate_it: AtomicU64,
+    trades: AtomicU64,
+    orders: AtomicU64,
+    fills: AtomicU64,
+    unwinds: AtomicU64,
+    rate_limited: AtomicU64,
+    venue_pauses: AtomicU64,
+    deferred_trades: AtomicU64,
+    fees_estimated: AtomicU64,
+    unresolved: AtomicU64,
+    fills_at_avg_price: AtomicU64,
+    unprofitable_after_fees: AtomicU64,
+    pnl: AtomicI64,
+    fees: AtomicU64,
+    unhedged_max: AtomicU64,
+    tripped: AtomicBool,
+    published: AtomicU64,
+}
+
+fn clamp_i(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
+fn clamp_u(v: u128) -> u64 {
+    u64::try_from(v).unwrap_or(u64::MAX)
+}
+
+impl XarbGauges {
+    /// Stores `s` (and whether the kill switch is tripped): relaxed atomic stores only, so the
+    /// lane thread may call it between polls.
+    pub fn publish(&self, s: &LaneStats, tripped: bool) {
+        let r = Ordering::Relaxed;
+        self.opportunities.store(s.opportunities, r);
+        self.costs_ate_it.store(s.costs_ate_it, r);
+        self.trades.store(s.trades, r);
+        self.orders.store(s.orders, r);
+        self.fills.store(s.fills, r);
+        self.unwinds.store(s.unwinds, r);
+        self.rate_limited.store(s.rate_limited, r);
+        self.venue_pauses.store(s.venue_pauses, r);
+        self.deferred_trades.store(s.deferred_trades, r);
+        self.fees_estimated.store(s.fees_estimated, r);
+        self.unresolved.store(s.unresolved, r);
+        self.fills_at_avg_price.store(s.fills_at_avg_price, r);
+        self.unprofitable_after_fees
+            .store(s.unprofitable_after_fees, r);
+        self.pnl.store(clamp_i(s.pnl), r);
+        self.fees.store(clamp_u(s.fees), r);
+        self.unhedged_max.store(clamp_u(s.unhedged_max), r);
+        self.tripped.store(tripped, r);
+        self.published.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many times [`XarbGauges::publish`] ran.
+    pub fn publications(&self) -> u64 {
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// Appends the Prometheus text of the last published totals to `out`.
+    pub fn render(&self, out: &mut String) {
+        let r = Ordering::Relaxed;
+        let counters: [(&str, &str, &AtomicU64); 13] = [
+            (
+                "opportunities",
+                "Decisions that found the books crossed.",
+                &self.opportunities,
+            ),
+            (
+                "costs_ate_it",
+                "Crossed books refused because fees, transfer cost and margin ate the edge.",
+                &self.costs_ate_it,
+            ),
+            ("trades", "Trades fired (both legs).", &self.trades),
+            ("orders", "Orders sent (legs and unwinds).", &self.orders),
+            ("fills", "Orders that filled something.", &self.fills),
+            ("unwinds", "Unwind orders sent.", &self.unwinds),
+            (
+                "rate_limited",
+                "Trades held back because a venue's request budget was spent.",
+                &self.rate_limited,
+            ),
+            (
+                "venue_pauses",
+                "Rate-limit or busy answers that paused a venue.",
+                &self.venue_pauses,
+            ),
+            (
+                "deferred_trades",
+                "Trades that waited behind a trade in flight or for budget.",
+                &self.deferred_trades,
+            ),
+            (
+                "fees_estimated",
+                "Fills charged the account's taker rate because the venue's answer gave no fee.",
+                &self.fees_estimated,
+            ),
+            (
+                "unresolved",
+                "Orders whose outcome could not be learned (each trips the kill switch).",
+                &self.unresolved,
+            ),
+            (
+                "fills_at_avg_price",
+                "Fills valued at the venue's average price because exact fills were missing.",
+                &self.fills_at_avg_price,
+            ),
+            (
+                "unprofitable_after_fees",
+                "Fully filled trades that lost money after fees (should stay 0).",
+                &self.unprofitable_after_fees,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP kestrel_xarb_{name}_total {help}\n# TYPE kestrel_xarb_{name}_total counter\nkestrel_xarb_{name}_total {}",
+                v.load(r)
+            );
+        }
+        let gauges: [(&str, &str, i128); 4] = [
+            (
+                "pnl_units",
+                "Realized PnL after fees, in the lane's notional units.",
+                i128::from(self.pnl.load(r)),
+            ),
+            (
+                "fees_units",
+                "Fees paid, in the lane's notional units.",
+                i128::from(self.fees.load(r)),
+            ),
+            (
+                "unhedged_max_units",
+                "Largest unhedged position seen, valued at its price, notional units.",
+                i128::from(self.unhedged_max.load(r)),
+            ),
+            (
+                "kill_switch_tripped",
+                "1 while the kill switch refuses new trades.",
+                i128::from(self.tripped.load(r)),
+            ),
+        ];
+        for (name, help, v) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP kestrel_xarb_{name} {help}\n# TYPE kestrel_xarb_{name} gauge\nkestrel_xarb_{name} {v}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_totals_render_as_prometheus_text_and_money_saturates() {
+        let g = XarbGauges::default();
+        let stats = LaneStats {
+            opportunities: 7,
+            trades: 3,
+            orders: 6,
+            fills: 5,
+            unwinds: 1,
+            pnl: -42,
+            fees: u128::MAX,
+            unresolved: 2,
+            ..LaneStats::default()
+        };
+        g.publish(&stats, true);
+        assert_eq!(g.publications(), 1);
+        let mut text = String::new();
+        g.render(&mut text);
+        for line in [
+            "kestrel_xarb_opportunities_total 7",
+            "kestrel_xarb_trades_total 3",
+            "kestrel_xarb_orders_total 6",
+            "kestrel_xarb_fills_total 5",
+            "kestrel_xarb_unwinds_total 1",
+            "kestrel_xarb_unresolved_total 2",
+            "kestrel_xarb_pnl_units -42",
+            "kestrel_xarb_fees_units 18446744073709551615",
+            "kestrel_xarb_kill_switch_tripped 1",
+            "# TYPE kestrel_xarb_pnl_units gauge",
+            "# TYPE kestrel_xarb_trades_total counter",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        // Every sample line has HELP and TYPE lines before it.
+        let samples = text.lines().filter(|l| !l.starts_with('#')).count();
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("# HELP")).count(),
+            samples
+        );
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("# TYPE")).count(),
+            samples
+        );
+
+        let sources = MetricsSources::default();
+        let shared = Arc::new(g);
+        let g2 = Arc::clone(&shared);
+        sources.add(Arc::new(move |out: &mut String| g2.render(out)));
+        let mut all = String::from("kestrel_pending_seen_total 0\n");
+        sources.render(&mut all);
+        assert!(all.starts_with("kestrel_pending_seen_total 0\n"));
+        assert!(all.contains("kestrel_xarb_trades_total 3"));
+    }
+}
