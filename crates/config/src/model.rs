@@ -480,11 +480,13 @@ pub struct StatArbConfig {
     pub poll_ms: Option<u64>,
     /// `core`: pin the lane's thread, in `0..=4095`; default unpinned.
     pub core: Option<usize>,
-    /// `api_key`: `env:VAR`; optional (paper needs none), but only together with `api_secret`.
+    /// `api_key`: `env:VAR`; only together with `api_secret`. Optional on paper (which needs
+    /// none), required when `mode = "live"`.
     pub api_key: Option<Secret>,
-    /// `api_secret`: `env:VAR`; only together with `api_key`.
+    /// `api_secret`: `env:VAR`; set whenever `api_key` is (so required when `mode = "live"`).
     pub api_secret: Option<Secret>,
-    /// `passphrase`: `env:VAR`; allowed only when `venue = "okx"`.
+    /// `passphrase`: `env:VAR`; allowed only when `venue = "okx"`, and required there when
+    /// `mode = "live"`.
     pub passphrase: Option<Secret>,
     /// `key_kind`: Binance only; default [`BinanceKeyKind::Hmac`].
     pub key_kind: BinanceKeyKind,

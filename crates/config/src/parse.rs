@@ -110,7 +110,7 @@ pub(crate) fn config(table: toml::Table, errors: &mut Errors) -> Option<Config> 
         .unwrap_or_default();
     let relays = relays_with_checks(errors, relays, mode);
     let hot = optional_section(&mut root, errors, "hot", hot);
-    let shared = shared_sections(&mut root, errors);
+    let shared = shared_sections(&mut root, errors, mode);
     root.finish(errors);
     if let (Some(signer), Some(relay_auth)) = (&signer, &relay_auth)
         && signer.key == relay_auth.key
@@ -173,7 +173,7 @@ pub(crate) fn cex_config(table: toml::Table, errors: &mut Errors) -> Option<CexC
     let mut root = Section::root(table);
     let has_lane = root.has("xarb") || root.has("statarb");
     let mode = root.or(errors, "mode", ModeSetting::DryRun, read::choice(MODES));
-    let shared = shared_sections(&mut root, errors);
+    let shared = shared_sections(&mut root, errors, mode);
     root.finish(errors);
     if !has_lane {
         errors.push(
@@ -200,8 +200,9 @@ struct SharedSections {
     statarb: Option<Option<StatArbConfig>>,
 }
 
-/// Reads `[journal]`, `[telemetry]`, `[xarb]` and `[statarb]`, in that order, from the root.
-fn shared_sections(root: &mut Section, errors: &mut Errors) -> SharedSections {
+/// Reads `[journal]`, `[telemetry]`, `[xarb]` and `[statarb]`, in that order, from the root;
+/// `mode` decides whether `[statarb]` needs credentials.
+fn shared_sections(root: &mut Section, errors: &mut Errors, mode: ModeSetting) -> SharedSections {
     let journal = optional_section(root, errors, "journal", journal);
     let telemetry = optional_section(root, errors, "telemetry", telemetry);
     let xarb = match root.take("xarb") {
@@ -212,7 +213,7 @@ fn shared_sections(root: &mut Section, errors: &mut Errors) -> SharedSections {
     };
     let statarb = match root.take("statarb") {
         Some(field) => Section::from_field(errors, field)
-            .and_then(|s| statarb(errors, s))
+            .and_then(|s| statarb(errors, s, mode))
             .map(Some),
         None => Some(None),
     };
@@ -901,7 +902,7 @@ pub(crate) const RATE_DIGITS: u8 = 8;
 /// Bounds shared by the bar counts.
 const MAX_BARS: i64 = 100_000;
 
-fn statarb(errors: &mut Errors, mut s: Section) -> Option<StatArbConfig> {
+fn statarb(errors: &mut Errors, mut s: Section, mode: ModeSetting) -> Option<StatArbConfig> {
     let e = errors;
     let venue = s.required(e, "venue", read::choice(VENUES));
     let symbols = s.required(e, "symbols", statarb_symbols);
@@ -955,8 +956,8 @@ fn statarb(errors: &mut Errors, mut s: Section) -> Option<StatArbConfig> {
     let stale_after_ms = s.or(e, "stale_after_ms", 5_000, read::int_in(100..=600_000));
     let poll_ms = s.optional(e, "poll_ms", read::int_in(10..=600_000));
     let core = s.optional(e, "core", read::int_in(0..=4095));
-    let (api_key, api_secret) = statarb_credentials(e, &mut s);
-    let (passphrase, key_kind) = venue_key_options(e, &mut s, venue);
+    let (api_key, api_secret) = statarb_credentials(e, &mut s, mode);
+    let (passphrase, key_kind) = venue_key_options(e, &mut s, venue, mode);
     let selection = optional_section(&mut s, e, "selection", statarb_selection);
     let signal = optional_section(&mut s, e, "signal", statarb_signal);
     let sizing = optional_section(&mut s, e, "sizing", statarb_sizing);
@@ -1064,16 +1065,27 @@ fn rate(e: &mut Errors, field: Field) -> Option<Rate> {
     Some(Rate(units.0))
 }
 
-/// `api_key` and `api_secret`: both or neither. `Some(None)`: absent; `None`: invalid.
+/// `api_key` and `api_secret`: both or neither on paper, both in live mode (the lane signs its
+/// orders with them). `Some(None)`: absent; `None`: invalid.
 fn statarb_credentials(
     e: &mut Errors,
     s: &mut Section,
+    mode: ModeSetting,
 ) -> (Option<Option<Secret>>, Option<Option<Secret>>) {
     let key_path = read::join(s.path(), "api_key");
     let secret_path = read::join(s.path(), "api_secret");
     let key_field = s.take("api_key");
     let secret_field = s.take("api_secret");
     match (&key_field, &secret_field) {
+        (None, None) if mode == ModeSetting::Live => {
+            for path in [&key_path, &secret_path] {
+                e.push(
+                    path,
+                    "required when mode = \"live\": the lane signs its orders with the venue's \
+                     key (an env:VAR reference)",
+                );
+            }
+        }
         (Some(_), None) => e.push(
             &secret_path,
             "missing required key: api_key and api_secret are set together or not at all",
@@ -1098,14 +1110,23 @@ fn statarb_credentials(
     (api_key, api_secret)
 }
 
-/// `passphrase` (okx only) and `key_kind` (binance only). `None` passphrase: invalid.
+/// `passphrase` (okx only, and required for okx in live mode) and `key_kind` (binance only).
+/// `None` passphrase: invalid.
 fn venue_key_options(
     e: &mut Errors,
     s: &mut Section,
     venue: Option<Venue>,
+    mode: ModeSetting,
 ) -> (Option<Option<Secret>>, BinanceKeyKind) {
     let passphrase_path = read::join(s.path(), "passphrase");
     let passphrase = match s.take("passphrase") {
+        None if mode == ModeSetting::Live && venue == Some(Venue::Okx) => {
+            e.push(
+                &passphrase_path,
+                "required when mode = \"live\": okx keys have a passphrase (an env:VAR reference)",
+            );
+            None
+        }
         Some(field) => {
             if let Some(other) = venue.filter(|v| *v != Venue::Okx) {
                 e.push(

@@ -265,7 +265,7 @@ struct ReaderCtx {
 impl ReaderCtx {
     /// Reads responses until the peer closes or the stream breaks, then marks it closed.
     fn run(self, mut stream: TcpStream) {
-        let mut buf = Vec::with_capacity(8 * 1024);
+        let mut framer = ResponseFramer::with_capacity(8 * 1024);
         let mut chunk = [0u8; 4096];
         loop {
             let n = match stream.read(&mut chunk) {
@@ -274,8 +274,8 @@ impl ReaderCtx {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             };
-            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-            if !self.drain(&mut buf) {
+            framer.push(chunk.get(..n).unwrap_or_default());
+            if !self.drain(&mut framer) {
                 // A response we cannot frame leaves the stream unusable: drop it.
                 let _ = stream.shutdown(Shutdown::Both);
                 break;
@@ -284,10 +284,10 @@ impl ReaderCtx {
         self.open.store(false, Ordering::Release);
     }
 
-    /// Delivers every complete response in `buf`; false if the stream is not valid HTTP.
-    fn drain(&self, buf: &mut Vec<u8>) -> bool {
+    /// Delivers every complete response framed so far; false if the stream is not valid HTTP.
+    fn drain(&self, framer: &mut ResponseFramer) -> bool {
         loop {
-            match take_response(buf) {
+            match framer.take() {
                 Framed::Incomplete => return true,
                 Framed::Invalid => return false,
                 Framed::Reply {
@@ -312,7 +312,7 @@ impl ReaderCtx {
     }
 }
 
-/// What [`take_response`] found at the front of a buffer.
+/// What [`take_response`] and [`ResponseFramer::take`] found at the front of a buffer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Framed {
     /// More bytes are needed.
@@ -330,16 +330,88 @@ pub enum Framed {
     },
 }
 
-/// Takes one complete HTTP/1.1 response (skipping 1xx interim heads) off the front of `buf`:
-/// the framing the reader threads use, for callers that read their own socket (the exchange
-/// lane's TLS order connections).
+/// Frames the HTTP/1.1 responses of one connection as its bytes arrive, resuming where the
+/// last call stopped: the head is searched, and each chunk-size line, chunk and trailer read,
+/// once, however the bytes are split. (Framing from the start on every read costs time
+/// quadratic in a body's chunks, which a slow or hostile peer sending tiny chunks picks.)
+///
+/// It owns the connection's receive buffer, so its saved positions always refer to the bytes
+/// they were taken in. Every cap of [`take_response`] applies.
+#[derive(Default)]
+pub struct ResponseFramer {
+    buf: Vec<u8>,
+    state: FrameState,
+    examined: u64,
+}
+
+impl fmt::Debug for ResponseFramer {
+    // The bytes are a venue's or relay's answers: their sizes only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFramer")
+            .field("buffered", &self.buf.len())
+            .field("examined", &self.examined)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResponseFramer {
+    /// An empty framer whose buffer starts with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> ResponseFramer {
+        ResponseFramer {
+            buf: Vec::with_capacity(capacity),
+            ..ResponseFramer::default()
+        }
+    }
+
+    /// Appends bytes read from the connection.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Takes the next complete response (skipping 1xx interim heads) off the buffer.
+    /// `Invalid` stays `Invalid` until [`ResponseFramer::clear`]: the stream is unusable.
+    pub fn take(&mut self) -> Framed {
+        take_with(&mut self.buf, &mut self.state, &mut self.examined)
+    }
+
+    /// Forgets the buffered bytes and the partial response (a new connection starts clean).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.state = FrameState::default();
+    }
+
+    /// Bytes received and not yet taken as a response.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes the framer has searched, parsed or copied since it was made: a bounded multiple
+    /// of the bytes pushed, however they were split (a test holds it to that).
+    pub fn bytes_examined(&self) -> u64 {
+        self.examined
+    }
+}
+
+/// Takes one complete HTTP/1.1 response (skipping 1xx interim heads) off the front of `buf`.
+///
+/// Stateless: each call frames `buf` from its start, so a caller that calls it after every
+/// read of a response arriving in many small reads pays for every earlier byte again; such a
+/// caller keeps a [`ResponseFramer`] instead. This suits a buffer that is framed once or
+/// holds whole responses.
 pub fn take_response(buf: &mut Vec<u8>) -> Framed {
+    take_with(buf, &mut FrameState::default(), &mut 0)
+}
+
+/// One [`Framed`] off the front of `buf`, resuming from `state` (which describes `buf`'s
+/// bytes) and leaving it describing what remains.
+fn take_with(buf: &mut Vec<u8>, state: &mut FrameState, examined: &mut u64) -> Framed {
     loop {
-        match parse_response(buf) {
+        match state.advance(buf, examined) {
             Parsed::Incomplete => return Framed::Incomplete,
             Parsed::Invalid => return Framed::Invalid,
             Parsed::Interim { consumed } => {
                 buf.drain(..consumed.min(buf.len()));
+                *state = FrameState::default();
             }
             Parsed::Done {
                 status,
@@ -348,6 +420,7 @@ pub fn take_response(buf: &mut Vec<u8>) -> Framed {
                 limits,
             } => {
                 buf.drain(..consumed.min(buf.len()));
+                *state = FrameState::default();
                 return Framed::Reply {
                     status,
                     body: String::from_utf8_lossy(&body).into_owned(),
@@ -382,44 +455,153 @@ enum Framing {
     Chunked,
 }
 
-/// Frames one response: status line, headers, and a body by `Content-Length` or chunked.
-fn parse_response(buf: &[u8]) -> Parsed {
-    let head_end = match find_within(buf, b"\r\n\r\n", MAX_HEAD_BYTES) {
-        Ok(end) => end,
-        Err(not_yet) => return not_yet,
+/// How far the response at the front of the buffer has been framed. Positions are indices
+/// into the buffer, whose front is the response's first byte.
+enum FrameState {
+    /// In the head, whose end was searched for in the first `scanned` bytes.
+    Head { scanned: usize },
+    /// Head read; waiting for a `Content-Length` body of `len` bytes.
+    Length {
+        status: u16,
+        limits: ReplyLimits,
+        body_start: usize,
+        len: usize,
+    },
+    /// Head read; decoding a chunked body.
+    Chunked {
+        status: u16,
+        limits: ReplyLimits,
+        body_start: usize,
+        chunks: Chunks,
+    },
+    /// The stream could not be framed; it stays so.
+    Invalid,
+}
+
+impl Default for FrameState {
+    fn default() -> FrameState {
+        FrameState::Head { scanned: 0 }
+    }
+}
+
+impl FrameState {
+    /// Frames on from the saved state over `buf`, saving how far it got.
+    fn advance(&mut self, buf: &[u8], examined: &mut u64) -> Parsed {
+        let parsed = match self {
+            FrameState::Head { scanned } => head(buf, *scanned, examined),
+            FrameState::Length {
+                status,
+                limits,
+                body_start,
+                len,
+            } => length_body(buf, *status, *limits, *body_start, *len, examined),
+            FrameState::Chunked {
+                status,
+                limits,
+                body_start,
+                chunks,
+            } => match chunks.advance(buf.get(*body_start..).unwrap_or_default(), examined) {
+                Parsed::Done { body, consumed, .. } => Step::Done(Parsed::Done {
+                    status: *status,
+                    body,
+                    consumed: *body_start + consumed,
+                    limits: *limits,
+                }),
+                other => Step::Done(other),
+            },
+            FrameState::Invalid => Step::Done(Parsed::Invalid),
+        };
+        match parsed {
+            Step::Next(next) => {
+                *self = next;
+                // The head was read: go on into the body with the bytes already here.
+                self.advance(buf, examined)
+            }
+            Step::Wait(next) => {
+                *self = next;
+                Parsed::Incomplete
+            }
+            Step::Done(Parsed::Invalid) => {
+                *self = FrameState::Invalid;
+                Parsed::Invalid
+            }
+            Step::Done(other) => other,
+        }
+    }
+}
+
+/// What one stage of [`FrameState::advance`] decided.
+enum Step {
+    /// Continue at once in this state.
+    Next(FrameState),
+    /// Wait for more bytes in this state.
+    Wait(FrameState),
+    /// This outcome. The state is kept after `Incomplete` (the caller resets it once a
+    /// response is taken); after `Invalid` it becomes [`FrameState::Invalid`].
+    Done(Parsed),
+}
+
+/// The head, searched on from `scanned`: status line, headers, and how the body is framed.
+fn head(buf: &[u8], scanned: usize, examined: &mut u64) -> Step {
+    let head_end = match find_from(buf, 0, scanned, b"\r\n\r\n", MAX_HEAD_BYTES, examined) {
+        Found::At(end) => end,
+        Found::NotYet { scanned } => return Step::Wait(FrameState::Head { scanned }),
+        Found::Invalid => return Step::Done(Parsed::Invalid),
     };
     let body_start = head_end + 4;
+    *examined += head_end as u64;
     let Some((status, framing, limits)) = buf.get(..head_end).and_then(parse_head) else {
-        return Parsed::Invalid;
+        return Step::Done(Parsed::Invalid);
     };
     if (100..200).contains(&status) {
-        return Parsed::Interim {
+        return Step::Done(Parsed::Interim {
             consumed: body_start,
-        };
+        });
     }
     let framing = if status == 204 || status == 304 {
         Some(Framing::Length(0))
     } else {
         framing
     };
-    let rest = buf.get(body_start..).unwrap_or_default();
-    let (body, used) = match framing {
-        Some(Framing::Length(len)) if len > MAX_BODY_BYTES => return Parsed::Invalid,
-        Some(Framing::Length(len)) => match rest.get(..len) {
-            Some(body) => (body.to_vec(), len),
-            None => return Parsed::Incomplete,
-        },
-        Some(Framing::Chunked) => match parse_chunked(rest) {
-            Parsed::Done { body, consumed, .. } => (body, consumed),
-            other => return other,
-        },
-        None => return Parsed::Invalid,
-    };
-    Parsed::Done {
-        status,
-        body,
-        consumed: body_start + used,
-        limits,
+    match framing {
+        Some(Framing::Length(len)) if len > MAX_BODY_BYTES => Step::Done(Parsed::Invalid),
+        Some(Framing::Length(len)) => Step::Next(FrameState::Length {
+            status,
+            limits,
+            body_start,
+            len,
+        }),
+        Some(Framing::Chunked) => Step::Next(FrameState::Chunked {
+            status,
+            limits,
+            body_start,
+            chunks: Chunks::default(),
+        }),
+        None => Step::Done(Parsed::Invalid),
+    }
+}
+
+/// A `Content-Length` body: done once all `len` bytes are here.
+fn length_body(
+    buf: &[u8],
+    status: u16,
+    limits: ReplyLimits,
+    body_start: usize,
+    len: usize,
+    examined: &mut u64,
+) -> Step {
+    let body = buf.get(body_start..).and_then(|rest| rest.get(..len));
+    match body {
+        Some(body) => {
+            *examined += len as u64;
+            Step::Done(Parsed::Done {
+                status,
+                body: body.to_vec(),
+                consumed: body_start + len,
+                limits,
+            })
+        }
+        None => Step::Done(Parsed::Incomplete),
     }
 }
 
@@ -454,31 +636,83 @@ fn parse_head(head: &[u8]) -> Option<(u16, Option<Framing>, ReplyLimits)> {
     Some((status, framing, limits))
 }
 
-/// Decodes a chunked body at the start of `buf` (status in the result is unused).
-fn parse_chunked(buf: &[u8]) -> Parsed {
-    let mut body = Vec::new();
-    let mut pos = 0;
-    loop {
-        let rest = buf.get(pos..).unwrap_or_default();
-        let line_end = match find_within(rest, b"\r\n", MAX_LINE_BYTES) {
-            Ok(end) => end,
-            Err(not_yet) => return not_yet,
+/// A chunked body decoded so far. Positions are indices into the body's bytes as sent (from
+/// just after the head).
+#[derive(Default)]
+struct Chunks {
+    /// The data of the chunks read so far.
+    body: Vec<u8>,
+    /// Where the current size line, chunk data or trailer line starts.
+    pos: usize,
+    /// How far the current line has been searched for its `\r\n` (at least `pos`).
+    scanned: usize,
+    phase: ChunkPhase,
+}
+
+/// Where in the chunked body [`Chunks::pos`] is.
+#[derive(Default, Clone, Copy)]
+enum ChunkPhase {
+    /// At a chunk-size line.
+    #[default]
+    Size,
+    /// At a chunk's data, which ends (before its `\r\n`) at `data_end`.
+    Data { data_end: usize },
+    /// In the trailer section, which starts at `start`.
+    Trailers { start: usize },
+}
+
+impl Chunks {
+    /// Decodes on from where the last call stopped over `buf` (the body's bytes as sent);
+    /// `Done` with `consumed` counted from the body's start (its status and limits unused).
+    fn advance(&mut self, buf: &[u8], examined: &mut u64) -> Parsed {
+        loop {
+            let next = match self.phase {
+                ChunkPhase::Size => self.size_line(buf, examined),
+                ChunkPhase::Data { data_end } => self.data(buf, data_end, examined),
+                ChunkPhase::Trailers { start } => self.trailer_line(buf, start, examined),
+            };
+            if let Some(outcome) = next {
+                return outcome;
+            }
+        }
+    }
+
+    /// Reads a chunk-size line; `None` to go on in the phase it set.
+    fn size_line(&mut self, buf: &[u8], examined: &mut u64) -> Option<Parsed> {
+        let line_end = match find_from(
+            buf,
+            self.pos,
+            self.scanned,
+            b"\r\n",
+            MAX_LINE_BYTES,
+            examined,
+        ) {
+            Found::At(end) => end,
+            Found::NotYet { scanned } => {
+                self.scanned = scanned;
+                return Some(Parsed::Incomplete);
+            }
+            Found::Invalid => return Some(Parsed::Invalid),
         };
-        let line = rest.get(..line_end).unwrap_or_default();
+        let line = buf.get(self.pos..self.pos + line_end).unwrap_or_default();
         // Chunk extensions (`;name=value`) are allowed and ignored.
         let size_hex = line.split(|&b| b == b';').next().unwrap_or_default();
         let Some(size) = std::str::from_utf8(size_hex)
             .ok()
             .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
         else {
-            return Parsed::Invalid;
+            return Some(Parsed::Invalid);
         };
-        pos += line_end + 2;
+        let pos = self.pos + line_end + 2;
+        self.pos = pos;
+        self.scanned = pos;
         if size == 0 {
-            return finish_trailers(buf, pos, body);
+            self.phase = ChunkPhase::Trailers { start: pos };
+            return None;
         }
         // Checked: the size is the peer's number, and may be anything up to `usize::MAX`.
-        let within_limits = body
+        let within_limits = self
+            .body
             .len()
             .checked_add(size)
             .is_some_and(|total| total <= MAX_BODY_BYTES);
@@ -486,61 +720,100 @@ fn parse_chunked(buf: &[u8]) -> Parsed {
             .checked_add(size)
             .filter(|&end| within_limits && end + 2 <= MAX_ENCODED_BODY_BYTES)
         else {
-            return Parsed::Invalid;
+            return Some(Parsed::Invalid);
         };
-        let Some(chunk) = buf.get(pos..data_end) else {
-            return Parsed::Incomplete;
+        self.phase = ChunkPhase::Data { data_end };
+        None
+    }
+
+    /// Takes a chunk's data and its `\r\n` once both are here.
+    fn data(&mut self, buf: &[u8], data_end: usize, examined: &mut u64) -> Option<Parsed> {
+        let Some(chunk) = buf.get(self.pos..data_end) else {
+            return Some(Parsed::Incomplete);
         };
         match buf.get(data_end..data_end + 2) {
-            None => return Parsed::Incomplete,
+            None => return Some(Parsed::Incomplete),
             Some(b"\r\n") => {}
-            Some(_) => return Parsed::Invalid,
+            Some(_) => return Some(Parsed::Invalid),
         }
-        body.extend_from_slice(chunk);
-        pos = data_end + 2;
+        *examined += chunk.len() as u64;
+        self.body.extend_from_slice(chunk);
+        self.pos = data_end + 2;
+        self.scanned = self.pos;
+        self.phase = ChunkPhase::Size;
+        None
     }
-}
 
-/// Skips the trailer section after the last chunk: header lines up to an empty line, at most
-/// [`MAX_LINE_BYTES`] of them in all.
-fn finish_trailers(buf: &[u8], start: usize, body: Vec<u8>) -> Parsed {
-    let mut pos = start;
-    loop {
-        let rest = buf.get(pos..).unwrap_or_default();
-        let budget = MAX_LINE_BYTES.saturating_sub(pos - start);
-        let line_end = match find_within(rest, b"\r\n", budget) {
-            Ok(end) => end,
-            Err(not_yet) => return not_yet,
+    /// Skips one line of the trailer section after the last chunk (header lines up to an
+    /// empty line, at most [`MAX_LINE_BYTES`] of them in all).
+    fn trailer_line(&mut self, buf: &[u8], start: usize, examined: &mut u64) -> Option<Parsed> {
+        let budget = MAX_LINE_BYTES.saturating_sub(self.pos - start);
+        let line_end = match find_from(buf, self.pos, self.scanned, b"\r\n", budget, examined) {
+            Found::At(end) => end,
+            Found::NotYet { scanned } => {
+                self.scanned = scanned;
+                return Some(Parsed::Incomplete);
+            }
+            Found::Invalid => return Some(Parsed::Invalid),
         };
-        pos += line_end + 2;
-        if pos > MAX_ENCODED_BODY_BYTES {
-            return Parsed::Invalid;
+        self.pos += line_end + 2;
+        self.scanned = self.pos;
+        if self.pos > MAX_ENCODED_BODY_BYTES {
+            return Some(Parsed::Invalid);
         }
         if line_end == 0 {
-            return Parsed::Done {
+            return Some(Parsed::Done {
                 status: 0,
-                body,
-                consumed: pos,
+                body: std::mem::take(&mut self.body),
+                consumed: self.pos,
                 limits: ReplyLimits::default(),
-            };
+            });
         }
+        None
     }
 }
 
-/// Where `needle` first occurs in `buf`, if at most `max` bytes come before it. `Err` says
-/// why not: `Incomplete` while it may still arrive, `Invalid` once `max` bytes have passed
-/// without it (so a peer cannot make the buffer grow without end).
-fn find_within(buf: &[u8], needle: &[u8], max: usize) -> Result<usize, Parsed> {
-    let window = max.saturating_add(needle.len());
-    match find(buf.get(..window).unwrap_or(buf), needle) {
-        Some(at) => Ok(at),
-        None if buf.len() >= window => Err(Parsed::Invalid),
-        None => Err(Parsed::Incomplete),
+/// What [`find_from`] found.
+enum Found {
+    /// The needle, this many bytes after the start.
+    At(usize),
+    /// Not yet; the bytes up to `scanned` (absolute) hold no match.
+    NotYet { scanned: usize },
+    /// `max` bytes passed without it: a peer cannot make the buffer grow without end.
+    Invalid,
+}
+
+/// Where `needle` first occurs in `buf` after `start`, if at most `max` bytes come before it,
+/// searching only bytes not searched before: `scanned` (absolute, at least `start`) says how
+/// far an earlier call got, and a match may begin in its last `needle.len() - 1` bytes.
+fn find_from(
+    buf: &[u8],
+    start: usize,
+    scanned: usize,
+    needle: &[u8],
+    max: usize,
+    examined: &mut u64,
+) -> Found {
+    let window_end = start.saturating_add(max.saturating_add(needle.len()));
+    let end = window_end.min(buf.len());
+    let from = scanned.saturating_sub(needle.len() - 1).max(start).min(end);
+    let hay = buf.get(from..end).unwrap_or_default();
+    *examined += hay.len() as u64;
+    match find(hay, needle) {
+        Some(at) => Found::At(from + at - start),
+        None if buf.len() >= window_end => Found::Invalid,
+        None => Found::NotYet { scanned: end },
     }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Frames one response at the start of `buf` from scratch.
+#[cfg(test)]
+fn parse_response(buf: &[u8]) -> Parsed {
+    FrameState::default().advance(buf, &mut 0)
 }
 
 /// The parts of a relay URL we use.

@@ -250,7 +250,8 @@ pub struct TlsOrderConn {
     index: usize,
     endpoint: Endpoint,
     conn: Option<Conn>,
-    buf: Vec<u8>,
+    /// Answers read so far, framed where the last read stopped (linear in what arrives).
+    buf: kestrel_fire::relay::ResponseFramer,
     reconnects: u64,
 }
 
@@ -273,7 +274,7 @@ impl TlsOrderConn {
             index,
             endpoint,
             conn: None,
-            buf: Vec::with_capacity(16 * 1024),
+            buf: kestrel_fire::relay::ResponseFramer::with_capacity(16 * 1024),
             reconnects: 0,
         };
         c.open()?;
@@ -336,16 +337,14 @@ impl TlsOrderConn {
         while !broken {
             match conn.read(&mut chunk) {
                 Ok(0) => broken = true,
-                Ok(n) => self
-                    .buf
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Ok(n) => self.buf.push(chunk.get(..n).unwrap_or_default()),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => broken = true,
             }
         }
         loop {
-            match kestrel_fire::relay::take_response(&mut self.buf) {
+            match self.buf.take() {
                 kestrel_fire::relay::Framed::Reply {
                     status,
                     body,

@@ -1540,6 +1540,46 @@ pub struct HotpathOpts {
     pub confirm: bool,
 }
 
+/// Most frames one pass sends (`--rate` × `--duration`). Only 300,000 distinct frames
+/// are pre-built (their memory is what is bounded); the rest are replays the engine skips as
+/// duplicates, so a longer pass measures nothing more and only runs longer.
+pub const MAX_PASS_FRAMES: u64 = 100_000_000;
+
+/// Longest pass (`--duration`): the bench runs two (engine, then floor), back to back.
+pub const MAX_DURATION_S: u64 = 3_600;
+
+impl HotpathOpts {
+    /// The frames each pass sends, `rate × duration_s`, once the options are checked: both at
+    /// least 1, the duration at most [`MAX_DURATION_S`], the product at most
+    /// [`MAX_PASS_FRAMES`] (computed without overflow). The cap also keeps the feeder's pacing
+    /// arithmetic (`frame index × 1e9 / rate` ns) far inside `u64`.
+    pub fn frame_count(&self) -> anyhow::Result<u64> {
+        let (rate, duration_s) = (self.rate, self.duration_s);
+        anyhow::ensure!(rate >= 1, "--rate must be at least 1 frame/s, got {rate}");
+        anyhow::ensure!(
+            duration_s >= 1,
+            "--duration must be at least 1 s, got {duration_s}"
+        );
+        anyhow::ensure!(
+            duration_s <= MAX_DURATION_S,
+            "--duration {duration_s}: at most {MAX_DURATION_S} s per pass (the bench runs two \
+             passes, engine then floor)"
+        );
+        let too_many = || {
+            anyhow::anyhow!(
+                "--rate {rate} × --duration {duration_s} frames per pass is over the limit of \
+                 {MAX_PASS_FRAMES}: only {MAX_FRAMES} distinct frames are pre-built in memory and \
+                 the rest are duplicates the engine skips; lower --rate or --duration"
+            )
+        };
+        let count = rate.checked_mul(duration_s).ok_or_else(too_many)?;
+        if count > MAX_PASS_FRAMES {
+            return Err(too_many());
+        }
+        Ok(count)
+    }
+}
+
 /// Which victims the one frame in ten that is a swap carries (`--victims`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VictimSet {
@@ -1612,10 +1652,8 @@ pub fn hotpath(opts: HotpathOpts) -> anyhow::Result<HotpathBench> {
         victims,
         confirm,
     } = opts;
-    anyhow::ensure!(
-        rate > 0 && duration_s > 0,
-        "--rate and --duration must be positive"
-    );
+    // Checked here, before any thread or socket is set up.
+    opts.frame_count()?;
     anyhow::ensure!(
         !confirm || victims == VictimSet::V2,
         "--confirm runs with --victims v2 only (the router victims' V3 pools are not deployed in revm)"
@@ -1667,6 +1705,7 @@ fn hotpath_on(
     hot_core: Option<usize>,
     cores: usize,
 ) -> anyhow::Result<HotpathBench> {
+    let count = opts.frame_count()?;
     let HotpathOpts {
         rate,
         duration_s,
@@ -1676,7 +1715,6 @@ fn hotpath_on(
         confirm,
         ..
     } = opts;
-    let count = rate * duration_s;
     let (world, frames) = bench_world(victims, count, confirm)?;
     let frames = Arc::new(frames);
     let stop = Arc::new(AtomicBool::new(false));

@@ -187,8 +187,16 @@ pub fn freqtrade_json(candles: &[Candle], scales: Scales) -> String {
 /// Reads a candle file exactly: freqtrade JSON (`[[ms, open, high, low, close, volume], ...]`,
 /// by extension `.json`) or CSV with a header naming `open`, `high`, `low`, `close`, `volume`
 /// and a `timestamp`/`date`/`time` column. Numbers are read as written (never through a
-/// float), at `scales`; a value finer than its scale is an error naming its row.
+/// float), at `scales`; a value finer than its scale is an error naming its row. The bars come
+/// back ascending; a file with no bars, two bars at one open time, a price of zero or a bar
+/// whose high and low do not bound its open and close is refused, naming the row.
 pub fn read_file(path: &std::path::Path, scales: Scales) -> anyhow::Result<Vec<Candle>> {
+    let rows = read_rows(path, scales)?;
+    checked_bars(path, rows, scales.price)
+}
+
+/// The file's bars in file order, each with its row (0-based, header not counted).
+fn read_rows(path: &std::path::Path, scales: Scales) -> anyhow::Result<Vec<(usize, Candle)>> {
     use kestrel_types::cex::Fixed;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -202,82 +210,169 @@ pub fn read_file(path: &std::path::Path, scales: Scales) -> anyhow::Result<Vec<C
             )
         })
     };
-    let is_json = path
+    let rows = if path
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let mut rows: Vec<(String, [String; 5])> = Vec::new();
-    if is_json {
-        let parsed: Vec<Vec<Box<serde_json::value::RawValue>>> = serde_json::from_str(&text)
-            .with_context(|| {
-                format!(
-                    "{}: expected a freqtrade JSON array of [ms, open, high, low, close, volume] rows",
-                    path.display()
-                )
-            })?;
-        for (i, r) in parsed.iter().enumerate() {
-            if r.len() < 6 {
-                bail!("{}: row {i}: expected six values", path.display());
-            }
-            let cell = |k: usize| r[k].get().to_owned();
-            rows.push((cell(0), [cell(1), cell(2), cell(3), cell(4), cell(5)]));
-        }
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        json_cells(path, &text)?
     } else {
-        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-        let header: Vec<String> = lines
-            .next()
-            .context("empty file")?
-            .split(',')
-            .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
-            .collect();
-        let col = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| header.iter().position(|h| h == n))
-                .with_context(|| format!("{}: the header has no {names:?} column", path.display()))
-        };
-        let idx = [
-            col(&["timestamp", "date", "time"])?,
-            col(&["open"])?,
-            col(&["high"])?,
-            col(&["low"])?,
-            col(&["close"])?,
-            col(&["volume"])?,
-        ];
-        for (i, line) in lines.enumerate() {
-            let cells: Vec<&str> = line.split(',').collect();
-            let get = |k: usize| {
-                cells
-                    .get(idx[k])
-                    .map(|c| c.trim().trim_matches('"').to_owned())
-                    .with_context(|| format!("{}: line {}: too few columns", path.display(), i + 2))
-            };
-            rows.push((get(0)?, [get(1)?, get(2)?, get(3)?, get(4)?, get(5)?]));
-        }
-    }
+        csv_cells(path, &text)?
+    };
     let mut out = Vec::with_capacity(rows.len());
     for (i, (time, v)) in rows.iter().enumerate() {
         let ms = crate::pairs::parse_time(time.trim_matches('"'))
             .with_context(|| format!("{}: row {i}: time {time:?}", path.display()))?;
         let open_ms = u64::try_from(ms)
             .map_err(|_| anyhow::anyhow!("{}: row {i}: time before 1970", path.display()))?;
-        out.push(Candle {
+        let bar = Candle {
             open_ms,
             open: fixed(&v[0], scales.price, "open", i)?,
             high: fixed(&v[1], scales.price, "high", i)?,
             low: fixed(&v[2], scales.price, "low", i)?,
             close: fixed(&v[3], scales.price, "close", i)?,
             volume: fixed(&v[4], scales.size, "volume", i)?,
-        });
-    }
-    out.sort_by_key(|c| c.open_ms);
-    if let Some(w) = out.windows(2).find(|w| w[0].open_ms == w[1].open_ms) {
-        bail!("{}: two bars open at {} ms", path.display(), w[0].open_ms);
+        };
+        out.push((i, bar));
     }
     Ok(out)
 }
 
-/// Reads a candle file exactly and keeps its bars in the journal under `venue`, `symbol` and
-/// `interval` (upserted); returns how many.
+/// A row's cells as written: its time, then open, high, low, close and volume.
+type Cells = (String, [String; 5]);
+
+/// The rows of a freqtrade JSON file.
+fn json_cells(path: &std::path::Path, text: &str) -> anyhow::Result<Vec<Cells>> {
+    let parsed: Vec<Vec<Box<serde_json::value::RawValue>>> = serde_json::from_str(text)
+        .with_context(|| {
+            format!(
+                "{}: expected a freqtrade JSON array of [ms, open, high, low, close, volume] rows",
+                path.display()
+            )
+        })?;
+    let mut rows = Vec::with_capacity(parsed.len());
+    for (i, r) in parsed.iter().enumerate() {
+        if r.len() < 6 {
+            bail!("{}: row {i}: expected six values", path.display());
+        }
+        let cell = |k: usize| r[k].get().to_owned();
+        rows.push((cell(0), [cell(1), cell(2), cell(3), cell(4), cell(5)]));
+    }
+    Ok(rows)
+}
+
+/// The rows of a CSV file, by the columns its header names.
+fn csv_cells(path: &std::path::Path, text: &str) -> anyhow::Result<Vec<Cells>> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .with_context(|| {
+            format!(
+                "{}: empty file: expected a CSV header and one bar a line",
+                path.display()
+            )
+        })?
+        .split(',')
+        .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
+        .collect();
+    let col = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| header.iter().position(|h| h == n))
+            .with_context(|| format!("{}: the header has no {names:?} column", path.display()))
+    };
+    let idx = [
+        col(&["timestamp", "date", "time"])?,
+        col(&["open"])?,
+        col(&["high"])?,
+        col(&["low"])?,
+        col(&["close"])?,
+        col(&["volume"])?,
+    ];
+    let mut rows = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let get = |k: usize| {
+            cells
+                .get(idx[k])
+                .map(|c| c.trim().trim_matches('"').to_owned())
+                .with_context(|| format!("{}: line {}: too few columns", path.display(), i + 2))
+        };
+        rows.push((get(0)?, [get(1)?, get(2)?, get(3)?, get(4)?, get(5)?]));
+    }
+    Ok(rows)
+}
+
+/// The bars ascending, once each is checked on its own (prices above zero, high and low
+/// bounding the rest) and against the others (no open time twice, at least one bar).
+fn checked_bars(
+    path: &std::path::Path,
+    mut rows: Vec<(usize, Candle)>,
+    price_scale: Scale,
+) -> anyhow::Result<Vec<Candle>> {
+    if rows.is_empty() {
+        bail!("{}: the file has no bars", path.display());
+    }
+    for (row, c) in &rows {
+        let prices = [
+            ("open", c.open),
+            ("high", c.high),
+            ("low", c.low),
+            ("close", c.close),
+        ];
+        if let Some((what, _)) = prices.iter().find(|(_, v)| v.0 == 0) {
+            bail!(
+                "{}: row {row}: the {what} price is zero; every price must be above zero",
+                path.display()
+            );
+        }
+        if c.high < c.open.max(c.close) || c.low > c.open.min(c.close) || c.low > c.high {
+            bail!(
+                "{}: row {row}: high {} and low {} do not bound open {} and close {} \
+                 (are the columns in open, high, low, close order?)",
+                path.display(),
+                c.high.to_text(price_scale),
+                c.low.to_text(price_scale),
+                c.open.to_text(price_scale),
+                c.close.to_text(price_scale)
+            );
+        }
+    }
+    rows.sort_by_key(|(_, c)| c.open_ms);
+    if let Some(w) = rows.windows(2).find(|w| w[0].1.open_ms == w[1].1.open_ms) {
+        let (a, b) = (w[0].0.min(w[1].0), w[0].0.max(w[1].0));
+        bail!(
+            "{}: rows {a} and {b} both open at {} ms; keep one bar per open time",
+            path.display(),
+            w[0].1.open_ms
+        );
+    }
+    Ok(rows.into_iter().map(|(_, c)| c).collect())
+}
+
+/// The first bar, in file order, whose open time is not on an `interval` boundary (a multiple
+/// of its length since 1970, as every venue opens its bars): a file of bars of another
+/// interval, or with a shifted clock, is refused. Bars on boundaries are also spaced by whole
+/// intervals, so gaps (missing bars) pass and only misfits fail.
+fn check_interval(
+    path: &std::path::Path,
+    rows: &[(usize, Candle)],
+    interval: Interval,
+) -> anyhow::Result<()> {
+    let step = interval.ms();
+    if let Some((row, c)) = rows.iter().find(|(_, c)| c.open_ms % step != 0) {
+        bail!(
+            "{}: row {row}: the bar opening at {} ms is not on a {interval} boundary (a multiple \
+             of {step} ms); is --interval {interval} the file's bar length?",
+            path.display(),
+            c.open_ms
+        );
+    }
+    Ok(())
+}
+
+/// Reads a candle file exactly (as [`read_file`]), checks every bar opens on an `interval`
+/// boundary, and keeps the bars in the journal under `venue`, `symbol` and `interval`
+/// (upserted); returns how many.
 pub fn import(
     path: &std::path::Path,
     venue: Venue,
@@ -286,7 +381,9 @@ pub fn import(
     scales: Scales,
     journal: &std::path::Path,
 ) -> anyhow::Result<usize> {
-    let candles = read_file(path, scales)?;
+    let rows = read_rows(path, scales)?;
+    check_interval(path, &rows, interval)?;
+    let candles = checked_bars(path, rows, scales.price)?;
     let n = candles.len();
     let j = Journal::open(journal, 1024)
         .with_context(|| format!("opening the journal {}", journal.display()))?;

@@ -199,7 +199,9 @@ fn cex_only_configs_round_trip_through_the_cex_writer() {
         XARB.to_owned(),
         format!(
             "mode = \"live\"\n[journal]\npath = \"dir with space/j.sqlite\"\n\
-             [telemetry]\nmetrics_addr = \"127.0.0.1:9464\"\nlog = \"debug\"\n{XARB}{STATARB}"
+             [telemetry]\nmetrics_addr = \"127.0.0.1:9464\"\nlog = \"debug\"\n{XARB}{}",
+            // Live mode needs the stat-arb lane's credentials.
+            crate::statarb::MINIMAL_LIVE
         ),
         std::fs::read_to_string(example("cex-only-paper.toml")).unwrap(),
     ];

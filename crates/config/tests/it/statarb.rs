@@ -663,6 +663,108 @@ fn the_passphrase_is_allowed_for_okx() {
     assert_eq!(x.passphrase.as_ref().map(|p| p.name()), Some("OKX_P"));
 }
 
+/// [`MINIMAL`] (an okx section) with a key, a secret and a passphrase: what live mode needs.
+pub(crate) const MINIMAL_LIVE: &str = r#"
+[statarb]
+venue = "okx"
+symbols = ["AAA-USDT", "BBB-USDT"]
+interval = "1h"
+rest_url = "https://www.okx.com"
+ws_url = "wss://ws.okx.com:8443/ws/v5/public"
+price_digits = 2
+size_digits = 6
+quote_asset = "USDT"
+capital = "500"
+api_key = "env:OKX_KEY"
+api_secret = "env:OKX_SECRET"
+passphrase = "env:OKX_PASS"
+"#;
+
+/// The `[statarb]` errors of a CEX-only document in `mode` with `section`, or `Ok` if it loads.
+fn cex_statarb_errors(mode: &str, section: &str) -> Result<(), Vec<(String, String)>> {
+    match kestrel_config::parse_any_str(&format!("mode = \"{mode}\"\n{section}")) {
+        Ok(_) => Ok(()),
+        Err(errors) => Err(errors.0.into_iter().map(|e| (e.path, e.message)).collect()),
+    }
+}
+
+#[test]
+fn live_mode_needs_the_venue_credentials_each_reported_at_its_path() {
+    let without = |keys: &[&str]| {
+        keys.iter().fold(MINIMAL_LIVE.to_owned(), |text, key| {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{key} = ")))
+                .unwrap_or_else(|| panic!("{key} not in the section"))
+                .to_owned();
+            text.replacen(&format!("{line}\n"), "", 1)
+        })
+    };
+    let live = "required when mode = \"live\"";
+    // (keys left out, the paths reported; every message says live mode needs them)
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["api_key", "api_secret", "passphrase"],
+            &[
+                "statarb.api_key",
+                "statarb.api_secret",
+                "statarb.passphrase",
+            ],
+        ),
+        (
+            &["api_key", "api_secret"],
+            &["statarb.api_key", "statarb.api_secret"],
+        ),
+        (&["passphrase"], &["statarb.passphrase"]),
+        (&[], &[]),
+    ];
+    for (left_out, paths) in cases {
+        let section = without(left_out);
+        let expected: Vec<&str> = paths.to_vec();
+        match cex_statarb_errors("live", &section) {
+            Ok(()) => assert!(expected.is_empty(), "{left_out:?}: accepted in live mode"),
+            Err(errors) => {
+                let got: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+                assert_eq!(got, expected, "{left_out:?}: {errors:?}");
+                for (path, message) in &errors {
+                    assert!(message.contains(live), "{path}: {message}");
+                }
+            }
+        }
+        // On paper the same section needs none of them.
+        assert_eq!(
+            cex_statarb_errors("dry-run", &section),
+            Ok(()),
+            "{left_out:?}"
+        );
+    }
+    // A binance section in live mode needs the key and secret, not a passphrase.
+    let binance = FULL
+        .replacen("api_key = \"env:STATARB_KEY\"\n", "", 1)
+        .replacen("api_secret = \"env:STATARB_SECRET\"\n", "", 1);
+    let errors = cex_statarb_errors("live", &binance).unwrap_err();
+    let got: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(got, ["statarb.api_key", "statarb.api_secret"], "{errors:?}");
+    assert_eq!(cex_statarb_errors("live", FULL), Ok(()));
+    // One of the two in live mode is the usual "together" error, once, at the other's path.
+    let key_only = FULL.replacen("api_secret = \"env:STATARB_SECRET\"\n", "", 1);
+    let errors = cex_statarb_errors("live", &key_only).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "statarb.api_secret");
+    // A full config in live mode is held to the same rule.
+    let full = with(&without(&["api_key", "api_secret"])).replacen(
+        "mode = \"dry-run\"",
+        "mode = \"live\"",
+        1,
+    );
+    let statarb: Vec<String> = errors_of(&full)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.starts_with("statarb"))
+        .collect();
+    assert_eq!(statarb, ["statarb.api_key", "statarb.api_secret"]);
+}
+
 #[test]
 fn a_literal_secret_is_refused_without_its_value() {
     for key in ["api_key", "api_secret"] {

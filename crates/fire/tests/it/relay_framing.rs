@@ -3,7 +3,7 @@
 //! heads and chunk framing past their caps. Each must be `Invalid` (the connection is dropped),
 //! never a panic and never an `Incomplete` that lets the buffer grow without end.
 
-use kestrel_fire::relay::{Framed, take_response};
+use kestrel_fire::relay::{Framed, ResponseFramer, take_response};
 use proptest::prelude::*;
 
 const CHUNKED_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -110,6 +110,130 @@ fn chunk_framing_cannot_keep_a_response_incomplete_without_end() {
     assert_eq!(frame(&bytes), Framed::Invalid);
 }
 
+/// Feeds `bytes` to a framer `piece` bytes at a time, taking every response after each piece;
+/// the responses and how the stream ended (`Incomplete` or `Invalid`), and the framer.
+fn feed(bytes: &[u8], piece: usize) -> (Vec<Framed>, Framed, ResponseFramer) {
+    let mut framer = ResponseFramer::default();
+    let mut replies = Vec::new();
+    let mut last = Framed::Incomplete;
+    for part in bytes.chunks(piece.max(1)) {
+        framer.push(part);
+        last = loop {
+            match framer.take() {
+                reply @ Framed::Reply { .. } => replies.push(reply),
+                end => break end,
+            }
+        };
+        if last == Framed::Invalid {
+            break;
+        }
+    }
+    (replies, last, framer)
+}
+
+/// What `take_response` makes of `bytes` all at once, as [`feed`] reports it.
+fn whole(bytes: &[u8]) -> (Vec<Framed>, Framed) {
+    let mut buf = bytes.to_vec();
+    let mut replies = Vec::new();
+    loop {
+        match take_response(&mut buf) {
+            reply @ Framed::Reply { .. } => replies.push(reply),
+            end => return (replies, end),
+        }
+    }
+}
+
+#[test]
+fn many_tiny_chunks_arriving_a_byte_at_a_time_are_framed_in_linear_work() {
+    // 20,000 one-byte chunks (each sent as "1\r\nX\r\n", 6 bytes for 1 of body), a trailer,
+    // then a pipelined Content-Length reply: the slow, hostile relay the review described.
+    let chunks = 20_000;
+    let mut bytes = CHUNKED_HEAD.to_vec();
+    let mut body = String::with_capacity(chunks);
+    for i in 0..chunks {
+        let c = char::from(b'a' + (i % 26) as u8);
+        body.push(c);
+        bytes.extend_from_slice(format!("1\r\n{c}\r\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"0\r\nX-T: 1\r\n\r\n");
+    bytes.extend_from_slice(
+        b"HTTP/1.1 429 Slow Down\r\nRetry-After: 3\r\nContent-Length: 2\r\n\r\n{}",
+    );
+    let (replies, end, framer) = feed(&bytes, 1);
+    assert_eq!(end, Framed::Incomplete);
+    assert_eq!(replies.len(), 2);
+    assert!(
+        matches!(&replies[0], Framed::Reply { status: 200, body: b, .. } if *b == body),
+        "the chunked body was not reassembled"
+    );
+    assert!(matches!(
+        &replies[1],
+        Framed::Reply { status: 429, body: b, limits, .. }
+            if b == "{}" && limits.retry_after_s == Some(3)
+    ));
+    assert_eq!(framer.buffered(), 0);
+    // Framing each read from the start examines the bytes before it again: about
+    // 120,000² / 2 bytes here. Resuming examines each byte a bounded number of times.
+    let fed = bytes.len() as u64;
+    assert!(
+        framer.bytes_examined() <= 4 * fed,
+        "{} bytes examined for {fed} received",
+        framer.bytes_examined()
+    );
+    // The same bytes in one piece give the same replies.
+    assert_eq!(whole(&bytes), (replies, Framed::Incomplete));
+}
+
+#[test]
+fn a_head_and_long_lines_arriving_a_byte_at_a_time_are_searched_once() {
+    // A 15 KiB head (under the 16 KiB cap) and 8,000-byte chunk extensions (under the line cap),
+    // a byte at a time: each search goes on from where the last one stopped.
+    let mut bytes = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Pad: ".to_vec();
+    bytes.extend(std::iter::repeat_n(b'p', 15 * 1024));
+    bytes.extend_from_slice(b"\r\n\r\n");
+    for _ in 0..4 {
+        bytes.extend_from_slice(b"2;");
+        bytes.extend(std::iter::repeat_n(b'e', 8_000));
+        bytes.extend_from_slice(b"\r\nok\r\n");
+    }
+    bytes.extend_from_slice(b"0\r\n\r\n");
+    let (replies, end, framer) = feed(&bytes, 1);
+    assert_eq!(end, Framed::Incomplete);
+    assert!(
+        matches!(&replies[..], [Framed::Reply { status: 200, body, .. }] if body == "okokokok")
+    );
+    let fed = bytes.len() as u64;
+    assert!(
+        framer.bytes_examined() <= 4 * fed,
+        "{}",
+        framer.bytes_examined()
+    );
+}
+
+#[test]
+fn a_framer_keeps_every_cap_and_stays_invalid() {
+    // The caps, crossed a byte at a time: a chunk-size line, a head, a trailer section.
+    let mut line = chunked(b"");
+    line.extend(std::iter::repeat_n(b'f', 9 * 1024));
+    let mut head = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+    head.extend(std::iter::repeat_n(b'p', 17 * 1024));
+    let mut trailers = chunked(b"5\r\nhello\r\n0\r\n");
+    for _ in 0..2_000 {
+        trailers.extend_from_slice(b"X-T: 1\r\n");
+    }
+    for bytes in [line, head, trailers] {
+        let (replies, end, mut framer) = feed(&bytes, 1);
+        assert!(replies.is_empty());
+        assert_eq!(end, Framed::Invalid);
+        // Nothing after makes the stream usable again, until it is cleared.
+        framer.push(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(framer.take(), Framed::Invalid);
+        framer.clear();
+        framer.push(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert!(matches!(framer.take(), Framed::Reply { status: 200, .. }));
+    }
+}
+
 /// Chunk sizes a hostile peer would pick: small, random, and next to `u64::MAX`.
 fn chunk_size() -> impl Strategy<Value = u64> {
     prop_oneof![0..64u64, any::<u64>(), (u64::MAX - 64)..=u64::MAX]
@@ -162,6 +286,19 @@ fn any_response() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+    /// However a stream is split into reads, the framer frames it as `take_response` frames
+    /// it whole: the same replies, and the same end.
+    #[test]
+    fn a_framer_fed_in_pieces_frames_as_take_response_does_whole(
+        bytes in any_response(),
+        second in prop_oneof![Just(Vec::new()), any_response()],
+        piece in 1usize..40,
+    ) {
+        let bytes = [bytes, second].concat();
+        let (replies, end, _) = feed(&bytes, piece);
+        prop_assert_eq!((replies, end), whole(&bytes));
+    }
+
     #[test]
     fn take_response_never_panics_and_always_makes_progress(bytes in any_response()) {
         let mut buf = bytes;

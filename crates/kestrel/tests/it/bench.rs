@@ -100,6 +100,55 @@ fn hotpath_bench_refuses_confirm_with_router_victims() {
     assert!(err.to_string().contains("--confirm"), "{err}");
 }
 
+/// `opts` with this rate and duration.
+fn sized(rate: u64, duration_s: u64) -> kestrel::bench::HotpathOpts {
+    kestrel::bench::HotpathOpts {
+        rate,
+        duration_s,
+        ..opts(1, kestrel::bench::VictimSet::V2, false)
+    }
+}
+
+#[test]
+fn hotpath_bench_refuses_rates_and_durations_out_of_range_before_starting() {
+    use kestrel::bench::{MAX_DURATION_S, MAX_PASS_FRAMES};
+    // (rate, duration, the flag the error names, what else it says)
+    let cases = [
+        (0, 10, "--rate", "at least 1"),
+        (10_000, 0, "--duration", "at least 1"),
+        (1, MAX_DURATION_S + 1, "--duration", "3600"),
+        // u64::MAX × 2 overflows; before the fix it panicked (or wrapped in release).
+        (u64::MAX, 2, "--rate", "100000000"),
+        (u64::MAX / 2 + 1, 2, "--rate", "100000000"),
+        // No overflow, but past the per-pass frame limit.
+        (MAX_PASS_FRAMES / 2 + 1, 2, "--rate", "100000000"),
+    ];
+    for (rate, duration_s, flag, says) in cases {
+        let o = sized(rate, duration_s);
+        let err = o.frame_count().expect_err("out of range");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(flag) && msg.contains(says),
+            "{rate}×{duration_s}: {msg}"
+        );
+        // The bench itself refuses the same options, with the same error, and starts nothing.
+        let err = kestrel::bench::hotpath(o).expect_err("out of range");
+        assert_eq!(err.to_string(), msg);
+    }
+    // The figures BENCHMARKS.md runs, and the limits themselves, are accepted.
+    assert_eq!(sized(10_000, 10).frame_count().unwrap(), 100_000);
+    assert_eq!(
+        sized(MAX_PASS_FRAMES / MAX_DURATION_S, MAX_DURATION_S)
+            .frame_count()
+            .unwrap(),
+        MAX_PASS_FRAMES / MAX_DURATION_S * MAX_DURATION_S
+    );
+    assert_eq!(
+        sized(MAX_PASS_FRAMES, 1).frame_count().unwrap(),
+        MAX_PASS_FRAMES
+    );
+}
+
 #[test]
 fn xarb_bench_trades_dislocations_on_every_venue_format_and_measures_every_trade() {
     let out = kestrel::bench_xarb::xarb(kestrel::bench_xarb::XarbBenchOpts {

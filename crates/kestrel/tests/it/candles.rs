@@ -261,3 +261,126 @@ fn candle_files_are_imported_exactly_into_the_journal() {
         .collect();
     assert_eq!(closes, loaded.closes);
 }
+
+#[test]
+fn candle_imports_refuse_bars_that_do_not_fit_the_interval_or_are_not_bars() {
+    let dir = tempfile::tempdir().unwrap();
+    let scales = Scales {
+        price: Scale::new(2).unwrap(),
+        size: Scale::new(8).unwrap(),
+    };
+    // 2024-01-01 00:00 UTC, on every interval's boundary.
+    let t0 = 1_704_067_200_000u64;
+    let minute = Interval::M1.ms();
+    let bar = |ms: u64, o: &str, h: &str, l: &str, c: &str| format!("[{ms},{o},{h},{l},{c},1.5]");
+    let json = |bars: &[String]| format!("[{}]", bars.join(","));
+    // Three 1m bars: the first on the hour, the next a minute later.
+    let one_minute_bars = json(&[
+        bar(t0, "10", "11", "9", "10.5"),
+        bar(t0 + minute, "10.5", "12", "10", "11"),
+        bar(t0 + 2 * minute, "11", "11", "10", "10"),
+    ]);
+    // (file name, contents, --interval, what the error names)
+    let cases: Vec<(&str, String, Interval, Vec<&str>)> = vec![
+        // 1m bars imported as 1h: the first bar fits an hour, the second does not.
+        (
+            "m1.json",
+            one_minute_bars.clone(),
+            Interval::H1,
+            vec!["row 1", "1h", "1704067260000"],
+        ),
+        // A clock shifted by one millisecond fits no interval.
+        (
+            "shifted.json",
+            json(&[bar(t0 + 1, "1", "1", "1", "1")]),
+            Interval::M1,
+            vec!["row 0", "1m"],
+        ),
+        // A gap is fine, an hour bar half way through is not.
+        (
+            "gap.json",
+            json(&[
+                bar(t0, "1", "1", "1", "1"),
+                bar(t0 + 3 * Interval::H1.ms(), "1", "1", "1", "1"),
+                bar(t0 + 7 * Interval::H1.ms() / 2, "1", "1", "1", "1"),
+            ]),
+            Interval::H1,
+            vec!["row 2"],
+        ),
+        ("empty.json", "[]".into(), Interval::M1, vec!["no bars"]),
+        ("empty.csv", "\n".into(), Interval::M1, vec!["empty file"]),
+        (
+            "header.csv",
+            "date,open,high,low,close,volume\n".into(),
+            Interval::M1,
+            vec!["no bars"],
+        ),
+        (
+            "twice.json",
+            json(&[
+                bar(t0, "1", "1", "1", "1"),
+                bar(t0 + minute, "1", "1", "1", "1"),
+                bar(t0, "2", "2", "2", "2"),
+            ]),
+            Interval::M1,
+            vec!["rows 0 and 2", "1704067200000"],
+        ),
+        (
+            "zero.json",
+            json(&[
+                bar(t0, "1", "1", "1", "1"),
+                bar(t0 + minute, "1", "1", "1", "0"),
+            ]),
+            Interval::M1,
+            vec!["row 1", "close", "zero"],
+        ),
+        (
+            "bounds.json",
+            json(&[bar(t0, "10", "9", "8", "9.5")]),
+            Interval::M1,
+            vec!["row 0", "high 9.00", "open 10.00"],
+        ),
+        (
+            "negative.json",
+            json(&[bar(t0, "-1", "1", "1", "1")]),
+            Interval::M1,
+            vec!["row 0", "open"],
+        ),
+    ];
+    for (name, text, interval, fragments) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let journal = dir.path().join(format!("{name}.sqlite"));
+        let err =
+            kestrel::candles::import(&file, Venue::Binance, "BTCUSDT", interval, scales, &journal)
+                .expect_err(name)
+                .to_string();
+        for f in fragments {
+            assert!(err.contains(f), "{name}: {f:?} not in {err}");
+        }
+        assert!(
+            !journal.exists(),
+            "{name}: a refused file still opened the journal"
+        );
+    }
+    // The same 1m bars import as 1m.
+    let file = dir.path().join("m1.json");
+    std::fs::write(&file, &one_minute_bars).unwrap();
+    let journal = dir.path().join("k.sqlite");
+    let n = kestrel::candles::import(
+        &file,
+        Venue::Binance,
+        "BTCUSDT",
+        Interval::M1,
+        scales,
+        &journal,
+    )
+    .unwrap();
+    assert_eq!(n, 3);
+    let rows = kestrel_store::open_readonly(&journal)
+        .unwrap()
+        .candles(Venue::Binance, "BTCUSDT", Interval::M1, 0, u64::MAX)
+        .unwrap();
+    let times: Vec<u64> = rows.iter().map(|r| r.candle.open_ms).collect();
+    assert_eq!(times, [t0, t0 + minute, t0 + 2 * minute]);
+}
