@@ -192,6 +192,9 @@ pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Resul
             }
             None => None,
         };
+        if let Some(s) = &statarb {
+            engine.metrics_sources().add(statarb_metrics(s));
+        }
         eprintln!(
             "kestrel: running ({mode:?}{}{}), run id {}; Ctrl-C stops",
             lane_note(xarb.is_some(), "cross-exchange", mode),
@@ -401,6 +404,9 @@ fn run_cex(
     if let Some(x) = &xarb {
         sources.add(xarb_metrics(x));
     }
+    if let Some(s) = &statarb {
+        sources.add(statarb_metrics(s));
+    }
     eprintln!(
         "kestrel: running exchange lanes only ({mode:?}{}{}), run id {run_id}; Ctrl-C stops",
         lane_note(xarb.is_some(), "cross-exchange", mode),
@@ -422,6 +428,12 @@ fn run_cex(
 
 /// The running cross-exchange lane's `/metrics` text (`kestrel_xarb_*`).
 fn xarb_metrics(run: &crate::xarb_run::XarbRun) -> crate::lane_metrics::MetricsSource {
+    let gauges = std::sync::Arc::clone(run.gauges());
+    std::sync::Arc::new(move |out: &mut String| gauges.render(out))
+}
+
+/// The running stat-arb lane's `/metrics` text (`kestrel_statarb_*`).
+fn statarb_metrics(run: &crate::statarb_lane::StatArbRun) -> crate::lane_metrics::MetricsSource {
     let gauges = std::sync::Arc::clone(run.gauges());
     std::sync::Arc::new(move |out: &mut String| gauges.render(out))
 }

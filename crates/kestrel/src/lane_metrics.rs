@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use kestrel_hot::cex::lane::LaneStats;
 
+use crate::statarb_lane::StatArbTotals;
+
 /// A renderer of Prometheus text, appended to the engine's.
 pub type MetricsSource = Arc<dyn Fn(&mut String) + Send + Sync>;
 
@@ -194,6 +196,95 @@ impl XarbGauges {
             let _ = writeln!(
                 out,
                 "# HELP kestrel_xarb_{name} {help}\n# TYPE kestrel_xarb_{name} gauge\nkestrel_xarb_{name} {v}"
+            );
+        }
+    }
+}
+
+/// The stat-arb lane's totals as last published (after each poll; a slow lane, so a copy
+/// under a lock is fine there).
+#[derive(Debug, Default)]
+pub struct StatArbGauges(Mutex<Option<StatArbTotals>>);
+
+impl StatArbGauges {
+    /// Stores the lane's totals.
+    pub fn publish(&self, totals: StatArbTotals) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(totals);
+    }
+
+    /// Appends the Prometheus text of the last published totals to `out` (nothing before the
+    /// first poll).
+    pub fn render(&self, out: &mut String) {
+        let guard = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(t) = guard.as_ref() else {
+            return;
+        };
+        let counters: [(&str, &str, u64); 8] = [
+            ("selections", "Pair selections run.", t.selections),
+            (
+                "pairs_added",
+                "Pairs that entered a selection.",
+                t.pairs_added,
+            ),
+            ("pairs_dropped", "Pairs that left one.", t.pairs_dropped),
+            ("trades", "Closed round trips.", t.trades),
+            ("fills", "Legs that filled.", t.fills),
+            (
+                "failed_orders",
+                "Orders that failed or filled nothing.",
+                t.failed_orders,
+            ),
+            ("bars", "Closed bars fed to the pairs.", t.bars),
+            (
+                "poll_errors",
+                "Polls whose requests failed (retried with backoff).",
+                t.poll_errors,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP kestrel_statarb_{name}_total {help}\n# TYPE kestrel_statarb_{name}_total counter\nkestrel_statarb_{name}_total {v}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kestrel_statarb_skipped_entries_total Entries not made, by reason.\n# TYPE kestrel_statarb_skipped_entries_total counter"
+        );
+        for (reason, n) in &t.skipped_entries {
+            let _ = writeln!(
+                out,
+                "kestrel_statarb_skipped_entries_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        let gauges: [(&str, &str, String); 4] = [
+            (
+                "pairs_selected",
+                "Pairs selected now.",
+                t.pairs_selected.to_string(),
+            ),
+            ("open_trades", "Trades open now.", t.open_trades.to_string()),
+            (
+                "pnl_quote",
+                "Realized PnL of closed trades after fees, in the quote asset.",
+                t.pnl_quote.clone(),
+            ),
+            (
+                "fees_quote",
+                "Fees of closed trades, in the quote asset.",
+                t.fees_quote.clone(),
+            ),
+        ];
+        for (name, help, v) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP kestrel_statarb_{name} {help}\n# TYPE kestrel_statarb_{name} gauge\nkestrel_statarb_{name} {v}"
             );
         }
     }

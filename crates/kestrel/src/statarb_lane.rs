@@ -1638,6 +1638,7 @@ fn align(history: &[Vec<Bar>]) -> (u64, Vec<Vec<f64>>) {
 pub struct StatArbRun {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: std::thread::JoinHandle<anyhow::Result<StatArbTotals>>,
+    gauges: std::sync::Arc<crate::lane_metrics::StatArbGauges>,
 }
 
 /// Where a running lane's events go: the journal and the run they belong to.
@@ -1674,6 +1675,8 @@ impl StatArbRun {
         use std::sync::atomic::Ordering;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&stop);
+        let gauges = std::sync::Arc::new(crate::lane_metrics::StatArbGauges::default());
+        let published = std::sync::Arc::clone(&gauges);
         let thread = std::thread::Builder::new()
             .name("kestrel-statarb".into())
             .spawn(move || {
@@ -1711,13 +1714,25 @@ impl StatArbRun {
                             wait
                         }
                     };
+                    published.publish(lane.totals());
                     sleep_unless(&flag, wait_ms);
                 }
                 journal_events(&mut lane, journal.as_ref());
                 on_stop();
-                Ok(lane.totals())
+                let totals = lane.totals();
+                published.publish(totals.clone());
+                Ok(totals)
             })?;
-        Ok(StatArbRun { stop, thread })
+        Ok(StatArbRun {
+            stop,
+            thread,
+            gauges,
+        })
+    }
+
+    /// The lane's totals as last published (after each poll), for `/metrics`.
+    pub fn gauges(&self) -> &std::sync::Arc<crate::lane_metrics::StatArbGauges> {
+        &self.gauges
     }
 
     /// Stop the lane; its totals.

@@ -252,9 +252,27 @@ fn a_journaled_run_reads_back_exactly() {
     )
     .unwrap();
     std::thread::sleep(RUN_MIN);
+    let gauges = std::sync::Arc::clone(run.gauges());
     let totals = run.stop().unwrap();
     journal.close().unwrap();
     eprintln!("statarb journaled: {totals:?}");
+    // `/metrics` text of the stopped lane: its final totals.
+    let mut text = String::new();
+    gauges.render(&mut text);
+    for line in [
+        format!("kestrel_statarb_trades_total {}", totals.trades),
+        format!("kestrel_statarb_fills_total {}", totals.fills),
+        format!("kestrel_statarb_bars_total {}", totals.bars),
+        format!("kestrel_statarb_pairs_selected {}", totals.pairs_selected),
+        format!("kestrel_statarb_pnl_quote {}", totals.pnl_quote),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+    }
+    for (reason, n) in &totals.skipped_entries {
+        let line = format!("kestrel_statarb_skipped_entries_total{{reason=\"{reason}\"}} {n}");
+        assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+    }
+    assert!(totals.bars > 0, "{totals:?}");
     let reader = kestrel_store::open_readonly(&path).unwrap();
     let trades = reader.statarb_trades("run-1").unwrap();
     let booked: Vec<_> = trades
