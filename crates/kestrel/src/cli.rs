@@ -872,6 +872,10 @@ pub fn bench_xarb(duration: u64, dislocate_every_ms: u64, json: bool) -> anyhow:
     if duration == 0 || dislocate_every_ms == 0 {
         anyhow::bail!("--duration and --dislocate-every-ms must be at least 1");
     }
+    // The bench keeps every trade's latency samples until it reports: an hour is plenty.
+    if duration > 3_600 {
+        anyhow::bail!("--duration {duration}: at most 3600 s (one run keeps every sample)");
+    }
     let out = crate::bench_xarb::xarb(crate::bench_xarb::XarbBenchOpts {
         duration_s: duration,
         dislocate_every_ms,

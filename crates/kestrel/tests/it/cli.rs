@@ -181,3 +181,14 @@ fn xarb_reset_kill_switch_reads_the_configs_journal_and_refuses_an_empty_note() 
     assert!(err.contains("no journal at"), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn bench_xarb_refuses_a_duration_it_cannot_hold_the_samples_of() {
+    let out = kestrel()
+        .args(["bench", "xarb", "--duration", "100000"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at most 3600 s"), "{err}");
+}
