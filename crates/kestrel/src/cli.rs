@@ -277,12 +277,18 @@ fn stop_lanes(
         }
     }
     if let Some(xarb) = xarb {
+        let digits = xarb.quote_digits();
         match xarb.stop() {
             Ok(stats) => {
+                let pnl = crate::xarb_run::quote_decimal(stats.pnl, digits);
+                let fees = crate::xarb_run::quote_decimal(
+                    i128::try_from(stats.fees).unwrap_or(i128::MAX),
+                    digits,
+                );
                 eprintln!(
                     "kestrel: cross-exchange lane stopped; opportunities {}, trades {}, \
-                     orders {}, unwinds {}, pnl units {}",
-                    stats.opportunities, stats.trades, stats.orders, stats.unwinds, stats.pnl
+                     orders {}, unwinds {}, pnl {pnl} and fees {fees} (quote asset)",
+                    stats.opportunities, stats.trades, stats.orders, stats.unwinds
                 );
                 summary.insert(
                     "xarb".into(),
@@ -292,6 +298,9 @@ fn stop_lanes(
                         "orders": stats.orders,
                         "unwinds": stats.unwinds,
                         "pnl_units": stats.pnl.to_string(),
+                        "pnl_quote": pnl,
+                        "fees_quote": fees,
+                        "unresolved": stats.unresolved,
                     }),
                 );
             }
@@ -452,7 +461,11 @@ pub fn start_xarb(
 ) -> anyhow::Result<crate::xarb_run::XarbRun> {
     let restored = crate::xarb_run::Restored::read(journal_path, mode)?;
     let lane = crate::xarb_run::build_lane(cfg, secrets, mode, &restored)?;
-    crate::xarb_run::XarbRun::start(lane, cfg.core, journal, run_id, mode)
+    let digits = cfg.price_scale.digits() + cfg.size_scale.digits();
+    Ok(
+        crate::xarb_run::XarbRun::start(lane, cfg.core, journal, run_id, mode)?
+            .with_quote_digits(digits),
+    )
 }
 
 /// `kestrel exsim`: simulated venues for a `kestrel run` rehearsal of the cross-exchange lane.

@@ -466,6 +466,9 @@ pub struct XarbRun {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<LaneStats>,
     gauges: Arc<XarbGauges>,
+    /// Fraction digits of the lane's notional units (price digits + size digits), for
+    /// reporting money in the quote asset; 0 until [`XarbRun::with_quote_digits`].
+    quote_digits: u8,
 }
 
 impl XarbRun {
@@ -497,7 +500,20 @@ impl XarbRun {
             stop,
             thread,
             gauges,
+            quote_digits: 0,
         })
+    }
+
+    /// The same run, reporting money with `digits` fraction digits (the config's
+    /// `price_digits + size_digits`: what one notional unit is).
+    pub fn with_quote_digits(mut self, digits: u8) -> XarbRun {
+        self.quote_digits = digits;
+        self
+    }
+
+    /// Fraction digits of the lane's notional units (see [`XarbRun::with_quote_digits`]).
+    pub fn quote_digits(&self) -> u8 {
+        self.quote_digits
     }
 
     /// The lane's totals as last published (every [`GAUGE_EVERY_NS`]), for `/metrics`.
@@ -582,5 +598,40 @@ fn trip_record(reason: TripReason, mode: Mode) -> XarbRecord {
         mode,
         reason: reason.key().to_owned(),
         amount: reason.amount(),
+    }
+}
+
+/// `units` with `digits` fraction digits as an exact decimal string (`-1.50` for -150 at 2).
+pub fn quote_decimal(units: i128, digits: u8) -> String {
+    let sign = if units < 0 { "-" } else { "" };
+    let abs = units.unsigned_abs();
+    if digits == 0 {
+        return format!("{sign}{abs}");
+    }
+    let Some(one) = 10u128.checked_pow(u32::from(digits)) else {
+        return format!("{sign}{abs}e-{digits}");
+    };
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / one,
+        abs % one,
+        width = usize::from(digits)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_decimal;
+
+    #[test]
+    fn notional_units_print_as_exact_quote_decimals() {
+        assert_eq!(quote_decimal(-150, 2), "-1.50");
+        assert_eq!(quote_decimal(7, 3), "0.007");
+        assert_eq!(quote_decimal(123_456_789, 0), "123456789");
+        assert_eq!(
+            quote_decimal(i128::MIN, 18),
+            "-170141183460469231731.687303715884105728"
+        );
+        assert_eq!(quote_decimal(5, 40), "5e-40");
     }
 }

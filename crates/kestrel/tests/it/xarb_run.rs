@@ -406,6 +406,36 @@ fn kestrel_run_on_a_cex_only_config_runs_the_lane_on_paper_and_journals_it() {
         Some(total.to_string().as_str()),
         "{summary}"
     );
+    // The same PnL in the quote asset: the config's price + size digits (2 + 5 here) of it.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let digit = |key: &str| -> u32 {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(key)?
+                    .trim()
+                    .strip_prefix('=')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("{key} in {text}"))
+    };
+    let scale = 10i128.pow(digit("price_digits") + digit("size_digits"));
+    let quote = summary["xarb"]["pnl_quote"].as_str().expect("pnl_quote");
+    let (whole, frac) = quote
+        .trim_start_matches('-')
+        .split_once('.')
+        .expect("a decimal");
+    let abs = whole.parse::<i128>().unwrap() * scale + frac.parse::<i128>().unwrap();
+    assert_eq!(
+        if quote.starts_with('-') { -abs } else { abs },
+        total,
+        "{summary}"
+    );
+    assert_eq!(
+        frac.len() as u32,
+        digit("price_digits") + digit("size_digits")
+    );
 }
 
 #[test]
