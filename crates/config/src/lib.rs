@@ -198,7 +198,23 @@ pub fn cex_to_toml_string(cfg: &CexConfig) -> String {
 /// Only the parser's short message is kept: its `Display` quotes the offending source line,
 /// which could be a pasted key.
 fn syntax_error(text: &str, e: &toml::de::Error) -> ConfigError {
-    let message = e.message().trim_end();
+    let mut message = e.message().trim_end().to_owned();
+    // A duplicate key is named when its span is a plain key name (never a value).
+    if message == "duplicate key"
+        && let Some(name) = e
+            .span()
+            .and_then(|span| text.get(span))
+            .map(str::trim)
+            .filter(|k| {
+                !k.is_empty()
+                    && k.len() <= 64
+                    && k.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+    {
+        message = format!("duplicate key `{name}`");
+    }
+    let message = message.as_str();
     let location = e.span().map(|span| line_column(text, span.start));
     match location {
         Some((line, column)) => {
@@ -228,6 +244,23 @@ mod tests {
         assert_eq!(line_column(text, 6), (2, 1));
         // 'é' is two bytes but one column.
         assert_eq!(line_column(text, 11), (2, 5));
+    }
+
+    #[test]
+    fn a_duplicate_key_is_named() {
+        let errors = parse_str("mode = \"dry-run\"\nmode = \"live\"\n").unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(
+            errors.0[0].message, "line 2 column 1: duplicate key `mode`",
+            "{:?}",
+            errors.0
+        );
+        let errors = parse_str("[journal]\npath = \"a\"\npath = \"b\"\n").unwrap_err();
+        assert!(
+            errors.0[0].message.ends_with("duplicate key `path`"),
+            "{:?}",
+            errors.0
+        );
     }
 
     #[test]
