@@ -354,6 +354,29 @@ fn exsim_prints_a_section_that_check_config_accepts() {
 
 /// A dry-run config in `dir` with no `[chain]` and no keys of the backrun lane: only the
 /// exchange lane over `sim` and a journal. The journal's path and the config's.
+/// The run id `kestrel run` printed on stderr.
+fn run_id_of(stderr: &str) -> &str {
+    stderr
+        .split("run id ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .unwrap_or_else(|| panic!("no run id: {stderr}"))
+}
+
+/// `kestrel run --duration SECS` on `path` with the simulated venues' credentials; must
+/// succeed; its stderr.
+fn paper_run(sim: &SimVenues, path: &std::path::Path, secs: u32) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["run", "--duration", &secs.to_string(), "--config"])
+        .arg(path)
+        .envs(sim.credentials(PREFIX))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
 fn cex_only_config(
     sim: &SimVenues,
     dir: &std::path::Path,
@@ -375,20 +398,9 @@ fn kestrel_run_on_a_cex_only_config_runs_the_lane_on_paper_and_journals_it() {
     let dir = tempfile::tempdir().unwrap();
     let (journal, path) = cex_only_config(&sim, dir.path());
     let start: Vec<_> = (0..5).map(|i| sim.account(i).unwrap()).collect();
-    let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
-        .args(["run", "--duration", "4", "--config"])
-        .arg(&path)
-        .envs(sim.credentials(PREFIX))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = paper_run(&sim, &path, 4);
     assert!(stderr.contains("cross-exchange lane on paper"), "{stderr}");
-    let run_id = stderr
-        .split("run id ")
-        .nth(1)
-        .and_then(|r| r.split(';').next())
-        .unwrap_or_else(|| panic!("no run id: {stderr}"));
+    let run_id = run_id_of(&stderr);
     for (i, s) in start.iter().enumerate() {
         assert_eq!(sim.account(i).unwrap(), *s, "leg {i}: paper sent an order");
     }
@@ -462,11 +474,7 @@ fn sigterm_stops_a_timed_run_in_order_and_the_journal_records_its_end() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stopped in order: {stderr}");
     assert!(started.elapsed() < Duration::from_secs(30), "{stderr}");
-    let run_id = stderr
-        .split("run id ")
-        .nth(1)
-        .and_then(|r| r.split(';').next())
-        .unwrap_or_else(|| panic!("no run id: {stderr}"));
+    let run_id = run_id_of(&stderr);
     let reader = kestrel_store::open_readonly(&journal).unwrap();
     let run = reader.run(run_id).unwrap().expect("the run is journaled");
     assert!(run.ended_unix_ms.is_some(), "the end is journaled");
@@ -497,19 +505,8 @@ fn kestrel_run_starts_a_lane_with_a_standing_trip_tripped() {
         })
         .unwrap();
     journal.close().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
-        .args(["run", "--duration", "3", "--config"])
-        .arg(&path)
-        .envs(sim.credentials(PREFIX))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let run_id = stderr
-        .split("run id ")
-        .nth(1)
-        .and_then(|r| r.split(';').next())
-        .unwrap_or_else(|| panic!("no run id: {stderr}"));
+    let stderr = paper_run(&sim, &path, 3);
+    let run_id = run_id_of(&stderr);
     let reader = kestrel_store::open_readonly(&journal_path).unwrap();
     let run = reader.run(run_id).unwrap().expect("the run is journaled");
     let summary: serde_json::Value =
@@ -588,11 +585,7 @@ fn a_cex_only_run_serves_the_lanes_totals_on_metrics() {
     );
     // What was scraped mid-run is at most what the run journaled by its end.
     let reader = kestrel_store::open_readonly(&journal).unwrap();
-    let run_id = stderr
-        .split("run id ")
-        .nth(1)
-        .and_then(|r| r.split(';').next())
-        .unwrap_or_else(|| panic!("no run id: {stderr}"));
+    let run_id = run_id_of(&stderr);
     let journaled = reader.xarb_pnls(run_id).unwrap().len();
     assert!(
         trades as usize <= journaled,
