@@ -13,7 +13,8 @@ use kestrel_venues::book::Level;
 
 use crate::candles;
 use crate::engine::{
-    Exchange, FeeAsset, Keep, NewOrder, Order, OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
+    Exchange, FeeAsset, Fill, Keep, Liquidity, NewOrder, Order, OrderRef, OrderStatus, Reject,
+    SymbolSpec, Tif,
 };
 use crate::http::{HttpRequest, HttpResponse, form_pairs};
 use crate::server::{Faults, Front, Publication, WsSession};
@@ -96,7 +97,7 @@ impl BinanceFront {
     ) -> HttpResponse {
         let signed = matches!(
             request.path.as_str(),
-            "/api/v3/account" | "/api/v3/account/commission" | "/api/v3/order"
+            "/api/v3/account" | "/api/v3/account/commission" | "/api/v3/order" | "/api/v3/myTrades"
         );
         if signed && let Err(rejection) = self.authenticate(request, body, now_ms) {
             return reject_auth(&rejection);
@@ -118,6 +119,7 @@ impl BinanceFront {
             ("POST", "/api/v3/order") => new_order(ex, &account, params, now_ms),
             ("DELETE", "/api/v3/order") => cancel_order(ex, &account, params),
             ("GET", "/api/v3/order") => query_order(ex, &account, params),
+            ("GET", "/api/v3/myTrades") => my_trades(ex, &account, params),
             _ => error(404, -1000, "Unknown path."),
         }
     }
@@ -465,7 +467,8 @@ fn klines(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
 
 /// What a route weighs against the minute's `REQUEST_WEIGHT` (rest-api.md): depth by its
 /// `limit` (5 up to 100, 25 to 500, 50 to 1000, 250 beyond), `exchangeInfo`, the account and
-/// commission rates 20, klines 2, an order query 4, anything else 1.
+/// commission rates 20, klines 2, an order query 4, the account's trades 5 with an `orderId`
+/// and 20 without, anything else 1.
 fn route_weight(route: (&str, &str), params: &HashMap<String, String>) -> u32 {
     match route {
         ("GET", "/api/v3/depth") => {
@@ -483,6 +486,8 @@ fn route_weight(route: (&str, &str), params: &HashMap<String, String>) -> u32 {
         ("GET", "/api/v3/exchangeInfo" | "/api/v3/account" | "/api/v3/account/commission") => 20,
         ("GET", "/api/v3/klines") => 2,
         ("GET", "/api/v3/order") => 4,
+        ("GET", "/api/v3/myTrades") if params.contains_key("orderId") => 5,
+        ("GET", "/api/v3/myTrades") => 20,
         _ => 1,
     }
 }
@@ -712,6 +717,119 @@ fn query_order(ex: &Exchange, account: &str, params: &HashMap<String, String>) -
         Some(order) => HttpResponse::json(200, order_json(spec, order, false).to_string()),
         None => error(400, -2013, "Order does not exist."),
     }
+}
+
+/// Trades a `myTrades` answer holds at most (`limit`: 500 by default).
+const MAX_TRADES_LIMIT: u64 = 1_000;
+
+/// `startTime` and `endTime` at most this far apart.
+const TRADES_WINDOW_MS: u64 = 24 * 60 * 60 * 1_000;
+
+/// `GET /api/v3/myTrades` ("Account trade list"): the account's trades on `symbol`, oldest
+/// first, each one fill of one of its orders at the book level's price and size, with the
+/// commission the engine charged on it. The trades are those of the orders the engine still
+/// knows (open, and the last [`CLOSED_HISTORY`](crate::engine::CLOSED_HISTORY) closed); a
+/// taker fill's time is its order's.
+///
+/// As rest-api.md documents: with `orderId`, that order's trades only (an order it does not
+/// know has none: an empty list); with `fromId`, the first `limit` trades with ids from it on;
+/// with `startTime` and/or `endTime` (at most 24 hours apart, `-1127` beyond), the trades in
+/// that window, the first `limit` from `startTime`, else the last; with none of these, the
+/// latest `limit`. `limit` is 1 to 1000, 500 when absent. `orderId` or `fromId` beside a time
+/// bound is not a documented combination: `-1128`. A parameter that is not a number: `-1100`.
+fn my_trades(ex: &Exchange, account: &str, params: &HashMap<String, String>) -> HttpResponse {
+    let Some(symbol) = params.get("symbol") else {
+        return mandatory("symbol");
+    };
+    let Some(spec) = ex.symbol(symbol) else {
+        return error(400, -1121, "Invalid symbol.");
+    };
+    let number = |name: &str| {
+        candles::number(params, name).map_err(|()| {
+            error(
+                400,
+                -1100,
+                &format!("Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'."),
+            )
+        })
+    };
+    let parsed = (|| -> Result<_, HttpResponse> {
+        Ok((
+            number("orderId")?,
+            number("fromId")?,
+            number("startTime")?,
+            number("endTime")?,
+            number("limit")?.unwrap_or(500),
+        ))
+    })();
+    let (order_id, from_id, start, end, limit) = match parsed {
+        Ok(parsed) => parsed,
+        Err(refusal) => return refusal,
+    };
+    let timed = start.is_some() || end.is_some();
+    if timed && (order_id.is_some() || from_id.is_some()) {
+        return error(400, -1128, "Combination of optional parameters invalid.");
+    }
+    if let (Some(s), Some(e)) = (start, end)
+        && e.saturating_sub(s) > TRADES_WINDOW_MS
+    {
+        return error(
+            400,
+            -1127,
+            "More than 24 hours between startTime and endTime.",
+        );
+    }
+    if !(1..=MAX_TRADES_LIMIT).contains(&limit) {
+        return error(400, -1130, "Invalid data sent for a parameter.");
+    }
+    let mut trades: Vec<(&Order, &Fill)> = ex
+        .orders(account, symbol)
+        .into_iter()
+        .filter(|o| order_id.is_none_or(|id| o.id == id))
+        .filter(|o| {
+            start.is_none_or(|s| o.created_ms >= s) && end.is_none_or(|e| o.created_ms <= e)
+        })
+        .flat_map(|o| o.fills.iter().map(move |f| (o, f)))
+        .filter(|(_, f)| from_id.is_none_or(|from| f.trade_id >= from))
+        .collect();
+    trades.sort_by_key(|(_, f)| f.trade_id);
+    let count = candles::count(limit).min(trades.len());
+    // The first `limit` from a lower bound, else the latest.
+    let page = if from_id.is_some() || start.is_some() {
+        &trades[..count]
+    } else {
+        &trades[trades.len() - count..]
+    };
+    let rows: Vec<serde_json::Value> = page
+        .iter()
+        .map(|(order, fill)| trade_json(spec, order, fill))
+        .collect();
+    HttpResponse::json(200, serde_json::Value::Array(rows).to_string())
+}
+
+/// One `myTrades` row.
+fn trade_json(spec: &SymbolSpec, order: &Order, fill: &Fill) -> serde_json::Value {
+    let notional_digits = notional_digits(spec);
+    let (asset, digits) = match fill.fee_asset {
+        FeeAsset::Base => (spec.base.as_str(), spec.size_scale.digits()),
+        FeeAsset::Quote => (spec.quote.as_str(), notional_digits),
+    };
+    let notional = u128::from(fill.price.0) * u128::from(fill.size.0);
+    serde_json::json!({
+        "symbol": order.symbol,
+        "id": fill.trade_id,
+        "orderId": order.id,
+        "orderListId": -1,
+        "price": fill.price.to_text(spec.price_scale),
+        "qty": fill.size.to_text(spec.size_scale),
+        "quoteQty": units_text(notional, notional_digits),
+        "commission": units_text(fill.fee, digits),
+        "commissionAsset": asset,
+        "time": order.created_ms,
+        "isBuyer": order.side == OrderSide::Buy,
+        "isMaker": fill.liquidity == Liquidity::Maker,
+        "isBestMatch": true,
+    })
 }
 
 fn mandatory(name: &str) -> HttpResponse {

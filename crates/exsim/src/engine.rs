@@ -43,6 +43,7 @@ use deltas::DeltaLog;
 use execute::Admitted;
 use rules::{check_rules, plan_fills};
 
+pub use account::CLOSED_HISTORY;
 pub use candles::{Keep, MAX_CANDLES};
 pub use config::{AssetSpec, ConfigError, ConfigIssue, SymbolSpec};
 pub use order::{
@@ -399,6 +400,22 @@ impl Exchange {
             Some(i) => Some(&account.open[i].order),
             None => account.closed_order(symbol, by),
         }
+    }
+
+    /// An account's orders on `symbol` it still knows: the open ones and the recently closed
+    /// it remembers (at most [`CLOSED_HISTORY`]), in no particular order; empty for an unknown
+    /// account. What a venue's trade list is drawn from: each order's fills are its trades.
+    pub fn orders(&self, key: &str, symbol: &str) -> Vec<&Order> {
+        let Some(account) = self.accounts.get(key) else {
+            return Vec::new();
+        };
+        account
+            .open
+            .iter()
+            .map(|o| &o.order)
+            .chain(account.closed.iter())
+            .filter(|o| o.symbol == symbol)
+            .collect()
     }
 
     /// An account's open orders, on one symbol or all, oldest first.

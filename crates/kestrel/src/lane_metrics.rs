@@ -144,7 +144,7 @@ impl XarbGauges {
             ),
             (
                 "fees_estimated",
-                "Fills charged the account's taker rate because the venue's answer gave no fee.",
+                "Fills charged the account's taker rate: the answer gave no fee and the order's trades could not be had.",
                 &self.fees_estimated,
             ),
             (

@@ -7,7 +7,7 @@ use super::{FeeRates, Order, OrderRef};
 
 /// Closed orders an account remembers (oldest forgotten first). Bounds memory; a client id
 /// can be reused only once its order is forgotten.
-pub(super) const CLOSED_HISTORY: usize = 1000;
+pub const CLOSED_HISTORY: usize = 1000;
 
 /// Units of one asset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

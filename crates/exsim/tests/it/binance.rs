@@ -11,7 +11,11 @@ use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, SymbolSpec}
 use kestrel_exsim::server::{ExchangeServer, Fault};
 use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
 use kestrel_venues::auth::{ApiSecret, BinanceSigner};
-use serde_json::Value;
+use kestrel_venues::orders::{
+    self, Amount, BinanceWriter, ErrorClass, Fee, OrderRef, OrderReport, RequestWriter, Scales,
+    Stamp,
+};
+use serde_json::{Value, json};
 
 const KEY: &str = "test-key-0001";
 const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
@@ -72,10 +76,6 @@ fn call(
     body: &str,
     key: Option<&str>,
 ) -> (u16, Value) {
-    let mut stream = TcpStream::connect(server.addr()).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
     let key_header = key
         .map(|k| format!("X-MBX-APIKEY: {k}\r\n"))
         .unwrap_or_default();
@@ -83,29 +83,41 @@ fn call(
         "{method} {target} HTTP/1.1\r\nHost: x\r\n{key_header}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).expect("write");
+    let (status, body) = send(server, request.as_bytes());
+    (status, serde_json::from_slice(&body).expect("json body"))
+}
+
+/// One complete request's bytes on a fresh connection: (status, body).
+fn send(server: &ExchangeServer, request: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(server.addr()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream.write_all(request).expect("write");
     let mut response = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
         let n = stream.read(&mut chunk).expect("read");
-        response.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&response).to_string();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("Content-Length: "))
-                .and_then(|v| v.parse().ok())
-                .expect("length");
-            if body.len() >= length {
-                let status = head
-                    .split(' ')
-                    .nth(1)
-                    .and_then(|s| s.parse().ok())
-                    .expect("status");
-                return (status, serde_json::from_str(body).expect("json body"));
-            }
-        }
         assert!(n > 0, "closed early");
+        response.extend_from_slice(&chunk[..n]);
+        let Some(head_end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&response[..head_end]).to_string();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|v| v.parse().ok())
+            .expect("length");
+        let body = head_end + 4;
+        if response.len() >= body + length {
+            let status = head
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .expect("status");
+            return (status, response[body..body + length].to_vec());
+        }
     }
 }
 
@@ -276,4 +288,211 @@ fn symbol_rules_and_fee_rates_come_from_the_venue() {
     let (status, fees) = call(&server, "GET", &target, "", Some(KEY));
     assert_eq!(status, 200, "{fees}");
     assert_eq!(fees["standardCommission"]["taker"], "0.00100000");
+}
+
+fn scales() -> Scales {
+    Scales {
+        price: scale(2),
+        size: scale(5),
+    }
+}
+
+/// A signed `myTrades` request written by Kestrel's own `BinanceWriter` for `server`.
+fn trades_request(server: &ExchangeServer, order_id: &str, from: Option<&str>) -> Vec<u8> {
+    let stamp = Stamp {
+        unix_ms: now_ms(),
+        nonce: 1,
+        entropy: [0; 16],
+    };
+    let mut out = Vec::new();
+    BinanceWriter::new(signer(), &server.addr().to_string())
+        .order_fills("BTCUSDT", OrderRef::Venue(order_id), from, &stamp, &mut out)
+        .expect("write trades request");
+    out
+}
+
+/// Places a signed IOC order; its `FULL` answer as read by Kestrel.
+fn place(server: &ExchangeServer, params: &str) -> OrderReport {
+    let body = signer().signed_query(params, now_ms(), 5_000);
+    let (status, order) = call(server, "POST", "/api/v3/order", &body, Some(KEY));
+    assert_eq!(status, 200, "{order}");
+    orders::parse_order(
+        Venue::Binance,
+        status,
+        order.to_string().as_bytes(),
+        scales(),
+    )
+    .expect("placed")
+}
+
+#[test]
+fn an_orders_trades_carry_the_commission_the_engine_charged() {
+    let server = venue();
+    // 0.8 BTC takes 0.5 at 65,000.00 and 0.3 at 65,001.00: two trades, fees in BTC.
+    let buy = place(
+        &server,
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=IOC&quantity=0.80000&price=65001.00&newClientOrderId=k-1&newOrderRespType=FULL",
+    );
+    let (status, body) = send(&server, &trades_request(&server, &buy.venue_order_id, None));
+    let raw: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(status, 200, "{raw}");
+    // Binance's fields, oldest first.
+    let rows = raw.as_array().expect("an array");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (
+            &rows[0]["symbol"],
+            &rows[0]["orderId"],
+            &rows[0]["price"],
+            &rows[0]["qty"],
+            &rows[0]["quoteQty"],
+            &rows[0]["commission"],
+            &rows[0]["commissionAsset"],
+            &rows[0]["isBuyer"],
+            &rows[0]["isMaker"],
+        ),
+        (
+            &json!("BTCUSDT"),
+            &json!(buy.venue_order_id.parse::<u64>().expect("id")),
+            &json!("65000.00"),
+            &json!("0.50000"),
+            &json!("32500.0000000"),
+            &json!("0.00050"),
+            &json!("BTC"),
+            &json!(true),
+            &json!(false),
+        )
+    );
+    // Read by Kestrel: the trades and commissions the order's own answer reported, exactly.
+    let trades = orders::parse_order_fills(Venue::Binance, status, &body, scales()).expect("read");
+    assert_eq!(trades.fills, buy.fills);
+    assert_eq!(trades.fees, buy.fees);
+    assert_eq!(
+        trades.fees,
+        vec![Fee {
+            asset: "BTC".into(),
+            amount: Amount::parse("0.00080").expect("amount"),
+            rebate: false,
+        }]
+    );
+    assert_eq!(trades.next_after, None);
+
+    // A sell pays its commission in USDT: 0.1 % of 0.1 × 64,999.00, to the quote's 7 digits.
+    let sell = place(
+        &server,
+        "symbol=BTCUSDT&side=SELL&type=LIMIT&timeInForce=IOC&quantity=0.10000&price=64999.00&newClientOrderId=k-2&newOrderRespType=FULL",
+    );
+    let (status, body) = send(
+        &server,
+        &trades_request(&server, &sell.venue_order_id, None),
+    );
+    let trades = orders::parse_order_fills(Venue::Binance, status, &body, scales()).expect("read");
+    assert_eq!(trades.fills.len(), 1);
+    assert_eq!(
+        trades.fees,
+        vec![Fee {
+            asset: "USDT".into(),
+            amount: Amount::parse("6.4999000").expect("amount"),
+            rebate: false,
+        }]
+    );
+    // From a trade id on: the buy's second trade only.
+    let second = buy.fills[1].trade_id.as_str();
+    let (status, body) = send(
+        &server,
+        &trades_request(&server, &buy.venue_order_id, Some(second)),
+    );
+    let trades = orders::parse_order_fills(Venue::Binance, status, &body, scales()).expect("read");
+    assert_eq!(trades.fills, buy.fills[1..]);
+    // Without an order id: every trade on the symbol, oldest first.
+    let target = format!(
+        "/api/v3/myTrades?{}",
+        signer().signed_query("symbol=BTCUSDT", now_ms(), 5_000)
+    );
+    let (status, all) = call(&server, "GET", &target, "", Some(KEY));
+    assert_eq!(status, 200, "{all}");
+    let ids: Vec<&Value> = all
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|t| &t["id"])
+        .collect();
+    let expected: Vec<Value> = buy
+        .fills
+        .iter()
+        .chain(&sell.fills)
+        .map(|f| json!(f.trade_id.parse::<u64>().expect("id")))
+        .collect();
+    assert_eq!(ids, expected.iter().collect::<Vec<_>>());
+    // An order the venue does not know has no trades.
+    let (status, body) = send(&server, &trades_request(&server, "999", None));
+    assert_eq!((status, body.as_slice()), (200, b"[]".as_slice()));
+}
+
+#[test]
+fn a_trades_request_is_checked_like_any_signed_request() {
+    let server = venue();
+    let signed = signer().signed_query("symbol=BTCUSDT&orderId=1", now_ms(), 5_000);
+    // A parameter changed after signing: Binance's -1022.
+    let tampered = signed.replace("orderId=1", "orderId=2");
+    let (status, reply) = call(
+        &server,
+        "GET",
+        &format!("/api/v3/myTrades?{tampered}"),
+        "",
+        Some(KEY),
+    );
+    assert_eq!(
+        (status, reply["code"].as_i64()),
+        (400, Some(-1022)),
+        "{reply}"
+    );
+    let error = orders::parse_order_fills(
+        Venue::Binance,
+        status,
+        reply.to_string().as_bytes(),
+        scales(),
+    )
+    .unwrap_err();
+    assert_eq!(error.class, ErrorClass::Auth);
+    // Signed too long ago: -1021; no key: -2014.
+    let stale = signer().signed_query("symbol=BTCUSDT&orderId=1", now_ms() - 60_000, 5_000);
+    let (_, reply) = call(
+        &server,
+        "GET",
+        &format!("/api/v3/myTrades?{stale}"),
+        "",
+        Some(KEY),
+    );
+    assert_eq!(reply["code"], -1021);
+    let (_, reply) = call(
+        &server,
+        "GET",
+        &format!("/api/v3/myTrades?{signed}"),
+        "",
+        None,
+    );
+    assert_eq!(reply["code"], -2014);
+    // Signed, but not a documented combination, or not a number.
+    for (params, code) in [
+        ("symbol=BTCUSDT&orderId=1&startTime=1", -1128),
+        ("symbol=BTCUSDT&startTime=1&endTime=86400002", -1127),
+        ("symbol=BTCUSDT&orderId=x", -1100),
+        ("symbol=BTCUSDT&limit=1001", -1130),
+        ("symbol=NOPE&orderId=1", -1121),
+    ] {
+        let query = signer().signed_query(params, now_ms(), 5_000);
+        let (status, reply) = call(
+            &server,
+            "GET",
+            &format!("/api/v3/myTrades?{query}"),
+            "",
+            Some(KEY),
+        );
+        assert_eq!(
+            (status, reply["code"].as_i64()),
+            (400, Some(code)),
+            "{params}"
+        );
+    }
 }

@@ -20,7 +20,11 @@
 //! separately ([`RequestWriter::order_fills`]), a page of at most 100 at a time, older pages
 //! after the newest until their sizes add up to the filled size ([`MAX_FILL_PAGES`] pages at
 //! most), and the leg is valued from them; only when they cannot be had is it valued at the
-//! average price, and counted ([`LaneStats::fills_at_avg_price`]).
+//! average price, and counted ([`LaneStats::fills_at_avg_price`]). Binance's order query (what
+//! settles an order whose own answer was lost) gives no commission, so that order's trades are
+//! asked for the same way (`myTrades`, 1000 a page, newer pages from the next trade id) for
+//! their exact commissions; only when they cannot be had is the fee estimated at the account's
+//! taker rate, and counted ([`LaneStats::fees_estimated`]).
 
 use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
@@ -373,7 +377,9 @@ pub struct LaneStats {
     /// not in the latency spans, which time a book change read to its orders written.
     pub deferred_trades: u64,
     /// Filled orders whose venue's answer gave no fee (Binance's order query, after an answer
-    /// was lost), charged the account's taker rate instead, rounded up.
+    /// was lost) and whose trades, which carry it, could not be had (`myTrades` not written,
+    /// sent or answered, or never adding up to the filled size): charged the account's taker
+    /// rate instead, rounded up. Should be 0.
     pub fees_estimated: u64,
     /// Orders whose outcome could not be learned (each trips the kill switch): should be 0.
     pub unresolved: u64,
@@ -399,9 +405,30 @@ enum Asked {
     Order,
     /// An order query.
     Query,
-    /// A page of a final order's fills (OKX); the value is the leg valued at the venue's
-    /// average price, to settle at when the fills cannot be had.
-    Fills(LegFill),
+    /// A page of a final order's fills (OKX's fills, Binance's trades); the value is how to
+    /// settle the leg when the fills cannot be had.
+    Fills(Fallback),
+}
+
+/// How a final order whose fills were asked for is settled when they cannot be had, and what
+/// that is counted as.
+#[derive(Clone, Copy, Debug)]
+enum Fallback {
+    /// Valued at the venue's (possibly rounded) average price (OKX's order details):
+    /// [`LaneStats::fills_at_avg_price`].
+    AvgPrice(LegFill),
+    /// Exact but for the fee, estimated at the account's taker rate (Binance's order query):
+    /// [`LaneStats::fees_estimated`].
+    EstimatedFee(LegFill),
+}
+
+impl Fallback {
+    /// The leg as the fallback values it.
+    fn fill(self) -> LegFill {
+        match self {
+            Fallback::AvgPrice(fill) | Fallback::EstimatedFee(fill) => fill,
+        }
+    }
 }
 
 /// How long an order's (or a query's) answer may take before it is taken for lost and its
@@ -456,13 +483,15 @@ struct Pending {
     sent_ms: u64,
     /// Queries sent to learn the order's outcome.
     queries: u8,
-    /// The venue's id, once an acknowledgement named it (Coinbase queries by nothing else).
+    /// The venue's id, once an answer named it (Coinbase queries by nothing else; fills are
+    /// asked for by it).
     venue_order_id: String,
     asked: Asked,
-    /// Follow-up requests (queries, and fills requests from the newest page) still allowed.
+    /// Follow-up requests (queries, and fills requests from the first page) still allowed.
     queries_left: u8,
-    /// The fills pages read so far (newest first), with the next page's cursor while older
-    /// fills may follow: empty until a fills answer comes.
+    /// The fills pages read so far, in the order asked (OKX: newest first; Binance: oldest
+    /// first), with the next page's cursor while more fills may follow: empty until a fills
+    /// answer comes.
     fills: OrderFills,
     /// Fills pages that may still be asked for.
     pages_left: u8,
@@ -798,10 +827,10 @@ impl XarbLane {
     }
 
     /// The answer to `p`'s request will not come: ask about the order (a fills page is
-    /// settled at the average price).
+    /// settled at its fallback).
     fn answer_lost(&mut self, p: Pending, now_ms: u64) {
         match p.asked {
-            Asked::Fills(at_avg) => self.settle_at_avg(&p, at_avg, now_ms),
+            Asked::Fills(fallback) => self.settle_fallback(&p, fallback, now_ms),
             Asked::Order | Asked::Query => self.ask_later(p, now_ms),
         }
     }
@@ -1203,37 +1232,37 @@ impl XarbLane {
             Asked::Query => {
                 parse_order_query(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales)
             }
-            Asked::Fills(at_avg) => {
+            Asked::Fills(fallback) => {
                 let parsed =
                     parse_order_fills(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales);
-                self.on_fills(p, at_avg, parsed, &reply.limits, &cfg, now_ms);
+                self.on_fills(p, fallback, parsed, &reply.limits, &cfg, now_ms);
                 return;
             }
         };
         let mut p = p;
         match parsed {
             Ok(report) if is_final(&report) => {
-                let mut fill = leg_fill(&report, &cfg);
-                if says_no_fee(&report) {
-                    // Binance's order query has no commission: charge the account's taker
-                    // rate (loaded from the venue), rounded up, and count it.
-                    let side = match p.role {
-                        Role::Buy => OrderSide::Buy,
-                        Role::Sell => OrderSide::Sell,
-                        Role::Unwind => self
-                            .in_flight
-                            .and_then(|t| t.unwind_out)
-                            .map_or(OrderSide::Buy, |(_, side, _)| side),
-                    };
-                    estimate_fee(&mut fill, side, &cfg);
-                    self.stats.fees_estimated += 1;
+                let fill = leg_fill(&report, &cfg);
+                let (no_fee, no_fills) = (says_no_fee(&report), needs_fills(&report));
+                if !report.venue_order_id.is_empty() {
+                    p.venue_order_id = report.venue_order_id;
                 }
-                if needs_fills(&report) {
-                    // OKX: the answer gives the average price only. Value it from its fills.
-                    if !report.venue_order_id.is_empty() {
-                        p.venue_order_id = report.venue_order_id;
+                if no_fee {
+                    // Binance's order query has no commission; the order's trades carry it
+                    // exactly. The account's taker rate (loaded from the venue), rounded up,
+                    // values the fee only if they cannot be had.
+                    let mut estimated = fill;
+                    estimate_fee(&mut estimated, self.side_of(p.role), &cfg);
+                    let fallback = Fallback::EstimatedFee(estimated);
+                    if p.venue_order_id.is_empty() {
+                        // Trades are listed by the venue's order id only.
+                        self.settle_fallback(&p, fallback, now_ms);
+                    } else {
+                        self.ask_fills(p, fallback, now_ms);
                     }
-                    self.ask_fills(p, fill, now_ms);
+                } else if no_fills {
+                    // OKX: the answer gives the average price only. Value it from its fills.
+                    self.ask_fills(p, Fallback::AvgPrice(fill), now_ms);
                 } else {
                     self.record(p.id, p.role, p.leg, fill, now_ms);
                 }
@@ -1273,6 +1302,18 @@ impl XarbLane {
                 self.order_failed(&p, &cfg, e);
                 self.ask_later(p, now_ms);
             }
+        }
+    }
+
+    /// The side of the trade's order in `role` (an unwind's is the one out now).
+    fn side_of(&self, role: Role) -> OrderSide {
+        match role {
+            Role::Buy => OrderSide::Buy,
+            Role::Sell => OrderSide::Sell,
+            Role::Unwind => self
+                .in_flight
+                .and_then(|t| t.unwind_out)
+                .map_or(OrderSide::Buy, |(_, side, _)| side),
         }
     }
 
@@ -1336,23 +1377,23 @@ impl XarbLane {
     }
 
     /// Ask for a page of a final order's fills (the one after the pages in `p.fills`, or the
-    /// newest when it has no cursor), counted against the venue's budget like a query; where
-    /// the venue offers no such request, or it cannot be written or sent, settle at the
-    /// average price `at_avg`.
-    fn ask_fills(&mut self, p: Pending, at_avg: LegFill, now_ms: u64) {
+    /// first when it has no cursor), counted against the venue's budget like a query; where
+    /// the venue offers no such request, or it cannot be written or sent, settle at
+    /// `fallback`.
+    fn ask_fills(&mut self, p: Pending, fallback: Fallback, now_ms: u64) {
         if p.pages_left == 0 {
-            self.settle_at_avg(&p, at_avg, now_ms);
+            self.settle_fallback(&p, fallback, now_ms);
             return;
         }
-        self.ask_at(p, Asked::Fills(at_avg), now_ms);
+        self.ask_at(p, Asked::Fills(fallback), now_ms);
     }
 
     /// Send a follow-up that has come due; one that cannot be written or sent is asked again
-    /// later (a query) or settled at the average price (a fills page).
+    /// later (a query) or settled at its fallback (a fills page).
     fn send_follow_up(&mut self, p: Pending, asked: Asked, now_ms: u64) {
         match (self.follow_up(p, asked, now_ms), asked) {
             (None, _) => {}
-            (Some(p), Asked::Fills(at_avg)) => self.settle_at_avg(&p, at_avg, now_ms),
+            (Some(p), Asked::Fills(fallback)) => self.settle_fallback(&p, fallback, now_ms),
             (Some(mut p), Asked::Query | Asked::Order) => {
                 p.queries = p.queries.saturating_add(1);
                 self.ask_later(p, now_ms);
@@ -1376,7 +1417,7 @@ impl XarbLane {
     /// Writes and sends the follow-up request `asked` (an order query, or a page of a final
     /// order's fills) for `p` on its leg's connection, spending a request of the venue's budget
     /// (a query also one of `p`'s queries; a fills page one of its pages, and one of its
-    /// follow-ups unless it is an older page, after the cursor in `p.fills`); `p` back when it
+    /// follow-ups unless it is a next page, after the cursor in `p.fills`); `p` back when it
     /// could not be written or sent.
     fn follow_up(&mut self, mut p: Pending, asked: Asked, now_ms: u64) -> Option<Pending> {
         let is_fills = matches!(asked, Asked::Fills(_));
@@ -1440,55 +1481,60 @@ impl XarbLane {
     }
 
     /// The answer to a fills request (one page): settle the leg from the pages read when their
-    /// sizes add up to the order's filled size; while they fall short, ask for the next, older
-    /// page where this one was full, else (the fills lag the order's state) for the newest
-    /// again while follow-ups are left; else settle at the average price.
+    /// sizes add up to the order's filled size; while they fall short, ask for the next page
+    /// where this one was full (OKX: older; Binance: newer), else (the fills lag the order's
+    /// state) for the first again while follow-ups are left; else settle at `fallback`.
     fn on_fills(
         &mut self,
         mut p: Pending,
-        at_avg: LegFill,
+        fallback: Fallback,
         parsed: Result<OrderFills, VenueError>,
         limits: &ReplyLimits,
         cfg: &LegConfig,
         now_ms: u64,
     ) {
+        let filled = fallback.fill().size;
         match parsed {
             Ok(page) => {
                 if !p.fills.append_page(page) {
-                    self.settle_at_avg(&p, at_avg, now_ms);
+                    self.settle_fallback(&p, fallback, now_ms);
                     return;
                 }
                 match p.fills.total_size() {
-                    Some(total) if total == at_avg.size.0 => {
+                    Some(total) if total == filled.0 => {
                         let fills = std::mem::take(&mut p.fills);
-                        let fill = fills_fill(fills, at_avg.size, &cfg.base_asset, cfg.scales);
+                        let fill = fills_fill(fills, filled, &cfg.base_asset, cfg.scales);
                         self.record(p.id, p.role, p.leg, fill, now_ms);
                     }
-                    // A full page: older fills follow.
-                    Some(total) if total < at_avg.size.0 && p.fills.next_after.is_some() => {
-                        self.ask_fills(p, at_avg, now_ms);
+                    // A full page: more fills follow.
+                    Some(total) if total < filled.0 && p.fills.next_after.is_some() => {
+                        self.ask_fills(p, fallback, now_ms);
                     }
-                    // Fills can lag the order's state: ask again, from the newest.
-                    Some(total) if total < at_avg.size.0 && p.queries_left > 0 => {
+                    // Fills can lag the order's state: ask again, from the first page.
+                    Some(total) if total < filled.0 && p.queries_left > 0 => {
                         p.fills = OrderFills::default();
-                        self.ask_fills(p, at_avg, now_ms);
+                        self.ask_fills(p, fallback, now_ms);
                     }
-                    _ => self.settle_at_avg(&p, at_avg, now_ms),
+                    _ => self.settle_fallback(&p, fallback, now_ms),
                 }
             }
             Err(e) => {
                 if e.class == ErrorClass::Retryable {
                     self.pause_venue(p.leg, limits);
                 }
-                self.settle_at_avg(&p, at_avg, now_ms);
+                self.settle_fallback(&p, fallback, now_ms);
             }
         }
     }
 
-    /// Settle a filled order at the venue's average price (its exact fills could not be had).
-    fn settle_at_avg(&mut self, p: &Pending, at_avg: LegFill, now_ms: u64) {
-        self.stats.fills_at_avg_price += 1;
-        self.record(p.id, p.role, p.leg, at_avg, now_ms);
+    /// Settle a filled order without its exact fills (they could not be had): at the venue's
+    /// average price, or with its fee estimated, and counted as such.
+    fn settle_fallback(&mut self, p: &Pending, fallback: Fallback, now_ms: u64) {
+        match fallback {
+            Fallback::AvgPrice(_) => self.stats.fills_at_avg_price += 1,
+            Fallback::EstimatedFee(_) => self.stats.fees_estimated += 1,
+        }
+        self.record(p.id, p.role, p.leg, fallback.fill(), now_ms);
     }
 
     /// A leg or unwind finished with `fill`: settle holdings, and close or unwind the trade.

@@ -16,7 +16,7 @@ use kestrel_fire::relay::{RelayConn, ReplyLimits};
 use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_hot::cex::lane::{
-    Execution, LaneConfig, LaneEvent, LaneTiming, LegConfig, Role, XarbLane,
+    Execution, LaneConfig, LaneEvent, LaneTiming, LegConfig, LegFill, Role, XarbLane,
 };
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
@@ -981,6 +981,9 @@ enum Lose {
     Silent,
     /// Answers it, and every request after it, `503`.
     Answer503,
+    /// Closes the connection instead of answering (as `Close`), and answers every request for
+    /// an order's trades (`myTrades`) `503` without passing it on.
+    CloseAndTrades503,
 }
 
 /// A proxy to `venue` that passes requests and answers on, but for the first order's answer
@@ -1004,7 +1007,10 @@ fn proxy(venue: SocketAddr, lose: Lose) -> (SocketAddr, Arc<Mutex<Vec<String>>>)
                     let line = line.lines().next().unwrap_or_default().to_string();
                     log.lock().unwrap().push(line.clone());
                     let is_order = line.starts_with("POST /api/v3/order");
-                    if lose == Lose::Answer503 && lost.load(Ordering::SeqCst) {
+                    let is_trades = line.starts_with("GET /api/v3/myTrades");
+                    if (lose == Lose::Answer503 && lost.load(Ordering::SeqCst))
+                        || (lose == Lose::CloseAndTrades503 && is_trades)
+                    {
                         let _ = client.write_all(
                             b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
                         );
@@ -1018,7 +1024,7 @@ fn proxy(venue: SocketAddr, lose: Lose) -> (SocketAddr, Arc<Mutex<Vec<String>>>)
                     };
                     if is_order && !lost.swap(true, Ordering::SeqCst) {
                         match lose {
-                            Lose::Close => return,
+                            Lose::Close | Lose::CloseAndTrades503 => return,
                             Lose::Silent => {
                                 // Open and quiet until the client gives up on it.
                                 let mut sink = [0u8; 1024];
@@ -1063,6 +1069,11 @@ fn read_http(stream: &mut TcpStream) -> Option<Vec<u8>> {
     Some(msg)
 }
 
+/// The taker rate the lane takes the rich venue to charge in the tests of lost answers: above
+/// the 0.1 % the venue does charge (as a rate read before a discount would be), so that a fee
+/// estimated from it, rather than read from the venue's trades, shows in the holdings.
+const LANE_TAKER_FEE: Rate = Rate(120_000);
+
 /// The dislocation of the tests above, with the rich venue's orders going through a proxy
 /// that loses the first order's answer as `lose` says.
 fn trade_through_proxy(
@@ -1075,7 +1086,7 @@ fn trade_through_proxy(
         [&cheap, &rich],
         [cheap.addr(), proxy_addr],
         CROSSED_HOLDINGS,
-        Rate(100_000),
+        LANE_TAKER_FEE,
         Limits::default(),
     )
     .with_timing(timing);
@@ -1084,6 +1095,29 @@ fn trade_through_proxy(
     });
     let seen = seen.lock().unwrap().clone();
     (lane, events, seen, [cheap, rich])
+}
+
+/// The sell's settlement in `events`.
+fn sell_fill(events: &[LaneEvent]) -> LegFill {
+    events
+        .iter()
+        .find_map(|e| match e {
+            LaneEvent::Filled {
+                role: Role::Sell,
+                fill,
+                ..
+            } => Some(*fill),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("sell settled: {events:?}"))
+}
+
+/// The quote fee the venue charged its one order (the rich venue's sell), notional units.
+fn venue_fee(venue: &ExchangeServer) -> u128 {
+    venue.with_exchange(|ex| match ex.orders(KEY, "BTCUSDT").as_slice() {
+        [order] => order.fees,
+        orders => panic!("one order expected: {orders:?}"),
+    })
 }
 
 fn a_lost_answer_is_asked_about_and_settled_exactly(lose: Lose) {
@@ -1101,22 +1135,21 @@ fn a_lost_answer_is_asked_about_and_settled_exactly(lose: Lose) {
         .unwrap_or_else(|| panic!("no query by client id: {seen:?}"));
     assert!(query.contains("1s&"), "the sell's id: {query}");
     assert_eq!((stats.unwinds, stats.unresolved), (0, 0), "{events:?}");
-    // Binance's order query gives no commission: the sell's fee is the account's taker rate.
-    assert_eq!(stats.fees_estimated, 1);
+    // Binance's order query gives no commission: the lane asked for the order's trades by the
+    // order id the query named, and took the commission from them, not from its taker rate.
+    let trades = seen
+        .iter()
+        .find(|l| l.starts_with("GET /api/v3/myTrades?symbol=BTCUSDT&orderId="))
+        .unwrap_or_else(|| panic!("no trades request: {seen:?}"));
+    assert!(trades.contains("&limit=1000&"), "{trades}");
+    assert_eq!((stats.fees_estimated, stats.fills_at_avg_price), (0, 0));
     assert!(!lane.kill_switch_tripped());
-    let sell = events.iter().find_map(|e| match e {
-        LaneEvent::Filled {
-            role: Role::Sell,
-            fill,
-            ..
-        } => Some(*fill),
-        _ => None,
-    });
-    assert_eq!(
-        sell.expect("sell settled").size,
-        Fixed(20_000),
-        "{events:?}"
-    );
+    let sell = sell_fill(&events);
+    assert_eq!(sell.size, Fixed(20_000), "{events:?}");
+    // 0.1 % of 0.2 × 65,500.00 = 13.1 USDT, as the venue charged it (the lane's 0.12 % would
+    // have made it 15.72).
+    assert_eq!(sell.fee_quote, 131_000_000);
+    assert_eq!(sell.fee_quote, venue_fee(&venues[1]));
     // What the lane holds is what the venues hold, to the unit.
     for (i, venue) in venues.iter().enumerate() {
         let (btc, usdt) = balances(venue);
@@ -1139,6 +1172,48 @@ fn an_order_answer_lost_with_its_connection_is_asked_about_and_settled_exactly()
 #[test]
 fn an_order_answer_that_never_comes_times_out_and_is_asked_about() {
     a_lost_answer_is_asked_about_and_settled_exactly(Lose::Silent);
+}
+
+#[test]
+fn a_lost_answer_whose_trades_cannot_be_had_is_settled_on_an_estimated_fee() {
+    let timing = LaneTiming {
+        answer_timeout_ms: 300,
+        ..LaneTiming::default()
+    };
+    let (lane, events, seen, [cheap, rich]) = trade_through_proxy(Lose::CloseAndTrades503, timing);
+    let stats = lane.stats();
+    // The sell was settled from the order query; its trades were asked for once and answered
+    // 503, so its fee is the lane's taker rate, rounded up, and counted.
+    let asked = seen
+        .iter()
+        .filter(|l| l.starts_with("GET /api/v3/myTrades?"))
+        .count();
+    assert_eq!(asked, 1, "{seen:?}");
+    assert_eq!((stats.fees_estimated, stats.fills_at_avg_price), (1, 0));
+    assert_eq!((stats.unwinds, stats.unresolved), (0, 0), "{events:?}");
+    assert!(!lane.kill_switch_tripped());
+    let sell = sell_fill(&events);
+    assert_eq!(sell.size, Fixed(20_000), "{events:?}");
+    // 0.12 % of 13,100 USDT = 15.72 USDT where the venue charged 13.1: the holdings are short
+    // of the venue's balance by the difference, and only on that venue.
+    let charged = venue_fee(&rich);
+    assert_eq!((sell.fee_quote, charged), (157_200_000, 131_000_000));
+    let (btc, usdt) = balances(&rich);
+    assert_eq!(
+        lane.holdings(1),
+        Some(Holdings {
+            base: btc,
+            quote: usdt - (sell.fee_quote - charged)
+        })
+    );
+    let (btc, usdt) = balances(&cheap);
+    assert_eq!(
+        lane.holdings(0),
+        Some(Holdings {
+            base: btc,
+            quote: usdt
+        })
+    );
 }
 
 #[test]

@@ -3,11 +3,12 @@
 //!
 //! Orders are `POST /api/v3/order` with the parameters form-encoded in the body and signed
 //! (`newOrderRespType=FULL`, so the answer carries the fills). Cancels are
-//! `DELETE /api/v3/order`, queries `GET /api/v3/order`, both by `origClientOrderId`; balances
-//! `GET /api/v3/account`; fees `GET /api/v3/account/commission`; rules
-//! `GET /api/v3/exchangeInfo?symbol=` and candles `GET /api/v3/klines` (both public). Errors
-//! are `{"code":-1121,"msg":"..."}` with a 4xx; a 5xx leaves the outcome unknown ("could have
-//! been a success").
+//! `DELETE /api/v3/order`, queries `GET /api/v3/order`, both by `origClientOrderId`; an order's
+//! trades `GET /api/v3/myTrades` by `orderId` (the order query carries no commission; its
+//! trades do, exactly); balances `GET /api/v3/account`; fees `GET /api/v3/account/commission`;
+//! rules `GET /api/v3/exchangeInfo?symbol=` and candles `GET /api/v3/klines` (both public).
+//! Errors are `{"code":-1121,"msg":"..."}` with a 4xx; a 5xx leaves the outcome unknown ("could
+//! have been a success").
 
 use std::io::Write as _;
 
@@ -21,13 +22,20 @@ use super::common::{
 };
 use super::{
     Amount, Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, FeeRates, FillReport,
-    OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif,
-    VenueError, VenuePrecision, WriteError,
+    OrderFills, OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status,
+    SymbolRules, Tif, VenueError, VenuePrecision, WriteError,
 };
 use crate::auth::{BINANCE_DEFAULT_RECV_WINDOW_MS, BinanceSigner, HttpMethod};
 
 const VENUE: Venue = Venue::Binance;
 const CLIENT_ID_RULE: &str = "^[.A-Z:/a-z0-9_-]{1,36}$";
+/// Trades a `myTrades` page holds at most (its `limit`: 500 by default, at most 1000).
+const TRADES_LIMIT: usize = 1_000;
+
+/// Whether `text` can be a trade id (a `fromId` cursor): a number that fits a `LONG`.
+fn is_trade_id(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && text.parse::<i64>().is_ok()
+}
 
 /// Writes Binance spot requests.
 #[derive(Debug, Clone)]
@@ -180,6 +188,36 @@ impl RequestWriter for BinanceWriter {
         check_ref(order)?;
         let params = ref_params(symbol, order);
         self.signed_get(HttpMethod::Get, "/api/v3/order", &params, stamp, out);
+        Ok(())
+    }
+
+    /// `GET /api/v3/myTrades?symbol=&orderId=[&fromId=]&limit=1000` ("Account trade list",
+    /// weight 5 with an `orderId`): the order's trades, each with its exact `commission` and
+    /// `commissionAsset`. It takes the venue's order id only: a client id is refused. A page
+    /// holds at most 1000 trades; `after` (a trade id, from [`OrderFills::next_after`]: the
+    /// one after the last trade read) asks for the trades from it on (`fromId`, which the
+    /// docs allow with `orderId`).
+    fn order_fills(
+        &self,
+        symbol: &str,
+        order: OrderRef<'_>,
+        after: Option<&str>,
+        stamp: &Stamp,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WriteError> {
+        check_symbol(VENUE, symbol)?;
+        let OrderRef::Venue(id) = order else {
+            return Err(WriteError::NeedsVenueOrderId { venue: VENUE });
+        };
+        check_ref(order)?;
+        let params = match after {
+            None => format!("symbol={symbol}&orderId={id}&limit={TRADES_LIMIT}"),
+            Some(from) if is_trade_id(from) => {
+                format!("symbol={symbol}&orderId={id}&fromId={from}&limit={TRADES_LIMIT}")
+            }
+            Some(_) => return Err(WriteError::BadCursor { venue: VENUE }),
+        };
+        self.signed_get(HttpMethod::Get, "/api/v3/myTrades", &params, stamp, out);
         Ok(())
     }
 
@@ -395,6 +433,85 @@ fn read_fills(
     Ok(())
 }
 
+/// One row of `myTrades` ("Account trade list"); `quoteQty` (which Binance may round to the
+/// quote asset's precision), `isBuyer`, `isMaker` and the rest are not needed: the notional is
+/// `Σ price × qty`, exactly.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountTrade<'a> {
+    #[serde(borrow)]
+    id: Num<'a>,
+    #[serde(borrow)]
+    order_id: Num<'a>,
+    #[serde(borrow)]
+    price: Num<'a>,
+    #[serde(borrow)]
+    qty: Num<'a>,
+    #[serde(borrow)]
+    commission: Num<'a>,
+    commission_asset: String,
+}
+
+/// A trade or order id: a non-negative `LONG`.
+fn id_of(ctx: &Ctx, num: Num<'_>, field: &str) -> Result<u64, VenueError> {
+    let text = num.text();
+    match text.parse::<u64>() {
+        Ok(id) if is_trade_id(text) => Ok(id),
+        _ => Err(ctx.unreadable(format_args!("`{field}` = `{}`", common::clip(text)))),
+    }
+}
+
+/// `myTrades`: an array of one order's trades, oldest first, each with its `price`, `qty` and
+/// `commission` (always a charge) in `commissionAsset`. Prices and sizes must be exact at
+/// `scales`; every row must be of one order. A full page (1000 rows) may have newer trades
+/// after it: the next page starts at its highest `id` plus one.
+pub(super) fn parse_trades(
+    http_status: u16,
+    body: &[u8],
+    scales: Scales,
+) -> Result<OrderFills, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::OrderFills, http_status);
+    let rows: Vec<AccountTrade<'_>> = read(&ctx, body)?;
+    let mut out = OrderFills::default();
+    let mut order_id = None;
+    let mut last_id = 0u64;
+    for row in rows {
+        let id = id_of(&ctx, row.id, "id")?;
+        let of = id_of(&ctx, row.order_id, "orderId")?;
+        if *order_id.get_or_insert(of) != of {
+            return Err(ctx.unreadable("trades of more than one order"));
+        }
+        last_id = last_id.max(id);
+        let price = ctx.fixed(row.price.text(), scales.price, "price")?;
+        let size = ctx.fixed(row.qty.text(), scales.size, "qty")?;
+        let amount = ctx.amount(row.commission.text(), "commission")?;
+        if !amount.is_zero() {
+            if row.commission_asset.is_empty() {
+                return Err(ctx.missing("commissionAsset"));
+            }
+            add_fee(&mut out.fees, &row.commission_asset, amount, false)
+                .ok_or_else(|| ctx.unreadable("commissions overflow"))?;
+        }
+        out.fills.push(FillReport {
+            price,
+            size,
+            fee: super::Fee {
+                asset: row.commission_asset,
+                amount,
+                rebate: false,
+            },
+            trade_id: id.to_string(),
+        });
+    }
+    if out.fills.len() >= TRADES_LIMIT {
+        let next = last_id
+            .checked_add(1)
+            .ok_or_else(|| ctx.unreadable("trade id overflows"))?;
+        out.next_after = Some(next.to_string());
+    }
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Account
 // ---------------------------------------------------------------------------------------------
@@ -540,7 +657,7 @@ struct RateLimit {
 /// What one request costs against the IP's `REQUEST_WEIGHT`, per rest-api.md: an order or a
 /// cancel 1, an order query 4, the account 20, commission rates 20, `exchangeInfo` 20,
 /// klines 2, and `myTrades` with an `orderId` 5 (the lane reads fills from the order's `FULL`
-/// answer, so it never asks).
+/// answer, and asks for them only when that answer was lost and an order query settled it).
 pub(super) const fn weight(call: Call) -> u32 {
     match call {
         Call::NewOrder | Call::CancelOrder => 1,

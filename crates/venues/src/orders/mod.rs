@@ -199,14 +199,15 @@ pub enum WriteError {
         /// What is wrong.
         rule: &'static str,
     },
-    /// A fills page cursor that is not one the venue hands out (OKX: a `billId`, digits).
+    /// A fills page cursor that is not one the venue hands out (OKX: a `billId`; Binance: a
+    /// trade id; digits either way).
     #[error("{venue}: the fills page cursor is empty or not the venue's id")]
     BadCursor {
         /// The venue the request was for.
         venue: Venue,
     },
     /// The venue has no separate request for an order's fills: its order answer already
-    /// carries them or the order's quote amount (every venue but OKX).
+    /// carries them or the order's quote amount (every venue but OKX and Binance).
     #[error(
         "{venue} has no separate fills request: its order answer carries the fills or the quote amount"
     )]
@@ -248,12 +249,15 @@ pub trait RequestWriter {
         out: &mut Vec<u8>,
     ) -> Result<(), WriteError>;
     /// Asks for one order's individual fills (read by [`parse_order_fills`]), for a venue
-    /// whose order answer gives neither the fills nor the quote amount (OKX: only the
-    /// average price). Every other venue keeps this default: [`WriteError::NotOffered`].
+    /// whose order answer can lack what values the order exactly: OKX's order details give
+    /// only the average price, Binance's order query no commission (`myTrades` has it). Every
+    /// other venue keeps this default: [`WriteError::NotOffered`]. Both take the venue's
+    /// order id only ([`WriteError::NeedsVenueOrderId`] for a client id).
     ///
-    /// The venue answers a page at a time (OKX: at most 100 fills, newest first). `after`
-    /// names the page: `None` for the newest, else the cursor the previous page gave
-    /// ([`OrderFills::next_after`]) for the fills older than it.
+    /// The venue answers a page at a time (OKX: at most 100 fills, newest first; Binance: at
+    /// most 1000 trades, oldest first). `after` names the page: `None` for the first, else
+    /// the cursor the previous page gave ([`OrderFills::next_after`]) for the fills after it
+    /// (OKX: older; Binance: newer).
     fn order_fills(
         &self,
         symbol: &str,
@@ -472,29 +476,33 @@ impl OrderReport {
 
 /// One order's individual trades, as a separate fills request reports them
 /// ([`RequestWriter::order_fills`], [`parse_order_fills`]): what values an order exactly where
-/// its order answer gives only an average price (OKX).
+/// its order answer gives only an average price (OKX) or no commission (Binance's order
+/// query).
 ///
 /// The fills may lag the order's state: their sizes can add up to less than the order's
 /// `filled` for a while after it is final.
 ///
-/// One answer is one page (OKX: at most 100 fills, newest first). A full page may have older
-/// fills after it: [`OrderFills::next_after`] is then the cursor to ask for them with
-/// ([`RequestWriter::order_fills`]), and [`OrderFills::append_page`] adds that page to this
-/// one. An order's fills are all in hand when their sizes add up to its `filled`.
+/// One answer is one page (OKX: at most 100 fills, newest first; Binance: at most 1000,
+/// oldest first). A full page may have more fills after it: [`OrderFills::next_after`] is
+/// then the cursor to ask for them with ([`RequestWriter::order_fills`]), and
+/// [`OrderFills::append_page`] adds that page to this one. An order's fills are all in hand
+/// when their sizes add up to its `filled`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OrderFills {
     /// Each trade: its price and size at the symbol's scales, its own fee, its trade id.
     pub fills: Vec<FillReport>,
     /// The fills' fees summed by asset, charges and rebates apart (zero fees left out).
     pub fees: Vec<Fee>,
-    /// When the page was full, so that older fills may follow: the cursor of the next page
-    /// (OKX: the last, oldest, row's `billId`). `None`: no page follows this one.
+    /// When the page was full, so that more fills may follow: the cursor of the next page
+    /// (OKX: the last, oldest, row's `billId`; Binance: the highest trade `id` plus one, its
+    /// next `fromId`). `None`: no page follows this one.
     pub next_after: Option<String>,
 }
 
-/// Fills pages a caller asks for one order at most (OKX: 100 fills a page), each a request of
-/// the venue's budget. An order cannot have more fills than size units, but a venue whose pages
-/// never add up must not keep a lane asking: past this, value the order at its average price.
+/// Fills pages a caller asks for one order at most (OKX: 100 fills a page; Binance: 1000), each
+/// a request of the venue's budget. An order cannot have more fills than size units, but a
+/// venue whose pages never add up must not keep a lane asking: past this, value the order as
+/// its order answer allows (OKX: at its average price; Binance: its fee estimated).
 pub const MAX_FILL_PAGES: u8 = 50;
 
 impl OrderFills {
@@ -506,20 +514,21 @@ impl OrderFills {
             .try_fold(0u64, |sum, f| sum.checked_add(f.size.0))
     }
 
-    /// Adds `older`, the page asked for with this one's [`OrderFills::next_after`]: its fills
-    /// after these, its fees summed in by asset, and its cursor in place of this one's. False
-    /// (and `self` unchanged) when a fee sum would overflow.
+    /// Adds `next`, the page asked for with this one's [`OrderFills::next_after`] (older
+    /// fills on OKX, newer ones on Binance): its fills after these, its fees summed in by
+    /// asset, and its cursor in place of this one's. False (and `self` unchanged) when a fee
+    /// sum would overflow.
     #[must_use]
-    pub fn append_page(&mut self, older: OrderFills) -> bool {
+    pub fn append_page(&mut self, next: OrderFills) -> bool {
         let mut fees = self.fees.clone();
-        for fee in &older.fees {
+        for fee in &next.fees {
             if common::add_fee(&mut fees, &fee.asset, fee.amount, fee.rebate).is_none() {
                 return false;
             }
         }
         self.fees = fees;
-        self.fills.extend(older.fills);
-        self.next_after = older.next_after;
+        self.fills.extend(next.fills);
+        self.next_after = next.next_after;
         true
     }
 }
@@ -606,8 +615,8 @@ impl Call {
 }
 
 /// What one request costs against `venue`'s REST limit, in the unit the venue counts: request
-/// weight on Binance (see its spot REST docs: an order 1, an order query 4, ...), one per
-/// request on the others.
+/// weight on Binance (see its spot REST docs: an order 1, an order query 4, an order's trades
+/// 5, ...), one per request on the others.
 pub const fn request_cost(venue: Venue, call: Call) -> u32 {
     match venue {
         Venue::Binance => binance::weight(call),
@@ -764,8 +773,9 @@ pub fn parse_order_query(
 
 /// Reads the answer to [`RequestWriter::order_fills`]: every fill listed, exactly at
 /// `scales`, their fees by asset, and the cursor of the next page when this one was full
-/// ([`OrderFills::next_after`]). OKX only: for any other venue this is a
-/// [`ErrorClass::Rejected`] error saying the request is not offered there.
+/// ([`OrderFills::next_after`]). OKX (`/api/v5/trade/fills`) and Binance (`myTrades`) only:
+/// for any other venue this is a [`ErrorClass::Rejected`] error saying the request is not
+/// offered there.
 pub fn parse_order_fills(
     venue: Venue,
     http_status: u16,
@@ -774,7 +784,8 @@ pub fn parse_order_fills(
 ) -> Result<OrderFills, VenueError> {
     match venue {
         Venue::Okx => okx::parse_fills(http_status, body, scales),
-        Venue::Binance | Venue::Coinbase | Venue::Kraken | Venue::Bybit => Err(VenueError {
+        Venue::Binance => binance::parse_trades(http_status, body, scales),
+        Venue::Coinbase | Venue::Kraken | Venue::Bybit => Err(VenueError {
             venue,
             http_status,
             code: None,

@@ -21,7 +21,7 @@ use kestrel_venues::orders::{
     OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
     VenuePrecision, WriteError, classify, classify_by_status, parse_balances, parse_cancel,
     parse_candles, parse_fee_rates, parse_order, parse_order_fills, parse_order_query,
-    parse_symbol_rules,
+    parse_symbol_rules, request_cost,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -540,6 +540,307 @@ fn binance_errors_classify_by_the_documented_table() {
     assert_eq!((waf.class, waf.code), (ErrorClass::Retryable, None));
     let gateway = parse_order(Venue::Binance, 502, b"", scales).unwrap_err();
     assert_eq!(gateway.class, ErrorClass::UnknownOutcome);
+}
+
+#[test]
+fn binance_trades_request_is_a_signed_get_by_venue_order_id() {
+    let w = binance();
+    let mut out = Vec::new();
+    w.order_fills("BTCUSDT", OrderRef::Venue("28"), None, &stamp(), &mut out)
+        .expect("writes");
+    let http = parse_http(&out);
+    assert_eq!(
+        (http.method.as_str(), http.path.as_str()),
+        ("GET", "/api/v3/myTrades")
+    );
+    assert_eq!(http.body, "");
+    assert_eq!(http.header("X-MBX-APIKEY"), Some(BINANCE_API_KEY));
+    assert!(
+        http.query
+            .starts_with("symbol=BTCUSDT&orderId=28&limit=1000&recvWindow=5000&"),
+        "{}",
+        http.query
+    );
+    assert_eq!(
+        names(&http.query),
+        [
+            "symbol",
+            "orderId",
+            "limit",
+            "recvWindow",
+            "timestamp",
+            "signature"
+        ]
+    );
+    verify_binance_http(&http, &binance_signer());
+    // The next page: the trades from `fromId` on, with `orderId` (a documented combination),
+    // signed with it.
+    w.order_fills(
+        "BTCUSDT",
+        OrderRef::Venue("28"),
+        Some("28458"),
+        &stamp(),
+        &mut out,
+    )
+    .expect("writes");
+    let http = parse_http(&out);
+    assert!(
+        http.query
+            .starts_with("symbol=BTCUSDT&orderId=28&fromId=28458&limit=1000&"),
+        "{}",
+        http.query
+    );
+    verify_binance_http(&http, &binance_signer());
+    // A tampered query does not verify.
+    let tampered = Http {
+        query: http.query.replace("fromId=28458", "fromId=28459"),
+        ..http
+    };
+    let request = BinanceRequest {
+        api_key: tampered.header("X-MBX-APIKEY"),
+        query: &tampered.query,
+        body: &tampered.body,
+    };
+    let rejection =
+        verify_binance(&request, &binance_signer().verify_key(), NOW_MS).expect_err("refused");
+    assert_eq!(rejection.code, Some(-1022));
+    // A cursor is a trade id: digits of a LONG, never empty.
+    for cursor in ["", "12a", "1&limit=5", "-1", "1 2", "99999999999999999999"] {
+        assert_eq!(
+            w.order_fills(
+                "BTCUSDT",
+                OrderRef::Venue("28"),
+                Some(cursor),
+                &stamp(),
+                &mut out
+            ),
+            Err(WriteError::BadCursor {
+                venue: Venue::Binance
+            }),
+            "{cursor:?}"
+        );
+    }
+    // `myTrades` takes no client order id.
+    assert_eq!(
+        w.order_fills("BTCUSDT", OrderRef::Client("kx1"), None, &stamp(), &mut out),
+        Err(WriteError::NeedsVenueOrderId {
+            venue: Venue::Binance
+        })
+    );
+    assert!(matches!(
+        w.order_fills("BTCUSDT", OrderRef::Venue("2x"), None, &stamp(), &mut out),
+        Err(WriteError::BadClientId { .. })
+    ));
+    assert!(matches!(
+        w.order_fills("BTC USDT", OrderRef::Venue("28"), None, &stamp(), &mut out),
+        Err(WriteError::BadSymbol { .. })
+    ));
+    // It weighs 5 against the IP's request weight (with an `orderId`).
+    assert_eq!(request_cost(Venue::Binance, Call::OrderFills), 5);
+}
+
+/// rest-api.md, "Account trade list (USER_DATA)" response.
+const BINANCE_TRADES: &str = r#"[
+    {
+        "symbol": "BNBBTC",
+        "id": 28457,
+        "orderId": 100234,
+        "orderListId": -1,
+        "price": "4.00000100",
+        "qty": "12.00000000",
+        "quoteQty": "48.000012",
+        "commission": "10.10000000",
+        "commissionAsset": "BNB",
+        "time": 1499865549590,
+        "isBuyer": true,
+        "isMaker": false,
+        "isBestMatch": true
+    }
+]"#;
+
+#[test]
+fn binance_trades_read_to_exact_prices_sizes_and_fees() {
+    let trades = parse_order_fills(Venue::Binance, 200, BINANCE_TRADES.as_bytes(), scales(8, 8))
+        .expect("reads");
+    assert_eq!(
+        trades.fills,
+        vec![FillReport {
+            price: Fixed(400_000_100),
+            size: Fixed(1_200_000_000),
+            fee: Fee {
+                asset: "BNB".into(),
+                amount: amount("10.10000000"),
+                rebate: false,
+            },
+            trade_id: "28457".into(),
+        }]
+    );
+    assert_eq!(
+        trades.fees,
+        vec![Fee {
+            asset: "BNB".into(),
+            amount: amount("10.10000000"),
+            rebate: false,
+        }]
+    );
+    // One row, far from a full page: nothing follows.
+    assert_eq!(trades.next_after, None);
+    // Σ price × qty at 16 digits: 4.000001 × 12 = 48.000012, the documented quoteQty.
+    assert_eq!(
+        u128::from(trades.fills[0].price.0) * u128::from(trades.fills[0].size.0),
+        48_000_012 * 10u128.pow(10)
+    );
+    // More trades of the order: commissions add up by asset, a zero one is left out.
+    let rows: Value = serde_json::from_str(BINANCE_TRADES).expect("json");
+    let mut second = rows[0].clone();
+    second["id"] = json!(28458);
+    second["qty"] = json!("1.00000000");
+    second["commission"] = json!("0.00000001");
+    let mut third = rows[0].clone();
+    third["id"] = json!(28459);
+    third["commission"] = json!("0.00000000");
+    third["commissionAsset"] = json!("BTC");
+    let body = json!([rows[0], second, third]).to_string();
+    let trades =
+        parse_order_fills(Venue::Binance, 200, body.as_bytes(), scales(8, 8)).expect("reads");
+    assert_eq!(trades.fills.len(), 3);
+    assert_eq!(
+        trades.fees,
+        vec![Fee {
+            asset: "BNB".into(),
+            amount: amount("10.10000001"),
+            rebate: false,
+        }]
+    );
+    assert!(trades.fills[2].fee.amount.is_zero());
+    // No trades (yet): an empty list.
+    let none = parse_order_fills(Venue::Binance, 200, b"[]", scales(8, 8)).expect("reads");
+    assert_eq!(
+        (none.fills.len(), none.fees.len(), none.next_after),
+        (0, 0, None)
+    );
+}
+
+/// A Binance `myTrades` page of `rows` trades of one order, oldest first: trade `i` has id
+/// `7000 + i`, 0.00000001 BTC at 65000.01 with a commission of 0.00000001 BTC.
+fn binance_trades_page(rows: u64) -> String {
+    let data: Vec<Value> = (0..rows)
+        .map(|i| {
+            json!({
+                "symbol": "BTCUSDT", "id": 7_000 + i, "orderId": 28, "orderListId": -1,
+                "price": "65000.01", "qty": "0.00000001", "quoteQty": "0.00065",
+                "commission": "0.00000001", "commissionAsset": "BTC", "time": 1_499_865_549_590u64,
+                "isBuyer": true, "isMaker": false, "isBestMatch": true,
+            })
+        })
+        .collect();
+    Value::Array(data).to_string()
+}
+
+#[test]
+fn a_full_binance_trades_page_names_the_next_from_id() {
+    // 1000 rows: the page is full; newer trades may follow from the highest id plus one.
+    let full = parse_order_fills(
+        Venue::Binance,
+        200,
+        binance_trades_page(1_000).as_bytes(),
+        scales(2, 8),
+    )
+    .expect("reads");
+    assert_eq!(full.fills.len(), 1_000);
+    assert_eq!(full.next_after.as_deref(), Some("8000"));
+    assert_eq!(
+        full.fees,
+        vec![Fee {
+            asset: "BTC".into(),
+            amount: amount("0.00001000"),
+            rebate: false,
+        }]
+    );
+    // 999 rows: the last page.
+    let short = parse_order_fills(
+        Venue::Binance,
+        200,
+        binance_trades_page(999).as_bytes(),
+        scales(2, 8),
+    )
+    .expect("reads");
+    assert_eq!(
+        (short.fills.len(), short.next_after.as_deref()),
+        (999, None)
+    );
+    // The next page appended: its trades after these, the commissions summed.
+    let mut all = full.clone();
+    assert!(all.append_page(short));
+    assert_eq!(all.fills.len(), 1_999);
+    assert_eq!(all.fees[0].amount, amount("0.00001999"));
+    assert_eq!(all.next_after, None);
+}
+
+#[test]
+fn binance_trades_errors_are_classified_and_bad_answers_refused() {
+    let cases = [
+        (400, -2013, "Order does not exist.", ErrorClass::Rejected),
+        (400, -1121, "Invalid symbol.", ErrorClass::Rejected),
+        (
+            400,
+            -1022,
+            "Signature for this request is not valid.",
+            ErrorClass::Auth,
+        ),
+        (
+            429,
+            -1003,
+            "Too much request weight used",
+            ErrorClass::Retryable,
+        ),
+        // A timeout on a read is only a retry.
+        (503, -1007, "Timeout", ErrorClass::Retryable),
+        (400, -9999, "?", ErrorClass::Rejected),
+    ];
+    for (status, code, msg, class) in cases {
+        let body = binance_error(code, msg);
+        let error = parse_order_fills(Venue::Binance, status, body.as_bytes(), scales(8, 8))
+            .expect_err("an error answer");
+        assert_eq!(error.code, Some(ErrorCode::Number(code)));
+        assert_eq!(error.message, msg);
+        assert_eq!(error.class, class, "{code}");
+    }
+    // A gateway's page or an empty 5xx: classified by status, never an unknown outcome.
+    let error = parse_order_fills(Venue::Binance, 503, b"", scales(8, 8)).unwrap_err();
+    assert_eq!((error.code, error.class), (None, ErrorClass::Retryable));
+    let rows: Value = serde_json::from_str(BINANCE_TRADES).expect("json");
+    let with = |field: &str, value: Value| {
+        let mut row = rows[0].clone();
+        row[field] = value;
+        json!([row]).to_string()
+    };
+    let mut other_order = rows[0].clone();
+    other_order["orderId"] = json!(100235);
+    let mut no_asset = rows[0].clone();
+    no_asset
+        .as_object_mut()
+        .expect("row")
+        .remove("commissionAsset");
+    let malformed = [
+        with("price", json!("4.000001005")),
+        with("qty", json!("-12.00000000")),
+        with("commission", json!("x")),
+        with("commissionAsset", json!("")),
+        with("id", json!(-1)),
+        with("id", json!("28a")),
+        with("orderId", json!(1.5)),
+        json!([rows[0], other_order]).to_string(),
+        json!([no_asset]).to_string(),
+        BINANCE_TRADES.replace(r#""qty": "12.00000000","#, ""),
+        r#"{"symbol":"BNBBTC"}"#.to_owned(),
+        BINANCE_TRADES[..BINANCE_TRADES.len() / 2].to_owned(),
+    ];
+    for body in malformed {
+        let error = parse_order_fills(Venue::Binance, 200, body.as_bytes(), scales(8, 8))
+            .expect_err("unreadable");
+        assert_eq!(error.class, ErrorClass::Rejected, "{body}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1077,8 +1378,12 @@ fn okx_fills_request_is_a_signed_get_by_venue_order_id() {
         w.order_fills("BTC USDT", OrderRef::Venue("1"), None, &stamp(), &mut out),
         Err(WriteError::BadSymbol { .. })
     ));
-    // Every other venue's order answer carries the fills or the quote amount.
-    let others: [Box<dyn RequestWriter>; 1] = [Box::new(binance())];
+    // Every other venue but Binance: its order answer carries the fills or the quote amount.
+    let others: [Box<dyn RequestWriter>; 3] = [
+        Box::new(KrakenWriter::new(kraken_signer(), HOST)),
+        Box::new(BybitWriter::new(bybit_signer(), HOST)),
+        Box::new(CoinbaseWriter::new(coinbase_signer(), HOST)),
+    ];
     for w in others {
         let error = w
             .order_fills("BTCUSDT", OrderRef::Venue("1"), None, &stamp(), &mut out)
@@ -1303,8 +1608,8 @@ fn okx_fills_errors_are_classified_and_bad_answers_refused() {
             .expect_err("malformed");
         assert_eq!(error.class, ErrorClass::Rejected, "{body}");
     }
-    // Every other venue: not offered, never a guess.
-    for venue in [Venue::Binance, Venue::Bybit, Venue::Kraken, Venue::Coinbase] {
+    // Every other venue but Binance: not offered, never a guess.
+    for venue in [Venue::Bybit, Venue::Kraken, Venue::Coinbase] {
         let error = parse_order_fills(venue, 200, OKX_FILLS.as_bytes(), scales(1, 8)).unwrap_err();
         assert_eq!(error.class, ErrorClass::Rejected);
         assert!(
@@ -1882,8 +2187,9 @@ fn every_parser(venue: Venue, status: u16, body: &[u8]) {
     let _ = parse_candles(venue, status, body, s);
 }
 
-const EXAMPLES: [(Venue, &str); 18] = [
+const EXAMPLES: [(Venue, &str); 19] = [
     (Venue::Binance, BINANCE_KLINES),
+    (Venue::Binance, BINANCE_TRADES),
     (Venue::Okx, OKX_CANDLES),
     (Venue::Bybit, BYBIT_KLINE),
     (Venue::Kraken, KRAKEN_OHLC),
