@@ -125,37 +125,33 @@ const DISCOVERY_CONCURRENCY: usize = 32;
 
 /// Longest wait for one JSON-RPC answer over HTTP: a node that accepts the connection and never
 /// answers fails the request (retried by the caller) instead of stalling the slow lane.
-pub const HTTP_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const HTTP_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Longest wait to open the HTTP connection to the node.
-pub const HTTP_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const HTTP_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The HTTP client every JSON-RPC connection to the node uses: each request bounded by 30 s,
+/// each connect by 5 s (for callers that build a provider of their own, e.g. with a wallet).
+pub fn http_client() -> Result<alloy::transports::http::reqwest::Client, ChainError> {
+    alloy::transports::http::reqwest::Client::builder()
+        .timeout(HTTP_REQUEST_TIMEOUT)
+        .connect_timeout(HTTP_CONNECT_TIMEOUT)
+        .build()
+        .map_err(|e| ChainError::Invalid {
+            what: "http_url",
+            detail: format!("building the HTTP client: {e}"),
+        })
+}
 
 impl Chain {
-    /// Connects over HTTP, each request bounded by [`HTTP_REQUEST_TIMEOUT`]. Nothing is sent
-    /// until the first request.
+    /// Connects over HTTP with [`http_client`]. Nothing is sent until the first request.
     pub fn connect_http(url: &str) -> Result<Chain, ChainError> {
-        Self::connect_http_with_timeout(url, HTTP_REQUEST_TIMEOUT)
-    }
-
-    /// [`Chain::connect_http`] with another per-request timeout.
-    pub fn connect_http_with_timeout(
-        url: &str,
-        timeout: std::time::Duration,
-    ) -> Result<Chain, ChainError> {
         let parsed = url.parse().map_err(|e| ChainError::Invalid {
             what: "http_url",
             detail: format!("{url}: {e}"),
         })?;
-        let client = alloy::transports::http::reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(HTTP_CONNECT_TIMEOUT.min(timeout))
-            .build()
-            .map_err(|e| ChainError::Invalid {
-                what: "http_url",
-                detail: format!("{url}: building the HTTP client: {e}"),
-            })?;
         Ok(Chain {
             provider: ProviderBuilder::new()
-                .connect_reqwest(client, parsed)
+                .connect_reqwest(http_client()?, parsed)
                 .erased(),
         })
     }

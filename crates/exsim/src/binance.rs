@@ -807,13 +807,18 @@ fn my_trades(ex: &Exchange, account: &str, params: &HashMap<String, String>) -> 
     HttpResponse::json(200, serde_json::Value::Array(rows).to_string())
 }
 
+/// The asset a fill's fee is charged in and the digits its amount is written with.
+fn fee_asset<'a>(spec: &'a SymbolSpec, fill: &Fill) -> (&'a str, u8) {
+    match fill.fee_asset {
+        FeeAsset::Base => (spec.base.as_str(), spec.size_scale.digits()),
+        FeeAsset::Quote => (spec.quote.as_str(), notional_digits(spec)),
+    }
+}
+
 /// One `myTrades` row.
 fn trade_json(spec: &SymbolSpec, order: &Order, fill: &Fill) -> serde_json::Value {
     let notional_digits = notional_digits(spec);
-    let (asset, digits) = match fill.fee_asset {
-        FeeAsset::Base => (spec.base.as_str(), spec.size_scale.digits()),
-        FeeAsset::Quote => (spec.quote.as_str(), notional_digits),
-    };
+    let (asset, digits) = fee_asset(spec, fill);
     let notional = u128::from(fill.price.0) * u128::from(fill.size.0);
     serde_json::json!({
         "symbol": order.symbol,
@@ -909,10 +914,7 @@ fn order_json(spec: &SymbolSpec, order: &Order, with_fills: bool) -> serde_json:
             .fills
             .iter()
             .map(|fill| {
-                let (asset, digits) = match fill.fee_asset {
-                    FeeAsset::Base => (spec.base.as_str(), spec.size_scale.digits()),
-                    FeeAsset::Quote => (spec.quote.as_str(), notional_digits),
-                };
+                let (asset, digits) = fee_asset(spec, fill);
                 serde_json::json!({
                     "price": fill.price.to_text(spec.price_scale),
                     "qty": fill.size.to_text(spec.size_scale),

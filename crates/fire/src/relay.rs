@@ -312,7 +312,7 @@ impl ReaderCtx {
     }
 }
 
-/// What [`take_response`] and [`ResponseFramer::take`] found at the front of a buffer.
+/// What [`ResponseFramer::take`] found at the front of a buffer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Framed {
     /// More bytes are needed.
@@ -336,7 +336,7 @@ pub enum Framed {
 /// quadratic in a body's chunks, which a slow or hostile peer sending tiny chunks picks.)
 ///
 /// It owns the connection's receive buffer, so its saved positions always refer to the bytes
-/// they were taken in. Every cap of [`take_response`] applies.
+/// they were taken in. Every cap (head, line, trailer, body) applies.
 #[derive(Default)]
 pub struct ResponseFramer {
     buf: Vec<u8>,
@@ -390,16 +390,6 @@ impl ResponseFramer {
     pub fn bytes_examined(&self) -> u64 {
         self.examined
     }
-}
-
-/// Takes one complete HTTP/1.1 response (skipping 1xx interim heads) off the front of `buf`.
-///
-/// Stateless: each call frames `buf` from its start, so a caller that calls it after every
-/// read of a response arriving in many small reads pays for every earlier byte again; such a
-/// caller keeps a [`ResponseFramer`] instead. This suits a buffer that is framed once or
-/// holds whole responses.
-pub fn take_response(buf: &mut Vec<u8>) -> Framed {
-    take_with(buf, &mut FrameState::default(), &mut 0)
 }
 
 /// One [`Framed`] off the front of `buf`, resuming from `state` (which describes `buf`'s

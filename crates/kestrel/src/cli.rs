@@ -103,11 +103,16 @@ async fn until_stopped(duration: Option<u64>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `kestrel run --config FILE [--live] [--duration SECS]`.
-pub fn run(file: &Path, live_flag: bool, duration: Option<u64>) -> anyhow::Result<ExitCode> {
+/// `kestrel run --config FILE [--live] [--duration SECS]`. `config_log`: apply the config's
+/// `telemetry.log` to the installed subscriber (false when RUST_LOG chose the filter).
+pub fn run(
+    file: &Path,
+    live_flag: bool,
+    duration: Option<u64>,
+    config_log: bool,
+) -> anyhow::Result<ExitCode> {
     let any = load(file)?;
-    // The config's filter, unless RUST_LOG chose one for this process (it wins).
-    if std::env::var("RUST_LOG").map_or(true, |f| f.trim().is_empty()) {
+    if config_log {
         kestrel_telemetry::set_log_filter(&any.telemetry().log)
             .map_err(|e| anyhow::anyhow!("{}: telemetry.log: {e}", file.display()))?;
     }
@@ -280,11 +285,9 @@ fn stop_lanes(
         let digits = xarb.quote_digits();
         match xarb.stop() {
             Ok(stats) => {
-                let pnl = crate::xarb_run::quote_decimal(stats.pnl, digits);
-                let fees = crate::xarb_run::quote_decimal(
-                    i128::try_from(stats.fees).unwrap_or(i128::MAX),
-                    digits,
-                );
+                let pnl = crate::quote_decimal(stats.pnl, digits);
+                let fees =
+                    crate::quote_decimal(i128::try_from(stats.fees).unwrap_or(i128::MAX), digits);
                 eprintln!(
                     "kestrel: cross-exchange lane stopped; opportunities {}, trades {}, \
                      orders {}, unwinds {}, pnl {pnl} and fees {fees} (quote asset)",
@@ -461,10 +464,13 @@ pub fn start_xarb(
 ) -> anyhow::Result<crate::xarb_run::XarbRun> {
     let restored = crate::xarb_run::Restored::read(journal_path, mode)?;
     let lane = crate::xarb_run::build_lane(cfg, secrets, mode, &restored)?;
-    let digits = cfg.price_scale.digits() + cfg.size_scale.digits();
-    Ok(
-        crate::xarb_run::XarbRun::start(lane, cfg.core, journal, run_id, mode)?
-            .with_quote_digits(digits),
+    crate::xarb_run::XarbRun::start(
+        lane,
+        cfg.core,
+        journal,
+        run_id,
+        mode,
+        crate::xarb_run::quote_digits(cfg),
     )
 }
 

@@ -88,7 +88,7 @@ pub async fn deploy_executor(
         .map_err(|e| anyhow!("chain.http_url: {e}"))?;
     let provider: DynProvider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
-        .connect_http(url)
+        .connect_reqwest(kestrel_chain::http_client()?, url)
         .erased();
     let weth = cfg.backrun.weth;
     let weth_code = provider

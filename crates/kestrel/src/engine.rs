@@ -899,6 +899,8 @@ pub fn run_summary(
         "bundles": c.bundles,
         "drops": c.drops,
         "reconnects": c.reconnects,
+        "connect_failures": c.connect_failures,
+        "subscription_refusals": c.subscription_refusals,
         "confirmed": c.confirmed,
         "disagreements": c.disagreements,
         "skips": named(&SkipReason::ALL, SkipReason::as_str, |r| c.skip(r)),

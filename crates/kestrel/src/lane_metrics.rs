@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use kestrel_hot::cex::lane::LaneStats;
+use kestrel_telemetry::{
+    prometheus_counter as counter, prometheus_gauge as gauge, prometheus_header as header,
+};
 
 use crate::statarb_lane::StatArbTotals;
 
@@ -67,7 +70,6 @@ pub struct XarbGauges {
     fees: AtomicU64,
     unhedged_max: AtomicU64,
     tripped: AtomicBool,
-    published: AtomicU64,
 }
 
 fn clamp_i(v: i128) -> i64 {
@@ -101,12 +103,6 @@ impl XarbGauges {
         self.fees.store(clamp_u(s.fees), r);
         self.unhedged_max.store(clamp_u(s.unhedged_max), r);
         self.tripped.store(tripped, r);
-        self.published.fetch_add(1, Ordering::Release);
-    }
-
-    /// How many times [`XarbGauges::publish`] ran.
-    pub fn publications(&self) -> u64 {
-        self.published.load(Ordering::Acquire)
     }
 
     /// Appends the Prometheus text of the last published totals to `out`.
@@ -164,11 +160,7 @@ impl XarbGauges {
             ),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP kestrel_xarb_{name}_total {help}\n# TYPE kestrel_xarb_{name}_total counter\nkestrel_xarb_{name}_total {}",
-                v.load(r)
-            );
+            let _ = counter(out, &format!("kestrel_xarb_{name}_total"), help, v.load(r));
         }
         let gauges: [(&str, &str, i128); 4] = [
             (
@@ -193,10 +185,7 @@ impl XarbGauges {
             ),
         ];
         for (name, help, v) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP kestrel_xarb_{name} {help}\n# TYPE kestrel_xarb_{name} gauge\nkestrel_xarb_{name} {v}"
-            );
+            let _ = gauge(out, &format!("kestrel_xarb_{name}"), help, v);
         }
     }
 }
@@ -225,7 +214,7 @@ impl StatArbGauges {
         let Some(t) = guard.as_ref() else {
             return;
         };
-        let counters: [(&str, &str, u64); 8] = [
+        let counters: [(&str, &str, u64); 9] = [
             ("selections", "Pair selections run.", t.selections),
             (
                 "pairs_added",
@@ -246,16 +235,20 @@ impl StatArbGauges {
                 "Polls whose requests failed (retried with backoff).",
                 t.poll_errors,
             ),
+            (
+                "fills_at_avg_price",
+                "Filled legs valued at the venue's average price because exact fills were missing (should stay 0).",
+                t.fills_at_avg_price,
+            ),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP kestrel_statarb_{name}_total {help}\n# TYPE kestrel_statarb_{name}_total counter\nkestrel_statarb_{name}_total {v}"
-            );
+            let _ = counter(out, &format!("kestrel_statarb_{name}_total"), help, v);
         }
-        let _ = writeln!(
+        let _ = header(
             out,
-            "# HELP kestrel_statarb_skipped_entries_total Entries not made, by reason.\n# TYPE kestrel_statarb_skipped_entries_total counter"
+            "kestrel_statarb_skipped_entries_total",
+            "Entries not made, by reason.",
+            "counter",
         );
         for (reason, n) in &t.skipped_entries {
             let _ = writeln!(
@@ -263,30 +256,30 @@ impl StatArbGauges {
                 "kestrel_statarb_skipped_entries_total{{reason=\"{reason}\"}} {n}"
             );
         }
-        let gauges: [(&str, &str, String); 4] = [
-            (
-                "pairs_selected",
-                "Pairs selected now.",
-                t.pairs_selected.to_string(),
-            ),
-            ("open_trades", "Trades open now.", t.open_trades.to_string()),
-            (
-                "pnl_quote",
-                "Realized PnL of closed trades after fees, in the quote asset.",
-                t.pnl_quote.clone(),
-            ),
-            (
-                "fees_quote",
-                "Fees of closed trades, in the quote asset.",
-                t.fees_quote.clone(),
-            ),
-        ];
-        for (name, help, v) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP kestrel_statarb_{name} {help}\n# TYPE kestrel_statarb_{name} gauge\nkestrel_statarb_{name} {v}"
-            );
-        }
+        let _ = gauge(
+            out,
+            "kestrel_statarb_pairs_selected",
+            "Pairs selected now.",
+            t.pairs_selected,
+        );
+        let _ = gauge(
+            out,
+            "kestrel_statarb_open_trades",
+            "Trades open now.",
+            t.open_trades,
+        );
+        let _ = gauge(
+            out,
+            "kestrel_statarb_pnl_quote",
+            "Realized PnL of closed trades after fees, in the quote asset.",
+            &t.pnl_quote,
+        );
+        let _ = gauge(
+            out,
+            "kestrel_statarb_fees_quote",
+            "Fees of closed trades, in the quote asset.",
+            &t.fees_quote,
+        );
     }
 }
 
@@ -309,7 +302,6 @@ mod tests {
             ..LaneStats::default()
         };
         g.publish(&stats, true);
-        assert_eq!(g.publications(), 1);
         let mut text = String::new();
         g.render(&mut text);
         for line in [

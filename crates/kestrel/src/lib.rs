@@ -26,3 +26,38 @@ pub mod undecoded;
 pub mod venue_setup;
 pub mod xarb_admin;
 pub mod xarb_run;
+
+/// `units` with `digits` fraction digits as an exact decimal string (`-1.50` for -150 at 2).
+pub fn quote_decimal(units: i128, digits: u8) -> String {
+    let sign = if units < 0 { "-" } else { "" };
+    let abs = units.unsigned_abs();
+    if digits == 0 {
+        return format!("{sign}{abs}");
+    }
+    let Some(one) = 10u128.checked_pow(u32::from(digits)) else {
+        return format!("{sign}{abs}e-{digits}");
+    };
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / one,
+        abs % one,
+        width = usize::from(digits)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_decimal;
+
+    #[test]
+    fn notional_units_print_as_exact_quote_decimals() {
+        assert_eq!(quote_decimal(-150, 2), "-1.50");
+        assert_eq!(quote_decimal(7, 3), "0.007");
+        assert_eq!(quote_decimal(123_456_789, 0), "123456789");
+        assert_eq!(
+            quote_decimal(i128::MIN, 18),
+            "-170141183460469231731.687303715884105728"
+        );
+        assert_eq!(quote_decimal(5, 40), "5e-40");
+    }
+}

@@ -381,10 +381,19 @@ fn main() -> ExitCode {
     let from_env = std::env::var("RUST_LOG")
         .ok()
         .filter(|f| !f.trim().is_empty());
-    if let Err(e) = kestrel_telemetry::init_tracing(from_env.as_deref().unwrap_or("warn")) {
-        eprintln!("kestrel: RUST_LOG ignored: {e}");
-        let _ = kestrel_telemetry::set_log_filter("warn");
-    }
+    // Whether RUST_LOG chose the filter (it then wins over the config's).
+    let log_from_env = match from_env.as_deref().map(kestrel_telemetry::init_tracing) {
+        Some(Ok(())) => true,
+        Some(Err(e)) => {
+            eprintln!("kestrel: RUST_LOG ignored: {e}");
+            let _ = kestrel_telemetry::init_tracing("warn");
+            false
+        }
+        None => {
+            let _ = kestrel_telemetry::init_tracing("warn");
+            false
+        }
+    };
     let result = match cli.cmd {
         Cmd::CheckConfig { file } => kestrel::cli::check_config(&file),
         Cmd::Xarb {
@@ -400,7 +409,7 @@ fn main() -> ExitCode {
             config,
             live,
             duration,
-        } => kestrel::cli::run(&config, live, duration),
+        } => kestrel::cli::run(&config, live, duration, !log_from_env),
         Cmd::Sandbox {
             duration,
             seed,

@@ -799,16 +799,7 @@ impl StatArbLane {
     }
 
     fn quote_text(&self, units: i128) -> String {
-        let digits = u32::from(self.spec.scales.notional_digits());
-        let one = 10u128.pow(digits);
-        let sign = if units < 0 { "-" } else { "" };
-        let abs = units.unsigned_abs();
-        format!(
-            "{sign}{}.{:0width$}",
-            abs / one,
-            abs % one,
-            width = digits as usize
-        )
+        crate::quote_decimal(units, self.spec.scales.notional_digits())
     }
 
     /// Feeds one closed bar to every pair; `newest`: the latest bar known, the only one that

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use kestrel_config::ModeSetting;
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_store::{Journal, KillSwitchEvent, KillSwitchRow, Record, XarbRecord};
+use kestrel_strategies::risk::TripReason;
 use kestrel_types::Mode;
 
 /// What [`reset_kill_switch`] did.
@@ -28,10 +29,7 @@ impl fmt::Display for ResetOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ResetOutcome::Cleared(row) => {
-                let why = match &row.event {
-                    KillSwitchEvent::Tripped { reason, amount } => describe(reason, *amount),
-                    KillSwitchEvent::Reset { .. } => "a reset".to_owned(),
-                };
+                let why = describe(row);
                 write!(
                     f,
                     "cleared the {} kill switch trip of run {} at {} ({why}); the next start of \
@@ -115,22 +113,35 @@ pub fn reset_command(mode: Mode) -> String {
     format!("kestrel xarb reset-kill-switch --config FILE{live} --note \"why trading may resume\"")
 }
 
-/// A journaled trip reason in words.
-pub(crate) fn describe(reason: &str, amount: Option<u128>) -> String {
-    match (reason, amount) {
-        ("drawdown", Some(n)) => format!("drawdown of {n} notional units, past max_drawdown"),
-        ("imbalance", Some(n)) => {
-            format!("open imbalance of {n} size units, past max_imbalance")
+/// The reason a journaled trip row gives, when this build knows its key (`None` for a reset
+/// row, or a reason key or number this build does not read).
+pub(crate) fn trip_of(row: &KillSwitchRow) -> Option<TripReason> {
+    match &row.event {
+        KillSwitchEvent::Tripped { reason, amount } => TripReason::from_key(reason, *amount),
+        KillSwitchEvent::Reset { .. } => None,
+    }
+}
+
+/// A journaled trip's reason in words.
+pub(crate) fn describe(row: &KillSwitchRow) -> String {
+    match (trip_of(row), &row.event) {
+        (Some(TripReason::Drawdown { drawdown }), _) => {
+            format!("drawdown of {drawdown} notional units, past max_drawdown")
         }
-        ("order_rate", Some(n)) => {
-            format!("{n} orders within a minute, past max_orders_per_minute")
+        (Some(TripReason::Imbalance { imbalance }), _) => {
+            format!("open imbalance of {imbalance} size units, past max_imbalance")
         }
-        ("unresolved", None) => "an order whose outcome the venue never told: reconcile the \
-                                 venue's account before clearing"
+        (Some(TripReason::OrderRate { orders }), _) => {
+            format!("{orders} orders within a minute, past max_orders_per_minute")
+        }
+        (Some(TripReason::Unresolved), _) => "an order whose outcome the venue never told: \
+                                              reconcile the venue's account before clearing"
             .to_owned(),
-        ("manual", None) => "stopped by an operator".to_owned(),
-        (other, Some(n)) => format!("reason {other:?} ({n})"),
-        (other, None) => format!("reason {other:?}"),
+        (Some(TripReason::Manual), _) => "stopped by an operator".to_owned(),
+        (None, KillSwitchEvent::Tripped { reason, amount }) => {
+            format!("reason {reason:?} ({amount:?})")
+        }
+        (None, KillSwitchEvent::Reset { .. }) => "a reset".to_owned(),
     }
 }
 

@@ -36,9 +36,7 @@ use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
 use kestrel_hot::net::TlsOrderConn;
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
-use kestrel_store::{
-    JournalHandle, KillSwitchEvent, KillSwitchRow, PositionRow, Record, XarbRecord,
-};
+use kestrel_store::{JournalHandle, KillSwitchRow, PositionRow, Record, XarbRecord};
 use kestrel_strategies::risk::{Holdings, RiskLimits, TripReason};
 use kestrel_strategies::xarb::{SymbolRules, XarbParams};
 use kestrel_types::Mode;
@@ -324,30 +322,16 @@ impl Restored {
     }
 }
 
-/// The reason a journaled trip gives the switch: the journaled one, or [`TripReason::Manual`]
-/// when the row does not name one this build knows (the lane still starts tripped).
-fn trip_reason(row: &KillSwitchRow) -> TripReason {
-    match &row.event {
-        KillSwitchEvent::Tripped { reason, amount } => {
-            TripReason::from_key(reason, *amount).unwrap_or(TripReason::Manual)
-        }
-        KillSwitchEvent::Reset { .. } => TripReason::Manual,
-    }
-}
-
 /// Says, at error level, that the lane starts tripped: why, when, and what clears it.
 fn log_started_tripped(row: &KillSwitchRow, mode: Mode) {
-    let why = match &row.event {
-        KillSwitchEvent::Tripped { reason, amount } => crate::xarb_admin::describe(reason, *amount),
-        KillSwitchEvent::Reset { .. } => "a reset".to_owned(),
-    };
     tracing::error!(
-        "xarb lane: the {} kill switch tripped at {} in run {} ({why}) and was never reset: \
+        "xarb lane: the {} kill switch tripped at {} in run {} ({}) and was never reset: \
          this run starts tripped and opens no trade. Once the cause is understood, clear it \
          with `{}` and restart",
         crate::xarb_admin::mode_name(mode),
         crate::xarb_admin::utc(row.unix_ms),
         row.run_id,
+        crate::xarb_admin::describe(row),
         crate::xarb_admin::reset_command(mode)
     );
 }
@@ -454,7 +438,8 @@ pub fn build_lane(
     Ok(match &restored.trip {
         Some(row) => {
             log_started_tripped(row, mode);
-            lane.start_tripped(trip_reason(row))
+            // A reason this build does not read still leaves the lane tripped.
+            lane.start_tripped(crate::xarb_admin::trip_of(row).unwrap_or(TripReason::Manual))
         }
         None => lane,
     })
@@ -466,8 +451,8 @@ pub struct XarbRun {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<LaneStats>,
     gauges: Arc<XarbGauges>,
-    /// Fraction digits of the lane's notional units (price digits + size digits), for
-    /// reporting money in the quote asset; 0 until [`XarbRun::with_quote_digits`].
+    /// Fraction digits of the lane's notional units ([`quote_digits`]), for reporting money
+    /// in the quote asset.
     quote_digits: u8,
 }
 
@@ -480,6 +465,7 @@ impl XarbRun {
         journal: JournalHandle,
         run_id: String,
         mode: Mode,
+        quote_digits: u8,
     ) -> anyhow::Result<XarbRun> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
@@ -500,18 +486,11 @@ impl XarbRun {
             stop,
             thread,
             gauges,
-            quote_digits: 0,
+            quote_digits,
         })
     }
 
-    /// The same run, reporting money with `digits` fraction digits (the config's
-    /// `price_digits + size_digits`: what one notional unit is).
-    pub fn with_quote_digits(mut self, digits: u8) -> XarbRun {
-        self.quote_digits = digits;
-        self
-    }
-
-    /// Fraction digits of the lane's notional units (see [`XarbRun::with_quote_digits`]).
+    /// Fraction digits of the lane's notional units ([`quote_digits`] of its config).
     pub fn quote_digits(&self) -> u8 {
         self.quote_digits
     }
@@ -601,37 +580,11 @@ fn trip_record(reason: TripReason, mode: Mode) -> XarbRecord {
     }
 }
 
-/// `units` with `digits` fraction digits as an exact decimal string (`-1.50` for -150 at 2).
-pub fn quote_decimal(units: i128, digits: u8) -> String {
-    let sign = if units < 0 { "-" } else { "" };
-    let abs = units.unsigned_abs();
-    if digits == 0 {
-        return format!("{sign}{abs}");
+/// Fraction digits of `cfg`'s notional units (price × size): what its money totals count.
+pub fn quote_digits(cfg: &XarbConfig) -> u8 {
+    Scales {
+        price: cfg.price_scale,
+        size: cfg.size_scale,
     }
-    let Some(one) = 10u128.checked_pow(u32::from(digits)) else {
-        return format!("{sign}{abs}e-{digits}");
-    };
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / one,
-        abs % one,
-        width = usize::from(digits)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quote_decimal;
-
-    #[test]
-    fn notional_units_print_as_exact_quote_decimals() {
-        assert_eq!(quote_decimal(-150, 2), "-1.50");
-        assert_eq!(quote_decimal(7, 3), "0.007");
-        assert_eq!(quote_decimal(123_456_789, 0), "123456789");
-        assert_eq!(
-            quote_decimal(i128::MIN, 18),
-            "-170141183460469231731.687303715884105728"
-        );
-        assert_eq!(quote_decimal(5, 40), "5e-40");
-    }
+    .notional_digits()
 }

@@ -304,10 +304,13 @@ impl Reader {
     /// the other mode, or one whose start was not journaled, is never taken for this one's.
     pub fn latest_xarb_positions(&self, mode: Mode) -> Result<Vec<PositionRow>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT run_id, leg, venue, base_units, quote_units FROM xarb_positions p
-             WHERE id = (SELECT MAX(q.id) FROM xarb_positions q JOIN runs r USING (run_id)
-                         WHERE q.leg = p.leg AND r.mode = ?1)
-             ORDER BY leg",
+            // The newest row per leg of this mode found once, then joined back: a correlated
+            // MAX with the join inside scanned each leg's rows of the other mode per row.
+            "SELECT p.run_id, p.leg, p.venue, p.base_units, p.quote_units
+             FROM (SELECT q.leg, MAX(q.id) AS id FROM xarb_positions q
+                   JOIN runs r USING (run_id) WHERE r.mode = ?1 GROUP BY q.leg) m
+             JOIN xarb_positions p ON p.id = m.id
+             ORDER BY p.leg",
         )?;
         let rows = stmt.query_and_then([mode_key(mode)], |r| {
             let units = |i: usize| -> Result<u128, StoreError> {

@@ -26,7 +26,10 @@ mod stages;
 
 pub use counters::{Counters, CountersSnapshot};
 pub use logging::{init_tracing, set_log_filter};
-pub use prometheus::prometheus_text;
+pub use prometheus::{
+    counter as prometheus_counter, gauge as prometheus_gauge, header as prometheus_header,
+    prometheus_text,
+};
 pub use server::{MetricsServer, serve_metrics};
 pub use stages::{LatencySummary, Percentiles, SpanRecorder, StageRecorder};
 

@@ -161,13 +161,22 @@ fn write_all(out: &mut String, c: &CountersSnapshot, l: &LatencySummary) -> fmt:
     )
 }
 
-fn header(out: &mut String, name: &str, help: &str, kind: &str) -> fmt::Result {
+/// The `# HELP` and `# TYPE` lines of metric family `name`.
+pub fn header(out: &mut String, name: &str, help: &str, kind: &str) -> fmt::Result {
     writeln!(out, "# HELP {name} {help}")?;
     writeln!(out, "# TYPE {name} {kind}")
 }
 
-fn counter(out: &mut String, name: &str, help: &str, value: u64) -> fmt::Result {
+/// A counter family `name` with one unlabelled sample.
+pub fn counter(out: &mut String, name: &str, help: &str, value: u64) -> fmt::Result {
     header(out, name, help, "counter")?;
+    writeln!(out, "{name} {value}")
+}
+
+/// A gauge family `name` with one unlabelled sample (any number Prometheus reads: an integer,
+/// or an exact decimal string).
+pub fn gauge(out: &mut String, name: &str, help: &str, value: impl fmt::Display) -> fmt::Result {
+    header(out, name, help, "gauge")?;
     writeln!(out, "{name} {value}")
 }
 

@@ -3,15 +3,18 @@
 //! heads and chunk framing past their caps. Each must be `Invalid` (the connection is dropped),
 //! never a panic and never an `Incomplete` that lets the buffer grow without end.
 
-use kestrel_fire::relay::{Framed, ResponseFramer, take_response};
+use kestrel_fire::relay::{Framed, ResponseFramer};
 use proptest::prelude::*;
 
 const CHUNKED_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
 /// Largest response body the framer accepts (`relay::MAX_BODY_BYTES`).
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
+/// The first response framed from `bytes` all at once.
 fn frame(bytes: &[u8]) -> Framed {
-    take_response(&mut bytes.to_vec())
+    let mut framer = ResponseFramer::default();
+    framer.push(bytes);
+    framer.take()
 }
 
 fn chunked(body: &[u8]) -> Vec<u8> {
@@ -131,12 +134,13 @@ fn feed(bytes: &[u8], piece: usize) -> (Vec<Framed>, Framed, ResponseFramer) {
     (replies, last, framer)
 }
 
-/// What `take_response` makes of `bytes` all at once, as [`feed`] reports it.
+/// What a framer makes of `bytes` pushed all at once, as [`feed`] reports it.
 fn whole(bytes: &[u8]) -> (Vec<Framed>, Framed) {
-    let mut buf = bytes.to_vec();
+    let mut framer = ResponseFramer::default();
+    framer.push(bytes);
     let mut replies = Vec::new();
     loop {
-        match take_response(&mut buf) {
+        match framer.take() {
             reply @ Framed::Reply { .. } => replies.push(reply),
             end => return (replies, end),
         }
@@ -286,10 +290,10 @@ fn any_response() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
-    /// However a stream is split into reads, the framer frames it as `take_response` frames
+    /// However a stream is split into reads, the framer frames it as one fed it whole frames
     /// it whole: the same replies, and the same end.
     #[test]
-    fn a_framer_fed_in_pieces_frames_as_take_response_does_whole(
+    fn a_framer_fed_in_pieces_frames_as_one_fed_it_whole(
         bytes in any_response(),
         second in prop_oneof![Just(Vec::new()), any_response()],
         piece in 1usize..40,
@@ -300,13 +304,14 @@ proptest! {
     }
 
     #[test]
-    fn take_response_never_panics_and_always_makes_progress(bytes in any_response()) {
-        let mut buf = bytes;
+    fn framing_never_panics_and_always_makes_progress(bytes in any_response()) {
+        let mut framer = ResponseFramer::default();
+        framer.push(&bytes);
         // Pipelined replies come off one by one; each takes bytes off the buffer.
         loop {
-            let before = buf.len();
-            match take_response(&mut buf) {
-                Framed::Reply { .. } => prop_assert!(buf.len() < before),
+            let before = framer.buffered();
+            match framer.take() {
+                Framed::Reply { .. } => prop_assert!(framer.buffered() < before),
                 Framed::Incomplete | Framed::Invalid => break,
             }
         }

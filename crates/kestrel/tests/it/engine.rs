@@ -87,6 +87,9 @@ async fn victim_that_would_revert_gets_no_bundle() {
     assert_eq!(summary["pending_seen"], c.pending_seen);
     assert!(c.pending_seen >= 1);
     assert_eq!(summary["bundles"], 0);
+    // A node that answered every connect and subscription: both failure counts journaled, 0.
+    assert_eq!(summary["connect_failures"], 0);
+    assert_eq!(summary["subscription_refusals"], 0);
     assert_eq!(
         summary["skips"]["victim_would_revert"],
         c.skip(SkipReason::VictimWouldRevert)

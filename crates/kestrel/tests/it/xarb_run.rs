@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kestrel::bench_xarb::SimVenues;
 use kestrel::xarb_admin::{ResetOutcome, reset_kill_switch, reset_target};
-use kestrel::xarb_run::{Restored, XarbRun, build_lane};
+use kestrel::xarb_run::{Restored, XarbRun, build_lane, quote_digits};
 use kestrel_store::{Journal, KillSwitchEvent, Record, XarbRecord};
 use kestrel_types::Mode;
 
@@ -53,7 +53,15 @@ fn run_lane(
     let restored = Restored::read(path, mode).unwrap();
     let lane = build_lane(x, &sim.secrets(), mode, &restored).unwrap();
     let started_tripped = lane.kill_switch_tripped();
-    let run = XarbRun::start(lane, None, journal.handle(), run_id.into(), mode).unwrap();
+    let run = XarbRun::start(
+        lane,
+        None,
+        journal.handle(),
+        run_id.into(),
+        mode,
+        quote_digits(x),
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_secs(secs));
     let stats = run.stop().unwrap();
     journal.close().unwrap();
@@ -219,6 +227,7 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
         journal.handle(),
         "xarb-run-1".into(),
         Mode::DryRun,
+        quote_digits(&x),
     )
     .unwrap();
     std::thread::sleep(Duration::from_secs(4));
@@ -363,13 +372,14 @@ fn run_id_of(stderr: &str) -> &str {
         .unwrap_or_else(|| panic!("no run id: {stderr}"))
 }
 
-/// `kestrel run --duration SECS` on `path` with the simulated venues' credentials; must
-/// succeed; its stderr.
-fn paper_run(sim: &SimVenues, path: &std::path::Path, secs: u32) -> String {
+/// `kestrel run --duration SECS` on `path` with the simulated venues' credentials and `env`;
+/// must succeed; its stderr.
+fn paper_run(sim: &SimVenues, path: &std::path::Path, secs: u32, env: &[(&str, &str)]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_kestrel"))
         .args(["run", "--duration", &secs.to_string(), "--config"])
         .arg(path)
         .envs(sim.credentials(PREFIX))
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -398,7 +408,7 @@ fn kestrel_run_on_a_cex_only_config_runs_the_lane_on_paper_and_journals_it() {
     let dir = tempfile::tempdir().unwrap();
     let (journal, path) = cex_only_config(&sim, dir.path());
     let start: Vec<_> = (0..5).map(|i| sim.account(i).unwrap()).collect();
-    let stderr = paper_run(&sim, &path, 4);
+    let stderr = paper_run(&sim, &path, 4, &[]);
     assert!(stderr.contains("cross-exchange lane on paper"), "{stderr}");
     let run_id = run_id_of(&stderr);
     for (i, s) in start.iter().enumerate() {
@@ -505,7 +515,14 @@ fn kestrel_run_starts_a_lane_with_a_standing_trip_tripped() {
         })
         .unwrap();
     journal.close().unwrap();
-    let stderr = paper_run(&sim, &path, 3);
+    // A malformed RUST_LOG is refused, and the run still logs (by the config's filter): the
+    // standing trip is said at error level.
+    let stderr = paper_run(&sim, &path, 3, &[("RUST_LOG", "kestrel=loud")]);
+    assert!(stderr.contains("RUST_LOG ignored"), "{stderr}");
+    assert!(
+        stderr.contains("ERROR") && stderr.contains("drawdown"),
+        "the standing trip is logged: {stderr}"
+    );
     let run_id = run_id_of(&stderr);
     let reader = kestrel_store::open_readonly(&journal_path).unwrap();
     let run = reader.run(run_id).unwrap().expect("the run is journaled");
