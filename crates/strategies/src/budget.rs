@@ -34,8 +34,7 @@ pub struct RequestBudget {
     venue_left: i64,
     /// When the venue's count window ends (0: no count known).
     venue_until_ns: u64,
-    /// Units spent, requests sent, and trades held back for want of budget.
-    spent: u64,
+    /// Requests sent, and trades held back for want of budget.
     requests: u64,
     held_back: u64,
 }
@@ -52,7 +51,6 @@ impl RequestBudget {
             at_ns: now_ns,
             venue_left: 0,
             venue_until_ns: 0,
-            spent: 0,
             requests: 0,
             held_back: 0,
         }
@@ -92,7 +90,6 @@ impl RequestBudget {
         self.refill(now_ns);
         self.tokens -= i128::from(units) * NANOS;
         self.venue_left = self.venue_left.saturating_sub(i64::from(units));
-        self.spent += u64::from(units);
         self.requests += 1;
     }
 
@@ -111,11 +108,6 @@ impl RequestBudget {
         self.refill(now_ns);
         let pause = i128::from(pause_ms) * 1_000_000 * i128::from(self.per_second);
         self.tokens = self.tokens.min(0) - pause;
-    }
-
-    /// Units spent so far.
-    pub fn spent(&self) -> u64 {
-        self.spent
     }
 
     /// Requests sent so far.

@@ -42,15 +42,6 @@ pub enum TripReason {
 }
 
 impl TripReason {
-    /// Every reason's key, as [`TripReason::key`] spells it.
-    pub const KEYS: [&'static str; 5] = [
-        "drawdown",
-        "imbalance",
-        "order_rate",
-        "unresolved",
-        "manual",
-    ];
-
     /// A stable lowercase word for the reason (what the journal keeps; never renamed).
     pub fn key(&self) -> &'static str {
         match self {

@@ -17,8 +17,7 @@ use kestrel_venues::sync::bybit::BybitBook;
 use kestrel_venues::sync::{Liveness, Outcome, SyncStats};
 use kestrel_wire::cex::bybit::{BybitKind, BybitMsg, parse_bybit};
 
-use super::kraken::snapshot_overdue;
-use super::{Backoff, FeedStats};
+use super::{Backoff, FeedStats, snapshot_overdue};
 use crate::wsclient::WsClient;
 
 /// The public spot stream's path (`wss://stream.bybit.com/v5/public/spot`).

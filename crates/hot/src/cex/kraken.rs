@@ -19,7 +19,7 @@ use kestrel_venues::sync::kraken::{KrakenBook, KrakenBookConfig, KrakenDepth};
 use kestrel_venues::sync::{Liveness, Outcome};
 use kestrel_wire::cex::kraken::{KrakenBookKind, KrakenBookMsg, KrakenFrame, parse_kraken};
 
-use super::{Backoff, FeedStats};
+use super::{Backoff, FeedStats, snapshot_overdue};
 use crate::wsclient::{WsClient, WsError};
 
 /// One symbol to follow.
@@ -383,20 +383,6 @@ fn book_request(method: &str, symbol: &KrakenSymbol) -> String {
     out
 }
 
-/// How long after its subscription a book's snapshot is overdue. A subscription is answered
-/// with its snapshot before any update, so an update arriving before the snapshot is either
-/// one of the old subscription's, still in flight after an unsubscribe and subscribe (within
-/// a round trip), or a sign that the snapshot was lost: a frame that did not decode, or one
-/// the client dropped as too big. Past this, the book is resubscribed; a snapshot merely late
-/// costs one snapshot more, never a wrong book.
-pub(super) const SNAPSHOT_WAIT_NS: u64 = 1_000_000_000;
-
-/// Whether an update arriving at `now_ns` for a book with no snapshot yet, subscribed at
-/// `subscribed_ns`, means its snapshot was lost.
-pub(super) fn snapshot_overdue(subscribed_ns: u64, now_ns: u64) -> bool {
-    now_ns.saturating_sub(subscribed_ns) >= SNAPSHOT_WAIT_NS
-}
-
 /// Append `text` as a JSON string literal (quoted, escaped).
 pub(super) fn push_json_string(out: &mut String, text: &str) {
     use std::fmt::Write as _;
@@ -478,6 +464,7 @@ mod tests {
     use kestrel_venues::sync::kraken::kraken_checksum;
 
     use super::*;
+    use crate::cex::SNAPSHOT_WAIT_NS;
 
     fn scale(d: u8) -> Scale {
         Scale::new(d).expect("scale")

@@ -462,6 +462,11 @@ impl Default for LaneTiming {
     }
 }
 
+/// Times a final order's fills are asked for again from the first page when the pages read
+/// fall short of its filled size with no next page (the fills lag the order's state), before
+/// the leg is settled at its fallback.
+const FILLS_RETRIES: u8 = 3;
+
 /// Unwind orders per trade: one, and more while they fill short.
 pub const MAX_UNWINDS: u8 = 3;
 
@@ -487,8 +492,8 @@ struct Pending {
     /// asked for by it).
     venue_order_id: String,
     asked: Asked,
-    /// Follow-up requests (queries, and fills requests from the first page) still allowed.
-    queries_left: u8,
+    /// Fills re-asks from the first page still allowed (see [`FILLS_RETRIES`]).
+    fills_retries_left: u8,
     /// The fills pages read so far, in the order asked (OKX: newest first; Binance: oldest
     /// first), with the next page's cursor while more fills may follow: empty until a fills
     /// answer comes.
@@ -725,11 +730,6 @@ impl XarbLane {
         self.closing = true;
     }
 
-    /// Base the closed trades left open across venues (positive: long), size units.
-    pub fn open_imbalance(&self) -> i128 {
-        self.open_base
-    }
-
     /// Take the events recorded since the last call.
     pub fn drain_events(&mut self) -> Vec<LaneEvent> {
         std::mem::take(&mut self.events)
@@ -755,8 +755,8 @@ impl XarbLane {
         }
         self.fresh = changed;
         self.changed |= changed;
-        self.settle_replies(now_ms);
-        self.act(now_ms);
+        self.settle_replies(now_ns, now_ms);
+        self.act(now_ns, now_ms);
         if self.changed && self.in_flight.is_none() && !self.closing {
             self.changed = false;
             self.decide(now_ns, now_ms);
@@ -767,7 +767,7 @@ impl XarbLane {
 
     /// What settling left to do: take the answers owed on closed connections for lost,
     /// replace connections that went silent, send the follow-ups due, and the unwind due.
-    fn act(&mut self, now_ms: u64) {
+    fn act(&mut self, now_ns: u64, now_ms: u64) {
         if let Execution::Orders { conns, .. } = &mut self.exec {
             let mut reap = false;
             for (leg, conn) in conns.iter_mut().enumerate() {
@@ -783,7 +783,7 @@ impl XarbLane {
                 }
             }
             if reap {
-                self.reap_closed(now_ms);
+                self.reap_closed(now_ns, now_ms);
             }
         }
         if self.later.iter().any(|l| l.due_ms <= now_ms) {
@@ -791,7 +791,7 @@ impl XarbLane {
             while i < self.later.len() {
                 if self.later.get(i).is_some_and(|l| l.due_ms <= now_ms) {
                     let l = self.later.swap_remove(i);
-                    self.send_follow_up(l.pending, l.asked, now_ms);
+                    self.send_follow_up(l.pending, l.asked, now_ns, now_ms);
                 } else {
                     i += 1;
                 }
@@ -800,30 +800,46 @@ impl XarbLane {
         if let Some(t) = self.in_flight
             && t.unwind_due_ms.is_some_and(|due| due <= now_ms)
         {
-            self.start_unwind(t, now_ms);
+            self.start_unwind(t, now_ns, now_ms);
         }
     }
 
     /// Every connection seen closed with answers owed: read what it delivered before
     /// closing, then take the rest for lost (their orders are asked about).
-    fn reap_closed(&mut self, now_ms: u64) {
+    fn reap_closed(&mut self, now_ns: u64, now_ms: u64) {
         let Execution::Orders { conns, .. } = &self.exec else {
             return;
         };
-        // Seen closed before the last answers are read: a closed connection's reader has
-        // delivered everything it read before it said so.
-        let closed: Vec<usize> = conns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !c.is_open())
-            .map(|(leg, _)| leg)
-            .collect();
-        self.settle_replies(now_ms);
-        for leg in closed {
-            while let Some(p) = self.pending.get_mut(leg).and_then(VecDeque::pop_front) {
-                self.answer_lost(p, now_ms);
+        let legs = conns.len();
+        // Legs 64 at a time, those closed held in a bitmask: reaping allocates nothing.
+        for first in (0..legs).step_by(64) {
+            // Seen closed before the last answers are read: a closed connection's reader has
+            // delivered everything it read before it said so.
+            let mut closed = self.closed_legs(first);
+            self.settle_replies(now_ns, now_ms);
+            while closed != 0 {
+                let leg = first + closed.trailing_zeros() as usize;
+                closed &= closed - 1;
+                while let Some(p) = self.pending.get_mut(leg).and_then(VecDeque::pop_front) {
+                    self.answer_lost(p, now_ms);
+                }
             }
         }
+    }
+
+    /// Of legs `first..first + 64`, those whose connections are closed: bit `i` is leg
+    /// `first + i`.
+    fn closed_legs(&self, first: usize) -> u64 {
+        let Execution::Orders { conns, .. } = &self.exec else {
+            return 0;
+        };
+        conns
+            .iter()
+            .skip(first)
+            .take(64)
+            .enumerate()
+            .filter(|(_, c)| !c.is_open())
+            .fold(0, |mask, (i, _)| mask | 1 << i)
     }
 
     /// The answer to `p`'s request will not come: ask about the order (a fills page is
@@ -866,10 +882,10 @@ impl XarbLane {
     }
 
     /// One `call` to leg `leg`'s venue (into debt if need be).
-    fn spend_budget(&mut self, leg: usize, call: Call) {
+    fn spend_budget(&mut self, leg: usize, call: Call, now_ns: u64) {
         let cost = self.cost(leg, call);
         if let Some(b) = self.budgets.get_mut(leg) {
-            b.spend(cost, mono_ns());
+            b.spend(cost, now_ns);
         }
     }
 
@@ -878,14 +894,9 @@ impl XarbLane {
         self.budgets.get(leg).map_or(0, RequestBudget::requests)
     }
 
-    /// Units of leg `leg`'s venue limit spent so far (Binance: request weight).
-    pub fn budget_spent(&self, leg: usize) -> u64 {
-        self.budgets.get(leg).map_or(0, RequestBudget::spent)
-    }
-
     /// What an answer's headers say about the venue's limits: a count of what has been used
     /// (bounds the budget until the count's minute ends, less what is still in flight there).
-    fn note_limits(&mut self, leg: usize, limits: &ReplyLimits, now_ms: u64) {
+    fn note_limits(&mut self, leg: usize, limits: &ReplyLimits, now_ns: u64, now_ms: u64) {
         let (Some(used), Some(limit)) = (
             limits.used_weight_1m,
             self.cfg.legs.get(leg).and_then(|l| l.weight_per_minute),
@@ -902,7 +913,7 @@ impl XarbLane {
                 .sum()
         });
         let to_window_end_ms = 60_000 - now_ms % 60_000 + WINDOW_SKEW_MS;
-        let until = mono_ns().saturating_add(to_window_end_ms.saturating_mul(1_000_000));
+        let until = now_ns.saturating_add(to_window_end_ms.saturating_mul(1_000_000));
         if let Some(b) = self.budgets.get_mut(leg) {
             b.bound_by_venue(used, limit, in_flight, until);
         }
@@ -910,13 +921,13 @@ impl XarbLane {
 
     /// The venue refused for rate or load: leave it alone for what it asked (`Retry-After`),
     /// at least [`RATE_LIMIT_PAUSE_MS`].
-    fn pause_venue(&mut self, leg: usize, limits: &ReplyLimits) {
+    fn pause_venue(&mut self, leg: usize, limits: &ReplyLimits, now_ns: u64) {
         let pause_ms = limits
             .retry_after_s
             .map_or(0, |s| u64::from(s) * 1_000)
             .max(RATE_LIMIT_PAUSE_MS);
         if let Some(b) = self.budgets.get_mut(leg) {
-            b.penalize(mono_ns(), pause_ms);
+            b.penalize(now_ns, pause_ms);
             self.stats.venue_pauses += 1;
         }
     }
@@ -998,7 +1009,7 @@ impl XarbLane {
                     self.stats.deferred_trades += 1;
                 }
                 self.holding = false;
-                self.fire(o, buy, sell, now_ms, timed);
+                self.fire(o, buy, sell, now_ns, now_ms, timed);
             }
             None if held => {
                 // Worth trading but out of budget: decide again on every poll until the budget
@@ -1013,7 +1024,20 @@ impl XarbLane {
         }
     }
 
-    fn fire(&mut self, o: Opportunity, buy_leg: usize, sell_leg: usize, now_ms: u64, timed: bool) {
+    fn fire(
+        &mut self,
+        o: Opportunity,
+        buy_leg: usize,
+        sell_leg: usize,
+        now_ns: u64,
+        now_ms: u64,
+        timed: bool,
+    ) {
+        // Both connections made fresh before either order is written, so that nothing is
+        // settled between the two writes (and an order found unresolved trips the switch
+        // before the trade opens).
+        self.ensure_fresh(buy_leg, now_ns, now_ms);
+        self.ensure_fresh(sell_leg, now_ns, now_ms);
         if self.kill.allow(now_ms, 2, Purpose::Open).is_err() {
             self.report_trip();
             return;
@@ -1046,7 +1070,7 @@ impl XarbLane {
             size: o.size,
             limit: o.buy_limit,
         };
-        self.send(buy, now_ms);
+        self.send(buy, now_ns, now_ms);
         let sell = Order {
             role: Role::Sell,
             leg: sell_leg,
@@ -1054,7 +1078,7 @@ impl XarbLane {
             limit: o.sell_limit,
             ..buy
         };
-        self.send(sell, now_ms);
+        self.send(sell, now_ns, now_ms);
         if timed && matches!(self.exec, Execution::Orders { .. }) {
             let written_ns = mono_ns();
             self.update_to_orders
@@ -1066,7 +1090,7 @@ impl XarbLane {
         }
     }
 
-    fn send(&mut self, order: Order, now_ms: u64) {
+    fn send(&mut self, order: Order, now_ns: u64, now_ms: u64) {
         let Order {
             id,
             role,
@@ -1076,7 +1100,6 @@ impl XarbLane {
             size,
             limit,
         } = order;
-        self.ensure_fresh(leg, now_ms);
         let Some(cfg) = self.cfg.legs.get(leg) else {
             return;
         };
@@ -1084,7 +1107,7 @@ impl XarbLane {
         let (venue, taker_fee, buy_fee_asset, scales) =
             (cfg.venue, cfg.taker_fee, cfg.buy_fee_asset, cfg.scales);
         self.stats.orders += 1;
-        self.spend_budget(leg, Call::NewOrder);
+        self.spend_budget(leg, Call::NewOrder, now_ns);
         self.mark_traded(leg);
         self.push(LaneEvent::OrderSent {
             id,
@@ -1140,7 +1163,7 @@ impl XarbLane {
                     queries: 0,
                     venue_order_id: String::new(),
                     asked: Asked::Order,
-                    queries_left: 5,
+                    fills_retries_left: FILLS_RETRIES,
                     fills: OrderFills::default(),
                     pages_left: MAX_FILL_PAGES,
                 };
@@ -1184,7 +1207,7 @@ impl XarbLane {
         }
     }
 
-    fn settle_replies(&mut self, now_ms: u64) {
+    fn settle_replies(&mut self, now_ns: u64, now_ms: u64) {
         // TLS connections are read here, on the lane's thread; plain ones by their readers.
         let mut tls_replies = Vec::new();
         if let Execution::Orders { conns, .. } = &mut self.exec {
@@ -1200,7 +1223,7 @@ impl XarbLane {
                 .get_mut(reply.relay)
                 .and_then(VecDeque::pop_front)
             {
-                self.on_reply(pending, &reply, now_ms);
+                self.on_reply(pending, &reply, now_ns, now_ms);
             }
         }
         loop {
@@ -1218,15 +1241,15 @@ impl XarbLane {
             else {
                 continue;
             };
-            self.on_reply(pending, &reply, now_ms);
+            self.on_reply(pending, &reply, now_ns, now_ms);
         }
     }
 
-    fn on_reply(&mut self, p: Pending, reply: &RelayReply, now_ms: u64) {
+    fn on_reply(&mut self, p: Pending, reply: &RelayReply, now_ns: u64, now_ms: u64) {
         let Some(cfg) = self.cfg.legs.get(p.leg).cloned() else {
             return;
         };
-        self.note_limits(p.leg, &reply.limits, now_ms);
+        self.note_limits(p.leg, &reply.limits, now_ns, now_ms);
         let parsed = match p.asked {
             Asked::Order => parse_order(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales),
             Asked::Query => {
@@ -1235,7 +1258,16 @@ impl XarbLane {
             Asked::Fills(fallback) => {
                 let parsed =
                     parse_order_fills(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales);
-                self.on_fills(p, fallback, parsed, &reply.limits, &cfg, now_ms);
+                match parsed {
+                    Ok(page) => self.on_fills(p, fallback, page, &cfg, now_ms),
+                    // No fills to be had: settle at the fallback.
+                    Err(e) => {
+                        if e.class == ErrorClass::Retryable {
+                            self.pause_venue(p.leg, &reply.limits, now_ns);
+                        }
+                        self.settle_fallback(&p, fallback, now_ms);
+                    }
+                }
                 return;
             }
         };
@@ -1252,7 +1284,8 @@ impl XarbLane {
                     // exactly. The account's taker rate (loaded from the venue), rounded up,
                     // values the fee only if they cannot be had.
                     let mut estimated = fill;
-                    estimate_fee(&mut estimated, self.side_of(p.role), &cfg);
+                    let side = side_of(self.in_flight, p.role).unwrap_or(OrderSide::Buy);
+                    estimate_fee(&mut estimated, side, &cfg);
                     let fallback = Fallback::EstimatedFee(estimated);
                     if p.venue_order_id.is_empty() {
                         // Trades are listed by the venue's order id only.
@@ -1288,7 +1321,7 @@ impl XarbLane {
             Err(e) if matches!(p.asked, Asked::Order) && e.class != ErrorClass::UnknownOutcome => {
                 if e.class == ErrorClass::Retryable {
                     // Too many requests, or busy: leave the venue alone for a while.
-                    self.pause_venue(p.leg, &reply.limits);
+                    self.pause_venue(p.leg, &reply.limits, now_ns);
                 }
                 self.order_failed(&p, &cfg, e);
                 self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
@@ -1297,23 +1330,11 @@ impl XarbLane {
             // that says nothing about the order: ask again later. Never taken for unfilled.
             Err(e) => {
                 if e.class == ErrorClass::Retryable {
-                    self.pause_venue(p.leg, &reply.limits);
+                    self.pause_venue(p.leg, &reply.limits, now_ns);
                 }
                 self.order_failed(&p, &cfg, e);
                 self.ask_later(p, now_ms);
             }
-        }
-    }
-
-    /// The side of the trade's order in `role` (an unwind's is the one out now).
-    fn side_of(&self, role: Role) -> OrderSide {
-        match role {
-            Role::Buy => OrderSide::Buy,
-            Role::Sell => OrderSide::Sell,
-            Role::Unwind => self
-                .in_flight
-                .and_then(|t| t.unwind_out)
-                .map_or(OrderSide::Buy, |(_, side, _)| side),
         }
     }
 
@@ -1390,8 +1411,8 @@ impl XarbLane {
 
     /// Send a follow-up that has come due; one that cannot be written or sent is asked again
     /// later (a query) or settled at its fallback (a fills page).
-    fn send_follow_up(&mut self, p: Pending, asked: Asked, now_ms: u64) {
-        match (self.follow_up(p, asked, now_ms), asked) {
+    fn send_follow_up(&mut self, p: Pending, asked: Asked, now_ns: u64, now_ms: u64) {
+        match (self.follow_up(p, asked, now_ns, now_ms), asked) {
             (None, _) => {}
             (Some(p), Asked::Fills(fallback)) => self.settle_fallback(&p, fallback, now_ms),
             (Some(mut p), Asked::Query | Asked::Order) => {
@@ -1404,27 +1425,29 @@ impl XarbLane {
     /// Before writing on leg `leg`'s connection: if it has closed with answers owed, read what
     /// it delivered and take the rest for lost, so that no answer on the new connection is
     /// matched to a request made on the old one.
-    fn ensure_fresh(&mut self, leg: usize, now_ms: u64) {
+    fn ensure_fresh(&mut self, leg: usize, now_ns: u64, now_ms: u64) {
         let closed = match &self.exec {
             Execution::Orders { conns, .. } => conns.get(leg).is_some_and(|c| !c.is_open()),
             Execution::Paper => false,
         };
         if closed && self.pending.get(leg).is_some_and(|q| !q.is_empty()) {
-            self.reap_closed(now_ms);
+            self.reap_closed(now_ns, now_ms);
         }
     }
 
     /// Writes and sends the follow-up request `asked` (an order query, or a page of a final
     /// order's fills) for `p` on its leg's connection, spending a request of the venue's budget
-    /// (a query also one of `p`'s queries; a fills page one of its pages, and one of its
-    /// follow-ups unless it is a next page, after the cursor in `p.fills`); `p` back when it
-    /// could not be written or sent.
-    fn follow_up(&mut self, mut p: Pending, asked: Asked, now_ms: u64) -> Option<Pending> {
+    /// (a query also one of `p`'s queries; a fills page one of its pages, whose count
+    /// [`XarbLane::ask_fills`] checked); `p` back when it could not be written or sent.
+    fn follow_up(
+        &mut self,
+        mut p: Pending,
+        asked: Asked,
+        now_ns: u64,
+        now_ms: u64,
+    ) -> Option<Pending> {
         let is_fills = matches!(asked, Asked::Fills(_));
-        if is_fills && p.pages_left == 0 {
-            return Some(p);
-        }
-        self.ensure_fresh(p.leg, now_ms);
+        self.ensure_fresh(p.leg, now_ns, now_ms);
         let Execution::Orders { writers, conns, .. } = &mut self.exec else {
             return Some(p);
         };
@@ -1462,6 +1485,7 @@ impl XarbLane {
             } else {
                 Call::QueryOrder
             },
+            now_ns,
         );
         p.asked = asked;
         p.sent_ms = now_ms;
@@ -1470,9 +1494,6 @@ impl XarbLane {
         } else {
             p.queries = p.queries.saturating_add(1);
         }
-        if !(is_fills && p.fills.next_after.is_some()) {
-            p.queries_left = p.queries_left.saturating_sub(1);
-        }
         let leg = p.leg;
         if let Some(q) = self.pending.get_mut(leg) {
             q.push_back(p);
@@ -1480,50 +1501,41 @@ impl XarbLane {
         None
     }
 
-    /// The answer to a fills request (one page): settle the leg from the pages read when their
+    /// A fills request answered with `page`: settle the leg from the pages read when their
     /// sizes add up to the order's filled size; while they fall short, ask for the next page
     /// where this one was full (OKX: older; Binance: newer), else (the fills lag the order's
-    /// state) for the first again while follow-ups are left; else settle at `fallback`.
+    /// state) for the first again while re-asks are left ([`FILLS_RETRIES`]); else settle at
+    /// `fallback`.
     fn on_fills(
         &mut self,
         mut p: Pending,
         fallback: Fallback,
-        parsed: Result<OrderFills, VenueError>,
-        limits: &ReplyLimits,
+        page: OrderFills,
         cfg: &LegConfig,
         now_ms: u64,
     ) {
         let filled = fallback.fill().size;
-        match parsed {
-            Ok(page) => {
-                if !p.fills.append_page(page) {
-                    self.settle_fallback(&p, fallback, now_ms);
-                    return;
-                }
-                match p.fills.total_size() {
-                    Some(total) if total == filled.0 => {
-                        let fills = std::mem::take(&mut p.fills);
-                        let fill = fills_fill(fills, filled, &cfg.base_asset, cfg.scales);
-                        self.record(p.id, p.role, p.leg, fill, now_ms);
-                    }
-                    // A full page: more fills follow.
-                    Some(total) if total < filled.0 && p.fills.next_after.is_some() => {
-                        self.ask_fills(p, fallback, now_ms);
-                    }
-                    // Fills can lag the order's state: ask again, from the first page.
-                    Some(total) if total < filled.0 && p.queries_left > 0 => {
-                        p.fills = OrderFills::default();
-                        self.ask_fills(p, fallback, now_ms);
-                    }
-                    _ => self.settle_fallback(&p, fallback, now_ms),
-                }
+        if !p.fills.append_page(page) {
+            self.settle_fallback(&p, fallback, now_ms);
+            return;
+        }
+        match p.fills.total_size() {
+            Some(total) if total == filled.0 => {
+                let fills = std::mem::take(&mut p.fills);
+                let fill = fills_fill(fills, filled, &cfg.base_asset, cfg.scales);
+                self.record(p.id, p.role, p.leg, fill, now_ms);
             }
-            Err(e) => {
-                if e.class == ErrorClass::Retryable {
-                    self.pause_venue(p.leg, limits);
-                }
-                self.settle_fallback(&p, fallback, now_ms);
+            // A full page: more fills follow.
+            Some(total) if total < filled.0 && p.fills.next_after.is_some() => {
+                self.ask_fills(p, fallback, now_ms);
             }
+            // Fills can lag the order's state: ask again, from the first page.
+            Some(total) if total < filled.0 && p.fills_retries_left > 0 => {
+                p.fills_retries_left -= 1;
+                p.fills = OrderFills::default();
+                self.ask_fills(p, fallback, now_ms);
+            }
+            _ => self.settle_fallback(&p, fallback, now_ms),
         }
     }
 
@@ -1553,13 +1565,8 @@ impl XarbLane {
             self.stats.fills += 1;
         }
         let trade = self.in_flight.filter(|t| t.id == id);
-        let side = match role {
-            Role::Buy => OrderSide::Buy,
-            Role::Sell => OrderSide::Sell,
-            Role::Unwind => match trade.and_then(|t| t.unwind_out) {
-                Some((_, side, _)) => side,
-                None => return,
-            },
+        let Some(side) = side_of(trade, role) else {
+            return;
         };
         if let Some(h) = self.holdings.get_mut(leg) {
             let size = u128::from(fill.size.0);
@@ -1631,7 +1638,7 @@ impl XarbLane {
     /// Send the unwind the trade needs now: what it leaves open, on the venue where it closes
     /// (excess base sold where it was bought, an oversold amount bought back where it was
     /// sold), at most `unwind_slippage` through that book's touch.
-    fn start_unwind(&mut self, mut t: InFlight, now_ms: u64) {
+    fn start_unwind(&mut self, mut t: InFlight, now_ns: u64, now_ms: u64) {
         t.unwind_due_ms = None;
         let (Some(buy), Some(sell)) = (t.buy, t.sell) else {
             self.in_flight = Some(t);
@@ -1716,7 +1723,8 @@ impl XarbLane {
             size,
             limit: u.limit,
         };
-        self.send(order, now_ms);
+        self.ensure_fresh(leg, now_ns, now_ms);
+        self.send(order, now_ns, now_ms);
     }
 
     /// Close the trade: realized PnL is the quote it moved, after every fee, plus what it
@@ -1772,6 +1780,16 @@ impl XarbLane {
         if self.events.len() < MAX_EVENTS {
             self.events.push(event);
         }
+    }
+}
+
+/// The side of `trade`'s order in `role`; an unwind's is the one out now (`None` when no
+/// unwind is out, or there is no trade).
+fn side_of(trade: Option<InFlight>, role: Role) -> Option<OrderSide> {
+    match role {
+        Role::Buy => Some(OrderSide::Buy),
+        Role::Sell => Some(OrderSide::Sell),
+        Role::Unwind => trade.and_then(|t| t.unwind_out).map(|(_, side, _)| side),
     }
 }
 

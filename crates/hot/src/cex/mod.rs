@@ -74,6 +74,20 @@ impl Default for Backoff {
     }
 }
 
+/// How long after its subscription a book's snapshot is overdue. A subscription is answered
+/// with its snapshot before any update, so an update arriving before the snapshot is either
+/// one of the old subscription's, still in flight after an unsubscribe and subscribe (within
+/// a round trip), or a sign that the snapshot was lost: a frame that did not decode, or one
+/// the client dropped as too big. Past this, the book is resubscribed; a snapshot merely late
+/// costs one snapshot more, never a wrong book.
+const SNAPSHOT_WAIT_NS: u64 = 1_000_000_000;
+
+/// Whether an update arriving at `now_ns` for a book with no snapshot yet, subscribed at
+/// `subscribed_ns`, means its snapshot was lost.
+fn snapshot_overdue(subscribed_ns: u64, now_ns: u64) -> bool {
+    now_ns.saturating_sub(subscribed_ns) >= SNAPSHOT_WAIT_NS
+}
+
 /// Counters of one venue connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FeedStats {

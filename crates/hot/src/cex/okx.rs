@@ -21,8 +21,8 @@ use kestrel_venues::sync::okx::OkxBook;
 use kestrel_venues::sync::{Liveness, Outcome};
 use kestrel_wire::cex::okx::{OkxAction, OkxBookMsg, OkxFrame, parse_okx};
 
-use super::kraken::{KeepAlive, push_json_string, snapshot_overdue};
-use super::{Backoff, FeedStats};
+use super::kraken::{KeepAlive, push_json_string};
+use super::{Backoff, FeedStats, snapshot_overdue};
 use crate::wsclient::{WsClient, WsError};
 
 /// One instrument to follow.
@@ -398,8 +398,8 @@ fn books_request(op: &str, inst_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::kraken::SNAPSHOT_WAIT_NS;
     use super::*;
+    use crate::cex::SNAPSHOT_WAIT_NS;
 
     fn btc() -> OkxSymbol {
         OkxSymbol {

@@ -106,16 +106,24 @@ fn balances(server: &ExchangeServer) -> (u128, u128) {
 }
 
 /// The simulated OKX, except that a successful fills answer is replaced by `fills(now_ms)`:
-/// fills that lag for good, or pages that never add up.
+/// fills that lag for good, or pages that never add up; and the first `unsettled_queries`
+/// order details of a filled order say it is still partially filled.
 struct RewrittenFills {
     okx: OkxFront,
     fills: fn(u64) -> String,
+    unsettled_queries: u32,
 }
 
 fn rewritten_fills(fills: fn(u64) -> String) -> Box<dyn Front> {
+    rewritten_fills_after(fills, 0)
+}
+
+/// [`rewritten_fills`], the order's state lagging for its first `unsettled_queries` queries.
+fn rewritten_fills_after(fills: fn(u64) -> String, unsettled_queries: u32) -> Box<dyn Front> {
     Box::new(RewrittenFills {
         okx: OkxFront::new(vec![okx_signer()]),
         fills,
+        unsettled_queries,
     })
 }
 
@@ -125,9 +133,18 @@ impl Front for RewrittenFills {
     }
 
     fn http(&mut self, ex: &mut Exchange, request: &HttpRequest, now_ms: u64) -> HttpResponse {
-        let answer = self.okx.http(ex, request, now_ms);
+        let mut answer = self.okx.http(ex, request, now_ms);
         if request.path == "/api/v5/trade/fills" && answer.status == 200 {
             return HttpResponse::json(200, (self.fills)(now_ms));
+        }
+        let filled = r#""state":"filled""#;
+        if request.method == "GET"
+            && request.path == "/api/v5/trade/order"
+            && answer.body.contains(filled)
+            && self.unsettled_queries > 0
+        {
+            self.unsettled_queries -= 1;
+            answer.body = answer.body.replace(filled, r#""state":"partially_filled""#);
         }
         answer
     }
@@ -421,7 +438,7 @@ fn an_okx_leg_is_valued_exactly_from_its_fills() {
 fn fills_that_never_add_up_are_asked_again_then_valued_at_the_average_price() {
     let t = trade_once(rewritten_fills(no_fills));
     assert_eq!(t.stats.fills_at_avg_price, 1);
-    // The order, one query, then fills requests until the follow-ups ran out (five in all).
+    // The order, one query, then the first fills page and three re-asks from it.
     assert_eq!(t.lane.requests_sent(0), 6);
     assert_eq!(t.okx_paid, PAID);
     assert_eq!(
@@ -431,6 +448,20 @@ fn fills_that_never_add_up_are_asked_again_then_valued_at_the_average_price() {
     assert_eq!(t.okx_fill.notional + 2, t.okx_paid);
     // The fee comes from the order details then: 0.1 % of 3 BTC, in BTC.
     assert_eq!((t.okx_fill.fee_base, t.okx_fill.fee_quote), (300, 0));
+}
+
+#[test]
+fn fills_that_lag_are_asked_again_however_many_queries_the_order_took() {
+    // The order's state lags for two queries: three in all before it reads filled.
+    let t = trade_once(rewritten_fills_after(no_fills, 2));
+    assert_eq!(t.stats.fills_at_avg_price, 1, "{:?}", t.events);
+    // The queries leave the fills their re-asks: the order, three queries, the first fills
+    // page and three re-asks.
+    assert_eq!(t.lane.requests_sent(0), 8, "{:?}", t.events);
+    assert_eq!(
+        t.okx_fill.notional,
+        at_average_price(t.okx_fill.size, t.okx_paid).notional
+    );
 }
 
 /// OKX asks of 275 levels, 65,000.00, 65,000.01, … 65,002.74, of 0.01000, 0.01001 and 0.01002

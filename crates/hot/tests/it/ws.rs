@@ -22,7 +22,7 @@ use tungstenite::{Message, WebSocket};
 type Server = WebSocket<TcpStream>;
 
 /// Starts a one-connection server running `script` after the handshake; returns the URL.
-fn serve(script: impl FnOnce(Server) + Send + 'static) -> (String, JoinHandle<()>) {
+pub(crate) fn serve(script: impl FnOnce(Server) + Send + 'static) -> (String, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("ws://{}/", listener.local_addr().unwrap());
     let h = std::thread::spawn(move || {
@@ -48,7 +48,7 @@ fn receive(client: &mut WsClient, n: usize) -> Vec<Vec<u8>> {
 }
 
 /// One unmasked server frame.
-fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mut f = vec![(u8::from(fin) << 7) | opcode];
     match payload.len() {
         n if n < 126 => f.push(n as u8),
