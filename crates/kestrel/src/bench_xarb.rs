@@ -390,7 +390,9 @@ impl Kept {
                 );
                 *self.trades_by_pair.entry(pair).or_default() += 1;
             }
-            self.records.extend(event.to_record());
+            // Its venues are simulated: the run is a dry run, whose trips only dry runs read.
+            self.records
+                .extend(event.to_record(kestrel_types::Mode::DryRun));
         }
     }
 }

@@ -361,7 +361,7 @@ fn run_cex(
     let run_id = new_run_id();
     journal.handle().append(kestrel_store::Record::RunStarted {
         run_id: run_id.clone(),
-        mode: format!("{mode:?}"),
+        mode,
         // Secrets are `env:VAR` names in the config: nothing to redact.
         config_toml: kestrel_config::cex_to_toml_string(cfg),
         started_unix_ms: clock.unix_ms(),

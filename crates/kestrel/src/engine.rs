@@ -667,7 +667,7 @@ impl Engine {
         let handle = journal.handle();
         handle.append(Record::RunStarted {
             run_id: run_id.clone(),
-            mode: format!("{mode:?}"),
+            mode,
             config_toml: kestrel_config::to_toml_string(&cfg),
             started_unix_ms: kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new()),
         })?;

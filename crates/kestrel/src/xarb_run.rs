@@ -36,7 +36,7 @@ use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
 use kestrel_hot::net::TlsOrderConn;
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
-use kestrel_store::{JournalHandle, KillSwitchRow, PositionRow, Record, XarbRecord};
+use kestrel_store::{JournalHandle, KillSwitchRow, PositionRow, Record};
 use kestrel_strategies::risk::{Holdings, RiskLimits, TripReason};
 use kestrel_strategies::xarb::{SymbolRules, XarbParams};
 use kestrel_types::Mode;
@@ -519,19 +519,15 @@ fn run(
 ) -> LaneStats {
     let journal_events = |lane: &mut XarbLane| {
         for event in lane.drain_events() {
-            let record = match &event {
-                // Once per trip: the lane reports a trip when it happens, not per refusal.
-                LaneEvent::Tripped(reason) => {
-                    tracing::error!(
-                        ?reason,
-                        "xarb lane: kill switch tripped, no new trades until `{}` and a restart",
-                        crate::xarb_admin::reset_command(mode)
-                    );
-                    Some(trip_record(*reason, mode))
-                }
-                other => other.to_record(),
-            };
-            if let Some(ev) = record {
+            // Once per trip: the lane reports a trip when it happens, not per refusal.
+            if let LaneEvent::Tripped(reason) = &event {
+                tracing::error!(
+                    ?reason,
+                    "xarb lane: kill switch tripped, no new trades until `{}` and a restart",
+                    crate::xarb_admin::reset_command(mode)
+                );
+            }
+            if let Some(ev) = event.to_record(mode) {
                 let rec = Record::Xarb {
                     run_id: run_id.to_owned(),
                     unix_ms: LiveClock.unix_ms(),
@@ -570,15 +566,6 @@ fn run(
 
 /// How often the lane thread publishes its totals for `/metrics`.
 pub const GAUGE_EVERY_NS: u64 = 250_000_000;
-
-/// The journal's record of a trip in `mode`.
-fn trip_record(reason: TripReason, mode: Mode) -> XarbRecord {
-    XarbRecord::Tripped {
-        mode,
-        reason: reason.key().to_owned(),
-        amount: reason.amount(),
-    }
-}
 
 /// Fraction digits of `cfg`'s notional units (price × size): what its money totals count.
 pub fn quote_digits(cfg: &XarbConfig) -> u8 {

@@ -41,7 +41,7 @@ pub(crate) fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
         } => {
             conn.prepare_cached(RUN_STARTED_SQL)?.execute(params![
                 run_id,
-                mode,
+                mode_key(*mode),
                 config_toml,
                 started_unix_ms
             ])?;

@@ -4,8 +4,7 @@ use kestrel_types::cex::{Candle, Interval, Scale, Venue};
 use kestrel_types::{B256, BundleEvent, CandidateEvent, DisagreementEvent, Mode, SkipReason, U256};
 
 /// How the journal spells a run's mode (`runs.mode`, `xarb_kill_switch.mode`): `"DryRun"` or
-/// `"Live"`, the mode's `Debug` name, which is what the run writers put in
-/// [`Record::RunStarted`].
+/// `"Live"`. Every mode the journal writes goes through here.
 pub fn mode_key(mode: Mode) -> &'static str {
     match mode {
         Mode::DryRun => "DryRun",
@@ -31,8 +30,8 @@ pub enum Record {
     RunStarted {
         /// Unique id of the run.
         run_id: String,
-        /// `"DryRun"` or `"Live"`: [`crate::mode_key`] of the run's mode.
-        mode: String,
+        /// The run's mode (written as [`crate::mode_key`] spells it).
+        mode: Mode,
         /// The config as TOML, with secrets already redacted by the caller.
         config_toml: String,
         /// Wall-clock start, Unix milliseconds.

@@ -38,6 +38,7 @@ use kestrel_strategies::risk::{
 };
 use kestrel_strategies::xarb::{Decision, Leg, Opportunity, SymbolRules, XarbParams, evaluate};
 use kestrel_telemetry::{Percentiles, SpanRecorder};
+use kestrel_types::Mode;
 use kestrel_types::cex::{FeeAsset, Fixed, OrderSide, Rate, Venue};
 use kestrel_venues::book::Book;
 use kestrel_venues::orders::{
@@ -260,9 +261,9 @@ pub enum LaneEvent {
 }
 
 impl LaneEvent {
-    /// The journal record for this event, or `None` for a kill switch trip: its record
-    /// carries the run's mode, which the lane does not know, so the runner journals it.
-    pub fn to_record(&self) -> Option<XarbRecord> {
+    /// The journal record for this event, in a run of `mode` (a kill switch trip is kept per
+    /// mode, so that only that mode's restarts start tripped).
+    pub fn to_record(&self, mode: Mode) -> Option<XarbRecord> {
         let role_name = |role: &Role| match role {
             Role::Buy => "buy",
             Role::Sell => "sell",
@@ -340,7 +341,11 @@ impl LaneEvent {
                 base_units: holdings.base,
                 quote_units: holdings.quote,
             },
-            LaneEvent::Tripped(_) => return None,
+            LaneEvent::Tripped(reason) => XarbRecord::Tripped {
+                mode,
+                reason: reason.key().to_owned(),
+                amount: reason.amount(),
+            },
         })
     }
 }

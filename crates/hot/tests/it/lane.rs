@@ -629,13 +629,13 @@ fn a_restart_reloads_the_holdings_from_the_journal() {
         .handle()
         .append(kestrel_store::Record::RunStarted {
             run_id: "run-1".into(),
-            mode: kestrel_store::mode_key(Mode::Live).into(),
+            mode: Mode::Live,
             config_toml: String::new(),
             started_unix_ms: LiveClock.unix_ms(),
         })
         .expect("journaled");
     for event in &events {
-        if let Some(ev) = event.to_record() {
+        if let Some(ev) = event.to_record(Mode::Live) {
             let record = kestrel_store::Record::Xarb {
                 run_id: "run-1".into(),
                 unix_ms: LiveClock.unix_ms(),

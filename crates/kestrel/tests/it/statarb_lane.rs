@@ -496,7 +496,7 @@ fn a_configured_lane_runs_as_kestrel_run_starts_it_and_journals() {
         .handle()
         .append(kestrel_store::Record::RunStarted {
             run_id: "run-a".into(),
-            mode: "DryRun".into(),
+            mode: kestrel_types::Mode::DryRun,
             config_toml: String::new(),
             started_unix_ms: 1,
         })

@@ -31,7 +31,7 @@ fn run_started(journal: &Journal, run_id: &str, mode: Mode) {
         .handle()
         .append(Record::RunStarted {
             run_id: run_id.into(),
-            mode: format!("{mode:?}"),
+            mode,
             config_toml: String::new(),
             started_unix_ms: 1,
         })

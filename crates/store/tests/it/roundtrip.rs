@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use kestrel_store::{Journal, Record, RecordKind, StoreError, open_readonly};
-use kestrel_types::{B256, SkipReason, U256};
+use kestrel_types::{B256, Mode, SkipReason, U256};
 
 use crate::fixtures::{RUN, bundle, candidate, disagreement, record, skip_reason};
 
@@ -17,7 +17,7 @@ fn ten_thousand_mixed_records_from_two_threads_round_trip_exactly() {
     let journal = Journal::open(&path, 64).unwrap();
     let start = Record::RunStarted {
         run_id: RUN.to_owned(),
-        mode: "dry_run".to_owned(),
+        mode: Mode::DryRun,
         config_toml: "mode = \"dry_run\"\n".to_owned(),
         started_unix_ms: 1_700_000_000_000,
     };
@@ -57,7 +57,7 @@ fn ten_thousand_mixed_records_from_two_threads_round_trip_exactly() {
     check_bundles(&reader);
     check_outcomes(&reader);
     let run = reader.run(RUN).unwrap().unwrap();
-    assert_eq!(run.mode.as_deref(), Some("dry_run"));
+    assert_eq!(run.mode.as_deref(), Some("DryRun"));
     assert_eq!(
         (run.started_unix_ms, run.ended_unix_ms),
         (Some(1_700_000_000_000), Some(1_700_000_060_000))
