@@ -5,6 +5,11 @@
 //! are read by one reader thread per connection and handed back as [`RelayReply`] on a bounded
 //! `std::sync::mpsc::sync_channel`; when it is full the reply is dropped and counted
 //! ([`RelayConn::dropped_replies`]) rather than stalling the reader.
+//!
+//! [`ResponseFramer`] is the one HTTP/1.1 response parser of the project's clients: the relay
+//! readers, the exchange lane's TLS order connections and the start-up REST client
+//! (`kestrel_hot::cex::exchange`, with a larger body cap and close-delimited answers) all frame
+//! with it.
 
 use std::{
     fmt,
@@ -29,9 +34,8 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Longest chunk-size line, and longest trailer section, of a chunked body.
 const MAX_LINE_BYTES: usize = 8 * 1024;
-/// Longest chunked body as sent (data, size lines, CRLFs and trailers): framing may at most
-/// double the body, so a peer cannot keep a response `Incomplete` while the buffer grows.
-const MAX_ENCODED_BODY_BYTES: usize = 2 * MAX_BODY_BYTES;
+// The framing errors name this cap in their text.
+const _: () = assert!(MAX_LINE_BYTES == 8192);
 
 /// One HTTP response from a relay.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +60,32 @@ pub struct ReplyLimits {
     /// Binance's `X-MBX-USED-WEIGHT-1M`: the request weight the IP has used in the current
     /// minute, this request included.
     pub used_weight_1m: Option<u32>,
+    /// Bybit's `X-Bapi-Limit-Status`: the requests left to this UID on this endpoint in the
+    /// current window, this request counted.
+    pub bapi_limit_status: Option<u32>,
+    /// Bybit's `X-Bapi-Limit`: the endpoint's limit per window.
+    pub bapi_limit: Option<u32>,
+    /// Bybit's `X-Bapi-Limit-Reset-Timestamp` (Unix ms): when the window resets once the limit
+    /// is used up; otherwise about the venue's current time.
+    pub bapi_limit_reset_ms: Option<u64>,
+}
+
+impl ReplyLimits {
+    /// Reads one response header into the field it states, if it is one of them; a value that
+    /// is not a number leaves the field `None` (not guessed).
+    fn read_header(&mut self, name: &str, value: &str) {
+        if name.eq_ignore_ascii_case("retry-after") {
+            self.retry_after_s = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("x-mbx-used-weight-1m") {
+            self.used_weight_1m = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("x-bapi-limit-status") {
+            self.bapi_limit_status = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("x-bapi-limit") {
+            self.bapi_limit = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("x-bapi-limit-reset-timestamp") {
+            self.bapi_limit_reset_ms = value.parse().ok();
+        }
+    }
 }
 
 /// A warm connection to one relay, owned by the hot thread.
@@ -312,22 +342,58 @@ impl ReaderCtx {
     }
 }
 
-/// What [`ResponseFramer::take`] found at the front of a buffer.
+/// What [`ResponseFramer::take`] found at the front of a buffer. The body is a `String` from
+/// [`ResponseFramer::take`] and the bytes as received from [`ResponseFramer::take_bytes`].
 #[derive(Debug, PartialEq, Eq)]
-pub enum Framed {
+pub enum Framed<B = String> {
     /// More bytes are needed.
     Incomplete,
-    /// Not a response that can be framed: the stream is unusable.
+    /// Not a response that can be framed: the stream is unusable ([`ResponseFramer::error`]
+    /// says why).
     Invalid,
     /// One whole response, removed from the buffer.
     Reply {
         /// HTTP status.
         status: u16,
-        /// Body (UTF-8, lossily decoded).
-        body: String,
+        /// Body: lossily decoded UTF-8 from [`ResponseFramer::take`], the bytes as received
+        /// from [`ResponseFramer::take_bytes`].
+        body: B,
         /// What its headers say about rate limits.
         limits: ReplyLimits,
     },
+}
+
+/// Why a stream could not be framed ([`Framed::Invalid`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FramingError {
+    /// No blank line ended the head within the cap.
+    #[error("answer head over {max_bytes} bytes")]
+    HeadTooLong {
+        /// The cap.
+        max_bytes: usize,
+    },
+    /// The status line or a header line is not HTTP/1.x.
+    #[error("answer is not an HTTP/1.x response")]
+    NotHttp,
+    /// `Content-Length` is not a number.
+    #[error("answer with an unreadable Content-Length")]
+    BadContentLength,
+    /// Neither `Content-Length` nor chunked framing, on a stream where the close does not
+    /// delimit the body (see [`ResponseFramer::close_delimited`]).
+    #[error("answer with neither Content-Length nor chunked framing")]
+    NoLength,
+    /// The body, as stated or as read so far, is over the cap.
+    #[error("answer body over {max_bytes} bytes")]
+    BodyTooLarge {
+        /// The cap.
+        max_bytes: usize,
+    },
+    /// The chunked encoding is malformed or past one of its caps.
+    #[error("bad chunked body: {0}")]
+    BadChunk(&'static str),
+    /// The peer closed the connection inside a response whose end it does not delimit.
+    #[error("connection closed before the whole answer")]
+    Truncated,
 }
 
 /// Frames the HTTP/1.1 responses of one connection as its bytes arrive, resuming where the
@@ -336,12 +402,22 @@ pub enum Framed {
 /// quadratic in a body's chunks, which a slow or hostile peer sending tiny chunks picks.)
 ///
 /// It owns the connection's receive buffer, so its saved positions always refer to the bytes
-/// they were taken in. Every cap (head, line, trailer, body) applies.
-#[derive(Default)]
+/// they were taken in. Every cap (head, line, trailer, body, encoded body) applies, and a
+/// stated `Content-Length` or chunk size over the body cap is refused as soon as it is read.
 pub struct ResponseFramer {
     buf: Vec<u8>,
     state: FrameState,
+    rules: FrameRules,
+    /// The peer has closed: no more bytes will come.
+    ended: bool,
     examined: u64,
+}
+
+impl Default for ResponseFramer {
+    /// A framer with the relay's caps (a 4 MiB body), an empty buffer.
+    fn default() -> ResponseFramer {
+        ResponseFramer::with_limits(0, MAX_BODY_BYTES)
+    }
 }
 
 impl fmt::Debug for ResponseFramer {
@@ -350,17 +426,41 @@ impl fmt::Debug for ResponseFramer {
         f.debug_struct("ResponseFramer")
             .field("buffered", &self.buf.len())
             .field("examined", &self.examined)
+            .field("max_body_bytes", &self.rules.max_body_bytes)
             .finish_non_exhaustive()
     }
 }
 
 impl ResponseFramer {
-    /// An empty framer whose buffer starts with room for `capacity` bytes.
+    /// An empty framer with the relay's caps whose buffer starts with room for `capacity`
+    /// bytes.
     pub fn with_capacity(capacity: usize) -> ResponseFramer {
+        ResponseFramer::with_limits(capacity, MAX_BODY_BYTES)
+    }
+
+    /// An empty framer whose buffer starts with room for `capacity` bytes and which accepts
+    /// bodies of at most `max_body_bytes` (a chunked body's encoding at most twice that).
+    pub fn with_limits(capacity: usize, max_body_bytes: usize) -> ResponseFramer {
         ResponseFramer {
             buf: Vec::with_capacity(capacity),
-            ..ResponseFramer::default()
+            state: FrameState::default(),
+            rules: FrameRules {
+                max_body_bytes,
+                close_delimited: false,
+            },
+            ended: false,
+            examined: 0,
         }
+    }
+
+    /// For a connection that ends after one answer (its request said `Connection: close`): an
+    /// answer with neither `Content-Length` nor chunked framing is delimited by the close (RFC
+    /// 9112 §6.3 rule 8), up to the body cap; report the close with
+    /// [`ResponseFramer::end_of_stream`], then take it. Without this such an answer is
+    /// `Invalid`: on a kept-alive connection the next answer could not be told from it.
+    pub fn close_delimited(mut self) -> ResponseFramer {
+        self.rules.close_delimited = true;
+        self
     }
 
     /// Appends bytes read from the connection.
@@ -368,16 +468,81 @@ impl ResponseFramer {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// Takes the next complete response (skipping 1xx interim heads) off the buffer.
-    /// `Invalid` stays `Invalid` until [`ResponseFramer::clear`]: the stream is unusable.
-    pub fn take(&mut self) -> Framed {
-        take_with(&mut self.buf, &mut self.state, &mut self.examined)
+    /// The peer has closed the connection: a close-delimited body ends here, and a response
+    /// still partly read becomes `Invalid` ([`FramingError::Truncated`]).
+    pub fn end_of_stream(&mut self) {
+        self.ended = true;
     }
 
-    /// Forgets the buffered bytes and the partial response (a new connection starts clean).
+    /// Takes the next complete response (skipping 1xx interim heads) off the buffer, its body
+    /// decoded as UTF-8 (lossily). `Invalid` stays `Invalid` until [`ResponseFramer::clear`]:
+    /// the stream is unusable.
+    pub fn take(&mut self) -> Framed {
+        match self.take_bytes() {
+            Framed::Reply {
+                status,
+                body,
+                limits,
+            } => Framed::Reply {
+                status,
+                // Valid UTF-8 (JSON) is moved, not copied.
+                body: String::from_utf8(body)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                limits,
+            },
+            Framed::Incomplete => Framed::Incomplete,
+            Framed::Invalid => Framed::Invalid,
+        }
+    }
+
+    /// [`ResponseFramer::take`], the body as the bytes received.
+    pub fn take_bytes(&mut self) -> Framed<Vec<u8>> {
+        let buf = &mut self.buf;
+        loop {
+            let parsed = self.state.advance(buf, &self.rules, &mut self.examined);
+            let parsed = match (parsed, self.ended) {
+                (Parsed::Incomplete, true) => self.state.at_close(buf),
+                (parsed, _) => parsed,
+            };
+            match parsed {
+                Parsed::Incomplete => return Framed::Incomplete,
+                Parsed::Invalid(_) => return Framed::Invalid,
+                Parsed::Interim { consumed } => {
+                    buf.drain(..consumed.min(buf.len()));
+                    self.state = FrameState::default();
+                }
+                Parsed::Done {
+                    status,
+                    body,
+                    consumed,
+                    limits,
+                } => {
+                    buf.drain(..consumed.min(buf.len()));
+                    self.state = FrameState::default();
+                    return Framed::Reply {
+                        status,
+                        body,
+                        limits,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Why the stream is `Invalid`, once [`ResponseFramer::take`] has said it is.
+    pub fn error(&self) -> Option<FramingError> {
+        match self.state {
+            FrameState::Invalid(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// Forgets the buffered bytes, the partial response and a close (a new connection starts
+    /// clean).
     pub fn clear(&mut self) {
         self.buf.clear();
         self.state = FrameState::default();
+        self.ended = false;
     }
 
     /// Bytes received and not yet taken as a response.
@@ -392,31 +557,30 @@ impl ResponseFramer {
     }
 }
 
-/// One [`Framed`] off the front of `buf`, resuming from `state` (which describes `buf`'s
-/// bytes) and leaving it describing what remains.
-fn take_with(buf: &mut Vec<u8>, state: &mut FrameState, examined: &mut u64) -> Framed {
-    loop {
-        match state.advance(buf, examined) {
-            Parsed::Incomplete => return Framed::Incomplete,
-            Parsed::Invalid => return Framed::Invalid,
-            Parsed::Interim { consumed } => {
-                buf.drain(..consumed.min(buf.len()));
-                *state = FrameState::default();
-            }
-            Parsed::Done {
-                status,
-                body,
-                consumed,
-                limits,
-            } => {
-                buf.drain(..consumed.min(buf.len()));
-                *state = FrameState::default();
-                return Framed::Reply {
-                    status,
-                    body: String::from_utf8_lossy(&body).into_owned(),
-                    limits,
-                };
-            }
+/// What one framer accepts.
+#[derive(Clone, Copy, Debug)]
+struct FrameRules {
+    /// Largest body.
+    max_body_bytes: usize,
+    /// Whether a body without framing runs to the close (else it is `Invalid`).
+    close_delimited: bool,
+}
+
+impl FrameRules {
+    /// Longest chunked body as sent (data, size lines, CRLFs and trailers): framing may at
+    /// most double the body, so a peer cannot keep a response `Incomplete` while the buffer
+    /// grows.
+    fn max_encoded_body_bytes(&self) -> usize {
+        self.max_body_bytes.saturating_mul(2)
+    }
+}
+
+#[cfg(test)]
+impl Default for FrameRules {
+    fn default() -> FrameRules {
+        FrameRules {
+            max_body_bytes: MAX_BODY_BYTES,
+            close_delimited: false,
         }
     }
 }
@@ -427,7 +591,7 @@ enum Parsed {
     /// More bytes are needed.
     Incomplete,
     /// Not a response we can frame (bad status line, no length, too large).
-    Invalid,
+    Invalid(FramingError),
     /// A 1xx interim response head to skip.
     Interim { consumed: usize },
     /// A full response.
@@ -464,8 +628,14 @@ enum FrameState {
         body_start: usize,
         chunks: Chunks,
     },
-    /// The stream could not be framed; it stays so.
-    Invalid,
+    /// Head read, without framing; the body runs to the close.
+    UntilClose {
+        status: u16,
+        limits: ReplyLimits,
+        body_start: usize,
+    },
+    /// The stream could not be framed, for this reason; it stays so.
+    Invalid(FramingError),
 }
 
 impl Default for FrameState {
@@ -476,9 +646,9 @@ impl Default for FrameState {
 
 impl FrameState {
     /// Frames on from the saved state over `buf`, saving how far it got.
-    fn advance(&mut self, buf: &[u8], examined: &mut u64) -> Parsed {
+    fn advance(&mut self, buf: &[u8], rules: &FrameRules, examined: &mut u64) -> Parsed {
         let parsed = match self {
-            FrameState::Head { scanned } => head(buf, *scanned, examined),
+            FrameState::Head { scanned } => head(buf, *scanned, rules, examined),
             FrameState::Length {
                 status,
                 limits,
@@ -490,32 +660,66 @@ impl FrameState {
                 limits,
                 body_start,
                 chunks,
-            } => match chunks.advance(buf.get(*body_start..).unwrap_or_default(), examined) {
-                Parsed::Done { body, consumed, .. } => Step::Done(Parsed::Done {
-                    status: *status,
-                    body,
-                    consumed: *body_start + consumed,
-                    limits: *limits,
-                }),
-                other => Step::Done(other),
-            },
-            FrameState::Invalid => Step::Done(Parsed::Invalid),
+            } => {
+                match chunks.advance(buf.get(*body_start..).unwrap_or_default(), rules, examined) {
+                    Parsed::Done { body, consumed, .. } => Step::Done(Parsed::Done {
+                        status: *status,
+                        body,
+                        consumed: *body_start + consumed,
+                        limits: *limits,
+                    }),
+                    other => Step::Done(other),
+                }
+            }
+            FrameState::UntilClose { body_start, .. } => {
+                // Refused as soon as it passes the cap, not once the peer has sent it all.
+                if buf.len().saturating_sub(*body_start) > rules.max_body_bytes {
+                    Step::Done(Parsed::Invalid(FramingError::BodyTooLarge {
+                        max_bytes: rules.max_body_bytes,
+                    }))
+                } else {
+                    Step::Done(Parsed::Incomplete)
+                }
+            }
+            FrameState::Invalid(why) => Step::Done(Parsed::Invalid(*why)),
         };
         match parsed {
             Step::Next(next) => {
                 *self = next;
                 // The head was read: go on into the body with the bytes already here.
-                self.advance(buf, examined)
+                self.advance(buf, rules, examined)
             }
             Step::Wait(next) => {
                 *self = next;
                 Parsed::Incomplete
             }
-            Step::Done(Parsed::Invalid) => {
-                *self = FrameState::Invalid;
-                Parsed::Invalid
+            Step::Done(Parsed::Invalid(why)) => {
+                *self = FrameState::Invalid(why);
+                Parsed::Invalid(why)
             }
             Step::Done(other) => other,
+        }
+    }
+
+    /// What an `Incomplete` response in `buf` is once the peer has closed: the whole of a
+    /// close-delimited body, nothing (between responses), or truncated.
+    fn at_close(&mut self, buf: &[u8]) -> Parsed {
+        match *self {
+            FrameState::UntilClose {
+                status,
+                limits,
+                body_start,
+            } => Parsed::Done {
+                status,
+                body: buf.get(body_start..).unwrap_or_default().to_vec(),
+                consumed: buf.len(),
+                limits,
+            },
+            FrameState::Head { .. } if buf.is_empty() => Parsed::Incomplete,
+            _ => {
+                *self = FrameState::Invalid(FramingError::Truncated);
+                Parsed::Invalid(FramingError::Truncated)
+            }
         }
     }
 }
@@ -532,16 +736,21 @@ enum Step {
 }
 
 /// The head, searched on from `scanned`: status line, headers, and how the body is framed.
-fn head(buf: &[u8], scanned: usize, examined: &mut u64) -> Step {
+fn head(buf: &[u8], scanned: usize, rules: &FrameRules, examined: &mut u64) -> Step {
     let head_end = match find_from(buf, 0, scanned, b"\r\n\r\n", MAX_HEAD_BYTES, examined) {
         Found::At(end) => end,
         Found::NotYet { scanned } => return Step::Wait(FrameState::Head { scanned }),
-        Found::Invalid => return Step::Done(Parsed::Invalid),
+        Found::Invalid => {
+            return Step::Done(Parsed::Invalid(FramingError::HeadTooLong {
+                max_bytes: MAX_HEAD_BYTES,
+            }));
+        }
     };
     let body_start = head_end + 4;
     *examined += head_end as u64;
-    let Some((status, framing, limits)) = buf.get(..head_end).and_then(parse_head) else {
-        return Step::Done(Parsed::Invalid);
+    let (status, framing, limits) = match parse_head(buf.get(..head_end).unwrap_or_default()) {
+        Ok(parts) => parts,
+        Err(why) => return Step::Done(Parsed::Invalid(why)),
     };
     if (100..200).contains(&status) {
         return Step::Done(Parsed::Interim {
@@ -553,8 +762,13 @@ fn head(buf: &[u8], scanned: usize, examined: &mut u64) -> Step {
     } else {
         framing
     };
+    let too_large = FramingError::BodyTooLarge {
+        max_bytes: rules.max_body_bytes,
+    };
     match framing {
-        Some(Framing::Length(len)) if len > MAX_BODY_BYTES => Step::Done(Parsed::Invalid),
+        Some(Framing::Length(len)) if len > rules.max_body_bytes => {
+            Step::Done(Parsed::Invalid(too_large))
+        }
         Some(Framing::Length(len)) => Step::Next(FrameState::Length {
             status,
             limits,
@@ -567,7 +781,12 @@ fn head(buf: &[u8], scanned: usize, examined: &mut u64) -> Step {
             body_start,
             chunks: Chunks::default(),
         }),
-        None => Step::Done(Parsed::Invalid),
+        None if rules.close_delimited => Step::Next(FrameState::UntilClose {
+            status,
+            limits,
+            body_start,
+        }),
+        None => Step::Done(Parsed::Invalid(FramingError::NoLength)),
     }
 }
 
@@ -597,33 +816,34 @@ fn length_body(
 
 /// Status code, body framing and rate-limit headers from a response head (without the final
 /// blank line).
-fn parse_head(head: &[u8]) -> Option<(u16, Option<Framing>, ReplyLimits)> {
-    let text = std::str::from_utf8(head).ok()?;
+fn parse_head(head: &[u8]) -> Result<(u16, Option<Framing>, ReplyLimits), FramingError> {
+    let text = std::str::from_utf8(head).map_err(|_| FramingError::NotHttp)?;
     let mut lines = text.split("\r\n");
-    let status_line = lines.next()?;
-    let mut parts = status_line.split(' ');
-    if !parts.next()?.starts_with("HTTP/1.") {
-        return None;
+    let mut parts = lines.next().unwrap_or_default().split(' ');
+    if !parts.next().unwrap_or_default().starts_with("HTTP/1.") {
+        return Err(FramingError::NotHttp);
     }
-    let status: u16 = parts.next()?.parse().ok()?;
+    let status: u16 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or(FramingError::NotHttp)?;
     let mut framing = None;
     let mut limits = ReplyLimits::default();
     for line in lines {
-        let (name, value) = line.split_once(':')?;
+        let (name, value) = line.split_once(':').ok_or(FramingError::NotHttp)?;
         let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("retry-after") {
-            limits.retry_after_s = value.parse().ok();
-        } else if name.eq_ignore_ascii_case("x-mbx-used-weight-1m") {
-            limits.used_weight_1m = value.parse().ok();
-        } else if name.eq_ignore_ascii_case("transfer-encoding")
+        if name.eq_ignore_ascii_case("transfer-encoding")
             && value.to_ascii_lowercase().contains("chunked")
         {
             framing = Some(Framing::Chunked);
         } else if name.eq_ignore_ascii_case("content-length") && framing.is_none() {
-            framing = Some(Framing::Length(value.parse().ok()?));
+            let len = value.parse().map_err(|_| FramingError::BadContentLength)?;
+            framing = Some(Framing::Length(len));
+        } else {
+            limits.read_header(name, value);
         }
     }
-    Some((status, framing, limits))
+    Ok((status, framing, limits))
 }
 
 /// A chunked body decoded so far. Positions are indices into the body's bytes as sent (from
@@ -654,12 +874,12 @@ enum ChunkPhase {
 impl Chunks {
     /// Decodes on from where the last call stopped over `buf` (the body's bytes as sent);
     /// `Done` with `consumed` counted from the body's start (its status and limits unused).
-    fn advance(&mut self, buf: &[u8], examined: &mut u64) -> Parsed {
+    fn advance(&mut self, buf: &[u8], rules: &FrameRules, examined: &mut u64) -> Parsed {
         loop {
             let next = match self.phase {
-                ChunkPhase::Size => self.size_line(buf, examined),
+                ChunkPhase::Size => self.size_line(buf, rules, examined),
                 ChunkPhase::Data { data_end } => self.data(buf, data_end, examined),
-                ChunkPhase::Trailers { start } => self.trailer_line(buf, start, examined),
+                ChunkPhase::Trailers { start } => self.trailer_line(buf, start, rules, examined),
             };
             if let Some(outcome) = next {
                 return outcome;
@@ -668,7 +888,7 @@ impl Chunks {
     }
 
     /// Reads a chunk-size line; `None` to go on in the phase it set.
-    fn size_line(&mut self, buf: &[u8], examined: &mut u64) -> Option<Parsed> {
+    fn size_line(&mut self, buf: &[u8], rules: &FrameRules, examined: &mut u64) -> Option<Parsed> {
         let line_end = match find_from(
             buf,
             self.pos,
@@ -682,7 +902,11 @@ impl Chunks {
                 self.scanned = scanned;
                 return Some(Parsed::Incomplete);
             }
-            Found::Invalid => return Some(Parsed::Invalid),
+            Found::Invalid => {
+                return Some(Parsed::Invalid(FramingError::BadChunk(
+                    "chunk-size line over 8192 bytes",
+                )));
+            }
         };
         let line = buf.get(self.pos..self.pos + line_end).unwrap_or_default();
         // Chunk extensions (`;name=value`) are allowed and ignored.
@@ -691,7 +915,9 @@ impl Chunks {
             .ok()
             .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
         else {
-            return Some(Parsed::Invalid);
+            return Some(Parsed::Invalid(FramingError::BadChunk(
+                "chunk size not a hexadecimal number",
+            )));
         };
         let pos = self.pos + line_end + 2;
         self.pos = pos;
@@ -701,16 +927,24 @@ impl Chunks {
             return None;
         }
         // Checked: the size is the peer's number, and may be anything up to `usize::MAX`.
+        // Refused here, before any of its data is read.
         let within_limits = self
             .body
             .len()
             .checked_add(size)
-            .is_some_and(|total| total <= MAX_BODY_BYTES);
+            .is_some_and(|total| total <= rules.max_body_bytes);
+        if !within_limits {
+            return Some(Parsed::Invalid(FramingError::BodyTooLarge {
+                max_bytes: rules.max_body_bytes,
+            }));
+        }
         let Some(data_end) = pos
             .checked_add(size)
-            .filter(|&end| within_limits && end + 2 <= MAX_ENCODED_BODY_BYTES)
+            .filter(|&end| end.saturating_add(2) <= rules.max_encoded_body_bytes())
         else {
-            return Some(Parsed::Invalid);
+            return Some(Parsed::Invalid(FramingError::BadChunk(
+                "chunk framing over twice the body cap",
+            )));
         };
         self.phase = ChunkPhase::Data { data_end };
         None
@@ -724,7 +958,11 @@ impl Chunks {
         match buf.get(data_end..data_end + 2) {
             None => return Some(Parsed::Incomplete),
             Some(b"\r\n") => {}
-            Some(_) => return Some(Parsed::Invalid),
+            Some(_) => {
+                return Some(Parsed::Invalid(FramingError::BadChunk(
+                    "chunk data longer than its size",
+                )));
+            }
         }
         *examined += chunk.len() as u64;
         self.body.extend_from_slice(chunk);
@@ -736,7 +974,14 @@ impl Chunks {
 
     /// Skips one line of the trailer section after the last chunk (header lines up to an
     /// empty line, at most [`MAX_LINE_BYTES`] of them in all).
-    fn trailer_line(&mut self, buf: &[u8], start: usize, examined: &mut u64) -> Option<Parsed> {
+    fn trailer_line(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        rules: &FrameRules,
+        examined: &mut u64,
+    ) -> Option<Parsed> {
+        let too_long = FramingError::BadChunk("trailer section over 8192 bytes");
         let budget = MAX_LINE_BYTES.saturating_sub(self.pos - start);
         let line_end = match find_from(buf, self.pos, self.scanned, b"\r\n", budget, examined) {
             Found::At(end) => end,
@@ -744,12 +989,14 @@ impl Chunks {
                 self.scanned = scanned;
                 return Some(Parsed::Incomplete);
             }
-            Found::Invalid => return Some(Parsed::Invalid),
+            Found::Invalid => return Some(Parsed::Invalid(too_long)),
         };
         self.pos += line_end + 2;
         self.scanned = self.pos;
-        if self.pos > MAX_ENCODED_BODY_BYTES {
-            return Some(Parsed::Invalid);
+        if self.pos > rules.max_encoded_body_bytes() {
+            return Some(Parsed::Invalid(FramingError::BadChunk(
+                "chunk framing over twice the body cap",
+            )));
         }
         if line_end == 0 {
             return Some(Parsed::Done {
@@ -803,7 +1050,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// Frames one response at the start of `buf` from scratch.
 #[cfg(test)]
 fn parse_response(buf: &[u8]) -> Parsed {
-    FrameState::default().advance(buf, &mut 0)
+    FrameState::default().advance(buf, &FrameRules::default(), &mut 0)
 }
 
 /// The parts of a relay URL we use.
@@ -918,13 +1165,32 @@ mod tests {
         );
         assert_eq!(
             parse_response(b"HTTP/1.1 200 OK\r\n\r\n"),
-            Parsed::Invalid,
+            Parsed::Invalid(FramingError::NoLength),
             "no length on keep-alive"
         );
-        assert_eq!(parse_response(b"SSH-2.0 hi\r\n\r\n"), Parsed::Invalid);
+        assert_eq!(
+            parse_response(b"SSH-2.0 hi\r\n\r\n"),
+            Parsed::Invalid(FramingError::NotHttp)
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n"),
+            Parsed::Invalid(FramingError::BadContentLength)
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 4194305\r\n\r\n"),
+            Parsed::Invalid(FramingError::BodyTooLarge {
+                max_bytes: MAX_BODY_BYTES
+            })
+        );
         assert_eq!(
             parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
-            Parsed::Invalid
+            Parsed::Invalid(FramingError::BadChunk(
+                "chunk size not a hexadecimal number"
+            ))
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n"),
+            Parsed::Invalid(FramingError::BadChunk("chunk data longer than its size"))
         );
         let no_content = b"HTTP/1.1 204 No Content\r\n\r\n";
         assert_eq!(
@@ -950,10 +1216,25 @@ mod tests {
             ReplyLimits {
                 retry_after_s: Some(17),
                 used_weight_1m: Some(6013),
+                ..ReplyLimits::default()
+            }
+        );
+        // Bybit's three, as its v5 API sends them.
+        let bybit = b"HTTP/1.1 200 OK\r\nX-Bapi-Limit: 20\r\nx-bapi-limit-status: 0\r\nX-Bapi-Limit-Reset-Timestamp: 1672738134824\r\nContent-Length: 2\r\n\r\n{}";
+        let Parsed::Done { limits, .. } = parse_response(bybit) else {
+            panic!("not framed")
+        };
+        assert_eq!(
+            limits,
+            ReplyLimits {
+                bapi_limit_status: Some(0),
+                bapi_limit: Some(20),
+                bapi_limit_reset_ms: Some(1_672_738_134_824),
+                ..ReplyLimits::default()
             }
         );
         // An HTTP-date Retry-After and a garbled weight are left unread, not guessed.
-        let dated = b"HTTP/1.1 503 Busy\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\nX-MBX-USED-WEIGHT-1M: lots\r\nContent-Length: 0\r\n\r\n";
+        let dated = b"HTTP/1.1 503 Busy\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\nX-MBX-USED-WEIGHT-1M: lots\r\nX-Bapi-Limit-Status: -1\r\nX-Bapi-Limit-Reset-Timestamp: soon\r\nContent-Length: 0\r\n\r\n";
         let Parsed::Done { limits, .. } = parse_response(dated) else {
             panic!("not framed")
         };

@@ -3,7 +3,7 @@
 //! heads and chunk framing past their caps. Each must be `Invalid` (the connection is dropped),
 //! never a panic and never an `Incomplete` that lets the buffer grow without end.
 
-use kestrel_fire::relay::{Framed, ResponseFramer};
+use kestrel_fire::relay::{Framed, FramingError, ReplyLimits, ResponseFramer};
 use proptest::prelude::*;
 
 const CHUNKED_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -111,6 +111,163 @@ fn chunk_framing_cannot_keep_a_response_incomplete_without_end() {
         bytes.extend_from_slice(b"\r\nx\r\n");
     }
     assert_eq!(frame(&bytes), Framed::Invalid);
+}
+
+/// A framer with a 16-byte body cap, `bytes` pushed; its first take, and why if `Invalid`.
+fn frame_capped(bytes: &[u8]) -> (Framed<Vec<u8>>, Option<FramingError>) {
+    let mut framer = ResponseFramer::with_limits(0, 16);
+    framer.push(bytes);
+    (framer.take_bytes(), framer.error())
+}
+
+#[test]
+fn a_framers_own_body_cap_refuses_a_length_or_chunk_as_soon_as_it_is_stated() {
+    let over = Some(FramingError::BodyTooLarge { max_bytes: 16 });
+    // Stated, with no body byte sent yet.
+    assert_eq!(
+        frame_capped(b"HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n"),
+        (Framed::Invalid, over)
+    );
+    assert_eq!(frame_capped(&chunked(b"11\r\n")), (Framed::Invalid, over));
+    // Across chunks: the second size line takes the total over.
+    assert_eq!(
+        frame_capped(&chunked(b"8;x=y\r\n01234567\r\n9\r\n")),
+        (Framed::Invalid, over)
+    );
+    // At the cap, both framings are read whole (the chunked one within its encoded cap,
+    // twice the body cap).
+    let at_cap = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n0123456789abcdef".to_vec(),
+        chunked(b"8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n"),
+    ];
+    for bytes in at_cap {
+        assert_eq!(
+            frame_capped(&bytes),
+            (
+                Framed::Reply {
+                    status: 200,
+                    body: b"0123456789abcdef".to_vec(),
+                    limits: ReplyLimits::default(),
+                },
+                None
+            )
+        );
+    }
+    // The default framer keeps the relay's 4 MiB cap.
+    assert!(matches!(
+        frame(b"HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n0123456789abcdefg"),
+        Framed::Reply { status: 200, .. }
+    ));
+}
+
+#[test]
+fn an_invalid_stream_says_why() {
+    let why = |bytes: &[u8]| {
+        let mut framer = ResponseFramer::default();
+        framer.push(bytes);
+        assert_eq!(framer.take(), Framed::Invalid);
+        framer.error().map(|e| e.to_string())
+    };
+    let mut long_head = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+    long_head.extend(std::iter::repeat_n(b'p', 17 * 1024));
+    let mut long_line = chunked(b"");
+    long_line.extend(std::iter::repeat_n(b'f', 9 * 1024));
+    for (bytes, expected) in [
+        (long_head, "answer head over 16384 bytes"),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 4194305\r\n\r\n".to_vec(),
+            "answer body over 4194304 bytes",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
+            "answer with neither Content-Length nor chunked framing",
+        ),
+        (
+            chunked(b"zz\r\n"),
+            "bad chunked body: chunk size not a hexadecimal number",
+        ),
+        (
+            long_line,
+            "bad chunked body: chunk-size line over 8192 bytes",
+        ),
+        (
+            b"<html>busy</html>\r\n\r\n".to_vec(),
+            "answer is not an HTTP/1.x response",
+        ),
+    ] {
+        assert_eq!(why(&bytes).as_deref(), Some(expected));
+    }
+    // A framer that is not `Invalid` has nothing to say.
+    let mut framer = ResponseFramer::default();
+    framer.push(b"HTTP/1.1 200 OK\r\n");
+    assert_eq!((framer.take(), framer.error()), (Framed::Incomplete, None));
+}
+
+#[test]
+fn a_close_delimited_answer_ends_at_the_close_under_the_cap() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n";
+    let mut framer = ResponseFramer::with_limits(0, 16).close_delimited();
+    for piece in [&head[..], b"{\"a\":", b"\xff}"] {
+        framer.push(piece);
+        assert_eq!(framer.take_bytes(), Framed::Incomplete);
+    }
+    framer.end_of_stream();
+    assert_eq!(
+        framer.take_bytes(),
+        Framed::Reply {
+            status: 200,
+            body: b"{\"a\":\xff}".to_vec(),
+            limits: ReplyLimits::default(),
+        }
+    );
+    assert_eq!(framer.take_bytes(), Framed::Incomplete, "nothing after it");
+    // Refused once it passes the cap, before the close.
+    let mut framer = ResponseFramer::with_limits(0, 16).close_delimited();
+    framer.push(head);
+    framer.push(&[b'x'; 17]);
+    assert_eq!(framer.take(), Framed::Invalid);
+    assert_eq!(
+        framer.error(),
+        Some(FramingError::BodyTooLarge { max_bytes: 16 })
+    );
+    // A 1xx head first is skipped as before.
+    let mut framer = ResponseFramer::default().close_delimited();
+    framer.push(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\n\r\nlater");
+    framer.end_of_stream();
+    assert!(matches!(
+        framer.take(),
+        Framed::Reply { status: 503, ref body, .. } if body == "later"
+    ));
+    // Without `close_delimited` (a kept-alive stream) such an answer cannot be framed.
+    let mut framer = ResponseFramer::default();
+    framer.push(head);
+    assert_eq!(framer.take(), Framed::Invalid);
+    assert_eq!(framer.error(), Some(FramingError::NoLength));
+}
+
+#[test]
+fn a_close_inside_a_framed_answer_is_a_truncation() {
+    for cut in [
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\""[..],
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Le",
+    ] {
+        let mut framer = ResponseFramer::default().close_delimited();
+        framer.push(cut);
+        assert_eq!(framer.take(), Framed::Incomplete);
+        framer.end_of_stream();
+        assert_eq!(framer.take(), Framed::Invalid);
+        assert_eq!(framer.error(), Some(FramingError::Truncated));
+    }
+    // A close between answers is no truncation; a cleared framer forgets the close.
+    let mut framer = ResponseFramer::default();
+    framer.push(b"HTTP/1.1 204 No Content\r\n\r\n");
+    framer.end_of_stream();
+    assert!(matches!(framer.take(), Framed::Reply { status: 204, .. }));
+    assert_eq!(framer.take(), Framed::Incomplete);
+    framer.clear();
+    framer.push(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+    assert_eq!(framer.take(), Framed::Incomplete);
 }
 
 /// Feeds `bytes` to a framer `piece` bytes at a time, taking every response after each piece;

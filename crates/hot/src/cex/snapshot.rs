@@ -4,6 +4,7 @@
 use std::io::{Read as _, Write as _};
 
 use crate::net::{Conn, Endpoint};
+use kestrel_fire::relay::{Framed, ResponseFramer};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -12,10 +13,11 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one whole exchange may take, connecting included: a peer that trickles its
 /// answer cannot hold the thread longer.
 const DEADLINE: Duration = Duration::from_secs(15);
-/// Largest answer head accepted.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// Largest answer body accepted (a whole order book as JSON is a few MiB).
+/// Largest answer body accepted (a whole order book as JSON is a few MiB); the head's cap is
+/// the framer's (16 KiB).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes read at a time.
+const READ_BYTES: usize = 16 * 1024;
 /// Requests (and answers) waiting at most.
 const QUEUE: usize = 64;
 
@@ -74,9 +76,11 @@ fn get(base: &str, path: &str) -> Result<Vec<u8>, String> {
 
 /// Send one complete HTTP/1.1 request to `target` (`host:port` for plain HTTP, or an
 /// `http://`/`https://` base URL; TLS as in [`crate::net`]) on a new connection and read the
-/// answer's status and `Content-Length` body, within 15 s in all. An answer with a head over
-/// 64 KiB or a body over 64 MiB is refused unread. For start-up and off-thread requests only
-/// (snapshots, a venue's fees and rules), never a feed thread.
+/// answer's status and body, within 15 s in all. The body may be framed by `Content-Length`,
+/// by chunks (RFC 9112 §7.1; venues behind CDNs answer so) or by the server closing the
+/// connection (§6.3 rule 8). An answer with a head over 16 KiB, or a stated length or chunk
+/// size that takes the body over 64 MiB, is refused as soon as that is read. For start-up and
+/// off-thread requests only (snapshots, a venue's fees and rules), never a feed thread.
 pub fn exchange(target: &str, request: &[u8]) -> Result<(u16, Vec<u8>), String> {
     exchange_within(target, request, DEADLINE)
 }
@@ -101,11 +105,23 @@ fn exchange_within(
     }
     .map_err(|e| format!("{target}: {e}"))?;
     stream.write_all(request).map_err(|e| e.to_string())?;
-    let mut response = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
+    // One answer per connection: one without framing runs to the close.
+    let mut framer = ResponseFramer::with_limits(READ_BYTES, MAX_BODY_BYTES).close_delimited();
+    let mut chunk = [0u8; READ_BYTES];
+    let mut closed = false;
     loop {
-        if let Some(answer) = complete(&response) {
-            return answer;
+        match framer.take_bytes() {
+            Framed::Reply { status, body, .. } => return Ok((status, body)),
+            Framed::Invalid => {
+                let why = framer
+                    .error()
+                    .map_or_else(|| "answer not HTTP/1.1".to_owned(), |e| e.to_string());
+                return Err(format!("{target}: {why}"));
+            }
+            Framed::Incomplete if closed => {
+                return Err(format!("{target}: connection closed before any answer"));
+            }
+            Framed::Incomplete => {}
         }
         // Each read may wait only for what is left of the whole exchange's time.
         let left = deadline
@@ -115,47 +131,16 @@ fn exchange_within(
         stream
             .set_read_timeout(Some(left))
             .map_err(|e| e.to_string())?;
-        let n = stream
-            .read(&mut chunk)
-            .map_err(|e| format!("{target}: {e}"))?;
-        if n == 0 {
-            return Err("connection closed before the whole answer".into());
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                closed = true;
+                framer.end_of_stream();
+            }
+            Ok(n) => framer.push(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("{target}: {e}")),
         }
-        response.extend_from_slice(chunk.get(..n).unwrap_or_default());
     }
-}
-
-/// The status and body once the response holds all `Content-Length` bytes of it; an error as
-/// soon as the head or the length it states is over its limit.
-fn complete(response: &[u8]) -> Option<Result<(u16, Vec<u8>), String>> {
-    // Only the first `MAX_HEAD_BYTES` (and the blank line) may hold the head.
-    let window = response.get(..MAX_HEAD_BYTES + 4).unwrap_or(response);
-    let Some(blank) = window.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return (window.len() == MAX_HEAD_BYTES + 4)
-            .then(|| Err(format!("answer head over {MAX_HEAD_BYTES} bytes")));
-    };
-    let head_end = blank + 4;
-    let head = String::from_utf8_lossy(response.get(..head_end)?);
-    let Some(status) = head.split(' ').nth(1).and_then(|s| s.parse::<u16>().ok()) else {
-        return Some(Err("no status in the answer".into()));
-    };
-    let Some(length) = head
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-    else {
-        return Some(Err("answer without Content-Length".into()));
-    };
-    if length > MAX_BODY_BYTES {
-        return Some(Err(format!(
-            "answer body of {length} bytes, over {MAX_BODY_BYTES}"
-        )));
-    }
-    // No overflow: the head is at most `MAX_HEAD_BYTES + 4` and the length at most
-    // `MAX_BODY_BYTES`.
-    let body = response.get(head_end..head_end + length)?;
-    Some(Ok((status, body.to_vec())))
 }
 
 #[cfg(test)]
@@ -201,7 +186,9 @@ mod tests {
             let started = Instant::now();
             let answer = exchange(&target, GET);
             assert!(
-                answer.as_ref().is_err_and(|e| e.contains("over")),
+                answer
+                    .as_ref()
+                    .is_err_and(|e| e.ends_with("answer body over 67108864 bytes")),
                 "{answer:?}"
             );
             assert!(started.elapsed() < Duration::from_secs(3));
@@ -237,6 +224,100 @@ mod tests {
         assert!(
             took >= Duration::from_millis(400) && took < Duration::from_secs(3),
             "{took:?}"
+        );
+    }
+
+    /// Writes each of `pieces` as its own write, pausing between them so that they reach the
+    /// client in separate reads; then, with `close`, hangs up, else waits for the client to.
+    fn serve_pieces(pieces: &'static [&'static [u8]], close: bool) -> String {
+        serve(move |mut s| {
+            for piece in pieces {
+                if s.write_all(piece).and_then(|()| s.flush()).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if !close {
+                // The answer's own framing must end it: the connection stays open.
+                let _ = s.read(&mut [0u8; 1]);
+            }
+        })
+    }
+
+    #[test]
+    fn a_chunked_answer_is_read_whole() {
+        // As a venue behind a CDN answers: no Content-Length, chunks split across reads (a
+        // size line cut in two, a chunk cut from its CRLF), an extension, a trailer; not
+        // UTF-8 throughout, to show the bytes come back as sent.
+        let target = serve_pieces(
+            &[
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                b"7;name=\"v\"\r\n{\"a\":[1",
+                b"\r\n1",
+                b"0\r\n,2,3], \"b\":\"\xff\xfe\"}\r\n",
+                b"1\r\n\n\r\n0\r\nX-Checksum: 7\r\n",
+                b"\r\n",
+            ],
+            false,
+        );
+        assert_eq!(
+            exchange(&target, GET),
+            Ok((200, b"{\"a\":[1,2,3], \"b\":\"\xff\xfe\"}\n".to_vec()))
+        );
+    }
+
+    #[test]
+    fn a_chunk_over_the_cap_is_refused_before_its_data() {
+        // 0x4000001 is one byte over 64 MiB. None of its data is sent and the connection stays
+        // open: waiting for the data would end at the deadline, with another error.
+        let target = serve_pieces(
+            &[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4000001\r\n"],
+            false,
+        );
+        let answer = exchange(&target, GET);
+        assert!(
+            answer
+                .as_ref()
+                .is_err_and(|e| e.ends_with("answer body over 67108864 bytes")),
+            "{answer:?}"
+        );
+        // Across chunks too: the second takes the total one byte over.
+        let target = serve(|mut s| {
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2000000\r\n");
+            let _ = s.write_all(&vec![b'x'; MAX_BODY_BYTES / 2]);
+            let _ = s.write_all(b"\r\n2000001\r\n");
+            let _ = s.read(&mut [0u8; 1]);
+        });
+        let answer = exchange(&target, GET);
+        assert!(
+            answer.as_ref().is_err_and(|e| e.contains("body over")),
+            "{answer:?}"
+        );
+    }
+
+    #[test]
+    fn an_answer_without_length_runs_to_the_close() {
+        let target = serve_pieces(
+            &[
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n",
+                b"{\"bids\":",
+                b"[]}",
+            ],
+            true,
+        );
+        assert_eq!(exchange(&target, GET), Ok((200, b"{\"bids\":[]}".to_vec())));
+        // A stated length the close cuts short is no answer.
+        let target = serve_pieces(
+            &[b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", b"{\"a\""],
+            true,
+        );
+        let answer = exchange(&target, GET);
+        assert!(
+            answer
+                .as_ref()
+                .is_err_and(|e| e.ends_with("connection closed before the whole answer")),
+            "{answer:?}"
         );
     }
 
