@@ -49,7 +49,7 @@ use kestrel_hot::{
 use kestrel_sandbox::routers::{self as user_calls, Routers, UserCall};
 use kestrel_stdx::{Rng, mono_ns};
 use kestrel_telemetry::{Counters, Percentiles, StageRecorder};
-use kestrel_types::{B256, FactoryId, HotEvent, RouteKind, SkipReason};
+use kestrel_types::{B256, FactoryId, HotEvent, RouteKind};
 use serde::Serialize;
 use tungstenite::Message;
 
@@ -1406,13 +1406,7 @@ fn run_engine(
         .join()
         .map_err(|_| anyhow::anyhow!("drain panicked"))?;
     let c = counters.snapshot();
-    let skips = SkipReason::ALL
-        .iter()
-        .filter_map(|r| {
-            let n = c.skips.get(r.index()).copied().unwrap_or(0);
-            (n > 0).then(|| (r.as_str().to_string(), n))
-        })
-        .collect();
+    let skips = crate::only_counted(crate::CountersByName::of(&c).skips);
     Ok(EngineRun {
         recorder: report.recorder,
         processed: c.pending_seen,

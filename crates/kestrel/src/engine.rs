@@ -882,17 +882,8 @@ pub fn run_summary(
     c: &kestrel_telemetry::CountersSnapshot,
     lanes: serde_json::Map<String, serde_json::Value>,
 ) -> serde_json::Value {
-    use kestrel_types::{DecodePath, SimMissKind, SimulatedOutcome, SkipReason};
-    fn named<T: Copy>(
-        all: &[T],
-        name: fn(T) -> &'static str,
-        count: impl Fn(T) -> u64,
-    ) -> serde_json::Map<String, serde_json::Value> {
-        all.iter()
-            .filter(|&&k| count(k) > 0)
-            .map(|&k| (name(k).to_string(), count(k).into()))
-            .collect()
-    }
+    use crate::{CountersByName, only_counted};
+    let named = CountersByName::of(c);
     serde_json::json!({
         "pending_seen": c.pending_seen,
         "candidates": c.candidates,
@@ -903,10 +894,10 @@ pub fn run_summary(
         "subscription_refusals": c.subscription_refusals,
         "confirmed": c.confirmed,
         "disagreements": c.disagreements,
-        "skips": named(&SkipReason::ALL, SkipReason::as_str, |r| c.skip(r)),
-        "routed": named(&DecodePath::ALL, DecodePath::as_str, |p| c.routed(p)),
-        "sim_misses": named(&SimMissKind::ALL, SimMissKind::as_str, |k| c.sim_miss(k)),
-        "simulated": named(&SimulatedOutcome::ALL, SimulatedOutcome::as_str, |o| c.simulated(o)),
+        "skips": only_counted(named.skips),
+        "routed": only_counted(named.routed),
+        "sim_misses": only_counted(named.sim_misses),
+        "simulated": only_counted(named.simulated),
         "lanes": lanes,
     })
 }

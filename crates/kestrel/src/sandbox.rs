@@ -1034,11 +1034,7 @@ fn make_report(
     journal: &std::path::Path,
 ) -> SandboxReport {
     let c = &report.counters;
-    let skips = kestrel_types::SkipReason::ALL
-        .iter()
-        .map(|s| (s.as_str().to_string(), c.skips[s.index()]))
-        .filter(|(_, n)| *n > 0)
-        .collect();
+    let named = crate::CountersByName::of(c);
     SandboxReport {
         seed,
         blocks,
@@ -1056,16 +1052,10 @@ fn make_report(
         confirm: ConfirmCounts {
             confirmed: c.confirmed,
             disagreements: c.disagreements,
-            misses: kestrel_types::SimMissKind::ALL
-                .iter()
-                .map(|k| (k.as_str().to_string(), c.sim_miss(*k)))
-                .collect(),
+            misses: named.sim_misses,
         },
-        simulated: kestrel_types::SimulatedOutcome::ALL
-            .iter()
-            .map(|o| (o.as_str().to_string(), c.simulated(*o)))
-            .collect(),
-        skips,
+        simulated: named.simulated,
+        skips: crate::only_counted(named.skips),
         latency_ns: crate::bench::latency_map(&report.hot.recorder),
         reconnects: report.hot.reconnects,
         xarb,

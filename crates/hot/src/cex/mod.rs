@@ -3,7 +3,9 @@
 //!
 //! A feed never blocks the thread: the WebSocket is non-blocking, a lost connection is retried
 //! with exponential backoff, and what needs a REST round trip (Binance's depth snapshot) is
-//! fetched by a helper thread and handed back through a bounded channel.
+//! fetched by a helper thread and handed back through a bounded channel. Kraken and OKX, whose
+//! venues rebuild a book only through a new subscription, share one feed,
+//! [`resubscribe::ResubscribeFeed`], over their protocols ([`resubscribe::ResubscribeVenue`]).
 
 pub mod binance;
 pub mod bybit;
@@ -11,6 +13,7 @@ pub mod coinbase;
 pub mod kraken;
 pub mod lane;
 pub mod okx;
+pub mod resubscribe;
 mod snapshot;
 
 pub use snapshot::exchange;

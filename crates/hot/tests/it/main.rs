@@ -13,6 +13,7 @@ mod feed_support;
 mod handoff;
 mod lane;
 mod lane_okx;
+mod resubscribe_feed;
 mod tls;
 mod ws;
 mod wsclient_limits;

@@ -9,8 +9,8 @@
 //! and read once the channel is known. Channels Kestrel does not read (`ohlc`, `instrument`, ...)
 //! decode to [`KrakenFrame::Other`].
 
-use super::CexError;
 use super::json::Scan;
+use super::{CexError, ChannelData, Data, for_each_element, raw_array, read_frame, taker_buys};
 
 /// One decoded Kraken v2 frame.
 #[derive(Debug, Clone, Copy)]
@@ -139,29 +139,28 @@ impl<'a> KrakenLevels<'a> {
         &self,
         mut level: impl FnMut(&'a [u8], &'a [u8]) -> Result<(), CexError>,
     ) -> Result<(), CexError> {
-        if self.raw.is_empty() {
-            return Ok(());
-        }
-        let mut scan = Scan::new(self.raw);
-        scan.array(|scan| {
-            let mut price = None;
-            let mut qty = None;
-            scan.object(|key, scan| {
-                match key {
-                    b"price" => price = Some(scan.decimal()?),
-                    b"qty" => qty = Some(scan.decimal()?),
-                    _ => {
-                        scan.skip_value()?;
-                    }
-                }
-                Ok(())
-            })?;
-            level(
-                price.ok_or(CexError::MissingField("price"))?,
-                qty.ok_or(CexError::MissingField("qty"))?,
-            )
-        })
+        for_each_element(self.raw, read_level, |(price, qty)| level(price, qty))
     }
+}
+
+/// One `{"price":..,"qty":..}` level: each number's text.
+fn read_level<'a>(scan: &mut Scan<'a>) -> Result<(&'a [u8], &'a [u8]), CexError> {
+    let mut price = None;
+    let mut qty = None;
+    scan.object(|key, scan| {
+        match key {
+            b"price" => price = Some(scan.decimal()?),
+            b"qty" => qty = Some(scan.decimal()?),
+            _ => {
+                scan.skip_value()?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok((
+        price.ok_or(CexError::MissingField("price"))?,
+        qty.ok_or(CexError::MissingField("qty"))?,
+    ))
 }
 
 /// The trades of one `trade` message, read lazily.
@@ -174,13 +173,9 @@ impl<'a> KrakenTrades<'a> {
     /// Call `trade(..)` for each trade in order.
     pub fn for_each(
         &self,
-        mut trade: impl FnMut(KrakenTrade<'a>) -> Result<(), CexError>,
+        trade: impl FnMut(KrakenTrade<'a>) -> Result<(), CexError>,
     ) -> Result<(), CexError> {
-        if self.raw.is_empty() {
-            return Ok(());
-        }
-        let mut scan = Scan::new(self.raw);
-        scan.array(|scan| trade(read_trade(scan)?))
+        for_each_element(self.raw, read_trade, trade)
     }
 }
 
@@ -205,11 +200,7 @@ fn read_trade<'a>(scan: &mut Scan<'a>) -> Result<KrakenTrade<'a>, CexError> {
         }
         Ok(())
     })?;
-    let taker_buys = match side.ok_or(CexError::MissingField("side"))? {
-        b"buy" => true,
-        b"sell" => false,
-        _ => return Err(CexError::UnknownShape),
-    };
+    let taker_buys = taker_buys(side)?;
     Ok(KrakenTrade {
         symbol: symbol.ok_or(CexError::MissingField("symbol"))?,
         taker_buys,
@@ -235,22 +226,11 @@ struct Entry<'a> {
     system: Option<&'a [u8]>,
 }
 
-/// What a channel's `data` array held: its only element (book, ticker, status), or the whole array for a
-/// lazily read list (trades), or neither for a channel this crate does not read. A struct
-/// rather than an enum: an element is far larger than a slice, and this lives on the stack.
-#[derive(Default)]
-struct Data<'a> {
-    one: Option<Entry<'a>>,
-    list: Option<&'a [u8]>,
-}
-
 #[derive(Default)]
 struct Top<'a> {
-    channel: Option<&'a [u8]>,
+    /// `channel` and `data`.
+    body: ChannelData<'a, Entry<'a>>,
     kind: Option<&'a [u8]>,
-    data: Option<Data<'a>>,
-    /// `data` seen before `channel`: read once the channel is known.
-    raw_data: Option<&'a [u8]>,
     method: Option<&'a [u8]>,
     success: Option<bool>,
     error: Option<&'a [u8]>,
@@ -261,27 +241,16 @@ struct Top<'a> {
 
 /// Decode one Kraken WebSocket v2 text frame.
 pub fn parse_kraken(frame: &[u8]) -> Result<KrakenFrame<'_>, CexError> {
-    let mut scan = Scan::new(frame);
-    let mut top = Top::default();
-    scan.object(|key, scan| top_field(&mut top, key, scan))?;
-    if !scan.at_end() {
-        return Err(scan.malformed());
-    }
-    if let (Some(channel), Some(raw)) = (top.channel, top.raw_data) {
-        let mut data = Scan::new(raw);
-        top.data = Some(read_data(channel, &mut data)?);
-    }
+    let mut top: Top<'_> = read_frame(frame, top_field)?;
+    top.body.finish(read_data)?;
     classify(top)
 }
 
 fn top_field<'a>(top: &mut Top<'a>, key: &'a [u8], scan: &mut Scan<'a>) -> Result<(), CexError> {
     match key {
-        b"channel" => top.channel = Some(scan.string()?),
+        b"channel" => top.body.channel = Some(scan.string()?),
         b"type" => top.kind = Some(scan.string()?),
-        b"data" => match top.channel {
-            Some(channel) => top.data = Some(read_data(channel, scan)?),
-            None => top.raw_data = Some(scan.skip_value()?),
-        },
+        b"data" => top.body.data(scan, read_data)?,
         b"method" => top.method = Some(scan.string()?),
         b"success" => top.success = Some(scan.bool()?),
         b"error" => {
@@ -307,57 +276,20 @@ fn top_field<'a>(top: &mut Top<'a>, key: &'a [u8], scan: &mut Scan<'a>) -> Resul
     Ok(())
 }
 
-fn read_data<'a>(channel: &[u8], scan: &mut Scan<'a>) -> Result<Data<'a>, CexError> {
+fn read_data<'a>(channel: &[u8], scan: &mut Scan<'a>) -> Result<Data<'a, Entry<'a>>, CexError> {
     match channel {
-        b"book" | b"ticker" | b"status" => {
-            let mut entry = None;
-            let mut count = 0u32;
-            scan.array(|scan| {
-                count += 1;
-                let mut fields = Entry::default();
-                scan.object(|key, scan| entry_field(&mut fields, key, scan))?;
-                entry = Some(fields);
-                Ok(())
-            })?;
-            // One symbol per message is the documented shape; anything else is not a book
-            // this crate can apply faithfully.
-            match (entry, count) {
-                (Some(entry), 1) => Ok(Data {
-                    one: Some(entry),
-                    list: None,
-                }),
-                (None, _) => Err(CexError::MissingField("data")),
-                _ => Err(CexError::UnknownShape),
-            }
-        }
-        b"trade" => {
-            if scan.peek() != Some(b'[') {
-                return Err(scan.malformed());
-            }
-            Ok(Data {
-                one: None,
-                list: Some(scan.skip_value()?),
-            })
-        }
-        _ => {
-            scan.skip_value()?;
-            Ok(Data::default())
-        }
+        // One symbol per message is the documented shape.
+        b"book" | b"ticker" | b"status" => Data::one(scan, entry_field),
+        b"trade" => Data::list(scan),
+        _ => Data::skip(scan),
     }
 }
 
 fn entry_field<'a>(e: &mut Entry<'a>, key: &'a [u8], scan: &mut Scan<'a>) -> Result<(), CexError> {
-    let array = |scan: &mut Scan<'a>| {
-        if scan.peek() == Some(b'[') {
-            scan.skip_value()
-        } else {
-            Err(scan.malformed())
-        }
-    };
     match key {
         b"symbol" => e.symbol = Some(scan.string()?),
-        b"bids" => e.bids = Some(array(scan)?),
-        b"asks" => e.asks = Some(array(scan)?),
+        b"bids" => e.bids = Some(raw_array(scan)?),
+        b"asks" => e.asks = Some(raw_array(scan)?),
         b"checksum" => {
             let value = scan.u64()?;
             e.checksum = Some(u32::try_from(value).map_err(|_| scan.malformed())?);
@@ -376,8 +308,8 @@ fn entry_field<'a>(e: &mut Entry<'a>, key: &'a [u8], scan: &mut Scan<'a>) -> Res
 }
 
 fn classify(top: Top<'_>) -> Result<KrakenFrame<'_>, CexError> {
-    if let Some(channel) = top.channel {
-        return classify_channel(channel, top.kind, top.data);
+    if let Some(channel) = top.body.channel {
+        return classify_channel(channel, top.kind, top.body.data);
     }
     match top.method {
         Some(b"pong") => Ok(KrakenFrame::Pong { req_id: top.req_id }),
@@ -396,7 +328,7 @@ fn classify(top: Top<'_>) -> Result<KrakenFrame<'_>, CexError> {
 fn classify_channel<'a>(
     channel: &'a [u8],
     kind: Option<&'a [u8]>,
-    data: Option<Data<'a>>,
+    data: Option<Data<'a, Entry<'a>>>,
 ) -> Result<KrakenFrame<'a>, CexError> {
     let need = |v: Option<&'a [u8]>, name| v.ok_or(CexError::MissingField(name));
     match (channel, data) {

@@ -7,8 +7,8 @@
 //! once the channel is known. Channels Kestrel does not read (candles, ...) and events other
 //! than those below decode to [`OkxFrame::Other`].
 
-use super::CexError;
 use super::json::{PairLevels, Scan};
+use super::{CexError, ChannelData, Data, for_each_element, raw_array, read_frame, taker_buys};
 
 /// One decoded OKX frame.
 #[derive(Debug, Clone, Copy)]
@@ -137,13 +137,9 @@ impl<'a> OkxTrades<'a> {
     /// Call `trade(..)` for each trade in order.
     pub fn for_each(
         &self,
-        mut trade: impl FnMut(OkxTrade<'a>) -> Result<(), CexError>,
+        trade: impl FnMut(OkxTrade<'a>) -> Result<(), CexError>,
     ) -> Result<(), CexError> {
-        if self.raw.is_empty() {
-            return Ok(());
-        }
-        let mut scan = Scan::new(self.raw);
-        scan.array(|scan| trade(read_trade(scan)?))
+        for_each_element(self.raw, read_trade, trade)
     }
 }
 
@@ -151,11 +147,7 @@ fn read_trade<'a>(scan: &mut Scan<'a>) -> Result<OkxTrade<'a>, CexError> {
     let mut e = Entry::default();
     scan.object(|key, scan| entry_field(&mut e, key, scan))?;
     let need = |v: Option<&'a [u8]>, name| v.ok_or(CexError::MissingField(name));
-    let taker_buys = match need(e.side, "side")? {
-        b"buy" => true,
-        b"sell" => false,
-        _ => return Err(CexError::UnknownShape),
-    };
+    let taker_buys = taker_buys(e.side)?;
     Ok(OkxTrade {
         inst_id: need(e.inst_id, "instId")?,
         trade_id: e.trade_id.ok_or(CexError::MissingField("tradeId"))?,
@@ -187,15 +179,6 @@ struct Entry<'a> {
     side: Option<&'a [u8]>,
 }
 
-/// What a channel's `data` array held: its only element (book, ticker), or the whole array for a
-/// lazily read list (trades), or neither for a channel this crate does not read. A struct
-/// rather than an enum: an element is far larger than a slice, and this lives on the stack.
-#[derive(Default)]
-struct Data<'a> {
-    one: Option<Entry<'a>>,
-    list: Option<&'a [u8]>,
-}
-
 /// The channels whose pushes are books.
 fn is_book_channel(channel: &[u8]) -> bool {
     matches!(
@@ -206,12 +189,10 @@ fn is_book_channel(channel: &[u8]) -> bool {
 
 #[derive(Default)]
 struct Top<'a> {
-    channel: Option<&'a [u8]>,
+    /// `arg.channel` and `data`.
+    body: ChannelData<'a, Entry<'a>>,
     inst_id: Option<&'a [u8]>,
     action: Option<&'a [u8]>,
-    data: Option<Data<'a>>,
-    /// `data` seen before `arg`: read once the channel is known.
-    raw_data: Option<&'a [u8]>,
     event: Option<&'a [u8]>,
     code: Option<&'a [u8]>,
     msg: Option<&'a [u8]>,
@@ -222,16 +203,8 @@ pub fn parse_okx(frame: &[u8]) -> Result<OkxFrame<'_>, CexError> {
     if frame.trim_ascii() == b"pong" {
         return Ok(OkxFrame::Pong);
     }
-    let mut scan = Scan::new(frame);
-    let mut top = Top::default();
-    scan.object(|key, scan| top_field(&mut top, key, scan))?;
-    if !scan.at_end() {
-        return Err(scan.malformed());
-    }
-    if let (Some(channel), Some(raw)) = (top.channel, top.raw_data) {
-        let mut data = Scan::new(raw);
-        top.data = Some(read_data(channel, &mut data)?);
-    }
+    let mut top: Top<'_> = read_frame(frame, top_field)?;
+    top.body.finish(read_data)?;
     classify(top)
 }
 
@@ -239,7 +212,7 @@ fn top_field<'a>(top: &mut Top<'a>, key: &'a [u8], scan: &mut Scan<'a>) -> Resul
     match key {
         b"arg" => scan.object(|key, scan| {
             match key {
-                b"channel" => top.channel = Some(scan.string()?),
+                b"channel" => top.body.channel = Some(scan.string()?),
                 b"instId" => top.inst_id = Some(scan.string()?),
                 _ => {
                     scan.skip_value()?;
@@ -248,10 +221,7 @@ fn top_field<'a>(top: &mut Top<'a>, key: &'a [u8], scan: &mut Scan<'a>) -> Resul
             Ok(())
         })?,
         b"action" => top.action = Some(scan.string()?),
-        b"data" => match top.channel {
-            Some(channel) => top.data = Some(read_data(channel, scan)?),
-            None => top.raw_data = Some(scan.skip_value()?),
-        },
+        b"data" => top.body.data(scan, read_data)?,
         b"event" => top.event = Some(scan.string()?),
         b"code" => top.code = Some(scan.decimal()?),
         b"msg" => top.msg = Some(scan.string()?),
@@ -262,52 +232,20 @@ fn top_field<'a>(top: &mut Top<'a>, key: &'a [u8], scan: &mut Scan<'a>) -> Resul
     Ok(())
 }
 
-fn read_data<'a>(channel: &[u8], scan: &mut Scan<'a>) -> Result<Data<'a>, CexError> {
+fn read_data<'a>(channel: &[u8], scan: &mut Scan<'a>) -> Result<Data<'a, Entry<'a>>, CexError> {
     if is_book_channel(channel) || channel == b"tickers" {
-        let mut entry = None;
-        let mut count = 0u32;
-        scan.array(|scan| {
-            count += 1;
-            let mut fields = Entry::default();
-            scan.object(|key, scan| entry_field(&mut fields, key, scan))?;
-            entry = Some(fields);
-            Ok(())
-        })?;
-        // One book (or ticker) per push is the documented shape; several would each need
-        // their own checksum and sequence check, which one message view cannot carry.
-        return match (entry, count) {
-            (Some(entry), 1) => Ok(Data {
-                one: Some(entry),
-                list: None,
-            }),
-            (None, _) => Err(CexError::MissingField("data")),
-            _ => Err(CexError::UnknownShape),
-        };
+        Data::one(scan, entry_field)
+    } else if channel == b"trades" {
+        Data::list(scan)
+    } else {
+        Data::skip(scan)
     }
-    if channel == b"trades" {
-        if scan.peek() != Some(b'[') {
-            return Err(scan.malformed());
-        }
-        return Ok(Data {
-            one: None,
-            list: Some(scan.skip_value()?),
-        });
-    }
-    scan.skip_value()?;
-    Ok(Data::default())
 }
 
 fn entry_field<'a>(e: &mut Entry<'a>, key: &'a [u8], scan: &mut Scan<'a>) -> Result<(), CexError> {
-    let array = |scan: &mut Scan<'a>| {
-        if scan.peek() == Some(b'[') {
-            scan.skip_value()
-        } else {
-            Err(scan.malformed())
-        }
-    };
     match key {
-        b"asks" => e.asks = Some(array(scan)?),
-        b"bids" => e.bids = Some(array(scan)?),
+        b"asks" => e.asks = Some(raw_array(scan)?),
+        b"bids" => e.bids = Some(raw_array(scan)?),
         b"ts" => e.ts_ms = Some(scan.u64()?),
         b"checksum" => {
             let value = scan.i64()?;
@@ -336,11 +274,11 @@ fn classify<'a>(top: Top<'a>) -> Result<OkxFrame<'a>, CexError> {
     if let Some(event) = top.event {
         return classify_event(event, &top);
     }
-    let Some(channel) = top.channel else {
+    let Some(channel) = top.body.channel else {
         return Err(CexError::UnknownShape);
     };
     let need = |v: Option<&'a [u8]>, name| v.ok_or(CexError::MissingField(name));
-    match top.data {
+    match top.body.data {
         Some(Data { one: Some(e), .. }) if is_book_channel(channel) => {
             let action = match top.action {
                 Some(b"snapshot") => OkxAction::Snapshot,
@@ -389,7 +327,7 @@ fn classify<'a>(top: Top<'a>) -> Result<OkxFrame<'a>, CexError> {
 fn classify_event<'a>(event: &'a [u8], top: &Top<'a>) -> Result<OkxFrame<'a>, CexError> {
     let arg = || -> Result<OkxArg<'a>, CexError> {
         Ok(OkxArg {
-            channel: top.channel.ok_or(CexError::MissingField("arg"))?,
+            channel: top.body.channel.ok_or(CexError::MissingField("arg"))?,
             inst_id: top.inst_id,
         })
     };
