@@ -18,6 +18,13 @@
 //! left the window are deleted with size `"0"`), deletions first, so a client book of exactly
 //! `depth` levels never has to hold more.
 //!
+//! Rate limits: each private endpoint counts each account's (UID's) requests in a rolling
+//! one-second window, with Bybit's default spot limits ([`ORDER_CREATE_PER_SECOND`] for order
+//! create), and every answer to it carries the count: `X-Bapi-Limit-Status` (requests left),
+//! `X-Bapi-Limit` and `X-Bapi-Limit-Reset-Timestamp` (when a request next frees up once none
+//! are left; otherwise the time now). A request over the limit is refused with `10006` ("Too
+//! many visits!", HTTP 200) and not counted.
+//!
 //! Faults: `Gap` skips 5 update ids in every topic of the next symbol published; Bybit sends
 //! no checksum, so `BadChecksum` changes nothing here.
 //!
@@ -27,7 +34,7 @@
 //! snapshot (and still queued for the session) never matches, and [`BybitFront::deliver`]
 //! moves the marker on. [`WsSession::seq`] holds the connection's number (its `conn_id`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
 use kestrel_stdx::clock::{Clock as _, LiveClock};
@@ -61,6 +68,22 @@ const MAX_PAGE: usize = 50;
 /// Longest `orderLinkId` Bybit accepts.
 const MAX_LINK_ID: usize = 36;
 
+/// Bybit's default limit per UID on `POST /v5/order/create` for spot, requests per second
+/// (v5 "Rate Limit Rules", API rate limit table; VIP levels raise it).
+pub const ORDER_CREATE_PER_SECOND: u32 = 20;
+/// The rolling window Bybit counts a UID's requests to an endpoint in.
+const RATE_WINDOW_MS: u64 = 1_000;
+/// Per private endpoint simulated, Bybit's default spot limit per UID, requests per window:
+/// order create as [`ORDER_CREATE_PER_SECOND`]; cancel and the reads as the v5 table lists
+/// them for a non-VIP account.
+const ENDPOINT_LIMITS: [(&str, u32); 5] = [
+    ("/v5/order/create", ORDER_CREATE_PER_SECOND),
+    ("/v5/order/cancel", 20),
+    ("/v5/order/realtime", 50),
+    ("/v5/account/wallet-balance", 50),
+    ("/v5/account/fee-rate", 10),
+];
+
 /// One side's levels, best first: `(price, size)`.
 type Side = [(Fixed, Fixed)];
 
@@ -82,10 +105,69 @@ struct Topic {
     asks: Vec<(Fixed, Fixed)>,
 }
 
+/// Each account's requests to each private endpoint, counted as Bybit does.
+#[derive(Debug, Default)]
+struct RateCounts {
+    /// Order create's limit and window where a test set other ones.
+    order_create: Option<(u32, u64)>,
+    /// Per (account, endpoint): when the requests still in the rolling window were accepted,
+    /// oldest first (at most the endpoint's limit of them).
+    accepted: HashMap<(String, &'static str), VecDeque<u64>>,
+}
+
+/// An endpoint's count after one request: what its three headers say, and whether the request
+/// was within the limit (and so counted).
+#[derive(Clone, Copy, Debug)]
+struct RateCount {
+    left: u32,
+    limit: u32,
+    reset_ms: u64,
+    allowed: bool,
+}
+
+impl RateCounts {
+    /// Counts a request by `account` to `path` at `now_ms`; `None` for an endpoint without a
+    /// per-UID limit.
+    fn count(&mut self, account: &str, path: &str, now_ms: u64) -> Option<RateCount> {
+        let &(endpoint, limit) = ENDPOINT_LIMITS.iter().find(|(p, _)| *p == path)?;
+        let (limit, window_ms) = match self.order_create {
+            Some(own) if endpoint == "/v5/order/create" => own,
+            _ => (limit, RATE_WINDOW_MS),
+        };
+        let accepted = self
+            .accepted
+            .entry((account.to_string(), endpoint))
+            .or_default();
+        while accepted
+            .front()
+            .is_some_and(|&at| at.saturating_add(window_ms) <= now_ms)
+        {
+            accepted.pop_front();
+        }
+        let allowed = accepted.len() < limit as usize;
+        if allowed {
+            accepted.push_back(now_ms);
+        }
+        let left = limit.saturating_sub(u32::try_from(accepted.len()).unwrap_or(u32::MAX));
+        // Once none are left: when the oldest request leaves the window.
+        let reset_ms = match accepted.front() {
+            Some(&oldest) if left == 0 => oldest.saturating_add(window_ms),
+            _ => now_ms,
+        };
+        Some(RateCount {
+            left,
+            limit,
+            reset_ms,
+            allowed,
+        })
+    }
+}
+
 /// The Bybit front over one exchange.
 #[derive(Debug)]
 pub struct BybitFront {
     keys: HashMap<String, BybitSigner>,
+    rates: RateCounts,
     /// Every topic any session subscribed to (at most four per symbol).
     topics: Vec<Topic>,
     /// Each symbol's cross sequence.
@@ -102,10 +184,44 @@ impl BybitFront {
                 .into_iter()
                 .map(|k| (k.api_key().to_string(), k))
                 .collect(),
+            rates: RateCounts::default(),
             topics: Vec::new(),
             cross_seq: HashMap::new(),
             connections: 0,
         }
+    }
+
+    /// The front with another limit on `POST /v5/order/create`: `limit` requests per account
+    /// in a rolling window of `window_ms` (Bybit's: [`ORDER_CREATE_PER_SECOND`] in 1,000 ms).
+    #[must_use]
+    pub fn with_order_create_limit(mut self, limit: u32, window_ms: u64) -> BybitFront {
+        self.rates.order_create = Some((limit, window_ms));
+        self
+    }
+
+    /// An authenticated request by `account`, counted against its endpoint's limit: the
+    /// answer, or `10006` over the limit, with the count's headers.
+    fn private_counted(
+        &mut self,
+        ex: &mut Exchange,
+        request: &HttpRequest,
+        account: &str,
+        body: &str,
+        query: &HashMap<String, String>,
+        now_ms: u64,
+    ) -> HttpResponse {
+        let Some(count) = self.rates.count(account, &request.path, now_ms) else {
+            return private(ex, request, account, body, query, now_ms);
+        };
+        let answer = if count.allowed {
+            private(ex, request, account, body, query, now_ms)
+        } else {
+            error(10006, "Too many visits!", now_ms)
+        };
+        answer
+            .with_header("X-Bapi-Limit-Status", count.left.to_string())
+            .with_header("X-Bapi-Limit", count.limit.to_string())
+            .with_header("X-Bapi-Limit-Reset-Timestamp", count.reset_ms.to_string())
     }
 }
 
@@ -131,7 +247,7 @@ impl Front for BybitFront {
             | ("GET", "/v5/order/realtime")
             | ("GET", "/v5/account/wallet-balance")
             | ("GET", "/v5/account/fee-rate") => match self.authenticate(request, &body, now_ms) {
-                Ok(account) => private(ex, request, &account, &body, &query, now_ms),
+                Ok(account) => self.private_counted(ex, request, &account, &body, &query, now_ms),
                 Err(rejection) => refuse_auth(&rejection, now_ms),
             },
             _ => HttpResponse::json(404, "{}"),

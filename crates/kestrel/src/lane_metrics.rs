@@ -214,7 +214,7 @@ impl StatArbGauges {
         let Some(t) = guard.as_ref() else {
             return;
         };
-        let counters: [(&str, &str, u64); 9] = [
+        let counters: [(&str, &str, u64); 10] = [
             ("selections", "Pair selections run.", t.selections),
             (
                 "pairs_added",
@@ -239,6 +239,11 @@ impl StatArbGauges {
                 "fills_at_avg_price",
                 "Filled legs valued at the venue's average price because exact fills were missing (should stay 0).",
                 t.fills_at_avg_price,
+            ),
+            (
+                "fees_estimated",
+                "Filled legs charged the taker rate because the venue reported no fee and the order's trades could not be had (should stay 0).",
+                t.fees_estimated,
             ),
         ];
         for (name, help, v) in counters {

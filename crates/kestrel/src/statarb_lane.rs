@@ -43,7 +43,9 @@ use std::collections::{BTreeMap, VecDeque};
 use anyhow::Context as _;
 use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::exchange;
-use kestrel_hot::cex::lane::{LegFill, fills_fill, is_final, report_fill};
+use kestrel_hot::cex::lane::{
+    LegFill, estimate_taker_fee, fills_fill, is_final, needs_fills, report_fill, says_no_fee,
+};
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
 use kestrel_store::{StatArbOpenTrade, StatArbRecord};
@@ -135,6 +137,10 @@ pub struct StatArbTotals {
     /// fills could not be had (OKX: a fills page failed, or the pages never added up). Should
     /// be 0.
     pub fills_at_avg_price: u64,
+    /// Filled legs charged the symbol's taker rate (rounded up) because the venue's answer gave
+    /// no fee and the order's trades could not be had (Binance: an order settled from a query
+    /// whose `myTrades` failed). Should be 0.
+    pub fees_estimated: u64,
     /// Entries not made, by reason: `closing` (the pair's last trade is still closing),
     /// `book` (a book not live), `capital` (nothing to commit), `minimums` (below a symbol's
     /// minimum size or value), `inventory` (live: not enough base to sell), `unfilled` (the
@@ -771,6 +777,10 @@ impl StatArbLane {
                 StatArbOrders::Live(live) => live.fills_at_avg_price,
                 StatArbOrders::Paper => 0,
             },
+            fees_estimated: match &self.orders {
+                StatArbOrders::Live(live) => live.fees_estimated,
+                StatArbOrders::Paper => 0,
+            },
             skipped_entries: self.skipped_entries.clone(),
             bars: self.bars,
             gross_quote: self.quote_text(self.gross_units),
@@ -1095,12 +1105,16 @@ impl StatArbLane {
                     }))
                 }
                 StatArbOrders::Live(live) => live.place(
-                    &self.spec.symbols[symbol],
-                    &self.spec.base_assets[symbol],
+                    &LiveLeg {
+                        symbol: &self.spec.symbols[symbol],
+                        base_asset: &self.spec.base_assets[symbol],
+                        scales: self.spec.scales,
+                        taker_fee: self.terms[symbol].taker_fee,
+                        buy_fee_asset: self.spec.buy_fee_asset,
+                    },
                     side,
                     size,
                     limit,
-                    self.spec.scales,
                 ),
             },
         };
@@ -1348,6 +1362,24 @@ pub struct LiveOrders {
     sent: u64,
     /// Filled orders valued at the average price: their fills could not be had.
     fills_at_avg_price: u64,
+    /// Filled orders charged the taker rate: their answer had no fee and their trades could
+    /// not be had.
+    fees_estimated: u64,
+}
+
+/// The symbol a live order is for, and what values its fill.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveLeg<'a> {
+    /// The venue's symbol.
+    pub symbol: &'a str,
+    /// Its base asset as the venue names it in fees.
+    pub base_asset: &'a str,
+    /// Its price and size scales.
+    pub scales: Scales,
+    /// The account's taker rate on it (values a fee the venue did not report).
+    pub taker_fee: Rate,
+    /// Where the venue takes a buy's fee.
+    pub buy_fee_asset: FeeAsset,
 }
 
 impl std::fmt::Debug for LiveOrders {
@@ -1376,6 +1408,7 @@ impl LiveOrders {
             tag: LiveClock.unix_ms() / 1000 % 1_000_000_000,
             sent: 0,
             fills_at_avg_price: 0,
+            fees_estimated: 0,
         }
     }
 
@@ -1415,13 +1448,17 @@ impl LiveOrders {
     /// Places an IOC limit order and waits for its final state; the venue's error as text.
     fn place(
         &mut self,
-        symbol: &str,
-        base_asset: &str,
+        leg: &LiveLeg<'_>,
         side: OrderSide,
         size: Fixed,
         limit: Fixed,
-        scales: Scales,
     ) -> Result<LegFill, String> {
+        let LiveLeg {
+            symbol,
+            base_asset,
+            scales,
+            ..
+        } = *leg;
         self.sent += 1;
         let client_id = format!("ks{}{}", self.tag, self.sent);
         let venue = self.writer.venue();
@@ -1479,22 +1516,27 @@ impl LiveOrders {
         let Some(report) = report else {
             return Err(format!("order {client_id}: no report"));
         };
-        if !report.filled.is_zero()
-            && report.notional.is_none()
-            && report.fills.is_empty()
+        // OKX answers with the average price only, and Binance's order query (after a lost
+        // answer) with no commission: value such a leg from its fills (OKX's fills, Binance's
+        // `myTrades`), page after page until the sizes add up. The fills can lag the order's
+        // state by a moment: short of it after the last page, ask again from the newest.
+        let no_fee = says_no_fee(&report);
+        let no_fills = needs_fills(&report);
+        if (no_fee || no_fills)
             && !report.venue_order_id.is_empty()
+            && let Some(fills) = self.all_fills(symbol, &report, scales)
         {
-            // OKX answers with the average price only: value the leg from its fills, a page
-            // of at most 100 at a time, newest first: older pages follow a full one until the
-            // sizes add up. The fills can lag the order's state by a moment: short of it after
-            // the last page, ask again from the newest. Failing that (or any page), the
-            // average price.
-            if let Some(fills) = self.all_fills(symbol, &report, scales) {
-                return Ok(fills_fill(fills, report.filled, base_asset, scales));
-            }
+            return Ok(fills_fill(fills, report.filled, base_asset, scales));
+        }
+        // Failing that: the average price, or the account's taker rate rounded up.
+        let mut fill = report_fill(&report, base_asset, scales);
+        if no_fee {
+            estimate_taker_fee(&mut fill, side, leg.taker_fee, leg.buy_fee_asset);
+            self.fees_estimated += 1;
+        } else if no_fills {
             self.fills_at_avg_price += 1;
         }
-        Ok(report_fill(&report, base_asset, scales))
+        Ok(fill)
     }
 
     /// Every fill of the final order `report`, page after page, once their sizes add up to its
@@ -1880,15 +1922,15 @@ mod tests {
             &server.http_url(),
         );
         let filled: u64 = asks.iter().map(|&(_, size)| size).sum();
+        let leg = LiveLeg {
+            symbol: "BTC-USDT",
+            base_asset: "BTC",
+            scales,
+            taker_fee: Rate(100_000),
+            buy_fee_asset: FeeAsset::Base,
+        };
         let fill = orders
-            .place(
-                "BTC-USDT",
-                "BTC",
-                OrderSide::Buy,
-                Fixed(filled),
-                Fixed(6_500_249),
-                scales,
-            )
+            .place(&leg, OrderSide::Buy, Fixed(filled), Fixed(6_500_249))
             .expect("placed");
         let exact: u128 = asks
             .iter()

@@ -5,11 +5,14 @@
 //! - [`fake_relay`]: an HTTP JSON-RPC relay speaking `eth_sendBundle` / `eth_callBundle` that
 //!   checks the `X-Flashbots-Signature` header exactly as Flashbots does, records what it accepts,
 //!   and counts connections so tests can prove keep-alive.
+//! - [`http_proxy`]: an HTTP/1.1 proxy in front of a venue that loses the answers a rule picks
+//!   (closes, stays silent, or answers `503` in their place) and records every request line.
 //! - [`free_port`]: a loopback port that was free a moment ago.
 
 #![forbid(unsafe_code)]
 
 pub mod fake_relay;
+pub mod http_proxy;
 
 pub use fake_relay::{FakeRelay, ReceivedBundle};
 

@@ -8,10 +8,11 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use kestrel_exsim::bybit::{BybitFront, SPOT_WS_PATH};
+use kestrel_exsim::bybit::{BybitFront, ORDER_CREATE_PER_SECOND, SPOT_WS_PATH};
 use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, Reject, SymbolSpec};
+use kestrel_exsim::http::{HttpRequest, HttpResponse};
 use kestrel_exsim::market::{MarketGen, MarketParams};
-use kestrel_exsim::server::{ExchangeServer, Fault};
+use kestrel_exsim::server::{ExchangeServer, Fault, Front as _};
 use kestrel_types::cex::{BookSide, Fixed, OrderSide, Rate, Scale, Venue};
 use kestrel_venues::auth::{ApiSecret, BybitHeaders, BybitSigner, HttpMethod};
 use kestrel_venues::book::Book;
@@ -360,6 +361,127 @@ fn bad_requests_get_bybit_codes() {
     // Nothing above moved money or took an order id.
     let usdt = server.with_exchange(|ex| ex.balance(KEY, "USDT"));
     assert_eq!(usdt, (100_000 * USDT, 0));
+}
+
+/// A signed request to `front` at `at_ms`, not over the wire (so the clock is the test's).
+fn direct(
+    front: &mut BybitFront,
+    ex: &mut Exchange,
+    method: HttpMethod,
+    path: &str,
+    query: &str,
+    body: &str,
+    at_ms: u64,
+) -> HttpResponse {
+    let auth = signer().headers(at_ms, 5_000, method, query, body);
+    let request = HttpRequest {
+        method: method.as_str().to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        headers: vec![
+            ("x-bapi-api-key".into(), auth.api_key),
+            ("x-bapi-timestamp".into(), auth.timestamp),
+            ("x-bapi-recv-window".into(), auth.recv_window),
+            ("x-bapi-sign".into(), auth.sign),
+        ],
+        body: body.as_bytes().to_vec(),
+    };
+    front.http(ex, &request, at_ms)
+}
+
+/// An order create at `at_ms`: a buy of 0.0001 BTC resting at 60,000.00.
+fn create_at(front: &mut BybitFront, ex: &mut Exchange, at_ms: u64) -> HttpResponse {
+    let order = limit_order("Buy", "0.0001", "60000.00", "GTC", &format!("rate-{at_ms}"));
+    let body = order.to_string();
+    direct(
+        front,
+        ex,
+        HttpMethod::Post,
+        "/v5/order/create",
+        "",
+        &body,
+        at_ms,
+    )
+}
+
+/// `retCode` and the three rate-limit headers of an answer: (code, left, limit, reset ms).
+fn counted(answer: &HttpResponse) -> (i64, u32, u32, u64) {
+    let header = |name: &str| {
+        answer
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {name} in {:?}", answer.headers))
+    };
+    let body: Value = serde_json::from_str(&answer.body).expect("json");
+    (
+        body["retCode"].as_i64().expect("retCode"),
+        u32::try_from(header("X-Bapi-Limit-Status")).expect("left"),
+        u32::try_from(header("X-Bapi-Limit")).expect("limit"),
+        header("X-Bapi-Limit-Reset-Timestamp"),
+    )
+}
+
+#[test]
+fn every_private_answer_states_its_endpoints_count_and_the_limit_holds() {
+    let mut ex = exchange();
+    ex.deposit(KEY, "USDT", 100_000 * USDT);
+    let mut front = BybitFront::new(vec![signer()]);
+    let t0 = now_ms();
+    // Bybit's 20 creates a second, one a millisecond: each answer counts down; the one that
+    // spends the last says when the window frees a request (the first one's second is over).
+    for i in 0..u64::from(ORDER_CREATE_PER_SECOND) {
+        let left = ORDER_CREATE_PER_SECOND - 1 - u32::try_from(i).expect("small");
+        let reset = if left == 0 { t0 + 1_000 } else { t0 + i };
+        assert_eq!(
+            counted(&create_at(&mut front, &mut ex, t0 + i)),
+            (0, left, ORDER_CREATE_PER_SECOND, reset),
+            "create {i}"
+        );
+    }
+    // Over the limit: refused with 10006, not counted, the order not placed.
+    assert_eq!(
+        counted(&create_at(&mut front, &mut ex, t0 + 500)),
+        (10006, 0, ORDER_CREATE_PER_SECOND, t0 + 1_000)
+    );
+    assert_eq!(ex.open_orders(KEY, None).len(), 20);
+    // Another endpoint has its own count.
+    let query = "category=spot&symbol=BTCUSDT";
+    let realtime = direct(
+        &mut front,
+        &mut ex,
+        HttpMethod::Get,
+        "/v5/order/realtime",
+        query,
+        "",
+        t0 + 500,
+    );
+    assert_eq!(counted(&realtime), (0, 49, 50, t0 + 500));
+    // The window rolls: a second after the first create, one request is free again.
+    assert_eq!(
+        counted(&create_at(&mut front, &mut ex, t0 + 1_000)),
+        (0, 0, ORDER_CREATE_PER_SECOND, t0 + 1_001)
+    );
+    assert_eq!(ex.open_orders(KEY, None).len(), 21);
+
+    // Another limit and window, as a test sets them.
+    let mut ex = exchange();
+    ex.deposit(KEY, "USDT", 100_000 * USDT);
+    let mut front = BybitFront::new(vec![signer()]).with_order_create_limit(2, 60_000);
+    assert_eq!(counted(&create_at(&mut front, &mut ex, t0)), (0, 1, 2, t0));
+    assert_eq!(
+        counted(&create_at(&mut front, &mut ex, t0 + 10)),
+        (0, 0, 2, t0 + 60_000)
+    );
+    assert_eq!(
+        counted(&create_at(&mut front, &mut ex, t0 + 59_999)),
+        (10006, 0, 2, t0 + 60_000)
+    );
+    assert_eq!(
+        counted(&create_at(&mut front, &mut ex, t0 + 60_000)),
+        (0, 0, 2, t0 + 60_010)
+    );
 }
 
 #[test]

@@ -400,8 +400,18 @@ pub struct LaneStats {
 const RATE_LIMIT_PAUSE_MS: u64 = 1_000;
 
 /// Added to the end of the venue's per-minute count window (taken to be the wall clock's
-/// minute) before the count stops bounding the budget: room for the two clocks to differ.
+/// minute), or to the reset time it states, before the count stops bounding the budget: room
+/// for the two clocks to differ.
 const WINDOW_SKEW_MS: u64 = 1_000;
+
+/// Orders one trade may need on a venue: its own, and an unwind's if the other leg fails.
+/// Where the venue counts the orders left to the account (Bybit's `X-Bapi-Limit-Status`), a
+/// count under this holds new trades there until its window resets.
+const ORDERS_PER_TRADE: u32 = 2;
+
+/// Longest a venue's stated reset time may hold it (Bybit's windows are a second long): a
+/// reset further out is taken for clocks that disagree, not waited for.
+const MAX_RESET_WAIT_MS: u64 = 60_000;
 
 /// Which request a pending answer is to.
 #[derive(Clone, Copy, Debug)]
@@ -900,8 +910,20 @@ impl XarbLane {
     }
 
     /// What an answer's headers say about the venue's limits: a count of what has been used
-    /// (bounds the budget until the count's minute ends, less what is still in flight there).
-    fn note_limits(&mut self, leg: usize, limits: &ReplyLimits, now_ns: u64, now_ms: u64) {
+    /// (bounds the budget until the count's minute ends, less what is still in flight there),
+    /// or of the orders left (see [`XarbLane::note_orders_left`]).
+    fn note_limits(
+        &mut self,
+        leg: usize,
+        asked: Asked,
+        limits: &ReplyLimits,
+        now_ns: u64,
+        now_ms: u64,
+    ) {
+        // Bybit counts each endpoint apart: only an order's answer counts the orders left.
+        if let (Asked::Order, Some(left)) = (asked, limits.bapi_limit_status) {
+            self.note_orders_left(leg, left, limits.bapi_limit_reset_ms, now_ns, now_ms);
+        }
         let (Some(used), Some(limit)) = (
             limits.used_weight_1m,
             self.cfg.legs.get(leg).and_then(|l| l.weight_per_minute),
@@ -921,6 +943,34 @@ impl XarbLane {
         let until = now_ns.saturating_add(to_window_end_ms.saturating_mul(1_000_000));
         if let Some(b) = self.budgets.get_mut(leg) {
             b.bound_by_venue(used, limit, in_flight, until);
+        }
+    }
+
+    /// The venue says `left` orders are left to the account until `reset_ms` (Unix ms; Bybit
+    /// states it once none are left, else the time now). Fewer than a trade may need: no new
+    /// trade there until then, on the lane's clock, plus [`WINDOW_SKEW_MS`] (what must go, an
+    /// unwind or a settling query, still goes). Enough: a hold an earlier answer set is lifted.
+    fn note_orders_left(
+        &mut self,
+        leg: usize,
+        left: u32,
+        reset_ms: Option<u64>,
+        now_ns: u64,
+        now_ms: u64,
+    ) {
+        let until = if left < ORDERS_PER_TRADE {
+            let to_reset_ms = reset_ms
+                .unwrap_or(now_ms)
+                .saturating_sub(now_ms)
+                .min(MAX_RESET_WAIT_MS)
+                + WINDOW_SKEW_MS;
+            now_ns.saturating_add(to_reset_ms.saturating_mul(1_000_000))
+        } else {
+            now_ns
+        };
+        if let Some(b) = self.budgets.get_mut(leg) {
+            // None available until `until` (a bound ending now bounds nothing).
+            b.bound_by_venue(0, 0, 0, until);
         }
     }
 
@@ -1254,7 +1304,7 @@ impl XarbLane {
         let Some(cfg) = self.cfg.legs.get(p.leg).cloned() else {
             return;
         };
-        self.note_limits(p.leg, &reply.limits, now_ns, now_ms);
+        self.note_limits(p.leg, p.asked, &reply.limits, now_ns, now_ms);
         let parsed = match p.asked {
             Asked::Order => parse_order(cfg.venue, reply.status, reply.body.as_bytes(), cfg.scales),
             Asked::Query => {
@@ -1908,7 +1958,7 @@ fn leg_fill(report: &OrderReport, cfg: &LegConfig) -> LegFill {
 
 /// Whether a final report filled something and values it, but says nothing of its fees
 /// (Binance's order query: no commission, no fills).
-fn says_no_fee(report: &OrderReport) -> bool {
+pub fn says_no_fee(report: &OrderReport) -> bool {
     !report.filled.is_zero()
         && report.notional.is_some()
         && report.fills.is_empty()
@@ -1918,16 +1968,27 @@ fn says_no_fee(report: &OrderReport) -> bool {
 /// The fee the leg's taker rate charges on `fill`, in the asset the venue takes it in (a buy's
 /// in base where the venue says so, else quote), rounded up.
 fn estimate_fee(fill: &mut LegFill, side: OrderSide, cfg: &LegConfig) {
-    if side == OrderSide::Buy && cfg.buy_fee_asset == FeeAsset::Base {
-        fill.fee_base = cfg.taker_fee.of(u128::from(fill.size.0));
+    estimate_taker_fee(fill, side, cfg.taker_fee, cfg.buy_fee_asset);
+}
+
+/// The fee `taker_fee` charges on `fill`, in the asset the venue takes it in (a buy's in base
+/// where `buy_fee_asset` says so, else quote), rounded up: for a fill whose report gave none.
+pub fn estimate_taker_fee(
+    fill: &mut LegFill,
+    side: OrderSide,
+    taker_fee: Rate,
+    buy_fee_asset: FeeAsset,
+) {
+    if side == OrderSide::Buy && buy_fee_asset == FeeAsset::Base {
+        fill.fee_base = taker_fee.of(u128::from(fill.size.0));
     } else {
-        fill.fee_quote = cfg.taker_fee.of(fill.notional);
+        fill.fee_quote = taker_fee.of(fill.notional);
     }
 }
 
 /// Whether a final report filled something but gives neither its fills nor its quote amount
 /// (OKX's order details): only its average price, which may be rounded.
-fn needs_fills(report: &OrderReport) -> bool {
+pub fn needs_fills(report: &OrderReport) -> bool {
     !report.filled.is_zero() && report.notional.is_none() && report.fills.is_empty()
 }
 

@@ -2,19 +2,18 @@
 //! after fees is taken on both at once and settles to exactly the venues' balances; a rejected
 //! second leg is unwound at once with a bounded loss.
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::SocketAddr;
 use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kestrel_exsim::binance::{BinanceFront, WEIGHT_PER_MINUTE};
+use kestrel_exsim::bybit::BybitFront;
 use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, Reject, SymbolSpec};
 use kestrel_exsim::server::{ExchangeServer, Fault};
 use kestrel_fire::relay::{RelayConn, ReplyLimits};
 use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
+use kestrel_hot::cex::bybit::{BybitFeed, BybitFeedConfig, BybitSymbol};
 use kestrel_hot::cex::lane::{
     Execution, LaneConfig, LaneEvent, LaneTiming, LegConfig, LegFill, Role, XarbLane,
 };
@@ -22,10 +21,11 @@ use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
 use kestrel_strategies::risk::{Holdings, RiskLimits, TripReason};
 use kestrel_strategies::xarb::{SymbolRules, XarbParams};
+use kestrel_testkit::http_proxy::{HttpProxy, Rule, Verdict};
 use kestrel_types::Mode;
 use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
-use kestrel_venues::auth::{ApiSecret, BinanceSigner};
-use kestrel_venues::orders::{BinanceWriter, RequestWriter, Scales};
+use kestrel_venues::auth::{ApiSecret, BinanceSigner, BybitSigner, HttpMethod};
+use kestrel_venues::orders::{BinanceWriter, BybitWriter, RequestWriter, Scales};
 
 const KEY: &str = "lane-key";
 const SECRET: &str = "lane-secret-0123456789abcdef";
@@ -916,6 +916,205 @@ fn the_venues_own_weight_count_holds_trades_back_before_it_refuses() {
     assert!(limits.retry_after_s.is_some_and(|s| s >= 1), "{limits:?}");
 }
 
+fn bybit_signer() -> BybitSigner {
+    BybitSigner::new(KEY, &ApiSecret::new(SECRET)).expect("signer")
+}
+
+/// The lane of [`four_level_lane`] with its rich venue a simulated Bybit that allows
+/// `creates` order creates per account in a rolling `window_ms`; ample budgets (1,000 a
+/// second), so that only Bybit's own count can hold the lane back.
+fn lane_on_bybit_order_count(
+    creates: u32,
+    window_ms: u64,
+) -> (ExchangeServer, ExchangeServer, XarbLane) {
+    let asks: Vec<_> = (0..4)
+        .map(|i| (BookSide::Ask, 6_500_000 + i * 1_000, 20_000))
+        .collect();
+    let bids: Vec<_> = (0..4)
+        .map(|i| (BookSide::Bid, 6_550_000 - i * 1_000, 20_000))
+        .collect();
+    let cheap = venue(
+        100_000 * USDT,
+        0,
+        &[asks.as_slice(), &[(BookSide::Bid, 6_400_000, 50_000)]].concat(),
+    );
+    let levels = [bids.as_slice(), &[(BookSide::Ask, 6_600_000, 50_000)]].concat();
+    let ex = btc_usdt_exchange(Venue::Bybit, "BTCUSDT", KEY, 5 * USDT, 0, BTC, &levels);
+    let front = BybitFront::new(vec![bybit_signer()]).with_order_create_limit(creates, window_ms);
+    let rich = ExchangeServer::start(ex, Box::new(front), Duration::from_millis(5)).expect("bybit");
+    let holdings = [
+        Holdings {
+            base: 0,
+            quote: 100_000 * USDT,
+        },
+        Holdings {
+            base: BTC,
+            quote: 0,
+        },
+    ];
+    let leg = |feed: usize, venue: Venue, holdings| LegConfig {
+        venue,
+        weight_per_minute: (venue == Venue::Binance).then_some(WEIGHT_PER_MINUTE),
+        ..leg(feed, holdings, Rate(100_000))
+    };
+    let feeds: Vec<Box<dyn VenueFeed + Send>> = vec![
+        Box::new(
+            BinanceFeed::new(BinanceFeedConfig {
+                ws_url: cheap.ws_url(),
+                rest_url: cheap.http_url(),
+                symbols: vec![FeedSymbol {
+                    symbol: "BTCUSDT".into(),
+                    price_scale: scale(2),
+                    size_scale: scale(5),
+                    capacity: 100,
+                }],
+                stale_after_ms: 60_000,
+                snapshot_limit: 100,
+            })
+            .expect("feed"),
+        ),
+        Box::new(BybitFeed::new(BybitFeedConfig {
+            ws_url: rich.ws_url(),
+            symbols: vec![BybitSymbol {
+                symbol: "BTCUSDT".into(),
+                price_scale: scale(2),
+                size_scale: scale(5),
+                depth: 50,
+                capacity: 70,
+            }],
+            stale_after_ms: 60_000,
+            ping_every_ms: 20_000,
+        })),
+    ];
+    let (tx, replies) = sync_channel(64);
+    let conns = [&cheap, &rich]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            RelayConn::connect(i, &format!("{}/", s.http_url()), tx.clone())
+                .expect("conn")
+                .into()
+        })
+        .collect();
+    let writers: Vec<Box<dyn RequestWriter + Send>> = vec![
+        Box::new(BinanceWriter::new(signer(), &cheap.addr().to_string())),
+        Box::new(BybitWriter::new(bybit_signer(), &rich.addr().to_string())),
+    ];
+    let lane = XarbLane::new(
+        LaneConfig {
+            legs: vec![
+                leg(0, Venue::Binance, holdings[0]),
+                leg(1, Venue::Bybit, holdings[1]),
+            ],
+            params: XarbParams {
+                max_size: Fixed(20_000),
+                min_profit: USDT,
+                safety_margin: Rate(10_000),
+                transfer_per_base: Fixed(0),
+            },
+            limits: RiskLimits {
+                max_drawdown: 1_000 * USDT,
+                max_imbalance: BTC,
+                max_orders_per_minute: 1_000,
+            },
+            unwind_slippage: Rate(1_000_000),
+        },
+        feeds,
+        Execution::Orders {
+            writers,
+            conns,
+            replies,
+        },
+    );
+    (cheap, rich, lane)
+}
+
+/// Another client of the same Bybit account: one order create (a buy the account cannot pay
+/// for: refused, and counted all the same). Its answer's status, `retCode` and rate-limit
+/// headers.
+fn bybit_create_elsewhere(server: &ExchangeServer, link_id: &str) -> (u16, i64, ReplyLimits) {
+    let (tx, rx) = sync_channel(4);
+    let mut conn = RelayConn::connect(0, &format!("{}/", server.http_url()), tx).expect("conn");
+    let body = format!(
+        r#"{{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000.00","timeInForce":"GTC","orderLinkId":"{link_id}"}}"#
+    );
+    let auth = bybit_signer().headers(LiveClock.unix_ms(), 5_000, HttpMethod::Post, "", &body);
+    let request = format!(
+        "POST /v5/order/create HTTP/1.1\r\nHost: 127.0.0.1\r\nX-BAPI-API-KEY: {}\r\nX-BAPI-TIMESTAMP: {}\r\nX-BAPI-RECV-WINDOW: {}\r\nX-BAPI-SIGN: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        auth.api_key,
+        auth.timestamp,
+        auth.recv_window,
+        auth.sign,
+        body.len()
+    );
+    conn.send_request(request.as_bytes()).expect("create");
+    let reply = rx.recv_timeout(Duration::from_secs(5)).expect("answer");
+    let code = reply
+        .body
+        .split_once(r#""retCode":"#)
+        .and_then(|(_, rest)| rest.split([',', '}']).next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no retCode: {}", reply.body));
+    (reply.status, code, reply.limits)
+}
+
+#[test]
+fn bybits_own_order_count_holds_trades_back_until_its_window_resets() {
+    // Bybit allows 2 order creates in 30 s here (its own: 20 a second; a window this long
+    // lets the test look inside it, and is still shorter than the feeds' 60 s staleness);
+    // another client of the account has used 1. The lane's first trade there spends the last.
+    let (_cheap, rich, mut lane) = lane_on_bybit_order_count(2, 30_000);
+    let (status, code, elsewhere) = bybit_create_elsewhere(&rich, "elsewhere-1");
+    assert_eq!((status, code), (200, 170131), "refused for balance");
+    assert_eq!(
+        (elsewhere.bapi_limit_status, elsewhere.bapi_limit),
+        (Some(1), Some(2)),
+        "{elsewhere:?}"
+    );
+    // One left: the reset time is the time now; the window frees a request 30 s later.
+    let reset_ms = elsewhere.bapi_limit_reset_ms.expect("reset") + 30_000;
+    let (events, held_at) =
+        run_until_clocked(&mut lane, "a trade held back by Bybit's count", |l| {
+            l.stats().rate_limited > 0 && !l.is_busy()
+        });
+    let stats = lane.stats();
+    // One trade on what was left, then held, without drawing a refusal.
+    assert_eq!(stats.trades, 1, "{stats:?} {events:?}");
+    assert_eq!(stats.venue_pauses, 0, "{stats:?} {events:?}");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, LaneEvent::OrderFailed { .. })),
+        "{events:?}"
+    );
+    // Right at the limit: the next create anyone sends is refused until the reset.
+    let (_, code, refused) = bybit_create_elsewhere(&rich, "elsewhere-2");
+    assert_eq!(code, 10006, "{refused:?}");
+    assert_eq!(refused.bapi_limit_status, Some(0));
+    assert_eq!(refused.bapi_limit_reset_ms, Some(reset_ms));
+    // On the lane's clock, long past a one-second pause but before the reset, the crossing
+    // levels still there: nothing is sent.
+    let later = |ms: u64| (held_at.0 + ms * 1_000_000, held_at.1 + ms);
+    let to_reset_ms = reset_ms - held_at.1;
+    let orders = stats.orders;
+    for _ in 0..50 {
+        let (ns, ms) = later(to_reset_ms - 2_000);
+        lane.poll(ns, ms);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let held = lane.stats();
+    assert_eq!(held.orders, orders, "{held:?}");
+    assert!(held.opportunities > stats.opportunities, "{held:?}");
+    // Past the reset (and the allowance for clock skew) the lane trades there again.
+    let (ns, ms) = later(to_reset_ms + 2_500);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while lane.stats().orders == orders {
+        assert!(Instant::now() < deadline, "{:?}", lane.stats());
+        lane.poll(ns, ms);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn a_refusal_for_weight_leaves_the_venue_alone_until_its_minute_is_over() {
     // Held by both the count in the refusal and its Retry-After.
@@ -986,87 +1185,26 @@ enum Lose {
     CloseAndTrades503,
 }
 
-/// A proxy to `venue` that passes requests and answers on, but for the first order's answer
-/// (see [`Lose`]); the request lines it saw.
-fn proxy(venue: SocketAddr, lose: Lose) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let lost = Arc::new(AtomicBool::new(false));
-    let log = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(mut client) = client else { return };
-            let (log, lost) = (Arc::clone(&log), Arc::clone(&lost));
-            std::thread::spawn(move || {
-                let Ok(mut upstream) = TcpStream::connect(venue) else {
-                    return;
-                };
-                while let Some(request) = read_http(&mut client) {
-                    let line = String::from_utf8_lossy(&request);
-                    let line = line.lines().next().unwrap_or_default().to_string();
-                    log.lock().unwrap().push(line.clone());
-                    let is_order = line.starts_with("POST /api/v3/order");
-                    let is_trades = line.starts_with("GET /api/v3/myTrades");
-                    if (lose == Lose::Answer503 && lost.load(Ordering::SeqCst))
-                        || (lose == Lose::CloseAndTrades503 && is_trades)
-                    {
-                        let _ = client.write_all(
-                            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
-                        );
-                        continue;
-                    }
-                    if upstream.write_all(&request).is_err() {
-                        return;
-                    }
-                    let Some(answer) = read_http(&mut upstream) else {
-                        return;
-                    };
-                    if is_order && !lost.swap(true, Ordering::SeqCst) {
-                        match lose {
-                            Lose::Close | Lose::CloseAndTrades503 => return,
-                            Lose::Silent => {
-                                // Open and quiet until the client gives up on it.
-                                let mut sink = [0u8; 1024];
-                                while matches!(client.read(&mut sink), Ok(n) if n > 0) {}
-                                return;
-                            }
-                            Lose::Answer503 => {
-                                let _ = client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
-                                continue;
-                            }
-                        }
-                    }
-                    if client.write_all(&answer).is_err() {
-                        return;
-                    }
-                }
-            });
+/// What the proxy does with each request: passes it on, but for the first order's answer
+/// (see [`Lose`]).
+fn losing(lose: Lose) -> Rule {
+    let mut lost = false;
+    Box::new(move |line: &str, _| {
+        let is_order = line.starts_with("POST /api/v3/order");
+        let is_trades = line.starts_with("GET /api/v3/myTrades");
+        if (lose == Lose::Answer503 && lost) || (lose == Lose::CloseAndTrades503 && is_trades) {
+            return Verdict::Refuse(503);
         }
-    });
-    (addr, seen)
-}
-
-/// One HTTP/1.1 message (head and a `Content-Length` body) read off `stream`; `None` when it
-/// closes first.
-fn read_http(stream: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut msg = Vec::new();
-    let mut byte = [0u8; 1];
-    while !msg.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => msg.push(byte[0]),
-            _ => return None,
+        if !is_order || lost {
+            return Verdict::Pass;
         }
-    }
-    let head = String::from_utf8_lossy(&msg).to_ascii_lowercase();
-    let length = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .map_or(0, |v| v.trim().parse::<usize>().unwrap_or(0));
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body).ok()?;
-    msg.extend_from_slice(&body);
-    Some(msg)
+        lost = true;
+        match lose {
+            Lose::Close | Lose::CloseAndTrades503 => Verdict::ForwardThenClose,
+            Lose::Silent => Verdict::ForwardThenSilent,
+            Lose::Answer503 => Verdict::ForwardThenRefuse(503),
+        }
+    })
 }
 
 /// The taker rate the lane takes the rich venue to charge in the tests of lost answers: above
@@ -1081,10 +1219,10 @@ fn trade_through_proxy(
     timing: LaneTiming,
 ) -> (XarbLane, Vec<LaneEvent>, Vec<String>, [ExchangeServer; 2]) {
     let [cheap, rich] = a_crossed_pair();
-    let (proxy_addr, seen) = proxy(rich.addr(), lose);
+    let proxy = HttpProxy::start(rich.addr(), losing(lose)).expect("proxy");
     let mut lane = lane_ordering_at(
         [&cheap, &rich],
-        [cheap.addr(), proxy_addr],
+        [cheap.addr(), proxy.addr()],
         CROSSED_HOLDINGS,
         LANE_TAKER_FEE,
         Limits::default(),
@@ -1093,8 +1231,7 @@ fn trade_through_proxy(
     let events = run_until(&mut lane, "the trade closed", |l| {
         l.stats().trades == 1 && !l.is_busy()
     });
-    let seen = seen.lock().unwrap().clone();
-    (lane, events, seen, [cheap, rich])
+    (lane, events, proxy.requests(), [cheap, rich])
 }
 
 /// The sell's settlement in `events`.

@@ -171,10 +171,16 @@ fn live_lane_sends_ioc_orders_and_the_venue_balances_move_by_its_fills() {
     }
     assert!(totals.trades >= 1, "{totals:?}");
     check_events(&events, &totals);
+    check_venue_moved_by_fills(&before, &sim.balances(), &events);
+}
 
-    // The venue's USDT moved by exactly the lane's cash (every fill's notional, every quote
-    // fee); each base by exactly the signed fills less base fees.
-    let after = sim.balances();
+/// The venue's USDT moved by exactly the lane's cash (every fill's notional, every quote fee);
+/// each base by exactly the signed fills less base fees.
+fn check_venue_moved_by_fills(
+    before: &[(String, u128, u128)],
+    after: &[(String, u128, u128)],
+    events: &[LaneEvent],
+) {
     let total = |b: &[(String, u128, u128)], asset: &str| {
         b.iter()
             .find(|(a, _, _)| a == asset)
@@ -184,7 +190,7 @@ fn live_lane_sends_ioc_orders_and_the_venue_balances_move_by_its_fills() {
     };
     let mut base_moves: BTreeMap<String, i128> = BTreeMap::new();
     let mut quote_move = 0i128;
-    for e in &events {
+    for e in events {
         if let StatArbRecord::Fill {
             symbol,
             side,
@@ -216,7 +222,7 @@ fn live_lane_sends_ioc_orders_and_the_venue_balances_move_by_its_fills() {
         }
     }
     assert_eq!(
-        total(&after, "USDT") - total(&before, "USDT"),
+        total(after, "USDT") - total(before, "USDT"),
         quote_move,
         "USDT moved by other than the lane's fills"
     );
@@ -224,13 +230,72 @@ fn live_lane_sends_ioc_orders_and_the_venue_balances_move_by_its_fills() {
         .iter()
         .zip(["AAA", "BBB", "CCC", "DDD"])
     {
-        let moved = total(&after, base) - total(&before, base);
+        let moved = total(after, base) - total(before, base);
         let booked = base_moves.get(*symbol).copied().unwrap_or(0);
         assert_eq!(
             moved, booked,
             "{base}: the venue moved other than the lane booked"
         );
     }
+}
+
+/// An order the venue filled but whose answer never came (the connection closed on it) is
+/// found by its client id, and its fee read from its trades (`myTrades`: Binance's order
+/// query carries no commission), so the venue's balances still move by exactly what the lane
+/// booked. Booked without a fee, a buy's base or a sell's quote would be off by that fee.
+#[test]
+fn an_order_whose_answer_is_lost_is_valued_from_its_trades() {
+    use kestrel_testkit::http_proxy::{HttpProxy, Verdict};
+    let mut sim = StatArbSim::start(11, 20).unwrap();
+    let before = sim.balances();
+    let spec = sim.lane_spec().unwrap();
+    let feeds = feeds(&spec).unwrap();
+    let upstream = sim
+        .rest_url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("venue address");
+    let mut lost = false;
+    let proxy = HttpProxy::start(
+        upstream,
+        Box::new(move |line: &str, _| {
+            if !lost && line.starts_with("POST /api/v3/order") {
+                lost = true;
+                Verdict::ForwardThenClose
+            } else {
+                Verdict::Pass
+            }
+        }),
+    )
+    .expect("proxy");
+    let orders = StatArbOrders::Live(LiveOrders::new(Box::new(sim.writer()), &proxy.url()));
+    let mut lane = StatArbLane::start(spec, feeds, orders, &[]).unwrap();
+    let mut events = Vec::new();
+    let totals = trade(&mut lane, 1, &mut events);
+    sim.stop();
+    let requests = proxy.requests();
+    let first_order = requests
+        .iter()
+        .position(|l| l.starts_with("POST /api/v3/order"))
+        .expect("an order was sent");
+    let after_loss = &requests[first_order + 1..];
+    assert!(
+        after_loss
+            .iter()
+            .take_while(|l| !l.starts_with("POST "))
+            .any(|l| l.starts_with("GET /api/v3/order?")),
+        "the lost order was not asked for: {after_loss:?}"
+    );
+    assert!(
+        after_loss
+            .iter()
+            .any(|l| l.starts_with("GET /api/v3/myTrades?")),
+        "the lost order's trades were not asked for: {after_loss:?}"
+    );
+    assert_eq!(totals.fees_estimated, 0, "{totals:?}");
+    assert!(totals.fills >= 1, "{totals:?}");
+    check_events(&events, &totals);
+    check_venue_moved_by_fills(&before, &sim.balances(), &events);
 }
 
 #[test]
