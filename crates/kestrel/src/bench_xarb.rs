@@ -83,6 +83,11 @@ pub struct XarbBench {
     /// Trades decided on a book change that waited behind the trade in flight (or for
     /// budget): not in the spans below.
     pub deferred_trades: u64,
+    /// Times a trade worth making was held back for a venue's request budget (its own count
+    /// included: Binance's weight, Bybit's orders left), once per hold.
+    pub rate_limited: u64,
+    /// Rate-limit or busy answers from a venue, each of which paused it.
+    pub venue_pauses: u64,
     /// Book change read → both orders written, ns (trades decided in the poll that read it).
     pub update_to_orders_ns: Percentiles,
     /// Its first part: book change read → decision to trade, ns.
@@ -364,6 +369,8 @@ impl XarbSim {
             unhedged_max_quote: quote(i128::try_from(stats.unhedged_max).unwrap_or(i128::MAX)),
             unprofitable_after_fees: stats.unprofitable_after_fees,
             deferred_trades: stats.deferred_trades,
+            rate_limited: stats.rate_limited,
+            venue_pauses: stats.venue_pauses,
             update_to_orders_ns: outcome.update_to_orders,
             update_to_decision_ns: outcome.update_to_decision,
             decision_to_orders_ns: outcome.decision_to_orders,

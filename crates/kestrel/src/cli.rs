@@ -905,7 +905,8 @@ pub fn bench_xarb(duration: u64, dislocate_every_ms: u64, json: bool) -> anyhow:
         let l = &out.update_to_orders_ns;
         println!(
             "trades {} (orders {}, fills {}, unwinds {}), opportunities {}, pnl {} (quote, USD and USDT at par), fees {}, unprofitable after fees {}\n\
-             book change read -> both orders written: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} samples; {} trades decided after waiting, not timed)",
+             book change read -> both orders written: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} samples; {} trades decided after waiting, not timed)\n\
+             held back for a venue's request budget {} times; {} rate-limit answers",
             out.trades,
             out.orders,
             out.fills,
@@ -919,7 +920,9 @@ pub fn bench_xarb(duration: u64, dislocate_every_ms: u64, json: bool) -> anyhow:
             l.p999,
             l.max,
             l.count,
-            out.deferred_trades
+            out.deferred_trades,
+            out.rate_limited,
+            out.venue_pauses
         );
     }
     Ok(ExitCode::SUCCESS)

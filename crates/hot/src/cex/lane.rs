@@ -400,9 +400,13 @@ pub struct LaneStats {
 const RATE_LIMIT_PAUSE_MS: u64 = 1_000;
 
 /// Added to the end of the venue's per-minute count window (taken to be the wall clock's
-/// minute), or to the reset time it states, before the count stops bounding the budget: room
-/// for the two clocks to differ.
+/// minute) before the count stops bounding the budget: room for the two clocks to differ.
 const WINDOW_SKEW_MS: u64 = 1_000;
+
+/// Added to a reset time the venue states (Bybit's windows are a second long, so the minute's
+/// second of room would halve what a busy second may send): room for clocks that agree to
+/// NTP's tens of milliseconds. Clocks further apart draw a refusal, which pauses the venue.
+const RESET_SKEW_MS: u64 = 100;
 
 /// Orders one trade may need on a venue: its own, and an unwind's if the other leg fails.
 /// Where the venue counts the orders left to the account (Bybit's `X-Bapi-Limit-Status`), a
@@ -948,7 +952,7 @@ impl XarbLane {
 
     /// The venue says `left` orders are left to the account until `reset_ms` (Unix ms; Bybit
     /// states it once none are left, else the time now). Fewer than a trade may need: no new
-    /// trade there until then, on the lane's clock, plus [`WINDOW_SKEW_MS`] (what must go, an
+    /// trade there until then, on the lane's clock, plus [`RESET_SKEW_MS`] (what must go, an
     /// unwind or a settling query, still goes). Enough: a hold an earlier answer set is lifted.
     fn note_orders_left(
         &mut self,
@@ -963,7 +967,7 @@ impl XarbLane {
                 .unwrap_or(now_ms)
                 .saturating_sub(now_ms)
                 .min(MAX_RESET_WAIT_MS)
-                + WINDOW_SKEW_MS;
+                + RESET_SKEW_MS;
             now_ns.saturating_add(to_reset_ms.saturating_mul(1_000_000))
         } else {
             now_ns
