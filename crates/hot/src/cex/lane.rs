@@ -413,6 +413,10 @@ const RESET_SKEW_MS: u64 = 100;
 /// count under this holds new trades there until its window resets.
 const ORDERS_PER_TRADE: u32 = 2;
 
+/// The window a venue that states the orders left counts them in (Bybit: a rolling second):
+/// how long a count with some left may take to free one.
+const RATE_WINDOW_MS: u64 = 1_000;
+
 /// Longest a venue's stated reset time may hold it (Bybit's windows are a second long): a
 /// reset further out is taken for clocks that disagree, not waited for.
 const MAX_RESET_WAIT_MS: u64 = 60_000;
@@ -952,7 +956,8 @@ impl XarbLane {
 
     /// The venue says `left` orders are left to the account until `reset_ms` (Unix ms; Bybit
     /// states it once none are left, else the time now). Fewer than a trade may need: no new
-    /// trade there until then, on the lane's clock, plus [`RESET_SKEW_MS`] (what must go, an
+    /// trade there until then (a whole window when some are left, as the time stated is then
+    /// "now"), on the lane's clock, plus [`RESET_SKEW_MS`] (what must go, an
     /// unwind or a settling query, still goes). Enough: a hold an earlier answer set is lifted.
     fn note_orders_left(
         &mut self,
@@ -963,11 +968,13 @@ impl XarbLane {
         now_ms: u64,
     ) {
         let until = if left < ORDERS_PER_TRADE {
-            let to_reset_ms = reset_ms
-                .unwrap_or(now_ms)
-                .saturating_sub(now_ms)
-                .min(MAX_RESET_WAIT_MS)
-                + RESET_SKEW_MS;
+            // Bybit states when the count frees up only once it is spent; with some left, its
+            // reset is "now", and the requests counted leave a rolling window no sooner than a
+            // window from now: wait that out, so the one left stays for an unwind.
+            let to_reset_ms = match reset_ms.map(|r| r.saturating_sub(now_ms)) {
+                Some(ahead) if left == 0 && ahead > 0 => ahead.min(MAX_RESET_WAIT_MS),
+                _ => RATE_WINDOW_MS,
+            } + RESET_SKEW_MS;
             now_ns.saturating_add(to_reset_ms.saturating_mul(1_000_000))
         } else {
             now_ns
