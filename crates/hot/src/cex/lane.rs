@@ -1351,7 +1351,7 @@ impl XarbLane {
                     // values the fee only if they cannot be had.
                     let mut estimated = fill;
                     let side = side_of(self.in_flight, p.role).unwrap_or(OrderSide::Buy);
-                    estimate_fee(&mut estimated, side, &cfg);
+                    estimate_taker_fee(&mut estimated, side, cfg.taker_fee, cfg.buy_fee_asset);
                     let fallback = Fallback::EstimatedFee(estimated);
                     if p.venue_order_id.is_empty() {
                         // Trades are listed by the venue's order id only.
@@ -1974,12 +1974,6 @@ pub fn says_no_fee(report: &OrderReport) -> bool {
         && report.notional.is_some()
         && report.fills.is_empty()
         && report.fees.is_empty()
-}
-
-/// The fee the leg's taker rate charges on `fill`, in the asset the venue takes it in (a buy's
-/// in base where the venue says so, else quote), rounded up.
-fn estimate_fee(fill: &mut LegFill, side: OrderSide, cfg: &LegConfig) {
-    estimate_taker_fee(fill, side, cfg.taker_fee, cfg.buy_fee_asset);
 }
 
 /// The fee `taker_fee` charges on `fill`, in the asset the venue takes it in (a buy's in base
