@@ -61,6 +61,7 @@ pub struct XarbGauges {
     unwinds: AtomicU64,
     rate_limited: AtomicU64,
     venue_pauses: AtomicU64,
+    unwinds_refused: AtomicU64,
     deferred_trades: AtomicU64,
     fees_estimated: AtomicU64,
     unresolved: AtomicU64,
@@ -93,6 +94,7 @@ impl XarbGauges {
         self.unwinds.store(s.unwinds, r);
         self.rate_limited.store(s.rate_limited, r);
         self.venue_pauses.store(s.venue_pauses, r);
+        self.unwinds_refused.store(s.unwinds_refused, r);
         self.deferred_trades.store(s.deferred_trades, r);
         self.fees_estimated.store(s.fees_estimated, r);
         self.unresolved.store(s.unresolved, r);
@@ -108,7 +110,7 @@ impl XarbGauges {
     /// Appends the Prometheus text of the last published totals to `out`.
     pub fn render(&self, out: &mut String) {
         let r = Ordering::Relaxed;
-        let counters: [(&str, &str, &AtomicU64); 13] = [
+        let counters: [(&str, &str, &AtomicU64); 14] = [
             (
                 "opportunities",
                 "Decisions that found the books crossed.",
@@ -132,6 +134,11 @@ impl XarbGauges {
                 "venue_pauses",
                 "Rate-limit or busy answers that paused a venue.",
                 &self.venue_pauses,
+            ),
+            (
+                "unwinds_refused",
+                "Unwind orders a venue refused for rate or load, sent again once it accepted.",
+                &self.unwinds_refused,
             ),
             (
                 "deferred_trades",

@@ -15,6 +15,14 @@
 //! venue reports its own count (Binance's `X-MBX-USED-WEIGHT-1M`), [`RequestBudget::bound_by_venue`]
 //! caps what is available until that count's window ends.
 //!
+//! Two things stop what must go as well as new trades, because the venue would only refuse
+//! it: a rate-limit answer's pause, and a count the venue says is spent (its weight used up
+//! until the window ends; Bybit's orders left at zero until its stated reset,
+//! [`RequestBudget::refuse_orders_until`]). [`RequestBudget::refused_until`] and
+//! [`RequestBudget::orders_refused_until`] say until when, so that an unwind or a query waits
+//! for the venue instead of spending one of its tries on a certain refusal. A hold
+//! ([`RequestBudget::hold_until`]) stops new trades only.
+//!
 //! Units: one unit is [`NANOS`] "token nanos"; `per_second` units refill `per_second` token
 //! nanos per elapsed nanosecond, exactly.
 
@@ -34,6 +42,12 @@ pub struct RequestBudget {
     venue_left: i64,
     /// When the venue's count window ends (0: no count known).
     venue_until_ns: u64,
+    /// New trades wait until then (the venue has fewer orders left than a trade may need).
+    held_until_ns: u64,
+    /// The venue refuses every request until then (a rate-limit answer's pause).
+    refused_until_ns: u64,
+    /// The venue refuses new orders until then (its count of orders left is spent).
+    orders_refused_until_ns: u64,
     /// Requests sent, and trades held back for want of budget.
     requests: u64,
     held_back: u64,
@@ -51,6 +65,9 @@ impl RequestBudget {
             at_ns: now_ns,
             venue_left: 0,
             venue_until_ns: 0,
+            held_until_ns: 0,
+            refused_until_ns: 0,
+            orders_refused_until_ns: 0,
             requests: 0,
             held_back: 0,
         }
@@ -64,13 +81,20 @@ impl RequestBudget {
         self.tokens = self.tokens.saturating_add(added).min(cap);
     }
 
-    /// Whole units available now (0 while in debt, or while the venue's count says none are
-    /// left).
+    /// Whole units available now (0 while in debt, while the venue's count says none are
+    /// left, or while held or refused).
     pub fn available(&mut self, now_ns: u64) -> u32 {
         self.refill(now_ns);
         let mut whole = (self.tokens / NANOS).max(0);
         if now_ns < self.venue_until_ns {
             whole = whole.min(i128::from(self.venue_left.max(0)));
+        }
+        let stopped = self
+            .held_until_ns
+            .max(self.refused_until_ns)
+            .max(self.orders_refused_until_ns);
+        if now_ns < stopped {
+            whole = 0;
         }
         u32::try_from(whole).unwrap_or(u32::MAX)
     }
@@ -102,12 +126,48 @@ impl RequestBudget {
         self.venue_until_ns = window_end_ns;
     }
 
-    /// The venue said "too many requests": nothing more until the bucket has refilled from
-    /// empty plus `pause_ms`.
+    /// The venue said "too many requests": no new trade until the bucket has refilled from
+    /// empty plus `pause_ms`, and nothing at all for `pause_ms` ([`RequestBudget::refused_until`]).
     pub fn penalize(&mut self, now_ns: u64, pause_ms: u64) {
         self.refill(now_ns);
         let pause = i128::from(pause_ms) * 1_000_000 * i128::from(self.per_second);
         self.tokens = self.tokens.min(0) - pause;
+        let until = now_ns.saturating_add(pause_ms.saturating_mul(1_000_000));
+        self.refused_until_ns = self.refused_until_ns.max(until);
+    }
+
+    /// No new trade until `until_ns` (what must go still goes); a time already past lifts an
+    /// earlier hold.
+    pub fn hold_until(&mut self, until_ns: u64) {
+        self.held_until_ns = until_ns;
+    }
+
+    /// The venue says it accepts no new order until `until_ns` (its count of orders left is
+    /// spent until its stated reset).
+    pub fn refuse_orders_until(&mut self, until_ns: u64) {
+        self.orders_refused_until_ns = self.orders_refused_until_ns.max(until_ns);
+    }
+
+    /// Until when the venue refuses any request, as far as it has said: a rate-limit pause,
+    /// or its count spent until the count's window ends. `None` once it accepts again.
+    pub fn refused_until(&self, now_ns: u64) -> Option<u64> {
+        let spent_until = if self.venue_left <= 0 {
+            self.venue_until_ns
+        } else {
+            0
+        };
+        let until = self.refused_until_ns.max(spent_until);
+        (now_ns < until).then_some(until)
+    }
+
+    /// Until when the venue refuses a new order (an unwind included): as
+    /// [`RequestBudget::refused_until`], or its count of orders left spent.
+    pub fn orders_refused_until(&self, now_ns: u64) -> Option<u64> {
+        let until = self
+            .refused_until(now_ns)
+            .unwrap_or(0)
+            .max(self.orders_refused_until_ns);
+        (now_ns < until).then_some(until)
     }
 
     /// Requests sent so far.

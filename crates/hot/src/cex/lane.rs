@@ -8,7 +8,11 @@
 //! outcome still cannot be learned after [`MAX_QUERIES`] queries is never assumed unfilled
 //! silently: the kill switch trips ([`TripReason::Unresolved`]) and its trade closes without
 //! unwinding against a fill that may exist. A leg left alone is unwound on the other leg's
-//! venue, again while an unwind fills short ([`MAX_UNWINDS`] in all), and what a trade leaves
+//! venue, again while an unwind fills short ([`MAX_UNWINDS`] in all); where that venue has said
+//! it would refuse an order (a rate-limit pause, its count of orders spent until a stated
+//! reset) the unwind waits for it, and one refused for rate is sent again once the venue's
+//! pause is over ([`MAX_UNWIND_REFUSALS`] such refusals at most). Queries wait out a pause the
+//! same way. What a trade leaves
 //! open adds to the open imbalance the kill switch watches. In [`Execution::Paper`] the legs fill against the live
 //! books at decision time with the venue's matching and fee rules
 //! ([`kestrel_strategies::risk::paper_fill`]); in [`Execution::Orders`] they are written as
@@ -378,6 +382,8 @@ pub struct LaneStats {
     pub rate_limited: u64,
     /// Rate-limit (or busy) answers from a venue, each of which paused it.
     pub venue_pauses: u64,
+    /// Unwind orders a venue refused for rate or load (sent again once it accepts).
+    pub unwinds_refused: u64,
     /// Trades decided on book changes that waited (behind a trade in flight, or for budget):
     /// not in the latency spans, which time a book change read to its orders written.
     pub deferred_trades: u64,
@@ -493,6 +499,10 @@ const FILLS_RETRIES: u8 = 3;
 /// Unwind orders per trade: one, and more while they fill short.
 pub const MAX_UNWINDS: u8 = 3;
 
+/// Unwind orders of one trade a venue may refuse for rate (each waited out: the venue's pause,
+/// or its count's reset) before the trade closes with what is left open in the imbalance.
+pub const MAX_UNWIND_REFUSALS: u8 = 4;
+
 /// An unwind with no price on its book (the side is empty, or the book resyncing) is tried
 /// again this often, and given up after [`UNWIND_GIVE_UP_MS`] (what is left stays in the open
 /// imbalance).
@@ -557,8 +567,11 @@ struct InFlight {
     unwind_out: Option<(usize, OrderSide, Fixed)>,
     /// Unwinds settled so far.
     unwound: Unwound,
-    /// Unwind orders sent.
+    /// Unwind orders sent, less those the venue refused for rate.
     unwinds: u8,
+    /// Unwind orders the venue refused for rate (nothing filled; the next waits for the
+    /// venue): at most [`MAX_UNWIND_REFUSALS`] before the trade closes with what is open.
+    refusals: u8,
     /// When to (try to) send the next unwind.
     unwind_due_ms: Option<u64>,
     /// When the trade first needed an unwind, unix ms.
@@ -812,12 +825,21 @@ impl XarbLane {
         if self.later.iter().any(|l| l.due_ms <= now_ms) {
             let mut i = 0;
             while i < self.later.len() {
-                if self.later.get(i).is_some_and(|l| l.due_ms <= now_ms) {
-                    let l = self.later.swap_remove(i);
-                    self.send_follow_up(l.pending, l.asked, now_ns, now_ms);
-                } else {
+                let Some(l) = self.later.get_mut(i).filter(|l| l.due_ms <= now_ms) else {
                     i += 1;
+                    continue;
+                };
+                // The venue refuses everything for now (a rate-limit pause): a query sent
+                // now would only spend one of the order's tries. Wait for it.
+                let leg = l.pending.leg;
+                if let Some(until_ns) = self.budgets.get(leg).and_then(|b| b.refused_until(now_ns))
+                {
+                    l.due_ms = now_ms.saturating_add((until_ns - now_ns).div_ceil(1_000_000));
+                    i += 1;
+                    continue;
                 }
+                let l = self.later.swap_remove(i);
+                self.send_follow_up(l.pending, l.asked, now_ns, now_ms);
             }
         }
         if let Some(t) = self.in_flight
@@ -928,8 +950,13 @@ impl XarbLane {
         now_ns: u64,
         now_ms: u64,
     ) {
-        // Bybit counts each endpoint apart: only an order's answer counts the orders left.
+        // Bybit counts each endpoint apart: only an order's answer counts the orders left,
+        // less the orders sent there since (still in flight).
         if let (Asked::Order, Some(left)) = (asked, limits.bapi_limit_status) {
+            let sent_since = self.pending.get(leg).map_or(0, |q| {
+                q.iter().filter(|p| matches!(p.asked, Asked::Order)).count()
+            });
+            let left = left.saturating_sub(u32::try_from(sent_since).unwrap_or(u32::MAX));
             self.note_orders_left(leg, left, limits.bapi_limit_reset_ms, now_ns, now_ms);
         }
         let (Some(used), Some(limit)) = (
@@ -957,8 +984,10 @@ impl XarbLane {
     /// The venue says `left` orders are left to the account until `reset_ms` (Unix ms; Bybit
     /// states it once none are left, else the time now). Fewer than a trade may need: no new
     /// trade there until then (a whole window when some are left, as the time stated is then
-    /// "now"), on the lane's clock, plus [`RESET_SKEW_MS`] (what must go, an
-    /// unwind or a settling query, still goes). Enough: a hold an earlier answer set is lifted.
+    /// "now"), on the lane's clock, plus [`RESET_SKEW_MS`]; a settling query still goes, and
+    /// an unwind too while one order is left. None left: the venue would refuse any order,
+    /// so an unwind there waits for the reset as well. Enough left: a hold an earlier answer
+    /// set is lifted.
     fn note_orders_left(
         &mut self,
         leg: usize,
@@ -967,21 +996,24 @@ impl XarbLane {
         now_ns: u64,
         now_ms: u64,
     ) {
-        let until = if left < ORDERS_PER_TRADE {
-            // Bybit states when the count frees up only once it is spent; with some left, its
-            // reset is "now", and the requests counted leave a rolling window no sooner than a
-            // window from now: wait that out, so the one left stays for an unwind.
-            let to_reset_ms = match reset_ms.map(|r| r.saturating_sub(now_ms)) {
-                Some(ahead) if left == 0 && ahead > 0 => ahead.min(MAX_RESET_WAIT_MS),
-                _ => RATE_WINDOW_MS,
-            } + RESET_SKEW_MS;
-            now_ns.saturating_add(to_reset_ms.saturating_mul(1_000_000))
-        } else {
-            now_ns
+        let Some(b) = self.budgets.get_mut(leg) else {
+            return;
         };
-        if let Some(b) = self.budgets.get_mut(leg) {
-            // None available until `until` (a bound ending now bounds nothing).
-            b.bound_by_venue(0, 0, 0, until);
+        if left >= ORDERS_PER_TRADE {
+            b.hold_until(now_ns);
+            return;
+        }
+        // Bybit states when the count frees up only once it is spent; with some left, its
+        // reset is "now", and the requests counted leave a rolling window no sooner than a
+        // window from now: wait that out, so the one left stays for an unwind.
+        let to_reset_ms = match reset_ms.map(|r| r.saturating_sub(now_ms)) {
+            Some(ahead) if left == 0 && ahead > 0 => ahead.min(MAX_RESET_WAIT_MS),
+            _ => RATE_WINDOW_MS,
+        } + RESET_SKEW_MS;
+        let until = now_ns.saturating_add(to_reset_ms.saturating_mul(1_000_000));
+        b.hold_until(until);
+        if left == 0 {
+            b.refuse_orders_until(until);
         }
     }
 
@@ -1122,6 +1154,7 @@ impl XarbLane {
             unwind_out: None,
             unwound: Unwound::default(),
             unwinds: 0,
+            refusals: 0,
             unwind_due_ms: None,
             unwind_since_ms: None,
             hedged: false,
@@ -1388,6 +1421,15 @@ impl XarbLane {
                 if e.class == ErrorClass::Retryable {
                     // Too many requests, or busy: leave the venue alone for a while.
                     self.pause_venue(p.leg, &reply.limits, now_ns);
+                    // An unwind refused so is not one of the trade's tries: the next waits
+                    // for the venue.
+                    if p.role == Role::Unwind
+                        && let Some(t) = self.in_flight.as_mut().filter(|t| t.id == p.id)
+                    {
+                        t.unwinds = t.unwinds.saturating_sub(1);
+                        t.refusals = t.refusals.saturating_add(1);
+                        self.stats.unwinds_refused += 1;
+                    }
                 }
                 self.order_failed(&p, &cfg, e);
                 self.record(p.id, p.role, p.leg, LegFill::default(), now_ms);
@@ -1673,8 +1715,13 @@ impl XarbLane {
                 u.fee_quote += fill.fee_quote;
                 u.fee_value += base_fee_value(&fill);
                 t.unwind_out = None;
-                // Short of what was sent: what is left goes again, on a fresh price.
-                if fill.size < sent && t.unwinds < MAX_UNWINDS && !t.unresolved {
+                // Short of what was sent: what is left goes again, on a fresh price (after a
+                // refusal for rate, once the venue accepts again: `start_unwind` waits).
+                if fill.size < sent
+                    && t.unwinds < MAX_UNWINDS
+                    && t.refusals < MAX_UNWIND_REFUSALS
+                    && !t.unresolved
+                {
                     t.unwind_due_ms = Some(now_ms);
                     self.in_flight = Some(t);
                     return;
@@ -1718,6 +1765,18 @@ impl XarbLane {
         } else {
             (t.sell_leg, OrderSide::Buy)
         };
+        // The venue has said it would refuse an order now (a rate-limit pause, its count
+        // spent): wait for it rather than spend an unwind on a certain refusal.
+        if let Some(until_ns) = self
+            .budgets
+            .get(leg)
+            .and_then(|b| b.orders_refused_until(now_ns))
+        {
+            let wait_ms = (until_ns - now_ns).div_ceil(1_000_000);
+            t.unwind_due_ms = Some(now_ms.saturating_add(wait_ms));
+            self.in_flight = Some(t);
+            return;
+        }
         let (Some(leg_cfg), Some(buy_book), Some(sell_book)) = (
             self.cfg.legs.get(leg),
             self.book_ref(t.buy_leg),
@@ -1783,7 +1842,8 @@ impl XarbLane {
         let order = Order {
             id: t.id,
             role: Role::Unwind,
-            attempt: t.unwinds,
+            // Never a refused one's id again: every order of the trade has its own.
+            attempt: t.unwinds.saturating_add(t.refusals),
             leg,
             side,
             size,

@@ -25,7 +25,7 @@ use kestrel_testkit::http_proxy::{HttpProxy, Rule, Verdict};
 use kestrel_types::Mode;
 use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
 use kestrel_venues::auth::{ApiSecret, BinanceSigner, BybitSigner, HttpMethod};
-use kestrel_venues::orders::{BinanceWriter, BybitWriter, RequestWriter, Scales};
+use kestrel_venues::orders::{BinanceWriter, BybitWriter, ErrorClass, RequestWriter, Scales};
 
 const KEY: &str = "lane-key";
 const SECRET: &str = "lane-secret-0123456789abcdef";
@@ -527,10 +527,7 @@ fn a_trip_is_reported_once_however_many_trades_it_refuses() {
 #[test]
 fn a_rejected_second_leg_is_unwound_at_once_with_a_bounded_loss() {
     let [cheap, rich] = a_crossed_pair();
-    rich.fault(Fault::RejectNextOrder(Reject::Injected {
-        code: -2010,
-        message: "Account has insufficient balance for requested action.".into(),
-    }));
+    rich.fault(insufficient_balance());
     let start = balances(&cheap);
     let mut lane = lane(&cheap, &rich, CROSSED_HOLDINGS);
     let events = run_until(&mut lane, "trade closed", |l| {
@@ -921,11 +918,13 @@ fn bybit_signer() -> BybitSigner {
 }
 
 /// The lane of [`four_level_lane`] with its rich venue a simulated Bybit that allows
-/// `creates` order creates per account in a rolling `window_ms`; ample budgets (1,000 a
-/// second), so that only Bybit's own count can hold the lane back.
+/// `creates` order creates per account in a rolling `window_ms`, where the account holds
+/// `bybit_usdt` besides its BTC; ample budgets (1,000 a second), so that only Bybit's own
+/// count can hold the lane back.
 fn lane_on_bybit_order_count(
     creates: u32,
     window_ms: u64,
+    bybit_usdt: u128,
 ) -> (ExchangeServer, ExchangeServer, XarbLane) {
     let asks: Vec<_> = (0..4)
         .map(|i| (BookSide::Ask, 6_500_000 + i * 1_000, 20_000))
@@ -939,7 +938,15 @@ fn lane_on_bybit_order_count(
         &[asks.as_slice(), &[(BookSide::Bid, 6_400_000, 50_000)]].concat(),
     );
     let levels = [bids.as_slice(), &[(BookSide::Ask, 6_600_000, 50_000)]].concat();
-    let ex = btc_usdt_exchange(Venue::Bybit, "BTCUSDT", KEY, 5 * USDT, 0, BTC, &levels);
+    let ex = btc_usdt_exchange(
+        Venue::Bybit,
+        "BTCUSDT",
+        KEY,
+        5 * USDT,
+        bybit_usdt,
+        BTC,
+        &levels,
+    );
     let front = BybitFront::new(vec![bybit_signer()]).with_order_create_limit(creates, window_ms);
     let rich = ExchangeServer::start(ex, Box::new(front), Duration::from_millis(5)).expect("bybit");
     let holdings = [
@@ -949,7 +956,7 @@ fn lane_on_bybit_order_count(
         },
         Holdings {
             base: BTC,
-            quote: 0,
+            quote: bybit_usdt,
         },
     ];
     let leg = |feed: usize, venue: Venue, holdings| LegConfig {
@@ -1029,14 +1036,14 @@ fn lane_on_bybit_order_count(
     (cheap, rich, lane)
 }
 
-/// Another client of the same Bybit account: one order create (a buy the account cannot pay
-/// for: refused, and counted all the same). Its answer's status, `retCode` and rate-limit
-/// headers.
+/// Another client of the same Bybit account: one order create (a buy of 1 BTC at 60,000,
+/// which the tests' accounts cannot pay for: refused, and counted all the same). Its answer's
+/// status, `retCode` and rate-limit headers.
 fn bybit_create_elsewhere(server: &ExchangeServer, link_id: &str) -> (u16, i64, ReplyLimits) {
     let (tx, rx) = sync_channel(4);
     let mut conn = RelayConn::connect(0, &format!("{}/", server.http_url()), tx).expect("conn");
     let body = format!(
-        r#"{{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000.00","timeInForce":"GTC","orderLinkId":"{link_id}"}}"#
+        r#"{{"category":"spot","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"1.00000","price":"60000.00","timeInForce":"GTC","orderLinkId":"{link_id}"}}"#
     );
     let auth = bybit_signer().headers(LiveClock.unix_ms(), 5_000, HttpMethod::Post, "", &body);
     let request = format!(
@@ -1063,7 +1070,7 @@ fn bybits_own_order_count_holds_trades_back_until_its_window_resets() {
     // Bybit allows 2 order creates in 30 s here (its own: 20 a second; a window this long
     // lets the test look inside it, and is still shorter than the feeds' 60 s staleness);
     // another client of the account has used 1. The lane's first trade there spends the last.
-    let (_cheap, rich, mut lane) = lane_on_bybit_order_count(2, 30_000);
+    let (_cheap, rich, mut lane) = lane_on_bybit_order_count(2, 30_000, 0);
     let (status, code, elsewhere) = bybit_create_elsewhere(&rich, "elsewhere-1");
     assert_eq!((status, code), (200, 170131), "refused for balance");
     assert_eq!(
@@ -1113,6 +1120,189 @@ fn bybits_own_order_count_holds_trades_back_until_its_window_resets() {
         lane.poll(ns, ms);
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// A venue's refusal of the next order: the account cannot pay.
+fn insufficient_balance() -> Fault {
+    Fault::RejectNextOrder(Reject::Injected {
+        code: -2010,
+        message: "Account has insufficient balance for requested action.".into(),
+    })
+}
+
+/// The failed orders in `events`: venue, role and class.
+fn failures(events: &[LaneEvent]) -> Vec<(Venue, Role, ErrorClass)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            LaneEvent::OrderFailed {
+                venue, role, class, ..
+            } => Some((*venue, *role, *class)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the trade closed hedged (a leg failed and was unwound).
+fn closed_hedged(events: &[LaneEvent]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, LaneEvent::Closed { hedged: true, .. }))
+}
+
+#[test]
+fn with_one_bybit_order_left_a_failed_legs_unwind_still_goes_there() {
+    // Bybit allows 3 creates in 30 s; another client has used 1. The lane's sell there leaves
+    // one, which holds new trades there; the buy on Binance fails, and the unwind (buying
+    // back on Bybit what was sold) still takes the one left, without drawing a refusal.
+    let (cheap, rich, mut lane) = lane_on_bybit_order_count(3, 30_000, 20_000 * USDT);
+    let (_, code, elsewhere) = bybit_create_elsewhere(&rich, "elsewhere-1");
+    assert_eq!(code, 170131, "refused for balance, counted");
+    assert_eq!(elsewhere.bapi_limit_status, Some(2), "{elsewhere:?}");
+    cheap.fault(insufficient_balance());
+    let events = run_until(&mut lane, "the trade closed", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    });
+    let stats = lane.stats();
+    assert_eq!(
+        (stats.trades, stats.unwinds, stats.unwinds_refused),
+        (1, 1, 0),
+        "{stats:?} {events:?}"
+    );
+    assert_eq!(stats.venue_pauses, 0, "{stats:?} {events:?}");
+    assert_eq!(
+        failures(&events),
+        [(Venue::Binance, Role::Buy, ErrorClass::Rejected)],
+        "only the Binance leg failed"
+    );
+    assert!(closed_hedged(&events), "{events:?}");
+    // Sold and bought back there: the lane agrees with the venue to the unit.
+    let (btc, usdt) = balances(&rich);
+    assert_eq!(
+        lane.holdings(1),
+        Some(Holdings {
+            base: btc,
+            quote: usdt
+        })
+    );
+    assert!(BTC - btc <= 100, "at most the buy-back's base fee: {btc}");
+}
+
+#[test]
+fn with_no_bybit_order_left_an_unwind_there_waits_for_the_reset() {
+    // Bybit allows 2 creates in 2 s; another client has used 1. The lane's sell there takes
+    // the last, and Bybit states when its count frees one. The buy on Binance fails: the
+    // unwind on Bybit would be refused until then, so it waits for that time, and goes once.
+    let window_ms = 2_000;
+    let (cheap, rich, mut lane) = lane_on_bybit_order_count(2, window_ms, 20_000 * USDT);
+    let (_, code, elsewhere) = bybit_create_elsewhere(&rich, "elsewhere-1");
+    assert_eq!(code, 170131, "refused for balance, counted");
+    assert_eq!(elsewhere.bapi_limit_status, Some(1), "{elsewhere:?}");
+    // One left: the reset stated is the time now; that create leaves the window after it.
+    let frees_at_ms = elsewhere.bapi_limit_reset_ms.expect("reset") + window_ms;
+    cheap.fault(insufficient_balance());
+    let (mut events, sent_at) =
+        run_until_clocked(&mut lane, "the unwind sent", |l| l.stats().unwinds == 1);
+    assert!(
+        sent_at.1 >= frees_at_ms,
+        "unwind sent at {} ms, {} ms before Bybit's count freed an order; {events:?}",
+        sent_at.1,
+        frees_at_ms.saturating_sub(sent_at.1)
+    );
+    events.extend(run_until(&mut lane, "the trade closed", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    }));
+    let stats = lane.stats();
+    assert_eq!(
+        (stats.unwinds, stats.unwinds_refused, stats.venue_pauses),
+        (1, 0, 0),
+        "{stats:?} {events:?}"
+    );
+    assert_eq!(
+        failures(&events),
+        [(Venue::Binance, Role::Buy, ErrorClass::Rejected)]
+    );
+    assert!(closed_hedged(&events), "{events:?}");
+    let (btc, usdt) = balances(&rich);
+    assert_eq!(
+        lane.holdings(1),
+        Some(Holdings {
+            base: btc,
+            quote: usdt
+        })
+    );
+    assert!(BTC - btc <= 100, "at most the buy-back's base fee: {btc}");
+}
+
+#[test]
+fn an_unwind_refused_for_rate_waits_out_the_pause_and_goes_again() {
+    // The rich venue refuses the sell (no balance), so the buy on the cheap venue is unwound
+    // there; the cheap venue answers that unwind 429 (no Retry-After). It is not spent as one
+    // of the trade's unwinds: the lane leaves the venue alone for its pause, then sells again.
+    let [cheap, rich] = a_crossed_pair();
+    rich.fault(insufficient_balance());
+    let orders_at = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&orders_at);
+    let proxy = HttpProxy::start(
+        cheap.addr(),
+        Box::new(move |line: &str, _| {
+            if !line.starts_with("POST /api/v3/order") {
+                return Verdict::Pass;
+            }
+            let mut seen = seen.lock().expect("lock");
+            seen.push(Instant::now());
+            // The buy passes; the first unwind is refused without reaching the venue.
+            if seen.len() == 2 {
+                Verdict::Refuse(429)
+            } else {
+                Verdict::Pass
+            }
+        }),
+    )
+    .expect("proxy");
+    let start = balances(&cheap);
+    let mut lane = lane_ordering_at(
+        [&cheap, &rich],
+        [proxy.addr(), rich.addr()],
+        CROSSED_HOLDINGS,
+        Rate(100_000),
+        Limits::default(),
+    );
+    let events = run_until(&mut lane, "the trade closed", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    });
+    let stats = lane.stats();
+    assert_eq!(
+        (stats.unwinds, stats.unwinds_refused, stats.venue_pauses),
+        (2, 1, 1),
+        "{stats:?} {events:?}"
+    );
+    assert_eq!(
+        failures(&events),
+        [
+            (Venue::Binance, Role::Sell, ErrorClass::Rejected),
+            (Venue::Binance, Role::Unwind, ErrorClass::Retryable),
+        ]
+    );
+    let at = orders_at.lock().expect("lock").clone();
+    assert_eq!(at.len(), 3, "buy, refused unwind, unwind");
+    let waited = at[2] - at[1];
+    assert!(
+        waited >= Duration::from_secs(1),
+        "the venue was left alone for its pause: waited {waited:?}"
+    );
+    assert!(closed_hedged(&events), "{events:?}");
+    // The unwind that went sold what the buy delivered: flat again but for the fee's dust.
+    let (btc, usdt) = balances(&cheap);
+    assert!(btc < 100, "{btc}");
+    assert!(usdt < start.1);
+    assert_eq!(
+        lane.holdings(0),
+        Some(Holdings {
+            base: btc,
+            quote: usdt
+        })
+    );
 }
 
 #[test]
