@@ -25,6 +25,77 @@ const GAP_IDS: u64 = 5;
 /// Binance's `REQUEST_WEIGHT` limit per minute (enums.md, "Rate limiters").
 pub const WEIGHT_PER_MINUTE: u32 = 6_000;
 
+/// Binance's default unfilled-order limits (`exchangeInfo` `rateLimits` of type `ORDERS`, the
+/// spot docs' "Unfilled Order Count" FAQ): 100 per 10 seconds, 200,000 per UTC day.
+pub const ORDERS_PER_10S: u32 = 100;
+/// See [`ORDERS_PER_10S`].
+pub const ORDERS_PER_DAY: u32 = 200_000;
+
+/// The `ORDERS` windows, ms, with the interval each is stated as (`exchangeInfo`, the
+/// `X-MBX-ORDER-COUNT-*` header suffix and the refusal's message).
+const ORDER_WINDOWS: [(u64, &str, &str, &str); 2] = [
+    (10_000, "SECOND", "X-MBX-ORDER-COUNT-10S", "10 SECOND"),
+    (86_400_000, "DAY", "X-MBX-ORDER-COUNT-1D", "1 DAY"),
+];
+
+/// Each account's unfilled-order count per `ORDERS` window, as Binance keeps it: an order the
+/// venue accepts is counted in each window (windows aligned to the epoch: from :00, :10, ..
+/// and from UTC midnight), and taken off again once it fills anything; a new order that would
+/// pass a limit is refused (`429`, `-1015`). Binance takes a filled order off asynchronously,
+/// so the count an order's answer states still includes it; here too.
+#[derive(Debug)]
+struct OrderCounts {
+    limits: [u32; 2],
+    /// Per account: per window, the window's index (`unix_ms / window_ms`) and its count.
+    counts: HashMap<String, [(u64, u32); 2]>,
+}
+
+impl OrderCounts {
+    /// The account's counts as of `now_ms` (a window that has ended counts nothing).
+    fn current(&mut self, account: &str, now_ms: u64) -> &mut [(u64, u32); 2] {
+        let counts = self.counts.entry(account.to_string()).or_default();
+        for (slot, (window_ms, ..)) in counts.iter_mut().zip(ORDER_WINDOWS) {
+            let index = now_ms / window_ms;
+            if slot.0 != index {
+                *slot = (index, 0);
+            }
+        }
+        counts
+    }
+
+    /// Binance's refusal when a new order would pass a limit.
+    fn check(&mut self, account: &str, now_ms: u64) -> Result<(), HttpResponse> {
+        let limits = self.limits;
+        let counts = self.current(account, now_ms);
+        for ((&(_, count), limit), (.., per)) in counts.iter().zip(limits).zip(ORDER_WINDOWS) {
+            if count >= limit {
+                let msg =
+                    format!("Too many new orders; current limit is {limit} orders per {per}.");
+                return Err(error(429, -1015, &msg));
+            }
+        }
+        Ok(())
+    }
+
+    /// An order accepted: counted, its answer given the counts, and taken off again if it
+    /// filled anything.
+    fn count(&mut self, account: &str, mut answer: HttpResponse, now_ms: u64) -> HttpResponse {
+        let filled = serde_json::from_str::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| v.get("executedQty")?.as_str().map(str::to_owned))
+            .is_some_and(|qty| qty.bytes().any(|b| (b'1'..=b'9').contains(&b)));
+        let counts = self.current(account, now_ms);
+        for ((_, count), (.., header, _)) in counts.iter_mut().zip(ORDER_WINDOWS) {
+            *count += 1;
+            answer = answer.with_header(header, count.to_string());
+            if filled {
+                *count -= 1;
+            }
+        }
+        answer
+    }
+}
+
 /// The Binance front over one exchange.
 #[derive(Debug)]
 pub struct BinanceFront {
@@ -36,6 +107,7 @@ pub struct BinanceFront {
     /// The minute (`unix_ms / 60_000`) `used` counts, and the weight used in it.
     minute: u64,
     used: u32,
+    orders: OrderCounts,
 }
 
 impl BinanceFront {
@@ -51,7 +123,18 @@ impl BinanceFront {
             weight_limit: WEIGHT_PER_MINUTE,
             minute: 0,
             used: 0,
+            orders: OrderCounts {
+                limits: [ORDERS_PER_10S, ORDERS_PER_DAY],
+                counts: HashMap::new(),
+            },
         }
+    }
+
+    /// The front with another unfilled-order limit per 10 seconds (stated in `exchangeInfo`).
+    #[must_use]
+    pub fn with_order_limit_10s(mut self, limit: u32) -> BinanceFront {
+        self.orders.limits[0] = limit;
+        self
     }
 
     /// The front with another request-weight limit per minute (stated in `exchangeInfo`).
@@ -112,7 +195,9 @@ impl BinanceFront {
                 HttpResponse::json(200, format!(r#"{{"serverTime":{now_ms}}}"#))
             }
             ("GET", "/api/v3/depth") => self.depth(ex, params),
-            ("GET", "/api/v3/exchangeInfo") => exchange_info(ex, params, self.weight_limit),
+            ("GET", "/api/v3/exchangeInfo") => {
+                exchange_info(ex, params, self.weight_limit, self.orders.limits)
+            }
             ("GET", "/api/v3/klines") => klines(ex, params),
             ("GET", "/api/v3/account") => account_info(ex, &account),
             ("GET", "/api/v3/account/commission") => commission(ex, &account, params),
@@ -152,8 +237,20 @@ impl Front for BinanceFront {
             Ok(used) => used,
             Err(refused) => return refused,
         };
-        self.answer(ex, request, route, &params, &body, now_ms)
-            .with_header("X-MBX-USED-WEIGHT-1M", used.to_string())
+        let weight =
+            |answer: HttpResponse| answer.with_header("X-MBX-USED-WEIGHT-1M", used.to_string());
+        // A new order from a known key is held to the account's unfilled-order count.
+        let account = request.header("x-mbx-apikey").unwrap_or_default();
+        let counted = route == ("POST", "/api/v3/order") && self.keys.contains_key(account);
+        if counted && let Err(refused) = self.orders.check(account, now_ms) {
+            return weight(refused);
+        }
+        let answer = self.answer(ex, request, route, &params, &body, now_ms);
+        if counted && answer.status == 200 {
+            let account = account.to_string();
+            return weight(self.orders.count(&account, answer, now_ms));
+        }
+        weight(answer)
     }
 
     fn ws_open(
@@ -496,6 +593,7 @@ fn exchange_info(
     ex: &Exchange,
     params: &HashMap<String, String>,
     weight_limit: u32,
+    order_limits: [u32; 2],
 ) -> HttpResponse {
     let specs: Vec<&SymbolSpec> = match params.get("symbol") {
         Some(s) => match ex.symbol(s) {
@@ -534,8 +632,8 @@ fn exchange_info(
             "timezone": "UTC",
             "rateLimits": [
                 {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": weight_limit},
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-                {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200_000},
+                {"rateLimitType": "ORDERS", "interval": ORDER_WINDOWS[0].1, "intervalNum": 10, "limit": order_limits[0]},
+                {"rateLimitType": "ORDERS", "interval": ORDER_WINDOWS[1].1, "intervalNum": 1, "limit": order_limits[1]},
                 {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61_000}
             ],
             "exchangeFilters": [],

@@ -68,6 +68,42 @@ pub struct ReplyLimits {
     /// Bybit's `X-Bapi-Limit-Reset-Timestamp` (Unix ms): when the window resets once the limit
     /// is used up; otherwise about the venue's current time.
     pub bapi_limit_reset_ms: Option<u64>,
+    /// Binance's `X-MBX-ORDER-COUNT-<n><S|M|H|D>` on an order's answer (its "unfilled order
+    /// count" per window, e.g. `-10S` and `-1D`), the first two read, in the order sent.
+    pub order_counts: [Option<OrderCount>; 2],
+}
+
+/// One of Binance's order counts: the account's unfilled orders in the current window of
+/// `window_ms` (windows aligned to the Unix epoch: 10 seconds, a UTC day), this order counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OrderCount {
+    /// The window's length, ms.
+    pub window_ms: u64,
+    /// Orders counted in the current window.
+    pub count: u32,
+}
+
+/// `name` without `prefix`, matched in any case.
+fn strip_prefix_ignore_case<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = name.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| name.get(prefix.len()..))
+        .flatten()
+}
+
+/// A Binance interval suffix (`10S`, `1M`, `1H`, `1D`) in ms.
+fn interval_ms(suffix: &str) -> Option<u64> {
+    let split = suffix.len().checked_sub(1)?;
+    let (n, unit) = suffix.split_at(split);
+    let n: u64 = n.parse().ok().filter(|&n| n > 0)?;
+    let unit_ms = match unit {
+        "S" | "s" => 1_000,
+        "M" | "m" => 60_000,
+        "H" | "h" => 3_600_000,
+        "D" | "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(unit_ms)
 }
 
 impl ReplyLimits {
@@ -84,6 +120,13 @@ impl ReplyLimits {
             self.bapi_limit = value.parse().ok();
         } else if name.eq_ignore_ascii_case("x-bapi-limit-reset-timestamp") {
             self.bapi_limit_reset_ms = value.parse().ok();
+        } else if let Some(suffix) = strip_prefix_ignore_case(name, "x-mbx-order-count-") {
+            let read = interval_ms(suffix).zip(value.parse().ok());
+            if let (Some((window_ms, count)), Some(slot)) =
+                (read, self.order_counts.iter_mut().find(|c| c.is_none()))
+            {
+                *slot = Some(OrderCount { window_ms, count });
+            }
         }
     }
 }
@@ -1230,6 +1273,29 @@ mod tests {
                 bapi_limit_status: Some(0),
                 bapi_limit: Some(20),
                 bapi_limit_reset_ms: Some(1_672_738_134_824),
+                ..ReplyLimits::default()
+            }
+        );
+        // Binance's order counts, one per ORDERS window (rest-api.md: "X-MBX-ORDER-COUNT-
+        // (intervalNum)(intervalLetter)"); an unknown unit or a garbled count is not read.
+        let orders = b"HTTP/1.1 200 OK\r\nX-MBX-USED-WEIGHT-1M: 7\r\nX-MBX-ORDER-COUNT-10S: 3\r\nx-mbx-order-count-1d: 41\r\nX-MBX-ORDER-COUNT-1W: 5\r\nX-MBX-ORDER-COUNT-1H: many\r\nContent-Length: 2\r\n\r\n{}";
+        let Parsed::Done { limits, .. } = parse_response(orders) else {
+            panic!("not framed")
+        };
+        assert_eq!(
+            limits,
+            ReplyLimits {
+                used_weight_1m: Some(7),
+                order_counts: [
+                    Some(OrderCount {
+                        window_ms: 10_000,
+                        count: 3
+                    }),
+                    Some(OrderCount {
+                        window_ms: 86_400_000,
+                        count: 41
+                    }),
+                ],
                 ..ReplyLimits::default()
             }
         );

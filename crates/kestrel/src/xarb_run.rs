@@ -180,6 +180,7 @@ pub(crate) fn leg(
         requests_per_second: listing.budget.0,
         burst: listing.budget.1,
         weight_per_minute: setup.rules.weight_per_minute,
+        order_windows: setup.rules.order_windows,
     })
 }
 

@@ -30,6 +30,11 @@ fn signer() -> BinanceSigner {
 
 /// BTCUSDT with prices to 0.01 and sizes to 0.00001; asks 65,000.00 × 0.5 and 65,001.00 × 1.
 fn venue() -> ExchangeServer {
+    venue_with(BinanceFront::new(vec![signer().verify_key()]))
+}
+
+/// [`venue`] behind `front`.
+fn venue_with(front: BinanceFront) -> ExchangeServer {
     let assets = vec![
         AssetSpec {
             name: "BTC".into(),
@@ -64,7 +69,6 @@ fn venue() -> ExchangeServer {
     ex.set_level("BTCUSDT", BookSide::Ask, Fixed(6_500_000), Fixed(50_000));
     ex.set_level("BTCUSDT", BookSide::Ask, Fixed(6_500_100), Fixed(100_000));
     ex.set_level("BTCUSDT", BookSide::Bid, Fixed(6_499_900), Fixed(70_000));
-    let front = BinanceFront::new(vec![signer().verify_key()]);
     ExchangeServer::start(ex, Box::new(front), Duration::from_millis(10)).expect("server")
 }
 
@@ -89,6 +93,12 @@ fn call(
 
 /// One complete request's bytes on a fresh connection: (status, body).
 fn send(server: &ExchangeServer, request: &[u8]) -> (u16, Vec<u8>) {
+    let (status, _, body) = send_full(server, request);
+    (status, body)
+}
+
+/// [`send`], with the answer's head.
+fn send_full(server: &ExchangeServer, request: &[u8]) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(server.addr()).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -116,7 +126,7 @@ fn send(server: &ExchangeServer, request: &[u8]) -> (u16, Vec<u8>) {
                 .nth(1)
                 .and_then(|s| s.parse().ok())
                 .expect("status");
-            return (status, response[body..body + length].to_vec());
+            return (status, head, response[body..body + length].to_vec());
         }
     }
 }
@@ -494,5 +504,101 @@ fn a_trades_request_is_checked_like_any_signed_request() {
             (400, Some(code)),
             "{params}"
         );
+    }
+}
+
+/// A signed IOC buy of 0.1 BTC at `price` (on [`venue`]: at 65,001.00 it fills, at 60,000.00
+/// nothing): the answer's status, `X-MBX-ORDER-COUNT-10S` and `-1D`, and body.
+fn buy_counted(
+    server: &ExchangeServer,
+    price: &str,
+    id: &str,
+) -> (u16, Option<u32>, Option<u32>, Value) {
+    let params = format!(
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=IOC&quantity=0.10000&price={price}&newClientOrderId={id}&newOrderRespType=FULL"
+    );
+    let body = signer().signed_query(&params, now_ms(), 5_000);
+    let request = format!(
+        "POST /api/v3/order HTTP/1.1\r\nHost: x\r\nX-MBX-APIKEY: {KEY}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, head, body) = send_full(server, request.as_bytes());
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    (
+        status,
+        header("X-MBX-ORDER-COUNT-10S:"),
+        header("X-MBX-ORDER-COUNT-1D:"),
+        serde_json::from_slice(&body).expect("json"),
+    )
+}
+
+#[test]
+fn unfilled_orders_are_counted_per_window_and_one_past_the_limit_is_refused() {
+    // The count's 10-second windows start at :00, :10, ..: stay inside one.
+    while now_ms() % 10_000 > 5_000 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let server = venue_with(BinanceFront::new(vec![signer().verify_key()]).with_order_limit_10s(3));
+    // exchangeInfo states the limits the venue enforces.
+    let (_, info) = call(
+        &server,
+        "GET",
+        "/api/v3/exchangeInfo?symbol=BTCUSDT",
+        "",
+        None,
+    );
+    let orders: Vec<_> = info["rateLimits"]
+        .as_array()
+        .expect("rateLimits")
+        .iter()
+        .filter(|l| l["rateLimitType"] == "ORDERS")
+        .map(|l| {
+            (
+                l["interval"].clone(),
+                l["intervalNum"].clone(),
+                l["limit"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        orders,
+        [
+            (json!("SECOND"), json!(10), json!(3)),
+            (json!("DAY"), json!(1), json!(200_000)),
+        ]
+    );
+    // A filled order: its answer counts it (Binance takes it off afterwards), then it is off.
+    let (status, c10, c1d, order) = buy_counted(&server, "65001.00", "f-1");
+    assert_eq!((status, order["status"].as_str()), (200, Some("FILLED")));
+    assert_eq!((c10, c1d), (Some(1), Some(1)));
+    // Unfilled IOCs (under the ask: they expire) stay counted: 1, 2, 3.
+    for (i, expect) in [1, 2, 3].into_iter().enumerate() {
+        let (status, c10, c1d, order) = buy_counted(&server, "60000.00", &format!("u-{i}"));
+        assert_eq!((status, order["status"].as_str()), (200, Some("EXPIRED")));
+        assert_eq!((c10, c1d), (Some(expect), Some(expect)), "{order}");
+    }
+    // The next order, filling or not, is refused as Binance refuses it, and not counted.
+    for price in ["65001.00", "60000.00"] {
+        let (status, c10, _, refused) = buy_counted(&server, price, "over");
+        assert_eq!(status, 429, "{refused}");
+        assert_eq!(refused["code"], -1015);
+        assert_eq!(
+            refused["msg"],
+            "Too many new orders; current limit is 3 orders per 10 SECOND."
+        );
+        assert_eq!(c10, None, "a refusal states no count");
+        // Kestrel reads it as a refusal to wait out.
+        let error = orders::parse_order(
+            Venue::Binance,
+            status,
+            refused.to_string().as_bytes(),
+            scales(),
+        )
+        .expect_err("refused");
+        assert_eq!(error.class, ErrorClass::Retryable, "{error:?}");
     }
 }

@@ -46,7 +46,7 @@ use kestrel_types::Mode;
 use kestrel_types::cex::{FeeAsset, Fixed, OrderSide, Rate, Venue};
 use kestrel_venues::book::Book;
 use kestrel_venues::orders::{
-    Call, ErrorClass, MAX_FILL_PAGES, OrderFills, OrderRef, OrderReport, OrderRequest,
+    Call, ErrorClass, MAX_FILL_PAGES, OrderFills, OrderRef, OrderReport, OrderRequest, OrderWindow,
     RequestWriter, Scales, Stamp, Status, Tif, VenueError, parse_order, parse_order_fills,
     parse_order_query, request_cost,
 };
@@ -86,6 +86,9 @@ pub struct LegConfig {
     /// The venue's own limit per minute where it reports what has been used against it
     /// (Binance: `exchangeInfo`'s `REQUEST_WEIGHT`, read with `X-MBX-USED-WEIGHT-1M`).
     pub weight_per_minute: Option<u32>,
+    /// The account's order-count limits where the venue reports its count on each order's
+    /// answer (Binance: `exchangeInfo`'s `ORDERS`, read with `X-MBX-ORDER-COUNT-10S`/`-1D`).
+    pub order_windows: [Option<OrderWindow>; 2],
 }
 
 /// The lane's configuration.
@@ -405,8 +408,9 @@ pub struct LaneStats {
 /// its budget refilling from empty, when it does not say (`Retry-After`).
 const RATE_LIMIT_PAUSE_MS: u64 = 1_000;
 
-/// Added to the end of the venue's per-minute count window (taken to be the wall clock's
-/// minute) before the count stops bounding the budget: room for the two clocks to differ.
+/// Added to the end of a venue's fixed count window (Binance's minute of request weight, its
+/// 10-second and daily order windows: taken on the wall clock) before the count stops bounding
+/// the budget: room for the two clocks to differ.
 const WINDOW_SKEW_MS: u64 = 1_000;
 
 /// Added to a reset time the venue states (Bybit's windows are a second long, so the minute's
@@ -415,8 +419,9 @@ const WINDOW_SKEW_MS: u64 = 1_000;
 const RESET_SKEW_MS: u64 = 100;
 
 /// Orders one trade may need on a venue: its own, and an unwind's if the other leg fails.
-/// Where the venue counts the orders left to the account (Bybit's `X-Bapi-Limit-Status`), a
-/// count under this holds new trades there until its window resets.
+/// Where the venue counts the account's orders (Bybit's `X-Bapi-Limit-Status`, Binance's
+/// `X-MBX-ORDER-COUNT-10S` and `-1D`), fewer left than this holds new trades there until the
+/// count frees up.
 const ORDERS_PER_TRADE: u32 = 2;
 
 /// The window a venue that states the orders left counts them in (Bybit: a rolling second):
@@ -950,14 +955,8 @@ impl XarbLane {
         now_ns: u64,
         now_ms: u64,
     ) {
-        // Bybit counts each endpoint apart: only an order's answer counts the orders left,
-        // less the orders sent there since (still in flight).
-        if let (Asked::Order, Some(left)) = (asked, limits.bapi_limit_status) {
-            let sent_since = self.pending.get(leg).map_or(0, |q| {
-                q.iter().filter(|p| matches!(p.asked, Asked::Order)).count()
-            });
-            let left = left.saturating_sub(u32::try_from(sent_since).unwrap_or(u32::MAX));
-            self.note_orders_left(leg, left, limits.bapi_limit_reset_ms, now_ns, now_ms);
+        if matches!(asked, Asked::Order) {
+            self.note_order_counts(leg, limits, now_ns, now_ms);
         }
         let (Some(used), Some(limit)) = (
             limits.used_weight_1m,
@@ -981,39 +980,66 @@ impl XarbLane {
         }
     }
 
-    /// The venue says `left` orders are left to the account until `reset_ms` (Unix ms; Bybit
-    /// states it once none are left, else the time now). Fewer than a trade may need: no new
-    /// trade there until then (a whole window when some are left, as the time stated is then
-    /// "now"), on the lane's clock, plus [`RESET_SKEW_MS`]; a settling query still goes, and
-    /// an unwind too while one order is left. None left: the venue would refuse any order,
-    /// so an unwind there waits for the reset as well. Enough left: a hold an earlier answer
+    /// What an order's answer says of the account's order counts, each less the orders sent
+    /// there since (still in flight): Bybit's orders left to the endpoint (it counts each
+    /// endpoint apart, so only an order's answer counts them), Binance's unfilled orders in
+    /// each `ORDERS` window. A count with fewer left than a trade may need holds new trades
+    /// there until it frees up, on the lane's clock; a settling query still goes, and an
+    /// unwind too while one order is left. None left: the venue would refuse any order, so
+    /// an unwind there waits as well. Every count with enough left: a hold an earlier answer
     /// set is lifted.
-    fn note_orders_left(
-        &mut self,
-        leg: usize,
-        left: u32,
-        reset_ms: Option<u64>,
-        now_ns: u64,
-        now_ms: u64,
-    ) {
-        let Some(b) = self.budgets.get_mut(leg) else {
+    fn note_order_counts(&mut self, leg: usize, limits: &ReplyLimits, now_ns: u64, now_ms: u64) {
+        let sent_since = self.pending.get(leg).map_or(0, |q| {
+            q.iter().filter(|p| matches!(p.asked, Asked::Order)).count()
+        });
+        let sent_since = u32::try_from(sent_since).unwrap_or(u32::MAX);
+        let Some(cfg) = self.cfg.legs.get(leg) else {
             return;
         };
-        if left >= ORDERS_PER_TRADE {
-            b.hold_until(now_ns);
-            return;
+        // (orders left, when more will be: Unix ms)
+        let bybit = limits.bapi_limit_status.map(|left| {
+            let left = left.saturating_sub(sent_since);
+            // Bybit states when the count frees up only once it is spent; with some left, its
+            // reset is "now", and the requests counted leave a rolling window no sooner than
+            // a window from now: wait that out, so the one left stays for an unwind.
+            let to_reset_ms = match limits.bapi_limit_reset_ms.map(|r| r.saturating_sub(now_ms)) {
+                Some(ahead) if left == 0 && ahead > 0 => ahead.min(MAX_RESET_WAIT_MS),
+                _ => RATE_WINDOW_MS,
+            };
+            (left, now_ms + to_reset_ms + RESET_SKEW_MS)
+        });
+        // Binance's windows are fixed (10 s from :00, a UTC day): the count frees up when
+        // the window ends.
+        let binance = limits.order_counts.iter().flatten().filter_map(|c| {
+            let window = cfg
+                .order_windows
+                .iter()
+                .flatten()
+                .find(|w| w.window_ms == c.window_ms)?;
+            let left = window
+                .limit
+                .saturating_sub(c.count)
+                .saturating_sub(sent_since);
+            let window_end_ms = (now_ms / c.window_ms + 1).saturating_mul(c.window_ms);
+            Some((left, window_end_ms + WINDOW_SKEW_MS))
+        });
+        let (mut hold_ms, mut refuse_ms, mut counted) = (now_ms, now_ms, false);
+        for (left, frees_at_ms) in bybit.into_iter().chain(binance) {
+            counted = true;
+            if left < ORDERS_PER_TRADE {
+                hold_ms = hold_ms.max(frees_at_ms);
+            }
+            if left == 0 {
+                refuse_ms = refuse_ms.max(frees_at_ms);
+            }
         }
-        // Bybit states when the count frees up only once it is spent; with some left, its
-        // reset is "now", and the requests counted leave a rolling window no sooner than a
-        // window from now: wait that out, so the one left stays for an unwind.
-        let to_reset_ms = match reset_ms.map(|r| r.saturating_sub(now_ms)) {
-            Some(ahead) if left == 0 && ahead > 0 => ahead.min(MAX_RESET_WAIT_MS),
-            _ => RATE_WINDOW_MS,
-        } + RESET_SKEW_MS;
-        let until = now_ns.saturating_add(to_reset_ms.saturating_mul(1_000_000));
-        b.hold_until(until);
-        if left == 0 {
-            b.refuse_orders_until(until);
+        let Some(b) = self.budgets.get_mut(leg).filter(|_| counted) else {
+            return;
+        };
+        let at_ns = |ms: u64| now_ns.saturating_add((ms - now_ms).saturating_mul(1_000_000));
+        b.hold_until(at_ns(hold_ms));
+        if refuse_ms > now_ms {
+            b.refuse_orders_until(at_ns(refuse_ms));
         }
     }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
-use kestrel_exsim::binance::{BinanceFront, WEIGHT_PER_MINUTE};
+use kestrel_exsim::binance::{BinanceFront, ORDERS_PER_10S, ORDERS_PER_DAY, WEIGHT_PER_MINUTE};
 use kestrel_exsim::bybit::BybitFront;
 use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, Reject, SymbolSpec};
 use kestrel_exsim::server::{ExchangeServer, Fault};
@@ -25,7 +25,9 @@ use kestrel_testkit::http_proxy::{HttpProxy, Rule, Verdict};
 use kestrel_types::Mode;
 use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
 use kestrel_venues::auth::{ApiSecret, BinanceSigner, BybitSigner, HttpMethod};
-use kestrel_venues::orders::{BinanceWriter, BybitWriter, ErrorClass, RequestWriter, Scales};
+use kestrel_venues::orders::{
+    BinanceWriter, BybitWriter, ErrorClass, OrderWindow, RequestWriter, Scales,
+};
 
 const KEY: &str = "lane-key";
 const SECRET: &str = "lane-secret-0123456789abcdef";
@@ -147,8 +149,21 @@ fn leg(feed: usize, holdings: Holdings, taker_fee: Rate) -> LegConfig {
         requests_per_second: 1_000,
         burst: 1_000,
         weight_per_minute: Some(WEIGHT_PER_MINUTE),
+        order_windows: BINANCE_ORDER_WINDOWS,
     }
 }
+
+/// The simulated Binance's unfilled-order limits, as its `exchangeInfo` states them.
+const BINANCE_ORDER_WINDOWS: [Option<OrderWindow>; 2] = [
+    Some(OrderWindow {
+        window_ms: 10_000,
+        limit: ORDERS_PER_10S,
+    }),
+    Some(OrderWindow {
+        window_ms: 86_400_000,
+        limit: ORDERS_PER_DAY,
+    }),
+];
 
 fn lane(cheap: &ExchangeServer, rich: &ExchangeServer, holdings: [Holdings; 2]) -> XarbLane {
     lane_with_fee(cheap, rich, holdings, Rate(100_000))
@@ -172,6 +187,8 @@ struct Limits {
     budget: (u32, u32),
     /// Per venue, the request weight a minute the lane takes it to allow (0: unknown).
     weight_per_minute: [u32; 2],
+    /// Per venue, the unfilled orders per 10 s the venue allows and the lane takes it to.
+    orders_per_10s: [u32; 2],
 }
 
 impl Default for Limits {
@@ -182,6 +199,7 @@ impl Default for Limits {
             max_orders_per_minute: 2,
             budget: (1_000, 1_000),
             weight_per_minute: [WEIGHT_PER_MINUTE; 2],
+            orders_per_10s: [ORDERS_PER_10S; 2],
         }
     }
 }
@@ -218,6 +236,13 @@ fn lane_ordering_at(
             .get(feed)
             .copied()
             .filter(|&w| w > 0),
+        order_windows: [
+            limits.orders_per_10s.get(feed).map(|&limit| OrderWindow {
+                window_ms: 10_000,
+                limit,
+            }),
+            BINANCE_ORDER_WINDOWS[1],
+        ],
         ..leg(feed, holdings, taker_fee)
     };
     let feed = |server: &ExchangeServer| -> Box<dyn VenueFeed + Send> {
@@ -788,15 +813,19 @@ fn a_spent_request_budget_holds_trades_back_and_a_rate_limit_answer_pauses_the_v
     assert_eq!(lane.stats().trades, paused_at.trades, "{:?}", lane.stats());
 }
 
-/// A [`venue`] whose Binance front allows `weight_limit` request weight a minute.
+/// A [`venue`] whose Binance front allows `weight_limit` request weight a minute and
+/// `order_limit` unfilled orders per 10 s.
 fn venue_limited(
     usdt: u128,
     btc: u128,
     levels: &[(BookSide, u64, u64)],
     weight_limit: u32,
+    order_limit: u32,
 ) -> ExchangeServer {
     let ex = btc_usdt_exchange(Venue::Binance, "BTCUSDT", KEY, 5 * USDT, usdt, btc, levels);
-    let front = BinanceFront::new(vec![signer().verify_key()]).with_weight_limit(weight_limit);
+    let front = BinanceFront::new(vec![signer().verify_key()])
+        .with_weight_limit(weight_limit)
+        .with_order_limit_10s(order_limit);
     ExchangeServer::start(ex, Box::new(front), Duration::from_millis(5)).expect("server")
 }
 
@@ -832,7 +861,8 @@ fn use_weight_until(server: &ExchangeServer, target: u32) -> (u16, ReplyLimits) 
 }
 
 /// Four crossing levels a side, 0.2 BTC each; each trade takes one (max size 0.2 BTC). The
-/// rich venue allows `weight_limit` request weight a minute.
+/// rich venue allows `weight_limit` request weight a minute, and the unfilled orders per 10 s
+/// of `limits`.
 fn four_level_lane(
     weight_limit: u32,
     limits: Limits,
@@ -853,6 +883,7 @@ fn four_level_lane(
         BTC,
         &[bids.as_slice(), &[(BookSide::Ask, 6_600_000, 50_000)]].concat(),
         weight_limit,
+        limits.orders_per_10s[1],
     );
     let holdings = [
         Holdings {
@@ -880,6 +911,7 @@ fn lane_on_a_weight_limit(
         max_orders_per_minute: 1_000,
         budget: (1_000, 1_000),
         weight_per_minute: [WEIGHT_PER_MINUTE, if known { weight_limit } else { 0 }],
+        ..Limits::default()
     };
     four_level_lane(weight_limit, limits)
 }
@@ -911,6 +943,102 @@ fn the_venues_own_weight_count_holds_trades_back_before_it_refuses() {
     assert_eq!(status, 429, "{limits:?}");
     assert_eq!(limits.used_weight_1m, Some(40));
     assert!(limits.retry_after_s.is_some_and(|s| s >= 1), "{limits:?}");
+}
+
+/// Waits until the wall clock is in the first half of a 10-second window: Binance counts
+/// unfilled orders per window from :00, :10, .., and a test that spends them must not
+/// straddle two.
+fn wait_for_early_in_10s_window() {
+    while LiveClock.unix_ms() % 10_000 > 4_000 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Another client of the account: an IOC sell of 0.001 BTC at 70,000.00, above every bid, so
+/// it expires unfilled and stays counted. Its answer's status and `X-MBX-ORDER-COUNT-10S`.
+fn unfilled_order_elsewhere(server: &ExchangeServer) -> (u16, Option<u32>) {
+    let (tx, rx) = sync_channel(4);
+    let mut conn = RelayConn::connect(0, &format!("{}/", server.http_url()), tx).expect("conn");
+    let mut request = Vec::new();
+    let stamp = kestrel_venues::orders::Stamp {
+        unix_ms: LiveClock.unix_ms(),
+        nonce: 1,
+        entropy: [0; 16],
+    };
+    BinanceWriter::new(signer(), &server.addr().to_string())
+        .new_order(
+            &kestrel_venues::orders::OrderRequest {
+                symbol: "BTCUSDT",
+                side: kestrel_types::cex::OrderSide::Sell,
+                size: Fixed(100),
+                limit: Fixed(7_000_000),
+                scales: Scales {
+                    price: scale(2),
+                    size: scale(5),
+                },
+                tif: kestrel_venues::orders::Tif::Ioc,
+                client_id: "elsewhere-1",
+            },
+            &stamp,
+            &mut request,
+        )
+        .expect("written");
+    conn.send_request(&request).expect("sent");
+    let reply = rx.recv_timeout(Duration::from_secs(5)).expect("answer");
+    assert!(reply.body.contains("EXPIRED"), "{}", reply.body);
+    let count = reply
+        .limits
+        .order_counts
+        .iter()
+        .flatten()
+        .find(|c| c.window_ms == 10_000)
+        .map(|c| c.count);
+    (reply.status, count)
+}
+
+#[test]
+fn binances_unfilled_order_count_holds_trades_back_until_its_window_ends() {
+    wait_for_early_in_10s_window();
+    // The rich venue allows 3 unfilled orders per 10 s; another client of the account has
+    // one. The lane's sell there is counted in its answer (Binance takes a filled order off
+    // only afterwards): 2 of 3, fewer left than a trade may need (its order and an unwind's).
+    let limits = Limits {
+        max_size: 20_000,
+        max_orders_per_minute: 1_000,
+        budget: (1_000, 1_000),
+        orders_per_10s: [ORDERS_PER_10S, 3],
+        ..Limits::default()
+    };
+    let (_cheap, rich, mut lane) = four_level_lane(WEIGHT_PER_MINUTE, limits);
+    assert_eq!(unfilled_order_elsewhere(&rich), (200, Some(1)));
+    let (events, held_at) = run_until_clocked(&mut lane, "a trade held back by the count", |l| {
+        l.stats().rate_limited > 0 && !l.is_busy()
+    });
+    let stats = lane.stats();
+    assert_eq!(stats.trades, 1, "{stats:?} {events:?}");
+    assert_eq!(stats.venue_pauses, 0, "{stats:?} {events:?}");
+    assert_eq!(failures(&events), [], "no order refused");
+    // On the lane's clock, up to the window's end (and the allowance for clock skew), the
+    // crossing levels still there: nothing is sent.
+    let window_end_ms = (held_at.1 / 10_000 + 1) * 10_000;
+    let at = |ms: u64| (held_at.0 + (ms - held_at.1) * 1_000_000, ms);
+    let orders = stats.orders;
+    for _ in 0..50 {
+        let (ns, ms) = at(window_end_ms + 900);
+        lane.poll(ns, ms);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let held = lane.stats();
+    assert_eq!(held.orders, orders, "{held:?}");
+    assert!(held.opportunities > stats.opportunities, "{held:?}");
+    // Past it, the lane trades there again.
+    let (ns, ms) = at(window_end_ms + 1_100);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while lane.stats().orders == orders {
+        assert!(Instant::now() < deadline, "{:?}", lane.stats());
+        lane.poll(ns, ms);
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 fn bybit_signer() -> BybitSigner {
@@ -962,6 +1090,11 @@ fn lane_on_bybit_order_count(
     let leg = |feed: usize, venue: Venue, holdings| LegConfig {
         venue,
         weight_per_minute: (venue == Venue::Binance).then_some(WEIGHT_PER_MINUTE),
+        order_windows: if venue == Venue::Binance {
+            BINANCE_ORDER_WINDOWS
+        } else {
+            [None; 2]
+        },
         ..leg(feed, holdings, Rate(100_000))
     };
     let feeds: Vec<Box<dyn VenueFeed + Send>> = vec![

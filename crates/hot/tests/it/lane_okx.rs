@@ -98,6 +98,7 @@ fn leg(venue: Venue, feed: usize, symbol: &str, holdings: Holdings) -> LegConfig
         requests_per_second: 1_000,
         burst: 1_000,
         weight_per_minute: None,
+        order_windows: [None; 2],
     }
 }
 

@@ -22,8 +22,8 @@ use super::common::{
 };
 use super::{
     Amount, Balance, Call, Candle, CandleQuery, ErrorClass, ErrorCode, FeeRates, FillReport,
-    OrderFills, OrderRef, OrderReport, OrderRequest, RequestWriter, Scales, Stamp, Status,
-    SymbolRules, Tif, VenueError, VenuePrecision, WriteError,
+    OrderFills, OrderRef, OrderReport, OrderRequest, OrderWindow, RequestWriter, Scales, Stamp,
+    Status, SymbolRules, Tif, VenueError, VenuePrecision, WriteError,
 };
 use crate::auth::{BINANCE_DEFAULT_RECV_WINDOW_MS, BinanceSigner, HttpMethod};
 
@@ -707,6 +707,25 @@ pub(super) fn parse_symbol_rules(
             l.rate_limit_type == "REQUEST_WEIGHT" && l.interval == "MINUTE" && l.interval_num == 1
         })
         .map(|l| l.limit);
+    let mut order_windows = info
+        .rate_limits
+        .iter()
+        .filter(|l| l.rate_limit_type == "ORDERS")
+        .filter_map(|l| {
+            let unit_ms: u64 = match l.interval.as_str() {
+                "SECOND" => 1_000,
+                "MINUTE" => 60_000,
+                "HOUR" => 3_600_000,
+                "DAY" => 86_400_000,
+                _ => return None,
+            };
+            let window_ms = unit_ms.checked_mul(u64::from(l.interval_num))?;
+            (window_ms > 0).then_some(OrderWindow {
+                window_ms,
+                limit: l.limit,
+            })
+        });
+    let order_windows = [order_windows.next(), order_windows.next()];
     let find = |kind: &str| symbol.filters.iter().find(|f| f.filter_type == kind);
     let price = find("PRICE_FILTER").ok_or_else(|| ctx.missing("PRICE_FILTER"))?;
     let lot = find("LOT_SIZE").ok_or_else(|| ctx.missing("LOT_SIZE"))?;
@@ -733,6 +752,7 @@ pub(super) fn parse_symbol_rules(
             quote_digits: symbol.quote_asset_precision,
         },
         weight_per_minute,
+        order_windows,
     })
 }
 

@@ -561,6 +561,7 @@ pub(super) fn parse_symbol_rules(
             quote_digits: (!quote.is_empty()).then(|| common::step_digits(quote)),
         },
         weight_per_minute: None,
+        order_windows: [None; 2],
     })
 }
 

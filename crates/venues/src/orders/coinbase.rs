@@ -552,6 +552,7 @@ pub(super) fn parse_symbol_rules(
             quote_digits: Some(common::step_digits(product.quote_increment.text())),
         },
         weight_per_minute: None,
+        order_windows: [None; 2],
     })
 }
 

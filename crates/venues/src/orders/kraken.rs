@@ -538,6 +538,7 @@ pub(super) fn parse_symbol_rules(
             quote_digits: pair.cost_decimals,
         },
         weight_per_minute: None,
+        order_windows: [None; 2],
     })
 }
 

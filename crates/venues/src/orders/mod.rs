@@ -583,6 +583,22 @@ pub struct SymbolRules {
     /// The IP's request weight per minute, where the answer states it (Binance's
     /// `exchangeInfo` `rateLimits`, `REQUEST_WEIGHT` per 1 `MINUTE`).
     pub weight_per_minute: Option<u32>,
+    /// The account's unfilled-order limits, where the answer states them (Binance's
+    /// `rateLimits` of type `ORDERS`: 100 per 10 seconds and 200,000 a day by default), the
+    /// first two stated.
+    pub order_windows: [Option<OrderWindow>; 2],
+}
+
+/// One of a venue's order-count limits: at most `limit` orders counted in each window of
+/// `window_ms`, windows aligned to the Unix epoch (Binance: "10 SECOND" windows starting at
+/// :00, :10, ..; "1 DAY" from UTC midnight). Binance counts a placed order until it first
+/// fills, so only orders that fill nothing stay counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OrderWindow {
+    /// The window's length, ms.
+    pub window_ms: u64,
+    /// Orders allowed in one window.
+    pub limit: u32,
 }
 
 /// Which request an answer belongs to: it decides whether a 5xx or a timeout leaves the

@@ -686,6 +686,7 @@ pub(super) fn parse_symbol_rules(
             quote_digits: None,
         },
         weight_per_minute: None,
+        order_windows: [None; 2],
     })
 }
 

@@ -18,7 +18,7 @@ use kestrel_venues::auth::{
 use kestrel_venues::orders::{
     Amount, BinanceWriter, BybitWriter, Call, Candle, CandleQuery, CoinbaseWriter, ErrorClass,
     ErrorCode, Fee, FeeRates, FillReport, Interval, KrakenWriter, OkxWriter, OrderRef, OrderReport,
-    OrderRequest, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
+    OrderRequest, OrderWindow, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
     VenuePrecision, WriteError, classify, classify_by_status, parse_balances, parse_cancel,
     parse_candles, parse_fee_rates, parse_order, parse_order_fills, parse_order_query,
     parse_symbol_rules, request_cost,
@@ -463,6 +463,14 @@ fn binance_exchange_info_reads_to_exact_rules() {
                 quote_digits: Some(8),
             },
             weight_per_minute: Some(6000),
+            // enums.md's example limit: 10 orders per 1 SECOND (one window stated).
+            order_windows: [
+                Some(OrderWindow {
+                    window_ms: 1_000,
+                    limit: 10
+                }),
+                None
+            ],
         }
     );
     // A tick finer than the configured price scale is a configuration error, not a rounding.
@@ -1010,6 +1018,7 @@ fn kraken_account_and_rules_read_exactly() {
                 quote_digits: Some(6)
             },
             weight_per_minute: None,
+            order_windows: [None; 2],
         }
     );
 }
@@ -1261,6 +1270,7 @@ fn okx_account_and_rules_read_exactly() {
                 quote_digits: None
             },
             weight_per_minute: None,
+            order_windows: [None; 2],
         }
     );
 }
@@ -1778,6 +1788,7 @@ fn bybit_account_and_rules_read_exactly() {
                 quote_digits: Some(7)
             },
             weight_per_minute: None,
+            order_windows: [None; 2],
         }
     );
 }
@@ -2039,6 +2050,7 @@ fn coinbase_account_and_rules_read_exactly() {
                 quote_digits: Some(8)
             },
             weight_per_minute: None,
+            order_windows: [None; 2],
         }
     );
 }
