@@ -6,7 +6,7 @@
 //! **Invariant:** inside [`decide`] and [`Pipeline::on_frame`] nothing awaits, locks or logs, and
 //! nothing allocates: WebSocket messages arrive as slices of [`wsclient::WsClient`]'s fixed
 //! read buffer (see ARCHITECTURE.md for what remains).
-//! State comes in through a [`SnapshotCell`] published by the slow lane; events go out through a
+//! State comes in through a [`SnapshotCell`](kestrel_bus::snapshot::SnapshotCell) published by the slow lane; events go out through a
 //! bounded SPSC ring with counted drops.
 
 #![forbid(unsafe_code)]

@@ -64,6 +64,7 @@ pub struct XarbGauges {
     unwinds_refused: AtomicU64,
     deferred_trades: AtomicU64,
     fees_estimated: AtomicU64,
+    fees_in_other_asset: AtomicU64,
     unresolved: AtomicU64,
     fills_at_avg_price: AtomicU64,
     unprofitable_after_fees: AtomicU64,
@@ -97,6 +98,7 @@ impl XarbGauges {
         self.unwinds_refused.store(s.unwinds_refused, r);
         self.deferred_trades.store(s.deferred_trades, r);
         self.fees_estimated.store(s.fees_estimated, r);
+        self.fees_in_other_asset.store(s.fees_in_other_asset, r);
         self.unresolved.store(s.unresolved, r);
         self.fills_at_avg_price.store(s.fills_at_avg_price, r);
         self.unprofitable_after_fees
@@ -110,7 +112,7 @@ impl XarbGauges {
     /// Appends the Prometheus text of the last published totals to `out`.
     pub fn render(&self, out: &mut String) {
         let r = Ordering::Relaxed;
-        let counters: [(&str, &str, &AtomicU64); 14] = [
+        let counters: [(&str, &str, &AtomicU64); 15] = [
             (
                 "opportunities",
                 "Decisions that found the books crossed.",
@@ -149,6 +151,11 @@ impl XarbGauges {
                 "fees_estimated",
                 "Fills charged the account's taker rate: the answer gave no fee and the order's trades could not be had.",
                 &self.fees_estimated,
+            ),
+            (
+                "fees_in_other_asset",
+                "Fills whose fee was taken in a third asset (BNB, OKB), valued at the taker rate.",
+                &self.fees_in_other_asset,
             ),
             (
                 "unresolved",

@@ -44,7 +44,8 @@ use anyhow::Context as _;
 use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::exchange;
 use kestrel_hot::cex::lane::{
-    LegFill, estimate_taker_fee, fills_fill, is_final, needs_fills, report_fill, says_no_fee,
+    FeeBasis, LegFill, estimate_taker_fee, fills_fill, is_final, needs_fills, report_fill,
+    says_no_fee,
 };
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
@@ -77,6 +78,8 @@ pub struct StatArbSpec {
     pub symbols: Vec<String>,
     /// Each symbol's base asset as the venue names it in balances and fees (same order).
     pub base_assets: Vec<String>,
+    /// The quote asset (every symbol's) as the venue names it in balances and fees.
+    pub quote_asset: String,
     /// The bar interval.
     pub interval: Interval,
     /// Price and size digits (the same on every symbol).
@@ -1101,6 +1104,7 @@ impl StatArbLane {
                             notional: f.notional,
                             fee_quote: f.fee_quote,
                             fee_base: f.fee_base,
+                            fee_other: 0,
                         }
                     }))
                 }
@@ -1108,6 +1112,7 @@ impl StatArbLane {
                     &LiveLeg {
                         symbol: &self.spec.symbols[symbol],
                         base_asset: &self.spec.base_assets[symbol],
+                        quote_asset: &self.spec.quote_asset,
                         scales: self.spec.scales,
                         taker_fee: self.terms[symbol].taker_fee,
                         buy_fee_asset: self.spec.buy_fee_asset,
@@ -1170,7 +1175,9 @@ impl StatArbLane {
         if let Some(open) = self.pairs[p].open.as_mut() {
             open.pos[leg] += received;
             open.cash += cash;
-            open.fee_quote += fee_quote;
+            // A fee paid in a third asset (valued at the taker rate) costs the trade, though
+            // the quote held does not pay it.
+            open.fee_quote += fee_quote + i128::try_from(fill.fee_other).unwrap_or(i128::MAX);
             open.fee_base_value += fee_base_value;
             open.turnover += cash.abs();
         }
@@ -1374,6 +1381,8 @@ pub struct LiveLeg<'a> {
     pub symbol: &'a str,
     /// Its base asset as the venue names it in fees.
     pub base_asset: &'a str,
+    /// Its quote asset as the venue names it in fees (a fee in neither is in a third asset).
+    pub quote_asset: &'a str,
     /// Its price and size scales.
     pub scales: Scales,
     /// The account's taker rate on it (values a fee the venue did not report).
@@ -1456,9 +1465,16 @@ impl LiveOrders {
         let LiveLeg {
             symbol,
             base_asset,
+            quote_asset,
             scales,
+            taker_fee,
             ..
         } = *leg;
+        let basis = FeeBasis {
+            base_asset,
+            quote_asset,
+            taker_fee,
+        };
         self.sent += 1;
         let client_id = format!("ks{}{}", self.tag, self.sent);
         let venue = self.writer.venue();
@@ -1526,10 +1542,10 @@ impl LiveOrders {
             && !report.venue_order_id.is_empty()
             && let Some(fills) = self.all_fills(symbol, &report, scales)
         {
-            return Ok(fills_fill(fills, report.filled, base_asset, scales));
+            return Ok(fills_fill(fills, report.filled, basis, scales));
         }
         // Failing that: the average price, or the account's taker rate rounded up.
-        let mut fill = report_fill(&report, base_asset, scales);
+        let mut fill = report_fill(&report, basis, scales);
         if no_fee {
             estimate_taker_fee(&mut fill, side, leg.taker_fee, leg.buy_fee_asset);
             self.fees_estimated += 1;
@@ -1925,6 +1941,7 @@ mod tests {
         let leg = LiveLeg {
             symbol: "BTC-USDT",
             base_asset: "BTC",
+            quote_asset: "USDT",
             scales,
             taker_fee: Rate(100_000),
             buy_fee_asset: FeeAsset::Base,
@@ -1952,7 +1969,12 @@ mod tests {
             fees: Vec::new(),
             fills: Vec::new(),
         };
-        assert_eq!(report_fill(&report, "BTC", scales).notional + 1, exact);
+        let basis = FeeBasis {
+            base_asset: "BTC",
+            quote_asset: "USDT",
+            taker_fee: Rate(100_000),
+        };
+        assert_eq!(report_fill(&report, basis, scales).notional + 1, exact);
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub fn spec(cfg: &StatArbConfig) -> anyhow::Result<StatArbSpec> {
         ws_url: cfg.ws_url.clone(),
         symbols: cfg.symbols.clone(),
         base_assets,
+        quote_asset: cfg.quote_asset.clone(),
         interval: cfg.interval,
         scales: Scales {
             price: cfg.price_scale,

@@ -317,6 +317,7 @@ impl StatArbSim {
             ws_url: self.ws_url(),
             symbols: self.symbols(),
             base_assets: BASES.iter().map(|b| (*b).to_owned()).collect(),
+            quote_asset: "USDT".to_owned(),
             interval: INTERVAL,
             scales,
             taker_fee: setup.fees.taker,

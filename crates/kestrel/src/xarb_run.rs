@@ -164,6 +164,7 @@ pub(crate) fn leg(
         book: 0,
         symbol: listing.symbol.into(),
         base_asset: listing.base_asset.into(),
+        quote_asset: listing.quote_asset.into(),
         scales,
         tick: setup.rules.tick,
         rules: SymbolRules {

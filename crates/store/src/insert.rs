@@ -292,12 +292,13 @@ fn insert_xarb(
             notional_units,
             fee_quote_units,
             fee_base_units,
+            fee_other_units,
             error,
         } => {
             conn.prepare_cached(
                 "INSERT INTO xarb_fills (run_id, trade_id, role, venue, size_units, notional_units,
-                     fee_quote_units, fee_base_units, error, unix_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     fee_quote_units, fee_base_units, fee_other_units, error, unix_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 run_id,
@@ -308,6 +309,7 @@ fn insert_xarb(
                 notional_units.to_string(),
                 fee_quote_units.to_string(),
                 fee_base_units.to_string(),
+                fee_other_units.to_string(),
                 error,
                 unix_ms
             ])?;

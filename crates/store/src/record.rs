@@ -248,6 +248,9 @@ pub enum XarbRecord {
         fee_quote_units: u128,
         /// Fee charged in base, size units.
         fee_base_units: u128,
+        /// Fee charged in a third asset (Binance's BNB, OKX's OKB), valued in quote at the
+        /// account's taker rate, rounded up (an upper bound), notional units.
+        fee_other_units: u128,
         /// The venue's error, when the order failed.
         error: Option<String>,
     },

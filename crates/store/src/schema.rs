@@ -281,6 +281,12 @@ CREATE TABLE xarb_kill_switch (
 CREATE INDEX xarb_kill_switch_by_mode ON xarb_kill_switch(mode, id);
 ";
 
+/// Version 9: a fill's fee charged in a third asset (Binance's BNB, OKX's OKB), valued in quote
+/// at the account's taker rate; rows from before it read 0.
+const V9_XARB_FEE_OTHER: &str = "
+ALTER TABLE xarb_fills ADD COLUMN fee_other_units TEXT NOT NULL DEFAULT '0';
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -291,6 +297,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V6_CANDLES,
     V7_STATARB,
     V8_XARB_KILL_SWITCH,
+    V9_XARB_FEE_OTHER,
 ];
 
 /// The schema version this build writes and reads.

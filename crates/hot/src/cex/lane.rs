@@ -66,6 +66,8 @@ pub struct LegConfig {
     pub symbol: String,
     /// Base asset as the venue names it (to read fees charged in it).
     pub base_asset: String,
+    /// Quote asset as the venue names it (a fee in neither is in a third asset).
+    pub quote_asset: String,
     /// The symbol's scales there.
     pub scales: Scales,
     /// Price step (unwind limits are rounded to it).
@@ -182,6 +184,11 @@ pub struct LegFill {
     pub fee_quote: u128,
     /// Fee charged in base, size units.
     pub fee_base: u128,
+    /// Fee charged in a third asset (Binance's BNB, OKX's OKB), valued in quote notional units
+    /// at the account's taker rate, rounded up: an upper bound, as paying in such an asset
+    /// is discounted. Charged to the PnL, not to the holdings (the venue takes it from that
+    /// asset's balance, which the lane does not hold).
+    pub fee_other: u128,
 }
 
 /// Which part of a trade an order is.
@@ -315,6 +322,7 @@ impl LaneEvent {
                 notional_units: fill.notional,
                 fee_quote_units: fill.fee_quote,
                 fee_base_units: fill.fee_base,
+                fee_other_units: fill.fee_other,
                 error: None,
             },
             LaneEvent::OrderFailed {
@@ -331,6 +339,7 @@ impl LaneEvent {
                 notional_units: 0,
                 fee_quote_units: 0,
                 fee_base_units: 0,
+                fee_other_units: 0,
                 error: Some(format!("{class:?}: {message}")),
             },
             LaneEvent::Closed { id, pnl, hedged } => XarbRecord::Closed {
@@ -395,6 +404,10 @@ pub struct LaneStats {
     /// sent or answered, or never adding up to the filled size): charged the account's taker
     /// rate instead, rounded up. Should be 0.
     pub fees_estimated: u64,
+    /// Fills whose fee the venue took in a third asset (Binance's BNB, OKX's OKB), valued at
+    /// the account's taker rate ([`LegFill::fee_other`]): keep such fee payment off for exact
+    /// PnL.
+    pub fees_in_other_asset: u64,
     /// Orders whose outcome could not be learned (each trips the kill switch): should be 0.
     pub unresolved: u64,
     /// Filled orders valued at the venue's (possibly rounded) average price because their
@@ -559,6 +572,8 @@ struct Unwound {
     fee_quote: u128,
     /// Fees charged in base, valued at their fill's price.
     fee_value: u128,
+    /// Fees charged in a third asset, as valued ([`LegFill::fee_other`]).
+    fee_other: u128,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -1253,6 +1268,7 @@ impl XarbLane {
                             notional: f.notional,
                             fee_quote: f.fee_quote,
                             fee_base: f.fee_base,
+                            fee_other: 0,
                         }
                     })
                     .unwrap_or_default();
@@ -1656,7 +1672,7 @@ impl XarbLane {
         match p.fills.total_size() {
             Some(total) if total == filled.0 => {
                 let fills = std::mem::take(&mut p.fills);
-                let fill = fills_fill(fills, filled, &cfg.base_asset, cfg.scales);
+                let fill = fills_fill(fills, filled, cfg.fee_basis(), cfg.scales);
                 self.record(p.id, p.role, p.leg, fill, now_ms);
             }
             // A full page: more fills follow.
@@ -1697,6 +1713,9 @@ impl XarbLane {
         });
         if fill.size.0 > 0 {
             self.stats.fills += 1;
+        }
+        if fill.fee_other > 0 {
+            self.stats.fees_in_other_asset += 1;
         }
         let trade = self.in_flight.filter(|t| t.id == id);
         let Some(side) = side_of(trade, role) else {
@@ -1740,6 +1759,7 @@ impl XarbLane {
                 }
                 u.fee_quote += fill.fee_quote;
                 u.fee_value += base_fee_value(&fill);
+                u.fee_other += fill.fee_other;
                 t.unwind_out = None;
                 // Short of what was sent: what is left goes again, on a fresh price (after a
                 // refusal for rate, once the venue accepts again: `start_unwind` waits).
@@ -1890,14 +1910,17 @@ impl XarbLane {
             - signed(sell.fee_quote)
             + t.unwound.cash
             - signed(t.unwound.fee_quote);
+        // Fees paid in a third asset left the quote held alone, but cost the trade all the same.
+        let fee_other = buy.fee_other + sell.fee_other + t.unwound.fee_other;
         let reference = if buy.size.0 > 0 { &buy } else { &sell };
-        let pnl = cash + value_at(open, reference);
+        let pnl = cash + value_at(open, reference) - signed(fee_other);
         let fees = buy.fee_quote
             + sell.fee_quote
             + base_fee_value(&buy)
             + base_fee_value(&sell)
             + t.unwound.fee_quote
-            + t.unwound.fee_value;
+            + t.unwound.fee_value
+            + fee_other;
         if !t.hedged && pnl < 0 {
             self.stats.unprofitable_after_fees += 1;
         }
@@ -2050,7 +2073,30 @@ pub fn is_final(report: &OrderReport) -> bool {
 /// The exact fill of a final report: notional from the fills (or the venue's cumulative quote),
 /// fees split by asset.
 fn leg_fill(report: &OrderReport, cfg: &LegConfig) -> LegFill {
-    report_fill(report, &cfg.base_asset, cfg.scales)
+    report_fill(report, cfg.fee_basis(), cfg.scales)
+}
+
+impl LegConfig {
+    /// What the leg's fees are read against.
+    pub fn fee_basis(&self) -> FeeBasis<'_> {
+        FeeBasis {
+            base_asset: &self.base_asset,
+            quote_asset: &self.quote_asset,
+            taker_fee: self.taker_fee,
+        }
+    }
+}
+
+/// What a fill's fees are read against: the symbol's base and quote assets as the venue names
+/// them, and the account's taker rate there, which values a fee charged in a third asset.
+#[derive(Clone, Copy, Debug)]
+pub struct FeeBasis<'a> {
+    /// The base asset's name.
+    pub base_asset: &'a str,
+    /// The quote asset's name.
+    pub quote_asset: &'a str,
+    /// The account's taker rate.
+    pub taker_fee: Rate,
 }
 
 /// Whether a final report filled something and values it, but says nothing of its fees
@@ -2085,7 +2131,12 @@ pub fn needs_fills(report: &OrderReport) -> bool {
 
 /// The exact fill of an order that filled `filled`, from its separately reported fills
 /// (`Σ price × size`, each fill's fee split by asset as [`report_fill`] does, rebates left out).
-pub fn fills_fill(fills: OrderFills, filled: Fixed, base_asset: &str, scales: Scales) -> LegFill {
+pub fn fills_fill(
+    fills: OrderFills,
+    filled: Fixed,
+    basis: FeeBasis<'_>,
+    scales: Scales,
+) -> LegFill {
     let report = OrderReport {
         venue_order_id: String::new(),
         client_id: String::new(),
@@ -2096,14 +2147,16 @@ pub fn fills_fill(fills: OrderFills, filled: Fixed, base_asset: &str, scales: Sc
         fees: fills.fees,
         fills: fills.fills,
     };
-    report_fill(&report, base_asset, scales)
+    report_fill(&report, basis, scales)
 }
 
-/// The exact fill of a final report of an order on a symbol whose base asset the venue names
-/// `base_asset`: notional from the fills, else the venue's cumulative quote, else (OKX) the
-/// average price times the filled size; fees in `base_asset` counted in base, any other in quote;
-/// rebates left out.
-pub fn report_fill(report: &OrderReport, base_asset: &str, scales: Scales) -> LegFill {
+/// The exact fill of a final report: notional from the fills, else the venue's cumulative
+/// quote, else (OKX) the average price times the filled size; fees in `basis`'s base asset
+/// counted in base, in its quote asset (or in none named: Kraken's query) in quote; rebates
+/// left out. A fee in any other asset (Binance's BNB, OKX's OKB: no price for it is followed)
+/// is valued at the account's taker rate on the notional, rounded up
+/// ([`LegFill::fee_other`]): an upper bound, since paying in such an asset is discounted.
+pub fn report_fill(report: &OrderReport, basis: FeeBasis<'_>, scales: Scales) -> LegFill {
     let notional = report.notional.unwrap_or_else(|| {
         if report.fills.is_empty() {
             // OKX's order details give the average price only: value the fill at it.
@@ -2118,7 +2171,7 @@ pub fn report_fill(report: &OrderReport, base_asset: &str, scales: Scales) -> Le
             .map(|f| u128::from(f.price.0) * u128::from(f.size.0))
             .sum()
     });
-    let (mut fee_quote, mut fee_base) = (0u128, 0u128);
+    let (mut fee_quote, mut fee_base, mut other) = (0u128, 0u128, false);
     for fee in report.fees.iter().filter(|f| !f.rebate) {
         // A fee charged to more places than the lane's units (Binance's commission has 8
         // decimals) is counted rounded up to the next unit: never less than was charged. One
@@ -2128,10 +2181,12 @@ pub fn report_fill(report: &OrderReport, base_asset: &str, scales: Scales) -> Le
                 .units_at_ceil(digits)
                 .unwrap_or(u128::from(u64::MAX))
         };
-        if fee.asset == base_asset {
+        if fee.asset == basis.base_asset {
             fee_base = fee_base.saturating_add(units(scales.size.digits()));
-        } else {
+        } else if fee.asset.is_empty() || fee.asset == basis.quote_asset {
             fee_quote = fee_quote.saturating_add(units(scales.notional_digits()));
+        } else {
+            other = true;
         }
     }
     LegFill {
@@ -2139,6 +2194,11 @@ pub fn report_fill(report: &OrderReport, base_asset: &str, scales: Scales) -> Le
         notional,
         fee_quote,
         fee_base,
+        fee_other: if other {
+            basis.taker_fee.of(notional)
+        } else {
+            0
+        },
     }
 }
 

@@ -15,7 +15,7 @@ use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_hot::cex::bybit::{BybitFeed, BybitFeedConfig, BybitSymbol};
 use kestrel_hot::cex::lane::{
-    Execution, LaneConfig, LaneEvent, LaneTiming, LegConfig, LegFill, Role, XarbLane,
+    Execution, FeeBasis, LaneConfig, LaneEvent, LaneTiming, LegConfig, LegFill, Role, XarbLane,
 };
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
@@ -133,6 +133,7 @@ fn leg(feed: usize, holdings: Holdings, taker_fee: Rate) -> LegConfig {
         book: 0,
         symbol: "BTCUSDT".into(),
         base_asset: "BTC".into(),
+        quote_asset: "USDT".into(),
         scales: Scales {
             price: scale(2),
             size: scale(5),
@@ -1729,9 +1730,15 @@ fn a_fee_charged_to_more_places_than_the_lane_keeps_is_rounded_up_not_lost() {
         price: scale(2),
         size: scale(5),
     };
-    let fill = report_fill(&report, "BTC", scales);
+    let basis = FeeBasis {
+        base_asset: "BTC",
+        quote_asset: "USDT",
+        taker_fee: Rate(100_000),
+    };
+    let fill = report_fill(&report, basis, scales);
     // 1.234 units of BTC and 8,022,522.8 units of USDT, each charged as the next unit up.
     assert_eq!((fill.fee_base, fill.fee_quote), (2, 8_022_523));
+    assert_eq!(fill.fee_other, 0, "no fee in a third asset");
     // A fee at the lane's own places is kept exactly.
     let exact = OrderReport {
         fees: vec![fee("BTC", "0.00002"), fee("USDT", "0.8022522")],
@@ -1739,9 +1746,60 @@ fn a_fee_charged_to_more_places_than_the_lane_keeps_is_rounded_up_not_lost() {
     };
     assert_eq!(
         {
-            let f = report_fill(&exact, "BTC", scales);
+            let f = report_fill(&exact, basis, scales);
             (f.fee_base, f.fee_quote)
         },
         (2, 8_022_522)
     );
+}
+
+#[test]
+fn a_fee_in_a_third_asset_is_not_booked_as_quote_but_valued_at_the_taker_rate() {
+    use kestrel_hot::cex::lane::report_fill;
+    use kestrel_venues::orders::{Amount, Fee, OrderReport, Status};
+    // Binance with BNB fee payment on: a sell of 0.01234 BTC for 802.2321560 USDT whose
+    // commission is 0.00123456 BNB. Counted as USDT it would be 0.0012346 USDT (BNB's 8
+    // places read at USDT's 7): a unit error, and the quote held would drift from the venue's.
+    let report = OrderReport {
+        venue_order_id: "1".into(),
+        client_id: "kx1s".into(),
+        status: Some(Status::Filled),
+        filled: Fixed(1_234),
+        notional: Some(8_022_321_560),
+        avg_price: None,
+        fees: vec![Fee {
+            asset: "BNB".into(),
+            amount: Amount::new(123_456, 8).expect("amount"),
+            rebate: false,
+        }],
+        fills: Vec::new(),
+    };
+    let scales = Scales {
+        price: scale(2),
+        size: scale(5),
+    };
+    let basis = FeeBasis {
+        base_asset: "BTC",
+        quote_asset: "USDT",
+        taker_fee: Rate(100_000),
+    };
+    let fill = report_fill(&report, basis, scales);
+    assert_eq!(
+        (fill.fee_quote, fill.fee_base),
+        (0, 0),
+        "neither held asset paid it"
+    );
+    // Valued at the 0.1 % taker rate on 802.2321560 USDT, rounded up to the notional's 7 places.
+    assert_eq!(fill.fee_other, 8_022_322);
+    // Kraken's query names no fee asset: the quote, as before.
+    let unnamed = OrderReport {
+        fees: vec![Fee {
+            asset: String::new(),
+            amount: Amount::new(8_022_322, 7).expect("amount"),
+            rebate: false,
+        }],
+        ..report
+    };
+    let fill = report_fill(&unnamed, basis, scales);
+    assert_eq!((fill.fee_quote, fill.fee_other), (8_022_322, 0));
 }

@@ -20,7 +20,7 @@ use kestrel_fire::relay::RelayConn;
 use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_hot::cex::lane::{
-    Execution, LaneConfig, LaneEvent, LegConfig, Role, XarbLane, report_fill,
+    Execution, FeeBasis, LaneConfig, LaneEvent, LegConfig, Role, XarbLane, report_fill,
 };
 use kestrel_hot::cex::lane::{LaneStats, LegFill};
 use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
@@ -85,6 +85,7 @@ fn leg(venue: Venue, feed: usize, symbol: &str, holdings: Holdings) -> LegConfig
         book: 0,
         symbol: symbol.into(),
         base_asset: "BTC".into(),
+        quote_asset: "USDT".into(),
         scales: scales(),
         tick: Fixed(1),
         rules: SymbolRules {
@@ -393,7 +394,11 @@ fn at_average_price(filled: Fixed, paid: u128) -> LegFill {
             fees: Vec::new(),
             fills: Vec::new(),
         },
-        "BTC",
+        FeeBasis {
+            base_asset: "BTC",
+            quote_asset: "USDT",
+            taker_fee: Rate(100_000),
+        },
         scales(),
     )
 }

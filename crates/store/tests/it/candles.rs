@@ -199,13 +199,15 @@ fn a_v5_journal_upgrades_and_takes_candles() {
     let journal = Journal::open(&path, 8).unwrap();
     (0..4).for_each(|i| journal.handle().append(record(0, i)).unwrap());
     journal.close().unwrap();
-    // Migrations 6 to 8 only add tables (`candles`, the `statarb_*` tables,
-    // `xarb_kill_switch`) and their indexes: dropping them and their version rows is exactly v5.
+    // Migrations 6 to 9 only add tables (`candles`, the `statarb_*` tables,
+    // `xarb_kill_switch`), their indexes and a column of `xarb_fills`: dropping them and their
+    // version rows is exactly v5.
     Connection::open(&path)
         .unwrap()
         .execute_batch(
             "DROP TABLE candles; DROP TABLE statarb_pairs; DROP TABLE statarb_trades;
              DROP TABLE statarb_fills; DROP TABLE xarb_kill_switch;
+             ALTER TABLE xarb_fills DROP COLUMN fee_other_units;
              DELETE FROM schema_migrations WHERE version >= 6;",
         )
         .unwrap();

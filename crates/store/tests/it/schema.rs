@@ -96,9 +96,10 @@ fn a_file_that_is_not_a_journal_is_refused_by_the_reader() {
     ));
 }
 
-/// Turns a current journal file back into the version-3 layout: migrations 4 to 8 only add
+/// Turns a current journal file back into the version-3 layout: migrations 4 to 9 only add
 /// tables (`sim_disagreements`, the `xarb_*` tables, `candles`, the `statarb_*` tables,
-/// `xarb_kill_switch`) and their indexes, so dropping them and their version rows is exact.
+/// `xarb_kill_switch`), their indexes and a column of one of them, so dropping them and their
+/// version rows is exact.
 fn downgrade_to_v3(path: &std::path::Path) {
     Connection::open(path)
         .unwrap()
@@ -115,7 +116,7 @@ fn downgrade_to_v3(path: &std::path::Path) {
 
 #[test]
 fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
-    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(SCHEMA_VERSION, 9);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 8).unwrap();
@@ -136,7 +137,7 @@ fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
     };
     journal.handle().append(rec).unwrap();
     assert_eq!(journal.close().unwrap().disagreements, 1);
-    assert_eq!(applied_versions(&path), vec![1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(applied_versions(&path), vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
     let reader = open_readonly(&path).unwrap();
     assert_eq!(reader.candidates(RUN).unwrap().len(), 2);

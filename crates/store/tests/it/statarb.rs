@@ -505,15 +505,16 @@ fn a_damaged_statarb_row_is_reported_not_misread() {
     assert_eq!(reader.statarb_open_trades().unwrap()[0].pos_a_units, 1);
 }
 
-/// Turns a current journal file back into the version-6 layout: migrations 7 and 8 only add
-/// the `statarb_*` tables and `xarb_kill_switch` with their indexes, so dropping them and their
-/// version rows is exact.
+/// Turns a current journal file back into the version-6 layout: migrations 7 to 9 only add
+/// the `statarb_*` tables and `xarb_kill_switch` with their indexes and a column of
+/// `xarb_fills`, so dropping them and their version rows is exact.
 fn downgrade_to_v6(path: &std::path::Path) {
     Connection::open(path)
         .unwrap()
         .execute_batch(
             "DROP TABLE statarb_pairs; DROP TABLE statarb_trades; DROP TABLE statarb_fills;
              DROP TABLE xarb_kill_switch;
+             ALTER TABLE xarb_fills DROP COLUMN fee_other_units;
              DELETE FROM schema_migrations WHERE version >= 7;",
         )
         .unwrap();
@@ -521,7 +522,7 @@ fn downgrade_to_v6(path: &std::path::Path) {
 
 #[test]
 fn a_v6_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
-    assert_eq!(SCHEMA_VERSION, 8);
+    assert_eq!(SCHEMA_VERSION, 9);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 8).unwrap();
@@ -549,7 +550,7 @@ fn a_v6_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
             .map(Result::unwrap)
             .collect()
     };
-    assert_eq!(versions, (1..=8).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=9).collect::<Vec<i64>>());
 
     let reader = open_readonly(&path).unwrap();
     assert_eq!(reader.candidates(RUN).unwrap().len(), 1);

@@ -62,6 +62,7 @@ fn the_latest_holdings_of_each_leg_survive_a_restart() {
             notional_units: 0,
             fee_quote_units: 0,
             fee_base_units: 0,
+            fee_other_units: 0,
             error: Some("51008: insufficient balance".into()),
         },
     })
