@@ -1304,22 +1304,40 @@ fn with_one_bybit_order_left_a_failed_legs_unwind_still_goes_there() {
         "{stats:?} {events:?}"
     );
     assert_eq!(stats.venue_pauses, 0, "{stats:?} {events:?}");
-    assert_eq!(
-        failures(&events),
-        [(Venue::Binance, Role::Buy, ErrorClass::Rejected)],
-        "only the Binance leg failed"
+    // Only the Binance leg failed; sold and bought back on Bybit.
+    assert_unwound(
+        &lane,
+        (1, &rich, BTC),
+        &events,
+        &[(Venue::Binance, Role::Buy, ErrorClass::Rejected)],
     );
-    assert!(closed_hedged(&events), "{events:?}");
-    // Sold and bought back there: the lane agrees with the venue to the unit.
-    let (btc, usdt) = balances(&rich);
+}
+
+/// The trade in `events` closed hedged after exactly the orders `failed` failed, and the venue
+/// of leg `leg` holds exactly what the lane says it does, its BTC back within a fee's dust of
+/// `start_btc`. Returns that venue's (BTC, USDT).
+fn assert_unwound(
+    lane: &XarbLane,
+    (leg, venue, start_btc): (usize, &ExchangeServer, u128),
+    events: &[LaneEvent],
+    failed: &[(Venue, Role, ErrorClass)],
+) -> (u128, u128) {
+    assert_eq!(failures(events), failed, "{events:?}");
+    assert!(closed_hedged(events), "{events:?}");
+    let (btc, usdt) = balances(venue);
     assert_eq!(
-        lane.holdings(1),
+        lane.holdings(leg),
         Some(Holdings {
             base: btc,
             quote: usdt
-        })
+        }),
+        "the lane agrees with the venue to the unit"
     );
-    assert!(BTC - btc <= 100, "at most the buy-back's base fee: {btc}");
+    assert!(
+        btc.abs_diff(start_btc) <= 100,
+        "at most the unwind's base fee: {btc}"
+    );
+    (btc, usdt)
 }
 
 #[test]
@@ -1352,20 +1370,12 @@ fn with_no_bybit_order_left_an_unwind_there_waits_for_the_reset() {
         (1, 0, 0),
         "{stats:?} {events:?}"
     );
-    assert_eq!(
-        failures(&events),
-        [(Venue::Binance, Role::Buy, ErrorClass::Rejected)]
+    assert_unwound(
+        &lane,
+        (1, &rich, BTC),
+        &events,
+        &[(Venue::Binance, Role::Buy, ErrorClass::Rejected)],
     );
-    assert!(closed_hedged(&events), "{events:?}");
-    let (btc, usdt) = balances(&rich);
-    assert_eq!(
-        lane.holdings(1),
-        Some(Holdings {
-            base: btc,
-            quote: usdt
-        })
-    );
-    assert!(BTC - btc <= 100, "at most the buy-back's base fee: {btc}");
 }
 
 #[test]
@@ -1411,13 +1421,6 @@ fn an_unwind_refused_for_rate_waits_out_the_pause_and_goes_again() {
         (2, 1, 1),
         "{stats:?} {events:?}"
     );
-    assert_eq!(
-        failures(&events),
-        [
-            (Venue::Binance, Role::Sell, ErrorClass::Rejected),
-            (Venue::Binance, Role::Unwind, ErrorClass::Retryable),
-        ]
-    );
     let at = orders_at.lock().expect("lock").clone();
     assert_eq!(at.len(), 3, "buy, refused unwind, unwind");
     let waited = at[2] - at[1];
@@ -1425,18 +1428,17 @@ fn an_unwind_refused_for_rate_waits_out_the_pause_and_goes_again() {
         waited >= Duration::from_secs(1),
         "the venue was left alone for its pause: waited {waited:?}"
     );
-    assert!(closed_hedged(&events), "{events:?}");
     // The unwind that went sold what the buy delivered: flat again but for the fee's dust.
-    let (btc, usdt) = balances(&cheap);
-    assert!(btc < 100, "{btc}");
-    assert!(usdt < start.1);
-    assert_eq!(
-        lane.holdings(0),
-        Some(Holdings {
-            base: btc,
-            quote: usdt
-        })
+    let (_, usdt) = assert_unwound(
+        &lane,
+        (0, &cheap, 0),
+        &events,
+        &[
+            (Venue::Binance, Role::Sell, ErrorClass::Rejected),
+            (Venue::Binance, Role::Unwind, ErrorClass::Retryable),
+        ],
     );
+    assert!(usdt < start.1);
 }
 
 #[test]
