@@ -15,7 +15,8 @@ use kestrel_hot::cex::VenueFeed;
 use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_hot::cex::bybit::{BybitFeed, BybitFeedConfig, BybitSymbol};
 use kestrel_hot::cex::lane::{
-    Execution, FeeBasis, LaneConfig, LaneEvent, LaneTiming, LegConfig, LegFill, Role, XarbLane,
+    Execution, FeeBasis, LaneConfig, LaneEvent, LaneStats, LaneTiming, LegConfig, LegFill, Role,
+    XarbLane,
 };
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
@@ -1021,25 +1022,42 @@ fn binances_unfilled_order_count_holds_trades_back_until_its_window_ends() {
     assert_eq!(failures(&events), [], "no order refused");
     // On the lane's clock, up to the window's end (and the allowance for clock skew), the
     // crossing levels still there: nothing is sent.
-    let window_end_ms = (held_at.1 / 10_000 + 1) * 10_000;
-    let at = |ms: u64| (held_at.0 + (ms - held_at.1) * 1_000_000, ms);
-    let orders = stats.orders;
+    // Past it, the lane trades there again.
+    let to_window_end_ms = (held_at.1 / 10_000 + 1) * 10_000 - held_at.1;
+    let held = held_then_resumed(
+        &mut lane,
+        held_at,
+        to_window_end_ms + 900,
+        to_window_end_ms + 1_100,
+    );
+    assert!(held.opportunities > stats.opportunities, "{held:?}");
+}
+
+/// On the lane's clock, `held_ms` after `at` (a poll's clock readings) the lane sends nothing
+/// over 50 polls; `resumed_ms` after it, it sends again. The lane's totals while held.
+fn held_then_resumed(
+    lane: &mut XarbLane,
+    at: (u64, u64),
+    held_ms: u64,
+    resumed_ms: u64,
+) -> LaneStats {
+    let later = |ms: u64| (at.0 + ms * 1_000_000, at.1 + ms);
+    let orders = lane.stats().orders;
     for _ in 0..50 {
-        let (ns, ms) = at(window_end_ms + 900);
+        let (ns, ms) = later(held_ms);
         lane.poll(ns, ms);
         std::thread::sleep(Duration::from_millis(1));
     }
     let held = lane.stats();
     assert_eq!(held.orders, orders, "{held:?}");
-    assert!(held.opportunities > stats.opportunities, "{held:?}");
-    // Past it, the lane trades there again.
-    let (ns, ms) = at(window_end_ms + 1_100);
+    let (ns, ms) = later(resumed_ms);
     let deadline = Instant::now() + Duration::from_secs(5);
     while lane.stats().orders == orders {
         assert!(Instant::now() < deadline, "{:?}", lane.stats());
         lane.poll(ns, ms);
         std::thread::sleep(Duration::from_millis(1));
     }
+    held
 }
 
 fn bybit_signer() -> BybitSigner {
@@ -1235,25 +1253,10 @@ fn bybits_own_order_count_holds_trades_back_until_its_window_resets() {
     assert_eq!(refused.bapi_limit_reset_ms, Some(reset_ms));
     // On the lane's clock, long past a one-second pause but before the reset, the crossing
     // levels still there: nothing is sent.
-    let later = |ms: u64| (held_at.0 + ms * 1_000_000, held_at.1 + ms);
-    let to_reset_ms = reset_ms - held_at.1;
-    let orders = stats.orders;
-    for _ in 0..50 {
-        let (ns, ms) = later(to_reset_ms - 2_000);
-        lane.poll(ns, ms);
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let held = lane.stats();
-    assert_eq!(held.orders, orders, "{held:?}");
-    assert!(held.opportunities > stats.opportunities, "{held:?}");
     // Past the reset (and the allowance for clock skew) the lane trades there again.
-    let (ns, ms) = later(to_reset_ms + 2_500);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while lane.stats().orders == orders {
-        assert!(Instant::now() < deadline, "{:?}", lane.stats());
-        lane.poll(ns, ms);
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let to_reset_ms = reset_ms - held_at.1;
+    let held = held_then_resumed(&mut lane, held_at, to_reset_ms - 2_000, to_reset_ms + 2_500);
+    assert!(held.opportunities > stats.opportunities, "{held:?}");
 }
 
 /// A venue's refusal of the next order: the account cannot pay.
@@ -1468,7 +1471,6 @@ fn refusal_for_weight_leaves_the_venue_alone(known_limit: bool) {
     let (_, paused_at) = run_until_clocked(&mut lane, "a refusal from the rich venue", |l| {
         l.stats().venue_pauses > 0 && !l.is_busy()
     });
-    let orders = lane.stats().orders;
     let to_minute_end_ms = 60_000 - paused_at.1 % 60_000;
     // The market moves there (a far ask), so the lane looks at the venue again.
     rich.with_exchange(|ex| {
@@ -1476,24 +1478,9 @@ fn refusal_for_weight_leaves_the_venue_alone(known_limit: bool) {
     });
     // 1.5 s later (past a fixed one-second pause) the venue is still left alone, though the
     // crossing levels are still there and the budget has long refilled.
-    let later = |ms: u64| (paused_at.0 + ms * 1_000_000, paused_at.1 + ms);
-    for _ in 0..50 {
-        let (ns, ms) = later(1_500);
-        lane.poll(ns, ms);
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let held = lane.stats();
-    assert_eq!(held.orders, orders, "{held:?}");
-    assert!(held.rate_limited > 0, "{held:?}");
     // Once the venue's minute is over (plus the allowance for clock skew), it is tried again.
-    let resume = to_minute_end_ms + 2_500;
-    let (ns, ms) = later(resume);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while lane.stats().orders == orders {
-        assert!(Instant::now() < deadline, "{:?}", lane.stats());
-        lane.poll(ns, ms);
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let held = held_then_resumed(&mut lane, paused_at, 1_500, to_minute_end_ms + 2_500);
+    assert!(held.rate_limited > 0, "{held:?}");
 }
 
 /// What a proxy in front of the rich venue's order endpoint does with the first order it
