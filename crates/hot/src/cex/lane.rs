@@ -1811,18 +1811,6 @@ impl XarbLane {
         } else {
             (t.sell_leg, OrderSide::Buy)
         };
-        // The venue has said it would refuse an order now (a rate-limit pause, its count
-        // spent): wait for it rather than spend an unwind on a certain refusal.
-        if let Some(until_ns) = self
-            .budgets
-            .get(leg)
-            .and_then(|b| b.orders_refused_until(now_ns))
-        {
-            let wait_ms = (until_ns - now_ns).div_ceil(1_000_000);
-            t.unwind_due_ms = Some(now_ms.saturating_add(wait_ms));
-            self.in_flight = Some(t);
-            return;
-        }
         let (Some(leg_cfg), Some(buy_book), Some(sell_book)) = (
             self.cfg.legs.get(leg),
             self.book_ref(t.buy_leg),
@@ -1867,6 +1855,19 @@ impl XarbLane {
         };
         if size.0 == 0 {
             self.close(t, buy, sell);
+            return;
+        }
+        // The venue has said it would refuse an order now (a rate-limit pause, its count
+        // spent): wait for it rather than spend an unwind on a certain refusal. What is open
+        // is in the imbalance the kill switch watches meanwhile.
+        if let Some(until_ns) = self
+            .budgets
+            .get(leg)
+            .and_then(|b| b.orders_refused_until(now_ns))
+        {
+            let wait_ms = (until_ns - now_ns).div_ceil(1_000_000);
+            t.unwind_due_ms = Some(now_ms.saturating_add(wait_ms));
+            self.in_flight = Some(t);
             return;
         }
         let Some(u) = plan else {

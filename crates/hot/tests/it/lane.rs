@@ -247,33 +247,6 @@ fn lane_ordering_at(
         ],
         ..leg(feed, holdings, taker_fee)
     };
-    let feed = |server: &ExchangeServer| -> Box<dyn VenueFeed + Send> {
-        Box::new(
-            BinanceFeed::new(BinanceFeedConfig {
-                ws_url: server.ws_url(),
-                rest_url: server.http_url(),
-                symbols: vec![FeedSymbol {
-                    symbol: "BTCUSDT".into(),
-                    price_scale: scale(2),
-                    size_scale: scale(5),
-                    capacity: 100,
-                }],
-                stale_after_ms: 60_000,
-                snapshot_limit: 100,
-            })
-            .expect("feed"),
-        )
-    };
-    let (tx, replies) = sync_channel(64);
-    let conns = order_addrs
-        .iter()
-        .enumerate()
-        .map(|(i, addr)| {
-            RelayConn::connect(i, &format!("http://{addr}/"), tx.clone())
-                .expect("conn")
-                .into()
-        })
-        .collect();
     let writers: Vec<Box<dyn RequestWriter + Send>> = order_addrs
         .iter()
         .map(|addr| {
@@ -284,12 +257,7 @@ fn lane_ordering_at(
     XarbLane::new(
         LaneConfig {
             legs: vec![leg(0, holdings[0]), leg(1, holdings[1])],
-            params: XarbParams {
-                max_size: Fixed(limits.max_size as u64),
-                min_profit: USDT,
-                safety_margin: Rate(10_000),
-                transfer_per_base: Fixed(0),
-            },
+            params: xarb_params(limits.max_size as u64),
             limits: RiskLimits {
                 max_drawdown: 1_000 * USDT,
                 max_imbalance: BTC,
@@ -297,13 +265,76 @@ fn lane_ordering_at(
             },
             unwind_slippage: Rate(1_000_000),
         },
-        vec![feed(cheap), feed(rich)],
-        Execution::Orders {
-            writers,
-            conns,
-            replies,
-        },
+        vec![
+            binance_feed(cheap, "BTCUSDT"),
+            binance_feed(rich, "BTCUSDT"),
+        ],
+        orders_at(&order_addrs, writers),
     )
+}
+
+/// The lane tests' Binance feed of `symbol` on `server` (prices to 0.01, sizes to 0.00001).
+pub(crate) fn binance_feed(server: &ExchangeServer, symbol: &str) -> Box<dyn VenueFeed + Send> {
+    Box::new(
+        BinanceFeed::new(BinanceFeedConfig {
+            ws_url: server.ws_url(),
+            rest_url: server.http_url(),
+            symbols: vec![FeedSymbol {
+                symbol: symbol.into(),
+                price_scale: scale(2),
+                size_scale: scale(5),
+                capacity: 100,
+            }],
+            stale_after_ms: 60_000,
+            snapshot_limit: 100,
+        })
+        .expect("feed"),
+    )
+}
+
+/// Orders written by `writers` (leg `i`'s by `writers[i]`) on warm keep-alive connections to
+/// `addrs` (leg `i`'s to `addrs[i]`), answers on one channel.
+pub(crate) fn orders_at(
+    addrs: &[SocketAddr],
+    writers: Vec<Box<dyn RequestWriter + Send>>,
+) -> Execution {
+    let (tx, replies) = sync_channel(64);
+    let conns = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| {
+            RelayConn::connect(i, &format!("http://{addr}/"), tx.clone())
+                .expect("conn")
+                .into()
+        })
+        .collect();
+    Execution::Orders {
+        writers,
+        conns,
+        replies,
+    }
+}
+
+/// The lane tests' decision parameters: up to `max_size` size units a trade, at least 1 USDT
+/// after fees and a 0.01 % margin, no transfer cost.
+pub(crate) fn xarb_params(max_size: u64) -> XarbParams {
+    XarbParams {
+        max_size: Fixed(max_size),
+        min_profit: USDT,
+        safety_margin: Rate(10_000),
+        transfer_per_base: Fixed(0),
+    }
+}
+
+/// Four crossing levels a side, 0.2 BTC each: the cheap venue's asks (65,000.00 up) with a
+/// bid under them, the rich venue's bids (65,500.00 down) with an ask over them.
+fn four_level_books() -> [Vec<(BookSide, u64, u64)>; 2] {
+    let asks = (0..4).map(|i| (BookSide::Ask, 6_500_000 + i * 1_000, 20_000));
+    let bids = (0..4).map(|i| (BookSide::Bid, 6_550_000 - i * 1_000, 20_000));
+    [
+        asks.chain([(BookSide::Bid, 6_400_000, 50_000)]).collect(),
+        bids.chain([(BookSide::Ask, 6_600_000, 50_000)]).collect(),
+    ]
 }
 
 fn run_until(
@@ -869,24 +900,9 @@ fn four_level_lane(
     weight_limit: u32,
     limits: Limits,
 ) -> (ExchangeServer, ExchangeServer, XarbLane) {
-    let asks: Vec<_> = (0..4)
-        .map(|i| (BookSide::Ask, 6_500_000 + i * 1_000, 20_000))
-        .collect();
-    let bids: Vec<_> = (0..4)
-        .map(|i| (BookSide::Bid, 6_550_000 - i * 1_000, 20_000))
-        .collect();
-    let cheap = venue(
-        100_000 * USDT,
-        0,
-        &[asks.as_slice(), &[(BookSide::Bid, 6_400_000, 50_000)]].concat(),
-    );
-    let rich = venue_limited(
-        0,
-        BTC,
-        &[bids.as_slice(), &[(BookSide::Ask, 6_600_000, 50_000)]].concat(),
-        weight_limit,
-        limits.orders_per_10s[1],
-    );
+    let [cheap_levels, rich_levels] = four_level_books();
+    let cheap = venue(100_000 * USDT, 0, &cheap_levels);
+    let rich = venue_limited(0, BTC, &rich_levels, weight_limit, limits.orders_per_10s[1]);
     let holdings = [
         Holdings {
             base: 0,
@@ -1073,18 +1089,8 @@ fn lane_on_bybit_order_count(
     window_ms: u64,
     bybit_usdt: u128,
 ) -> (ExchangeServer, ExchangeServer, XarbLane) {
-    let asks: Vec<_> = (0..4)
-        .map(|i| (BookSide::Ask, 6_500_000 + i * 1_000, 20_000))
-        .collect();
-    let bids: Vec<_> = (0..4)
-        .map(|i| (BookSide::Bid, 6_550_000 - i * 1_000, 20_000))
-        .collect();
-    let cheap = venue(
-        100_000 * USDT,
-        0,
-        &[asks.as_slice(), &[(BookSide::Bid, 6_400_000, 50_000)]].concat(),
-    );
-    let levels = [bids.as_slice(), &[(BookSide::Ask, 6_600_000, 50_000)]].concat();
+    let [cheap_levels, levels] = four_level_books();
+    let cheap = venue(100_000 * USDT, 0, &cheap_levels);
     let ex = btc_usdt_exchange(
         Venue::Bybit,
         "BTCUSDT",
@@ -1117,21 +1123,7 @@ fn lane_on_bybit_order_count(
         ..leg(feed, holdings, Rate(100_000))
     };
     let feeds: Vec<Box<dyn VenueFeed + Send>> = vec![
-        Box::new(
-            BinanceFeed::new(BinanceFeedConfig {
-                ws_url: cheap.ws_url(),
-                rest_url: cheap.http_url(),
-                symbols: vec![FeedSymbol {
-                    symbol: "BTCUSDT".into(),
-                    price_scale: scale(2),
-                    size_scale: scale(5),
-                    capacity: 100,
-                }],
-                stale_after_ms: 60_000,
-                snapshot_limit: 100,
-            })
-            .expect("feed"),
-        ),
+        binance_feed(&cheap, "BTCUSDT"),
         Box::new(BybitFeed::new(BybitFeedConfig {
             ws_url: rich.ws_url(),
             symbols: vec![BybitSymbol {
@@ -1145,16 +1137,6 @@ fn lane_on_bybit_order_count(
             ping_every_ms: 20_000,
         })),
     ];
-    let (tx, replies) = sync_channel(64);
-    let conns = [&cheap, &rich]
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            RelayConn::connect(i, &format!("{}/", s.http_url()), tx.clone())
-                .expect("conn")
-                .into()
-        })
-        .collect();
     let writers: Vec<Box<dyn RequestWriter + Send>> = vec![
         Box::new(BinanceWriter::new(signer(), &cheap.addr().to_string())),
         Box::new(BybitWriter::new(bybit_signer(), &rich.addr().to_string())),
@@ -1165,12 +1147,7 @@ fn lane_on_bybit_order_count(
                 leg(0, Venue::Binance, holdings[0]),
                 leg(1, Venue::Bybit, holdings[1]),
             ],
-            params: XarbParams {
-                max_size: Fixed(20_000),
-                min_profit: USDT,
-                safety_margin: Rate(10_000),
-                transfer_per_base: Fixed(0),
-            },
+            params: xarb_params(20_000),
             limits: RiskLimits {
                 max_drawdown: 1_000 * USDT,
                 max_imbalance: BTC,
@@ -1179,11 +1156,7 @@ fn lane_on_bybit_order_count(
             unwind_slippage: Rate(1_000_000),
         },
         feeds,
-        Execution::Orders {
-            writers,
-            conns,
-            replies,
-        },
+        orders_at(&[cheap.addr(), rich.addr()], writers),
     );
     (cheap, rich, lane)
 }

@@ -6,28 +6,27 @@
 //! asked for again, and pages that never add up are followed to a cap, then given up on: the
 //! leg is valued at the average price, and counted.
 
-use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 use kestrel_exsim::binance::BinanceFront;
 use kestrel_exsim::engine::{Exchange, FeeAsset};
 
-use crate::lane::{btc_usdt_exchange, btc_usdt_exchange_deep};
+use crate::lane::{
+    binance_feed, btc_usdt_exchange, btc_usdt_exchange_deep, orders_at, xarb_params,
+};
 use kestrel_exsim::http::{HttpRequest, HttpResponse};
 use kestrel_exsim::okx::OkxFront;
 use kestrel_exsim::server::{ExchangeServer, Faults, Front, Publication, WsSession};
-use kestrel_fire::relay::RelayConn;
 use kestrel_hot::cex::VenueFeed;
-use kestrel_hot::cex::binance::{BinanceFeed, BinanceFeedConfig, FeedSymbol};
 use kestrel_hot::cex::lane::{
-    Execution, FeeBasis, LaneConfig, LaneEvent, LegConfig, Role, XarbLane, report_fill,
+    FeeBasis, LaneConfig, LaneEvent, LegConfig, Role, XarbLane, report_fill,
 };
 use kestrel_hot::cex::lane::{LaneStats, LegFill};
 use kestrel_hot::cex::okx::{OkxFeed, OkxFeedConfig, OkxSymbol};
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_stdx::mono_ns;
 use kestrel_strategies::risk::{Holdings, RiskLimits};
-use kestrel_strategies::xarb::{SymbolRules, XarbParams};
+use kestrel_strategies::xarb::SymbolRules;
 use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
 use kestrel_venues::auth::{ApiSecret, BinanceSigner, OkxSigner};
 use kestrel_venues::orders::{
@@ -259,32 +258,8 @@ fn trade_on(okx_front: Box<dyn Front>, okx: Exchange, capacity: usize) -> Traded
             stale_after_ms: 60_000,
             ping_every_ms: 20_000,
         })),
-        Box::new(
-            BinanceFeed::new(BinanceFeedConfig {
-                ws_url: binance.ws_url(),
-                rest_url: binance.http_url(),
-                symbols: vec![FeedSymbol {
-                    symbol: BINANCE_SYMBOL.into(),
-                    price_scale: scale(2),
-                    size_scale: scale(5),
-                    capacity: 100,
-                }],
-                stale_after_ms: 60_000,
-                snapshot_limit: 100,
-            })
-            .expect("feed"),
-        ),
+        binance_feed(&binance, BINANCE_SYMBOL),
     ];
-    let (tx, replies) = sync_channel(64);
-    let conns = [&okx, &binance]
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            RelayConn::connect(i, &format!("{}/", s.http_url()), tx.clone())
-                .expect("conn")
-                .into()
-        })
-        .collect();
     let writers: Vec<Box<dyn RequestWriter + Send>> = vec![
         Box::new(OkxWriter::new(okx_signer(), &okx.addr().to_string())),
         Box::new(BinanceWriter::new(
@@ -314,12 +289,7 @@ fn trade_on(okx_front: Box<dyn Front>, okx: Exchange, capacity: usize) -> Traded
                     },
                 ),
             ],
-            params: XarbParams {
-                max_size: Fixed(3 * BTC as u64),
-                min_profit: USDT,
-                safety_margin: Rate(10_000),
-                transfer_per_base: Fixed(0),
-            },
+            params: xarb_params(3 * BTC as u64),
             limits: RiskLimits {
                 max_drawdown: 10_000 * USDT,
                 max_imbalance: 10 * BTC,
@@ -328,11 +298,7 @@ fn trade_on(okx_front: Box<dyn Front>, okx: Exchange, capacity: usize) -> Traded
             unwind_slippage: Rate(1_000_000),
         },
         feeds,
-        Execution::Orders {
-            writers,
-            conns,
-            replies,
-        },
+        orders_at(&[okx.addr(), binance.addr()], writers),
     );
 
     let deadline = Instant::now() + Duration::from_secs(10);

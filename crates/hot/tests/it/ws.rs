@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use kestrel_bus::{ShutdownFlag, WaitStrategy};
 use kestrel_hot::wsclient::{MAX_MESSAGE_BYTES, READ_BUFFER_BYTES, WsClient, WsError};
 use kestrel_hot::{
-    HEADS_SUBSCRIPTION_ID, HotThreadConfig, NodeEndpoint, NodeStream, NodeStreamConfig,
-    PENDING_SUBSCRIPTION_ID, run_hot_thread,
+    HEADS_SUBSCRIPTION_ID, HotThreadConfig, HotThreadReport, NodeEndpoint, NodeStream,
+    NodeStreamConfig, PENDING_SUBSCRIPTION_ID, Pipeline, run_hot_thread,
 };
 use kestrel_stdx::Rng;
 use kestrel_types::HotEvent;
@@ -370,14 +370,7 @@ fn refused_subscriptions_are_counted_and_reported_once_per_connection() {
     });
     let (pipeline, counters, mut events) = crate::pipeline();
     let shutdown = ShutdownFlag::new();
-    let cfg = HotThreadConfig {
-        node: NodeStreamConfig {
-            endpoint: NodeEndpoint::Ws(url),
-            wait: WaitStrategy::Park(Duration::from_millis(1)),
-        },
-        core: None,
-    };
-    let hot = run_hot_thread(cfg, pipeline, shutdown.clone()).unwrap();
+    let hot = hot_thread_on(url, pipeline, &shutdown);
     let wait_for = |what: &str, done: &dyn Fn() -> bool| {
         let t0 = Instant::now();
         while !done() {
@@ -411,6 +404,22 @@ fn refused_subscriptions_are_counted_and_reported_once_per_connection() {
     assert_eq!((report.reconnects, report.connect_failures), (1, 0));
 }
 
+/// The hot thread following the node at `url` (unpinned, parking 1 ms between polls).
+fn hot_thread_on(
+    url: String,
+    pipeline: Pipeline,
+    shutdown: &ShutdownFlag,
+) -> JoinHandle<HotThreadReport> {
+    let cfg = HotThreadConfig {
+        node: NodeStreamConfig {
+            endpoint: NodeEndpoint::Ws(url),
+            wait: WaitStrategy::Park(Duration::from_millis(1)),
+        },
+        core: None,
+    };
+    run_hot_thread(cfg, pipeline, shutdown.clone()).unwrap()
+}
+
 #[test]
 fn failed_connects_to_the_node_are_counted() {
     // A port nothing listens on: every connect is refused.
@@ -419,14 +428,7 @@ fn failed_connects_to_the_node_are_counted() {
     drop(closed);
     let (pipeline, counters, _events) = crate::pipeline();
     let shutdown = ShutdownFlag::new();
-    let cfg = HotThreadConfig {
-        node: NodeStreamConfig {
-            endpoint: NodeEndpoint::Ws(url),
-            wait: WaitStrategy::Park(Duration::from_millis(1)),
-        },
-        core: None,
-    };
-    let hot = run_hot_thread(cfg, pipeline, shutdown.clone()).unwrap();
+    let hot = hot_thread_on(url, pipeline, &shutdown);
     let t0 = Instant::now();
     while counters.snapshot().connect_failures < 2 {
         assert!(

@@ -205,11 +205,7 @@ impl RequestWriter for BinanceWriter {
         stamp: &Stamp,
         out: &mut Vec<u8>,
     ) -> Result<(), WriteError> {
-        check_symbol(VENUE, symbol)?;
-        let OrderRef::Venue(id) = order else {
-            return Err(WriteError::NeedsVenueOrderId { venue: VENUE });
-        };
-        check_ref(order)?;
+        let id = common::venue_order_id(VENUE, symbol, order, check_ref)?;
         let params = match after {
             None => format!("symbol={symbol}&orderId={id}&limit={TRADES_LIMIT}"),
             Some(from) if is_trade_id(from) => {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    Amount, Call, ErrorClass, ErrorCode, Scales, VenueError, WriteError, classify,
+    Amount, Call, ErrorClass, ErrorCode, OrderRef, Scales, VenueError, WriteError, classify,
     classify_by_status,
 };
 use crate::auth::HttpMethod;
@@ -100,6 +100,22 @@ pub(crate) fn check_symbol(venue: Venue, symbol: &str) -> Result<(), WriteError>
     } else {
         Err(WriteError::BadSymbol { venue })
     }
+}
+
+/// The venue's own id of `order`, for a request that takes no other reference (an order's
+/// fills), on a checked `symbol`; `check` is the venue's rule for order references.
+pub(crate) fn venue_order_id<'a>(
+    venue: Venue,
+    symbol: &str,
+    order: OrderRef<'a>,
+    check: fn(OrderRef<'_>) -> Result<(), WriteError>,
+) -> Result<&'a str, WriteError> {
+    check_symbol(venue, symbol)?;
+    let OrderRef::Venue(id) = order else {
+        return Err(WriteError::NeedsVenueOrderId { venue });
+    };
+    check(order)?;
+    Ok(id)
 }
 
 /// A client id of `1..=max_len` bytes, each accepted by `allowed`.

@@ -220,11 +220,7 @@ impl RequestWriter for OkxWriter {
         stamp: &Stamp,
         out: &mut Vec<u8>,
     ) -> Result<(), WriteError> {
-        check_symbol(VENUE, symbol)?;
-        let OrderRef::Venue(id) = order else {
-            return Err(WriteError::NeedsVenueOrderId { venue: VENUE });
-        };
-        check_ref(order)?;
+        let id = common::venue_order_id(VENUE, symbol, order, check_ref)?;
         let query = match after {
             None => format!("instType=SPOT&instId={symbol}&ordId={id}&limit={FILLS_LIMIT}"),
             Some(cursor) if is_bill_id(cursor) => {
