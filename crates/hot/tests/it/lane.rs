@@ -1668,84 +1668,66 @@ fn an_order_whose_outcome_cannot_be_learned_stops_trading_and_is_not_unwound() {
     );
 }
 
-#[test]
-fn a_fee_charged_to_more_places_than_the_lane_keeps_is_rounded_up_not_lost() {
-    use kestrel_hot::cex::lane::report_fill;
-    use kestrel_venues::orders::{Amount, Fee, OrderReport, Status};
-    let fee = |asset: &str, text: &str| Fee {
+/// A fee charged in `asset`, as the venue wrote it.
+fn fee(asset: &str, text: &str) -> kestrel_venues::orders::Fee {
+    kestrel_venues::orders::Fee {
         asset: asset.into(),
-        amount: Amount::parse(text).expect("amount"),
+        amount: kestrel_venues::orders::Amount::parse(text).expect("amount"),
         rebate: false,
-    };
-    // Binance's commission has 8 decimals; the lane keeps BTC to 5 and USDT notional to 7.
+    }
+}
+
+/// A filled order of 0.01234 BTC for `notional` USDT notional units, charged `fees`, as read
+/// by [`report_fill`](kestrel_hot::cex::lane::report_fill) at the lane tests' scales, on
+/// BTCUSDT at a 0.1 % taker rate.
+fn fill_of(notional: u128, fees: Vec<kestrel_venues::orders::Fee>) -> LegFill {
+    use kestrel_venues::orders::{OrderReport, Status};
     let report = OrderReport {
         venue_order_id: "1".into(),
         client_id: "kx1b".into(),
         status: Some(Status::Filled),
         filled: Fixed(1_234),
-        notional: Some(802_232_156),
+        notional: Some(notional),
         avg_price: None,
-        fees: vec![fee("BTC", "0.00001234"), fee("USDT", "0.80225228")],
+        fees,
         fills: Vec::new(),
-    };
-    let scales = Scales {
-        price: scale(2),
-        size: scale(5),
     };
     let basis = FeeBasis {
         base_asset: "BTC",
         quote_asset: "USDT",
         taker_fee: Rate(100_000),
     };
-    let fill = report_fill(&report, basis, scales);
+    let scales = Scales {
+        price: scale(2),
+        size: scale(5),
+    };
+    kestrel_hot::cex::lane::report_fill(&report, basis, scales)
+}
+
+#[test]
+fn a_fee_charged_to_more_places_than_the_lane_keeps_is_rounded_up_not_lost() {
+    // Binance's commission has 8 decimals; the lane keeps BTC to 5 and USDT notional to 7.
+    let fill = fill_of(
+        802_232_156,
+        vec![fee("BTC", "0.00001234"), fee("USDT", "0.80225228")],
+    );
     // 1.234 units of BTC and 8,022,522.8 units of USDT, each charged as the next unit up.
     assert_eq!((fill.fee_base, fill.fee_quote), (2, 8_022_523));
     assert_eq!(fill.fee_other, 0, "no fee in a third asset");
     // A fee at the lane's own places is kept exactly.
-    let exact = OrderReport {
-        fees: vec![fee("BTC", "0.00002"), fee("USDT", "0.8022522")],
-        ..report
-    };
-    assert_eq!(
-        {
-            let f = report_fill(&exact, basis, scales);
-            (f.fee_base, f.fee_quote)
-        },
-        (2, 8_022_522)
+    let f = fill_of(
+        802_232_156,
+        vec![fee("BTC", "0.00002"), fee("USDT", "0.8022522")],
     );
+    assert_eq!((f.fee_base, f.fee_quote), (2, 8_022_522));
 }
 
 #[test]
 fn a_fee_in_a_third_asset_is_not_booked_as_quote_but_valued_at_the_taker_rate() {
-    use kestrel_hot::cex::lane::report_fill;
-    use kestrel_venues::orders::{Amount, Fee, OrderReport, Status};
     // Binance with BNB fee payment on: a sell of 0.01234 BTC for 802.2321560 USDT whose
     // commission is 0.00123456 BNB. Counted as USDT it would be 0.0012346 USDT (BNB's 8
     // places read at USDT's 7): a unit error, and the quote held would drift from the venue's.
-    let report = OrderReport {
-        venue_order_id: "1".into(),
-        client_id: "kx1s".into(),
-        status: Some(Status::Filled),
-        filled: Fixed(1_234),
-        notional: Some(8_022_321_560),
-        avg_price: None,
-        fees: vec![Fee {
-            asset: "BNB".into(),
-            amount: Amount::new(123_456, 8).expect("amount"),
-            rebate: false,
-        }],
-        fills: Vec::new(),
-    };
-    let scales = Scales {
-        price: scale(2),
-        size: scale(5),
-    };
-    let basis = FeeBasis {
-        base_asset: "BTC",
-        quote_asset: "USDT",
-        taker_fee: Rate(100_000),
-    };
-    let fill = report_fill(&report, basis, scales);
+    let fill = fill_of(8_022_321_560, vec![fee("BNB", "0.00123456")]);
     assert_eq!(
         (fill.fee_quote, fill.fee_base),
         (0, 0),
@@ -1754,14 +1736,6 @@ fn a_fee_in_a_third_asset_is_not_booked_as_quote_but_valued_at_the_taker_rate() 
     // Valued at the 0.1 % taker rate on 802.2321560 USDT, rounded up to the notional's 7 places.
     assert_eq!(fill.fee_other, 8_022_322);
     // Kraken's query names no fee asset: the quote, as before.
-    let unnamed = OrderReport {
-        fees: vec![Fee {
-            asset: String::new(),
-            amount: Amount::new(8_022_322, 7).expect("amount"),
-            rebate: false,
-        }],
-        ..report
-    };
-    let fill = report_fill(&unnamed, basis, scales);
+    let fill = fill_of(8_022_321_560, vec![fee("", "0.8022322")]);
     assert_eq!((fill.fee_quote, fill.fee_other), (8_022_322, 0));
 }
