@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use kestrel_types::cex::{BookSide, Fixed, Interval, OrderSide, Venue};
+use kestrel_types::cex::{BookSide, Fixed, Interval, OrderSide, Rate, Venue};
 use kestrel_venues::auth::{BinanceRequest, BinanceVerifyKey, Rejection, verify_binance};
 use kestrel_venues::book::Level;
 
@@ -697,6 +697,11 @@ fn commission(ex: &Exchange, account: &str, params: &HashMap<String, String>) ->
         );
     };
     let zero = "0.00000000";
+    // "Use BNB to pay for fees" is on for the account where the exchange charges fees so.
+    let (enabled, asset, factor) = ex.fee_discount().map_or_else(
+        || (false, "BNB".to_owned(), Rate(75_000_000)),
+        |d| (true, d.asset.clone(), d.discount),
+    );
     HttpResponse::json(
         200,
         serde_json::json!({
@@ -704,7 +709,7 @@ fn commission(ex: &Exchange, account: &str, params: &HashMap<String, String>) ->
             "standardCommission": {"maker": rate_text(fees.maker), "taker": rate_text(fees.taker), "buyer": zero, "seller": zero},
             "specialCommission": {"maker": zero, "taker": zero, "buyer": zero, "seller": zero},
             "taxCommission": {"maker": zero, "taker": zero, "buyer": zero, "seller": zero},
-            "discount": {"enabledForAccount": false, "enabledForSymbol": false, "discountAsset": "BNB", "discount": "0.75000000"},
+            "discount": {"enabledForAccount": enabled, "enabledForSymbol": enabled, "discountAsset": asset, "discount": rate_text(factor)},
         })
         .to_string(),
     )
@@ -763,7 +768,7 @@ fn new_order(
         client_id,
     };
     match ex.place(account, order, now_ms) {
-        Ok(order) => HttpResponse::json(200, order_json(&spec, &order, true).to_string()),
+        Ok(order) => HttpResponse::json(200, order_json(ex, &spec, &order, true).to_string()),
         Err(reject) => reject_order(&reject, "place"),
     }
 }
@@ -795,7 +800,7 @@ fn cancel_order(
         );
     };
     match ex.cancel(account, &symbol, by) {
-        Ok(order) => HttpResponse::json(200, order_json(&spec, &order, false).to_string()),
+        Ok(order) => HttpResponse::json(200, order_json(ex, &spec, &order, false).to_string()),
         Err(reject) => reject_order(&reject, "cancel"),
     }
 }
@@ -812,7 +817,7 @@ fn query_order(ex: &Exchange, account: &str, params: &HashMap<String, String>) -
         );
     };
     match ex.order(account, &symbol, &by) {
-        Some(order) => HttpResponse::json(200, order_json(spec, order, false).to_string()),
+        Some(order) => HttpResponse::json(200, order_json(ex, spec, order, false).to_string()),
         None => error(400, -2013, "Order does not exist."),
     }
 }
@@ -900,13 +905,23 @@ fn my_trades(ex: &Exchange, account: &str, params: &HashMap<String, String>) -> 
     };
     let rows: Vec<serde_json::Value> = page
         .iter()
-        .map(|(order, fill)| trade_json(spec, order, fill))
+        .map(|(order, fill)| trade_json(ex, spec, order, fill))
         .collect();
     HttpResponse::json(200, serde_json::Value::Array(rows).to_string())
 }
 
 /// The asset a fill's fee is charged in and the digits its amount is written with.
-fn fee_asset<'a>(spec: &'a SymbolSpec, fill: &Fill) -> (&'a str, u8) {
+fn fee_asset<'a>(ex: &'a Exchange, spec: &'a SymbolSpec, fill: &Fill) -> (&'a str, u8) {
+    if fill.discounted
+        && let Some(d) = ex.fee_discount()
+    {
+        let digits = ex
+            .assets()
+            .iter()
+            .find(|a| a.name == d.asset)
+            .map_or(8, |a| a.scale.digits());
+        return (d.asset.as_str(), digits);
+    }
     match fill.fee_asset {
         FeeAsset::Base => (spec.base.as_str(), spec.size_scale.digits()),
         FeeAsset::Quote => (spec.quote.as_str(), notional_digits(spec)),
@@ -914,9 +929,9 @@ fn fee_asset<'a>(spec: &'a SymbolSpec, fill: &Fill) -> (&'a str, u8) {
 }
 
 /// One `myTrades` row.
-fn trade_json(spec: &SymbolSpec, order: &Order, fill: &Fill) -> serde_json::Value {
+fn trade_json(ex: &Exchange, spec: &SymbolSpec, order: &Order, fill: &Fill) -> serde_json::Value {
     let notional_digits = notional_digits(spec);
-    let (asset, digits) = fee_asset(spec, fill);
+    let (asset, digits) = fee_asset(ex, spec, fill);
     let notional = u128::from(fill.price.0) * u128::from(fill.size.0);
     serde_json::json!({
         "symbol": order.symbol,
@@ -986,7 +1001,12 @@ fn status_text(status: OrderStatus) -> &'static str {
 }
 
 /// The order as Binance answers it (`newOrderRespType=FULL` adds the fills).
-fn order_json(spec: &SymbolSpec, order: &Order, with_fills: bool) -> serde_json::Value {
+fn order_json(
+    ex: &Exchange,
+    spec: &SymbolSpec,
+    order: &Order,
+    with_fills: bool,
+) -> serde_json::Value {
     let notional_digits = notional_digits(spec);
     let mut value = serde_json::json!({
         "symbol": order.symbol,
@@ -1012,7 +1032,7 @@ fn order_json(spec: &SymbolSpec, order: &Order, with_fills: bool) -> serde_json:
             .fills
             .iter()
             .map(|fill| {
-                let (asset, digits) = fee_asset(spec, fill);
+                let (asset, digits) = fee_asset(ex, spec, fill);
                 serde_json::json!({
                     "price": fill.price.to_text(spec.price_scale),
                     "qty": fill.size.to_text(spec.size_scale),

@@ -79,6 +79,31 @@ struct Ledger {
     fees: u128,
 }
 
+/// Taker fees paid in a third asset at a discount: Binance's "use BNB to pay for fees".
+///
+/// A fill's fee is then worth `taker × discount` (rounded up to `10^-8`, as the venue's
+/// `discount` factor applies to the standard rate) of its notional, rounded up to a quote
+/// unit, and is charged as that value in `asset` at `quote_units_per_unit`, rounded up to a
+/// unit of `asset`, from the account's free balance of it. Where that balance does not cover
+/// it, the fill pays the usual fee in its usual asset instead, as Binance falls back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeeDiscount {
+    /// The asset fees are paid in (`"BNB"`); it must be listed.
+    pub asset: String,
+    /// The factor on the taker rate (Binance: `Rate(75_000_000)`, 0.75).
+    pub discount: Rate,
+    /// Units of the quote asset one unit of `asset` is worth (one price for every quote asset
+    /// of the venue: a simulator's simplification).
+    pub quote_units_per_unit: u128,
+}
+
+#[derive(Clone, Debug)]
+struct Discount {
+    spec: FeeDiscount,
+    /// Index of `spec.asset`.
+    asset: usize,
+}
+
 /// One venue's matching state. See the module docs.
 #[derive(Clone, Debug)]
 pub struct Exchange {
@@ -90,6 +115,8 @@ pub struct Exchange {
     /// Parallel to `assets`.
     ledger: Vec<Ledger>,
     fee_asset_on_buy: FeeAsset,
+    /// Fees paid in a third asset at a discount, where set ([`Exchange::set_fee_discount`]).
+    fee_discount: Option<Discount>,
     accounts: BTreeMap<String, Account>,
     next_order_id: u64,
     next_trade_id: u64,
@@ -135,6 +162,7 @@ impl Exchange {
             symbols,
             markets,
             fee_asset_on_buy,
+            fee_discount: None,
             accounts: BTreeMap::new(),
             next_order_id: 1,
             next_trade_id: 1,
@@ -166,6 +194,41 @@ impl Exchange {
     /// The asset a buy's fee is charged in.
     pub fn fee_asset_on_buy(&self) -> FeeAsset {
         self.fee_asset_on_buy
+    }
+
+    /// Charge taker fees in a third asset at a discount from now on (see [`FeeDiscount`]).
+    ///
+    /// # Errors
+    /// The asset is not listed, is the base or quote of a symbol, is worth nothing, or the
+    /// factor is over one.
+    pub fn set_fee_discount(&mut self, discount: FeeDiscount) -> Result<(), String> {
+        let asset = self
+            .asset_index(&discount.asset)
+            .ok_or_else(|| format!("fee discount: {} is not listed", discount.asset))?;
+        if self
+            .markets
+            .iter()
+            .any(|m| m.base == asset || m.quote == asset)
+        {
+            return Err(format!(
+                "fee discount: {} is traded here (the simulator charges discounted fees in a \
+                 third asset only)",
+                discount.asset
+            ));
+        }
+        if discount.quote_units_per_unit == 0 || u128::from(discount.discount.0) > Rate::ONE {
+            return Err(format!("fee discount: {discount:?} is not a discount"));
+        }
+        self.fee_discount = Some(Discount {
+            spec: discount,
+            asset,
+        });
+        Ok(())
+    }
+
+    /// The fee discount, where one is set.
+    pub fn fee_discount(&self) -> Option<&FeeDiscount> {
+        self.fee_discount.as_ref().map(|d| &d.spec)
     }
 
     /// Open an account (an API key) with these fee rates, or change an existing account's

@@ -174,8 +174,12 @@ pub struct StatArbTotals {
     /// Turnover of closed trades, notional units.
     pub turnover_units: i128,
     /// Cash flow less fees of the fills of trades still open, notional units: with
-    /// `pnl_units` it makes up [`StatArbLane::cash_units`] exactly.
+    /// `pnl_units` it makes up [`StatArbLane::cash_units`] exactly, less `fees_other_units`.
     pub open_units: i128,
+    /// Fees the venue took in a third asset (Binance's BNB), valued in quote, notional units:
+    /// in the PnL (or the open trades' figures) but paid by no quote, so not in
+    /// [`StatArbLane::cash_units`]. Restored trades' included.
+    pub fees_other_units: i128,
 }
 
 /// One journal event of the lane. `run_id` is `Some` for the closing of a trade a previous run
@@ -234,6 +238,9 @@ struct Pair {
 struct SymbolTerms {
     rules: SymbolRules,
     taker_fee: Rate,
+    /// The rate a fee paid in a third asset is worth (the venue's discounted taker rate
+    /// where it states one, else `taker_fee`).
+    other_rate: Rate,
 }
 
 /// The lane.
@@ -266,6 +273,8 @@ pub struct StatArbLane {
     next_trade_id: u64,
     events: Vec<LaneEvent>,
     cash_units: i128,
+    /// See [`StatArbTotals::fees_other_units`].
+    fees_other_units: i128,
     realized_units: i128,
     gross_units: i128,
     fees_units: i128,
@@ -396,6 +405,7 @@ impl StatArbLane {
             next_trade_id: 1,
             events: Vec::new(),
             cash_units: 0,
+            fees_other_units: 0,
             realized_units: 0,
             gross_units: 0,
             fees_units: 0,
@@ -612,7 +622,9 @@ impl StatArbLane {
                 run_id: Some(t.run_id.clone()),
                 pos: [clamp(t.pos_a_units), clamp(t.pos_b_units)],
                 cash: t.cash_units,
-                fee_quote: i128::try_from(t.fees_units).unwrap_or(i128::MAX),
+                // A fee paid in a third asset costs the trade, though the quote did not pay it.
+                fee_quote: i128::try_from(t.fees_units.saturating_add(t.fee_other_units))
+                    .unwrap_or(i128::MAX),
                 fee_base_value: i128::try_from(t.fee_base_value_units).unwrap_or(i128::MAX),
                 turnover: 0,
                 notional_units: t.notional_units,
@@ -620,7 +632,9 @@ impl StatArbLane {
                 last_try_ms: 0,
                 close_failures: 0,
             };
-            let held_cash = open.cash - open.fee_quote;
+            // What the quote held paid: the fills' cash less their quote fees only.
+            let held_cash = open.cash - i128::try_from(t.fees_units).unwrap_or(i128::MAX);
+            let fee_other = i128::try_from(t.fee_other_units).unwrap_or(i128::MAX);
             let id = PairId { a, b };
             match self.pair_index(id) {
                 Some(p) if self.pairs[p].open.is_none() => {
@@ -631,6 +645,7 @@ impl StatArbLane {
                     self.pairs[p].state.resume(side, held);
                     self.pairs[p].open = Some(open);
                     self.cash_units += held_cash;
+                    self.fees_other_units += fee_other;
                     self.restored_trades += 1;
                 }
                 _ => {
@@ -661,6 +676,7 @@ impl StatArbLane {
                         selected: false,
                     });
                     self.cash_units += held_cash;
+                    self.fees_other_units += fee_other;
                     self.restored_trades += 1;
                 }
             }
@@ -803,6 +819,7 @@ impl StatArbLane {
                 .filter_map(|p| p.open.as_ref())
                 .map(|o| o.cash - o.fee_quote)
                 .sum(),
+            fees_other_units: self.fees_other_units,
         }
     }
 
@@ -1115,6 +1132,7 @@ impl StatArbLane {
                         quote_asset: &self.spec.quote_asset,
                         scales: self.spec.scales,
                         taker_fee: self.terms[symbol].taker_fee,
+                        other_rate: self.terms[symbol].other_rate,
                         buy_fee_asset: self.spec.buy_fee_asset,
                     },
                     side,
@@ -1131,6 +1149,7 @@ impl StatArbLane {
         };
         let (cash, fee_base_value) = cash_and_fee_value(side, &fill);
         let fee_quote = i128::try_from(fill.fee_quote).unwrap_or(i128::MAX);
+        let fee_other = i128::try_from(fill.fee_other).unwrap_or(i128::MAX);
         let filled = i64::try_from(fill.size.0).unwrap_or(i64::MAX);
         let signed = if side == OrderSide::Buy {
             filled
@@ -1160,6 +1179,7 @@ impl StatArbLane {
                 fee_units: fill.fee_quote,
                 fee_base_units: fill.fee_base,
                 fee_base_value_units: u128::try_from(fee_base_value).unwrap_or(0),
+                fee_other_units: fill.fee_other,
                 error: error.clone().or_else(|| {
                     (fill.size.0 == 0).then(|| "nothing filled within the limit".to_owned())
                 }),
@@ -1177,11 +1197,12 @@ impl StatArbLane {
             open.cash += cash;
             // A fee paid in a third asset (valued at the taker rate) costs the trade, though
             // the quote held does not pay it.
-            open.fee_quote += fee_quote + i128::try_from(fill.fee_other).unwrap_or(i128::MAX);
+            open.fee_quote += fee_quote + fee_other;
             open.fee_base_value += fee_base_value;
             open.turnover += cash.abs();
         }
         self.cash_units += cash - fee_quote;
+        self.fees_other_units += fee_other;
         self.fills += 1;
         signed
     }
@@ -1353,6 +1374,7 @@ fn paper_terms(spec: &StatArbSpec, host: &str) -> anyhow::Result<Vec<SymbolTerms
             Ok(SymbolTerms {
                 rules,
                 taker_fee: spec.taker_fee,
+                other_rate: spec.taker_fee,
             })
         })
         .collect()
@@ -1387,6 +1409,9 @@ pub struct LiveLeg<'a> {
     pub scales: Scales,
     /// The account's taker rate on it (values a fee the venue did not report).
     pub taker_fee: Rate,
+    /// The rate that values a fee the venue took in a third asset (see
+    /// [`FeeBasis::other_rate`]).
+    pub other_rate: Rate,
     /// Where the venue takes a buy's fee.
     pub buy_fee_asset: FeeAsset,
 }
@@ -1432,6 +1457,7 @@ impl LiveOrders {
             terms.push(SymbolTerms {
                 rules: setup.rules,
                 taker_fee: setup.fees.taker,
+                other_rate: setup.fees.discounted_taker.unwrap_or(setup.fees.taker),
             });
             let units = setup
                 .balances
@@ -1467,13 +1493,13 @@ impl LiveOrders {
             base_asset,
             quote_asset,
             scales,
-            taker_fee,
+            other_rate,
             ..
         } = *leg;
         let basis = FeeBasis {
             base_asset,
             quote_asset,
-            taker_fee,
+            other_rate,
         };
         self.sent += 1;
         let client_id = format!("ks{}{}", self.tag, self.sent);
@@ -1944,6 +1970,7 @@ mod tests {
             quote_asset: "USDT",
             scales,
             taker_fee: Rate(100_000),
+            other_rate: Rate(100_000),
             buy_fee_asset: FeeAsset::Base,
         };
         let fill = orders
@@ -1972,7 +1999,7 @@ mod tests {
         let basis = FeeBasis {
             base_asset: "BTC",
             quote_asset: "USDT",
-            taker_fee: Rate(100_000),
+            other_rate: Rate(100_000),
         };
         assert_eq!(report_fill(&report, basis, scales).notional + 1, exact);
     }

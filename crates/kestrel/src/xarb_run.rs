@@ -173,6 +173,7 @@ pub(crate) fn leg(
             min_notional: setup.rules.min_notional.unwrap_or(0),
         },
         taker_fee: setup.fees.taker,
+        discounted_taker: setup.fees.discounted_taker,
         buy_fee_asset: listing.buy_fee_asset,
         holdings: Holdings {
             base: held(listing.base_asset, scales.size.digits()),

@@ -413,8 +413,8 @@ const STATARB_ORPHAN_CLOSE_SQL: &str =
     VALUES (?1, ?2, '', '', '', 0, NULL, '0', ?3, ?4, ?5, ?6, ?7, ?8)";
 const STATARB_FILL_SQL: &str =
     "INSERT INTO statarb_fills (run_id, trade_id, unix_ms, symbol, side, size_units,
-    notional_units, fee_units, fee_base_units, fee_base_value_units, error)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    notional_units, fee_units, fee_base_units, fee_base_value_units, fee_other_units, error)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 fn insert_statarb(
     conn: &Connection,
@@ -496,6 +496,7 @@ fn insert_statarb(
             fee_units,
             fee_base_units,
             fee_base_value_units,
+            fee_other_units,
             error,
         } => {
             conn.prepare_cached(STATARB_FILL_SQL)?.execute(params![
@@ -509,6 +510,7 @@ fn insert_statarb(
                 fee_units.to_string(),
                 fee_base_units.to_string(),
                 fee_base_value_units.to_string(),
+                fee_other_units.to_string(),
                 error
             ])?;
         }

@@ -250,6 +250,8 @@ pub struct StatArbFillRow {
     pub fee_base_units: u128,
     /// That base fee's value in quote, notional units.
     pub fee_base_value_units: u128,
+    /// Fee charged in a third asset, valued in quote, notional units.
+    pub fee_other_units: u128,
     /// The venue's error, when the order failed.
     pub error: Option<String>,
 }
@@ -285,6 +287,9 @@ pub struct StatArbOpenTrade {
     pub fees_units: u128,
     /// Fees of the fills charged in base, valued in quote, notional units.
     pub fee_base_value_units: u128,
+    /// Fees of the fills charged in a third asset, valued in quote, notional units: costs
+    /// of the trade that the quote held did not pay.
+    pub fee_other_units: u128,
 }
 
 impl Reader {
@@ -433,7 +438,7 @@ impl Reader {
     pub fn statarb_fills(&self, run_id: &str) -> Result<Vec<StatArbFillRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT run_id, trade_id, unix_ms, symbol, side, size_units, notional_units,
-                 fee_units, fee_base_units, fee_base_value_units, error
+                 fee_units, fee_base_units, fee_base_value_units, fee_other_units, error
              FROM statarb_fills WHERE run_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_and_then([run_id], |r| {
@@ -449,7 +454,8 @@ impl Reader {
                 fee_units: parse_int(t, "fee_units", r.get(7)?)?,
                 fee_base_units: parse_int(t, "fee_base_units", r.get(8)?)?,
                 fee_base_value_units: parse_int(t, "fee_base_value_units", r.get(9)?)?,
-                error: r.get(10)?,
+                fee_other_units: parse_int(t, "fee_other_units", r.get(10)?)?,
+                error: r.get(11)?,
             })
         })?;
         rows.collect()
@@ -482,6 +488,7 @@ impl Reader {
                 cash_units: 0,
                 fees_units: 0,
                 fee_base_value_units: 0,
+                fee_other_units: 0,
             })
         })?;
         let mut open: Vec<StatArbOpenTrade> = rows.collect::<Result<_, StoreError>>()?;
@@ -493,7 +500,7 @@ impl Reader {
 
         let mut stmt = self.conn.prepare(
             "SELECT f.run_id, f.trade_id, f.symbol, f.side, f.size_units, f.notional_units,
-                 f.fee_units, f.fee_base_units, f.fee_base_value_units
+                 f.fee_units, f.fee_base_units, f.fee_base_value_units, f.fee_other_units
              FROM statarb_fills f JOIN statarb_trades t
                  ON t.run_id = f.run_id AND t.trade_id = f.trade_id
              WHERE t.exit_unix_ms IS NULL AND f.error IS NULL ORDER BY f.id",
@@ -514,6 +521,7 @@ impl Reader {
             let fee_base_text: String = r.get(7)?;
             let fee_base = parse_int::<u128>(t, "fee_base_units", fee_base_text.clone())?;
             let fee_base_value = parse_int::<u128>(t, "fee_base_value_units", r.get(8)?)?;
+            let fee_other = parse_int::<u128>(t, "fee_other_units", r.get(9)?)?;
             let corrupt = |column: &'static str, value: String| StoreError::Corrupt {
                 table: t,
                 column,
@@ -556,6 +564,10 @@ impl Reader {
                         format!("{fee_base_value} past u128"),
                     )
                 })?;
+            trade.fee_other_units = trade
+                .fee_other_units
+                .checked_add(fee_other)
+                .ok_or_else(|| corrupt("fee_other_units", format!("{fee_other} past u128")))?;
         }
         Ok(open)
     }

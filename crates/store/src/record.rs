@@ -363,6 +363,9 @@ pub enum StatArbRecord {
         fee_base_units: u128,
         /// That base fee valued in quote at the fill's average price, notional units.
         fee_base_value_units: u128,
+        /// Fee charged in a third asset (Binance's BNB), valued in quote at the rate the
+        /// venue charges there, notional units: a cost of the trade that no held asset paid.
+        fee_other_units: u128,
         /// The venue's error, when the order failed.
         error: Option<String>,
     },

@@ -287,6 +287,13 @@ const V9_XARB_FEE_OTHER: &str = "
 ALTER TABLE xarb_fills ADD COLUMN fee_other_units TEXT NOT NULL DEFAULT '0';
 ";
 
+/// Version 10: the stat-arb lane's fills get the same third-asset fee column, so that a
+/// restarted lane charges a reloaded trade the fee without counting it as quote spent; rows
+/// from before it read 0.
+const V10_STATARB_FEE_OTHER: &str = "
+ALTER TABLE statarb_fills ADD COLUMN fee_other_units TEXT NOT NULL DEFAULT '0';
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -298,6 +305,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V7_STATARB,
     V8_XARB_KILL_SWITCH,
     V9_XARB_FEE_OTHER,
+    V10_STATARB_FEE_OTHER,
 ];
 
 /// The schema version this build writes and reads.

@@ -115,6 +115,13 @@ impl Rate {
             .saturating_mul(u128::from(self.0))
             .div_ceil(Self::ONE)
     }
+
+    /// This rate times `factor` (also a rate), rounded up to `10^-8`: a fee rate reduced by
+    /// a discount (Binance states the BNB discount as a factor, `"0.75000000"`).
+    pub fn times(self, factor: Rate) -> Rate {
+        let product = u128::from(self.0) * u128::from(factor.0);
+        Rate(u64::try_from(product.div_ceil(Self::ONE)).unwrap_or(u64::MAX))
+    }
 }
 
 /// Number of fraction digits of a symbol's prices or sizes: a [`Fixed`] counts `10^-digits`.

@@ -113,7 +113,12 @@ fn audit_order(key: &str, order: &Order) -> Result<(), String> {
         .iter()
         .map(|f| u128::from(f.price.0) * u128::from(f.size.0))
         .sum();
-    let fees: u128 = order.fills.iter().map(|f| f.fee).sum();
+    let fees: u128 = order
+        .fills
+        .iter()
+        .filter(|f| !f.discounted)
+        .map(|f| f.fee)
+        .sum();
     if filled != order.filled.0 || notional != order.notional || fees != order.fees {
         return fail("totals differ from the sum of its fills");
     }

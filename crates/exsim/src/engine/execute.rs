@@ -112,7 +112,7 @@ impl Exchange {
         now_ms: u64,
     ) -> u128 {
         let side = order.side;
-        let terms = self.terms(side, price, size, taker);
+        let terms = self.discounted(key, self.terms(side, price, size, taker), taker);
         let market = &mut self.markets[sym];
         let pair = Pair {
             base: market.base,
@@ -144,16 +144,42 @@ impl Exchange {
         settle(account, &mut self.ledger, pair, side, terms, size);
         order.filled = Fixed(order.filled.0 + size.0);
         order.notional += terms.notional;
-        order.fees += terms.fee;
+        if terms.discount_asset.is_none() {
+            order.fees += terms.fee;
+        }
         order.fills.push(Fill {
             price,
             size,
             fee: terms.fee,
             fee_asset: terms.fee_asset,
+            discounted: terms.discount_asset.is_some(),
             liquidity: Liquidity::Taker,
             trade_id,
         });
         self.lock_debit(side, terms, size)
+    }
+
+    /// `terms` with its fee paid in the discount asset instead, where the exchange has one and
+    /// `key`'s free balance of it covers the fee's value there (see
+    /// [`FeeDiscount`](super::FeeDiscount)).
+    fn discounted(&self, key: &str, terms: Terms, taker: Rate) -> Terms {
+        let Some(d) = &self.fee_discount else {
+            return terms;
+        };
+        let value = taker.times(d.spec.discount).of(terms.notional);
+        let fee = value.div_ceil(d.spec.quote_units_per_unit);
+        let free = self
+            .accounts
+            .get(key)
+            .map_or(0, |a| a.balances[d.asset].free);
+        if free < fee {
+            return terms;
+        }
+        Terms {
+            fee,
+            discount_asset: Some(d.asset),
+            ..terms
+        }
     }
 
     fn record_trade(&mut self, trade: Trade) {
@@ -181,16 +207,25 @@ fn settle(
     size: Fixed,
 ) {
     let size = u128::from(size.0);
-    let fee_index = match terms.fee_asset {
-        FeeAsset::Base => pair.base,
-        FeeAsset::Quote => pair.quote,
+    let fee_index = match (terms.discount_asset, terms.fee_asset) {
+        (Some(asset), _) => asset,
+        (None, FeeAsset::Base) => pair.base,
+        (None, FeeAsset::Quote) => pair.quote,
     };
     let (paid, paid_amount, got, got_amount) = match side {
         OrderSide::Buy => (pair.quote, terms.notional, pair.base, size),
         OrderSide::Sell => (pair.base, size, pair.quote, terms.notional),
     };
-    // The fee comes out of the lock when charged in the asset paid, else out of the proceeds.
-    let (debit, credit) = if fee_index == paid {
+    // The fee comes out of the lock when charged in the asset paid, out of the free balance
+    // when in the discount asset, else out of the proceeds.
+    let (debit, credit) = if terms.discount_asset.is_some() {
+        let balance = &mut account.balances[fee_index];
+        balance.free = balance
+            .free
+            .checked_sub(terms.fee)
+            .expect("Invariant: a discounted fee is charged only where the balance covers it");
+        (paid_amount, got_amount)
+    } else if fee_index == paid {
         (paid_amount + terms.fee, got_amount)
     } else {
         (paid_amount, got_amount - terms.fee)

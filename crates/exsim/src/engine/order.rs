@@ -46,10 +46,14 @@ pub struct Fill {
     pub price: Fixed,
     /// Base filled.
     pub size: Fixed,
-    /// Fee, in units of [`Fill::fee_asset`], rounded up.
+    /// Fee, in units of [`Fill::fee_asset`] (of the discount asset when
+    /// [`Fill::discounted`]), rounded up.
     pub fee: u128,
-    /// The asset the fee was charged in.
+    /// The asset the fee was charged in, unless `discounted`.
     pub fee_asset: FeeAsset,
+    /// Whether the fee was paid in the exchange's discount asset
+    /// ([`Exchange::set_fee_discount`](super::Exchange::set_fee_discount)) instead.
+    pub discounted: bool,
     /// Taker or maker.
     pub liquidity: Liquidity,
     /// The public trade this fill was.
@@ -102,7 +106,8 @@ pub struct Order {
     pub filled: Fixed,
     /// Quote paid or received so far, in notional units: the sum of the fills' notionals.
     pub notional: u128,
-    /// Fees paid so far, in the fills' fee asset.
+    /// Fees paid so far, in the fills' fee asset (fees paid in the discount asset left out:
+    /// see [`Fill::discounted`]).
     pub fees: u128,
     /// Where the order stands.
     pub status: OrderStatus,

@@ -12,6 +12,9 @@ pub(super) struct Terms {
     pub(super) notional: u128,
     pub(super) fee: u128,
     pub(super) fee_asset: FeeAsset,
+    /// Set when the fee is paid in this asset (the discount asset) instead: `fee` is in its
+    /// units, out of the account's free balance.
+    pub(super) discount_asset: Option<usize>,
 }
 
 impl Exchange {
@@ -64,11 +67,13 @@ impl Exchange {
                 notional,
                 fee: taker.of(u128::from(size.0)),
                 fee_asset: FeeAsset::Base,
+                discount_asset: None,
             },
             _ => Terms {
                 notional,
                 fee: taker.of(notional),
                 fee_asset: FeeAsset::Quote,
+                discount_asset: None,
             },
         }
     }
@@ -77,6 +82,7 @@ impl Exchange {
     pub(super) fn lock_debit(&self, side: OrderSide, terms: Terms, size: Fixed) -> u128 {
         match (side, terms.fee_asset) {
             (OrderSide::Sell, _) => u128::from(size.0),
+            (OrderSide::Buy, _) if terms.discount_asset.is_some() => terms.notional,
             (OrderSide::Buy, FeeAsset::Quote) => terms.notional + terms.fee,
             (OrderSide::Buy, FeeAsset::Base) => terms.notional,
         }

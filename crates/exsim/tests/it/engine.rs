@@ -6,8 +6,8 @@
 //! Taker fee 0.075%: `ceil(amount × 75_000 / 10^8)`.
 
 use kestrel_exsim::engine::{
-    AssetSpec, ConfigIssue, Exchange, FeeAsset, FeeRates, Liquidity, NewOrder, Order, OrderRef,
-    OrderStatus, Reject, SymbolSpec, Tif,
+    AssetSpec, ConfigIssue, Exchange, FeeAsset, FeeDiscount, FeeRates, Liquidity, NewOrder, Order,
+    OrderRef, OrderStatus, Reject, SymbolSpec, Tif,
 };
 use kestrel_types::cex::{BookSide, Fixed, OrderSide, Rate, Scale, Venue};
 use kestrel_venues::book::Level;
@@ -262,6 +262,68 @@ fn ioc_sell_walks_the_bids_and_pays_the_fee_in_quote_on_a_base_fee_exchange() {
         ]
     );
     ex.audit().expect("invariants hold");
+}
+
+#[test]
+fn a_fee_discount_charges_the_third_asset_while_it_lasts_then_the_usual_asset() {
+    let mut assets = assets();
+    assets.push(AssetSpec {
+        name: "BNB".to_owned(),
+        scale: scale(8),
+    });
+    let mut ex = Exchange::new(Venue::Binance, assets, vec![spec()], FeeAsset::Base)
+        .expect("a valid config");
+    ex.add_account("alice", FEES);
+    ex.deposit("alice", "BTC", 10 * BTC);
+    // BNB at 600 USDT: one 10^-8 BNB is 6 × 10^-6 USDT, 60,000 USDT units.
+    let discount = |asset: &str| FeeDiscount {
+        asset: asset.to_owned(),
+        discount: Rate(75_000_000),
+        quote_units_per_unit: 60_000,
+    };
+    assert!(ex.set_fee_discount(discount("ETH")).is_err(), "not listed");
+    assert!(
+        ex.set_fee_discount(discount("USDT")).is_err(),
+        "traded here"
+    );
+    ex.set_fee_discount(discount("BNB")).expect("a third asset");
+    // Enough BNB for the first fill's fee and 1,000 units over.
+    ex.deposit("alice", "BNB", 3_751 + 1_000);
+    seed_book(&mut ex);
+    let placed = ex
+        .place(
+            "alice",
+            order(OrderSide::Sell, "0.7", "99.90", Tif::Ioc, ""),
+            5,
+        )
+        .expect("accepted");
+    // 0.075 % × 0.75 = 0.05625 %. 0.4003 @ 99.95 = 400_099_850_000: worth 225_056_165.625 →
+    // 225_056_166 USDT units, 3,750.94 → 3,751 BNB units. 0.2997 @ 99.90 needs 2,807 BNB units,
+    // more than the 1,000 left: its fee is the usual 0.075 % in USDT, 224_550_225.
+    let fills: Vec<_> = placed
+        .fills
+        .iter()
+        .map(|f| (f.size, f.fee, f.discounted))
+        .collect();
+    assert_eq!(
+        fills,
+        [
+            (sz("0.4003"), 3_751, true),
+            (sz("0.2997"), 224_550_225, false)
+        ]
+    );
+    assert_eq!(
+        placed.fees, 224_550_225,
+        "the order's total in its own fee asset"
+    );
+    assert_eq!(ex.balance("alice", "BNB"), (1_000, 0));
+    // The first fill's proceeds arrive whole; the second's less its USDT fee.
+    assert_eq!(
+        ex.balance("alice", "USDT"),
+        (400_099_850_000 + 299_400_300_000 - 224_550_225, 0)
+    );
+    ex.audit()
+        .expect("every asset conserved, BNB's fee included");
 }
 
 /// `(asset, free, locked)` for each asset.

@@ -76,6 +76,9 @@ pub struct LegConfig {
     pub rules: SymbolRules,
     /// The account's taker fee there (loaded from the venue at start).
     pub taker_fee: Rate,
+    /// The taker rate where the fee is paid in the venue's discount asset, where the venue
+    /// states one (Binance's BNB discount, loaded at start): what values a fee taken in it.
+    pub discounted_taker: Option<Rate>,
     /// Where the venue takes a buy's fee.
     pub buy_fee_asset: FeeAsset,
     /// What the account holds there at start.
@@ -185,9 +188,11 @@ pub struct LegFill {
     /// Fee charged in base, size units.
     pub fee_base: u128,
     /// Fee charged in a third asset (Binance's BNB, OKX's OKB), valued in quote notional units
-    /// at the account's taker rate, rounded up: an upper bound, as paying in such an asset
-    /// is discounted. Charged to the PnL, not to the holdings (the venue takes it from that
-    /// asset's balance, which the lane does not hold).
+    /// at the rate the venue charges in it (Binance: the taker rate with its BNB discount,
+    /// read at start; elsewhere the plain taker rate, an upper bound) on the notional of the
+    /// fills it paid for, rounded up per fill. The venue converts that value into the asset
+    /// at its own price, which the lane does not follow. Charged to the PnL, not to the
+    /// holdings (the venue takes it from that asset's balance, which the lane does not hold).
     pub fee_other: u128,
 }
 
@@ -405,8 +410,8 @@ pub struct LaneStats {
     /// rate instead, rounded up. Should be 0.
     pub fees_estimated: u64,
     /// Fills whose fee the venue took in a third asset (Binance's BNB, OKX's OKB), valued at
-    /// the account's taker rate ([`LegFill::fee_other`]): keep such fee payment off for exact
-    /// PnL.
+    /// the rate it charges there ([`LegFill::fee_other`]), not at the venue's own conversion:
+    /// keep such fee payment off for exact PnL.
     pub fees_in_other_asset: u64,
     /// Orders whose outcome could not be learned (each trips the kill switch): should be 0.
     pub unresolved: u64,
@@ -2083,21 +2088,22 @@ impl LegConfig {
         FeeBasis {
             base_asset: &self.base_asset,
             quote_asset: &self.quote_asset,
-            taker_fee: self.taker_fee,
+            other_rate: self.discounted_taker.unwrap_or(self.taker_fee),
         }
     }
 }
 
 /// What a fill's fees are read against: the symbol's base and quote assets as the venue names
-/// them, and the account's taker rate there, which values a fee charged in a third asset.
+/// them, and the rate that values a fee charged in a third asset.
 #[derive(Clone, Copy, Debug)]
 pub struct FeeBasis<'a> {
     /// The base asset's name.
     pub base_asset: &'a str,
     /// The quote asset's name.
     pub quote_asset: &'a str,
-    /// The account's taker rate.
-    pub taker_fee: Rate,
+    /// The rate on the notional that a fee in a third asset is worth: the account's
+    /// discounted taker rate where the venue states one, else its taker rate (an upper bound).
+    pub other_rate: Rate,
 }
 
 /// Whether a final report filled something and values it, but says nothing of its fees
@@ -2155,8 +2161,9 @@ pub fn fills_fill(
 /// quote, else (OKX) the average price times the filled size; fees in `basis`'s base asset
 /// counted in base, in its quote asset (or in none named: Kraken's query) in quote; rebates
 /// left out. A fee in any other asset (Binance's BNB, OKX's OKB: no price for it is followed)
-/// is valued at the account's taker rate on the notional, rounded up
-/// ([`LegFill::fee_other`]): an upper bound, since paying in such an asset is discounted.
+/// is valued at `basis.other_rate` on the notional of each fill it paid for, rounded up per
+/// fill as the venue charges it; where the report lists no fills, on the whole notional
+/// ([`LegFill::fee_other`]).
 pub fn report_fill(report: &OrderReport, basis: FeeBasis<'_>, scales: Scales) -> LegFill {
     let notional = report.notional.unwrap_or_else(|| {
         if report.fills.is_empty() {
@@ -2190,16 +2197,33 @@ pub fn report_fill(report: &OrderReport, basis: FeeBasis<'_>, scales: Scales) ->
             other = true;
         }
     }
+    let is_other = |fee: &kestrel_venues::orders::Fee| {
+        !fee.rebate
+            && !fee.asset.is_empty()
+            && fee.asset != basis.base_asset
+            && fee.asset != basis.quote_asset
+    };
+    let fee_other = if !other {
+        0
+    } else if report.fills.is_empty() {
+        basis.other_rate.of(notional)
+    } else {
+        report
+            .fills
+            .iter()
+            .filter(|f| is_other(&f.fee))
+            .map(|f| {
+                let n = u128::from(f.price.0) * u128::from(f.size.0);
+                basis.other_rate.of(n)
+            })
+            .fold(0u128, u128::saturating_add)
+    };
     LegFill {
         size: report.filled,
         notional,
         fee_quote,
         fee_base,
-        fee_other: if other {
-            basis.taker_fee.of(notional)
-        } else {
-            0
-        },
+        fee_other,
     }
 }
 

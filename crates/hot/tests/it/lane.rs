@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use kestrel_exsim::binance::{BinanceFront, ORDERS_PER_10S, ORDERS_PER_DAY, WEIGHT_PER_MINUTE};
 use kestrel_exsim::bybit::BybitFront;
-use kestrel_exsim::engine::{AssetSpec, Exchange, FeeAsset, FeeRates, Reject, SymbolSpec};
+use kestrel_exsim::engine::{
+    AssetSpec, Exchange, FeeAsset, FeeDiscount, FeeRates, Reject, SymbolSpec,
+};
 use kestrel_exsim::server::{ExchangeServer, Fault};
 use kestrel_fire::relay::{RelayConn, ReplyLimits};
 use kestrel_hot::cex::VenueFeed;
@@ -81,18 +83,43 @@ pub(crate) fn btc_usdt_exchange_deep(
     levels: &[(BookSide, u64, u64)],
     depth: usize,
 ) -> Exchange {
+    let mut ex = btc_usdt_listing(venue, symbol, key, min_notional, depth, &[]);
+    if usdt > 0 {
+        ex.deposit(key, "USDT", usdt);
+    }
+    if btc > 0 {
+        ex.deposit(key, "BTC", btc);
+    }
+    for &(side, price, size) in levels {
+        ex.set_level(symbol, side, Fixed(price), Fixed(size));
+    }
+    ex
+}
+
+/// The exchange of [`btc_usdt_exchange`] listing also `other` assets, with its account and
+/// nothing deposited, its book empty.
+fn btc_usdt_listing(
+    venue: Venue,
+    symbol: &str,
+    key: &str,
+    min_notional: u128,
+    depth: usize,
+    other: &[AssetSpec],
+) -> Exchange {
+    let mut assets = vec![
+        AssetSpec {
+            name: "BTC".into(),
+            scale: scale(5),
+        },
+        AssetSpec {
+            name: "USDT".into(),
+            scale: scale(7),
+        },
+    ];
+    assets.extend_from_slice(other);
     let mut ex = Exchange::new(
         venue,
-        vec![
-            AssetSpec {
-                name: "BTC".into(),
-                scale: scale(5),
-            },
-            AssetSpec {
-                name: "USDT".into(),
-                scale: scale(7),
-            },
-        ],
+        assets,
         vec![SymbolSpec {
             symbol: symbol.into(),
             base: "BTC".into(),
@@ -115,15 +142,6 @@ pub(crate) fn btc_usdt_exchange_deep(
             taker: Rate(100_000),
         },
     );
-    if usdt > 0 {
-        ex.deposit(key, "USDT", usdt);
-    }
-    if btc > 0 {
-        ex.deposit(key, "BTC", btc);
-    }
-    for &(side, price, size) in levels {
-        ex.set_level(symbol, side, Fixed(price), Fixed(size));
-    }
     ex
 }
 
@@ -146,6 +164,7 @@ fn leg(feed: usize, holdings: Holdings, taker_fee: Rate) -> LegConfig {
             min_notional: 5 * USDT,
         },
         taker_fee,
+        discounted_taker: None,
         buy_fee_asset: FeeAsset::Base,
         holdings,
         requests_per_second: 1_000,
@@ -247,6 +266,22 @@ fn lane_ordering_at(
         ],
         ..leg(feed, holdings, taker_fee)
     };
+    lane_of_legs(
+        [cheap, rich],
+        order_addrs,
+        [leg(0, holdings[0]), leg(1, holdings[1])],
+        limits,
+    )
+}
+
+/// The lane trading `legs` on the Binance-format venues `cheap` and `rich`, with `limits`'
+/// size and kill switch; orders to `order_addrs`.
+fn lane_of_legs(
+    [cheap, rich]: [&ExchangeServer; 2],
+    order_addrs: [SocketAddr; 2],
+    legs: [LegConfig; 2],
+    limits: Limits,
+) -> XarbLane {
     let writers: Vec<Box<dyn RequestWriter + Send>> = order_addrs
         .iter()
         .map(|addr| {
@@ -256,7 +291,7 @@ fn lane_ordering_at(
         .collect();
     XarbLane::new(
         LaneConfig {
-            legs: vec![leg(0, holdings[0]), leg(1, holdings[1])],
+            legs: legs.into(),
             params: xarb_params(limits.max_size as u64),
             limits: RiskLimits {
                 max_drawdown: 1_000 * USDT,
@@ -1520,19 +1555,15 @@ fn trade_through_proxy(
     (lane, events, proxy.requests(), [cheap, rich])
 }
 
-/// The sell's settlement in `events`.
-fn sell_fill(events: &[LaneEvent]) -> LegFill {
+/// The settlement of the trade's `role` leg in `events`.
+fn settled(events: &[LaneEvent], role: Role) -> LegFill {
     events
         .iter()
         .find_map(|e| match e {
-            LaneEvent::Filled {
-                role: Role::Sell,
-                fill,
-                ..
-            } => Some(*fill),
+            LaneEvent::Filled { role: r, fill, .. } if *r == role => Some(*fill),
             _ => None,
         })
-        .unwrap_or_else(|| panic!("sell settled: {events:?}"))
+        .unwrap_or_else(|| panic!("{role:?} settled: {events:?}"))
 }
 
 /// The quote fee the venue charged its one order (the rich venue's sell), notional units.
@@ -1567,7 +1598,7 @@ fn a_lost_answer_is_asked_about_and_settled_exactly(lose: Lose) {
     assert!(trades.contains("&limit=1000&"), "{trades}");
     assert_eq!((stats.fees_estimated, stats.fills_at_avg_price), (0, 0));
     assert!(!lane.kill_switch_tripped());
-    let sell = sell_fill(&events);
+    let sell = settled(&events, Role::Sell);
     assert_eq!(sell.size, Fixed(20_000), "{events:?}");
     // 0.1 % of 0.2 × 65,500.00 = 13.1 USDT, as the venue charged it (the lane's 0.12 % would
     // have made it 15.72).
@@ -1615,7 +1646,7 @@ fn a_lost_answer_whose_trades_cannot_be_had_is_settled_on_an_estimated_fee() {
     assert_eq!((stats.fees_estimated, stats.fills_at_avg_price), (1, 0));
     assert_eq!((stats.unwinds, stats.unresolved), (0, 0), "{events:?}");
     assert!(!lane.kill_switch_tripped());
-    let sell = sell_fill(&events);
+    let sell = settled(&events, Role::Sell);
     assert_eq!(sell.size, Fixed(20_000), "{events:?}");
     // 0.12 % of 13,100 USDT = 15.72 USDT where the venue charged 13.1: the holdings are short
     // of the venue's balance by the difference, and only on that venue.
@@ -1695,7 +1726,7 @@ fn fill_of(notional: u128, fees: Vec<kestrel_venues::orders::Fee>) -> LegFill {
     let basis = FeeBasis {
         base_asset: "BTC",
         quote_asset: "USDT",
-        taker_fee: Rate(100_000),
+        other_rate: Rate(100_000),
     };
     let scales = Scales {
         price: scale(2),
@@ -1738,4 +1769,149 @@ fn a_fee_in_a_third_asset_is_not_booked_as_quote_but_valued_at_the_taker_rate() 
     // Kraken's query names no fee asset: the quote, as before.
     let fill = fill_of(8_022_321_560, vec![fee("", "0.8022322")]);
     assert_eq!((fill.fee_quote, fill.fee_other), (8_022_322, 0));
+}
+
+/// BNB at 600 USDT: one unit of BNB (10^-8) is worth 60 units of USDT notional (10^-7).
+const USDT_UNITS_PER_BNB_UNIT: u128 = 60;
+
+/// The account's fee rates on BTCUSDT as `server`'s signed commission endpoint states them,
+/// read by the venue client.
+fn stated_fee_rates(server: &ExchangeServer) -> kestrel_venues::orders::FeeRates {
+    let (tx, rx) = sync_channel(4);
+    let mut conn = RelayConn::connect(0, &format!("{}/", server.http_url()), tx).expect("conn");
+    let mut request = Vec::new();
+    let stamp = kestrel_venues::orders::Stamp {
+        unix_ms: LiveClock.unix_ms(),
+        nonce: 1,
+        entropy: [0; 16],
+    };
+    BinanceWriter::new(signer(), &server.addr().to_string())
+        .fee_rates("BTCUSDT", &stamp, &mut request)
+        .expect("written");
+    conn.send_request(&request).expect("sent");
+    let reply = rx.recv_timeout(Duration::from_secs(5)).expect("answer");
+    kestrel_venues::orders::parse_fee_rates(Venue::Binance, reply.status, reply.body.as_bytes())
+        .expect("commission read")
+}
+
+#[test]
+fn a_fee_paid_in_bnb_is_valued_at_the_discounted_rate_and_leaves_the_traded_balances_alone() {
+    // The cheap venue takes fees in BNB at 0.75 of the taker rate, BNB at 600 USDT. The
+    // account holds 0.02 BNB: enough for the first fill's fee, not for the second's, which
+    // the venue then takes in BTC as usual.
+    let bnb = AssetSpec {
+        name: "BNB".into(),
+        scale: scale(8),
+    };
+    let mut ex = btc_usdt_listing(Venue::Binance, "BTCUSDT", KEY, 5 * USDT, 100, &[bnb]);
+    ex.set_fee_discount(FeeDiscount {
+        asset: "BNB".into(),
+        discount: Rate(75_000_000),
+        quote_units_per_unit: USDT_UNITS_PER_BNB_UNIT,
+    })
+    .expect("discount");
+    ex.deposit(KEY, "USDT", 50_000 * USDT);
+    ex.deposit(KEY, "BNB", 2_000_000);
+    for (side, price, size) in [
+        (BookSide::Ask, 6_500_000, 20_000),
+        (BookSide::Ask, 6_501_000, 20_000),
+        (BookSide::Bid, 6_499_000, 50_000),
+    ] {
+        ex.set_level("BTCUSDT", side, Fixed(price), Fixed(size));
+    }
+    let cheap = ExchangeServer::start(
+        ex,
+        Box::new(BinanceFront::new(vec![signer().verify_key()])),
+        Duration::from_millis(5),
+    )
+    .expect("server");
+    let rich = venue(
+        0,
+        BTC,
+        &[
+            (BookSide::Bid, 6_550_000, 30_000),
+            (BookSide::Ask, 6_551_000, 50_000),
+        ],
+    );
+    // What the venue states: 0.1 % taker, 0.075 % where paid in BNB.
+    let rates = stated_fee_rates(&cheap);
+    assert_eq!(
+        (rates.taker, rates.discounted_taker),
+        (Rate(100_000), Some(Rate(75_000)))
+    );
+    assert_eq!(stated_fee_rates(&rich).discounted_taker, None);
+    let start = [balances(&cheap), balances(&rich)];
+    let holdings = [
+        Holdings {
+            base: 0,
+            quote: 50_000 * USDT,
+        },
+        Holdings {
+            base: BTC,
+            quote: 0,
+        },
+    ];
+    let mut lane = lane_of_legs(
+        [&cheap, &rich],
+        [cheap.addr(), rich.addr()],
+        [
+            LegConfig {
+                discounted_taker: rates.discounted_taker,
+                ..leg(0, holdings[0], rates.taker)
+            },
+            leg(1, holdings[1], Rate(100_000)),
+        ],
+        Limits::default(),
+    );
+    let events = run_until(&mut lane, "one trade settled", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    });
+    let stats = lane.stats();
+    assert_eq!(
+        (stats.fills, stats.unwinds, stats.fees_in_other_asset),
+        (2, 0, 1)
+    );
+    let buy = settled(&events, Role::Buy);
+    // 0.2 at 65,000.00 then 0.1 at 65,010.00.
+    assert_eq!(buy.size, Fixed(30_000));
+    assert_eq!(buy.notional, 20_000 * 6_500_000 + 10_000 * 6_501_000);
+    // The first fill's fee, 0.075 % of 13,000 USDT = 9.75 USDT, went in BNB: valued at that,
+    // not at the 0.1 % an undiscounted estimate would book. The second fill's did not fit
+    // the BNB left and was taken in BTC: 0.1 % of 0.1 BTC. Nothing was taken in USDT.
+    assert_eq!(
+        (buy.fee_other, buy.fee_base, buy.fee_quote),
+        (97_500_000, 10, 0)
+    );
+    // The venue took that value in BNB at its price: 0.01625 BNB.
+    let bnb_left = cheap.with_exchange(|ex| ex.balance(KEY, "BNB").0);
+    assert_eq!(
+        (2_000_000 - bnb_left) * USDT_UNITS_PER_BNB_UNIT,
+        buy.fee_other
+    );
+    // The BNB fee moved neither held asset: the lane's holdings are the venues' balances.
+    let end = [balances(&cheap), balances(&rich)];
+    for (i, (btc, usdt)) in end.iter().enumerate() {
+        assert_eq!(
+            lane.holdings(i),
+            Some(Holdings {
+                base: *btc,
+                quote: *usdt
+            }),
+            "leg {i}"
+        );
+    }
+    assert_eq!(
+        start[0].1 - end[0].1,
+        buy.notional,
+        "the buy paid no USDT fee"
+    );
+    // The PnL charges all three fees: the sell's USDT fee (in the quote gained), the BTC fee
+    // at the buy's average price (rounded up) and the BNB fee at its value.
+    let quote_gain = (end[0].1 + end[1].1) as i128 - (start[0].1 + start[1].1) as i128;
+    let btc_fee_value = (10 * buy.notional).div_ceil(30_000) as i128;
+    assert_eq!(stats.pnl, quote_gain - btc_fee_value - 97_500_000);
+    assert_eq!(stats.unprofitable_after_fees, 0);
+    cheap
+        .with_exchange(|ex| ex.audit())
+        .expect("the venue's books balance");
 }

@@ -93,6 +93,7 @@ fn leg(venue: Venue, feed: usize, symbol: &str, holdings: Holdings) -> LegConfig
             min_notional: 0,
         },
         taker_fee: Rate(100_000),
+        discounted_taker: None,
         buy_fee_asset: FeeAsset::Base,
         holdings,
         requests_per_second: 1_000,
@@ -363,7 +364,7 @@ fn at_average_price(filled: Fixed, paid: u128) -> LegFill {
         FeeBasis {
             base_asset: "BTC",
             quote_asset: "USDT",
-            taker_fee: Rate(100_000),
+            other_rate: Rate(100_000),
         },
         scales(),
     )

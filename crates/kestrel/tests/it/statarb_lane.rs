@@ -398,6 +398,8 @@ fn journal_open_trade(handle: &kestrel_store::JournalHandle, trade_id: u64, a: &
                 fee_units: 5,
                 fee_base_units: 0,
                 fee_base_value_units: 0,
+                // And 0.7 units of quote taken in a third asset (BNB), each fill.
+                fee_other_units: 7,
                 error: None,
             }))
             .unwrap();
@@ -445,8 +447,16 @@ fn a_restarted_lane_takes_over_the_journals_open_trades() {
         "{started:?}"
     );
     // Both held: the resumed one and the one waiting to be closed; their cash is the lane's.
+    // The BNB fees cost the trades but were paid by no quote: charged to the trades'
+    // figures, not to the cash.
     assert_eq!(started.open_trades, 2, "{started:?}");
     assert_eq!(lane.cash_units(), 2 * (-5_000 + 5_000 - 10));
+    assert_eq!(started.fees_other_units, 2 * 14, "{started:?}");
+    assert_eq!(started.open_units, 2 * (-5_000 + 5_000 - 10 - 14));
+    assert_eq!(
+        started.open_units + started.pnl_units + started.fees_other_units,
+        lane.cash_units()
+    );
     let mut events = Vec::new();
     let t0 = Instant::now();
     let closed_1 = |events: &[LaneEvent]| {
@@ -488,6 +498,20 @@ fn a_restarted_lane_takes_over_the_journals_open_trades() {
     };
     assert_eq!((*trade_id, reason.as_str()), (1, "deselected"));
     assert_eq!(*pnl_units, gross_units - fees_units);
+    // Its fees include the 1.4 units the journal says were taken in BNB at entry.
+    let unwind_fees: i128 = mine[..2]
+        .iter()
+        .map(|e| match &e.ev {
+            StatArbRecord::Fill {
+                fee_units,
+                fee_base_value_units,
+                fee_other_units,
+                ..
+            } => (fee_units + fee_base_value_units + fee_other_units) as i128,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(*fees_units, 10 + 14 + unwind_fees);
     // Trade 3 (and trades of the lane's own) may have closed meanwhile: trade 1 is in the
     // totals either way, and the lane's PnL is exactly its closes'.
     let totals = lane.totals();

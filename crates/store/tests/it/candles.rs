@@ -199,9 +199,9 @@ fn a_v5_journal_upgrades_and_takes_candles() {
     let journal = Journal::open(&path, 8).unwrap();
     (0..4).for_each(|i| journal.handle().append(record(0, i)).unwrap());
     journal.close().unwrap();
-    // Migrations 6 to 9 only add tables (`candles`, the `statarb_*` tables,
-    // `xarb_kill_switch`), their indexes and a column of `xarb_fills`: dropping them and their
-    // version rows is exactly v5.
+    // Migrations 6 to 10 only add tables (`candles`, the `statarb_*` tables,
+    // `xarb_kill_switch`), their indexes and columns of `xarb_fills` and `statarb_fills`:
+    // dropping them and their version rows is exactly v5.
     Connection::open(&path)
         .unwrap()
         .execute_batch(

@@ -116,7 +116,7 @@ fn downgrade_to_v3(path: &std::path::Path) {
 
 #[test]
 fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
-    assert_eq!(SCHEMA_VERSION, 9);
+    assert_eq!(SCHEMA_VERSION, 10);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 8).unwrap();
@@ -124,7 +124,7 @@ fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
     journal.close().unwrap();
     downgrade_to_v3(&path);
     assert_eq!(applied_versions(&path), vec![1, 2, 3]);
-    // This build reads only v8, so the old file is refused until a writer upgrades it.
+    // This build reads only v10, so the old file is refused until a writer upgrades it.
     assert!(matches!(
         open_readonly(&path),
         Err(StoreError::SchemaMismatch { found: 3, .. })
@@ -137,7 +137,7 @@ fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
     };
     journal.handle().append(rec).unwrap();
     assert_eq!(journal.close().unwrap().disagreements, 1);
-    assert_eq!(applied_versions(&path), vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(applied_versions(&path), vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
     let reader = open_readonly(&path).unwrap();
     assert_eq!(reader.candidates(RUN).unwrap().len(), 2);

@@ -42,6 +42,7 @@ fn fill(trade_id: u64, symbol: &str, side: &str, size: u64, notional: u128) -> S
         fee_units: notional / 1000,
         fee_base_units: 0,
         fee_base_value_units: 0,
+        fee_other_units: 0,
         error: None,
     }
 }
@@ -64,6 +65,29 @@ fn base_fee_buy(
         fee_units: 0,
         fee_base_units: fee_base,
         fee_base_value_units: fee_value,
+        fee_other_units: 0,
+        error: None,
+    }
+}
+
+/// A sell whose fee the venue took in a third asset (BNB), worth `fee_value` of quote.
+fn bnb_fee_sell(
+    trade_id: u64,
+    symbol: &str,
+    size: u64,
+    notional: u128,
+    fee_value: u128,
+) -> StatArbRecord {
+    StatArbRecord::Fill {
+        trade_id,
+        symbol: symbol.into(),
+        side: "sell".into(),
+        size_units: size,
+        notional_units: notional,
+        fee_units: 0,
+        fee_base_units: 0,
+        fee_base_value_units: 0,
+        fee_other_units: fee_value,
         error: None,
     }
 }
@@ -150,6 +174,7 @@ fn a_runs_records_read_back_exactly() {
                     fee_units: u128::MAX,
                     fee_base_units: u128::MAX - 1,
                     fee_base_value_units: 7,
+                    fee_other_units: u128::MAX - 2,
                     error: Some("51008: insufficient balance \"BTC\"".into()),
                 },
             ),
@@ -262,6 +287,7 @@ fn a_runs_records_read_back_exactly() {
                 fee_units: big_notional / 1000,
                 fee_base_units: 0,
                 fee_base_value_units: 0,
+                fee_other_units: 0,
                 error: None,
             },
             StatArbFillRow {
@@ -275,6 +301,7 @@ fn a_runs_records_read_back_exactly() {
                 fee_units: u128::MAX,
                 fee_base_units: u128::MAX - 1,
                 fee_base_value_units: 7,
+                fee_other_units: u128::MAX - 2,
                 error: Some("51008: insufficient balance \"BTC\"".into()),
             },
         ]
@@ -387,6 +414,7 @@ fn open_trades_are_summed_from_their_fills_across_runs() {
                     fee_units: 77,
                     fee_base_units: 5,
                     fee_base_value_units: 77,
+                    fee_other_units: 77,
                     error: Some("timeout".into()),
                 },
             ),
@@ -405,6 +433,8 @@ fn open_trades_are_summed_from_their_fills_across_runs() {
             // Bought 3 BTC, the venue kept 1 of them as its fee (worth 1,700 of quote).
             sa("run-2", 13, base_fee_buy(1, BTC, 3, 5_000, 1, 1_700)),
             sa("run-2", 14, entered(0, "long", f64::INFINITY, -1)),
+            // Sold 1 BTC back; its fee went in BNB, worth 4 of quote: a cost, not cash.
+            sa("run-2", 15, bnb_fee_sell(1, BTC, 1, 1_600, 4)),
         ],
     );
     let open = open_readonly(&path).unwrap().statarb_open_trades().unwrap();
@@ -423,6 +453,7 @@ fn open_trades_are_summed_from_their_fills_across_runs() {
             cash_units: 0,
             fees_units: 0,
             fee_base_value_units: 0,
+            fee_other_units: 0,
         }
     };
     assert_eq!(
@@ -438,10 +469,11 @@ fn open_trades_are_summed_from_their_fills_across_runs() {
             trade("run-2", 0, "long", 14, None, -1),
             StatArbOpenTrade {
                 pos_a_units: -2,
-                pos_b_units: 3 - 1,
-                cash_units: 6_000 - 5_000,
+                pos_b_units: 3 - 1 - 1,
+                cash_units: 6_000 - 5_000 + 1_600,
                 fees_units: 6,
                 fee_base_value_units: 1_700,
+                fee_other_units: 4,
                 ..trade("run-2", 1, "short", 11, Some(2.75), 7_000)
             },
         ]
@@ -505,9 +537,9 @@ fn a_damaged_statarb_row_is_reported_not_misread() {
     assert_eq!(reader.statarb_open_trades().unwrap()[0].pos_a_units, 1);
 }
 
-/// Turns a current journal file back into the version-6 layout: migrations 7 to 9 only add
-/// the `statarb_*` tables and `xarb_kill_switch` with their indexes and a column of
-/// `xarb_fills`, so dropping them and their version rows is exact.
+/// Turns a current journal file back into the version-6 layout: migrations 7 to 10 only add
+/// the `statarb_*` tables and `xarb_kill_switch` with their indexes, a column of `xarb_fills`
+/// and one of `statarb_fills`, so dropping them and their version rows is exact.
 fn downgrade_to_v6(path: &std::path::Path) {
     Connection::open(path)
         .unwrap()
@@ -522,7 +554,7 @@ fn downgrade_to_v6(path: &std::path::Path) {
 
 #[test]
 fn a_v6_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
-    assert_eq!(SCHEMA_VERSION, 9);
+    assert_eq!(SCHEMA_VERSION, 10);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 8).unwrap();
@@ -550,10 +582,48 @@ fn a_v6_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
             .map(Result::unwrap)
             .collect()
     };
-    assert_eq!(versions, (1..=9).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<i64>>());
 
     let reader = open_readonly(&path).unwrap();
     assert_eq!(reader.candidates(RUN).unwrap().len(), 1);
     assert_eq!(reader.statarb_trades(RUN).unwrap().len(), 1);
     assert_eq!(reader.statarb_open_trades().unwrap().len(), 1);
+}
+
+#[test]
+fn a_v9_journals_open_trade_upgrades_with_no_third_asset_fee() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = journal_with(
+        &dir,
+        vec![
+            sa(RUN, 1, entered(1, "long", -2.0, 10_000)),
+            sa(RUN, 2, fill(1, ETH, "buy", 3, 3_000)),
+        ],
+    );
+    // Version 10 only adds `statarb_fills.fee_other_units`: dropping it and its version row
+    // is exactly v9.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE statarb_fills DROP COLUMN fee_other_units;
+             DELETE FROM schema_migrations WHERE version >= 10;",
+        )
+        .unwrap();
+    assert!(matches!(
+        open_readonly(&path),
+        Err(StoreError::SchemaMismatch { found: 9, .. })
+    ));
+    Journal::open(&path, 8).unwrap().close().unwrap();
+    let reader = open_readonly(&path).unwrap();
+    let open = reader.statarb_open_trades().unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (
+            open[0].cash_units,
+            open[0].fees_units,
+            open[0].fee_other_units
+        ),
+        (-3_000, 3, 0)
+    );
+    assert_eq!(reader.statarb_fills(RUN).unwrap()[0].fee_other_units, 0);
 }

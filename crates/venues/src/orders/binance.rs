@@ -12,7 +12,7 @@
 
 use std::io::Write as _;
 
-use kestrel_types::cex::{Fixed, Venue};
+use kestrel_types::cex::{Fixed, Rate, Venue};
 use serde::Deserialize;
 
 use super::candles::{check_query, from_arrays, push_param};
@@ -552,6 +552,18 @@ struct Commission<'a> {
     special_commission: Option<Rates<'a>>,
     #[serde(borrow)]
     tax_commission: Option<Rates<'a>>,
+    #[serde(borrow)]
+    discount: Option<Discount<'a>>,
+}
+
+/// The discount on the standard commission when it is paid in `discountAsset` (BNB).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Discount<'a> {
+    enabled_for_account: bool,
+    enabled_for_symbol: bool,
+    #[serde(borrow)]
+    discount: Num<'a>,
 }
 
 #[derive(Deserialize)]
@@ -568,8 +580,13 @@ struct Rates<'a> {
 
 /// Maker and taker rates: per `commission_faq.md` each of the standard, special and tax
 /// commissions charges `maker|taker + buyer|seller`, all three added. The side is not known
-/// here, so the larger of buyer and seller is counted (never under-counted); the BNB discount
-/// is not applied (it needs a BNB balance).
+/// here, so the larger of buyer and seller is counted (never under-counted).
+///
+/// Where `discount` is enabled for both the account and the symbol, a fee paid in its asset
+/// (BNB) has the standard commission multiplied by `discount` ("Standard commission is reduced
+/// by this rate when paying commission in BNB"), rounded up to `10^-8`: that is
+/// [`FeeRates::discounted_taker`]. Whether a fill is paid so depends on the BNB balance at
+/// the time, so `taker` stays the undiscounted rate that the decision counts.
 pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates, VenueError> {
     let ctx = Ctx::new(VENUE, Call::FeeRates, http_status);
     let commission: Commission<'_> = read(&ctx, body)?;
@@ -578,10 +595,13 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
         commission.special_commission.as_ref(),
         commission.tax_commission.as_ref(),
     ];
+    // Taker rate of each part, the standard's first.
+    let mut takers = [Rate(0); 3];
     let mut maker = Amount::default();
     let mut taker = Amount::default();
     let overflow = || ctx.unreadable("commission rates overflow");
-    for rates in parts.into_iter().flatten() {
+    for (i, rates) in parts.into_iter().enumerate() {
+        let Some(rates) = rates else { continue };
         let side = side_rate(&ctx, rates)?;
         let m = ctx.amount(rates.maker.text(), "maker")?;
         let t = ctx.amount(rates.taker.text(), "taker")?;
@@ -589,14 +609,37 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
             .checked_add(m)
             .and_then(|x| x.checked_add(side))
             .ok_or_else(overflow)?;
-        taker = taker
-            .checked_add(t)
-            .and_then(|x| x.checked_add(side))
-            .ok_or_else(overflow)?;
+        let part = t.checked_add(side).ok_or_else(overflow)?;
+        takers[i] = common::rate_from(&ctx, part, "taker")?;
+        taker = taker.checked_add(part).ok_or_else(overflow)?;
     }
+    let discounted_taker = match &commission.discount {
+        Some(d) if d.enabled_for_account && d.enabled_for_symbol => {
+            let factor = ctx.amount(d.discount.text(), "discount.discount")?;
+            let factor = common::rate_from(&ctx, factor, "discount.discount")?;
+            if u128::from(factor.0) > Rate::ONE {
+                // A "discount" that raises the fee is not one this reading understands.
+                return Err(ctx.unreadable(format_args!(
+                    "`discount.discount` = {} is more than 1",
+                    d.discount.text()
+                )));
+            }
+            let [standard, special, tax] = takers;
+            Some(Rate(
+                standard
+                    .times(factor)
+                    .0
+                    .checked_add(special.0)
+                    .and_then(|x| x.checked_add(tax.0))
+                    .ok_or_else(overflow)?,
+            ))
+        }
+        _ => None,
+    };
     Ok(FeeRates {
         maker: common::rate_from(&ctx, maker, "maker")?,
         taker: common::rate_from(&ctx, taker, "taker")?,
+        discounted_taker,
     })
 }
 

@@ -503,6 +503,7 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
             summary.fee_tier.taker_fee_rate.text(),
             "taker_fee_rate",
         )?,
+        discounted_taker: None,
     })
 }
 

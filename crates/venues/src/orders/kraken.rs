@@ -477,7 +477,11 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
         Some(tiers) if !tiers.is_empty() => percent(tiers, "fees_maker")?,
         _ => taker,
     };
-    Ok(FeeRates { maker, taker })
+    Ok(FeeRates {
+        maker,
+        taker,
+        discounted_taker: None,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -552,6 +552,11 @@ pub struct FeeRates {
     pub maker: Rate,
     /// Rate on fills that took liquidity.
     pub taker: Rate,
+    /// The taker rate where the fee is paid in the venue's discount asset instead, when the
+    /// venue states one that applies to the account and symbol (Binance's BNB, with
+    /// `discount` enabled for both: the standard commission reduced by the discount, special
+    /// and tax commissions in full); `None` elsewhere.
+    pub discounted_taker: Option<Rate>,
 }
 
 /// The venue's own precisions for a symbol, as fraction digits.

@@ -631,11 +631,13 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
         return Ok(FeeRates {
             maker: charge(&ctx, maker.text(), "maker")?,
             taker: charge(&ctx, taker.text(), "taker")?,
+            discounted_taker: None,
         });
     }
     let mut rates = FeeRates {
         maker: Rate(0),
         taker: Rate(0),
+        discounted_taker: None,
     };
     for group in &row.fee_group {
         rates.maker = rates

@@ -411,8 +411,44 @@ fn binance_balances_and_commission_read_exactly() {
         FeeRates {
             maker: Rate(5_000_280),
             taker: Rate(6_000_292),
+            // Paid in BNB, the standard part (0.0000006) is reduced to 0.75 of itself and the
+            // special and tax parts are paid in full: 0.00000045 + 0.06 + 0.00000232.
+            discounted_taker: Some(Rate(6_000_277)),
         }
     );
+}
+
+#[test]
+fn binances_bnb_discount_counts_only_where_enabled_and_never_rounds_a_fee_down() {
+    let commission = |standard_taker: &str, enabled: (bool, bool), discount: &str| {
+        let body = serde_json::json!({
+            "symbol": "BTCUSDT",
+            "standardCommission": {"maker": "0.00100000", "taker": standard_taker, "buyer": "0.00000000", "seller": "0.00000000"},
+            "specialCommission": {"maker": "0.00000000", "taker": "0.00000000", "buyer": "0.00000000", "seller": "0.00000000"},
+            "taxCommission": {"maker": "0.00000000", "taker": "0.00000000", "buyer": "0.00000000", "seller": "0.00000000"},
+            "discount": {"enabledForAccount": enabled.0, "enabledForSymbol": enabled.1, "discountAsset": "BNB", "discount": discount}
+        });
+        parse_fee_rates(Venue::Binance, 200, body.to_string().as_bytes())
+    };
+    let discounted = |taker, enabled| {
+        commission(taker, enabled, "0.75000000")
+            .expect("reads")
+            .discounted_taker
+    };
+    // The regular 0.1 % paid in BNB: 0.075 %.
+    assert_eq!(discounted("0.00100000", (true, true)), Some(Rate(75_000)));
+    // Off for the account or for the symbol: no discounted rate.
+    assert_eq!(discounted("0.00100000", (false, true)), None);
+    assert_eq!(discounted("0.00100000", (true, false)), None);
+    // 0.00000001 × 0.75 is not a whole 10^-8: counted as the next one up, never as 0.
+    assert_eq!(discounted("0.00000001", (true, true)), Some(Rate(1)));
+    // A factor over one would raise the fee: refused, named.
+    let err = commission("0.00100000", (true, true), "1.25000000").expect_err("refused");
+    assert!(err.to_string().contains("discount.discount"), "{err}");
+    // An answer without the discount object (older API versions) reads as before.
+    let body = r#"{"symbol":"BTCUSDT","standardCommission":{"maker":"0.001","taker":"0.001","buyer":"0","seller":"0"}}"#;
+    let fees = parse_fee_rates(Venue::Binance, 200, body.as_bytes()).expect("reads");
+    assert_eq!((fees.taker, fees.discounted_taker), (Rate(100_000), None));
 }
 
 /// rest-api.md, "Exchange information" (`ETHBTC`), with its filter placeholders filled by the
@@ -995,7 +1031,8 @@ fn kraken_account_and_rules_read_exactly() {
         fees,
         FeeRates {
             maker: Rate(0),
-            taker: Rate(100_000)
+            taker: Rate(100_000),
+            discounted_taker: None,
         }
     );
     let rules = parse_symbol_rules(
@@ -1252,7 +1289,8 @@ fn okx_account_and_rules_read_exactly() {
         fees,
         FeeRates {
             maker: Rate(80_000),
-            taker: Rate(100_000)
+            taker: Rate(100_000),
+            discounted_taker: None,
         }
     );
     let rules = parse_symbol_rules(Venue::Okx, 200, OKX_INSTRUMENTS.as_bytes(), scales(1, 8))
@@ -1769,7 +1807,8 @@ fn bybit_account_and_rules_read_exactly() {
         fees,
         FeeRates {
             maker: Rate(10_000),
-            taker: Rate(60_000)
+            taker: Rate(60_000),
+            discounted_taker: None,
         }
     );
     let rules = parse_symbol_rules(Venue::Bybit, 200, BYBIT_INSTRUMENT.as_bytes(), scales(1, 6))
@@ -2027,7 +2066,8 @@ fn coinbase_account_and_rules_read_exactly() {
         fees,
         FeeRates {
             maker: Rate(200_000),
-            taker: Rate(100_000)
+            taker: Rate(100_000),
+            discounted_taker: None,
         }
     );
     let rules = parse_symbol_rules(
