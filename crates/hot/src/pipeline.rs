@@ -222,6 +222,9 @@ impl Pipeline {
             }) if id == PENDING_SUBSCRIPTION_ID || id == HEADS_SUBSCRIPTION_ID => {
                 self.on_refusal(id);
             }
+            Ok(Frame::Reply {
+                id, error: None, ..
+            }) if id == PENDING_SUBSCRIPTION_ID => self.counters.add_pending_subscription(),
             Ok(Frame::Reply { .. }) => {}
             Err(_) => self.skip(B256::ZERO, SkipReason::MalformedFrame, stamps),
         }

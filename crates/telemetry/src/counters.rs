@@ -24,6 +24,7 @@ pub struct Counters {
     reconnects: AtomicU64,
     connect_failures: AtomicU64,
     subscription_refusals: AtomicU64,
+    pending_subscriptions: AtomicU64,
     skips: [AtomicU64; REASONS],
     routed: [AtomicU64; PATHS],
     confirmed: AtomicU64,
@@ -49,6 +50,9 @@ pub struct CountersSnapshot {
     pub connect_failures: u64,
     /// Subscription requests the node answered with an error.
     pub subscription_refusals: u64,
+    /// Pending-transaction subscriptions the node confirmed: one per connection that will
+    /// deliver pending transactions (a connection whose count has not risen yet sees none).
+    pub pending_subscriptions: u64,
     /// Skips, indexed by [`SkipReason::index`].
     pub skips: [u64; REASONS],
     /// Pending transactions to a decoded router, indexed by [`DecodePath::index`].
@@ -152,6 +156,11 @@ impl Counters {
         bump(&self.subscription_refusals, 1);
     }
 
+    /// Counts one pending-transaction subscription the node confirmed.
+    pub fn add_pending_subscription(&self) {
+        bump(&self.pending_subscriptions, 1);
+    }
+
     /// Reads every counter.
     pub fn snapshot(&self) -> CountersSnapshot {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -163,6 +172,7 @@ impl Counters {
             reconnects: read(&self.reconnects),
             connect_failures: read(&self.connect_failures),
             subscription_refusals: read(&self.subscription_refusals),
+            pending_subscriptions: read(&self.pending_subscriptions),
             skips: std::array::from_fn(|i| self.skips.get(i).map_or(0, read)),
             routed: std::array::from_fn(|i| self.routed.get(i).map_or(0, read)),
             confirmed: read(&self.confirmed),

@@ -63,6 +63,12 @@ fn write_all(out: &mut String, c: &CountersSnapshot, l: &LatencySummary) -> fmt:
         "Subscription requests the node answered with an error.",
         c.subscription_refusals,
     )?;
+    counter(
+        out,
+        "kestrel_pending_subscriptions_total",
+        "Pending-transaction subscriptions the node confirmed (one per connection).",
+        c.pending_subscriptions,
+    )?;
 
     let name = "kestrel_skips_total";
     header(

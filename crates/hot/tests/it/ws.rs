@@ -401,6 +401,10 @@ fn refused_subscriptions_are_counted_and_reported_once_per_connection() {
     node.join().unwrap();
     let c = counters.snapshot();
     assert_eq!((c.subscription_refusals, c.reconnects), (4, 1));
+    assert_eq!(
+        c.pending_subscriptions, 0,
+        "no refused subscription counts as confirmed"
+    );
     assert_eq!((report.reconnects, report.connect_failures), (1, 0));
 }
 

@@ -189,8 +189,13 @@ async fn swap_on_a_pool_the_engine_does_not_know_gets_no_bundle() {
 async fn dropped_node_connection_is_recovered() {
     let mut h = Harness::start_behind_proxy().await;
     h.proxy.as_ref().unwrap().cut();
-    // The hot thread notices, reconnects through the proxy and resubscribes.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The hot thread notices, reconnects through the proxy and resubscribes: the node
+    // confirms a second subscription.
+    assert!(
+        h.wait_for(|c| c.pending_subscriptions >= 2).await,
+        "{:?}",
+        h.engine.counters().snapshot()
+    );
     h.large_victim(0).await;
     assert!(
         h.wait_for(|c| c.bundles >= 1).await,

@@ -150,9 +150,7 @@ impl Harness {
         kestrel_sandbox::anvil::set_balance(&provider, user.address(), U256::from(1000 * ETH))
             .await
             .unwrap();
-        // Let the hot thread connect and subscribe before any swap is sent.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        Harness {
+        let h = Harness {
             anvil,
             world,
             builder,
@@ -163,7 +161,14 @@ impl Harness {
             user,
             nonce: 0,
             _dir: dir,
-        }
+        };
+        // A swap sent before the node confirmed the hot thread's subscription would never
+        // be seen: wait for the confirmation (a fixed sleep lost that race on a loaded machine).
+        assert!(
+            h.wait_for(|c| c.pending_subscriptions >= 1).await,
+            "the node never confirmed the pending-transaction subscription"
+        );
+        h
     }
 
     /// What router `r` quotes for `value` ETH of `token`.
