@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use kestrel_types::cex::{FeeAsset, Fixed, Rate, Scale, Venue};
 
-use crate::engine::{AssetSpec, Exchange, FeeRates, SymbolSpec};
+use crate::engine::{AssetSpec, Exchange, FeeDiscount, FeeRates, SymbolSpec};
 use crate::market::{MarketGen, MarketParams};
 use crate::server::{ExchangeServer, Front};
 
@@ -50,7 +50,33 @@ pub struct Listing {
     pub maker_fee: Rate,
     /// The smallest order value the venue takes, notional units (OKX has none).
     pub min_notional: u128,
+    /// Fees the account pays in a third asset at a discount, where it does (Binance's BNB).
+    pub third_asset_fees: Option<ThirdAssetFees>,
 }
+
+/// A preset account paying taker fees in a third asset at a discount (see
+/// [`FeeDiscount`](crate::engine::FeeDiscount)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThirdAssetFees {
+    /// The asset (listed at 8 digits).
+    pub asset: &'static str,
+    /// The factor on the taker rate.
+    pub discount: Rate,
+    /// Quote units one unit of the asset is worth.
+    pub quote_units_per_unit: u128,
+    /// What the account holds of it at start, units.
+    pub funded: u128,
+}
+
+/// Binance's "use BNB to pay for fees": 0.75 of the rate, BNB at 600 (one 10^-8 BNB is 60
+/// quote units), 20 BNB held: fees on about 16 million quote of taker volume, then the usual
+/// asset.
+pub const BINANCE_BNB_FEES: ThirdAssetFees = ThirdAssetFees {
+    asset: "BNB",
+    discount: Rate(75_000_000),
+    quote_units_per_unit: 60,
+    funded: 2_000_000_000,
+};
 
 /// The five listings, one per venue format. Fees are each venue's entry tier, roughly: what a
 /// new account pays, and distinct enough that the venue a trade picks matters.
@@ -63,6 +89,7 @@ pub const LISTINGS: [Listing; 5] = [
         taker_fee: Rate(100_000),
         maker_fee: Rate(100_000),
         min_notional: 5 * ONE_QUOTE,
+        third_asset_fees: Some(BINANCE_BNB_FEES),
     },
     Listing {
         venue: Venue::Kraken,
@@ -72,6 +99,7 @@ pub const LISTINGS: [Listing; 5] = [
         taker_fee: Rate(260_000),
         maker_fee: Rate(160_000),
         min_notional: ONE_QUOTE / 2,
+        third_asset_fees: None,
     },
     Listing {
         venue: Venue::Okx,
@@ -81,6 +109,7 @@ pub const LISTINGS: [Listing; 5] = [
         taker_fee: Rate(100_000),
         maker_fee: Rate(80_000),
         min_notional: 0,
+        third_asset_fees: None,
     },
     Listing {
         venue: Venue::Bybit,
@@ -90,6 +119,7 @@ pub const LISTINGS: [Listing; 5] = [
         taker_fee: Rate(100_000),
         maker_fee: Rate(100_000),
         min_notional: 5 * ONE_QUOTE,
+        third_asset_fees: None,
     },
     Listing {
         venue: Venue::Coinbase,
@@ -99,6 +129,7 @@ pub const LISTINGS: [Listing; 5] = [
         taker_fee: Rate(400_000),
         maker_fee: Rate(250_000),
         min_notional: ONE_QUOTE,
+        third_asset_fees: None,
     },
 ];
 
@@ -159,7 +190,7 @@ pub fn market(seed: u64, venues: &[Venue]) -> MarketGen {
 /// An exchange listing `l`, with `account` paying `l`'s fee rates and holding `quote`
 /// (notional units) and `btc` (size units).
 pub fn exchange(l: &Listing, account: &str, quote: u128, btc: u128) -> anyhow::Result<Exchange> {
-    let assets = vec![
+    let mut assets = vec![
         AssetSpec {
             name: "BTC".into(),
             scale: scale(SIZE_DIGITS),
@@ -169,8 +200,22 @@ pub fn exchange(l: &Listing, account: &str, quote: u128, btc: u128) -> anyhow::R
             scale: scale(PRICE_DIGITS + SIZE_DIGITS),
         },
     ];
+    if let Some(t) = l.third_asset_fees {
+        assets.push(AssetSpec {
+            name: t.asset.into(),
+            scale: scale(8),
+        });
+    }
     let mut ex = Exchange::new(l.venue, assets, vec![spec(l)], l.buy_fee_asset)
         .map_err(|e| anyhow::anyhow!("{}: {e}", l.venue))?;
+    if let Some(t) = l.third_asset_fees {
+        ex.set_fee_discount(FeeDiscount {
+            asset: t.asset.into(),
+            discount: t.discount,
+            quote_units_per_unit: t.quote_units_per_unit,
+        })
+        .map_err(|e| anyhow::anyhow!("{}: {e}", l.venue))?;
+    }
     ex.add_account(
         account,
         FeeRates {
@@ -183,6 +228,9 @@ pub fn exchange(l: &Listing, account: &str, quote: u128, btc: u128) -> anyhow::R
     }
     if btc > 0 {
         ex.deposit(account, "BTC", btc);
+    }
+    if let Some(t) = l.third_asset_fees {
+        ex.deposit(account, t.asset, t.funded);
     }
     Ok(ex)
 }

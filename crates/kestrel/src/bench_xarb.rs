@@ -88,6 +88,9 @@ pub struct XarbBench {
     pub rate_limited: u64,
     /// Rate-limit or busy answers from a venue, each of which paused it.
     pub venue_pauses: u64,
+    /// Fills whose fee the venue took in a third asset (the simulated Binance's BNB),
+    /// valued at the discounted rate it states.
+    pub fees_in_other_asset: u64,
     /// Book change read → both orders written, ns (trades decided in the poll that read it).
     pub update_to_orders_ns: Percentiles,
     /// Its first part: book change read → decision to trade, ns.
@@ -371,6 +374,7 @@ impl XarbSim {
             deferred_trades: stats.deferred_trades,
             rate_limited: stats.rate_limited,
             venue_pauses: stats.venue_pauses,
+            fees_in_other_asset: stats.fees_in_other_asset,
             update_to_orders_ns: outcome.update_to_orders,
             update_to_decision_ns: outcome.update_to_decision,
             decision_to_orders_ns: outcome.decision_to_orders,

@@ -770,6 +770,11 @@ impl XarbLane {
         self.holdings.get(leg).copied()
     }
 
+    /// Leg `i`'s configuration, as loaded at start (fees, rules, limits).
+    pub fn leg_config(&self, leg: usize) -> Option<&LegConfig> {
+        self.cfg.legs.get(leg)
+    }
+
     /// The kill switch (to trip or reset by command).
     pub fn kill_switch(&mut self) -> &mut KillSwitch {
         &mut self.kill

@@ -174,6 +174,15 @@ fn xarb_bench_trades_dislocations_on_every_venue_format_and_measures_every_trade
     );
     // Each venue is dislocated in turn, so trades are not all between the same two.
     assert!(out.trades_by_pair.len() >= 2, "{out:?}");
+    // The simulated Binance account pays its fees in BNB: where Binance traded, fees were
+    // taken in a third asset, and nowhere else.
+    let binance_trades: u64 = out
+        .trades_by_pair
+        .iter()
+        .filter(|(pair, _)| pair.contains("binance"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(binance_trades > 0, out.fees_in_other_asset > 0, "{out:?}");
     for pair in out.trades_by_pair.keys() {
         let (buy, sell) = pair.split_once("->").expect("buy->sell");
         assert!(buy != sell && out.venues.iter().any(|v| v == buy), "{pair}");

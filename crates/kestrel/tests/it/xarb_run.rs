@@ -12,6 +12,7 @@ use kestrel::xarb_admin::{ResetOutcome, reset_kill_switch, reset_target};
 use kestrel::xarb_run::{Restored, XarbRun, build_lane, quote_digits};
 use kestrel_store::{Journal, KillSwitchEvent, Record, XarbRecord};
 use kestrel_types::Mode;
+use kestrel_types::cex::{Rate, Venue};
 
 const PREFIX: &str = "KESTREL_TEST_SIM";
 
@@ -273,6 +274,14 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
     let lane = build_lane(&x, &sim.secrets(), Mode::Live, &restored).unwrap();
     for i in 0..5 {
         assert_eq!(lane.holdings(i).unwrap().base, sim.account(i).unwrap().0);
+    }
+    // The fee rates are the venues' own: the simulated Binance account pays its fees in BNB,
+    // and its commission answer states the discounted rate, 0.75 × 0.1 %; no other venue
+    // states one.
+    for i in 0..5 {
+        let leg = lane.leg_config(i).unwrap();
+        let expected = (leg.venue == Venue::Binance).then_some(Rate(75_000));
+        assert_eq!(leg.discounted_taker, expected, "{:?}", leg.venue);
     }
 }
 
