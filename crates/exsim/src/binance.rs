@@ -643,29 +643,12 @@ fn exchange_info(
     )
 }
 
-/// An asset's scale: the size scale of a symbol whose base it is, or the notional scale of one
-/// whose quote it is.
-fn asset_digits(ex: &Exchange, asset: &str) -> u8 {
-    ex.symbols()
-        .iter()
-        .find_map(|s| {
-            if s.base == asset {
-                Some(s.size_scale.digits())
-            } else if s.quote == asset {
-                Some(notional_digits(s))
-            } else {
-                None
-            }
-        })
-        .unwrap_or(8)
-}
-
 fn account_info(ex: &Exchange, account: &str) -> HttpResponse {
     let balances: Vec<serde_json::Value> = ex
         .balances(account)
         .into_iter()
         .map(|(asset, free, locked)| {
-            let digits = asset_digits(ex, &asset);
+            let digits = ex.asset_digits(&asset);
             serde_json::json!({"asset": asset, "free": units_text(free, digits), "locked": units_text(locked, digits)})
         })
         .collect();
@@ -915,12 +898,7 @@ fn fee_asset<'a>(ex: &'a Exchange, spec: &'a SymbolSpec, fill: &Fill) -> (&'a st
     if fill.discounted
         && let Some(d) = ex.fee_discount()
     {
-        let digits = ex
-            .assets()
-            .iter()
-            .find(|a| a.name == d.asset)
-            .map_or(8, |a| a.scale.digits());
-        return (d.asset.as_str(), digits);
+        return (d.asset.as_str(), ex.asset_digits(&d.asset));
     }
     match fill.fee_asset {
         FeeAsset::Base => (spec.base.as_str(), spec.size_scale.digits()),

@@ -918,7 +918,7 @@ fn wallet_balance(
             None => free + locked > 0,
         })
         .map(|(asset, free, locked)| {
-            let digits = asset_digits(ex, &asset);
+            let digits = ex.asset_digits(&asset);
             let wallet = amount(free + locked, digits);
             json!({
                 "coin": asset, "equity": wallet, "usdValue": "0", "walletBalance": wallet,
@@ -1104,7 +1104,7 @@ fn order_json(ex: &Exchange, spec: &SymbolSpec, order: &Order) -> Value {
         Some(FeeAsset::Quote) => Some(&spec.quote),
         None => None,
     };
-    let fee = fee_asset.map_or_else(String::new, |a| amount(order.fees, asset_digits(ex, a)));
+    let fee = fee_asset.map_or_else(String::new, |a| amount(order.fees, ex.asset_digits(a)));
     let fee_detail: serde_json::Map<String, Value> = fee_asset
         .filter(|_| order.fees > 0)
         .map(|a| (a.clone(), Value::String(fee.clone())))
@@ -1183,13 +1183,6 @@ fn avg_price(order: &Order, spec: &SymbolSpec) -> String {
 
 fn notional_digits(spec: &SymbolSpec) -> u8 {
     spec.price_scale.digits() + spec.size_scale.digits()
-}
-
-fn asset_digits(ex: &Exchange, asset: &str) -> u8 {
-    ex.assets()
-        .iter()
-        .find(|a| a.name == asset)
-        .map_or(8, |a| a.scale.digits())
 }
 
 fn rate_text(rate: Rate) -> String {

@@ -876,7 +876,7 @@ fn accounts(ex: &Exchange, account: &str, query: &HashMap<String, String>) -> Ht
         .skip(start)
         .take(limit)
         .map(|(i, (asset, free, locked))| {
-            let digits = asset_digits(ex, asset);
+            let digits = ex.asset_digits(asset);
             let money =
                 |units: u128| json!({"value": units_text(units, digits), "currency": asset});
             json!({
@@ -1017,13 +1017,6 @@ fn product_info(ex: &Exchange, product: &str) -> HttpResponse {
 
 fn notional_digits(spec: &SymbolSpec) -> u8 {
     spec.price_scale.digits() + spec.size_scale.digits()
-}
-
-fn asset_digits(ex: &Exchange, asset: &str) -> u8 {
-    ex.assets()
-        .iter()
-        .find(|a| a.name == asset)
-        .map_or(8, |a| a.scale.digits())
 }
 
 fn rate_text(rate: Rate) -> String {

@@ -181,6 +181,13 @@ impl Exchange {
         &self.assets
     }
 
+    /// Fraction digits of `asset`'s balances (a base asset's are its symbols' size digits, a
+    /// quote asset's their notional digits); 8, the most venues write, for one not listed.
+    pub fn asset_digits(&self, asset: &str) -> u8 {
+        self.asset_index(asset)
+            .map_or(8, |i| self.assets[i].scale.digits())
+    }
+
     /// Symbols, as configured.
     pub fn symbols(&self) -> &[SymbolSpec] {
         &self.symbols
@@ -199,9 +206,15 @@ impl Exchange {
     /// Charge taker fees in a third asset at a discount from now on (see [`FeeDiscount`]).
     ///
     /// # Errors
-    /// The asset is not listed, is the base or quote of a symbol, is worth nothing, or the
-    /// factor is over one.
+    /// The venue is not Binance (the only front that writes such fees), the asset is not
+    /// listed, is the base or quote of a symbol, is worth nothing, or the factor is over one.
     pub fn set_fee_discount(&mut self, discount: FeeDiscount) -> Result<(), String> {
+        if self.venue != Venue::Binance {
+            return Err(format!(
+                "fee discount: only the Binance front writes fees paid in a third asset, not {}",
+                self.venue
+            ));
+        }
         let asset = self
             .asset_index(&discount.asset)
             .ok_or_else(|| format!("fee discount: {} is not listed", discount.asset))?;

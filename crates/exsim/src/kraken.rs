@@ -675,13 +675,6 @@ fn notional_digits(spec: &SymbolSpec) -> u8 {
     spec.price_scale.digits() + spec.size_scale.digits()
 }
 
-fn asset_digits(ex: &Exchange, asset: &str) -> u8 {
-    ex.assets()
-        .iter()
-        .find(|a| a.name == asset)
-        .map_or(8, |a| a.scale.digits())
-}
-
 /// A fee rate as Kraken's percent text, at least four digits (`0.2600`).
 fn percent_text(rate: Rate) -> String {
     let mut text = units_text(u128::from(rate.0), 6);
@@ -804,7 +797,7 @@ fn depth(ex: &Exchange, params: &HashMap<String, String>, now_ms: u64) -> HttpRe
 fn balance(ex: &Exchange, account: &str) -> HttpResponse {
     let mut result = serde_json::Map::new();
     for (asset, free, locked) in ex.balances(account) {
-        let digits = asset_digits(ex, &asset);
+        let digits = ex.asset_digits(&asset);
         result.insert(asset, json!(units_text(free + locked, digits)));
     }
     ok(Value::Object(result))
@@ -814,7 +807,7 @@ fn balance(ex: &Exchange, account: &str) -> HttpResponse {
 fn balance_ex(ex: &Exchange, account: &str) -> HttpResponse {
     let mut result = serde_json::Map::new();
     for (asset, free, locked) in ex.balances(account) {
-        let digits = asset_digits(ex, &asset);
+        let digits = ex.asset_digits(&asset);
         let entry = json!({
             "balance": units_text(free + locked, digits),
             "hold_trade": units_text(locked, digits),

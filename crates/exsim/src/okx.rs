@@ -469,13 +469,6 @@ fn notional_digits(spec: &SymbolSpec) -> u8 {
     spec.price_scale.digits() + spec.size_scale.digits()
 }
 
-fn asset_digits(ex: &Exchange, asset: &str) -> u8 {
-    ex.assets()
-        .iter()
-        .find(|a| a.name == asset)
-        .map_or(8, |a| a.scale.digits())
-}
-
 fn ok(data: Value) -> HttpResponse {
     HttpResponse::json(
         200,
@@ -917,7 +910,7 @@ fn balance(
             None => free + locked > 0,
         })
         .map(|(asset, free, locked)| {
-            let digits = asset_digits(ex, &asset);
+            let digits = ex.asset_digits(&asset);
             let total = units_text(free + locked, digits);
             json!({
                 "ccy": asset, "availBal": units_text(free, digits),

@@ -91,10 +91,12 @@ fn strip_prefix_ignore_case<'a>(name: &'a str, prefix: &str) -> Option<&'a str> 
         .flatten()
 }
 
-/// A Binance interval suffix (`10S`, `1M`, `1H`, `1D`) in ms.
+/// A Binance interval suffix (`10S`, `1M`, `1H`, `1D`) in ms. Anything else, a suffix that
+/// ends in a multi-byte character included, is `None` (never a panic: header names come from
+/// the venue, or from whatever stands in front of it).
 fn interval_ms(suffix: &str) -> Option<u64> {
     let split = suffix.len().checked_sub(1)?;
-    let (n, unit) = suffix.split_at(split);
+    let (n, unit) = suffix.split_at_checked(split)?;
     let n: u64 = n.parse().ok().filter(|&n| n > 0)?;
     let unit_ms = match unit {
         "S" | "s" => 1_000,
@@ -1299,6 +1301,13 @@ mod tests {
                 ..ReplyLimits::default()
             }
         );
+        // A count header whose name ends in a multi-byte character is not read (and does not
+        // bring the reading thread down).
+        let odd = "HTTP/1.1 200 OK\r\nX-MBX-ORDER-COUNT-1\u{e9}: 3\r\nX-MBX-ORDER-COUNT-\u{e9}: 4\r\nContent-Length: 2\r\n\r\n{}";
+        let Parsed::Done { limits, .. } = parse_response(odd.as_bytes()) else {
+            panic!("not framed")
+        };
+        assert_eq!(limits, ReplyLimits::default());
         // An HTTP-date Retry-After and a garbled weight are left unread, not guessed.
         let dated = b"HTTP/1.1 503 Busy\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\nX-MBX-USED-WEIGHT-1M: lots\r\nX-Bapi-Limit-Status: -1\r\nX-Bapi-Limit-Reset-Timestamp: soon\r\nContent-Length: 0\r\n\r\n";
         let Parsed::Done { limits, .. } = parse_response(dated) else {

@@ -351,11 +351,7 @@ impl XarbSim {
             .join()
             .map_err(|_| anyhow::anyhow!("the lane thread panicked"))??;
         let stats = outcome.stats;
-        let quote = |units: i128| {
-            let sign = if units < 0 { "-" } else { "" };
-            let abs = units.unsigned_abs();
-            format!("{sign}{}.{:07}", abs / ONE_QUOTE, abs % ONE_QUOTE)
-        };
+        let quote = |units: i128| crate::quote_decimal(units, PRICE_DIGITS + SIZE_DIGITS);
         let report = XarbBench {
             duration_s,
             venues: sim.names().iter().map(|v| v.name().to_string()).collect(),

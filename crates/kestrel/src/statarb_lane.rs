@@ -202,8 +202,9 @@ struct OpenTrade {
     run_id: Option<String>,
     /// Signed size units held of `a` and `b` (a buy's base fee already taken off).
     pos: [i64; 2],
-    /// Quote paid and received (sells +, buys −), fees charged in quote, base fees valued in
-    /// quote, and traded notional of the trade so far, notional units. Its PnL is
+    /// Quote paid and received (sells +, buys −), fees charged in quote and in a third asset
+    /// (the latter valued in quote, and paid by no quote held), base fees valued in quote,
+    /// and traded notional of the trade so far, notional units. Its PnL is
     /// `cash − fee_quote`; reported as gross `cash + fee_base_value` less fees
     /// `fee_quote + fee_base_value`.
     cash: i128,

@@ -159,11 +159,12 @@ pub fn restorable(
     open: Vec<StatArbOpenTrade>,
     mode: Mode,
 ) -> anyhow::Result<Vec<StatArbOpenTrade>> {
-    let want = format!("{mode:?}");
+    // The journal's own spelling of the mode, as every writer of `runs.mode` uses it.
+    let want = kestrel_store::mode_key(mode);
     let mut keep = Vec::with_capacity(open.len());
     for t in open {
         let run = reader.run(&t.run_id)?;
-        if run.and_then(|r| r.mode).as_deref() == Some(want.as_str()) {
+        if run.and_then(|r| r.mode).as_deref() == Some(want) {
             keep.push(t);
         } else {
             tracing::warn!(

@@ -148,10 +148,12 @@ impl RequestBudget {
         self.orders_refused_until_ns = self.orders_refused_until_ns.max(until_ns);
     }
 
-    /// Until when the venue refuses any request, as far as it has said: a rate-limit pause,
-    /// or its count spent until the count's window ends. `None` once it accepts again.
-    pub fn refused_until(&self, now_ns: u64) -> Option<u64> {
-        let spent_until = if self.venue_left <= 0 {
+    /// Until when the venue refuses a request costing `cost` units, as far as it has said: a
+    /// rate-limit pause, or its count too far spent for `cost` until the count's window ends
+    /// (the venue refuses a request that would pass its limit: Binance counts a query's
+    /// weight of 4 against what is left). `None` once it accepts again.
+    pub fn refused_until(&self, now_ns: u64, cost: u32) -> Option<u64> {
+        let spent_until = if self.venue_left < i64::from(cost.max(1)) {
             self.venue_until_ns
         } else {
             0
@@ -160,11 +162,11 @@ impl RequestBudget {
         (now_ns < until).then_some(until)
     }
 
-    /// Until when the venue refuses a new order (an unwind included): as
+    /// Until when the venue refuses a new order costing `cost` units (an unwind included): as
     /// [`RequestBudget::refused_until`], or its count of orders left spent.
-    pub fn orders_refused_until(&self, now_ns: u64) -> Option<u64> {
+    pub fn orders_refused_until(&self, now_ns: u64, cost: u32) -> Option<u64> {
         let until = self
-            .refused_until(now_ns)
+            .refused_until(now_ns, cost)
             .unwrap_or(0)
             .max(self.orders_refused_until_ns);
         (now_ns < until).then_some(until)

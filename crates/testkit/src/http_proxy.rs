@@ -153,6 +153,7 @@ fn serve(
                     return;
                 }
             }
+            // `Refuse` was answered above, before anything reached the venue.
             Verdict::Pass | Verdict::Refuse(_) => {
                 if client.write_all(&answer).is_err() {
                     return;

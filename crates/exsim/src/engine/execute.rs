@@ -94,6 +94,11 @@ impl Exchange {
         debug_assert!(
             self.conserved(pair.base)
                 .and(self.conserved(pair.quote))
+                .and(
+                    self.fee_discount
+                        .as_ref()
+                        .map_or(Ok(()), |d| self.conserved(d.asset))
+                )
                 .is_ok(),
             "Invariant: matching neither creates nor destroys units"
         );

@@ -1,5 +1,7 @@
 //! The order path's arithmetic: the symbol's rules, what crosses, what an order locks and what
-//! each fill costs. Planning and execution both use these, so they cannot disagree.
+//! each fill costs. Planning and execution both use these, so they cannot disagree, except
+//! that execution may pay a fill's fee in the discount asset instead
+//! ([`Exchange::set_fee_discount`]): that only takes less from the lock planning sized.
 
 use kestrel_types::cex::{Fixed, OrderSide, Rate};
 use kestrel_venues::book::Book;

@@ -271,7 +271,7 @@ fn a_fee_discount_charges_the_third_asset_while_it_lasts_then_the_usual_asset() 
         name: "BNB".to_owned(),
         scale: scale(8),
     });
-    let mut ex = Exchange::new(Venue::Binance, assets, vec![spec()], FeeAsset::Base)
+    let mut ex = Exchange::new(Venue::Binance, assets.clone(), vec![spec()], FeeAsset::Base)
         .expect("a valid config");
     ex.add_account("alice", FEES);
     ex.deposit("alice", "BTC", 10 * BTC);
@@ -282,6 +282,12 @@ fn a_fee_discount_charges_the_third_asset_while_it_lasts_then_the_usual_asset() 
         quote_units_per_unit: 60_000,
     };
     assert!(ex.set_fee_discount(discount("ETH")).is_err(), "not listed");
+    let mut kraken = Exchange::new(Venue::Kraken, assets.clone(), vec![spec()], FeeAsset::Base)
+        .expect("a valid config");
+    assert!(
+        kraken.set_fee_discount(discount("BNB")).is_err(),
+        "no other front writes such fees"
+    );
     assert!(
         ex.set_fee_discount(discount("USDT")).is_err(),
         "traded here"

@@ -31,6 +31,7 @@
 //! taker rate, and counted ([`LaneStats::fees_estimated`]).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
 use kestrel_fire::relay::{RelayConn, RelayReply, ReplyLimits};
@@ -53,7 +54,8 @@ use kestrel_venues::orders::{
 
 use super::VenueFeed;
 
-/// One venue's side of the lane's symbol.
+/// One venue's side of the lane's symbol. The names are shared (`Arc<str>`): settling an
+/// answer copies the leg's configuration without allocating.
 #[derive(Clone, Debug)]
 pub struct LegConfig {
     /// The venue.
@@ -63,11 +65,11 @@ pub struct LegConfig {
     /// Index of the symbol's book in that feed.
     pub book: usize,
     /// The symbol as the venue spells it in orders.
-    pub symbol: String,
+    pub symbol: Arc<str>,
     /// Base asset as the venue names it (to read fees charged in it).
-    pub base_asset: String,
+    pub base_asset: Arc<str>,
     /// Quote asset as the venue names it (a fee in neither is in a third asset).
-    pub quote_asset: String,
+    pub quote_asset: Arc<str>,
     /// The symbol's scales there.
     pub scales: Scales,
     /// Price step (unwind limits are rounded to it).
@@ -462,6 +464,16 @@ enum Asked {
     Fills(Fallback),
 }
 
+impl Asked {
+    /// The request a follow-up of this kind is (what it costs the venue's budget).
+    fn call(self) -> Call {
+        match self {
+            Asked::Fills(_) => Call::OrderFills,
+            Asked::Query | Asked::Order => Call::QueryOrder,
+        }
+    }
+}
+
 /// How a final order whose fills were asked for is settled when they cannot be had, and what
 /// that is counted as.
 #[derive(Clone, Copy, Debug)]
@@ -527,9 +539,10 @@ pub const MAX_UNWINDS: u8 = 3;
 pub const MAX_UNWIND_REFUSALS: u8 = 4;
 
 /// An unwind with no price on its book (the side is empty, or the book resyncing) is tried
-/// again this often, and given up after [`UNWIND_GIVE_UP_MS`] (what is left stays in the open
-/// imbalance).
+/// again this often.
 const UNWIND_RETRY_MS: u64 = 50;
+/// How long after a trade's first unwind it waits, for a price or for a venue that said it
+/// would refuse an order, before closing with what is left in the open imbalance.
 const UNWIND_GIVE_UP_MS: u64 = 10_000;
 
 #[derive(Clone, Debug)]
@@ -855,16 +868,27 @@ impl XarbLane {
         if self.later.iter().any(|l| l.due_ms <= now_ms) {
             let mut i = 0;
             while i < self.later.len() {
-                let Some(l) = self.later.get_mut(i).filter(|l| l.due_ms <= now_ms) else {
+                let Some((leg, asked)) = self
+                    .later
+                    .get(i)
+                    .filter(|l| l.due_ms <= now_ms)
+                    .map(|l| (l.pending.leg, l.asked))
+                else {
                     i += 1;
                     continue;
                 };
-                // The venue refuses everything for now (a rate-limit pause): a query sent
-                // now would only spend one of the order's tries. Wait for it.
-                let leg = l.pending.leg;
-                if let Some(until_ns) = self.budgets.get(leg).and_then(|b| b.refused_until(now_ns))
+                // The venue refuses such a request for now (a rate-limit pause, its count too
+                // far spent for it): sent now it would only spend one of the order's tries.
+                // Wait for it.
+                let cost = self.cost(leg, asked.call());
+                if let Some(until_ns) = self
+                    .budgets
+                    .get(leg)
+                    .and_then(|b| b.refused_until(now_ns, cost))
                 {
-                    l.due_ms = now_ms.saturating_add((until_ns - now_ns).div_ceil(1_000_000));
+                    if let Some(l) = self.later.get_mut(i) {
+                        l.due_ms = now_ms.saturating_add((until_ns - now_ns).div_ceil(1_000_000));
+                    }
                     i += 1;
                     continue;
                 }
@@ -971,7 +995,7 @@ impl XarbLane {
 
     /// What an answer's headers say about the venue's limits: a count of what has been used
     /// (bounds the budget until the count's minute ends, less what is still in flight there),
-    /// or of the orders left (see [`XarbLane::note_orders_left`]).
+    /// or of the orders left (see [`XarbLane::note_order_counts`]).
     fn note_limits(
         &mut self,
         leg: usize,
@@ -1286,7 +1310,7 @@ impl XarbLane {
             }
             Execution::Orders { writers, conns, .. } => {
                 write_client_id(&self.run_tag, id, role, attempt, &mut self.client_id);
-                let symbol = self.cfg.legs.get(leg).map_or("", |l| l.symbol.as_str());
+                let symbol = self.cfg.legs.get(leg).map_or("", |l| &*l.symbol);
                 let request = OrderRequest {
                     symbol,
                     side,
@@ -1638,15 +1662,7 @@ impl XarbLane {
         if !sent {
             return Some(p);
         }
-        self.spend_budget(
-            p.leg,
-            if is_fills {
-                Call::OrderFills
-            } else {
-                Call::QueryOrder
-            },
-            now_ns,
-        );
+        self.spend_budget(p.leg, asked.call(), now_ns);
         p.asked = asked;
         p.sent_ms = now_ms;
         if is_fills {
@@ -1869,14 +1885,22 @@ impl XarbLane {
         }
         // The venue has said it would refuse an order now (a rate-limit pause, its count
         // spent): wait for it rather than spend an unwind on a certain refusal. What is open
-        // is in the imbalance the kill switch watches meanwhile.
+        // is in the imbalance the kill switch watches meanwhile. The wait is bounded like the
+        // wait for a price: a count spent until UTC midnight (Binance's daily orders) must not
+        // keep the trade in flight, and every other trade out, until then.
+        let cost = self.cost(leg, Call::NewOrder);
         if let Some(until_ns) = self
             .budgets
             .get(leg)
-            .and_then(|b| b.orders_refused_until(now_ns))
+            .and_then(|b| b.orders_refused_until(now_ns, cost))
         {
+            let give_up_ms = since.saturating_add(UNWIND_GIVE_UP_MS);
+            if now_ms >= give_up_ms {
+                self.close(t, buy, sell);
+                return;
+            }
             let wait_ms = (until_ns - now_ns).div_ceil(1_000_000);
-            t.unwind_due_ms = Some(now_ms.saturating_add(wait_ms));
+            t.unwind_due_ms = Some(now_ms.saturating_add(wait_ms).min(give_up_ms));
             self.in_flight = Some(t);
             return;
         }
@@ -2111,6 +2135,14 @@ pub struct FeeBasis<'a> {
     pub other_rate: Rate,
 }
 
+impl FeeBasis<'_> {
+    /// Whether `fee` is charged in neither the base nor the quote asset. A fee naming no
+    /// asset (Kraken's order query) is in quote.
+    fn is_third_asset(&self, fee: &kestrel_venues::orders::Fee) -> bool {
+        !fee.asset.is_empty() && fee.asset != self.base_asset && fee.asset != self.quote_asset
+    }
+}
+
 /// Whether a final report filled something and values it, but says nothing of its fees
 /// (Binance's order query: no commission, no fills).
 pub fn says_no_fee(report: &OrderReport) -> bool {
@@ -2196,18 +2228,12 @@ pub fn report_fill(report: &OrderReport, basis: FeeBasis<'_>, scales: Scales) ->
         };
         if fee.asset == basis.base_asset {
             fee_base = fee_base.saturating_add(units(scales.size.digits()));
-        } else if fee.asset.is_empty() || fee.asset == basis.quote_asset {
-            fee_quote = fee_quote.saturating_add(units(scales.notional_digits()));
-        } else {
+        } else if basis.is_third_asset(fee) {
             other = true;
+        } else {
+            fee_quote = fee_quote.saturating_add(units(scales.notional_digits()));
         }
     }
-    let is_other = |fee: &kestrel_venues::orders::Fee| {
-        !fee.rebate
-            && !fee.asset.is_empty()
-            && fee.asset != basis.base_asset
-            && fee.asset != basis.quote_asset
-    };
     let fee_other = if !other {
         0
     } else if report.fills.is_empty() {
@@ -2216,7 +2242,7 @@ pub fn report_fill(report: &OrderReport, basis: FeeBasis<'_>, scales: Scales) ->
         report
             .fills
             .iter()
-            .filter(|f| is_other(&f.fee))
+            .filter(|f| !f.fee.rebate && basis.is_third_asset(&f.fee))
             .map(|f| {
                 let n = u128::from(f.price.0) * u128::from(f.size.0);
                 basis.other_rate.of(n)

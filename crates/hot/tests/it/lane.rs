@@ -1390,6 +1390,41 @@ fn with_no_bybit_order_left_an_unwind_there_waits_for_the_reset() {
 }
 
 #[test]
+fn an_unwind_whose_venue_refuses_orders_for_long_is_given_up_after_ten_seconds() {
+    // Bybit allows 2 creates a minute; another client has used 1 and the lane's sell takes the
+    // last. The buy on Binance fails: the unwind on Bybit would be refused for about a
+    // minute. The lane waits at most 10 s from the unwind's start (on its own clock, driven
+    // here), then closes the trade with the sold BTC left in the open imbalance, instead of
+    // keeping the trade, and every other, in flight until Bybit's count frees.
+    let (cheap, rich, mut lane) = lane_on_bybit_order_count(2, 60_000, 20_000 * USDT);
+    let (_, code, _) = bybit_create_elsewhere(&rich, "elsewhere-1");
+    assert_eq!(code, 170131, "refused for balance, counted");
+    cheap.fault(insufficient_balance());
+    let mut events = run_until(&mut lane, "both legs answered", |l| {
+        l.stats().orders == 2 && l.stats().fills == 1
+    });
+    // On the lane's clock, well inside the minute: still waiting, nothing sent.
+    let (t0_ns, t0_ms) = (mono_ns(), LiveClock.unix_ms());
+    for step in 1..=90u64 {
+        let skew = step * 100;
+        lane.poll(t0_ns + skew * 1_000_000, t0_ms + skew);
+        events.extend(lane.drain_events());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(lane.is_busy(), "given up too early: {events:?}");
+    // Past 10 s: closed, the unwind never sent.
+    for step in 91..=120u64 {
+        let skew = step * 100;
+        lane.poll(t0_ns + skew * 1_000_000, t0_ms + skew);
+        events.extend(lane.drain_events());
+    }
+    assert!(!lane.is_busy(), "{:?} {events:?}", lane.stats());
+    let stats = lane.stats();
+    assert_eq!((stats.trades, stats.unwinds), (1, 0), "{stats:?}");
+    assert!(closed_hedged(&events), "{events:?}");
+}
+
+#[test]
 fn an_unwind_refused_for_rate_waits_out_the_pause_and_goes_again() {
     // The rich venue refuses the sell (no balance), so the buy on the cheap venue is unwound
     // there; the cheap venue answers that unwind 429 (no Retry-After). It is not spent as one

@@ -435,6 +435,10 @@ fn fills_that_lag_are_asked_again_however_many_queries_the_order_took() {
         t.okx_fill.notional,
         at_average_price(t.okx_fill.size, t.okx_paid).notional
     );
+    // Independently of the lane's own valuation: the venue took exactly both levels, and the
+    // average price (65,000.0066666) leaves the leg two units short of it.
+    assert_eq!(t.okx_paid, PAID);
+    assert_eq!(t.okx_fill.notional + 2, PAID);
 }
 
 /// OKX asks of 275 levels, 65,000.00, 65,000.01, … 65,002.74, of 0.01000, 0.01001 and 0.01002

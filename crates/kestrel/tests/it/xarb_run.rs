@@ -370,8 +370,6 @@ fn exsim_prints_a_section_that_check_config_accepts() {
     kestrel::statarb_run::spec(&s).unwrap();
 }
 
-/// A dry-run config in `dir` with no `[chain]` and no keys of the backrun lane: only the
-/// exchange lane over `sim` and a journal. The journal's path and the config's.
 /// The run id `kestrel run` printed on stderr.
 fn run_id_of(stderr: &str) -> &str {
     stderr
@@ -396,6 +394,8 @@ fn paper_run(sim: &SimVenues, path: &std::path::Path, secs: u32, env: &[(&str, &
     stderr
 }
 
+/// A dry-run config in `dir` with no `[chain]` and no keys of the backrun lane: only the
+/// exchange lane over `sim` and a journal. The journal's path and the config's.
 fn cex_only_config(
     sim: &SimVenues,
     dir: &std::path::Path,

@@ -96,7 +96,7 @@ fn a_file_that_is_not_a_journal_is_refused_by_the_reader() {
     ));
 }
 
-/// Turns a current journal file back into the version-3 layout: migrations 4 to 9 only add
+/// Turns a current journal file back into the version-3 layout: migrations 4 to 10 only add
 /// tables (`sim_disagreements`, the `xarb_*` tables, `candles`, the `statarb_*` tables,
 /// `xarb_kill_switch`), their indexes and a column of one of them, so dropping them and their
 /// version rows is exact.

@@ -70,28 +70,32 @@ fn a_hold_stops_only_new_trades_and_a_pause_or_a_spent_count_refuses_what_must_g
     b.hold_until(S);
     assert_eq!(b.available(S - 1), 0);
     assert_eq!(
-        (b.refused_until(0), b.orders_refused_until(0)),
+        (b.refused_until(0, 1), b.orders_refused_until(0, 1)),
         (None, None)
     );
     assert_eq!(b.available(S), 10);
     // The venue's order count spent until its reset: orders wait for it, queries need not.
     b.refuse_orders_until(2 * S);
-    assert_eq!(b.orders_refused_until(S), Some(2 * S));
-    assert_eq!(b.refused_until(S), None);
+    assert_eq!(b.orders_refused_until(S, 1), Some(2 * S));
+    assert_eq!(b.refused_until(S, 1), None);
     assert_eq!(b.available(2 * S - 1), 0);
-    assert_eq!(b.orders_refused_until(2 * S), None);
+    assert_eq!(b.orders_refused_until(2 * S, 1), None);
     // A rate-limit answer: everything waits out its pause.
     b.penalize(3 * S, 1_500);
-    assert_eq!(b.refused_until(3 * S), Some(3 * S + 3 * S / 2));
-    assert_eq!(b.orders_refused_until(4 * S), Some(3 * S + 3 * S / 2));
-    assert_eq!(b.refused_until(3 * S + 3 * S / 2), None);
+    assert_eq!(b.refused_until(3 * S, 1), Some(3 * S + 3 * S / 2));
+    assert_eq!(b.orders_refused_until(4 * S, 1), Some(3 * S + 3 * S / 2));
+    assert_eq!(b.refused_until(3 * S + 3 * S / 2, 1), None);
     // The venue's weight used up until its window ends: everything waits for the window.
     b.bound_by_venue(5_998, 6_000, 2, 10 * S);
-    assert_eq!(b.refused_until(5 * S), Some(10 * S));
-    assert_eq!(b.refused_until(10 * S), None);
-    // One unit left: not refused (the bucket decides what a trade may take).
+    assert_eq!(b.refused_until(5 * S, 1), Some(10 * S));
+    assert_eq!(b.refused_until(10 * S, 1), None);
+    // One unit left: not refused for a request costing one (the bucket decides what a trade
+    // may take), refused until the window ends for one costing more (Binance's query weighs
+    // 4: the venue would refuse it).
     b.bound_by_venue(5_999, 6_000, 0, 20 * S);
-    assert_eq!(b.refused_until(11 * S), None);
+    assert_eq!(b.refused_until(11 * S, 1), None);
+    assert_eq!(b.refused_until(11 * S, 4), Some(20 * S));
+    assert_eq!(b.orders_refused_until(11 * S, 4), Some(20 * S));
 }
 
 proptest! {

@@ -18,8 +18,8 @@
 
 use kestrel_types::cex::BookSide;
 
-use super::CexError;
 use super::json::Scan;
+use super::{CexError, each_element};
 
 /// One decoded Coinbase frame.
 #[derive(Debug, Clone, Copy)]
@@ -342,20 +342,6 @@ struct TradeFields<'a> {
     size: Option<&'a [u8]>,
     side: Option<CoinbaseTradeSide>,
     time: Option<&'a [u8]>,
-}
-
-/// Visit each element of the JSON array `raw`, which must be exactly one array.
-fn each_element<'a>(
-    raw: &'a [u8],
-    element: impl FnMut(&mut Scan<'a>) -> Result<(), CexError>,
-) -> Result<(), CexError> {
-    let mut scan = Scan::new(raw);
-    scan.array(element)?;
-    if scan.at_end() {
-        Ok(())
-    } else {
-        Err(scan.malformed())
-    }
 }
 
 /// Visit each element of the array under `key` in each event object of `events`; an event

@@ -168,6 +168,20 @@ fn raw_array<'a>(scan: &mut Scan<'a>) -> Result<&'a [u8], CexError> {
     }
 }
 
+/// Visit each element of the JSON array `raw`, which must be exactly one array.
+fn each_element<'a>(
+    raw: &'a [u8],
+    element: impl FnMut(&mut Scan<'a>) -> Result<(), CexError>,
+) -> Result<(), CexError> {
+    let mut scan = Scan::new(raw);
+    scan.array(element)?;
+    if scan.at_end() {
+        Ok(())
+    } else {
+        Err(scan.malformed())
+    }
+}
+
 /// Each element of the raw array `raw` (empty: none) read by `read` and handed to `element`.
 fn for_each_element<'a, T>(
     raw: &'a [u8],
@@ -177,7 +191,7 @@ fn for_each_element<'a, T>(
     if raw.is_empty() {
         return Ok(());
     }
-    Scan::new(raw).array(|scan| element(read(scan)?))
+    each_element(raw, |scan| element(read(scan)?))
 }
 
 /// A trade's `side`: `"buy"` when the taker bought (lifted an ask).
