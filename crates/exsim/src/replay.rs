@@ -70,8 +70,7 @@ pub const DATA_DIR_VAR: &str = "KESTREL_DATA_DIR";
 pub fn data_dir() -> PathBuf {
     match std::env::var_os(DATA_DIR_VAR) {
         Some(dir) => PathBuf::from(dir),
-        // crates/exsim → the workspace root → its parent holds shared/.
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        None => kestrel_stdx::testdata::default_dir(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Where the real external components live (anvil, the Uniswap V2 build artifacts, solc-js) and
 //! the one-time npm install that puts them there.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
@@ -25,7 +25,7 @@ static INSTALL_LOCK: Mutex<()> = Mutex::new(());
 pub fn tools_dir() -> PathBuf {
     match std::env::var_os("KESTREL_TOOLS_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools"),
+        _ => kestrel_stdx::paths::workspace_root().join("tools"),
     }
 }
 

@@ -19,6 +19,7 @@
 
 pub mod bounded;
 pub mod clock;
+pub mod paths;
 pub mod recent;
 pub mod rng;
 pub mod testdata;

@@ -36,7 +36,7 @@ pub fn data_file(what: &str, relative: &str) -> Option<PathBuf> {
     }
 }
 
-fn default_dir() -> PathBuf {
-    // crates/stdx → workspace root → its parent holds shared/.
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+/// `<workspace>/../shared/data`: where the data is when `KESTREL_DATA_DIR` is not set.
+pub fn default_dir() -> PathBuf {
+    crate::paths::workspace_root().join("../shared/data")
 }

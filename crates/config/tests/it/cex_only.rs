@@ -10,8 +10,8 @@ use kestrel_config::{
 use kestrel_types::cex::{FeeAsset, Fixed, Interval, Rate, Venue};
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../configs")
+    kestrel_stdx::paths::workspace_root()
+        .join("configs")
         .join(name)
 }
 

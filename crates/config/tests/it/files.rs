@@ -1,6 +1,6 @@
 //! The example configs in `configs/` load, and the Sepolia one matches the recorded addresses.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kestrel_config::{
     ModeSetting, RelayKind, RouterKind, UniversalRouterVersion, V3FactoryConfig, load_file,
@@ -8,8 +8,8 @@ use kestrel_config::{
 use kestrel_types::{Address, B256, Bytes, address, keccak256};
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../configs")
+    kestrel_stdx::paths::workspace_root()
+        .join("configs")
         .join(name)
 }
 
@@ -120,7 +120,7 @@ fn sepolia_lists_both_universal_router_releases() {
 fn the_v3_pool_init_code_hash_is_the_npm_pool_bytecodes() {
     let tools = match std::env::var_os("KESTREL_TOOLS_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools"),
+        _ => kestrel_stdx::paths::workspace_root().join("tools"),
     };
     let artifact = tools.join(
         "node_modules/@uniswap/v3-core/artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json",

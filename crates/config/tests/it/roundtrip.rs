@@ -18,7 +18,7 @@ fn round_trip(cfg: &Config) {
 #[test]
 fn the_test_config_and_the_examples_round_trip() {
     round_trip(&parse_str(crate::VALID).unwrap());
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let dir = kestrel_stdx::paths::workspace_root().join("configs");
     for name in [
         "anvil-local.toml",
         "sepolia-dry-run.toml",
@@ -33,7 +33,7 @@ fn the_test_config_and_the_examples_round_trip() {
 /// list above), round-trips through the any-writer.
 #[test]
 fn every_example_round_trips_through_the_any_writer() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let dir = kestrel_stdx::paths::workspace_root().join("configs");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())

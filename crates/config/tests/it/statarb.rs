@@ -1,7 +1,5 @@
 //! `[statarb]`: the stat-arb lane's section, read exactly, every violation reported at its path.
 
-use std::path::Path;
-
 use kestrel_config::{
     BinanceKeyKind, StatArbCapitalBase, StatArbSelection, StatArbSignal, StatArbSizing, load_file,
     parse_str, to_toml_string,
@@ -795,7 +793,7 @@ fn a_literal_secret_is_refused_without_its_value() {
 
 #[test]
 fn the_example_config_loads() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/statarb-paper.toml");
+    let path = kestrel_stdx::paths::workspace_root().join("configs/statarb-paper.toml");
     let cfg = load_file(&path).unwrap_or_else(|e| panic!("{e}"));
     let x = cfg.statarb.expect("[statarb] present");
     assert_eq!(x.venue, Venue::Binance);

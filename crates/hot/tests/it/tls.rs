@@ -18,7 +18,7 @@ use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use sha1::Digest as _;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let dir = kestrel_stdx::paths::workspace_root().join("crates/hot/tests/fixtures/tls");
     std::fs::read(dir.join(name)).unwrap()
 }
 

@@ -226,7 +226,7 @@ fn candle_files_are_imported_exactly_into_the_journal() {
     // A real freqtrade file, when the recorded data is here.
     let file = std::env::var_os("KESTREL_DATA_DIR")
         .map_or_else(
-            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+            kestrel_stdx::testdata::default_dir,
             std::path::PathBuf::from,
         )
         .join("candles/freqtrade/ETH_BTC-5m.json");

@@ -8,7 +8,7 @@ fn kestrel() -> Command {
 }
 
 fn configs() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+    kestrel_stdx::paths::workspace_root().join("configs")
 }
 
 #[test]

@@ -17,10 +17,8 @@ fn kestrel(args: &[&str], files: &[PathBuf]) -> Output {
 }
 
 fn data_dir() -> PathBuf {
-    std::env::var_os("KESTREL_DATA_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    )
+    std::env::var_os("KESTREL_DATA_DIR")
+        .map_or_else(kestrel_stdx::testdata::default_dir, PathBuf::from)
 }
 
 fn json_rows(out: &Output) -> Vec<serde_json::Value> {

@@ -558,7 +558,7 @@ fn a_restarted_lane_takes_over_the_journals_open_trades() {
 const PREFIX: &str = "KESTREL_TEST_STATARB";
 
 fn configs() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+    kestrel_stdx::paths::workspace_root().join("configs")
 }
 
 /// The shipped anvil config with the simulated venue's `[statarb]` section appended.

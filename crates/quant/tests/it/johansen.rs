@@ -151,7 +151,7 @@ fn random_cases() -> Vec<Case> {
 // The statsmodels reference.
 
 fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    kestrel_stdx::paths::workspace_root().join("crates/quant")
 }
 
 fn workspace_root() -> PathBuf {

@@ -76,7 +76,7 @@ pub fn ar1(rng: &mut Rng, n: usize, phi: f64, sigma: f64) -> Vec<f64> {
 
 /// The workspace root (`crates/quant/../..`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    kestrel_stdx::paths::workspace_root()
 }
 
 /// The shared data directory: `$KESTREL_DATA_DIR`, else `<workspace>/../shared/data`.
@@ -108,7 +108,7 @@ pub fn python(test: &str) -> Option<PathBuf> {
 
 /// Runs `tests/py/coint_ref.py` on `input` and parses its answer.
 pub fn statsmodels(py: &Path, input: &Value) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/coint_ref.py");
+    let script = kestrel_stdx::paths::workspace_root().join("crates/quant/tests/py/coint_ref.py");
     let mut child = Command::new(py)
         .arg(&script)
         // One BLAS thread: the matrices are tiny, and spinning BLAS threads on a loaded 2-core
