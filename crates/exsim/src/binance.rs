@@ -199,6 +199,7 @@ impl BinanceFront {
                 exchange_info(ex, params, self.weight_limit, self.orders.limits)
             }
             ("GET", "/api/v3/klines") => klines(ex, params),
+            ("GET", "/api/v3/ticker/price") => ticker_price(ex, params),
             ("GET", "/api/v3/account") => account_info(ex, &account),
             ("GET", "/api/v3/account/commission") => commission(ex, &account, params),
             ("POST", "/api/v3/order") => new_order(ex, &account, params, now_ms),
@@ -564,7 +565,7 @@ fn klines(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
 
 /// What a route weighs against the minute's `REQUEST_WEIGHT` (rest-api.md): depth by its
 /// `limit` (5 up to 100, 25 to 500, 50 to 1000, 250 beyond), `exchangeInfo`, the account and
-/// commission rates 20, klines 2, an order query 4, the account's trades 5 with an `orderId`
+/// commission rates 20, klines and one symbol's price ticker 2, an order query 4, the account's trades 5 with an `orderId`
 /// and 20 without, anything else 1.
 fn route_weight(route: (&str, &str), params: &HashMap<String, String>) -> u32 {
     match route {
@@ -581,7 +582,7 @@ fn route_weight(route: (&str, &str), params: &HashMap<String, String>) -> u32 {
             }
         }
         ("GET", "/api/v3/exchangeInfo" | "/api/v3/account" | "/api/v3/account/commission") => 20,
-        ("GET", "/api/v3/klines") => 2,
+        ("GET", "/api/v3/klines" | "/api/v3/ticker/price") => 2,
         ("GET", "/api/v3/order") => 4,
         ("GET", "/api/v3/myTrades") if params.contains_key("orderId") => 5,
         ("GET", "/api/v3/myTrades") => 20,
@@ -666,6 +667,51 @@ fn account_info(ex: &Exchange, account: &str) -> HttpResponse {
 
 fn rate_text(rate: kestrel_types::cex::Rate) -> String {
     units_text(u128::from(rate.0), 8)
+}
+
+/// `GET /api/v3/ticker/price?symbol=`: `{"symbol", "price"}`. A listed symbol's price is its
+/// last trade's (its best bid before any trade, its best ask on an empty bid side); the fee
+/// discount asset against a listed quote asset (`BNBUSDT`) is the discount's set price, the
+/// one the exchange converts fees at. Anything else is Binance's `-1121`.
+fn ticker_price(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
+    let Some(symbol) = params.get("symbol") else {
+        return mandatory("symbol");
+    };
+    let price = if let Some(spec) = ex.symbol(symbol) {
+        let last = ex
+            .trades()
+            .rev()
+            .find(|t| &t.symbol == symbol)
+            .map(|t| t.price);
+        let book = ex.book(symbol);
+        let top = || {
+            let book = book?;
+            book.bids()
+                .first()
+                .or_else(|| book.asks().first())
+                .map(|l| l.price)
+        };
+        last.or_else(top)
+            .map(|price| price.to_text(spec.price_scale))
+    } else {
+        ex.fee_discount().and_then(|d| {
+            let quote = symbol.strip_prefix(d.asset.as_str())?;
+            // Priced against a quote asset some listed symbol trades in, at that asset's digits.
+            ex.symbols().iter().find(|s| s.quote == quote)?;
+            let digits = ex.asset_digits(quote);
+            let units = d
+                .quote_units_per_unit
+                .checked_mul(10u128.checked_pow(u32::from(ex.asset_digits(&d.asset)))?)?;
+            Some(units_text(units, digits))
+        })
+    };
+    match price {
+        Some(price) => HttpResponse::json(
+            200,
+            serde_json::json!({ "symbol": symbol, "price": price }).to_string(),
+        ),
+        None => error(400, -1121, "Invalid symbol."),
+    }
 }
 
 fn commission(ex: &Exchange, account: &str, params: &HashMap<String, String>) -> HttpResponse {

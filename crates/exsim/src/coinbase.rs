@@ -993,8 +993,8 @@ fn product_info(ex: &Exchange, product: &str) -> HttpResponse {
     let digits = notional_digits(spec);
     let price = ex
         .trades()
-        .filter(|t| t.symbol == product)
-        .last()
+        .rev()
+        .find(|t| t.symbol == product)
         .map_or_else(String::new, |t| t.price.to_text(spec.price_scale));
     let tick = spec.tick.to_text(spec.price_scale);
     let value = json!({

@@ -370,7 +370,7 @@ impl Exchange {
     }
 
     /// Recent public trades, oldest first (at most [`TRADE_HISTORY`]).
-    pub fn trades(&self) -> impl ExactSizeIterator<Item = &Trade> + '_ {
+    pub fn trades(&self) -> impl DoubleEndedIterator<Item = &Trade> + ExactSizeIterator + '_ {
         self.trades.iter()
     }
 

@@ -9,7 +9,7 @@ use kestrel_hot::cex::exchange;
 use kestrel_stdx::clock::{Clock as _, LiveClock};
 use kestrel_venues::orders::{
     Balance, FeeRates, RequestWriter, Scales, Stamp, SymbolRules, parse_balances, parse_fee_rates,
-    parse_symbol_rules,
+    parse_last_price, parse_symbol_rules,
 };
 
 /// One venue's account and symbol, as the venue reports them.
@@ -71,6 +71,51 @@ pub fn load(
         rules,
         balances,
     })
+}
+
+/// What the account's fee-discount asset (Binance's BNB, named by the venue's commission
+/// answer) is worth in `quote_asset`, at `digits` fraction digits, rounded down: its free
+/// balance at the venue's last price for `{asset}{quote_asset}`. 0 where the venue states no
+/// discount, the account holds none of the asset, or the asset is the symbol's own
+/// `base_asset` or `quote_asset` (the fee is then in an asset the lane trades, which it
+/// values as such). Paper fills pay their fees from this value (see
+/// [`kestrel_hot::cex::lane::LegConfig::fee_funds`]).
+pub fn discount_funds(
+    writer: &dyn RequestWriter,
+    addr: &str,
+    setup: &VenueSetup,
+    (base_asset, quote_asset): (&str, &str),
+    digits: u8,
+) -> anyhow::Result<u128> {
+    let venue = writer.venue();
+    let Some(asset) = setup.fees.discount_asset.as_deref() else {
+        return Ok(0);
+    };
+    if asset == base_asset || asset == quote_asset {
+        return Ok(0);
+    }
+    let Some(free) = setup
+        .balances
+        .iter()
+        .find(|b| b.asset == asset)
+        .map(|b| b.free)
+        .filter(|f| !f.is_zero())
+    else {
+        return Ok(0);
+    };
+    let symbol = format!("{asset}{quote_asset}");
+    let mut request = Vec::with_capacity(512);
+    writer
+        .last_price(&symbol, &mut request)
+        .map_err(|e| anyhow::anyhow!("{venue}: {symbol} price request: {e}"))?;
+    let (status, body) = exchange(addr, &request)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(|| format!("{venue}: {symbol} price"))?;
+    let price = parse_last_price(venue, status, &body)
+        .map_err(|e| anyhow::anyhow!("{venue}: {symbol} price: {e}"))?;
+    free.checked_mul(price)
+        .and_then(|value| value.units_at_floor(digits))
+        .ok_or_else(|| anyhow::anyhow!("{venue}: {free} {asset} at {price} overflows"))
 }
 
 /// A nonce above every one handed out before in this process, and at least `unix_ms` × 1000

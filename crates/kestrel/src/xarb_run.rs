@@ -150,6 +150,17 @@ pub(crate) fn leg(
     scales: Scales,
 ) -> anyhow::Result<LegConfig> {
     let setup = crate::venue_setup::load(writer, addr, listing.symbol, scales)?;
+    let assets = (listing.base_asset, listing.quote_asset);
+    let fee_funds =
+        crate::venue_setup::discount_funds(writer, addr, &setup, assets, scales.notional_digits())
+            .unwrap_or_else(|e| {
+                // Paper then pays the undiscounted rate: more than live would, never less.
+                tracing::warn!(
+                    "{e:#}: fee-discount funds taken as none (paper fills there pay the \
+                     undiscounted rate)"
+                );
+                0
+            });
     let held = |asset: &str, digits: u8| {
         setup
             .balances
@@ -174,6 +185,7 @@ pub(crate) fn leg(
         },
         taker_fee: setup.fees.taker,
         discounted_taker: setup.fees.discounted_taker,
+        fee_funds,
         buy_fee_asset: listing.buy_fee_asset,
         holdings: Holdings {
             base: held(listing.base_asset, scales.size.digits()),
@@ -398,6 +410,9 @@ pub fn build_lane(
                 base: row.base_units,
                 quote: row.quote_units,
             };
+            if let Some(funds) = row.fee_funds_units {
+                leg.fee_funds = funds;
+            }
         }
         legs.push(leg);
         writers.push(writer);

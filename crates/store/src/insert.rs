@@ -336,10 +336,12 @@ fn insert_xarb(
             venue,
             base_units,
             quote_units,
+            fee_funds_units,
         } => {
             conn.prepare_cached(
-                "INSERT INTO xarb_positions (run_id, leg, venue, base_units, quote_units, unix_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO xarb_positions
+                     (run_id, leg, venue, base_units, quote_units, fee_funds_units, unix_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 run_id,
@@ -347,6 +349,7 @@ fn insert_xarb(
                 venue,
                 base_units.to_string(),
                 quote_units.to_string(),
+                fee_funds_units.map(|u| u.to_string()),
                 unix_ms
             ])?;
         }

@@ -132,6 +132,11 @@ pub struct PositionRow {
     pub base_units: u128,
     /// Quote held, notional units.
     pub quote_units: u128,
+    /// Paper only: the fee-discount funds left ([`XarbRecord::Position`]'s
+    /// `fee_funds_units`); `None` where none were journaled.
+    ///
+    /// [`XarbRecord::Position`]: crate::XarbRecord::Position
+    pub fee_funds_units: Option<u128>,
 }
 
 /// A journaled kill switch trip or reset of the cross-exchange lane.
@@ -311,27 +316,37 @@ impl Reader {
         let mut stmt = self.conn.prepare(
             // The newest row per leg of this mode found once, then joined back: a correlated
             // MAX with the join inside scanned each leg's rows of the other mode per row.
-            "SELECT p.run_id, p.leg, p.venue, p.base_units, p.quote_units
+            "SELECT p.run_id, p.leg, p.venue, p.base_units, p.quote_units, p.fee_funds_units
              FROM (SELECT q.leg, MAX(q.id) AS id FROM xarb_positions q
                    JOIN runs r USING (run_id) WHERE r.mode = ?1 GROUP BY q.leg) m
              JOIN xarb_positions p ON p.id = m.id
              ORDER BY p.leg",
         )?;
         let rows = stmt.query_and_then([mode_key(mode)], |r| {
-            let units = |i: usize| -> Result<u128, StoreError> {
-                let text: String = r.get(i)?;
+            let column = |i: usize| match i {
+                3 => "base_units",
+                4 => "quote_units",
+                _ => "fee_funds_units",
+            };
+            let parse = |i: usize, text: String| -> Result<u128, StoreError> {
                 text.parse().map_err(|_| StoreError::Corrupt {
                     table: "xarb_positions",
-                    column: if i == 3 { "base_units" } else { "quote_units" },
+                    column: column(i),
                     value: text.clone(),
                 })
             };
+            let units = |i: usize| parse(i, r.get(i)?);
+            let fee_funds = r
+                .get::<_, Option<String>>(5)?
+                .map(|t| parse(5, t))
+                .transpose()?;
             Ok(PositionRow {
                 run_id: r.get(0)?,
                 leg: r.get(1)?,
                 venue: r.get(2)?,
                 base_units: units(3)?,
                 quote_units: units(4)?,
+                fee_funds_units: fee_funds,
             })
         })?;
         rows.collect()

@@ -273,6 +273,9 @@ pub enum XarbRecord {
         base_units: u128,
         /// Quote held, notional units.
         quote_units: u128,
+        /// Paper only, where the venue states a fee discount: the value of the discount asset
+        /// (Binance's BNB) paper fills may still pay fees from, quote notional units.
+        fee_funds_units: Option<u128>,
     },
     /// The kill switch tripped (once per trip). Until a [`XarbRecord::KillSwitchReset`] of
     /// the same mode follows it, a lane of that mode starts tripped.

@@ -294,6 +294,13 @@ const V10_STATARB_FEE_OTHER: &str = "
 ALTER TABLE statarb_fills ADD COLUMN fee_other_units TEXT NOT NULL DEFAULT '0';
 ";
 
+/// Version 11: a paper position's fee-discount funds left (the value of the BNB paper fills
+/// may still pay fees from), so that a restarted paper run goes on from it; NULL for live rows,
+/// legs without a discount, and rows from before it.
+const V11_XARB_FEE_FUNDS: &str = "
+ALTER TABLE xarb_positions ADD COLUMN fee_funds_units TEXT;
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -306,6 +313,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V8_XARB_KILL_SWITCH,
     V9_XARB_FEE_OTHER,
     V10_STATARB_FEE_OTHER,
+    V11_XARB_FEE_FUNDS,
 ];
 
 /// The schema version this build writes and reads.
@@ -598,6 +606,26 @@ mod tests {
         assert!(insert("Live", "tripped", Some("manual"), Some("x")).is_err());
         assert!(insert("live", "tripped", Some("manual"), None).is_err());
         assert!(insert("Live", "cleared", None, Some("x")).is_err());
+    }
+
+    #[test]
+    fn a_v10_journals_positions_upgrade_to_v11_with_no_fee_funds() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, MIGRATIONS.get(..10).unwrap()).unwrap();
+        conn.execute(
+            "INSERT INTO xarb_positions (run_id, leg, venue, base_units, quote_units, unix_ms)
+                 VALUES ('r', 0, 'binance', '1', '2', 3)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, MIGRATIONS.get(..11).unwrap()).unwrap();
+        assert_eq!(versions(&conn), (1..=11).collect::<Vec<_>>());
+        let funds: Option<String> = conn
+            .query_row("SELECT fee_funds_units FROM xarb_positions", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(funds, None, "a row from before v11 states no funds");
     }
 
     #[test]

@@ -291,8 +291,25 @@ pub struct PaperFill {
     pub fee_quote: u128,
     /// Fee in base, size units (0 when it was taken in quote).
     pub fee_base: u128,
+    /// Fee paid in the venue's discount asset, valued in quote notional units at the
+    /// discounted rate ([`DiscountFunds`]); 0 without one.
+    pub fee_other: u128,
     /// Levels taken.
     pub levels: u32,
+}
+
+/// What paper fills may pay fees from in a venue's discount asset (Binance's BNB with "use BNB
+/// to pay for fees" on): the live venue takes each fill's fee there, at the discounted rate,
+/// while the asset's free balance covers it, and in the usual asset after. Paper does the same
+/// with the asset's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiscountFunds {
+    /// The taker rate when the fee is paid in the discount asset.
+    pub rate: Rate,
+    /// What is left of the discount asset, valued in quote notional units (at its price when
+    /// the run started: the venue converts each fee at its own price, which paper does not
+    /// follow).
+    pub left: u128,
 }
 
 /// Fill an IOC order of `side`, `size`, `limit` against `book` on paper; `buy_fee_asset` is
@@ -305,6 +322,22 @@ pub fn paper_fill(
     taker_fee: Rate,
     buy_fee_asset: FeeAsset,
 ) -> PaperFill {
+    paper_fill_discounted(book, side, size, limit, taker_fee, buy_fee_asset, None)
+}
+
+/// [`paper_fill`] on an account that pays fees in a discount asset while `discount` covers
+/// them: each level's fee goes there, at `discount.rate` rounded up, where what is left is at
+/// least that fee (and is taken from it); otherwise the level pays the usual fee, as the
+/// venue falls back per fill.
+pub fn paper_fill_discounted(
+    book: &Book,
+    side: OrderSide,
+    size: Fixed,
+    limit: Fixed,
+    taker_fee: Rate,
+    buy_fee_asset: FeeAsset,
+    mut discount: Option<&mut DiscountFunds>,
+) -> PaperFill {
     let levels = match side {
         OrderSide::Buy => book.asks(),
         OrderSide::Sell => book.bids(),
@@ -315,6 +348,7 @@ pub fn paper_fill(
         notional: 0,
         fee_quote: 0,
         fee_base: 0,
+        fee_other: 0,
         levels: 0,
     };
     let mut left = size.0;
@@ -329,7 +363,14 @@ pub fn paper_fill(
         let take = left.min(level.size.0);
         let notional = u128::from(take) * u128::from(level.price.0);
         fill.notional += notional;
-        if fee_in_base {
+        let funded = discount.as_deref_mut().and_then(|d| {
+            let fee = d.rate.of(notional);
+            d.left = d.left.checked_sub(fee)?;
+            Some(fee)
+        });
+        if let Some(fee) = funded {
+            fill.fee_other += fee;
+        } else if fee_in_base {
             fill.fee_base += taker_fee.of(u128::from(take));
         } else {
             fill.fee_quote += taker_fee.of(notional);

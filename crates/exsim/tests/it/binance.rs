@@ -602,3 +602,74 @@ fn unfilled_orders_are_counted_per_window_and_one_past_the_limit_is_refused() {
         assert_eq!(error.class, ErrorClass::Retryable, "{error:?}");
     }
 }
+
+/// rest-api.md "Symbol price ticker": the discount asset is priced at what the simulated
+/// venue converts fees at, a listed symbol at its last trade (its best bid before any), and
+/// anything else is Binance's `-1121`. Each costs weight 2.
+#[test]
+fn the_price_ticker_prices_bnb_at_the_fee_conversion_and_symbols_at_their_last_trade() {
+    use kestrel_exsim::preset;
+    let listing = preset::listing(Venue::Binance);
+    let mut ex = preset::exchange(&listing, KEY, 100_000 * preset::ONE_QUOTE, preset::ONE_BTC)
+        .expect("preset Binance");
+    ex.set_level("BTCUSDT", BookSide::Bid, Fixed(6_499_900), Fixed(70_000));
+    ex.set_level("BTCUSDT", BookSide::Ask, Fixed(6_500_000), Fixed(50_000));
+    let server = preset::serve(ex, Box::new(BinanceFront::new(vec![signer().verify_key()])))
+        .expect("server");
+    let price = |symbol: &str| {
+        call(
+            &server,
+            "GET",
+            &format!("/api/v3/ticker/price?symbol={symbol}"),
+            "",
+            None,
+        )
+    };
+    // 60 quote units (10^-7 USDT) per 10^-8 BNB: 600 USDT, at USDT's 7 digits.
+    assert_eq!(
+        price("BNBUSDT"),
+        (200, json!({"symbol": "BNBUSDT", "price": "600.0000000"}))
+    );
+    assert_eq!(
+        price("BTCUSDT"),
+        (200, json!({"symbol": "BTCUSDT", "price": "64999.00"}))
+    );
+    for unknown in ["BNBEUR", "ETHUSDT", "BNB"] {
+        let (status, body) = price(unknown);
+        assert_eq!(
+            (status, body["code"].as_i64()),
+            (400, Some(-1121)),
+            "{unknown}"
+        );
+    }
+    let (status, body) = call(&server, "GET", "/api/v3/ticker/price", "", None);
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (400, Some(-1102)),
+        "{body}"
+    );
+    // After a trade, the last trade's price.
+    let order = place(
+        &server,
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=IOC&quantity=0.00100&price=65000.00",
+    );
+    assert_eq!(order.status, Some(orders::Status::Filled));
+    assert_eq!(price("BTCUSDT").1["price"], "65000.00");
+    // The reader the lane uses gets the same number.
+    let writer = BinanceWriter::new(signer(), "x");
+    let mut request = Vec::new();
+    writer.last_price("BNBUSDT", &mut request).expect("writes");
+    let (status, body) = send(&server, &request);
+    let read = orders::parse_last_price(Venue::Binance, status, &body).expect("reads");
+    assert_eq!(read, Amount::new(6_000_000_000, 7).expect("amount"));
+    // Weight: 2 per ticker, read back from the venue's own count.
+    let (_, head, _) = send_full(&server, &request);
+    let used = |head: &str| -> u32 {
+        head.lines()
+            .find_map(|l| l.strip_prefix("X-MBX-USED-WEIGHT-1M: "))
+            .and_then(|v| v.parse().ok())
+            .expect("weight header")
+    };
+    let (_, head2, _) = send_full(&server, &request);
+    assert_eq!(used(&head2), used(&head) + 2);
+}

@@ -39,7 +39,8 @@ use kestrel_stdx::mono_ns;
 use kestrel_store::XarbRecord;
 use kestrel_strategies::budget::RequestBudget;
 use kestrel_strategies::risk::{
-    Holdings, KillSwitch, Purpose, RiskLimits, TripReason, paper_fill, plan_unwind,
+    DiscountFunds, Holdings, KillSwitch, Purpose, RiskLimits, TripReason, paper_fill_discounted,
+    plan_unwind,
 };
 use kestrel_strategies::xarb::{Decision, Leg, Opportunity, SymbolRules, XarbParams, evaluate};
 use kestrel_telemetry::{Percentiles, SpanRecorder};
@@ -85,6 +86,12 @@ pub struct LegConfig {
     pub buy_fee_asset: FeeAsset,
     /// What the account holds there at start.
     pub holdings: Holdings,
+    /// What the account's fee-discount asset (Binance's BNB) is worth at start, quote
+    /// notional units: the free balance at its last price where the venue states a discount
+    /// ([`LegConfig::discounted_taker`]), else 0. Paper fills pay their fees from it at the
+    /// discounted rate while it covers them ([`DiscountFunds`]), as the venue would; live
+    /// fills are valued from what the venue charged and leave it alone.
+    pub fee_funds: u128,
     /// The lane's REST budget there, in the venue's unit (Binance: request weight; the
     /// others: requests; see [`request_cost`]): per second, and how much may go at once.
     pub requests_per_second: u32,
@@ -278,6 +285,9 @@ pub enum LaneEvent {
         venue: Venue,
         /// What it holds now.
         holdings: Holdings,
+        /// Paper only, where the venue states a fee discount: what is left of
+        /// [`LegConfig::fee_funds`] (a restarted paper run goes on from it).
+        fee_funds: Option<u128>,
     },
 }
 
@@ -358,11 +368,13 @@ impl LaneEvent {
                 leg,
                 venue,
                 holdings,
+                fee_funds,
             } => XarbRecord::Position {
                 leg: u32::try_from(*leg).unwrap_or(u32::MAX),
                 venue: venue.name().into(),
                 base_units: holdings.base,
                 quote_units: holdings.quote,
+                fee_funds_units: *fee_funds,
             },
             LaneEvent::Tripped(reason) => XarbRecord::Tripped {
                 mode,
@@ -641,6 +653,9 @@ pub struct XarbLane {
     /// The kill switch's trips already pushed as [`LaneEvent::Tripped`] (or started with).
     trips_reported: u64,
     holdings: Vec<Holdings>,
+    /// Per leg, paper only: the fee-discount funds left (`None`: the venue states no
+    /// discount, or the lane sends orders).
+    discount: Vec<Option<DiscountFunds>>,
     pending: Vec<VecDeque<Pending>>,
     /// Follow-up requests waiting for their time.
     later: Vec<Later>,
@@ -695,6 +710,18 @@ impl XarbLane {
         exec: Execution,
     ) -> XarbLane {
         let holdings = cfg.legs.iter().map(|l| l.holdings).collect();
+        let paper = matches!(exec, Execution::Paper);
+        let discount = cfg
+            .legs
+            .iter()
+            .map(|l| {
+                let rate = l.discounted_taker.filter(|_| paper)?;
+                Some(DiscountFunds {
+                    rate,
+                    left: l.fee_funds,
+                })
+            })
+            .collect();
         let now = mono_ns();
         let budgets = cfg
             .legs
@@ -714,6 +741,7 @@ impl XarbLane {
             feeds,
             exec,
             holdings,
+            discount,
             pending,
             later: Vec::with_capacity(32),
             in_flight: None,
@@ -781,6 +809,12 @@ impl XarbLane {
     /// What leg `i` holds now, as the lane has settled it.
     pub fn holdings(&self, leg: usize) -> Option<Holdings> {
         self.holdings.get(leg).copied()
+    }
+
+    /// Paper only: leg `i`'s fee-discount funds left ([`LegConfig::fee_funds`] less the
+    /// discounted fees paper fills paid from it); `None` where there is no discount.
+    pub fn fee_funds(&self, leg: usize) -> Option<u128> {
+        self.discount.get(leg).copied().flatten().map(|d| d.left)
     }
 
     /// Leg `i`'s configuration, as loaded at start (fees, rules, limits).
@@ -1293,19 +1327,31 @@ impl XarbLane {
         });
         match &mut self.exec {
             Execution::Paper => {
+                let mut discount = self.discount.get(leg).copied().flatten();
                 let fill = self
                     .book_ref(leg)
                     .map(|book| {
-                        let f = paper_fill(book, side, size, limit, taker_fee, buy_fee_asset);
+                        let f = paper_fill_discounted(
+                            book,
+                            side,
+                            size,
+                            limit,
+                            taker_fee,
+                            buy_fee_asset,
+                            discount.as_mut(),
+                        );
                         LegFill {
                             size: f.size,
                             notional: f.notional,
                             fee_quote: f.fee_quote,
                             fee_base: f.fee_base,
-                            fee_other: 0,
+                            fee_other: f.fee_other,
                         }
                     })
                     .unwrap_or_default();
+                if let Some(slot) = self.discount.get_mut(leg) {
+                    *slot = discount;
+                }
                 self.record(id, role, leg, fill, now_ms);
             }
             Execution::Orders { writers, conns, .. } => {
@@ -1761,10 +1807,12 @@ impl XarbLane {
             }
         }
         if let Some(holdings) = self.holdings.get(leg).copied() {
+            let fee_funds = self.fee_funds(leg);
             self.push(LaneEvent::Position {
                 leg,
                 venue,
                 holdings,
+                fee_funds,
             });
         }
         let Some(mut t) = trade else {

@@ -17,7 +17,7 @@ use kestrel_types::cex::{Rate, Venue};
 const PREFIX: &str = "KESTREL_TEST_SIM";
 
 fn configs() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+    kestrel_stdx::paths::workspace_root().join("configs")
 }
 
 /// The shipped anvil config with the simulated venues' `[xarb]` section appended.
@@ -222,6 +222,17 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
             "leg {i}: paper starts from the venue's balance"
         );
     }
+    // The simulated Binance account pays its fees in BNB: its 20 BNB, at the 600 its price
+    // ticker says, are 12,000 quote that paper fills there may pay discounted fees from.
+    let binance = (0..5)
+        .find(|&i| lane.leg_config(i).unwrap().venue == Venue::Binance)
+        .unwrap();
+    let notional_digits = x.price_scale.digits() + x.size_scale.digits();
+    let funds_at_start = 12_000 * 10u128.pow(u32::from(notional_digits));
+    for i in 0..5 {
+        let expected = (i == binance).then_some(funds_at_start);
+        assert_eq!(lane.fee_funds(i), expected, "leg {i}");
+    }
     let run = XarbRun::start(
         lane,
         None,
@@ -263,6 +274,37 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
         p.base_units != start[i].base || p.quote_units != start[i].quote
     });
     assert!(moved, "trades moved paper inventory: {positions:?}");
+    // Paper's Binance fills paid their fees from the BNB, as the live account would: each
+    // journaled with its value at the discounted rate, the funds journaled with the position
+    // down by exactly their sum. No other venue pays so.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let paid_in_bnb = |venue: &str| -> (u64, u128) {
+        let mut stmt = conn
+            .prepare("SELECT fee_other_units FROM xarb_fills WHERE venue = ?1")
+            .unwrap();
+        let fees: Vec<u128> = stmt
+            .query_map([venue], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|t| t.unwrap().parse().unwrap())
+            .filter(|&f| f > 0)
+            .collect();
+        (fees.len() as u64, fees.iter().sum())
+    };
+    let (bnb_fills, bnb_value) = paid_in_bnb("binance");
+    assert!(bnb_fills > 0, "Binance trades on paper ({stats:?})");
+    assert_eq!(bnb_fills, stats.fees_in_other_asset, "{stats:?}");
+    for venue in ["kraken", "okx", "bybit", "coinbase"] {
+        assert_eq!(paid_in_bnb(venue), (0, 0), "{venue}");
+    }
+    let binance_row = positions.iter().find(|p| p.leg as usize == binance);
+    let funds_left = binance_row.map_or(funds_at_start, |p| p.fee_funds_units.unwrap());
+    assert_eq!(funds_at_start - funds_left, bnb_value);
+    assert!(
+        positions
+            .iter()
+            .all(|p| (p.leg as usize == binance) == p.fee_funds_units.is_some()),
+        "{positions:?}"
+    );
 
     // Restart in paper mode: the lane goes on from the journal's positions, not the venues'.
     let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &restored).unwrap();
@@ -270,6 +312,8 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
         let h = lane.holdings(p.leg as usize).unwrap();
         assert_eq!((h.base, h.quote), (p.base_units, p.quote_units), "{p:?}");
     }
+    // And from the BNB value paper had left, not the account's untouched 20 BNB.
+    assert_eq!(lane.fee_funds(binance), Some(funds_left));
     // Live mode always starts from what the venues report.
     let lane = build_lane(&x, &sim.secrets(), Mode::Live, &restored).unwrap();
     for i in 0..5 {

@@ -199,15 +199,16 @@ fn a_v5_journal_upgrades_and_takes_candles() {
     let journal = Journal::open(&path, 8).unwrap();
     (0..4).for_each(|i| journal.handle().append(record(0, i)).unwrap());
     journal.close().unwrap();
-    // Migrations 6 to 10 only add tables (`candles`, the `statarb_*` tables,
-    // `xarb_kill_switch`), their indexes and columns of `xarb_fills` and `statarb_fills`:
-    // dropping them and their version rows is exactly v5.
+    // Migrations 6 to 11 only add tables (`candles`, the `statarb_*` tables,
+    // `xarb_kill_switch`), their indexes and columns of `xarb_fills`, `statarb_fills` and
+    // `xarb_positions`: dropping them and their version rows is exactly v5.
     Connection::open(&path)
         .unwrap()
         .execute_batch(
             "DROP TABLE candles; DROP TABLE statarb_pairs; DROP TABLE statarb_trades;
              DROP TABLE statarb_fills; DROP TABLE xarb_kill_switch;
              ALTER TABLE xarb_fills DROP COLUMN fee_other_units;
+             ALTER TABLE xarb_positions DROP COLUMN fee_funds_units;
              DELETE FROM schema_migrations WHERE version >= 6;",
         )
         .unwrap();

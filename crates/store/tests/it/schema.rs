@@ -96,9 +96,9 @@ fn a_file_that_is_not_a_journal_is_refused_by_the_reader() {
     ));
 }
 
-/// Turns a current journal file back into the version-3 layout: migrations 4 to 10 only add
+/// Turns a current journal file back into the version-3 layout: migrations 4 to 11 only add
 /// tables (`sim_disagreements`, the `xarb_*` tables, `candles`, the `statarb_*` tables,
-/// `xarb_kill_switch`), their indexes and a column of one of them, so dropping them and their
+/// `xarb_kill_switch`), their indexes and columns of them, so dropping them and their
 /// version rows is exact.
 fn downgrade_to_v3(path: &std::path::Path) {
     Connection::open(path)
@@ -116,7 +116,7 @@ fn downgrade_to_v3(path: &std::path::Path) {
 
 #[test]
 fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
-    assert_eq!(SCHEMA_VERSION, 10);
+    assert_eq!(SCHEMA_VERSION, 11);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 8).unwrap();
@@ -124,7 +124,7 @@ fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
     journal.close().unwrap();
     downgrade_to_v3(&path);
     assert_eq!(applied_versions(&path), vec![1, 2, 3]);
-    // This build reads only v10, so the old file is refused until a writer upgrades it.
+    // This build reads only v11, so the old file is refused until a writer upgrades it.
     assert!(matches!(
         open_readonly(&path),
         Err(StoreError::SchemaMismatch { found: 3, .. })
@@ -137,7 +137,10 @@ fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
     };
     journal.handle().append(rec).unwrap();
     assert_eq!(journal.close().unwrap().disagreements, 1);
-    assert_eq!(applied_versions(&path), vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(
+        applied_versions(&path),
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    );
 
     let reader = open_readonly(&path).unwrap();
     assert_eq!(reader.candidates(RUN).unwrap().len(), 2);

@@ -537,9 +537,9 @@ fn a_damaged_statarb_row_is_reported_not_misread() {
     assert_eq!(reader.statarb_open_trades().unwrap()[0].pos_a_units, 1);
 }
 
-/// Turns a current journal file back into the version-6 layout: migrations 7 to 10 only add
-/// the `statarb_*` tables and `xarb_kill_switch` with their indexes, a column of `xarb_fills`
-/// and one of `statarb_fills`, so dropping them and their version rows is exact.
+/// Turns a current journal file back into the version-6 layout: migrations 7 to 11 only add
+/// the `statarb_*` tables and `xarb_kill_switch` with their indexes, a column of `xarb_fills`,
+/// one of `statarb_fills` and one of `xarb_positions`, so dropping them and their version rows is exact.
 fn downgrade_to_v6(path: &std::path::Path) {
     Connection::open(path)
         .unwrap()
@@ -547,6 +547,7 @@ fn downgrade_to_v6(path: &std::path::Path) {
             "DROP TABLE statarb_pairs; DROP TABLE statarb_trades; DROP TABLE statarb_fills;
              DROP TABLE xarb_kill_switch;
              ALTER TABLE xarb_fills DROP COLUMN fee_other_units;
+             ALTER TABLE xarb_positions DROP COLUMN fee_funds_units;
              DELETE FROM schema_migrations WHERE version >= 7;",
         )
         .unwrap();
@@ -554,7 +555,7 @@ fn downgrade_to_v6(path: &std::path::Path) {
 
 #[test]
 fn a_v6_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
-    assert_eq!(SCHEMA_VERSION, 10);
+    assert_eq!(SCHEMA_VERSION, 11);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 8).unwrap();
@@ -600,12 +601,13 @@ fn a_v9_journals_open_trade_upgrades_with_no_third_asset_fee() {
             sa(RUN, 2, fill(1, ETH, "buy", 3, 3_000)),
         ],
     );
-    // Version 10 only adds `statarb_fills.fee_other_units`: dropping it and its version row
-    // is exactly v9.
+    // Versions 10 and 11 only add `statarb_fills.fee_other_units` and
+    // `xarb_positions.fee_funds_units`: dropping them and their version rows is exactly v9.
     Connection::open(&path)
         .unwrap()
         .execute_batch(
             "ALTER TABLE statarb_fills DROP COLUMN fee_other_units;
+             ALTER TABLE xarb_positions DROP COLUMN fee_funds_units;
              DELETE FROM schema_migrations WHERE version >= 10;",
         )
         .unwrap();

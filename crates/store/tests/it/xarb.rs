@@ -19,6 +19,16 @@ fn started(h: &JournalHandle, run: &str, mode: Mode) {
 }
 
 fn position(run: &str, leg: u32, base: u128, quote: u128) -> Record {
+    position_with_funds(run, leg, base, quote, None)
+}
+
+fn position_with_funds(
+    run: &str,
+    leg: u32,
+    base: u128,
+    quote: u128,
+    fee_funds: Option<u128>,
+) -> Record {
     Record::Xarb {
         run_id: run.into(),
         unix_ms: 1,
@@ -27,8 +37,35 @@ fn position(run: &str, leg: u32, base: u128, quote: u128) -> Record {
             venue: format!("venue{leg}"),
             base_units: base,
             quote_units: quote,
+            fee_funds_units: fee_funds,
         },
     }
+}
+
+#[test]
+fn a_paper_positions_fee_funds_come_back_and_a_leg_without_them_reads_none() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("journal.sqlite");
+    let journal = Journal::open(&path, 16).expect("open");
+    let h = journal.handle();
+    started(&h, "paper-1", Mode::DryRun);
+    // Past u64: the funds are decimal TEXT like every amount.
+    let funds = 123_456_789_012_345_678_901_234_u128;
+    h.append(position_with_funds("paper-1", 0, 5, 6, Some(funds + 1)))
+        .expect("append");
+    h.append(position_with_funds("paper-1", 0, 5, 6, Some(funds)))
+        .expect("append");
+    h.append(position_with_funds("paper-1", 1, 7, 8, None))
+        .expect("append");
+    journal.close().expect("close");
+    let reader = open_readonly(&path).expect("reader");
+    let got: Vec<(u32, Option<u128>)> = reader
+        .latest_xarb_positions(Mode::DryRun)
+        .expect("positions")
+        .iter()
+        .map(|p| (p.leg, p.fee_funds_units))
+        .collect();
+    assert_eq!(got, vec![(0, Some(funds)), (1, None)]);
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! closes exactly the difference within its bounded price, and paper fills walk like a venue.
 
 use kestrel_strategies::risk::{
-    KillSwitch, Purpose, RiskLimits, TripReason, paper_fill, plan_unwind,
+    DiscountFunds, KillSwitch, Purpose, RiskLimits, TripReason, paper_fill, paper_fill_discounted,
+    plan_unwind,
 };
 use kestrel_types::cex::{BookSide, FeeAsset, Fixed, OrderSide, Rate, Scale, Venue};
 use kestrel_venues::book::Book;
@@ -227,4 +228,81 @@ fn a_paper_fill_walks_to_its_limit_and_rounds_each_fee_up() {
         FeeAsset::Base,
     );
     assert_eq!((f.size, f.notional), (Fixed::ZERO, 0), "no bids");
+}
+
+#[test]
+fn a_paper_fill_pays_in_the_discount_asset_per_level_while_it_covers_the_fee() {
+    let s = Scale::new(2).expect("s");
+    let mut b = Book::new(10, s, s);
+    b.set(BookSide::Ask, Fixed(10_000), Fixed(150));
+    b.set(BookSide::Ask, Fixed(10_050), Fixed(200));
+    b.set(BookSide::Ask, Fixed(10_100), Fixed(500));
+    let (taker, discounted) = (Rate(100_000), Rate(75_000));
+    // ceil(1,500,000 × 0.00075) = 1,125 at the discount: exactly what is there. The second
+    // level's 1,508 (ceil of 1,507.5) is then not covered and goes in base at the full rate.
+    let mut funds = DiscountFunds {
+        rate: discounted,
+        left: 1_125,
+    };
+    let f = paper_fill_discounted(
+        &b,
+        OrderSide::Buy,
+        Fixed(1_000),
+        Fixed(10_050),
+        taker,
+        FeeAsset::Base,
+        Some(&mut funds),
+    );
+    assert_eq!((f.size, f.levels), (Fixed(350), 2));
+    // ceil(200 × 0.001) = 1 in base for the second level.
+    assert_eq!((f.fee_other, f.fee_base, f.fee_quote), (1_125, 1, 0));
+    assert_eq!(funds.left, 0);
+    // A fee that would need one unit more than is left is not paid from it.
+    let mut short = DiscountFunds {
+        rate: discounted,
+        left: 1_124,
+    };
+    let f = paper_fill_discounted(
+        &b,
+        OrderSide::Sell,
+        Fixed(1),
+        Fixed(1),
+        taker,
+        FeeAsset::Quote,
+        Some(&mut short),
+    );
+    assert_eq!(
+        (f.size, f.fee_other, short.left),
+        (Fixed::ZERO, 0, 1_124),
+        "no bids"
+    );
+    let f = paper_fill_discounted(
+        &b,
+        OrderSide::Buy,
+        Fixed(150),
+        Fixed(10_000),
+        taker,
+        FeeAsset::Quote,
+        Some(&mut short),
+    );
+    assert_eq!((f.fee_other, f.fee_quote, short.left), (0, 1_500, 1_124));
+    // Without funds it is `paper_fill`.
+    let plain = paper_fill(
+        &b,
+        OrderSide::Buy,
+        Fixed(1_000),
+        Fixed(10_050),
+        taker,
+        FeeAsset::Base,
+    );
+    let none = paper_fill_discounted(
+        &b,
+        OrderSide::Buy,
+        Fixed(1_000),
+        Fixed(10_050),
+        taker,
+        FeeAsset::Base,
+        None,
+    );
+    assert_eq!(plain, none);
 }

@@ -245,6 +245,18 @@ impl RequestWriter for BinanceWriter {
     fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError> {
         candles_request(&self.host, query, out)
     }
+
+    /// `GET /api/v3/ticker/price?symbol=` (public, weight 2).
+    fn last_price(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        check_symbol(VENUE, symbol)?;
+        public_get(
+            out,
+            &self.host,
+            "/api/v3/ticker/price",
+            &format!("symbol={symbol}"),
+        );
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,6 +556,19 @@ pub(super) fn parse_balances(http_status: u16, body: &[u8]) -> Result<Vec<Balanc
 }
 
 #[derive(Deserialize)]
+struct TickerPrice<'a> {
+    #[serde(borrow)]
+    price: Num<'a>,
+}
+
+/// `{"symbol": "BNBUSDT", "price": "600.00000000"}`.
+pub(super) fn parse_last_price(http_status: u16, body: &[u8]) -> Result<Amount, VenueError> {
+    let ctx = Ctx::new(VENUE, Call::LastPrice, http_status);
+    let ticker: TickerPrice<'_> = read(&ctx, body)?;
+    ctx.amount(ticker.price.text(), "price")
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Commission<'a> {
     #[serde(borrow)]
@@ -562,6 +587,7 @@ struct Commission<'a> {
 struct Discount<'a> {
     enabled_for_account: bool,
     enabled_for_symbol: bool,
+    discount_asset: String,
     #[serde(borrow)]
     discount: Num<'a>,
 }
@@ -613,7 +639,7 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
         takers[i] = common::rate_from(&ctx, part, "taker")?;
         taker = taker.checked_add(part).ok_or_else(overflow)?;
     }
-    let discounted_taker = match &commission.discount {
+    let (discounted_taker, discount_asset) = match commission.discount {
         Some(d) if d.enabled_for_account && d.enabled_for_symbol => {
             let factor = ctx.amount(d.discount.text(), "discount.discount")?;
             let factor = common::rate_from(&ctx, factor, "discount.discount")?;
@@ -624,22 +650,25 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
                     d.discount.text()
                 )));
             }
+            if d.discount_asset.is_empty() {
+                return Err(ctx.unreadable("`discount.discountAsset` is empty"));
+            }
             let [standard, special, tax] = takers;
-            Some(Rate(
-                standard
-                    .times(factor)
-                    .0
-                    .checked_add(special.0)
-                    .and_then(|x| x.checked_add(tax.0))
-                    .ok_or_else(overflow)?,
-            ))
+            let rate = standard
+                .times(factor)
+                .0
+                .checked_add(special.0)
+                .and_then(|x| x.checked_add(tax.0))
+                .ok_or_else(overflow)?;
+            (Some(Rate(rate)), Some(d.discount_asset))
         }
-        _ => None,
+        _ => (None, None),
     };
     Ok(FeeRates {
         maker: common::rate_from(&ctx, maker, "maker")?,
         taker: common::rate_from(&ctx, taker, "taker")?,
         discounted_taker,
+        discount_asset,
     })
 }
 
@@ -703,7 +732,7 @@ pub(super) const fn weight(call: Call) -> u32 {
         Call::QueryOrder => 4,
         Call::OrderFills => 5,
         Call::Balances | Call::FeeRates | Call::SymbolRules => 20,
-        Call::Candles => 2,
+        Call::Candles | Call::LastPrice => 2,
     }
 }
 

@@ -499,6 +499,7 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
         maker: common::rate_of(&ctx, rate.maker_fee_rate.text(), "makerFeeRate")?,
         taker: common::rate_of(&ctx, rate.taker_fee_rate.text(), "takerFeeRate")?,
         discounted_taker: None,
+        discount_asset: None,
     })
 }
 

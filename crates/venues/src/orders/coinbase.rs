@@ -504,6 +504,7 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
             "taker_fee_rate",
         )?,
         discounted_taker: None,
+        discount_asset: None,
     })
 }
 

@@ -481,6 +481,7 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
         maker,
         taker,
         discounted_taker: None,
+        discount_asset: None,
     })
 }
 

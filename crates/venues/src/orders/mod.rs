@@ -279,6 +279,15 @@ pub trait RequestWriter {
     fn symbol_rules(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError>;
     /// Asks the public market endpoint for a symbol's candles (see [`CandleQuery`]).
     fn candles(&self, query: &CandleQuery<'_>, out: &mut Vec<u8>) -> Result<(), WriteError>;
+    /// Asks the public market endpoint for a symbol's last traded price (read by
+    /// [`parse_last_price`]). Binance only (`GET /api/v3/ticker/price`), where it prices the
+    /// fee-discount asset; every other venue keeps this default: [`WriteError::NotOffered`].
+    fn last_price(&self, symbol: &str, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        let _ = (symbol, out);
+        Err(WriteError::NotOffered {
+            venue: self.venue(),
+        })
+    }
 }
 
 /// An order's state, as every venue's states map onto it.
@@ -397,6 +406,25 @@ impl Amount {
             .units_at(digits)?
             .checked_sub(other.units_at(digits)?)?;
         Some(Amount { units, digits })
+    }
+
+    /// `self × other`, exactly (at the sum of their digits), or `None` when it overflows or
+    /// carries more than [`Amount::MAX_DIGITS`].
+    pub fn checked_mul(self, other: Amount) -> Option<Amount> {
+        Amount::new(
+            self.units.checked_mul(other.units)?,
+            self.digits.checked_add(other.digits)?,
+        )
+    }
+
+    /// The value at `digits` fraction digits, rounded down where digits beyond them are not
+    /// zero (an amount the caller may spend: never more than there is), or `None` when it
+    /// overflows.
+    pub fn units_at_floor(self, digits: u8) -> Option<u128> {
+        if self.digits <= digits {
+            return self.units_at(digits);
+        }
+        Some(self.units / 10u128.checked_pow(u32::from(self.digits - digits))?)
     }
 }
 
@@ -546,7 +574,7 @@ pub struct Balance {
 
 /// The account's fee rates on one symbol. A rebate (a negative fee) is reported as zero: the
 /// rates are costs, never under-counted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FeeRates {
     /// Rate on fills that added liquidity.
     pub maker: Rate,
@@ -557,6 +585,9 @@ pub struct FeeRates {
     /// `discount` enabled for both: the standard commission reduced by the discount, special
     /// and tax commissions in full); `None` elsewhere.
     pub discounted_taker: Option<Rate>,
+    /// The asset a discounted fee is paid in (Binance's `discountAsset`, `BNB`), stated with
+    /// [`FeeRates::discounted_taker`] and `None` where that is.
+    pub discount_asset: Option<String>,
 }
 
 /// The venue's own precisions for a symbol, as fraction digits.
@@ -626,6 +657,8 @@ pub enum Call {
     SymbolRules,
     /// A candles query.
     Candles,
+    /// A public last-price query.
+    LastPrice,
 }
 
 impl Call {
@@ -807,6 +840,22 @@ pub fn parse_order_fills(
         Venue::Okx => okx::parse_fills(http_status, body, scales),
         Venue::Binance => binance::parse_trades(http_status, body, scales),
         Venue::Coinbase | Venue::Kraken | Venue::Bybit => Err(VenueError {
+            venue,
+            http_status,
+            code: None,
+            message: WriteError::NotOffered { venue }.to_string(),
+            class: ErrorClass::Rejected,
+        }),
+    }
+}
+
+/// Reads the answer to [`RequestWriter::last_price`]: the price, exact as the venue wrote it.
+/// Binance only; any other venue is a [`ErrorClass::Rejected`] error saying the request is not
+/// offered there.
+pub fn parse_last_price(venue: Venue, http_status: u16, body: &[u8]) -> Result<Amount, VenueError> {
+    match venue {
+        Venue::Binance => binance::parse_last_price(http_status, body),
+        Venue::Coinbase | Venue::Kraken | Venue::Okx | Venue::Bybit => Err(VenueError {
             venue,
             http_status,
             code: None,

@@ -632,12 +632,14 @@ pub(super) fn parse_fee_rates(http_status: u16, body: &[u8]) -> Result<FeeRates,
             maker: charge(&ctx, maker.text(), "maker")?,
             taker: charge(&ctx, taker.text(), "taker")?,
             discounted_taker: None,
+            discount_asset: None,
         });
     }
     let mut rates = FeeRates {
         maker: Rate(0),
         taker: Rate(0),
         discounted_taker: None,
+        discount_asset: None,
     };
     for group in &row.fee_group {
         rates.maker = rates

@@ -20,8 +20,8 @@ use kestrel_venues::orders::{
     ErrorCode, Fee, FeeRates, FillReport, Interval, KrakenWriter, OkxWriter, OrderRef, OrderReport,
     OrderRequest, OrderWindow, RequestWriter, Scales, Stamp, Status, SymbolRules, Tif, VenueError,
     VenuePrecision, WriteError, classify, classify_by_status, parse_balances, parse_cancel,
-    parse_candles, parse_fee_rates, parse_order, parse_order_fills, parse_order_query,
-    parse_symbol_rules, request_cost,
+    parse_candles, parse_fee_rates, parse_last_price, parse_order, parse_order_fills,
+    parse_order_query, parse_symbol_rules, request_cost,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -414,6 +414,7 @@ fn binance_balances_and_commission_read_exactly() {
             // Paid in BNB, the standard part (0.0000006) is reduced to 0.75 of itself and the
             // special and tax parts are paid in full: 0.00000045 + 0.06 + 0.00000232.
             discounted_taker: Some(Rate(6_000_277)),
+            discount_asset: Some("BNB".into()),
         }
     );
 }
@@ -449,6 +450,63 @@ fn binances_bnb_discount_counts_only_where_enabled_and_never_rounds_a_fee_down()
     let body = r#"{"symbol":"BTCUSDT","standardCommission":{"maker":"0.001","taker":"0.001","buyer":"0","seller":"0"}}"#;
     let fees = parse_fee_rates(Venue::Binance, 200, body.as_bytes()).expect("reads");
     assert_eq!((fees.taker, fees.discounted_taker), (Rate(100_000), None));
+    assert_eq!(fees.discount_asset, None);
+    // The asset a discounted fee goes in is the one the venue names, and only when enabled.
+    let asset = |enabled| {
+        commission("0.00100000", enabled, "0.75000000")
+            .expect("reads")
+            .discount_asset
+    };
+    assert_eq!(asset((true, true)).as_deref(), Some("BNB"));
+    assert_eq!(asset((true, false)), None);
+}
+
+/// rest-api.md, "Symbol price ticker": `GET /api/v3/ticker/price`, weight 2 for one symbol.
+#[test]
+fn binances_price_ticker_is_asked_for_publicly_and_read_exactly() {
+    let mut out = Vec::new();
+    binance().last_price("BNBUSDT", &mut out).expect("writes");
+    let http = public_get(&out);
+    assert_eq!(
+        (http.path.as_str(), http.query.as_str()),
+        ("/api/v3/ticker/price", "symbol=BNBUSDT")
+    );
+    assert_eq!(request_cost(Venue::Binance, Call::LastPrice), 2);
+    // The docs' example answer.
+    let body = br#"{"symbol": "LTCBTC", "price": "4.00000200"}"#;
+    let price = parse_last_price(Venue::Binance, 200, body).expect("reads");
+    assert_eq!(price, Amount::new(400_000_200, 8).expect("amount"));
+    // An unknown symbol is Binance's error, classified as a refusal, not a price.
+    let err = parse_last_price(
+        Venue::Binance,
+        400,
+        br#"{"code":-1121,"msg":"Invalid symbol."}"#,
+    )
+    .expect_err("an error");
+    assert_eq!(err.class, ErrorClass::Rejected, "{err}");
+    assert!(parse_last_price(Venue::Binance, 200, br#"{"symbol":"X","price":"-1"}"#).is_err());
+    // A venue that has no such request says so, on the request and on the answer.
+    let okx = OkxWriter::new(okx_signer(), HOST);
+    assert_eq!(
+        okx.last_price("OKB-USDT", &mut out),
+        Err(WriteError::NotOffered { venue: Venue::Okx })
+    );
+    let err = parse_last_price(Venue::Okx, 200, b"{}").expect_err("not offered");
+    assert_eq!(err.class, ErrorClass::Rejected);
+}
+
+#[test]
+fn amounts_multiply_exactly_and_round_down_only_when_asked() {
+    let a = |units, digits| Amount::new(units, digits).expect("amount");
+    // 20 BNB at 600.5: 12,010 quote, at any digits that keep it.
+    let value = a(2_000_000_000, 8).checked_mul(a(6_005, 1)).expect("fits");
+    assert_eq!(value.units_at(7), Some(120_100_000_000));
+    // 0.00000001 BNB at 0.3: 3 × 10^-9, below a 10^-7 quote unit: floor 0, exact refused.
+    let dust = a(1, 8).checked_mul(a(3, 1)).expect("fits");
+    assert_eq!((dust.units_at_floor(7), dust.units_at(7)), (Some(0), None));
+    assert_eq!(dust.units_at_ceil(7), Some(1));
+    assert_eq!(a(u128::MAX, 0).checked_mul(a(2, 0)), None, "overflow");
+    assert_eq!(a(1, 20).checked_mul(a(1, 20)), None, "past MAX_DIGITS");
 }
 
 /// rest-api.md, "Exchange information" (`ETHBTC`), with its filter placeholders filled by the
@@ -1033,6 +1091,7 @@ fn kraken_account_and_rules_read_exactly() {
             maker: Rate(0),
             taker: Rate(100_000),
             discounted_taker: None,
+            discount_asset: None,
         }
     );
     let rules = parse_symbol_rules(
@@ -1291,6 +1350,7 @@ fn okx_account_and_rules_read_exactly() {
             maker: Rate(80_000),
             taker: Rate(100_000),
             discounted_taker: None,
+            discount_asset: None,
         }
     );
     let rules = parse_symbol_rules(Venue::Okx, 200, OKX_INSTRUMENTS.as_bytes(), scales(1, 8))
@@ -1809,6 +1869,7 @@ fn bybit_account_and_rules_read_exactly() {
             maker: Rate(10_000),
             taker: Rate(60_000),
             discounted_taker: None,
+            discount_asset: None,
         }
     );
     let rules = parse_symbol_rules(Venue::Bybit, 200, BYBIT_INSTRUMENT.as_bytes(), scales(1, 6))
@@ -2068,6 +2129,7 @@ fn coinbase_account_and_rules_read_exactly() {
             maker: Rate(200_000),
             taker: Rate(100_000),
             discounted_taker: None,
+            discount_asset: None,
         }
     );
     let rules = parse_symbol_rules(
