@@ -565,8 +565,8 @@ fn klines(ex: &Exchange, params: &HashMap<String, String>) -> HttpResponse {
 
 /// What a route weighs against the minute's `REQUEST_WEIGHT` (rest-api.md): depth by its
 /// `limit` (5 up to 100, 25 to 500, 50 to 1000, 250 beyond), `exchangeInfo`, the account and
-/// commission rates 20, klines and one symbol's price ticker 2, an order query 4, the account's trades 5 with an `orderId`
-/// and 20 without, anything else 1.
+/// commission rates 20, klines and one symbol's price ticker 2, an order query 4, the
+/// account's trades 5 with an `orderId` and 20 without, anything else 1.
 fn route_weight(route: (&str, &str), params: &HashMap<String, String>) -> u32 {
     match route {
         ("GET", "/api/v3/depth") => {

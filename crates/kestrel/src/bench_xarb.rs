@@ -660,5 +660,5 @@ fn leg(
         quote_asset: listing.quote,
         buy_fee_asset: listing.buy_fee_asset,
     };
-    crate::xarb_run::leg(i, listing, writer, addr, scales)
+    crate::xarb_run::leg(i, listing, writer, addr, scales, false)
 }

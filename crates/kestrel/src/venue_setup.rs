@@ -77,8 +77,8 @@ pub fn load(
 /// answer) is worth in `quote_asset`, at `digits` fraction digits, rounded down: its free
 /// balance at the venue's last price for `{asset}{quote_asset}`. 0 where the venue states no
 /// discount, the account holds none of the asset, or the asset is the symbol's own
-/// `base_asset` or `quote_asset` (the fee is then in an asset the lane trades, which it
-/// values as such). Paper fills pay their fees from this value (see
+/// `base_asset` or `quote_asset` (not modelled on paper, which then pays the undiscounted
+/// rate where live pays the discounted one). Paper fills pay their fees from this value (see
 /// [`kestrel_hot::cex::lane::LegConfig::fee_funds`]).
 pub fn discount_funds(
     writer: &dyn RequestWriter,

@@ -141,26 +141,34 @@ pub(crate) struct LegListing<'a> {
     pub buy_fee_asset: FeeAsset,
 }
 
-/// Leg `i`: fees, rules and balances as the venue at `addr` reports them.
+/// Leg `i`: fees, rules and balances as the venue at `addr` reports them; with
+/// `price_fee_funds` (a paper start with no funds journaled), also the value of the account's
+/// fee-discount asset ([`LegConfig::fee_funds`]).
 pub(crate) fn leg(
     i: usize,
     listing: LegListing<'_>,
     writer: &dyn RequestWriter,
     addr: &str,
     scales: Scales,
+    price_fee_funds: bool,
 ) -> anyhow::Result<LegConfig> {
     let setup = crate::venue_setup::load(writer, addr, listing.symbol, scales)?;
     let assets = (listing.base_asset, listing.quote_asset);
-    let fee_funds =
-        crate::venue_setup::discount_funds(writer, addr, &setup, assets, scales.notional_digits())
-            .unwrap_or_else(|e| {
-                // Paper then pays the undiscounted rate: more than live would, never less.
-                tracing::warn!(
-                    "{e:#}: fee-discount funds taken as none (paper fills there pay the \
-                     undiscounted rate)"
-                );
-                0
-            });
+    let digits = scales.notional_digits();
+    let fee_funds = (price_fee_funds && setup.fees.discounted_taker.is_some())
+        .then(|| {
+            crate::venue_setup::discount_funds(writer, addr, &setup, assets, digits)
+                .inspect_err(|e| {
+                    // Paper then pays the undiscounted rate: more than live would, never less.
+                    // Nothing is journaled for it, so the next start prices it again.
+                    tracing::warn!(
+                        "{e:#}: the fee-discount asset is not priced (paper fills there pay \
+                         the undiscounted rate)"
+                    );
+                })
+                .ok()
+        })
+        .flatten();
     let held = |asset: &str, digits: u8| {
         setup
             .balances
@@ -397,22 +405,31 @@ pub fn build_lane(
             quote_asset: &v.quote_asset,
             buy_fee_asset: v.buy_fee_asset,
         };
+        let row = restored
+            .positions
+            .iter()
+            .find(|r| r.leg as usize == i && r.venue == v.venue.name())
+            .filter(|_| mode == Mode::DryRun);
+        let funds = row.and_then(|r| r.fee_funds_units);
+        let price_fee_funds = mode == Mode::DryRun && funds.is_none();
         // Start-up requests go to the URL (https included); the writers sign for `host`.
-        let mut leg = leg(i, listing, writer.as_ref(), &v.rest_url, scales)
-            .with_context(|| format!("{}: loading fees, rules and balances", v.venue))?;
-        if mode == Mode::DryRun
-            && let Some(row) = restored
-                .positions
-                .iter()
-                .find(|r| r.leg as usize == i && r.venue == v.venue.name())
-        {
+        let mut leg = leg(
+            i,
+            listing,
+            writer.as_ref(),
+            &v.rest_url,
+            scales,
+            price_fee_funds,
+        )
+        .with_context(|| format!("{}: loading fees, rules and balances", v.venue))?;
+        if let Some(row) = row {
             leg.holdings = Holdings {
                 base: row.base_units,
                 quote: row.quote_units,
             };
-            if let Some(funds) = row.fee_funds_units {
-                leg.fee_funds = funds;
-            }
+        }
+        if let Some(funds) = funds {
+            leg.fee_funds = Some(funds);
         }
         legs.push(leg);
         writers.push(writer);

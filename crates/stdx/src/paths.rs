@@ -9,13 +9,19 @@
 
 use std::path::{Path, PathBuf};
 
-/// The workspace root: the nearest directory holding `Cargo.lock` at or above the running
-/// crate's manifest directory (the environment's `CARGO_MANIFEST_DIR`), else above this
-/// crate's build directory.
+/// The workspace root: the nearest directory at or above the running crate's manifest
+/// directory (the environment's `CARGO_MANIFEST_DIR`) that is this workspace's (it holds
+/// `Cargo.lock` and `crates/stdx/Cargo.toml`; a relative path, or another project's, is passed
+/// over), else the one above this crate's build directory.
 pub fn workspace_root() -> PathBuf {
     let root_above = |dir: &Path| {
-        dir.ancestors()
-            .find(|a| a.join("Cargo.lock").is_file())
+        dir.is_absolute()
+            .then(|| {
+                dir.ancestors().find(|a| {
+                    a.join("Cargo.lock").is_file() && a.join("crates/stdx/Cargo.toml").is_file()
+                })
+            })
+            .flatten()
             .map(Path::to_path_buf)
     };
     std::env::var_os("CARGO_MANIFEST_DIR")

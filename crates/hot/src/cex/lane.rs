@@ -86,12 +86,13 @@ pub struct LegConfig {
     pub buy_fee_asset: FeeAsset,
     /// What the account holds there at start.
     pub holdings: Holdings,
-    /// What the account's fee-discount asset (Binance's BNB) is worth at start, quote
-    /// notional units: the free balance at its last price where the venue states a discount
-    /// ([`LegConfig::discounted_taker`]), else 0. Paper fills pay their fees from it at the
-    /// discounted rate while it covers them ([`DiscountFunds`]), as the venue would; live
-    /// fills are valued from what the venue charged and leave it alone.
-    pub fee_funds: u128,
+    /// Paper only: what the account's fee-discount asset (Binance's BNB) is worth, quote
+    /// notional units, where the venue states a discount ([`LegConfig::discounted_taker`]):
+    /// the free balance at the venue's last price at a first start, what a paper run left at a
+    /// restart. `None` where it was not priced (live mode, no discount, the price request
+    /// failed): paper fills there pay the undiscounted rate. Paper fills pay their fees from
+    /// it at the discounted rate while it covers them ([`DiscountFunds`]), as the venue would.
+    pub fee_funds: Option<u128>,
     /// The lane's REST budget there, in the venue's unit (Binance: request weight; the
     /// others: requests; see [`request_cost`]): per second, and how much may go at once.
     pub requests_per_second: u32,
@@ -423,8 +424,8 @@ pub struct LaneStats {
     /// sent or answered, or never adding up to the filled size): charged the account's taker
     /// rate instead, rounded up. Should be 0.
     pub fees_estimated: u64,
-    /// Fills whose fee the venue took in a third asset (Binance's BNB, OKX's OKB), valued at
-    /// the rate it charges there ([`LegFill::fee_other`]), not at the venue's own conversion:
+    /// Fills whose fee the venue took (or, on paper, would take) in a third asset (Binance's
+    /// BNB, OKX's OKB), valued at the rate it charges there ([`LegFill::fee_other`]), not at the venue's own conversion:
     /// keep such fee payment off for exact PnL.
     pub fees_in_other_asset: u64,
     /// Orders whose outcome could not be learned (each trips the kill switch): should be 0.
@@ -718,7 +719,7 @@ impl XarbLane {
                 let rate = l.discounted_taker.filter(|_| paper)?;
                 Some(DiscountFunds {
                     rate,
-                    left: l.fee_funds,
+                    left: l.fee_funds?,
                 })
             })
             .collect();

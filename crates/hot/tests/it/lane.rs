@@ -165,7 +165,7 @@ fn leg(feed: usize, holdings: Holdings, taker_fee: Rate) -> LegConfig {
         },
         taker_fee,
         discounted_taker: None,
-        fee_funds: 0,
+        fee_funds: None,
         buy_fee_asset: FeeAsset::Base,
         holdings,
         requests_per_second: 1_000,

@@ -94,7 +94,7 @@ fn leg(venue: Venue, feed: usize, symbol: &str, holdings: Holdings) -> LegConfig
         },
         taker_fee: Rate(100_000),
         discounted_taker: None,
-        fee_funds: 0,
+        fee_funds: None,
         buy_fee_asset: FeeAsset::Base,
         holdings,
         requests_per_second: 1_000,

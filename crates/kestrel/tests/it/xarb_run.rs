@@ -318,6 +318,8 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
     let lane = build_lane(&x, &sim.secrets(), Mode::Live, &restored).unwrap();
     for i in 0..5 {
         assert_eq!(lane.holdings(i).unwrap().base, sim.account(i).unwrap().0);
+        // Live fees are valued from what the venue charged: no paper funds.
+        assert_eq!(lane.fee_funds(i), None, "leg {i}");
     }
     // The fee rates are the venues' own: the simulated Binance account pays its fees in BNB,
     // and its commission answer states the discounted rate, 0.75 × 0.1 %; no other venue

@@ -74,7 +74,7 @@ pub fn ar1(rng: &mut Rng, n: usize, phi: f64, sigma: f64) -> Vec<f64> {
         .collect()
 }
 
-/// The workspace root (`crates/quant/../..`).
+/// The workspace root ([`kestrel_stdx::paths::workspace_root`]).
 pub fn workspace_root() -> PathBuf {
     kestrel_stdx::paths::workspace_root()
 }

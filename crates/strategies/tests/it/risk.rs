@@ -264,20 +264,6 @@ fn a_paper_fill_pays_in_the_discount_asset_per_level_while_it_covers_the_fee() {
     };
     let f = paper_fill_discounted(
         &b,
-        OrderSide::Sell,
-        Fixed(1),
-        Fixed(1),
-        taker,
-        FeeAsset::Quote,
-        Some(&mut short),
-    );
-    assert_eq!(
-        (f.size, f.fee_other, short.left),
-        (Fixed::ZERO, 0, 1_124),
-        "no bids"
-    );
-    let f = paper_fill_discounted(
-        &b,
         OrderSide::Buy,
         Fixed(150),
         Fixed(10_000),

@@ -587,6 +587,8 @@ struct Commission<'a> {
 struct Discount<'a> {
     enabled_for_account: bool,
     enabled_for_symbol: bool,
+    /// Checked only where the discount is enabled (an answer without it reads otherwise).
+    #[serde(default)]
     discount_asset: String,
     #[serde(borrow)]
     discount: Num<'a>,
