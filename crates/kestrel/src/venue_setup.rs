@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::Context as _;
 use kestrel_hot::cex::exchange;
 use kestrel_stdx::clock::{Clock as _, LiveClock};
+use kestrel_types::cex::Venue;
 use kestrel_venues::orders::{
-    Balance, FeeRates, RequestWriter, Scales, Stamp, SymbolRules, parse_balances, parse_fee_rates,
-    parse_last_price, parse_symbol_rules,
+    Balance, FeeRates, RequestWriter, Scales, Stamp, SymbolRules, VenueError, WriteError,
+    parse_balances, parse_fee_rates, parse_last_price, parse_symbol_rules,
 };
 
 /// One venue's account and symbol, as the venue reports them.
@@ -41,31 +42,27 @@ pub fn load(
             entropy: u128::from(nonce).to_le_bytes(),
         }
     };
-    let mut request = Vec::with_capacity(2048);
-    writer
-        .fee_rates(symbol, &stamp(), &mut request)
-        .map_err(|e| anyhow::anyhow!("{venue}: fee-rate request: {e}"))?;
-    let (status, body) = exchange(addr, &request)
-        .map_err(|e| anyhow::anyhow!(e))
-        .with_context(|| format!("{venue}: fee rates"))?;
-    let fees = parse_fee_rates(venue, status, &body)
-        .map_err(|e| anyhow::anyhow!("{venue}: fee rates: {e}"))?;
-    writer
-        .symbol_rules(symbol, &mut request)
-        .map_err(|e| anyhow::anyhow!("{venue}: symbol-rules request: {e}"))?;
-    let (status, body) = exchange(addr, &request)
-        .map_err(|e| anyhow::anyhow!(e))
-        .with_context(|| format!("{venue}: symbol rules"))?;
-    let rules = parse_symbol_rules(venue, status, &body, scales)
-        .map_err(|e| anyhow::anyhow!("{venue}: symbol rules of {symbol}: {e}"))?;
-    writer
-        .balances(&stamp(), &mut request)
-        .map_err(|e| anyhow::anyhow!("{venue}: balance request: {e}"))?;
-    let (status, body) = exchange(addr, &request)
-        .map_err(|e| anyhow::anyhow!(e))
-        .with_context(|| format!("{venue}: balances"))?;
-    let balances = parse_balances(venue, status, &body)
-        .map_err(|e| anyhow::anyhow!("{venue}: balances: {e}"))?;
+    let fees = ask(
+        venue,
+        addr,
+        "fee rates",
+        |out| writer.fee_rates(symbol, &stamp(), out),
+        |status, body| parse_fee_rates(venue, status, body),
+    )?;
+    let rules = ask(
+        venue,
+        addr,
+        &format!("symbol rules of {symbol}"),
+        |out| writer.symbol_rules(symbol, out),
+        |status, body| parse_symbol_rules(venue, status, body, scales),
+    )?;
+    let balances = ask(
+        venue,
+        addr,
+        "balances",
+        |out| writer.balances(&stamp(), out),
+        |status, body| parse_balances(venue, status, body),
+    )?;
     Ok(VenueSetup {
         fees,
         rules,
@@ -104,18 +101,33 @@ pub fn discount_funds(
         return Ok(0);
     };
     let symbol = format!("{asset}{quote_asset}");
-    let mut request = Vec::with_capacity(512);
-    writer
-        .last_price(&symbol, &mut request)
-        .map_err(|e| anyhow::anyhow!("{venue}: {symbol} price request: {e}"))?;
-    let (status, body) = exchange(addr, &request)
-        .map_err(|e| anyhow::anyhow!(e))
-        .with_context(|| format!("{venue}: {symbol} price"))?;
-    let price = parse_last_price(venue, status, &body)
-        .map_err(|e| anyhow::anyhow!("{venue}: {symbol} price: {e}"))?;
+    let price = ask(
+        venue,
+        addr,
+        &format!("{symbol} price"),
+        |out| writer.last_price(&symbol, out),
+        |status, body| parse_last_price(venue, status, body),
+    )?;
     free.checked_mul(price)
         .and_then(|value| value.units_at_floor(digits))
         .ok_or_else(|| anyhow::anyhow!("{venue}: {free} {asset} at {price} overflows"))
+}
+
+/// One start-up request: written by `write`, sent to `addr`, its answer read by `read`; each
+/// failure names the venue and `what` was asked for.
+fn ask<T>(
+    venue: Venue,
+    addr: &str,
+    what: &str,
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), WriteError>,
+    read: impl FnOnce(u16, &[u8]) -> Result<T, VenueError>,
+) -> anyhow::Result<T> {
+    let mut request = Vec::with_capacity(2048);
+    write(&mut request).map_err(|e| anyhow::anyhow!("{venue}: {what}: request: {e}"))?;
+    let (status, body) = exchange(addr, &request)
+        .map_err(|e| anyhow::anyhow!(e))
+        .with_context(|| format!("{venue}: {what}"))?;
+    read(status, &body).map_err(|e| anyhow::anyhow!("{venue}: {what}: {e}"))
 }
 
 /// A nonce above every one handed out before in this process, and at least `unix_ms` × 1000
