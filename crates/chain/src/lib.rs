@@ -186,6 +186,17 @@ impl Chain {
         &self.provider
     }
 
+    /// The receipt of transaction `hash`, or `None` while no block the node has holds it.
+    pub async fn receipt(
+        &self,
+        hash: alloy::primitives::B256,
+    ) -> Result<Option<alloy::rpc::types::TransactionReceipt>, ChainError> {
+        self.provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(transport("eth_getTransactionReceipt"))
+    }
+
     /// The latest block's header facts.
     pub async fn head(&self) -> Result<HeadInfo, ChainError> {
         let block = self

@@ -59,6 +59,23 @@ impl std::fmt::Debug for EngineKeys {
     }
 }
 
+/// How [`Engine::start_with`] runs besides its config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Follow each bundle sent for inclusion to its target block and journal what became of
+    /// it ([`crate::outcomes`]); default `true`. The sandbox turns it off: its builder reports
+    /// every bundle's outcome itself, with the reason, and the sandbox journals those.
+    pub follow_outcomes: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            follow_outcomes: true,
+        }
+    }
+}
+
 /// A started engine.
 #[derive(Debug)]
 pub struct Engine {
@@ -75,6 +92,11 @@ pub struct Engine {
     metrics: Option<MetricsServer>,
     /// What other lanes add to `/metrics` after the engine's own text.
     metrics_sources: Arc<MetricsSources>,
+    /// The outcome follower and its task, when bundles are followed.
+    outcomes: Option<(
+        Arc<crate::outcomes::OutcomeFollower>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 /// What a run produced, for reports.
@@ -586,13 +608,24 @@ pub fn no_executor() -> String {
 }
 
 impl Engine {
-    /// Discovers pools, signs the first ladder, opens the journal and relays, and starts the
-    /// hot thread and the slow-lane tasks. Must be called inside a tokio runtime.
+    /// [`Engine::start_with`] the default options.
     pub async fn start(
         cfg: Config,
         mode: Mode,
         keys: EngineKeys,
         run_id: String,
+    ) -> anyhow::Result<Engine> {
+        Self::start_with(cfg, mode, keys, run_id, EngineOptions::default()).await
+    }
+
+    /// Discovers pools, signs the first ladder, opens the journal and relays, and starts the
+    /// hot thread and the slow-lane tasks. Must be called inside a tokio runtime.
+    pub async fn start_with(
+        cfg: Config,
+        mode: Mode,
+        keys: EngineKeys,
+        run_id: String,
+        options: EngineOptions,
     ) -> anyhow::Result<Engine> {
         let cfg = Arc::new(cfg);
         let executor = cfg.backrun.executor.with_context(no_executor)?;
@@ -675,6 +708,19 @@ impl Engine {
         let (producer, consumer) =
             spsc::channel::<HotEvent>(cfg.hot.ring_capacity, DropPolicy::DropNewest);
         let (relays, slow_relays) = connect_relays(&cfg, mode)?;
+        // Bundles are followed to their outcome only where some relay could include them.
+        let includable = relays.iter().any(|(_, t)| *t == RelayTarget::SendBundle)
+            || slow_relays.iter().any(|r| r.kind == ParcelKind::SendBundle);
+        let outcomes = (options.follow_outcomes && includable).then(|| {
+            Arc::new(crate::outcomes::OutcomeFollower {
+                watch: Arc::default(),
+                chain: ctx.chain.clone(),
+                executor,
+                journal: handle.clone(),
+                run_id: run_id.clone(),
+                counters: Arc::clone(&counters),
+            })
+        });
         let body_capacity = 4 * cfg.backrun.max_calldata_bytes as usize + 8192;
         let handoff = Arc::new(Handoff::new(HANDOFF_PARCELS, body_capacity));
         let poster = SlowPoster {
@@ -745,6 +791,7 @@ impl Engine {
                     relays: reachable_relays(&cfg, mode).map(|(_, r)| r).collect(),
                     ..poster.clone()
                 },
+                outcomes: outcomes.as_ref().map(|o| Arc::clone(&o.watch)),
                 shutdown: undecoded_stop.clone(),
             })?),
             None => None,
@@ -760,9 +807,14 @@ impl Engine {
             handoff,
             poster,
             inbox,
+            outcomes: outcomes.as_ref().map(|o| Arc::clone(&o.watch)),
         })?;
         let metrics_sources = Arc::new(MetricsSources::default());
         let metrics = serve_metrics(&cfg, &counters, &latency, &metrics_sources)?;
+        let outcomes = outcomes.map(|o| {
+            let task = tokio::spawn(Arc::clone(&o).follow(Arc::clone(&state), shutdown.clone()));
+            (o, task)
+        });
         let sync =
             tokio::spawn(ctx.follow(Arc::clone(&state), head, pools, notify, shutdown.clone()));
         Ok(Engine {
@@ -778,6 +830,7 @@ impl Engine {
             journal_path,
             metrics,
             metrics_sources,
+            outcomes,
         })
     }
 
@@ -864,6 +917,15 @@ impl Engine {
         tokio::task::spawn_blocking(move || drain.join())
             .await?
             .map_err(|_| anyhow::anyhow!("drain thread panicked"))?;
+        // Every bundle is in the watch now; settle what the node's head allows.
+        // The task ends at its next look (the shutdown flag is set); awaited rather than
+        // aborted, so that no bundle it had taken up is lost half-settled.
+        if let Some((follower, task)) = self.outcomes {
+            if let Err(e) = task.await {
+                tracing::warn!(error = %e, "the outcome follower ended abnormally");
+            }
+            follower.finish().await;
+        }
         let journal_path = self.journal_path;
         self.journal.close()?;
         Ok(EngineReport {
@@ -894,6 +956,9 @@ pub fn run_summary(
         "subscription_refusals": c.subscription_refusals,
         "confirmed": c.confirmed,
         "disagreements": c.disagreements,
+        "landed": c.landed,
+        "not_landed": c.not_landed,
+        "realized_mismatches": c.realized_mismatches,
         "skips": only_counted(named.skips),
         "routed": only_counted(named.routed),
         "sim_misses": only_counted(named.sim_misses),
@@ -940,6 +1005,8 @@ struct Drain {
     poster: SlowPoster,
     /// Where revm misses go for the slow lane to fetch.
     inbox: Arc<MissInbox>,
+    /// Where fired bundles are followed to their outcome, when any relay could include them.
+    outcomes: Option<Arc<crate::outcomes::OutcomeWatch>>,
 }
 
 /// Most bundle bodies in flight between the lanes.
@@ -972,6 +1039,9 @@ fn spawn_drain(mut d: Drain) -> std::io::Result<std::thread::JoinHandle<()>> {
                 for ev in batch.drain(..) {
                     let body = match &ev {
                         HotEvent::Bundle(b) => {
+                            if let Some(watch) = &d.outcomes {
+                                watch.watch(b);
+                            }
                             take_body(&mut bodies, &d.handoff, b.candidate.tx_hash)
                         }
                         _ => None,

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod deploy;
 pub mod engine;
 pub mod lane_metrics;
+pub mod outcomes;
 pub mod pairs;
 pub mod sandbox;
 pub mod simprep;

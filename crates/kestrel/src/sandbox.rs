@@ -257,7 +257,12 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
         relay_auth_hex: key_hex(&relay_auth),
     };
     let run_id = format!("sandbox-{}", opts.seed);
-    let engine = Engine::start(cfg, Mode::DryRun, keys, run_id).await?;
+    // The builder reports each bundle's outcome with its reason, and `reconcile` journals
+    // those: the engine's own follower would write a second row per bundle.
+    let options = crate::engine::EngineOptions {
+        follow_outcomes: false,
+    };
+    let engine = Engine::start_with(cfg, Mode::DryRun, keys, run_id, options).await?;
     let xarb =
         crate::bench_xarb::XarbSim::start(100).context("starting the simulated exchanges")?;
     let statarb_journal = crate::statarb_lane::LaneJournal {

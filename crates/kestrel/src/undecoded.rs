@@ -76,6 +76,8 @@ pub(crate) struct UndecodedLane {
     pub auth: FlashbotsAuth,
     /// The relays bundles go to.
     pub poster: SlowPoster,
+    /// Where fired bundles are followed to their outcome (when any relay could include them).
+    pub outcomes: Option<Arc<crate::outcomes::OutcomeWatch>>,
     /// Stops the lane. Set only once the hot thread has stopped, so that every call it
     /// handed over is accounted for.
     pub shutdown: ShutdownFlag,
@@ -343,18 +345,22 @@ impl Worker {
         let written = self.fire(tx.hash, state.block + 1, &backrun_raw);
         self.lane.counters.add_bundle();
         let send_body = String::from_utf8_lossy(self.send_writer.body()).into_owned();
+        let ev = BundleEvent {
+            candidate,
+            backrun_hash,
+            floor: plan.profit_net,
+            nonce: route_tx.nonce,
+            relays_written: written,
+            stamps: Stamps::default(),
+        };
+        if let Some(watch) = &self.lane.outcomes {
+            watch.watch(&ev);
+        }
         append(
             &self.lane,
             Record::Bundle {
                 run_id: self.lane.run_id.clone(),
-                ev: BundleEvent {
-                    candidate,
-                    backrun_hash,
-                    floor: plan.profit_net,
-                    nonce: route_tx.nonce,
-                    relays_written: written,
-                    stamps: Stamps::default(),
-                },
+                ev,
                 body: Some(send_body),
             },
         );

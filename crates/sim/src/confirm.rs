@@ -40,12 +40,73 @@ pub enum BackrunEntry {
 }
 
 impl BackrunEntry {
-    /// The log's data length and the word indices of `amountIn` and `profitGross`.
+    /// The log's data length and the word indices of `amountIn` and `profitGross` (`payment`
+    /// is the word after it).
     const fn layout(self) -> (usize, usize, usize) {
         match self {
             BackrunEntry::Route => (128, 1, 2),
             BackrunEntry::Pair => (96, 0, 1),
         }
+    }
+
+    /// The first topic of this entry point's log (the event signature's hash).
+    pub fn topic(self) -> B256 {
+        keccak256(match self {
+            BackrunEntry::Route => BACKRUN_ROUTE_EVENT,
+            BackrunEntry::Pair => BACKRUN_EVENT,
+        })
+    }
+
+    /// Reads this entry point's log data; `None` when it is not that event's length.
+    pub fn read_data(self, data: &[u8]) -> Option<ExecutorLog> {
+        let (len, amount_word, gross_word) = self.layout();
+        if data.len() != len {
+            return None;
+        }
+        let word = |i: usize| U256::from_be_slice(&data[32 * i..32 * (i + 1)]);
+        Some(ExecutorLog {
+            entry: self,
+            amount_in: word(amount_word),
+            profit_gross: word(gross_word),
+            payment: word(gross_word + 1),
+        })
+    }
+}
+
+/// What one of the executor's logs reports, in WETH wei.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutorLog {
+    /// Which entry point emitted it.
+    pub entry: BackrunEntry,
+    /// WETH the backrun spent.
+    pub amount_in: U256,
+    /// WETH gained before the builder's payment.
+    pub profit_gross: U256,
+    /// The builder's payment (sent to the coinbase in ETH).
+    pub payment: U256,
+}
+
+impl ExecutorLog {
+    /// The executor's log among `logs` (emitter, topics, data), where one is: the first log
+    /// that `executor` emitted with either entry point's topic and that event's data length.
+    pub fn find<'a>(
+        executor: Address,
+        logs: impl IntoIterator<Item = (Address, &'a [B256], &'a [u8])>,
+    ) -> Option<ExecutorLog> {
+        let entries = [BackrunEntry::Route, BackrunEntry::Pair].map(|e| (e.topic(), e));
+        logs.into_iter()
+            .filter(|(emitter, _, _)| *emitter == executor)
+            .find_map(|(_, topics, data)| {
+                let first = topics.first()?;
+                let (_, entry) = entries.iter().find(|(t, _)| t == first)?;
+                entry.read_data(data)
+            })
+    }
+
+    /// What the executor kept: the gross profit less the builder's payment (the figure a
+    /// candidate's `profit_net` predicts).
+    pub fn kept(&self) -> U256 {
+        self.profit_gross.saturating_sub(self.payment)
     }
 }
 
@@ -167,8 +228,8 @@ impl Confirmer {
         Confirmer {
             sim: Simulator::new(snapshot, rules),
             txs: Vec::with_capacity(2),
-            route_topic: keccak256(BACKRUN_ROUTE_EVENT),
-            pair_topic: keccak256(BACKRUN_EVENT),
+            route_topic: BackrunEntry::Route.topic(),
+            pair_topic: BackrunEntry::Pair.topic(),
         }
     }
 
@@ -314,17 +375,19 @@ fn verdict(
         TxStatus::Revert => return RouteVerdict::BackrunReverted { gas_used },
         TxStatus::Halt(_) => return RouteVerdict::BackrunHalted { gas_used },
     }
-    let (len, amount_word, gross_word) = entry.layout();
-    let log = backrun.logs.iter().find(|l| {
-        l.address == expect.executor
-            && l.data.topics().first() == Some(&topic)
-            && l.data.data.len() == len
+    let log = backrun.logs.iter().find_map(|l| {
+        (l.address == expect.executor && l.data.topics().first() == Some(&topic))
+            .then(|| entry.read_data(&l.data.data))
+            .flatten()
     });
-    let Some(log) = log else {
+    let Some(ExecutorLog {
+        amount_in,
+        profit_gross: gross,
+        ..
+    }) = log
+    else {
         return RouteVerdict::NoBackrunLog { gas_used };
     };
-    let word = |i: usize| U256::from_be_slice(&log.data.data[32 * i..32 * (i + 1)]);
-    let (amount_in, gross) = (word(amount_word), word(gross_word));
     if amount_in == expect.amount_in && gross == expect.profit_gross {
         RouteVerdict::Agreed {
             victim_gas: victim.gas_used,
@@ -344,6 +407,61 @@ mod tests {
     use alloy_primitives::Signature;
 
     use super::*;
+
+    fn words(ws: &[u64]) -> Vec<u8> {
+        ws.iter()
+            .flat_map(|w| U256::from(*w).to_be_bytes::<32>())
+            .collect()
+    }
+
+    #[test]
+    fn the_executor_log_is_read_from_either_entry_point_and_only_from_the_executor() {
+        let executor = Address::repeat_byte(0xee);
+        let pool = B256::left_padding_from(Address::repeat_byte(1).as_slice());
+        let pair_topics = [
+            keccak256("Backrun(address,address,uint256,uint256,uint256)"),
+            pool,
+            pool,
+        ];
+        let route_topics = [
+            keccak256("BackrunRoute(address,uint256,uint256,uint256,uint256)"),
+            pool,
+        ];
+        let pair_data = words(&[500, 90, 9]);
+        let route_data = words(&[3, 700, 120, 12]);
+        let pair = ExecutorLog::find(executor, [(executor, &pair_topics[..], &pair_data[..])]);
+        assert_eq!(
+            pair,
+            Some(ExecutorLog {
+                entry: BackrunEntry::Pair,
+                amount_in: U256::from(500),
+                profit_gross: U256::from(90),
+                payment: U256::from(9),
+            })
+        );
+        assert_eq!(pair.map(|l| l.kept()), Some(U256::from(81)));
+        let route = ExecutorLog::find(
+            executor,
+            [
+                // Another contract's log with the same shape comes first: passed over.
+                (Address::repeat_byte(2), &route_topics[..], &route_data[..]),
+                // The pair event's topic with the route event's length: not that event.
+                (executor, &pair_topics[..], &route_data[..]),
+                (executor, &route_topics[..], &route_data[..]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(route.entry, BackrunEntry::Route);
+        assert_eq!(
+            (route.amount_in, route.kept()),
+            (U256::from(700), U256::from(108))
+        );
+        let no_topics: [B256; 0] = [];
+        assert_eq!(
+            ExecutorLog::find(executor, [(executor, &no_topics[..], &pair_data[..])]),
+            None
+        );
+    }
 
     #[test]
     fn a_presumed_blob_sender_holds_its_gas_its_blob_gas_and_its_value() {

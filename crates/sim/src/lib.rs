@@ -22,7 +22,9 @@ pub mod simulator;
 pub mod snapshot;
 pub mod tx;
 
-pub use confirm::{BackrunEntry, ConfirmError, Confirmer, RouteExpectation, RouteVerdict};
+pub use confirm::{
+    BackrunEntry, ConfirmError, Confirmer, ExecutorLog, RouteExpectation, RouteVerdict,
+};
 pub use env::{ChainRules, NextBlock, SEPOLIA_CHAIN_ID};
 pub use misses::MissLog;
 pub use simulator::{

@@ -31,6 +31,9 @@ pub struct Counters {
     disagreements: AtomicU64,
     sim_misses: [AtomicU64; MISS_KINDS],
     simulated: [AtomicU64; SIMULATED],
+    landed: AtomicU64,
+    not_landed: AtomicU64,
+    realized_mismatches: AtomicU64,
 }
 
 /// Counter values read at one moment.
@@ -67,6 +70,13 @@ pub struct CountersSnapshot {
     /// Undecoded transactions the slow lane simulated, by how it ended, indexed by
     /// [`SimulatedOutcome::index`].
     pub simulated: [u64; SIMULATED],
+    /// Bundles sent for inclusion whose backrun a block then held (its receipt, read after the
+    /// target block).
+    pub landed: u64,
+    /// Bundles sent for inclusion whose backrun no block held by their target block.
+    pub not_landed: u64,
+    /// Landed backruns whose realized profit (the executor's log) differs from the prediction.
+    pub realized_mismatches: u64,
 }
 
 impl Counters {
@@ -126,6 +136,20 @@ impl Counters {
         }
     }
 
+    /// Counts one bundle whose backrun landed, and whether what it realized differs from the
+    /// prediction.
+    pub fn add_landed(&self, realized_differs: bool) {
+        bump(&self.landed, 1);
+        if realized_differs {
+            bump(&self.realized_mismatches, 1);
+        }
+    }
+
+    /// Counts one bundle whose backrun did not land by its target block.
+    pub fn add_not_landed(&self) {
+        bump(&self.not_landed, 1);
+    }
+
     /// Counts one candidate.
     pub fn add_candidate(&self) {
         bump(&self.candidates, 1);
@@ -179,6 +203,9 @@ impl Counters {
             disagreements: read(&self.disagreements),
             sim_misses: std::array::from_fn(|i| self.sim_misses.get(i).map_or(0, read)),
             simulated: std::array::from_fn(|i| self.simulated.get(i).map_or(0, read)),
+            landed: read(&self.landed),
+            not_landed: read(&self.not_landed),
+            realized_mismatches: read(&self.realized_mismatches),
         }
     }
 }

@@ -114,6 +114,24 @@ fn write_all(out: &mut String, c: &CountersSnapshot, l: &LatencySummary) -> fmt:
         "revm confirmations that disagreed with the analytic prediction.",
         c.disagreements,
     )?;
+    counter(
+        out,
+        "kestrel_bundles_landed_total",
+        "Bundles sent for inclusion whose backrun a block held (read from its receipt).",
+        c.landed,
+    )?;
+    counter(
+        out,
+        "kestrel_bundles_not_landed_total",
+        "Bundles sent for inclusion whose backrun no block held by their target block.",
+        c.not_landed,
+    )?;
+    counter(
+        out,
+        "kestrel_realized_mismatches_total",
+        "Landed backruns whose realized profit differs from the prediction by any wei.",
+        c.realized_mismatches,
+    )?;
     let name = "kestrel_sim_misses_total";
     header(
         out,

@@ -318,3 +318,36 @@ async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
     h.finish().await;
     relay.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_its_target_block_left_out_is_journaled_as_not_landed() {
+    let mut h = Harness::start().await;
+    let victim = h.large_victim(0).await;
+    assert!(h.wait_for(|c| c.bundles >= 1).await, "no bundle");
+    assert!(h.builder_received(1).await, "the builder never got it");
+    let target = h.provider.get_block_number().await.unwrap() + 1;
+    // The target block is mined past the builder: the victim is in it, our backrun is not.
+    kestrel_sandbox::anvil::mine(&h.provider).await.unwrap();
+    let receipt = h.provider.get_transaction_receipt(victim).await.unwrap();
+    assert_eq!(receipt.and_then(|r| r.block_number), Some(target));
+    // The running engine sees the head reach the target and settles the bundle by itself.
+    assert!(
+        h.wait_for(|c| c.not_landed >= 1).await,
+        "the engine never settled the bundle"
+    );
+    // The journal lives in the harness's folder, which `_chain` keeps.
+    let (report, _, _chain) = h.finish().await;
+    let c = &report.counters;
+    assert_eq!((c.landed, c.not_landed, c.realized_mismatches), (0, 1, 0));
+    let reader = kestrel_store::open_readonly(&report.journal_path).unwrap();
+    let bundles = reader.bundles(&report.run_id).unwrap();
+    let outcomes = reader.outcomes(&report.run_id).unwrap();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    let o = &outcomes[0];
+    assert_eq!(o.backrun_hash, bundles[0].ev.backrun_hash);
+    assert!(!o.landed);
+    assert_eq!(o.block, target);
+    assert_eq!(o.realized_profit_wei, None);
+    assert_eq!(o.predicted_profit_wei, bundles[0].ev.candidate.profit_net);
+    assert!(o.note.contains("not in a block"), "{}", o.note);
+}

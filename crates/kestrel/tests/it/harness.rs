@@ -352,10 +352,9 @@ impl Harness {
             outcome.tx_hashes[0], victim,
             "the victim goes first: backrun, never front-run"
         );
-        let rows = kestrel_store::open_readonly(&report.journal_path)
-            .unwrap()
-            .bundles(&report.run_id)
-            .unwrap();
+        let reader = kestrel_store::open_readonly(&report.journal_path).unwrap();
+        let rows = reader.bundles(&report.run_id).unwrap();
+        let engine_outcomes = reader.outcomes(&report.run_id).unwrap();
         let row = rows
             .into_iter()
             .find(|r| r.ev.backrun_hash == outcome.tx_hashes[1])
@@ -369,6 +368,17 @@ impl Harness {
             realized, row.ev.candidate.profit_net,
             "predicted and realized profit differ"
         );
+        // The engine followed the bundle to its block by itself: the backrun's receipt and the
+        // executor's log, journaled and counted.
+        assert_eq!(engine_outcomes.len(), 1, "{engine_outcomes:?}");
+        let followed = &engine_outcomes[0];
+        assert_eq!(followed.backrun_hash, row.ev.backrun_hash);
+        assert!(followed.landed, "{followed:?}");
+        assert_eq!(followed.block, at);
+        assert_eq!(followed.realized_profit_wei, Some(realized));
+        assert_eq!(followed.predicted_profit_wei, row.ev.candidate.profit_net);
+        let c = &report.counters;
+        assert_eq!((c.landed, c.not_landed, c.realized_mismatches), (1, 0, 0));
         Landed { row, chain }
     }
 
