@@ -247,7 +247,16 @@ impl Chain {
                 .call()
                 .await
                 .map_err(contract("allPairsLength"))?;
-            let len = usize::try_from(len).unwrap_or(usize::MAX).min(max_pairs);
+            let all = usize::try_from(len).unwrap_or(usize::MAX);
+            if all > max_pairs {
+                tracing::warn!(
+                    factory = %f.address,
+                    pairs = all,
+                    loaded = max_pairs,
+                    "the factory has more pairs than dex.max_pairs_per_factory: only the first are watched"
+                );
+            }
+            let len = all.min(max_pairs);
             let indexes: Vec<usize> = (0..len).collect();
             for chunk in indexes.chunks(DISCOVERY_CONCURRENCY) {
                 let loads = chunk

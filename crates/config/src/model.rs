@@ -99,6 +99,13 @@ pub struct DexConfig {
     /// `[[dex.routers]]`: zero to 256 (default none); names unique among routers, addresses
     /// unique among routers. A V2 factory's `router` needs no entry here.
     pub routers: Vec<RouterConfig>,
+    /// `max_pairs_per_factory`: most pairs loaded from each V2 factory at start, lowest
+    /// `allPairs` indexes first; default 5000, in `1..=1_000_000`. Each pair costs four node
+    /// requests at start; a factory with more pairs is cut off (with a warning).
+    pub max_pairs_per_factory: u32,
+    /// `max_v3_pools_per_factory`: most V3 pools loaded from each V3 factory at start (those
+    /// pairing the watched tokens); default 2000, in `1..=100_000`.
+    pub max_v3_pools_per_factory: u32,
 }
 
 /// One Uniswap-V2-style factory and its router. All keys are required.

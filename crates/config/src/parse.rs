@@ -277,6 +277,18 @@ fn dex(errors: &mut Errors, mut s: Section) -> Option<DexConfig> {
     let v3_sections = s.optional(errors, "v3_factories", read::tables);
     let routers_path = read::join(s.path(), "routers");
     let router_sections = s.optional(errors, "routers", read::tables);
+    let max_pairs_per_factory = s.or(
+        errors,
+        "max_pairs_per_factory",
+        5_000,
+        read::int_in(1..=1_000_000),
+    );
+    let max_v3_pools_per_factory = s.or(
+        errors,
+        "max_v3_pools_per_factory",
+        2_000,
+        read::int_in(1..=100_000),
+    );
     s.finish(errors);
     // Factory names share one namespace: logs and the journal name a pool's factory by it.
     let mut names = UniqueNames::default();
@@ -323,6 +335,8 @@ fn dex(errors: &mut Errors, mut s: Section) -> Option<DexConfig> {
         v2_factories,
         v3_factories,
         routers,
+        max_pairs_per_factory,
+        max_v3_pools_per_factory,
     })
 }
 

@@ -241,6 +241,11 @@ fn dex(d: &DexConfig) -> Value {
             tables(d.v3_factories.iter().map(v3_factory).collect()),
         ),
         ("routers", tables(d.routers.iter().map(router).collect())),
+        ("max_pairs_per_factory", Some(int(d.max_pairs_per_factory))),
+        (
+            "max_v3_pools_per_factory",
+            Some(int(d.max_v3_pools_per_factory)),
+        ),
     ])
 }
 

@@ -34,12 +34,8 @@ use kestrel_telemetry::{Counters, MetricsServer, StageRecorder, prometheus_text}
 use kestrel_types::{Address, FactoryId, HotEvent, Mode, U256};
 use tokio::sync::Notify;
 
-/// Most pairs discovered per factory at start.
-const MAX_PAIRS_PER_FACTORY: usize = 5_000;
 /// Least gas limit of a `backrunRoute` transaction.
 const ROUTE_GAS_LIMIT: u64 = 1_000_000;
-/// Most V3 pools loaded per factory at start.
-const MAX_V3_POOLS_PER_FACTORY: usize = 2_000;
 /// Precomputed auth-signature nonces kept ready (each bundle uses one per relay request kind).
 const PRESIGS: usize = 4096;
 /// How often the slow lane polls the head when no `newHeads` notification came.
@@ -637,7 +633,7 @@ impl Engine {
         let head = chain.head().await.context("reading the head block")?;
         let facts = factories(&cfg);
         let pools = chain
-            .discover_v2_pools(&facts, MAX_PAIRS_PER_FACTORY, head.number)
+            .discover_v2_pools(&facts, cfg.dex.max_pairs_per_factory as usize, head.number)
             .await?;
         if pools.is_empty() {
             bail!(
@@ -652,7 +648,12 @@ impl Engine {
         } else {
             let tokens = v3_tokens(&snap, cfg.backrun.weth);
             let keys = chain
-                .find_v3_pools(&v3_facts, &tokens, head.number, MAX_V3_POOLS_PER_FACTORY)
+                .find_v3_pools(
+                    &v3_facts,
+                    &tokens,
+                    head.number,
+                    cfg.dex.max_v3_pools_per_factory as usize,
+                )
                 .await
                 .context("finding the V3 pools of the watched tokens")?;
             let loaded = chain

@@ -157,6 +157,7 @@ prop_compose! {
         factories in proptest::collection::vec((any::<[u8; 20]>(), any::<[u8; 20]>(), any::<[u8; 32]>(), 900u16..=1000), 1..4),
         v3_factories in v3_factories(),
         routers in routers(),
+        caps in (1u32..=1_000_000, 1u32..=100_000),
         backrun in backrun_config(),
         kinds in proptest::collection::vec(prop_oneof![Just(RelayKind::Execution), Just(RelayKind::Simulation), Just(RelayKind::Local)], 0..4),
         hot in (proptest::option::of(0usize..=4095), prop_oneof![Just(WaitSetting::Spin), Just(WaitSetting::Yield), Just(WaitSetting::Park)], 10u32..=20),
@@ -178,7 +179,7 @@ prop_compose! {
             chain: ChainConfig { chain_id: ChainId(chain_id), ws_url, http_url: "http://[::1]:8545/".into(), ipc_path: ipc.map(Into::into) },
             dex: DexConfig { v2_factories: factories.into_iter().enumerate().map(|(i, (f, r, h, fee))| V2FactoryConfig {
                 name: format!("dex.{i}"), factory: Address::from(f), router: Address::from(r), init_code_hash: B256::from(h), fee_numerator: fee,
-            }).collect(), v3_factories, routers },
+            }).collect(), v3_factories, routers, max_pairs_per_factory: caps.0, max_v3_pools_per_factory: caps.1 },
             backrun,
             signer: SignerConfig { key: Secret::env("KESTREL_SEARCHER_KEY").unwrap() },
             relay_auth: SignerConfig { key: Secret::env("KESTREL_RELAY_AUTH_KEY").unwrap() },

@@ -620,6 +620,13 @@ fn valid_config_has_the_written_values_and_defaults() {
     let cfg = parse_str(&minimal).unwrap();
     assert_eq!(cfg.mode, ModeSetting::DryRun);
     assert!(cfg.relays.is_empty());
+    assert_eq!(
+        (
+            cfg.dex.max_pairs_per_factory,
+            cfg.dex.max_v3_pools_per_factory
+        ),
+        (5_000, 2_000)
+    );
     let b = &cfg.backrun;
     assert_eq!((b.gas_estimate, b.route_gas_estimate), (150_000, 500_000));
     assert!(
@@ -908,4 +915,31 @@ fn a_router_left_without_factories_takes_the_only_one_of_each_kind() {
         assert_eq!(r.v2_factory.as_deref(), Some("uniswap"), "{}", r.name);
         assert_eq!(r.v3_factory.as_deref(), Some("uniswap-v3"), "{}", r.name);
     }
+}
+
+#[test]
+fn discovery_caps_are_read_and_checked_at_their_paths() {
+    let with = |pairs: &str, v3: &str| {
+        VALID.replacen(
+            "[[dex.v2_factories]]",
+            &format!(
+                "[dex]\nmax_pairs_per_factory = {pairs}\nmax_v3_pools_per_factory = {v3}\n\n[[dex.v2_factories]]"
+            ),
+            1,
+        )
+    };
+    let cfg = parse_str(&with("250000", "7")).unwrap();
+    assert_eq!(
+        (
+            cfg.dex.max_pairs_per_factory,
+            cfg.dex.max_v3_pools_per_factory
+        ),
+        (250_000, 7)
+    );
+    let errors = errors_of(&with("0", "100001"));
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0].0, "dex.max_pairs_per_factory");
+    assert!(errors[0].1.contains("got 0"), "{errors:?}");
+    assert_eq!(errors[1].0, "dex.max_v3_pools_per_factory");
+    assert!(errors[1].1.contains("got 100001"), "{errors:?}");
 }
