@@ -20,6 +20,9 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --profile ci --workspace --all-targets --exclude kestrel-benches -- -D warnings
 
+step "benches compile and lint (built, not run: figures come from cargo bench and kestrel bench)"
+cargo clippy --profile ci -p kestrel-benches --benches -- -D warnings
+
 step "dependency rules"
 bash scripts/check-deps.sh
 
