@@ -189,6 +189,41 @@ mod tests {
         assert_eq!(touched, [PoolRef::V2(PoolId(0)), PoolRef::V3(v3)]);
     }
 
+    proptest::proptest! {
+        /// The log decoders read what any contract may emit: arbitrary topics and data, from
+        /// watched pools or not, with the real events' signatures or not, are an answer or an
+        /// error, never a panic (the fuzzing-ready form of issue 3's fuzz targets).
+        #[test]
+        fn arbitrary_logs_never_panic_the_decoders(
+            raw in proptest::collection::vec(
+                (0usize..3, 0usize..5, proptest::collection::vec(proptest::prelude::any::<[u8; 32]>(), 0..4),
+                 proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)),
+                0..8,
+            )
+        ) {
+            let reg = registry();
+            let signatures = [
+                IUniswapV2Pair::Sync::SIGNATURE_HASH,
+                IUniswapV3Pool::Swap::SIGNATURE_HASH,
+                IUniswapV3Pool::Mint::SIGNATURE_HASH,
+                IUniswapV3Pool::Burn::SIGNATURE_HASH,
+            ];
+            let logs: Vec<Log> = raw
+                .into_iter()
+                .map(|(emitter, sig, extra, data)| {
+                    let address = [PAIR, POOL, Address::repeat_byte(0x99)][emitter];
+                    let mut topics: Vec<B256> = signatures.get(sig).copied().into_iter().collect();
+                    topics.extend(extra.into_iter().map(B256::from));
+                    log(address, LogData::new_unchecked(topics, data.into()))
+                })
+                .collect();
+            for l in &logs {
+                let _ = crate::v3::decode_event(l);
+            }
+            let _ = overlay_from_logs(&reg, &logs);
+        }
+    }
+
     #[test]
     fn logs_of_no_watched_pool_give_an_empty_overlay() {
         let reg = registry();
