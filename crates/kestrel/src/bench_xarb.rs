@@ -164,6 +164,16 @@ impl SimVenues {
         })
     }
 
+    /// Has `venue`'s server act out `fault` (a gap, a bad checksum, a dropped connection, a
+    /// stall, a rejected order); false when no such venue runs here.
+    pub fn fault(&self, venue: Venue, fault: kestrel_exsim::server::Fault) -> bool {
+        let Some(v) = self.venues.iter().find(|v| v.listing.venue == venue) else {
+            return false;
+        };
+        v.server.fault(fault);
+        true
+    }
+
     /// The venues, in the order of [`SimVenues::xarb_toml`]'s `[[xarb.venues]]`.
     pub fn names(&self) -> Vec<Venue> {
         self.venues.iter().map(|v| v.listing.venue).collect()

@@ -72,6 +72,71 @@ pub struct XarbGauges {
     fees: AtomicU64,
     unhedged_max: AtomicU64,
     tripped: AtomicBool,
+    /// One per leg: its venue, symbol and feed counters.
+    feeds: Vec<FeedGauge>,
+}
+
+/// Feed and book-integrity counters of one leg, as last published.
+#[derive(Debug)]
+struct FeedGauge {
+    venue: &'static str,
+    /// Already escaped as a label value.
+    symbol: String,
+    /// `connects`, `disconnects`, `malformed`, `oversized`, `snapshots`, `resyncs`, `gaps`,
+    /// `checksum_failures`, `resets`, `bad_numbers` (the order of [`FEED_COUNTERS`]).
+    values: [AtomicU64; FEED_COUNTERS.len()],
+}
+
+/// Each leg's counters on `/metrics`: `kestrel_xarb_feed_<name>_total{venue,symbol}`.
+const FEED_COUNTERS: [(&str, &str); 10] = [
+    (
+        "connects",
+        "Market-data connections made (the first and every reconnect).",
+    ),
+    (
+        "disconnects",
+        "Market-data connections that dropped after being made.",
+    ),
+    (
+        "malformed",
+        "Market-data frames that did not decode (counted and skipped).",
+    ),
+    (
+        "oversized",
+        "Market-data messages skipped whole for exceeding the size limit.",
+    ),
+    ("snapshots", "Book snapshots loaded."),
+    (
+        "resyncs",
+        "Times the book was cleared to resync, whatever the reason.",
+    ),
+    (
+        "gaps",
+        "Gaps in update ids or sequence numbers (each a resync).",
+    ),
+    (
+        "checksum_failures",
+        "Book checksum mismatches (each a resync).",
+    ),
+    ("resets", "Venue-announced book resets (each a resync)."),
+    (
+        "bad_numbers",
+        "Unreadable or inexact prices or sizes (each a resync).",
+    ),
+];
+
+/// `text` as a Prometheus label value: backslash, double quote and newline escaped.
+fn label_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn clamp_i(v: i128) -> i64 {
@@ -83,6 +148,48 @@ fn clamp_u(v: u128) -> u64 {
 }
 
 impl XarbGauges {
+    /// Gauges for a lane with these legs (venue and symbol, in the lane's leg order).
+    pub fn for_legs(legs: &[kestrel_hot::cex::lane::LegConfig]) -> XarbGauges {
+        XarbGauges {
+            feeds: legs
+                .iter()
+                .map(|l| FeedGauge {
+                    venue: l.venue.name(),
+                    symbol: label_value(&l.symbol),
+                    values: Default::default(),
+                })
+                .collect(),
+            ..XarbGauges::default()
+        }
+    }
+
+    /// Stores leg `leg`'s feed and book counters (relaxed stores; no allocation).
+    pub fn publish_feed(
+        &self,
+        leg: usize,
+        feed: &kestrel_hot::cex::FeedStats,
+        sync: &kestrel_venues::sync::SyncStats,
+    ) {
+        let Some(g) = self.feeds.get(leg) else {
+            return;
+        };
+        let values = [
+            feed.connects,
+            feed.disconnects,
+            feed.malformed,
+            feed.oversized,
+            sync.snapshots,
+            sync.resyncs,
+            sync.gaps,
+            sync.checksum_failures,
+            sync.resets,
+            sync.bad_numbers,
+        ];
+        for (slot, v) in g.values.iter().zip(values) {
+            slot.store(v, Ordering::Relaxed);
+        }
+    }
+
     /// Stores `s` (and whether the kill switch is tripped): relaxed atomic stores only, so the
     /// lane thread may call it between polls.
     pub fn publish(&self, s: &LaneStats, tripped: bool) {
@@ -200,6 +307,21 @@ impl XarbGauges {
         ];
         for (name, help, v) in gauges {
             let _ = gauge(out, &format!("kestrel_xarb_{name}"), help, v);
+        }
+        if self.feeds.is_empty() {
+            return;
+        }
+        for (k, (name, help)) in FEED_COUNTERS.iter().enumerate() {
+            let metric = format!("kestrel_xarb_feed_{name}_total");
+            let _ = header(out, &metric, help, "counter");
+            for g in &self.feeds {
+                let v = g.values.get(k).map_or(0, |v| v.load(r));
+                let _ = writeln!(
+                    out,
+                    "{metric}{{venue=\"{}\",symbol=\"{}\"}} {v}",
+                    g.venue, g.symbol
+                );
+            }
         }
     }
 }

@@ -274,4 +274,9 @@ impl super::VenueFeed for BinanceFeed {
     fn stats(&self) -> FeedStats {
         self.stats.with_open(self.ws.as_ref())
     }
+
+    fn sync_stats(&self, i: usize) -> Option<kestrel_venues::sync::SyncStats> {
+        // One keeper per symbol for the feed's life: its counters cover every connection.
+        self.books.get(i).map(BinanceBook::stats)
+    }
 }

@@ -405,4 +405,8 @@ impl super::VenueFeed for BybitFeed {
     fn stats(&self) -> FeedStats {
         self.stats.with_open(self.ws.as_ref())
     }
+
+    fn sync_stats(&self, i: usize) -> Option<kestrel_venues::sync::SyncStats> {
+        Self::sync_stats(self, i)
+    }
 }

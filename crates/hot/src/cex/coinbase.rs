@@ -366,4 +366,8 @@ impl super::VenueFeed for CoinbaseFeed {
     fn stats(&self) -> FeedStats {
         self.stats.with_open(self.ws.as_ref())
     }
+
+    fn sync_stats(&self, i: usize) -> Option<kestrel_venues::sync::SyncStats> {
+        Self::sync_stats(self, i)
+    }
 }

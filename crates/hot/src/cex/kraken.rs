@@ -103,6 +103,10 @@ impl ResubscribeVenue for KrakenProtocol {
     fn is_synced(keeper: &KrakenBook) -> bool {
         keeper.is_synced()
     }
+
+    fn sync_stats(keeper: &KrakenBook) -> kestrel_venues::sync::SyncStats {
+        keeper.stats()
+    }
 }
 
 #[cfg(test)]

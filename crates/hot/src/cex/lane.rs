@@ -789,6 +789,22 @@ impl XarbLane {
         self.stats
     }
 
+    /// The legs, in config order.
+    pub fn legs(&self) -> &[LegConfig] {
+        &self.cfg.legs
+    }
+
+    /// Leg `leg`'s feed counters (connections, malformed frames) and its book's integrity
+    /// counters (snapshots, resyncs by reason), over every connection so far.
+    pub fn leg_feed_stats(
+        &self,
+        leg: usize,
+    ) -> Option<(super::FeedStats, kestrel_venues::sync::SyncStats)> {
+        let l = self.cfg.legs.get(leg)?;
+        let feed = self.feeds.get(l.feed)?;
+        Some((feed.stats(), feed.sync_stats(l.book).unwrap_or_default()))
+    }
+
     /// Latency from the poll that read a book change to both of its orders written (orders
     /// mode only).
     pub fn update_to_orders(&self) -> Percentiles {

@@ -33,6 +33,9 @@ pub trait VenueFeed: std::fmt::Debug {
     fn is_live(&self, i: usize, now_ns: u64) -> bool;
     /// Connection counters.
     fn stats(&self) -> FeedStats;
+    /// Book `i`'s integrity counters (resyncs by reason, snapshots, updates applied) over
+    /// every connection so far.
+    fn sync_stats(&self, i: usize) -> Option<kestrel_venues::sync::SyncStats>;
 }
 
 /// When a dropped connection may be retried: exponential backoff from 100 ms to 5 s.

@@ -109,6 +109,10 @@ impl ResubscribeVenue for OkxProtocol {
     fn is_synced(keeper: &OkxBook) -> bool {
         keeper.is_synced()
     }
+
+    fn sync_stats(keeper: &OkxBook) -> kestrel_venues::sync::SyncStats {
+        keeper.stats()
+    }
 }
 
 #[cfg(test)]

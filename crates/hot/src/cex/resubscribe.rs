@@ -71,6 +71,8 @@ pub trait ResubscribeVenue: std::fmt::Debug {
     fn book(keeper: &Self::Keeper) -> &Book;
     /// Whether the keeper is in step with the venue.
     fn is_synced(keeper: &Self::Keeper) -> bool;
+    /// The keeper's counters (it lives as long as the feed: they cover every connection).
+    fn sync_stats(keeper: &Self::Keeper) -> kestrel_venues::sync::SyncStats;
 }
 
 /// What a decoded frame means to a [`ResubscribeFeed`].
@@ -415,6 +417,10 @@ impl<V: ResubscribeVenue> VenueFeed for ResubscribeFeed<V> {
 
     fn stats(&self) -> FeedStats {
         ResubscribeFeed::stats(self)
+    }
+
+    fn sync_stats(&self, i: usize) -> Option<kestrel_venues::sync::SyncStats> {
+        self.books.slots.get(i).map(|s| V::sync_stats(&s.keeper))
     }
 }
 

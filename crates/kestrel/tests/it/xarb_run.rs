@@ -10,6 +10,7 @@ use std::time::Duration;
 use kestrel::bench_xarb::SimVenues;
 use kestrel::xarb_admin::{ResetOutcome, reset_kill_switch, reset_target};
 use kestrel::xarb_run::{Restored, XarbRun, build_lane, quote_digits};
+use kestrel_exsim::server::Fault;
 use kestrel_store::{Journal, KillSwitchEvent, Record, XarbRecord};
 use kestrel_types::Mode;
 use kestrel_types::cex::{Rate, Venue};
@@ -620,26 +621,77 @@ fn a_cex_only_run_serves_the_lanes_totals_on_metrics() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let scrape = || {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut body = String::new();
+        let _ = s.read_to_string(&mut body);
+        Some(body)
+    };
     // Scrape until the lane has published a trade (it trades within a second or two here).
     let mut scraped = None;
     for _ in 0..70 {
         std::thread::sleep(Duration::from_millis(100));
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        let Some(body) = scrape() else {
             continue;
         };
-        use std::io::{Read as _, Write as _};
-        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        let mut body = String::new();
-        let _ = s.read_to_string(&mut body);
         if sample(&body, "kestrel_xarb_trades_total").is_some_and(|t| t > 0) {
             scraped = Some(body);
             break;
+        }
+    }
+    // Then a bad checksum on Kraken's feed and a dropped connection on Bybit's: each feed's
+    // counters on /metrics must show the resync and the reconnect.
+    let kraken = |name: &str| {
+        format!("kestrel_xarb_feed_{name}_total{{venue=\"kraken\",symbol=\"BTC/USD\"}}")
+    };
+    let bybit = |name: &str| {
+        format!("kestrel_xarb_feed_{name}_total{{venue=\"bybit\",symbol=\"BTCUSDT\"}}")
+    };
+    let mut after_faults = None;
+    if scraped.is_some() {
+        assert!(sim.fault(Venue::Kraken, Fault::BadChecksum));
+        assert!(sim.fault(Venue::Bybit, Fault::Disconnect));
+        for _ in 0..40 {
+            std::thread::sleep(Duration::from_millis(100));
+            let Some(body) = scrape() else {
+                continue;
+            };
+            let seen = sample(&body, &kraken("checksum_failures")).is_some_and(|n| n >= 1)
+                && sample(&body, &bybit("disconnects")).is_some_and(|n| n >= 1)
+                && sample(&body, &bybit("connects")).is_some_and(|n| n >= 2);
+            if seen {
+                after_faults = Some(body);
+                break;
+            }
         }
     }
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let body = scraped.unwrap_or_else(|| panic!("no trade on /metrics: {stderr}"));
+    let faulted = after_faults.unwrap_or_else(|| {
+        panic!("the checksum failure and reconnect never showed on /metrics: {stderr}")
+    });
+    assert!(
+        sample(&faulted, &kraken("resyncs")).is_some_and(|n| n >= 1),
+        "{faulted}"
+    );
+    assert!(
+        sample(&faulted, &kraken("snapshots")).is_some_and(|n| n >= 2),
+        "{faulted}"
+    );
+    assert_eq!(
+        sample(&faulted, &kraken("disconnects")),
+        Some(0),
+        "{faulted}"
+    );
+    assert_eq!(
+        sample(&faulted, &bybit("checksum_failures")),
+        Some(0),
+        "{faulted}"
+    );
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     let trades = sample(&body, "kestrel_xarb_trades_total").unwrap();
     let orders = sample(&body, "kestrel_xarb_orders_total").unwrap();
