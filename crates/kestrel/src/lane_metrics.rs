@@ -82,8 +82,7 @@ struct FeedGauge {
     venue: &'static str,
     /// Already escaped as a label value.
     symbol: String,
-    /// `connects`, `disconnects`, `malformed`, `oversized`, `snapshots`, `resyncs`, `gaps`,
-    /// `checksum_failures`, `resets`, `bad_numbers` (the order of [`FEED_COUNTERS`]).
+    /// One value per [`FEED_COUNTERS`] entry, in its order.
     values: [AtomicU64; FEED_COUNTERS.len()],
 }
 
@@ -163,8 +162,19 @@ impl XarbGauges {
         }
     }
 
+    /// Stores `lane`'s totals, kill switch and every leg's feed counters: relaxed atomic
+    /// stores only, so the lane thread may call it between polls.
+    pub fn publish_lane(&self, lane: &kestrel_hot::cex::lane::XarbLane) {
+        self.publish(&lane.stats(), lane.kill_switch_tripped());
+        for leg in 0..lane.legs().len() {
+            if let Some((feed, sync)) = lane.leg_feed_stats(leg) {
+                self.publish_feed(leg, &feed, &sync);
+            }
+        }
+    }
+
     /// Stores leg `leg`'s feed and book counters (relaxed stores; no allocation).
-    pub fn publish_feed(
+    fn publish_feed(
         &self,
         leg: usize,
         feed: &kestrel_hot::cex::FeedStats,
@@ -427,6 +437,12 @@ impl StatArbGauges {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symbols_are_escaped_as_prometheus_label_values() {
+        assert_eq!(label_value("BTC/USD"), "BTC/USD");
+        assert_eq!(label_value("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+    }
 
     #[test]
     fn published_totals_render_as_prometheus_text_and_money_saturates() {

@@ -505,7 +505,7 @@ impl XarbRun {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let gauges = Arc::new(XarbGauges::for_legs(lane.legs()));
-        publish(&gauges, &lane);
+        gauges.publish_lane(&lane);
         let published = Arc::clone(&gauges);
         let thread = std::thread::Builder::new()
             .name("kestrel-xarb".into())
@@ -582,7 +582,7 @@ fn run(
         journal_events(&mut lane);
         // Relaxed stores of a copied struct, a few times a second: no lock, no allocation.
         if now.saturating_sub(published_ns) >= GAUGE_EVERY_NS {
-            publish(gauges, &lane);
+            gauges.publish_lane(&lane);
             published_ns = now;
         }
         std::thread::yield_now();
@@ -594,18 +594,8 @@ fn run(
         lane.poll(mono_ns(), LiveClock.unix_ms());
         journal_events(&mut lane);
     }
-    publish(gauges, &lane);
+    gauges.publish_lane(&lane);
     lane.stats()
-}
-
-/// Stores the lane's totals and every leg's feed counters into `gauges`.
-fn publish(gauges: &XarbGauges, lane: &XarbLane) {
-    gauges.publish(&lane.stats(), lane.kill_switch_tripped());
-    for leg in 0..lane.legs().len() {
-        if let Some((feed, sync)) = lane.leg_feed_stats(leg) {
-            gauges.publish_feed(leg, &feed, &sync);
-        }
-    }
 }
 
 /// How often the lane thread publishes its totals for `/metrics`.
