@@ -477,3 +477,293 @@ async fn a_v3_victim_through_swap_router_equals_anvil() {
         assert_eq!(sim_out, chain_out, "{case}: pool's token1");
     }
 }
+
+/// One router victim of [`router_victims_and_route_backruns_equal_anvil`] and the route that
+/// backruns it.
+struct RouterCase {
+    name: &'static str,
+    victim: kestrel_sandbox::routers::UserCall,
+    /// What prefetch learns the victim's accesses from where its own bound makes it revert: the
+    /// same swap without the bound.
+    representative: Option<Bytes>,
+    route: Vec<kestrel_fire::executor::RouteHop>,
+    backrun_in: U256,
+}
+
+/// Issue 3's cross-check beyond V2: victims through SwapRouter02 and the Universal Router (V3
+/// single and V2 paths, one reverting on its bound) and `backrunRoute` backruns over V3-V3,
+/// V2-V3, V3-V2 and a 3-hop V3-V3-V2 cycle, simulated in revm on the prefetched head and then
+/// mined on anvil: per transaction the status, the gas and the logs (the executor's
+/// `BackrunRoute` with its gross profit and payment) equal the receipt's, and the executor's WETH,
+/// the pools' balances and the coinbase equal the chain's to the wei.
+#[tokio::test]
+async fn router_victims_and_route_backruns_equal_anvil() {
+    use kestrel_fire::executor::{HopKind, RouteHop};
+    use kestrel_sandbox::routers;
+    use kestrel_sandbox::world_v3::{V3WorldSpec, deploy_v3_world};
+
+    let env = setup().await;
+    let w = &env.world;
+    let v3 = deploy_v3_world(
+        &env._anvil.http_url(),
+        &Anvil::dev_key(0),
+        w,
+        &V3WorldSpec::sandbox(7),
+    )
+    .await
+    .unwrap();
+    let (victim, searcher) = (dev_signer(2).address(), dev_signer(1).address());
+    let (t0, t1) = (w.tokens[0], w.tokens[1]);
+    let v3_pool = |token: Address, fee: u32| *v3.weth_pool(w.weth, token, fee).unwrap();
+    let v2_pair = |token: Address| {
+        w.pairs_of(token)
+            .find(|p| p.factory_index == v3.v2_factory_index)
+            .unwrap()
+            .address
+    };
+    // A hop spending `input` on a V3 pool or on the routers' V2 pair of `token`.
+    let v3_hop = |key: kestrel_dex::v3::V3PoolKey, input: Address| RouteHop {
+        pool: key.address,
+        kind: HopKind::V3,
+        zero_for_one: input == key.token0,
+    };
+    let v2_hop = |token: Address, input: Address| RouteHop {
+        pool: v2_pair(token),
+        kind: HopKind::V2 { fee_num: 997 },
+        zero_for_one: input < (if input == w.weth { token } else { w.weth }),
+    };
+    let (cross, cross_other) = v3.cross_pool_of(t0).unwrap();
+    assert_eq!(cross_other, t1, "the cross pool pairs the two tokens");
+    let cross = *cross;
+    // The two tokens of any pool a route may cross.
+    let pool_tokens = |pool: Address| -> [Address; 2] {
+        if let Some(k) = v3
+            .weth_pools
+            .iter()
+            .chain([&cross])
+            .find(|k| k.address == pool)
+        {
+            return [k.token0, k.token1];
+        }
+        let pair = w.pairs.iter().find(|p| p.address == pool).unwrap();
+        [w.weth, pair.token]
+    };
+    let mut rng = Rng::from_seed(23);
+    let mut size = || U256::from(rng.log_uniform_u128(ETHER, 4 * ETHER));
+    let deadline = U256::from(u64::MAX);
+    let mut cases: Vec<RouterCase> = Vec::new();
+    // SwapRouter02 multicall(exactInputSingle) buys t0 on the 0.3 % pool: buy t0 back on V2,
+    // sell it into that pool.
+    let s = size();
+    cases.push(RouterCase {
+        name: "SR02 exactInputSingle, V2 -> V3",
+        victim: routers::sr02_exact_input_single_eth(
+            &v3.routers,
+            (w.weth, t0, 3000),
+            victim,
+            (s, U256::ZERO),
+            deadline,
+        ),
+        representative: None,
+        route: vec![v2_hop(t0, w.weth), v3_hop(v3_pool(t0, 3000), t0)],
+        backrun_in: s / U256::from(5u64),
+    });
+    // Universal Router WRAP_ETH + V3_SWAP_EXACT_IN on t1's 0.05 % pool: V3 -> V3.
+    let s = size();
+    cases.push(RouterCase {
+        name: "UR wrap + V3 exact in, V3 -> V3",
+        victim: routers::ur_wrap_v3_exact_in(
+            &v3.routers,
+            routers::v3_path(&[w.weth, t1], &[500]),
+            victim,
+            (s, U256::ZERO),
+            Some(deadline),
+        ),
+        representative: None,
+        route: vec![
+            v3_hop(v3_pool(t1, 3000), w.weth),
+            v3_hop(v3_pool(t1, 500), t1),
+        ],
+        backrun_in: s / U256::from(5u64),
+    });
+    // Universal Router WRAP_ETH + V2_SWAP_EXACT_IN (no deadline) on t0's pair: V3 -> V2.
+    let s = size();
+    cases.push(RouterCase {
+        name: "UR wrap + V2 exact in, V3 -> V2",
+        victim: routers::ur_wrap_v2_exact_in(
+            &v3.routers,
+            vec![w.weth, t0],
+            victim,
+            (s, U256::ZERO),
+            None,
+        ),
+        representative: None,
+        route: vec![v3_hop(v3_pool(t0, 500), w.weth), v2_hop(t0, t0)],
+        backrun_in: s / U256::from(5u64),
+    });
+    // SwapRouter02's V2 swap buys t1 on its pair: WETH -> t0 (V3) -> t1 (cross pool) -> WETH (V2).
+    let s = size();
+    cases.push(RouterCase {
+        name: "SR02 V2 exact in, 3 hops V3 -> V3 -> V2",
+        victim: routers::sr02_v2_exact_in_eth(
+            &v3.routers,
+            vec![w.weth, t1],
+            victim,
+            (s, U256::ZERO),
+        ),
+        representative: None,
+        route: vec![
+            v3_hop(v3_pool(t0, 500), w.weth),
+            v3_hop(cross, t0),
+            v2_hop(t1, t1),
+        ],
+        backrun_in: s / U256::from(8u64),
+    });
+    // A victim that reverts on its bound (asks for more t0 than any pool gives for its ETH),
+    // then the backrun finds nothing moved and must revert as a loss.
+    let s = size();
+    cases.push(RouterCase {
+        name: "SR02 exactInputSingle reverting on its bound",
+        victim: routers::sr02_exact_input_single_eth(
+            &v3.routers,
+            (w.weth, t0, 500),
+            victim,
+            (s, U256::from(1_000_000u64) * s),
+            deadline,
+        ),
+        representative: Some(
+            routers::sr02_exact_input_single_eth(
+                &v3.routers,
+                (w.weth, t0, 500),
+                victim,
+                (s, U256::ZERO),
+                deadline,
+            )
+            .input,
+        ),
+        route: vec![v2_hop(t0, w.weth), v3_hop(v3_pool(t0, 500), t0)],
+        backrun_in: s / U256::from(5u64),
+    });
+
+    let mut landed = 0;
+    let mut previous: Option<Arc<StateSnapshot>> = None;
+    for case in cases {
+        let h = head(&env.provider).await;
+        let fee_cap = 2 * u128::from(h.next_base_fee) + 3 * GWEI;
+        let nonce_of = |who| env.chain.nonce(who, h.number);
+        let victim_tx = signed(
+            2,
+            Call {
+                to: case.victim.to,
+                data: case.victim.input.clone(),
+                value: case.victim.value,
+                nonce: nonce_of(victim).await.unwrap(),
+                gas_limit: 1_000_000,
+                max_fee: fee_cap,
+                tip: GWEI,
+            },
+            case.representative
+                .clone()
+                .unwrap_or_else(|| case.victim.input.clone()),
+        );
+        let mut buf = [0u8; kestrel_fire::executor::BACKRUN_ROUTE_CALLDATA_MAX_LEN];
+        let payment_bps = 1_000;
+        let n = kestrel_fire::executor::encode_backrun_route(
+            &mut buf,
+            &case.route,
+            case.backrun_in,
+            U256::ZERO,
+            payment_bps,
+        )
+        .unwrap();
+        let data = Bytes::copy_from_slice(&buf[..n]);
+        let backrun_tx = signed(
+            1,
+            Call {
+                to: w.executor,
+                data: data.clone(),
+                value: U256::ZERO,
+                nonce: nonce_of(searcher).await.unwrap(),
+                gas_limit: 1_000_000,
+                max_fee: fee_cap,
+                tip: 2 * GWEI,
+            },
+            data,
+        );
+        let txs = [victim_tx, backrun_tx];
+        let block = NextBlock {
+            number: h.number + 1,
+            timestamp: h.timestamp + 12,
+            basefee: h.next_base_fee,
+            gas_limit: h.gas_limit,
+            coinbase: COINBASE,
+            prevrandao: h.mix_hash,
+            excess_blob_gas: 0,
+        };
+        let extra = [COINBASE, w.executor, w.weth];
+        let (outcomes, mut sim, rounds) =
+            simulate(&env, &h, &block, &txs, &extra, previous.as_deref()).await;
+        previous = Some(Arc::clone(sim.snapshot()));
+        let weth_before = weth_of(&env, w.executor, h.number).await;
+        let sim_weth = sim.erc20_balance(w.weth, w.executor).unwrap();
+        let sim_coinbase = sim.balance(COINBASE).unwrap();
+        // Every token balance of every pool the route crossed (each hop's swap moved both).
+        let held: Vec<(Address, Address)> = case
+            .route
+            .iter()
+            .flat_map(|hop| [w.weth, t0, t1].map(|token| (hop.pool, token)))
+            .filter(|(pool, token)| pool_tokens(*pool).contains(token))
+            .collect();
+        let mut sim_held = Vec::new();
+        for (pool, token) in &held {
+            sim_held.push(sim.erc20_balance(*token, *pool).unwrap());
+        }
+
+        let receipts = land(&env, &txs, block.timestamp).await;
+        let name = format!("{} ({rounds} re-fetch rounds)", case.name);
+        assert_outcomes_match(&name, &block, &outcomes, &receipts);
+        let chain_weth = weth_of(&env, w.executor, block.number).await;
+        assert_eq!(sim_weth, chain_weth, "{name}: executor WETH");
+        let chain_coinbase = env.provider.get_balance(COINBASE).await.unwrap();
+        assert_eq!(sim_coinbase, chain_coinbase, "{name}: coinbase ETH");
+        for ((pool, token), sim_b) in held.iter().zip(&sim_held) {
+            let chain_b = env
+                .chain
+                .erc20_balance(*token, *pool, block.number)
+                .await
+                .unwrap();
+            assert_eq!(*sim_b, chain_b, "{name}: {token} held by {pool}");
+        }
+        eprintln!(
+            "{name}: victim {} gas {}, backrun {} gas {}, executor WETH {weth_before} -> {chain_weth}",
+            outcomes[0].is_success(),
+            outcomes[0].gas_used,
+            outcomes[1].is_success(),
+            outcomes[1].gas_used
+        );
+        if case.name.contains("reverting") {
+            assert!(!outcomes[0].is_success(), "{name}: the victim must revert");
+        } else {
+            assert!(outcomes[0].is_success(), "{name}: the victim must succeed");
+        }
+        if outcomes[1].is_success() {
+            landed += 1;
+            assert!(chain_weth > weth_before, "{name}: a landed backrun profits");
+            let logs = outcomes[1]
+                .logs
+                .iter()
+                .map(|l| (l.address, l.data.topics(), l.data.data.as_ref()));
+            let log = kestrel_sim::ExecutorLog::find(w.executor, logs)
+                .expect("a landed route backrun logs BackrunRoute");
+            assert_eq!(log.entry, kestrel_sim::BackrunEntry::Route, "{name}");
+            assert_eq!(
+                log.amount_in, case.backrun_in,
+                "{name}: the logged input is the calldata's"
+            );
+        }
+    }
+    assert!(
+        landed >= 3,
+        "only {landed} of the route backruns landed: the cases cover too little"
+    );
+}
