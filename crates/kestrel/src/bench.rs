@@ -873,10 +873,21 @@ pub fn hot_fixture(count: u64, relay_url: &str) -> anyhow::Result<(HotParts, Vec
 /// [`hot_fixture`] with the V2 world deployed inside revm from the real bytecode and every V2
 /// backrun confirmed in revm before it is fired (`--confirm`).
 pub fn confirm_fixture(count: u64, relay_url: &str) -> anyhow::Result<(HotParts, Vec<String>)> {
+    confirm_fixture_with(count, relay_url, |_| {})
+}
+
+/// [`confirm_fixture`] with `edit` applied to the head's state before the pipeline sees it: for
+/// tests that make the revm snapshot disagree with the pools the hot lane decides on.
+pub fn confirm_fixture_with(
+    count: u64,
+    relay_url: &str,
+    edit: impl FnOnce(&mut HotState),
+) -> anyhow::Result<(HotParts, Vec<String>)> {
     let mut rng = Rng::from_seed(7);
     let searcher = LocalSigner::from_hex(&format!("0x{}", hex::encode([0x11u8; 32])))?;
-    let w = revm_world(&mut rng, &searcher)?;
+    let mut w = revm_world(&mut rng, &searcher)?;
     let frames = frames(&mut rng, &w, count)?;
+    edit(&mut w.state);
     Ok((hot_parts(w.state, relay_url, None, true)?, frames))
 }
 

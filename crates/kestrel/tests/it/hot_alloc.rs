@@ -17,7 +17,7 @@ use kestrel::bench::HotParts;
 use kestrel_stdx::mono_ns;
 
 /// A relay socket that reads and discards everything (replies are not needed here).
-fn discard_sink() -> String {
+pub(crate) fn discard_sink() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     std::thread::spawn(move || {

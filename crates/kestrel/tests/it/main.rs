@@ -16,6 +16,7 @@ mod deploy;
 mod engine;
 mod harness;
 mod hot_alloc;
+mod hot_confirm;
 mod hot_route;
 mod pairs;
 mod proxy;
