@@ -93,6 +93,8 @@ pub struct Engine {
         Arc<crate::outcomes::OutcomeFollower>,
         tokio::task::JoinHandle<()>,
     )>,
+    /// Relay posts whose answers are not journaled yet.
+    posts_in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// What a run produced, for reports.
@@ -557,13 +559,25 @@ fn reachable_relays(cfg: &Config, mode: Mode) -> impl Iterator<Item = (usize, Sl
     })
 }
 
-/// Posts parcels to the slow relays from the tokio runtime; answers other than 200 are logged.
+/// Posts parcels to the slow relays from the tokio runtime. Every answer (or the lack of one) is
+/// read ([`crate::relay_answer`]) and journaled against its victim; one that is not a clean
+/// acceptance is logged as well.
 #[derive(Clone, Debug)]
 pub(crate) struct SlowPoster {
     relays: Vec<SlowRelay>,
     client: alloy::transports::http::reqwest::Client,
     runtime: tokio::runtime::Handle,
+    journal: JournalHandle,
+    run_id: String,
+    /// Posts whose answers are not journaled yet (the engine waits for them at stop).
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
+
+/// How long a relay post may take, answer included.
+const POST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most of a relay's answer read; the rest is left unread (answers are a few hundred bytes).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 impl SlowPoster {
     /// Whether any relay takes requests of `kind`.
@@ -583,16 +597,57 @@ impl SlowPoster {
                 .header("X-Flashbots-Signature", parcel.auth.clone())
                 .body(parcel.body.clone());
             let name = r.name.clone();
+            let (journal, run_id) = (self.journal.clone(), self.run_id.clone());
+            let (victim, kind) = (parcel.victim, parcel.kind);
+            let in_flight = Arc::clone(&self.in_flight);
+            in_flight.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             self.runtime.spawn(async move {
-                match request.send().await {
-                    Ok(resp) if resp.status().is_success() => {}
-                    Ok(resp) => tracing::warn!(relay = name, status = %resp.status(), "relay rejected a bundle"),
-                    Err(e) => tracing::warn!(relay = name, error = %e, "relay post failed"),
+                let (status, body) = match request.send().await {
+                    Ok(resp) => (resp.status().as_u16(), read_limited(resp).await),
+                    Err(e) => (0, e.to_string().into_bytes()),
+                };
+                let answer = crate::relay_answer::read_answer(status, &body);
+                if !answer.ok {
+                    tracing::warn!(relay = name, %victim, detail = answer.detail, "relay did not take the bundle cleanly");
                 }
+                // A relay takes bundles of one of the two kinds only, never pending calls.
+                let method = if kind == ParcelKind::CallBundle {
+                    "eth_callBundle"
+                } else {
+                    "eth_sendBundle"
+                };
+                let rec = Record::RelayAnswer {
+                    run_id,
+                    victim,
+                    relay: name,
+                    method: method.to_owned(),
+                    http_status: status,
+                    ok: answer.ok,
+                    bundle_hash: answer.bundle_hash,
+                    detail: answer.detail,
+                };
+                if let Err(e) = journal.append(rec) {
+                    tracing::error!(error = %e, "journal append failed");
+                }
+                in_flight.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             });
         }
         posted
     }
+}
+
+/// The answer's body, up to [`MAX_ANSWER_BYTES`]; a body cut short by the connection is what
+/// arrived.
+async fn read_limited(mut resp: alloy::transports::http::reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = MAX_ANSWER_BYTES.saturating_sub(body.len());
+        body.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+        if body.len() >= MAX_ANSWER_BYTES {
+            break;
+        }
+    }
+    body
 }
 
 /// Why the engine cannot start without `backrun.executor`, and what to do about it.
@@ -726,9 +781,16 @@ impl Engine {
         let handoff = Arc::new(Handoff::new(HANDOFF_PARCELS, body_capacity));
         let poster = SlowPoster {
             relays: slow_relays,
-            client: alloy::transports::http::reqwest::Client::new(),
+            client: alloy::transports::http::reqwest::Client::builder()
+                .timeout(POST_TIMEOUT)
+                .build()
+                .context("building the relay client")?,
             runtime: tokio::runtime::Handle::current(),
+            journal: handle.clone(),
+            run_id: run_id.clone(),
+            in_flight: Arc::default(),
         };
+        let posts_in_flight = Arc::clone(&poster.in_flight);
         let handoff_calls = poster.reaches(ParcelKind::CallBundle);
         // Calls no decoder reads go to the slow lane for revm, when there is revm state.
         let undecoded = (cfg.backrun.simulate_undecoded && ctx.sim.is_some())
@@ -832,6 +894,7 @@ impl Engine {
             metrics,
             metrics_sources,
             outcomes,
+            posts_in_flight,
         })
     }
 
@@ -918,6 +981,17 @@ impl Engine {
         tokio::task::spawn_blocking(move || drain.join())
             .await?
             .map_err(|_| anyhow::anyhow!("drain thread panicked"))?;
+        // Every parcel is posted now: wait for the relays' answers (each post times out) so
+        // that every one is journaled before the journal closes.
+        let waited = std::time::Instant::now();
+        while self
+            .posts_in_flight
+            .load(std::sync::atomic::Ordering::Acquire)
+            > 0
+            && waited.elapsed() < POST_TIMEOUT + Duration::from_secs(1)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         // Every bundle is in the watch now; settle what the node's head allows.
         // The task ends at its next look (the shutdown flag is set); awaited rather than
         // aborted, so that no bundle it had taken up is lost half-settled.

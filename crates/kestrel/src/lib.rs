@@ -18,6 +18,7 @@ pub mod engine;
 pub mod lane_metrics;
 pub mod outcomes;
 pub mod pairs;
+pub mod relay_answer;
 pub mod sandbox;
 pub mod simprep;
 pub mod statarb_lane;

@@ -107,6 +107,31 @@ pub(crate) fn insert(conn: &Connection, rec: &Record) -> rusqlite::Result<()> {
         }
         Record::Bundle { run_id, ev, body } => insert_bundle(conn, run_id, ev, body.as_deref())?,
         Record::Disagreement { run_id, ev } => insert_disagreement(conn, run_id, ev)?,
+        Record::RelayAnswer {
+            run_id,
+            victim,
+            relay,
+            method,
+            http_status,
+            ok,
+            bundle_hash,
+            detail,
+        } => {
+            conn.prepare_cached(
+                "INSERT INTO relay_answers (run_id, victim, relay, method, http_status, ok,
+                     bundle_hash, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                run_id,
+                hash_text(victim),
+                relay,
+                method,
+                http_status,
+                ok,
+                bundle_hash.as_ref().map(hash_text),
+                detail
+            ])?;
+        }
         Record::Outcome {
             run_id,
             backrun_hash,

@@ -32,6 +32,8 @@ pub struct JournalStats {
     pub disagreements: u64,
     /// `Outcome` rows written.
     pub outcomes: u64,
+    /// `RelayAnswer` rows written.
+    pub relay_answers: u64,
     /// `RunEnded` rows written.
     pub runs_ended: u64,
     /// Cross-exchange lane rows written.
@@ -55,6 +57,7 @@ impl JournalStats {
             + self.bundles
             + self.disagreements
             + self.outcomes
+            + self.relay_answers
             + self.runs_ended
             + self.xarb
             + self.statarb
@@ -69,6 +72,7 @@ impl JournalStats {
             RecordKind::Bundle => &mut self.bundles,
             RecordKind::Disagreement => &mut self.disagreements,
             RecordKind::Outcome => &mut self.outcomes,
+            RecordKind::RelayAnswer => &mut self.relay_answers,
             RecordKind::RunEnded => &mut self.runs_ended,
             RecordKind::Xarb => &mut self.xarb,
             RecordKind::StatArb => &mut self.statarb,
@@ -84,6 +88,7 @@ impl JournalStats {
         self.bundles += other.bundles;
         self.disagreements += other.disagreements;
         self.outcomes += other.outcomes;
+        self.relay_answers += other.relay_answers;
         self.runs_ended += other.runs_ended;
         self.xarb += other.xarb;
         self.statarb += other.statarb;

@@ -42,8 +42,8 @@ pub use error::StoreError;
 pub use journal::{Journal, JournalHandle, JournalStats};
 pub use reader::{
     BundleRow, CandidateRow, CandleRow, DisagreementRow, KillSwitchEvent, KillSwitchRow,
-    OutcomeRow, PositionRow, Reader, RunRow, StatArbFillRow, StatArbOpenTrade, StatArbPairRow,
-    StatArbTradeRow, open_readonly,
+    OutcomeRow, PositionRow, Reader, RelayAnswerRow, RunRow, StatArbFillRow, StatArbOpenTrade,
+    StatArbPairRow, StatArbTradeRow, open_readonly,
 };
 pub use record::{Record, RecordKind, StatArbRecord, XarbRecord, mode_key};
 pub use schema::SCHEMA_VERSION;

@@ -85,6 +85,27 @@ pub struct OutcomeRow {
     pub note: String,
 }
 
+/// A journaled relay answer (see [`crate::Record::RelayAnswer`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayAnswerRow {
+    /// Run id.
+    pub run_id: String,
+    /// The victim whose bundle it was.
+    pub victim: B256,
+    /// The relay's config name.
+    pub relay: String,
+    /// `eth_callBundle` or `eth_sendBundle`.
+    pub method: String,
+    /// HTTP status; 0 when no answer came.
+    pub http_status: u16,
+    /// Accepted (and, for a simulation, every transaction succeeded).
+    pub ok: bool,
+    /// The bundle hash the relay gave.
+    pub bundle_hash: Option<B256>,
+    /// What the answer said.
+    pub detail: String,
+}
+
 /// A journaled bar, with the scales its values were stored at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CandleRow {
@@ -612,6 +633,31 @@ impl Reader {
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_and_then([run_id], bundle_row)?;
+        rows.collect()
+    }
+
+    /// Relay answers of `run_id`, in the order they were written.
+    pub fn relay_answers(&self, run_id: &str) -> Result<Vec<RelayAnswerRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run_id, victim, relay, method, http_status, ok, bundle_hash, detail
+             FROM relay_answers WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_and_then([run_id], |r| {
+            let t = "relay_answers";
+            Ok(RelayAnswerRow {
+                run_id: r.get(0)?,
+                victim: parse_hash(t, "victim", r.get(1)?)?,
+                relay: r.get(2)?,
+                method: r.get(3)?,
+                http_status: r.get(4)?,
+                ok: r.get(5)?,
+                bundle_hash: r
+                    .get::<_, Option<String>>(6)?
+                    .map(|s| parse_hash(t, "bundle_hash", s))
+                    .transpose()?,
+                detail: r.get(7)?,
+            })
+        })?;
         rows.collect()
     }
 

@@ -94,6 +94,28 @@ pub enum Record {
         /// Free-form note (e.g. why it did not land).
         note: String,
     },
+    /// What a relay answered to a bundle request the slow lane posted (a simulation relay's
+    /// `eth_callBundle`, an https execution relay's `eth_sendBundle`).
+    RelayAnswer {
+        /// Run id.
+        run_id: String,
+        /// The victim whose bundle it was.
+        victim: B256,
+        /// The relay's config name.
+        relay: String,
+        /// `eth_callBundle` or `eth_sendBundle`.
+        method: String,
+        /// HTTP status; 0 when no answer came (connection refused, timeout).
+        http_status: u16,
+        /// Whether the relay accepted the bundle and, for a simulation, every transaction
+        /// succeeded.
+        ok: bool,
+        /// The bundle hash the relay gave, if any.
+        bundle_hash: Option<B256>,
+        /// What the answer said, in one line: the error, or the simulation's totals and each
+        /// failed transaction.
+        detail: String,
+    },
     /// Something the cross-exchange lane did.
     Xarb {
         /// Run id.
@@ -156,6 +178,8 @@ pub enum RecordKind {
     Disagreement,
     /// [`Record::Outcome`].
     Outcome,
+    /// [`Record::RelayAnswer`].
+    RelayAnswer,
     /// [`Record::Xarb`].
     Xarb,
     /// [`Record::StatArb`].
@@ -176,6 +200,7 @@ impl Record {
             Record::Bundle { .. } => RecordKind::Bundle,
             Record::Disagreement { .. } => RecordKind::Disagreement,
             Record::Outcome { .. } => RecordKind::Outcome,
+            Record::RelayAnswer { .. } => RecordKind::RelayAnswer,
             Record::Xarb { .. } => RecordKind::Xarb,
             Record::StatArb { .. } => RecordKind::StatArb,
             Record::Candles { .. } => RecordKind::Candles,
@@ -192,6 +217,7 @@ impl Record {
             | Record::Bundle { run_id, .. }
             | Record::Disagreement { run_id, .. }
             | Record::Outcome { run_id, .. }
+            | Record::RelayAnswer { run_id, .. }
             | Record::Xarb { run_id, .. }
             | Record::StatArb { run_id, .. }
             | Record::Candles { run_id, .. }

@@ -301,6 +301,23 @@ const V11_XARB_FEE_FUNDS: &str = "
 ALTER TABLE xarb_positions ADD COLUMN fee_funds_units TEXT;
 ";
 
+/// Version 12: what relays answered to the bundles the slow lane posted (simulation results,
+/// rejections), one row per answer.
+const V12_RELAY_ANSWERS: &str = "
+CREATE TABLE relay_answers (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    victim TEXT NOT NULL,
+    relay TEXT NOT NULL,
+    method TEXT NOT NULL,
+    http_status INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    bundle_hash TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX relay_answers_by_run ON relay_answers(run_id, id);
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -314,6 +331,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V9_XARB_FEE_OTHER,
     V10_STATARB_FEE_OTHER,
     V11_XARB_FEE_FUNDS,
+    V12_RELAY_ANSWERS,
 ];
 
 /// The schema version this build writes and reads.

@@ -290,7 +290,9 @@ async fn pending_stream_over_ipc_fires_a_bundle_that_lands_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
     let relay = kestrel_testkit::FakeRelay::start().unwrap();
-    let mut h = Harness::start_with_simulation_relay(&relay.url()).await;
+    // A second simulation relay at a path the relay does not serve: it answers 404.
+    let wrong_path = format!("{}not-here", relay.url());
+    let mut h = Harness::start_with_simulation_relays(&[relay.url(), wrong_path]).await;
     let victim = h.large_victim(0).await;
     assert!(h.wait_for(|c| c.bundles >= 1).await);
     let mut got = Vec::new();
@@ -315,7 +317,34 @@ async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
         "signed by the relay identity key"
     );
     assert_eq!(relay.rejected(), 0);
-    h.finish().await;
+    let (report, _, _chain) = h.finish().await;
+    // Each relay's answer is journaled against the victim: the relay's simulation result with
+    // the bundle hash it computed (keccak of the transactions' hashes), and the 404.
+    let reader = kestrel_store::open_readonly(&report.journal_path).unwrap();
+    let answers = reader.relay_answers(&report.run_id).unwrap();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    let by_relay = |name: &str| answers.iter().find(|a| a.relay == name).unwrap();
+    let good = by_relay("sim");
+    let hashes: Vec<u8> = got[0]
+        .txs
+        .iter()
+        .flat_map(|t| alloy::primitives::keccak256(t).0)
+        .collect();
+    assert_eq!(
+        (good.victim, good.method.as_str(), good.http_status, good.ok),
+        (victim, "eth_callBundle", 200, true),
+        "{good:?}"
+    );
+    assert_eq!(
+        good.bundle_hash,
+        Some(alloy::primitives::keccak256(&hashes))
+    );
+    let bad = by_relay("sim1");
+    assert_eq!(
+        (bad.victim, bad.http_status, bad.ok, bad.bundle_hash),
+        (victim, 404, false, None),
+        "{bad:?}"
+    );
     relay.stop();
 }
 

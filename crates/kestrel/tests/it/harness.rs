@@ -34,7 +34,7 @@ enum Transport {
     Direct,
     Proxied,
     Ipc,
-    WithSimulationRelay(String),
+    WithSimulationRelays(Vec<String>),
 }
 
 pub const ETH: u128 = 1_000_000_000_000_000_000;
@@ -69,16 +69,28 @@ impl Harness {
         Self::start_inner(Transport::Ipc).await
     }
 
-    /// Also configures a simulation relay at `url` (served by the slow lane).
-    pub async fn start_with_simulation_relay(url: &str) -> Harness {
-        Self::start_inner(Transport::WithSimulationRelay(url.to_string())).await
+    /// Also configures simulation relays at `urls` (served by the slow lane), named `sim`,
+    /// `sim1`, `sim2`, ...
+    pub async fn start_with_simulation_relays(urls: &[String]) -> Harness {
+        Self::start_inner(Transport::WithSimulationRelays(urls.to_vec())).await
     }
 
     async fn start_inner(transport: Transport) -> Harness {
         let extra_relay = match &transport {
-            Transport::WithSimulationRelay(url) => {
-                format!("[[relays]]\nname = \"sim\"\nurl = \"{url}\"\nkind = \"simulation\"\n")
-            }
+            Transport::WithSimulationRelays(urls) => urls
+                .iter()
+                .enumerate()
+                .map(|(i, url)| {
+                    let name = if i == 0 {
+                        "sim".to_owned()
+                    } else {
+                        format!("sim{i}")
+                    };
+                    format!(
+                        "[[relays]]\nname = \"{name}\"\nurl = \"{url}\"\nkind = \"simulation\"\n"
+                    )
+                })
+                .collect(),
             _ => String::new(),
         };
         kestrel_sandbox::tools::ensure_installed().expect("tools");

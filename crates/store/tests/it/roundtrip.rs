@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use kestrel_store::{Journal, Record, RecordKind, StoreError, open_readonly};
 use kestrel_types::{B256, Mode, SkipReason, U256};
 
-use crate::fixtures::{RUN, bundle, candidate, disagreement, record, skip_reason};
+use crate::fixtures::{RUN, bundle, candidate, disagreement, hash, record, skip_reason};
 
 const PER_PRODUCER: u64 = 5_000;
 const PRODUCERS: u64 = 2;
@@ -320,4 +320,60 @@ fn a_damaged_disagreement_row_is_reported_not_misread() {
     }
     let rows = open_readonly(&path).unwrap().disagreements(RUN).unwrap();
     assert_eq!(rows.first().map(|r| r.ev), Some(disagreement(0, 1)));
+}
+
+#[test]
+fn relay_answers_read_back_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.sqlite");
+    let journal = Journal::open(&path, 16).unwrap();
+    let handle = journal.handle();
+    let answers: Vec<Record> = (0..6u64)
+        .map(|i| Record::RelayAnswer {
+            run_id: RUN.to_owned(),
+            victim: hash(9, i),
+            relay: format!("relay-{}", i % 2),
+            method: if i % 2 == 0 {
+                "eth_callBundle"
+            } else {
+                "eth_sendBundle"
+            }
+            .to_owned(),
+            // 0: no answer came; 403: a rejection; 200: an answer.
+            http_status: [200, 403, 0][usize::try_from(i % 3).unwrap()],
+            ok: i % 3 == 0,
+            bundle_hash: (i % 3 == 0).then(|| hash(10, i)),
+            detail: format!("detail {i} with 'quotes' and \u{e9}"),
+        })
+        .collect();
+    for a in &answers {
+        handle.append(a.clone()).unwrap();
+    }
+    let stats = journal.close().unwrap();
+    assert_eq!(stats.relay_answers, 6);
+    let reader = kestrel_store::open_readonly(&path).unwrap();
+    let rows = reader.relay_answers(RUN).unwrap();
+    assert_eq!(rows.len(), answers.len());
+    for (row, rec) in rows.iter().zip(&answers) {
+        let Record::RelayAnswer {
+            run_id,
+            victim,
+            relay,
+            method,
+            http_status,
+            ok,
+            bundle_hash,
+            detail,
+        } = rec
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (&row.run_id, row.victim, &row.relay, &row.method),
+            (run_id, *victim, relay, method)
+        );
+        assert_eq!((row.http_status, row.ok), (*http_status, *ok));
+        assert_eq!((row.bundle_hash, &row.detail), (*bundle_hash, detail));
+    }
+    assert!(reader.relay_answers("another run").unwrap().is_empty());
 }
