@@ -328,6 +328,9 @@ pub struct Restored {
     /// The kill switch's latest trip in this mode when no reset followed it: the lane starts
     /// tripped.
     pub trip: Option<KillSwitchRow>,
+    /// Realized PnL of every trade closed in this mode since the kill switch's last reset, in
+    /// order: the drawdown a restarted lane carries on from.
+    pub pnls_since_reset: Vec<i128>,
 }
 
 impl Restored {
@@ -341,7 +344,25 @@ impl Restored {
         let trip = reader
             .xarb_unreset_trip(mode)
             .with_context(|| format!("reading the kill switch from {}", journal_path.display()))?;
-        Ok(Restored { positions, trip })
+        let pnls_since_reset = reader
+            .xarb_pnls_since_reset(mode)
+            .with_context(|| format!("reading realized PnL from {}", journal_path.display()))?;
+        Ok(Restored {
+            positions,
+            trip,
+            pnls_since_reset,
+        })
+    }
+
+    /// Realized PnL since the last reset and its highest point (never below 0, where a reset
+    /// leaves the peak), notional units.
+    pub fn carried_pnl(&self) -> (i128, i128) {
+        self.pnls_since_reset
+            .iter()
+            .fold((0i128, 0i128), |(pnl, peak), p| {
+                let pnl = pnl.saturating_add(*p);
+                (pnl, peak.max(pnl))
+            })
     }
 }
 
@@ -470,6 +491,19 @@ pub fn build_lane(
         feeds,
         exec,
     );
+    let (pnl, peak) = restored.carried_pnl();
+    let lane = if restored.pnls_since_reset.is_empty() {
+        lane
+    } else {
+        tracing::info!(
+            trades = restored.pnls_since_reset.len(),
+            pnl_units = %pnl,
+            peak_units = %peak,
+            "xarb lane: realized PnL since the kill switch's last reset carried over; the \
+             drawdown limit counts from it"
+        );
+        lane.resume_pnl(pnl, peak)
+    };
     Ok(match &restored.trip {
         Some(row) => {
             log_started_tripped(row, mode);

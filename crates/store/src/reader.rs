@@ -395,6 +395,28 @@ impl Reader {
             .filter(|row| matches!(row.event, KillSwitchEvent::Tripped { .. })))
     }
 
+    /// Realized PnL of every cross-exchange trade closed by a run of `mode` after that mode's
+    /// latest kill-switch reset (all of them when it was never reset), notional units, in the
+    /// order they were written: what the drawdown limit of a restarted lane counts from.
+    pub fn xarb_pnls_since_reset(&self, mode: Mode) -> Result<Vec<i128>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.pnl_units FROM xarb_closes c JOIN runs r ON r.run_id = c.run_id
+             WHERE r.mode = ?1 AND c.unix_ms > COALESCE(
+                 (SELECT MAX(unix_ms) FROM xarb_kill_switch WHERE mode = ?1 AND event = 'reset'),
+                 -1)
+             ORDER BY c.id",
+        )?;
+        let rows = stmt.query_and_then([mode_key(mode)], |r| {
+            let text: String = r.get(0)?;
+            text.parse::<i128>().map_err(|_| StoreError::Corrupt {
+                table: "xarb_closes",
+                column: "pnl_units",
+                value: text.clone(),
+            })
+        })?;
+        rows.collect()
+    }
+
     /// Realized PnL of every closed cross-exchange trade of `run_id`, notional units, in order.
     pub fn xarb_pnls(&self, run_id: &str) -> Result<Vec<i128>, StoreError> {
         let mut stmt = self

@@ -164,6 +164,20 @@ impl KillSwitch {
         self.recent.clear();
     }
 
+    /// Carry on from earlier runs: realized PnL since the last reset is `pnl` and its highest
+    /// point was `peak` (at least 0, where the reset left it), so the drawdown limit counts
+    /// from there rather than from a fresh start. Trips at once when that drawdown is already
+    /// past the limit (the limit may have been lowered since).
+    pub fn resume(&mut self, pnl: i128, peak: i128) {
+        self.peak_pnl = self.peak_pnl.max(peak);
+        self.on_pnl(pnl);
+    }
+
+    /// Realized PnL's highest point since the switch was made or reset.
+    pub fn peak_pnl(&self) -> i128 {
+        self.peak_pnl
+    }
+
     /// May `orders` more orders of `purpose` be sent at `now_ms`? Records them when yes.
     /// Unwinds are counted but never refused, even on a tripped switch: closing risk is what a
     /// tripped switch wants.

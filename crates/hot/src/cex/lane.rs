@@ -664,6 +664,9 @@ pub struct XarbLane {
     /// Base the closed trades left open (unwinds short, base fees), size units: the open
     /// imbalance the kill switch bounds.
     open_base: i128,
+    /// Realized PnL earlier runs left since the kill switch's last reset (notional units):
+    /// the kill switch counts the drawdown from there ([`XarbLane::resume_pnl`]).
+    pnl_carried: i128,
     /// Stopping: settle what is in flight, start nothing.
     closing: bool,
     timing: LaneTiming,
@@ -747,6 +750,7 @@ impl XarbLane {
             later: Vec::with_capacity(32),
             in_flight: None,
             open_base: 0,
+            pnl_carried: 0,
             closing: false,
             run_tag: run_tag(),
             timing: LaneTiming::default(),
@@ -782,6 +786,20 @@ impl XarbLane {
         self.kill.trip(reason);
         self.trips_reported = self.kill.trips();
         self
+    }
+
+    /// The same lane carrying realized PnL `pnl` (peak `peak`) from earlier runs since the
+    /// kill switch was last reset: the drawdown limit counts from there, so a restart does not
+    /// give a losing lane a fresh allowance. The lane's own totals still start at zero.
+    pub fn resume_pnl(mut self, pnl: i128, peak: i128) -> XarbLane {
+        self.pnl_carried = pnl;
+        self.kill.resume(pnl, peak);
+        self
+    }
+
+    /// Realized PnL the kill switch counts: what earlier runs carried over plus this run's.
+    pub fn risk_pnl(&self) -> i128 {
+        self.pnl_carried.saturating_add(self.stats.pnl)
     }
 
     /// Totals so far.
@@ -2028,7 +2046,7 @@ impl XarbLane {
         self.stats.fees += fees;
         self.open_base = self.open_base.saturating_add(open);
         self.kill.on_imbalance(self.open_base.unsigned_abs());
-        self.kill.on_pnl(self.stats.pnl);
+        self.kill.on_pnl(self.risk_pnl());
         self.report_trip();
         self.push(LaneEvent::Closed {
             id: t.id,

@@ -13,7 +13,7 @@ use kestrel::xarb_run::{Restored, XarbRun, build_lane, quote_digits};
 use kestrel_exsim::server::Fault;
 use kestrel_store::{Journal, KillSwitchEvent, Record, XarbRecord};
 use kestrel_types::Mode;
-use kestrel_types::cex::{Rate, Venue};
+use kestrel_types::cex::{Fixed, Rate, Venue};
 
 const PREFIX: &str = "KESTREL_TEST_SIM";
 
@@ -715,4 +715,55 @@ fn a_cex_only_run_serves_the_lanes_totals_on_metrics() {
         trades as usize <= journaled,
         "scraped {trades}, journaled {journaled}"
     );
+}
+
+#[test]
+fn a_restarted_lane_carries_the_drawdown_since_the_last_reset() {
+    let sim = SimVenues::start(50).unwrap();
+    let cfg = kestrel_config::parse_str(&config_text(&sim)).unwrap();
+    let mut x = cfg.xarb.expect("[xarb] section");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite");
+    // An earlier paper run made 100 and then gave back 150: 150 below its peak, -50 in all.
+    let journal = Journal::open(&path, 64).unwrap();
+    run_started(&journal, "paper-1", Mode::DryRun);
+    for (id, pnl) in [(1u64, 100i128), (2, -150)] {
+        journal
+            .handle()
+            .append(Record::Xarb {
+                run_id: "paper-1".into(),
+                unix_ms: 10 + id,
+                ev: XarbRecord::Closed {
+                    trade_id: id,
+                    pnl_units: pnl,
+                    hedged: false,
+                },
+            })
+            .unwrap();
+    }
+    journal.close().unwrap();
+    let restored = Restored::read(&path, Mode::DryRun).unwrap();
+    assert_eq!(restored.carried_pnl(), (-50, 100));
+    // Live runs carry nothing from paper ones.
+    assert_eq!(
+        Restored::read(&path, Mode::Live).unwrap().carried_pnl(),
+        (0, 0)
+    );
+
+    // A limit above the carried drawdown: the lane starts armed, counting from the peak.
+    x.max_drawdown = Fixed(151);
+    let mut lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &restored).unwrap();
+    assert!(!lane.kill_switch_tripped());
+    assert_eq!(lane.risk_pnl(), -50);
+    assert_eq!(lane.kill_switch().peak_pnl(), 100);
+    assert_eq!(lane.stats().pnl, 0, "the run's own totals start at zero");
+    // One more unit lost would pass the limit: the switch sees the whole drawdown.
+    let next = lane.risk_pnl() - 2;
+    lane.kill_switch().on_pnl(next);
+    assert!(lane.kill_switch_tripped());
+
+    // A limit lowered below it: the restarted lane starts tripped, for the drawdown.
+    x.max_drawdown = Fixed(149);
+    let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &restored).unwrap();
+    assert!(lane.kill_switch_tripped());
 }

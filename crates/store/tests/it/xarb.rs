@@ -267,3 +267,50 @@ fn kill_switch_trips_and_resets_round_trip_and_the_latest_of_a_mode_holds() {
         Some(("paper-2".into(), 20))
     );
 }
+
+fn closed(run: &str, unix_ms: u64, trade_id: u64, pnl_units: i128) -> Record {
+    kill(
+        run,
+        unix_ms,
+        XarbRecord::Closed {
+            trade_id,
+            pnl_units,
+            hedged: false,
+        },
+    )
+}
+
+#[test]
+fn the_pnl_a_restart_carries_is_every_close_of_its_mode_since_the_last_reset() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("journal.sqlite");
+    let journal = Journal::open(&path, 64).expect("open");
+    let h = journal.handle();
+    started(&h, "paper-1", Mode::DryRun);
+    started(&h, "live-1", Mode::Live);
+    started(&h, "paper-2", Mode::DryRun);
+    for rec in [
+        closed("paper-1", 10, 1, 500),
+        closed("live-1", 11, 1, -7),
+        closed("paper-1", 12, 2, -900),
+        kill("paper-1", 13, tripped(Mode::DryRun, "drawdown", Some(900))),
+        // The reset wipes the slate for dry-run only.
+        kill("admin", 20, reset(Mode::DryRun, "looked")),
+        closed("paper-2", 21, 1, 40),
+        closed("live-1", 22, 2, -8),
+        closed("paper-2", 23, 2, -100),
+    ] {
+        h.append(rec).expect("append");
+    }
+    journal.close().expect("close");
+    let reader = open_readonly(&path).expect("reader");
+    assert_eq!(
+        reader.xarb_pnls_since_reset(Mode::DryRun).expect("pnl"),
+        vec![40, -100]
+    );
+    // Live was never reset: all of its closes, in order.
+    assert_eq!(
+        reader.xarb_pnls_since_reset(Mode::Live).expect("pnl"),
+        vec![-7, -8]
+    );
+}

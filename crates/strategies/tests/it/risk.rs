@@ -292,3 +292,35 @@ fn a_paper_fill_pays_in_the_discount_asset_per_level_while_it_covers_the_fee() {
     );
     assert_eq!(plain, none);
 }
+
+#[test]
+fn a_resumed_switch_counts_the_drawdown_from_the_carried_peak() {
+    let limits = RiskLimits {
+        max_drawdown: 200,
+        max_imbalance: 10,
+        max_orders_per_minute: 100,
+    };
+    // Earlier runs: up to +100, then down to -50 (drawdown 150, within the limit).
+    let mut k = KillSwitch::new(limits);
+    k.resume(-50, 100);
+    assert_eq!(k.tripped(), None);
+    assert_eq!(k.peak_pnl(), 100);
+    // This run loses 60 more: 210 below the carried peak, past the limit; a fresh switch
+    // would have seen a drawdown of 60 only.
+    k.on_pnl(-110);
+    assert_eq!(k.tripped(), Some(TripReason::Drawdown { drawdown: 210 }));
+    let mut fresh = KillSwitch::new(limits);
+    fresh.on_pnl(-60);
+    assert_eq!(fresh.tripped(), None);
+    // A carried drawdown already past a (lowered) limit trips at once.
+    let mut k = KillSwitch::new(limits);
+    k.resume(-150, 60);
+    assert_eq!(k.tripped(), Some(TripReason::Drawdown { drawdown: 210 }));
+    assert_eq!(k.trips(), 1);
+    // A carried loss with no peak above zero counts from zero.
+    let mut k = KillSwitch::new(limits);
+    k.resume(-190, 0);
+    assert_eq!(k.tripped(), None);
+    k.on_pnl(-201);
+    assert!(k.tripped().is_some());
+}
