@@ -85,6 +85,16 @@ pub struct OutcomeRow {
     pub note: String,
 }
 
+/// The first column of a row: an `xarb_closes.pnl_units`.
+fn pnl_units(r: &rusqlite::Row<'_>) -> Result<i128, StoreError> {
+    let text: String = r.get(0)?;
+    text.parse::<i128>().map_err(|_| StoreError::Corrupt {
+        table: "xarb_closes",
+        column: "pnl_units",
+        value: text.clone(),
+    })
+}
+
 /// A journaled relay answer (see [`crate::Record::RelayAnswer`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelayAnswerRow {
@@ -406,14 +416,7 @@ impl Reader {
                  -1)
              ORDER BY c.id",
         )?;
-        let rows = stmt.query_and_then([mode_key(mode)], |r| {
-            let text: String = r.get(0)?;
-            text.parse::<i128>().map_err(|_| StoreError::Corrupt {
-                table: "xarb_closes",
-                column: "pnl_units",
-                value: text.clone(),
-            })
-        })?;
+        let rows = stmt.query_and_then([mode_key(mode)], pnl_units)?;
         rows.collect()
     }
 
@@ -422,14 +425,7 @@ impl Reader {
         let mut stmt = self
             .conn
             .prepare("SELECT pnl_units FROM xarb_closes WHERE run_id = ?1 ORDER BY id")?;
-        let rows = stmt.query_and_then([run_id], |r| {
-            let text: String = r.get(0)?;
-            text.parse::<i128>().map_err(|_| StoreError::Corrupt {
-                table: "xarb_closes",
-                column: "pnl_units",
-                value: text.clone(),
-            })
-        })?;
+        let rows = stmt.query_and_then([run_id], pnl_units)?;
         rows.collect()
     }
 

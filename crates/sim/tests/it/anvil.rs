@@ -91,6 +91,19 @@ struct Head {
     mix_hash: alloy::primitives::B256,
 }
 
+/// The block after `h`, 12 s later, mined by [`COINBASE`].
+fn next_block(h: &Head) -> NextBlock {
+    NextBlock {
+        number: h.number + 1,
+        timestamp: h.timestamp + 12,
+        basefee: h.next_base_fee,
+        gas_limit: h.gas_limit,
+        coinbase: COINBASE,
+        prevrandao: h.mix_hash,
+        excess_blob_gas: 0,
+    }
+}
+
 async fn head(provider: &DynProvider) -> Head {
     let block = provider
         .get_block_by_number(BlockNumberOrTag::Latest)
@@ -308,15 +321,7 @@ async fn victim_and_backrun_in_revm_equal_anvil_to_the_wei_and_the_gas() {
             reverts,
         };
         let txs = v2_case(&env, &mut rng, &h, nonces, &v);
-        let block = NextBlock {
-            number: h.number + 1,
-            timestamp: h.timestamp + 12,
-            basefee: h.next_base_fee,
-            gas_limit: h.gas_limit,
-            coinbase: COINBASE,
-            prevrandao: h.mix_hash,
-            excess_blob_gas: 0,
-        };
+        let block = next_block(&h);
         let extra = [COINBASE, w.executor, w.weth];
         let (outcomes, mut sim, rounds) =
             simulate(&env, &h, &block, &txs, &extra, previous.as_deref()).await;
@@ -453,15 +458,7 @@ async fn a_v3_victim_through_swap_router_equals_anvil() {
             },
             swap(U256::ZERO),
         );
-        let block = NextBlock {
-            number: h.number + 1,
-            timestamp: h.timestamp + 12,
-            basefee: h.next_base_fee,
-            gas_limit: h.gas_limit,
-            coinbase: COINBASE,
-            prevrandao: h.mix_hash,
-            excess_blob_gas: 0,
-        };
+        let block = next_block(&h);
         let txs = [tx];
         let (outcomes, mut sim, rounds) = simulate(&env, &h, &block, &txs, &[COINBASE], None).await;
         let sim_out = sim.erc20_balance(key.token1, key.address).unwrap();
@@ -691,15 +688,7 @@ async fn router_victims_and_route_backruns_equal_anvil() {
             data,
         );
         let txs = [victim_tx, backrun_tx];
-        let block = NextBlock {
-            number: h.number + 1,
-            timestamp: h.timestamp + 12,
-            basefee: h.next_base_fee,
-            gas_limit: h.gas_limit,
-            coinbase: COINBASE,
-            prevrandao: h.mix_hash,
-            excess_blob_gas: 0,
-        };
+        let block = next_block(&h);
         let extra = [COINBASE, w.executor, w.weth];
         let (outcomes, mut sim, rounds) =
             simulate(&env, &h, &block, &txs, &extra, previous.as_deref()).await;
