@@ -189,13 +189,19 @@ fn an_unwind_closes_exactly_the_difference_within_its_bound() {
     );
 }
 
-#[test]
-fn a_paper_fill_walks_to_its_limit_and_rounds_each_fee_up() {
+/// Asks of 1.50 at 100.00, 2.00 at 100.50 and 5.00 at 101.00 (both scales 2 digits).
+fn three_asks() -> Book {
     let s = Scale::new(2).expect("s");
     let mut b = Book::new(10, s, s);
     b.set(BookSide::Ask, Fixed(10_000), Fixed(150));
     b.set(BookSide::Ask, Fixed(10_050), Fixed(200));
     b.set(BookSide::Ask, Fixed(10_100), Fixed(500));
+    b
+}
+
+#[test]
+fn a_paper_fill_walks_to_its_limit_and_rounds_each_fee_up() {
+    let b = three_asks();
     let fee = Rate(75_000); // 0.075%
     let f = paper_fill(
         &b,
@@ -232,11 +238,7 @@ fn a_paper_fill_walks_to_its_limit_and_rounds_each_fee_up() {
 
 #[test]
 fn a_paper_fill_pays_in_the_discount_asset_per_level_while_it_covers_the_fee() {
-    let s = Scale::new(2).expect("s");
-    let mut b = Book::new(10, s, s);
-    b.set(BookSide::Ask, Fixed(10_000), Fixed(150));
-    b.set(BookSide::Ask, Fixed(10_050), Fixed(200));
-    b.set(BookSide::Ask, Fixed(10_100), Fixed(500));
+    let b = three_asks();
     let (taker, discounted) = (Rate(100_000), Rate(75_000));
     // ceil(1,500,000 × 0.00075) = 1,125 at the discount: exactly what is there. The second
     // level's 1,508 (ceil of 1,507.5) is then not covered and goes in base at the full rate.
@@ -297,8 +299,7 @@ fn a_paper_fill_pays_in_the_discount_asset_per_level_while_it_covers_the_fee() {
 fn a_resumed_switch_counts_the_drawdown_from_the_carried_peak() {
     let limits = RiskLimits {
         max_drawdown: 200,
-        max_imbalance: 10,
-        max_orders_per_minute: 100,
+        ..limits()
     };
     // Earlier runs: up to +100, then down to -50 (drawdown 150, within the limit).
     let mut k = KillSwitch::new(limits);
