@@ -20,6 +20,10 @@ pub const MAX_V3_HOPS: usize = MAX_PATH - 1;
 /// [`SkipReason::TooManyLegs`].
 pub const MAX_LEGS: usize = 8;
 
+/// The most [`RevertSpan`]s one transaction may carry: distinct nested leg ranges over
+/// [`MAX_LEGS`] legs number at most `2 · MAX_LEGS - 1`.
+pub const MAX_SPANS: usize = 2 * MAX_LEGS;
+
 /// Universal Router amount sentinel: "the router's whole balance of the token" (`1 << 255`).
 /// SwapRouter02 uses `0` for the same purpose.
 pub const CONTRACT_BALANCE: U256 = U256::from_limbs([0, 0, 0, 1 << 63]);
@@ -393,12 +397,31 @@ pub enum SwapLeg<'a> {
     },
 }
 
+/// Legs `first..end` of a transaction that run inside a Universal Router `EXECUTE_SUB_PLAN`
+/// carrying the allow-revert flag and holding nothing but swaps (at any depth). The sub-plan is
+/// a call the router makes to itself: if any of these legs reverts, every state change the
+/// sub-plan made is undone and the transaction goes on with the command after it.
+///
+/// A flagged sub-plan that also holds other commands (a wrap, a payment, a balance check) is not
+/// a span: whether it succeeds depends on what the engine does not model, so a failing leg in it
+/// stays a revert of the whole victim (a skip), as does a swap command's own flag outside a
+/// sub-plan (the swap reverts the router's whole call whatever its flag).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RevertSpan {
+    /// The first leg inside the sub-plan.
+    pub first: usize,
+    /// One past the last leg inside it.
+    pub end: usize,
+}
+
 /// Every swap one transaction makes, in execution order, and the transaction-level facts that
 /// decide whether it can succeed. Fixed capacity ([`MAX_LEGS`]), no allocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DecodedSwaps<'a> {
     legs: [Option<SwapLeg<'a>>; MAX_LEGS],
     len: usize,
+    spans: [RevertSpan; MAX_SPANS],
+    span_count: usize,
     /// The transaction's ETH value.
     pub value: U256,
     /// The earliest deadline the transaction checks (unix seconds), if any.
@@ -428,6 +451,8 @@ impl<'a> DecodedSwaps<'a> {
         Self {
             legs: [None; MAX_LEGS],
             len: 0,
+            spans: [RevertSpan { first: 0, end: 0 }; MAX_SPANS],
+            span_count: 0,
             value,
             deadline: None,
             previous_blockhash: None,
@@ -473,6 +498,33 @@ impl<'a> DecodedSwaps<'a> {
             SwapLeg::Swap(swap) => Some(swap),
             SwapLeg::V4 { .. } => None,
         })
+    }
+
+    /// The sub-plans whose legs may revert without reverting the transaction, each a distinct
+    /// non-empty leg range; ranges nest or are disjoint, and an inner one comes before the one
+    /// holding it.
+    pub fn revert_spans(&self) -> &[RevertSpan] {
+        self.spans.get(..self.span_count).unwrap_or(&[])
+    }
+
+    /// Marks legs `first..` (up to the last leg pushed) as one [`RevertSpan`]. An empty range,
+    /// or the same range as the span just recorded (a flagged sub-plan holding only a flagged
+    /// sub-plan), adds nothing.
+    pub(crate) fn isolate(&mut self, first: usize) -> Result<(), SkipReason> {
+        let span = RevertSpan {
+            first,
+            end: self.len,
+        };
+        if first >= span.end || self.revert_spans().last() == Some(&span) {
+            return Ok(());
+        }
+        let slot = self
+            .spans
+            .get_mut(self.span_count)
+            .ok_or(SkipReason::TooManyLegs)?;
+        *slot = span;
+        self.span_count += 1;
+        Ok(())
     }
 
     /// Number of V4 legs.

@@ -6,7 +6,9 @@
 //! ([`UrVersion::command_mask`]). V2 and V3 swaps become legs, `WRAP_ETH` / `UNWRAP_WETH` become
 //! transaction facts, `V4_SWAP` becomes a raw [`SwapLeg::V4`] the engine counts as skipped,
 //! `EXECUTE_SUB_PLAN` is walked (to [`MAX_SUB_PLAN_DEPTH`]), the other known commands are passed
-//! over and counted, and unknown ones are counted.
+//! over and counted, and unknown ones are counted. A sub-plan run with the allow-revert flag and
+//! holding only swaps becomes a [`RevertSpan`](crate::route::RevertSpan): the router calls
+//! itself for it and goes on if that call fails, which [`crate::victim`] replays.
 //!
 //! Checked against `Uniswap/universal-router` (`contracts/libraries/Commands.sol`,
 //! `contracts/base/Dispatcher.sol`, `contracts/UniversalRouter.sol`,
@@ -222,51 +224,61 @@ struct Plan {
 }
 
 impl Plan {
+    /// Decodes the plan's commands into `out`. `Ok(true)` when every command was a V2 or V3
+    /// swap, or a sub-plan holding only those.
     fn run<'a>(
         self,
         commands: &'a [u8],
         inputs: abi::BytesArray<'a>,
         out: &mut DecodedSwaps<'a>,
-    ) -> Result<(), SkipReason> {
+    ) -> Result<bool, SkipReason> {
         // `execute` reverts with LengthMismatch otherwise.
         if commands.len() != inputs.len() {
             return Err(SkipReason::MalformedCalldata);
         }
+        let mut swaps_only = true;
         for (i, &byte) in commands.iter().enumerate() {
-            self.command(byte, inputs.get(i)?, out)?;
+            swaps_only &= self.command(byte, inputs.get(i)?, out)?;
         }
-        Ok(())
+        Ok(swaps_only)
     }
 
+    /// Decodes one command into `out`; `Ok(true)` for a swap or a sub-plan of swaps only.
     fn command<'a>(
         self,
         byte: u8,
         input: &'a [u8],
         out: &mut DecodedSwaps<'a>,
-    ) -> Result<(), SkipReason> {
-        let allow_revert = self.allow_revert || byte & FLAG_ALLOW_REVERT != 0;
+    ) -> Result<bool, SkipReason> {
+        let own_flag = byte & FLAG_ALLOW_REVERT != 0;
+        let allow_revert = self.allow_revert || own_flag;
         match command_of(self.version, byte & self.version.command_mask()) {
             Command::V3Swap(kind) => {
                 let swap = v3_swap(input, kind, self.version, allow_revert)?;
-                out.push(SwapLeg::Swap(swap))
+                out.push(SwapLeg::Swap(swap))?;
+                Ok(true)
             }
             Command::V2Swap(kind) => {
                 let swap = v2_swap(input, kind, self.version, allow_revert)?;
-                out.push(SwapLeg::Swap(swap))
+                out.push(SwapLeg::Swap(swap))?;
+                Ok(true)
             }
-            Command::V4Swap => out.push(SwapLeg::V4 {
-                input,
-                allow_revert,
-            }),
+            Command::V4Swap => {
+                out.push(SwapLeg::V4 {
+                    input,
+                    allow_revert,
+                })?;
+                Ok(false)
+            }
             Command::WrapEth => {
                 out.wrap_eth = Some(abi::uint(input, 1)?);
                 out.count_helper();
-                Ok(())
+                Ok(false)
             }
             Command::UnwrapWeth => {
                 out.unwrap_weth_min = Some(abi::uint(input, 1)?);
                 out.count_helper();
-                Ok(())
+                Ok(false)
             }
             Command::SubPlan if self.depth < MAX_SUB_PLAN_DEPTH => {
                 let inner = Plan {
@@ -274,19 +286,27 @@ impl Plan {
                     depth: self.depth + 1,
                     allow_revert,
                 };
-                inner.run(abi::bytes(input, 0)?, abi::bytes_array(input, 1)?, out)
+                let first = out.len();
+                let swaps_only =
+                    inner.run(abi::bytes(input, 0)?, abi::bytes_array(input, 1)?, out)?;
+                // The router calls itself for the sub-plan and, with the flag, goes on when
+                // that call fails: its legs revert together and alone.
+                if own_flag && swaps_only {
+                    out.isolate(first)?;
+                }
+                Ok(swaps_only)
             }
             Command::Helper => {
                 out.count_helper();
-                Ok(())
+                Ok(false)
             }
             Command::Liquidity => {
                 out.count_liquidity_op();
-                Ok(())
+                Ok(false)
             }
             Command::SubPlan | Command::Unknown => {
                 out.count_unknown();
-                Ok(())
+                Ok(false)
             }
         }
     }

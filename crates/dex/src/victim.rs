@@ -41,15 +41,20 @@
 //!   pool's callback, its output over the input it asks for, trade hop `i` checked against entry
 //!   `i` although the pools run last hop first. V3 arithmetic is checked: with any floors, an
 //!   overflowing product reverts even under a zero floor.
+//! - **Allow-revert sub-plans** (Universal Router 2.0+ `EXECUTE_SUB_PLAN` with the flag): the
+//!   router calls itself for the sub-plan and goes on when that call fails. The legs of such a
+//!   sub-plan holding only swaps ([`RevertSpan`]) run from a saved copy of the overlay, the
+//!   router's holdings and the pairs' surpluses; if one would revert, all of them are undone
+//!   (zero amounts) and the next command runs on the saved state. A flagged sub-plan holding
+//!   anything else is not a span (its success depends on what is not modelled), so a failing
+//!   leg in it makes the victim a revert, a skip; so does a swap command's own flag outside a
+//!   sub-plan, because the swap reverts the router's whole call.
 //!
 //! Assumptions, each conservative or the routers' common use: the router holds none of any
 //! token before the transaction; the ETH wrap happens before the first leg and credits the
-//! router; the unwrap happens after the last leg. A leg whose command may revert without
-//! reverting the transaction (a Universal Router sub-plan) is still treated as the whole
-//! transaction reverting, because the decoded legs do not say where the sub-plan ends. V2 hops
-//! use the factory's fee numerator (the routers hard-code 997, Uniswap's), and a V2 exact output
-//! of zero counts as a revert (Uniswap's library reverts; the Universal Router's would ask for
-//! 1 wei).
+//! router; the unwrap happens after the last leg. V2 hops use the factory's fee numerator (the
+//! routers hard-code 997, Uniswap's), and a V2 exact output of zero counts as a revert (Uniswap's
+//! library reverts; the Universal Router's would ask for 1 wei).
 //!
 //! **Invariant:** allocation-free and panic-free on any decoded input; every amount is the
 //! pool's own integer result.
@@ -61,7 +66,7 @@ use crate::cycle::{PoolRef, PoolRegistry, V3FactoryId, V3Id};
 use crate::math::{RESERVE_LIMIT, get_amount_in, get_amount_out};
 use crate::route::{
     AmountSource, CONTRACT_BALANCE, DecodedSwaps, HOP_PRICE_PRECISION, HopPrices, MAX_LEGS,
-    MAX_V3_HOPS, Recipient, Route, Swap, V3Route,
+    MAX_V3_HOPS, Recipient, RevertSpan, Route, Swap, SwapLeg, V3Route,
 };
 use crate::router::{MAX_PATH, PathView, SwapKind};
 use crate::v3::sqrt_price_math::to_i256;
@@ -311,10 +316,8 @@ pub fn apply_swaps(
         legs: [LegAmounts::default(); MAX_LEGS],
         len: 0,
     };
-    for (slot, swap) in outcome.legs.iter_mut().zip(swaps.swaps()) {
-        *slot = run.leg(swap)?;
-        outcome.len += 1;
-    }
+    run.legs(swaps, 0, swaps.len(), None, &mut outcome.legs)?;
+    outcome.len = swaps.len();
     if let Some(floor) = swaps.unwrap_weth_min
         && run.router.balance(env.weth) < floor
     {
@@ -459,6 +462,52 @@ struct Run<'r, 'e> {
 }
 
 impl Run<'_, '_> {
+    /// Runs legs `first..end` of `swaps` (all of them, or the legs of `span`), writing each one's
+    /// amounts. A [`RevertSpan`] strictly inside the range runs from a saved copy of the state:
+    /// if one of its legs would revert, the state goes back to that copy, its legs record zero
+    /// amounts and the run goes on after it, as the router goes on after a flagged sub-plan's
+    /// failed call. Spans nest at most [`crate::universal::MAX_SUB_PLAN_DEPTH`] deep, so does
+    /// the recursion.
+    fn legs(
+        &mut self,
+        swaps: &DecodedSwaps<'_>,
+        first: usize,
+        end: usize,
+        span: Option<RevertSpan>,
+        amounts: &mut [LegAmounts; MAX_LEGS],
+    ) -> Result<(), SkipReason> {
+        let mut i = first;
+        while i < end {
+            let inner = swaps
+                .revert_spans()
+                .iter()
+                .filter(|s| s.first == i && s.end <= end && Some(**s) != span)
+                .max_by_key(|s| s.end);
+            if let Some(&inner) = inner {
+                let saved = (self.overlay, self.router, self.surplus);
+                match self.legs(swaps, inner.first, inner.end, Some(inner), amounts) {
+                    Ok(()) => {}
+                    Err(REVERT) => {
+                        (self.overlay, self.router, self.surplus) = saved;
+                        for slot in amounts.iter_mut().take(inner.end).skip(inner.first) {
+                            *slot = LegAmounts::default();
+                        }
+                    }
+                    Err(other) => return Err(other),
+                }
+                i = inner.end;
+                continue;
+            }
+            let Some(SwapLeg::Swap(swap)) = swaps.get(i) else {
+                return Err(SkipReason::UnsupportedV4);
+            };
+            let slot = amounts.get_mut(i).ok_or(SkipReason::TooManyLegs)?;
+            *slot = self.leg(swap)?;
+            i += 1;
+        }
+        Ok(())
+    }
+
     fn leg(&mut self, swap: &Swap<'_>) -> Result<LegAmounts, SkipReason> {
         let token_in = swap.token_in().ok_or(SkipReason::MalformedCalldata)?;
         let token_out = swap.token_out().ok_or(SkipReason::MalformedCalldata)?;

@@ -4,13 +4,13 @@
 //! and a local builder; ends with a JSON report that checks every landed bundle's profit
 //! against the chain.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Encodable2718;
 use alloy::network::TxSignerSync;
-use alloy::primitives::{Address, Bytes, TxKind, U256};
+use alloy::primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
@@ -128,6 +128,10 @@ pub struct SandboxReport {
     /// five): pending transactions routed to it, and the candidates, bundles and landed bundles
     /// of its victims.
     pub decode_paths: BTreeMap<String, PathCounts>,
+    /// Per way a simulated user traded (router and call shape, e.g. `ur_v3_else_v2`: a V3 buy
+    /// with a V2 fallback in allow-revert sub-plans; always all of them): swaps sent, the
+    /// candidates found on them and the bundles backrunning them that landed.
+    pub user_paths: BTreeMap<String, UserPathCounts>,
     /// revm confirmation of route backruns before firing: `confirmed` (fired because revm
     /// agreed to the wei), `disagreements` (journaled, not fired) and `misses` (state the
     /// snapshot lacked, by kind: fetched for next time, not fired).
@@ -180,6 +184,17 @@ pub struct PathCounts {
     /// Bundles fired (journal).
     pub bundles: u64,
     /// Bundles the builder included.
+    pub landed: u64,
+}
+
+/// What one way of trading came to over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UserPathCounts {
+    /// User swaps sent this way.
+    pub sent: u64,
+    /// Profitable cycles found on them (journal).
+    pub candidates: u64,
+    /// Bundles backrunning them that the builder included.
     pub landed: u64,
 }
 
@@ -294,12 +309,14 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     let deadline = std::time::Instant::now() + Duration::from_secs(opts.duration_s);
     let (mut blocks, mut user_txs) = (0u64, 0u64);
     let mut deck = PathDeck::default();
+    let mut sent = UserTxs::default();
     while std::time::Instant::now() < deadline {
         let n = rng.gen_range(1..4) as usize;
         for _ in 0..n {
             let u = rng.gen_range(0..users.len() as u64) as usize;
             let path = deck.draw(&mut rng);
-            flow.user_swap(&mut users[u], path, &mut rng).await?;
+            let hash = flow.user_swap(&mut users[u], path, &mut rng).await?;
+            sent.by_hash.insert(hash, path);
             user_txs += 1;
         }
         tokio::time::sleep(opts.block_time).await;
@@ -327,7 +344,7 @@ pub async fn run(opts: SandboxOpts) -> anyhow::Result<SandboxReport> {
     let report = engine.stop().await?;
     let (xarb, xarb_records) = xarb.stop(opts.duration_s)?;
     let outcomes = builder.results();
-    let mut summary = reconcile(&provider, &world, &report, &outcomes).await?;
+    let mut summary = reconcile(&provider, &world, &report, &outcomes, &sent).await?;
     let mut records = std::mem::take(&mut summary.records);
     let unix_ms = kestrel_stdx::Clock::unix_ms(&kestrel_stdx::LiveClock::new());
     records.extend(xarb_records.into_iter().map(|ev| Record::Xarb {
@@ -462,7 +479,8 @@ enum UserPath {
     V2Router02,
     /// SwapRouter02.
     SwapRouter02(Sr02Swap),
-    /// The Universal Router: `WRAP_ETH`, then a swap of the router's whole WETH.
+    /// The Universal Router: `WRAP_ETH`, then a swap of the router's whole WETH (or a V3 swap
+    /// with a V2 fallback, each in a sub-plan allowed to revert).
     Universal(UrSwap),
     /// The stand-in aggregator, which no decoder reads: the engine must simulate it.
     Aggregator(AggSwap),
@@ -497,10 +515,14 @@ enum UrSwap {
     V3ExactIn,
     /// `V2_SWAP_EXACT_IN`.
     V2ExactIn,
+    /// Two `EXECUTE_SUB_PLAN`s with the allow-revert flag: a V3 exact-in, then a V2 exact-in of
+    /// whatever WETH the first left, then the rest unwrapped back. One in two asks V3 for more
+    /// than it gives, so its sub-plan is undone and the V2 fallback trades.
+    V3ElseV2,
 }
 
 impl UserPath {
-    const ALL: [UserPath; 9] = [
+    const ALL: [UserPath; 10] = [
         UserPath::V2Router02,
         UserPath::SwapRouter02(Sr02Swap::ExactInputSingle),
         UserPath::SwapRouter02(Sr02Swap::ExactInput),
@@ -508,9 +530,26 @@ impl UserPath {
         UserPath::SwapRouter02(Sr02Swap::V2ExactIn),
         UserPath::Universal(UrSwap::V3ExactIn),
         UserPath::Universal(UrSwap::V2ExactIn),
+        UserPath::Universal(UrSwap::V3ElseV2),
         UserPath::Aggregator(AggSwap::ForwardSr02),
         UserPath::Aggregator(AggSwap::V2Direct),
     ];
+
+    /// The report's name for the path.
+    const fn name(self) -> &'static str {
+        match self {
+            UserPath::V2Router02 => "v2_router02",
+            UserPath::SwapRouter02(Sr02Swap::ExactInputSingle) => "sr02_exact_input_single",
+            UserPath::SwapRouter02(Sr02Swap::ExactInput) => "sr02_exact_input",
+            UserPath::SwapRouter02(Sr02Swap::ExactOutputSingle) => "sr02_exact_output_single",
+            UserPath::SwapRouter02(Sr02Swap::V2ExactIn) => "sr02_v2_exact_in",
+            UserPath::Universal(UrSwap::V3ExactIn) => "ur_v3_exact_in",
+            UserPath::Universal(UrSwap::V2ExactIn) => "ur_v2_exact_in",
+            UserPath::Universal(UrSwap::V3ElseV2) => "ur_v3_else_v2",
+            UserPath::Aggregator(AggSwap::ForwardSr02) => "aggregator_forward_sr02",
+            UserPath::Aggregator(AggSwap::V2Direct) => "aggregator_v2_direct",
+        }
+    }
 
     const fn gas_limit(self) -> u64 {
         match self {
@@ -603,7 +642,7 @@ impl Flow<'_> {
     /// One simulated user swap through `path` (router and function), ETH in, sized
     /// log-uniformly, with a slippage bound quoted on the head state; one in ten has a bound
     /// that makes it revert.
-    async fn user_swap(&self, u: &mut User, path: UserPath, rng: &mut Rng) -> anyhow::Result<()> {
+    async fn user_swap(&self, u: &mut User, path: UserPath, rng: &mut Rng) -> anyhow::Result<B256> {
         let w = self.world;
         let head = self
             .provider
@@ -624,9 +663,10 @@ impl Flow<'_> {
             .with_context(|| format!("building a {path:?} swap"))?;
         let base_fee = u128::from(head.header.base_fee_per_gas.unwrap_or(1_000_000_000));
         let raw = sign_user_call(&u.signer, u.nonce, &call, base_fee, path.gas_limit())?;
+        let hash = keccak256(&raw);
         self.builder.submit_user_tx(raw).await?;
         u.nonce += 1;
-        Ok(())
+        Ok(hash)
     }
 
     /// The user's call for `path`, its bound quoted on the head state. V3 swaps go through a
@@ -740,6 +780,23 @@ impl Flow<'_> {
                 let amounts = (o.size, o.min_out(quoted));
                 let path = vec![weth, o.token];
                 routers::ur_wrap_v2_exact_in(routers, path, o.recipient, amounts, deadline)
+            }
+            UrSwap::V3ElseV2 => {
+                let quoted_v3 = self.quote_v3(&[weth, o.token], &[fee], o.size).await?;
+                let quoted_v2 = self
+                    .quote_v2(self.layer.v2_factory_index, o.token, o.size)
+                    .await?;
+                let v3_min = if rng.gen_bool(0.5) {
+                    quoted_v3 * U256::from(1020) / U256::from(1000)
+                } else {
+                    o.min_out(quoted_v3)
+                };
+                let paths = (
+                    routers::v3_path(&[weth, o.token], &[fee]),
+                    vec![weth, o.token],
+                );
+                let amounts = (o.size, v3_min, o.min_out(quoted_v2));
+                routers::ur_wrap_v3_else_v2(routers, paths, o.recipient, amounts, deadline)
             }
         })
     }
@@ -897,7 +954,36 @@ struct Reconciled {
     outcomes: BTreeMap<String, u64>,
     landed_by_kind: BTreeMap<String, u64>,
     decode_paths: BTreeMap<String, PathCounts>,
+    user_paths: BTreeMap<String, UserPathCounts>,
     records: Vec<Record>,
+}
+
+/// The user swaps a run sent, by transaction hash.
+#[derive(Debug, Default)]
+struct UserTxs {
+    by_hash: HashMap<B256, UserPath>,
+}
+
+impl UserTxs {
+    /// Every path, with the swaps sent each way and the candidates found on them.
+    fn counts(
+        &self,
+        candidates: &[kestrel_store::CandidateRow],
+    ) -> BTreeMap<String, UserPathCounts> {
+        let mut out: BTreeMap<String, UserPathCounts> = UserPath::ALL
+            .iter()
+            .map(|p| (p.name().to_string(), UserPathCounts::default()))
+            .collect();
+        for path in self.by_hash.values() {
+            out.entry(path.name().to_string()).or_default().sent += 1;
+        }
+        for c in candidates {
+            if let Some(path) = self.by_hash.get(&c.ev.tx_hash) {
+                out.entry(path.name().to_string()).or_default().candidates += 1;
+            }
+        }
+        out
+    }
 }
 
 async fn reconcile(
@@ -905,6 +991,7 @@ async fn reconcile(
     world: &World,
     report: &crate::engine::EngineReport,
     outcomes: &[kestrel_sandbox::builder::BundleOutcome],
+    sent: &UserTxs,
 ) -> anyhow::Result<Reconciled> {
     let reader = kestrel_store::open_readonly(&report.journal_path)?;
     let bundles = reader.bundles(&report.run_id)?;
@@ -916,6 +1003,7 @@ async fn reconcile(
             .map(|k| (k.as_str().to_string(), 0))
             .collect(),
         decode_paths: journal_paths(&report.counters, &candidates, &bundles),
+        user_paths: sent.counts(&candidates),
         ..Reconciled::default()
     };
     for o in outcomes {
@@ -958,6 +1046,12 @@ async fn reconcile(
                 .entry(c.decode_path.as_str().to_string())
                 .or_default()
                 .landed += 1;
+            if let Some(path) = sent.by_hash.get(&c.tx_hash) {
+                r.user_paths
+                    .entry(path.name().to_string())
+                    .or_default()
+                    .landed += 1;
+            }
             r.predicted += predicted;
             r.realized += realized;
             if after < before || realized != predicted {
@@ -1054,6 +1148,7 @@ fn make_report(
         mismatches: r.mismatches,
         landed_by_kind: r.landed_by_kind,
         decode_paths: r.decode_paths,
+        user_paths: r.user_paths,
         confirm: ConfirmCounts {
             confirmed: c.confirmed,
             disagreements: c.disagreements,

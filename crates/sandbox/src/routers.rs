@@ -61,6 +61,12 @@ pub mod command {
     pub const V2_SWAP_EXACT_IN: u8 = 0x08;
     /// `WRAP_ETH`.
     pub const WRAP_ETH: u8 = 0x0b;
+    /// `UNWRAP_WETH`.
+    pub const UNWRAP_WETH: u8 = 0x0c;
+    /// `EXECUTE_SUB_PLAN` (2.0+).
+    pub const EXECUTE_SUB_PLAN: u8 = 0x21;
+    /// The allow-revert flag of a command byte.
+    pub const FLAG_ALLOW_REVERT: u8 = 0x80;
 }
 
 /// The Universal Router's "whole balance" amount: `1 << 255`.
@@ -359,6 +365,43 @@ fn ur_wrap_then_swap<P: SolValue>(
         routers,
         &[command::WRAP_ETH, swap_command],
         vec![Bytes::from(wrap), Bytes::from(swap)],
+        amount_in,
+        deadline,
+    )
+}
+
+/// A best-effort buy with a fallback, through two Universal Router sub-plans that may each
+/// fail: `WRAP_ETH` of `amount_in`, then `EXECUTE_SUB_PLAN` (allow-revert) of a
+/// `V3_SWAP_EXACT_IN` of the router's whole WETH along `v3_path` with the floor `v3_min`, then
+/// `EXECUTE_SUB_PLAN` (allow-revert) of a `V2_SWAP_EXACT_IN` of whatever WETH is left along
+/// `v2_path` with the floor `v2_min`, then `UNWRAP_WETH` of any rest back to the recipient.
+///
+/// When the V3 swap succeeds the router holds no WETH, so the V2 sub-plan's swap of nothing
+/// reverts and is undone; when the V3 swap misses its floor, its sub-plan is undone and the V2
+/// swap spends the ETH; when both miss, the user gets the ETH back.
+pub fn ur_wrap_v3_else_v2(
+    routers: &Routers,
+    (v3_path, v2_path): (Bytes, Vec<Address>),
+    recipient: Address,
+    (amount_in, v3_min, v2_min): (U256, U256, U256),
+    deadline: Option<U256>,
+) -> UserCall {
+    let sub_plan = |command: u8, input: Vec<u8>| {
+        let commands = Bytes::copy_from_slice(&[command]);
+        Bytes::from((commands, vec![Bytes::from(input)]).abi_encode_params())
+    };
+    let v3 = (recipient, CONTRACT_BALANCE, v3_min, v3_path, false).abi_encode_params();
+    let v2 = (recipient, CONTRACT_BALANCE, v2_min, v2_path, false).abi_encode_params();
+    let flagged = command::EXECUTE_SUB_PLAN | command::FLAG_ALLOW_REVERT;
+    ur_execute(
+        routers,
+        &[command::WRAP_ETH, flagged, flagged, command::UNWRAP_WETH],
+        vec![
+            Bytes::from((ADDRESS_THIS, amount_in).abi_encode_params()),
+            sub_plan(command::V3_SWAP_EXACT_IN, v3),
+            sub_plan(command::V2_SWAP_EXACT_IN, v2),
+            Bytes::from((recipient, U256::ZERO).abi_encode_params()),
+        ],
         amount_in,
         deadline,
     )

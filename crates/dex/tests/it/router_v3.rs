@@ -128,6 +128,8 @@ pub struct Model {
     pub helpers: u8,
     pub liquidity_ops: u8,
     pub unknown: u8,
+    /// Universal Router allow-revert sub-plans of swaps only, as `(first, end)` leg ranges.
+    pub spans: Vec<(usize, usize)>,
 }
 
 impl Model {
@@ -145,6 +147,20 @@ impl Model {
             helpers: got.helpers,
             liquidity_ops: got.liquidity_ops,
             unknown: got.unknown,
+            spans: got
+                .revert_spans()
+                .iter()
+                .map(|s| (s.first, s.end))
+                .collect(),
+        }
+    }
+
+    /// A flagged sub-plan holding only swaps ended: the legs from `first` on revert together.
+    /// One that holds no leg, or only the flagged sub-plan just recorded, adds nothing.
+    pub fn isolate(&mut self, first: usize) {
+        let span = (first, self.legs.len());
+        if first < span.1 && self.spans.last() != Some(&span) {
+            self.spans.push(span);
         }
     }
 

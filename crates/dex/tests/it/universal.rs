@@ -286,8 +286,9 @@ impl Cmd {
         out
     }
 
-    /// What the router does with this command, read off `Dispatcher.sol`.
-    fn apply(&self, version: UrVersion, allow_revert: bool, model: &mut Model) {
+    /// What the router does with this command, read off `Dispatcher.sol`; true for a swap (the
+    /// only commands an isolated sub-plan may hold).
+    fn apply(&self, version: UrVersion, allow_revert: bool, model: &mut Model) -> bool {
         match self.clone() {
             Cmd::V3 {
                 exact_out,
@@ -323,6 +324,7 @@ impl Cmd {
                     floors(version, hop_prices),
                 );
                 model.legs.push(leg);
+                true
             }
             Cmd::V2 {
                 exact_out,
@@ -358,6 +360,7 @@ impl Cmd {
                     floors(version, hop_prices),
                 );
                 model.legs.push(leg);
+                true
             }
             Cmd::WrapOrUnwrap { id, amount, .. } => {
                 if id == 0x0b {
@@ -366,20 +369,21 @@ impl Cmd {
                     model.unwrap_weth_min = Some(amount);
                 }
                 model.helpers += 1;
+                false
             }
             Cmd::Payment { .. } | Cmd::Permit2TransferFrom { .. } | Cmd::Permit2Permit { .. } => {
                 model.helpers += 1;
+                false
             }
-            Cmd::V4 { .. } => model.legs.push(Leg::V4 {
-                input: self.input(),
-                allow_revert,
-            }),
+            Cmd::V4 { .. } => {
+                model.legs.push(Leg::V4 {
+                    input: self.input(),
+                    allow_revert,
+                });
+                false
+            }
             Cmd::Raw { .. } => unreachable!("raw commands are applied by id"),
-            Cmd::SubPlan(cmds) => {
-                for (byte, cmd) in &cmds {
-                    apply_command(*byte, cmd, version, allow_revert, model);
-                }
-            }
+            Cmd::SubPlan(_) => unreachable!("sub-plans are applied with their command byte"),
         }
     }
 }
@@ -428,14 +432,47 @@ fn swap_leg(
     }
 }
 
+/// The router's `EXECUTE_SUB_PLAN`: a call to itself running `inner`, which the command's own
+/// allow-revert flag lets fail without failing the transaction. `inner` says whether the
+/// sub-plan held swaps only; only such a sub-plan is a span.
+fn sub_plan(model: &mut Model, own_flag: bool, inner: impl FnOnce(&mut Model) -> bool) -> bool {
+    let first = model.legs.len();
+    let swaps_only = inner(model);
+    if own_flag && swaps_only {
+        model.isolate(first);
+    }
+    swaps_only
+}
+
 /// Applies one command byte with its command to the model. Raw commands go by the id table.
-fn apply_command(byte: u8, cmd: &Cmd, version: UrVersion, inherited: bool, model: &mut Model) {
+/// True for a swap or a sub-plan of swaps only.
+fn apply_command(
+    byte: u8,
+    cmd: &Cmd,
+    version: UrVersion,
+    inherited: bool,
+    model: &mut Model,
+) -> bool {
     let allow_revert = inherited || byte & 0x80 != 0;
     match (cmd, kind(version, byte & mask(version))) {
-        (Cmd::Raw { .. }, Kind::Helper) => model.helpers += 1,
-        (Cmd::Raw { .. }, Kind::Liquidity) => model.liquidity_ops += 1,
-        (Cmd::Raw { .. }, Kind::Unknown) => model.unknown += 1,
+        (Cmd::Raw { .. }, Kind::Helper) => {
+            model.helpers += 1;
+            false
+        }
+        (Cmd::Raw { .. }, Kind::Liquidity) => {
+            model.liquidity_ops += 1;
+            false
+        }
+        (Cmd::Raw { .. }, Kind::Unknown) => {
+            model.unknown += 1;
+            false
+        }
         (Cmd::Raw { id, .. }, other) => unreachable!("raw id {id:#x} is {other:?}"),
+        (Cmd::SubPlan(cmds), Kind::SubPlan) => sub_plan(model, byte & 0x80 != 0, |model| {
+            cmds.iter().fold(true, |only, (b, c)| {
+                apply_command(*b, c, version, allow_revert, model) && only
+            })
+        }),
         (cmd, k) => {
             let valid = if cmd.is_helper() {
                 k == Kind::Helper
@@ -443,7 +480,7 @@ fn apply_command(byte: u8, cmd: &Cmd, version: UrVersion, inherited: bool, model
                 !matches!(k, Kind::Helper | Kind::Liquidity | Kind::Unknown)
             };
             assert!(valid, "{cmd:?} is not valid in {version:?}");
-            cmd.apply(version, allow_revert, model);
+            cmd.apply(version, allow_revert, model)
         }
     }
 }
@@ -510,13 +547,14 @@ fn sol_plan(
     depth: usize,
     inherited: bool,
     model: &mut Model,
-) -> Option<()> {
+) -> Option<bool> {
     if commands.len() != inputs.len() {
         return None; // LengthMismatch
     }
+    let mut swaps_only = true;
     for (&byte, input) in commands.iter().zip(inputs) {
         let allow_revert = inherited || byte & 0x80 != 0;
-        match kind(version, byte & mask(version)) {
+        let swap = match kind(version, byte & mask(version)) {
             // 2.1 reads six fields, earlier versions five.
             Kind::V3Swap(k) => {
                 let (c, hop_prices) = if version == UrVersion::V2_1 {
@@ -543,7 +581,7 @@ fn sol_plan(
                     payer_is_user: c.payerIsUser,
                     hop_prices,
                 }
-                .apply(version, allow_revert, model);
+                .apply(version, allow_revert, model)
             }
             Kind::V2Swap(k) => {
                 let (c, hop_prices) = if version == UrVersion::V2_1 {
@@ -568,7 +606,7 @@ fn sol_plan(
                     payer_is_user: c.payerIsUser,
                     hop_prices,
                 }
-                .apply(version, allow_revert, model);
+                .apply(version, allow_revert, model)
             }
             Kind::Wrap | Kind::Unwrap => {
                 let c = ur::wrapOrUnwrapCall::abi_decode_raw(input).ok()?;
@@ -582,29 +620,48 @@ fn sol_plan(
                     to: c.recipient,
                     amount: c.amount,
                 }
-                .apply(version, allow_revert, model);
+                .apply(version, allow_revert, model)
             }
-            Kind::V4 => model.legs.push(Leg::V4 {
-                input: input.to_vec(),
-                allow_revert,
-            }),
+            Kind::V4 => {
+                model.legs.push(Leg::V4 {
+                    input: input.to_vec(),
+                    allow_revert,
+                });
+                false
+            }
             Kind::SubPlan if depth < 2 => {
                 let c = ur::subPlanCall::abi_decode_raw(input).ok()?;
-                sol_plan(
-                    &c.commands,
-                    &c.inputs,
-                    version,
-                    depth + 1,
-                    allow_revert,
-                    model,
-                )?;
+                let mut inner = None;
+                let swap = sub_plan(model, byte & 0x80 != 0, |model| {
+                    inner = sol_plan(
+                        &c.commands,
+                        &c.inputs,
+                        version,
+                        depth + 1,
+                        allow_revert,
+                        model,
+                    );
+                    inner == Some(true)
+                });
+                inner?;
+                swap
             }
-            Kind::Helper => model.helpers += 1,
-            Kind::Liquidity => model.liquidity_ops += 1,
-            Kind::SubPlan | Kind::Unknown => model.unknown += 1,
-        }
+            Kind::Helper => {
+                model.helpers += 1;
+                false
+            }
+            Kind::Liquidity => {
+                model.liquidity_ops += 1;
+                false
+            }
+            Kind::SubPlan | Kind::Unknown => {
+                model.unknown += 1;
+                false
+            }
+        };
+        swaps_only &= swap;
     }
-    Some(())
+    Some(swaps_only)
 }
 
 fn decoded(data: &[u8], value: U256, version: UrVersion) -> Result<Model, SkipReason> {
@@ -999,6 +1056,56 @@ fn sub_plans_are_walked_to_a_bounded_depth_and_pass_their_flag_down() {
             UrVersion::V2
         ),
         Err(SkipReason::UnknownCommand)
+    );
+}
+
+/// Which legs revert together: only a sub-plan carrying the flag itself and holding nothing but
+/// swaps (at any depth) is a span; a swap's own flag outside one is not (the swap reverts the
+/// router's whole call).
+#[test]
+fn flagged_sub_plans_of_swaps_only_are_revert_spans() {
+    let swap = || (0x00, v3(false, U256::from(5)));
+    let flagged_own = (0x80, v3(false, U256::from(5)));
+    let v2 = (
+        0x08,
+        Cmd::V2 {
+            exact_out: false,
+            to: Address::with_last_byte(1),
+            amount: U256::from(7),
+            limit: U256::ZERO,
+            path: vec![Address::with_last_byte(0xaa), Address::with_last_byte(0xbb)],
+            payer_is_user: true,
+            hop_prices: None,
+        },
+    );
+    let wrap = (
+        0x0b,
+        Cmd::WrapOrUnwrap {
+            id: 0x0b,
+            to: Address::with_last_byte(2),
+            amount: U256::from(1),
+        },
+    );
+    let plan = [
+        flagged_own,
+        (0xa1, Cmd::SubPlan(vec![swap(), v2])),
+        (0xa1, Cmd::SubPlan(vec![wrap, swap()])),
+        (0x21, Cmd::SubPlan(vec![(0xa1, Cmd::SubPlan(vec![swap()]))])),
+        (
+            0xa1,
+            Cmd::SubPlan(vec![(0xa1, Cmd::SubPlan(vec![swap()])), swap()]),
+        ),
+        (0xa1, Cmd::SubPlan(vec![(0xa1, Cmd::SubPlan(vec![swap()]))])),
+        (0xa1, Cmd::SubPlan(vec![])),
+    ];
+    let data = encode_execute(&plan, None);
+    let got = decoded(&data, U256::ZERO, UrVersion::V2).unwrap();
+    assert_eq!(got.legs.len(), 8);
+    assert_eq!(got.spans, [(1, 3), (4, 5), (5, 6), (5, 7), (7, 8)]);
+    assert_eq!(
+        Some(got),
+        sol_model(&data, U256::ZERO, UrVersion::V2),
+        "the sol! model agrees"
     );
 }
 

@@ -32,6 +32,7 @@ mod ur {
         function v2Swap(address recipient, uint256 amount, uint256 limit, address[] path, bool payerIsUser, uint256[] minHopPriceX36);
         function wrapOrUnwrap(address recipient, uint256 amount);
         function actionsAndParams(bytes actions, bytes[] params);
+        function subPlan(bytes commands, bytes[] inputs);
     }
 }
 
@@ -177,6 +178,17 @@ fn ur_execute(commands: &[(u8, Vec<u8>)], deadline: u64) -> Vec<u8> {
     .abi_encode()
 }
 
+/// An `EXECUTE_SUB_PLAN` input running `commands`.
+fn ur_sub_plan(commands: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    ur::subPlanCall {
+        commands: Bytes::from(commands.iter().map(|c| c.0).collect::<Vec<_>>()),
+        inputs: commands.iter().map(|c| Bytes::from(c.1.clone())).collect(),
+    }
+    .abi_encode_raw(&mut out);
+    out
+}
+
 const V3_IN: u8 = 0x00;
 const V3_OUT: u8 = 0x01;
 const V2_IN: u8 = 0x08;
@@ -184,6 +196,8 @@ const V2_OUT: u8 = 0x09;
 const WRAP: u8 = 0x0b;
 const UNWRAP: u8 = 0x0c;
 const V4: u8 = 0x10;
+const SUB_PLAN: u8 = 0x21;
+const ALLOW_REVERT: u8 = 0x80;
 
 fn apply_ur(
     reg: &PoolRegistry,
@@ -388,6 +402,134 @@ fn ur_v2_exact_out_prices_with_amounts_in_then_swaps_forward() {
         run(w_needed - U256::ONE),
         Err(SkipReason::VictimWouldRevert)
     );
+}
+
+/// Every touched pool with its state, in the order first touched.
+fn touched(o: &kestrel_dex::victim::VictimOutcome) -> Vec<(PoolRef, Option<PoolState>)> {
+    o.overlay.touched().map(|p| (p, o.overlay.get(p))).collect()
+}
+
+/// A flagged sub-plan of swaps: when one of its legs reverts, the router's call to itself fails,
+/// everything the sub-plan did is undone and the plan goes on. The replay must equal the same
+/// plan without the sub-plan (pools, router balance, amounts), and with the sub-plan succeeding
+/// the same plan with its commands inline. Without the flag, or with a wrap inside, the victim
+/// is a revert.
+#[test]
+fn ur_flagged_sub_plan_that_reverts_is_undone_and_the_plan_goes_on() {
+    let reg = vreg();
+    // A: 3 W of the user's into A, kept by the router.
+    let a = (
+        V3_IN,
+        ur_v3(
+            ADDRESS_THIS,
+            e18(3),
+            U256::ZERO,
+            packed_path(&[W, A], &[3000], false),
+            true,
+        ),
+    );
+    // In the sub-plan: the router pays 1 A into the A/B pair; the user swaps 1 W on W/A 500
+    // with the floor `min`.
+    let spend = (V2_IN, ur_v2(MSG_SENDER, e18(1), U256::ZERO, &[A, B], false));
+    let guarded = |min: U256| {
+        (
+            V3_IN,
+            ur_v3(
+                MSG_SENDER,
+                e18(1),
+                min,
+                packed_path(&[W, A], &[500], false),
+                true,
+            ),
+        )
+    };
+    // D: whatever A the router still holds, into B on A/B 500.
+    let d = (
+        V3_IN,
+        ur_v3(
+            MSG_SENDER,
+            CONTRACT_BALANCE,
+            U256::ZERO,
+            packed_path(&[A, B], &[500], false),
+            false,
+        ),
+    );
+    let run = |cmds: &[(u8, Vec<u8>)]| apply_ur(&reg, &env(), &ur_execute(cmds, NOW), U256::ZERO);
+    let with_sub = |byte: u8, min: U256| {
+        run(&[
+            a.clone(),
+            (byte, ur_sub_plan(&[spend.clone(), guarded(min)])),
+            d.clone(),
+        ])
+    };
+
+    // The sub-plan succeeds: the same as its commands inline.
+    let inline = run(&[a.clone(), spend.clone(), guarded(U256::ZERO), d.clone()]).unwrap();
+    let ok = with_sub(SUB_PLAN | ALLOW_REVERT, U256::ZERO).unwrap();
+    assert_eq!(legs(&ok), legs(&inline));
+    assert_eq!(touched(&ok), touched(&inline));
+    assert_eq!(ok.overlay.len(), 4);
+
+    // Its second leg misses its floor: the sub-plan's two legs are undone, including the A the
+    // router paid, so D swaps all of A's output, as if the sub-plan were not there.
+    let without = run(&[a.clone(), d.clone()]).unwrap();
+    let failed = with_sub(SUB_PLAN | ALLOW_REVERT, U256::MAX).unwrap();
+    let [la, ld] = legs(&without)[..] else {
+        panic!("two legs")
+    };
+    assert_eq!(
+        legs(&failed),
+        [la, (U256::ZERO, U256::ZERO), (U256::ZERO, U256::ZERO), ld]
+    );
+    assert_eq!(ld.0, la.1, "D swaps the router's whole A");
+    assert_eq!(touched(&failed), touched(&without));
+    assert_eq!(failed.overlay.len(), 2);
+
+    // Without the flag the failed call reverts the transaction; so does a flagged sub-plan
+    // holding a wrap (not modelled inside a sub-plan), and a swap's own flag outside one.
+    assert_eq!(
+        with_sub(SUB_PLAN, U256::MAX),
+        Err(SkipReason::VictimWouldRevert)
+    );
+    let wrapped = run(&[
+        a.clone(),
+        (
+            SUB_PLAN | ALLOW_REVERT,
+            ur_sub_plan(&[
+                (WRAP, ur_wrap(ADDRESS_THIS, U256::ZERO)),
+                guarded(U256::MAX),
+            ]),
+        ),
+        d.clone(),
+    ]);
+    assert_eq!(wrapped, Err(SkipReason::VictimWouldRevert));
+    let own_flag = run(&[
+        a.clone(),
+        (V3_IN | ALLOW_REVERT, guarded(U256::MAX).1),
+        d.clone(),
+    ]);
+    assert_eq!(own_flag, Err(SkipReason::VictimWouldRevert));
+
+    // Nested: an inner flagged sub-plan fails and is undone; the outer one goes on and its
+    // other leg stays.
+    let nested = run(&[
+        a.clone(),
+        (
+            SUB_PLAN | ALLOW_REVERT,
+            ur_sub_plan(&[
+                spend.clone(),
+                (SUB_PLAN | ALLOW_REVERT, ur_sub_plan(&[guarded(U256::MAX)])),
+            ]),
+        ),
+        d.clone(),
+    ])
+    .unwrap();
+    let spent = run(&[a.clone(), spend.clone(), d.clone()]).unwrap();
+    let [sa, ss, sd] = legs(&spent)[..] else {
+        panic!("three legs")
+    };
+    assert_eq!(legs(&nested), [sa, ss, (U256::ZERO, U256::ZERO), sd]);
+    assert_eq!(touched(&nested), touched(&spent));
 }
 
 #[test]
@@ -834,6 +976,20 @@ fn replay_and_cycle_search_allocate_nothing() {
                     &[U256::ONE],
                 ),
             ),
+            // A flagged sub-plan whose swap misses its floor: saved, undone, passed over.
+            (
+                SUB_PLAN | ALLOW_REVERT,
+                ur_sub_plan(&[(
+                    V3_IN,
+                    ur_v3(
+                        MSG_SENDER,
+                        e18(1),
+                        U256::MAX,
+                        packed_path(&[W, A], &[500], false),
+                        true,
+                    ),
+                )]),
+            ),
             (
                 V2_IN,
                 ur_v2_floors(
@@ -858,6 +1014,11 @@ fn replay_and_cycle_search_allocate_nothing() {
     let (plan, stats) = find_cycle_backrun(&reg, &done.overlay, &p, &limits);
     let allocated = allocations() - before;
     assert_eq!(allocated, 0, "replay and search allocated");
+    assert_eq!(
+        done.legs()[1],
+        LegAmounts::default(),
+        "the sub-plan was undone"
+    );
     let plan = plan.expect("a 400 WETH victim leaves a backrun");
     assert!(stats.cycles >= 6 && stats.evaluations >= 10, "{stats:?}");
     assert!(plan.profit_gross > U256::ZERO);

@@ -100,6 +100,21 @@ async fn check_seed(seed: u64) {
             "no user swap went through {path}: {report:?}"
         );
     }
+    // Per way users traded: every swap sent is counted once, and every candidate and landed
+    // bundle is on a user's swap; a run of ten swaps or more deals every way at least once
+    // (among them the Universal Router's V3 buy with a V2 fallback in allow-revert sub-plans).
+    let users = &report.user_paths;
+    assert_eq!(users.len(), 10, "{users:?}");
+    assert_eq!(users.values().map(|p| p.sent).sum::<u64>(), report.user_txs);
+    assert_eq!(users.values().map(|p| p.landed).sum::<u64>(), report.landed);
+    assert_eq!(
+        users.values().map(|p| p.candidates).sum::<u64>(),
+        report.candidates,
+        "{users:?}"
+    );
+    if report.user_txs >= 10 {
+        assert!(users.values().all(|p| p.sent > 0), "{users:?}");
+    }
     let per_path = |f: fn(&kestrel::sandbox::PathCounts) -> u64| -> u64 {
         report.decode_paths.values().map(f).sum()
     };

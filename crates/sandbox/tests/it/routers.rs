@@ -7,17 +7,21 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy_primitives::{Address, U256};
+use kestrel_dex::cycle::{PoolRegistry, V3FactoryId, V3Id};
+use kestrel_dex::pool::{FactoryInfo, PoolSnapshot, V2Pool};
 use kestrel_dex::route::{AmountSource, DecodedSwaps, Recipient, Route, Swap, SwapLeg};
 use kestrel_dex::router::SwapKind;
 use kestrel_dex::router_v3::decode_swap_router;
 use kestrel_dex::universal::{UrVersion, decode_universal};
 use kestrel_dex::v3::V3PoolKey;
 use kestrel_dex::v3::tick_math::get_sqrt_ratio_at_tick;
+use kestrel_dex::victim::{V3State, VictimEnv, apply_swaps};
 use kestrel_sandbox::anvil::Anvil;
 use kestrel_sandbox::deploy::bindings::{IERC20, IUniswapV2Pair, IWETH9};
 use kestrel_sandbox::deploy::{self, World, WorldSpec, send_and_mine};
 use kestrel_sandbox::routers::{self, RouterDeps, Routers, UserCall};
 use kestrel_sandbox::v3::{self, V3Contracts};
+use kestrel_types::{FactoryId, PoolId};
 
 const ETHER: U256 = U256::from_limbs([1_000_000_000_000_000_000, 0, 0, 0]);
 
@@ -353,4 +357,124 @@ async fn router_calldata_decodes_to_what_the_routers_execute() {
     assert_eq!(swap.recipient, Recipient::Account(me));
     let predicted = predict_output(&env, &decoded).await;
     assert_eq!(send(&env, &call, t0).await, predicted);
+}
+
+/// The routers' V2 pair of WETH and `token` (factory 0), and its reserves now.
+async fn v2_pair_now(env: &Env, token: Address) -> V2Pool {
+    let pair = env
+        .world
+        .pairs
+        .iter()
+        .find(|p| p.factory_index == 0 && p.token == token)
+        .unwrap()
+        .address;
+    let r = IUniswapV2Pair::new(pair, &env.deployer)
+        .getReserves()
+        .call()
+        .await
+        .unwrap();
+    let (token0, token1) = if env.world.weth < token {
+        (env.world.weth, token)
+    } else {
+        (token, env.world.weth)
+    };
+    V2Pool {
+        address: pair,
+        token0,
+        token1,
+        reserve0: U256::from(r.reserve0),
+        reserve1: U256::from(r.reserve1),
+        factory: FactoryId(0),
+    }
+}
+
+/// Universal Router 2.0 sub-plans with the allow-revert flag, on the real router: a V3 buy with
+/// a V2 fallback (`routers::ur_wrap_v3_else_v2`). Kestrel decodes each sub-plan as a revert
+/// span and replays it on a registry read from the chain; whichever sub-plan fails, the
+/// replayed pools equal the chain's after the transaction (the failed sub-plan's pool untouched)
+/// and the user's output equals the leg that stood, to the wei.
+#[tokio::test]
+async fn allow_revert_sub_plans_replay_as_the_router_runs_them() {
+    let env = setup().await;
+    let (weth, t0) = (env.world.weth, env.world.tokens[0]);
+    let me = env.user_address;
+    let key = env.pools[0];
+    let factory = FactoryInfo {
+        address: env.world.factories[0],
+        router: Address::ZERO,
+        init_code_hash: env.world.init_code_hash,
+        fee_num: 997,
+    };
+    // (V3 floor, V2 floor) of each case, and which leg stands: V3, the V2 fallback, neither.
+    let huge = U256::MAX;
+    for (v3_min, v2_min, stands) in [
+        (U256::ZERO, U256::ZERO, Some(0)),
+        (huge, U256::ZERO, Some(1)),
+        (huge, huge, None),
+    ] {
+        let pair = v2_pair_now(&env, t0).await;
+        let pool = v3::read_pool(&env.deployer, env.v3.multicall, key.address)
+            .await
+            .unwrap();
+        let reg = PoolRegistry::new(
+            weth,
+            PoolSnapshot::new(1, vec![factory], vec![pair]),
+            vec![(V3FactoryId(0), pool.clone())],
+        )
+        .unwrap();
+        let call = routers::ur_wrap_v3_else_v2(
+            &env.routers,
+            (routers::v3_path(&[weth, t0], &[3000]), vec![weth, t0]),
+            me,
+            (eth(2), v3_min, v2_min),
+            None,
+        );
+        let decoded = decode_universal(&call.input, call.value, UrVersion::V2).unwrap();
+        let spans: Vec<(usize, usize)> = decoded
+            .revert_spans()
+            .iter()
+            .map(|s| (s.first, s.end))
+            .collect();
+        assert_eq!(spans, [(0, 1), (1, 2)]);
+        let env_v = VictimEnv {
+            weth,
+            now_unix: 0,
+            parent_hash: None,
+            v2_factory: Some(FactoryId(0)),
+            v3_factory: Some(V3FactoryId(0)),
+            fee_on_transfer: &[],
+        };
+        let replay = apply_swaps(&reg, &env_v, &decoded).expect("the transaction succeeds");
+        let eth_before = env.user.get_balance(me).await.unwrap();
+        let got = send(&env, &call, t0).await;
+        let eth_spent = eth_before - env.user.get_balance(me).await.unwrap();
+
+        let amounts: Vec<U256> = replay.legs().iter().map(|l| l.amount_out).collect();
+        let expected_out = stands.map_or(U256::ZERO, |i| amounts[i]);
+        assert_eq!(got, expected_out, "user output, case {stands:?}");
+        for (i, out) in amounts.iter().enumerate() {
+            assert_eq!(out.is_zero(), Some(i) != stands, "leg {i}, case {stands:?}");
+        }
+        // Every pool as the replay left it: moved only by the leg that stood.
+        let pair_after = v2_pair_now(&env, t0).await;
+        let v2_replayed = replay
+            .overlay
+            .v2_reserves(&reg, PoolId(0))
+            .expect("a V2 state");
+        assert_eq!((pair_after.reserve0, pair_after.reserve1), v2_replayed);
+        assert_eq!(
+            v2_replayed == (pair.reserve0, pair.reserve1),
+            stands != Some(1)
+        );
+        let pool_after = v3::read_pool(&env.deployer, env.v3.multicall, key.address)
+            .await
+            .unwrap();
+        let v3_replayed = replay.overlay.v3_state(&reg, V3Id(0)).expect("a V3 state");
+        assert_eq!(V3State::of(&pool_after), v3_replayed);
+        assert_eq!(v3_replayed == V3State::of(&pool), stands != Some(0));
+        // With neither leg standing the router unwraps the ETH back: the user paid gas only.
+        if stands.is_none() {
+            assert!(eth_spent < eth(1) / U256::from(100u64), "spent {eth_spent}");
+        }
+    }
 }
