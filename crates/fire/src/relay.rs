@@ -6,6 +6,12 @@
 //! `std::sync::mpsc::sync_channel`; when it is full the reply is dropped and counted
 //! ([`RelayConn::dropped_replies`]) rather than stalling the reader.
 //!
+//! HTTP/1.1 answers a keep-alive connection's requests in order, so each connection keeps a
+//! lock-free FIFO of its requests' tags ([`RelayConn::send_tagged`], e.g. the victim's hash):
+//! the writer pushes a tag before it writes, the reader pops one per answer and hands it back
+//! in [`RelayReply::tag`]. Requests still unanswered when their connection ends come back as
+//! replies with status 0 and the tag, so every tagged request gets exactly one reply.
+//!
 //! [`ResponseFramer`] is the one HTTP/1.1 response parser of the project's clients: the relay
 //! readers, the exchange lane's TLS order connections and the start-up REST client
 //! (`kestrel_hot::cex::exchange`, with a larger body cap and close-delimited answers) all frame
@@ -24,7 +30,19 @@ use std::{
     time::Duration,
 };
 
+use alloy_primitives::B256;
+use crossbeam::queue::ArrayQueue;
+
 use crate::{FireError, hexfmt::push_u64_dec};
+
+/// Most requests one connection may have unanswered; past it the connection is closed (the
+/// peer is that far behind) and the next request reconnects.
+pub const MAX_IN_FLIGHT: usize = 1024;
+/// How long dropping a connection waits for the answers still owed on it.
+const DROP_GRACE: Duration = Duration::from_millis(500);
+
+/// The tags of one stream's requests not answered yet, oldest first.
+type InFlight = Arc<ArrayQueue<Option<B256>>>;
 
 /// How long a (re)connect may block.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -48,6 +66,10 @@ pub struct RelayReply {
     pub body: String,
     /// What the response's headers say about rate limits.
     pub limits: ReplyLimits,
+    /// The tag the answered request was sent with ([`RelayConn::send_tagged`]); `None` for an
+    /// untagged request. With status 0 the request got no answer: its connection ended first
+    /// (`body` says how).
+    pub tag: Option<B256>,
 }
 
 /// Rate-limit facts a response's headers state; each `None` where its header is absent or
@@ -143,6 +165,8 @@ pub struct RelayConn {
     prefix_len: usize,
     /// Cleared by the reader thread when the peer closes or the stream breaks.
     open: Arc<AtomicBool>,
+    /// Tags of the requests written on this stream and not answered yet, oldest first.
+    in_flight: InFlight,
     reconnects: u64,
     replies: SyncSender<RelayReply>,
     dropped: Arc<AtomicU64>,
@@ -183,7 +207,7 @@ impl RelayConn {
         let mut head = Vec::with_capacity(prefix.len() + 256);
         head.extend_from_slice(prefix.as_bytes());
         let dropped = Arc::new(AtomicU64::new(0));
-        let (stream, open) = open_stream(index, addr, &replies, &dropped)?;
+        let (stream, open, in_flight) = open_stream(index, addr, &replies, &dropped)?;
         Ok(RelayConn {
             index,
             addr,
@@ -191,6 +215,7 @@ impl RelayConn {
             prefix_len: prefix.len(),
             head,
             open,
+            in_flight,
             reconnects: 0,
             replies,
             dropped,
@@ -202,20 +227,58 @@ impl RelayConn {
     /// If the reader has seen the connection close, or the write fails, reconnects once and
     /// writes again; a second failure is returned. No allocation unless reconnecting.
     pub fn send(&mut self, auth_header: &str, body: &[u8]) -> Result<(), FireError> {
+        self.send_with(None, auth_header, body)
+    }
+
+    /// [`RelayConn::send`], with `tag` handed back on the reply that answers this request (or
+    /// on a status-0 reply if its connection ends first). A write that fails and is retried on
+    /// a new connection gets one reply from each: none from the first, the answer from the
+    /// second.
+    pub fn send_tagged(
+        &mut self,
+        tag: B256,
+        auth_header: &str,
+        body: &[u8],
+    ) -> Result<(), FireError> {
+        self.send_with(Some(tag), auth_header, body)
+    }
+
+    fn send_with(
+        &mut self,
+        tag: Option<B256>,
+        auth_header: &str,
+        body: &[u8],
+    ) -> Result<(), FireError> {
         let mut reconnected = false;
         if !self.is_open() {
             self.reconnect()?;
             reconnected = true;
         }
-        match self.write_request(auth_header, body) {
+        match self
+            .track(tag)
+            .and_then(|()| self.write_request(auth_header, body))
+        {
             Ok(()) => Ok(()),
             Err(e) if reconnected => Err(e.into()),
             Err(_) => {
                 self.reconnect()?;
-                self.write_request(auth_header, body)
+                self.track(tag)
+                    .and_then(|()| self.write_request(auth_header, body))
                     .map_err(FireError::from)
             }
         }
+    }
+
+    /// Queues `tag` for the next answer, before the request is written (the answer may be read
+    /// before the write returns). A full queue means the peer owes [`MAX_IN_FLIGHT`] answers:
+    /// the connection is closed (its reader hands back every queued tag unanswered) and the
+    /// error makes the caller reconnect.
+    fn track(&mut self, tag: Option<B256>) -> io::Result<()> {
+        if self.in_flight.push(tag).is_err() {
+            self.close();
+            return Err(io::Error::other("too many answers owed"));
+        }
+        Ok(())
     }
 
     /// Writes one complete, pre-built request (an exchange order: head, auth and body already
@@ -226,6 +289,7 @@ impl RelayConn {
         if !self.is_open() {
             self.reconnect()?;
         }
+        self.track(None)?;
         let mut written = 0;
         while written < request.len() {
             match self
@@ -291,9 +355,11 @@ impl RelayConn {
     fn reconnect(&mut self) -> Result<(), FireError> {
         // Shutting the old socket down ends its reader thread (its read returns 0).
         let _ = self.stream.shutdown(Shutdown::Both);
-        let (stream, open) = open_stream(self.index, self.addr, &self.replies, &self.dropped)?;
+        let (stream, open, in_flight) =
+            open_stream(self.index, self.addr, &self.replies, &self.dropped)?;
         self.stream = stream;
         self.open = open;
+        self.in_flight = in_flight;
         self.reconnects += 1;
         Ok(())
     }
@@ -301,6 +367,12 @@ impl RelayConn {
 
 impl Drop for RelayConn {
     fn drop(&mut self) {
+        // Answers still owed get a moment to arrive, so that they are read rather than
+        // handed back as lost.
+        let deadline = std::time::Instant::now() + DROP_GRACE;
+        while !self.in_flight.is_empty() && self.is_open() && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
         // Ends the reader thread; errors mean the socket is already gone.
         let _ = self.stream.shutdown(Shutdown::Both);
     }
@@ -312,21 +384,23 @@ fn open_stream(
     addr: SocketAddr,
     replies: &SyncSender<RelayReply>,
     dropped: &Arc<AtomicU64>,
-) -> Result<(TcpStream, Arc<AtomicBool>), FireError> {
+) -> Result<(TcpStream, Arc<AtomicBool>, InFlight), FireError> {
     let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
     stream.set_nodelay(true)?;
     let reader = stream.try_clone()?;
     let open = Arc::new(AtomicBool::new(true));
+    let in_flight = Arc::new(ArrayQueue::new(MAX_IN_FLIGHT));
     let ctx = ReaderCtx {
         index,
         replies: replies.clone(),
         open: Arc::clone(&open),
         dropped: Arc::clone(dropped),
+        in_flight: Arc::clone(&in_flight),
     };
     thread::Builder::new()
         .name(format!("relay-{index}-reader"))
         .spawn(move || ctx.run(reader))?;
-    Ok((stream, open))
+    Ok((stream, open, in_flight))
 }
 
 /// What a reader thread needs besides its socket.
@@ -335,6 +409,7 @@ struct ReaderCtx {
     replies: SyncSender<RelayReply>,
     open: Arc<AtomicBool>,
     dropped: Arc<AtomicU64>,
+    in_flight: InFlight,
 }
 
 impl ReaderCtx {
@@ -357,6 +432,28 @@ impl ReaderCtx {
             }
         }
         self.open.store(false, Ordering::Release);
+        // The writer pushes no more on this stream once it sees it closed (it reconnects with
+        // a new queue); what it pushed before is owed no answer now.
+        let _ = stream.shutdown(Shutdown::Both);
+        while let Some(tag) = self.in_flight.pop() {
+            if tag.is_some() {
+                self.deliver(RelayReply {
+                    relay: self.index,
+                    status: 0,
+                    body: "the connection closed before the answer".to_owned(),
+                    limits: ReplyLimits::default(),
+                    tag,
+                });
+            }
+        }
+    }
+
+    fn deliver(&self, reply: RelayReply) {
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+            self.replies.try_send(reply)
+        {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Delivers every complete response framed so far; false if the stream is not valid HTTP.
@@ -369,19 +466,15 @@ impl ReaderCtx {
                     status,
                     body,
                     limits,
-                } => {
-                    let reply = RelayReply {
-                        relay: self.index,
-                        status,
-                        body,
-                        limits,
-                    };
-                    if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-                        self.replies.try_send(reply)
-                    {
-                        self.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+                } => self.deliver(RelayReply {
+                    relay: self.index,
+                    status,
+                    body,
+                    limits,
+                    // A request the writer had not queued yet cannot be answered: an empty
+                    // queue means an answer nobody asked for.
+                    tag: self.in_flight.pop().flatten(),
+                }),
             }
         }
     }

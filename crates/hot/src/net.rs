@@ -354,6 +354,7 @@ impl TlsOrderConn {
                     status,
                     body,
                     limits,
+                    tag: None,
                 }),
                 kestrel_fire::relay::Framed::Incomplete => break,
                 kestrel_fire::relay::Framed::Invalid => {

@@ -529,9 +529,10 @@ impl Pipeline {
         let call_auth = std::str::from_utf8(&call_auth[..call_len]).unwrap_or("");
         for (conn, target_kind) in &mut self.relays {
             let ok = match target_kind {
-                RelayTarget::SendBundle => conn.send(send_auth, send_body).is_ok(),
-                RelayTarget::CallBundle => conn.send(call_auth, call_body).is_ok(),
-            };
+                RelayTarget::SendBundle => conn.send_tagged(tx.hash, send_auth, send_body),
+                RelayTarget::CallBundle => conn.send_tagged(tx.hash, call_auth, call_body),
+            }
+            .is_ok();
             written += u8::from(ok);
         }
         stamps.stage_end_ns[Stage::Write as usize] = mono_ns();

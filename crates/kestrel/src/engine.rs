@@ -95,6 +95,8 @@ pub struct Engine {
     )>,
     /// Relay posts whose answers are not journaled yet.
     posts_in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// Journals the hot connections' answers; ends once the hot thread's connections are gone.
+    reply_logger: std::thread::JoinHandle<()>,
 }
 
 /// What a run produced, for reports.
@@ -520,9 +522,12 @@ pub struct SlowRelay {
 /// plain http they get warm connections on the hot thread; over https (which the hot thread
 /// cannot write) the slow lane posts to them. Simulation endpoints need no microseconds and are
 /// always the slow lane's. Local builders (loopback, checked by the config) are the hot thread's.
-fn connect_relays(cfg: &Config, mode: Mode) -> anyhow::Result<(HotRelays, Vec<SlowRelay>)> {
+fn connect_relays(
+    cfg: &Config,
+    mode: Mode,
+    replies: &std::sync::mpsc::SyncSender<kestrel_fire::relay::RelayReply>,
+) -> anyhow::Result<(HotRelays, Vec<SlowRelay>)> {
     let (mut hot, mut slow) = (Vec::new(), Vec::new());
-    let replies = spawn_reply_logger(cfg)?;
     for (i, relay) in reachable_relays(cfg, mode) {
         let over_https = relay.url.starts_with("https://");
         match relay.kind {
@@ -606,29 +611,12 @@ impl SlowPoster {
                     Ok(resp) => (resp.status().as_u16(), read_limited(resp).await),
                     Err(e) => (0, e.to_string().into_bytes()),
                 };
-                let answer = crate::relay_answer::read_answer(status, &body);
-                if !answer.ok {
-                    tracing::warn!(relay = name, %victim, detail = answer.detail, "relay did not take the bundle cleanly");
-                }
-                // A relay takes bundles of one of the two kinds only, never pending calls.
-                let method = if kind == ParcelKind::CallBundle {
-                    "eth_callBundle"
-                } else {
-                    "eth_sendBundle"
-                };
-                let rec = Record::RelayAnswer {
-                    run_id,
+                let answer = RelayAnswerOf {
                     victim,
-                    relay: name,
-                    method: method.to_owned(),
-                    http_status: status,
-                    ok: answer.ok,
-                    bundle_hash: answer.bundle_hash,
-                    detail: answer.detail,
+                    relay: &name,
+                    kind,
                 };
-                if let Err(e) = journal.append(rec) {
-                    tracing::error!(error = %e, "journal append failed");
-                }
+                answer.journal(&journal, &run_id, status, &body);
                 in_flight.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             });
         }
@@ -763,7 +751,9 @@ impl Engine {
         let counters = Arc::new(Counters::default());
         let (producer, consumer) =
             spsc::channel::<HotEvent>(cfg.hot.ring_capacity, DropPolicy::DropNewest);
-        let (relays, slow_relays) = connect_relays(&cfg, mode)?;
+        let (replies, reply_logger) = spawn_reply_logger(&cfg, handle.clone(), run_id.clone())?;
+        let (relays, slow_relays) = connect_relays(&cfg, mode, &replies)?;
+        drop(replies);
         // Bundles are followed to their outcome only where some relay could include them.
         let includable = relays.iter().any(|(_, t)| *t == RelayTarget::SendBundle)
             || slow_relays.iter().any(|r| r.kind == ParcelKind::SendBundle);
@@ -895,6 +885,7 @@ impl Engine {
             metrics_sources,
             outcomes,
             posts_in_flight,
+            reply_logger,
         })
     }
 
@@ -971,6 +962,12 @@ impl Engine {
             ),
             Err(e) => tracing::warn!(error = %e, "the hot thread ran without an allocation pool"),
         }
+        // The hot thread's connections are gone with it: their readers hand over the answers
+        // read and the bundles left unanswered, and the logger journals them all.
+        let logger = self.reply_logger;
+        tokio::task::spawn_blocking(move || logger.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("relay reply logger panicked"))?;
         if let Some((lane, stop)) = self.undecoded {
             stop.trigger();
             tokio::task::spawn_blocking(move || lane.join())
@@ -1042,28 +1039,89 @@ pub fn run_summary(
     })
 }
 
-/// Relay answers arrive on the connections' reader threads; a rejected bundle is worth a
-/// warning (a bad auth key, a malformed body), an accepted one is not.
+/// One relay's answer to one bundle, for the journal.
+struct RelayAnswerOf<'a> {
+    victim: alloy::primitives::B256,
+    relay: &'a str,
+    kind: ParcelKind,
+}
+
+impl RelayAnswerOf<'_> {
+    /// Journals the answer that came with `status` (0: none came, `body` says why); one that
+    /// is not clean is also a warning.
+    fn journal(&self, journal: &JournalHandle, run_id: &str, status: u16, body: &[u8]) {
+        let answer = crate::relay_answer::read_answer(status, body);
+        if !answer.ok {
+            tracing::warn!(
+                relay = self.relay,
+                victim = %self.victim,
+                detail = answer.detail,
+                "relay did not take the bundle cleanly"
+            );
+        }
+        // A relay takes bundles of one of the two kinds only, never pending calls.
+        let method = if self.kind == ParcelKind::CallBundle {
+            "eth_callBundle"
+        } else {
+            "eth_sendBundle"
+        };
+        let rec = Record::RelayAnswer {
+            run_id: run_id.to_owned(),
+            victim: self.victim,
+            relay: self.relay.to_owned(),
+            method: method.to_owned(),
+            http_status: status,
+            ok: answer.ok,
+            bundle_hash: answer.bundle_hash,
+            detail: answer.detail,
+        };
+        if let Err(e) = journal.append(rec) {
+            tracing::error!(error = %e, "journal append failed");
+        }
+    }
+}
+
+/// Relay answers arrive on the hot connections' reader threads, each tagged with its bundle's
+/// victim (the connections carry `eth_sendBundle` only): every one is journaled like the slow
+/// lane's posts, a status-0 reply for a bundle whose connection ended before the answer.
+/// The thread ends when every connection and its reader are gone.
 fn spawn_reply_logger(
     cfg: &Config,
-) -> std::io::Result<std::sync::mpsc::SyncSender<kestrel_fire::relay::RelayReply>> {
+    journal: JournalHandle,
+    run_id: String,
+) -> std::io::Result<(
+    std::sync::mpsc::SyncSender<kestrel_fire::relay::RelayReply>,
+    std::thread::JoinHandle<()>,
+)> {
     let names: Vec<String> = cfg.relays.iter().map(|r| r.name.clone()).collect();
     let (tx, rx) = std::sync::mpsc::sync_channel::<kestrel_fire::relay::RelayReply>(1024);
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("kestrel-relay-replies".into())
         .spawn(move || {
             for reply in rx {
-                if reply.status != 200 {
-                    let name = names.get(reply.relay).map_or("?", String::as_str);
-                    tracing::warn!(
+                let name = names.get(reply.relay).map_or("?", String::as_str);
+                match reply.tag {
+                    Some(victim) => RelayAnswerOf {
+                        victim,
+                        relay: name,
+                        kind: ParcelKind::SendBundle,
+                    }
+                    .journal(
+                        &journal,
+                        &run_id,
+                        reply.status,
+                        reply.body.as_bytes(),
+                    ),
+                    None if reply.status != 200 => tracing::warn!(
                         relay = name,
                         status = reply.status,
-                        "relay rejected a bundle"
-                    );
+                        "relay answered a request nobody asked with an error"
+                    ),
+                    None => {}
                 }
             }
         })?;
-    Ok(tx)
+    Ok((tx, thread))
 }
 
 /// Moves hot events into the journal (blocking appends: the journal loses nothing) and wakes

@@ -319,10 +319,11 @@ async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
     assert_eq!(relay.rejected(), 0);
     let (report, _, _chain) = h.finish().await;
     // Each relay's answer is journaled against the victim: the relay's simulation result with
-    // the bundle hash it computed (keccak of the transactions' hashes), and the 404.
+    // the bundle hash it computed (keccak of the transactions' hashes), the 404, and the local
+    // builder's answer to the hot thread's eth_sendBundle (read on its warm connection).
     let reader = kestrel_store::open_readonly(&report.journal_path).unwrap();
     let answers = reader.relay_answers(&report.run_id).unwrap();
-    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(answers.len(), 3, "{answers:?}");
     let by_relay = |name: &str| answers.iter().find(|a| a.relay == name).unwrap();
     let good = by_relay("sim");
     let hashes: Vec<u8> = got[0]
@@ -345,6 +346,13 @@ async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
         (victim, 404, false, None),
         "{bad:?}"
     );
+    let hot = by_relay("sandbox-builder");
+    assert_eq!(
+        (hot.victim, hot.method.as_str(), hot.http_status, hot.ok),
+        (victim, "eth_sendBundle", 200, true),
+        "{hot:?}"
+    );
+    assert_eq!(hot.bundle_hash, good.bundle_hash);
     relay.stop();
 }
 

@@ -372,6 +372,14 @@ impl Harness {
             .find(|r| r.ev.backrun_hash == outcome.tx_hashes[1])
             .expect("journaled bundle");
         assert_eq!(row.ev.candidate.tx_hash, victim);
+        // The builder's answer on the hot thread's connection is journaled against the victim.
+        let answers = reader.relay_answers(&report.run_id).unwrap();
+        assert!(
+            answers.iter().any(|a| a.victim == victim
+                && a.method == "eth_sendBundle"
+                && (a.http_status, a.ok) == (200, true)),
+            "{answers:?}"
+        );
         let at = outcome.block.unwrap();
         let realized = chain.weth_of(chain.world.executor, at).await
             - chain.weth_of(chain.world.executor, at - 1).await;

@@ -181,6 +181,79 @@ fn relay_restart_is_survived_by_one_reconnect() {
     assert_eq!(err, FireError::Io(std::io::ErrorKind::ConnectionRefused));
 }
 
+/// Tagged requests written back to back, before any answer: each answer comes back with the
+/// tag of the request it answers (its bundle hash is that request's), an untagged request's
+/// with none.
+#[test]
+fn each_answer_carries_the_tag_of_the_request_it_answers() {
+    let relay = FakeRelay::start().unwrap();
+    let (tx, rx) = sync_channel(16);
+    let mut conn = RelayConn::connect(0, &relay.url(), tx).unwrap();
+    let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
+    let mut writer = BundleWriter::with_capacity(1024);
+    let mut header = [0u8; 200];
+    let mut expected = Vec::new();
+    for i in 0..6u8 {
+        let (victim, ours) = (vec![0x02, 0xd0, i], vec![0x02, 0xc1, i]);
+        let body = writer.send_bundle(&[&victim, &ours], 100);
+        let header = auth.sign_header(body, &mut header);
+        let tag = (i != 3).then(|| keccak256(&victim));
+        match tag {
+            Some(tag) => conn.send_tagged(tag, header, body).unwrap(),
+            None => conn.send(header, body).unwrap(),
+        }
+        let bundle_hash = keccak256([keccak256(&victim).0, keccak256(&ours).0].concat());
+        expected.push((tag, bundle_hash));
+    }
+    for (tag, bundle_hash) in expected {
+        let reply = recv(&rx);
+        assert_eq!((reply.status, reply.tag), (200, tag), "{}", reply.body);
+        let json: Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(json["result"]["bundleHash"], bundle_hash.to_string());
+    }
+}
+
+/// A relay that reads two requests and closes without answering: each comes back once, in
+/// order, with status 0 and its tag; the next request reconnects.
+#[test]
+fn requests_left_unanswered_come_back_with_status_0() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while seen.windows(4).filter(|w| w == b"POST").count() < 2 {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "the client closed first");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        // Closed without a word.
+    });
+    let (tx, rx) = sync_channel(16);
+    let mut conn = RelayConn::connect(0, &url, tx).unwrap();
+    let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
+    let mut writer = BundleWriter::with_capacity(1024);
+    let mut header = [0u8; 200];
+    let tags = [B256::repeat_byte(1), B256::repeat_byte(2)];
+    for (i, tag) in tags.iter().enumerate() {
+        let body = writer.send_bundle(&[&[0x02, i as u8]], 1);
+        let header = auth.sign_header(body, &mut header);
+        conn.send_tagged(*tag, header, body).unwrap();
+    }
+    server.join().unwrap();
+    for tag in tags {
+        let reply = recv(&rx);
+        assert_eq!((reply.status, reply.tag), (0, Some(tag)), "{}", reply.body);
+        assert!(reply.body.contains("closed"), "{}", reply.body);
+    }
+    assert!(
+        rx.recv_timeout(Duration::from_millis(200)).is_err(),
+        "one reply per request"
+    );
+    assert!(!conn.is_open());
+}
+
 #[test]
 fn https_and_bad_urls_are_refused() {
     let (tx, _rx) = sync_channel(1);
