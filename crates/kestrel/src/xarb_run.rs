@@ -331,6 +331,9 @@ pub struct Restored {
     /// Realized PnL of every trade closed in this mode since the kill switch's last reset, in
     /// order: the drawdown a restarted lane carries on from.
     pub pnls_since_reset: Vec<i128>,
+    /// Base those trades left open, summed (size units): the open imbalance a restarted lane
+    /// carries on from.
+    pub open_base: i128,
 }
 
 impl Restored {
@@ -347,10 +350,14 @@ impl Restored {
         let pnls_since_reset = reader
             .xarb_pnls_since_reset(mode)
             .with_context(|| format!("reading realized PnL from {}", journal_path.display()))?;
+        let open_base = reader
+            .xarb_open_base_since_reset(mode)
+            .with_context(|| format!("reading the open base from {}", journal_path.display()))?;
         Ok(Restored {
             positions,
             trip,
             pnls_since_reset,
+            open_base,
         })
     }
 
@@ -503,6 +510,16 @@ pub fn build_lane(
              drawdown limit counts from it"
         );
         lane.resume_pnl(pnl, peak)
+    };
+    let lane = if restored.open_base == 0 {
+        lane
+    } else {
+        tracing::warn!(
+            open_base_units = %restored.open_base,
+            "xarb lane: base earlier trades left open since the kill switch's last reset carried \
+             over; the imbalance limit counts from it"
+        );
+        lane.resume_open_base(restored.open_base)
     };
     Ok(match &restored.trip {
         Some(row) => {

@@ -343,17 +343,20 @@ fn insert_xarb(
             trade_id,
             pnl_units,
             hedged,
+            open_base_units,
         } => {
             conn.prepare_cached(
-                "INSERT INTO xarb_closes (run_id, trade_id, pnl_units, hedged, unix_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO xarb_closes (run_id, trade_id, pnl_units, hedged, unix_ms,
+                     open_base_units)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 run_id,
                 trade_id,
                 pnl_units.to_string(),
                 hedged,
-                unix_ms
+                unix_ms,
+                open_base_units.to_string()
             ])?;
         }
         XarbRecord::Position {

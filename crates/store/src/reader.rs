@@ -95,6 +95,19 @@ fn pnl_units(r: &rusqlite::Row<'_>) -> Result<i128, StoreError> {
     })
 }
 
+/// The first column of a row: an `xarb_closes.open_base_units`, `NULL` (a row written before
+/// schema v13, which did not say) read as 0.
+fn open_base_units(r: &rusqlite::Row<'_>) -> Result<i128, StoreError> {
+    let Some(text) = r.get::<_, Option<String>>(0)? else {
+        return Ok(0);
+    };
+    text.parse::<i128>().map_err(|_| StoreError::Corrupt {
+        table: "xarb_closes",
+        column: "open_base_units",
+        value: text.clone(),
+    })
+}
+
 /// A journaled relay answer (see [`crate::Record::RelayAnswer`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelayAnswerRow {
@@ -418,6 +431,22 @@ impl Reader {
         )?;
         let rows = stmt.query_and_then([mode_key(mode)], pnl_units)?;
         rows.collect()
+    }
+
+    /// The base every cross-exchange trade closed by a run of `mode` left open since that
+    /// mode's latest kill-switch reset, summed, size units: the open imbalance a restarted lane
+    /// carries (a reset is the operator saying the books are square again). Trades journaled
+    /// before schema v13 count as leaving nothing open.
+    pub fn xarb_open_base_since_reset(&self, mode: Mode) -> Result<i128, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.open_base_units FROM xarb_closes c JOIN runs r ON r.run_id = c.run_id
+             WHERE r.mode = ?1 AND c.unix_ms > COALESCE(
+                 (SELECT MAX(unix_ms) FROM xarb_kill_switch WHERE mode = ?1 AND event = 'reset'),
+                 -1)
+             ORDER BY c.id",
+        )?;
+        let rows = stmt.query_and_then([mode_key(mode)], open_base_units)?;
+        rows.sum::<Result<i128, StoreError>>()
     }
 
     /// Realized PnL of every closed cross-exchange trade of `run_id`, notional units, in order.

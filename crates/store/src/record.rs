@@ -288,6 +288,9 @@ pub enum XarbRecord {
         pnl_units: i128,
         /// Whether an unwind was needed.
         hedged: bool,
+        /// Base the trade left open (bought minus sold, unwinds and base fees included), size
+        /// units: what it adds to the open imbalance.
+        open_base_units: i128,
     },
     /// A venue's holdings after a settlement.
     Position {

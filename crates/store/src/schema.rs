@@ -318,6 +318,12 @@ CREATE TABLE relay_answers (
 CREATE INDEX relay_answers_by_run ON relay_answers(run_id, id);
 ";
 
+/// Version 13: the base each cross-exchange trade left open (an unwind short, base fees), size
+/// units, so that a restarted lane carries the open imbalance; `NULL` on rows from before.
+const V13_XARB_OPEN_BASE: &str = "
+ALTER TABLE xarb_closes ADD COLUMN open_base_units TEXT;
+";
+
 /// Every migration, in order.
 pub(crate) const MIGRATIONS: &[&str] = &[
     V1_TABLES,
@@ -332,6 +338,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V10_STATARB_FEE_OTHER,
     V11_XARB_FEE_FUNDS,
     V12_RELAY_ANSWERS,
+    V13_XARB_OPEN_BASE,
 ];
 
 /// The schema version this build writes and reads.

@@ -274,6 +274,9 @@ pub enum LaneEvent {
         pnl: i128,
         /// Whether a leg failed or filled short (an unwind was needed).
         hedged: bool,
+        /// Base it left open (bought minus sold, unwinds and base fees included), size units:
+        /// what it added to the open imbalance.
+        open: i128,
     },
     /// The kill switch tripped: once per trip (the decisions it refuses after are not
     /// events), never for a trip the lane started with ([`XarbLane::start_tripped`]).
@@ -360,10 +363,16 @@ impl LaneEvent {
                 fee_other_units: 0,
                 error: Some(format!("{class:?}: {message}")),
             },
-            LaneEvent::Closed { id, pnl, hedged } => XarbRecord::Closed {
+            LaneEvent::Closed {
+                id,
+                pnl,
+                hedged,
+                open,
+            } => XarbRecord::Closed {
                 trade_id: *id,
                 pnl_units: *pnl,
                 hedged: *hedged,
+                open_base_units: *open,
             },
             LaneEvent::Position {
                 leg,
@@ -795,6 +804,22 @@ impl XarbLane {
         self.pnl_carried = pnl;
         self.kill.resume(pnl, peak);
         self
+    }
+
+    /// The same lane carrying base `open` (size units) that earlier runs' trades left open
+    /// since the kill switch was last reset: the open imbalance counts from there, so a restart
+    /// does not forget an unwind that came up short. Trips at once when it is already past the
+    /// limit.
+    pub fn resume_open_base(mut self, open: i128) -> XarbLane {
+        self.open_base = open;
+        self.kill.on_imbalance(open.unsigned_abs());
+        self
+    }
+
+    /// The open imbalance: base the closed trades left open, earlier runs' included, size
+    /// units.
+    pub fn open_base(&self) -> i128 {
+        self.open_base
     }
 
     /// Realized PnL the kill switch counts: what earlier runs carried over plus this run's.
@@ -2052,6 +2077,7 @@ impl XarbLane {
             id: t.id,
             pnl,
             hedged: t.hedged,
+            open,
         });
         self.in_flight = None;
         self.changed = true;

@@ -1423,6 +1423,14 @@ fn an_unwind_whose_venue_refuses_orders_for_long_is_given_up_after_ten_seconds()
     let stats = lane.stats();
     assert_eq!((stats.trades, stats.unwinds), (1, 0), "{stats:?}");
     assert!(closed_hedged(&events), "{events:?}");
+    // The BTC sold on Bybit and never bought back is the base the trade left open (short),
+    // journaled with the close and held as the lane's open imbalance.
+    let open = events.iter().find_map(|e| match e {
+        LaneEvent::Closed { open, .. } => Some(*open),
+        _ => None,
+    });
+    assert!(open.is_some_and(|o| o < 0), "{events:?}");
+    assert_eq!(Some(lane.open_base()), open);
 }
 
 #[test]

@@ -12,6 +12,7 @@ use kestrel::xarb_admin::{ResetOutcome, reset_kill_switch, reset_target};
 use kestrel::xarb_run::{Restored, XarbRun, build_lane, quote_digits};
 use kestrel_exsim::server::Fault;
 use kestrel_store::{Journal, KillSwitchEvent, Record, XarbRecord};
+use kestrel_strategies::risk::TripReason;
 use kestrel_types::Mode;
 use kestrel_types::cex::{Fixed, Rate, Venue};
 
@@ -737,6 +738,7 @@ fn a_restarted_lane_carries_the_drawdown_since_the_last_reset() {
                     trade_id: id,
                     pnl_units: pnl,
                     hedged: false,
+                    open_base_units: 0,
                 },
             })
             .unwrap();
@@ -766,4 +768,48 @@ fn a_restarted_lane_carries_the_drawdown_since_the_last_reset() {
     x.max_drawdown = Fixed(149);
     let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &restored).unwrap();
     assert!(lane.kill_switch_tripped());
+}
+
+#[test]
+fn a_restarted_lane_carries_the_open_imbalance_since_the_last_reset() {
+    let sim = SimVenues::start(50).unwrap();
+    let cfg = kestrel_config::parse_str(&config_text(&sim)).unwrap();
+    let mut x = cfg.xarb.expect("[xarb] section");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite");
+    // An earlier paper run's trades left 30 base long, then 12 short: 18 open in all.
+    let journal = Journal::open(&path, 64).unwrap();
+    run_started(&journal, "paper-1", Mode::DryRun);
+    for (id, open) in [(1u64, 30i128), (2, 0), (3, -12)] {
+        journal
+            .handle()
+            .append(Record::Xarb {
+                run_id: "paper-1".into(),
+                unix_ms: 10 + id,
+                ev: XarbRecord::Closed {
+                    trade_id: id,
+                    pnl_units: 0,
+                    hedged: open != 0,
+                    open_base_units: open,
+                },
+            })
+            .unwrap();
+    }
+    journal.close().unwrap();
+    let restored = Restored::read(&path, Mode::DryRun).unwrap();
+    assert_eq!(restored.open_base, 18);
+    assert_eq!(Restored::read(&path, Mode::Live).unwrap().open_base, 0);
+
+    // Under the limit: armed, carrying the 18.
+    x.max_imbalance = Fixed(18);
+    let lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &restored).unwrap();
+    assert!(!lane.kill_switch_tripped());
+    assert_eq!(lane.open_base(), 18);
+    // A limit lowered below it: tripped from the start, for the imbalance.
+    x.max_imbalance = Fixed(17);
+    let mut lane = build_lane(&x, &sim.secrets(), Mode::DryRun, &restored).unwrap();
+    assert_eq!(
+        lane.kill_switch().tripped(),
+        Some(TripReason::Imbalance { imbalance: 18 })
+    );
 }

@@ -199,20 +199,7 @@ fn a_v5_journal_upgrades_and_takes_candles() {
     let journal = Journal::open(&path, 8).unwrap();
     (0..4).for_each(|i| journal.handle().append(record(0, i)).unwrap());
     journal.close().unwrap();
-    // Migrations 6 to 12 only add tables (`candles`, the `statarb_*` tables,
-    // `xarb_kill_switch`, `relay_answers`), their indexes and columns of `xarb_fills`, `statarb_fills` and
-    // `xarb_positions`: dropping them and their version rows is exactly v5.
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "DROP TABLE candles; DROP TABLE statarb_pairs; DROP TABLE statarb_trades;
-             DROP TABLE statarb_fills; DROP TABLE xarb_kill_switch;
-             ALTER TABLE xarb_fills DROP COLUMN fee_other_units;
-             ALTER TABLE xarb_positions DROP COLUMN fee_funds_units;
-             DROP TABLE relay_answers;
-             DELETE FROM schema_migrations WHERE version >= 6;",
-        )
-        .unwrap();
+    crate::fixtures::downgrade_to(&path, 5);
     assert!(matches!(
         open_readonly(&path),
         Err(StoreError::SchemaMismatch { found: 5, .. })

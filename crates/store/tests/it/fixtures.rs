@@ -122,3 +122,49 @@ pub fn record(producer: u64, i: u64) -> Record {
         },
     }
 }
+
+/// What undoes each migration from version 4 on, in version order. Every one of them only adds
+/// tables (with their indexes) or nullable columns, so undoing it is exact.
+const UNDO: &[(i64, &str)] = &[
+    (4, "DROP TABLE sim_disagreements;"),
+    (
+        5,
+        "DROP TABLE xarb_trades; DROP TABLE xarb_orders; DROP TABLE xarb_fills;
+         DROP TABLE xarb_closes; DROP TABLE xarb_positions;",
+    ),
+    (6, "DROP TABLE candles;"),
+    (
+        7,
+        "DROP TABLE statarb_pairs; DROP TABLE statarb_trades; DROP TABLE statarb_fills;",
+    ),
+    (8, "DROP TABLE xarb_kill_switch;"),
+    (9, "ALTER TABLE xarb_fills DROP COLUMN fee_other_units;"),
+    (10, "ALTER TABLE statarb_fills DROP COLUMN fee_other_units;"),
+    (
+        11,
+        "ALTER TABLE xarb_positions DROP COLUMN fee_funds_units;",
+    ),
+    (12, "DROP TABLE relay_answers;"),
+    (13, "ALTER TABLE xarb_closes DROP COLUMN open_base_units;"),
+];
+
+/// Turns a current journal file back into the layout of schema `version` (at least 3): each
+/// later migration undone, newest first, and its version row deleted.
+pub fn downgrade_to(path: &std::path::Path, version: i64) {
+    assert_eq!(
+        UNDO.last().map(|u| u.0),
+        Some(kestrel_store::SCHEMA_VERSION),
+        "a new migration needs its undo here"
+    );
+    assert!(version >= 3);
+    let conn = rusqlite::Connection::open(path).unwrap();
+    for (v, sql) in UNDO.iter().rev().filter(|u| u.0 > version) {
+        conn.execute_batch(sql)
+            .unwrap_or_else(|e| panic!("undoing v{v}: {e}"));
+    }
+    conn.execute(
+        "DELETE FROM schema_migrations WHERE version > ?1",
+        [version],
+    )
+    .unwrap();
+}

@@ -96,36 +96,17 @@ fn a_file_that_is_not_a_journal_is_refused_by_the_reader() {
     ));
 }
 
-/// Turns a current journal file back into the version-3 layout: migrations 4 to 12 only add
-/// tables (`sim_disagreements`, the `xarb_*` tables, `candles`, the `statarb_*` tables,
-/// `xarb_kill_switch`, `relay_answers`), their indexes and columns of them, so dropping them and their
-/// version rows is exact.
-fn downgrade_to_v3(path: &std::path::Path) {
-    Connection::open(path)
-        .unwrap()
-        .execute_batch(
-            "DROP TABLE sim_disagreements;
-             DROP TABLE xarb_trades; DROP TABLE xarb_orders; DROP TABLE xarb_fills;
-             DROP TABLE xarb_closes; DROP TABLE xarb_positions; DROP TABLE candles;
-             DROP TABLE statarb_pairs; DROP TABLE statarb_trades; DROP TABLE statarb_fills;
-             DROP TABLE xarb_kill_switch;
-             DROP TABLE relay_answers;
-             DELETE FROM schema_migrations WHERE version >= 4;",
-        )
-        .unwrap();
-}
-
 #[test]
 fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
-    assert_eq!(SCHEMA_VERSION, 12);
+    assert_eq!(SCHEMA_VERSION, 13);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 8).unwrap();
     (0..8).for_each(|i| journal.handle().append(record(0, i)).unwrap());
     journal.close().unwrap();
-    downgrade_to_v3(&path);
+    crate::fixtures::downgrade_to(&path, 3);
     assert_eq!(applied_versions(&path), vec![1, 2, 3]);
-    // This build reads only v12, so the old file is refused until a writer upgrades it.
+    // This build reads only v13, so the old file is refused until a writer upgrades it.
     assert!(matches!(
         open_readonly(&path),
         Err(StoreError::SchemaMismatch { found: 3, .. })
@@ -140,7 +121,7 @@ fn a_v3_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
     assert_eq!(journal.close().unwrap().disagreements, 1);
     assert_eq!(
         applied_versions(&path),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     );
 
     let reader = open_readonly(&path).unwrap();

@@ -537,32 +537,15 @@ fn a_damaged_statarb_row_is_reported_not_misread() {
     assert_eq!(reader.statarb_open_trades().unwrap()[0].pos_a_units, 1);
 }
 
-/// Turns a current journal file back into the version-6 layout: migrations 7 to 12 only add
-/// the `statarb_*` tables, `xarb_kill_switch` and `relay_answers` with their indexes, a column of `xarb_fills`,
-/// one of `statarb_fills` and one of `xarb_positions`, so dropping them and their version rows is exact.
-fn downgrade_to_v6(path: &std::path::Path) {
-    Connection::open(path)
-        .unwrap()
-        .execute_batch(
-            "DROP TABLE statarb_pairs; DROP TABLE statarb_trades; DROP TABLE statarb_fills;
-             DROP TABLE xarb_kill_switch;
-             ALTER TABLE xarb_fills DROP COLUMN fee_other_units;
-             ALTER TABLE xarb_positions DROP COLUMN fee_funds_units;
-             DROP TABLE relay_answers;
-             DELETE FROM schema_migrations WHERE version >= 7;",
-        )
-        .unwrap();
-}
-
 #[test]
 fn a_v6_journal_file_upgrades_to_the_current_schema_and_keeps_its_rows() {
-    assert_eq!(SCHEMA_VERSION, 12);
+    assert_eq!(SCHEMA_VERSION, 13);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite");
     let journal = Journal::open(&path, 8).unwrap();
     (0..4).for_each(|i| journal.handle().append(record(0, i)).unwrap());
     journal.close().unwrap();
-    downgrade_to_v6(&path);
+    crate::fixtures::downgrade_to(&path, 6);
     assert!(matches!(
         open_readonly(&path),
         Err(StoreError::SchemaMismatch { found: 6, .. })
@@ -602,17 +585,7 @@ fn a_v9_journals_open_trade_upgrades_with_no_third_asset_fee() {
             sa(RUN, 2, fill(1, ETH, "buy", 3, 3_000)),
         ],
     );
-    // Versions 10 to 12 only add `statarb_fills.fee_other_units`,
-    // `xarb_positions.fee_funds_units` and `relay_answers`: dropping them and their version rows is exactly v9.
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "ALTER TABLE statarb_fills DROP COLUMN fee_other_units;
-             ALTER TABLE xarb_positions DROP COLUMN fee_funds_units;
-             DROP TABLE relay_answers;
-             DELETE FROM schema_migrations WHERE version >= 10;",
-        )
-        .unwrap();
+    crate::fixtures::downgrade_to(&path, 9);
     assert!(matches!(
         open_readonly(&path),
         Err(StoreError::SchemaMismatch { found: 9, .. })

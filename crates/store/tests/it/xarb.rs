@@ -85,6 +85,7 @@ fn the_latest_holdings_of_each_leg_survive_a_restart() {
             trade_id: 1,
             pnl_units: -123_456_789_012_345_678_901_234,
             hedged: true,
+            open_base_units: -5,
         },
     })
     .expect("append");
@@ -268,14 +269,16 @@ fn kill_switch_trips_and_resets_round_trip_and_the_latest_of_a_mode_holds() {
     );
 }
 
-fn closed(run: &str, unix_ms: u64, trade_id: u64, pnl_units: i128) -> Record {
+/// A close of `(realized PnL, base left open)`.
+fn closed(run: &str, unix_ms: u64, trade_id: u64, (pnl_units, open): (i128, i128)) -> Record {
     kill(
         run,
         unix_ms,
         XarbRecord::Closed {
             trade_id,
             pnl_units,
-            hedged: false,
+            hedged: open != 0,
+            open_base_units: open,
         },
     )
 }
@@ -290,15 +293,15 @@ fn the_pnl_a_restart_carries_is_every_close_of_its_mode_since_the_last_reset() {
     started(&h, "live-1", Mode::Live);
     started(&h, "paper-2", Mode::DryRun);
     for rec in [
-        closed("paper-1", 10, 1, 500),
-        closed("live-1", 11, 1, -7),
-        closed("paper-1", 12, 2, -900),
+        closed("paper-1", 10, 1, (500, 3)),
+        closed("live-1", 11, 1, (-7, -4)),
+        closed("paper-1", 12, 2, (-900, -1)),
         kill("paper-1", 13, tripped(Mode::DryRun, "drawdown", Some(900))),
         // The reset wipes the slate for dry-run only.
         kill("admin", 20, reset(Mode::DryRun, "looked")),
-        closed("paper-2", 21, 1, 40),
-        closed("live-1", 22, 2, -8),
-        closed("paper-2", 23, 2, -100),
+        closed("paper-2", 21, 1, (40, 5)),
+        closed("live-1", 22, 2, (-8, 0)),
+        closed("paper-2", 23, 2, (-100, 2)),
     ] {
         h.append(rec).expect("append");
     }
@@ -313,4 +316,23 @@ fn the_pnl_a_restart_carries_is_every_close_of_its_mode_since_the_last_reset() {
         reader.xarb_pnls_since_reset(Mode::Live).expect("pnl"),
         vec![-7, -8]
     );
+    // The base left open over the same closes.
+    assert_eq!(reader.xarb_open_base_since_reset(Mode::DryRun).unwrap(), 7);
+    assert_eq!(reader.xarb_open_base_since_reset(Mode::Live).unwrap(), -4);
+    // A close journaled before schema v13 says nothing of its base: counted as none.
+    drop(reader);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO xarb_closes (run_id, trade_id, pnl_units, hedged, unix_ms)
+             VALUES ('paper-2', 3, '1', 0, 24)",
+            [],
+        )
+        .unwrap();
+    let reader = open_readonly(&path).expect("reader");
+    assert_eq!(
+        reader.xarb_pnls_since_reset(Mode::DryRun).expect("pnl"),
+        vec![40, -100, 1]
+    );
+    assert_eq!(reader.xarb_open_base_since_reset(Mode::DryRun).unwrap(), 7);
 }
