@@ -718,17 +718,12 @@ fn a_cex_only_run_serves_the_lanes_totals_on_metrics() {
     );
 }
 
-#[test]
-fn a_restarted_lane_carries_the_drawdown_since_the_last_reset() {
-    let sim = SimVenues::start(50).unwrap();
-    let cfg = kestrel_config::parse_str(&config_text(&sim)).unwrap();
-    let mut x = cfg.xarb.expect("[xarb] section");
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("k.sqlite");
-    // An earlier paper run made 100 and then gave back 150: 150 below its peak, -50 in all.
-    let journal = Journal::open(&path, 64).unwrap();
+/// Journals an earlier paper run, `paper-1`, that closed trades of `(realized PnL, base left
+/// open)`, in order.
+fn paper_run_closed(path: &std::path::Path, closes: &[(i128, i128)]) {
+    let journal = Journal::open(path, 64).unwrap();
     run_started(&journal, "paper-1", Mode::DryRun);
-    for (id, pnl) in [(1u64, 100i128), (2, -150)] {
+    for (id, &(pnl, open)) in (1u64..).zip(closes) {
         journal
             .handle()
             .append(Record::Xarb {
@@ -737,13 +732,24 @@ fn a_restarted_lane_carries_the_drawdown_since_the_last_reset() {
                 ev: XarbRecord::Closed {
                     trade_id: id,
                     pnl_units: pnl,
-                    hedged: false,
-                    open_base_units: 0,
+                    hedged: open != 0,
+                    open_base_units: open,
                 },
             })
             .unwrap();
     }
     journal.close().unwrap();
+}
+
+#[test]
+fn a_restarted_lane_carries_the_drawdown_since_the_last_reset() {
+    let sim = SimVenues::start(50).unwrap();
+    let cfg = kestrel_config::parse_str(&config_text(&sim)).unwrap();
+    let mut x = cfg.xarb.expect("[xarb] section");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite");
+    // An earlier paper run made 100 and then gave back 150: 150 below its peak, -50 in all.
+    paper_run_closed(&path, &[(100, 0), (-150, 0)]);
     let restored = Restored::read(&path, Mode::DryRun).unwrap();
     assert_eq!(restored.carried_pnl(), (-50, 100));
     // Live runs carry nothing from paper ones.
@@ -778,24 +784,7 @@ fn a_restarted_lane_carries_the_open_imbalance_since_the_last_reset() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("k.sqlite");
     // An earlier paper run's trades left 30 base long, then 12 short: 18 open in all.
-    let journal = Journal::open(&path, 64).unwrap();
-    run_started(&journal, "paper-1", Mode::DryRun);
-    for (id, open) in [(1u64, 30i128), (2, 0), (3, -12)] {
-        journal
-            .handle()
-            .append(Record::Xarb {
-                run_id: "paper-1".into(),
-                unix_ms: 10 + id,
-                ev: XarbRecord::Closed {
-                    trade_id: id,
-                    pnl_units: 0,
-                    hedged: open != 0,
-                    open_base_units: open,
-                },
-            })
-            .unwrap();
-    }
-    journal.close().unwrap();
+    paper_run_closed(&path, &[(0, 30), (0, 0), (0, -12)]);
     let restored = Restored::read(&path, Mode::DryRun).unwrap();
     assert_eq!(restored.open_base, 18);
     assert_eq!(Restored::read(&path, Mode::Live).unwrap().open_base, 0);

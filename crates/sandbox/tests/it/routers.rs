@@ -177,20 +177,17 @@ async fn swap_output(env: &Env, swap: &Swap<'_>, mut amount: U256) -> U256 {
         Route::V2(path) => {
             let tokens: Vec<Address> = (0..path.len()).filter_map(|i| path.get(i)).collect();
             for hop in tokens.windows(2) {
-                let pair = env
-                    .world
-                    .pairs
-                    .iter()
-                    .find(|p| p.factory_index == 0 && (p.token == hop[0] || p.token == hop[1]))
-                    .unwrap()
-                    .address;
-                let r = IUniswapV2Pair::new(pair, &env.deployer)
-                    .getReserves()
-                    .call()
-                    .await
-                    .unwrap();
-                let (r0, r1) = (U256::from(r.reserve0), U256::from(r.reserve1));
-                let (rin, rout) = if hop[0] < hop[1] { (r0, r1) } else { (r1, r0) };
+                let token = if hop[0] == env.world.weth {
+                    hop[1]
+                } else {
+                    hop[0]
+                };
+                let pair = v2_pair_now(env, token).await;
+                let (rin, rout) = if hop[0] == pair.token0 {
+                    (pair.reserve0, pair.reserve1)
+                } else {
+                    (pair.reserve1, pair.reserve0)
+                };
                 amount = kestrel_dex::math::get_amount_out(amount, rin, rout, 997).unwrap();
             }
             amount
