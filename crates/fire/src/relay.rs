@@ -276,7 +276,8 @@ impl RelayConn {
     fn track(&mut self, tag: Option<B256>) -> io::Result<()> {
         if self.in_flight.push(tag).is_err() {
             self.close();
-            return Err(io::Error::other("too many answers owed"));
+            // A kind, not a message: building the error allocates nothing.
+            return Err(io::ErrorKind::WouldBlock.into());
         }
         Ok(())
     }

@@ -422,9 +422,7 @@ impl Reader {
     /// latest kill-switch reset (all of them when it was never reset), notional units, in the
     /// order they were written: what the drawdown limit of a restarted lane counts from.
     pub fn xarb_pnls_since_reset(&self, mode: Mode) -> Result<Vec<i128>, StoreError> {
-        self.closes_since_reset(mode, "pnl_units", pnl_units)?
-            .into_iter()
-            .collect()
+        self.closes_since_reset(mode, "pnl_units", pnl_units)
     }
 
     /// One column (`pnl_units` or `open_base_units`) of every cross-exchange close of `mode`
@@ -434,7 +432,7 @@ impl Reader {
         mode: Mode,
         column: &'static str,
         read: fn(&rusqlite::Row<'_>) -> Result<i128, StoreError>,
-    ) -> Result<Vec<Result<i128, StoreError>>, StoreError> {
+    ) -> Result<Vec<i128>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT c.{column} FROM xarb_closes c JOIN runs r ON r.run_id = c.run_id
              WHERE r.mode = ?1 AND c.unix_ms > COALESCE(
@@ -443,7 +441,7 @@ impl Reader {
              ORDER BY c.id"
         ))?;
         let rows = stmt.query_and_then([mode_key(mode)], read)?;
-        Ok(rows.collect())
+        rows.collect()
     }
 
     /// The base every cross-exchange trade closed by a run of `mode` left open since that
@@ -451,9 +449,10 @@ impl Reader {
     /// carries (a reset is the operator saying the books are square again). Trades journaled
     /// before schema v13 count as leaving nothing open.
     pub fn xarb_open_base_since_reset(&self, mode: Mode) -> Result<i128, StoreError> {
-        self.closes_since_reset(mode, "open_base_units", open_base_units)?
+        Ok(self
+            .closes_since_reset(mode, "open_base_units", open_base_units)?
             .into_iter()
-            .sum()
+            .sum())
     }
 
     /// Realized PnL of every closed cross-exchange trade of `run_id`, notional units, in order.

@@ -832,7 +832,7 @@ impl XarbLane {
         self.stats
     }
 
-    /// The legs, in config order.
+    /// The legs, in config order, as loaded at start (fees, rules, limits).
     pub fn legs(&self) -> &[LegConfig] {
         &self.cfg.legs
     }
@@ -875,11 +875,6 @@ impl XarbLane {
     /// discounted fees paper fills paid from it); `None` where there is no discount.
     pub fn fee_funds(&self, leg: usize) -> Option<u128> {
         self.discount.get(leg).copied().flatten().map(|d| d.left)
-    }
-
-    /// Leg `i`'s configuration, as loaded at start (fees, rules, limits).
-    pub fn leg_config(&self, leg: usize) -> Option<&LegConfig> {
-        self.cfg.legs.get(leg)
     }
 
     /// The kill switch (to trip or reset by command).

@@ -227,7 +227,7 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
     // The simulated Binance account pays its fees in BNB: its 20 BNB, at the 600 its price
     // ticker says, are 12,000 quote that paper fills there may pay discounted fees from.
     let binance = (0..5)
-        .find(|&i| lane.leg_config(i).unwrap().venue == Venue::Binance)
+        .find(|&i| lane.legs()[i].venue == Venue::Binance)
         .unwrap();
     let notional_digits = x.price_scale.digits() + x.size_scale.digits();
     let funds_at_start = 12_000 * 10u128.pow(u32::from(notional_digits));
@@ -327,7 +327,7 @@ fn a_configured_paper_lane_trades_journals_and_restarts_from_its_positions() {
     // and its commission answer states the discounted rate, 0.75 × 0.1 %; no other venue
     // states one.
     for i in 0..5 {
-        let leg = lane.leg_config(i).unwrap();
+        let leg = &lane.legs()[i];
         let expected = (leg.venue == Venue::Binance).then_some(Rate(75_000));
         assert_eq!(leg.discounted_taker, expected, "{:?}", leg.venue);
     }
