@@ -143,5 +143,55 @@ fn route_tx(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decode, route_tx);
+/// What TLS adds to an https relay's write on the hot thread: sealing the request (head and a
+/// ~1.9 kB two-transaction bundle body) into TLS 1.3 records with the session's key
+/// (`kestrel_fire::tls::TlsWriter::seal`), after a real handshake with a loopback rustls
+/// server (the suite it picks: AES-256-GCM). The socket write is not timed.
+fn tls_seal(c: &mut Criterion) {
+    use std::io::Read as _;
+    kestrel_testkit::tls::trust_test_ca();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // Serves handshakes until the process ends (detached).
+    std::thread::spawn(move || {
+        for sock in listener.incoming().flatten() {
+            let config = kestrel_testkit::tls::server_config();
+            std::thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).expect("server");
+                let mut tls = rustls::StreamOwned::new(conn, sock);
+                // Completes the handshake, then waits for the client to go.
+                let _ = tls.read(&mut [0u8; 1]);
+            });
+        }
+    });
+    let session = || {
+        let mut sock = std::net::TcpStream::connect(addr).expect("connect");
+        let (writer, _reader) =
+            kestrel_fire::tls::client_handshake(&mut sock, "localhost", 64 * 1024)
+                .expect("handshake");
+        (sock, writer)
+    };
+    let mut current = session();
+    let head = vec![b'h'; 260];
+    let body = vec![b'{'; 1_900];
+    c.bench_function(
+        "fire/tls seal (request head + 1.9 kB bundle, TLS 1.3)",
+        |b| {
+            b.iter_custom(|iters| {
+                // Untimed: a fresh session when this run could reach the key's record limit.
+                if current.1.records_sealed() + iters > 1 << 23 {
+                    current = session();
+                }
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    black_box(current.1.seal(black_box(&[&head, &body])).map(<[u8]>::len))
+                        .expect("seal");
+                }
+                start.elapsed()
+            })
+        },
+    );
+}
+
+criterion_group!(benches, decode, route_tx, tls_seal);
 criterion_main!(benches);

@@ -29,6 +29,9 @@ pub enum FireError {
     /// Something deliberately not supported on this path.
     #[error("unsupported: {0}")]
     Unsupported(&'static str),
+    /// A TLS handshake that failed, or a TLS session that cannot go on (the reason).
+    #[error("TLS: {0}")]
+    Tls(&'static str),
     /// A socket error (after the one reconnect attempt, when sending).
     #[error("relay i/o error: {0:?}")]
     Io(io::ErrorKind),

@@ -34,6 +34,7 @@ pub mod presign;
 pub mod relay;
 pub mod route_tx;
 mod sign;
+pub mod tls;
 
 pub use bundle::{BundleWriter, FlashbotsAuth, verify_flashbots_signature};
 pub use error::FireError;

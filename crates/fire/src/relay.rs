@@ -12,6 +12,10 @@
 //! in [`RelayReply::tag`]. Requests still unanswered when their connection ends come back as
 //! replies with status 0 and the tag, so every tagged request gets exactly one reply.
 //!
+//! An `https://` relay gets the same connection over TLS 1.3 ([`crate::tls`]): the handshake at
+//! connect, then the hot thread seals each request into records in a buffer reserved at connect
+//! (no allocation, no lock) and the reader thread opens the answers.
+//!
 //! [`ResponseFramer`] is the one HTTP/1.1 response parser of the project's clients: the relay
 //! readers, the exchange lane's TLS order connections and the start-up REST client
 //! (`kestrel_hot::cex::exchange`, with a larger body cap and close-delimited answers) all frame
@@ -33,6 +37,7 @@ use std::{
 use alloy_primitives::B256;
 use crossbeam::queue::ArrayQueue;
 
+use crate::tls::{TlsReader, TlsWriter, client_handshake};
 use crate::{FireError, hexfmt::push_u64_dec};
 
 /// Most requests one connection may have unanswered; past it the connection is closed (the
@@ -46,6 +51,12 @@ type InFlight = Arc<ArrayQueue<Option<B256>>>;
 
 /// How long a (re)connect may block.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a TLS handshake may take after the connect (each read and write of it).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Request plaintext an https connection seals without allocating: a bundle of the largest
+/// transactions a node's pool accepts (128 KiB each, hex-encoded) and its head, within the
+/// Flashbots relay's 300,000-byte bundle limit.
+const TLS_RESERVE: usize = 320 * 1024;
 /// Largest response head the reader accepts before calling the stream broken.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Largest response body the reader accepts.
@@ -159,7 +170,11 @@ impl ReplyLimits {
 pub struct RelayConn {
     index: usize,
     addr: SocketAddr,
+    /// The host, for the TLS server name; `None` over plain http.
+    tls_host: Option<String>,
     stream: TcpStream,
+    /// The sealing half of the TLS session, over https.
+    tls: Option<TlsWriter>,
     /// The request head: the fixed prefix, then per request the auth value and Content-Length.
     head: Vec<u8>,
     prefix_len: usize,
@@ -184,11 +199,9 @@ impl fmt::Debug for RelayConn {
 }
 
 impl RelayConn {
-    /// Connects to an `http://host[:port][/path]` relay with `TCP_NODELAY`, pre-builds the
-    /// request head prefix, and starts the reader thread that sends replies on `replies`.
-    ///
-    /// `https://` is refused with [`FireError::Unsupported`]: TLS does not belong on the hot
-    /// path (terminate it in a local proxy instead). The host is resolved once, here.
+    /// Connects to an `http://` or `https://host[:port][/path]` relay with `TCP_NODELAY` (and a
+    /// TLS 1.3 handshake over https), pre-builds the request head prefix, and starts the reader
+    /// thread that sends replies on `replies`. The host is resolved once, here.
     pub fn connect(
         index: usize,
         url: &str,
@@ -207,11 +220,15 @@ impl RelayConn {
         let mut head = Vec::with_capacity(prefix.len() + 256);
         head.extend_from_slice(prefix.as_bytes());
         let dropped = Arc::new(AtomicU64::new(0));
-        let (stream, open, in_flight) = open_stream(index, addr, &replies, &dropped)?;
+        let tls_host = target.tls.then(|| target.host.clone());
+        let (stream, tls, open, in_flight) =
+            open_stream(index, addr, tls_host.as_deref(), &replies, &dropped)?;
         Ok(RelayConn {
             index,
             addr,
+            tls_host,
             stream,
+            tls,
             prefix_len: prefix.len(),
             head,
             open,
@@ -291,19 +308,17 @@ impl RelayConn {
             self.reconnect()?;
         }
         self.track(None)?;
-        let mut written = 0;
-        while written < request.len() {
-            match self
-                .stream
-                .write(request.get(written..).unwrap_or_default())
-            {
-                Ok(0) => return Err(FireError::from(io::Error::from(io::ErrorKind::WriteZero))),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let bytes = match self.tls.as_mut() {
+            Some(tls) => tls.seal(&[request])?,
+            None => request,
+        };
+        write_all(&mut self.stream, bytes)?;
         Ok(())
+    }
+
+    /// Whether requests go over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Shut the connection down (an answer owed on it is taken for lost): its reader thread
@@ -340,6 +355,10 @@ impl RelayConn {
         self.head.extend_from_slice(b"\r\nContent-Length: ");
         push_u64_dec(&mut self.head, body.len() as u64);
         self.head.extend_from_slice(b"\r\n\r\n");
+        if let Some(tls) = self.tls.as_mut() {
+            let sealed = tls.seal(&[&self.head, body])?;
+            return write_all(&mut self.stream, sealed);
+        }
         let mut bufs = [IoSlice::new(&self.head), IoSlice::new(body)];
         let mut pending: &mut [IoSlice<'_>] = &mut bufs;
         while !pending.is_empty() {
@@ -356,9 +375,15 @@ impl RelayConn {
     fn reconnect(&mut self) -> Result<(), FireError> {
         // Shutting the old socket down ends its reader thread (its read returns 0).
         let _ = self.stream.shutdown(Shutdown::Both);
-        let (stream, open, in_flight) =
-            open_stream(self.index, self.addr, &self.replies, &self.dropped)?;
+        let (stream, tls, open, in_flight) = open_stream(
+            self.index,
+            self.addr,
+            self.tls_host.as_deref(),
+            &self.replies,
+            &self.dropped,
+        )?;
         self.stream = stream;
+        self.tls = tls;
         self.open = open;
         self.in_flight = in_flight;
         self.reconnects += 1;
@@ -379,15 +404,45 @@ impl Drop for RelayConn {
     }
 }
 
-/// Connects, sets `TCP_NODELAY`, and starts the reader thread for the new stream.
+/// Writes all of `bytes` to a blocking stream.
+fn write_all(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < bytes.len() {
+        match stream.write(bytes.get(written..).unwrap_or_default()) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The new stream, its TLS writer (over https), its open flag and its queue of tags.
+type Opened = (TcpStream, Option<TlsWriter>, Arc<AtomicBool>, InFlight);
+
+/// Connects, sets `TCP_NODELAY`, runs the TLS handshake for `tls_host` if given, and starts the
+/// reader thread for the new stream.
 fn open_stream(
     index: usize,
     addr: SocketAddr,
+    tls_host: Option<&str>,
     replies: &SyncSender<RelayReply>,
     dropped: &Arc<AtomicU64>,
-) -> Result<(TcpStream, Arc<AtomicBool>, InFlight), FireError> {
-    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
+) -> Result<Opened, FireError> {
+    let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
     stream.set_nodelay(true)?;
+    let (writer, tls_reader) = match tls_host {
+        Some(host) => {
+            stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+            stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
+            let (w, r) = client_handshake(&mut stream, host, TLS_RESERVE)?;
+            stream.set_read_timeout(None)?;
+            stream.set_write_timeout(None)?;
+            (Some(w), Some(r))
+        }
+        None => (None, None),
+    };
     let reader = stream.try_clone()?;
     let open = Arc::new(AtomicBool::new(true));
     let in_flight = Arc::new(ArrayQueue::new(MAX_IN_FLIGHT));
@@ -400,8 +455,8 @@ fn open_stream(
     };
     thread::Builder::new()
         .name(format!("relay-{index}-reader"))
-        .spawn(move || ctx.run(reader))?;
-    Ok((stream, open, in_flight))
+        .spawn(move || ctx.run(reader, tls_reader))?;
+    Ok((stream, writer, open, in_flight))
 }
 
 /// What a reader thread needs besides its socket.
@@ -415,22 +470,34 @@ struct ReaderCtx {
 
 impl ReaderCtx {
     /// Reads responses until the peer closes or the stream breaks, then marks it closed.
-    fn run(self, mut stream: TcpStream) {
+    fn run(self, mut stream: TcpStream, mut tls: Option<TlsReader>) {
         let mut framer = ResponseFramer::with_capacity(8 * 1024);
         let mut chunk = [0u8; 4096];
+        // Records the handshake read past come first.
+        let mut n = 0;
         loop {
-            let n = match stream.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
+            let received = chunk.get(..n).unwrap_or_default();
+            let fed = match tls.as_mut() {
+                Some(t) => t.feed(received, &mut |plain| framer.push(plain)),
+                None => {
+                    framer.push(received);
+                    Ok(())
+                }
             };
-            framer.push(chunk.get(..n).unwrap_or_default());
-            if !self.drain(&mut framer) {
+            // A TLS stream that ended (close_notify, an alert, a broken record) carries nothing
+            // more: what was framed before it is still delivered.
+            let valid = self.drain(&mut framer);
+            if fed.is_err() || !valid {
                 // A response we cannot frame leaves the stream unusable: drop it.
                 let _ = stream.shutdown(Shutdown::Both);
                 break;
             }
+            n = match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                Err(_) => break,
+            };
         }
         self.open.store(false, Ordering::Release);
         // The writer pushes no more on this stream once it sees it closed (it reconnects with
@@ -1200,19 +1267,17 @@ struct Target {
     host: String,
     port: u16,
     path: String,
+    /// `https://`.
+    tls: bool,
 }
 
 fn parse_url(url: &str) -> Result<Target, FireError> {
-    if url.len() >= 8
-        && url
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-    {
-        return Err(FireError::Unsupported("https relay on the hot path"));
-    }
-    let rest = match url.get(..7) {
-        Some(s) if s.eq_ignore_ascii_case("http://") => url.get(7..).unwrap_or_default(),
-        _ => return Err(FireError::BadUrl("the scheme must be http://")),
+    let (rest, tls, default_port) = if let Some(rest) = strip_prefix_ignore_case(url, "https://") {
+        (rest, true, 443)
+    } else if let Some(rest) = strip_prefix_ignore_case(url, "http://") {
+        (rest, false, 80)
+    } else {
+        return Err(FireError::BadUrl("the scheme must be http:// or https://"));
     };
     let (authority, path) = match rest.split_once('/') {
         Some((a, p)) => (a, format!("/{p}")),
@@ -1220,7 +1285,7 @@ fn parse_url(url: &str) -> Result<Target, FireError> {
     };
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) => (h, p.parse().map_err(|_| FireError::BadUrl("bad port"))?),
-        None => (authority, 80),
+        None => (authority, default_port),
     };
     if host.is_empty() {
         return Err(FireError::BadUrl("missing host"));
@@ -1230,6 +1295,7 @@ fn parse_url(url: &str) -> Result<Target, FireError> {
         host: host.to_owned(),
         port,
         path,
+        tls,
     })
 }
 
@@ -1412,13 +1478,14 @@ mod tests {
 
     #[test]
     fn urls() {
+        let t = parse_url("HTTPS://relay.flashbots.net").unwrap();
         assert_eq!(
-            parse_url("https://relay.flashbots.net"),
-            Err(FireError::Unsupported("https relay on the hot path"))
+            (t.host.as_str(), t.port, t.path.as_str(), t.tls),
+            ("relay.flashbots.net", 443, "/", true)
         );
         assert_eq!(
             parse_url("ws://x"),
-            Err(FireError::BadUrl("the scheme must be http://"))
+            Err(FireError::BadUrl("the scheme must be http:// or https://"))
         );
         assert_eq!(
             parse_url("http://:80/"),
@@ -1430,7 +1497,8 @@ mod tests {
                 authority: "127.0.0.1:8545".into(),
                 host: "127.0.0.1".into(),
                 port: 8545,
-                path: "/relay?x=1".into()
+                path: "/relay?x=1".into(),
+                tls: false,
             }
         );
         let t = parse_url("http://localhost").unwrap();

@@ -7,56 +7,26 @@
 //!
 //! Trust: the Mozilla roots (`webpki-roots`), plus any roots a process adds with
 //! [`trust_extra_roots_pem`] before its first TLS connection (tests, or a venue behind a private
-//! CA). The node and relay connections of the backrun lane stay plain: this module is for
-//! venues only.
+//! CA); the roots are `kestrel_fire::tls`'s, shared with the relay connections.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
-/// Roots added by [`trust_extra_roots_pem`], read when the client config is first built.
-static EXTRA_ROOTS: Mutex<Vec<CertificateDer<'static>>> = Mutex::new(Vec::new());
+pub use kestrel_fire::tls::trust_extra_roots_pem;
+
 static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
 
-/// Trust the certificates in `pem` as roots too. Must be called before the process's first TLS
-/// connection (later calls have no effect and return an error saying so).
-pub fn trust_extra_roots_pem(pem: &[u8]) -> io::Result<usize> {
-    if CONFIG.get().is_some() {
-        return Err(io::Error::other(
-            "extra TLS roots must be added before the first TLS connection",
-        ));
-    }
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("PEM: {e}")))?;
-    let n = certs.len();
-    EXTRA_ROOTS
-        .lock()
-        .map_err(|_| io::Error::other("TLS roots lock poisoned"))?
-        .extend(certs);
-    Ok(n)
-}
-
+/// TLS 1.2 and 1.3 (venues), over the process's roots ([`kestrel_fire::tls::roots`]).
 fn client_config() -> io::Result<Arc<ClientConfig>> {
     if let Some(c) = CONFIG.get() {
         return Ok(Arc::clone(c));
     }
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let extra = EXTRA_ROOTS
-        .lock()
-        .map_err(|_| io::Error::other("TLS roots lock poisoned"))?
-        .clone();
-    for cert in extra {
-        roots
-            .add(cert)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("TLS root: {e}")))?;
-    }
+    let roots = kestrel_fire::tls::roots()?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -97,6 +97,8 @@ pub struct Engine {
     posts_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// Journals the hot connections' answers; ends once the hot thread's connections are gone.
     reply_logger: std::thread::JoinHandle<()>,
+    /// Names of the relays the hot thread writes to.
+    hot_relays: Vec<String>,
 }
 
 /// What a run produced, for reports.
@@ -110,6 +112,9 @@ pub struct EngineReport {
     pub hot: HotThreadReport,
     /// Path of the journal.
     pub journal_path: std::path::PathBuf,
+    /// Names of the relays the hot thread wrote to (warm connections, plain or TLS); every
+    /// other relay of the mode was posted to by the slow lane.
+    pub hot_relays: Vec<String>,
 }
 
 /// Every router whose victims the engine decodes (their code and storage run in revm).
@@ -507,7 +512,11 @@ fn wait_strategy(w: WaitSetting) -> WaitStrategy {
 /// Warm connections the hot thread writes to, and what each gets.
 type HotRelays = Vec<(RelayConn, RelayTarget)>;
 
-/// A relay the slow lane posts to (simulation endpoints; https execution endpoints).
+/// The hot thread's connections, their relays' names, and the relays the slow lane posts to.
+type SplitRelays = (HotRelays, Vec<String>, Vec<SlowRelay>);
+
+/// A relay the slow lane posts to (simulation endpoints, and execution endpoints the hot thread
+/// could not connect to at start).
 #[derive(Clone, Debug)]
 pub struct SlowRelay {
     /// Config name, for logs.
@@ -518,31 +527,39 @@ pub struct SlowRelay {
     pub kind: ParcelKind,
 }
 
-/// The relays this mode may reach, split by lane. Execution endpoints only in live mode: over
-/// plain http they get warm connections on the hot thread; over https (which the hot thread
-/// cannot write) the slow lane posts to them. Simulation endpoints need no microseconds and are
-/// always the slow lane's. Local builders (loopback, checked by the config) are the hot thread's.
+/// The relays this mode may reach, split by lane. Execution endpoints (only in live mode) and
+/// local builders get warm connections on the hot thread, over plain http or TLS 1.3 for
+/// `https://` (`kestrel_fire::tls`: sealed on the hot thread, opened by the reader). One the
+/// hot thread cannot connect to at start (down, or no TLS 1.3) is posted to by the slow lane
+/// instead, so that it still gets every bundle. Simulation endpoints need no microseconds and
+/// are always the slow lane's.
 fn connect_relays(
     cfg: &Config,
     mode: Mode,
     replies: &std::sync::mpsc::SyncSender<kestrel_fire::relay::RelayReply>,
-) -> anyhow::Result<(HotRelays, Vec<SlowRelay>)> {
-    let (mut hot, mut slow) = (Vec::new(), Vec::new());
+) -> anyhow::Result<SplitRelays> {
+    let (mut hot, mut names, mut slow) = (Vec::new(), Vec::new(), Vec::new());
     for (i, relay) in reachable_relays(cfg, mode) {
-        let over_https = relay.url.starts_with("https://");
         match relay.kind {
-            ParcelKind::SendBundle if !over_https => {
-                match RelayConn::connect(i, &relay.url, replies.clone()) {
-                    Ok(c) => hot.push((c, RelayTarget::SendBundle)),
-                    Err(e) => {
-                        tracing::warn!(relay = %relay.name, error = %e, "relay not connected")
-                    }
+            ParcelKind::SendBundle => match RelayConn::connect(i, &relay.url, replies.clone()) {
+                Ok(c) => {
+                    tracing::info!(relay = %relay.name, tls = c.is_tls(), "relay on the hot path");
+                    hot.push((c, RelayTarget::SendBundle));
+                    names.push(relay.name);
                 }
-            }
-            _ => slow.push(relay),
+                Err(e) => {
+                    tracing::warn!(
+                        relay = %relay.name,
+                        error = %e,
+                        "relay not connected on the hot path: the slow lane posts to it instead"
+                    );
+                    slow.push(relay);
+                }
+            },
+            ParcelKind::CallBundle | ParcelKind::PendingTx => slow.push(relay),
         }
     }
-    Ok((hot, slow))
+    Ok((hot, names, slow))
 }
 
 /// Every relay this mode may reach (with its index in the config) and the request it gets:
@@ -752,7 +769,7 @@ impl Engine {
         let (producer, consumer) =
             spsc::channel::<HotEvent>(cfg.hot.ring_capacity, DropPolicy::DropNewest);
         let (replies, reply_logger) = spawn_reply_logger(&cfg, handle.clone(), run_id.clone())?;
-        let (relays, slow_relays) = connect_relays(&cfg, mode, &replies)?;
+        let (relays, hot_relays, slow_relays) = connect_relays(&cfg, mode, &replies)?;
         drop(replies);
         // Bundles are followed to their outcome only where some relay could include them.
         let includable = relays.iter().any(|(_, t)| *t == RelayTarget::SendBundle)
@@ -886,6 +903,7 @@ impl Engine {
             outcomes,
             posts_in_flight,
             reply_logger,
+            hot_relays,
         })
     }
 
@@ -1005,6 +1023,7 @@ impl Engine {
             counters: self.counters.snapshot(),
             hot,
             journal_path,
+            hot_relays: self.hot_relays,
         })
     }
 }

@@ -470,14 +470,24 @@ pub fn build_lane(
             let mut conns = Vec::with_capacity(cfg.venues.len());
             for (i, v) in cfg.venues.iter().enumerate() {
                 let url = format!("{}/", v.rest_url.trim_end_matches('/'));
-                let conn: OrderConn = if url.starts_with("https://") {
-                    TlsOrderConn::connect(i, &url)
-                        .with_context(|| format!("{}: connecting to {url}", v.venue))?
-                        .into()
-                } else {
-                    RelayConn::connect(i, &url, tx.clone())
-                        .with_context(|| format!("{}: connecting to {url}", v.venue))?
-                        .into()
+                // A split session (the lane seals, a reader thread opens) where the venue
+                // speaks TLS 1.3; otherwise a TLS session the lane polls.
+                let conn: OrderConn = match RelayConn::connect(i, &url, tx.clone()) {
+                    Ok(c) => c.into(),
+                    Err(kestrel_fire::FireError::Tls(why)) if url.starts_with("https://") => {
+                        tracing::warn!(
+                            venue = %v.venue,
+                            why,
+                            "no TLS 1.3 session for orders: the lane reads this venue's answers itself"
+                        );
+                        TlsOrderConn::connect(i, &url)
+                            .with_context(|| format!("{}: connecting to {url}", v.venue))?
+                            .into()
+                    }
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e))
+                            .with_context(|| format!("{}: connecting to {url}", v.venue));
+                    }
                 };
                 conns.push(conn);
             }

@@ -5,6 +5,9 @@
 //! exact body bytes with [`kestrel_fire::verify_flashbots_signature`]. A missing or invalid
 //! signature gets HTTP 403 and a JSON-RPC error; a valid bundle is recorded and answered with its
 //! `bundleHash` (keccak256 of the concatenated transaction hashes).
+//!
+//! [`FakeRelay::start_tls`] serves the same over `https://` with the test certificate
+//! ([`crate::tls`]), as the real relays do.
 
 use std::{
     net::SocketAddr,
@@ -47,6 +50,7 @@ pub struct ReceivedBundle {
 struct Shared {
     bundles: Mutex<Vec<ReceivedBundle>>,
     connections: AtomicU64,
+    tls_failures: AtomicU64,
     rejected: AtomicU64,
 }
 
@@ -54,6 +58,7 @@ struct Shared {
 #[derive(Debug)]
 pub struct FakeRelay {
     addr: SocketAddr,
+    tls: bool,
     shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -67,6 +72,16 @@ impl FakeRelay {
 
     /// Starts on `127.0.0.1:port` (0 for any); used to restart a relay on the same port.
     pub fn start_on(port: u16) -> anyhow::Result<FakeRelay> {
+        Self::start_with(port, None)
+    }
+
+    /// Starts over TLS (the test certificate, for `127.0.0.1` and `localhost`) on a free port.
+    /// Clients must trust the test CA ([`crate::tls::trust_test_ca`]).
+    pub fn start_tls() -> anyhow::Result<FakeRelay> {
+        Self::start_with(0, Some(crate::tls::server_config()))
+    }
+
+    fn start_with(port: u16, tls: Option<Arc<rustls::ServerConfig>>) -> anyhow::Result<FakeRelay> {
         // std sets SO_REUSEADDR on Unix, so a restart can rebind while old sockets sit in TIME_WAIT.
         let listener =
             std::net::TcpListener::bind(("127.0.0.1", port)).context("binding the fake relay")?;
@@ -78,20 +93,28 @@ impl FakeRelay {
             .enable_all()
             .build()?;
         let task_shared = Arc::clone(&shared);
+        let tls_on = tls.is_some();
         let thread = std::thread::Builder::new()
             .name("fake-relay".into())
-            .spawn(move || runtime.block_on(serve(listener, task_shared, stop_rx)))?;
+            .spawn(move || runtime.block_on(serve(listener, tls, task_shared, stop_rx)))?;
         Ok(FakeRelay {
             addr,
+            tls: tls_on,
             shared,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
     }
 
-    /// `http://127.0.0.1:PORT/`.
+    /// `http://127.0.0.1:PORT/`, or `https://` when started with [`FakeRelay::start_tls`].
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
+    }
+
+    /// TLS handshakes that failed (or timed out) on an https relay.
+    pub fn tls_failures(&self) -> u64 {
+        self.shared.tls_failures.load(Ordering::Relaxed)
     }
 
     /// The port it listens on.
@@ -141,18 +164,76 @@ impl Drop for FakeRelay {
 }
 
 /// Serves until told to stop. Returning drops the runtime's tasks, closing their connections.
-async fn serve(listener: std::net::TcpListener, shared: Arc<Shared>, stop: oneshot::Receiver<()>) {
+async fn serve(
+    listener: std::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shared: Arc<Shared>,
+    stop: oneshot::Receiver<()>,
+) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
     let counter = Arc::clone(&shared);
-    let listener = listener.tap_io(move |_| {
-        counter.connections.fetch_add(1, Ordering::Relaxed);
-    });
-    let app = Router::new().route("/", post(handle)).with_state(shared);
-    tokio::select! {
-        _ = axum::serve(listener, app) => {}
-        _ = stop => {}
+    let app = Router::new()
+        .route("/", post(handle))
+        .with_state(Arc::clone(&shared));
+    match tls {
+        None => {
+            let listener = listener.tap_io(move |_| {
+                counter.connections.fetch_add(1, Ordering::Relaxed);
+            });
+            tokio::select! {
+                _ = axum::serve(listener, app) => {}
+                _ = stop => {}
+            }
+        }
+        Some(config) => {
+            let listener = TlsListener {
+                inner: listener,
+                acceptor: tokio_rustls::TlsAcceptor::from(config),
+                shared,
+            }
+            .tap_io(move |_| {
+                counter.connections.fetch_add(1, Ordering::Relaxed);
+            });
+            tokio::select! {
+                _ = axum::serve(listener, app) => {}
+                _ = stop => {}
+            }
+        }
+    }
+}
+
+/// Accepts TCP connections and completes each one's TLS handshake before handing it to axum;
+/// a failed or stalled handshake is counted and skipped.
+struct TlsListener {
+    inner: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    shared: Arc<Shared>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((sock, addr)) = self.inner.accept().await else {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            };
+            let handshake = self.acceptor.accept(sock);
+            match tokio::time::timeout(std::time::Duration::from_secs(5), handshake).await {
+                Ok(Ok(stream)) => return (stream, addr),
+                _ => {
+                    self.shared.tls_failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
     }
 }
 

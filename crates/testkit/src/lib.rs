@@ -7,12 +7,15 @@
 //!   and counts connections so tests can prove keep-alive.
 //! - [`http_proxy`]: an HTTP/1.1 proxy in front of a venue that loses the answers a rule picks
 //!   (closes, stays silent, or answers `503` in their place) and records every request line.
+//! - [`tls`]: the test CA and server certificate, for local TLS servers (the fake relay's
+//!   `https://` mode among them).
 //! - [`free_port`]: a loopback port that was free a moment ago.
 
 #![forbid(unsafe_code)]
 
 pub mod fake_relay;
 pub mod http_proxy;
+pub mod tls;
 
 pub use fake_relay::{FakeRelay, ReceivedBundle};
 

@@ -119,14 +119,15 @@ pub struct LaneConfig {
     pub unwind_slippage: Rate,
 }
 
-/// A warm order connection to one venue: plain keep-alive HTTP with its own reader thread, or
-/// TLS polled by the lane itself.
+/// A warm order connection to one venue: keep-alive HTTP with its own reader thread (plain, or
+/// a TLS 1.3 session split between the lane, which seals, and the reader, which opens), or a
+/// TLS session the lane polls itself (for a venue that offers no TLS 1.3).
 #[derive(Debug)]
 pub enum OrderConn {
-    /// `http://`: answers arrive on the `replies` channel.
-    Plain(RelayConn),
-    /// `https://`: answers are read on the lane's polls.
-    Tls(crate::net::TlsOrderConn),
+    /// `http://`, or `https://` over TLS 1.3: answers arrive on the `replies` channel.
+    Split(RelayConn),
+    /// `https://` over any TLS version rustls speaks: answers are read on the lane's polls.
+    Polled(crate::net::TlsOrderConn),
 }
 
 impl OrderConn {
@@ -134,37 +135,37 @@ impl OrderConn {
     /// read, and the next request reconnects.
     pub fn is_open(&self) -> bool {
         match self {
-            OrderConn::Plain(c) => c.is_open(),
-            OrderConn::Tls(c) => c.is_open(),
+            OrderConn::Split(c) => c.is_open(),
+            OrderConn::Polled(c) => c.is_open(),
         }
     }
 
     /// Shut it down (an answer owed on it is taken for lost).
     pub fn close(&mut self) {
         match self {
-            OrderConn::Plain(c) => c.close(),
-            OrderConn::Tls(c) => c.close(),
+            OrderConn::Split(c) => c.close(),
+            OrderConn::Polled(c) => c.close(),
         }
     }
 
     /// Write one complete request (never twice; see [`RelayConn::send_request`]).
     pub fn send_request(&mut self, request: &[u8]) -> Result<(), String> {
         match self {
-            OrderConn::Plain(c) => c.send_request(request).map_err(|e| e.to_string()),
-            OrderConn::Tls(c) => c.send_request(request).map_err(|e| e.to_string()),
+            OrderConn::Split(c) => c.send_request(request).map_err(|e| e.to_string()),
+            OrderConn::Polled(c) => c.send_request(request).map_err(|e| e.to_string()),
         }
     }
 }
 
 impl From<RelayConn> for OrderConn {
     fn from(c: RelayConn) -> Self {
-        OrderConn::Plain(c)
+        OrderConn::Split(c)
     }
 }
 
 impl From<crate::net::TlsOrderConn> for OrderConn {
     fn from(c: crate::net::TlsOrderConn) -> Self {
-        OrderConn::Tls(c)
+        OrderConn::Polled(c)
     }
 }
 
@@ -180,8 +181,8 @@ pub enum Execution {
         writers: Vec<Box<dyn RequestWriter + Send>>,
         /// Per leg, opened with the leg's index.
         conns: Vec<OrderConn>,
-        /// Where every plain connection's reader thread sends replies (TLS connections are
-        /// read by the lane itself).
+        /// Where every split connection's reader thread sends replies (polled TLS connections
+        /// are read by the lane itself).
         replies: Receiver<RelayReply>,
     },
 }
@@ -1488,7 +1489,7 @@ impl XarbLane {
         let mut tls_replies = Vec::new();
         if let Execution::Orders { conns, .. } = &mut self.exec {
             for conn in conns.iter_mut() {
-                if let OrderConn::Tls(c) = conn {
+                if let OrderConn::Polled(c) = conn {
                     c.poll(&mut |reply| tls_replies.push(reply));
                 }
             }

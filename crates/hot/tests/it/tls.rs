@@ -10,40 +10,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use kestrel_hot::cex::exchange;
-use kestrel_hot::net::{Conn, trust_extra_roots_pem};
+use kestrel_hot::net::Conn;
 use kestrel_hot::wsclient::WsClient;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::{ServerConnection, StreamOwned};
 use sha1::Digest as _;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let dir = kestrel_stdx::paths::workspace_root().join("crates/hot/tests/fixtures/tls");
-    std::fs::read(dir.join(name)).unwrap()
-}
-
-fn trust_test_ca() {
-    // Each test runs in its own process under nextest; under `cargo test` the first call wins
-    // and later ones report that the roots are already fixed, which is fine here.
-    let _ = trust_extra_roots_pem(&fixture("ca.pem"));
-}
-
-fn server_config() -> Arc<ServerConfig> {
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(&fixture("server.pem"))
-            .collect::<Result<_, _>>()
-            .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(&fixture("server.pkcs8.pem")).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    Arc::new(
-        ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .unwrap(),
-    )
-}
+use kestrel_testkit::tls::{server_config, trust_test_ca};
 
 /// Reads an HTTP request head from a TLS stream.
 fn read_head(s: &mut impl Read) -> String {
@@ -234,5 +206,38 @@ fn tls_order_connections_keep_alive_read_answers_and_reconnect_once_closed() {
     let got = poll_until(&mut conn, 2);
     assert_eq!(got[0].2, "/order/3");
     assert_eq!(got[1].2, "/order/4");
+    server.join().unwrap();
+}
+
+/// The connection the lane tries first for an `https://` venue: a split TLS 1.3 session
+/// (`RelayConn`), the lane sealing each order and a reader thread opening the answers, which
+/// arrive on the replies channel like a plain connection's; reconnects once the venue closes.
+#[test]
+fn split_tls_order_connections_deliver_answers_on_the_reader_thread() {
+    trust_test_ca();
+    let (port, server) = serve_keep_alive(2, 2);
+    let (tx, rx) = std::sync::mpsc::sync_channel(8);
+    let mut conn =
+        kestrel_fire::RelayConn::connect(4, &format!("https://localhost:{port}/"), tx).unwrap();
+    assert!(conn.is_tls());
+    let request = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n");
+    let answer = || {
+        let r = rx.recv_timeout(Duration::from_secs(5)).expect("an answer");
+        (r.relay, r.status, r.body)
+    };
+    conn.send_request(request("/order/1").as_bytes()).unwrap();
+    conn.send_request(request("/order/2").as_bytes()).unwrap();
+    assert_eq!(answer(), (4, 200, "/order/1".into()));
+    assert_eq!(answer(), (4, 200, "/order/2".into()));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while conn.is_open() {
+        assert!(Instant::now() < deadline, "close not noticed");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    conn.send_request(request("/order/3").as_bytes()).unwrap();
+    conn.send_request(request("/order/4").as_bytes()).unwrap();
+    assert_eq!(conn.reconnects(), 1);
+    assert_eq!(answer().2, "/order/3");
+    assert_eq!(answer().2, "/order/4");
     server.join().unwrap();
 }

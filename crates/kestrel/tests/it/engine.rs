@@ -356,6 +356,57 @@ async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
     relay.stop();
 }
 
+/// A builder behind `https://` (as every public relay is) gets its bundle from the hot thread
+/// over TLS 1.3, not from the slow lane, and its answer is journaled against the victim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_builder_gets_the_bundle_from_the_hot_thread_over_tls() {
+    kestrel_testkit::tls::trust_test_ca();
+    let relay = kestrel_testkit::FakeRelay::start_tls().unwrap();
+    let mut h = Harness::start_with_local_relay(&relay.url()).await;
+    let victim = h.large_victim(0).await;
+    assert!(h.wait_for(|c| c.bundles >= 1).await);
+    let mut got = Vec::new();
+    for _ in 0..500 {
+        got = relay.bundles();
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(got.len(), 1, "the https builder got no bundle");
+    assert_eq!(got[0].method, "eth_sendBundle");
+    assert_eq!(alloy::primitives::keccak256(&got[0].txs[0]), victim);
+    let auth = kestrel_fire::FlashbotsAuth::from_hex(crate::harness::RELAY_KEY).unwrap();
+    assert_eq!(got[0].signer, auth.address());
+    assert_eq!((relay.rejected(), relay.tls_failures()), (0, 0));
+    let (report, _, _chain) = h.finish().await;
+    let mut hot = report.hot_relays.clone();
+    hot.sort();
+    assert_eq!(
+        hot,
+        ["extra-builder", "sandbox-builder"],
+        "both on the hot thread"
+    );
+    let reader = kestrel_store::open_readonly(&report.journal_path).unwrap();
+    let answers = reader.relay_answers(&report.run_id).unwrap();
+    let tls = answers
+        .iter()
+        .find(|a| a.relay == "extra-builder")
+        .expect("the https builder's answer is journaled");
+    let hashes: Vec<u8> = got[0]
+        .txs
+        .iter()
+        .flat_map(|t| alloy::primitives::keccak256(t).0)
+        .collect();
+    assert_eq!(
+        (tls.victim, tls.method.as_str(), tls.http_status, tls.ok),
+        (victim, "eth_sendBundle", 200, true),
+        "{tls:?}"
+    );
+    assert_eq!(tls.bundle_hash, Some(alloy::primitives::keccak256(&hashes)));
+    relay.stop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bundle_its_target_block_left_out_is_journaled_as_not_landed() {
     let mut h = Harness::start().await;

@@ -35,6 +35,8 @@ enum Transport {
     Proxied,
     Ipc,
     WithSimulationRelays(Vec<String>),
+    /// One more local builder (named `extra-builder`) at this URL.
+    WithLocalRelay(String),
 }
 
 pub const ETH: u128 = 1_000_000_000_000_000_000;
@@ -75,6 +77,12 @@ impl Harness {
         Self::start_inner(Transport::WithSimulationRelays(urls.to_vec())).await
     }
 
+    /// Also configures a second local builder at `url` (e.g. an https fake relay), named
+    /// `extra-builder`; dry-run sends it `eth_sendBundle` as it does the sandbox builder.
+    pub async fn start_with_local_relay(url: &str) -> Harness {
+        Self::start_inner(Transport::WithLocalRelay(url.to_owned())).await
+    }
+
     async fn start_inner(transport: Transport) -> Harness {
         let extra_relay = match &transport {
             Transport::WithSimulationRelays(urls) => urls
@@ -91,6 +99,9 @@ impl Harness {
                     )
                 })
                 .collect(),
+            Transport::WithLocalRelay(url) => {
+                format!("[[relays]]\nname = \"extra-builder\"\nurl = \"{url}\"\nkind = \"local\"\n")
+            }
             _ => String::new(),
         };
         kestrel_sandbox::tools::ensure_installed().expect("tools");
