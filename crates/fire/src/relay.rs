@@ -249,8 +249,8 @@ impl RelayConn {
 
     /// [`RelayConn::send`], with `tag` handed back on the reply that answers this request (or
     /// on a status-0 reply if its connection ends first). A write that fails and is retried on
-    /// a new connection gets one reply from each: none from the first, the answer from the
-    /// second.
+    /// a new connection gets a reply from each: status 0 from the first (its reader hands back
+    /// the tag it was owed) and the answer from the second.
     pub fn send_tagged(
         &mut self,
         tag: B256,

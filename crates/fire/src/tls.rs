@@ -59,6 +59,8 @@ const KEY_UPDATE: u8 = 24;
 /// Records sealed under one key before the writer asks for a new connection: well under
 /// AES-GCM's confidentiality limit of 2^24.5 records (RFC 8446 §5.5).
 const SEQ_LIMIT: u64 = 1 << 24;
+/// Most handshake bytes held unprocessed at once.
+const MAX_HANDSHAKE_BUFFER: usize = 1 << 20;
 /// Key updates the reader may queue for the writer before the stream is given up.
 const MAX_OWED_UPDATES: usize = 4;
 
@@ -512,7 +514,12 @@ pub fn client_handshake(
             Next::Done => break,
             Next::Read => {
                 if filled == incoming.len() {
-                    return Err(FireError::Tls("a handshake record larger than TLS allows"));
+                    // rustls keeps records until it has a whole handshake message (a long
+                    // certificate chain spans several): make room, within reason.
+                    if incoming.len() >= MAX_HANDSHAKE_BUFFER {
+                        return Err(FireError::Tls("the peer's handshake is too large"));
+                    }
+                    incoming.resize(incoming.len() * 2, 0);
                 }
                 let n = sock.read(incoming.get_mut(filled..).unwrap_or_default())?;
                 if n == 0 {

@@ -295,14 +295,7 @@ async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
     let mut h = Harness::start_with_simulation_relays(&[relay.url(), wrong_path]).await;
     let victim = h.large_victim(0).await;
     assert!(h.wait_for(|c| c.bundles >= 1).await);
-    let mut got = Vec::new();
-    for _ in 0..500 {
-        got = relay.bundles();
-        if !got.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let got = bundles_of(&relay).await;
     assert_eq!(got.len(), 1, "the simulation relay got no bundle");
     assert_eq!(got[0].method, "eth_callBundle");
     assert_eq!(
@@ -356,6 +349,18 @@ async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
     relay.stop();
 }
 
+/// What `relay` has received once it has something (or after 5 s).
+async fn bundles_of(relay: &kestrel_testkit::FakeRelay) -> Vec<kestrel_testkit::ReceivedBundle> {
+    for _ in 0..500 {
+        let got = relay.bundles();
+        if !got.is_empty() {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    Vec::new()
+}
+
 /// A builder behind `https://` (as every public relay is) gets its bundle from the hot thread
 /// over TLS 1.3, not from the slow lane, and its answer is journaled against the victim.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -365,14 +370,7 @@ async fn an_https_builder_gets_the_bundle_from_the_hot_thread_over_tls() {
     let mut h = Harness::start_with_local_relay(&relay.url()).await;
     let victim = h.large_victim(0).await;
     assert!(h.wait_for(|c| c.bundles >= 1).await);
-    let mut got = Vec::new();
-    for _ in 0..500 {
-        got = relay.bundles();
-        if !got.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let got = bundles_of(&relay).await;
     assert_eq!(got.len(), 1, "the https builder got no bundle");
     assert_eq!(got[0].method, "eth_sendBundle");
     assert_eq!(alloy::primitives::keccak256(&got[0].txs[0]), victim);

@@ -206,6 +206,14 @@ fn protected_records(bytes: &[u8]) -> usize {
     n
 }
 
+/// Trusts the test CA and listens on a loopback port; the `https://` URL for it.
+fn listen() -> (TcpListener, String) {
+    trust_test_ca();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/", listener.local_addr().unwrap());
+    (listener, url)
+}
+
 fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
     std::thread::spawn(f)
 }
@@ -215,9 +223,7 @@ fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandl
 /// seals that request under its new key, which the relay's rustls accepts.
 #[test]
 fn a_key_update_the_relay_asks_for_is_followed_both_ways() {
-    trust_test_ca();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("https://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listen();
     let server = spawn(move || {
         let (mut s, seen) = accept(&listener, server_config());
         let first = read_request(&mut s);
@@ -258,9 +264,7 @@ fn a_key_update_the_relay_asks_for_is_followed_both_ways() {
 /// TLS session.
 #[test]
 fn a_session_the_relay_closes_hands_back_what_it_owed_and_reconnects() {
-    trust_test_ca();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("https://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listen();
     let server = spawn(move || {
         let (mut s, _) = accept(&listener, server_config());
         read_request(&mut s);
@@ -305,9 +309,7 @@ fn a_session_the_relay_closes_hands_back_what_it_owed_and_reconnects() {
 /// session: nothing after it is read, and the request it was answering comes back unanswered.
 #[test]
 fn a_record_that_does_not_authenticate_ends_the_session() {
-    trust_test_ca();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("https://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listen();
     let server = spawn(move || {
         let (mut s, _) = accept(&listener, server_config());
         read_request(&mut s);
