@@ -308,12 +308,18 @@ impl RelayConn {
             self.reconnect()?;
         }
         self.track(None)?;
-        let bytes = match self.tls.as_mut() {
-            Some(tls) => tls.seal(&[request])?,
-            None => request,
+        let written = match self.tls.as_mut() {
+            Some(tls) => tls
+                .seal(&[request])
+                .and_then(|sealed| write_all(&mut self.stream, sealed)),
+            None => write_all(&mut self.stream, request),
         };
-        write_all(&mut self.stream, bytes)?;
-        Ok(())
+        if written.is_err() {
+            // A session that failed to seal or broke mid-write must not carry the next order:
+            // close it (its reader hands back what was owed) so the next request reconnects.
+            self.close();
+        }
+        written.map_err(FireError::from)
     }
 
     /// Whether requests go over TLS.

@@ -432,7 +432,13 @@ fn handshake(
                     .map_err(|_| TlsEnd::Broken("the peer's next key is not usable"))?;
                 *seq = 0;
                 *key_updates += 1;
-                if request {
+                // §5.1: a KeyUpdate ends its record (what follows is under the new key).
+                if msgs.len() != 4 + len {
+                    return Err(TlsEnd::Broken("a KeyUpdate that does not end its record"));
+                }
+                // §4.6.3: requests received before we sent anything get one update; ours is
+                // still queued if the writer has not written since the last one.
+                if request && tx_updates.is_empty() {
                     let (_, ours) = kernel
                         .update_tx_secret()
                         .map_err(|_| TlsEnd::Broken("our key update could not be derived"))?;
@@ -498,6 +504,10 @@ pub fn client_handshake(
                 Next::Again
             }
             ConnectionState::BlockedHandshake => Next::Read,
+            // Bytes left over are part of a record rustls has not finished (it may already have
+            // opened the first fragments of a split post-handshake message in place): only
+            // whole records may pass to the reader, so read until rustls has taken them all.
+            ConnectionState::WriteTraffic(_) if filled > discard => Next::Read,
             ConnectionState::WriteTraffic(_) => Next::Done,
             ConnectionState::ReadTraffic(_) => {
                 return Err(FireError::Tls("the peer sent data before the request"));
@@ -521,7 +531,11 @@ pub fn client_handshake(
                     }
                     incoming.resize(incoming.len() * 2, 0);
                 }
-                let n = sock.read(incoming.get_mut(filled..).unwrap_or_default())?;
+                let n = match sock.read(incoming.get_mut(filled..).unwrap_or_default()) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e.into()),
+                };
                 if n == 0 {
                     return Err(FireError::Tls("the peer closed during the TLS handshake"));
                 }
@@ -535,11 +549,13 @@ pub fn client_handshake(
     let (tx_seq, tx) = secrets.tx;
     let (rx_seq, rx) = secrets.rx;
     let updates = Arc::new(ArrayQueue::new(MAX_OWED_UPDATES));
-    let records = reserve.div_ceil(MAX_PLAINTEXT).max(1) + MAX_OWED_UPDATES;
+    let records = reserve.div_ceil(MAX_PLAINTEXT).max(1);
+    // Each announced key update is a record of its own: a 5-byte message.
+    let updates_room = MAX_OWED_UPDATES * (RECORD_OVERHEAD + 5);
     let writer = TlsWriter {
         key: RecordKey::new(&tx)?,
         seq: tx_seq,
-        out: Vec::with_capacity(reserve + records * RECORD_OVERHEAD),
+        out: Vec::with_capacity(reserve + records * RECORD_OVERHEAD + updates_room),
         updates: Arc::clone(&updates),
     };
     // Records the handshake read past: the reader opens them first.
