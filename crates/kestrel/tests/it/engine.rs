@@ -319,20 +319,12 @@ async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
     assert_eq!(answers.len(), 3, "{answers:?}");
     let by_relay = |name: &str| answers.iter().find(|a| a.relay == name).unwrap();
     let good = by_relay("sim");
-    let hashes: Vec<u8> = got[0]
-        .txs
-        .iter()
-        .flat_map(|t| alloy::primitives::keccak256(t).0)
-        .collect();
     assert_eq!(
         (good.victim, good.method.as_str(), good.http_status, good.ok),
         (victim, "eth_callBundle", 200, true),
         "{good:?}"
     );
-    assert_eq!(
-        good.bundle_hash,
-        Some(alloy::primitives::keccak256(&hashes))
-    );
+    assert_eq!(good.bundle_hash, Some(bundle_hash(&got[0].txs)));
     let bad = by_relay("sim1");
     assert_eq!(
         (bad.victim, bad.http_status, bad.ok, bad.bundle_hash),
@@ -347,6 +339,15 @@ async fn simulation_relays_get_signed_call_bundles_from_the_slow_lane() {
     );
     assert_eq!(hot.bundle_hash, good.bundle_hash);
     relay.stop();
+}
+
+/// A bundle's hash as Flashbots computes it: keccak256 of its transactions' hashes.
+fn bundle_hash(txs: &[Vec<u8>]) -> alloy::primitives::B256 {
+    let hashes: Vec<u8> = txs
+        .iter()
+        .flat_map(|t| alloy::primitives::keccak256(t).0)
+        .collect();
+    alloy::primitives::keccak256(&hashes)
 }
 
 /// What `relay` has received once it has something (or after 5 s).
@@ -391,17 +392,12 @@ async fn an_https_builder_gets_the_bundle_from_the_hot_thread_over_tls() {
         .iter()
         .find(|a| a.relay == "extra-builder")
         .expect("the https builder's answer is journaled");
-    let hashes: Vec<u8> = got[0]
-        .txs
-        .iter()
-        .flat_map(|t| alloy::primitives::keccak256(t).0)
-        .collect();
     assert_eq!(
         (tls.victim, tls.method.as_str(), tls.http_status, tls.ok),
         (victim, "eth_sendBundle", 200, true),
         "{tls:?}"
     );
-    assert_eq!(tls.bundle_hash, Some(alloy::primitives::keccak256(&hashes)));
+    assert_eq!(tls.bundle_hash, Some(bundle_hash(&got[0].txs)));
     relay.stop();
 }
 
