@@ -26,9 +26,6 @@ pub enum FireError {
     /// A relay URL that cannot be parsed.
     #[error("invalid relay url: {0}")]
     BadUrl(&'static str),
-    /// Something deliberately not supported on this path.
-    #[error("unsupported: {0}")]
-    Unsupported(&'static str),
     /// A TLS handshake that failed, or a TLS session that cannot go on (the reason).
     #[error("TLS: {0}")]
     Tls(&'static str),

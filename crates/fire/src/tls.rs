@@ -317,15 +317,12 @@ pub struct TlsReader {
     buf: Vec<u8>,
     /// Where the writer finds the keys a peer-requested update gave us.
     tx_updates: Arc<ArrayQueue<RecordKey>>,
-    /// Key updates received from the peer.
-    key_updates: u64,
 }
 
 impl std::fmt::Debug for TlsReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsReader")
             .field("seq", &self.seq)
-            .field("key_updates", &self.key_updates)
             .finish_non_exhaustive()
     }
 }
@@ -342,7 +339,6 @@ impl TlsReader {
             kernel,
             buf,
             tx_updates,
-            key_updates,
         } = self;
         let mut start = 0;
         let result = loop {
@@ -380,7 +376,7 @@ impl TlsReader {
             match content_type {
                 Some(&APPLICATION_DATA) => on_data(content),
                 Some(&HANDSHAKE) => {
-                    if let Err(e) = handshake(content, key, seq, kernel, tx_updates, key_updates) {
+                    if let Err(e) = handshake(content, key, seq, kernel, tx_updates) {
                         break Err(e);
                     }
                 }
@@ -397,11 +393,6 @@ impl TlsReader {
         buf.drain(..start.min(buf.len()));
         result
     }
-
-    /// Key updates received from the peer so far.
-    pub fn key_updates(&self) -> u64 {
-        self.key_updates
-    }
 }
 
 /// Post-handshake handshake messages (RFC 8446 §4.6), each whole within its record.
@@ -411,7 +402,6 @@ fn handshake(
     seq: &mut u64,
     kernel: &mut KernelConnection<ClientConnectionData>,
     tx_updates: &ArrayQueue<RecordKey>,
-    key_updates: &mut u64,
 ) -> Result<(), TlsEnd> {
     const SPLIT: TlsEnd = TlsEnd::Broken("a handshake message split across records");
     while let Some(&[typ, a, b, c]) = msgs.get(..4) {
@@ -431,7 +421,6 @@ fn handshake(
                 *key = RecordKey::new(&next)
                     .map_err(|_| TlsEnd::Broken("the peer's next key is not usable"))?;
                 *seq = 0;
-                *key_updates += 1;
                 // §5.1: a KeyUpdate ends its record (what follows is under the new key).
                 if msgs.len() != 4 + len {
                     return Err(TlsEnd::Broken("a KeyUpdate that does not end its record"));
@@ -567,7 +556,6 @@ pub fn client_handshake(
         kernel,
         buf,
         tx_updates: updates,
-        key_updates: 0,
     };
     Ok((writer, reader))
 }
