@@ -29,6 +29,10 @@ pub enum FireError {
     /// A TLS handshake that failed, or a TLS session that cannot go on (the reason).
     #[error("TLS: {0}")]
     Tls(&'static str),
+    /// The connection has ended and its successor is not dialed yet: nothing was written (the
+    /// connection's background thread is dialing, with a backoff while the relay is down).
+    #[error("relay not connected (redialing)")]
+    NotConnected,
     /// A socket error (after the one reconnect attempt, when sending).
     #[error("relay i/o error: {0:?}")]
     Io(io::ErrorKind),

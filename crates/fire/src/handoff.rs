@@ -1,8 +1,9 @@
 //! Bundle bodies handed from the hot lane to the slow lane without allocating: a fixed set of
 //! buffers circulates between a free queue and a full queue.
 //!
-//! The slow lane uses them to journal what was fired (dry-run) and to post bundles to relays
-//! that the hot thread cannot write to itself (https endpoints).
+//! The slow lane uses them to journal what was fired and to post bundles to the relays the hot
+//! thread does not write to (simulation endpoints, a relay it could not reach at start) or did
+//! not reach this time ([`Parcel::missed`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,6 +33,9 @@ pub struct Parcel {
     pub body: Vec<u8>,
     /// The `X-Flashbots-Signature` value.
     pub auth: String,
+    /// The hot thread's relays (bit `i` for its relay `i`) that this body did not reach: their
+    /// connection was between streams. The slow lane posts it to them too.
+    pub missed: u64,
 }
 
 /// The two queues and the drop counter.
@@ -54,6 +58,7 @@ impl Handoff {
                 kind: ParcelKind::SendBundle,
                 body: Vec::with_capacity(body_capacity),
                 auth: String::with_capacity(256),
+                missed: 0,
             };
             // The queue was sized for exactly these.
             let _ = free.push(Box::new(p));
@@ -69,6 +74,19 @@ impl Handoff {
     /// Hot lane: copies `body` and `auth` into a free buffer and queues it. A body larger than
     /// the buffers, or no free buffer, is a counted drop, never an allocation or a wait.
     pub fn send(&self, victim: B256, kind: ParcelKind, body: &[u8], auth: &str) -> bool {
+        self.send_missed(victim, kind, body, auth, 0)
+    }
+
+    /// [`Handoff::send`], naming the hot thread's relays the body did not reach
+    /// ([`Parcel::missed`]).
+    pub fn send_missed(
+        &self,
+        victim: B256,
+        kind: ParcelKind,
+        body: &[u8],
+        auth: &str,
+        missed: u64,
+    ) -> bool {
         if body.len() > self.body_capacity {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return false;
@@ -83,6 +101,7 @@ impl Handoff {
         p.body.extend_from_slice(body);
         p.auth.clear();
         p.auth.push_str(auth);
+        p.missed = missed;
         match self.full.push(p) {
             Ok(()) => true,
             Err(p) => {

@@ -6,6 +6,10 @@
 //! `std::sync::mpsc::sync_channel`; when it is full the reply is dropped and counted
 //! ([`RelayConn::dropped_replies`]) rather than stalling the reader.
 //!
+//! The hot thread never connects: each connection's one background thread reads the answers
+//! and, when the stream ends (an idle close, a relay restart), dials the next one (TCP and, over
+//! https, the TLS handshake) and leaves it in a one-slot queue for the next request to take.
+//!
 //! HTTP/1.1 answers a keep-alive connection's requests in order, so each connection keeps a
 //! lock-free FIFO of its requests' tags ([`RelayConn::send_tagged`], e.g. the victim's hash):
 //! the writer pushes a tag before it writes, the reader pops one per answer and hands it back
@@ -26,7 +30,7 @@ use std::{
     io::{self, IoSlice, Read, Write},
     net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc::{SyncSender, TrySendError},
     },
@@ -167,25 +171,84 @@ impl ReplyLimits {
 }
 
 /// A warm connection to one relay, owned by the hot thread.
+///
+/// The owner only ever writes: the connection's one background thread reads the answers and,
+/// when the stream ends (the relay closed an idle connection, restarted, or the owner closed
+/// it), dials a new one at once (TCP connect, and the TLS handshake over https) and leaves it
+/// in a one-slot queue. The next request takes it from there, lock-free; none ever connects on
+/// the owner's thread. While no stream is ready a request fails at once with
+/// [`FireError::NotConnected`] (nothing was written), and the thread keeps dialing with a
+/// backoff (10 ms doubling to 5 s, from zero again after a stream that lasted a second).
 pub struct RelayConn {
     index: usize,
     addr: SocketAddr,
-    /// The host, for the TLS server name; `None` over plain http.
-    tls_host: Option<String>,
-    stream: TcpStream,
-    /// The sealing half of the TLS session, over https.
-    tls: Option<TlsWriter>,
+    /// Over https.
+    tls: bool,
+    /// The stream requests are written on now.
+    out: Outbound,
     /// The request head: the fixed prefix, then per request the auth value and Content-Length.
     head: Vec<u8>,
     prefix_len: usize,
-    /// Cleared by the reader thread when the peer closes or the stream breaks.
+    /// Shared with the background thread: the spare stream, old streams to close, counters.
+    link: Arc<Link>,
+    reconnects: u64,
+}
+
+/// The writing half of one stream.
+struct Outbound {
+    stream: TcpStream,
+    /// The sealing half of the TLS session, over https.
+    tls: Option<TlsWriter>,
+    /// Cleared by the reader when the peer closes or the stream breaks.
     open: Arc<AtomicBool>,
     /// Tags of the requests written on this stream and not answered yet, oldest first.
     in_flight: InFlight,
-    reconnects: u64,
-    replies: SyncSender<RelayReply>,
-    dropped: Arc<AtomicU64>,
 }
+
+/// The reading half of one stream.
+struct Inbound {
+    stream: TcpStream,
+    tls: Option<TlsReader>,
+    open: Arc<AtomicBool>,
+    in_flight: InFlight,
+}
+
+/// What the owner and the background thread share.
+struct Link {
+    /// A stream dialed after the last one ended, for the owner's next request.
+    spare: ArrayQueue<Outbound>,
+    /// Streams the owner swapped out: closed (and their TLS buffers freed) by the background
+    /// thread, so that the owner's thread never frees or closes anything.
+    retired: ArrayQueue<Outbound>,
+    /// Set when the owner drops the connection: the thread stops dialing and ends.
+    shutdown: AtomicBool,
+    /// Replies dropped because the reply channel was full.
+    dropped: AtomicU64,
+    /// Dials (connect or handshake) that failed since `connect`.
+    dial_failures: AtomicU64,
+    /// The socket the background thread is handshaking on, for the owner's drop to cut short.
+    dialing: Mutex<Option<TcpStream>>,
+}
+
+impl Link {
+    fn retire(&self, out: Outbound) {
+        // A full queue (the thread is busy dialing): closing it here is the rare fallback.
+        let _ = self.retired.push(out);
+    }
+
+    fn close_retired(&self) {
+        while let Some(out) = self.retired.pop() {
+            let _ = out.stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// First wait before dialing again after a failed dial or a short-lived stream.
+const REDIAL_MIN: Duration = Duration::from_millis(10);
+/// Longest wait between dials.
+const REDIAL_MAX: Duration = Duration::from_secs(5);
+/// A stream that lasted this long ended normally (an idle close): the next dial is at once.
+const REDIAL_HEALTHY: Duration = Duration::from_secs(1);
 
 impl fmt::Debug for RelayConn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -200,8 +263,9 @@ impl fmt::Debug for RelayConn {
 
 impl RelayConn {
     /// Connects to an `http://` or `https://host[:port][/path]` relay with `TCP_NODELAY` (and a
-    /// TLS 1.3 handshake over https), pre-builds the request head prefix, and starts the reader
-    /// thread that sends replies on `replies`. The host is resolved once, here.
+    /// TLS 1.3 handshake over https), pre-builds the request head prefix, and starts the
+    /// connection's background thread, which sends replies on `replies` and redials when the
+    /// stream ends. The host is resolved once, here.
     pub fn connect(
         index: usize,
         url: &str,
@@ -219,30 +283,44 @@ impl RelayConn {
         // Room for the auth value and the Content-Length line, so `send` never grows it.
         let mut head = Vec::with_capacity(prefix.len() + 256);
         head.extend_from_slice(prefix.as_bytes());
-        let dropped = Arc::new(AtomicU64::new(0));
         let tls_host = target.tls.then(|| target.host.clone());
-        let (stream, tls, open, in_flight) =
-            open_stream(index, addr, tls_host.as_deref(), &replies, &dropped)?;
-        Ok(RelayConn {
+        let (out, inbound) = open_stream(addr, tls_host.as_deref(), None)?;
+        let link = Arc::new(Link {
+            spare: ArrayQueue::new(1),
+            retired: ArrayQueue::new(4),
+            shutdown: AtomicBool::new(false),
+            dropped: AtomicU64::new(0),
+            dial_failures: AtomicU64::new(0),
+            dialing: Mutex::new(None),
+        });
+        let ctx = ReaderCtx {
             index,
             addr,
             tls_host,
-            stream,
-            tls,
+            replies,
+            link: Arc::clone(&link),
+        };
+        thread::Builder::new()
+            .name(format!("relay-{index}-reader"))
+            .spawn(move || ctx.run(inbound))?;
+        Ok(RelayConn {
+            index,
+            addr,
+            tls: target.tls,
+            out,
             prefix_len: prefix.len(),
             head,
-            open,
-            in_flight,
+            link,
             reconnects: 0,
-            replies,
-            dropped,
         })
     }
 
     /// Writes the request head prefix, `auth_header`, `Content-Length`, and `body`.
     ///
-    /// If the reader has seen the connection close, or the write fails, reconnects once and
-    /// writes again; a second failure is returned. No allocation unless reconnecting.
+    /// If the reader has seen the connection close, takes the stream the background thread
+    /// dialed since ([`FireError::NotConnected`] if there is none yet); if the write fails,
+    /// closes the stream and writes again on a dialed one if there is one. Never connects,
+    /// never allocates.
     pub fn send(&mut self, auth_header: &str, body: &[u8]) -> Result<(), FireError> {
         self.send_with(None, auth_header, body)
     }
@@ -266,19 +344,23 @@ impl RelayConn {
         auth_header: &str,
         body: &[u8],
     ) -> Result<(), FireError> {
-        let mut reconnected = false;
+        let mut swapped = false;
         if !self.is_open() {
-            self.reconnect()?;
-            reconnected = true;
+            self.take_spare()?;
+            swapped = true;
         }
         match self
             .track(tag)
             .and_then(|()| self.write_request(auth_header, body))
         {
             Ok(()) => Ok(()),
-            Err(e) if reconnected => Err(e.into()),
-            Err(_) => {
-                self.reconnect()?;
+            Err(e) => {
+                // A stream that failed a write carries nothing more: its reader hands back what
+                // was owed on it, and the background thread dials its successor.
+                self.close();
+                if swapped || self.take_spare().is_err() {
+                    return Err(e.into());
+                }
                 self.track(tag)
                     .and_then(|()| self.write_request(auth_header, body))
                     .map_err(FireError::from)
@@ -286,12 +368,28 @@ impl RelayConn {
         }
     }
 
+    /// Swaps in the stream the background thread dialed; the old one goes back to that thread
+    /// to be closed. A spare that has itself ended since is passed over.
+    fn take_spare(&mut self) -> Result<(), FireError> {
+        while let Some(spare) = self.link.spare.pop() {
+            if !spare.open.load(Ordering::Acquire) {
+                self.link.retire(spare);
+                continue;
+            }
+            let old = std::mem::replace(&mut self.out, spare);
+            self.link.retire(old);
+            self.reconnects += 1;
+            return Ok(());
+        }
+        Err(FireError::NotConnected)
+    }
+
     /// Queues `tag` for the next answer, before the request is written (the answer may be read
     /// before the write returns). A full queue means the peer owes [`MAX_IN_FLIGHT`] answers:
     /// the connection is closed (its reader hands back every queued tag unanswered) and the
     /// error makes the caller reconnect.
     fn track(&mut self, tag: Option<B256>) -> io::Result<()> {
-        if self.in_flight.push(tag).is_err() {
+        if self.out.in_flight.push(tag).is_err() {
             self.close();
             // A kind, not a message: building the error allocates nothing.
             return Err(io::ErrorKind::WouldBlock.into());
@@ -300,23 +398,26 @@ impl RelayConn {
     }
 
     /// Writes one complete, pre-built request (an exchange order: head, auth and body already
-    /// in `request`). Reconnects first if the reader has seen the connection close, but never
-    /// writes twice: after a failed write the venue may or may not have the order, so the error
-    /// goes back to the caller, who asks the venue before trying again.
+    /// in `request`). Takes the stream dialed since if the reader has seen the connection close
+    /// ([`FireError::NotConnected`], nothing written, if there is none yet), but never writes
+    /// twice: after a failed write the venue may or may not have the order, so the error goes
+    /// back to the caller, who asks the venue before trying again.
     pub fn send_request(&mut self, request: &[u8]) -> Result<(), FireError> {
         if !self.is_open() {
-            self.reconnect()?;
+            self.take_spare()?;
         }
         self.track(None)?;
-        let written = match self.tls.as_mut() {
+        let out = &mut self.out;
+        let written = match out.tls.as_mut() {
             Some(tls) => tls
                 .seal(&[request])
-                .and_then(|sealed| write_all(&mut self.stream, sealed)),
-            None => write_all(&mut self.stream, request),
+                .and_then(|sealed| write_all(&mut out.stream, sealed)),
+            None => write_all(&mut out.stream, request),
         };
         if written.is_err() {
             // A session that failed to seal or broke mid-write must not carry the next order:
-            // close it (its reader hands back what was owed) so the next request reconnects.
+            // close it (its reader hands back what was owed) so the next request takes a new
+            // stream.
             self.close();
         }
         written.map_err(FireError::from)
@@ -324,30 +425,42 @@ impl RelayConn {
 
     /// Whether requests go over TLS.
     pub fn is_tls(&self) -> bool {
-        self.tls.is_some()
+        self.tls
     }
 
-    /// Shut the connection down (an answer owed on it is taken for lost): its reader thread
-    /// delivers whatever it has already framed, ends, and [`RelayConn::is_open`] turns false;
-    /// the next request reconnects.
+    /// Shut the connection down (an answer owed on it is taken for lost): its reader delivers
+    /// whatever it has already framed, [`RelayConn::is_open`] turns false, and the background
+    /// thread dials a new stream for the next request.
     pub fn close(&mut self) {
         // An error means the socket is already gone, which is what is wanted.
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = self.out.stream.shutdown(Shutdown::Both);
     }
 
-    /// Successful reconnects since `connect`.
+    /// Streams swapped in since `connect` (each dialed by the background thread).
     pub fn reconnects(&self) -> u64 {
         self.reconnects
     }
 
-    /// Whether the connection is believed usable (the reader has not seen it close or break).
+    /// Whether the stream requests are written on is believed usable (its reader has not seen
+    /// it close or break).
     pub fn is_open(&self) -> bool {
-        self.open.load(Ordering::Acquire)
+        self.out.open.load(Ordering::Acquire)
+    }
+
+    /// Whether a request now would be written: the stream is open, or a new one is dialed and
+    /// waiting. False while the background thread is still dialing.
+    pub fn is_ready(&self) -> bool {
+        self.is_open() || !self.link.spare.is_empty()
+    }
+
+    /// Dials (connect or TLS handshake) that failed since `connect`.
+    pub fn dial_failures(&self) -> u64 {
+        self.link.dial_failures.load(Ordering::Relaxed)
     }
 
     /// Replies dropped because the reply channel was full.
     pub fn dropped_replies(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.link.dropped.load(Ordering::Relaxed)
     }
 
     /// The resolved relay address.
@@ -361,38 +474,21 @@ impl RelayConn {
         self.head.extend_from_slice(b"\r\nContent-Length: ");
         push_u64_dec(&mut self.head, body.len() as u64);
         self.head.extend_from_slice(b"\r\n\r\n");
-        if let Some(tls) = self.tls.as_mut() {
+        let out = &mut self.out;
+        if let Some(tls) = out.tls.as_mut() {
             let sealed = tls.seal(&[&self.head, body])?;
-            return write_all(&mut self.stream, sealed);
+            return write_all(&mut out.stream, sealed);
         }
         let mut bufs = [IoSlice::new(&self.head), IoSlice::new(body)];
         let mut pending: &mut [IoSlice<'_>] = &mut bufs;
         while !pending.is_empty() {
-            match self.stream.write_vectored(pending) {
+            match out.stream.write_vectored(pending) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => IoSlice::advance_slices(&mut pending, n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
-    }
-
-    fn reconnect(&mut self) -> Result<(), FireError> {
-        // Shutting the old socket down ends its reader thread (its read returns 0).
-        let _ = self.stream.shutdown(Shutdown::Both);
-        let (stream, tls, open, in_flight) = open_stream(
-            self.index,
-            self.addr,
-            self.tls_host.as_deref(),
-            &self.replies,
-            &self.dropped,
-        )?;
-        self.stream = stream;
-        self.tls = tls;
-        self.open = open;
-        self.in_flight = in_flight;
-        self.reconnects += 1;
         Ok(())
     }
 }
@@ -402,11 +498,29 @@ impl Drop for RelayConn {
         // Answers still owed get a moment to arrive, so that they are read rather than
         // handed back as lost.
         let deadline = std::time::Instant::now() + DROP_GRACE;
-        while !self.in_flight.is_empty() && self.is_open() && std::time::Instant::now() < deadline {
+        while !self.out.in_flight.is_empty()
+            && self.is_open()
+            && std::time::Instant::now() < deadline
+        {
             thread::sleep(Duration::from_millis(1));
         }
-        // Ends the reader thread; errors mean the socket is already gone.
-        let _ = self.stream.shutdown(Shutdown::Both);
+        // The background thread ends at the end of the stream it reads (the current one, or a
+        // spare): it sees the flag before it would publish another, or the spare it published
+        // is taken and shut down here (the fences order the flag against the queue).
+        self.link.shutdown.store(true, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if let Some(spare) = self.link.spare.pop() {
+            let _ = spare.stream.shutdown(Shutdown::Both);
+        }
+        // A handshake in progress would hold the thread (and its reply sender) for up to
+        // HANDSHAKE_TIMEOUT: it is cut short.
+        if let Ok(dialing) = self.link.dialing.lock()
+            && let Some(socket) = dialing.as_ref()
+        {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        // Errors mean the socket is already gone.
+        let _ = self.out.stream.shutdown(Shutdown::Both);
     }
 }
 
@@ -424,25 +538,34 @@ fn write_all(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// The new stream, its TLS writer (over https), its open flag and its queue of tags.
-type Opened = (TcpStream, Option<TlsWriter>, Arc<AtomicBool>, InFlight);
-
-/// Connects, sets `TCP_NODELAY`, runs the TLS handshake for `tls_host` if given, and starts the
-/// reader thread for the new stream.
+/// Connects, sets `TCP_NODELAY`, and runs the TLS handshake for `tls_host` if given: the
+/// stream's two halves. With `link`, the socket is left there during the handshake (for the
+/// owner's drop to shut down) and the dial gives up if the owner is already gone.
 fn open_stream(
-    index: usize,
     addr: SocketAddr,
     tls_host: Option<&str>,
-    replies: &SyncSender<RelayReply>,
-    dropped: &Arc<AtomicU64>,
-) -> Result<Opened, FireError> {
+    link: Option<&Link>,
+) -> Result<(Outbound, Inbound), FireError> {
     let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
     stream.set_nodelay(true)?;
     let (writer, tls_reader) = match tls_host {
         Some(host) => {
             stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
             stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
-            let (w, r) = client_handshake(&mut stream, host, TLS_RESERVE)?;
+            if let Some(link) = link {
+                if let Ok(mut dialing) = link.dialing.lock() {
+                    *dialing = stream.try_clone().ok();
+                }
+                // Checked after the socket is left where the drop looks for it.
+                if link.shutdown.load(Ordering::SeqCst) {
+                    return Err(FireError::NotConnected);
+                }
+            }
+            let handshake = client_handshake(&mut stream, host, TLS_RESERVE);
+            if let Some(Ok(mut dialing)) = link.map(|l| l.dialing.lock()) {
+                *dialing = None;
+            }
+            let (w, r) = handshake?;
             stream.set_read_timeout(None)?;
             stream.set_write_timeout(None)?;
             (Some(w), Some(r))
@@ -452,31 +575,97 @@ fn open_stream(
     let reader = stream.try_clone()?;
     let open = Arc::new(AtomicBool::new(true));
     let in_flight = Arc::new(ArrayQueue::new(MAX_IN_FLIGHT));
-    let ctx = ReaderCtx {
-        index,
-        replies: replies.clone(),
+    let out = Outbound {
+        stream,
+        tls: writer,
         open: Arc::clone(&open),
-        dropped: Arc::clone(dropped),
         in_flight: Arc::clone(&in_flight),
     };
-    thread::Builder::new()
-        .name(format!("relay-{index}-reader"))
-        .spawn(move || ctx.run(reader, tls_reader))?;
-    Ok((stream, writer, open, in_flight))
+    let inbound = Inbound {
+        stream: reader,
+        tls: tls_reader,
+        open,
+        in_flight,
+    };
+    Ok((out, inbound))
 }
 
-/// What a reader thread needs besides its socket.
+/// What the background thread needs: where to dial, where replies go, what it shares.
 struct ReaderCtx {
     index: usize,
+    addr: SocketAddr,
+    tls_host: Option<String>,
     replies: SyncSender<RelayReply>,
-    open: Arc<AtomicBool>,
-    dropped: Arc<AtomicU64>,
-    in_flight: InFlight,
+    link: Arc<Link>,
 }
 
 impl ReaderCtx {
-    /// Reads responses until the peer closes or the stream breaks, then marks it closed.
-    fn run(self, mut stream: TcpStream, mut tls: Option<TlsReader>) {
+    /// Reads each stream to its end, then dials its successor and leaves it for the owner,
+    /// until the owner drops the connection.
+    fn run(self, first: Inbound) {
+        let mut inbound = first;
+        let mut backoff = Duration::ZERO;
+        loop {
+            let began = std::time::Instant::now();
+            self.read(inbound);
+            self.link.close_retired();
+            if began.elapsed() >= REDIAL_HEALTHY {
+                backoff = Duration::ZERO;
+            }
+            let Some((out, next)) = self.redial(&mut backoff) else {
+                break;
+            };
+            // Backs off after a stream that ends at once (a peer that accepts and closes).
+            backoff = next_backoff(backoff);
+            if let Some(stale) = self.link.spare.force_push(out) {
+                let _ = stale.stream.shutdown(Shutdown::Both);
+            }
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if self.link.shutdown.load(Ordering::SeqCst) {
+                // The owner is gone (or going): what it may not have taken is closed here.
+                if let Some(spare) = self.link.spare.pop() {
+                    let _ = spare.stream.shutdown(Shutdown::Both);
+                }
+                break;
+            }
+            inbound = next;
+        }
+        self.link.close_retired();
+    }
+
+    /// Dials until a stream is up, waiting `backoff` first and longer after each failure;
+    /// `None` once the owner has dropped the connection.
+    fn redial(&self, backoff: &mut Duration) -> Option<(Outbound, Inbound)> {
+        loop {
+            let until = std::time::Instant::now() + *backoff;
+            while std::time::Instant::now() < until {
+                if self.link.shutdown.load(Ordering::SeqCst) {
+                    return None;
+                }
+                thread::sleep(Duration::from_millis(5).min(*backoff));
+            }
+            if self.link.shutdown.load(Ordering::SeqCst) {
+                return None;
+            }
+            match open_stream(self.addr, self.tls_host.as_deref(), Some(&self.link)) {
+                Ok(halves) => return Some(halves),
+                Err(_) => {
+                    self.link.dial_failures.fetch_add(1, Ordering::Relaxed);
+                    *backoff = next_backoff(*backoff);
+                }
+            }
+        }
+    }
+
+    /// Reads responses until the peer closes or the stream breaks, then marks it closed and
+    /// hands back every request still owed an answer.
+    fn read(&self, inbound: Inbound) {
+        let Inbound {
+            mut stream,
+            mut tls,
+            open,
+            in_flight,
+        } = inbound;
         let mut framer = ResponseFramer::with_capacity(8 * 1024);
         let mut chunk = [0u8; 4096];
         // Records the handshake read past come first.
@@ -492,7 +681,7 @@ impl ReaderCtx {
             };
             // A TLS stream that ended (close_notify, an alert, a broken record) carries nothing
             // more: what was framed before it is still delivered.
-            let valid = self.drain(&mut framer);
+            let valid = self.drain(&mut framer, &in_flight);
             if fed.is_err() || !valid {
                 // A response we cannot frame leaves the stream unusable: drop it.
                 let _ = stream.shutdown(Shutdown::Both);
@@ -505,11 +694,11 @@ impl ReaderCtx {
                 Err(_) => break,
             };
         }
-        self.open.store(false, Ordering::Release);
-        // The writer pushes no more on this stream once it sees it closed (it reconnects with
-        // a new queue); what it pushed before is owed no answer now.
+        open.store(false, Ordering::Release);
+        // The writer pushes no more on this stream once it sees it closed (it takes a new
+        // stream with a new queue); what it pushed before is owed no answer now.
         let _ = stream.shutdown(Shutdown::Both);
-        while let Some(tag) = self.in_flight.pop() {
+        while let Some(tag) = in_flight.pop() {
             if tag.is_some() {
                 self.deliver(RelayReply {
                     relay: self.index,
@@ -526,12 +715,12 @@ impl ReaderCtx {
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
             self.replies.try_send(reply)
         {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.link.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Delivers every complete response framed so far; false if the stream is not valid HTTP.
-    fn drain(&self, framer: &mut ResponseFramer) -> bool {
+    fn drain(&self, framer: &mut ResponseFramer, in_flight: &InFlight) -> bool {
         loop {
             match framer.take() {
                 Framed::Incomplete => return true,
@@ -547,11 +736,16 @@ impl ReaderCtx {
                     limits,
                     // A request the writer had not queued yet cannot be answered: an empty
                     // queue means an answer nobody asked for.
-                    tag: self.in_flight.pop().flatten(),
+                    tag: in_flight.pop().flatten(),
                 }),
             }
         }
     }
+}
+
+/// The wait after `backoff`: doubled, at least [`REDIAL_MIN`], at most [`REDIAL_MAX`].
+fn next_backoff(backoff: Duration) -> Duration {
+    (backoff * 2).clamp(REDIAL_MIN, REDIAL_MAX)
 }
 
 /// What [`ResponseFramer::take`] found at the front of a buffer. The body is a `String` from

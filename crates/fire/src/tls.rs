@@ -109,6 +109,25 @@ pub fn roots() -> io::Result<Arc<RootCertStore>> {
     Ok(Arc::clone(ROOTS.get_or_init(|| Arc::new(roots))))
 }
 
+static GENERAL_CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+
+/// TLS 1.2 and 1.3 over the process's roots ([`roots`]): for the connections that are not split
+/// (the exchange clients, the slow lane's relay posts), so that they trust exactly what the
+/// split connections trust.
+pub fn general_config() -> io::Result<Arc<ClientConfig>> {
+    if let Some(c) = GENERAL_CONFIG.get() {
+        return Ok(Arc::clone(c));
+    }
+    let roots = roots()?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| io::Error::other(format!("TLS versions: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::clone(GENERAL_CONFIG.get_or_init(|| Arc::new(config))))
+}
+
 /// TLS 1.3 only, secrets extractable, no resumption.
 fn split_config() -> Result<Arc<ClientConfig>, FireError> {
     if let Some(c) = SPLIT_CONFIG.get() {

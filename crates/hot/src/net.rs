@@ -11,7 +11,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
@@ -19,21 +19,9 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 pub use kestrel_fire::tls::trust_extra_roots_pem;
 
-static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-
 /// TLS 1.2 and 1.3 (venues), over the process's roots ([`kestrel_fire::tls::roots`]).
 fn client_config() -> io::Result<Arc<ClientConfig>> {
-    if let Some(c) = CONFIG.get() {
-        return Ok(Arc::clone(c));
-    }
-    let roots = kestrel_fire::tls::roots()?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| io::Error::other(format!("TLS versions: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::clone(CONFIG.get_or_init(|| Arc::new(config))))
+    kestrel_fire::tls::general_config()
 }
 
 /// A connected stream, plain or TLS.

@@ -527,21 +527,43 @@ impl Pipeline {
         stamps.stage_end_ns[Stage::Build as usize] = mono_ns();
         let send_auth = std::str::from_utf8(&self.auth_buf[..send_auth_len]).unwrap_or("");
         let call_auth = std::str::from_utf8(&call_auth[..call_len]).unwrap_or("");
-        for (conn, target_kind) in &mut self.relays {
-            let ok = match target_kind {
-                RelayTarget::SendBundle => conn.send_tagged(tx.hash, send_auth, send_body),
-                RelayTarget::CallBundle => conn.send_tagged(tx.hash, call_auth, call_body),
+        // Relays whose connection was between streams (bit i for relay i), by request.
+        let (mut missed_send, mut missed_call) = (0u64, 0u64);
+        for (i, (conn, target_kind)) in self.relays.iter_mut().enumerate() {
+            let (sent, missed) = match target_kind {
+                RelayTarget::SendBundle => (
+                    conn.send_tagged(tx.hash, send_auth, send_body),
+                    &mut missed_send,
+                ),
+                RelayTarget::CallBundle => (
+                    conn.send_tagged(tx.hash, call_auth, call_body),
+                    &mut missed_call,
+                ),
+            };
+            match sent {
+                Ok(()) => written = written.saturating_add(1),
+                Err(_) => *missed |= 1u64.checked_shl(i as u32).unwrap_or(0),
             }
-            .is_ok();
-            written += u8::from(ok);
         }
         stamps.stage_end_ns[Stage::Write as usize] = mono_ns();
-        // After the timed path: the slow lane journals the body and posts it where the hot
-        // thread cannot (https relays).
+        // After the timed path: the slow lane journals the body, posts it to the relays the
+        // hot thread does not write to, and to those it missed just now.
         if let Some(h) = &self.handoff {
-            h.send(tx.hash, ParcelKind::SendBundle, send_body, send_auth);
-            if self.handoff_calls {
-                h.send(tx.hash, ParcelKind::CallBundle, call_body, call_auth);
+            h.send_missed(
+                tx.hash,
+                ParcelKind::SendBundle,
+                send_body,
+                send_auth,
+                missed_send,
+            );
+            if self.handoff_calls || missed_call != 0 {
+                h.send_missed(
+                    tx.hash,
+                    ParcelKind::CallBundle,
+                    call_body,
+                    call_auth,
+                    missed_call,
+                );
             }
         }
         self.counters.add_bundle();

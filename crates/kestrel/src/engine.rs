@@ -512,8 +512,9 @@ fn wait_strategy(w: WaitSetting) -> WaitStrategy {
 /// Warm connections the hot thread writes to, and what each gets.
 type HotRelays = Vec<(RelayConn, RelayTarget)>;
 
-/// The hot thread's connections, their relays' names, and the relays the slow lane posts to.
-type SplitRelays = (HotRelays, Vec<String>, Vec<SlowRelay>);
+/// The hot thread's connections, the same relays for the slow lane (in the same order: it posts
+/// to those a bundle missed), and the relays only the slow lane posts to.
+type SplitRelays = (HotRelays, Vec<SlowRelay>, Vec<SlowRelay>);
 
 /// A relay the slow lane posts to (simulation endpoints, and execution endpoints the hot thread
 /// could not connect to at start).
@@ -538,14 +539,14 @@ fn connect_relays(
     mode: Mode,
     replies: &std::sync::mpsc::SyncSender<kestrel_fire::relay::RelayReply>,
 ) -> anyhow::Result<SplitRelays> {
-    let (mut hot, mut names, mut slow) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut hot, mut hot_slow, mut slow) = (Vec::new(), Vec::new(), Vec::new());
     for (i, relay) in reachable_relays(cfg, mode) {
         match relay.kind {
             ParcelKind::SendBundle => match RelayConn::connect(i, &relay.url, replies.clone()) {
                 Ok(c) => {
                     tracing::info!(relay = %relay.name, tls = c.is_tls(), "relay on the hot path");
                     hot.push((c, RelayTarget::SendBundle));
-                    names.push(relay.name);
+                    hot_slow.push(relay);
                 }
                 Err(e) => {
                     tracing::warn!(
@@ -559,7 +560,7 @@ fn connect_relays(
             ParcelKind::CallBundle | ParcelKind::PendingTx => slow.push(relay),
         }
     }
-    Ok((hot, names, slow))
+    Ok((hot, hot_slow, slow))
 }
 
 /// Every relay this mode may reach (with its index in the config) and the request it gets:
@@ -587,12 +588,26 @@ fn reachable_relays(cfg: &Config, mode: Mode) -> impl Iterator<Item = (usize, Sl
 #[derive(Clone, Debug)]
 pub(crate) struct SlowPoster {
     relays: Vec<SlowRelay>,
+    /// The hot thread's relays, in its order: a parcel goes to those it names as missed.
+    hot: Vec<SlowRelay>,
     client: alloy::transports::http::reqwest::Client,
     runtime: tokio::runtime::Handle,
     journal: JournalHandle,
     run_id: String,
     /// Posts whose answers are not journaled yet (the engine waits for them at stop).
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// The slow lane's HTTP client for relays: over https it trusts exactly what the hot thread's
+/// connections trust (the Mozilla roots and any added with `trust_extra_roots_pem`), TLS 1.2 or
+/// 1.3, so that a relay it posts to in their place is checked the same way.
+fn relay_client() -> anyhow::Result<alloy::transports::http::reqwest::Client> {
+    let tls = kestrel_fire::tls::general_config().context("loading the TLS roots")?;
+    alloy::transports::http::reqwest::Client::builder()
+        .timeout(POST_TIMEOUT)
+        .tls_backend_preconfigured((*tls).clone())
+        .build()
+        .context("building the relay client")
 }
 
 /// How long a relay post may take, answer included.
@@ -607,10 +622,22 @@ impl SlowPoster {
         self.relays.iter().any(|r| r.kind == kind)
     }
 
-    /// Posts `parcel` to every relay of its kind; how many those are.
+    /// Posts `parcel` to every relay of its kind, and to the hot thread's relays it missed;
+    /// how many those are.
     pub(crate) fn post(&self, parcel: &kestrel_fire::Parcel) -> usize {
         let mut posted = 0;
-        for r in self.relays.iter().filter(|r| r.kind == parcel.kind) {
+        let missed = self
+            .hot
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| parcel.missed & 1u64.checked_shl(*i as u32).unwrap_or(0) != 0)
+            .map(|(_, r)| r);
+        for r in self
+            .relays
+            .iter()
+            .filter(|r| r.kind == parcel.kind)
+            .chain(missed)
+        {
             posted += 1;
             let request = self
                 .client
@@ -769,7 +796,8 @@ impl Engine {
         let (producer, consumer) =
             spsc::channel::<HotEvent>(cfg.hot.ring_capacity, DropPolicy::DropNewest);
         let (replies, reply_logger) = spawn_reply_logger(&cfg, handle.clone(), run_id.clone())?;
-        let (relays, hot_relays, slow_relays) = connect_relays(&cfg, mode, &replies)?;
+        let (relays, hot_slow, slow_relays) = connect_relays(&cfg, mode, &replies)?;
+        let hot_relays = hot_slow.iter().map(|r| r.name.clone()).collect();
         drop(replies);
         // Bundles are followed to their outcome only where some relay could include them.
         let includable = relays.iter().any(|(_, t)| *t == RelayTarget::SendBundle)
@@ -788,10 +816,8 @@ impl Engine {
         let handoff = Arc::new(Handoff::new(HANDOFF_PARCELS, body_capacity));
         let poster = SlowPoster {
             relays: slow_relays,
-            client: alloy::transports::http::reqwest::Client::builder()
-                .timeout(POST_TIMEOUT)
-                .build()
-                .context("building the relay client")?,
+            hot: hot_slow,
+            client: relay_client()?,
             runtime: tokio::runtime::Handle::current(),
             journal: handle.clone(),
             run_id: run_id.clone(),
@@ -859,6 +885,7 @@ impl Engine {
                 // Every reachable relay, over http(s) from the slow lane.
                 poster: SlowPoster {
                     relays: reachable_relays(&cfg, mode).map(|(_, r)| r).collect(),
+                    hot: Vec::new(),
                     ..poster.clone()
                 },
                 outcomes: outcomes.as_ref().map(|o| Arc::clone(&o.watch)),

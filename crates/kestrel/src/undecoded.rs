@@ -401,6 +401,7 @@ impl Worker {
             kind: ParcelKind::SendBundle,
             body: send.to_vec(),
             auth,
+            missed: 0,
         });
         if self.lane.poster.reaches(ParcelKind::CallBundle) {
             let call = self.call_writer.call_bundle(&txs, target);
@@ -410,6 +411,7 @@ impl Worker {
                 kind: ParcelKind::CallBundle,
                 body: call.to_vec(),
                 auth,
+                missed: 0,
             });
         }
         u8::try_from(posted).unwrap_or(u8::MAX)

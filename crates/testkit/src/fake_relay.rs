@@ -25,7 +25,6 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
     routing::post,
-    serve::ListenerExt,
 };
 use kestrel_fire::verify_flashbots_signature;
 use kestrel_types::{Address, keccak256};
@@ -50,6 +49,8 @@ pub struct ReceivedBundle {
 struct Shared {
     bundles: Mutex<Vec<ReceivedBundle>>,
     connections: AtomicU64,
+    /// A handle on every accepted socket, for [`FakeRelay::close_connections`].
+    sockets: Mutex<Vec<std::net::TcpStream>>,
     tls_failures: AtomicU64,
     rejected: AtomicU64,
 }
@@ -136,6 +137,21 @@ impl FakeRelay {
         self.shared.connections.load(Ordering::Relaxed)
     }
 
+    /// Closes every connection the relay holds, as a relay's idle timeout does (the listener
+    /// stays up).
+    pub fn close_connections(&self) {
+        let sockets = self
+            .shared
+            .sockets
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        for socket in sockets {
+            // Already closed by the client is fine.
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
     /// Requests refused for a missing or invalid signature.
     pub fn rejected(&self) -> u64 {
         self.shared.rejected.load(Ordering::Relaxed)
@@ -173,15 +189,15 @@ async fn serve(
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
-    let counter = Arc::clone(&shared);
     let app = Router::new()
         .route("/", post(handle))
         .with_state(Arc::clone(&shared));
+    let listener = Tracked {
+        inner: listener,
+        shared: Arc::clone(&shared),
+    };
     match tls {
         None => {
-            let listener = listener.tap_io(move |_| {
-                counter.connections.fetch_add(1, Ordering::Relaxed);
-            });
             tokio::select! {
                 _ = axum::serve(listener, app) => {}
                 _ = stop => {}
@@ -192,10 +208,7 @@ async fn serve(
                 inner: listener,
                 acceptor: tokio_rustls::TlsAcceptor::from(config),
                 shared,
-            }
-            .tap_io(move |_| {
-                counter.connections.fetch_add(1, Ordering::Relaxed);
-            });
+            };
             tokio::select! {
                 _ = axum::serve(listener, app) => {}
                 _ = stop => {}
@@ -204,10 +217,47 @@ async fn serve(
     }
 }
 
+/// Accepts TCP connections, counting each and keeping a handle to close it with.
+struct Tracked {
+    inner: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl axum::serve::Listener for Tracked {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((sock, addr)) = self.inner.accept().await else {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            };
+            self.shared.connections.fetch_add(1, Ordering::Relaxed);
+            // A second descriptor on the socket: shutting it down closes the connection.
+            let handle = sock
+                .into_std()
+                .and_then(|std| Ok((std.try_clone()?, std)))
+                .and_then(|(handle, std)| Ok((handle, tokio::net::TcpStream::from_std(std)?)));
+            let Ok((handle, sock)) = handle else {
+                continue;
+            };
+            if let Ok(mut sockets) = self.shared.sockets.lock() {
+                sockets.push(handle);
+            }
+            return (sock, addr);
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
 /// Accepts TCP connections and completes each one's TLS handshake before handing it to axum;
 /// a failed or stalled handshake is counted and skipped.
 struct TlsListener {
-    inner: tokio::net::TcpListener,
+    inner: Tracked,
     acceptor: tokio_rustls::TlsAcceptor,
     shared: Arc<Shared>,
 }
@@ -218,10 +268,7 @@ impl axum::serve::Listener for TlsListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            let Ok((sock, addr)) = self.inner.accept().await else {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            };
+            let (sock, addr) = self.inner.accept().await;
             let handshake = self.acceptor.accept(sock);
             match tokio::time::timeout(std::time::Duration::from_secs(5), handshake).await {
                 Ok(Ok(stream)) => return (stream, addr),

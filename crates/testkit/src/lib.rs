@@ -7,6 +7,8 @@
 //!   and counts connections so tests can prove keep-alive.
 //! - [`http_proxy`]: an HTTP/1.1 proxy in front of a venue that loses the answers a rule picks
 //!   (closes, stays silent, or answers `503` in their place) and records every request line.
+//! - [`tcp_proxy`]: a TCP proxy that forwards bytes untouched (TLS too) and can hold a
+//!   connection silent, as a peer stalled mid-handshake.
 //! - [`tls`]: the test CA and server certificate, for local TLS servers (the fake relay's
 //!   `https://` mode among them).
 //! - [`free_port`]: a loopback port that was free a moment ago.
@@ -15,6 +17,7 @@
 
 pub mod fake_relay;
 pub mod http_proxy;
+pub mod tcp_proxy;
 pub mod tls;
 
 pub use fake_relay::{FakeRelay, ReceivedBundle};

@@ -34,6 +34,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
+use kestrel_fire::FireError;
 use kestrel_fire::relay::{RelayConn, RelayReply, ReplyLimits};
 use kestrel_stdx::mono_ns;
 use kestrel_store::XarbRecord;
@@ -148,13 +149,37 @@ impl OrderConn {
         }
     }
 
-    /// Write one complete request (never twice; see [`RelayConn::send_request`]).
-    pub fn send_request(&mut self, request: &[u8]) -> Result<(), String> {
+    /// Whether a request now would be written: a split connection between streams is not
+    /// until its reader thread has dialed the next (a polled one connects when it writes).
+    pub fn is_ready(&self) -> bool {
         match self {
-            OrderConn::Split(c) => c.send_request(request).map_err(|e| e.to_string()),
-            OrderConn::Polled(c) => c.send_request(request).map_err(|e| e.to_string()),
+            OrderConn::Split(c) => c.is_ready(),
+            OrderConn::Polled(_) => true,
         }
     }
+
+    /// Write one complete request (never twice; see [`RelayConn::send_request`]).
+    pub fn send_request(&mut self, request: &[u8]) -> Result<(), SendFailure> {
+        match self {
+            OrderConn::Split(c) => c.send_request(request).map_err(|e| match e {
+                FireError::NotConnected => SendFailure::NotSent(e.to_string()),
+                _ => SendFailure::Unknown(e.to_string()),
+            }),
+            // A failed connect and a failed write look alike here: taken as the latter.
+            OrderConn::Polled(c) => c
+                .send_request(request)
+                .map_err(|e| SendFailure::Unknown(e.to_string())),
+        }
+    }
+}
+
+/// Why a request did not go out whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendFailure {
+    /// Nothing reached the venue: there was no stream to write on.
+    NotSent(String),
+    /// The write failed or was cut short: the venue may or may not have the request.
+    Unknown(String),
 }
 
 impl From<RelayConn> for OrderConn {
@@ -1048,6 +1073,15 @@ impl XarbLane {
             .is_some_and(|(feed, book)| feed.is_live(book, now_ns))
     }
 
+    /// Whether an order on leg `leg` would be written now (paper: always): a venue whose
+    /// connection is being redialed is not traded until it is back.
+    fn can_send(&self, leg: usize) -> bool {
+        match &self.exec {
+            Execution::Orders { conns, .. } => conns.get(leg).is_some_and(OrderConn::is_ready),
+            Execution::Paper => true,
+        }
+    }
+
     /// Whether the leg's book has not changed since the lane last traded there: the liquidity
     /// it took may still be shown, so it is not traded against again until the venue says.
     fn stale_since_trade(&self, leg: usize) -> bool {
@@ -1222,6 +1256,7 @@ impl XarbLane {
     fn decide(&mut self, now_ns: u64, now_ms: u64) {
         let mut best: Option<(Opportunity, usize, usize)> = None;
         let mut held = false;
+        let mut unconnected = false;
         let n = self.cfg.legs.len();
         for buy in 0..n {
             for sell in 0..n {
@@ -1242,6 +1277,10 @@ impl XarbLane {
                 match evaluate(&b, &s, &self.cfg.params) {
                     Ok(Decision::Trade(o)) => {
                         self.stats.opportunities += 1;
+                        if !self.can_send(buy) || !self.can_send(sell) {
+                            unconnected = true;
+                            continue;
+                        }
                         if !self.has_budget(buy, now_ns) || !self.has_budget(sell, now_ns) {
                             held = true;
                             continue;
@@ -1280,6 +1319,12 @@ impl XarbLane {
                 if !self.holding {
                     self.stats.rate_limited += 1;
                 }
+                self.holding = true;
+                self.changed = true;
+            }
+            // Worth trading but a venue's connection is being redialed: decide again on every
+            // poll until it is back (a trade then waited, and is not timed).
+            None if unconnected => {
                 self.holding = true;
                 self.changed = true;
             }
@@ -1451,9 +1496,20 @@ impl XarbLane {
                                 q.push_back(pending);
                             }
                         }
+                        // Nothing went: the leg filled nothing.
+                        Err(SendFailure::NotSent(message)) => {
+                            self.push(LaneEvent::OrderFailed {
+                                id,
+                                role,
+                                venue,
+                                class: ErrorClass::Retryable,
+                                message,
+                            });
+                            self.record(id, role, leg, LegFill::default(), now_ms);
+                        }
                         // Part of it may have gone: whether the venue has the order is
                         // asked, once the connection is back.
-                        Err(message) => {
+                        Err(SendFailure::Unknown(message)) => {
                             self.push(LaneEvent::OrderFailed {
                                 id,
                                 role,

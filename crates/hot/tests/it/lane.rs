@@ -25,6 +25,7 @@ use kestrel_stdx::mono_ns;
 use kestrel_strategies::risk::{Holdings, RiskLimits, TripReason};
 use kestrel_strategies::xarb::{SymbolRules, XarbParams};
 use kestrel_testkit::http_proxy::{HttpProxy, Rule, Verdict};
+use kestrel_testkit::tcp_proxy::TcpProxy;
 use kestrel_types::Mode;
 use kestrel_types::cex::{BookSide, Fixed, Rate, Scale, Venue};
 use kestrel_venues::auth::{ApiSecret, BinanceSigner, BybitSigner, HttpMethod};
@@ -584,6 +585,54 @@ fn a_lane_started_tripped_opens_nothing_on_a_crossed_book_until_reset() {
         l.stats().trades == 1 && !l.is_busy()
     });
     assert_ne!(balances(&cheap), start[0], "the buy reached the venue");
+}
+
+/// A venue whose order connection is down is not traded while the connection's reader thread
+/// redials it: no leg goes out on the other venue only to be unwound. Once the venue listens
+/// again, the redialed connection is taken and the same crossed books are traded.
+#[test]
+fn a_venue_being_redialed_is_not_traded_until_its_connection_is_back() {
+    let [cheap, rich] = a_crossed_pair();
+    let start = [balances(&cheap), balances(&rich)];
+    let proxy = TcpProxy::start(rich.addr()).expect("proxy");
+    let mut lane = lane_ordering_at(
+        [&cheap, &rich],
+        [cheap.addr(), proxy.addr()],
+        CROSSED_HOLDINGS,
+        Rate(100_000),
+        Limits::default(),
+    );
+    // The rich venue's order endpoint goes down before the lane's first look at the books.
+    proxy.pause();
+    let mut events = run_until(&mut lane, "the crossed books were looked at", |l| {
+        l.stats().opportunities > 0
+    });
+    keep_polling(&mut lane, 300, &mut events);
+    let stats = lane.stats();
+    assert_eq!(
+        (stats.trades, stats.orders, stats.unwinds),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+    assert_eq!(failures(&events), [], "nothing was sent to fail");
+    assert_eq!(
+        [balances(&cheap), balances(&rich)],
+        start,
+        "no order reached a venue"
+    );
+
+    proxy.resume();
+    let events = run_until(&mut lane, "a trade once the venue is back", |l| {
+        l.stats().trades == 1 && !l.is_busy()
+    });
+    let stats = lane.stats();
+    assert_eq!(
+        (stats.orders, stats.fills, stats.unwinds),
+        (2, 2, 0),
+        "{stats:?} {events:?}"
+    );
+    assert_ne!(balances(&cheap), start[0], "the buy reached the venue");
+    assert_ne!(balances(&rich), start[1], "the sell reached the venue");
 }
 
 #[test]

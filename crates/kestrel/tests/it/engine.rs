@@ -401,6 +401,65 @@ async fn an_https_builder_gets_the_bundle_from_the_hot_thread_over_tls() {
     relay.stop();
 }
 
+/// The hot thread never connects: when an https builder's connection has ended and the
+/// successor its reader thread is dialing is still in its handshake (a proxy holds that
+/// connection silent), the bundle is not written there but handed to the slow lane, which posts
+/// it to that builder itself; the answer is journaled as the builder's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_an_https_builder_missed_while_redialing_is_posted_by_the_slow_lane() {
+    kestrel_testkit::tls::trust_test_ca();
+    let relay = kestrel_testkit::FakeRelay::start_tls().unwrap();
+    let upstream = format!("127.0.0.1:{}", relay.port()).parse().unwrap();
+    let proxy = kestrel_testkit::tcp_proxy::TcpProxy::start(upstream).unwrap();
+    let url = format!("https://{}/", proxy.addr());
+    let mut h = Harness::start_with_local_relay(&url).await;
+    assert_eq!(proxy.accepted(), 1, "the hot thread's connection");
+    // The builder drops the connection, as an idle timeout would; the reader thread redials at
+    // once, and that connection is held mid-handshake.
+    proxy.hold_next();
+    relay.close_connections();
+    for _ in 0..500 {
+        if proxy.held() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(proxy.held(), 1, "no redial reached the proxy");
+
+    let victim = h.large_victim(0).await;
+    assert!(h.wait_for(|c| c.bundles >= 1).await);
+    let got = bundles_of(&relay).await;
+    assert_eq!(got.len(), 1, "the builder never got the bundle it missed");
+    assert_eq!(got[0].method, "eth_sendBundle");
+    assert_eq!(alloy::primitives::keccak256(&got[0].txs[0]), victim);
+    let (report, _, _chain) = h.finish().await;
+    assert!(report.hot_relays.contains(&"extra-builder".to_owned()));
+    let reader = kestrel_store::open_readonly(&report.journal_path).unwrap();
+    let bundles = reader.bundles(&report.run_id).unwrap();
+    assert_eq!(bundles.len(), 1);
+    assert_eq!(
+        bundles[0].ev.relays_written, 1,
+        "the hot thread wrote to the plain builder only"
+    );
+    let answers = reader.relay_answers(&report.run_id).unwrap();
+    let posted = answers
+        .iter()
+        .find(|a| a.relay == "extra-builder")
+        .expect("the slow lane's post is journaled as the builder's answer");
+    assert_eq!(
+        (
+            posted.victim,
+            posted.method.as_str(),
+            posted.http_status,
+            posted.ok
+        ),
+        (victim, "eth_sendBundle", 200, true),
+        "{posted:?}"
+    );
+    assert_eq!(posted.bundle_hash, Some(bundle_hash(&got[0].txs)));
+    relay.stop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bundle_its_target_block_left_out_is_journaled_as_not_landed() {
     let mut h = Harness::start().await;

@@ -157,28 +157,73 @@ fn relay_restart_is_survived_by_one_reconnect() {
     assert_eq!(recv(&rx).status, 200);
 
     relay.stop();
-    // The reader thread notices the close; the next send must reconnect instead of writing
-    // into a dead socket.
+    // The reader thread notices the close; while the relay is down a send fails at once,
+    // writing nothing and connecting nothing on the caller's thread.
     let deadline = Instant::now() + WAIT;
     while conn.is_open() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(!conn.is_open());
+    let err = send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x09]], 9)).unwrap_err();
+    assert_eq!(err, FireError::NotConnected);
+    // The background thread keeps dialing the dead port, with a backoff.
+    while conn.dial_failures() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(conn.dial_failures() >= 2);
 
+    // Back up on the same port: the background thread connects before anything is sent, and
+    // the next send goes out on that connection.
     let relay = FakeRelay::start_on(port).unwrap();
+    while relay.connections_accepted() == 0 && Instant::now() < deadline + WAIT {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(relay.connections_accepted(), 1);
+    assert!(conn.is_ready());
+    assert_eq!(conn.reconnects(), 0, "nothing swapped in before a send");
     send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x02]], 2)).unwrap();
     assert_eq!(recv(&rx).status, 200);
     assert_eq!(conn.reconnects(), 1);
     assert_eq!(relay.connections_accepted(), 1);
     assert_eq!(relay.bundles()[0].txs, vec![vec![0x02, 0x02]]);
 
-    // With nothing listening, the one reconnect fails and the error comes back.
+    // With nothing listening, the send fails and says why.
     relay.stop();
     while conn.is_open() && Instant::now() < deadline + WAIT {
         std::thread::sleep(Duration::from_millis(5));
     }
     let err = send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x03]], 3)).unwrap_err();
-    assert_eq!(err, FireError::Io(std::io::ErrorKind::ConnectionRefused));
+    assert_eq!(err, FireError::NotConnected);
+}
+
+/// A relay that closes idle keep-alive connections: each is replaced in the background as soon
+/// as it ends, so the next bundle finds a warm connection instead of connecting first.
+#[test]
+fn an_idle_close_is_redialed_before_the_next_send() {
+    let relay = FakeRelay::start().unwrap();
+    let (tx, rx) = sync_channel(16);
+    let mut conn = RelayConn::connect(2, &relay.url(), tx).unwrap();
+    let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
+    let mut writer = BundleWriter::with_capacity(1024);
+    let deadline = Instant::now() + WAIT;
+    for round in 1..=3u8 {
+        send(&mut conn, &auth, writer.send_bundle(&[&[0x02, round]], 1)).unwrap();
+        assert_eq!(recv(&rx).status, 200);
+        // The relay drops every connection it holds, as an idle timeout would.
+        relay.close_connections();
+        while relay.connections_accepted() <= u64::from(round) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(relay.connections_accepted(), u64::from(round) + 1);
+        while !conn.is_ready() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(conn.is_ready());
+    }
+    send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 4]], 1)).unwrap();
+    assert_eq!(recv(&rx).status, 200);
+    assert_eq!((conn.reconnects(), conn.dial_failures()), (3, 0));
+    assert_eq!(relay.bundles().len(), 4);
 }
 
 /// Tagged requests written back to back, before any answer: each answer comes back with the
