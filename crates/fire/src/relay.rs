@@ -220,7 +220,8 @@ struct Link {
     /// Streams the owner swapped out: closed (and their TLS buffers freed) by the background
     /// thread, so that the owner's thread never frees or closes anything.
     retired: ArrayQueue<Outbound>,
-    /// Set when the owner drops the connection: the thread stops dialing and ends.
+    /// Set when the owner drops the connection: the thread stops dialing and ends (a TCP
+    /// connect in progress is not cut short: up to `CONNECT_TIMEOUT` against a silent peer).
     shutdown: AtomicBool,
     /// Replies dropped because the reply channel was full.
     dropped: AtomicU64,
@@ -326,9 +327,9 @@ impl RelayConn {
     }
 
     /// [`RelayConn::send`], with `tag` handed back on the reply that answers this request (or
-    /// on a status-0 reply if its connection ends first). A write that fails and is retried on
-    /// a new connection gets a reply from each: status 0 from the first (its reader hands back
-    /// the tag it was owed) and the answer from the second.
+    /// on a status-0 reply if its connection ends first). A write that fails may still get a
+    /// status-0 reply for its tag (when the stream's reader had not yet handed back what was
+    /// owed), whether the send then returns an error or succeeds on a stream already dialed.
     pub fn send_tagged(
         &mut self,
         tag: B256,
@@ -361,9 +362,13 @@ impl RelayConn {
                 if swapped || self.take_spare().is_err() {
                     return Err(e.into());
                 }
-                self.track(tag)
-                    .and_then(|()| self.write_request(auth_header, body))
-                    .map_err(FireError::from)
+                let retried = self
+                    .track(tag)
+                    .and_then(|()| self.write_request(auth_header, body));
+                if retried.is_err() {
+                    self.close();
+                }
+                retried.map_err(FireError::from)
             }
         }
     }
@@ -428,9 +433,10 @@ impl RelayConn {
         self.tls
     }
 
-    /// Shut the connection down (an answer owed on it is taken for lost): its reader delivers
-    /// whatever it has already framed, [`RelayConn::is_open`] turns false, and the background
-    /// thread dials a new stream for the next request.
+    /// Shut the current stream down (an answer owed on it is taken for lost): its reader
+    /// delivers whatever it has already framed, [`RelayConn::is_open`] turns false, and the
+    /// next request takes the stream the background thread dials next (or one already waiting,
+    /// if the current stream had ended before).
     pub fn close(&mut self) {
         // An error means the socket is already gone, which is what is wanted.
         let _ = self.out.stream.shutdown(Shutdown::Both);
@@ -607,7 +613,18 @@ impl ReaderCtx {
         let mut backoff = Duration::ZERO;
         loop {
             let began = std::time::Instant::now();
-            self.read(inbound);
+            let (open, in_flight) = (Arc::clone(&inbound.open), Arc::clone(&inbound.in_flight));
+            // A panic while reading (a framing or TLS bug) ends this stream, not the relay.
+            let read =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read(inbound)));
+            if read.is_err() {
+                self.ended(&open, &in_flight);
+            }
+            // The stream just read may still wait in the slot, unused and now closed: taken out,
+            // so that `is_ready` is false until its successor is dialed.
+            if let Some(dead) = self.link.spare.pop() {
+                let _ = dead.stream.shutdown(Shutdown::Both);
+            }
             self.link.close_retired();
             if began.elapsed() >= REDIAL_HEALTHY {
                 backoff = Duration::ZERO;
@@ -694,10 +711,18 @@ impl ReaderCtx {
                 Err(_) => break,
             };
         }
+        let _ = stream.shutdown(Shutdown::Both);
+        self.ended(&open, &in_flight);
+    }
+
+    /// Marks a stream closed and hands back, as status 0, every tagged request still owed an
+    /// answer on it.
+    fn ended(&self, open: &AtomicBool, in_flight: &InFlight) {
         open.store(false, Ordering::Release);
         // The writer pushes no more on this stream once it sees it closed (it takes a new
-        // stream with a new queue); what it pushed before is owed no answer now.
-        let _ = stream.shutdown(Shutdown::Both);
+        // stream with a new queue); what it pushed before is owed no answer now. A push that
+        // races this (the writer saw the stream open just before) meets a shut-down socket:
+        // its write fails, and the caller is told.
         while let Some(tag) = in_flight.pop() {
             if tag.is_some() {
                 self.deliver(RelayReply {

@@ -134,7 +134,7 @@ impl FakeRelay {
 
     /// TCP connections accepted so far (one per client that keeps its connection alive).
     pub fn connections_accepted(&self) -> u64 {
-        self.shared.connections.load(Ordering::Relaxed)
+        self.shared.connections.load(Ordering::Acquire)
     }
 
     /// Closes every connection the relay holds, as a relay's idle timeout does (the listener
@@ -233,7 +233,6 @@ impl axum::serve::Listener for Tracked {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 continue;
             };
-            self.shared.connections.fetch_add(1, Ordering::Relaxed);
             // A second descriptor on the socket: shutting it down closes the connection.
             let handle = sock
                 .into_std()
@@ -245,6 +244,8 @@ impl axum::serve::Listener for Tracked {
             if let Ok(mut sockets) = self.shared.sockets.lock() {
                 sockets.push(handle);
             }
+            // Counted once it can be closed, so that a test that saw the count can close it.
+            self.shared.connections.fetch_add(1, Ordering::Release);
             return (sock, addr);
         }
     }

@@ -196,6 +196,37 @@ fn relay_restart_is_survived_by_one_reconnect() {
     assert_eq!(err, FireError::NotConnected);
 }
 
+/// A stream dialed in the background that ends before any send took it is not ready: while
+/// the relay is down `is_ready` is false (the exchange lane opens no trade on it) and a send
+/// fails without writing.
+#[test]
+fn a_dialed_stream_that_ended_unused_is_not_ready() {
+    let relay = FakeRelay::start().unwrap();
+    let (tx, _rx) = sync_channel(16);
+    let mut conn = RelayConn::connect(0, &relay.url(), tx).unwrap();
+    let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
+    let mut writer = BundleWriter::with_capacity(1024);
+    let deadline = Instant::now() + WAIT;
+    while relay.connections_accepted() < 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    relay.close_connections();
+    while (conn.is_open() || !conn.is_ready() || relay.connections_accepted() < 2)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(!conn.is_open() && conn.is_ready(), "a successor dialed");
+    // The relay goes down, closing the successor before anything was sent on it.
+    relay.stop();
+    while conn.is_ready() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(!conn.is_ready());
+    let err = send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x01]], 1)).unwrap_err();
+    assert_eq!((err, conn.reconnects()), (FireError::NotConnected, 0));
+}
+
 /// A relay that closes idle keep-alive connections: each is replaced in the background as soon
 /// as it ends, so the next bundle finds a warm connection instead of connecting first.
 #[test]
