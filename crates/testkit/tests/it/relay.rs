@@ -45,6 +45,14 @@ fn victim() -> (Vec<u8>, B256) {
     (raw, hash)
 }
 
+/// Polls `done` until it holds or [`WAIT`] passes (the assertion after it says which).
+fn wait_until(mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 fn recv(rx: &Receiver<RelayReply>) -> RelayReply {
     rx.recv_timeout(WAIT).expect("a reply from the relay")
 }
@@ -159,25 +167,18 @@ fn relay_restart_is_survived_by_one_reconnect() {
     relay.stop();
     // The reader thread notices the close; while the relay is down a send fails at once,
     // writing nothing and connecting nothing on the caller's thread.
-    let deadline = Instant::now() + WAIT;
-    while conn.is_open() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(|| !conn.is_open());
     assert!(!conn.is_open());
     let err = send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x09]], 9)).unwrap_err();
     assert_eq!(err, FireError::NotConnected);
     // The background thread keeps dialing the dead port, with a backoff.
-    while conn.dial_failures() < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(|| conn.dial_failures() >= 2);
     assert!(conn.dial_failures() >= 2);
 
     // Back up on the same port: the background thread connects before anything is sent, and
     // the next send goes out on that connection.
     let relay = FakeRelay::start_on(port).unwrap();
-    while relay.connections_accepted() == 0 && Instant::now() < deadline + WAIT {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(|| relay.connections_accepted() > 0);
     assert_eq!(relay.connections_accepted(), 1);
     assert!(conn.is_ready());
     assert_eq!(conn.reconnects(), 0, "nothing swapped in before a send");
@@ -189,9 +190,7 @@ fn relay_restart_is_survived_by_one_reconnect() {
 
     // With nothing listening, the send fails and says why.
     relay.stop();
-    while conn.is_open() && Instant::now() < deadline + WAIT {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(|| !conn.is_open());
     let err = send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x03]], 3)).unwrap_err();
     assert_eq!(err, FireError::NotConnected);
 }
@@ -206,22 +205,13 @@ fn a_dialed_stream_that_ended_unused_is_not_ready() {
     let mut conn = RelayConn::connect(0, &relay.url(), tx).unwrap();
     let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
     let mut writer = BundleWriter::with_capacity(1024);
-    let deadline = Instant::now() + WAIT;
-    while relay.connections_accepted() < 1 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_until(|| relay.connections_accepted() == 1);
     relay.close_connections();
-    while (conn.is_open() || !conn.is_ready() || relay.connections_accepted() < 2)
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_until(|| !conn.is_open() && conn.is_ready() && relay.connections_accepted() == 2);
     assert!(!conn.is_open() && conn.is_ready(), "a successor dialed");
     // The relay goes down, closing the successor before anything was sent on it.
     relay.stop();
-    while conn.is_ready() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_until(|| !conn.is_ready());
     assert!(!conn.is_ready());
     let err = send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 0x01]], 1)).unwrap_err();
     assert_eq!((err, conn.reconnects()), (FireError::NotConnected, 0));
@@ -236,19 +226,14 @@ fn an_idle_close_is_redialed_before_the_next_send() {
     let mut conn = RelayConn::connect(2, &relay.url(), tx).unwrap();
     let auth = FlashbotsAuth::from_hex(IDENTITY_KEY).unwrap();
     let mut writer = BundleWriter::with_capacity(1024);
-    let deadline = Instant::now() + WAIT;
     for round in 1..=3u8 {
         send(&mut conn, &auth, writer.send_bundle(&[&[0x02, round]], 1)).unwrap();
         assert_eq!(recv(&rx).status, 200);
         // The relay drops every connection it holds, as an idle timeout would.
         relay.close_connections();
-        while relay.connections_accepted() <= u64::from(round) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_until(|| relay.connections_accepted() > u64::from(round));
         assert_eq!(relay.connections_accepted(), u64::from(round) + 1);
-        while !conn.is_ready() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_until(|| conn.is_ready());
         assert!(conn.is_ready());
     }
     send(&mut conn, &auth, writer.send_bundle(&[&[0x02, 4]], 1)).unwrap();
