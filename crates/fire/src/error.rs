@@ -33,7 +33,7 @@ pub enum FireError {
     /// connection's background thread is dialing, with a backoff while the relay is down).
     #[error("relay not connected (redialing)")]
     NotConnected,
-    /// A socket error (after the one reconnect attempt, when sending).
+    /// A socket error (a failed write closes its stream; the next is dialed in the background).
     #[error("relay i/o error: {0:?}")]
     Io(io::ErrorKind),
 }

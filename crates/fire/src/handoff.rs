@@ -33,9 +33,18 @@ pub struct Parcel {
     pub body: Vec<u8>,
     /// The `X-Flashbots-Signature` value.
     pub auth: String,
-    /// The hot thread's relays (bit `i` for its relay `i`) that this body did not reach: their
-    /// connection was between streams. The slow lane posts it to them too.
+    /// The hot thread's relays ([`relay_bit`]) that this body did not reach: no stream was
+    /// ready (the connection was being redialed), or the write failed. The slow lane posts it
+    /// to them too.
     pub missed: u64,
+}
+
+/// Relay `i`'s bit in [`Parcel::missed`]; none past the 64th relay.
+pub fn relay_bit(i: usize) -> u64 {
+    u32::try_from(i)
+        .ok()
+        .and_then(|i| 1u64.checked_shl(i))
+        .unwrap_or(0)
 }
 
 /// The two queues and the drop counter.
@@ -131,6 +140,13 @@ impl Handoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relay_bits_are_distinct_and_end_at_the_64th_relay() {
+        assert_eq!((relay_bit(0), relay_bit(5)), (1, 32));
+        assert_eq!(relay_bit(63), 1 << 63);
+        assert_eq!((relay_bit(64), relay_bit(usize::MAX)), (0, 0));
+    }
 
     #[test]
     fn parcels_circulate_and_overflow_is_counted() {

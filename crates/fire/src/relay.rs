@@ -319,17 +319,16 @@ impl RelayConn {
     /// Writes the request head prefix, `auth_header`, `Content-Length`, and `body`.
     ///
     /// If the reader has seen the connection close, takes the stream the background thread
-    /// dialed since ([`FireError::NotConnected`] if there is none yet); if the write fails,
-    /// closes the stream and writes again on a dialed one if there is one. Never connects,
-    /// never allocates.
+    /// dialed since ([`FireError::NotConnected`] if there is none yet); a write that fails
+    /// closes the stream and returns the error. Never connects, never allocates.
     pub fn send(&mut self, auth_header: &str, body: &[u8]) -> Result<(), FireError> {
         self.send_with(None, auth_header, body)
     }
 
     /// [`RelayConn::send`], with `tag` handed back on the reply that answers this request (or
-    /// on a status-0 reply if its connection ends first). A write that fails may still get a
-    /// status-0 reply for its tag (when the stream's reader had not yet handed back what was
-    /// owed), whether the send then returns an error or succeeds on a stream already dialed.
+    /// on a status-0 reply if its connection ends first). A write that fails returns the error
+    /// and may still get a status-0 reply for its tag (when the stream's reader had not yet
+    /// handed back what was owed).
     pub fn send_tagged(
         &mut self,
         tag: B256,
@@ -345,32 +344,20 @@ impl RelayConn {
         auth_header: &str,
         body: &[u8],
     ) -> Result<(), FireError> {
-        let mut swapped = false;
         if !self.is_open() {
             self.take_spare()?;
-            swapped = true;
         }
-        match self
+        let written = self
             .track(tag)
-            .and_then(|()| self.write_request(auth_header, body))
-        {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                // A stream that failed a write carries nothing more: its reader hands back what
-                // was owed on it, and the background thread dials its successor.
-                self.close();
-                if swapped || self.take_spare().is_err() {
-                    return Err(e.into());
-                }
-                let retried = self
-                    .track(tag)
-                    .and_then(|()| self.write_request(auth_header, body));
-                if retried.is_err() {
-                    self.close();
-                }
-                retried.map_err(FireError::from)
-            }
+            .and_then(|()| self.write_request(auth_header, body));
+        if written.is_err() {
+            // A stream that failed a write carries nothing more: its reader hands back what was
+            // owed on it, and the background thread dials its successor. Not written again
+            // here: that successor is not dialed yet when a write fails on a stream the reader
+            // still believed open.
+            self.close();
         }
+        written.map_err(FireError::from)
     }
 
     /// Swaps in the stream the background thread dialed; the old one goes back to that thread

@@ -527,7 +527,7 @@ impl Pipeline {
         stamps.stage_end_ns[Stage::Build as usize] = mono_ns();
         let send_auth = std::str::from_utf8(&self.auth_buf[..send_auth_len]).unwrap_or("");
         let call_auth = std::str::from_utf8(&call_auth[..call_len]).unwrap_or("");
-        // Relays whose connection was between streams (bit i for relay i), by request.
+        // Relays the bundle did not reach (no stream ready, or the write failed), by request.
         let (mut missed_send, mut missed_call) = (0u64, 0u64);
         for (i, (conn, target_kind)) in self.relays.iter_mut().enumerate() {
             let (sent, missed) = match target_kind {
@@ -542,7 +542,7 @@ impl Pipeline {
             };
             match sent {
                 Ok(()) => written = written.saturating_add(1),
-                Err(_) => *missed |= 1u64.checked_shl(i as u32).unwrap_or(0),
+                Err(_) => *missed |= kestrel_fire::handoff::relay_bit(i),
             }
         }
         stamps.stage_end_ns[Stage::Write as usize] = mono_ns();

@@ -630,7 +630,7 @@ impl SlowPoster {
             .hot
             .iter()
             .enumerate()
-            .filter(|(i, _)| parcel.missed & 1u64.checked_shl(*i as u32).unwrap_or(0) != 0)
+            .filter(|(i, _)| parcel.missed & kestrel_fire::handoff::relay_bit(*i) != 0)
             .map(|(_, r)| r);
         for r in self
             .relays

@@ -1489,23 +1489,18 @@ impl XarbLane {
                     fills: OrderFills::default(),
                     pages_left: MAX_FILL_PAGES,
                 };
-                match (written, conns.get_mut(leg)) {
+                // Why nothing went to the venue, if nothing did.
+                let unsent = match (written, conns.get_mut(leg)) {
                     (Some(Ok(())), Some(conn)) => match conn.send_request(&self.buf) {
                         Ok(()) => {
                             if let Some(q) = self.pending.get_mut(leg) {
                                 q.push_back(pending);
                             }
+                            None
                         }
-                        // Nothing went: the leg filled nothing.
+                        // No stream to write on: the connection is being redialed.
                         Err(SendFailure::NotSent(message)) => {
-                            self.push(LaneEvent::OrderFailed {
-                                id,
-                                role,
-                                venue,
-                                class: ErrorClass::Retryable,
-                                message,
-                            });
-                            self.record(id, role, leg, LegFill::default(), now_ms);
+                            Some((ErrorClass::Retryable, message))
                         }
                         // Part of it may have gone: whether the venue has the order is
                         // asked, once the connection is back.
@@ -1518,23 +1513,25 @@ impl XarbLane {
                                 message,
                             });
                             self.ask_later(pending, now_ms);
+                            None
                         }
                     },
-                    // Never written: nothing went to the venue.
-                    (written, _) => {
-                        let message = match written {
-                            Some(Err(e)) => e.to_string(),
-                            _ => "no writer or connection for the leg".to_string(),
-                        };
-                        self.push(LaneEvent::OrderFailed {
-                            id,
-                            role,
-                            venue,
-                            class: ErrorClass::Rejected,
-                            message,
-                        });
-                        self.record(id, role, leg, LegFill::default(), now_ms);
-                    }
+                    (Some(Err(e)), _) => Some((ErrorClass::Rejected, e.to_string())),
+                    _ => Some((
+                        ErrorClass::Rejected,
+                        "no writer or connection for the leg".to_string(),
+                    )),
+                };
+                // Never written: the leg filled nothing.
+                if let Some((class, message)) = unsent {
+                    self.push(LaneEvent::OrderFailed {
+                        id,
+                        role,
+                        venue,
+                        class,
+                        message,
+                    });
+                    self.record(id, role, leg, LegFill::default(), now_ms);
                 }
             }
         }
